@@ -1,0 +1,85 @@
+"""Command line: ``python -m baseline validate [PATH]`` and ``python -m baseline docs``.
+
+``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
+and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
+organisation and rewrites the generated pages in ``docs/``; ``docs --check`` exits 1 when
+any of them is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from baseline.config import ConfigError, LandingZoneConfig, load_config
+
+EXIT_INVALID_CONFIG = 2
+
+
+def describe(config: LandingZoneConfig) -> str:
+    """The one-screen summary of a valid config."""
+    org = config.organization
+    replica = config.effective_replication_region or "off"
+    lock = config.log_archive.object_lock
+    lines = [
+        f"organisation  {org.name} ({org.id}, root {org.root_id}), prefix {org.prefix!r}",
+        f"regions       home {config.home_region}; governed {', '.join(config.governed_regions)}",
+        f"log archive   object lock {lock.mode.value} {lock.retention_days} days; replica {replica}",
+        f"notifications {config.security_notification_email}",
+        f"OUs ({len(config.ou_paths())})",
+    ]
+    for path in ["Root", *config.ou_paths()]:
+        members = [a for a in config.accounts if a.ou == path]
+        indent = "  " * (path.count("/") + 1) if path != "Root" else ""
+        names = ", ".join(
+            f"{a.name}{'' if a.role.value == 'workload' else f' [{a.role.value}]'}"
+            f"{'' if a.id else ' (new)'}"
+            for a in members
+        )
+        lines.append(f"  {indent}{path.rsplit('/', 1)[-1]}: {names or '-'}")
+    lines.append(f"accounts ({len(config.accounts)}): valid")
+    return "\n".join(lines)
+
+
+def _validate(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    print(f"{path}: valid")
+    print(describe(config))
+    return 0
+
+
+def _docs(check: bool) -> int:
+    from baseline.docs import write_docs  # starts the CDK: only for this command
+
+    stale = write_docs(check=check)
+    if check and stale:
+        print("stale generated docs (run `python -m baseline docs`):", file=sys.stderr)
+        for name in stale:
+            print(f"  {name}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check a landing-zone config file")
+    validate.add_argument(
+        "path", nargs="?", type=Path, default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    docs = commands.add_parser("docs", help="regenerate the generated pages in docs/")
+    docs.add_argument("--check", action="store_true", help="exit 1 if any page is stale")
+    args = parser.parse_args(argv)
+    if args.command == "validate":
+        return _validate(args.path)
+    return _docs(args.check)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

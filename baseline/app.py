@@ -1,0 +1,112 @@
+"""Running the landing-zone app: context, config, synth, and what a person sees.
+
+``app.py`` (the CDK app command), ``python -m baseline``, the tests and the benchmark all
+build the app through :func:`build_app`, so they synthesize exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+from baseline.compliance import PACKS, attach_packs
+from baseline.config import ConfigError, LandingZoneConfig, load_config
+from baseline.landing_zone import LandingZone
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "landing-zone.yaml"
+CDK_JSON = PROJECT_ROOT / "cdk.json"
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The context (feature flags, config path) that cdk.json gives the CDK CLI.
+
+    ``python app.py`` and the tests run without the CLI, so they read it here: one set
+    of feature flags, whichever way the app runs.
+    """
+    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("context", {})
+    return context
+
+
+def build_app(
+    config: LandingZoneConfig, *, outdir: str | None = None, context: dict[str, Any] | None = None
+) -> tuple[cdk.App, LandingZone]:
+    """The app with every stack of the landing zone and every compliance pack attached."""
+    if outdir is None and "CDK_OUTDIR" not in os.environ:
+        outdir = "cdk.out"  # run without the CDK CLI: write where the CLI would
+    app = cdk.App(outdir=outdir, context={**cdk_json_context(), **(context or {})})
+    landing_zone = LandingZone(app, "LandingZone", config=config)
+    attach_packs(app)
+    return app, landing_zone
+
+
+def config_path_from(app_context: str | None) -> Path:
+    """The config file to load: the ``config`` context value, or the example."""
+    if not app_context:
+        return DEFAULT_CONFIG
+    path = Path(app_context)
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def load_or_exit(path: Path) -> LandingZoneConfig:
+    """Load the config, or print one line per problem and exit 2 (never a traceback)."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(error.render(), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def synth_or_exit(app: cdk.App, landing_zone: LandingZone) -> cdk.cx_api.CloudAssembly:
+    """Synthesize; on compliance violations, print where the report is and exit 1."""
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        # The plugins have already printed each violation; one line says what to do next.
+        print(
+            f"synth failed: compliance violations, see {app.outdir}/validation-report.json",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+    print(summary(assembly, landing_zone), file=sys.stderr)
+    return assembly
+
+
+def summary(assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone) -> str:
+    """A few lines: stacks, accounts, resources, and the compliance result."""
+    config = landing_zone.config
+    lines = [f"landing zone {config.organization.name!r} ({config.organization.prefix}):"]
+    total = 0
+    for stack in landing_zone.stacks:
+        artifact = assembly.get_stack_artifact(stack.artifact_id)
+        count = len(artifact.template.get("Resources", {}))
+        total += count
+        lines.append(
+            f"  {artifact.stack_name:<32} {stack.account}/{stack.region}  {count:>3} resources"
+        )
+    lines.append(
+        f"  {len(landing_zone.stacks)} stacks, {total} resources, "
+        f"{len(config.accounts)} accounts in {len(config.ou_paths())} OUs, "
+        f"{len(config.governed_regions)} governed regions"
+    )
+    lines.append(
+        f"  compliance: {len(PACKS)} cdk-nag packs passed "
+        f"({', '.join(p.__name__.removesuffix('Checks') for p in PACKS)})"
+    )
+    lines.append(f"  templates in {assembly.directory}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """The CDK app command (``app.py``)."""
+    probe = cdk.App(context=cdk_json_context())
+    config = load_or_exit(config_path_from(probe.node.try_get_context("config")))
+    app, landing_zone = build_app(config)
+    synth_or_exit(app, landing_zone)

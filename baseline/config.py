@@ -1,0 +1,539 @@
+"""The landing-zone configuration: one YAML file, validated strictly.
+
+The model below is the one source of truth for what the YAML may say. Unknown keys are
+errors, every field is described (the descriptions become the JSON Schema in
+``docs/landing-zone.schema.json``), and cross-field rules are checked after the fields
+themselves. :func:`load_config` turns every problem, including a missing file, an empty
+file and a YAML syntax error, into a :class:`ConfigError` holding one line per problem,
+each naming the field path (``accounts[3].email: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: Region codes of the commercial ``aws`` partition (the kit deploys there only).
+#: ``tests/test_config.py`` checks this list against the CDK's own region facts.
+AWS_REGIONS: frozenset[str] = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+
+#: The OU path that stands for the organisation root itself.
+ROOT_OU = "Root"
+
+#: AWS Organizations allows OUs to nest at most five levels below the root.
+MAX_OU_DEPTH = 5
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_OU_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]{0,127}$")
+# The address grammar AWS Organizations accepts, narrowed to what mail systems deliver.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def render(self) -> str:
+        """The lines a person reads: a heading, then one problem per line."""
+        lines = [f"invalid landing-zone config {self.source}: {len(self.problems)} problem(s)"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class AccountRole(StrEnum):
+    """What an account is for. Each core role is held by exactly one account."""
+
+    MANAGEMENT = "management"
+    LOG_ARCHIVE = "log_archive"
+    AUDIT = "audit"
+    NETWORK = "network"
+    SHARED_SERVICES = "shared_services"
+    WORKLOAD = "workload"
+
+
+CORE_ROLES: tuple[AccountRole, ...] = (
+    AccountRole.MANAGEMENT,
+    AccountRole.LOG_ARCHIVE,
+    AccountRole.AUDIT,
+    AccountRole.NETWORK,
+)
+
+
+class ObjectLockMode(StrEnum):
+    """S3 Object Lock retention modes."""
+
+    COMPLIANCE = "COMPLIANCE"
+    GOVERNANCE = "GOVERNANCE"
+
+
+class _Problems(ValueError):
+    """Problems found by a model-level rule, each prefixed with its field path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise _Problems(problems)
+
+
+def _matches(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None and not pattern.match(value):
+            raise ValueError(f"{value!r} {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _prefix_rules(value: str) -> str:
+    if not 2 <= len(value) <= 12 or not _PREFIX.match(value):
+        raise ValueError(
+            f"{value!r} must be 2-12 lower-case letters and digits in hyphen-separated "
+            "groups, starting with a letter (it is used in bucket names)"
+        )
+    if value.startswith(("xn-", "sthree", "amzn-s3-demo")):
+        raise ValueError(f"{value!r} starts with a prefix S3 reserves for itself")
+    return value
+
+
+def _email_rules(value: str) -> str:
+    if not 6 <= len(value) <= 64 or not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not a valid e-mail address of 6-64 characters")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=False)
+
+
+class Organization(_Strict):
+    """The organisation as a whole."""
+
+    name: str = Field(
+        min_length=1, max_length=128, description="Human-readable organisation name."
+    )
+    prefix: Annotated[
+        str,
+        AfterValidator(_prefix_rules),
+        Field(
+            description=(
+                "Short lower-case prefix for every name the kit derives (buckets, key "
+                "aliases, roles): 2-12 characters, letters, digits and single hyphens, "
+                "starting with a letter."
+            ),
+        ),
+    ]
+    id: Annotated[str, _matches(_ORG_ID, "is not an organisation id like o-a1b2c3d4e5")] = Field(
+        description=(
+            "The organisation id (o-...). Log writers are scoped to it with aws:SourceOrgID."
+        ),
+    )
+    root_id: Annotated[str, _matches(_ROOT_ID, "is not a root id like r-a1b2")] = Field(
+        description="The organisation root id (r-...)."
+    )
+
+
+class OrganizationalUnit(_Strict):
+    """An OU; ``children`` nest below it."""
+
+    name: str = Field(
+        description="OU name: a letter, then letters, digits, spaces, '_' or '-'."
+    )
+    children: list[OrganizationalUnit] = Field(
+        default_factory=list, description="OUs nested directly below this one."
+    )
+
+    @model_validator(mode="after")
+    def _name(self) -> Self:
+        if not _OU_NAME.match(self.name) or self.name == ROOT_OU:
+            _raise_if(
+                [
+                    f"name: {self.name!r} is not a valid OU name (a letter, then up to 127 "
+                    f"letters, digits, spaces, '_' or '-'; {ROOT_OU!r} is reserved)"
+                ]
+            )
+        return self
+
+
+class Account(_Strict):
+    """An AWS account in the organisation."""
+
+    name: Annotated[
+        str,
+        _matches(
+            _ACCOUNT_NAME,
+            "must be 1-32 lower-case letters and digits in hyphen-separated groups, "
+            "starting with a letter",
+        ),
+    ] = Field(description="Short unique account name (lower case, hyphens), used in stack names.")
+    email: Annotated[str, AfterValidator(_email_rules)] = Field(
+        description="The account's unique root e-mail address (6-64 characters)."
+    )
+    role: AccountRole = Field(
+        default=AccountRole.WORKLOAD,
+        description="What the account is for; core roles are held by exactly one account.",
+    )
+    ou: str = Field(
+        description=(
+            f"Path of the OU the account lives in, e.g. 'Workloads/Prod'; {ROOT_OU!r} is "
+            "the organisation root (the management account's place)."
+        )
+    )
+    id: Annotated[
+        str | None, _matches(_ACCOUNT_ID, "must be exactly 12 digits (quote it in YAML)")
+    ] = Field(
+        default=None,
+        description=(
+            "The 12-digit account id of an existing account. Omit it for an account the "
+            "Organization stack should create; core accounts must have it."
+        ),
+    )
+
+
+class ObjectLock(_Strict):
+    """S3 Object Lock default retention of the central log bucket."""
+
+    mode: ObjectLockMode = Field(
+        default=ObjectLockMode.COMPLIANCE,
+        description=(
+            "COMPLIANCE: nobody, the root user included, can delete a locked object "
+            "version before its retention ends. GOVERNANCE: principals with "
+            "s3:BypassGovernanceRetention can."
+        ),
+    )
+    retention_days: int = Field(
+        default=365, ge=1, le=36500, description="Default retention in days (1-36,500)."
+    )
+
+
+class LogArchive(_Strict):
+    """The central log archive in the log-archive account."""
+
+    object_lock: ObjectLock = Field(
+        default_factory=ObjectLock, description="Object Lock default retention."
+    )
+    replication_region: str | None = Field(
+        default=None,
+        description=(
+            "Governed region holding the object-locked replica of the log bucket. "
+            "Default: the first governed region other than the home region. Set "
+            "replicate: false to turn replication off."
+        ),
+    )
+    replicate: bool = Field(
+        default=True,
+        description="Replicate the log bucket to a second region (needs a second governed region).",
+    )
+    transition_to_infrequent_access_days: int = Field(
+        default=90, ge=30, description="Days before log objects move to S3 Standard-IA."
+    )
+    transition_to_glacier_days: int = Field(
+        default=365,
+        ge=90,
+        description="Days before log objects move to S3 Glacier Flexible Retrieval.",
+    )
+    expiration_days: int | None = Field(
+        default=None,
+        description=(
+            "Days after which log objects expire. Default: never. Must exceed the "
+            "object-lock retention."
+        ),
+    )
+    access_log_retention_days: int = Field(
+        default=365, ge=90, description="Days the server access logs of the log buckets are kept."
+    )
+
+    @model_validator(mode="after")
+    def _lifecycle(self) -> Self:
+        problems = []
+        if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
+            problems.append(
+                "transition_to_glacier_days: must be later than "
+                f"transition_to_infrequent_access_days ({self.transition_to_infrequent_access_days})"
+                f", got {self.transition_to_glacier_days}"
+            )
+        if (
+            self.expiration_days is not None
+            and self.expiration_days <= self.object_lock.retention_days
+        ):
+            problems.append(
+                f"expiration_days: must be longer than object_lock.retention_days "
+                f"({self.object_lock.retention_days}), got {self.expiration_days}"
+            )
+        _raise_if(problems)
+        return self
+
+
+class LandingZoneConfig(_Strict):
+    """The whole landing zone: organisation, regions, accounts and their settings."""
+
+    organization: Organization = Field(description="The organisation as a whole.")
+    home_region: str = Field(
+        description="Region of the organisation-level stacks; must be a governed region."
+    )
+    governed_regions: list[str] = Field(
+        min_length=1,
+        description="Regions where workloads may run and the baseline is deployed.",
+    )
+    security_notification_email: Annotated[str, AfterValidator(_email_rules)] = Field(
+        description="Address that receives security notifications (alarms, findings)."
+    )
+    organizational_units: list[OrganizationalUnit] = Field(
+        default_factory=list, description="The OU tree below the root."
+    )
+    accounts: list[Account] = Field(min_length=1, description="Every account of the organisation.")
+    log_archive: LogArchive = Field(
+        default_factory=LogArchive, description="Settings of the central log archive."
+    )
+
+    # --- derived views -------------------------------------------------------------
+
+    def ou_paths(self) -> list[str]:
+        """Every OU path, parents before children, in file order."""
+        paths: list[str] = []
+
+        def walk(units: list[OrganizationalUnit], parent: str) -> None:
+            for unit in units:
+                path = f"{parent}/{unit.name}" if parent else unit.name
+                paths.append(path)
+                walk(unit.children, path)
+
+        walk(self.organizational_units, "")
+        return paths
+
+    def account_for(self, role: AccountRole) -> Account:
+        """The one account holding a core role."""
+        return next(a for a in self.accounts if a.role == role)
+
+    def account_id_for(self, role: AccountRole) -> str:
+        """The 12-digit id of the account holding a core role (validated to be set)."""
+        account_id = self.account_for(role).id
+        assert account_id is not None  # guaranteed by _cross_field_rules
+        return account_id
+
+    @property
+    def effective_replication_region(self) -> str | None:
+        """Where the log bucket replica lives, or None when replication is off."""
+        if not self.log_archive.replicate:
+            return None
+        if self.log_archive.replication_region:
+            return self.log_archive.replication_region
+        return next((r for r in self.governed_regions if r != self.home_region), None)
+
+    # --- cross-field rules -----------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        problems: list[str] = []
+        problems += self._region_problems()
+        problems += self._ou_problems()
+        problems += self._account_problems()
+        _raise_if(problems)
+        return self
+
+    def _region_problems(self) -> list[str]:
+        problems = []
+        for i, region in enumerate(self.governed_regions):
+            if region not in AWS_REGIONS:
+                problems.append(f"governed_regions[{i}]: {region!r} is not an AWS region code")
+        for region, count in Counter(self.governed_regions).items():
+            if count > 1:
+                problems.append(f"governed_regions: {region!r} is listed {count} times")
+        if self.home_region not in AWS_REGIONS:
+            problems.append(f"home_region: {self.home_region!r} is not an AWS region code")
+        elif self.home_region not in self.governed_regions:
+            problems.append(
+                f"home_region: {self.home_region!r} must be one of governed_regions "
+                f"{self.governed_regions}"
+            )
+        target = self.log_archive.replication_region
+        if target is not None:
+            if target not in self.governed_regions:
+                problems.append(
+                    f"log_archive.replication_region: {target!r} must be one of "
+                    f"governed_regions {self.governed_regions}"
+                )
+            elif target == self.home_region:
+                problems.append(
+                    f"log_archive.replication_region: {target!r} is the home region; "
+                    "the replica must live in a second region"
+                )
+        return problems
+
+    def _ou_problems(self) -> list[str]:
+        problems = []
+        paths = self.ou_paths()
+        for path, count in Counter(paths).items():
+            if count > 1:
+                problems.append(f"organizational_units: {path!r} is defined {count} times")
+        for path in paths:
+            if path.count("/") + 1 > MAX_OU_DEPTH:
+                problems.append(
+                    f"organizational_units: {path!r} nests deeper than AWS Organizations "
+                    f"allows ({MAX_OU_DEPTH} levels)"
+                )
+        return problems
+
+    def _account_problems(self) -> list[str]:
+        problems = []
+        known_ous = {*self.ou_paths(), ROOT_OU}
+        for field in ("name", "email", "id"):
+            seen: dict[str, int] = {}
+            for i, account in enumerate(self.accounts):
+                value = getattr(account, field)
+                if value is None:
+                    continue
+                key = value.lower() if field == "email" else value
+                if key in seen:
+                    problems.append(
+                        f"accounts[{i}].{field}: {value!r} is already used by accounts[{seen[key]}]"
+                    )
+                else:
+                    seen[key] = i
+        for i, account in enumerate(self.accounts):
+            if account.ou not in known_ous:
+                problems.append(
+                    f"accounts[{i}].ou: {account.ou!r} is not an OU path defined in "
+                    f"organizational_units (known: {', '.join(sorted(known_ous))})"
+                )
+            if account.role in CORE_ROLES and account.id is None:
+                problems.append(
+                    f"accounts[{i}].id: the {account.role.value} account needs its 12-digit "
+                    "id: the baseline's stacks are deployed into it"
+                )
+            if account.role == AccountRole.MANAGEMENT and account.ou != ROOT_OU:
+                problems.append(
+                    f"accounts[{i}].ou: the management account always sits in {ROOT_OU!r}, "
+                    f"got {account.ou!r}"
+                )
+        for role in CORE_ROLES:
+            holders = [i for i, a in enumerate(self.accounts) if a.role == role]
+            if len(holders) != 1:
+                where = f" (accounts{holders})" if holders else ""
+                problems.append(
+                    f"accounts: exactly one account must have role {role.value!r}, "
+                    f"found {len(holders)}{where}"
+                )
+        return problems
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _problem_lines(error: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for item in error.errors(include_url=False):
+        path = _format_location(tuple(item["loc"]))
+        ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _Problems):
+            lines += [f"{path}.{p}" if path else p for p in ctx_error.problems]
+            continue
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against docs/landing-zone.schema.json)"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"{path or '(top level)'}: {message}")
+    return lines
+
+
+def parse_config(data: Any, source: str = "<config>") -> LandingZoneConfig:
+    """Validate already-parsed YAML data, raising :class:`ConfigError` on any problem."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(source, [f"(top level): the file is {kind}"])
+    try:
+        return LandingZoneConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, _problem_lines(error)) from None
+
+
+def load_config(path: str | Path) -> LandingZoneConfig:
+    """Read and validate a landing-zone YAML file, raising :class:`ConfigError`."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, ["(file): not found"]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+        raise ConfigError(source, [f"(file): cannot be read: {error}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(source, [f"(yaml): syntax error at {where}: {problem}"]) from None
+    return parse_config(data, source)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file, for editors and docs."""
+    schema = LandingZoneConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Landing-zone configuration"
+    return schema

@@ -1,0 +1,218 @@
+"""EncryptionKey: a customer-managed KMS key with a least-privilege key policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+#: What a service needs to encrypt data it writes with a customer-managed key.
+ENCRYPT_ACTIONS = ("kms:GenerateDataKey*", "kms:Encrypt")
+#: What a service or principal needs to read data encrypted under the key.
+DECRYPT_ACTIONS = ("kms:Decrypt",)
+
+_MIN_PENDING_DAYS = 7
+_MAX_PENDING_DAYS = 30
+
+
+class EncryptionKey(Construct):
+    """A customer-managed KMS key: rotated yearly, retained, 30-day deletion window, aliased.
+
+    Implements SEC08-BP01 (secure key management) and SEC08-BP02 (encryption at rest),
+    CIS AWS Foundations 3.6 (rotation of customer-created keys).
+
+    The key policy keeps the CDK default (the account may delegate use through IAM
+    policies) and adds nothing else; services get access only through the ``grant_*``
+    helpers, each of which adds one key-policy statement pinned by ``aws:SourceAccount``,
+    ``aws:SourceArn``, ``aws:SourceOrgID`` or ``kms:ViaService`` conditions.
+
+    Example::
+
+        key = EncryptionKey(self, "DataKey", alias="alias/orders/data")
+        key.grant_encrypt_decrypt(my_role)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias: str,
+        description: str | None = None,
+        pending_window: cdk.Duration | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        multi_region: bool = False,
+    ) -> None:
+        """Create the key.
+
+        :param alias: the key's alias, ``alias/...`` (required: people find keys by alias).
+        :param description: what the key protects. Default: "Customer-managed key <alias>".
+        :param pending_window: waiting period before a scheduled deletion completes.
+            Default: 30 days, the longest AWS allows (7-30).
+        :param removal_policy: what CloudFormation does when the key leaves the stack.
+            Default: RETAIN; anything else is a named weakening visible in the template.
+        :param multi_region: create a multi-Region primary key. Default: False.
+        """
+        super().__init__(scope, construct_id)
+        if not cdk.Token.is_unresolved(alias) and (
+            not alias.startswith("alias/") or alias.startswith("alias/aws/")
+        ):
+            raise ValueError(
+                f"alias must start with 'alias/' and not 'alias/aws/' (AWS reserves it), got {alias!r}"
+            )
+        window = pending_window or cdk.Duration.days(_MAX_PENDING_DAYS)
+        days = window.to_days()
+        if not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
+            raise ValueError(
+                f"pending_window must be between {_MIN_PENDING_DAYS} and {_MAX_PENDING_DAYS} days, got {days}"
+            )
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=alias,
+            description=description or f"Customer-managed key {alias}",
+            enable_key_rotation=True,
+            pending_window=window,
+            removal_policy=removal_policy,
+            multi_region=multi_region,
+        )
+        self.alias_name = alias
+        self._account = cdk.Stack.of(self).account
+        self._region = cdk.Stack.of(self).region
+
+    @property
+    def key_arn(self) -> str:
+        """The key's ARN."""
+        return self.key.key_arn
+
+    # --- principals --------------------------------------------------------------------
+
+    def grant_encrypt_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a principal encrypt and decrypt with the key."""
+        return self.key.grant_encrypt_decrypt(grantee)
+
+    def grant_decrypt(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a principal decrypt with the key."""
+        return self.key.grant_decrypt(grantee)
+
+    def grant_encrypt(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a principal encrypt with the key."""
+        return self.key.grant_encrypt(grantee)
+
+    def grant_decrypt_via_service(
+        self, principal_arn: str, *, service: str, sid: str, encryption_context: Mapping[str, str] | None = None
+    ) -> None:
+        """Let a principal (by ARN, possibly in another stack) decrypt only through a service.
+
+        :param principal_arn: the role's ARN; it must exist when this key policy is written.
+        :param service: the service name, e.g. ``s3``; pinned with ``kms:ViaService``.
+        :param sid: the statement id, unique in the key policy.
+        :param encryption_context: optional exact ``kms:EncryptionContext:`` values.
+        """
+        conditions: dict[str, dict[str, Any]] = {
+            "StringEquals": {"kms:ViaService": f"{service}.{self._region}.amazonaws.com"}
+        }
+        if encryption_context:
+            conditions["StringLike"] = {
+                f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()
+            }
+        self._add(sid, iam.ArnPrincipal(principal_arn), DECRYPT_ACTIONS, conditions)
+
+    def grant_encrypt_via_service(
+        self, principal: iam.IPrincipal, *, service: str, sid: str
+    ) -> None:
+        """Let a principal encrypt (and read back) only through a service, e.g. S3 replication."""
+        self._add(
+            sid,
+            principal,
+            (*ENCRYPT_ACTIONS, *DECRYPT_ACTIONS),
+            {"StringEquals": {"kms:ViaService": f"{service}.{self._region}.amazonaws.com"}},
+        )
+
+    # --- AWS services ------------------------------------------------------------------
+
+    def grant_cloudtrail(self, *, trail_arns: Sequence[str]) -> None:
+        """Let CloudTrail encrypt log files for the named trails only (CIS 3.5).
+
+        The encryption context CloudTrail sends names the trail; ``aws:SourceArn`` pins the
+        request to the same trails, so no other trail can use the key.
+        """
+        principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        trail_accounts = sorted({arn.split(":")[4] for arn in trail_arns})
+        self._add(
+            "AllowCloudTrailEncrypt",
+            principal,
+            ("kms:GenerateDataKey*",),
+            {
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": [
+                        f"arn:aws:cloudtrail:*:{account}:trail/*" for account in trail_accounts
+                    ]
+                },
+                "StringEquals": {"aws:SourceArn": list(trail_arns)},
+            },
+        )
+        # DescribeKey to validate the key; Decrypt because the bucket uses an S3 Bucket Key.
+        self._add(
+            "AllowCloudTrailDescribeAndBucketKey",
+            principal,
+            ("kms:DescribeKey", "kms:Decrypt"),
+            {"StringEquals": {"aws:SourceArn": list(trail_arns)}},
+        )
+
+    def grant_service_for_organization(
+        self, service_principal: str, *, organization_id: str, sid: str, actions: Sequence[str] = ENCRYPT_ACTIONS
+    ) -> None:
+        """Let a service use the key on behalf of any account of the organisation only.
+
+        ``aws:SourceOrgID`` is the organisation-wide form of ``aws:SourceAccount``: the
+        service's request must come from a resource owned by a member account, which
+        prevents a confused deputy outside the organisation.
+        """
+        self._add(
+            sid,
+            iam.ServicePrincipal(service_principal),
+            actions,
+            {"StringEquals": {"aws:SourceOrgID": organization_id}},
+        )
+
+    def grant_service_for_account(
+        self,
+        service_principal: str,
+        *,
+        sid: str,
+        source_account: str | None = None,
+        source_arn: str | None = None,
+        actions: Sequence[str] = ENCRYPT_ACTIONS,
+    ) -> None:
+        """Let a service use the key for requests from one account (default: this one).
+
+        :param source_arn: optionally pin the requesting resource too (``ArnLike``).
+        """
+        conditions: dict[str, dict[str, Any]] = {
+            "StringEquals": {"aws:SourceAccount": source_account or self._account}
+        }
+        if source_arn is not None:
+            conditions["ArnLike"] = {"aws:SourceArn": source_arn}
+        self._add(sid, iam.ServicePrincipal(service_principal), actions, conditions)
+
+    def _add(
+        self,
+        sid: str,
+        principal: iam.IPrincipal,
+        actions: Sequence[str],
+        conditions: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[principal],
+                actions=list(actions),
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=dict(conditions),
+            )
+        )

@@ -1,0 +1,63 @@
+"""Builds every stack of the landing zone from a validated config."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from baseline.config import AccountRole, LandingZoneConfig
+from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
+
+#: Tags every resource of the landing zone carries, so its own resources are recognisable
+#: in every account (guardrails and auditors key on them).
+MANAGED_BY_TAG = ("lz:managed-by", "aws-secure-landing-zone")
+
+
+class LandingZone(Construct):
+    """The landing zone: one construct that adds each stack to the app.
+
+    Stacks are added in deployment order; ``stacks`` lists them in that order. Stacks in
+    different accounts and regions are wired by names from ``baseline.naming`` only.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: LandingZoneConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        prefix = config.organization.prefix
+        log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
+        settings = LogArchiveSettings.from_config(config)
+
+        self.log_archive_replica: LogArchiveReplicaStack | None = None
+        if settings.replica_region is not None:
+            self.log_archive_replica = LogArchiveReplicaStack(
+                scope,
+                "LogArchiveReplica",
+                settings=settings,
+                stack_name=f"{prefix}-log-archive-replica",
+                description="Object-locked replica of the organisation's central log archive",
+                env=cdk.Environment(account=log_account, region=settings.replica_region),
+                termination_protection=True,
+            )
+        self.log_archive = LogArchiveStack(
+            scope,
+            "LogArchive",
+            settings=settings,
+            stack_name=f"{prefix}-log-archive",
+            description="The organisation's central, object-locked log archive",
+            env=cdk.Environment(account=log_account, region=config.home_region),
+            termination_protection=True,
+        )
+        if self.log_archive_replica is not None:
+            # The replica's bucket, key and replication role must exist before the source
+            # bucket's replication rule and key policy name them.
+            self.log_archive.add_stack_dependency(self.log_archive_replica)
+
+        for stack in self.stacks:
+            cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
+            cdk.Tags.of(stack).add("lz:prefix", prefix)
+
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        """Every stack, in deployment order."""
+        ordered: list[cdk.Stack | None] = [self.log_archive_replica, self.log_archive]
+        return [s for s in ordered if s is not None]

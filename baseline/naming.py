@@ -1,0 +1,105 @@
+"""Deterministic names shared across accounts and regions.
+
+Stacks in different accounts never import each other's outputs: each side derives the
+same name from the organisation prefix, an account id and a region, so stacks have no
+hidden coupling and deploy in a documented order. Every function checks the result
+against the service's own length and character rules and raises ``ValueError`` naming
+the rule it breaks; ``tests/test_naming.py`` checks the longest possible inputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+# S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, hyphens
+# (dots are legal but break virtual-hosted TLS, so the kit never uses them).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# KMS aliases: "alias/" + up to 250 of [a-zA-Z0-9/_-]; "alias/aws/" is AWS's.
+_ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
+# IAM role names: 1-64 of [\w+=,.@-].
+_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def _require(account_id: str, region: str | None = None) -> None:
+    if not _ACCOUNT_ID.match(account_id):
+        raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+    if region is not None and not _REGION.match(region):
+        raise ValueError(f"region must be an AWS region code, got {region!r}")
+
+
+def _bucket(name: str) -> str:
+    if not _BUCKET.match(name):
+        raise ValueError(f"bucket name {name!r} breaks the S3 naming rules (3-63 of a-z 0-9 -)")
+    if name.startswith(_BUCKET_RESERVED_PREFIXES) or name.endswith(_BUCKET_RESERVED_SUFFIXES):
+        raise ValueError(f"bucket name {name!r} uses a prefix or suffix S3 reserves")
+    return name
+
+
+def _alias(name: str) -> str:
+    if not _ALIAS.match(name) or name.startswith("alias/aws/"):
+        raise ValueError(f"KMS alias {name!r} breaks the alias rules (alias/ + 1-250 of [A-Za-z0-9/_-])")
+    return name
+
+
+def _role(name: str) -> str:
+    if not _ROLE.match(name):
+        raise ValueError(f"IAM role name {name!r} breaks the role name rules (1-64 of [\\w+=,.@-])")
+    return name
+
+
+def log_bucket(prefix: str, account_id: str, region: str) -> str:
+    """The central log bucket (CloudTrail, Config, flow logs) in the log-archive account."""
+    _require(account_id, region)
+    return _bucket(f"{prefix}-logs-{account_id}-{region}")
+
+
+def access_log_bucket(prefix: str, account_id: str, region: str) -> str:
+    """The S3 server-access-log bucket of the log-archive buckets in one region."""
+    _require(account_id, region)
+    return _bucket(f"{prefix}-s3-access-{account_id}-{region}")
+
+
+def log_key_alias(prefix: str) -> str:
+    """Alias of the log-archive KMS key (the same name in every region of that account)."""
+    return _alias(f"alias/{prefix}/log-archive")
+
+
+def log_key_alias_arn(prefix: str, account_id: str, region: str) -> str:
+    """ARN of the log-archive key's alias, to address the key from other accounts."""
+    _require(account_id, region)
+    return f"arn:aws:kms:{region}:{account_id}:{log_key_alias(prefix)}"
+
+
+def log_replication_role(prefix: str) -> str:
+    """Role S3 assumes to replicate the log bucket to its second region."""
+    return _role(f"{prefix}-log-archive-replication")
+
+
+def audit_readonly_role(prefix: str) -> str:
+    """Read-only role in every member account, assumed from the audit account."""
+    return _role(f"{prefix}-audit-readonly")
+
+
+def incident_responder_role(prefix: str) -> str:
+    """Incident-response role in every member account, assumed from the audit account."""
+    return _role(f"{prefix}-incident-responder")
+
+
+def break_glass_role(prefix: str) -> str:
+    """Emergency-access role, trusting only named principals in the management account."""
+    return _role(f"{prefix}-break-glass")
+
+
+def organization_trail(prefix: str) -> str:
+    """Name of the organisation CloudTrail trail in the management account."""
+    return f"{prefix}-organization-trail"
+
+
+def organization_trail_arn(prefix: str, management_account_id: str, region: str) -> str:
+    """ARN of the organisation trail, used in aws:SourceArn conditions of its writers."""
+    _require(management_account_id, region)
+    return f"arn:aws:cloudtrail:{region}:{management_account_id}:trail/{organization_trail(prefix)}"

@@ -1,0 +1,275 @@
+"""LogArchive: the organisation's central, tamper-evident log store (log-archive account).
+
+Two stacks in the log-archive account:
+
+- :class:`LogArchiveReplicaStack` (second governed region, deployed first): the
+  object-locked replica bucket, its key, and the role S3 uses to replicate into it.
+- :class:`LogArchiveStack` (home region): the log key, the object-locked central log
+  bucket that the organisation trail, AWS Config and VPC flow logs write to, its
+  access-log bucket, and replication to the replica.
+
+Writers in other accounts find the bucket and key by the names in ``baseline.naming``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from baseline import naming
+from baseline.compliance import acknowledge
+from baseline.config import AccountRole, LandingZoneConfig, ObjectLockMode
+from baseline.constructs import EncryptionKey, ReplicationTarget, SecureBucket
+from baseline.constructs.secure_bucket import replication_role_policy
+
+#: Log writers must hand the object to the bucket owner (ACLs are disabled, so this is
+#: the only value S3 accepts, and it documents intent for auditors).
+_BUCKET_OWNER_FULL_CONTROL = {"s3:x-amz-acl": "bucket-owner-full-control"}
+
+
+@dataclass(frozen=True)
+class LogArchiveSettings:
+    """What both log-archive stacks derive from the config, computed once."""
+
+    prefix: str
+    organization_id: str
+    account_id: str
+    management_account_id: str
+    home_region: str
+    replica_region: str | None
+    object_lock: s3.ObjectLockRetention
+    retention: cdk.Duration
+    infrequent_access_after: cdk.Duration
+    glacier_after: cdk.Duration
+    expire_after: cdk.Duration | None
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> LogArchiveSettings:
+        lock = config.log_archive.object_lock
+        retention = cdk.Duration.days(lock.retention_days)
+        return cls(
+            prefix=config.organization.prefix,
+            organization_id=config.organization.id,
+            account_id=config.account_id_for(AccountRole.LOG_ARCHIVE),
+            management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+            home_region=config.home_region,
+            replica_region=config.effective_replication_region,
+            object_lock=(
+                s3.ObjectLockRetention.compliance(retention)
+                if lock.mode == ObjectLockMode.COMPLIANCE
+                else s3.ObjectLockRetention.governance(retention)
+            ),
+            retention=retention,
+            infrequent_access_after=cdk.Duration.days(
+                config.log_archive.transition_to_infrequent_access_days
+            ),
+            glacier_after=cdk.Duration.days(config.log_archive.transition_to_glacier_days),
+            expire_after=(
+                cdk.Duration.days(config.log_archive.expiration_days)
+                if config.log_archive.expiration_days
+                else None
+            ),
+        )
+
+    def bucket_name(self, region: str) -> str:
+        return naming.log_bucket(self.prefix, self.account_id, region)
+
+    def access_logs_bucket_name(self, region: str) -> str:
+        return naming.access_log_bucket(self.prefix, self.account_id, region)
+
+
+class LogArchiveReplicaStack(cdk.Stack):
+    """The object-locked replica of the central log bucket, in a second region."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: LogArchiveSettings, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        assert settings.replica_region is not None
+        region = settings.replica_region
+        self.key = EncryptionKey(
+            self,
+            "LogKey",
+            alias=naming.log_key_alias(settings.prefix),
+            description=f"Encrypts the replica of the organisation's log archive in {region}",
+        )
+        self.bucket = SecureBucket(
+            self,
+            "LogBucket",
+            bucket_name=settings.bucket_name(region),
+            access_logs_bucket_name=settings.access_logs_bucket_name(region),
+            encryption_key=self.key.key,
+            object_lock=settings.object_lock,
+            noncurrent_version_retention=settings.retention,
+            replica=True,
+        )
+        self.replication_role = iam.Role(
+            self,
+            "ReplicationRole",
+            role_name=naming.log_replication_role(settings.prefix),
+            description="Assumed by S3 to replicate the central log bucket to its replica",
+            assumed_by=iam.ServicePrincipal(
+                "s3.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": settings.account_id}},
+            ),
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "ReplicationPolicy",
+            description="What S3 replication of the log bucket needs, and no more",
+            roles=[self.replication_role],
+            statements=replication_role_policy(
+                source_bucket_name=settings.bucket_name(settings.home_region),
+                destination_bucket_name=settings.bucket_name(region),
+            ),
+        )
+        for bucket in (settings.home_region, region):
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{settings.bucket_name(bucket)}/*]",
+                "Replication reads and writes every object version of the log bucket, so the "
+                "object ARN needs the trailing wildcard; the bucket itself is named exactly.",
+            )
+        self.key.grant_encrypt_via_service(
+            self.replication_role, service="s3", sid="AllowReplicationIntoReplica"
+        )
+
+
+class LogArchiveStack(cdk.Stack):
+    """The central log bucket in the home region, and who may write to it.
+
+    Implements SEC04-BP01/BP02 (logs in one standardized, protected place), SEC08-BP01/
+    BP02 (customer-managed key), CIS 3.x (the trail's bucket is not public, logs access,
+    is encrypted) and keeps logs immutable for the configured retention (Object Lock).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: LogArchiveSettings, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        region = settings.home_region
+        trail_arn = naming.organization_trail_arn(
+            settings.prefix, settings.management_account_id, region
+        )
+        self.key = EncryptionKey(
+            self,
+            "LogKey",
+            alias=naming.log_key_alias(settings.prefix),
+            description="Encrypts the organisation's central log archive",
+        )
+        self.key.grant_cloudtrail(trail_arns=[trail_arn])
+        self.key.grant_service_for_organization(
+            "config.amazonaws.com",
+            organization_id=settings.organization_id,
+            sid="AllowConfigDelivery",
+            actions=("kms:GenerateDataKey", "kms:Decrypt"),
+        )
+        self.key.grant_service_for_organization(
+            "delivery.logs.amazonaws.com",
+            organization_id=settings.organization_id,
+            sid="AllowFlowLogDelivery",
+            actions=("kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"),
+        )
+
+        replication = None
+        if settings.replica_region is not None:
+            role_arn = (
+                f"arn:aws:iam::{settings.account_id}:role/"
+                f"{naming.log_replication_role(settings.prefix)}"
+            )
+            replication = ReplicationTarget(
+                bucket_name=settings.bucket_name(settings.replica_region),
+                kms_key_arn=naming.log_key_alias_arn(
+                    settings.prefix, settings.account_id, settings.replica_region
+                ),
+                role_arn=role_arn,
+            )
+            self.key.grant_decrypt_via_service(
+                role_arn, service="s3", sid="AllowReplicationOutOfSource"
+            )
+
+        self.bucket = SecureBucket(
+            self,
+            "LogBucket",
+            bucket_name=settings.bucket_name(region),
+            access_logs_bucket_name=settings.access_logs_bucket_name(region),
+            encryption_key=self.key.key,
+            object_lock=settings.object_lock,
+            noncurrent_version_retention=settings.retention,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="TierLogs",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=settings.infrequent_access_after,
+                        ),
+                        s3.Transition(
+                            storage_class=s3.StorageClass.GLACIER,
+                            transition_after=settings.glacier_after,
+                        ),
+                    ],
+                    expiration=settings.expire_after,
+                )
+            ],
+            replication=replication,
+        )
+        self._allow_writers(settings, trail_arn)
+
+    def _allow_writers(self, settings: LogArchiveSettings, trail_arn: str) -> None:
+        """Bucket-policy grants for the organisation's log writers, and nobody else."""
+        bucket = self.bucket
+        arn = bucket.bucket_arn
+        org = {"aws:SourceOrgID": settings.organization_id}
+        cloudtrail = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        config = iam.ServicePrincipal("config.amazonaws.com")
+        flow_logs = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+        statements = [
+            iam.PolicyStatement(
+                sid="CloudTrailAclCheck",
+                principals=[cloudtrail],
+                actions=["s3:GetBucketAcl"],
+                resources=[arn],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
+            ),
+            iam.PolicyStatement(
+                sid="CloudTrailWrite",
+                principals=[cloudtrail],
+                actions=["s3:PutObject"],
+                resources=[
+                    f"{arn}/AWSLogs/{settings.organization_id}/*",
+                    f"{arn}/AWSLogs/{settings.management_account_id}/*",
+                ],
+                conditions={
+                    "StringEquals": {"aws:SourceArn": trail_arn, **_BUCKET_OWNER_FULL_CONTROL}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ConfigAndFlowLogsBucketCheck",
+                principals=[config, flow_logs],
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                resources=[arn],
+                conditions={"StringEquals": org},
+            ),
+            iam.PolicyStatement(
+                sid="ConfigWrite",
+                principals=[config],
+                actions=["s3:PutObject"],
+                resources=[f"{arn}/AWSLogs/*/Config/*"],
+                conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
+            ),
+            iam.PolicyStatement(
+                sid="FlowLogsWrite",
+                principals=[flow_logs],
+                actions=["s3:PutObject"],
+                resources=[f"{arn}/AWSLogs/*/vpcflowlogs/*"],
+                conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
+            ),
+        ]
+        for statement in statements:
+            bucket.add_to_resource_policy(statement)
