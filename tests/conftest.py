@@ -1,0 +1,83 @@
+"""Shared fixtures: the example organisation is synthesized once per test session."""
+
+from __future__ import annotations
+
+import os
+
+# jsii prints a large end-of-life banner on Node.js 20; silence it before jsii starts.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk import assertions
+
+from baseline.app import DEFAULT_CONFIG, build_app
+from baseline.config import LandingZoneConfig, load_config
+from baseline.docs import templates_in
+from baseline.landing_zone import LandingZone
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The example organisation, synthesized once."""
+
+    config: LandingZoneConfig
+    app: cdk.App
+    landing_zone: LandingZone
+    assembly: cdk.cx_api.CloudAssembly
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+
+    def template(self, stack: cdk.Stack) -> assertions.Template:
+        return assertions.Template.from_json(self.templates[stack.artifact_id])
+
+
+@pytest.fixture(scope="session")
+def example_config() -> LandingZoneConfig:
+    return load_config(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def example_data() -> dict[str, Any]:
+    """The example config as plain data; tests deep-copy it before changing it."""
+    data: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def config_data(example_data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(example_data)
+
+
+@pytest.fixture(scope="session")
+def synthesized(
+    example_config: LandingZoneConfig, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Synthesized]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app, landing_zone = build_app(example_config, outdir=str(outdir))
+    assembly = app.synth()  # raises if any cdk-nag pack finds a violation
+    yield Synthesized(
+        config=example_config,
+        app=app,
+        landing_zone=landing_zone,
+        assembly=assembly,
+        outdir=outdir,
+        templates={k: dict(v) for k, v in templates_in(outdir).items()},
+    )
+
+
+def statements_of(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = policy_document["Statement"]
+    return statements
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

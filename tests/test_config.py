@@ -1,0 +1,248 @@
+"""The config model: the example validates; each broken config gets its own message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aws_cdk import region_info
+
+from baseline.__main__ import EXIT_INVALID_CONFIG, main
+from baseline.app import PROJECT_ROOT
+from baseline.config import AWS_REGIONS, AccountRole, load_config
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _account(data: dict[str, Any], name: str) -> dict[str, Any]:
+    account: dict[str, Any] = next(a for a in data["accounts"] if a["name"] == name)
+    return account
+
+
+def _nest_ous(data: dict[str, Any]) -> None:
+    unit: dict[str, Any] = {"name": "L1"}
+    data["organizational_units"].append(unit)
+    for depth in range(2, 7):
+        child: dict[str, Any] = {"name": f"L{depth}"}
+        unit["children"] = [child]
+        unit = child
+
+
+BROKEN: dict[str, tuple[Mutation, str]] = {
+    "unknown key": (lambda d: d.update(colour="blue"), "colour: unknown key"),
+    "misspelt nested key": (
+        lambda d: d["log_archive"].update(retention=30),
+        "log_archive.retention: unknown key",
+    ),
+    "duplicate account name": (
+        lambda d: _account(d, "fleet-dev").update(name="orders-prod"),
+        "accounts[8].name: 'orders-prod' is already used by accounts[5]",
+    ),
+    "duplicate email, other case": (
+        lambda d: _account(d, "fleet-dev").update(email="AWS-Audit@northwind.example.com"),
+        "accounts[8].email: 'AWS-Audit@northwind.example.com' is already used by accounts[2]",
+    ),
+    "invalid email": (
+        lambda d: _account(d, "audit").update(email="audit-at-northwind"),
+        "accounts[2].email: 'audit-at-northwind' is not a valid e-mail address",
+    ),
+    "eleven-digit id": (
+        lambda d: _account(d, "network").update(id="53456789012"),
+        "accounts[3].id: '53456789012' must be exactly 12 digits",
+    ),
+    "unquoted id read as a number": (
+        lambda d: _account(d, "network").update(id=534567890123),
+        "accounts[3].id: Input should be a valid string",
+    ),
+    "account in a missing OU": (
+        lambda d: _account(d, "orders-prod").update(ou="Workloads/Production"),
+        "accounts[5].ou: 'Workloads/Production' is not an OU path",
+    ),
+    "two log archive accounts": (
+        lambda d: _account(d, "audit").update(role="log_archive"),
+        "accounts: exactly one account must have role 'log_archive', found 2",
+    ),
+    "no audit account": (
+        lambda d: _account(d, "audit").update(role="workload"),
+        "accounts: exactly one account must have role 'audit', found 0",
+    ),
+    "core account without id": (
+        lambda d: _account(d, "log-archive").pop("id"),
+        "accounts[1].id: the log_archive account needs its 12-digit id",
+    ),
+    "unknown region": (
+        lambda d: d["governed_regions"].append("eu-middle-1"),
+        "governed_regions[3]: 'eu-middle-1' is not an AWS region code",
+    ),
+    "home region not governed": (
+        lambda d: d.update(home_region="us-west-2"),
+        "home_region: 'us-west-2' must be one of governed_regions",
+    ),
+    "upper-case prefix": (
+        lambda d: d["organization"].update(prefix="NWL"),
+        "organization.prefix: 'NWL' must be 2-12 lower-case letters",
+    ),
+    "prefix too long for bucket names": (
+        lambda d: d["organization"].update(prefix="northwind-logistics"),
+        "organization.prefix: 'northwind-logistics' must be 2-12",
+    ),
+    "replica in the home region": (
+        lambda d: d["log_archive"].update(replication_region="eu-west-1"),
+        "log_archive.replication_region: 'eu-west-1' is the home region",
+    ),
+    "OUs nested six deep": (
+        _nest_ous,
+        "organizational_units: 'L1/L2/L3/L4/L5/L6' nests deeper than AWS Organizations allows",
+    ),
+    "logs expire while still locked": (
+        lambda d: d["log_archive"].update(expiration_days=300),
+        "log_archive.expiration_days: must be longer than object_lock.retention_days (365)",
+    ),
+    "management account in an OU": (
+        lambda d: _account(d, "management").update(ou="Security"),
+        "accounts[0].ou: the management account always sits in 'Root'",
+    ),
+}
+
+
+def _write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid(example_config: Any) -> None:
+    assert example_config.organization.prefix == "nwl"
+    assert example_config.home_region in example_config.governed_regions
+    assert len(example_config.governed_regions) >= 2
+    for role in (AccountRole.MANAGEMENT, AccountRole.LOG_ARCHIVE, AccountRole.AUDIT, AccountRole.NETWORK):
+        assert example_config.account_for(role).id is not None
+    workloads = [a for a in example_config.accounts if a.role == AccountRole.WORKLOAD]
+    assert len(workloads) >= 4
+    assert {"Security", "Infrastructure", "Workloads/Prod", "Workloads/NonProd", "Sandbox", "Suspended"} <= set(
+        example_config.ou_paths()
+    )
+
+
+def test_validate_prints_summary_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(PROJECT_ROOT / "config" / "landing-zone.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "valid" in out
+    assert "Northwind Logistics" in out
+    assert "replica eu-central-1" in out
+    assert len(out.splitlines()) < 40  # one screen
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_fails_broken_config_with_its_message(
+    case: str, config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mutate, expected = BROKEN[case]
+    mutate(config_data)
+    path = _write(tmp_path, config_data)
+    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "Traceback" not in err
+    # every problem line names a field path before its colon
+    for line in err.splitlines()[1:]:
+        assert ": " in line.strip(), line
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "(file): not found"),
+        ("", "(top level): the file is empty"),
+        ("organization: [\n", "(yaml): syntax error at line 2"),
+        ("- just\n- a list\n", "(top level): the file is a list, not a mapping"),
+    ],
+    ids=["missing", "empty", "yaml syntax", "not a mapping"],
+)
+def test_fails_unreadable_file_with_one_line(
+    content: str | None, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "landing-zone.yaml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert expected in err
+    assert len(err.splitlines()) == 2
+
+
+def test_fails_with_every_problem_at_once(config_data: dict[str, Any]) -> None:
+    config_data["organization"]["prefix"] = "BAD"
+    _account(config_data, "audit")["email"] = "nope"
+    _account(config_data, "network")["id"] = "12"
+    with pytest.raises(Exception) as caught:
+        from baseline.config import parse_config
+
+        parse_config(config_data)
+    problems = caught.value.problems  # type: ignore[attr-defined]
+    assert len(problems) == 3
+
+
+def test_fails_in_a_real_process_without_traceback(tmp_path: Path, config_data: dict[str, Any]) -> None:
+    config_data["home_region"] = "mars-north-1"
+    path = _write(tmp_path, config_data)
+    result = subprocess.run(
+        [sys.executable, "-m", "baseline", "validate", str(path)],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, check=False,
+    )
+    assert result.returncode == 2
+    assert "home_region: 'mars-north-1' is not an AWS region code" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fails_synth_of_bad_config_with_the_same_lines(tmp_path: Path, config_data: dict[str, Any]) -> None:
+    config_data["governed_regions"] = ["eu-west-1", "eu-west-1"]
+    path = _write(tmp_path, config_data)
+    env = {"CDK_CONTEXT_JSON": json.dumps({"config": str(path)}), "CDK_OUTDIR": str(tmp_path / "out")}
+    result = subprocess.run(
+        [sys.executable, "app.py"], capture_output=True, text=True, cwd=PROJECT_ROOT, check=False,
+        env={**__import__("os").environ, **env},
+    )
+    assert result.returncode == 2
+    assert "governed_regions: 'eu-west-1' is listed 2 times" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_region_list_matches_the_cdk_region_facts() -> None:
+    known = {r for r in region_info.RegionInfo.regions if r.partition == "aws"}
+    cdk_regions = {r.name for r in known}
+    # Every region the kit accepts is one the CDK knows in the commercial partition.
+    assert AWS_REGIONS <= cdk_regions, sorted(AWS_REGIONS - cdk_regions)
+
+
+def test_schema_describes_every_field() -> None:
+    from baseline.config import json_schema
+
+    schema = json_schema()
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for name, prop in node.get("properties", {}).items():
+                ref = prop.get("$ref", "").rsplit("/", 1)[-1]
+                described = "description" in prop or "description" in schema["$defs"].get(ref, {})
+                assert described, f"{path}.{name} has no description"
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}[{i}]")
+
+    walk(schema, "$")
+    assert schema["additionalProperties"] is False
+
+
+def test_replication_region_defaults_to_second_governed_region(config_data: dict[str, Any], tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, config_data)).effective_replication_region == "eu-central-1"
+    config_data["log_archive"]["replicate"] = False
+    assert load_config(_write(tmp_path, config_data)).effective_replication_region is None
