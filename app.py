@@ -10,7 +10,7 @@ import os
 # jsii prints a large end-of-life banner on Node.js 20, which the kit supports.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from baseline.app import main  # noqa: E402  (the environment must be set before jsii starts)
+from baseline.app import main
 
 if __name__ == "__main__":
     main()

@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a landing-zone config file")
     validate.add_argument(
-        "path", nargs="?", type=Path, default=Path("config/landing-zone.yaml"),
+        "path",
+        nargs="?",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
         help="the YAML file (default: config/landing-zone.yaml)",
     )
     docs = commands.add_parser("docs", help="regenerate the generated pages in docs/")

@@ -30,7 +30,13 @@ PACKS: tuple[type[cdk_nag.NagPack], ...] = (
 )
 
 #: Rule-id prefixes of those packs; an acknowledgement must name a rule of one of them.
-RULE_PREFIXES = ("AwsSolutions-", "NIST.800.53.R5-", "HIPAA.Security-", "PCI.DSS.321-", "Serverless-")
+RULE_PREFIXES = (
+    "AwsSolutions-",
+    "NIST.800.53.R5-",
+    "HIPAA.Security-",
+    "PCI.DSS.321-",
+    "Serverless-",
+)
 
 #: A reason must read as a sentence: this many words and characters at least.
 MIN_REASON_WORDS = 8

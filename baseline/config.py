@@ -120,7 +120,7 @@ class ObjectLockMode(StrEnum):
     GOVERNANCE = "GOVERNANCE"
 
 
-class _Problems(ValueError):
+class _RuleError(ValueError):
     """Problems found by a model-level rule, each prefixed with its field path."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -130,7 +130,7 @@ class _Problems(ValueError):
 
 def _raise_if(problems: list[str]) -> None:
     if problems:
-        raise _Problems(problems)
+        raise _RuleError(problems)
 
 
 def _matches(pattern: re.Pattern[str], rule: str) -> AfterValidator:
@@ -166,9 +166,7 @@ class _Strict(BaseModel):
 class Organization(_Strict):
     """The organisation as a whole."""
 
-    name: str = Field(
-        min_length=1, max_length=128, description="Human-readable organisation name."
-    )
+    name: str = Field(min_length=1, max_length=128, description="Human-readable organisation name.")
     prefix: Annotated[
         str,
         AfterValidator(_prefix_rules),
@@ -193,9 +191,7 @@ class Organization(_Strict):
 class OrganizationalUnit(_Strict):
     """An OU; ``children`` nest below it."""
 
-    name: str = Field(
-        description="OU name: a letter, then letters, digits, spaces, '_' or '-'."
-    )
+    name: str = Field(description="OU name: a letter, then letters, digits, spaces, '_' or '-'.")
     children: list[OrganizationalUnit] = Field(
         default_factory=list, description="OUs nested directly below this one."
     )
@@ -489,7 +485,7 @@ def _problem_lines(error: ValidationError) -> list[str]:
     for item in error.errors(include_url=False):
         path = _format_location(tuple(item["loc"]))
         ctx_error = (item.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, _Problems):
+        if isinstance(ctx_error, _RuleError):
             lines += [f"{path}.{p}" if path else p for p in ctx_error.problems]
             continue
         message = str(item["msg"]).removeprefix("Value error, ")

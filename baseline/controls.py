@@ -97,7 +97,9 @@ def check_kms_keys(templates: Templates) -> Evidence:
 def check_bucket_encryption(templates: Templates) -> Evidence:
     evidence = Evidence()
     for name, bucket in resources(templates, "AWS::S3::Bucket"):
-        rules = _props(bucket).get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        rules = (
+            _props(bucket).get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        )
         ok = any(
             r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") == "aws:kms"
             and r.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
@@ -199,9 +201,13 @@ def check_log_replication(templates: Templates) -> Evidence:
             continue  # the replica itself
         ok = any(
             rule.get("Status") == "Enabled"
-            and rule.get("SourceSelectionCriteria", {}).get("SseKmsEncryptedObjects", {}).get("Status")
+            and rule.get("SourceSelectionCriteria", {})
+            .get("SseKmsEncryptedObjects", {})
+            .get("Status")
             == "Enabled"
-            and rule.get("Destination", {}).get("EncryptionConfiguration", {}).get("ReplicaKmsKeyID")
+            and rule.get("Destination", {})
+            .get("EncryptionConfiguration", {})
+            .get("ReplicaKmsKeyID")
             for rule in config.get("Rules", [])
         )
         (evidence.found if ok else evidence.violations).append(name)
@@ -223,7 +229,8 @@ def check_log_writers_scoped(templates: Templates) -> Evidence:
             keys = {k for block in conditions.values() for k in block}
             scoped = any(k in keys for k in _SCOPING_KEYS)
             owner = "s3:PutObject" not in _as_list(statement.get("Action")) or (
-                conditions.get("StringEquals", {}).get("s3:x-amz-acl") == "bucket-owner-full-control"
+                conditions.get("StringEquals", {}).get("s3:x-amz-acl")
+                == "bucket-owner-full-control"
             )
             service = "Service" in statement.get("Principal", {})
             label = f"{name}: {statement.get('Sid', '?')}"

@@ -41,7 +41,9 @@ def _bucket(name: str) -> str:
 
 def _alias(name: str) -> str:
     if not _ALIAS.match(name) or name.startswith("alias/aws/"):
-        raise ValueError(f"KMS alias {name!r} breaks the alias rules (alias/ + 1-250 of [A-Za-z0-9/_-])")
+        raise ValueError(
+            f"KMS alias {name!r} breaks the alias rules (alias/ + 1-250 of [A-Za-z0-9/_-])"
+        )
     return name
 
 

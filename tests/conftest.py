@@ -9,7 +9,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import copy
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +59,11 @@ def config_data(example_data: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def synthesized(
     example_config: LandingZoneConfig, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Synthesized]:
+) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, landing_zone = build_app(example_config, outdir=str(outdir))
     assembly = app.synth()  # raises if any cdk-nag pack finds a violation
-    yield Synthesized(
+    return Synthesized(
         config=example_config,
         app=app,
         landing_zone=landing_zone,

@@ -104,7 +104,12 @@ class EncryptionKey(Construct):
         return self.key.grant_encrypt(grantee)
 
     def grant_decrypt_via_service(
-        self, principal_arn: str, *, service: str, sid: str, encryption_context: Mapping[str, str] | None = None
+        self,
+        principal_arn: str,
+        *,
+        service: str,
+        sid: str,
+        encryption_context: Mapping[str, str] | None = None,
     ) -> None:
         """Let a principal (by ARN, possibly in another stack) decrypt only through a service.
 
@@ -165,7 +170,12 @@ class EncryptionKey(Construct):
         )
 
     def grant_service_for_organization(
-        self, service_principal: str, *, organization_id: str, sid: str, actions: Sequence[str] = ENCRYPT_ACTIONS
+        self,
+        service_principal: str,
+        *,
+        organization_id: str,
+        sid: str,
+        actions: Sequence[str] = ENCRYPT_ACTIONS,
     ) -> None:
         """Let a service use the key on behalf of any account of the organisation only.
 

@@ -149,9 +149,10 @@ class SecureBucket(Construct):
         if problems:
             raise ValueError("SecureBucket: " + "; ".join(problems))
 
-        self.encryption_key: kms.IKey = encryption_key or EncryptionKey(
-            self, "Key", alias=f"alias/s3/{cdk.Names.unique_id(self)[-200:]}"
-        ).key
+        self.encryption_key: kms.IKey = (
+            encryption_key
+            or EncryptionKey(self, "Key", alias=f"alias/s3/{cdk.Names.unique_id(self)[-200:]}").key
+        )
         created_logs: s3.Bucket | None = None
         if server_access_logs_bucket is None:
             created_logs = self._access_log_bucket(
@@ -201,6 +202,7 @@ class SecureBucket(Construct):
             self._allow_log_delivery(created_logs, logs_prefix, bucket_name)
         resource = self.bucket.node.default_child
         assert isinstance(resource, s3.CfnBucket)
+        self._resource = resource
         if replication is not None:
             resource.replication_configuration = _replication_configuration(replication)
         elif replica:
@@ -230,18 +232,63 @@ class SecureBucket(Construct):
         return self.bucket.bucket_arn
 
     def grant_read(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal read objects (and decrypt them with the bucket's key)."""
-        return self.bucket.grant_read(grantee, objects_key_pattern)
+        """Let a principal list the bucket and read objects (decrypting with the bucket's key)."""
+        return self.grant(
+            grantee, _READ_ACTIONS, ("kms:Decrypt",), objects_key_pattern, list_bucket=True
+        )
 
     def grant_write(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal write objects (and encrypt them with the bucket's key)."""
-        return self.bucket.grant_put(grantee, objects_key_pattern)
+        """Let a principal write objects (encrypting with the bucket's key)."""
+        return self.grant(
+            grantee, _WRITE_ACTIONS, ("kms:GenerateDataKey", "kms:Decrypt"), objects_key_pattern
+        )
 
     def grant_read_write(
         self, grantee: iam.IGrantable, objects_key_pattern: str = "*"
     ) -> iam.Grant:
-        """Let a principal read and write objects."""
-        return self.bucket.grant_read_write(grantee, objects_key_pattern)
+        """Let a principal list the bucket, read and write objects."""
+        return self.grant(
+            grantee,
+            (*_READ_ACTIONS, *_WRITE_ACTIONS),
+            ("kms:GenerateDataKey", "kms:Decrypt"),
+            objects_key_pattern,
+            list_bucket=True,
+        )
+
+    def grant(
+        self,
+        grantee: iam.IGrantable,
+        object_actions: Sequence[str],
+        key_actions: Sequence[str],
+        objects_key_pattern: str = "*",
+        *,
+        list_bucket: bool = False,
+    ) -> iam.Grant:
+        """Grant exact object actions (no action wildcards) and the key actions they need.
+
+        Object access needs an object ARN pattern; when it contains ``*`` the AwsSolutions
+        IAM5 finding for that one resource is acknowledged on the grantee, with the reason.
+        """
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(object_actions),
+            resource_arns=[self.bucket.arn_for_objects(objects_key_pattern)],
+        )
+        if list_bucket:
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn]
+            )
+        self.encryption_key.grant(grantee, *key_actions)
+        if "*" in objects_key_pattern and isinstance(grantee, Construct):
+            stack = cdk.Stack.of(self)
+            logical_id = stack.resolve(stack.get_logical_id(self._resource))
+            acknowledge(
+                grantee,
+                f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{objects_key_pattern}]",
+                "Object-level S3 actions are granted on the object key pattern the caller "
+                f"chose ({objects_key_pattern!r}) in this one bucket; actions are listed exactly.",
+            )
+        return grant
 
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the bucket policy (which already denies non-TLS access)."""
@@ -343,6 +390,9 @@ class SecureBucket(Construct):
             "SecureBucket writes the access-log bucket policy itself, with conditions",
         )
 
+
+_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 
 _LOGGING_RULES = (
     "NIST.800.53.R5-S3BucketLoggingEnabled",

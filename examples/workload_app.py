@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""A workload team's CDK app that imports the kit's constructs.
+
+Run it: ``python examples/workload_app.py`` (from the repository root, in the kit's venv).
+It synthesizes one stack with an encrypted, logged, TLS-only bucket and a role that may
+read it, and checks the result with every compliance pack the landing zone uses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from baseline.compliance import attach_packs
+from baseline.constructs import EncryptionKey, SecureBucket
+
+
+class OrdersDataStack(cdk.Stack):
+    """Order documents for the orders service: its own key, bucket and reader role."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        key = EncryptionKey(self, "OrdersKey", alias="alias/orders/documents")
+        self.bucket = SecureBucket(self, "OrderDocuments", encryption_key=key.key)
+        # Grants go into a customer-managed policy: compliance packs flag inline policies.
+        self.read_access = iam.ManagedPolicy(
+            self, "OrdersReadAccess", description="Read order documents"
+        )
+        self.bucket.grant_read(self.read_access, "documents/*")
+        self.reader = iam.Role(
+            self,
+            "OrdersReader",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="Read-only access to order documents for the orders service",
+            managed_policies=[self.read_access],
+        )
+
+
+def build(outdir: str | None = None) -> cdk.App:
+    """The workload app, with the landing zone's compliance packs attached."""
+    app = cdk.App(outdir=outdir)
+    OrdersDataStack(
+        app, "OrdersData", env=cdk.Environment(account="756789012345", region="eu-west-1")
+    )
+    attach_packs(app)
+    return app
+
+
+if __name__ == "__main__":
+    build().synth()

@@ -1,0 +1,199 @@
+"""LogArchive and LogArchiveReplica, as synthesized for the example organisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baseline import naming
+from tests.conftest import Synthesized
+
+LOG_ACCOUNT = "312345678901"
+MANAGEMENT = "210987654321"
+ORG = "o-nw7k2m9q4x"
+TRAIL = f"arn:aws:cloudtrail:eu-west-1:{MANAGEMENT}:trail/nwl-organization-trail"
+
+
+def _log_bucket(template: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    name = naming.log_bucket("nwl", LOG_ACCOUNT, region)
+    for logical_id, resource in template["Resources"].items():
+        if (
+            resource["Type"] == "AWS::S3::Bucket"
+            and resource["Properties"].get("BucketName") == name
+        ):
+            return logical_id, resource
+    raise AssertionError(f"no bucket {name}")
+
+
+def _bucket_policy(template: dict[str, Any], logical_id: str) -> dict[str, dict[str, Any]]:
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::S3::BucketPolicy" and resource["Properties"]["Bucket"] == {
+            "Ref": logical_id
+        }:
+            return {
+                s.get("Sid", f"#{i}"): s
+                for i, s in enumerate(resource["Properties"]["PolicyDocument"]["Statement"])
+            }
+    raise AssertionError("no bucket policy")
+
+
+def _key_policy(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (key,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    return {
+        s.get("Sid", f"#{i}"): s for i, s in enumerate(key["Properties"]["KeyPolicy"]["Statement"])
+    }
+
+
+def test_stacks_live_in_the_log_archive_account(synthesized: Synthesized) -> None:
+    lz = synthesized.landing_zone
+    assert lz.log_archive.account == LOG_ACCOUNT and lz.log_archive.region == "eu-west-1"
+    assert lz.log_archive_replica is not None
+    assert (
+        lz.log_archive_replica.account == LOG_ACCOUNT
+        and lz.log_archive_replica.region == "eu-central-1"
+    )
+    assert lz.log_archive.termination_protection and lz.log_archive_replica.termination_protection
+
+
+def test_replica_deploys_before_the_source(synthesized: Synthesized) -> None:
+    lz = synthesized.landing_zone
+    assert lz.log_archive_replica in lz.log_archive.dependencies
+    artifact = synthesized.assembly.get_stack_artifact(lz.log_archive.artifact_id)
+    assert lz.log_archive_replica.artifact_id in [d.id for d in artifact.dependencies]
+
+
+def test_log_bucket_is_locked_in_compliance_mode_for_a_year(synthesized: Synthesized) -> None:
+    for stack in ("LogArchive", "LogArchiveReplica"):
+        region = "eu-west-1" if stack == "LogArchive" else "eu-central-1"
+        _, bucket = _log_bucket(synthesized.templates[stack], region)
+        props = bucket["Properties"]
+        assert props["ObjectLockEnabled"] is True
+        assert props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"] == {
+            "Mode": "COMPLIANCE",
+            "Days": 365,
+        }
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert bucket["DeletionPolicy"] == "Retain"
+        # noncurrent versions are kept at least as long as the lock
+        rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+        assert (
+            rules["ExpireNoncurrentVersions"]["NoncurrentVersionExpiration"]["NoncurrentDays"]
+            >= 365
+        )
+
+
+def test_logs_move_to_colder_storage(synthesized: Synthesized) -> None:
+    _, bucket = _log_bucket(synthesized.templates["LogArchive"], "eu-west-1")
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["TierLogs"]["Transitions"] == [
+        {"StorageClass": "STANDARD_IA", "TransitionInDays": 90},
+        {"StorageClass": "GLACIER", "TransitionInDays": 365},
+    ]
+    assert "ExpirationInDays" not in rules["TierLogs"]
+
+
+def test_log_bucket_replicates_to_the_locked_replica(synthesized: Synthesized) -> None:
+    _, bucket = _log_bucket(synthesized.templates["LogArchive"], "eu-west-1")
+    replication = bucket["Properties"]["ReplicationConfiguration"]
+    role = naming.log_replication_role("nwl")
+    assert replication["Role"] == f"arn:aws:iam::{LOG_ACCOUNT}:role/{role}"
+    (rule,) = replication["Rules"]
+    assert (
+        rule["Destination"]["Bucket"]
+        == f"arn:aws:s3:::{naming.log_bucket('nwl', LOG_ACCOUNT, 'eu-central-1')}"
+    )
+    assert rule["Destination"]["EncryptionConfiguration"][
+        "ReplicaKmsKeyID"
+    ] == naming.log_key_alias_arn("nwl", LOG_ACCOUNT, "eu-central-1")
+    # the replica does not replicate further
+    _, replica = _log_bucket(synthesized.templates["LogArchiveReplica"], "eu-central-1")
+    assert "ReplicationConfiguration" not in replica["Properties"]
+
+
+def test_replication_role_is_trusted_by_s3_of_this_account_only(synthesized: Synthesized) -> None:
+    template = synthesized.templates["LogArchiveReplica"]
+    (role,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert role["Properties"]["RoleName"] == naming.log_replication_role("nwl")
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": LOG_ACCOUNT}}
+    (policy,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert "s3:ReplicateObject" in actions and "s3:GetObjectRetention" in actions
+    assert not any("*" in a for a in actions)
+    assert "s3:ReplicateDelete" not in actions  # deletions never propagate to the replica
+
+
+def test_key_policies_let_replication_through_s3_only(synthesized: Synthesized) -> None:
+    role_arn = f"arn:aws:iam::{LOG_ACCOUNT}:role/{naming.log_replication_role('nwl')}"
+    source = _key_policy(synthesized.templates["LogArchive"])["AllowReplicationOutOfSource"]
+    assert source["Principal"] == {"AWS": role_arn}
+    assert source["Action"] == "kms:Decrypt"
+    assert source["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+    replica = _key_policy(synthesized.templates["LogArchiveReplica"])["AllowReplicationIntoReplica"]
+    assert replica["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-central-1.amazonaws.com"
+
+
+def test_cloudtrail_writes_only_from_the_organisation_trail(synthesized: Synthesized) -> None:
+    template = synthesized.templates["LogArchive"]
+    logical_id, _ = _log_bucket(template, "eu-west-1")
+    policy = _bucket_policy(template, logical_id)
+    write = policy["CloudTrailWrite"]
+    assert write["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert write["Condition"]["StringEquals"] == {
+        "aws:SourceArn": TRAIL,
+        "s3:x-amz-acl": "bucket-owner-full-control",
+    }
+    prefixes = sorted(r["Fn::Join"][1][1] for r in write["Resource"])
+    assert prefixes == [f"/AWSLogs/{MANAGEMENT}/*", f"/AWSLogs/{ORG}/*"]
+    assert policy["CloudTrailAclCheck"]["Condition"] == {"StringEquals": {"aws:SourceArn": TRAIL}}
+    key = _key_policy(template)
+    assert key["AllowCloudTrailEncrypt"]["Condition"]["StringEquals"] == {"aws:SourceArn": [TRAIL]}
+
+
+def test_config_and_flow_logs_write_only_for_the_organisation(synthesized: Synthesized) -> None:
+    template = synthesized.templates["LogArchive"]
+    logical_id, _ = _log_bucket(template, "eu-west-1")
+    policy = _bucket_policy(template, logical_id)
+    for sid, service, prefix in (
+        ("ConfigWrite", "config.amazonaws.com", "/AWSLogs/*/Config/*"),
+        ("FlowLogsWrite", "delivery.logs.amazonaws.com", "/AWSLogs/*/vpcflowlogs/*"),
+    ):
+        statement = policy[sid]
+        assert statement["Principal"] == {"Service": service}
+        assert statement["Action"] == "s3:PutObject"
+        assert statement["Resource"]["Fn::Join"][1][1] == prefix
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceOrgID": ORG, "s3:x-amz-acl": "bucket-owner-full-control"}
+        }
+    key = _key_policy(template)
+    assert key["AllowConfigDelivery"]["Condition"] == {"StringEquals": {"aws:SourceOrgID": ORG}}
+    assert key["AllowFlowLogDelivery"]["Condition"] == {"StringEquals": {"aws:SourceOrgID": ORG}}
+
+
+def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> None:
+    template = synthesized.templates["LogArchive"]
+    logical_id, _ = _log_bucket(template, "eu-west-1")
+    allows = [s for s in _bucket_policy(template, logical_id).values() if s["Effect"] == "Allow"]
+    assert sorted(s["Sid"] for s in allows) == [
+        "CloudTrailAclCheck",
+        "CloudTrailWrite",
+        "ConfigAndFlowLogsBucketCheck",
+        "ConfigWrite",
+        "FlowLogsWrite",
+    ]
+    for statement in allows:
+        assert set(statement["Principal"]) == {"Service"}
+        assert statement["Condition"]
+
+
+def test_replication_can_be_turned_off(example_data: dict[str, Any]) -> None:
+    import copy
+
+    from baseline.config import parse_config
+    from baseline.stacks.log_archive import LogArchiveSettings
+
+    data = copy.deepcopy(example_data)
+    data["log_archive"]["replicate"] = False
+    assert LogArchiveSettings.from_config(parse_config(data)).replica_region is None

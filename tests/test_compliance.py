@@ -1,0 +1,82 @@
+"""The compliance harness: every pack on the whole app, acknowledgements only with reasons."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+from baseline.app import cdk_json_context
+from baseline.compliance import PACKS, acknowledge, acknowledgements_in, attach_packs
+from tests.conftest import Synthesized
+from tests.constructs.helpers import ENV, new_stack
+
+GOOD_REASON = "This bucket is the access-log target and S3 cannot log a bucket into itself."
+
+
+def test_example_passes_every_pack(synthesized: Synthesized) -> None:
+    # The session synth raised no ValidationFailed; the report lists no violations either.
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    assert [p for p in report["pluginReports"] if p.get("violations")] == []
+    assert len(PACKS) == 5
+
+
+def test_acknowledgements_are_written_into_template_metadata(synthesized: Synthesized) -> None:
+    records = list(acknowledgements_in(synthesized.outdir))
+    assert records
+    for record in records:
+        assert len(record.reason.split()) >= 8, record
+
+
+def test_fails_synth_of_a_plainly_insecure_bucket(tmp_path: object) -> None:
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "Insecure", env=ENV)
+    s3.Bucket(
+        stack,
+        "Open",
+        block_public_access=s3.BlockPublicAccess(
+            block_public_acls=False,
+            block_public_policy=False,
+            ignore_public_acls=False,
+            restrict_public_buckets=False,
+        ),
+    )
+    attach_packs(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())  # type: ignore[operator]
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
+    assert {
+        "AwsSolutions-S1",
+        "AwsSolutions-S10",
+        "NIST.800.53.R5-S3BucketPublicReadProhibited",
+    } <= rules
+
+
+def test_acknowledged_finding_no_longer_fails() -> None:
+    app, stack = new_stack()
+    bucket = s3.Bucket(stack, "B", enforce_ssl=True)
+    resource = bucket.node.default_child
+    assert resource is not None
+    acknowledge(resource, "AwsSolutions-S1", GOOD_REASON)
+    report = PACKS[0](app).validate_scope(app)
+    assert "AwsSolutions-S1" not in {v.rule_name for v in report.violations}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "reason", "message"),
+    [
+        ("AwsSolutions-S1", "not needed", "must be a sentence"),
+        ("AwsSolutions-S1", "ok ok ok ok ok ok ok ok", "must be a sentence"),
+        ("S1", GOOD_REASON, "must name a rule"),
+        ("Custom-Rule1", GOOD_REASON, "must name a rule"),
+    ],
+)
+def test_fails_acknowledgement_without_a_real_reason_or_rule(
+    rule_id: str, reason: str, message: str
+) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        acknowledge(stack, rule_id, reason)

@@ -1,0 +1,81 @@
+"""syrupy snapshots of every synthesized template, with build-specific values masked.
+
+A change that leaves the infrastructure alone leaves these alone; an unexplained
+snapshot diff is a bug. Update deliberately with ``pytest --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.conftest import Synthesized
+
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+#: Parts of a template that change with the build, not with the infrastructure.
+BUILD_SPECIFIC_RESOURCES = {"AWS::CDK::Metadata"}
+BUILD_SPECIFIC_METADATA = (
+    "aws:cdk:path",
+    "aws:asset:path",
+    "aws:asset:property",
+    "aws:asset:is-bundled",
+)
+
+
+def mask(value: Any) -> Any:
+    """The template with asset hashes, CDK metadata and source paths removed."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key in BUILD_SPECIFIC_METADATA:
+                continue
+            if isinstance(item, dict) and item.get("Type") in BUILD_SPECIFIC_RESOURCES:
+                continue
+            out[key] = mask(item)
+        return out
+    if isinstance(value, list):
+        return [mask(item) for item in value]
+    if isinstance(value, str):
+        return ASSET_HASH.sub("<asset-hash>", value)
+    return value
+
+
+def test_mask_removes_build_specific_values() -> None:
+    template = {
+        "Resources": {
+            "CDKMetadata": {
+                "Type": "AWS::CDK::Metadata",
+                "Properties": {"Analytics": "v2:deflate64:x"},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Metadata": {"aws:asset:path": "asset.abc"},
+                "Properties": {"Code": {"S3Key": f"{'a' * 64}.zip"}},
+            },
+        }
+    }
+    assert mask(template) == {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Metadata": {},
+                "Properties": {"Code": {"S3Key": "<asset-hash>.zip"}},
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize("stack", ["LogArchive", "LogArchiveReplica"])
+def test_template_snapshot(
+    stack: str, synthesized: Synthesized, snapshot: SnapshotAssertion
+) -> None:
+    assert stack in synthesized.templates
+    assert mask(synthesized.templates[stack]) == snapshot(extension_class=JSONSnapshotExtension)
+
+
+def test_every_stack_has_a_snapshot(synthesized: Synthesized) -> None:
+    assert sorted(synthesized.templates) == ["LogArchive", "LogArchiveReplica"]
