@@ -9,10 +9,14 @@ any of them is stale.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from baseline.config import ConfigError, LandingZoneConfig, load_config
+
+# jsii prints a large end-of-life banner on Node.js 20 (which the kit supports).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 EXIT_INVALID_CONFIG = 2
 

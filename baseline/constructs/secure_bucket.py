@@ -102,6 +102,7 @@ class SecureBucket(Construct):
         noncurrent_version_retention: cdk.Duration | None = cdk.Duration.days(90),
         replication: ReplicationTarget | None = None,
         replica: bool = False,
+        unreplicated_reason: str | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         """Create the bucket (and, unless given one, its key and access-log bucket).
@@ -128,6 +129,9 @@ class SecureBucket(Construct):
             bucket carries a named acknowledgement saying why.
         :param replica: this bucket is itself a replication destination (it is the
             second copy, so it does not replicate further). Default: False.
+        :param unreplicated_reason: why this bucket has no replica, recorded as the
+            acknowledgement of the compliance packs' replication rules. Default: a reason
+            saying the caller did not ask for replication.
         :param removal_policy: Default: RETAIN. Anything else is a named weakening.
         """
         super().__init__(scope, construct_id)
@@ -214,9 +218,10 @@ class SecureBucket(Construct):
         else:
             _acknowledge_no_replication(
                 resource,
-                "Replication is an argument of SecureBucket (replication=ReplicationTarget): "
+                unreplicated_reason
+                or "Replication is an argument of SecureBucket (replication=ReplicationTarget): "
                 "it needs a destination bucket in a second region, which this caller did not "
-                "ask for. The log archive buckets use it.",
+                "ask for.",
             )
 
     # --- access ---------------------------------------------------------------------------

@@ -9,6 +9,10 @@ Two stacks in the log-archive account:
   access-log bucket, and replication to the replica.
 
 Writers in other accounts find the bucket and key by the names in ``baseline.naming``.
+They write under the default ``AWSLogs/`` layout with no extra key prefix: the bucket
+policy allows nothing else (``AWSLogs/<org id or management account>/`` for the trail,
+``AWSLogs/<account>/Config/`` for AWS Config, ``AWSLogs/<account>/vpcflowlogs/`` for
+flow logs).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class LogArchiveSettings:
     infrequent_access_after: cdk.Duration
     glacier_after: cdk.Duration
     expire_after: cdk.Duration | None
+    access_log_retention: cdk.Duration
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> LogArchiveSettings:
@@ -68,6 +73,7 @@ class LogArchiveSettings:
                 config.log_archive.transition_to_infrequent_access_days
             ),
             glacier_after=cdk.Duration.days(config.log_archive.transition_to_glacier_days),
+            access_log_retention=cdk.Duration.days(config.log_archive.access_log_retention_days),
             expire_after=(
                 cdk.Duration.days(config.log_archive.expiration_days)
                 if config.log_archive.expiration_days
@@ -105,6 +111,7 @@ class LogArchiveReplicaStack(cdk.Stack):
             encryption_key=self.key.key,
             object_lock=settings.object_lock,
             noncurrent_version_retention=settings.retention,
+            access_log_retention=settings.access_log_retention,
             replica=True,
         )
         self.replication_role = iam.Role(
@@ -118,6 +125,8 @@ class LogArchiveReplicaStack(cdk.Stack):
             ),
             max_session_duration=cdk.Duration.hours(1),
         )
+        # Deleting this stack alone must not break replication of the source bucket.
+        self.replication_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         policy = iam.ManagedPolicy(
             self,
             "ReplicationPolicy",
@@ -128,6 +137,7 @@ class LogArchiveReplicaStack(cdk.Stack):
                 destination_bucket_name=settings.bucket_name(region),
             ),
         )
+        policy.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         for bucket in (settings.home_region, region):
             acknowledge(
                 policy,
@@ -217,7 +227,13 @@ class LogArchiveStack(cdk.Stack):
                     expiration=settings.expire_after,
                 )
             ],
+            access_log_retention=settings.access_log_retention,
             replication=replication,
+            unreplicated_reason=(
+                "The landing-zone config turns log replication off (log_archive.replicate: "
+                "false, or only one governed region), so there is no second region to hold "
+                "a replica; the bucket stays object-locked and versioned."
+            ),
         )
         self._allow_writers(settings, trail_arn)
 

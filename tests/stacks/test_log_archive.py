@@ -188,12 +188,53 @@ def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> N
         assert statement["Condition"]
 
 
-def test_replication_can_be_turned_off(example_data: dict[str, Any]) -> None:
+def test_replication_role_outlives_its_stack(synthesized: Synthesized) -> None:
+    template = synthesized.templates["LogArchiveReplica"]
+    for resource in template["Resources"].values():
+        if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
+            assert resource["DeletionPolicy"] == "Retain", resource["Type"]
+
+
+def test_access_log_retention_comes_from_the_config(example_data: dict[str, Any]) -> None:
     import copy
 
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.app import cdk_json_context
     from baseline.config import parse_config
-    from baseline.stacks.log_archive import LogArchiveSettings
+    from baseline.landing_zone import LandingZone
 
     data = copy.deepcopy(example_data)
+    data["log_archive"]["access_log_retention_days"] = 400
     data["log_archive"]["replicate"] = False
-    assert LogArchiveSettings.from_config(parse_config(data)).replica_region is None
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    assert landing_zone.log_archive_replica is None
+    template = assertions.Template.from_stack(landing_zone.log_archive)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": [
+                    assertions.Match.object_like(
+                        {"Id": "ExpireAccessLogs", "ExpirationInDays": 400}
+                    )
+                ]
+            }
+        },
+    )
+    log_bucket = template.find_resources(
+        "AWS::S3::Bucket",
+        {"Properties": {"BucketName": naming.log_bucket("nwl", LOG_ACCOUNT, "eu-west-1")}},
+    )
+    (resource,) = log_bucket.values()
+    assert "ReplicationConfiguration" not in resource["Properties"]
+    cfn_bucket = landing_zone.log_archive.bucket.bucket.node.default_child
+    assert cfn_bucket is not None
+    recorded = [
+        str(entry.data)
+        for entry in cfn_bucket.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    ]
+    assert any("turns log replication off" in data for data in recorded), recorded
