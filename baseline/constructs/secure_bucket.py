@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -38,6 +39,25 @@ class ReplicationTarget:
     role_arn: str
     account: str | None = None
     storage_class: str = "STANDARD_IA"
+
+
+def default_bucket_props(encryption_key: kms.IKey) -> dict[str, Any]:
+    """The protections every bucket of the kit gets, as ``s3.Bucket`` keyword arguments.
+
+    SSE-KMS under ``encryption_key`` with a bucket key and SSE-C blocked, Block Public
+    Access on all four settings, TLS only (1.2 minimum), versioning, ACLs disabled.
+    """
+    return {
+        "encryption": s3.BucketEncryption.KMS,
+        "encryption_key": encryption_key,
+        "bucket_key_enabled": True,
+        "blocked_encryption_types": [s3.BlockedEncryptionType.SSE_C],
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "enforce_ssl": True,
+        "minimum_tls_version": 1.2,
+        "versioned": True,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    }
 
 
 def replication_role_policy(
@@ -184,15 +204,7 @@ class SecureBucket(Construct):
             self,
             "Bucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.encryption_key,
-            bucket_key_enabled=True,
-            blocked_encryption_types=[s3.BlockedEncryptionType.SSE_C],
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            **default_bucket_props(self.encryption_key),
             server_access_logs_bucket=(
                 self._logging_target(created_logs) if created_logs else server_access_logs_bucket
             ),
@@ -308,15 +320,7 @@ class SecureBucket(Construct):
             self,
             "AccessLogs",
             bucket_name=name,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.encryption_key,
-            bucket_key_enabled=True,
-            blocked_encryption_types=[s3.BlockedEncryptionType.SSE_C],
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            **default_bucket_props(self.encryption_key),
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
