@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -77,6 +77,8 @@ _EMAIL = re.compile(
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
+_GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
 
 
 class ConfigError(Exception):
@@ -178,14 +180,40 @@ class Organization(_Strict):
             ),
         ),
     ]
-    id: Annotated[str, _matches(_ORG_ID, "is not an organisation id like o-a1b2c3d4e5")] = Field(
+    create: bool = Field(
+        default=False,
         description=(
-            "The organisation id (o-...). Log writers are scoped to it with aws:SourceOrgID."
+            "Greenfield start: the Organization stack creates the organisation itself "
+            "(all features). Until id and root_id are filled in after that first deploy, "
+            "only the Organization stack is synthesized."
         ),
     )
-    root_id: Annotated[str, _matches(_ROOT_ID, "is not a root id like r-a1b2")] = Field(
-        description="The organisation root id (r-...)."
+    id: Annotated[str | None, _matches(_ORG_ID, "is not an organisation id like o-a1b2c3d4e5")] = (
+        Field(
+            default=None,
+            description=(
+                "The organisation id (o-...). Log writers and the data perimeter are scoped to "
+                "it (aws:SourceOrgID, aws:PrincipalOrgID). Required unless create is true."
+            ),
+        )
     )
+    root_id: Annotated[str | None, _matches(_ROOT_ID, "is not a root id like r-a1b2")] = Field(
+        default=None,
+        description="The organisation root id (r-...). Required unless create is true.",
+    )
+
+    @model_validator(mode="after")
+    def _existing_needs_ids(self) -> Self:
+        problems = []
+        if not self.create:
+            for name in ("id", "root_id"):
+                if getattr(self, name) is None:
+                    problems.append(
+                        f"{name}: required for an existing organisation (set create: true to "
+                        "create one)"
+                    )
+        _raise_if(problems)
+        return self
 
 
 class OrganizationalUnit(_Strict):
@@ -317,6 +345,74 @@ class LogArchive(_Strict):
         return self
 
 
+class SecurityContact(_Strict):
+    """The security alternate contact set on every account (CIS 1.2)."""
+
+    name: str = Field(min_length=1, max_length=64, description="Contact name or team.")
+    title: str = Field(min_length=1, max_length=50, description="Contact title.")
+    email: Annotated[str, AfterValidator(_email_rules)] = Field(
+        description="Contact e-mail address."
+    )
+    phone: Annotated[str, _matches(_PHONE, "is not a phone number like +44 20 7946 0000")] = Field(
+        description="Contact phone number, international format."
+    )
+
+
+class CustomGuardrail(_Strict):
+    """An organisation-specific SCP or RCP guardrail, packed with the library's."""
+
+    id: Annotated[
+        str, _matches(_GUARDRAIL_ID, "must be upper-case letters, digits and hyphens")
+    ] = Field(description="Unique id, e.g. CUSTOM-DENY-EXPENSIVE-INSTANCES.")
+    purpose: str = Field(min_length=10, description="One line: what it prevents and why.")
+    policy_type: Literal["SCP", "RCP"] = Field(default="SCP", description="SCP or RCP.")
+    attach_to: list[str] = Field(
+        min_length=1, description=f"Targets: {ROOT_OU!r}, OU paths or account names."
+    )
+    statements: list[dict[str, Any]] = Field(
+        min_length=1, description="IAM policy statements (Effect must be Deny)."
+    )
+
+    @model_validator(mode="after")
+    def _deny_only(self) -> Self:
+        problems = []
+        for i, statement in enumerate(self.statements):
+            if statement.get("Effect") != "Deny":
+                problems.append(
+                    f"statements[{i}].Effect: guardrails only deny (FullAWSAccess allows), got "
+                    f"{statement.get('Effect')!r}"
+                )
+        _raise_if(problems)
+        return self
+
+
+class Guardrails(_Strict):
+    """Which guardrails attach where. Every weakening here is named and shows in docs."""
+
+    workload_ous: list[str] = Field(
+        default_factory=lambda: ["Workloads"],
+        description="OU paths of workload accounts (the network-change guardrail attaches here).",
+    )
+    sandbox_ous: list[str] = Field(
+        default_factory=lambda: ["Sandbox"], description="OU paths of sandbox accounts."
+    )
+    suspended_ous: list[str] = Field(
+        default_factory=lambda: ["Suspended"],
+        description="OU paths of suspended accounts (everything is denied there).",
+    )
+    disabled: list[str] = Field(
+        default_factory=list,
+        description="Library guardrail ids to leave out: an explicit, documented weakening.",
+    )
+    attachments: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Guardrail id -> targets, replacing the library's default targets.",
+    )
+    custom: list[CustomGuardrail] = Field(
+        default_factory=list, description="Organisation-specific SCP and RCP guardrails."
+    )
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -335,8 +431,14 @@ class LandingZoneConfig(_Strict):
         default_factory=list, description="The OU tree below the root."
     )
     accounts: list[Account] = Field(min_length=1, description="Every account of the organisation.")
+    security_contact: SecurityContact = Field(
+        description="Security alternate contact of every account (CIS 1.2)."
+    )
     log_archive: LogArchive = Field(
         default_factory=LogArchive, description="Settings of the central log archive."
+    )
+    guardrails: Guardrails = Field(
+        default_factory=Guardrails, description="Where the guardrail policies attach."
     )
 
     # --- derived views -------------------------------------------------------------
@@ -365,6 +467,14 @@ class LandingZoneConfig(_Strict):
         return account_id
 
     @property
+    def bootstrap_phase(self) -> bool:
+        """A greenfield organisation not yet created: only the Organization stack applies."""
+        return self.organization.create and self.organization.id is None
+
+    def account_by_name(self, name: str) -> Account | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+    @property
     def effective_replication_region(self) -> str | None:
         """Where the log bucket replica lives, or None when replication is off."""
         if not self.log_archive.replicate:
@@ -381,6 +491,7 @@ class LandingZoneConfig(_Strict):
         problems += self._region_problems()
         problems += self._ou_problems()
         problems += self._account_problems()
+        problems += self._guardrail_problems()
         _raise_if(problems)
         return self
 
@@ -427,6 +538,38 @@ class LandingZoneConfig(_Strict):
                 )
         return problems
 
+    def _guardrail_problems(self) -> list[str]:
+        problems = []
+        known = {ROOT_OU, *self.ou_paths()}
+        names = {a.name for a in self.accounts}
+        g = self.guardrails
+        for field in ("workload_ous", "sandbox_ous", "suspended_ous"):
+            for i, path in enumerate(getattr(g, field)):
+                if path not in known - {ROOT_OU}:
+                    problems.append(
+                        f"guardrails.{field}[{i}]: {path!r} is not an OU path defined in "
+                        "organizational_units"
+                    )
+        for guardrail_id, targets in sorted(g.attachments.items()):
+            for i, target in enumerate(targets):
+                if target not in known and target not in names:
+                    problems.append(
+                        f"guardrails.attachments.{guardrail_id}[{i}]: {target!r} is neither "
+                        f"{ROOT_OU!r}, an OU path nor an account name"
+                    )
+        seen: set[str] = set()
+        for i, custom in enumerate(g.custom):
+            if custom.id in seen:
+                problems.append(f"guardrails.custom[{i}].id: {custom.id!r} is defined twice")
+            seen.add(custom.id)
+            for j, target in enumerate(custom.attach_to):
+                if target not in known and target not in names:
+                    problems.append(
+                        f"guardrails.custom[{i}].attach_to[{j}]: {target!r} is neither "
+                        f"{ROOT_OU!r}, an OU path nor an account name"
+                    )
+        return problems
+
     def _account_problems(self) -> list[str]:
         problems = []
         known_ous = {*self.ou_paths(), ROOT_OU}
@@ -449,7 +592,8 @@ class LandingZoneConfig(_Strict):
                     f"accounts[{i}].ou: {account.ou!r} is not an OU path defined in "
                     f"organizational_units (known: {', '.join(sorted(known_ous))})"
                 )
-            if account.role in CORE_ROLES and account.id is None:
+            needs_id = account.role == AccountRole.MANAGEMENT or not self.bootstrap_phase
+            if account.role in CORE_ROLES and account.id is None and needs_id:
                 problems.append(
                     f"accounts[{i}].id: the {account.role.value} account needs its 12-digit "
                     "id: the baseline's stacks are deployed into it"

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
+from baseline.stacks.organization import OrganizationStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
 #: in every account (guardrails and auditors key on them).
@@ -24,10 +25,29 @@ class LandingZone(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         prefix = config.organization.prefix
+        self.organization = OrganizationStack(
+            scope,
+            "Organization",
+            config=config,
+            stack_name=f"{prefix}-organization",
+            description="Organisation structure, accounts and guardrail policies of the landing zone",
+            env=cdk.Environment(
+                account=config.account_id_for(AccountRole.MANAGEMENT), region=config.home_region
+            ),
+            termination_protection=True,
+        )
+        self.log_archive_replica: LogArchiveReplicaStack | None = None
+        self.log_archive: LogArchiveStack | None = None
+        if not config.bootstrap_phase:
+            self._add_log_archive(scope, config)
+        for stack in self.stacks:
+            cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
+            cdk.Tags.of(stack).add("lz:prefix", prefix)
+
+    def _add_log_archive(self, scope: Construct, config: LandingZoneConfig) -> None:
+        prefix = config.organization.prefix
         log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
         settings = LogArchiveSettings.from_config(config)
-
-        self.log_archive_replica: LogArchiveReplicaStack | None = None
         if settings.replica_region is not None:
             self.log_archive_replica = LogArchiveReplicaStack(
                 scope,
@@ -51,13 +71,15 @@ class LandingZone(Construct):
             # The replica's bucket, key and replication role must exist before the source
             # bucket's replication rule and key policy name them.
             self.log_archive.add_stack_dependency(self.log_archive_replica)
-
-        for stack in self.stacks:
-            cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
-            cdk.Tags.of(stack).add("lz:prefix", prefix)
+            self.log_archive_replica.add_stack_dependency(self.organization)
+        self.log_archive.add_stack_dependency(self.organization)
 
     @property
     def stacks(self) -> list[cdk.Stack]:
         """Every stack, in deployment order."""
-        ordered: list[cdk.Stack | None] = [self.log_archive_replica, self.log_archive]
+        ordered: list[cdk.Stack | None] = [
+            self.organization,
+            self.log_archive_replica,
+            self.log_archive,
+        ]
         return [s for s in ordered if s is not None]

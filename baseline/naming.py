@@ -105,3 +105,42 @@ def organization_trail_arn(prefix: str, management_account_id: str, region: str)
     """ARN of the organisation trail, used in aws:SourceArn conditions of its writers."""
     _require(management_account_id, region)
     return f"arn:aws:cloudtrail:{region}:{management_account_id}:trail/{organization_trail(prefix)}"
+
+
+#: The CDK bootstrap qualifier the kit deploys with (the CDK default).
+CDK_QUALIFIER = "hnb659fds"
+
+
+def stackset_execution_role_pattern() -> str:
+    """The roles service-managed StackSets create and use in member accounts."""
+    return "arn:aws:iam::*:role/stacksets-exec-*"
+
+
+def cdk_execution_role_pattern() -> str:
+    """The CloudFormation execution role of ``cdk bootstrap`` in every bootstrapped account."""
+    return f"arn:aws:iam::*:role/cdk-{CDK_QUALIFIER}-cfn-exec-role-*"
+
+
+def baseline_principal_arns(prefix: str) -> list[str]:
+    """ARN patterns of the only principals the guardrails exempt: the baseline's own.
+
+    The StackSet execution role and the CDK deployment role apply the baseline; the
+    break-glass role exists for emergencies. Nothing else is exempt.
+    """
+    return sorted(
+        [
+            stackset_execution_role_pattern(),
+            cdk_execution_role_pattern(),
+            f"arn:aws:iam::*:role/{break_glass_role(prefix)}",
+        ]
+    )
+
+
+def backup_vault(prefix: str) -> str:
+    """The backup vault the backup policy targets in every member account and region."""
+    return f"{prefix}-backup-vault"
+
+
+def backup_role(prefix: str) -> str:
+    """The role AWS Backup assumes for the backup policy in every member account."""
+    return _role(f"{prefix}-backup")

@@ -69,7 +69,7 @@ def test_mask_removes_build_specific_values() -> None:
     }
 
 
-@pytest.mark.parametrize("stack", ["LogArchive", "LogArchiveReplica"])
+@pytest.mark.parametrize("stack", ["Organization", "LogArchive", "LogArchiveReplica"])
 def test_template_snapshot(
     stack: str, synthesized: Synthesized, snapshot: SnapshotAssertion
 ) -> None:
@@ -78,4 +78,4 @@ def test_template_snapshot(
 
 
 def test_every_stack_has_a_snapshot(synthesized: Synthesized) -> None:
-    assert sorted(synthesized.templates) == ["LogArchive", "LogArchiveReplica"]
+    assert sorted(synthesized.templates) == ["LogArchive", "LogArchiveReplica", "Organization"]

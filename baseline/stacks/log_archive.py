@@ -55,10 +55,12 @@ class LogArchiveSettings:
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> LogArchiveSettings:
         lock = config.log_archive.object_lock
+        if config.organization.id is None:
+            raise ValueError("the log archive needs organization.id (scopes its writers)")
         retention = cdk.Duration.days(lock.retention_days)
         return cls(
             prefix=config.organization.prefix,
-            organization_id=config.organization.id,
+            organization_id=config.organization.id,  # checked above
             account_id=config.account_id_for(AccountRole.LOG_ARCHIVE),
             management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
             home_region=config.home_region,

@@ -1,0 +1,87 @@
+"""Guardrail policies as data: the SCP and RCP libraries, the packer, and the selection.
+
+:func:`select` turns a config into the enabled guardrails and where each attaches;
+:func:`packed_policies` packs them into AWS Organizations policies within the limits.
+"""
+
+from __future__ import annotations
+
+from baseline.config import ROOT_OU, LandingZoneConfig
+from baseline.guardrails.model import ROOT, Guardrail, PolicyType, minify
+from baseline.guardrails.packer import PackedPolicy, PackingError, pack
+from baseline.guardrails.rcps import rcp_library
+from baseline.guardrails.scps import GuardrailContext, scp_library
+
+__all__ = [
+    "ROOT",
+    "Guardrail",
+    "GuardrailContext",
+    "PackedPolicy",
+    "PackingError",
+    "PolicyType",
+    "context_for",
+    "library",
+    "minify",
+    "packed_policies",
+    "select",
+]
+
+assert ROOT == ROOT_OU  # one name for the organisation root, in the config and here
+
+
+def context_for(config: LandingZoneConfig) -> GuardrailContext:
+    """The guardrails' view of a config."""
+    g = config.guardrails
+    return GuardrailContext(
+        prefix=config.organization.prefix,
+        organization_id=config.organization.id or "o-unknown-until-created",
+        governed_regions=tuple(config.governed_regions),
+        workload_ous=tuple(g.workload_ous),
+        sandbox_ous=tuple(g.sandbox_ous),
+        suspended_ous=tuple(g.suspended_ous),
+    )
+
+
+def library(config: LandingZoneConfig) -> list[Guardrail]:
+    """Every guardrail the kit offers for this organisation, before any is disabled."""
+    context = context_for(config)
+    guardrails = [*scp_library(context)]
+    if config.organization.id is not None:  # the perimeter names the organisation
+        guardrails += rcp_library(context)
+    for custom in config.guardrails.custom:
+        guardrails.append(
+            Guardrail(
+                id=custom.id,
+                purpose=custom.purpose,
+                policy_type=PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP,
+                best_practices=("SEC03-BP05",),
+                statements=tuple(custom.statements),
+                attach_to=tuple(custom.attach_to),
+                exemptions=("as written in the config",),
+            )
+        )
+    return guardrails
+
+
+def select(config: LandingZoneConfig) -> tuple[list[Guardrail], dict[str, list[str]]]:
+    """The enabled guardrails and, for each, its targets (config overrides applied)."""
+    all_guardrails = library(config)
+    known = {g.id for g in all_guardrails}
+    unknown = sorted(set(config.guardrails.disabled) - known) + sorted(
+        set(config.guardrails.attachments) - known
+    )
+    if unknown:
+        raise PackingError(
+            f"guardrails: unknown guardrail ids {unknown}; known: {', '.join(sorted(known))}"
+        )
+    enabled = [g for g in all_guardrails if g.id not in config.guardrails.disabled]
+    attachments = {
+        g.id: list(config.guardrails.attachments.get(g.id, g.attach_to)) for g in enabled
+    }
+    return enabled, {gid: targets for gid, targets in attachments.items() if targets}
+
+
+def packed_policies(config: LandingZoneConfig) -> list[PackedPolicy]:
+    """The SCPs and RCPs to create for this organisation, packed within the limits."""
+    enabled, attachments = select(config)
+    return pack(enabled, attachments, prefix=config.organization.prefix)

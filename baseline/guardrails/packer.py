@@ -1,0 +1,153 @@
+"""Packs guardrail statements into as few AWS Organizations policies as fit.
+
+Each target (the root, an OU, an account) may have at most five SCPs and five RCPs
+attached, the AWS-managed full-access policy among them, and each policy holds at most
+5,120 characters. Statements are minified, then placed first-fit in decreasing size
+order (ties broken by guardrail id and position), so the same guardrails always give the
+same policies in the same order. Targets with the same guardrails share one set of
+policies. When a target's guardrails cannot fit, :class:`PackingError` names the target
+and the overflow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from baseline.guardrails.model import LIMITS, Guardrail, PolicyType
+
+_VERSION = "2012-10-17"
+#: Characters of ``{"Version":"2012-10-17","Statement":[]}`` around the statements.
+ENVELOPE = len(json.dumps({"Version": _VERSION, "Statement": []}, separators=(",", ":")))
+
+
+class PackingError(ValueError):
+    """Guardrails that cannot fit within the AWS Organizations limits of a target."""
+
+
+@dataclass(frozen=True)
+class PackedPolicy:
+    """One policy document to create, and where to attach it."""
+
+    name: str
+    policy_type: PolicyType
+    content: str
+    guardrail_ids: tuple[str, ...]
+    targets: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+def _document(statements: Sequence[str]) -> str:
+    return '{"Version":"%s","Statement":[%s]}' % (_VERSION, ",".join(statements))  # noqa: UP031
+
+
+def pack_statements(
+    items: Sequence[tuple[str, int, str]],
+    *,
+    size_limit: int,
+    max_policies: int,
+    target_label: str,
+    policy_type: PolicyType,
+) -> list[tuple[tuple[str, ...], str]]:
+    """Pack (guardrail id, position, minified statement) items into policy documents.
+
+    :returns: for each policy, the guardrail ids it holds and its content.
+    :raises PackingError: one statement is too large, or more policies are needed than allowed.
+    """
+    capacity = size_limit - ENVELOPE
+    ordered = sorted(items, key=lambda item: (-len(item[2]), item[0], item[1]))
+    bins: list[list[tuple[str, int, str]]] = []
+    used: list[int] = []
+    for item in ordered:
+        length = len(item[2])
+        if length > capacity:
+            raise PackingError(
+                f"{policy_type.name} for {target_label}: statement {item[1]} of {item[0]} is "
+                f"{length} characters minified; a policy holds at most {capacity} besides its envelope"
+            )
+        for index, filled in enumerate(used):
+            extra = length + (1 if bins[index] else 0)  # the comma between statements
+            if filled + extra <= capacity:
+                bins[index].append(item)
+                used[index] += extra
+                break
+        else:
+            bins.append([item])
+            used.append(length)
+    if len(bins) > max_policies:
+        overflow = bins[max_policies:]
+        overflow_chars = sum(len(s) for b in overflow for _, _, s in b)
+        overflow_ids = sorted({g for b in overflow for g, _, _ in b})
+        raise PackingError(
+            f"{policy_type.name} for {target_label}: the guardrails need {len(bins)} policies but at "
+            f"most {max_policies} can be attached there (AWS allows {LIMITS[policy_type][1]} per "
+            f"target, the AWS-managed full-access policy included); overflow: {overflow_chars} "
+            f"characters from {', '.join(overflow_ids)}. Move guardrails to a parent OU, "
+            "merge custom statements, or disable some in the config."
+        )
+    packed: list[tuple[tuple[str, ...], str]] = []
+    for bin_items in bins:
+        # inside a policy, statements keep the library's order: guardrail, then position
+        bin_items.sort(key=lambda item: (item[0], item[1]))
+        ids = tuple(dict.fromkeys(g for g, _, _ in bin_items))
+        packed.append((ids, _document([s for _, _, s in bin_items])))
+    return packed
+
+
+def pack(
+    guardrails: Sequence[Guardrail],
+    attachments: Mapping[str, Sequence[str]],
+    *,
+    prefix: str,
+) -> list[PackedPolicy]:
+    """Policies for every target.
+
+    :param guardrails: the enabled guardrails (SCP and RCP statement guardrails).
+    :param attachments: guardrail id -> targets it attaches to.
+    :param prefix: the organisation prefix, for policy names.
+    """
+    by_id = {g.id: g for g in guardrails}
+    per_target: dict[tuple[PolicyType, str], list[str]] = {}
+    for guardrail_id, targets in sorted(attachments.items()):
+        guardrail = by_id[guardrail_id]
+        for target in targets:
+            per_target.setdefault((guardrail.policy_type, target), []).append(guardrail_id)
+    # targets with the same guardrails share one set of policies
+    groups: dict[tuple[PolicyType, tuple[str, ...]], list[str]] = {}
+    for (policy_type, target), target_ids in sorted(per_target.items()):
+        groups.setdefault((policy_type, tuple(sorted(target_ids))), []).append(target)
+    policies: list[PackedPolicy] = []
+    for (policy_type, ids), targets in sorted(groups.items(), key=lambda g: (g[0][0].value, g[1])):
+        size_limit, per_target_max, managed = LIMITS[policy_type]
+        items = [
+            (gid, i, statement) for gid in ids for i, statement in enumerate(by_id[gid].minified())
+        ]
+        label = ", ".join(repr(t) for t in targets)
+        documents = pack_statements(
+            items,
+            size_limit=size_limit,
+            max_policies=per_target_max - managed,
+            target_label=label,
+            policy_type=policy_type,
+        )
+        slug = _slug(targets[0])
+        kind = "scp" if policy_type == PolicyType.SCP else "rcp"
+        for n, (guardrail_ids, content) in enumerate(documents, start=1):
+            policies.append(
+                PackedPolicy(
+                    name=f"{prefix}-{kind}-{slug}-{n}",
+                    policy_type=policy_type,
+                    content=content,
+                    guardrail_ids=guardrail_ids,
+                    targets=tuple(targets),
+                )
+            )
+    return policies
+
+
+def _slug(target: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in target.lower()).strip("-")

@@ -1,0 +1,111 @@
+"""The resource control policy library: the organisation's data perimeter.
+
+RCPs apply to resources in member accounts whoever calls them, so they stop principals
+outside the organisation even when a resource policy is too open. AWS service principals
+are kept apart (``aws:PrincipalIsAWSService``) and are pinned to the organisation by the
+confused-deputy statement instead. A resource that must be reached from outside (a
+third-party role, say) carries the exception tag, which only the baseline may set.
+"""
+
+from __future__ import annotations
+
+from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
+from baseline.guardrails.scps import GuardrailContext
+
+#: Services whose resources the perimeter covers (all of them support RCPs).
+PERIMETER_SERVICES = ("kms:*", "s3:*", "secretsmanager:*", "sqs:*")
+#: STS actions a principal outside the organisation could call on a role of ours. The web
+#: identity and SAML federation calls are left out: their callers are never AWS principals.
+STS_ACTIONS = (
+    "sts:AssumeRole",
+    "sts:DecodeAuthorizationMessage",
+    "sts:GetAccessKeyInfo",
+    "sts:GetFederationToken",
+    "sts:GetServiceBearerToken",
+    "sts:GetSessionToken",
+    "sts:SetContext",
+)
+
+
+def perimeter_exception_tag(prefix: str) -> str:
+    """Tag key that exempts one resource from the identity perimeter (value ``true``)."""
+    return f"{prefix}:perimeter-exception"
+
+
+def _deny_all(
+    sid: str, actions: tuple[str, ...], condition: dict[str, dict[str, object]]
+) -> Statement:
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": sorted(actions),
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
+def rcp_library(context: GuardrailContext) -> list[Guardrail]:
+    """Every RCP guardrail, attached at the root."""
+    org = context.organization_id
+    tag = perimeter_exception_tag(context.prefix)
+    return [
+        Guardrail(
+            id="RCP-IDENTITY-PERIMETER",
+            purpose="Only principals of the organisation (and AWS services) reach its S3, KMS, SQS, Secrets Manager and STS resources.",
+            policy_type=PolicyType.RCP,
+            best_practices=("SEC03-BP07", "SEC03-BP08", "SEC08-BP04"),
+            statements=(
+                _deny_all(
+                    "EnforceOrgIdentities",
+                    (*PERIMETER_SERVICES, *STS_ACTIONS),
+                    {
+                        "StringNotEqualsIfExists": {
+                            "aws:PrincipalOrgID": org,
+                            f"aws:ResourceTag/{tag}": "true",
+                        },
+                        "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                    },
+                ),
+            ),
+            attach_to=(ROOT,),
+            exemptions=(
+                "AWS service principals (see the confused-deputy guardrail)",
+                f"resources tagged {tag}=true (the tag only the baseline can set)",
+            ),
+        ),
+        Guardrail(
+            id="RCP-CONFUSED-DEPUTY",
+            purpose="AWS services act on the organisation's resources only on behalf of the organisation's own resources.",
+            policy_type=PolicyType.RCP,
+            best_practices=("SEC03-BP08",),
+            statements=(
+                _deny_all(
+                    "EnforceConfusedDeputyProtection",
+                    (*PERIMETER_SERVICES, "sts:*"),
+                    {
+                        "StringNotEqualsIfExists": {"aws:SourceOrgID": org},
+                        "Null": {"aws:SourceAccount": "false"},
+                        "Bool": {"aws:PrincipalIsAWSService": "true"},
+                    },
+                ),
+            ),
+            attach_to=(ROOT,),
+            exemptions=("service requests that carry no source (aws:SourceAccount absent)",),
+        ),
+        Guardrail(
+            id="RCP-SECURE-TRANSPORT",
+            purpose="Requests to the organisation's S3, KMS, SQS, Secrets Manager and STS resources use TLS.",
+            policy_type=PolicyType.RCP,
+            best_practices=("SEC09-BP02",),
+            cis=("2.1.1",),
+            statements=(
+                _deny_all(
+                    "EnforceSecureTransport",
+                    (*PERIMETER_SERVICES, "sts:*"),
+                    {"BoolIfExists": {"aws:SecureTransport": "false"}},
+                ),
+            ),
+            attach_to=(ROOT,),
+        ),
+    ]

@@ -1,0 +1,473 @@
+"""The service control policy library.
+
+Every guardrail is a function of the organisation's context (prefix, governed regions,
+the baseline's own principals) that returns data. Exemptions are explicit conditions
+on ``aws:PrincipalArn`` naming the baseline's execution principals, never wildcards over
+all roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baseline import naming
+from baseline.guardrails.model import Guardrail, PolicyType, Statement
+
+
+@dataclass(frozen=True)
+class GuardrailContext:
+    """What the guardrails need to know about the organisation."""
+
+    prefix: str
+    organization_id: str
+    governed_regions: tuple[str, ...]
+    workload_ous: tuple[str, ...]
+    sandbox_ous: tuple[str, ...]
+    suspended_ous: tuple[str, ...]
+
+    @property
+    def baseline_principals(self) -> list[str]:
+        """ARN patterns of the principals that deploy and repair the baseline."""
+        return naming.baseline_principal_arns(self.prefix)
+
+    @property
+    def break_glass_principal(self) -> str:
+        return f"arn:aws:iam::*:role/{naming.break_glass_role(self.prefix)}"
+
+    def unless_baseline(self) -> dict[str, Any]:
+        """The condition that exempts exactly the baseline's own principals."""
+        return {"ArnNotLike": {"aws:PrincipalArn": self.baseline_principals}}
+
+
+#: Actions that stop, delete or detach the security services (SEC04-BP01).
+SECURITY_SERVICE_ACTIONS = (
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:StopLogging",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:PutInsightSelectors",
+    "config:DeleteConfigRule",
+    "config:DeleteConfigurationAggregator",
+    "config:DeleteConfigurationRecorder",
+    "config:DeleteDeliveryChannel",
+    "config:DeleteOrganizationConfigRule",
+    "config:DeleteOrganizationConformancePack",
+    "config:DeleteRetentionConfiguration",
+    "config:PutConfigurationRecorder",
+    "config:PutDeliveryChannel",
+    "config:StopConfigurationRecorder",
+    "guardduty:CreateFilter",
+    "guardduty:DeleteDetector",
+    "guardduty:DeleteMembers",
+    "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:DisassociateFromMasterAccount",
+    "guardduty:DisassociateMembers",
+    "guardduty:StopMonitoringMembers",
+    "guardduty:UpdateDetector",
+    "securityhub:BatchDisableStandards",
+    "securityhub:DeleteMembers",
+    "securityhub:DisableImportFindingsForProduct",
+    "securityhub:DisableSecurityHub",
+    "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:DisassociateFromMasterAccount",
+    "securityhub:DisassociateMembers",
+    "access-analyzer:DeleteAnalyzer",
+    "macie2:DisableMacie",
+    "macie2:DisassociateFromAdministratorAccount",
+    "macie2:DisassociateFromMasterAccount",
+    "macie2:DisassociateMember",
+    "inspector2:Disable",
+    "inspector2:DisassociateMember",
+    "detective:DeleteGraph",
+    "detective:DisassociateMembership",
+    "ec2:DeleteFlowLogs",
+)
+
+#: Actions that change the baseline's own IAM roles.
+ROLE_CHANGE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+)
+
+#: Actions that weaken or delete the baseline's log buckets.
+BUCKET_CHANGE_ACTIONS = (
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+    "s3:PutBucketLogging",
+)
+
+#: Actions that disable or delete the baseline's KMS keys.
+KEY_CHANGE_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:DeleteAlias",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:UpdateAlias",
+)
+
+#: Network changes a workload account leaves to the network account (SEC05-BP01).
+NETWORK_CHANGE_ACTIONS = (
+    "ec2:AcceptTransitGatewayPeeringAttachment",
+    "ec2:AcceptVpcPeeringConnection",
+    "ec2:AttachInternetGateway",
+    "ec2:CreateEgressOnlyInternetGateway",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateTransitGateway",
+    "ec2:CreateTransitGatewayPeeringAttachment",
+    "ec2:CreateVpcPeeringConnection",
+    "ec2:CreateVpnGateway",
+    "ec2:AttachVpnGateway",
+    "ec2:CreateCustomerGateway",
+    "ec2:CreateVpnConnection",
+    "ec2:DeleteFlowLogs",
+    "directconnect:*",
+    "globalaccelerator:Create*",
+    "globalaccelerator:Update*",
+)
+
+#: Services that are global or run from us-east-1 only, exempt from the region deny
+#: (the list of AWS's published "deny by requested Region" SCP example).
+GLOBAL_SERVICE_ACTIONS = (
+    "a4b:*",
+    "acm:*",
+    "aws-marketplace-management:*",
+    "aws-marketplace:*",
+    "aws-portal:*",
+    "budgets:*",
+    "ce:*",
+    "chime:*",
+    "cloudfront:*",
+    "config:*",
+    "cur:*",
+    "directconnect:*",
+    "ec2:DescribeRegions",
+    "ec2:DescribeTransitGateways",
+    "ec2:DescribeVpnGateways",
+    "fms:*",
+    "globalaccelerator:*",
+    "health:*",
+    "iam:*",
+    "importexport:*",
+    "kms:*",
+    "mobileanalytics:*",
+    "networkmanager:*",
+    "organizations:*",
+    "pricing:*",
+    "route53:*",
+    "route53domains:*",
+    "route53-recovery-cluster:*",
+    "route53-recovery-control-config:*",
+    "route53-recovery-readiness:*",
+    "s3:GetAccountPublic*",
+    "s3:ListAllMyBuckets",
+    "s3:ListMultiRegionAccessPoints",
+    "s3:PutAccountPublic*",
+    "shield:*",
+    "sts:*",
+    "support:*",
+    "trustedadvisor:*",
+    "waf-regional:*",
+    "waf:*",
+    "wafv2:*",
+    "wellarchitected:*",
+)
+
+
+def _deny(
+    sid: str,
+    actions: tuple[str, ...] | list[str],
+    resources: str | list[str] = "*",
+    /,
+    **condition: Any,
+) -> Statement:
+    """A Deny statement; keyword arguments are condition operators (``ArnNotLike=...``)."""
+    statement: Statement = {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Action": sorted(actions),
+        "Resource": resources,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def scp_library(context: GuardrailContext) -> list[Guardrail]:
+    """Every SCP guardrail, with its default targets."""
+    prefix = context.prefix
+    baseline = context.unless_baseline()
+    baseline_role_arn = f"arn:aws:iam::*:role/{prefix}-*"
+    return [
+        Guardrail(
+            id="SCP-ORG-LEAVE",
+            purpose="Member accounts cannot leave the organisation (and its guardrails).",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC01-BP01", "SEC03-BP05"),
+            statements=(_deny("DenyLeaveOrganization", ["organizations:LeaveOrganization"]),),
+        ),
+        Guardrail(
+            id="SCP-ROOT-USER",
+            purpose="The root user of a member account can do nothing (use centralised root access).",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC01-BP02", "SEC02-BP01"),
+            cis=("1.3", "1.6"),
+            statements=(
+                _deny("DenyRootUser", ["*"], ArnLike={"aws:PrincipalArn": ["arn:aws:iam::*:root"]}),
+            ),
+        ),
+        Guardrail(
+            id="SCP-SECURITY-SERVICES",
+            purpose=(
+                "Nobody but the baseline can stop, delete or detach CloudTrail, Config, GuardDuty, "
+                "Security Hub, Access Analyzer, Macie, Inspector, Detective or flow logs."
+            ),
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC04-BP01", "SEC04-BP02", "SEC03-BP05"),
+            cis=("3.1", "3.3", "3.7"),
+            statements=(
+                _deny("ProtectSecurityServices", SECURITY_SERVICE_ACTIONS, **baseline),
+                _deny(
+                    "ProtectBaselineAlarmsAndLogs",
+                    [
+                        "cloudwatch:DeleteAlarms",
+                        "cloudwatch:DisableAlarmActions",
+                        "cloudwatch:PutMetricAlarm",
+                        "logs:DeleteLogGroup",
+                        "logs:DeleteMetricFilter",
+                        "logs:DeleteSubscriptionFilter",
+                        "logs:PutRetentionPolicy",
+                        "logs:DisassociateKmsKey",
+                    ],
+                    [
+                        f"arn:aws:cloudwatch:*:*:alarm:{prefix}-*",
+                        f"arn:aws:logs:*:*:log-group:/{prefix}/*",
+                    ],
+                    **baseline,
+                ),
+            ),
+            exemptions=(
+                "the baseline's execution principals (StackSet and CDK deployment roles, break-glass)",
+            ),
+        ),
+        Guardrail(
+            id="SCP-BASELINE-PROTECT",
+            purpose=(
+                "The baseline's roles, keys, log buckets and StackSet stacks change only through "
+                "the baseline's own execution principals."
+            ),
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC01-BP06", "SEC03-BP05"),
+            statements=(
+                _deny("ProtectBaselineRoles", ROLE_CHANGE_ACTIONS, [baseline_role_arn], **baseline),
+                _deny(
+                    "ProtectBaselineBuckets",
+                    BUCKET_CHANGE_ACTIONS,
+                    [f"arn:aws:s3:::{prefix}-*"],
+                    **baseline,
+                ),
+                _deny(
+                    "ProtectBaselineKeys",
+                    KEY_CHANGE_ACTIONS,
+                    **baseline,
+                    **{"ForAnyValue:StringLike": {"kms:ResourceAliases": [f"alias/{prefix}/*"]}},
+                ),
+                _deny(
+                    "ProtectPerimeterExceptionTag",
+                    [
+                        "iam:TagRole",
+                        "kms:TagResource",
+                        "s3:PutBucketTagging",
+                        "secretsmanager:TagResource",
+                        "sqs:TagQueue",
+                    ],
+                    **baseline,
+                    **{
+                        "ForAnyValue:StringEquals": {
+                            "aws:TagKeys": [f"{prefix}:perimeter-exception"]
+                        }
+                    },
+                ),
+                _deny(
+                    "ProtectBaselineStacks",
+                    [
+                        "cloudformation:CreateChangeSet",
+                        "cloudformation:DeleteStack",
+                        "cloudformation:ExecuteChangeSet",
+                        "cloudformation:SetStackPolicy",
+                        "cloudformation:UpdateStack",
+                        "cloudformation:UpdateTerminationProtection",
+                    ],
+                    [
+                        f"arn:aws:cloudformation:*:*:stack/StackSet-{prefix}-*",
+                        f"arn:aws:cloudformation:*:*:stack/{prefix}-*",
+                    ],
+                    **baseline,
+                ),
+            ),
+            exemptions=(
+                "the baseline's execution principals (StackSet and CDK deployment roles, break-glass)",
+            ),
+        ),
+        Guardrail(
+            id="SCP-NO-IAM-USERS",
+            purpose="No IAM users, access keys or console passwords: people and workloads use temporary credentials.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC02-BP02", "SEC02-BP04"),
+            cis=("1.11", "1.12"),
+            statements=(
+                _deny(
+                    "DenyLongTermCredentials",
+                    [
+                        "iam:CreateAccessKey",
+                        "iam:CreateLoginProfile",
+                        "iam:CreateUser",
+                        "iam:UpdateAccessKey",
+                        "iam:UpdateLoginProfile",
+                    ],
+                    ArnNotLike={"aws:PrincipalArn": [context.break_glass_principal]},
+                ),
+            ),
+            exemptions=(
+                f"the break-glass role ({naming.break_glass_role(prefix)}), for emergencies only",
+            ),
+        ),
+        Guardrail(
+            id="SCP-REGION-DENY",
+            purpose="Nothing runs outside the governed regions, except global services and the baseline.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC01-BP05", "SEC03-BP05"),
+            statements=(
+                {
+                    "Sid": "DenyUngovernedRegions",
+                    "Effect": "Deny",
+                    "NotAction": sorted(GLOBAL_SERVICE_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {
+                        "StringNotEquals": {
+                            "aws:RequestedRegion": sorted(context.governed_regions)
+                        },
+                        **baseline,
+                    },
+                },
+            ),
+            exemptions=(
+                "global services (AWS's published list)",
+                "the baseline's execution principals",
+            ),
+        ),
+        Guardrail(
+            id="SCP-IMDSV2",
+            purpose="Instances launch with IMDSv2 only (hop limit at most 2), and nobody but the baseline relaxes it.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC06-BP02", "SEC06-BP05"),
+            statements=(
+                _deny(
+                    "RequireImdsv2",
+                    ["ec2:RunInstances"],
+                    ["arn:aws:ec2:*:*:instance/*"],
+                    StringNotEquals={"ec2:MetadataHttpTokens": "required"},
+                ),
+                _deny(
+                    "LimitImdsHopLimit",
+                    ["ec2:RunInstances"],
+                    ["arn:aws:ec2:*:*:instance/*"],
+                    NumericGreaterThan={"ec2:MetadataHttpPutResponseHopLimit": "2"},
+                ),
+                _deny(
+                    "DenyImdsWeakening",
+                    ["ec2:ModifyInstanceMetadataDefaults", "ec2:ModifyInstanceMetadataOptions"],
+                    **baseline,
+                ),
+            ),
+            exemptions=("the baseline's execution principals may set account metadata defaults",),
+        ),
+        Guardrail(
+            id="SCP-ACCOUNT-SETTINGS",
+            purpose="EBS encryption by default stays on, account S3 Block Public Access stays on, no default VPCs.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC08-BP02", "SEC03-BP07", "SEC05-BP01"),
+            cis=("2.2.1", "2.1.4"),
+            statements=(
+                _deny(
+                    "ProtectAccountSettings",
+                    [
+                        "ec2:CreateDefaultSubnet",
+                        "ec2:CreateDefaultVpc",
+                        "ec2:DisableEbsEncryptionByDefault",
+                        "s3:PutAccountPublicAccessBlock",
+                    ],
+                    **baseline,
+                ),
+            ),
+            exemptions=("the baseline's execution principals (which set these settings)",),
+        ),
+        Guardrail(
+            id="SCP-NETWORK-OWNED",
+            purpose="Workload accounts cannot open their own paths to the internet or other networks.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC05-BP01", "SEC05-BP02"),
+            statements=(_deny("DenyNetworkPerimeterChanges", NETWORK_CHANGE_ACTIONS, **baseline),),
+            attach_to=context.workload_ous,
+            exemptions=("the baseline's execution principals",),
+        ),
+        Guardrail(
+            id="SCP-SANDBOX-LIMITS",
+            purpose=(
+                "Sandbox accounts cannot connect to other networks or make long-term purchases."
+            ),
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC01-BP01", "SEC05-BP01"),
+            statements=(
+                _deny(
+                    "DenySandboxConnectivityAndCommitments",
+                    [
+                        "aws-marketplace:Subscribe",
+                        "directconnect:*",
+                        "ec2:AcceptVpcPeeringConnection",
+                        "ec2:CreateTransitGatewayPeeringAttachment",
+                        "ec2:CreateTransitGatewayVpcAttachment",
+                        "ec2:CreateVpcPeeringConnection",
+                        "ec2:CreateVpnConnection",
+                        "ec2:PurchaseHostReservation",
+                        "ec2:PurchaseReservedInstancesOffering",
+                        "ram:AcceptResourceShareInvitation",
+                        "route53domains:RegisterDomain",
+                        "savingsplans:CreateSavingsPlan",
+                        "shield:CreateSubscription",
+                    ],
+                    **baseline,
+                ),
+            ),
+            attach_to=context.sandbox_ous,
+            exemptions=("the baseline's execution principals",),
+        ),
+        Guardrail(
+            id="SCP-SUSPENDED",
+            purpose="Suspended accounts can do nothing but be inspected by the baseline.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC03-BP06",),
+            statements=(_deny("DenyEverything", ["*"], **baseline),),
+            attach_to=context.suspended_ous,
+            exemptions=(
+                "the baseline's execution principals (to investigate and close the account)",
+            ),
+        ),
+    ]

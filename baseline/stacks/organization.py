@@ -1,0 +1,128 @@
+"""Organization: the OU tree, new accounts and every organisation policy (management account).
+
+Deployed in the management account's home region. Existing accounts are referenced by
+id; accounts the config lists without an id are created here and are never deleted by
+CloudFormation (DeletionPolicy and UpdateReplacePolicy Retain). The guardrail policies
+come packed from ``baseline.guardrails``; the other organisation policies (declarative
+EC2, tag, AI opt-out, backup) from ``baseline.guardrails.org_policies``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_organizations as organizations
+from constructs import Construct
+
+from baseline.config import ROOT_OU, LandingZoneConfig
+from baseline.guardrails import packed_policies
+from baseline.guardrails.model import PolicyType
+from baseline.guardrails.org_policies import organization_policies
+
+
+class OrganizationStack(cdk.Stack):
+    """The organisation's structure and policies.
+
+    Implements SEC01-BP01 (separate workloads into accounts and OUs), SEC03-BP05
+    (permission guardrails: SCPs and RCPs), SEC01-BP02 (root user denied in members),
+    SEC06-BP02 and SEC08-BP02 (declarative EC2 defaults), SEC07-BP01 (classification tag
+    policy).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        org = config.organization
+        self.organization: organizations.CfnOrganization | None = None
+        if org.create:
+            self.organization = organizations.CfnOrganization(
+                self, "Organization", feature_set="ALL"
+            )
+            _retain(self.organization)
+        self.root_id: str = (
+            org.root_id if org.root_id is not None else self.organization.attr_root_id  # type: ignore[union-attr]
+        )
+
+        self.ous: dict[str, organizations.CfnOrganizationalUnit] = {}
+        for path in config.ou_paths():
+            parent, _, name = path.rpartition("/")
+            unit = organizations.CfnOrganizationalUnit(
+                self,
+                f"Ou{_logical(path)}",
+                name=name,
+                parent_id=self.ous[parent].attr_id if parent else self.root_id,
+            )
+            _retain(unit)
+            self.ous[path] = unit
+
+        self.new_accounts: dict[str, organizations.CfnAccount] = {}
+        for account in config.accounts:
+            if account.id is not None:
+                continue
+            created = organizations.CfnAccount(
+                self,
+                f"Account{_logical(account.name)}",
+                account_name=account.name,
+                email=account.email,
+                parent_ids=[self.target_id(account.ou)],
+                tags=[cdk.CfnTag(key="lz:role", value=account.role.value)],
+            )
+            _retain(created)
+            self.new_accounts[account.name] = created
+
+        self.policies: dict[str, organizations.CfnPolicy] = {}
+        for packed in packed_policies(config):
+            self.policies[packed.name] = organizations.CfnPolicy(
+                self,
+                f"Policy{_logical(packed.name)}",
+                name=packed.name,
+                type=packed.policy_type.value,
+                content=json.loads(packed.content),  # CloudFormation takes an object
+                description=_describe(packed.guardrail_ids),
+                target_ids=[self.target_id(t) for t in packed.targets],
+            )
+        for name, (policy_type, content, targets) in organization_policies(config).items():
+            self.policies[name] = organizations.CfnPolicy(
+                self,
+                f"Policy{_logical(name)}",
+                name=name,
+                type=policy_type.value,
+                content=content,
+                description=f"{policy_type.name.replace('_', ' ').title()} policy of the landing zone",
+                target_ids=[self.target_id(t) for t in targets],
+            )
+
+    def target_id(self, target: str) -> str:
+        """The id of a policy target: the root, an OU path or an account name."""
+        if target == ROOT_OU:
+            return self.root_id
+        if target in self.ous:
+            return self.ous[target].attr_id
+        account = self.config.account_by_name(target)
+        if account is None:
+            raise ValueError(f"policy target {target!r} is not the root, an OU path or an account")
+        if account.id is not None:
+            return account.id
+        return self.new_accounts[account.name].attr_account_id
+
+    @property
+    def scp_policies(self) -> list[organizations.CfnPolicy]:
+        return [p for p in self.policies.values() if p.type == PolicyType.SCP.value]
+
+
+def _retain(resource: cdk.CfnResource) -> None:
+    resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+
+def _logical(name: str) -> str:
+    return "".join(
+        part.capitalize() for part in "".join(c if c.isalnum() else " " for c in name).split()
+    )
+
+
+def _describe(guardrail_ids: tuple[str, ...]) -> str:
+    text = "Guardrails: " + ", ".join(guardrail_ids)
+    return text if len(text) <= 512 else text[:509] + "..."
