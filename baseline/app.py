@@ -16,6 +16,7 @@ import aws_cdk as cdk
 
 from baseline.compliance import PACKS, attach_packs
 from baseline.config import ConfigError, LandingZoneConfig, load_config
+from baseline.guardrails.packer import PackingError
 from baseline.landing_zone import LandingZone
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +105,18 @@ def summary(assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone) -> st
     return "\n".join(lines)
 
 
+def build_or_exit(config: LandingZoneConfig) -> tuple[cdk.App, LandingZone]:
+    """Build the app, or print why the guardrails cannot fit and exit 2."""
+    try:
+        return build_app(config)
+    except PackingError as error:
+        print(f"invalid landing-zone config: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main() -> None:
     """The CDK app command (``app.py``)."""
     probe = cdk.App(context=cdk_json_context())
     config = load_or_exit(config_path_from(probe.node.try_get_context("config")))
-    app, landing_zone = build_app(config)
+    app, landing_zone = build_or_exit(config)
     synth_or_exit(app, landing_zone)

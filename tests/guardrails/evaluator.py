@@ -1,0 +1,169 @@
+"""A small IAM policy evaluator for the guardrail behaviour tests.
+
+No maintained Python library evaluates SCPs and RCPs against a request context, so this
+one implements the documented rules the guardrails rely on (IAM User Guide, "Policy
+evaluation logic" and "Condition operators"), and ``test_evaluator.py`` tests it against
+them:
+
+- a request is denied by an explicit Deny anywhere on the path, and needs an Allow at
+  every level (AWS attaches FullAWSAccess / RCPFullAWSAccess at each level);
+- Action/NotAction and Resource/NotResource match case-insensitively (actions) and with
+  ``*`` and ``?`` wildcards;
+- every operator of a condition block must hold, and every key within an operator;
+- a missing key makes a positive operator false and a negated one (``...Not...``) true;
+  ``...IfExists`` makes any operator true; ``Null`` tests presence;
+- ``ForAnyValue:`` needs one context value to match (false when the key is missing),
+  ``ForAllValues:`` needs every value to match (true when the key is missing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+FULL_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API request as the policies see it."""
+
+    action: str
+    resource: str = "*"
+    principal_arn: str = "arn:aws:iam::756789012345:role/app-deployer"
+    region: str = "eu-west-1"
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def keys(self) -> dict[str, Any]:
+        keys = {
+            "aws:PrincipalArn": self.principal_arn,
+            "aws:RequestedRegion": self.region,
+            **self.context,
+        }
+        return {k.lower(): v for k, v in keys.items()}
+
+
+def _glob(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    regex = (
+        "^"
+        + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        + "$"
+    )
+    return re.match(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _match_one(base: str, expected: Any, actual: Any) -> bool:
+    """Does one context value satisfy a positive base operator against one policy value?"""
+    if base in ("StringEquals", "ArnEquals"):
+        return str(actual) == str(expected)
+    if base == "StringEqualsIgnoreCase":
+        return str(actual).lower() == str(expected).lower()
+    if base in ("StringLike", "ArnLike"):
+        return _glob(str(expected), str(actual))
+    if base == "Bool":
+        return str(actual).lower() == str(expected).lower()
+    if base.startswith("Numeric"):
+        a, e = float(actual), float(expected)
+        return {
+            "NumericEquals": a == e,
+            "NumericLessThan": a < e,
+            "NumericLessThanEquals": a <= e,
+            "NumericGreaterThan": a > e,
+            "NumericGreaterThanEquals": a >= e,
+        }[base]
+    raise ValueError(f"operator {base} is not supported by this evaluator")
+
+
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+    "NumericNotEquals": "NumericEquals",
+}
+
+
+def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, Any]) -> bool:
+    """One operator/key pair of a Condition block."""
+    qualifier = ""
+    if ":" in operator and operator.split(":")[0] in ("ForAnyValue", "ForAllValues"):
+        qualifier, operator = operator.split(":", 1)
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    present = key.lower() in keys
+    if base == "Null":
+        return (not present) == (str(expected).lower() == "true")
+    if not present:
+        if if_exists:
+            return True
+        if qualifier == "ForAllValues":
+            return True
+        if qualifier == "ForAnyValue":
+            return False
+        return base in _NEGATED
+    values = _as_list(keys[key.lower()])
+    expected_values = _as_list(expected)
+    negated = base in _NEGATED
+    positive = _NEGATED.get(base, base)
+
+    def matches(value: Any) -> bool:
+        hit = any(_match_one(positive, e, value) for e in expected_values)
+        return not hit if negated else hit
+
+    if qualifier == "ForAllValues":
+        return all(matches(v) for v in values)
+    return any(matches(v) for v in values)
+
+
+def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if "Action" in statement:
+        if not any(
+            _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["Action"])
+        ):
+            return False
+    elif any(
+        _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["NotAction"])
+    ):
+        return False
+    if "Resource" in statement:
+        if not any(_glob(r, request.resource) for r in _as_list(statement["Resource"])):
+            return False
+    elif "NotResource" in statement and any(
+        _glob(r, request.resource) for r in _as_list(statement["NotResource"])
+    ):
+        return False
+    keys = request.keys()
+    for operator, block in statement.get("Condition", {}).items():
+        for key, expected in block.items():
+            if not condition_holds(operator, key, expected, keys):
+                return False
+    return True
+
+
+def decide(levels: Sequence[Iterable[Mapping[str, Any]]], request: Request) -> str:
+    """``Deny`` or ``Allow`` for policies attached along a path (one list per level)."""
+    allowed_everywhere = True
+    for policies in levels:
+        allowed_here = False
+        for policy in policies:
+            for statement in _as_list(policy["Statement"]):
+                if not statement_applies(statement, request):
+                    continue
+                if statement["Effect"] == "Deny":
+                    return "Deny"
+                allowed_here = True
+        allowed_everywhere = allowed_everywhere and allowed_here
+    return "Allow" if allowed_everywhere else "Deny"
+
+
+__all__ = ["FULL_ACCESS", "Request", "condition_holds", "decide", "statement_applies"]

@@ -1,0 +1,538 @@
+"""Guardrail behaviour: real requests evaluated against the synthesized policies.
+
+For each case the SCPs (or RCPs) attached on the path from the root to the account are
+read from the synthesized Organization template, with the AWS-managed full-access policy
+at every level, and the request is evaluated with ``tests/guardrails/evaluator.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.guardrails.evaluator import FULL_ACCESS, Request, decide
+
+ORG = "o-nw7k2m9q4x"
+ROOT_ID = "r-nw7k"
+PROD = "756789012345"  # orders-prod, Workloads/Prod
+NETWORK = "534567890123"  # network, Infrastructure
+SANDBOX = "189012345678"  # sandbox-data-science, Sandbox
+
+ADMIN = f"arn:aws:iam::{PROD}:role/AWSReservedSSO_Administrator_0123456789abcdef"
+STACKSET = f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978"
+CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-cfn-exec-role-{PROD}-eu-west-1"
+BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
+ROOT_USER = f"arn:aws:iam::{PROD}:root"
+
+
+def _levels(
+    synthesized: Synthesized, account_id: str, policy_type: str, ou_path: str | None = None
+) -> list[list[dict[str, Any]]]:
+    """Policies of one type attached at each level from the root down to the account."""
+    template = synthesized.templates["Organization"]
+    resources = template["Resources"]
+    ous = {
+        lid: r
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::Organizations::OrganizationalUnit"
+    }
+    config = synthesized.config
+    if ou_path is None:
+        account = next(a for a in config.accounts if a.id == account_id)
+        ou_path = account.ou
+    chain: list[str] = []  # OU logical ids, root first
+    if ou_path != "Root":
+        by_name = {}
+        for lid, ou in ous.items():
+            parent = ou["Properties"]["ParentId"]
+            parent_lid = parent["Fn::GetAtt"][0] if isinstance(parent, dict) else None
+            by_name[(parent_lid, ou["Properties"]["Name"])] = lid
+        parent_lid = None
+        for name in ou_path.split("/"):
+            parent_lid = by_name[(parent_lid, name)]
+            chain.append(parent_lid)
+
+    def attached(target: Any) -> list[dict[str, Any]]:
+        found = [FULL_ACCESS]
+        for resource in resources.values():
+            props = resource.get("Properties", {})
+            if (
+                resource["Type"] == "AWS::Organizations::Policy"
+                and props["Type"] == policy_type
+                and target in props["TargetIds"]
+            ):
+                content = props["Content"]
+                found.append(json.loads(content) if isinstance(content, str) else content)
+        return found
+
+    levels = [attached(ROOT_ID)]
+    levels += [attached({"Fn::GetAtt": [lid, "Id"]}) for lid in chain]
+    levels.append(attached(account_id))
+    return levels
+
+
+SCP_CASES: list[tuple[str, str, Request, str]] = [
+    # (case, account, request, expected)
+    (
+        "workload writes its own bucket",
+        PROD,
+        Request("s3:PutObject", "arn:aws:s3:::orders-documents/a.pdf", ADMIN),
+        "Allow",
+    ),
+    (
+        "workload launches an IMDSv2 instance",
+        PROD,
+        Request(
+            "ec2:RunInstances",
+            "arn:aws:ec2:eu-west-1:756789012345:instance/*",
+            ADMIN,
+            context={
+                "ec2:MetadataHttpTokens": "required",
+                "ec2:MetadataHttpPutResponseHopLimit": "2",
+            },
+        ),
+        "Allow",
+    ),
+    (
+        "workload writes DynamoDB",
+        PROD,
+        Request("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:756789012345:table/orders", ADMIN),
+        "Allow",
+    ),
+    (
+        "IAM from the global endpoint",
+        PROD,
+        Request("iam:CreateRole", "arn:aws:iam::756789012345:role/app", ADMIN, region="us-east-1"),
+        "Allow",
+    ),
+    (
+        "IAM while working in an ungoverned region",
+        PROD,
+        Request(
+            "iam:GetRole", "arn:aws:iam::756789012345:role/app", ADMIN, region="ap-southeast-2"
+        ),
+        "Allow",
+    ),
+    ("STS anywhere", PROD, Request("sts:AssumeRole", "*", ADMIN, region="ap-southeast-2"), "Allow"),
+    (
+        "workload changes its own role",
+        PROD,
+        Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/orders-api", ADMIN),
+        "Allow",
+    ),
+    (
+        "StackSet role deploys the baseline stack",
+        PROD,
+        Request(
+            "cloudformation:CreateChangeSet",
+            f"arn:aws:cloudformation:eu-west-1:{PROD}:stack/StackSet-nwl-member-baseline-1a2b/9f",
+            STACKSET,
+        ),
+        "Allow",
+    ),
+    (
+        "StackSet role sets up Config",
+        PROD,
+        Request("config:PutConfigurationRecorder", "*", STACKSET),
+        "Allow",
+    ),
+    (
+        "StackSet role sets EBS encryption defaults",
+        PROD,
+        Request("ec2:EnableEbsEncryptionByDefault", "*", STACKSET),
+        "Allow",
+    ),
+    (
+        "StackSet role sets account S3 Block Public Access",
+        PROD,
+        Request("s3:PutAccountPublicAccessBlock", "*", STACKSET),
+        "Allow",
+    ),
+    (
+        "CDK deployment role updates a baseline role",
+        PROD,
+        Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", CDK_EXEC),
+        "Allow",
+    ),
+    (
+        "network account creates an internet gateway",
+        NETWORK,
+        Request(
+            "ec2:CreateInternetGateway",
+            "*",
+            f"arn:aws:iam::{NETWORK}:role/AWSReservedSSO_NetworkAdmin_01",
+        ),
+        "Allow",
+    ),
+    (
+        "sandbox creates an internet gateway",
+        SANDBOX,
+        Request(
+            "ec2:CreateInternetGateway",
+            "*",
+            f"arn:aws:iam::{SANDBOX}:role/AWSReservedSSO_Sandbox_01",
+        ),
+        "Allow",
+    ),
+    (
+        "break-glass creates an emergency user",
+        PROD,
+        Request("iam:CreateUser", "*", BREAK_GLASS),
+        "Allow",
+    ),
+    # denied
+    (
+        "leave the organisation",
+        PROD,
+        Request("organizations:LeaveOrganization", "*", ADMIN),
+        "Deny",
+    ),
+    ("root user does anything", PROD, Request("s3:ListAllMyBuckets", "*", ROOT_USER), "Deny"),
+    ("stop CloudTrail", PROD, Request("cloudtrail:StopLogging", "*", ADMIN), "Deny"),
+    (
+        "stop the Config recorder",
+        PROD,
+        Request("config:StopConfigurationRecorder", "*", ADMIN),
+        "Deny",
+    ),
+    (
+        "delete the GuardDuty detector",
+        PROD,
+        Request("guardduty:DeleteDetector", "*", ADMIN),
+        "Deny",
+    ),
+    ("disable Security Hub", PROD, Request("securityhub:DisableSecurityHub", "*", ADMIN), "Deny"),
+    (
+        "delete the Access Analyzer",
+        PROD,
+        Request("access-analyzer:DeleteAnalyzer", "*", ADMIN),
+        "Deny",
+    ),
+    ("disable Macie", PROD, Request("macie2:DisableMacie", "*", ADMIN), "Deny"),
+    ("disable Inspector", PROD, Request("inspector2:Disable", "*", ADMIN), "Deny"),
+    ("leave Detective", PROD, Request("detective:DisassociateMembership", "*", ADMIN), "Deny"),
+    ("delete flow logs", PROD, Request("ec2:DeleteFlowLogs", "*", ADMIN), "Deny"),
+    (
+        "delete a baseline alarm",
+        PROD,
+        Request(
+            "cloudwatch:DeleteAlarms",
+            f"arn:aws:cloudwatch:eu-west-1:{PROD}:alarm:nwl-root-usage",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "change a baseline role",
+        PROD,
+        Request(
+            "iam:UpdateAssumeRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", ADMIN
+        ),
+        "Deny",
+    ),
+    (
+        "open the log bucket policy",
+        PROD,
+        Request("s3:PutBucketPolicy", "arn:aws:s3:::nwl-logs-312345678901-eu-west-1", ADMIN),
+        "Deny",
+    ),
+    (
+        "schedule deletion of a baseline key",
+        PROD,
+        Request(
+            "kms:ScheduleKeyDeletion",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/1234",
+            ADMIN,
+            context={"kms:ResourceAliases": ["alias/nwl/log-archive"]},
+        ),
+        "Deny",
+    ),
+    (
+        "schedule deletion of a workload key",
+        PROD,
+        Request(
+            "kms:ScheduleKeyDeletion",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/5678",
+            ADMIN,
+            context={"kms:ResourceAliases": ["alias/orders/data"]},
+        ),
+        "Allow",
+    ),
+    (
+        "delete the baseline StackSet stack",
+        PROD,
+        Request(
+            "cloudformation:DeleteStack",
+            f"arn:aws:cloudformation:eu-west-1:{PROD}:stack/StackSet-nwl-member-baseline-1a2b/9f",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "tag a resource out of the perimeter",
+        PROD,
+        Request(
+            "s3:PutBucketTagging",
+            "arn:aws:s3:::orders-documents",
+            ADMIN,
+            context={"aws:TagKeys": ["nwl:perimeter-exception"]},
+        ),
+        "Deny",
+    ),
+    ("create an IAM user", PROD, Request("iam:CreateUser", "*", ADMIN), "Deny"),
+    ("create an access key", PROD, Request("iam:CreateAccessKey", "*", ADMIN), "Deny"),
+    ("create a console password", PROD, Request("iam:CreateLoginProfile", "*", ADMIN), "Deny"),
+    (
+        "launch in an ungoverned region",
+        PROD,
+        Request(
+            "ec2:RunInstances",
+            "arn:aws:ec2:ap-southeast-2:756789012345:instance/*",
+            ADMIN,
+            region="ap-southeast-2",
+            context={"ec2:MetadataHttpTokens": "required"},
+        ),
+        "Deny",
+    ),
+    (
+        "launch with IMDSv1",
+        PROD,
+        Request(
+            "ec2:RunInstances",
+            "arn:aws:ec2:eu-west-1:756789012345:instance/*",
+            ADMIN,
+            context={"ec2:MetadataHttpTokens": "optional"},
+        ),
+        "Deny",
+    ),
+    (
+        "launch without saying the IMDS version",
+        PROD,
+        Request("ec2:RunInstances", "arn:aws:ec2:eu-west-1:756789012345:instance/*", ADMIN),
+        "Deny",
+    ),
+    (
+        "launch with a hop limit of 3",
+        PROD,
+        Request(
+            "ec2:RunInstances",
+            "arn:aws:ec2:eu-west-1:756789012345:instance/*",
+            ADMIN,
+            context={
+                "ec2:MetadataHttpTokens": "required",
+                "ec2:MetadataHttpPutResponseHopLimit": "3",
+            },
+        ),
+        "Deny",
+    ),
+    (
+        "weaken instance metadata options",
+        PROD,
+        Request("ec2:ModifyInstanceMetadataOptions", "*", ADMIN),
+        "Deny",
+    ),
+    (
+        "disable EBS encryption by default",
+        PROD,
+        Request("ec2:DisableEbsEncryptionByDefault", "*", ADMIN),
+        "Deny",
+    ),
+    (
+        "change account S3 Block Public Access",
+        PROD,
+        Request("s3:PutAccountPublicAccessBlock", "*", ADMIN),
+        "Deny",
+    ),
+    ("create a default VPC", PROD, Request("ec2:CreateDefaultVpc", "*", ADMIN), "Deny"),
+    (
+        "workload creates an internet gateway",
+        PROD,
+        Request("ec2:CreateInternetGateway", "*", ADMIN),
+        "Deny",
+    ),
+    ("workload peers a VPC", PROD, Request("ec2:CreateVpcPeeringConnection", "*", ADMIN), "Deny"),
+    (
+        "sandbox peers a VPC",
+        SANDBOX,
+        Request(
+            "ec2:CreateVpcPeeringConnection",
+            "*",
+            f"arn:aws:iam::{SANDBOX}:role/AWSReservedSSO_Sandbox_01",
+        ),
+        "Deny",
+    ),
+    (
+        "sandbox buys reserved instances",
+        SANDBOX,
+        Request(
+            "ec2:PurchaseReservedInstancesOffering",
+            "*",
+            f"arn:aws:iam::{SANDBOX}:role/AWSReservedSSO_Sandbox_01",
+        ),
+        "Deny",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "account", "request_", "expected"), SCP_CASES, ids=[c[0] for c in SCP_CASES]
+)
+def test_scp_behaviour(
+    case: str, account: str, request_: Request, expected: str, synthesized: Synthesized
+) -> None:
+    levels = _levels(synthesized, account, "SERVICE_CONTROL_POLICY")
+    assert decide(levels, request_) == expected, case
+
+
+def test_suspended_ou_denies_everything(synthesized: Synthesized) -> None:
+    levels = _levels(synthesized, "999999999999", "SERVICE_CONTROL_POLICY", ou_path="Suspended")
+    assert (
+        decide(
+            levels,
+            Request("s3:GetObject", "arn:aws:s3:::any/x", "arn:aws:iam::999999999999:role/x"),
+        )
+        == "Deny"
+    )
+    assert (
+        decide(
+            levels,
+            Request(
+                "s3:GetObject",
+                "arn:aws:s3:::any/x",
+                "arn:aws:iam::999999999999:role/stacksets-exec-1",
+            ),
+        )
+        == "Allow"
+    )
+
+
+OUTSIDER = "arn:aws:iam::444455556666:role/partner"
+RCP_CASES: list[tuple[str, Request, str]] = [
+    (
+        "organisation principal reads a bucket",
+        Request(
+            "s3:GetObject",
+            "arn:aws:s3:::orders-documents/a",
+            ADMIN,
+            context={
+                "aws:PrincipalOrgID": ORG,
+                "aws:PrincipalIsAWSService": "false",
+                "aws:SecureTransport": "true",
+            },
+        ),
+        "Allow",
+    ),
+    (
+        "outside principal reads a bucket",
+        Request(
+            "s3:GetObject",
+            "arn:aws:s3:::orders-documents/a",
+            OUTSIDER,
+            context={
+                "aws:PrincipalOrgID": "o-otherorg123",
+                "aws:PrincipalIsAWSService": "false",
+                "aws:SecureTransport": "true",
+            },
+        ),
+        "Deny",
+    ),
+    (
+        "principal without an organisation assumes a role",
+        Request(
+            "sts:AssumeRole",
+            f"arn:aws:iam::{PROD}:role/app",
+            OUTSIDER,
+            context={"aws:PrincipalIsAWSService": "false", "aws:SecureTransport": "true"},
+        ),
+        "Deny",
+    ),
+    (
+        "outside principal on an excepted resource",
+        Request(
+            "sts:AssumeRole",
+            f"arn:aws:iam::{PROD}:role/vendor",
+            OUTSIDER,
+            context={
+                "aws:PrincipalIsAWSService": "false",
+                "aws:SecureTransport": "true",
+                "aws:ResourceTag/nwl:perimeter-exception": "true",
+            },
+        ),
+        "Allow",
+    ),
+    (
+        "CloudTrail writes for the organisation",
+        Request(
+            "s3:PutObject",
+            "arn:aws:s3:::nwl-logs/AWSLogs/x",
+            "cloudtrail.amazonaws.com",
+            context={
+                "aws:PrincipalIsAWSService": "true",
+                "aws:SourceOrgID": ORG,
+                "aws:SourceAccount": "210987654321",
+                "aws:SecureTransport": "true",
+            },
+        ),
+        "Allow",
+    ),
+    (
+        "a service acts for another organisation",
+        Request(
+            "s3:PutObject",
+            "arn:aws:s3:::nwl-logs/AWSLogs/x",
+            "cloudtrail.amazonaws.com",
+            context={
+                "aws:PrincipalIsAWSService": "true",
+                "aws:SourceOrgID": "o-otherorg123",
+                "aws:SourceAccount": "444455556666",
+                "aws:SecureTransport": "true",
+            },
+        ),
+        "Deny",
+    ),
+    (
+        "a service request with no source",
+        Request(
+            "kms:Decrypt",
+            "*",
+            "s3.amazonaws.com",
+            context={"aws:PrincipalIsAWSService": "true", "aws:SecureTransport": "true"},
+        ),
+        "Allow",
+    ),
+    (
+        "plain HTTP",
+        Request(
+            "s3:GetObject",
+            "arn:aws:s3:::orders-documents/a",
+            ADMIN,
+            context={
+                "aws:PrincipalOrgID": ORG,
+                "aws:PrincipalIsAWSService": "false",
+                "aws:SecureTransport": "false",
+            },
+        ),
+        "Deny",
+    ),
+    (
+        "an unrelated service is untouched",
+        Request(
+            "dynamodb:GetItem",
+            "*",
+            OUTSIDER,
+            context={"aws:PrincipalOrgID": "o-otherorg123", "aws:PrincipalIsAWSService": "false"},
+        ),
+        "Allow",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "request_", "expected"), RCP_CASES, ids=[c[0] for c in RCP_CASES])
+def test_rcp_behaviour(
+    case: str, request_: Request, expected: str, synthesized: Synthesized
+) -> None:
+    levels = _levels(synthesized, PROD, "RESOURCE_CONTROL_POLICY")
+    assert decide(levels, request_) == expected, case

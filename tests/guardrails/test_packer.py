@@ -1,0 +1,182 @@
+"""The packer: few policies, within the limits, deterministic, and a clear error on overflow."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from baseline.app import PROJECT_ROOT
+from baseline.config import parse_config
+from baseline.guardrails import PackingError, packed_policies
+from baseline.guardrails.model import Guardrail, PolicyType
+from baseline.guardrails.packer import ENVELOPE, pack
+
+
+def _guardrail(gid: str, size: int, count: int = 1) -> Guardrail:
+    """A guardrail of ``count`` statements, each about ``size`` characters minified."""
+    statements = []
+    for i in range(count):
+        base = {"Sid": f"S{i}", "Effect": "Deny", "Action": ["s3:x"], "Resource": "*"}
+        pad = (
+            size
+            - len(json.dumps(base, separators=(",", ":")))
+            - len(',"Condition":{"StringEquals":{"k":""}}')
+        )
+        statements.append({**base, "Condition": {"StringEquals": {"k": "x" * max(pad, 0)}}})
+    return Guardrail(
+        id=gid,
+        purpose="test",
+        policy_type=PolicyType.SCP,
+        best_practices=("SEC03-BP05",),
+        statements=tuple(statements),
+    )
+
+
+def test_example_policies_fit_every_limit(example_config: Any) -> None:
+    policies = packed_policies(example_config)
+    per_target: dict[tuple[str, str], int] = {}
+    for policy in policies:
+        assert policy.size <= 5120, policy.name
+        json.loads(policy.content)  # valid JSON
+        assert " " not in policy.content.replace("AWS Organizations", "")  # minified
+        for target in policy.targets:
+            key = (policy.policy_type.value, target)
+            per_target[key] = per_target.get(key, 0) + 1
+    assert all(count <= 4 for count in per_target.values()), per_target  # + FullAWSAccess = 5
+
+
+def test_every_enabled_guardrail_is_packed_exactly_once_per_target(example_config: Any) -> None:
+    from baseline.guardrails import select
+
+    enabled, attachments = select(example_config)
+    policies = packed_policies(example_config)
+    for guardrail in enabled:
+        for target in attachments[guardrail.id]:
+            holders = [
+                p for p in policies if guardrail.id in p.guardrail_ids and target in p.targets
+            ]
+            assert holders, (guardrail.id, target)
+            packed_statements = [s for p in holders for s in json.loads(p.content)["Statement"]]
+            for statement in guardrail.statements:
+                assert statement in packed_statements
+
+
+def test_packing_is_deterministic(example_config: Any) -> None:
+    from baseline.guardrails import select
+
+    enabled, attachments = select(example_config)
+    first = pack(enabled, attachments, prefix="nwl")
+    reordered = pack(
+        list(reversed(enabled)), dict(reversed(list(attachments.items()))), prefix="nwl"
+    )
+    assert first == reordered  # same input in another order, same policies in the same order
+    assert first == packed_policies(example_config)
+
+
+def test_uses_as_few_policies_as_fit() -> None:
+    # three statements of ~2,500 characters: two fit in one 5,120 policy only if small enough
+    guardrails = [_guardrail("A", 2400), _guardrail("B", 2400), _guardrail("C", 2400)]
+    policies = pack(guardrails, {g.id: ["Root"] for g in guardrails}, prefix="t")
+    assert len(policies) == 2
+    assert all(p.size <= 5120 for p in policies)
+
+
+def test_targets_with_the_same_guardrails_share_policies() -> None:
+    guardrails = [_guardrail("A", 500)]
+    policies = pack(guardrails, {"A": ["Workloads/Prod", "Workloads/NonProd"]}, prefix="t")
+    assert len(policies) == 1
+    assert policies[0].targets == ("Workloads/NonProd", "Workloads/Prod")
+
+
+def test_fails_when_guardrails_overflow_a_target() -> None:
+    guardrails = [_guardrail(f"G{i}", 4000) for i in range(5)]
+    with pytest.raises(PackingError) as caught:
+        pack(guardrails, {g.id: ["Workloads"] for g in guardrails}, prefix="t")
+    message = str(caught.value)
+    assert "SCP for 'Workloads'" in message
+    assert "need 5 policies but at most 4 can be attached" in message
+    assert "overflow:" in message and "G" in message
+
+
+def test_fails_when_one_statement_is_too_large() -> None:
+    with pytest.raises(PackingError, match=r"statement 0 of HUGE is \d+ characters minified"):
+        pack([_guardrail("HUGE", 6000)], {"HUGE": ["Root"]}, prefix="t")
+
+
+def test_envelope_is_counted() -> None:
+    assert ENVELOPE == len('{"Version":"2012-10-17","Statement":[]}')
+
+
+def _overflowing(example_data: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["custom"] = [
+        {
+            "id": f"CUSTOM-{i}",
+            "purpose": "An organisation-specific deny that is far too large.",
+            "attach_to": ["Sandbox"],
+            "statements": [
+                {
+                    "Sid": f"Big{i}",
+                    "Effect": "Deny",
+                    "Action": [f"service{i}:Action{j:04d}" for j in range(170)],
+                    "Resource": "*",
+                }
+            ],
+        }
+        for i in range(5)
+    ]
+    return data
+
+
+def test_fails_config_asking_for_more_guardrails_than_fit(example_data: dict[str, Any]) -> None:
+    config = parse_config(_overflowing(example_data))
+    with pytest.raises(
+        PackingError, match=r"SCP for 'Sandbox': the guardrails need \d+ policies but at most 4"
+    ):
+        packed_policies(config)
+
+
+def test_fails_synth_of_an_overflowing_config_with_one_message(
+    example_data: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(_overflowing(example_data)), encoding="utf-8")
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"config": str(path)}),
+        "CDK_OUTDIR": str(tmp_path / "out"),
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SCP for 'Sandbox'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fails_unknown_guardrail_id(example_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["disabled"] = ["SCP-DOES-NOT-EXIST"]
+    with pytest.raises(PackingError, match="unknown guardrail ids \\['SCP-DOES-NOT-EXIST'\\]"):
+        packed_policies(parse_config(data))
+
+
+def test_disabling_a_guardrail_removes_it(example_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["disabled"] = ["SCP-REGION-DENY"]
+    ids = {gid for p in packed_policies(parse_config(data)) for gid in p.guardrail_ids}
+    assert "SCP-REGION-DENY" not in ids
+    assert "SCP-ROOT-USER" in ids
