@@ -93,10 +93,10 @@ _NEGATED = {
 }
 
 
-def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, Any]) -> bool:
+def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, Any]) -> bool:  # noqa: PLR0911
     """One operator/key pair of a Condition block."""
     qualifier = ""
-    if ":" in operator and operator.split(":")[0] in ("ForAnyValue", "ForAllValues"):
+    if ":" in operator and operator.split(":", maxsplit=1)[0] in ("ForAnyValue", "ForAllValues"):
         qualifier, operator = operator.split(":", 1)
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")

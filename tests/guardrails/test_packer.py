@@ -112,7 +112,7 @@ def test_fails_when_one_statement_is_too_large() -> None:
 
 
 def test_envelope_is_counted() -> None:
-    assert ENVELOPE == len('{"Version":"2012-10-17","Statement":[]}')
+    assert len('{"Version":"2012-10-17","Statement":[]}') == ENVELOPE
 
 
 def _overflowing(example_data: dict[str, Any]) -> dict[str, Any]:
