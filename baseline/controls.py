@@ -10,6 +10,7 @@ tests fail when a control finds no evidence in the example organisation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,6 +243,123 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _is_root(target: Any) -> bool:
+    if isinstance(target, str):
+        return target.startswith("r-")
+    return isinstance(target, dict) and target.get("Fn::GetAtt", [None, None])[1] == "RootId"
+
+
+def _org_policies(
+    templates: Templates, policy_type: str, *, at_root: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, policy in resources(templates, "AWS::Organizations::Policy"):
+        props = _props(policy)
+        if props.get("Type") != policy_type:
+            continue
+        if at_root and not any(_is_root(t) for t in props.get("TargetIds", [])):
+            continue
+        content = props.get("Content", {})
+        parsed: dict[str, Any] = json.loads(content) if isinstance(content, str) else content
+        yield name, parsed
+
+
+def _denies(
+    policy_type: str, predicate: Callable[[dict[str, Any]], bool]
+) -> Callable[[Templates], Evidence]:
+    """A check: some policy of the type attached at the root has a Deny matching predicate."""
+
+    def check(templates: Templates) -> Evidence:
+        evidence = Evidence()
+        for name, content in _org_policies(templates, policy_type, at_root=True):
+            for statement in _as_list(content.get("Statement", [])):
+                if statement.get("Effect") == "Deny" and predicate(statement):
+                    evidence.found.append(f"{name}: {statement.get('Sid', '?')}")
+        return evidence
+
+    return check
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    return {a.lower() for a in _as_list(statement.get("Action", []))}
+
+
+def _condition_values(statement: dict[str, Any], key: str) -> list[Any]:
+    return [
+        value
+        for block in statement.get("Condition", {}).values()
+        for k, value in block.items()
+        if k.lower() == key.lower()
+    ]
+
+
+def check_structure_retained(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for resource_type in ("AWS::Organizations::OrganizationalUnit", "AWS::Organizations::Account"):
+        for name, resource in resources(templates, resource_type):
+            (evidence.found if _retained(resource) else evidence.violations).append(name)
+    return evidence
+
+
+def check_policy_limits(templates: Templates) -> Evidence:
+    """Every SCP and RCP fits 5,120 characters and no target has more than four of a type."""
+    evidence = Evidence()
+    per_target: dict[tuple[str, str], int] = {}
+    for policy_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        for name, policy in resources(templates, "AWS::Organizations::Policy"):
+            props = _props(policy)
+            if props.get("Type") != policy_type:
+                continue
+            content = props["Content"]
+            size = len(
+                content if isinstance(content, str) else json.dumps(content, separators=(",", ":"))
+            )
+            (evidence.found if size <= 5120 else evidence.violations).append(f"{name}: {size}")
+            for target in props.get("TargetIds", []):
+                key = (policy_type, json.dumps(target, sort_keys=True))
+                per_target[key] = per_target.get(key, 0) + 1
+    evidence.violations += [f"{t}: {n} {p}" for (p, t), n in per_target.items() if n > 4]
+    return evidence
+
+
+def check_org_policy_types(templates: Templates) -> Evidence:
+    """The declarative EC2, tag, AI opt-out and backup policies are attached at the root."""
+    evidence = Evidence()
+    for policy_type in (
+        "DECLARATIVE_POLICY_EC2",
+        "TAG_POLICY",
+        "AISERVICES_OPT_OUT_POLICY",
+        "BACKUP_POLICY",
+    ):
+        names = [name for name, _ in _org_policies(templates, policy_type, at_root=True)]
+        (evidence.found if names else evidence.violations).append(f"{policy_type}: {names}")
+    return evidence
+
+
+def _imdsv2_required(templates: Templates) -> Evidence:
+    evidence = _denies(
+        "SERVICE_CONTROL_POLICY",
+        lambda s: (
+            "ec2:runinstances" in _actions(s)
+            and "required" in _condition_values(s, "ec2:MetadataHttpTokens")
+        ),
+    )(templates)
+    declarative = [
+        name
+        for name, content in _org_policies(templates, "DECLARATIVE_POLICY_EC2", at_root=True)
+        if content.get("ec2_attributes", {})
+        .get("instance_metadata_defaults", {})
+        .get("http_tokens", {})
+        .get("@@assign")
+        == "required"
+    ]
+    if not declarative:
+        evidence.violations.append(
+            "no declarative EC2 policy at the root requires IMDSv2 by default"
+        )
+    evidence.found += declarative
+    return evidence
+
+
 # --- the registry ---------------------------------------------------------------------
 
 CONTROLS: tuple[Control, ...] = (
@@ -319,6 +437,115 @@ CONTROLS: tuple[Control, ...] = (
         cis=("3.5",),
         implemented_by="baseline.stacks.log_archive.LogArchiveStack",
         check=check_log_writers_scoped,
+    ),
+)
+
+
+CONTROLS += (
+    Control(
+        id="LZ-ORG-01",
+        title="OUs and accounts created by the kit survive stack deletion and replacement",
+        best_practices=("SEC01-BP01",),
+        cis=(),
+        implemented_by="baseline.stacks.organization.OrganizationStack",
+        check=check_structure_retained,
+    ),
+    Control(
+        id="LZ-GR-01",
+        title="Every SCP and RCP fits 5,120 characters and at most four are attached to a target beside the AWS-managed one",
+        best_practices=("SEC03-BP05", "SEC01-BP06"),
+        cis=(),
+        implemented_by="baseline.guardrails.packer",
+        check=check_policy_limits,
+    ),
+    Control(
+        id="LZ-GR-02",
+        title="The root user of every member account is denied all actions",
+        best_practices=("SEC01-BP02",),
+        cis=("1.3", "1.6"),
+        implemented_by="baseline.guardrails.scps (SCP-ROOT-USER)",
+        check=_denies(
+            "SERVICE_CONTROL_POLICY",
+            lambda s: (
+                "*" in _actions(s)
+                and any(
+                    "arn:aws:iam::*:root" in _as_list(v)
+                    for v in _condition_values(s, "aws:PrincipalArn")
+                )
+            ),
+        ),
+    ),
+    Control(
+        id="LZ-GR-03",
+        title="No member account can stop or delete CloudTrail, Config, GuardDuty or Security Hub",
+        best_practices=("SEC04-BP01", "SEC03-BP05"),
+        cis=("3.1", "3.3"),
+        implemented_by="baseline.guardrails.scps (SCP-SECURITY-SERVICES)",
+        check=_denies(
+            "SERVICE_CONTROL_POLICY",
+            lambda s: (
+                {
+                    "cloudtrail:stoplogging",
+                    "config:stopconfigurationrecorder",
+                    "guardduty:deletedetector",
+                    "securityhub:disablesecurityhub",
+                }
+                <= _actions(s)
+            ),
+        ),
+    ),
+    Control(
+        id="LZ-GR-04",
+        title="IAM users, access keys and console passwords are denied (temporary credentials only)",
+        best_practices=("SEC02-BP02",),
+        cis=(),
+        implemented_by="baseline.guardrails.scps (SCP-NO-IAM-USERS)",
+        check=_denies(
+            "SERVICE_CONTROL_POLICY",
+            lambda s: {"iam:createuser", "iam:createaccesskey"} <= _actions(s),
+        ),
+    ),
+    Control(
+        id="LZ-GR-05",
+        title="Requests outside the governed regions are denied, global services excepted",
+        best_practices=("SEC01-BP05",),
+        cis=(),
+        implemented_by="baseline.guardrails.scps (SCP-REGION-DENY)",
+        check=_denies(
+            "SERVICE_CONTROL_POLICY",
+            lambda s: bool(_condition_values(s, "aws:RequestedRegion")) and "NotAction" in s,
+        ),
+    ),
+    Control(
+        id="LZ-GR-06",
+        title="Instances use IMDSv2: required at launch (SCP) and the account default (declarative policy)",
+        best_practices=("SEC06-BP02",),
+        cis=(),
+        implemented_by="baseline.guardrails.scps (SCP-IMDSV2), baseline.guardrails.org_policies",
+        check=_imdsv2_required,
+    ),
+    Control(
+        id="LZ-GR-07",
+        title="Data perimeter: only the organisation's principals, services acting for it, and TLS reach its data",
+        best_practices=("SEC03-BP07", "SEC03-BP08", "SEC09-BP02"),
+        cis=(),
+        implemented_by="baseline.guardrails.rcps",
+        check=_denies(
+            "RESOURCE_CONTROL_POLICY",
+            lambda s: bool(
+                _condition_values(s, "aws:PrincipalOrgID")
+                or _condition_values(s, "aws:SourceOrgID")
+                or _condition_values(s, "aws:SecureTransport")
+            ),
+        ),
+    ),
+    Control(
+        id="LZ-ORG-02",
+        title="Declarative EC2, data-classification tag, AI-services opt-out and backup policies are attached at the root",
+        best_practices=("SEC07-BP01", "SEC08-BP02", "SEC10-BP03"),
+        cis=(),
+        implemented_by="baseline.guardrails.org_policies",
+        check=check_org_policy_types,
     ),
 )
 

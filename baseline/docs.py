@@ -15,6 +15,7 @@ from baseline.app import DEFAULT_CONFIG, PROJECT_ROOT, build_app
 from baseline.compliance import render_acknowledgements
 from baseline.config import json_schema, load_config
 from baseline.controls import Templates, render_controls
+from baseline.guardrails.report import render_guardrails
 
 DOCS = PROJECT_ROOT / "docs"
 
@@ -37,6 +38,7 @@ def render_all(assembly_dir: Path) -> dict[str, str]:
         "landing-zone.schema.json": render_schema(),
         "controls.md": render_controls(templates_in(assembly_dir)),
         "acknowledgements.md": render_acknowledgements(assembly_dir),
+        "guardrails.md": render_guardrails(load_config(DEFAULT_CONFIG)),
     }
 
 

@@ -43,9 +43,11 @@ def test_registry_is_well_formed() -> None:
     for control in CONTROLS:
         assert control.best_practices, control.id
         assert set(control.best_practices) <= BP_IDS, control.id
-        module, _, name = control.implemented_by.rpartition(".")
-        imported = __import__(module, fromlist=[name])
-        assert hasattr(imported, name), control.implemented_by
+        for implementation in control.implemented_by.split(", "):
+            dotted = implementation.split(" (")[0]
+            module, _, name = dotted.rpartition(".")
+            imported = __import__(module, fromlist=[name])
+            assert hasattr(imported, name), control.implemented_by
 
 
 def _first(
@@ -80,6 +82,49 @@ def _loosen_writer(templates: dict[str, Any]) -> None:
                 statement["Condition"]["StringEquals"].pop("aws:SourceOrgID")
 
 
+def _policy_statements(templates: dict[str, Any], policy_type: str) -> list[dict[str, Any]]:
+    found = []
+    for _, policy in resources(templates, "AWS::Organizations::Policy"):
+        if policy["Properties"]["Type"] == policy_type:
+            found += policy["Properties"]["Content"]["Statement"]
+    return found
+
+
+def _drop_policy_statements(
+    templates: dict[str, Any], policy_type: str, predicate: Callable[[dict[str, Any]], bool]
+) -> None:
+    for _, policy in resources(templates, "AWS::Organizations::Policy"):
+        if policy["Properties"]["Type"] == policy_type:
+            statements = policy["Properties"]["Content"]["Statement"]
+            statements[:] = [s for s in statements if not predicate(s)]
+
+
+def _sid(*sids: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda s: s.get("Sid") in sids
+
+
+def _drop_policy_type(templates: dict[str, Any], policy_type: str) -> None:
+    for _, policy in resources(templates, "AWS::Organizations::Policy"):
+        if policy["Properties"]["Type"] == policy_type:
+            policy["Properties"]["TargetIds"] = []
+
+
+def _bloat_an_scp(templates: dict[str, Any]) -> None:
+    statements = _policy_statements(templates, "SERVICE_CONTROL_POLICY")
+    statements[0]["Action"] = [
+        *statements[0]["Action"],
+        *[f"svc:Action{i:05d}" for i in range(400)],
+    ]
+
+
+def _imds_default_optional(templates: dict[str, Any]) -> None:
+    for _, policy in resources(templates, "AWS::Organizations::Policy"):
+        if policy["Properties"]["Type"] == "DECLARATIVE_POLICY_EC2":
+            attributes = policy["Properties"]["Content"]["ec2_attributes"]
+            if "instance_metadata_defaults" in attributes:
+                attributes["instance_metadata_defaults"]["http_tokens"]["@@assign"] = "optional"
+
+
 WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-KMS-01": lambda t: _first(t, "AWS::KMS::Key")["Properties"].update(EnableKeyRotation=False),
     "LZ-S3-01": lambda t: _first(t, "AWS::S3::Bucket")["Properties"]["BucketEncryption"][
@@ -100,6 +145,25 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
         "ReplicationConfiguration"
     ]["Rules"][0].update(Status="Disabled"),
     "LZ-LOG-04": _loosen_writer,
+    "LZ-ORG-01": lambda t: _first(t, "AWS::Organizations::OrganizationalUnit").update(
+        DeletionPolicy="Delete"
+    ),
+    "LZ-GR-01": _bloat_an_scp,
+    "LZ-GR-02": lambda t: _drop_policy_statements(
+        t, "SERVICE_CONTROL_POLICY", _sid("DenyRootUser")
+    ),
+    "LZ-GR-03": lambda t: _drop_policy_statements(
+        t, "SERVICE_CONTROL_POLICY", _sid("ProtectSecurityServices")
+    ),
+    "LZ-GR-04": lambda t: _drop_policy_statements(
+        t, "SERVICE_CONTROL_POLICY", _sid("DenyLongTermCredentials")
+    ),
+    "LZ-GR-05": lambda t: _drop_policy_statements(
+        t, "SERVICE_CONTROL_POLICY", _sid("DenyUngovernedRegions")
+    ),
+    "LZ-GR-06": _imds_default_optional,
+    "LZ-GR-07": lambda t: _drop_policy_type(t, "RESOURCE_CONTROL_POLICY"),
+    "LZ-ORG-02": lambda t: _drop_policy_type(t, "AISERVICES_OPT_OUT_POLICY"),
 }
 
 

@@ -13,7 +13,9 @@ def rendered(synthesized: Synthesized) -> dict[str, str]:
     return render_all(synthesized.outdir)
 
 
-@pytest.mark.parametrize("name", ["landing-zone.schema.json", "controls.md", "acknowledgements.md"])
+@pytest.mark.parametrize(
+    "name", ["landing-zone.schema.json", "controls.md", "acknowledgements.md", "guardrails.md"]
+)
 def test_generated_page_is_current(name: str, rendered: dict[str, str]) -> None:
     committed = (DOCS / name).read_text(encoding="utf-8")
     assert committed == rendered[name], f"docs/{name} is stale: run `make docs`"
