@@ -1,0 +1,156 @@
+"""The Organization stack: OU tree, new accounts, and policy attachments."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+
+from baseline.app import cdk_json_context
+from baseline.config import parse_config
+from baseline.landing_zone import LandingZone
+from tests.conftest import Synthesized
+
+ROOT_ID = "r-nw7k"
+
+
+def _resources(synthesized: Synthesized, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: r
+        for lid, r in synthesized.templates["Organization"]["Resources"].items()
+        if r["Type"] == resource_type
+    }
+
+
+def test_stack_lives_in_the_management_account(synthesized: Synthesized) -> None:
+    stack = synthesized.landing_zone.organization
+    assert stack.account == "210987654321" and stack.region == "eu-west-1"
+    assert stack.termination_protection
+    # every other stack deploys after the organisation exists
+    for other in synthesized.landing_zone.stacks[1:]:
+        assert stack in other.dependencies
+
+
+def test_ou_tree_matches_the_config(synthesized: Synthesized) -> None:
+    ous = _resources(synthesized, "AWS::Organizations::OrganizationalUnit")
+    by_lid = {lid: (r["Properties"]["Name"], r["Properties"]["ParentId"]) for lid, r in ous.items()}
+
+    def path(lid: str) -> str:
+        name, parent = by_lid[lid]
+        return name if parent == ROOT_ID else f"{path(parent['Fn::GetAtt'][0])}/{name}"
+
+    assert sorted(path(lid) for lid in by_lid) == sorted(synthesized.config.ou_paths())
+    for resource in ous.values():
+        assert (
+            resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+        )
+
+
+def test_only_accounts_without_an_id_are_created_and_they_are_retained(
+    synthesized: Synthesized,
+) -> None:
+    accounts = _resources(synthesized, "AWS::Organizations::Account")
+    new = [a for a in synthesized.config.accounts if a.id is None]
+    assert sorted(r["Properties"]["AccountName"] for r in accounts.values()) == sorted(
+        a.name for a in new
+    )
+    (fleet_dev,) = accounts.values()
+    assert fleet_dev["DeletionPolicy"] == "Retain" and fleet_dev["UpdateReplacePolicy"] == "Retain"
+    assert fleet_dev["Properties"]["Email"] == "aws-fleet-dev@northwind.example.com"
+    assert fleet_dev["Properties"]["ParentIds"] == [{"Fn::GetAtt": ["OuWorkloadsNonprod", "Id"]}]
+
+
+def test_policies_attach_where_the_library_says(synthesized: Synthesized) -> None:
+    policies = _resources(synthesized, "AWS::Organizations::Policy")
+    targets = {r["Properties"]["Name"]: r["Properties"]["TargetIds"] for r in policies.values()}
+    assert targets["nwl-scp-root-1"] == [ROOT_ID]
+    assert targets["nwl-rcp-root-1"] == [ROOT_ID]
+    assert targets["nwl-scp-workloads-1"] == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
+    assert targets["nwl-scp-suspended-1"] == [{"Fn::GetAtt": ["OuSuspended", "Id"]}]
+    assert targets["nwl-ec2-no-internet-gateways"] == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
+    types = {r["Properties"]["Type"] for r in policies.values()}
+    assert types == {
+        "SERVICE_CONTROL_POLICY",
+        "RESOURCE_CONTROL_POLICY",
+        "DECLARATIVE_POLICY_EC2",
+        "TAG_POLICY",
+        "AISERVICES_OPT_OUT_POLICY",
+        "BACKUP_POLICY",
+    }
+
+
+def test_policy_contents_are_the_packed_documents(synthesized: Synthesized) -> None:
+    from baseline.guardrails import packed_policies
+
+    policies = {
+        r["Properties"]["Name"]: r
+        for r in _resources(synthesized, "AWS::Organizations::Policy").values()
+    }
+    for packed in packed_policies(synthesized.config):
+        content = policies[packed.name]["Properties"]["Content"]
+        assert json.dumps(content, separators=(",", ":")) == packed.content
+
+
+def test_declarative_policy_locks_imdsv2_and_sharing(synthesized: Synthesized) -> None:
+    policies = {
+        r["Properties"]["Name"]: r
+        for r in _resources(synthesized, "AWS::Organizations::Policy").values()
+    }
+    attributes = policies["nwl-ec2-baseline"]["Properties"]["Content"]["ec2_attributes"]
+    assert attributes["instance_metadata_defaults"]["http_tokens"] == {
+        "@@assign": "required",
+        "@@operators_allowed_for_child_policies": ["@@none"],
+    }
+    assert attributes["snapshot_block_public_access"]["state"]["@@assign"] == "block_all_sharing"
+    assert attributes["image_block_public_access"]["state"]["@@assign"] == "block_new_sharing"
+    ai = policies["nwl-ai-opt-out"]["Properties"]["Content"]
+    assert ai["services"]["default"]["opt_out_policy"]["@@assign"] == "optOut"
+    assert ai["services"]["@@operators_allowed_for_child_policies"] == ["@@none"]
+
+
+@pytest.fixture
+def greenfield(example_data: dict[str, Any]) -> LandingZone:
+    data = copy.deepcopy(example_data)
+    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    for account in data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    app = cdk.App(context=cdk_json_context())
+    return LandingZone(app, "LandingZone", config=parse_config(data))
+
+
+def test_greenfield_creates_the_organisation_and_only_the_organization_stack(
+    greenfield: LandingZone,
+) -> None:
+    assert [s.artifact_id for s in greenfield.stacks] == ["Organization"]
+    template = assertions.Template.from_stack(greenfield.organization)
+    template.has_resource(
+        "AWS::Organizations::Organization",
+        {"Properties": {"FeatureSet": "ALL"}, "DeletionPolicy": "Retain"},
+    )
+    template.has_resource_properties(
+        "AWS::Organizations::OrganizationalUnit",
+        {"Name": "Security", "ParentId": {"Fn::GetAtt": ["Organization", "RootId"]}},
+    )
+    # the perimeter needs the organisation id, so RCPs wait for the second phase
+    assert not template.find_resources(
+        "AWS::Organizations::Policy", {"Properties": {"Type": "RESOURCE_CONTROL_POLICY"}}
+    )
+    template.resource_count_is("AWS::Organizations::Account", 9)
+
+
+def test_fails_existing_organisation_without_ids(example_data: dict[str, Any]) -> None:
+    from baseline.config import ConfigError
+
+    data = copy.deepcopy(example_data)
+    del data["organization"]["id"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert (
+        "organization.id: required for an existing organisation (set create: true to create one)"
+        in caught.value.problems
+    )
