@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -80,3 +81,29 @@ def test_fails_acknowledgement_without_a_real_reason_or_rule(
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
         acknowledge(stack, rule_id, reason)
+
+
+def test_every_acknowledgement_answers_a_real_finding(
+    monkeypatch: pytest.MonkeyPatch, example_config: Any
+) -> None:
+    """An acknowledgement for a finding no pack raises would tell auditors something false."""
+    import baseline.compliance
+    import baseline.constructs.organization_settings
+    import baseline.constructs.secure_bucket
+    import baseline.stacks.log_archive
+    from baseline.app import build_app
+
+    made: list[str] = []
+    for module in (
+        baseline.compliance,
+        baseline.constructs.organization_settings,
+        baseline.constructs.secure_bucket,
+        baseline.stacks.log_archive,
+    ):
+        monkeypatch.setattr(
+            module, "acknowledge", lambda construct, rule_id, reason: made.append(rule_id)
+        )
+    app, _ = build_app(example_config, outdir=None)
+    raised = {v.rule_name for pack in PACKS for v in pack(app).validate_scope(app).violations}
+    assert made, "the example acknowledges something"
+    assert sorted(set(made) - raised) == []

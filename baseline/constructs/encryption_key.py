@@ -169,6 +169,23 @@ class EncryptionKey(Construct):
             {"StringEquals": {"aws:SourceArn": list(trail_arns)}},
         )
 
+    def grant_cloudwatch_logs(
+        self, *, log_group_arn: str, sid: str = "AllowCloudWatchLogs"
+    ) -> None:
+        """Let CloudWatch Logs in this region encrypt one log group (and only that one)."""
+        self._add(
+            sid,
+            iam.ServicePrincipal(f"logs.{self._region}.amazonaws.com"),
+            (
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ),
+            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        )
+
     def grant_service_for_organization(
         self,
         service_principal: str,

@@ -333,13 +333,6 @@ class SecureBucket(Construct):
         )
         resource = bucket.node.default_child
         assert isinstance(resource, s3.CfnBucket)
-        for rule in ("AwsSolutions-S1", *_LOGGING_RULES):
-            acknowledge(
-                resource,
-                rule,
-                "This is the dedicated server-access-log bucket: S3 cannot log a bucket into "
-                "itself, and logging it to a further bucket only moves the problem one step on.",
-            )
         _acknowledge_no_replication(
             resource,
             "Server access logs are operational records kept for troubleshooting and "
@@ -403,11 +396,6 @@ class SecureBucket(Construct):
 _READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 _WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 
-_LOGGING_RULES = (
-    "NIST.800.53.R5-S3BucketLoggingEnabled",
-    "HIPAA.Security-S3BucketLoggingEnabled",
-    "PCI.DSS.321-S3BucketLoggingEnabled",
-)
 _REPLICATION_RULES = (
     "NIST.800.53.R5-S3BucketReplicationEnabled",
     "HIPAA.Security-S3BucketReplicationEnabled",

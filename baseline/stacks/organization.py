@@ -15,7 +15,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
-from baseline.config import ROOT_OU, LandingZoneConfig
+from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig
+from baseline.constructs.organization_settings import OrganizationSettings, SecurityContact
 from baseline.guardrails import packed_policies
 from baseline.guardrails.model import PolicyType
 from baseline.guardrails.org_policies import organization_policies
@@ -95,18 +96,43 @@ class OrganizationStack(cdk.Stack):
                 target_ids=[self.target_id(t) for t in targets],
             )
 
+        management_id = config.account_id_for(AccountRole.MANAGEMENT)
+        contact = config.security_contact
+        policy_types = sorted({p.type for p in self.policies.values()})
+        self.settings = OrganizationSettings(
+            self,
+            "Settings",
+            prefix=org.prefix,
+            organization_id=(
+                org.id if org.id is not None else self.organization.attr_id  # type: ignore[union-attr]
+            ),
+            root_id=self.root_id,
+            management_account_id=management_id,
+            account_ids=[self.account_id(a.name) for a in config.accounts],
+            policy_types=policy_types,
+            security_contact=SecurityContact(
+                name=contact.name, title=contact.title, email=contact.email, phone=contact.phone
+            ),
+        )
+        # Policy types must be enabled on the root before a policy of the type attaches.
+        for policy in self.policies.values():
+            policy.node.add_dependency(self.settings)
+
+    def account_id(self, name: str) -> str:
+        """An account's id: from the config, or from the account this stack creates."""
+        account = self.config.account_by_name(name)
+        assert account is not None
+        return account.id or self.new_accounts[name].attr_account_id
+
     def target_id(self, target: str) -> str:
         """The id of a policy target: the root, an OU path or an account name."""
         if target == ROOT_OU:
             return self.root_id
         if target in self.ous:
             return self.ous[target].attr_id
-        account = self.config.account_by_name(target)
-        if account is None:
+        if self.config.account_by_name(target) is None:
             raise ValueError(f"policy target {target!r} is not the root, an OU path or an account")
-        if account.id is not None:
-            return account.id
-        return self.new_accounts[account.name].attr_account_id
+        return self.account_id(target)
 
     @property
     def scp_policies(self) -> list[organizations.CfnPolicy]:

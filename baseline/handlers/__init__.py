@@ -1,0 +1,1 @@
+"""Lambda handlers of the kit's custom resources (each module is deployed on its own)."""

@@ -1,0 +1,166 @@
+"""Custom resource: organisation settings CloudFormation has no resource type for.
+
+Runs in the management account and, on Create and Update, idempotently:
+
+1. enables trusted access for the services the baseline needs (IAM, Account Management);
+2. enables the organisation policy types the kit attaches (SCP, RCP, declarative, tag,
+   AI opt-out, backup) on the root;
+3. enables centralised root access for member accounts (root credentials management and
+   privileged root sessions), so member accounts need no root passwords (SEC01-BP02);
+4. sets the security alternate contact on every account (CIS 1.2).
+
+On Delete it changes nothing: removing the stack must not weaken the organisation. It
+depends only on the Python standard library and the boto3 of the Lambda runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+PHYSICAL_ID = "organization-settings"
+ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
+
+ClientFactory = Callable[[str], Any]
+
+
+def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS only
+    import boto3  # type: ignore[import-not-found]  # the Lambda runtime provides it
+    from botocore.config import Config  # type: ignore[import-not-found]
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def enable_trusted_access(organizations: Any, principals: Iterable[str]) -> list[str]:
+    done = []
+    for principal in principals:
+        organizations.enable_aws_service_access(ServicePrincipal=principal)  # idempotent
+        done.append(principal)
+    return done
+
+
+def enable_policy_types(organizations: Any, root_id: str, wanted: Iterable[str]) -> list[str]:
+    roots = organizations.list_roots()["Roots"]
+    root = next((r for r in roots if r["Id"] == root_id), None)
+    if root is None:
+        raise ValueError(
+            f"root {root_id} is not a root of this organisation ({[r['Id'] for r in roots]})"
+        )
+    enabled = {p["Type"] for p in root.get("PolicyTypes", []) if p["Status"] == "ENABLED"}
+    newly = []
+    for policy_type in wanted:
+        if policy_type in enabled:
+            continue
+        try:
+            organizations.enable_policy_type(RootId=root_id, PolicyType=policy_type)
+        except organizations.exceptions.PolicyTypeAlreadyEnabledException:
+            continue
+        newly.append(policy_type)
+    return newly
+
+
+def enable_root_access(iam: Any) -> list[str]:
+    enabled = set(iam.list_organizations_features().get("EnabledFeatures", []))
+    newly = []
+    if "RootCredentialsManagement" not in enabled:
+        iam.enable_organizations_root_credentials_management()
+        newly.append("RootCredentialsManagement")
+    if "RootSessions" not in enabled:
+        iam.enable_organizations_root_sessions()
+        newly.append("RootSessions")
+    return newly
+
+
+def set_security_contacts(
+    account: Any, contact: dict[str, str], management_account_id: str, account_ids: Iterable[str]
+) -> int:
+    details = {
+        "AlternateContactType": "SECURITY",
+        "Name": contact["Name"],
+        "Title": contact["Title"],
+        "EmailAddress": contact["EmailAddress"],
+        "PhoneNumber": contact["PhoneNumber"],
+    }
+    count = 0
+    for account_id in sorted(set(account_ids)):
+        if account_id == management_account_id:
+            account.put_alternate_contact(**details)  # AWS: no AccountId for the caller's own
+        else:
+            account.put_alternate_contact(AccountId=account_id, **details)
+        count += 1
+    return count
+
+
+def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
+    """Apply every setting the properties ask for; returns what changed."""
+    organizations = client("organizations")
+    result: dict[str, Any] = {
+        "TrustedAccess": enable_trusted_access(
+            organizations, properties.get("ServicePrincipals", [])
+        ),
+        "PolicyTypes": enable_policy_types(
+            organizations, properties["RootId"], properties.get("PolicyTypes", [])
+        ),
+    }
+    if _true(properties.get("CentralizedRootAccess", "false")):
+        result["RootAccess"] = enable_root_access(client("iam"))
+    contact = properties.get("SecurityContact")
+    if contact:
+        result["SecurityContacts"] = set_security_contacts(
+            client("account"),
+            contact,
+            properties["ManagementAccountId"],
+            properties.get("AccountIds", []),
+        )
+    return result
+
+
+def send(
+    event: dict[str, Any], status: str, reason: str = "", data: dict[str, Any] | None = None
+) -> None:  # pragma: no cover
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:1000] or "see the function's log",
+            "PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID),
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data or {},
+        }
+    ).encode()
+    url = event["ResponseURL"]
+    if not url.startswith("https://"):
+        raise ValueError("CloudFormation's response URL must be https")
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310 - https checked above
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https checked above
+        LOG.info("response sent: %s", response.status)
+
+
+def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
+    """The Lambda entry point: apply, then always answer CloudFormation."""
+    LOG.info("request %s", event.get("RequestType"))
+    try:
+        data: dict[str, Any] = {}
+        if event["RequestType"] in ("Create", "Update"):
+            result = apply(event["ResourceProperties"], client)
+            LOG.info("applied %s", json.dumps(result))
+            data = {
+                "Changed": str(
+                    sum(len(v) if isinstance(v, list) else int(bool(v)) for v in result.values())
+                )
+            }
+        send(event, "SUCCESS", data=data)
+    except Exception as error:  # every failure must reach CloudFormation, or it waits an hour
+        LOG.exception("failed")
+        send(event, "FAILED", reason=f"{type(error).__name__}: {error}")

@@ -1,0 +1,181 @@
+"""The organisation-settings handler: idempotent, complete, and always answers CloudFormation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baseline.handlers import organization_settings as handler_module
+
+
+class AlreadyEnabledError(Exception):
+    pass
+
+
+class FakeOrganizations:
+    class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
+        PolicyTypeAlreadyEnabledException = AlreadyEnabledError
+
+    def __init__(self, enabled: list[str]) -> None:
+        self.enabled = list(enabled)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def list_roots(self) -> dict[str, Any]:
+        return {
+            "Roots": [
+                {
+                    "Id": "r-ab12",
+                    "PolicyTypes": [{"Type": t, "Status": "ENABLED"} for t in self.enabled],
+                }
+            ]
+        }
+
+    def enable_policy_type(self, **kwargs: Any) -> None:
+        self.calls.append(("enable_policy_type", kwargs))
+        self.enabled.append(kwargs["PolicyType"])
+
+    def enable_aws_service_access(self, **kwargs: Any) -> None:
+        self.calls.append(("enable_aws_service_access", kwargs))
+
+
+class FakeIam:
+    def __init__(self, features: list[str]) -> None:
+        self.features = list(features)
+        self.calls: list[str] = []
+
+    def list_organizations_features(self) -> dict[str, Any]:
+        return {"EnabledFeatures": list(self.features)}
+
+    def enable_organizations_root_credentials_management(self) -> None:
+        self.calls.append("credentials")
+        self.features.append("RootCredentialsManagement")
+
+    def enable_organizations_root_sessions(self) -> None:
+        self.calls.append("sessions")
+        self.features.append("RootSessions")
+
+
+class FakeAccount:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def put_alternate_contact(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+CONTACT = {
+    "Name": "SOC",
+    "Title": "Security",
+    "EmailAddress": "soc@example.com",
+    "PhoneNumber": "+44 20 7946 0000",
+}
+PROPERTIES = {
+    "RootId": "r-ab12",
+    "PolicyTypes": ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY"],
+    "ServicePrincipals": ["iam.amazonaws.com", "account.amazonaws.com"],
+    "CentralizedRootAccess": "true",
+    "SecurityContact": CONTACT,
+    "ManagementAccountId": "111111111111",
+    "AccountIds": ["111111111111", "222222222222", "333333333333"],
+}
+
+
+def _clients(enabled: list[str], features: list[str]) -> tuple[dict[str, Any], Any]:
+    clients = {
+        "organizations": FakeOrganizations(enabled),
+        "iam": FakeIam(features),
+        "account": FakeAccount(),
+    }
+    return clients, clients.__getitem__
+
+
+def test_enables_everything_on_a_fresh_organisation() -> None:
+    _, factory = _clients(["SERVICE_CONTROL_POLICY"], [])
+    result = handler_module.apply(PROPERTIES, factory)
+    assert result["PolicyTypes"] == ["RESOURCE_CONTROL_POLICY", "TAG_POLICY"]
+    assert result["TrustedAccess"] == ["iam.amazonaws.com", "account.amazonaws.com"]
+    assert result["RootAccess"] == ["RootCredentialsManagement", "RootSessions"]
+    assert result["SecurityContacts"] == 3
+
+
+def test_is_idempotent() -> None:
+    _, factory = _clients(["SERVICE_CONTROL_POLICY"], [])
+    handler_module.apply(PROPERTIES, factory)
+    again = handler_module.apply(PROPERTIES, factory)
+    assert again["PolicyTypes"] == []
+    assert again["RootAccess"] == []
+
+
+def test_the_management_account_is_set_without_account_id() -> None:
+    clients, factory = _clients([], [])
+    handler_module.apply(PROPERTIES, factory)
+    calls = clients["account"].calls
+    own = [c for c in calls if "AccountId" not in c]
+    assert len(own) == 1 and own[0]["AlternateContactType"] == "SECURITY"
+    assert sorted(c["AccountId"] for c in calls if "AccountId" in c) == [
+        "222222222222",
+        "333333333333",
+    ]
+
+
+def test_a_race_on_enabling_a_policy_type_is_not_an_error() -> None:
+    clients, factory = _clients([], [])
+
+    def already(**kwargs: Any) -> None:
+        raise AlreadyEnabledError
+
+    clients["organizations"].enable_policy_type = already
+    assert (
+        handler_module.apply({**PROPERTIES, "CentralizedRootAccess": "false"}, factory)[
+            "PolicyTypes"
+        ]
+        == []
+    )
+
+
+def test_fails_for_a_root_of_another_organisation() -> None:
+    _, factory = _clients([], [])
+    with pytest.raises(ValueError, match="root r-zz99 is not a root of this organisation"):
+        handler_module.apply({**PROPERTIES, "RootId": "r-zz99"}, factory)
+
+
+def _event(request_type: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResourceProperties": PROPERTIES,
+        "StackId": "stack",
+        "RequestId": "req",
+        "LogicalResourceId": "Settings",
+        "ResponseURL": "https://example.invalid/response",
+    }
+
+
+def test_handler_answers_success_and_changes_nothing_on_delete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module,
+        "send",
+        lambda event, status, reason="", data=None: sent.append((status, reason)),
+    )
+    clients, factory = _clients([], [])
+    handler_module.handler(_event("Delete"), None, client=factory)
+    assert sent == [("SUCCESS", "")]
+    assert clients["organizations"].calls == [] and clients["account"].calls == []
+
+
+def test_handler_reports_failure_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module,
+        "send",
+        lambda event, status, reason="", data=None: sent.append((status, reason)),
+    )
+    _, factory = _clients([], [])
+    event = _event("Create")
+    event["ResourceProperties"] = {**PROPERTIES, "RootId": "r-zz99"}
+    handler_module.handler(event, None, client=factory)
+    assert sent[0][0] == "FAILED"
+    assert "r-zz99" in sent[0][1]
