@@ -441,6 +441,24 @@ CONTROLS: tuple[Control, ...] = (
 )
 
 
+def check_root_protections(templates: Templates) -> Evidence:
+    """Centralised root access and a security contact on every account, applied by the stack."""
+    evidence = Evidence()
+    for name, resource in resources(templates, "Custom::OrganizationSettings"):
+        props = _props(resource)
+        problems = []
+        if props.get("CentralizedRootAccess") != "true":
+            problems.append("centralised root access off")
+        if not props.get("SecurityContact") or not props.get("AccountIds"):
+            problems.append("no security contact for the accounts")
+        (evidence.violations if problems else evidence.found).append(
+            f"{name}: {', '.join(problems)}"
+            if problems
+            else f"{name}: {len(props['AccountIds'])} accounts"
+        )
+    return evidence
+
+
 CONTROLS += (
     Control(
         id="LZ-ORG-01",
@@ -538,6 +556,14 @@ CONTROLS += (
                 or _condition_values(s, "aws:SecureTransport")
             ),
         ),
+    ),
+    Control(
+        id="LZ-ROOT-01",
+        title="Member accounts need no root credentials (centralised root access) and every account has a security contact",
+        best_practices=("SEC01-BP02", "SEC10-BP01"),
+        cis=("1.2",),
+        implemented_by="baseline.constructs.organization_settings.OrganizationSettings",
+        check=check_root_protections,
     ),
     Control(
         id="LZ-ORG-02",

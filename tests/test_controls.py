@@ -164,6 +164,9 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-GR-06": _imds_default_optional,
     "LZ-GR-07": lambda t: _drop_policy_type(t, "RESOURCE_CONTROL_POLICY"),
     "LZ-ORG-02": lambda t: _drop_policy_type(t, "AISERVICES_OPT_OUT_POLICY"),
+    "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
+        CentralizedRootAccess="false"
+    ),
 }
 
 
