@@ -121,15 +121,22 @@ def cdk_execution_role_pattern() -> str:
     return f"arn:aws:iam::*:role/cdk-{CDK_QUALIFIER}-cfn-exec-role-*"
 
 
+def cdk_deploy_role_pattern() -> str:
+    """The role ``cdk deploy`` assumes to create and run change sets (trusted by ``--trust``)."""
+    return f"arn:aws:iam::*:role/cdk-{CDK_QUALIFIER}-deploy-role-*"
+
+
 def baseline_principal_arns(prefix: str) -> list[str]:
     """ARN patterns of the only principals the guardrails exempt: the baseline's own.
 
-    The StackSet execution role and the CDK deployment role apply the baseline; the
-    break-glass role exists for emergencies. Nothing else is exempt.
+    The StackSet execution role and the CDK deploy and CloudFormation execution roles
+    apply the baseline; the break-glass role exists for emergencies. Nothing else is
+    exempt.
     """
     return sorted(
         [
             stackset_execution_role_pattern(),
+            cdk_deploy_role_pattern(),
             cdk_execution_role_pattern(),
             f"arn:aws:iam::*:role/{break_glass_role(prefix)}",
         ]

@@ -24,6 +24,7 @@ SANDBOX = "189012345678"  # sandbox-data-science, Sandbox
 ADMIN = f"arn:aws:iam::{PROD}:role/AWSReservedSSO_Administrator_0123456789abcdef"
 STACKSET = f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978"
 CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-cfn-exec-role-{PROD}-eu-west-1"
+CDK_DEPLOY = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-{PROD}-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
 
@@ -156,6 +157,26 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         PROD,
         Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", CDK_EXEC),
         "Allow",
+    ),
+    (
+        "CDK deploy role creates a change set on a baseline stack",
+        PROD,
+        Request(
+            "cloudformation:CreateChangeSet",
+            f"arn:aws:cloudformation:eu-west-1:{PROD}:stack/nwl-workload-baseline/1",
+            CDK_DEPLOY,
+        ),
+        "Allow",
+    ),
+    (
+        "an administrator creates a change set on a baseline stack",
+        PROD,
+        Request(
+            "cloudformation:CreateChangeSet",
+            f"arn:aws:cloudformation:eu-west-1:{PROD}:stack/nwl-workload-baseline/1",
+            ADMIN,
+        ),
+        "Deny",
     ),
     (
         "network account creates an internet gateway",
