@@ -78,6 +78,8 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
 
 
@@ -220,6 +222,13 @@ class OrganizationalUnit(_Strict):
     """An OU; ``children`` nest below it."""
 
     name: str = Field(description="OU name: a letter, then letters, digits, spaces, '_' or '-'.")
+    id: Annotated[str | None, _matches(_OU_ID, "is not an OU id like ou-ab12-cd34ef56")] = Field(
+        default=None,
+        description=(
+            "Id of an OU that already exists: the Organization stack then references it "
+            "instead of creating it. Needed for an OU the member-baseline StackSet targets."
+        ),
+    )
     children: list[OrganizationalUnit] = Field(
         default_factory=list, description="OUs nested directly below this one."
     )
@@ -413,6 +422,84 @@ class Guardrails(_Strict):
     )
 
 
+class StackSetHome(StrEnum):
+    """Where the member-baseline StackSet lives."""
+
+    MANAGEMENT = "management"
+    DELEGATED_ADMIN = "delegated_admin"
+
+
+class DefaultVpcAction(StrEnum):
+    """What the member baseline does with the default VPCs AWS creates."""
+
+    CLOSE = "close_default_security_groups"
+    DELETE = "delete"
+
+
+class EbsKey(StrEnum):
+    """Which key EBS encryption by default uses."""
+
+    AWS_MANAGED = "aws_managed"
+    CUSTOMER_MANAGED = "customer_managed"
+
+
+class MemberBaseline(_Strict):
+    """The baseline every member account gets, in every governed region, through a StackSet."""
+
+    deploy_from: StackSetHome = Field(
+        default=StackSetHome.MANAGEMENT,
+        description=(
+            "management: the service-managed StackSet lives in the management account "
+            "(CallAs SELF). delegated_admin: it lives in the audit account, registered as "
+            "the StackSets delegated administrator (CallAs DELEGATED_ADMIN)."
+        ),
+    )
+    target_ous: list[str] = Field(
+        default_factory=lambda: [ROOT_OU],
+        description=(
+            f"Where the StackSet deploys automatically: {ROOT_OU!r} (every member account, "
+            "present and future) or OU paths that carry an id."
+        ),
+    )
+    canary_ou: str | None = Field(
+        default=None,
+        description=(
+            "OU path (with an id) that receives a baseline change first, alone, before the "
+            "target OUs. Default: none."
+        ),
+    )
+    max_concurrent_percentage: int = Field(
+        default=25, ge=1, le=100, description="Share of accounts deployed at once per region."
+    )
+    failure_tolerance_percentage: int = Field(
+        default=10,
+        ge=0,
+        le=100,
+        description="Share of accounts that may fail before the operation stops.",
+    )
+    region_concurrency: Literal["PARALLEL", "SEQUENTIAL"] = Field(
+        default="PARALLEL", description="Deploy the governed regions in parallel or one by one."
+    )
+    ebs_encryption_key: EbsKey = Field(
+        default=EbsKey.AWS_MANAGED,
+        description="aws_managed (aws/ebs) or customer_managed (a baseline key per account and region).",
+    )
+    default_vpcs: DefaultVpcAction = Field(
+        default=DefaultVpcAction.CLOSE,
+        description="close_default_security_groups, or delete the default VPCs where they hold nothing.",
+    )
+    break_glass_principals: list[str] = Field(
+        default_factory=list,
+        description=(
+            "IAM role or user ARNs in the management account that may assume the "
+            "break-glass role (with MFA). Empty: the role exists but nobody can assume it."
+        ),
+    )
+    break_glass_session_hours: int = Field(
+        default=1, ge=1, le=12, description="Maximum session of the break-glass role, in hours."
+    )
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -439,6 +526,9 @@ class LandingZoneConfig(_Strict):
     )
     guardrails: Guardrails = Field(
         default_factory=Guardrails, description="Where the guardrail policies attach."
+    )
+    member_baseline: MemberBaseline = Field(
+        default_factory=MemberBaseline, description="The baseline of every member account."
     )
 
     # --- derived views -------------------------------------------------------------
@@ -492,6 +582,7 @@ class LandingZoneConfig(_Strict):
         problems += self._ou_problems()
         problems += self._account_problems()
         problems += self._guardrail_problems()
+        problems += self._member_baseline_problems()
         _raise_if(problems)
         return self
 
@@ -535,6 +626,51 @@ class LandingZoneConfig(_Strict):
                 problems.append(
                     f"organizational_units: {path!r} nests deeper than AWS Organizations "
                     f"allows ({MAX_OU_DEPTH} levels)"
+                )
+        return problems
+
+    def ou_ids(self) -> dict[str, str]:
+        """OU path -> id, for the OUs the config gives an id."""
+        ids: dict[str, str] = {}
+
+        def walk(units: list[OrganizationalUnit], parent: str) -> None:
+            for unit in units:
+                path = f"{parent}/{unit.name}" if parent else unit.name
+                if unit.id is not None:
+                    ids[path] = unit.id
+                walk(unit.children, path)
+
+        walk(self.organizational_units, "")
+        return ids
+
+    def _member_baseline_problems(self) -> list[str]:
+        problems = []
+        m = self.member_baseline
+        ids = self.ou_ids()
+        targets = [(f"target_ous[{i}]", t) for i, t in enumerate(m.target_ous)]
+        if m.canary_ou is not None:
+            targets.append(("canary_ou", m.canary_ou))
+        for where, path in targets:
+            if path == ROOT_OU and where != "canary_ou":
+                continue
+            if path not in self.ou_paths():
+                problems.append(f"member_baseline.{where}: {path!r} is not an OU path")
+            elif path not in ids:
+                problems.append(
+                    f"member_baseline.{where}: {path!r} has no id in organizational_units; a "
+                    "StackSet targets OUs by id (add the id once the OU exists)"
+                )
+        management = next((a.id for a in self.accounts if a.role == AccountRole.MANAGEMENT), None)
+        for i, arn in enumerate(m.break_glass_principals):
+            match = _PRINCIPAL_ARN.match(arn)
+            if not match:
+                problems.append(
+                    f"member_baseline.break_glass_principals[{i}]: {arn!r} is not an IAM role or user ARN"
+                )
+            elif management is not None and match.group(1) != management:
+                problems.append(
+                    f"member_baseline.break_glass_principals[{i}]: {arn!r} is not in the "
+                    f"management account {management}"
                 )
         return problems
 

@@ -104,6 +104,20 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: d["log_archive"].update(expiration_days=300),
         "log_archive.expiration_days: must be longer than object_lock.retention_days (365)",
     ),
+    "StackSet target OU without an id": (
+        lambda d: d.update(member_baseline={"target_ous": ["Workloads"]}),
+        "member_baseline.target_ous[0]: 'Workloads' has no id in organizational_units",
+    ),
+    "break-glass principal outside the management account": (
+        lambda d: d.update(
+            member_baseline={"break_glass_principals": ["arn:aws:iam::756789012345:role/admin"]}
+        ),
+        "member_baseline.break_glass_principals[0]: 'arn:aws:iam::756789012345:role/admin' is not in the management account 210987654321",
+    ),
+    "malformed OU id": (
+        lambda d: d["organizational_units"][0].update(id="ou-1"),
+        "organizational_units[0].id: 'ou-1' is not an OU id",
+    ),
     "management account in an OU": (
         lambda d: _account(d, "management").update(ou="Security"),
         "accounts[0].ou: the management account always sits in 'Root'",

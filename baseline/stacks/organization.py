@@ -47,17 +47,24 @@ class OrganizationStack(cdk.Stack):
             org.root_id if org.root_id is not None else self.organization.attr_root_id  # type: ignore[union-attr]
         )
 
-        self.ous: dict[str, organizations.CfnOrganizationalUnit] = {}
+        #: OU path -> id: the given id of an existing OU, or the id of the one created here
+        self.ou_ids: dict[str, str] = {}
+        self.created_ous: dict[str, organizations.CfnOrganizationalUnit] = {}
+        existing = config.ou_ids()
         for path in config.ou_paths():
+            if path in existing:
+                self.ou_ids[path] = existing[path]
+                continue
             parent, _, name = path.rpartition("/")
             unit = organizations.CfnOrganizationalUnit(
                 self,
                 f"Ou{_logical(path)}",
                 name=name,
-                parent_id=self.ous[parent].attr_id if parent else self.root_id,
+                parent_id=self.ou_ids[parent] if parent else self.root_id,
             )
             _retain(unit)
-            self.ous[path] = unit
+            self.created_ous[path] = unit
+            self.ou_ids[path] = unit.attr_id
 
         self.new_accounts: dict[str, organizations.CfnAccount] = {}
         for account in config.accounts:
@@ -128,8 +135,8 @@ class OrganizationStack(cdk.Stack):
         """The id of a policy target: the root, an OU path or an account name."""
         if target == ROOT_OU:
             return self.root_id
-        if target in self.ous:
-            return self.ous[target].attr_id
+        if target in self.ou_ids:
+            return self.ou_ids[target]
         if self.config.account_by_name(target) is None:
             raise ValueError(f"policy target {target!r} is not the root, an OU path or an account")
         return self.account_id(target)

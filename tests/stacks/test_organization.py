@@ -154,3 +154,24 @@ def test_fails_existing_organisation_without_ids(example_data: dict[str, Any]) -
         "organization.id: required for an existing organisation (set create: true to create one)"
         in caught.value.problems
     )
+
+
+def test_an_existing_ou_is_referenced_not_created(example_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(example_data)
+    workloads = next(u for u in data["organizational_units"] if u["name"] == "Workloads")
+    workloads["id"] = "ou-nw7k-workload1"
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    template = assertions.Template.from_stack(landing_zone.organization)
+    names = [
+        r["Properties"]["Name"]
+        for r in template.find_resources("AWS::Organizations::OrganizationalUnit").values()
+    ]
+    assert "Workloads" not in names
+    template.has_resource_properties(
+        "AWS::Organizations::OrganizationalUnit", {"Name": "Prod", "ParentId": "ou-nw7k-workload1"}
+    )
+    template.has_resource_properties(
+        "AWS::Organizations::Policy",
+        {"Name": "nwl-scp-workloads-1", "TargetIds": ["ou-nw7k-workload1"]},
+    )
