@@ -9,12 +9,9 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import acknowledge
+from baseline.constructs.baseline_function import BaselineFunction, as_finding
 from baseline.constructs.encryption_key import EncryptionKey
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
@@ -84,36 +81,18 @@ class OrganizationSettings(Construct):
         self.key.grant_cloudwatch_logs(
             log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
         )
-        self.log_group = logs.LogGroup(
+        self.handler = BaselineFunction(
             self,
-            "Logs",
+            "Handler",
+            function_name=name,
+            description="Applies organisation settings CloudFormation has no resource type for",
+            code=lambda_.Code.from_asset(
+                str(HANDLERS), exclude=["__pycache__", "*.pyc", "__init__.py"]
+            ),
+            handler="organization_settings.handler",
             log_group_name=log_group_name,
             encryption_key=self.key.key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,  # failed events are evidence
-        )
-        acknowledge(
-            self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the dead-letter queue of the organisation-settings "
-            "function; a dead-letter queue of a dead-letter queue would only move failed "
-            "events again.",
-        )
-
-        org_arn = f"arn:aws:organizations::{management_account_id}"
-        policy = iam.ManagedPolicy(
-            self,
-            "Permissions",
-            description="What the organisation-settings function needs, and no more",
+            timeout=cdk.Duration.minutes(15),
             statements=[
                 iam.PolicyStatement(
                     sid="ReadAndEnableOrganizationFeatures",
@@ -125,15 +104,15 @@ class OrganizationSettings(Construct):
                         "iam:EnableOrganizationsRootCredentialsManagement",
                         "iam:EnableOrganizationsRootSessions",
                         "iam:ListOrganizationsFeatures",
-                        "xray:PutTelemetryRecords",
-                        "xray:PutTraceSegments",
                     ],
                     resources=["*"],
                 ),
                 iam.PolicyStatement(
                     sid="EnablePolicyTypesOnTheRoot",
                     actions=["organizations:EnablePolicyType"],
-                    resources=[f"{org_arn}:root/{organization_id}/{root_id}"],
+                    resources=[
+                        f"arn:aws:organizations::{management_account_id}:root/{organization_id}/{root_id}"
+                    ],
                 ),
                 iam.PolicyStatement(
                     sid="SetSecurityContacts",
@@ -143,90 +122,18 @@ class OrganizationSettings(Construct):
                         f"arn:aws:account::{management_account_id}:account/{organization_id}/*",
                     ],
                 ),
-                iam.PolicyStatement(
-                    sid="WriteOwnLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{self.log_group.log_group_arn}:*"],
-                ),
-                iam.PolicyStatement(
-                    sid="SendFailedEvents",
-                    actions=["sqs:SendMessage"],
-                    resources=[self.dead_letter_queue.queue_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="UseOwnKey",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[self.key.key_arn],
-                ),
             ],
+            wildcard_reasons={
+                "Resource::*": (
+                    "these Organizations, IAM and X-Ray actions accept no resource-level permissions"
+                ),
+                f"Resource::arn:aws:account::{management_account_id}:account/"
+                f"{as_finding(stack, organization_id)}/*": (
+                    "every member account of the organisation gets the security contact"
+                ),
+            },
         )
-        for finding, why in (
-            (
-                "Resource::*",
-                "these Organizations, IAM and X-Ray actions accept no resource-level permissions",
-            ),
-            (
-                f"Resource::arn:aws:account::{management_account_id}:account/{_as_finding(stack, organization_id)}/*",
-                "every member account of the organisation gets the security contact",
-            ),
-            (
-                f"Resource::{_as_finding(stack, self.log_group.log_group_arn)}:*",
-                "the function writes only log streams of its own log group",
-            ),
-        ):
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[{finding}]",
-                f"The function's permissions are exact: {why}.",
-            )
-
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=name,
-            description="Runs the organisation-settings custom resource",
-            assumed_by=iam.ServicePrincipal(
-                "lambda.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            managed_policies=[policy],
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            function_name=name,
-            description="Applies organisation settings CloudFormation has no resource type for",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="organization_settings.handler",
-            code=lambda_.Code.from_asset(
-                str(HANDLERS), exclude=["__pycache__", "*.pyc", "__init__.py"]
-            ),
-            role=self.role.without_policy_updates(),
-            timeout=cdk.Duration.minutes(15),
-            memory_size=256,
-            reserved_concurrent_executions=1,
-            tracing=lambda_.Tracing.ACTIVE,
-            dead_letter_queue=self.dead_letter_queue,
-            on_failure=destinations.SqsDestination(self.dead_letter_queue),
-            log_group=self.log_group,
-            retry_attempts=0,
-        )
-        self.function.node.add_dependency(policy)
-        acknowledge(
-            self.function.node.default_child,  # type: ignore[arg-type]
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "The function only calls the AWS Organizations, IAM and Account Management control "
-            "planes; the management account runs no VPC, and one would add a network path "
-            "without protecting anything.",
-        )
-        for pack in ("HIPAA.Security", "PCI.DSS.321"):
-            acknowledge(
-                self.function.node.default_child,  # type: ignore[arg-type]
-                f"{pack}-LambdaInsideVPC",
-                "The function only calls the AWS Organizations, IAM and Account Management control "
-                "planes; the management account runs no VPC, and one would add a network path "
-                "without protecting anything.",
-            )
+        self.function = self.handler.function
 
         properties: dict[str, object] = {
             "RootId": root_id,
@@ -246,16 +153,7 @@ class OrganizationSettings(Construct):
         self.resource = cdk.CustomResource(
             self,
             "Resource",
-            service_token=self.function.function_arn,
+            service_token=self.handler.function.function_arn,
             resource_type="Custom::OrganizationSettings",
             properties=properties,
         )
-
-
-def _as_finding(stack: cdk.Stack, value: str) -> str:
-    """How cdk-nag writes a value in a finding id: tokens become ``<LogicalId.Attribute>``."""
-    if not cdk.Token.is_unresolved(value):
-        return value
-    resolved = stack.resolve(value)
-    logical_id, attribute = resolved["Fn::GetAtt"]
-    return f"<{logical_id}.{attribute}>"
