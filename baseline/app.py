@@ -6,7 +6,6 @@ build the app through :func:`build_app`, so they synthesize exactly the same thi
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -14,24 +13,13 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from baseline.cdk_context import PROJECT_ROOT, cdk_json_context
 from baseline.compliance import PACKS, attach_packs
 from baseline.config import ConfigError, LandingZoneConfig, load_config
 from baseline.guardrails.packer import PackingError
 from baseline.landing_zone import LandingZone
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "landing-zone.yaml"
-CDK_JSON = PROJECT_ROOT / "cdk.json"
-
-
-def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The context (feature flags, config path) that cdk.json gives the CDK CLI.
-
-    ``python app.py`` and the tests run without the CLI, so they read it here: one set
-    of feature flags, whichever way the app runs.
-    """
-    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("context", {})
-    return context
 
 
 def build_app(

@@ -461,13 +461,6 @@ class MemberBaseline(_Strict):
             "present and future) or OU paths that carry an id."
         ),
     )
-    canary_ou: str | None = Field(
-        default=None,
-        description=(
-            "OU path (with an id) that receives a baseline change first, alone, before the "
-            "target OUs. Default: none."
-        ),
-    )
     max_concurrent_percentage: int = Field(
         default=25, ge=1, le=100, description="Share of accounts deployed at once per region."
     )
@@ -647,11 +640,9 @@ class LandingZoneConfig(_Strict):
         problems = []
         m = self.member_baseline
         ids = self.ou_ids()
-        targets = [(f"target_ous[{i}]", t) for i, t in enumerate(m.target_ous)]
-        if m.canary_ou is not None:
-            targets.append(("canary_ou", m.canary_ou))
-        for where, path in targets:
-            if path == ROOT_OU and where != "canary_ou":
+        for i, path in enumerate(m.target_ous):
+            where = f"target_ous[{i}]"
+            if path == ROOT_OU:
                 continue
             if path not in self.ou_paths():
                 problems.append(f"member_baseline.{where}: {path!r} is not an OU path")

@@ -11,7 +11,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from baseline.app import DEFAULT_CONFIG, PROJECT_ROOT, build_app
+from baseline.app import DEFAULT_CONFIG, build_app
+from baseline.cdk_context import PROJECT_ROOT
 from baseline.compliance import render_acknowledgements
 from baseline.config import json_schema, load_config
 from baseline.controls import Templates, render_controls

@@ -5,8 +5,15 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from baseline.config import AccountRole, LandingZoneConfig
+from baseline.cdk_context import cdk_json_context
+from baseline.config import AccountRole, LandingZoneConfig, StackSetHome
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
+from baseline.stacks.member_baseline import (
+    MemberBaselineSettings,
+    MemberBaselineStackSetStack,
+    member_template,
+    target_ou_ids,
+)
 from baseline.stacks.organization import OrganizationStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
@@ -38,11 +45,37 @@ class LandingZone(Construct):
         )
         self.log_archive_replica: LogArchiveReplicaStack | None = None
         self.log_archive: LogArchiveStack | None = None
+        self.member_baseline: MemberBaselineStackSetStack | None = None
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
+            self._add_member_baseline(scope, config)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
             cdk.Tags.of(stack).add("lz:prefix", prefix)
+
+    def _add_member_baseline(self, scope: Construct, config: LandingZoneConfig) -> None:
+        delegated = config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN
+        home_account = config.account_id_for(
+            AccountRole.AUDIT if delegated else AccountRole.MANAGEMENT
+        )
+        template = member_template(
+            MemberBaselineSettings.from_config(config), context=cdk_json_context()
+        )
+        self.member_baseline = MemberBaselineStackSetStack(
+            scope,
+            "MemberBaseline",
+            config=config,
+            template=template,
+            target_ou_ids=target_ou_ids(config),
+            stack_name=f"{config.organization.prefix}-member-baseline",
+            description="The StackSet that rolls the member-account baseline out",
+            env=cdk.Environment(account=home_account, region=config.home_region),
+            termination_protection=True,
+        )
+        # Trusted access, the delegated administrator and the log bucket come first.
+        self.member_baseline.add_stack_dependency(self.organization)
+        assert self.log_archive is not None
+        self.member_baseline.add_stack_dependency(self.log_archive)
 
     def _add_log_archive(self, scope: Construct, config: LandingZoneConfig) -> None:
         prefix = config.organization.prefix
@@ -81,5 +114,6 @@ class LandingZone(Construct):
             self.organization,
             self.log_archive_replica,
             self.log_archive,
+            self.member_baseline,
         ]
         return [s for s in ordered if s is not None]

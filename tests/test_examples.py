@@ -39,3 +39,20 @@ def test_workload_example_synthesizes_with_every_pack(tmp_path: Path) -> None:
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "kms:Decrypt"}
+
+
+def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "single_account_app", PROJECT_ROOT / "examples" / "single_account_app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(outdir=str(tmp_path)).synth()  # every pack passes
+    template = json.loads((tmp_path / "AccountBaseline.template.json").read_text())
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert {
+        "AWS::Config::ConfigurationRecorder",
+        "Custom::AccountSettings",
+        "AWS::IAM::Role",
+    } <= types

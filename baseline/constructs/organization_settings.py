@@ -19,6 +19,8 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 #: Service principals whose trusted access the baseline needs: IAM (centralised root
 #: access) and Account Management (alternate contacts).
 TRUSTED_SERVICES = ("account.amazonaws.com", "iam.amazonaws.com")
+#: The service principal a StackSets delegated administrator is registered for.
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class OrganizationSettings(Construct):
         policy_types: Sequence[str],
         security_contact: SecurityContact | None,
         centralized_root_access: bool = True,
+        stacksets_delegated_admin: str | None = None,
     ) -> None:
         """Create the function and the custom resource.
 
@@ -67,6 +70,9 @@ class OrganizationSettings(Construct):
         :param security_contact: the contact; None leaves alternate contacts alone.
         :param centralized_root_access: enable root credentials management and root
             sessions. Default: True.
+        :param stacksets_delegated_admin: account to register as the delegated
+            administrator of service-managed StackSets. Default: none (the management
+            account runs the StackSet). Trusted access for StackSets is enabled either way.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -108,6 +114,22 @@ class OrganizationSettings(Construct):
                     resources=["*"],
                 ),
                 iam.PolicyStatement(
+                    sid="EnableStackSetsTrustedAccess",
+                    actions=[
+                        "cloudformation:ActivateOrganizationsAccess",
+                        "cloudformation:DescribeOrganizationsAccess",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="CreateStackSetsServiceLinkedRole",
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[
+                        f"arn:aws:iam::{management_account_id}:role/aws-service-role/"
+                        "stacksets.cloudformation.amazonaws.com/AWSServiceRoleForCloudFormationStackSetsOrgAdmin"
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="EnablePolicyTypesOnTheRoot",
                     actions=["organizations:EnablePolicyType"],
                     resources=[
@@ -121,6 +143,20 @@ class OrganizationSettings(Construct):
                         f"arn:aws:account::{management_account_id}:account",
                         f"arn:aws:account::{management_account_id}:account/{organization_id}/*",
                     ],
+                ),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="RegisterDelegatedAdministrator",
+                            actions=["organizations:RegisterDelegatedAdministrator"],
+                            resources=[
+                                f"arn:aws:organizations::{management_account_id}:account/"
+                                f"{organization_id}/{stacksets_delegated_admin}"
+                            ],
+                        )
+                    ]
+                    if stacksets_delegated_admin
+                    else []
                 ),
             ],
             wildcard_reasons={
@@ -142,6 +178,12 @@ class OrganizationSettings(Construct):
             "CentralizedRootAccess": str(centralized_root_access).lower(),
             "ManagementAccountId": management_account_id,
             "AccountIds": list(account_ids),
+            "StackSetsAccess": "true",
+            "DelegatedAdministrators": (
+                [{"AccountId": stacksets_delegated_admin, "ServicePrincipal": STACKSETS_PRINCIPAL}]
+                if stacksets_delegated_admin
+                else []
+            ),
         }
         if security_contact is not None:
             properties["SecurityContact"] = {

@@ -2,7 +2,8 @@
 
 Runs in the management account and, on Create and Update, idempotently:
 
-1. enables trusted access for the services the baseline needs (IAM, Account Management);
+1. enables trusted access for the services the baseline needs (IAM, Account Management,
+   service-managed StackSets) and registers delegated administrators;
 2. enables the organisation policy types the kit attaches (SCP, RCP, declarative, tag,
    AI opt-out, backup) on the root;
 3. enables centralised root access for member accounts (root credentials management and
@@ -31,8 +32,8 @@ ClientFactory = Callable[[str], Any]
 
 
 def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS only
-    import boto3  # type: ignore[import-not-found]  # the Lambda runtime provides it
-    from botocore.config import Config  # type: ignore[import-not-found]
+    import boto3  # the Lambda runtime provides it
+    from botocore.config import Config
 
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
@@ -67,6 +68,28 @@ def enable_policy_types(organizations: Any, root_id: str, wanted: Iterable[str])
             continue
         newly.append(policy_type)
     return newly
+
+
+def enable_stacksets_access(cloudformation: Any) -> bool:
+    """Trusted access for service-managed StackSets (CloudFormation's own API, idempotent)."""
+    cloudformation.activate_organizations_access()
+    return True
+
+
+def register_delegated_administrators(
+    organizations: Any, registrations: Iterable[dict[str, str]]
+) -> list[str]:
+    done = []
+    for registration in registrations:
+        try:
+            organizations.register_delegated_administrator(
+                AccountId=registration["AccountId"],
+                ServicePrincipal=registration["ServicePrincipal"],
+            )
+        except organizations.exceptions.AccountAlreadyRegisteredException:
+            continue
+        done.append(f"{registration['AccountId']}:{registration['ServicePrincipal']}")
+    return done
 
 
 def enable_root_access(iam: Any) -> list[str]:
@@ -112,6 +135,11 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
             organizations, properties["RootId"], properties.get("PolicyTypes", [])
         ),
     }
+    if _true(properties.get("StackSetsAccess", "false")):
+        result["StackSetsAccess"] = enable_stacksets_access(client("cloudformation"))
+    result["DelegatedAdministrators"] = register_delegated_administrators(
+        organizations, properties.get("DelegatedAdministrators", [])
+    )
     if _true(properties.get("CentralizedRootAccess", "false")):
         result["RootAccess"] = enable_root_access(client("iam"))
     contact = properties.get("SecurityContact")

@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
-from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig
+from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig, StackSetHome
 from baseline.constructs.organization_settings import OrganizationSettings, SecurityContact
 from baseline.guardrails import packed_policies
 from baseline.guardrails.model import PolicyType
@@ -43,8 +43,10 @@ class OrganizationStack(cdk.Stack):
                 self, "Organization", feature_set="ALL"
             )
             _retain(self.organization)
+        # With create, the root id always comes from the resource, also once root_id is in
+        # the config: a changing ParentId would replace every OU.
         self.root_id: str = (
-            org.root_id if org.root_id is not None else self.organization.attr_root_id  # type: ignore[union-attr]
+            self.organization.attr_root_id if self.organization is not None else str(org.root_id)
         )
 
         #: OU path -> id: the given id of an existing OU, or the id of the one created here
@@ -119,6 +121,12 @@ class OrganizationStack(cdk.Stack):
             policy_types=policy_types,
             security_contact=SecurityContact(
                 name=contact.name, title=contact.title, email=contact.email, phone=contact.phone
+            ),
+            stacksets_delegated_admin=(
+                config.account_id_for(AccountRole.AUDIT)
+                if config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN
+                and not config.bootstrap_phase
+                else None
             ),
         )
         # Policy types must be enabled on the root before a policy of the type attaches.

@@ -13,9 +13,14 @@ class AlreadyEnabledError(Exception):
     pass
 
 
+class AlreadyRegisteredError(Exception):
+    pass
+
+
 class FakeOrganizations:
     class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
         PolicyTypeAlreadyEnabledException = AlreadyEnabledError
+        AccountAlreadyRegisteredException = AlreadyRegisteredError
 
     def __init__(self, enabled: list[str]) -> None:
         self.enabled = list(enabled)
@@ -37,6 +42,19 @@ class FakeOrganizations:
 
     def enable_aws_service_access(self, **kwargs: Any) -> None:
         self.calls.append(("enable_aws_service_access", kwargs))
+
+    def register_delegated_administrator(self, **kwargs: Any) -> None:
+        if ("register_delegated_administrator", kwargs) in self.calls:
+            raise AlreadyRegisteredError
+        self.calls.append(("register_delegated_administrator", kwargs))
+
+
+class FakeCloudFormation:
+    def __init__(self) -> None:
+        self.activations = 0
+
+    def activate_organizations_access(self) -> None:
+        self.activations += 1
 
 
 class FakeIam:
@@ -78,6 +96,13 @@ PROPERTIES = {
     "SecurityContact": CONTACT,
     "ManagementAccountId": "111111111111",
     "AccountIds": ["111111111111", "222222222222", "333333333333"],
+    "StackSetsAccess": "true",
+    "DelegatedAdministrators": [
+        {
+            "AccountId": "222222222222",
+            "ServicePrincipal": "member.org.stacksets.cloudformation.amazonaws.com",
+        }
+    ],
 }
 
 
@@ -86,6 +111,7 @@ def _clients(enabled: list[str], features: list[str]) -> tuple[dict[str, Any], A
         "organizations": FakeOrganizations(enabled),
         "iam": FakeIam(features),
         "account": FakeAccount(),
+        "cloudformation": FakeCloudFormation(),
     }
     return clients, clients.__getitem__
 
@@ -97,6 +123,10 @@ def test_enables_everything_on_a_fresh_organisation() -> None:
     assert result["TrustedAccess"] == ["iam.amazonaws.com", "account.amazonaws.com"]
     assert result["RootAccess"] == ["RootCredentialsManagement", "RootSessions"]
     assert result["SecurityContacts"] == 3
+    assert result["StackSetsAccess"] is True
+    assert result["DelegatedAdministrators"] == [
+        "222222222222:member.org.stacksets.cloudformation.amazonaws.com"
+    ]
 
 
 def test_is_idempotent() -> None:
@@ -105,6 +135,7 @@ def test_is_idempotent() -> None:
     again = handler_module.apply(PROPERTIES, factory)
     assert again["PolicyTypes"] == []
     assert again["RootAccess"] == []
+    assert again["DelegatedAdministrators"] == []
 
 
 def test_the_management_account_is_set_without_account_id() -> None:

@@ -1,0 +1,115 @@
+# Account settings of the member baseline (inline in the StackSet template: keep < 4 KB).
+# Idempotent; a Delete changes nothing. CloudFormation provides cfnresponse to inline code.
+import time
+from typing import Any
+
+import boto3
+import cfnresponse
+from botocore.config import Config
+
+C = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+def password_policy(p: dict) -> None:
+    boto3.client("iam", config=C).update_account_password_policy(
+        MinimumPasswordLength=14,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        AllowUsersToChangePassword=True,
+        MaxPasswordAge=90,
+        PasswordReusePrevention=24,
+    )
+
+
+def config_role(p: dict) -> None:
+    iam = boto3.client("iam", config=C)
+    try:
+        iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")
+        time.sleep(15)  # let the new role propagate before the recorder uses it
+    except iam.exceptions.InvalidInputException:
+        pass  # it exists: another region made it first
+
+
+def s3_block_public_access(p: dict) -> None:
+    boto3.client("s3control", config=C).put_public_access_block(
+        AccountId=p["AccountId"],
+        PublicAccessBlockConfiguration=dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"),
+            True,
+        ),
+    )
+
+
+def ebs_encryption(p: dict, ec2: Any) -> None:
+    ec2.enable_ebs_encryption_by_default()
+    if p.get("EbsKmsKeyId"):
+        ec2.modify_ebs_default_kms_key_id(KmsKeyId=p["EbsKmsKeyId"])
+    else:
+        ec2.reset_ebs_default_kms_key_id()
+
+
+def imds_defaults(p: dict, ec2: Any) -> None:
+    ec2.modify_instance_metadata_defaults(
+        HttpTokens="required",
+        HttpPutResponseHopLimit=2,
+        HttpEndpoint="enabled",
+        InstanceMetadataTags="disabled",
+    )
+
+
+def default_vpcs(p: dict, ec2: Any) -> None:
+    f = [{"Name": "isDefault", "Values": ["true"]}]
+    for vpc in ec2.describe_vpcs(Filters=f)["Vpcs"]:
+        v = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+        if (
+            p["DefaultVpcs"] == "delete"
+            and not ec2.describe_network_interfaces(Filters=v)["NetworkInterfaces"]
+        ):
+            for gw in ec2.describe_internet_gateways(
+                Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}]
+            )["InternetGateways"]:
+                ec2.detach_internet_gateway(
+                    InternetGatewayId=gw["InternetGatewayId"], VpcId=vpc["VpcId"]
+                )
+                ec2.delete_internet_gateway(InternetGatewayId=gw["InternetGatewayId"])
+            for sn in ec2.describe_subnets(Filters=v)["Subnets"]:
+                ec2.delete_subnet(SubnetId=sn["SubnetId"])
+            ec2.delete_vpc(VpcId=vpc["VpcId"])
+            continue
+        sgs = ec2.describe_security_groups(
+            Filters=[*v, {"Name": "group-name", "Values": ["default"]}]
+        )
+        for sg in sgs["SecurityGroups"]:
+            if sg["IpPermissions"]:
+                ec2.revoke_security_group_ingress(
+                    GroupId=sg["GroupId"], IpPermissions=sg["IpPermissions"]
+                )
+            if sg["IpPermissionsEgress"]:
+                ec2.revoke_security_group_egress(
+                    GroupId=sg["GroupId"], IpPermissions=sg["IpPermissionsEgress"]
+                )
+
+
+def apply(p: dict) -> None:
+    ec2 = boto3.client("ec2", config=C)
+    config_role(p)
+    if p.get("HomeRegion") == "true":
+        password_policy(p)
+        s3_block_public_access(p)
+    ebs_encryption(p, ec2)
+    imds_defaults(p, ec2)
+    default_vpcs(p, ec2)
+
+
+def handler(event: dict, context: object) -> None:
+    try:
+        if event["RequestType"] != "Delete":
+            apply(event["ResourceProperties"])
+        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "account-settings")
+    except Exception as e:
+        print(f"failed: {e!r}")
+        cfnresponse.send(
+            event, context, cfnresponse.FAILED, {}, "account-settings", reason=str(e)[:500]
+        )

@@ -1,0 +1,456 @@
+"""MemberBaseline: what every member account gets, in every governed region.
+
+:class:`MemberBaselineStack` is one template, deployed by a service-managed StackSet
+into every account of the target OUs (present and future) and every governed region,
+or as a plain stack into a single account. It holds no file assets (StackSet targets
+cannot read the management account's asset bucket): its one function is inline.
+
+In every region: EBS encryption by default, IMDSv2 account defaults, default VPCs closed
+or removed, the AWS Config recorder (global resource types in the home region only) and
+its delivery channel to the log archive. In the home region only (IAM and S3 account
+settings are global): the password policy, account-level S3 Block Public Access, and the
+audit, incident-response, support and break-glass roles.
+
+:class:`MemberBaselineStackSetStack` holds the StackSet itself, in the management account
+(CallAs SELF) or in the audit account as delegated administrator (CallAs DELEGATED_ADMIN).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudformation as cloudformation
+from aws_cdk import aws_config as config_
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from baseline import naming
+from baseline.compliance import acknowledge, attach_packs
+from baseline.config import (
+    ROOT_OU,
+    AccountRole,
+    EbsKey,
+    LandingZoneConfig,
+    StackSetHome,
+)
+from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.encryption_key import EncryptionKey
+
+HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
+#: CloudFormation's limit for inline function code.
+INLINE_CODE_LIMIT = 4096
+#: CloudFormation's limit for a template passed inline (TemplateBody).
+TEMPLATE_BODY_LIMIT = 51_200
+
+CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+
+
+@dataclass(frozen=True)
+class MemberBaselineSettings:
+    """Everything the member template needs, derived once from the config."""
+
+    prefix: str
+    home_region: str
+    log_bucket_name: str
+    audit_account_id: str
+    management_account_id: str
+    break_glass_principals: tuple[str, ...]
+    break_glass_session_hours: int
+    customer_managed_ebs_key: bool
+    default_vpcs: str
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> MemberBaselineSettings:
+        m = config.member_baseline
+        prefix = config.organization.prefix
+        return cls(
+            prefix=prefix,
+            home_region=config.home_region,
+            log_bucket_name=naming.log_bucket(
+                prefix, config.account_id_for(AccountRole.LOG_ARCHIVE), config.home_region
+            ),
+            audit_account_id=config.account_id_for(AccountRole.AUDIT),
+            management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+            break_glass_principals=tuple(m.break_glass_principals),
+            break_glass_session_hours=m.break_glass_session_hours,
+            customer_managed_ebs_key=m.ebs_encryption_key == EbsKey.CUSTOMER_MANAGED,
+            default_vpcs=m.default_vpcs.value,
+        )
+
+
+def inline_handler_source() -> str:
+    """The account-settings handler as it goes into the template (comment lines dropped)."""
+    source = HANDLER_SOURCE.read_text(encoding="utf-8")
+    body = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    if len(body) > INLINE_CODE_LIMIT:
+        raise ValueError(
+            f"{HANDLER_SOURCE.name} is {len(body)} characters; inline code allows {INLINE_CODE_LIMIT}"
+        )
+    return body + "\n"
+
+
+class MemberBaselineStack(cdk.Stack):
+    """The member-account baseline template (SEC01-BP06: automate standard security controls).
+
+    Implements CIS 1.8/1.9 (password policy), 2.2.1 (EBS encryption by default), 2.1.4
+    (account-level S3 Block Public Access), 3.3 (Config in every region), 5.4 (default
+    security groups closed), 1.17 (a support role), SEC06-BP02 (IMDSv2 defaults),
+    SEC03-BP03 (break-glass) and SEC10-BP05 (pre-provisioned audit and incident access).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: MemberBaselineSettings,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+        prefix = settings.prefix
+        region = cdk.Aws.REGION
+        account = cdk.Aws.ACCOUNT_ID
+        self.is_home = cdk.CfnCondition(
+            self, "IsHomeRegion", expression=cdk.Fn.condition_equals(region, settings.home_region)
+        )
+
+        self.ebs_key: EncryptionKey | None = None
+        if settings.customer_managed_ebs_key:
+            self.ebs_key = EncryptionKey(
+                self,
+                "EbsKey",
+                alias=f"alias/{prefix}/ebs-default",
+                description="Default key for EBS encryption in this account and region",
+            )
+            self.ebs_key.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowEbsThroughEc2",
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=[
+                        "kms:CreateGrant",
+                        "kms:Decrypt",
+                        "kms:DescribeKey",
+                        "kms:GenerateDataKeyWithoutPlainText",
+                        "kms:ReEncrypt*",
+                    ],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"ec2.{region}.amazonaws.com",
+                            "kms:CallerAccount": account,
+                        }
+                    },
+                )
+            )
+
+        self.settings_function = BaselineFunction(
+            self,
+            "AccountSettings",
+            function_name=f"{prefix}-account-settings-{region}",
+            description="Applies the member baseline's account settings",
+            code=lambda_.Code.from_inline(inline_handler_source()),
+            handler="index.handler",
+            log_group_name=f"/{prefix}/account-settings",
+            statements=self._settings_permissions(),
+            wildcard_reasons={
+                "Resource::*": "account-level IAM, S3, EBS and metadata settings and EC2 Describe calls accept no resource-level permissions",
+                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*": "default security groups of this account and region only",
+                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*": "default VPCs of this account and region only",
+                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*": "subnets of default VPCs of this account and region only",
+                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:internet-gateway/*": "internet gateways of default VPCs of this account and region only",
+            },
+        )
+        properties: dict[str, Any] = {
+            "HomeRegion": cdk.Fn.condition_if(self.is_home.logical_id, "true", "false"),
+            "AccountId": account,
+            "DefaultVpcs": settings.default_vpcs,
+        }
+        if self.ebs_key is not None:
+            properties["EbsKmsKeyId"] = self.ebs_key.key_arn
+        self.account_settings = cdk.CustomResource(
+            self,
+            "AccountSettingsResource",
+            service_token=self.settings_function.function.function_arn,
+            resource_type="Custom::AccountSettings",
+            properties=properties,
+        )
+        self._config_recorder()
+        self._roles()
+
+    def _settings_permissions(self) -> list[iam.PolicyStatement]:
+        ec2 = f"arn:aws:ec2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
+        return [
+            iam.PolicyStatement(
+                sid="AccountSettings",
+                actions=[
+                    "ec2:DescribeInternetGateways",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "ec2:EnableEbsEncryptionByDefault",
+                    "ec2:GetEbsDefaultKmsKeyId",
+                    "ec2:ModifyEbsDefaultKmsKeyId",
+                    "ec2:ModifyInstanceMetadataDefaults",
+                    "ec2:ResetEbsDefaultKmsKeyId",
+                    "iam:UpdateAccountPasswordPolicy",
+                    "s3:PutAccountPublicAccessBlock",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="CloseOrRemoveDefaultVpcs",
+                actions=[
+                    "ec2:DeleteInternetGateway",
+                    "ec2:DeleteSubnet",
+                    "ec2:DeleteVpc",
+                    "ec2:DetachInternetGateway",
+                    "ec2:RevokeSecurityGroupEgress",
+                    "ec2:RevokeSecurityGroupIngress",
+                ],
+                resources=[
+                    f"{ec2}:security-group/*",
+                    f"{ec2}:vpc/*",
+                    f"{ec2}:subnet/*",
+                    f"{ec2}:internet-gateway/*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="CreateConfigServiceLinkedRole",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/{CONFIG_SLR}"],
+                conditions={"StringEquals": {"iam:AWSServiceName": "config.amazonaws.com"}},
+            ),
+        ]
+
+    def _config_recorder(self) -> None:
+        recorder = config_.CfnConfigurationRecorder(
+            self,
+            "ConfigRecorder",
+            name=f"{self.settings.prefix}-recorder",
+            role_arn=f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/{CONFIG_SLR}",
+            recording_group=config_.CfnConfigurationRecorder.RecordingGroupProperty(
+                all_supported=True,
+                include_global_resource_types=cdk.Token.as_any(
+                    cdk.Fn.condition_if(self.is_home.logical_id, True, False)
+                ),
+            ),
+        )
+        recorder.node.add_dependency(self.account_settings)  # creates the service-linked role
+        channel = config_.CfnDeliveryChannel(
+            self,
+            "ConfigDeliveryChannel",
+            name=f"{self.settings.prefix}-delivery",
+            s3_bucket_name=self.settings.log_bucket_name,
+            config_snapshot_delivery_properties=config_.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
+                delivery_frequency="TwentyFour_Hours"
+            ),
+        )
+        channel.add_resource_dependency(recorder)
+
+    def _roles(self) -> None:
+        s = self.settings
+        audit = iam.AccountPrincipal(s.audit_account_id)
+        self.audit_role = self._global_role(
+            "AuditReadOnly",
+            naming.audit_readonly_role(s.prefix),
+            "Read-only security audit from the audit account",
+            audit,
+            ["SecurityAudit", "job-function/ViewOnlyAccess"],
+        )
+        responder = iam.ManagedPolicy(
+            self,
+            "IncidentResponsePermissions",
+            description="Contain and collect evidence during an incident",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ContainAndCollect",
+                    actions=[
+                        "ec2:CreateSnapshot",
+                        "ec2:CreateTags",
+                        "ec2:ModifyInstanceAttribute",
+                        "ec2:ModifyNetworkInterfaceAttribute",
+                        "ec2:StopInstances",
+                        "iam:AttachRolePolicy",
+                        "iam:PutRolePolicy",
+                        "iam:UpdateAccessKey",
+                        "lambda:PutFunctionConcurrency",
+                        "s3:PutBucketPolicy",
+                        "ssm:SendCommand",
+                    ],
+                    resources=["*"],
+                )
+            ],
+        )
+        acknowledge(
+            responder,
+            "AwsSolutions-IAM5[Resource::*]",
+            "The affected resource of an incident is not known in advance; the actions are the "
+            "listed containment steps only, and the role is assumable from the audit account only.",
+        )
+        self.incident_role = self._global_role(
+            "IncidentResponder",
+            naming.incident_responder_role(s.prefix),
+            "Incident response from the audit account",
+            audit,
+            ["SecurityAudit"],
+            extra=[responder],
+        )
+        self.support_role = self._global_role(
+            "Support",
+            f"{s.prefix}-support",
+            "Manages AWS Support cases for the account (CIS 1.17)",
+            audit,
+            ["AWSSupportAccess"],
+        )
+        self.break_glass_role: iam.Role | None = None
+        if s.break_glass_principals:
+            principal = iam.CompositePrincipal(
+                *(iam.ArnPrincipal(arn) for arn in s.break_glass_principals)
+            )
+            self.break_glass_role = self._global_role(
+                "BreakGlass",
+                naming.break_glass_role(s.prefix),
+                "Emergency access, from named management-account principals with MFA only",
+                principal.with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+                ["AdministratorAccess"],
+                session=cdk.Duration.hours(s.break_glass_session_hours),
+            )
+
+    def _global_role(
+        self,
+        construct_id: str,
+        role_name: str,
+        description: str,
+        principal: iam.IPrincipal,
+        aws_managed: list[str],
+        *,
+        extra: list[iam.IManagedPolicy] | None = None,
+        session: cdk.Duration = cdk.Duration.hours(1),
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            construct_id,
+            role_name=role_name,
+            description=description,
+            assumed_by=principal,
+            max_session_duration=session,
+            managed_policies=[
+                *(iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in aws_managed),
+                *(extra or []),
+            ],
+        )
+        cfn = role.node.default_child
+        assert isinstance(cfn, cdk.CfnResource)
+        cfn.cfn_options.condition = self.is_home  # IAM is global: created once, in the home region
+        for policy in extra or []:
+            policy_cfn = policy.node.default_child
+            assert isinstance(policy_cfn, cdk.CfnResource)
+            policy_cfn.cfn_options.condition = self.is_home
+        for name in aws_managed:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
+                f"{name} is the AWS-maintained job-function policy for exactly this role; AWS keeps "
+                "it current as services add actions, which a hand-written copy would not.",
+            )
+        return role
+
+
+def member_app(
+    settings: MemberBaselineSettings, context: dict[str, Any]
+) -> tuple[cdk.App, MemberBaselineStack]:
+    """An app of its own holding only the member template, with every compliance pack.
+
+    The template is not a stack of the main app: it is deployed only through the
+    StackSet (or by a single-account app), so it is synthesized separately.
+    """
+    app = cdk.App(context=context, outdir=tempfile.mkdtemp(prefix="member-baseline-"))
+    stack = MemberBaselineStack(
+        app,
+        "MemberBaselineTemplate",
+        settings=settings,
+        synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+        description="Member-account baseline of the landing zone (deployed by StackSet)",
+    )
+    attach_packs(app)
+    return app, stack
+
+
+def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -> dict[str, Any]:
+    """The member template, synthesized and checked by every compliance pack."""
+    app, stack = member_app(settings, context)
+    assembly = app.synth()  # raises ValidationFailed on any violation
+    template: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
+    return template
+
+
+class MemberBaselineStackSetStack(cdk.Stack):
+    """The service-managed StackSet that rolls the member baseline out."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LandingZoneConfig,
+        template: dict[str, Any],
+        target_ou_ids: list[str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        m = config.member_baseline
+        body = json.dumps(template, separators=(",", ":"), sort_keys=True)
+        if len(body.encode()) > TEMPLATE_BODY_LIMIT:
+            raise ValueError(
+                f"the member-baseline template is {len(body.encode())} bytes; a StackSet takes at most "
+                f"{TEMPLATE_BODY_LIMIT} inline"
+            )
+        delegated = m.deploy_from == StackSetHome.DELEGATED_ADMIN
+        self.stack_set = cloudformation.CfnStackSet(
+            self,
+            "StackSet",
+            stack_set_name=f"{config.organization.prefix}-member-baseline",
+            description="Member-account baseline of the landing zone",
+            permission_model="SERVICE_MANAGED",
+            call_as="DELEGATED_ADMIN" if delegated else "SELF",
+            auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
+                enabled=True, retain_stacks_on_account_removal=True
+            ),
+            managed_execution={"Active": True},
+            capabilities=["CAPABILITY_NAMED_IAM"],
+            operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
+                region_concurrency_type=m.region_concurrency,
+                max_concurrent_percentage=m.max_concurrent_percentage,
+                failure_tolerance_percentage=m.failure_tolerance_percentage,
+                region_order=[
+                    config.home_region,
+                    *(r for r in config.governed_regions if r != config.home_region),
+                ],
+            ),
+            stack_instances_group=[
+                cloudformation.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=target_ou_ids
+                    ),
+                    regions=list(config.governed_regions),
+                )
+            ],
+            template_body=body,
+        )
+        self.stack_set.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+
+def target_ou_ids(config: LandingZoneConfig) -> list[str]:
+    """The StackSet's deployment targets: the root id, or the ids of the target OUs."""
+    ids = config.ou_ids()
+    root = config.organization.root_id
+    assert root is not None  # not in the bootstrap phase
+    return [root if path == ROOT_OU else ids[path] for path in config.member_baseline.target_ous]

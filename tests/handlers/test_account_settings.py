@@ -1,0 +1,193 @@
+"""The member baseline's inline account-settings handler, with fake AWS clients."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from baseline.stacks.member_baseline import INLINE_CODE_LIMIT, inline_handler_source
+
+
+class RoleExistsError(Exception):
+    pass
+
+
+class FakeEc2:
+    """A fake boto3 client: records every call, answers Describe calls with a default VPC."""
+
+    exceptions = types.SimpleNamespace(InvalidInputException=RoleExistsError)
+
+    def __init__(self, *, enis: bool = False) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.enis = enis
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((name, kwargs))
+            return {
+                "describe_vpcs": {"Vpcs": [{"VpcId": "vpc-default"}]},
+                "describe_network_interfaces": {
+                    "NetworkInterfaces": [{"Id": "eni-1"}] if self.enis else []
+                },
+                "describe_internet_gateways": {
+                    "InternetGateways": [{"InternetGatewayId": "igw-1"}]
+                },
+                "describe_subnets": {
+                    "Subnets": [{"SubnetId": "subnet-a"}, {"SubnetId": "subnet-b"}]
+                },
+                "describe_security_groups": {
+                    "SecurityGroups": [
+                        {
+                            "GroupId": "sg-default",
+                            "IpPermissions": [
+                                {
+                                    "IpProtocol": "-1",
+                                    "UserIdGroupPairs": [{"GroupId": "sg-default"}],
+                                }
+                            ],
+                            "IpPermissionsEgress": [
+                                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+                            ],
+                        }
+                    ]
+                },
+            }.get(name, {})
+
+        return call
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+@pytest.fixture
+def module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[types.ModuleType, dict[str, Any], list[tuple[str, str]]]:
+    clients: dict[str, Any] = {"ec2": FakeEc2(), "iam": FakeEc2(), "s3control": FakeEc2()}
+    responses: list[tuple[str, str]] = []
+    boto3 = types.SimpleNamespace(client=lambda service, config=None: clients[service])
+    cfnresponse = types.SimpleNamespace(
+        SUCCESS="SUCCESS",
+        FAILED="FAILED",
+        send=lambda event, context, status, data, physical, reason=None: responses.append(
+            (status, reason or "")
+        ),
+    )
+    botocore = types.ModuleType("botocore")
+    botocore_config = types.ModuleType("botocore.config")
+    botocore_config.Config = lambda **kwargs: kwargs  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "boto3", boto3)
+    monkeypatch.setitem(sys.modules, "cfnresponse", cfnresponse)
+    monkeypatch.setitem(sys.modules, "botocore", botocore)
+    monkeypatch.setitem(sys.modules, "botocore.config", botocore_config)
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    sys.modules.pop("baseline.handlers.account_settings", None)
+    loaded = importlib.import_module("baseline.handlers.account_settings")
+    return loaded, clients, responses
+
+
+def _event(request_type: str = "Create", **properties: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResourceProperties": {
+            "HomeRegion": "true",
+            "AccountId": "756789012345",
+            "DefaultVpcs": "close_default_security_groups",
+            **properties,
+        },
+    }
+
+
+def test_inline_source_fits_cloudformation_limit() -> None:
+    assert len(inline_handler_source()) <= INLINE_CODE_LIMIT
+    assert "def handler(" in inline_handler_source()
+
+
+def test_home_region_applies_account_wide_settings(module: Any) -> None:
+    handler, clients, responses = module
+    handler.handler(_event(), None)
+    assert responses == [("SUCCESS", "")]
+    slr, policy = clients["iam"].calls
+    assert slr == ("create_service_linked_role", {"AWSServiceName": "config.amazonaws.com"})
+    assert policy[0] == "update_account_password_policy"
+    assert policy[1]["MinimumPasswordLength"] >= 14 and policy[1]["PasswordReusePrevention"] >= 24
+    (bpa,) = clients["s3control"].calls
+    assert bpa[1]["AccountId"] == "756789012345"
+    assert all(bpa[1]["PublicAccessBlockConfiguration"].values())
+    ec2 = clients["ec2"].names()
+    assert "enable_ebs_encryption_by_default" in ec2 and "reset_ebs_default_kms_key_id" in ec2
+    metadata = dict(clients["ec2"].calls)["modify_instance_metadata_defaults"]
+    assert metadata["HttpTokens"] == "required" and metadata["HttpPutResponseHopLimit"] == 2
+
+
+def test_other_regions_leave_global_settings_alone(module: Any) -> None:
+    handler, clients, _ = module
+    handler.handler(_event(HomeRegion="false"), None)
+    assert [name for name, _ in clients["iam"].calls] == ["create_service_linked_role"]
+    assert clients["s3control"].calls == []
+    assert "enable_ebs_encryption_by_default" in clients["ec2"].names()
+
+
+def test_customer_managed_ebs_key_is_set(module: Any) -> None:
+    handler, clients, _ = module
+    handler.handler(_event(EbsKmsKeyId="arn:aws:kms:eu-west-1:756789012345:key/1"), None)
+    assert dict(clients["ec2"].calls)["modify_ebs_default_kms_key_id"] == {
+        "KmsKeyId": "arn:aws:kms:eu-west-1:756789012345:key/1"
+    }
+
+
+def test_default_security_group_is_closed(module: Any) -> None:
+    handler, clients, _ = module
+    handler.handler(_event(), None)
+    names = clients["ec2"].names()
+    assert "revoke_security_group_ingress" in names and "revoke_security_group_egress" in names
+    assert "delete_vpc" not in names
+
+
+def test_empty_default_vpc_is_deleted_when_asked(module: Any) -> None:
+    handler, clients, _ = module
+    handler.handler(_event(DefaultVpcs="delete"), None)
+    names = clients["ec2"].names()
+    assert names.index("detach_internet_gateway") < names.index("delete_vpc")
+    assert names.count("delete_subnet") == 2
+
+
+def test_default_vpc_in_use_is_only_closed(module: Any) -> None:
+    handler, clients, _ = module
+    clients["ec2"].enis = True
+    handler.handler(_event(DefaultVpcs="delete"), None)
+    names = clients["ec2"].names()
+    assert "delete_vpc" not in names and "revoke_security_group_ingress" in names
+
+
+def test_an_existing_config_role_is_fine(module: Any) -> None:
+    handler, clients, responses = module
+
+    def exists(**kwargs: Any) -> None:
+        raise RoleExistsError
+
+    clients["iam"].create_service_linked_role = exists
+    handler.handler(_event(), None)
+    assert responses == [("SUCCESS", "")]
+
+
+def test_delete_changes_nothing(module: Any) -> None:
+    handler, clients, responses = module
+    handler.handler(_event("Delete"), None)
+    assert responses == [("SUCCESS", "")]
+    assert all(c.calls == [] for c in clients.values())
+
+
+def test_failure_is_reported_to_cloudformation(module: Any) -> None:
+    handler, clients, responses = module
+
+    def boom(**kwargs: Any) -> None:
+        raise RuntimeError("throttled for good")
+
+    clients["iam"].update_account_password_policy = boom
+    handler.handler(_event(), None)
+    assert responses[0][0] == "FAILED" and "throttled for good" in responses[0][1]

@@ -1,0 +1,168 @@
+"""The member baseline: the StackSet that rolls it out, and the template every account gets."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import assertions
+
+from baseline import naming
+from baseline.app import cdk_json_context
+from baseline.config import parse_config
+from baseline.landing_zone import LandingZone
+from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT
+from tests.conftest import Synthesized
+
+AUDIT = "423456789012"
+MANAGEMENT = "210987654321"
+
+
+def _stack_set(template: dict[str, Any]) -> dict[str, Any]:
+    (resource,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFormation::StackSet"
+    ]
+    return resource
+
+
+def _member(synthesized: Synthesized) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(
+        _stack_set(synthesized.templates["MemberBaseline"])["Properties"]["TemplateBody"]
+    )
+    return body
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def test_stack_set_targets_every_governed_region_and_the_whole_organisation(
+    synthesized: Synthesized,
+) -> None:
+    stack_set = _stack_set(synthesized.templates["MemberBaseline"])
+    props = stack_set["Properties"]
+    assert stack_set["DeletionPolicy"] == "Retain"
+    assert props["PermissionModel"] == "SERVICE_MANAGED"
+    assert props["CallAs"] == "SELF"
+    assert props["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": True}
+    assert props["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    (group,) = props["StackInstancesGroup"]
+    assert group["DeploymentTargets"] == {"OrganizationalUnitIds": ["r-nw7k"]}
+    assert group["Regions"] == synthesized.config.governed_regions
+    assert props["OperationPreferences"] == {
+        "RegionConcurrencyType": "PARALLEL",
+        "MaxConcurrentPercentage": 25,
+        "FailureTolerancePercentage": 10,
+        "RegionOrder": ["eu-west-1", "eu-central-1", "us-east-1"],
+    }
+    assert synthesized.landing_zone.member_baseline is not None
+    assert synthesized.landing_zone.member_baseline.account == MANAGEMENT
+
+
+def test_member_template_fits_inline_and_needs_no_assets(synthesized: Synthesized) -> None:
+    body = _stack_set(synthesized.templates["MemberBaseline"])["Properties"]["TemplateBody"]
+    assert len(body.encode()) <= TEMPLATE_BODY_LIMIT
+    member = json.loads(body)
+    assert "BootstrapVersion" not in member.get("Parameters", {})
+    assert "cdk-hnb659fds-assets" not in body  # StackSet targets cannot read the asset bucket
+    (function,) = _resources(member, "AWS::Lambda::Function")
+    assert "ZipFile" in function["Properties"]["Code"]
+    assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_config_records_everything_and_global_types_once(synthesized: Synthesized) -> None:
+    member = _member(synthesized)
+    (recorder,) = _resources(member, "AWS::Config::ConfigurationRecorder")
+    group = recorder["Properties"]["RecordingGroup"]
+    assert group["AllSupported"] is True
+    assert group["IncludeGlobalResourceTypes"] == {"Fn::If": ["IsHomeRegion", True, False]}
+    assert member["Conditions"]["IsHomeRegion"] == {
+        "Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]
+    }
+    (channel,) = _resources(member, "AWS::Config::DeliveryChannel")
+    assert channel["Properties"]["S3BucketName"] == naming.log_bucket(
+        "nwl", "312345678901", "eu-west-1"
+    )
+
+
+def test_account_settings_are_applied_in_every_region(synthesized: Synthesized) -> None:
+    member = _member(synthesized)
+    (settings,) = _resources(member, "Custom::AccountSettings")
+    props = settings["Properties"]
+    assert props["HomeRegion"] == {"Fn::If": ["IsHomeRegion", "true", "false"]}
+    assert props["DefaultVpcs"] == "close_default_security_groups"
+    assert "EbsKmsKeyId" not in props  # the AWS managed key by default
+
+
+def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesized) -> None:
+    member = _member(synthesized)
+    roles = {
+        r["Properties"]["RoleName"]: r
+        for r in _resources(member, "AWS::IAM::Role")
+        if "Condition" in r
+    }
+    assert set(roles) == {
+        "nwl-audit-readonly",
+        "nwl-incident-responder",
+        "nwl-support",
+        "nwl-break-glass",
+    }
+    for role in roles.values():
+        assert role["Condition"] == "IsHomeRegion"
+        assert role["Properties"]["MaxSessionDuration"] == 3600
+    for name in ("nwl-audit-readonly", "nwl-incident-responder", "nwl-support"):
+        (statement,) = roles[name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {
+            "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{AUDIT}:root"]]}
+        }
+    (glass,) = roles["nwl-break-glass"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert glass["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:role/BreakGlassOperators"}
+    assert glass["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+
+
+def _variant(example_data: dict[str, Any], **member_baseline: Any) -> LandingZone:
+    data = copy.deepcopy(example_data)
+    data["member_baseline"].update(member_baseline)
+    app = cdk.App(context=cdk_json_context())
+    return LandingZone(app, "LandingZone", config=parse_config(data))
+
+
+def test_delegated_administrator_runs_the_stack_set_from_the_audit_account(
+    example_data: dict[str, Any],
+) -> None:
+    landing_zone = _variant(example_data, deploy_from="delegated_admin")
+    assert landing_zone.member_baseline is not None
+    assert landing_zone.member_baseline.account == AUDIT
+    template = assertions.Template.from_stack(landing_zone.member_baseline)
+    template.has_resource_properties("AWS::CloudFormation::StackSet", {"CallAs": "DELEGATED_ADMIN"})
+    settings = assertions.Template.from_stack(landing_zone.organization)
+    settings.has_resource_properties(
+        "Custom::OrganizationSettings",
+        {
+            "DelegatedAdministrators": [
+                {
+                    "AccountId": AUDIT,
+                    "ServicePrincipal": "member.org.stacksets.cloudformation.amazonaws.com",
+                }
+            ]
+        },
+    )
+
+
+def test_without_break_glass_principals_there_is_no_break_glass_role(
+    example_data: dict[str, Any],
+) -> None:
+    from baseline.stacks.member_baseline import MemberBaselineSettings, member_template
+
+    data = copy.deepcopy(example_data)
+    data["member_baseline"]["break_glass_principals"] = []
+    data["member_baseline"]["ebs_encryption_key"] = "customer_managed"
+    member = member_template(
+        MemberBaselineSettings.from_config(parse_config(data)), cdk_json_context()
+    )
+    names = [r["Properties"].get("RoleName") for r in _resources(member, "AWS::IAM::Role")]
+    assert "nwl-break-glass" not in names
+    (settings,) = _resources(member, "Custom::AccountSettings")
+    assert "EbsKmsKeyId" in settings["Properties"]  # customer-managed EBS key
