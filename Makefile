@@ -41,7 +41,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy baseline app.py examples bench
 
-## docs: regenerate the generated pages in docs/ (schema, controls, acknowledgements)
+## docs: regenerate the generated pages in docs/ (schema, controls, acknowledgements, guardrails)
 docs: setup
 	$(BIN)/python -m baseline docs
 

@@ -27,7 +27,11 @@ def describe(config: LandingZoneConfig) -> str:
     replica = config.effective_replication_region or "off"
     lock = config.log_archive.object_lock
     lines = [
-        f"organisation  {org.name} ({org.id}, root {org.root_id}), prefix {org.prefix!r}",
+        (
+            f"organisation  {org.name} ({org.id}, root {org.root_id}), prefix {org.prefix!r}"
+            if org.id
+            else f"organisation  {org.name}, to be created (greenfield phase 1), prefix {org.prefix!r}"
+        ),
         f"regions       home {config.home_region}; governed {', '.join(config.governed_regions)}",
         f"log archive   object lock {lock.mode.value} {lock.retention_days} days; replica {replica}",
         f"notifications {config.security_notification_email}",

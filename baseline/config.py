@@ -391,6 +391,15 @@ class CustomGuardrail(_Strict):
                     f"statements[{i}].Effect: guardrails only deny (FullAWSAccess allows), got "
                     f"{statement.get('Effect')!r}"
                 )
+            if self.policy_type == "RCP":
+                if statement.get("Principal") != "*":
+                    problems.append(
+                        f"statements[{i}].Principal: an RCP statement must have Principal '*'"
+                    )
+                if "NotAction" in statement or statement.get("Action") in ("*", ["*"]):
+                    problems.append(
+                        f"statements[{i}].Action: an RCP names service actions (no '*', no NotAction)"
+                    )
         _raise_if(problems)
         return self
 

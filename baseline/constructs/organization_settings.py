@@ -41,8 +41,8 @@ class OrganizationSettings(Construct):
     the policy types the guardrails need. A custom resource in the management account
     applies them idempotently; deleting it changes nothing.
 
-    The function is encrypted, traced, limited to one concurrent run, has a dead-letter
-    queue, and its role lists exact actions; ``baseline/handlers/organization_settings.py``
+    The function is encrypted, traced, has a dead-letter queue, and its role lists exact
+    actions; ``baseline/handlers/organization_settings.py``
     is its code.
     """
 

@@ -12,6 +12,7 @@ from typing import Any
 from baseline import naming
 from baseline.config import ROOT_OU, LandingZoneConfig
 from baseline.guardrails.model import LIMITS, PolicyType, minify
+from baseline.guardrails.packer import PackingError
 
 Content = dict[str, Any]
 
@@ -150,5 +151,7 @@ def organization_policies(
     for name, (policy_type, content, _targets) in policies.items():
         size = len(minify(content))
         if size > LIMITS[policy_type][0]:
-            raise ValueError(f"{name}: {size} characters, over the {LIMITS[policy_type][0]} limit")
+            raise PackingError(
+                f"{policy_type.name} {name}: {size} characters, over the {LIMITS[policy_type][0]} limit"
+            )
     return policies

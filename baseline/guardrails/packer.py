@@ -11,6 +11,7 @@ and the overflow.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -150,4 +151,12 @@ def pack(
 
 
 def _slug(target: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in target.lower()).strip("-")
+    """A readable, unique name part: ``Workloads/Prod`` -> ``workloads-prod-1a2b3c``.
+
+    The digest of the exact target keeps OUs like ``Workloads/Prod`` and
+    ``Workloads-Prod`` apart; the root keeps the plain ``root``.
+    """
+    readable = "".join(c if c.isalnum() else "-" for c in target.lower()).strip("-")
+    if target == "Root":
+        return readable
+    return f"{readable[:60]}-{hashlib.sha256(target.encode()).hexdigest()[:6]}"

@@ -98,9 +98,10 @@ def render_guardrails(config: LandingZoneConfig) -> str:
         "target and the overflow.",
         "",
         "Known limits: the root-user guardrail also applies to privileged root sessions "
-        "(`sts:AssumeRoot`) from the management account, so a privileged task in a member "
-        "account needs the guardrail detached for that account first; SCPs never apply to "
-        "the management account or to service-linked roles, and RCPs never apply to "
-        "resources of the management account.",
+        "(`sts:AssumeRoot`) from the management account. It is packed into a policy at the "
+        "root, so for a privileged task in one member account, move SCP-ROOT-USER from the "
+        "root to the other OUs for the duration (`guardrails.attachments`) and deploy, or "
+        "move the account to an OU without it. SCPs never apply to the management account or "
+        "to service-linked roles, and RCPs never apply to resources of the management account.",
     ]
     return "\n".join(lines) + "\n"

@@ -32,6 +32,11 @@ class GuardrailContext:
         return naming.baseline_principal_arns(self.prefix)
 
     @property
+    def reserved_role_patterns(self) -> list[str]:
+        """Role ARN patterns reserved for the baseline: the exempt principals' names."""
+        return list(self.baseline_principals)
+
+    @property
     def break_glass_principal(self) -> str:
         return f"arn:aws:iam::*:role/{naming.break_glass_role(self.prefix)}"
 
@@ -87,6 +92,7 @@ SECURITY_SERVICE_ACTIONS = (
 #: Actions that change the baseline's own IAM roles.
 ROLE_CHANGE_ACTIONS = (
     "iam:AttachRolePolicy",
+    "iam:CreateRole",
     "iam:DeleteRole",
     "iam:DeleteRolePermissionsBoundary",
     "iam:DeleteRolePolicy",
@@ -276,7 +282,14 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             policy_type=PolicyType.SCP,
             best_practices=("SEC01-BP06", "SEC03-BP05"),
             statements=(
-                _deny("ProtectBaselineRoles", ROLE_CHANGE_ACTIONS, [baseline_role_arn], **baseline),
+                # Exemptions are by role name, so nobody else may create or change a role
+                # with an exempt name: the names are reserved for the baseline.
+                _deny(
+                    "ProtectBaselineRoles",
+                    ROLE_CHANGE_ACTIONS,
+                    sorted({baseline_role_arn, *context.reserved_role_patterns}),
+                    **baseline,
+                ),
                 _deny(
                     "ProtectBaselineBuckets",
                     BUCKET_CHANGE_ACTIONS,
@@ -291,13 +304,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                 ),
                 _deny(
                     "ProtectPerimeterExceptionTag",
-                    [
-                        "iam:TagRole",
-                        "kms:TagResource",
-                        "s3:PutBucketTagging",
-                        "secretsmanager:TagResource",
-                        "sqs:TagQueue",
-                    ],
+                    ["*"],  # tagging APIs and tag-on-create alike: any request carrying the key
                     **baseline,
                     **{
                         "ForAnyValue:StringEquals": {
@@ -335,11 +342,11 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             statements=(
                 _deny(
                     "DenyLongTermCredentials",
+                    # UpdateAccessKey stays allowed: deactivating a leaked key must always work.
                     [
                         "iam:CreateAccessKey",
                         "iam:CreateLoginProfile",
                         "iam:CreateUser",
-                        "iam:UpdateAccessKey",
                         "iam:UpdateLoginProfile",
                     ],
                     ArnNotLike={"aws:PrincipalArn": [context.break_glass_principal]},

@@ -179,6 +179,24 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
+        "an administrator creates a workload role",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/orders-api", ADMIN),
+        "Allow",
+    ),
+    (
+        "the StackSet role creates a baseline role",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", STACKSET),
+        "Allow",
+    ),
+    (
+        "an administrator deactivates a leaked access key",
+        PROD,
+        Request("iam:UpdateAccessKey", f"arn:aws:iam::{PROD}:user/legacy", ADMIN),
+        "Allow",
+    ),
+    (
         "network account creates an internet gateway",
         NETWORK,
         Request(
@@ -205,6 +223,45 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     # denied
+    (
+        "an administrator creates a role named like the StackSet role",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/stacksets-exec-mine", ADMIN),
+        "Deny",
+    ),
+    (
+        "an administrator creates a role named like the CDK deploy role",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-x", ADMIN),
+        "Deny",
+    ),
+    (
+        "an administrator creates a role named like break-glass",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/nwl-break-glass", ADMIN),
+        "Deny",
+    ),
+    (
+        "an administrator rewrites the trust of the StackSet role",
+        PROD,
+        Request(
+            "iam:UpdateAssumeRolePolicy",
+            f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "a queue is created with the perimeter exception tag",
+        PROD,
+        Request(
+            "sqs:CreateQueue",
+            f"arn:aws:sqs:eu-west-1:{PROD}:q",
+            ADMIN,
+            context={"aws:TagKeys": ["nwl:perimeter-exception"]},
+        ),
+        "Deny",
+    ),
     (
         "leave the organisation",
         PROD,

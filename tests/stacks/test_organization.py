@@ -67,10 +67,19 @@ def test_only_accounts_without_an_id_are_created_and_they_are_retained(
 def test_policies_attach_where_the_library_says(synthesized: Synthesized) -> None:
     policies = _resources(synthesized, "AWS::Organizations::Policy")
     targets = {r["Properties"]["Name"]: r["Properties"]["TargetIds"] for r in policies.values()}
+    guardrails = {
+        r["Properties"]["Name"]: r["Properties"]["Description"] for r in policies.values()
+    }
+
+    def attached(guardrail_id: str) -> list[Any]:
+        return [t for name, ts in targets.items() if guardrail_id in guardrails[name] for t in ts]
+
     assert targets["nwl-scp-root-1"] == [ROOT_ID]
     assert targets["nwl-rcp-root-1"] == [ROOT_ID]
-    assert targets["nwl-scp-workloads-1"] == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
-    assert targets["nwl-scp-suspended-1"] == [{"Fn::GetAtt": ["OuSuspended", "Id"]}]
+    assert attached("SCP-NETWORK-OWNED") == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
+    assert attached("SCP-SUSPENDED") == [{"Fn::GetAtt": ["OuSuspended", "Id"]}]
+    assert attached("SCP-SANDBOX-LIMITS") == [{"Fn::GetAtt": ["OuSandbox", "Id"]}]
+    assert attached("SCP-ROOT-USER") == [ROOT_ID]
     assert targets["nwl-ec2-no-internet-gateways"] == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
     types = {r["Properties"]["Type"] for r in policies.values()}
     assert types == {
@@ -173,5 +182,5 @@ def test_an_existing_ou_is_referenced_not_created(example_data: dict[str, Any]) 
     )
     template.has_resource_properties(
         "AWS::Organizations::Policy",
-        {"Name": "nwl-scp-workloads-1", "TargetIds": ["ou-nw7k-workload1"]},
+        {"Description": "Guardrails: SCP-NETWORK-OWNED", "TargetIds": ["ou-nw7k-workload1"]},
     )
