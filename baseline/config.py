@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from baseline.naming import account_stack_index
+
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
 AWS_REGIONS: frozenset[str] = frozenset(
@@ -65,6 +67,9 @@ ROOT_OU = "Root"
 
 #: AWS Organizations allows OUs to nest at most five levels below the root.
 MAX_OU_DEPTH = 5
+
+#: New accounts one account stack may create (CloudFormation allows 500 resources).
+MAX_NEW_ACCOUNTS_PER_STACK = 450
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -202,6 +207,16 @@ class Organization(_Strict):
     root_id: Annotated[str | None, _matches(_ROOT_ID, "is not a root id like r-a1b2")] = Field(
         default=None,
         description="The organisation root id (r-...). Required unless create is true.",
+    )
+    account_stacks: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "How many account stacks the accounts are spread over, by a stable hash of "
+            "their names (each stack holds the accounts it creates, their placement and "
+            "security contacts). Changing it moves accounts between stacks: plan it."
+        ),
     )
 
     @model_validator(mode="after")
@@ -585,6 +600,7 @@ class LandingZoneConfig(_Strict):
         problems += self._account_problems()
         problems += self._guardrail_problems()
         problems += self._member_baseline_problems()
+        problems += self._account_stack_problems()
         _raise_if(problems)
         return self
 
@@ -630,6 +646,19 @@ class LandingZoneConfig(_Strict):
                     f"allows ({MAX_OU_DEPTH} levels)"
                 )
         return problems
+
+    def _account_stack_problems(self) -> list[str]:
+        stacks = self.organization.account_stacks
+        load = Counter(account_stack_index(a.name, stacks) for a in self.accounts if a.id is None)
+        fullest = max(load.values(), default=0)
+        if fullest > MAX_NEW_ACCOUNTS_PER_STACK:
+            needed = stacks * fullest // MAX_NEW_ACCOUNTS_PER_STACK + 1
+            return [
+                f"organization.account_stacks: one of the {stacks} account stacks would create "
+                f"{fullest} accounts, over the {MAX_NEW_ACCOUNTS_PER_STACK} that fit within "
+                f"CloudFormation's 500 resources; raise it to at least {needed}"
+            ]
+        return []
 
     def ou_ids(self) -> dict[str, str]:
         """OU path -> id, for the OUs the config gives an id."""
@@ -686,12 +715,18 @@ class LandingZoneConfig(_Strict):
                         f"guardrails.{field}[{i}]: {path!r} is not an OU path defined in "
                         "organizational_units"
                     )
+        new_accounts = {a.name for a in self.accounts if a.id is None}
         for guardrail_id, targets in sorted(g.attachments.items()):
             for i, target in enumerate(targets):
                 if target not in known and target not in names:
                     problems.append(
                         f"guardrails.attachments.{guardrail_id}[{i}]: {target!r} is neither "
                         f"{ROOT_OU!r}, an OU path nor an account name"
+                    )
+                elif target in new_accounts:
+                    problems.append(
+                        f"guardrails.attachments.{guardrail_id}[{i}]: {target!r} has no id yet; "
+                        "attach to its OU, or add its id once it exists"
                     )
         seen: set[str] = set()
         for i, custom in enumerate(g.custom):

@@ -442,19 +442,21 @@ CONTROLS: tuple[Control, ...] = (
 
 
 def check_root_protections(templates: Templates) -> Evidence:
-    """Centralised root access and a security contact on every account, applied by the stack."""
+    """Centralised root access on, and a security contact on the accounts of every account stack."""
     evidence = Evidence()
     for name, resource in resources(templates, "Custom::OrganizationSettings"):
+        on = _props(resource).get("CentralizedRootAccess") == "true"
+        (evidence.found if on else evidence.violations).append(
+            f"{name}: centralised root access {'on' if on else 'off'}"
+        )
+    shards = list(resources(templates, "Custom::OrganizationAccounts"))
+    if not shards:
+        evidence.violations.append("no account stack sets security contacts")
+    for name, resource in shards:
         props = _props(resource)
-        problems = []
-        if props.get("CentralizedRootAccess") != "true":
-            problems.append("centralised root access off")
-        if not props.get("SecurityContact") or not props.get("AccountIds"):
-            problems.append("no security contact for the accounts")
-        (evidence.violations if problems else evidence.found).append(
-            f"{name}: {', '.join(problems)}"
-            if problems
-            else f"{name}: {len(props['AccountIds'])} accounts"
+        ok = bool(props.get("SecurityContact")) and bool(props.get("AccountIds"))
+        (evidence.found if ok else evidence.violations).append(
+            f"{name}: security contact on {len(props.get('AccountIds', []))} accounts"
         )
     return evidence
 

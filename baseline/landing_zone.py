@@ -7,6 +7,7 @@ from constructs import Construct
 
 from baseline.cdk_context import cdk_json_context
 from baseline.config import AccountRole, LandingZoneConfig, StackSetHome
+from baseline.stacks.accounts import AccountsStack, shard_accounts
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
 from baseline.stacks.member_baseline import (
     MemberBaselineSettings,
@@ -45,6 +46,22 @@ class LandingZone(Construct):
         )
         self.log_archive_replica: LogArchiveReplicaStack | None = None
         self.log_archive: LogArchiveStack | None = None
+        management = config.account_id_for(AccountRole.MANAGEMENT)
+        self.accounts: list[AccountsStack] = []
+        for index, members in shard_accounts(config).items():
+            shard = AccountsStack(
+                scope,
+                f"Accounts{index:02d}",
+                config=config,
+                accounts=members,
+                stack_name=f"{prefix}-accounts-{index:02d}",
+                description="Accounts of the landing zone: creation, placement, security contacts",
+                env=cdk.Environment(account=management, region=config.home_region),
+                termination_protection=True,
+            )
+            # The settings function and the OU id parameters come from the Organization stack.
+            shard.add_stack_dependency(self.organization)
+            self.accounts.append(shard)
         self.member_baseline: MemberBaselineStackSetStack | None = None
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
@@ -112,6 +129,7 @@ class LandingZone(Construct):
         """Every stack, in deployment order."""
         ordered: list[cdk.Stack | None] = [
             self.organization,
+            *self.accounts,
             self.log_archive_replica,
             self.log_archive,
             self.member_baseline,

@@ -9,6 +9,7 @@ the rule it breaks; ``tests/test_naming.py`` checks the longest possible inputs.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, hyphens
@@ -151,3 +152,32 @@ def backup_vault(prefix: str) -> str:
 def backup_role(prefix: str) -> str:
     """The role AWS Backup assumes for the backup policy in every member account."""
     return _role(f"{prefix}-backup")
+
+
+def _path_slug(path: str) -> str:
+    readable = "".join(c if c.isalnum() else "-" for c in path.lower()).strip("-")[:60]
+    return f"{readable}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+
+
+def ou_id_parameter(prefix: str, path: str) -> str:
+    """SSM parameter (management account, home region) holding the id of an OU or the root.
+
+    The Organization stack writes it; the account stacks read it with a dynamic
+    reference, so they need no CloudFormation export. ``path`` is an OU path or ``Root``.
+    """
+    return f"/{prefix}/organization/ou/{'root' if path == 'Root' else _path_slug(path)}"
+
+
+def organization_settings_function(prefix: str) -> str:
+    """The function behind the organisation-settings custom resources (management account)."""
+    return f"{prefix}-organization-settings"
+
+
+def organization_settings_function_arn(prefix: str, management_account_id: str, region: str) -> str:
+    _require(management_account_id, region)
+    return f"arn:aws:lambda:{region}:{management_account_id}:function:{organization_settings_function(prefix)}"
+
+
+def account_stack_index(account_name: str, stacks: int) -> int:
+    """Which account stack holds an account: stable when other accounts come and go."""
+    return int(hashlib.sha256(account_name.encode()).hexdigest(), 16) % stacks

@@ -71,7 +71,13 @@ def test_mask_removes_build_specific_values() -> None:
     }
 
 
-STACKS = ["Organization", "LogArchive", "LogArchiveReplica", "MemberBaseline"]
+STACKS = [
+    "Organization",
+    *(f"Accounts{i:02d}" for i in range(4)),
+    "LogArchive",
+    "LogArchiveReplica",
+    "MemberBaseline",
+]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -11,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from baseline import naming
 from baseline.constructs.baseline_function import BaselineFunction, as_finding
 from baseline.constructs.encryption_key import EncryptionKey
 
@@ -23,22 +23,13 @@ TRUSTED_SERVICES = ("account.amazonaws.com", "iam.amazonaws.com")
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 
 
-@dataclass(frozen=True)
-class SecurityContact:
-    """The security alternate contact (CIS 1.2)."""
-
-    name: str
-    title: str
-    email: str
-    phone: str
-
-
 class OrganizationSettings(Construct):
     """Trusted access, policy types, centralised root access and security contacts.
 
     Implements SEC01-BP02 (centralised root access: member accounts need no root
-    credentials), SEC10-BP01 (a security contact on every account, CIS 1.2), and enables
-    the policy types the guardrails need. A custom resource in the management account
+    credentials) and enables the policy types the guardrails need. Its function also
+    serves the account stacks' custom resources (placement in OUs, security contacts,
+    CIS 1.2), which find it by name. A custom resource in the management account
     applies them idempotently; deleting it changes nothing.
 
     The function is encrypted, traced, has a dead-letter queue, and its role lists exact
@@ -55,9 +46,7 @@ class OrganizationSettings(Construct):
         organization_id: str,
         root_id: str,
         management_account_id: str,
-        account_ids: Sequence[str],
         policy_types: Sequence[str],
-        security_contact: SecurityContact | None,
         centralized_root_access: bool = True,
         stacksets_delegated_admin: str | None = None,
     ) -> None:
@@ -65,9 +54,7 @@ class OrganizationSettings(Construct):
 
         :param organization_id: the organisation id (a token when the stack creates it).
         :param root_id: the root whose policy types are enabled.
-        :param account_ids: every account that gets the security contact.
         :param policy_types: AWS Organizations policy types to enable on the root.
-        :param security_contact: the contact; None leaves alternate contacts alone.
         :param centralized_root_access: enable root credentials management and root
             sessions. Default: True.
         :param stacksets_delegated_admin: account to register as the delegated
@@ -76,7 +63,7 @@ class OrganizationSettings(Construct):
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        name = f"{prefix}-organization-settings"
+        name = naming.organization_settings_function(prefix)
         log_group_name = f"/{prefix}/organization-settings"
         self.key = EncryptionKey(
             self,
@@ -137,6 +124,15 @@ class OrganizationSettings(Construct):
                     ],
                 ),
                 iam.PolicyStatement(
+                    sid="PlaceAccountsInTheirOus",
+                    actions=["organizations:ListParents", "organizations:MoveAccount"],
+                    resources=[
+                        f"arn:aws:organizations::{management_account_id}:account/{organization_id}/*",
+                        f"arn:aws:organizations::{management_account_id}:ou/{organization_id}/*",
+                        f"arn:aws:organizations::{management_account_id}:root/{organization_id}/{root_id}",
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="SetSecurityContacts",
                     actions=["account:PutAlternateContact"],
                     resources=[
@@ -167,6 +163,14 @@ class OrganizationSettings(Construct):
                 f"{as_finding(stack, organization_id)}/*": (
                     "every member account of the organisation gets the security contact"
                 ),
+                f"Resource::arn:aws:organizations::{management_account_id}:account/"
+                f"{as_finding(stack, organization_id)}/*": (
+                    "every member account of the organisation is placed in its configured OU"
+                ),
+                f"Resource::arn:aws:organizations::{management_account_id}:ou/"
+                f"{as_finding(stack, organization_id)}/*": (
+                    "accounts move only between the organisation's own OUs"
+                ),
             },
         )
         self.function = self.handler.function
@@ -177,7 +181,6 @@ class OrganizationSettings(Construct):
             "ServicePrincipals": list(TRUSTED_SERVICES),
             "CentralizedRootAccess": str(centralized_root_access).lower(),
             "ManagementAccountId": management_account_id,
-            "AccountIds": list(account_ids),
             "StackSetsAccess": "true",
             "DelegatedAdministrators": (
                 [{"AccountId": stacksets_delegated_admin, "ServicePrincipal": STACKSETS_PRINCIPAL}]
@@ -185,13 +188,6 @@ class OrganizationSettings(Construct):
                 else []
             ),
         }
-        if security_contact is not None:
-            properties["SecurityContact"] = {
-                "Name": security_contact.name,
-                "Title": security_contact.title,
-                "EmailAddress": security_contact.email,
-                "PhoneNumber": security_contact.phone,
-            }
         self.resource = cdk.CustomResource(
             self,
             "Resource",

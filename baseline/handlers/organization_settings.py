@@ -8,7 +8,12 @@ Runs in the management account and, on Create and Update, idempotently:
    AI opt-out, backup) on the root;
 3. enables centralised root access for member accounts (root credentials management and
    privileged root sessions), so member accounts need no root passwords (SEC01-BP02);
-4. sets the security alternate contact on every account (CIS 1.2).
+4. moves accounts into the OU the config names for them;
+5. sets the security alternate contact on every account (CIS 1.2).
+
+Each custom resource passes only the properties of the steps it wants: the organisation
+stack the organisation-wide ones, each account stack the placements and contacts of its
+accounts.
 
 On Delete it changes nothing: removing the stack must not weaken the organisation. It
 depends only on the Python standard library and the boto3 of the Lambda runtime.
@@ -124,24 +129,42 @@ def set_security_contacts(
     return count
 
 
+def place_accounts(organizations: Any, placements: Iterable[dict[str, str]]) -> list[str]:
+    """Move each account under its configured parent (the root or an OU), if elsewhere."""
+    moved = []
+    for placement in placements:
+        account_id, parent_id = placement["AccountId"], placement["ParentId"]
+        current = organizations.list_parents(ChildId=account_id)["Parents"][0]["Id"]
+        if current != parent_id:
+            organizations.move_account(
+                AccountId=account_id, SourceParentId=current, DestinationParentId=parent_id
+            )
+            moved.append(f"{account_id}:{current}->{parent_id}")
+    return moved
+
+
 def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
-    """Apply every setting the properties ask for; returns what changed."""
+    """Apply the steps the properties ask for (and only those); returns what changed."""
     organizations = client("organizations")
-    result: dict[str, Any] = {
-        "TrustedAccess": enable_trusted_access(
-            organizations, properties.get("ServicePrincipals", [])
-        ),
-        "PolicyTypes": enable_policy_types(
-            organizations, properties["RootId"], properties.get("PolicyTypes", [])
-        ),
-    }
+    result: dict[str, Any] = {}
+    if properties.get("ServicePrincipals"):
+        result["TrustedAccess"] = enable_trusted_access(
+            organizations, properties["ServicePrincipals"]
+        )
     if _true(properties.get("StackSetsAccess", "false")):
         result["StackSetsAccess"] = enable_stacksets_access(client("cloudformation"))
-    result["DelegatedAdministrators"] = register_delegated_administrators(
-        organizations, properties.get("DelegatedAdministrators", [])
-    )
+    if properties.get("DelegatedAdministrators"):
+        result["DelegatedAdministrators"] = register_delegated_administrators(
+            organizations, properties["DelegatedAdministrators"]
+        )
+    if "RootId" in properties:
+        result["PolicyTypes"] = enable_policy_types(
+            organizations, properties["RootId"], properties.get("PolicyTypes", [])
+        )
     if _true(properties.get("CentralizedRootAccess", "false")):
         result["RootAccess"] = enable_root_access(client("iam"))
+    if properties.get("Placements"):
+        result["Placements"] = place_accounts(organizations, properties["Placements"])
     contact = properties.get("SecurityContact")
     if contact:
         result["SecurityContacts"] = set_security_contacts(

@@ -1,10 +1,11 @@
-"""Organization: the OU tree, new accounts and every organisation policy (management account).
+"""Organization: the OU tree and every organisation policy (management account).
 
-Deployed in the management account's home region. Existing accounts are referenced by
-id; accounts the config lists without an id are created here and are never deleted by
-CloudFormation (DeletionPolicy and UpdateReplacePolicy Retain). The guardrail policies
-come packed from ``baseline.guardrails``; the other organisation policies (declarative
-EC2, tag, AI opt-out, backup) from ``baseline.guardrails.org_policies``.
+Deployed in the management account's home region. OUs the config gives an id are
+referenced, the others created and retained; their ids go into SSM parameters the
+account stacks read (``baseline.stacks.accounts``, which hold everything that grows with
+the number of accounts). The guardrail policies come packed from ``baseline.guardrails``;
+the other organisation policies (declarative EC2, tag, AI opt-out, backup) from
+``baseline.guardrails.org_policies``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from baseline import naming
 from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig, StackSetHome
-from baseline.constructs.organization_settings import OrganizationSettings, SecurityContact
+from baseline.constructs.organization_settings import OrganizationSettings
 from baseline.guardrails import packed_policies
 from baseline.guardrails.model import PolicyType
 from baseline.guardrails.org_policies import organization_policies
@@ -68,20 +71,15 @@ class OrganizationStack(cdk.Stack):
             self.created_ous[path] = unit
             self.ou_ids[path] = unit.attr_id
 
-        self.new_accounts: dict[str, organizations.CfnAccount] = {}
-        for account in config.accounts:
-            if account.id is not None:
-                continue
-            created = organizations.CfnAccount(
+        # The account stacks read the OU ids (and the root id) here, by name.
+        for path in [ROOT_OU, *config.ou_paths()]:
+            ssm.StringParameter(
                 self,
-                f"Account{_logical(account.name)}",
-                account_name=account.name,
-                email=account.email,
-                parent_ids=[self.target_id(account.ou)],
-                tags=[cdk.CfnTag(key="lz:role", value=account.role.value)],
+                f"OuId{_logical(path)}",
+                parameter_name=naming.ou_id_parameter(org.prefix, path),
+                string_value=self.target_id(path),
+                description=f"Id of {path} in the organisation (read by the account stacks)",
             )
-            _retain(created)
-            self.new_accounts[account.name] = created
 
         self.policies: dict[str, organizations.CfnPolicy] = {}
         for packed in packed_policies(config):
@@ -106,7 +104,6 @@ class OrganizationStack(cdk.Stack):
             )
 
         management_id = config.account_id_for(AccountRole.MANAGEMENT)
-        contact = config.security_contact
         policy_types = sorted({p.type for p in self.policies.values()})
         self.settings = OrganizationSettings(
             self,
@@ -117,11 +114,7 @@ class OrganizationStack(cdk.Stack):
             ),
             root_id=self.root_id,
             management_account_id=management_id,
-            account_ids=[self.account_id(a.name) for a in config.accounts],
             policy_types=policy_types,
-            security_contact=SecurityContact(
-                name=contact.name, title=contact.title, email=contact.email, phone=contact.phone
-            ),
             stacksets_delegated_admin=(
                 config.account_id_for(AccountRole.AUDIT)
                 if config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN
@@ -133,21 +126,18 @@ class OrganizationStack(cdk.Stack):
         for policy in self.policies.values():
             policy.node.add_dependency(self.settings)
 
-    def account_id(self, name: str) -> str:
-        """An account's id: from the config, or from the account this stack creates."""
-        account = self.config.account_by_name(name)
-        assert account is not None
-        return account.id or self.new_accounts[name].attr_account_id
-
     def target_id(self, target: str) -> str:
         """The id of a policy target: the root, an OU path or an account name."""
         if target == ROOT_OU:
             return self.root_id
         if target in self.ou_ids:
             return self.ou_ids[target]
-        if self.config.account_by_name(target) is None:
-            raise ValueError(f"policy target {target!r} is not the root, an OU path or an account")
-        return self.account_id(target)
+        account = self.config.account_by_name(target)
+        if account is None or account.id is None:  # the config rules exclude both
+            raise ValueError(
+                f"policy target {target!r} is not the root, an OU path or an existing account"
+            )
+        return account.id
 
     @property
     def scp_policies(self) -> list[organizations.CfnPolicy]:

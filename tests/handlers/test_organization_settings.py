@@ -25,6 +25,7 @@ class FakeOrganizations:
     def __init__(self, enabled: list[str]) -> None:
         self.enabled = list(enabled)
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.parents: dict[str, str] = {}
 
     def list_roots(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,13 @@ class FakeOrganizations:
 
     def enable_aws_service_access(self, **kwargs: Any) -> None:
         self.calls.append(("enable_aws_service_access", kwargs))
+
+    def list_parents(self, ChildId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {"Parents": [{"Id": self.parents.get(ChildId, "r-ab12")}]}
+
+    def move_account(self, **kwargs: Any) -> None:
+        self.calls.append(("move_account", kwargs))
+        self.parents[kwargs["AccountId"]] = kwargs["DestinationParentId"]
 
     def register_delegated_administrator(self, **kwargs: Any) -> None:
         if ("register_delegated_administrator", kwargs) in self.calls:
@@ -210,3 +218,42 @@ def test_handler_reports_failure_instead_of_hanging(monkeypatch: pytest.MonkeyPa
     handler_module.handler(event, None, client=factory)
     assert sent[0][0] == "FAILED"
     assert "r-zz99" in sent[0][1]
+
+
+def test_accounts_are_moved_to_their_ou_once() -> None:
+    clients, factory = _clients([], [])
+    placements = {
+        "Placements": [
+            {"AccountId": "222222222222", "ParentId": "ou-ab12-prod0001"},
+            {"AccountId": "333333333333", "ParentId": "r-ab12"},  # already there
+        ]
+    }
+    assert handler_module.apply(placements, factory)["Placements"] == [
+        "222222222222:r-ab12->ou-ab12-prod0001"
+    ]
+    assert handler_module.apply(placements, factory)["Placements"] == []
+    assert [c for c in clients["organizations"].calls if c[0] == "move_account"] == [
+        (
+            "move_account",
+            {
+                "AccountId": "222222222222",
+                "SourceParentId": "r-ab12",
+                "DestinationParentId": "ou-ab12-prod0001",
+            },
+        )
+    ]
+
+
+def test_an_account_stack_touches_nothing_organisation_wide() -> None:
+    clients, factory = _clients([], [])
+    result = handler_module.apply(
+        {
+            "SecurityContact": CONTACT,
+            "ManagementAccountId": "111111111111",
+            "AccountIds": ["222222222222"],
+        },
+        factory,
+    )
+    assert result["SecurityContacts"] == 1
+    assert "PolicyTypes" not in result and "RootAccess" not in result
+    assert clients["organizations"].calls == []

@@ -50,18 +50,18 @@ def test_ou_tree_matches_the_config(synthesized: Synthesized) -> None:
         )
 
 
-def test_only_accounts_without_an_id_are_created_and_they_are_retained(
-    synthesized: Synthesized,
-) -> None:
-    accounts = _resources(synthesized, "AWS::Organizations::Account")
-    new = [a for a in synthesized.config.accounts if a.id is None]
-    assert sorted(r["Properties"]["AccountName"] for r in accounts.values()) == sorted(
-        a.name for a in new
-    )
-    (fleet_dev,) = accounts.values()
-    assert fleet_dev["DeletionPolicy"] == "Retain" and fleet_dev["UpdateReplacePolicy"] == "Retain"
-    assert fleet_dev["Properties"]["Email"] == "aws-fleet-dev@northwind.example.com"
-    assert fleet_dev["Properties"]["ParentIds"] == [{"Fn::GetAtt": ["OuWorkloadsNonprod", "Id"]}]
+def test_ou_ids_are_published_for_the_account_stacks(synthesized: Synthesized) -> None:
+    from baseline import naming
+
+    parameters = {
+        r["Properties"]["Name"]: r["Properties"]["Value"]
+        for r in _resources(synthesized, "AWS::SSM::Parameter").values()
+    }
+    assert parameters[naming.ou_id_parameter("nwl", "Root")] == ROOT_ID
+    assert parameters[naming.ou_id_parameter("nwl", "Workloads/Prod")] == {
+        "Fn::GetAtt": ["OuWorkloadsProd", "Id"]
+    }
+    assert len(parameters) == 1 + len(synthesized.config.ou_paths())
 
 
 def test_policies_attach_where_the_library_says(synthesized: Synthesized) -> None:
@@ -132,10 +132,12 @@ def greenfield(example_data: dict[str, Any]) -> LandingZone:
     return LandingZone(app, "LandingZone", config=parse_config(data))
 
 
-def test_greenfield_creates_the_organisation_and_only_the_organization_stack(
+def test_greenfield_creates_the_organisation_and_its_accounts_first(
     greenfield: LandingZone,
 ) -> None:
-    assert [s.artifact_id for s in greenfield.stacks] == ["Organization"]
+    ids = [s.artifact_id for s in greenfield.stacks]
+    assert ids[0] == "Organization"
+    assert all(i.startswith("Accounts") for i in ids[1:])  # nothing else until phase 2
     template = assertions.Template.from_stack(greenfield.organization)
     template.has_resource(
         "AWS::Organizations::Organization",
@@ -149,7 +151,11 @@ def test_greenfield_creates_the_organisation_and_only_the_organization_stack(
     assert not template.find_resources(
         "AWS::Organizations::Policy", {"Properties": {"Type": "RESOURCE_CONTROL_POLICY"}}
     )
-    template.resource_count_is("AWS::Organizations::Account", 9)
+    created = sum(
+        len(assertions.Template.from_stack(s).find_resources("AWS::Organizations::Account"))
+        for s in greenfield.accounts
+    )
+    assert created == 9
 
 
 def test_fails_existing_organisation_without_ids(example_data: dict[str, Any]) -> None:

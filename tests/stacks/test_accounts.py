@@ -1,0 +1,140 @@
+"""Account stacks: creation, placement and contacts, spread so any organisation size fits."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from baseline import naming
+from baseline.config import parse_config
+from baseline.stacks.accounts import PARALLEL_ACCOUNT_CREATIONS, shard_accounts
+from tests.conftest import Synthesized
+
+
+def _accounts_templates(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in synthesized.templates.items() if k.startswith("Accounts")}
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def test_every_account_is_in_exactly_one_stack(synthesized: Synthesized) -> None:
+    seen: list[Any] = []
+    for template in _accounts_templates(synthesized).values():
+        (settings,) = _of_type(template, "Custom::OrganizationAccounts")
+        seen += settings["Properties"]["AccountIds"]
+    existing = sorted(a.id for a in synthesized.config.accounts if a.id)
+    assert sorted(s for s in seen if isinstance(s, str)) == existing
+    assert sum(1 for s in seen if isinstance(s, dict)) == sum(
+        1 for a in synthesized.config.accounts if a.id is None
+    )
+
+
+def test_only_accounts_without_an_id_are_created_and_they_are_retained(
+    synthesized: Synthesized,
+) -> None:
+    created = [
+        r
+        for t in _accounts_templates(synthesized).values()
+        for r in _of_type(t, "AWS::Organizations::Account")
+    ]
+    (fleet_dev,) = created
+    assert fleet_dev["DeletionPolicy"] == "Retain" and fleet_dev["UpdateReplacePolicy"] == "Retain"
+    assert fleet_dev["Properties"]["AccountName"] == "fleet-dev"
+    parameter = naming.ou_id_parameter("nwl", "Workloads/NonProd")
+    assert fleet_dev["Properties"]["ParentIds"] == [f"{{{{resolve:ssm:{parameter}}}}}"]
+
+
+def test_existing_accounts_are_placed_and_every_account_gets_the_contact(
+    synthesized: Synthesized,
+) -> None:
+    placements: dict[str, Any] = {}
+    for template in _accounts_templates(synthesized).values():
+        (settings,) = _of_type(template, "Custom::OrganizationAccounts")
+        props = settings["Properties"]
+        assert props["SecurityContact"]["EmailAddress"] == "soc@northwind.example.com"
+        assert props["ServiceToken"] == naming.organization_settings_function_arn(
+            "nwl", "210987654321", "eu-west-1"
+        )
+        placements.update({p["AccountId"]: p["ParentId"] for p in props["Placements"]})
+    assert "210987654321" not in placements  # the management account stays at the root
+    assert (
+        placements["756789012345"]
+        == f"{{{{resolve:ssm:{naming.ou_id_parameter('nwl', 'Workloads/Prod')}}}}}"
+    )
+    assert len(placements) == sum(
+        1 for a in synthesized.config.accounts if a.id and a.role.value != "management"
+    )
+
+
+def test_shards_are_stable_when_accounts_come_and_go(
+    example_config: Any, example_data: dict[str, Any]
+) -> None:
+    before = {a.name: i for i, members in shard_accounts(example_config).items() for a in members}
+    data = copy.deepcopy(example_data)
+    data["accounts"] = [a for a in data["accounts"] if a["name"] != "orders-staging"]
+    data["accounts"].append(
+        {
+            "name": "payments-prod",
+            "email": "aws-payments@northwind.example.com",
+            "ou": "Workloads/Prod",
+        }
+    )
+    after = {
+        a.name: i for i, members in shard_accounts(parse_config(data)).items() for a in members
+    }
+    for name, index in after.items():
+        if name in before:
+            assert before[name] == index, name
+
+
+def test_new_accounts_are_created_a_few_at_a_time(example_data: dict[str, Any]) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.app import cdk_json_context
+    from baseline.landing_zone import LandingZone
+
+    data = copy.deepcopy(example_data)
+    data["organization"]["account_stacks"] = 1
+    data["accounts"] += [
+        {
+            "name": f"team-{i:02d}",
+            "email": f"aws-team-{i:02d}@northwind.example.com",
+            "ou": "Sandbox",
+        }
+        for i in range(12)
+    ]
+    landing_zone = LandingZone(
+        cdk.App(context=cdk_json_context()), "LandingZone", config=parse_config(data)
+    )
+    (stack,) = landing_zone.accounts
+    accounts = assertions.Template.from_stack(stack).find_resources("AWS::Organizations::Account")
+    assert len(accounts) == 13
+    waiting = [r for r in accounts.values() if r.get("DependsOn")]
+    assert len(waiting) == 13 - PARALLEL_ACCOUNT_CREATIONS
+
+
+def test_fails_when_an_account_stack_would_overflow(example_data: dict[str, Any]) -> None:
+    from baseline.config import ConfigError
+
+    data = copy.deepcopy(example_data)
+    data["organization"]["account_stacks"] = 1
+    data["accounts"] += [
+        {
+            "name": f"team-{i:04d}",
+            "email": f"aws-team-{i:04d}@northwind.example.com",
+            "ou": "Sandbox",
+        }
+        for i in range(460)
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "organization.account_stacks: one of the 1 account stacks would create 461 accounts"
+    )
+    assert "raise it to at least 2" in problem
