@@ -461,6 +461,103 @@ def check_root_protections(templates: Templates) -> Evidence:
     return evidence
 
 
+def _member_templates(templates: Templates) -> dict[str, Template]:
+    """The member template each StackSet carries, as a template of its own."""
+    found: dict[str, Template] = {}
+    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
+        body = _props(stack_set).get("TemplateBody")
+        if isinstance(body, str):
+            found[f"{name}/TemplateBody"] = json.loads(body)
+    return found
+
+
+def check_stack_set_rollout(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
+        props = _props(stack_set)
+        auto = props.get("AutoDeployment", {})
+        groups = props.get("StackInstancesGroup", [])
+        ok = (
+            props.get("PermissionModel") == "SERVICE_MANAGED"
+            and auto.get("Enabled") is True
+            and auto.get("RetainStacksOnAccountRemoval") is True
+            and all(
+                g.get("Regions") and g.get("DeploymentTargets", {}).get("OrganizationalUnitIds")
+                for g in groups
+            )
+            and bool(groups)
+            and _retained(stack_set)
+        )
+        (evidence.found if ok else evidence.violations).append(name)
+    return evidence
+
+
+def check_member_config_recorder(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        recorders = list(resources({name: member}, "AWS::Config::ConfigurationRecorder"))
+        channels = list(resources({name: member}, "AWS::Config::DeliveryChannel"))
+        ok = (
+            bool(recorders)
+            and bool(channels)
+            and all(
+                _props(r).get("RecordingGroup", {}).get("AllSupported") is True
+                and "Condition" not in r
+                for _, r in recorders
+            )
+        )
+        ok = ok and all("-logs-" in str(_props(c).get("S3BucketName", "")) for _, c in channels)
+        (evidence.found if ok else evidence.violations).append(name)
+    return evidence
+
+
+def check_member_account_settings(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        settings = list(resources({name: member}, "Custom::AccountSettings"))
+        functions = [
+            _props(f).get("Code", {}).get("ZipFile", "")
+            for _, f in resources({name: member}, "AWS::Lambda::Function")
+        ]
+        code = "\n".join(str(f) for f in functions)
+        needed = (
+            "update_account_password_policy",
+            "enable_ebs_encryption_by_default",
+            "put_public_access_block",
+            "modify_instance_metadata_defaults",
+            "revoke_security_group_ingress",
+        )
+        missing = [n for n in needed if n not in code]
+        ok = bool(settings) and not missing
+        (evidence.found if ok else evidence.violations).append(
+            f"{name}: {', '.join(missing) or 'all settings'}"
+        )
+    return evidence
+
+
+def check_member_roles(templates: Templates) -> Evidence:
+    """Access roles exist once per account; break-glass only with MFA from named principals."""
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        roles = {
+            str(_props(r).get("RoleName")): r
+            for _, r in resources({name: member}, "AWS::IAM::Role")
+        }
+        for suffix in ("-audit-readonly", "-incident-responder", "-support"):
+            present = [n for n in roles if n.endswith(suffix)]
+            (evidence.found if present else evidence.violations).append(f"{name}: role *{suffix}")
+        for role_name, role in roles.items():
+            if role_name.endswith("-break-glass"):
+                statements = _props(role)["AssumeRolePolicyDocument"]["Statement"]
+                mfa = all(
+                    s.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent")
+                    == "true"
+                    for s in statements
+                )
+                (evidence.found if mfa else evidence.violations).append(f"{name}: break-glass MFA")
+    return evidence
+
+
 CONTROLS += (
     Control(
         id="LZ-ORG-01",
@@ -566,6 +663,38 @@ CONTROLS += (
         cis=("1.2",),
         implemented_by="baseline.constructs.organization_settings.OrganizationSettings",
         check=check_root_protections,
+    ),
+    Control(
+        id="LZ-MB-01",
+        title="The member baseline reaches every account of the target OUs, present and future, in every governed region, and stays on removal",
+        best_practices=("SEC01-BP06", "SEC01-BP01"),
+        cis=(),
+        implemented_by="baseline.stacks.member_baseline.MemberBaselineStackSetStack",
+        check=check_stack_set_rollout,
+    ),
+    Control(
+        id="LZ-MB-02",
+        title="AWS Config records every supported resource type in every member account and region, delivering to the log archive",
+        best_practices=("SEC04-BP01", "SEC04-BP02"),
+        cis=("3.3",),
+        implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+        check=check_member_config_recorder,
+    ),
+    Control(
+        id="LZ-MB-03",
+        title="Every member account has the CIS password policy, EBS encryption by default, account S3 Block Public Access, IMDSv2 defaults and closed default security groups",
+        best_practices=("SEC08-BP02", "SEC06-BP02", "SEC05-BP01", "SEC02-BP01"),
+        cis=("1.8", "1.9", "2.2.1", "2.1.4", "5.4"),
+        implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+        check=check_member_account_settings,
+    ),
+    Control(
+        id="LZ-MB-04",
+        title="Audit, incident-response and support roles are pre-provisioned; break-glass needs MFA from named principals",
+        best_practices=("SEC03-BP03", "SEC10-BP05", "SEC02-BP02"),
+        cis=("1.17",),
+        implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+        check=check_member_roles,
     ),
     Control(
         id="LZ-ORG-02",

@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""Benchmark: the example organisation's synth against an empty CDK app, in one run.
+"""Benchmark: synth times and peak memory against an empty CDK app, measured in one run.
 
 Each sample is a whole fresh Python process (node + jsii start-up included), because
-that is what a user and CI pay. Runs alternate between the two apps so both see the same
-machine load; the script prints the median of each, the ratio, and the peak memory.
+that is what a user and CI pay. Runs alternate between the apps so all see the same
+machine load; the script prints the median of each, its ratio to the empty app, and the
+peak memory of the process tree (Python plus its jsii node process), sampled every 50 ms.
+Sampling costs a little CPU on every app alike, so ratios stay fair.
 
-    python bench/synth.py [--runs 5]
+    python bench/synth.py                 # empty app, the example, 2,000 accounts (5 runs)
+    python bench/synth.py --growth        # 10, 100, 1,000 and 2,000 accounts (3 runs)
 
-Target (DESIGN.md): example synth <= 2.0x the empty app.
+Targets (DESIGN.md): the example within 2x the empty app; 2,000 accounts within 3x and
+under 2 GB.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,50 +41,99 @@ app, _ = build_app(load_config(DEFAULT_CONFIG), outdir={outdir!r})
 app.synth()
 """
 
+GENERATED_APP = """
+from baseline.app import build_app
+from baseline.config import parse_config
+from bench.generate_org import generate
+app, _ = build_app(parse_config(generate({accounts})), outdir={outdir!r})
+app.synth()
+"""
+
+
+def _tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        process = int(status.parent.name)
+        children.setdefault(int(fields["PPid"]), []).append(process)
+        rss[process] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, stack = 0, [pid]
+    while stack:
+        process = stack.pop()
+        total += rss.get(process, 0)
+        stack += children.get(process, [])
+    return total / 1024
+
 
 def run(code: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one fresh process running ``code``."""
+    """Wall seconds and peak MiB (the process tree, sampled) of one fresh process."""
     with tempfile.TemporaryDirectory() as outdir:
         env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", code.format(outdir=outdir)],
+        process = subprocess.Popen(
+            [sys.executable, "-c", code.replace("{outdir!r}", repr(outdir))],
             cwd=ROOT,
             env=env,
-            check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # the empty stack's "no resources" validation warning
         )
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_mib(process.pid))
+            time.sleep(0.05)
         elapsed = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+        if process.returncode != 0:
+            raise RuntimeError(f"benchmark app failed with exit code {process.returncode}")
+    return elapsed, peak
+
+
+def measure(apps: dict[str, str], runs: int) -> dict[str, tuple[list[float], float]]:
+    """Samples (seconds) and the largest peak (MiB) per app, runs alternating."""
+    run(apps["empty app"])  # warm the file cache; not counted
+    samples: dict[str, list[float]] = {name: [] for name in apps}
+    peaks: dict[str, float] = dict.fromkeys(apps, 0.0)
+    for _ in range(runs):
+        for name, code in apps.items():
+            seconds, peak = run(code)
+            samples[name].append(seconds)
+            peaks[name] = max(peaks[name], peak)
+    return {name: (samples[name], peaks[name]) for name in apps}
+
+
+def report(results: dict[str, tuple[list[float], float]], runs: int) -> None:
+    floor = statistics.median(results["empty app"][0])
+    print(f"runs: {runs} of each, alternating, fresh process each")
+    print(f"{'app':<22} {'median':>8} {'ratio':>7} {'peak MiB':>9}  samples")
+    for name, (samples, peak) in results.items():
+        median = statistics.median(samples)
+        print(
+            f"{name:<22} {median:7.2f}s {median / floor:6.2f}x {peak:9.0f}  "
+            + ", ".join(f"{s:.2f}" for s in samples)
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="samples of each app (default 5)")
+    parser.add_argument("--runs", type=int, default=None, help="samples of each app")
+    parser.add_argument("--growth", action="store_true", help="10 to 2,000 accounts")
     args = parser.parse_args()
-    run(EMPTY_APP)  # warm the file cache; not counted
-    empty: list[float] = []
-    example: list[float] = []
-    peak = 0.0
-    for _ in range(args.runs):
-        seconds, _peak = run(EMPTY_APP)
-        empty.append(seconds)
-        seconds, peak = run(EXAMPLE_APP)
-        example.append(seconds)
-    empty_median = statistics.median(empty)
-    example_median = statistics.median(example)
-    print(f"runs: {args.runs} of each, alternating, fresh process each")
-    print(
-        f"empty app        median {empty_median:6.2f} s  ({', '.join(f'{s:.2f}' for s in empty)})"
-    )
-    print(
-        f"example (5 packs) median {example_median:6.2f} s  ({', '.join(f'{s:.2f}' for s in example)})"
-    )
-    print(f"ratio            {example_median / empty_median:6.2f}x  (target <= 2.0x)")
-    print(f"peak memory      {peak:6.0f} MiB (largest child process so far)")
+    apps = {"empty app": EMPTY_APP}
+    if args.growth:
+        for accounts in (10, 100, 1000, 2000):
+            apps[f"{accounts:,} accounts"] = GENERATED_APP.replace("{accounts}", str(accounts))
+        runs = args.runs or 3
+    else:
+        apps["example (5 packs)"] = EXAMPLE_APP
+        apps["2,000 accounts"] = GENERATED_APP.replace("{accounts}", "2000")
+        runs = args.runs or 5
+    report(measure(apps, runs), runs)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -125,6 +126,26 @@ def _imds_default_optional(templates: dict[str, Any]) -> None:
                 attributes["instance_metadata_defaults"]["http_tokens"]["@@assign"] = "optional"
 
 
+def _edit_member_template(
+    templates: dict[str, Any], edit: Callable[[dict[str, Any]], None]
+) -> None:
+    (stack_set,) = [r for _, r in resources(templates, "AWS::CloudFormation::StackSet")]
+    member = json.loads(stack_set["Properties"]["TemplateBody"])
+    edit(member)
+    stack_set["Properties"]["TemplateBody"] = json.dumps(member)
+
+
+def _member_resources(member: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in member["Resources"].values() if r["Type"] == resource_type]
+
+
+def _drop_mfa(member: dict[str, Any]) -> None:
+    for role in _member_resources(member, "AWS::IAM::Role"):
+        if str(role["Properties"].get("RoleName", "")).endswith("-break-glass"):
+            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                statement.pop("Condition", None)
+
+
 WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-KMS-01": lambda t: _first(t, "AWS::KMS::Key")["Properties"].update(EnableKeyRotation=False),
     "LZ-S3-01": lambda t: _first(t, "AWS::S3::Bucket")["Properties"]["BucketEncryption"][
@@ -164,6 +185,22 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-GR-06": _imds_default_optional,
     "LZ-GR-07": lambda t: _drop_policy_type(t, "RESOURCE_CONTROL_POLICY"),
     "LZ-ORG-02": lambda t: _drop_policy_type(t, "AISERVICES_OPT_OUT_POLICY"),
+    "LZ-MB-01": lambda t: _first(t, "AWS::CloudFormation::StackSet")["Properties"][
+        "AutoDeployment"
+    ].update(Enabled=False),
+    "LZ-MB-02": lambda t: _edit_member_template(
+        t,
+        lambda m: _member_resources(m, "AWS::Config::ConfigurationRecorder")[0]["Properties"][
+            "RecordingGroup"
+        ].update(AllSupported=False),
+    ),
+    "LZ-MB-03": lambda t: _edit_member_template(
+        t,
+        lambda m: _member_resources(m, "AWS::Lambda::Function")[0]["Properties"]["Code"].update(
+            ZipFile="def handler(e, c): pass"
+        ),
+    ),
+    "LZ-MB-04": lambda t: _edit_member_template(t, _drop_mfa),
     "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
         CentralizedRootAccess="false"
     ),
