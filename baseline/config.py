@@ -446,6 +446,21 @@ class Guardrails(_Strict):
     )
 
 
+class Trail(_Strict):
+    """The organisation CloudTrail trail (management account, home region)."""
+
+    cloudwatch_logs_retention_days: Literal[
+        90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ] = Field(
+        default=365,
+        description="Days CloudWatch Logs keeps the trail's events (the log archive keeps the files).",
+    )
+    s3_data_events: Literal["none", "write", "all"] = Field(
+        default="write", description="S3 object-level events to record (CIS 3.8 write, 3.9 read)."
+    )
+    lambda_data_events: bool = Field(default=False, description="Record Lambda invocations.")
+
+
 class StackSetHome(StrEnum):
     """Where the member-baseline StackSet lives."""
 
@@ -547,6 +562,7 @@ class LandingZoneConfig(_Strict):
     member_baseline: MemberBaseline = Field(
         default_factory=MemberBaseline, description="The baseline of every member account."
     )
+    trail: Trail = Field(default_factory=Trail, description="The organisation trail.")
 
     # --- derived views -------------------------------------------------------------
 

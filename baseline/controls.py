@@ -558,6 +558,67 @@ def check_member_roles(templates: Templates) -> Evidence:
     return evidence
 
 
+def check_organization_trail(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for name, trail in resources(templates, "AWS::CloudTrail::Trail"):
+        props = _props(trail)
+        wanted = {
+            "IsOrganizationTrail": True,
+            "IsMultiRegionTrail": True,
+            "IncludeGlobalServiceEvents": True,
+            "EnableLogFileValidation": True,
+            "IsLogging": True,
+        }
+        problems = [k for k, v in wanted.items() if props.get(k) is not v]
+        problems += [
+            k for k in ("KMSKeyId", "S3BucketName", "CloudWatchLogsLogGroupArn") if not props.get(k)
+        ]
+        (evidence.violations if problems else evidence.found).append(
+            f"{name}: {', '.join(problems)}" if problems else name
+        )
+    return evidence
+
+
+#: CIS v5.0.0 4.x recommendations -> an event name its metric filter must contain.
+_CIS_ALARM_EVENTS = {
+    "4.1": "UnauthorizedOperation",
+    "4.2": "ConsoleLogin",
+    "4.3": "Root",
+    "4.4": "PutRolePolicy",
+    "4.5": "StopLogging",
+    "4.6": "Failed authentication",
+    "4.7": "ScheduleKeyDeletion",
+    "4.8": "PutBucketPolicy",
+    "4.9": "StopConfigurationRecorder",
+    "4.10": "AuthorizeSecurityGroupIngress",
+    "4.11": "CreateNetworkAclEntry",
+    "4.12": "CreateInternetGateway",
+    "4.13": "CreateRoute",
+    "4.14": "CreateVpc",
+    "4.15": "LeaveOrganization",
+}
+
+
+def check_cis_alarms(templates: Templates) -> Evidence:
+    """Each CIS 4.x filter exists and an alarm on its metric notifies someone."""
+    evidence = Evidence()
+    filters = list(resources(templates, "AWS::Logs::MetricFilter"))
+    alarms = [_props(a) for _, a in resources(templates, "AWS::CloudWatch::Alarm")]
+    for cis, event in _CIS_ALARM_EVENTS.items():
+        matching = [
+            _props(f)["MetricTransformations"][0]["MetricName"]
+            for _, f in filters
+            if event in str(_props(f).get("FilterPattern", ""))
+        ]
+        alarmed = [
+            a
+            for a in alarms
+            if a.get("MetricName") in matching and a.get("AlarmActions") and a.get("Threshold") == 1
+        ]
+        (evidence.found if alarmed else evidence.violations).append(f"CIS {cis}")
+    return evidence
+
+
 CONTROLS += (
     Control(
         id="LZ-ORG-01",
@@ -695,6 +756,22 @@ CONTROLS += (
         cis=("1.17",),
         implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
         check=check_member_roles,
+    ),
+    Control(
+        id="LZ-TRAIL-01",
+        title="One organisation trail records every account and region, validated, KMS-encrypted, into the log archive and CloudWatch Logs",
+        best_practices=("SEC04-BP01", "SEC04-BP02"),
+        cis=("3.1", "3.2", "3.5"),
+        implemented_by="baseline.constructs.organization_trail.OrganizationTrail",
+        check=check_organization_trail,
+    ),
+    Control(
+        id="LZ-ALARM-01",
+        title="CIS monitoring: a metric filter and an alarm to the security topic for each of 4.1-4.15",
+        best_practices=("SEC04-BP03", "SEC10-BP01"),
+        cis=tuple(f"4.{i}" for i in range(1, 16)),
+        implemented_by="baseline.constructs.security_alarms.SecurityAlarms",
+        check=check_cis_alarms,
     ),
     Control(
         id="LZ-ORG-02",

@@ -16,6 +16,7 @@ from baseline.stacks.member_baseline import (
     target_ou_ids,
 )
 from baseline.stacks.organization import OrganizationStack
+from baseline.stacks.trail import TrailStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
 #: in every account (guardrails and auditors key on them).
@@ -63,9 +64,23 @@ class LandingZone(Construct):
             shard.add_stack_dependency(self.organization)
             self.accounts.append(shard)
         self.member_baseline: MemberBaselineStackSetStack | None = None
+        self.trail: TrailStack | None = None
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
             self._add_member_baseline(scope, config)
+            self.trail = TrailStack(
+                scope,
+                "Trail",
+                config=config,
+                stack_name=f"{prefix}-organization-trail",
+                description="Organisation trail, its CloudWatch Logs group and the CIS alarms",
+                env=cdk.Environment(account=management, region=config.home_region),
+                termination_protection=True,
+            )
+            # The log bucket and its key, and CloudTrail's trusted access, come first.
+            assert self.log_archive is not None
+            self.trail.add_stack_dependency(self.log_archive)
+            self.trail.add_stack_dependency(self.organization)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
             cdk.Tags.of(stack).add("lz:prefix", prefix)
@@ -133,5 +148,6 @@ class LandingZone(Construct):
             self.log_archive_replica,
             self.log_archive,
             self.member_baseline,
+            self.trail,
         ]
         return [s for s in ordered if s is not None]

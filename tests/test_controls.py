@@ -201,6 +201,12 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
         ),
     ),
     "LZ-MB-04": lambda t: _edit_member_template(t, _drop_mfa),
+    "LZ-TRAIL-01": lambda t: _first(t, "AWS::CloudTrail::Trail")["Properties"].update(
+        EnableLogFileValidation=False
+    ),
+    "LZ-ALARM-01": lambda t: _first(
+        t, "AWS::CloudWatch::Alarm", lambda a: "root" in a["Properties"]["AlarmName"]
+    )["Properties"].pop("AlarmActions"),
     "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
         CentralizedRootAccess="false"
     ),

@@ -77,6 +77,7 @@ STACKS = [
     "LogArchive",
     "LogArchiveReplica",
     "MemberBaseline",
+    "Trail",
 ]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 

@@ -17,8 +17,8 @@ from baseline.constructs.encryption_key import EncryptionKey
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 #: Service principals whose trusted access the baseline needs: IAM (centralised root
-#: access) and Account Management (alternate contacts).
-TRUSTED_SERVICES = ("account.amazonaws.com", "iam.amazonaws.com")
+#: access), Account Management (alternate contacts) and CloudTrail (organisation trail).
+TRUSTED_SERVICES = ("account.amazonaws.com", "cloudtrail.amazonaws.com", "iam.amazonaws.com")
 #: The service principal a StackSets delegated administrator is registered for.
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 

@@ -1,0 +1,164 @@
+"""OrganizationTrail: one CloudTrail trail for every account and region of the organisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from baseline.compliance import acknowledge
+from baseline.constructs.baseline_function import as_finding
+from baseline.constructs.encryption_key import EncryptionKey
+
+#: What ``s3_data_events`` may say.
+S3_DATA_EVENTS = ("none", "write", "all")
+
+
+def _selector(name: str, category: str, *fields: tuple[str, list[str]]) -> dict[str, Any]:
+    selectors = [{"Field": "eventCategory", "Equals": [category]}]
+    for field, values in fields:
+        selectors.append({"Field": field, "Equals": values})
+    return {"Name": name, "FieldSelectors": selectors}
+
+
+def event_selectors(*, s3_data_events: str, lambda_data_events: bool) -> list[dict[str, Any]]:
+    """Advanced event selectors: every management event, and the data events asked for."""
+    if s3_data_events not in S3_DATA_EVENTS:
+        raise ValueError(f"s3_data_events must be one of {S3_DATA_EVENTS}, got {s3_data_events!r}")
+    selectors = [_selector("Management events", "Management")]
+    if s3_data_events != "none":
+        fields: list[tuple[str, list[str]]] = [("resources.type", ["AWS::S3::Object"])]
+        if s3_data_events == "write":
+            fields.append(("readOnly", ["false"]))
+        selectors.append(_selector(f"S3 object {s3_data_events} events", "Data", *fields))
+    if lambda_data_events:
+        selectors.append(
+            _selector("Lambda invocations", "Data", ("resources.type", ["AWS::Lambda::Function"]))
+        )
+    return selectors
+
+
+class OrganizationTrail(Construct):
+    """An organisation trail: every account, every region, tamper-evident, also in CloudWatch Logs.
+
+    Implements CIS 3.1 (multi-region), 3.2 (log file validation), 3.5 (KMS encryption),
+    3.8/3.9 (S3 object-level events, write by default), SEC04-BP01/BP02 (logs of every
+    account in one protected place) and feeds :class:`SecurityAlarms` through its log group.
+
+    Files go to the log-archive bucket (in another account) encrypted with the log
+    archive's key, both addressed by name; CloudTrail's delivery to CloudWatch Logs uses a
+    role that only CloudTrail of this account may assume, writing only the trail's streams.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        trail_name: str,
+        organization_id: str,
+        bucket_name: str,
+        kms_key_arn: str,
+        log_group_name: str,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        s3_data_events: str = "write",
+        lambda_data_events: bool = False,
+        key_alias: str,
+    ) -> None:
+        """Create the log group (with its key), the delivery role and the trail.
+
+        :param organization_id: the organisation (it names the member accounts' log streams).
+        :param bucket_name: the log-archive bucket (in the log-archive account).
+        :param kms_key_arn: the log-archive key, by key ARN or alias ARN.
+        :param log_retention: how long CloudWatch Logs keeps the events. Default: 1 year.
+        :param s3_data_events: ``none``, ``write`` or ``all``. Default: ``write``.
+        :param lambda_data_events: record Lambda invocations. Default: False.
+        :param key_alias: alias of the log group's key (in this account).
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        trail_arn = f"arn:aws:cloudtrail:{stack.region}:{stack.account}:trail/{trail_name}"
+        log_group_arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
+
+        self.key = EncryptionKey(
+            self,
+            "LogGroupKey",
+            alias=key_alias,
+            description="Encrypts the organisation trail's log group",
+        )
+        self.key.grant_cloudwatch_logs(log_group_arn=log_group_arn)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=log_group_name,
+            encryption_key=self.key.key,
+            retention=log_retention,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.delivery_role = iam.Role(
+            self,
+            "DeliveryRole",
+            description="CloudTrail delivers the organisation trail's events to CloudWatch Logs",
+            assumed_by=iam.ServicePrincipal(
+                "cloudtrail.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "DeliveryPolicy",
+            description="Write the organisation trail's log streams, and nothing else",
+            roles=[self.delivery_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[
+                        # the management account's own streams, and one per member account
+                        f"{self.log_group.log_group_arn}:log-stream:{stack.account}_CloudTrail_{stack.region}*",
+                        f"{self.log_group.log_group_arn}:log-stream:{organization_id}_*",
+                    ],
+                )
+            ],
+        )
+        group = as_finding(stack, self.log_group.log_group_arn)
+        for stream in (f"{stack.account}_CloudTrail_{stack.region}*", f"{organization_id}_*"):
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{group}:log-stream:{stream}]",
+                "CloudTrail names one log stream per account and region of the organisation, "
+                "so the trail's own log group needs these stream prefixes; nothing else is granted.",
+            )
+        self.trail = cloudtrail.CfnTrail(
+            self,
+            "Resource",
+            trail_name=trail_name,
+            is_logging=True,
+            is_organization_trail=True,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            s3_bucket_name=bucket_name,
+            kms_key_id=kms_key_arn,
+            cloud_watch_logs_log_group_arn=self.log_group.log_group_arn,
+            cloud_watch_logs_role_arn=self.delivery_role.role_arn,
+            advanced_event_selectors=[
+                cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
+                    name=selector["Name"],
+                    field_selectors=[
+                        cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
+                            field=f["Field"], equal_to=f["Equals"]
+                        )
+                        for f in selector["FieldSelectors"]
+                    ],
+                )
+                for selector in event_selectors(
+                    s3_data_events=s3_data_events, lambda_data_events=lambda_data_events
+                )
+            ],
+        )
+        self.trail.node.add_dependency(policy)
+        self.trail_arn = trail_arn

@@ -1,0 +1,80 @@
+"""Trail: the organisation trail, its CloudWatch Logs group and the CIS alarms (management account)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from baseline import naming
+from baseline.config import AccountRole, LandingZoneConfig
+from baseline.constructs.organization_trail import OrganizationTrail
+from baseline.constructs.security_alarms import SecurityAlarms, break_glass_alarm
+from baseline.constructs.security_notifications import SecurityNotifications
+
+#: The retention periods CloudWatch Logs offers (of 90 days and more), by days.
+RETENTION = {
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+class TrailStack(cdk.Stack):
+    """Every API call of the organisation, recorded, and the ones that matter, alarmed.
+
+    The trail writes into the log archive (bucket and key addressed by name, deployed
+    first); the alarms watch the trail's log group in this account and notify the
+    security topic here (CloudWatch alarms notify topics of their own account).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix = config.organization.prefix
+        log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
+        settings = config.trail
+        self.trail = OrganizationTrail(
+            self,
+            "Trail",
+            trail_name=naming.organization_trail(prefix),
+            organization_id=str(config.organization.id),
+            bucket_name=naming.log_bucket(prefix, log_account, config.home_region),
+            kms_key_arn=naming.log_key_alias_arn(prefix, log_account, config.home_region),
+            log_group_name=f"/{prefix}/organization-trail",
+            log_retention=RETENTION[settings.cloudwatch_logs_retention_days],
+            s3_data_events=settings.s3_data_events,
+            lambda_data_events=settings.lambda_data_events,
+            key_alias=f"alias/{prefix}/organization-trail-logs",
+        )
+        self.notifications = SecurityNotifications(
+            self,
+            "Notifications",
+            topic_name=f"{prefix}-security-alarms",
+            email=config.security_notification_email,
+            publishers=["cloudwatch.amazonaws.com"],
+            key_alias=f"alias/{prefix}/security-alarms",
+        )
+        self.alarms = SecurityAlarms(
+            self,
+            "Alarms",
+            prefix=prefix,
+            log_group=self.trail.log_group,
+            topic=self.notifications.topic,
+            extra=(break_glass_alarm(naming.break_glass_role(prefix)),),
+        )

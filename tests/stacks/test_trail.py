@@ -1,0 +1,101 @@
+"""The organisation trail, its log group, the CIS alarms and the security topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baseline import naming
+from baseline.constructs.security_alarms import CIS_ALARMS
+from tests.conftest import Synthesized
+
+MANAGEMENT = "210987654321"
+LOG_ACCOUNT = "312345678901"
+
+
+def _of_type(synthesized: Synthesized, resource_type: str) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in synthesized.templates["Trail"]["Resources"].values()
+        if r["Type"] == resource_type
+    ]
+
+
+def test_trail_records_the_whole_organisation_tamper_evidently(synthesized: Synthesized) -> None:
+    (trail,) = _of_type(synthesized, "AWS::CloudTrail::Trail")
+    props = trail["Properties"]
+    assert props["TrailName"] == naming.organization_trail("nwl")
+    assert props["IsOrganizationTrail"] is True
+    assert props["IsMultiRegionTrail"] is True
+    assert props["IncludeGlobalServiceEvents"] is True
+    assert props["EnableLogFileValidation"] is True
+    assert props["IsLogging"] is True
+    assert props["S3BucketName"] == naming.log_bucket("nwl", LOG_ACCOUNT, "eu-west-1")
+    assert props["KMSKeyId"] == naming.log_key_alias_arn("nwl", LOG_ACCOUNT, "eu-west-1")
+    assert "CloudWatchLogsLogGroupArn" in props and "CloudWatchLogsRoleArn" in props
+    names = [s["Name"] for s in props["AdvancedEventSelectors"]]
+    assert names == ["Management events", "S3 object write events"]
+    assert synthesized.landing_zone.trail is not None
+    assert synthesized.landing_zone.log_archive in synthesized.landing_zone.trail.dependencies
+
+
+def test_trail_arn_matches_what_the_log_archive_allows(synthesized: Synthesized) -> None:
+    assert synthesized.landing_zone.trail is not None
+    assert synthesized.landing_zone.trail.trail.trail_arn == naming.organization_trail_arn(
+        "nwl", MANAGEMENT, "eu-west-1"
+    )
+
+
+def test_log_group_is_encrypted_retained_and_kept_a_year(synthesized: Synthesized) -> None:
+    groups = [
+        g
+        for g in _of_type(synthesized, "AWS::Logs::LogGroup")
+        if g["Properties"]["LogGroupName"] == "/nwl/organization-trail"
+    ]
+    (group,) = groups
+    assert group["Properties"]["RetentionInDays"] == 365
+    assert "KmsKeyId" in group["Properties"]
+    assert group["DeletionPolicy"] == "Retain"
+
+
+def test_delivery_role_trusts_cloudtrail_of_this_account_only(synthesized: Synthesized) -> None:
+    roles = list(_of_type(synthesized, "AWS::IAM::Role"))
+    (role,) = roles
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": MANAGEMENT}}
+
+
+def test_one_alarm_per_cis_control_and_break_glass(synthesized: Synthesized) -> None:
+    filters = _of_type(synthesized, "AWS::Logs::MetricFilter")
+    alarms = _of_type(synthesized, "AWS::CloudWatch::Alarm")
+    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 1
+    patterns = {f["Properties"]["FilterPattern"] for f in filters}
+    assert {a.pattern for a in CIS_ALARMS} <= patterns
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert props["AlarmName"].startswith("nwl-")  # protected by SCP-SECURITY-SERVICES
+        assert props["Statistic"] == "Sum" and props["Period"] == 300
+        assert props["Threshold"] == 1 and props["EvaluationPeriods"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        assert len(props["AlarmActions"]) == 1
+    assert any("break-glass" in a["Properties"]["AlarmName"] for a in alarms)
+
+
+def test_security_topic_is_encrypted_and_subscribed(synthesized: Synthesized) -> None:
+    (topic,) = _of_type(synthesized, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+    (subscription,) = _of_type(synthesized, "AWS::SNS::Subscription")
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == "security-alerts@northwind.example.com"
+    assert "RedrivePolicy" in subscription["Properties"]
+    (policy,) = _of_type(synthesized, "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    publishers = [s for s in statements if s["Effect"] == "Allow"]
+    assert [p["Principal"] for p in publishers] == [{"Service": "cloudwatch.amazonaws.com"}]
+    assert publishers[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": MANAGEMENT}}
+    assert any(
+        s["Effect"] == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in statements
+    )
