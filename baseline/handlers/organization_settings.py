@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
+
+try:  # in the function's package the handlers are top-level modules
+    import cfn_response  # type: ignore[import-not-found]
+except ImportError:  # as part of the baseline package (tests)
+    from baseline.handlers import cfn_response
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -176,42 +180,17 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
     return result
 
 
-def send(
-    event: dict[str, Any], status: str, reason: str = "", data: dict[str, Any] | None = None
-) -> None:  # pragma: no cover
-    body = json.dumps(
-        {
-            "Status": status,
-            "Reason": reason[:1000] or "see the function's log",
-            "PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID),
-            "StackId": event["StackId"],
-            "RequestId": event["RequestId"],
-            "LogicalResourceId": event["LogicalResourceId"],
-            "Data": data or {},
-        }
-    ).encode()
-    url = event["ResponseURL"]
-    if not url.startswith("https://"):
-        raise ValueError("CloudFormation's response URL must be https")
-    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310 - https checked above
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https checked above
-        LOG.info("response sent: %s", response.status)
+def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragma: no cover
+    cfn_response.send(event, status, PHYSICAL_ID, reason)
 
 
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
     """The Lambda entry point: apply, then always answer CloudFormation."""
     LOG.info("request %s", event.get("RequestType"))
     try:
-        data: dict[str, Any] = {}
         if event["RequestType"] in ("Create", "Update"):
-            result = apply(event["ResourceProperties"], client)
-            LOG.info("applied %s", json.dumps(result))
-            data = {
-                "Changed": str(
-                    sum(len(v) if isinstance(v, list) else int(bool(v)) for v in result.values())
-                )
-            }
-        send(event, "SUCCESS", data=data)
+            LOG.info("applied %s", json.dumps(apply(event["ResourceProperties"], client)))
+        send(event, "SUCCESS")
     except Exception as error:  # every failure must reach CloudFormation, or it waits an hour
         LOG.exception("failed")
         send(event, "FAILED", reason=f"{type(error).__name__}: {error}")

@@ -197,7 +197,7 @@ def test_handler_answers_success_and_changes_nothing_on_delete(
     monkeypatch.setattr(
         handler_module,
         "send",
-        lambda event, status, reason="", data=None: sent.append((status, reason)),
+        lambda event, status, reason="": sent.append((status, reason)),
     )
     clients, factory = _clients([], [])
     handler_module.handler(_event("Delete"), None, client=factory)
@@ -210,7 +210,7 @@ def test_handler_reports_failure_instead_of_hanging(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(
         handler_module,
         "send",
-        lambda event, status, reason="", data=None: sent.append((status, reason)),
+        lambda event, status, reason="": sent.append((status, reason)),
     )
     _, factory = _clients([], [])
     event = _event("Create")

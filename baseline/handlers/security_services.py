@@ -1,0 +1,110 @@
+"""Custom resource: organisation-wide auto-enable of the detective services (audit account).
+
+Runs in the delegated administrator (audit) account, once per governed region, after the
+management account made it the administrator. On Create and Update, idempotently:
+
+- GuardDuty: every member, present and future, with the protection plans asked for;
+- Inspector: EC2, ECR and Lambda scanning for every member;
+- Macie and Detective: every new member, and the existing ones enrolled.
+
+CloudFormation has no resource type for these organisation settings. On Delete it changes
+nothing: removing the stack must not turn detection off. Standard library and boto3 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+try:  # in the function's package the handlers are top-level modules
+    import cfn_response  # type: ignore[import-not-found]
+except ImportError:  # as part of the baseline package (tests)
+    from baseline.handlers import cfn_response
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+PHYSICAL_ID = "security-services"
+
+ClientFactory = Callable[[str], Any]
+
+
+def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS only
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
+
+
+def guardduty(client: Any, features: list[str]) -> str:
+    detectors = client.list_detectors()["DetectorIds"]
+    detector_id = str(
+        detectors[0] if detectors else client.create_detector(Enable=True)["DetectorId"]
+    )
+    client.update_detector(
+        DetectorId=detector_id,
+        Enable=True,
+        FindingPublishingFrequency="FIFTEEN_MINUTES",
+        Features=[{"Name": name, "Status": "ENABLED"} for name in features],
+    )
+    client.update_organization_configuration(
+        DetectorId=detector_id,
+        AutoEnableOrganizationMembers="ALL",
+        Features=[{"Name": name, "AutoEnable": "ALL"} for name in features],
+    )
+    return detector_id
+
+
+def inspector(client: Any, account_id: str) -> None:
+    client.enable(accountIds=[account_id], resourceTypes=["EC2", "ECR", "LAMBDA"])
+    client.update_organization_configuration(autoEnable={"ec2": True, "ecr": True, "lambda": True})
+
+
+def macie(client: Any) -> None:
+    # Designating the administrator may have enabled Macie already.
+    with contextlib.suppress(client.exceptions.ConflictException):
+        client.enable_macie(status="ENABLED", findingPublishingFrequency="FIFTEEN_MINUTES")
+    client.update_organization_configuration(autoEnable=True)
+
+
+def detective(client: Any) -> str:
+    graphs = client.list_graphs()["GraphList"]
+    graph_arn = str(graphs[0]["Arn"] if graphs else client.create_graph()["GraphArn"])
+    client.update_organization_configuration(GraphArn=graph_arn, AutoEnable=True)
+    return graph_arn
+
+
+def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
+    """Enable what the properties name; returns what it did."""
+    done: dict[str, Any] = {}
+    services = set(properties.get("Services", []))
+    if "guardduty" in services:
+        done["guardduty"] = guardduty(client("guardduty"), properties.get("GuardDutyFeatures", []))
+    if "inspector2" in services:
+        inspector(client("inspector2"), properties["AccountId"])
+        done["inspector2"] = True
+    if "macie2" in services:
+        macie(client("macie2"))
+        done["macie2"] = True
+    if "detective" in services:
+        done["detective"] = detective(client("detective"))
+    return done
+
+
+def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragma: no cover
+    cfn_response.send(event, status, PHYSICAL_ID, reason)
+
+
+def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
+    """The Lambda entry point: apply, then always answer CloudFormation."""
+    LOG.info("request %s", event.get("RequestType"))
+    try:
+        if event["RequestType"] in ("Create", "Update"):
+            LOG.info("applied %s", json.dumps(apply(event["ResourceProperties"], client)))
+        send(event, "SUCCESS")
+    except Exception as error:  # every failure must reach CloudFormation, or it waits an hour
+        LOG.exception("failed")
+        send(event, "FAILED", reason=f"{type(error).__name__}: {error}")

@@ -1,0 +1,117 @@
+"""The detective-services handler: organisation-wide auto-enable, idempotent, never silent."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+
+from baseline.handlers import security_services as handler_module
+
+
+class ConflictError(Exception):
+    pass
+
+
+class Recorder:
+    """A fake boto3 client recording calls; answers list calls from ``answers``."""
+
+    exceptions = types.SimpleNamespace(ConflictException=ConflictError)
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            answer = self.answers.get(name, {})
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+
+FEATURES = ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS"]
+PROPERTIES = {
+    "Services": ["guardduty", "inspector2", "macie2", "detective"],
+    "GuardDutyFeatures": FEATURES,
+    "AccountId": "423456789012",
+}
+
+
+def _clients(**overrides: Recorder) -> dict[str, Recorder]:
+    clients = {
+        "guardduty": Recorder(list_detectors={"DetectorIds": ["d-1"]}),
+        "inspector2": Recorder(),
+        "macie2": Recorder(),
+        "detective": Recorder(list_graphs={"GraphList": [{"Arn": "arn:graph"}]}),
+    }
+    clients.update(overrides)
+    return clients
+
+
+def test_enables_every_service_for_every_member() -> None:
+    clients = _clients()
+    done = handler_module.apply(PROPERTIES, clients.__getitem__)
+    assert done == {
+        "guardduty": "d-1",
+        "inspector2": True,
+        "macie2": True,
+        "detective": "arn:graph",
+    }
+    org = dict(clients["guardduty"].calls)["update_organization_configuration"]
+    assert org["AutoEnableOrganizationMembers"] == "ALL"
+    assert [f["Name"] for f in org["Features"]] == FEATURES
+    assert all(f["AutoEnable"] == "ALL" for f in org["Features"])
+    assert dict(clients["inspector2"].calls)["update_organization_configuration"] == {
+        "autoEnable": {"ec2": True, "ecr": True, "lambda": True}
+    }
+    assert dict(clients["macie2"].calls)["update_organization_configuration"] == {
+        "autoEnable": True
+    }
+    assert dict(clients["detective"].calls)["update_organization_configuration"] == {
+        "GraphArn": "arn:graph",
+        "AutoEnable": True,
+    }
+
+
+def test_creates_the_detector_and_graph_when_missing() -> None:
+    clients = _clients(
+        guardduty=Recorder(
+            list_detectors={"DetectorIds": []}, create_detector={"DetectorId": "d-new"}
+        ),
+        detective=Recorder(list_graphs={"GraphList": []}, create_graph={"GraphArn": "arn:new"}),
+    )
+    done = handler_module.apply(PROPERTIES, clients.__getitem__)
+    assert done["guardduty"] == "d-new" and done["detective"] == "arn:new"
+
+
+def test_macie_already_enabled_is_fine() -> None:
+    clients = _clients(macie2=Recorder(enable_macie=ConflictError()))
+    assert handler_module.apply(PROPERTIES, clients.__getitem__)["macie2"] is True
+    assert ("update_organization_configuration", {"autoEnable": True}) in clients["macie2"].calls
+
+
+def test_only_the_named_services_are_touched() -> None:
+    clients = _clients()
+    handler_module.apply({"Services": ["guardduty"], "GuardDutyFeatures": []}, clients.__getitem__)
+    assert clients["macie2"].calls == [] and clients["detective"].calls == []
+
+
+def test_delete_changes_nothing_and_failures_reach_cloudformation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
+    )
+    clients = _clients()
+    event = {"RequestType": "Delete", "ResourceProperties": PROPERTIES}
+    handler_module.handler(event, None, client=clients.__getitem__)
+    assert sent == [("SUCCESS", "")] and all(c.calls == [] for c in clients.values())
+    broken = _clients(guardduty=Recorder(list_detectors=RuntimeError("denied")))
+    handler_module.handler({**event, "RequestType": "Create"}, None, client=broken.__getitem__)
+    assert sent[-1][0] == "FAILED" and "denied" in sent[-1][1]
