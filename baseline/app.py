@@ -14,7 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from baseline.cdk_context import PROJECT_ROOT, cdk_json_context
-from baseline.compliance import PACKS, attach_packs
+from baseline.compliance import PACKS, ComplianceError, attach_packs, synth_checked
 from baseline.config import ConfigError, LandingZoneConfig, load_config
 from baseline.guardrails.packer import PackingError
 from baseline.landing_zone import LandingZone
@@ -54,15 +54,10 @@ def load_or_exit(path: Path) -> LandingZoneConfig:
 def synth_or_exit(app: cdk.App, landing_zone: LandingZone) -> cdk.cx_api.CloudAssembly:
     """Synthesize; on compliance violations, print where the report is and exit 1."""
     try:
-        assembly = app.synth()
-    except RuntimeError as error:
-        if "ValidationFailed" not in str(error):
-            raise
+        assembly = synth_checked(app, "the landing zone")
+    except ComplianceError as error:
         # The plugins have already printed each violation; one line says what to do next.
-        print(
-            f"synth failed: compliance violations, see {app.outdir}/validation-report.json",
-            file=sys.stderr,
-        )
+        print(f"synth failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     print(summary(assembly, landing_zone), file=sys.stderr)
     return assembly
@@ -100,6 +95,9 @@ def build_or_exit(config: LandingZoneConfig) -> tuple[cdk.App, LandingZone]:
     except PackingError as error:
         print(f"invalid landing-zone config: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except ComplianceError as error:  # the member template is synthesized while building
+        print(f"synth failed: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def main() -> None:

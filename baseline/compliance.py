@@ -46,6 +46,22 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?$")
 _NAG_METADATA_KEY = "cdk_nag"
 
 
+class ComplianceError(RuntimeError):
+    """A synth the compliance packs refused; the message says where the report is."""
+
+
+def synth_checked(app: cdk.App, what: str) -> cdk.cx_api.CloudAssembly:
+    """Synthesize an app with packs attached, turning violations into :class:`ComplianceError`."""
+    try:
+        return app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        raise ComplianceError(
+            f"{what}: compliance violations, see {app.outdir}/validation-report.json"
+        ) from None
+
+
 def attach_packs(app: cdk.App) -> None:
     """Run every pack in :data:`PACKS` on the whole app at synth."""
     plugins = [pack(app, write_suppressions_to_cloud_formation=True) for pack in PACKS]

@@ -523,8 +523,9 @@ class MemberBaseline(_Strict):
     break_glass_principals: list[str] = Field(
         default_factory=list,
         description=(
-            "IAM role or user ARNs in the management account that may assume the "
-            "break-glass role (with MFA). Empty: the role exists but nobody can assume it."
+            "IAM users (with MFA devices) in the management account that may assume the "
+            "break-glass role; MFA is required, so role sessions without MFA cannot. "
+            "Empty: no break-glass role is created."
         ),
     )
     break_glass_session_hours: int = Field(

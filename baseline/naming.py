@@ -108,8 +108,10 @@ def organization_trail_arn(prefix: str, management_account_id: str, region: str)
     return f"arn:aws:cloudtrail:{region}:{management_account_id}:trail/{organization_trail(prefix)}"
 
 
-#: The CDK bootstrap qualifier the kit deploys with (the CDK default).
-CDK_QUALIFIER = "hnb659fds"
+#: The CDK bootstrap qualifier of the landing zone's own stacks (cdk.json sets it for the
+#: app). Not the CDK default, so workload teams bootstrap and deploy with the default
+#: qualifier freely: only the landing zone's bootstrap roles are exempt and reserved.
+CDK_QUALIFIER = "lzbaseline"
 
 
 def stackset_execution_role_pattern() -> str:
@@ -130,9 +132,9 @@ def cdk_deploy_role_pattern() -> str:
 def baseline_principal_arns(prefix: str) -> list[str]:
     """ARN patterns of the only principals the guardrails exempt: the baseline's own.
 
-    The StackSet execution role and the CDK deploy and CloudFormation execution roles
-    apply the baseline; the break-glass role exists for emergencies. Nothing else is
-    exempt.
+    The StackSet execution role, the landing zone's CDK deploy and CloudFormation
+    execution roles and the member baseline's settings function apply the baseline; the
+    break-glass role exists for emergencies. Nothing else is exempt.
     """
     return sorted(
         [
@@ -140,8 +142,14 @@ def baseline_principal_arns(prefix: str) -> list[str]:
             cdk_deploy_role_pattern(),
             cdk_execution_role_pattern(),
             f"arn:aws:iam::*:role/{break_glass_role(prefix)}",
+            f"arn:aws:iam::*:role/{account_settings_function(prefix)}-*",
         ]
     )
+
+
+def account_settings_function(prefix: str) -> str:
+    """The member baseline's settings function (and role); the region is appended."""
+    return f"{prefix}-account-settings"
 
 
 def backup_vault(prefix: str) -> str:

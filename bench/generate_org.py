@@ -2,8 +2,8 @@
 
 ``generate(n)`` returns config data for an organisation of ``n`` accounts: the example's
 core accounts and OUs, then workload accounts spread over the workload, sandbox and
-suspended OUs. Every third workload account is new (no id), so the Organization stack
-creates it; the rest exist already.
+suspended OUs. Two in three workload accounts exist already (they carry an id); the
+others are new, so the account stacks create them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ The same template the StackSet rolls out to every member account deploys here wi
 break-glass roles, trusting this account itself.
 
     python examples/single_account_app.py        # synthesize into cdk.out.single-account/
+
+It uses the landing zone's bootstrap qualifier (cdk.json): bootstrap the account with
+``npx cdk bootstrap --qualifier lzbaseline`` first.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def build(outdir: str | None = None) -> cdk.App:
             break_glass_session_hours=1,
             customer_managed_ebs_key=False,
             default_vpcs="close_default_security_groups",
+            imds_defaults=True,  # no organisation, so no declarative EC2 policy sets them
         ),
         env=cdk.Environment(account=ACCOUNT, region=REGION),
         description="Account baseline of the landing zone, deployed into a single account",

@@ -10,7 +10,14 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from baseline.app import cdk_json_context
-from baseline.compliance import PACKS, acknowledge, acknowledgements_in, attach_packs
+from baseline.compliance import (
+    PACKS,
+    ComplianceError,
+    acknowledge,
+    acknowledgements_in,
+    attach_packs,
+    synth_checked,
+)
 from tests.conftest import Synthesized
 from tests.constructs.helpers import ENV, new_stack
 
@@ -45,8 +52,10 @@ def test_fails_synth_of_a_plainly_insecure_bucket(tmp_path: object) -> None:
         ),
     )
     attach_packs(app)
-    with pytest.raises(RuntimeError, match="ValidationFailed"):
-        app.synth()
+    with pytest.raises(
+        ComplianceError, match=r"insecure: compliance violations, see .*validation-report.json"
+    ):
+        synth_checked(app, "insecure")
     report = json.loads((tmp_path / "validation-report.json").read_text())  # type: ignore[operator]
     rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
     assert {

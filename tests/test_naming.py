@@ -72,3 +72,11 @@ def test_trail_arn_names_management_account_and_region() -> None:
 def test_fails_names_that_break_aws_rules(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         call()  # type: ignore[operator]
+
+
+def test_cdk_qualifier_is_the_one_the_app_deploys_with() -> None:
+    from baseline.cdk_context import cdk_json_context
+
+    assert cdk_json_context()["@aws-cdk/core:bootstrapQualifier"] == naming.CDK_QUALIFIER
+    assert naming.CDK_QUALIFIER != "hnb659fds"  # workload teams keep the default to themselves
+    assert len(naming.CDK_QUALIFIER) <= 10 and naming.CDK_QUALIFIER.isalnum()

@@ -99,7 +99,8 @@ def apply(p: dict) -> None:
         password_policy(p)
         s3_block_public_access(p)
     ebs_encryption(p, ec2)
-    imds_defaults(p, ec2)
+    if p.get("ImdsDefaults") == "true":
+        imds_defaults(p, ec2)
     default_vpcs(p, ec2)
 
 

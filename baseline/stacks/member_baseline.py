@@ -31,7 +31,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
-from baseline.compliance import acknowledge, attach_packs
+from baseline.compliance import acknowledge, attach_packs, synth_checked
 from baseline.config import (
     ROOT_OU,
     AccountRole,
@@ -64,6 +64,9 @@ class MemberBaselineSettings:
     break_glass_session_hours: int
     customer_managed_ebs_key: bool
     default_vpcs: str
+    #: Set the account's IMDS defaults. In an organisation the declarative EC2 policy owns
+    #: them (and the account may not change them); a single account sets its own.
+    imds_defaults: bool = False
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> MemberBaselineSettings:
@@ -153,7 +156,7 @@ class MemberBaselineStack(cdk.Stack):
         self.settings_function = BaselineFunction(
             self,
             "AccountSettings",
-            function_name=f"{prefix}-account-settings-{region}",
+            function_name=f"{naming.account_settings_function(prefix)}-{region}",
             description="Applies the member baseline's account settings",
             code=lambda_.Code.from_inline(inline_handler_source()),
             handler="index.handler",
@@ -171,6 +174,7 @@ class MemberBaselineStack(cdk.Stack):
             "HomeRegion": cdk.Fn.condition_if(self.is_home.logical_id, "true", "false"),
             "AccountId": account,
             "DefaultVpcs": settings.default_vpcs,
+            "ImdsDefaults": str(settings.imds_defaults).lower(),
         }
         if self.ebs_key is not None:
             properties["EbsKmsKeyId"] = self.ebs_key.key_arn
@@ -387,7 +391,7 @@ def member_app(
 def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -> dict[str, Any]:
     """The member template, synthesized and checked by every compliance pack."""
     app, stack = member_app(settings, context)
-    assembly = app.synth()  # raises ValidationFailed on any violation
+    assembly = synth_checked(app, "the member-baseline template")
     template: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
     return template
 

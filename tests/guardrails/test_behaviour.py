@@ -23,8 +23,9 @@ SANDBOX = "189012345678"  # sandbox-data-science, Sandbox
 
 ADMIN = f"arn:aws:iam::{PROD}:role/AWSReservedSSO_Administrator_0123456789abcdef"
 STACKSET = f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978"
-CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-cfn-exec-role-{PROD}-eu-west-1"
-CDK_DEPLOY = f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-{PROD}-eu-west-1"
+CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PROD}-eu-west-1"
+CDK_DEPLOY = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-deploy-role-{PROD}-eu-west-1"
+SETTINGS_FUNCTION = f"arn:aws:iam::{PROD}:role/nwl-account-settings-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
 
@@ -191,6 +192,28 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     (
+        "a workload team bootstraps the CDK with the default qualifier",
+        PROD,
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-{PROD}-eu-west-1",
+            ADMIN,
+        ),
+        "Allow",
+    ),
+    (
+        "the member baseline's settings function sets account S3 Block Public Access",
+        PROD,
+        Request("s3:PutAccountPublicAccessBlock", "*", SETTINGS_FUNCTION),
+        "Allow",
+    ),
+    (
+        "the settings function works in a suspended account",
+        PROD,
+        Request("ec2:EnableEbsEncryptionByDefault", "*", SETTINGS_FUNCTION),
+        "Allow",
+    ),
+    (
         "an administrator deactivates a leaked access key",
         PROD,
         Request("iam:UpdateAccessKey", f"arn:aws:iam::{PROD}:user/legacy", ADMIN),
@@ -232,7 +255,7 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
     (
         "an administrator creates a role named like the CDK deploy role",
         PROD,
-        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-x", ADMIN),
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-deploy-role-x", ADMIN),
         "Deny",
     ),
     (

@@ -120,6 +120,12 @@ def test_home_region_applies_account_wide_settings(module: Any) -> None:
     assert all(bpa[1]["PublicAccessBlockConfiguration"].values())
     ec2 = clients["ec2"].names()
     assert "enable_ebs_encryption_by_default" in ec2 and "reset_ebs_default_kms_key_id" in ec2
+    assert "modify_instance_metadata_defaults" not in ec2  # the declarative policy owns them
+
+
+def test_a_single_account_sets_its_own_imds_defaults(module: Any) -> None:
+    handler, clients, _ = module
+    handler.handler(_event(ImdsDefaults="true"), None)
     metadata = dict(clients["ec2"].calls)["modify_instance_metadata_defaults"]
     assert metadata["HttpTokens"] == "required" and metadata["HttpPutResponseHopLimit"] == 2
 

@@ -66,7 +66,7 @@ def test_member_template_fits_inline_and_needs_no_assets(synthesized: Synthesize
     assert len(body.encode()) <= TEMPLATE_BODY_LIMIT
     member = json.loads(body)
     assert "BootstrapVersion" not in member.get("Parameters", {})
-    assert "cdk-hnb659fds-assets" not in body  # StackSet targets cannot read the asset bucket
+    assert "-assets-" not in body  # StackSet targets cannot read any bootstrap asset bucket
     (function,) = _resources(member, "AWS::Lambda::Function")
     assert "ZipFile" in function["Properties"]["Code"]
     assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
@@ -118,7 +118,12 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
             "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{AUDIT}:root"]]}
         }
     (glass,) = roles["nwl-break-glass"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert glass["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:role/BreakGlassOperators"}
+    assert glass["Principal"] == {
+        "AWS": [
+            f"arn:aws:iam::{MANAGEMENT}:user/break-glass-1",
+            f"arn:aws:iam::{MANAGEMENT}:user/break-glass-2",
+        ]
+    }
     assert glass["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 
 
