@@ -619,6 +619,56 @@ def check_cis_alarms(templates: Templates) -> Evidence:
     return evidence
 
 
+def check_detective_services(templates: Templates) -> Evidence:
+    """The audit account administers every service, turned on for every member, in every region."""
+    evidence = Evidence()
+    designated: set[str] = set()
+    for _, settings in resources(templates, "Custom::OrganizationSettings"):
+        admins = _props(settings).get("ServiceAdministrators") or {}
+        designated |= {
+            f"{s}@{r}" for s in admins.get("Services", []) for r in admins.get("Regions", [])
+        }
+    for name, resource in resources(templates, "Custom::SecurityServices"):
+        region = name.split("/")[0].removeprefix("SecurityTooling-")
+        services = set(_props(resource).get("Services", []))
+        wanted = {"guardduty", "inspector2", "macie2", "detective"}
+        ok = wanted <= services and all(f"{s}@{region}" in designated for s in wanted)
+        (evidence.found if ok else evidence.violations).append(f"{region}: {sorted(services)}")
+    return evidence
+
+
+def check_security_hub_standards(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    for name, policy in resources(templates, "AWS::SecurityHub::ConfigurationPolicy"):
+        hub = _props(policy).get("ConfigurationPolicy", {}).get("SecurityHub", {})
+        standards = " ".join(hub.get("EnabledStandardIdentifiers", []))
+        ok = (
+            hub.get("ServiceEnabled") is True
+            and "foundational-security-best-practices" in standards
+            and "cis-aws-foundations" in standards
+        )
+        (evidence.found if ok else evidence.violations).append(name)
+    for name, _ in resources(templates, "AWS::SecurityHub::FindingAggregator"):
+        evidence.found.append(name)
+    if not list(resources(templates, "AWS::SecurityHub::FindingAggregator")):
+        evidence.violations.append("no Security Hub finding aggregator")
+    return evidence
+
+
+def check_findings_routed(templates: Templates) -> Evidence:
+    evidence = Evidence()
+    sources = {"aws.guardduty", "aws.securityhub", "aws.access-analyzer", "aws.inspector2"}
+    routed = set()
+    for name, rule in resources(templates, "AWS::Events::Rule"):
+        props = _props(rule)
+        source = set(props.get("EventPattern", {}).get("source", []))
+        if source & sources and props.get("Targets"):
+            routed |= source
+            evidence.found.append(name)
+    evidence.violations += [f"{s} not routed" for s in sorted(sources - routed)]
+    return evidence
+
+
 CONTROLS += (
     Control(
         id="LZ-ORG-01",
@@ -772,6 +822,30 @@ CONTROLS += (
         cis=tuple(f"4.{i}" for i in range(1, 16)),
         implemented_by="baseline.constructs.security_alarms.SecurityAlarms",
         check=check_cis_alarms,
+    ),
+    Control(
+        id="LZ-DET-01",
+        title="GuardDuty, Inspector, Macie and Detective run for every member in every governed region, administered by the audit account",
+        best_practices=("SEC04-BP01", "SEC04-BP02", "SEC06-BP01", "SEC07-BP03"),
+        cis=(),
+        implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
+        check=check_detective_services,
+    ),
+    Control(
+        id="LZ-DET-02",
+        title="Security Hub runs AWS FSBP and CIS v5.0.0 in every account, with every region's findings aggregated in the home region",
+        best_practices=("SEC04-BP02", "SEC04-BP03", "SEC01-BP03"),
+        cis=(),
+        implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
+        check=check_security_hub_standards,
+    ),
+    Control(
+        id="LZ-DET-03",
+        title="High and critical GuardDuty, Security Hub, Access Analyzer and Inspector findings reach the security topic",
+        best_practices=("SEC04-BP03", "SEC10-BP01"),
+        cis=(),
+        implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
+        check=check_findings_routed,
     ),
     Control(
         id="LZ-ORG-02",

@@ -16,6 +16,7 @@ from baseline.stacks.member_baseline import (
     target_ou_ids,
 )
 from baseline.stacks.organization import OrganizationStack
+from baseline.stacks.security_tooling import SecurityToolingStack
 from baseline.stacks.trail import TrailStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
@@ -65,6 +66,7 @@ class LandingZone(Construct):
             self.accounts.append(shard)
         self.member_baseline: MemberBaselineStackSetStack | None = None
         self.trail: TrailStack | None = None
+        self.security_tooling: list[SecurityToolingStack] = []
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
             self._add_member_baseline(scope, config)
@@ -81,6 +83,20 @@ class LandingZone(Construct):
             assert self.log_archive is not None
             self.trail.add_stack_dependency(self.log_archive)
             self.trail.add_stack_dependency(self.organization)
+            audit = config.account_id_for(AccountRole.AUDIT)
+            for region in config.governed_regions:
+                tooling = SecurityToolingStack(
+                    scope,
+                    f"SecurityTooling-{region}",
+                    config=config,
+                    stack_name=f"{prefix}-security-tooling",
+                    description="Detective services of the organisation, administered from the audit account",
+                    env=cdk.Environment(account=audit, region=region),
+                    termination_protection=True,
+                )
+                # The audit account must be the services' administrator first.
+                tooling.add_stack_dependency(self.organization)
+                self.security_tooling.append(tooling)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
             cdk.Tags.of(stack).add("lz:prefix", prefix)
@@ -149,5 +165,6 @@ class LandingZone(Construct):
             self.log_archive,
             self.member_baseline,
             self.trail,
+            *self.security_tooling,
         ]
         return [s for s in ordered if s is not None]

@@ -207,6 +207,17 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-ALARM-01": lambda t: _first(
         t, "AWS::CloudWatch::Alarm", lambda a: "root" in a["Properties"]["AlarmName"]
     )["Properties"].pop("AlarmActions"),
+    "LZ-DET-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
+        ServiceAdministrators={}
+    ),
+    "LZ-DET-02": lambda t: _first(t, "AWS::SecurityHub::ConfigurationPolicy")["Properties"][
+        "ConfigurationPolicy"
+    ]["SecurityHub"].update(EnabledStandardIdentifiers=[]),
+    "LZ-DET-03": lambda t: _first(
+        t,
+        "AWS::Events::Rule",
+        lambda r: r["Properties"]["EventPattern"]["source"] == ["aws.guardduty"],
+    )["Properties"].pop("Targets"),
     "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
         CentralizedRootAccess="false"
     ),

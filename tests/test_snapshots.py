@@ -78,6 +78,9 @@ STACKS = [
     "LogArchiveReplica",
     "MemberBaseline",
     "Trail",
+    "SecurityTooling-eu-west-1",
+    "SecurityTooling-eu-central-1",
+    "SecurityTooling-us-east-1",
 ]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 

@@ -21,6 +21,26 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 TRUSTED_SERVICES = ("account.amazonaws.com", "cloudtrail.amazonaws.com", "iam.amazonaws.com")
 #: The service principal a StackSets delegated administrator is registered for.
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+#: Services the audit account administers for the organisation: trusted access for each,
+#: delegated administration through Organizations for Access Analyzer and Config, and
+#: through each service's own API (in every governed region) for the others.
+SECURITY_SERVICE_PRINCIPALS = (
+    "access-analyzer.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+    "detective.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "inspector2.amazonaws.com",
+    "macie.amazonaws.com",
+    "malware-protection.guardduty.amazonaws.com",
+    "securityhub.amazonaws.com",
+)
+ORGANIZATIONS_DELEGATED = (
+    "access-analyzer.amazonaws.com",
+    "config-multiaccountsetup.amazonaws.com",
+    "config.amazonaws.com",
+)
+SERVICE_DELEGATED = ("detective", "guardduty", "inspector2", "macie2", "securityhub")
 
 
 class OrganizationSettings(Construct):
@@ -49,6 +69,8 @@ class OrganizationSettings(Construct):
         policy_types: Sequence[str],
         centralized_root_access: bool = True,
         stacksets_delegated_admin: str | None = None,
+        security_admin: str | None = None,
+        governed_regions: Sequence[str] = (),
     ) -> None:
         """Create the function and the custom resource.
 
@@ -60,6 +82,9 @@ class OrganizationSettings(Construct):
         :param stacksets_delegated_admin: account to register as the delegated
             administrator of service-managed StackSets. Default: none (the management
             account runs the StackSet). Trusted access for StackSets is enabled either way.
+        :param security_admin: account that administers the detective services (the audit
+            account). Default: none.
+        :param governed_regions: where the security administrator is designated.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -80,7 +105,7 @@ class OrganizationSettings(Construct):
             function_name=name,
             description="Applies organisation settings CloudFormation has no resource type for",
             code=lambda_.Code.from_asset(
-                str(HANDLERS), exclude=["__pycache__", "*.pyc", "__init__.py"]
+                str(HANDLERS), exclude=["*", "!organization_settings.py", "!cfn_response.py"]
             ),
             handler="organization_settings.handler",
             log_group_name=log_group_name,
@@ -140,19 +165,10 @@ class OrganizationSettings(Construct):
                         f"arn:aws:account::{management_account_id}:account/{organization_id}/*",
                     ],
                 ),
-                *(
-                    [
-                        iam.PolicyStatement(
-                            sid="RegisterDelegatedAdministrator",
-                            actions=["organizations:RegisterDelegatedAdministrator"],
-                            resources=[
-                                f"arn:aws:organizations::{management_account_id}:account/"
-                                f"{organization_id}/{stacksets_delegated_admin}"
-                            ],
-                        )
-                    ]
-                    if stacksets_delegated_admin
-                    else []
+                *self._delegation_permissions(
+                    management_account_id,
+                    organization_id,
+                    [a for a in (stacksets_delegated_admin, security_admin) if a],
                 ),
             ],
             wildcard_reasons={
@@ -167,6 +183,10 @@ class OrganizationSettings(Construct):
                 f"{as_finding(stack, organization_id)}/*": (
                     "every member account of the organisation is placed in its configured OU"
                 ),
+                f"Resource::arn:aws:iam::{management_account_id}:role/aws-service-role/*": (
+                    "the security services create their own service-linked roles, limited by "
+                    "iam:AWSServiceName to those services"
+                ),
                 f"Resource::arn:aws:organizations::{management_account_id}:ou/"
                 f"{as_finding(stack, organization_id)}/*": (
                     "accounts move only between the organisation's own OUs"
@@ -178,14 +198,41 @@ class OrganizationSettings(Construct):
         properties: dict[str, object] = {
             "RootId": root_id,
             "PolicyTypes": sorted(policy_types),
-            "ServicePrincipals": list(TRUSTED_SERVICES),
+            "ServicePrincipals": [
+                *TRUSTED_SERVICES,
+                *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
+            ],
             "CentralizedRootAccess": str(centralized_root_access).lower(),
             "ManagementAccountId": management_account_id,
             "StackSetsAccess": "true",
-            "DelegatedAdministrators": (
-                [{"AccountId": stacksets_delegated_admin, "ServicePrincipal": STACKSETS_PRINCIPAL}]
-                if stacksets_delegated_admin
-                else []
+            "DelegatedAdministrators": [
+                *(
+                    [
+                        {
+                            "AccountId": stacksets_delegated_admin,
+                            "ServicePrincipal": STACKSETS_PRINCIPAL,
+                        }
+                    ]
+                    if stacksets_delegated_admin
+                    else []
+                ),
+                *(
+                    [
+                        {"AccountId": security_admin, "ServicePrincipal": p}
+                        for p in ORGANIZATIONS_DELEGATED
+                    ]
+                    if security_admin
+                    else []
+                ),
+            ],
+            "ServiceAdministrators": (
+                {
+                    "AccountId": security_admin,
+                    "Regions": list(governed_regions),
+                    "Services": list(SERVICE_DELEGATED),
+                }
+                if security_admin
+                else {}
             ),
         }
         self.resource = cdk.CustomResource(
@@ -195,3 +242,46 @@ class OrganizationSettings(Construct):
             resource_type="Custom::OrganizationSettings",
             properties=properties,
         )
+
+    @staticmethod
+    def _delegation_permissions(
+        management_account_id: str, organization_id: str, accounts: Sequence[str]
+    ) -> list[iam.PolicyStatement]:
+        """Register and designate delegated administrators, for the named accounts only."""
+        if not accounts:
+            return []
+        return [
+            iam.PolicyStatement(
+                sid="RegisterDelegatedAdministrators",
+                actions=["organizations:RegisterDelegatedAdministrator"],
+                resources=[
+                    f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account}"
+                    for account in sorted(set(accounts))
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="DesignateServiceAdministrators",
+                actions=[
+                    "detective:EnableOrganizationAdminAccount",
+                    "detective:ListOrganizationAdminAccounts",
+                    "guardduty:EnableOrganizationAdminAccount",
+                    "guardduty:ListOrganizationAdminAccounts",
+                    "inspector2:EnableDelegatedAdminAccount",
+                    "inspector2:ListDelegatedAdminAccounts",
+                    "macie2:EnableOrganizationAdminAccount",
+                    "macie2:ListOrganizationAdminAccounts",
+                    "organizations:ListDelegatedAdministrators",
+                    "securityhub:EnableOrganizationAdminAccount",
+                    "securityhub:ListOrganizationAdminAccounts",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="CreateTheServicesLinkedRoles",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[f"arn:aws:iam::{management_account_id}:role/aws-service-role/*"],
+                conditions={
+                    "StringLike": {"iam:AWSServiceName": list(SECURITY_SERVICE_PRINCIPALS)}
+                },
+            ),
+        ]

@@ -8,8 +8,10 @@ Runs in the management account and, on Create and Update, idempotently:
    AI opt-out, backup) on the root;
 3. enables centralised root access for member accounts (root credentials management and
    privileged root sessions), so member accounts need no root passwords (SEC01-BP02);
-4. moves accounts into the OU the config names for them;
-5. sets the security alternate contact on every account (CIS 1.2).
+4. makes the audit account the administrator of GuardDuty, Security Hub, Inspector,
+   Macie and Detective in every governed region (an API call per service and region);
+5. moves accounts into the OU the config names for them;
+6. sets the security alternate contact on every account (CIS 1.2).
 
 Each custom resource passes only the properties of the steps it wants: the organisation
 stack the organisation-wide ones, each account stack the placements and contacts of its
@@ -37,14 +39,56 @@ LOG.setLevel(logging.INFO)
 PHYSICAL_ID = "organization-settings"
 ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
 
-ClientFactory = Callable[[str], Any]
+ClientFactory = Callable[..., Any]  # (service, region=None) -> client
+
+#: How each detective service lists and designates its delegated administrator:
+#: service -> (list call, list key, account field, enable call, enable parameter).
+SERVICE_ADMIN_CALLS: dict[str, tuple[str, str, str, str, str]] = {
+    "guardduty": (
+        "list_organization_admin_accounts",
+        "AdminAccounts",
+        "AdminAccountId",
+        "enable_organization_admin_account",
+        "AdminAccountId",
+    ),
+    "securityhub": (
+        "list_organization_admin_accounts",
+        "AdminAccounts",
+        "AccountId",
+        "enable_organization_admin_account",
+        "AdminAccountId",
+    ),
+    "inspector2": (
+        "list_delegated_admin_accounts",
+        "delegatedAdminAccounts",
+        "accountId",
+        "enable_delegated_admin_account",
+        "delegatedAdminAccountId",
+    ),
+    "macie2": (
+        "list_organization_admin_accounts",
+        "adminAccounts",
+        "accountId",
+        "enable_organization_admin_account",
+        "adminAccountId",
+    ),
+    "detective": (
+        "list_organization_admin_accounts",
+        "Administrators",
+        "AccountId",
+        "enable_organization_admin_account",
+        "AccountId",
+    ),
+}
 
 
-def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS only
+def _boto3_client(service: str, region: str | None = None) -> Any:  # pragma: no cover
     import boto3  # the Lambda runtime provides it
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    return boto3.client(
+        service, region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 10})
+    )
 
 
 def _true(value: Any) -> bool:
@@ -98,6 +142,21 @@ def register_delegated_administrators(
         except organizations.exceptions.AccountAlreadyRegisteredException:
             continue
         done.append(f"{registration['AccountId']}:{registration['ServicePrincipal']}")
+    return done
+
+
+def designate_service_administrators(client: ClientFactory, settings: dict[str, Any]) -> list[str]:
+    """Make one account the administrator of each detective service, in every region."""
+    done = []
+    for region in settings["Regions"]:
+        for service in settings["Services"]:
+            list_call, key, field, enable_call, parameter = SERVICE_ADMIN_CALLS[service]
+            api = client(service, region)
+            current = [a[field] for a in getattr(api, list_call)().get(key, [])]
+            if settings["AccountId"] in current:
+                continue
+            getattr(api, enable_call)(**{parameter: settings["AccountId"]})
+            done.append(f"{service}@{region}")
     return done
 
 
@@ -160,6 +219,10 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
     if properties.get("DelegatedAdministrators"):
         result["DelegatedAdministrators"] = register_delegated_administrators(
             organizations, properties["DelegatedAdministrators"]
+        )
+    if properties.get("ServiceAdministrators"):
+        result["ServiceAdministrators"] = designate_service_administrators(
+            client, properties["ServiceAdministrators"]
         )
     if "RootId" in properties:
         result["PolicyTypes"] = enable_policy_types(

@@ -115,6 +115,10 @@ class OrganizationStack(cdk.Stack):
             root_id=self.root_id,
             management_account_id=management_id,
             policy_types=policy_types,
+            security_admin=None
+            if config.bootstrap_phase
+            else config.account_id_for(AccountRole.AUDIT),
+            governed_regions=config.governed_regions,
             stacksets_delegated_admin=(
                 config.account_id_for(AccountRole.AUDIT)
                 if config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN

@@ -121,7 +121,7 @@ def _clients(enabled: list[str], features: list[str]) -> tuple[dict[str, Any], A
         "account": FakeAccount(),
         "cloudformation": FakeCloudFormation(),
     }
-    return clients, clients.__getitem__
+    return clients, lambda service, region=None: clients[service]
 
 
 def test_enables_everything_on_a_fresh_organisation() -> None:
@@ -257,3 +257,43 @@ def test_an_account_stack_touches_nothing_organisation_wide() -> None:
     assert result["SecurityContacts"] == 1
     assert "PolicyTypes" not in result and "RootAccess" not in result
     assert clients["organizations"].calls == []
+
+
+class FakeServiceAdmin:
+    """One detective service in one region: lists and designates administrators."""
+
+    def __init__(self, admins: list[dict[str, str]], key: str) -> None:
+        self.admins = admins
+        self.key = key
+        self.enabled: list[dict[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("list_"):
+            return lambda: {self.key: self.admins}
+        return lambda **kwargs: self.enabled.append(kwargs)
+
+
+def test_the_audit_account_administers_every_detective_service_in_every_region() -> None:
+    regions = ["eu-west-1", "eu-central-1"]
+    fakes: dict[tuple[str, str], FakeServiceAdmin] = {}
+    for service, (_, key, field, _, _) in handler_module.SERVICE_ADMIN_CALLS.items():
+        for region in regions:
+            # GuardDuty in eu-west-1 is already delegated to the audit account
+            admins = (
+                [{field: "222222222222"}] if (service, region) == ("guardduty", "eu-west-1") else []
+            )
+            fakes[(service, region)] = FakeServiceAdmin(admins, key)
+    settings = {
+        "AccountId": "222222222222",
+        "Regions": regions,
+        "Services": list(handler_module.SERVICE_ADMIN_CALLS),
+    }
+    done = handler_module.designate_service_administrators(
+        lambda service, region=None: fakes[(service, region)], settings
+    )
+    assert "guardduty@eu-west-1" not in done
+    assert len(done) == 2 * len(handler_module.SERVICE_ADMIN_CALLS) - 1
+    assert fakes[("inspector2", "eu-central-1")].enabled == [
+        {"delegatedAdminAccountId": "222222222222"}
+    ]
+    assert fakes[("securityhub", "eu-west-1")].enabled == [{"AdminAccountId": "222222222222"}]

@@ -146,12 +146,14 @@ def test_delegated_administrator_runs_the_stack_set_from_the_audit_account(
     settings.has_resource_properties(
         "Custom::OrganizationSettings",
         {
-            "DelegatedAdministrators": [
-                {
-                    "AccountId": AUDIT,
-                    "ServicePrincipal": "member.org.stacksets.cloudformation.amazonaws.com",
-                }
-            ]
+            "DelegatedAdministrators": assertions.Match.array_with(
+                [
+                    {
+                        "AccountId": AUDIT,
+                        "ServicePrincipal": "member.org.stacksets.cloudformation.amazonaws.com",
+                    }
+                ]
+            )
         },
     )
 

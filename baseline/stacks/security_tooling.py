@@ -1,0 +1,336 @@
+"""SecurityTooling: the detective services, administered from the audit account.
+
+One stack per governed region in the audit account, which the Organization stack made the
+delegated administrator of GuardDuty, Security Hub, Inspector, Macie, Detective, IAM
+Access Analyzer and AWS Config. In every region: organisation-wide auto-enable of
+GuardDuty (with its protection plans), Inspector, Macie and Detective; an organisation
+external-access analyzer; an organisation Config rule for the data-classification tag.
+In the home region: Security Hub central configuration (FSBP and CIS standards for the
+whole organisation, findings of every region aggregated here), the unused-access
+analyzer, the Config aggregator, and the rules that send high and critical findings to
+the security topic, written for a person to act on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_accessanalyzer as accessanalyzer
+from aws_cdk import aws_config as config_
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_securityhub as securityhub
+from constructs import Construct
+
+from baseline.compliance import acknowledge
+from baseline.config import AccountRole, LandingZoneConfig
+from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.security_notifications import SecurityNotifications
+from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
+
+HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+
+#: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
+GUARDDUTY_FEATURES = (
+    "S3_DATA_EVENTS",
+    "EKS_AUDIT_LOGS",
+    "EBS_MALWARE_PROTECTION",
+    "RDS_LOGIN_EVENTS",
+    "LAMBDA_NETWORK_LOGS",
+    "RUNTIME_MONITORING",
+)
+
+
+def standards(region: str) -> list[str]:
+    """The Security Hub standards every account runs: AWS FSBP and CIS v5.0.0."""
+    return [
+        f"arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0",
+        f"arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/5.0.0",
+    ]
+
+
+#: (source, detail-type, detail pattern, what to say) of the findings routed to people.
+def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
+    """EventBridge patterns of the high and critical findings that page a person.
+
+    Findings of other regions reach the home region through Security Hub aggregation, so
+    the native rules cover the home region and Security Hub covers the rest without
+    announcing a finding twice.
+    """
+    native = ["Amazon GuardDuty", "Amazon Inspector", "IAM Access Analyzer"]
+    return {
+        "GuardDuty": {
+            "source": ["aws.guardduty"],
+            "detail_type": ["GuardDuty Finding"],
+            "detail": {"severity": [{"numeric": [">=", 7]}]},
+        },
+        "Inspector": {
+            "source": ["aws.inspector2"],
+            "detail_type": ["Inspector2 Finding"],
+            "detail": {"severity": ["HIGH", "CRITICAL"], "status": ["ACTIVE"]},
+        },
+        "AccessAnalyzer": {
+            "source": ["aws.access-analyzer"],
+            "detail_type": ["Access Analyzer Finding"],
+            "detail": {"status": ["ACTIVE"]},
+        },
+        "SecurityHub": {
+            "source": ["aws.securityhub"],
+            "detail_type": ["Security Hub Findings - Imported"],
+            "detail": {
+                "findings": {
+                    "Severity": {"Label": ["HIGH", "CRITICAL"]},
+                    "Workflow": {"Status": ["NEW"]},
+                    "ProductName": [{"anything-but": native}],
+                }
+            },
+        },
+        "SecurityHubOtherRegions": {
+            "source": ["aws.securityhub"],
+            "detail_type": ["Security Hub Findings - Imported"],
+            "detail": {
+                "findings": {
+                    "Severity": {"Label": ["HIGH", "CRITICAL"]},
+                    "Workflow": {"Status": ["NEW"]},
+                    "ProductName": native,
+                    "Region": [{"anything-but": home_region}],
+                }
+            },
+        },
+    }
+
+
+class SecurityToolingStack(cdk.Stack):
+    """Detective services for the whole organisation, in one governed region.
+
+    Implements SEC04-BP01/BP02/BP03 (detect, aggregate, alert), SEC06-BP01 (vulnerability
+    management), SEC03-BP07 (external and unused access analysis), SEC07-BP03 (Macie).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix = config.organization.prefix
+        region = self.region
+        home = region == config.home_region
+        audit = config.account_id_for(AccountRole.AUDIT)
+
+        self.services = BaselineFunction(
+            self,
+            "SecurityServices",
+            function_name=f"{prefix}-security-services-{region}",
+            description="Turns on the detective services for every member of the organisation",
+            code=lambda_.Code.from_asset(
+                str(HANDLERS), exclude=["*", "!security_services.py", "!cfn_response.py"]
+            ),
+            handler="security_services.handler",
+            log_group_name=f"/{prefix}/security-services",
+            timeout=cdk.Duration.minutes(10),
+            statements=[
+                iam.PolicyStatement(
+                    sid="EnableForTheOrganization",
+                    actions=[
+                        "detective:CreateGraph",
+                        "detective:ListGraphs",
+                        "detective:UpdateOrganizationConfiguration",
+                        "guardduty:CreateDetector",
+                        "guardduty:ListDetectors",
+                        "guardduty:UpdateDetector",
+                        "guardduty:UpdateOrganizationConfiguration",
+                        "inspector2:Enable",
+                        "inspector2:UpdateOrganizationConfiguration",
+                        "macie2:EnableMacie",
+                        "macie2:UpdateOrganizationConfiguration",
+                        "organizations:DescribeOrganization",
+                        "organizations:ListAccounts",
+                        "organizations:ListDelegatedAdministrators",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="CreateTheServicesLinkedRoles",
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=[f"arn:aws:iam::{audit}:role/aws-service-role/*"],
+                    conditions={
+                        "StringLike": {
+                            "iam:AWSServiceName": [
+                                "detective.amazonaws.com",
+                                "guardduty.amazonaws.com",
+                                "inspector2.amazonaws.com",
+                                "macie.amazonaws.com",
+                                "malware-protection.guardduty.amazonaws.com",
+                            ]
+                        }
+                    },
+                ),
+            ],
+            wildcard_reasons={
+                "Resource::*": "these organisation-configuration and X-Ray actions accept no resource-level permissions",
+                f"Resource::arn:aws:iam::{audit}:role/aws-service-role/*": (
+                    "the detective services create their own service-linked roles, limited by "
+                    "iam:AWSServiceName to those services"
+                ),
+            },
+        )
+        cdk.CustomResource(
+            self,
+            "OrganizationWide",
+            service_token=self.services.function.function_arn,
+            resource_type="Custom::SecurityServices",
+            properties={
+                "Services": ["detective", "guardduty", "inspector2", "macie2"],
+                "GuardDutyFeatures": list(GUARDDUTY_FEATURES),
+                "AccountId": audit,
+            },
+        )
+        accessanalyzer.CfnAnalyzer(
+            self,
+            "ExternalAccess",
+            analyzer_name=f"{prefix}-organization-external-access",
+            type="ORGANIZATION",
+        )
+        config_.CfnOrganizationConfigRule(
+            self,
+            "ClassificationTagRule",
+            organization_config_rule_name=f"{prefix}-data-classification-tag",
+            organization_managed_rule_metadata=config_.CfnOrganizationConfigRule.OrganizationManagedRuleMetadataProperty(
+                rule_identifier="REQUIRED_TAGS",
+                description="Data stores carry the data-classification tag the tag policy defines",
+                input_parameters=cdk.Stack.of(self).to_json_string(
+                    {"tag1Key": CLASSIFICATION_TAG, "tag1Value": ",".join(CLASSIFICATION_VALUES)}
+                ),
+                resource_types_scope=[
+                    "AWS::S3::Bucket",
+                    "AWS::DynamoDB::Table",
+                    "AWS::RDS::DBInstance",
+                    "AWS::EC2::Volume",
+                ],
+            ),
+            excluded_accounts=[config.account_id_for(AccountRole.MANAGEMENT)],
+        )
+        if home:
+            self._home_region(config, audit)
+
+    def _home_region(self, config: LandingZoneConfig, audit: str) -> None:
+        prefix = config.organization.prefix
+        others = [r for r in config.governed_regions if r != config.home_region]
+        accessanalyzer.CfnAnalyzer(
+            self,
+            "UnusedAccess",
+            analyzer_name=f"{prefix}-organization-unused-access",
+            type="ORGANIZATION_UNUSED_ACCESS",
+            analyzer_configuration=accessanalyzer.CfnAnalyzer.AnalyzerConfigurationProperty(
+                unused_access_configuration=accessanalyzer.CfnAnalyzer.UnusedAccessConfigurationProperty(
+                    unused_access_age=90
+                )
+            ),
+        )
+        aggregator_role = iam.Role(
+            self,
+            "AggregatorRole",
+            description="AWS Config reads the organisation to aggregate every account",
+            assumed_by=iam.ServicePrincipal(
+                "config.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": audit}}
+            ),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSConfigRoleForOrganizations"
+                )
+            ],
+        )
+        acknowledge(
+            aggregator_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSConfigRoleForOrganizations]",
+            "AWSConfigRoleForOrganizations is the AWS-maintained policy for exactly this role (read "
+            "the organisation's accounts); AWS keeps it current, which a hand-written copy would not.",
+        )
+        config_.CfnConfigurationAggregator(
+            self,
+            "Aggregator",
+            configuration_aggregator_name=f"{prefix}-organization",
+            organization_aggregation_source=config_.CfnConfigurationAggregator.OrganizationAggregationSourceProperty(
+                role_arn=aggregator_role.role_arn,
+                aws_regions=list(config.governed_regions),
+                all_aws_regions=False,
+            ),
+        )
+
+        aggregator = securityhub.CfnFindingAggregator(
+            self,
+            "FindingAggregator",
+            region_linking_mode="SPECIFIED_REGIONS",
+            regions=others,
+        )
+        organization = securityhub.CfnOrganizationConfiguration(
+            self,
+            "CentralConfiguration",
+            auto_enable=False,
+            auto_enable_standards="NONE",
+            configuration_type="CENTRAL",
+        )
+        organization.add_resource_dependency(aggregator)
+        policy = securityhub.CfnConfigurationPolicy(
+            self,
+            "Standards",
+            name=f"{prefix}-security-hub",
+            description="Security Hub on in every account, with AWS FSBP and CIS v5.0.0",
+            configuration_policy=securityhub.CfnConfigurationPolicy.PolicyProperty(
+                security_hub=securityhub.CfnConfigurationPolicy.SecurityHubPolicyProperty(
+                    service_enabled=True,
+                    enabled_standard_identifiers=standards(config.home_region),
+                    security_controls_configuration=securityhub.CfnConfigurationPolicy.SecurityControlsConfigurationProperty(
+                        disabled_security_control_identifiers=[]
+                    ),
+                )
+            ),
+        )
+        policy.add_resource_dependency(organization)
+        securityhub.CfnPolicyAssociation(
+            self,
+            "StandardsEverywhere",
+            configuration_policy_id=policy.attr_id,
+            target_id=str(config.organization.root_id),
+            target_type="ROOT",
+        )
+
+        self.notifications = SecurityNotifications(
+            self,
+            "Notifications",
+            topic_name=f"{prefix}-security-findings",
+            email=config.security_notification_email,
+            publishers=["events.amazonaws.com"],
+            key_alias=f"alias/{prefix}/security-findings",
+        )
+        for name, pattern in finding_rules(config.home_region).items():
+            rule = events.Rule(
+                self,
+                f"{name}Findings",
+                rule_name=f"{prefix}-{name.lower()}-findings",
+                description=f"High and critical {name} findings to the security topic",
+                event_pattern=events.EventPattern(**pattern),
+            )
+            rule.add_target(
+                targets.SnsTopic(
+                    self.notifications.topic,
+                    message=events.RuleTargetInput.from_object(
+                        {
+                            "what": f"A high or critical {name} finding needs a person.",
+                            "act": (
+                                "Open it in the audit account's console for the service, "
+                                "triage it within the hour, and follow docs/detection.md."
+                            ),
+                            "account": events.EventField.account,
+                            "region": events.EventField.region,
+                            "type": events.EventField.detail_type,
+                            "time": events.EventField.time,
+                            "finding": events.EventField.from_path("$.detail"),
+                        }
+                    ),
+                    dead_letter_queue=self.notifications.undelivered,
+                )
+            )

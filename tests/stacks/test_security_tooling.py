@@ -1,0 +1,143 @@
+"""SecurityTooling: the detective services for the whole organisation, from the audit account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Synthesized
+
+AUDIT = "423456789012"
+HOME = "eu-west-1"
+
+
+def _stack(synthesized: Synthesized, region: str) -> dict[str, Any]:
+    template: dict[str, Any] = synthesized.templates[f"SecurityTooling-{region}"]
+    return template
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def test_one_stack_per_governed_region_in_the_audit_account(synthesized: Synthesized) -> None:
+    stacks = synthesized.landing_zone.security_tooling
+    assert [s.region for s in stacks] == synthesized.config.governed_regions
+    for stack in stacks:
+        assert stack.account == AUDIT
+        assert synthesized.landing_zone.organization in stack.dependencies
+
+
+def test_the_management_account_delegates_every_service_to_the_audit_account(
+    synthesized: Synthesized,
+) -> None:
+    (settings,) = [
+        r
+        for r in synthesized.templates["Organization"]["Resources"].values()
+        if r["Type"] == "Custom::OrganizationSettings"
+    ]
+    props = settings["Properties"]
+    assert props["ServiceAdministrators"] == {
+        "AccountId": AUDIT,
+        "Regions": synthesized.config.governed_regions,
+        "Services": ["detective", "guardduty", "inspector2", "macie2", "securityhub"],
+    }
+    registered = {
+        d["ServicePrincipal"] for d in props["DelegatedAdministrators"] if d["AccountId"] == AUDIT
+    }
+    assert registered == {
+        "access-analyzer.amazonaws.com",
+        "config.amazonaws.com",
+        "config-multiaccountsetup.amazonaws.com",
+    }
+    assert {"guardduty.amazonaws.com", "securityhub.amazonaws.com", "macie.amazonaws.com"} <= set(
+        props["ServicePrincipals"]
+    )
+
+
+def test_every_region_turns_the_services_on_for_every_member(synthesized: Synthesized) -> None:
+    for region in synthesized.config.governed_regions:
+        template = _stack(synthesized, region)
+        (services,) = _of_type(template, "Custom::SecurityServices")
+        props = services["Properties"]
+        assert props["Services"] == ["detective", "guardduty", "inspector2", "macie2"]
+        assert {
+            "S3_DATA_EVENTS",
+            "EKS_AUDIT_LOGS",
+            "EBS_MALWARE_PROTECTION",
+            "RDS_LOGIN_EVENTS",
+            "LAMBDA_NETWORK_LOGS",
+            "RUNTIME_MONITORING",
+        } == set(props["GuardDutyFeatures"])
+        analyzers = {
+            a["Properties"]["Type"] for a in _of_type(template, "AWS::AccessAnalyzer::Analyzer")
+        }
+        assert "ORGANIZATION" in analyzers
+        assert ("ORGANIZATION_UNUSED_ACCESS" in analyzers) == (region == HOME)
+        (rule,) = _of_type(template, "AWS::Config::OrganizationConfigRule")
+        assert (
+            rule["Properties"]["OrganizationManagedRuleMetadata"]["RuleIdentifier"]
+            == "REQUIRED_TAGS"
+        )
+
+
+def test_security_hub_runs_fsbp_and_cis_everywhere_and_aggregates_home(
+    synthesized: Synthesized,
+) -> None:
+    template = _stack(synthesized, HOME)
+    (aggregator,) = _of_type(template, "AWS::SecurityHub::FindingAggregator")
+    assert aggregator["Properties"] == {
+        "RegionLinkingMode": "SPECIFIED_REGIONS",
+        "Regions": ["eu-central-1", "us-east-1"],
+    }
+    (organization,) = _of_type(template, "AWS::SecurityHub::OrganizationConfiguration")
+    assert organization["Properties"]["ConfigurationType"] == "CENTRAL"
+    (policy,) = _of_type(template, "AWS::SecurityHub::ConfigurationPolicy")
+    hub = policy["Properties"]["ConfigurationPolicy"]["SecurityHub"]
+    assert hub["ServiceEnabled"] is True
+    assert hub["EnabledStandardIdentifiers"] == [
+        "arn:aws:securityhub:eu-west-1::standards/aws-foundational-security-best-practices/v/1.0.0",
+        "arn:aws:securityhub:eu-west-1::standards/cis-aws-foundations-benchmark/v/5.0.0",
+    ]
+    (association,) = _of_type(template, "AWS::SecurityHub::PolicyAssociation")
+    assert (
+        association["Properties"]["TargetType"] == "ROOT"
+        and association["Properties"]["TargetId"] == "r-nw7k"
+    )
+    for region in ("eu-central-1", "us-east-1"):
+        assert not _of_type(_stack(synthesized, region), "AWS::SecurityHub::ConfigurationPolicy")
+
+
+def test_config_aggregates_every_account_and_governed_region(synthesized: Synthesized) -> None:
+    (aggregator,) = _of_type(_stack(synthesized, HOME), "AWS::Config::ConfigurationAggregator")
+    source = aggregator["Properties"]["OrganizationAggregationSource"]
+    assert source["AwsRegions"] == synthesized.config.governed_regions
+    assert source["AllAwsRegions"] is False
+
+
+def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthesized) -> None:
+    template = _stack(synthesized, HOME)
+    rules = {
+        r["Properties"]["Name"]: r["Properties"] for r in _of_type(template, "AWS::Events::Rule")
+    }
+    assert set(rules) == {
+        f"nwl-{n}-findings"
+        for n in (
+            "guardduty",
+            "inspector",
+            "accessanalyzer",
+            "securityhub",
+            "securityhubotherregions",
+        )
+    }
+    assert rules["nwl-guardduty-findings"]["EventPattern"]["detail"] == {
+        "severity": [{"numeric": [">=", 7]}]
+    }
+    assert rules["nwl-guardduty-findings"]["EventPattern"]["detail-type"] == ["GuardDuty Finding"]
+    hub = rules["nwl-securityhub-findings"]["EventPattern"]["detail"]["findings"]
+    assert hub["Severity"]["Label"] == ["HIGH", "CRITICAL"]
+    for rule in rules.values():
+        (target,) = rule["Targets"]
+        assert "DeadLetterConfig" in target
+        assert "A high or critical" in str(target["InputTransformer"]["InputTemplate"])
+    (topic,) = _of_type(template, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
