@@ -11,6 +11,7 @@ from baseline.stacks.accounts import AccountsStack, shard_accounts
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
 from baseline.stacks.member_baseline import (
     MemberBaselineSettings,
+    MemberBaselineStack,
     MemberBaselineStackSetStack,
     member_template,
     target_ou_ids,
@@ -67,6 +68,7 @@ class LandingZone(Construct):
         self.member_baseline: MemberBaselineStackSetStack | None = None
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
+        self.management_baseline: list[MemberBaselineStack] = []
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
             self._add_member_baseline(scope, config)
@@ -106,9 +108,26 @@ class LandingZone(Construct):
         home_account = config.account_id_for(
             AccountRole.AUDIT if delegated else AccountRole.MANAGEMENT
         )
-        template = member_template(
-            MemberBaselineSettings.from_config(config), context=cdk_json_context()
-        )
+        settings = MemberBaselineSettings.from_config(config)
+        template = member_template(settings, context=cdk_json_context())
+        # Service-managed StackSets never reach the management account: it gets the same
+        # template as plain stacks, one per governed region.
+        for region in config.governed_regions:
+            management = MemberBaselineStack(
+                scope,
+                f"ManagementBaseline-{region}",
+                settings=settings,
+                stack_name=f"{config.organization.prefix}-management-baseline",
+                description="The member-account baseline, in the management account",
+                env=cdk.Environment(
+                    account=config.account_id_for(AccountRole.MANAGEMENT), region=region
+                ),
+                termination_protection=True,
+            )
+            # Config delivers to the log archive bucket.
+            assert self.log_archive is not None
+            management.add_stack_dependency(self.log_archive)
+            self.management_baseline.append(management)
         self.member_baseline = MemberBaselineStackSetStack(
             scope,
             "MemberBaseline",
@@ -164,6 +183,7 @@ class LandingZone(Construct):
             self.log_archive_replica,
             self.log_archive,
             self.member_baseline,
+            *self.management_baseline,
             self.trail,
             *self.security_tooling,
         ]

@@ -173,3 +173,17 @@ def test_without_break_glass_principals_there_is_no_break_glass_role(
     assert "nwl-break-glass" not in names
     (settings,) = _resources(member, "Custom::AccountSettings")
     assert "EbsKmsKeyId" in settings["Properties"]  # customer-managed EBS key
+
+
+def test_the_management_account_gets_the_same_baseline_as_plain_stacks(
+    synthesized: Synthesized,
+) -> None:
+    stacks = synthesized.landing_zone.management_baseline
+    assert [s.region for s in stacks] == synthesized.config.governed_regions
+    member = _member(synthesized)
+    for stack in stacks:
+        assert stack.account == MANAGEMENT
+        assert synthesized.landing_zone.log_archive in stack.dependencies
+        template = synthesized.templates[stack.artifact_id]
+        kinds = sorted(r["Type"] for r in template["Resources"].values())
+        assert kinds == sorted(r["Type"] for r in member["Resources"].values())
