@@ -20,14 +20,15 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from baseline.compliance import attach_packs
-from baseline.constructs import EncryptionKey, SecureBucket
+from baseline.constructs import EncryptionKey, LayeredVpc, SecureBucket
 
 
 class OrdersDataStack(cdk.Stack):
-    """Order documents for the orders service: its own key, bucket and reader role."""
+    """Order documents for the orders service: its network, key, bucket and reader role."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.vpc = LayeredVpc(self, "Vpc")  # every default: three tiers, flow logs, endpoints
         key = EncryptionKey(self, "OrdersKey", alias="alias/orders/documents")
         self.bucket = SecureBucket(self, "OrderDocuments", encryption_key=key.key)
         # Grants go into a customer-managed policy: compliance packs flag inline policies.

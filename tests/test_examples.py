@@ -30,8 +30,12 @@ def test_workload_example_synthesizes_with_every_pack(tmp_path: Path) -> None:
         and "AWS::KMS::Key" in types
         and "AWS::IAM::ManagedPolicy" in types
     )
+    assert "AWS::EC2::VPC" in types and "AWS::EC2::FlowLog" in types  # LayeredVpc, defaults
     policy = next(
-        r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"].get("Description") == "Read order documents"
     )
     actions = {
         a

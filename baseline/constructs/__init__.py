@@ -5,7 +5,23 @@ top-level package of that name would shadow the ``constructs`` library that aws-
 itself imports.
 """
 
+from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.encryption_key import EncryptionKey
+from baseline.constructs.layered_vpc import LayeredVpc
+from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
+from baseline.constructs.security_alarms import SecurityAlarms
+from baseline.constructs.security_notifications import SecurityNotifications
+from baseline.constructs.web_acl_protection import WebAclProtection
 
-__all__ = ["EncryptionKey", "ReplicationTarget", "SecureBucket"]
+__all__ = [
+    "BaselineFunction",
+    "EncryptionKey",
+    "LayeredVpc",
+    "OrganizationTrail",
+    "ReplicationTarget",
+    "SecureBucket",
+    "SecurityAlarms",
+    "SecurityNotifications",
+    "WebAclProtection",
+]

@@ -1,0 +1,390 @@
+"""LayeredVpc: a VPC with public, private and isolated tiers and least traffic by default."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from baseline.compliance import acknowledge
+from baseline.constructs.encryption_key import EncryptionKey
+
+#: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
+DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
+#: Ports of remote administration that no network ACL opens to the world.
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+_WORLD = "0.0.0.0/0"
+
+
+class LayeredVpc(Construct):
+    """A VPC in tiers across at least two AZs, every flow logged, admin ports closed.
+
+    Implements SEC05-BP01 (network layers: public, private with egress, isolated),
+    SEC05-BP02 (least traffic: per-tier network ACLs, the default security group closed,
+    no public IPs on launch, endpoints restricted to the organisation), SEC04-BP01 and
+    CIS 3.7 (flow logs of all traffic to the central log bucket and an encrypted log
+    group), CIS 5.1/5.2 (no admin ports open to the world in network ACLs) and CIS 5.4.
+
+    ``isolated_only=True`` gives a VPC with no internet or NAT gateway at all. With
+    ``transit_gateway_id`` the private tier routes through the organisation's transit
+    gateway (centralised, inspected egress) instead of a NAT gateway of its own.
+
+    Example::
+
+        vpc = LayeredVpc(self, "Vpc", cidr="10.20.0.0/16", organization_id="o-abc123defg",
+                         flow_log_bucket_name="acme-logs-111122223333-eu-west-1")
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cidr: str = "10.0.0.0/16",
+        max_azs: int = 2,
+        isolated_only: bool = False,
+        nat_gateways: int = 1,
+        transit_gateway_id: str | None = None,
+        organization_id: str | None = None,
+        flow_log_bucket_name: str | None = None,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
+    ) -> None:
+        """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
+
+        :param cidr: the VPC's IPv4 range, /16 to /24. Default: 10.0.0.0/16.
+        :param max_azs: availability zones, at least 2. Default: 2.
+        :param isolated_only: only the isolated tier (no internet or NAT gateway).
+            Default: False.
+        :param nat_gateways: NAT gateways (1 to ``max_azs``; one per AZ survives an AZ
+            outage). Ignored with ``transit_gateway_id`` or ``isolated_only``. Default: 1.
+        :param transit_gateway_id: route the private tier through this transit gateway
+            instead of NAT (the organisation's, shared through RAM). Default: none.
+        :param organization_id: endpoint policies allow only principals of this
+            organisation. Default: none (the endpoints then allow this account only).
+        :param flow_log_bucket_name: the central log bucket for flow logs (the log
+            archive's). Default: none (flow logs go to the log group only).
+        :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
+        :param interface_endpoints: services with a private interface endpoint.
+            Default: ssm, ssmmessages, ec2messages, kms, logs, sts.
+        """
+        super().__init__(scope, construct_id)
+        problems = []
+        try:
+            network = ipaddress.ip_network(cidr)
+            if not 16 <= network.prefixlen <= 24:
+                problems.append(f"cidr must be a /16 to /24 range, got {cidr}")
+        except ValueError:
+            problems.append(f"cidr must be an IPv4 range like 10.0.0.0/16, got {cidr!r}")
+        if max_azs < 2:
+            problems.append(
+                f"max_azs must be at least 2 (a tier in one AZ fails with it), got {max_azs}"
+            )
+        if not isolated_only and transit_gateway_id is None and not 1 <= nat_gateways <= max_azs:
+            problems.append(
+                f"nat_gateways must be between 1 and max_azs ({max_azs}), got {nat_gateways}"
+            )
+        if isolated_only and transit_gateway_id is not None:
+            problems.append(
+                "isolated_only and transit_gateway_id: an isolated VPC has no route out"
+            )
+        if problems:
+            raise ValueError("LayeredVpc: " + "; ".join(problems))
+
+        tiers = [
+            ec2.SubnetConfiguration(
+                name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+            )
+        ]
+        if transit_gateway_id is not None:
+            tiers.insert(
+                0,
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
+                ),
+            )
+        elif not isolated_only:
+            tiers[:0] = [
+                ec2.SubnetConfiguration(
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
+                ),
+            ]
+        self.vpc = ec2.Vpc(
+            self,
+            "Resource",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=max_azs,
+            subnet_configuration=tiers,
+            nat_gateways=0 if isolated_only or transit_gateway_id else nat_gateways,
+            restrict_default_security_group=True,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+        )
+        self._network_acls(cidr, has_public=not isolated_only and transit_gateway_id is None)
+        for subnet in self.vpc.public_subnets:
+            for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
+                acknowledge(
+                    subnet,
+                    f"{pack}-VPCNoUnrestrictedRouteToIGW",
+                    "The public tier exists for internet-facing load balancers and NAT gateways, "
+                    "so its route to the internet gateway is its purpose; workloads run in the "
+                    "private and isolated tiers, which have no such route.",
+                )
+        self._flow_logs(flow_log_bucket_name, flow_log_retention)
+        self._endpoints(organization_id, interface_endpoints, cidr)
+        if transit_gateway_id is not None:
+            self._attach_transit_gateway(transit_gateway_id)
+
+    # --- network ACLs ---------------------------------------------------------------
+
+    def _network_acls(self, cidr: str, *, has_public: bool) -> None:
+        """One ACL per tier; admin ports are denied from the world before anything is allowed."""
+        self.network_acls: dict[str, ec2.NetworkAcl] = {}
+        non_public = [*self.vpc.private_subnets, *self.vpc.isolated_subnets]
+        groups = {
+            "Public": list(self.vpc.public_subnets),
+            "Private": [s for s in non_public if _tier_of(s) == "Private"],
+            "Isolated": [s for s in non_public if _tier_of(s) == "Isolated"],
+        }
+        for tier, tier_subnets in groups.items():
+            if not tier_subnets:
+                continue
+            acl = ec2.NetworkAcl(
+                self,
+                f"{tier}Acl",
+                vpc=self.vpc,
+                subnet_selection=ec2.SubnetSelection(subnets=tier_subnets),
+            )
+            acknowledge(
+                acl,
+                "AwsSolutions-VPC3",
+                "Per-tier network ACLs are a deliberate second layer under security groups "
+                "(SEC05-BP02): they deny remote-administration ports from the internet in every "
+                "tier and keep the isolated tier inside the VPC, whatever a security group says.",
+            )
+            number = 10
+            for port in ADMIN_PORTS:
+                acl.add_entry(
+                    f"DenyAdmin{port}FromWorld",
+                    cidr=ec2.AclCidr.ipv4(_WORLD),
+                    rule_number=number,
+                    traffic=ec2.AclTraffic.tcp_port(port),
+                    direction=ec2.TrafficDirection.INGRESS,
+                    rule_action=ec2.Action.DENY,
+                )
+                number += 10
+            inside = ec2.AclCidr.ipv4(cidr)
+            acl.add_entry(
+                "FromVpc",
+                cidr=inside,
+                rule_number=100,
+                traffic=ec2.AclTraffic.all_traffic(),
+                direction=ec2.TrafficDirection.INGRESS,
+            )
+            acl.add_entry(
+                "ToVpc",
+                cidr=inside,
+                rule_number=100,
+                traffic=ec2.AclTraffic.all_traffic(),
+                direction=ec2.TrafficDirection.EGRESS,
+            )
+            if tier == "Isolated":
+                self.network_acls[tier] = acl
+                continue
+            world = ec2.AclCidr.ipv4(_WORLD)
+            # Replies to connections the tier opened (NAT and load balancers answer from here).
+            acl.add_entry(
+                "RepliesFromWorld",
+                cidr=world,
+                rule_number=200,
+                traffic=ec2.AclTraffic.tcp_port_range(1024, 65535),
+                direction=ec2.TrafficDirection.INGRESS,
+            )
+            acl.add_entry(
+                "HttpsToWorld",
+                cidr=world,
+                rule_number=200,
+                traffic=ec2.AclTraffic.tcp_port(443),
+                direction=ec2.TrafficDirection.EGRESS,
+            )
+            acl.add_entry(
+                "HttpToWorld",
+                cidr=world,
+                rule_number=210,
+                traffic=ec2.AclTraffic.tcp_port(80),
+                direction=ec2.TrafficDirection.EGRESS,
+            )
+            if tier == "Public" and has_public:
+                acl.add_entry(
+                    "HttpsFromWorld",
+                    cidr=world,
+                    rule_number=300,
+                    traffic=ec2.AclTraffic.tcp_port(443),
+                    direction=ec2.TrafficDirection.INGRESS,
+                )
+                acl.add_entry(
+                    "RepliesToWorld",
+                    cidr=world,
+                    rule_number=300,
+                    traffic=ec2.AclTraffic.tcp_port_range(1024, 65535),
+                    direction=ec2.TrafficDirection.EGRESS,
+                )
+            self.network_acls[tier] = acl
+
+    # --- flow logs -----------------------------------------------------------------
+
+    def _flow_logs(self, bucket_name: str | None, retention: logs.RetentionDays) -> None:
+        stack = cdk.Stack.of(self)
+        log_group_name = f"/vpc/{cdk.Names.unique_id(self)}/flow-logs"
+        self.flow_log_key = EncryptionKey(
+            self,
+            "FlowLogKey",
+            alias=f"alias/vpc/{cdk.Names.unique_id(self)}-flow-logs",
+            description="Encrypts the VPC's flow-log group",
+        )
+        self.flow_log_key.grant_cloudwatch_logs(
+            log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
+        )
+        self.flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogGroup",
+            log_group_name=log_group_name,
+            encryption_key=self.flow_log_key.key,
+            retention=retention,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+            description="VPC Flow Logs writes this VPC's flow-log group",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    resources=[f"{self.flow_log_group.log_group_arn}:*"],
+                )
+            ],
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{stack.resolve(stack.get_logical_id(self.flow_log_group.node.default_child))}.Arn>:*]",  # type: ignore[arg-type]
+            "VPC Flow Logs creates one log stream per network interface in this VPC's own log "
+            "group; the stream wildcard stays inside that group.",
+        )
+        self.vpc.add_flow_log(
+            "ToLogGroup",
+            # the role's one policy is the managed policy above; no inline grants on top
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                self.flow_log_group, role.without_policy_updates()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        if bucket_name is not None:
+            bucket = s3.Bucket.from_bucket_name(self, "CentralLogBucket", bucket_name)
+            self.vpc.add_flow_log(
+                "ToLogArchive",
+                destination=ec2.FlowLogDestination.to_s3(bucket),
+                traffic_type=ec2.FlowLogTrafficType.ALL,
+            )
+
+    # --- endpoints ---------------------------------------------------------------------
+
+    def _endpoints(self, organization_id: str | None, services: Sequence[str], cidr: str) -> None:
+        stack = cdk.Stack.of(self)
+        condition = (
+            {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
+            if organization_id
+            else {"StringEquals": {"aws:PrincipalAccount": stack.account}}
+        )
+
+        def restrict(endpoint: ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint) -> None:
+            endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    principals=[iam.AnyPrincipal()],
+                    actions=["*"],
+                    resources=["*"],
+                    conditions=condition,
+                )
+            )
+
+        self.gateway_endpoints = {
+            "s3": self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3),
+            "dynamodb": self.vpc.add_gateway_endpoint(
+                "DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+            ),
+        }
+        for endpoint in self.gateway_endpoints.values():
+            restrict(endpoint)
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description="HTTPS from this VPC to its interface endpoints",
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+        )
+        # The isolated tier exists in every variant: endpoints live there, one per AZ.
+        subnets = ec2.SubnetSelection(subnet_group_name="Isolated")
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for name in services:
+            interface = self.vpc.add_interface_endpoint(
+                f"{name.capitalize()}Endpoint",
+                service=ec2.InterfaceVpcEndpointAwsService(name),
+                private_dns_enabled=True,
+                security_groups=[self.endpoint_security_group],
+                subnets=subnets,
+                open=False,
+            )
+            restrict(interface)
+            self.interface_endpoints[name] = interface
+
+    def _attach_transit_gateway(self, transit_gateway_id: str) -> None:
+        private = self.vpc.select_subnets(subnet_group_name="Private").subnets
+        self.transit_gateway_attachment = ec2.CfnTransitGatewayAttachment(
+            self,
+            "TransitGatewayAttachment",
+            transit_gateway_id=transit_gateway_id,
+            vpc_id=self.vpc.vpc_id,
+            subnet_ids=[s.subnet_id for s in private],
+        )
+        for index, subnet in enumerate(private):
+            route = ec2.CfnRoute(
+                self,
+                f"EgressThroughHub{index}",
+                route_table_id=subnet.route_table.route_table_id,
+                destination_cidr_block=_WORLD,
+                transit_gateway_id=transit_gateway_id,
+            )
+            route.add_dependency(self.transit_gateway_attachment)
+
+
+def _tier_of(subnet: ec2.ISubnet) -> str:
+    """The subnet group name CDK gives a subnet (Private or Isolated for non-public ones)."""
+    name = subnet.node.id  # e.g. "PrivateSubnet1", "IsolatedSubnet2"
+    return "Private" if name.startswith("Private") else "Isolated"
