@@ -793,7 +793,7 @@ CONTROLS += (
     ),
     Control(
         id="LZ-MB-03",
-        title="Every member account has the CIS password policy, EBS encryption by default, account S3 Block Public Access, IMDSv2 defaults and closed default security groups",
+        title="Every member account has the CIS password policy, EBS encryption by default, account S3 Block Public Access and closed default security groups (IMDSv2 defaults come from the declarative EC2 policy)",
         best_practices=("SEC08-BP02", "SEC06-BP02", "SEC05-BP01", "SEC02-BP01"),
         cis=("1.8", "1.9", "2.2.1", "2.1.4", "5.4"),
         implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",

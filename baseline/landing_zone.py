@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
 from constructs import Construct
 
@@ -96,8 +98,11 @@ class LandingZone(Construct):
                     env=cdk.Environment(account=audit, region=region),
                     termination_protection=True,
                 )
-                # The audit account must be the services' administrator first.
+                # The audit account must be the services' administrator first, and the
+                # organisation Config rule needs the member baseline's recorders.
                 tooling.add_stack_dependency(self.organization)
+                assert self.member_baseline is not None
+                tooling.add_stack_dependency(self.member_baseline)
                 self.security_tooling.append(tooling)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
@@ -116,7 +121,7 @@ class LandingZone(Construct):
             management = MemberBaselineStack(
                 scope,
                 f"ManagementBaseline-{region}",
-                settings=settings,
+                settings=dataclasses.replace(settings, incident_responder=False),
                 stack_name=f"{config.organization.prefix}-management-baseline",
                 description="The member-account baseline, in the management account",
                 env=cdk.Environment(

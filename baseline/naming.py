@@ -133,8 +133,9 @@ def baseline_principal_arns(prefix: str) -> list[str]:
     """ARN patterns of the only principals the guardrails exempt: the baseline's own.
 
     The StackSet execution role, the landing zone's CDK deploy and CloudFormation
-    execution roles and the member baseline's settings function apply the baseline; the
-    break-glass role exists for emergencies. Nothing else is exempt.
+    execution roles, the member baseline's settings function and the audit account's
+    detective-services function apply the baseline; the break-glass role exists for
+    emergencies. Nothing else is exempt.
     """
     return sorted(
         [
@@ -143,8 +144,14 @@ def baseline_principal_arns(prefix: str) -> list[str]:
             cdk_execution_role_pattern(),
             f"arn:aws:iam::*:role/{break_glass_role(prefix)}",
             f"arn:aws:iam::*:role/{account_settings_function(prefix)}-*",
+            f"arn:aws:iam::*:role/{security_services_function(prefix)}-*",
         ]
     )
+
+
+def security_services_function(prefix: str) -> str:
+    """The audit account's detective-services function (and role); the region is appended."""
+    return f"{prefix}-security-services"
 
 
 def account_settings_function(prefix: str) -> str:

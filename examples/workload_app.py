@@ -28,7 +28,9 @@ class OrdersDataStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.vpc = LayeredVpc(self, "Vpc")  # every default: three tiers, flow logs, endpoints
+        # In a workload OU the guardrails leave internet and NAT gateways to the network
+        # account, so this VPC is isolated (or give it transit_gateway_id for egress).
+        self.vpc = LayeredVpc(self, "Vpc", isolated_only=True)
         key = EncryptionKey(self, "OrdersKey", alias="alias/orders/documents")
         self.bucket = SecureBucket(self, "OrderDocuments", encryption_key=key.key)
         # Grants go into a customer-managed policy: compliance packs flag inline policies.

@@ -4,8 +4,11 @@ Runs in the delegated administrator (audit) account, once per governed region, a
 management account made it the administrator. On Create and Update, idempotently:
 
 - GuardDuty: every member, present and future, with the protection plans asked for;
-- Inspector: EC2, ECR and Lambda scanning for every member;
-- Macie and Detective: every new member, and the existing ones enrolled.
+- Inspector: EC2, ECR and Lambda scanning for the existing members and every new one;
+- Macie and Detective: the existing members enrolled, and every new one.
+
+Existing members come in ``Members`` (id and e-mail); new accounts are covered by the
+services' organisation auto-enable.
 
 CloudFormation has no resource type for these organisation settings. On Delete it changes
 nothing: removing the stack must not turn detection off. Standard library and boto3 only.
@@ -58,22 +61,45 @@ def guardduty(client: Any, features: list[str]) -> str:
     return detector_id
 
 
-def inspector(client: Any, account_id: str) -> None:
-    client.enable(accountIds=[account_id], resourceTypes=["EC2", "ECR", "LAMBDA"])
+def _batches(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def inspector(client: Any, account_id: str, members: list[dict[str, str]]) -> int:
+    """Scanning for the administrator, every existing member, and every new one."""
     client.update_organization_configuration(autoEnable={"ec2": True, "ecr": True, "lambda": True})
+    ids = [account_id] + [m["AccountId"] for m in members]
+    for member in members:
+        client.associate_member(accountId=member["AccountId"])  # idempotent for org members
+    for batch in _batches(ids, 100):  # Enable takes at most 100 accounts
+        client.enable(accountIds=batch, resourceTypes=["EC2", "ECR", "LAMBDA"])
+    return len(ids)
 
 
-def macie(client: Any) -> None:
+def macie(client: Any, members: list[dict[str, str]]) -> int:
+    """Macie for the administrator, every existing member, and every new one."""
     # Designating the administrator may have enabled Macie already.
     with contextlib.suppress(client.exceptions.ConflictException):
         client.enable_macie(status="ENABLED", findingPublishingFrequency="FIFTEEN_MINUTES")
     client.update_organization_configuration(autoEnable=True)
+    for member in members:
+        with contextlib.suppress(client.exceptions.ConflictException):  # already a member
+            client.create_member(
+                account={"accountId": member["AccountId"], "email": member["Email"]}
+            )
+    return len(members)
 
 
-def detective(client: Any) -> str:
+def detective(client: Any, members: list[dict[str, str]]) -> str:
+    """The behaviour graph, every existing member in it, and every new one."""
     graphs = client.list_graphs()["GraphList"]
     graph_arn = str(graphs[0]["Arn"] if graphs else client.create_graph()["GraphArn"])
     client.update_organization_configuration(GraphArn=graph_arn, AutoEnable=True)
+    for batch in _batches(members, 50):  # CreateMembers takes at most 50 accounts
+        client.create_members(
+            GraphArn=graph_arn,
+            Accounts=[{"AccountId": m["AccountId"], "EmailAddress": m["Email"]} for m in batch],
+        )
     return graph_arn
 
 
@@ -83,14 +109,13 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
     services = set(properties.get("Services", []))
     if "guardduty" in services:
         done["guardduty"] = guardduty(client("guardduty"), properties.get("GuardDutyFeatures", []))
+    members: list[dict[str, str]] = properties.get("Members", [])
     if "inspector2" in services:
-        inspector(client("inspector2"), properties["AccountId"])
-        done["inspector2"] = True
+        done["inspector2"] = inspector(client("inspector2"), properties["AccountId"], members)
     if "macie2" in services:
-        macie(client("macie2"))
-        done["macie2"] = True
+        done["macie2"] = macie(client("macie2"), members)
     if "detective" in services:
-        done["detective"] = detective(client("detective"))
+        done["detective"] = detective(client("detective"), members)
     return done
 
 

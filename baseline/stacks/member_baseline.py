@@ -5,8 +5,8 @@ into every account of the target OUs (present and future) and every governed reg
 or as a plain stack into a single account. It holds no file assets (StackSet targets
 cannot read the management account's asset bucket): its one function is inline.
 
-In every region: EBS encryption by default, IMDSv2 account defaults, default VPCs closed
-or removed, the AWS Config recorder (global resource types in the home region only) and
+In every region: EBS encryption by default (IMDSv2 account defaults only outside an
+organisation: inside one, the declarative EC2 policy owns them), default VPCs closed or removed, the AWS Config recorder (global resource types in the home region only) and
 its delivery channel to the log archive. In the home region only (IAM and S3 account
 settings are global): the password policy, account-level S3 Block Public Access, and the
 audit, incident-response, support and break-glass roles.
@@ -67,6 +67,9 @@ class MemberBaselineSettings:
     #: Set the account's IMDS defaults. In an organisation the declarative EC2 policy owns
     #: them (and the account may not change them); a single account sets its own.
     imds_defaults: bool = False
+    #: Create the incident-responder role. Not in the management account: there no SCP
+    #: bounds it, and its containment actions would let the audit account escalate.
+    incident_responder: bool = True
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> MemberBaselineSettings:
@@ -103,7 +106,8 @@ class MemberBaselineStack(cdk.Stack):
 
     Implements CIS 1.8/1.9 (password policy), 2.2.1 (EBS encryption by default), 2.1.4
     (account-level S3 Block Public Access), 3.3 (Config in every region), 5.4 (default
-    security groups closed), 1.17 (a support role), SEC06-BP02 (IMDSv2 defaults),
+    security groups closed), 1.17 (a support role), SEC06-BP02 (IMDSv2 defaults where no
+    declarative policy sets them),
     SEC03-BP03 (break-glass) and SEC10-BP05 (pre-provisioned audit and incident access).
     """
 
@@ -269,44 +273,46 @@ class MemberBaselineStack(cdk.Stack):
             audit,
             ["SecurityAudit", "job-function/ViewOnlyAccess"],
         )
-        responder = iam.ManagedPolicy(
-            self,
-            "IncidentResponsePermissions",
-            description="Contain and collect evidence during an incident",
-            statements=[
-                iam.PolicyStatement(
-                    sid="ContainAndCollect",
-                    actions=[
-                        "ec2:CreateSnapshot",
-                        "ec2:CreateTags",
-                        "ec2:ModifyInstanceAttribute",
-                        "ec2:ModifyNetworkInterfaceAttribute",
-                        "ec2:StopInstances",
-                        "iam:AttachRolePolicy",
-                        "iam:PutRolePolicy",
-                        "iam:UpdateAccessKey",
-                        "lambda:PutFunctionConcurrency",
-                        "s3:PutBucketPolicy",
-                        "ssm:SendCommand",
-                    ],
-                    resources=["*"],
-                )
-            ],
-        )
-        acknowledge(
-            responder,
-            "AwsSolutions-IAM5[Resource::*]",
-            "The affected resource of an incident is not known in advance; the actions are the "
-            "listed containment steps only, and the role is assumable from the audit account only.",
-        )
-        self.incident_role = self._global_role(
-            "IncidentResponder",
-            naming.incident_responder_role(s.prefix),
-            "Incident response from the audit account",
-            audit,
-            ["SecurityAudit"],
-            extra=[responder],
-        )
+        self.incident_role: iam.Role | None = None
+        if s.incident_responder:
+            responder = iam.ManagedPolicy(
+                self,
+                "IncidentResponsePermissions",
+                description="Contain and collect evidence during an incident",
+                statements=[
+                    iam.PolicyStatement(
+                        sid="ContainAndCollect",
+                        actions=[
+                            "ec2:CreateSnapshot",
+                            "ec2:CreateTags",
+                            "ec2:ModifyInstanceAttribute",
+                            "ec2:ModifyNetworkInterfaceAttribute",
+                            "ec2:StopInstances",
+                            "iam:AttachRolePolicy",
+                            "iam:PutRolePolicy",
+                            "iam:UpdateAccessKey",
+                            "lambda:PutFunctionConcurrency",
+                            "s3:PutBucketPolicy",
+                            "ssm:SendCommand",
+                        ],
+                        resources=["*"],
+                    )
+                ],
+            )
+            acknowledge(
+                responder,
+                "AwsSolutions-IAM5[Resource::*]",
+                "The affected resource of an incident is not known in advance; the actions are the "
+                "listed containment steps only, and the role is assumable from the audit account only.",
+            )
+            self.incident_role = self._global_role(
+                "IncidentResponder",
+                naming.incident_responder_role(s.prefix),
+                "Incident response from the audit account",
+                audit,
+                ["SecurityAudit"],
+                extra=[responder],
+            )
         self.support_role = self._global_role(
             "Support",
             f"{s.prefix}-support",

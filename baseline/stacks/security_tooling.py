@@ -26,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_securityhub as securityhub
 from constructs import Construct
 
+from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
@@ -61,7 +62,7 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
     the native rules cover the home region and Security Hub covers the rest without
     announcing a finding twice.
     """
-    native = ["Amazon GuardDuty", "Amazon Inspector", "IAM Access Analyzer"]
+    native = ["GuardDuty", "Inspector", "IAM Access Analyzer"]  # Security Hub's ProductName
     return {
         "GuardDuty": {
             "source": ["aws.guardduty"],
@@ -123,7 +124,7 @@ class SecurityToolingStack(cdk.Stack):
         self.services = BaselineFunction(
             self,
             "SecurityServices",
-            function_name=f"{prefix}-security-services-{region}",
+            function_name=f"{naming.security_services_function(prefix)}-{region}",
             description="Turns on the detective services for every member of the organisation",
             code=lambda_.Code.from_asset(
                 str(HANDLERS), exclude=["*", "!security_services.py", "!cfn_response.py"]
@@ -142,7 +143,10 @@ class SecurityToolingStack(cdk.Stack):
                         "guardduty:ListDetectors",
                         "guardduty:UpdateDetector",
                         "guardduty:UpdateOrganizationConfiguration",
+                        "detective:CreateMembers",
+                        "inspector2:AssociateMember",
                         "inspector2:Enable",
+                        "macie2:CreateMember",
                         "inspector2:UpdateOrganizationConfiguration",
                         "macie2:EnableMacie",
                         "macie2:UpdateOrganizationConfiguration",
@@ -186,6 +190,12 @@ class SecurityToolingStack(cdk.Stack):
                 "Services": ["detective", "guardduty", "inspector2", "macie2"],
                 "GuardDutyFeatures": list(GUARDDUTY_FEATURES),
                 "AccountId": audit,
+                # existing accounts to enrol; new ones come through auto-enable
+                "Members": [
+                    {"AccountId": a.id, "Email": a.email}
+                    for a in config.accounts
+                    if a.id is not None and a.id != audit
+                ],
             },
         )
         accessanalyzer.CfnAnalyzer(
@@ -211,7 +221,6 @@ class SecurityToolingStack(cdk.Stack):
                     "AWS::EC2::Volume",
                 ],
             ),
-            excluded_accounts=[config.account_id_for(AccountRole.MANAGEMENT)],
         )
         if home:
             self._home_region(config, audit)

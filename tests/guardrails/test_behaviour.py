@@ -20,6 +20,7 @@ ROOT_ID = "r-nw7k"
 PROD = "756789012345"  # orders-prod, Workloads/Prod
 NETWORK = "534567890123"  # network, Infrastructure
 SANDBOX = "189012345678"  # sandbox-data-science, Sandbox
+AUDIT_ACCOUNT = "423456789012"  # audit, Security
 
 ADMIN = f"arn:aws:iam::{PROD}:role/AWSReservedSSO_Administrator_0123456789abcdef"
 STACKSET = f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978"
@@ -212,6 +213,26 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         PROD,
         Request("ec2:EnableEbsEncryptionByDefault", "*", SETTINGS_FUNCTION),
         "Allow",
+    ),
+    (
+        "the audit account's services function updates the GuardDuty detector",
+        AUDIT_ACCOUNT,
+        Request(
+            "guardduty:UpdateDetector",
+            "*",
+            f"arn:aws:iam::{AUDIT_ACCOUNT}:role/nwl-security-services-eu-west-1",
+        ),
+        "Allow",
+    ),
+    (
+        "an administrator in the audit account stops GuardDuty",
+        AUDIT_ACCOUNT,
+        Request(
+            "guardduty:UpdateDetector",
+            "*",
+            f"arn:aws:iam::{AUDIT_ACCOUNT}:role/AWSReservedSSO_Admin_01",
+        ),
+        "Deny",
     ),
     (
         "an administrator deactivates a leaked access key",

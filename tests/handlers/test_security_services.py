@@ -35,10 +35,14 @@ class Recorder:
 
 
 FEATURES = ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS"]
+MEMBERS = [
+    {"AccountId": f"{700000000000 + i:012d}", "Email": f"aws-{i}@example.com"} for i in range(120)
+]
 PROPERTIES = {
     "Services": ["guardduty", "inspector2", "macie2", "detective"],
     "GuardDutyFeatures": FEATURES,
     "AccountId": "423456789012",
+    "Members": MEMBERS,
 }
 
 
@@ -58,8 +62,8 @@ def test_enables_every_service_for_every_member() -> None:
     done = handler_module.apply(PROPERTIES, clients.__getitem__)
     assert done == {
         "guardduty": "d-1",
-        "inspector2": True,
-        "macie2": True,
+        "inspector2": 121,
+        "macie2": 120,
         "detective": "arn:graph",
     }
     org = dict(clients["guardduty"].calls)["update_organization_configuration"]
@@ -78,6 +82,16 @@ def test_enables_every_service_for_every_member() -> None:
     }
 
 
+def test_existing_members_are_enrolled_in_batches_the_apis_accept() -> None:
+    clients = _clients()
+    handler_module.apply(PROPERTIES, clients.__getitem__)
+    enables = [c for name, c in clients["inspector2"].calls if name == "enable"]
+    assert [len(c["accountIds"]) for c in enables] == [100, 21]  # the administrator and 120 members
+    assert sum(1 for name, _ in clients["macie2"].calls if name == "create_member") == 120
+    creates = [c for name, c in clients["detective"].calls if name == "create_members"]
+    assert [len(c["Accounts"]) for c in creates] == [50, 50, 20]
+
+
 def test_creates_the_detector_and_graph_when_missing() -> None:
     clients = _clients(
         guardduty=Recorder(
@@ -91,7 +105,7 @@ def test_creates_the_detector_and_graph_when_missing() -> None:
 
 def test_macie_already_enabled_is_fine() -> None:
     clients = _clients(macie2=Recorder(enable_macie=ConflictError()))
-    assert handler_module.apply(PROPERTIES, clients.__getitem__)["macie2"] is True
+    assert handler_module.apply(PROPERTIES, clients.__getitem__)["macie2"] == 120
     assert ("update_organization_configuration", {"autoEnable": True}) in clients["macie2"].calls
 
 
