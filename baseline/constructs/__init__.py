@@ -10,6 +10,7 @@ from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.layered_vpc import LayeredVpc
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
+from baseline.constructs.secure_log_group import SecureLogGroup
 from baseline.constructs.security_alarms import SecurityAlarms
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.constructs.web_acl_protection import WebAclProtection
@@ -21,6 +22,7 @@ __all__ = [
     "OrganizationTrail",
     "ReplicationTarget",
     "SecureBucket",
+    "SecureLogGroup",
     "SecurityAlarms",
     "SecurityNotifications",
     "WebAclProtection",

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from baseline.compliance import acknowledge
-from baseline.constructs.encryption_key import EncryptionKey
+from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
 DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
@@ -248,23 +248,15 @@ class LayeredVpc(Construct):
     def _flow_logs(self, bucket_name: str | None, retention: logs.RetentionDays) -> None:
         stack = cdk.Stack.of(self)
         log_group_name = f"/vpc/{cdk.Names.unique_id(self)}/flow-logs"
-        self.flow_log_key = EncryptionKey(
+        self.flow_logs = SecureLogGroup(
             self,
-            "FlowLogKey",
-            alias=f"alias/vpc/{cdk.Names.unique_id(self)}-flow-logs",
-            description="Encrypts the VPC's flow-log group",
-        )
-        self.flow_log_key.grant_cloudwatch_logs(
-            log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
-        )
-        self.flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogGroup",
+            "FlowLogs",
             log_group_name=log_group_name,
-            encryption_key=self.flow_log_key.key,
+            key_alias=f"alias/vpc/{cdk.Names.unique_id(self)}-flow-logs",
             retention=retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            key_description="Encrypts the VPC's flow-log group",
         )
+        self.flow_log_group = self.flow_logs.log_group
         role = iam.Role(
             self,
             "FlowLogRole",

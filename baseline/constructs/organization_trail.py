@@ -12,7 +12,7 @@ from constructs import Construct
 
 from baseline.compliance import acknowledge
 from baseline.constructs.baseline_function import as_finding
-from baseline.constructs.encryption_key import EncryptionKey
+from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: What ``s3_data_events`` may say.
 S3_DATA_EVENTS = ("none", "write", "all")
@@ -82,23 +82,16 @@ class OrganizationTrail(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         trail_arn = f"arn:aws:cloudtrail:{stack.region}:{stack.account}:trail/{trail_name}"
-        log_group_arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
 
-        self.key = EncryptionKey(
+        self.logs = SecureLogGroup(
             self,
-            "LogGroupKey",
-            alias=key_alias,
-            description="Encrypts the organisation trail's log group",
-        )
-        self.key.grant_cloudwatch_logs(log_group_arn=log_group_arn)
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
+            "Logs",
             log_group_name=log_group_name,
-            encryption_key=self.key.key,
+            key_alias=key_alias,
             retention=log_retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            key_description="Encrypts the organisation trail's log group",
         )
+        self.log_group = self.logs.log_group
         self.delivery_role = iam.Role(
             self,
             "DeliveryRole",

@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from baseline.constructs.encryption_key import EncryptionKey
+from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: AWS managed rule groups every web ACL runs, in order.
 MANAGED_RULE_GROUPS = (
@@ -103,23 +103,15 @@ class WebAclProtection(Construct):
             rules=rules,
             visibility_config=visibility(name),
         )
-        self.key = EncryptionKey(
-            self,
-            "LogKey",
-            alias=f"alias/waf/{name}",
-            description=f"Encrypts the {name} web ACL's logs",
-        )
-        self.key.grant_cloudwatch_logs(
-            log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
-        )
-        self.log_group = logs.LogGroup(
+        self.logs = SecureLogGroup(
             self,
             "Logs",
             log_group_name=log_group_name,
-            encryption_key=self.key.key,
+            key_alias=f"alias/waf/{name}",
             retention=log_retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            key_description=f"Encrypts the {name} web ACL's logs",
         )
+        self.log_group = self.logs.log_group
         logging = wafv2.CfnLoggingConfiguration(
             self,
             "Logging",

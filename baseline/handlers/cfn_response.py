@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 LOG = logging.getLogger()
@@ -31,3 +32,18 @@ def send(
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https checked above
         LOG.info("response sent: %s", response.status)
+
+
+def handle(
+    event: dict[str, Any], apply_changes: Callable[[], Any], send_response: Callable[..., None]
+) -> None:
+    """Run a custom resource request: apply on Create and Update, never on Delete, and
+    always answer CloudFormation (a missing answer leaves the stack waiting an hour)."""
+    LOG.info("request %s", event.get("RequestType"))
+    try:
+        if event["RequestType"] in ("Create", "Update"):
+            LOG.info("applied %s", json.dumps(apply_changes(), default=str))
+        send_response(event, "SUCCESS")
+    except Exception as error:
+        LOG.exception("failed")
+        send_response(event, "FAILED", reason=f"{type(error).__name__}: {error}")

@@ -23,7 +23,6 @@ depends only on the Python standard library and the boto3 of the Lambda runtime.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -249,11 +248,4 @@ def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragm
 
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
     """The Lambda entry point: apply, then always answer CloudFormation."""
-    LOG.info("request %s", event.get("RequestType"))
-    try:
-        if event["RequestType"] in ("Create", "Update"):
-            LOG.info("applied %s", json.dumps(apply(event["ResourceProperties"], client)))
-        send(event, "SUCCESS")
-    except Exception as error:  # every failure must reach CloudFormation, or it waits an hour
-        LOG.exception("failed")
-        send(event, "FAILED", reason=f"{type(error).__name__}: {error}")
+    cfn_response.handle(event, lambda: apply(event["ResourceProperties"], client), send)

@@ -17,7 +17,6 @@ nothing: removing the stack must not turn detection off. Standard library and bo
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -125,11 +124,4 @@ def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragm
 
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
     """The Lambda entry point: apply, then always answer CloudFormation."""
-    LOG.info("request %s", event.get("RequestType"))
-    try:
-        if event["RequestType"] in ("Create", "Update"):
-            LOG.info("applied %s", json.dumps(apply(event["ResourceProperties"], client)))
-        send(event, "SUCCESS")
-    except Exception as error:  # every failure must reach CloudFormation, or it waits an hour
-        LOG.exception("failed")
-        send(event, "FAILED", reason=f"{type(error).__name__}: {error}")
+    cfn_response.handle(event, lambda: apply(event["ResourceProperties"], client), send)
