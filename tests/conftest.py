@@ -9,6 +9,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import copy
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import yaml
 from aws_cdk import assertions
 
 from baseline.app import DEFAULT_CONFIG, build_app
+from baseline.cdk_context import PROJECT_ROOT
 from baseline.config import LandingZoneConfig, load_config
 from baseline.docs import templates_in
 from baseline.landing_zone import LandingZone
@@ -80,3 +83,20 @@ def statements_of(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def run_app(config_path: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """``python app.py`` in a fresh process, as the CDK CLI runs it with ``-c config=...``."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({"config": str(config_path)}),
+        "CDK_OUTDIR": str(outdir),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=False,
+    )

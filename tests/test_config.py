@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from aws_cdk import region_info
 from baseline.__main__ import EXIT_INVALID_CONFIG, main
 from baseline.app import PROJECT_ROOT
 from baseline.config import AWS_REGIONS, AccountRole, ConfigError, load_config, parse_config
+from tests.conftest import run_app
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -232,18 +232,7 @@ def test_fails_synth_of_bad_config_with_the_same_lines(
 ) -> None:
     config_data["governed_regions"] = ["eu-west-1", "eu-west-1"]
     path = _write(tmp_path, config_data)
-    env = {
-        "CDK_CONTEXT_JSON": json.dumps({"config": str(path)}),
-        "CDK_OUTDIR": str(tmp_path / "out"),
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-        env={**__import__("os").environ, **env},
-    )
+    result = run_app(path, tmp_path / "out")
     assert result.returncode == 2
     assert "governed_regions: 'eu-west-1' is listed 2 times" in result.stderr
     assert "Traceback" not in result.stderr

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from baseline.app import PROJECT_ROOT
 from baseline.config import parse_config
 from baseline.guardrails import PackingError, packed_policies
 from baseline.guardrails.model import Guardrail, PolicyType
 from baseline.guardrails.packer import ENVELOPE, pack
+from tests.conftest import run_app
 
 
 def _guardrail(gid: str, size: int, count: int = 1) -> Guardrail:
@@ -149,19 +146,7 @@ def test_fails_synth_of_an_overflowing_config_with_one_message(
 ) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(_overflowing(example_data)), encoding="utf-8")
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({"config": str(path)}),
-        "CDK_OUTDIR": str(tmp_path / "out"),
-    }
-    result = subprocess.run(
-        [sys.executable, "app.py"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=False,
-    )
+    result = run_app(path, tmp_path / "out")
     assert result.returncode == 2
     assert "SCP for 'Sandbox'" in result.stderr
     assert "Traceback" not in result.stderr
