@@ -194,6 +194,16 @@ class BaselineFunction(Construct):
             acknowledge(function_resource, f"{pack}-LambdaConcurrency", _NO_RESERVATION)
 
 
+def service_linked_roles_statement(account_id: str, services: Sequence[str]) -> iam.PolicyStatement:
+    """Let a function create the service-linked roles of the named services, and no others."""
+    return iam.PolicyStatement(
+        sid="CreateTheServicesLinkedRoles",
+        actions=["iam:CreateServiceLinkedRole"],
+        resources=[f"arn:aws:iam::{account_id}:role/aws-service-role/*"],
+        conditions={"StringLike": {"iam:AWSServiceName": sorted(services)}},
+    )
+
+
 def as_finding(stack: cdk.Stack, value: str) -> str:
     """How cdk-nag writes a value in a finding id: ``<LogicalId.Attribute>`` for a token."""
     if not cdk.Token.is_unresolved(value):

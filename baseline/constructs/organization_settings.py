@@ -11,7 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
-from baseline.constructs.baseline_function import BaselineFunction, as_finding
+from baseline.constructs.baseline_function import (
+    BaselineFunction,
+    as_finding,
+    service_linked_roles_statement,
+)
 from baseline.constructs.encryption_key import EncryptionKey
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
@@ -276,12 +280,5 @@ class OrganizationSettings(Construct):
                 ],
                 resources=["*"],
             ),
-            iam.PolicyStatement(
-                sid="CreateTheServicesLinkedRoles",
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[f"arn:aws:iam::{management_account_id}:role/aws-service-role/*"],
-                conditions={
-                    "StringLike": {"iam:AWSServiceName": list(SECURITY_SERVICE_PRINCIPALS)}
-                },
-            ),
+            service_linked_roles_statement(management_account_id, SECURITY_SERVICE_PRINCIPALS),
         ]

@@ -29,7 +29,7 @@ from constructs import Construct
 from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
-from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.baseline_function import BaselineFunction, service_linked_roles_statement
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
 
@@ -156,21 +156,15 @@ class SecurityToolingStack(cdk.Stack):
                     ],
                     resources=["*"],
                 ),
-                iam.PolicyStatement(
-                    sid="CreateTheServicesLinkedRoles",
-                    actions=["iam:CreateServiceLinkedRole"],
-                    resources=[f"arn:aws:iam::{audit}:role/aws-service-role/*"],
-                    conditions={
-                        "StringLike": {
-                            "iam:AWSServiceName": [
-                                "detective.amazonaws.com",
-                                "guardduty.amazonaws.com",
-                                "inspector2.amazonaws.com",
-                                "macie.amazonaws.com",
-                                "malware-protection.guardduty.amazonaws.com",
-                            ]
-                        }
-                    },
+                service_linked_roles_statement(
+                    audit,
+                    [
+                        "detective.amazonaws.com",
+                        "guardduty.amazonaws.com",
+                        "inspector2.amazonaws.com",
+                        "macie.amazonaws.com",
+                        "malware-protection.guardduty.amazonaws.com",
+                    ],
                 ),
             ],
             wildcard_reasons={
