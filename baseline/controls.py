@@ -219,10 +219,16 @@ _SCOPING_KEYS = ("aws:SourceArn", "aws:SourceOrgID", "aws:SourceAccount")
 
 
 def check_log_writers_scoped(templates: Templates) -> Evidence:
-    """Every service allowed to write a log bucket is pinned to the organisation's sources."""
+    """Every service allowed to write a log or Config bucket is pinned to the organisation."""
     evidence = Evidence()
     policies = _bucket_policies(templates)
-    for name, _bucket in _log_buckets(templates):
+    config_buckets = [
+        (name, bucket)
+        for name, bucket in resources(templates, "AWS::S3::Bucket")
+        if "-config-" in str(_props(bucket).get("BucketName", ""))
+        and "-config-access-" not in str(_props(bucket).get("BucketName", ""))
+    ]
+    for name, _bucket in [*_log_buckets(templates), *config_buckets]:
         for statement in policies.get(name, []):
             if statement.get("Effect") != "Allow":
                 continue
@@ -506,7 +512,7 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
                 for _, r in recorders
             )
         )
-        ok = ok and all("-logs-" in str(_props(c).get("S3BucketName", "")) for _, c in channels)
+        ok = ok and all("-config-" in str(_props(c).get("S3BucketName", "")) for _, c in channels)
         (evidence.found if ok else evidence.violations).append(name)
     return evidence
 

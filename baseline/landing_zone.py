@@ -103,6 +103,8 @@ class LandingZone(Construct):
                 tooling.add_stack_dependency(self.organization)
                 assert self.member_baseline is not None
                 tooling.add_stack_dependency(self.member_baseline)
+                for management in self.management_baseline:
+                    tooling.add_stack_dependency(management)
                 self.security_tooling.append(tooling)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)

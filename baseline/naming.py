@@ -55,9 +55,25 @@ def _role(name: str) -> str:
 
 
 def log_bucket(prefix: str, account_id: str, region: str) -> str:
-    """The central log bucket (CloudTrail, Config, flow logs) in the log-archive account."""
+    """The central, object-locked log bucket (CloudTrail, flow logs) in the log-archive account."""
     _require(account_id, region)
     return _bucket(f"{prefix}-logs-{account_id}-{region}")
+
+
+def config_bucket(prefix: str, account_id: str, region: str) -> str:
+    """The AWS Config delivery bucket in the log-archive account.
+
+    Separate from the log bucket because AWS Config does not deliver to a bucket with
+    Object Lock default retention.
+    """
+    _require(account_id, region)
+    return _bucket(f"{prefix}-config-{account_id}-{region}")
+
+
+def config_access_log_bucket(prefix: str, account_id: str, region: str) -> str:
+    """The S3 server-access-log bucket of the Config bucket."""
+    _require(account_id, region)
+    return _bucket(f"{prefix}-config-access-{account_id}-{region}")
 
 
 def access_log_bucket(prefix: str, account_id: str, region: str) -> str:

@@ -11,7 +11,6 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from baseline.compliance import acknowledge
-from baseline.constructs.baseline_function import as_finding
 from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: What ``s3_data_events`` may say.
@@ -92,6 +91,8 @@ class OrganizationTrail(Construct):
             key_description="Encrypts the organisation trail's log group",
         )
         self.log_group = self.logs.log_group
+        # GetAtt Arn of a log group ends in ":*", so stream ARNs are built from the name.
+        group_arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
         self.delivery_role = iam.Role(
             self,
             "DeliveryRole",
@@ -111,17 +112,16 @@ class OrganizationTrail(Construct):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                     resources=[
                         # the management account's own streams, and one per member account
-                        f"{self.log_group.log_group_arn}:log-stream:{stack.account}_CloudTrail_{stack.region}*",
-                        f"{self.log_group.log_group_arn}:log-stream:{organization_id}_*",
+                        f"{group_arn}:log-stream:{stack.account}_CloudTrail_{stack.region}*",
+                        f"{group_arn}:log-stream:{organization_id}_*",
                     ],
                 )
             ],
         )
-        group = as_finding(stack, self.log_group.log_group_arn)
         for stream in (f"{stack.account}_CloudTrail_{stack.region}*", f"{organization_id}_*"):
             acknowledge(
                 policy,
-                f"AwsSolutions-IAM5[Resource::{group}:log-stream:{stream}]",
+                f"AwsSolutions-IAM5[Resource::{group_arn}:log-stream:{stream}]",
                 "CloudTrail names one log stream per account and region of the organisation, "
                 "so the trail's own log group needs these stream prefixes; nothing else is granted.",
             )

@@ -23,6 +23,10 @@ _VERSION = "2012-10-17"
 ENVELOPE = len(json.dumps({"Version": _VERSION, "Statement": []}, separators=(",", ":")))
 
 
+#: Characters kept free in every policy for differences in how CloudFormation serialises it.
+SERIALIZATION_MARGIN = 120
+
+
 class PackingError(ValueError):
     """Guardrails that cannot fit within the AWS Organizations limits of a target."""
 
@@ -59,7 +63,8 @@ def pack_statements(
     :returns: for each policy, the guardrail ids it holds and its content.
     :raises PackingError: one statement is too large, or more policies are needed than allowed.
     """
-    capacity = size_limit - ENVELOPE
+    # CloudFormation serialises the content again; keep a margin for its formatting.
+    capacity = size_limit - ENVELOPE - SERIALIZATION_MARGIN
     ordered = sorted(items, key=lambda item: (-len(item[2]), item[0], item[1]))
     bins: list[list[tuple[str, int, str]]] = []
     used: list[int] = []

@@ -97,11 +97,10 @@ def render_guardrails(config: LandingZoneConfig) -> str:
         "config whose guardrails cannot fit fails `make synth` with a message naming the "
         "target and the overflow.",
         "",
-        "Known limits: the root-user guardrail also applies to privileged root sessions "
-        "(`sts:AssumeRoot`) from the management account. It is packed into a policy at the "
-        "root, so for a privileged task in one member account, move SCP-ROOT-USER from the "
-        "root to the other OUs for the duration (`guardrails.attachments`) and deploy, or "
-        "move the account to an OU without it. SCPs never apply to the management account or "
-        "to service-linked roles, and RCPs never apply to resources of the management account.",
+        "Known limits: the root-user guardrail exempts privileged root sessions "
+        "(`sts:AssumeRoot` from the management account, which carry `aws:AssumedRoot`): they "
+        "are the recovery path centralised root access provides. SCPs never apply to the "
+        "management account or to service-linked roles, and RCPs never apply to resources of "
+        "the management account.",
     ]
     return "\n".join(lines) + "\n"

@@ -86,6 +86,16 @@ SECURITY_SERVICE_ACTIONS = (
     "inspector2:DisassociateMember",
     "detective:DeleteGraph",
     "detective:DisassociateMembership",
+    "detective:UpdateOrganizationConfiguration",
+    "guardduty:DeletePublishingDestination",
+    "guardduty:UpdateOrganizationConfiguration",
+    "inspector2:UpdateOrganizationConfiguration",
+    "macie2:UpdateOrganizationConfiguration",
+    "securityhub:DeleteConfigurationPolicy",
+    "securityhub:DeleteFindingAggregator",
+    "securityhub:StartConfigurationPolicyDisassociation",
+    "securityhub:UpdateConfigurationPolicy",
+    "securityhub:UpdateOrganizationConfiguration",
     "ec2:DeleteFlowLogs",
 )
 
@@ -236,7 +246,14 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             best_practices=("SEC01-BP02", "SEC02-BP01"),
             cis=("1.3", "1.6"),
             statements=(
-                _deny("DenyRootUser", ["*"], ArnLike={"aws:PrincipalArn": ["arn:aws:iam::*:root"]}),
+                # Privileged root sessions (sts:AssumeRoot from the management account) carry
+                # aws:AssumedRoot and stay possible: they are the recovery path.
+                _deny(
+                    "DenyRootUser",
+                    ["*"],
+                    ArnLike={"aws:PrincipalArn": ["arn:aws:iam::*:root"]},
+                    Null={"aws:AssumedRoot": "true"},
+                ),
             ),
         ),
         Guardrail(
@@ -301,6 +318,25 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     KEY_CHANGE_ACTIONS,
                     **baseline,
                     **{"ForAnyValue:StringLike": {"kms:ResourceAliases": [f"alias/{prefix}/*"]}},
+                ),
+                # Exempt roles must not be usable by anyone else: no assuming the landing
+                # zone's CDK roles, no passing exempt roles, no changing baseline functions.
+                _deny(
+                    "ProtectExemptRoles",
+                    ["iam:PassRole", "sts:AssumeRole"],
+                    sorted(context.reserved_role_patterns),
+                    **baseline,
+                ),
+                _deny(
+                    "ProtectBaselineFunctions",
+                    [
+                        "lambda:AddPermission",
+                        "lambda:Delete*",
+                        "lambda:InvokeFunction",
+                        "lambda:Update*",
+                    ],
+                    [f"arn:aws:lambda:*:*:function:{prefix}-*"],
+                    **baseline,
                 ),
                 _deny(
                     "ProtectPerimeterExceptionTag",

@@ -237,7 +237,62 @@ class LogArchiveStack(cdk.Stack):
                 "a replica; the bucket stays object-locked and versioned."
             ),
         )
+        # AWS Config does not deliver to a bucket with Object Lock default retention, so
+        # its history has a bucket of its own: versioned, retained, protected by the
+        # guardrails, with the same key.
+        self.config_bucket = SecureBucket(
+            self,
+            "ConfigBucket",
+            bucket_name=naming.config_bucket(settings.prefix, settings.account_id, region),
+            access_logs_bucket_name=naming.config_access_log_bucket(
+                settings.prefix, settings.account_id, region
+            ),
+            encryption_key=self.key.key,
+            noncurrent_version_retention=settings.retention,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="TierConfigHistory",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=settings.infrequent_access_after,
+                        )
+                    ],
+                )
+            ],
+            access_log_retention=settings.access_log_retention,
+            unreplicated_reason=(
+                "AWS Config history can be rebuilt from the recorders and is also held by the "
+                "organisation aggregator in the audit account; the replicated, object-locked "
+                "record of every API call is the CloudTrail log bucket."
+            ),
+        )
         self._allow_writers(settings, trail_arn)
+        self._allow_config(settings)
+
+    def _allow_config(self, settings: LogArchiveSettings) -> None:
+        """AWS Config of every account of the organisation may deliver, and nobody else."""
+        arn = self.config_bucket.bucket_arn
+        config = iam.ServicePrincipal("config.amazonaws.com")
+        org = {"aws:SourceOrgID": settings.organization_id}
+        self.config_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ConfigBucketCheck",
+                principals=[config],
+                actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                resources=[arn],
+                conditions={"StringEquals": org},
+            )
+        )
+        self.config_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ConfigWrite",
+                principals=[config],
+                actions=["s3:PutObject"],
+                resources=[f"{arn}/AWSLogs/*/Config/*"],
+                conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
+            )
+        )
 
     def _allow_writers(self, settings: LogArchiveSettings, trail_arn: str) -> None:
         """Bucket-policy grants for the organisation's log writers, and nobody else."""
@@ -245,7 +300,6 @@ class LogArchiveStack(cdk.Stack):
         arn = bucket.bucket_arn
         org = {"aws:SourceOrgID": settings.organization_id}
         cloudtrail = iam.ServicePrincipal("cloudtrail.amazonaws.com")
-        config = iam.ServicePrincipal("config.amazonaws.com")
         flow_logs = iam.ServicePrincipal("delivery.logs.amazonaws.com")
         statements = [
             iam.PolicyStatement(
@@ -268,18 +322,11 @@ class LogArchiveStack(cdk.Stack):
                 },
             ),
             iam.PolicyStatement(
-                sid="ConfigAndFlowLogsBucketCheck",
-                principals=[config, flow_logs],
+                sid="FlowLogsBucketCheck",
+                principals=[flow_logs],
                 actions=["s3:GetBucketAcl", "s3:ListBucket"],
                 resources=[arn],
                 conditions={"StringEquals": org},
-            ),
-            iam.PolicyStatement(
-                sid="ConfigWrite",
-                principals=[config],
-                actions=["s3:PutObject"],
-                resources=[f"{arn}/AWSLogs/*/Config/*"],
-                conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
             ),
             iam.PolicyStatement(
                 sid="FlowLogsWrite",

@@ -57,7 +57,7 @@ class MemberBaselineSettings:
 
     prefix: str
     home_region: str
-    log_bucket_name: str
+    config_bucket_name: str
     audit_account_id: str
     management_account_id: str
     break_glass_principals: tuple[str, ...]
@@ -78,7 +78,7 @@ class MemberBaselineSettings:
         return cls(
             prefix=prefix,
             home_region=config.home_region,
-            log_bucket_name=naming.log_bucket(
+            config_bucket_name=naming.config_bucket(
                 prefix, config.account_id_for(AccountRole.LOG_ARCHIVE), config.home_region
             ),
             audit_account_id=config.account_id_for(AccountRole.AUDIT),
@@ -256,7 +256,7 @@ class MemberBaselineStack(cdk.Stack):
             self,
             "ConfigDeliveryChannel",
             name=f"{self.settings.prefix}-delivery",
-            s3_bucket_name=self.settings.log_bucket_name,
+            s3_bucket_name=self.settings.config_bucket_name,
             config_snapshot_delivery_properties=config_.CfnDeliveryChannel.ConfigSnapshotDeliveryPropertiesProperty(
                 delivery_frequency="TwentyFour_Hours"
             ),
@@ -322,14 +322,19 @@ class MemberBaselineStack(cdk.Stack):
         )
         self.break_glass_role: iam.Role | None = None
         if s.break_glass_principals:
-            principal = iam.CompositePrincipal(
-                *(iam.ArnPrincipal(arn) for arn in s.break_glass_principals)
+            # The management account, narrowed to the named principals by condition: a
+            # trust policy naming them directly fails if one does not exist yet.
+            principal = iam.AccountPrincipal(s.management_account_id).with_conditions(
+                {
+                    "ArnEquals": {"aws:PrincipalArn": list(s.break_glass_principals)},
+                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                }
             )
             self.break_glass_role = self._global_role(
                 "BreakGlass",
                 naming.break_glass_role(s.prefix),
                 "Emergency access, from named management-account principals with MFA only",
-                principal.with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+                principal,
                 ["AdministratorAccess"],
                 session=cdk.Duration.hours(s.break_glass_session_hours),
             )

@@ -159,6 +159,7 @@ class SecurityToolingStack(cdk.Stack):
                 service_linked_roles_statement(
                     audit,
                     [
+                        "agentless.inspector2.amazonaws.com",
                         "detective.amazonaws.com",
                         "guardduty.amazonaws.com",
                         "inspector2.amazonaws.com",

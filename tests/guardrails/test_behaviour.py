@@ -235,6 +235,17 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
+        "a privileged root session from the management account",
+        PROD,
+        Request(
+            "s3:PutBucketPolicy",
+            "arn:aws:s3:::locked-out",
+            ROOT_USER,
+            context={"aws:AssumedRoot": "true"},
+        ),
+        "Allow",
+    ),
+    (
         "an administrator deactivates a leaked access key",
         PROD,
         Request("iam:UpdateAccessKey", f"arn:aws:iam::{PROD}:user/legacy", ADMIN),
@@ -303,6 +314,38 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             f"arn:aws:sqs:eu-west-1:{PROD}:q",
             ADMIN,
             context={"aws:TagKeys": ["nwl:perimeter-exception"]},
+        ),
+        "Deny",
+    ),
+    (
+        "an administrator assumes the landing zone's CDK deploy role",
+        PROD,
+        Request("sts:AssumeRole", CDK_DEPLOY, ADMIN),
+        "Deny",
+    ),
+    (
+        "an administrator passes the landing zone's CDK execution role",
+        PROD,
+        Request("iam:PassRole", CDK_EXEC, ADMIN),
+        "Deny",
+    ),
+    (
+        "an administrator replaces the settings function's code",
+        PROD,
+        Request(
+            "lambda:UpdateFunctionCode",
+            f"arn:aws:lambda:eu-west-1:{PROD}:function:nwl-account-settings-eu-west-1",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "an administrator in the audit account turns Security Hub off for the organisation",
+        AUDIT_ACCOUNT,
+        Request(
+            "securityhub:UpdateOrganizationConfiguration",
+            "*",
+            f"arn:aws:iam::{AUDIT_ACCOUNT}:role/AWSReservedSSO_Admin_01",
         ),
         "Deny",
     ),

@@ -152,24 +152,49 @@ def test_cloudtrail_writes_only_from_the_organisation_trail(synthesized: Synthes
     assert key["AllowCloudTrailEncrypt"]["Condition"]["StringEquals"] == {"aws:SourceArn": [TRAIL]}
 
 
-def test_config_and_flow_logs_write_only_for_the_organisation(synthesized: Synthesized) -> None:
+def test_flow_logs_write_only_for_the_organisation(synthesized: Synthesized) -> None:
     template = synthesized.templates["LogArchive"]
     logical_id, _ = _log_bucket(template, "eu-west-1")
+    statement = _bucket_policy(template, logical_id)["FlowLogsWrite"]
+    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert statement["Action"] == "s3:PutObject"
+    assert statement["Resource"]["Fn::Join"][1][1] == "/AWSLogs/*/vpcflowlogs/*"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceOrgID": ORG, "s3:x-amz-acl": "bucket-owner-full-control"}
+    }
+    key = _key_policy(template)
+    assert key["AllowFlowLogDelivery"]["Condition"] == {"StringEquals": {"aws:SourceOrgID": ORG}}
+
+
+def test_config_delivers_to_its_own_bucket_without_default_retention(
+    synthesized: Synthesized,
+) -> None:
+    """AWS Config does not deliver to a bucket with Object Lock default retention."""
+    template = synthesized.templates["LogArchive"]
+    name = naming.config_bucket("nwl", LOG_ACCOUNT, "eu-west-1")
+    (logical_id,) = [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("BucketName") == name
+    ]
+    bucket = template["Resources"][logical_id]
+    assert "ObjectLockConfiguration" not in bucket["Properties"]
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["DeletionPolicy"] == "Retain"
     policy = _bucket_policy(template, logical_id)
-    for sid, service, prefix in (
-        ("ConfigWrite", "config.amazonaws.com", "/AWSLogs/*/Config/*"),
-        ("FlowLogsWrite", "delivery.logs.amazonaws.com", "/AWSLogs/*/vpcflowlogs/*"),
-    ):
-        statement = policy[sid]
-        assert statement["Principal"] == {"Service": service}
-        assert statement["Action"] == "s3:PutObject"
-        assert statement["Resource"]["Fn::Join"][1][1] == prefix
-        assert statement["Condition"] == {
-            "StringEquals": {"aws:SourceOrgID": ORG, "s3:x-amz-acl": "bucket-owner-full-control"}
-        }
+    write = policy["ConfigWrite"]
+    assert write["Principal"] == {"Service": "config.amazonaws.com"}
+    assert write["Resource"]["Fn::Join"][1][1] == "/AWSLogs/*/Config/*"
+    assert write["Condition"] == {
+        "StringEquals": {"aws:SourceOrgID": ORG, "s3:x-amz-acl": "bucket-owner-full-control"}
+    }
+    allows = sorted(s["Sid"] for s in policy.values() if s["Effect"] == "Allow")
+    assert allows == ["ConfigBucketCheck", "ConfigWrite"]
     key = _key_policy(template)
     assert key["AllowConfigDelivery"]["Condition"] == {"StringEquals": {"aws:SourceOrgID": ORG}}
-    assert key["AllowFlowLogDelivery"]["Condition"] == {"StringEquals": {"aws:SourceOrgID": ORG}}
+    # the log bucket no longer lets Config write
+    log_id, _ = _log_bucket(template, "eu-west-1")
+    assert "ConfigWrite" not in _bucket_policy(template, log_id)
 
 
 def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> None:
@@ -179,8 +204,7 @@ def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> N
     assert sorted(s["Sid"] for s in allows) == [
         "CloudTrailAclCheck",
         "CloudTrailWrite",
-        "ConfigAndFlowLogsBucketCheck",
-        "ConfigWrite",
+        "FlowLogsBucketCheck",
         "FlowLogsWrite",
     ]
     for statement in allows:

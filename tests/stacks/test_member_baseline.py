@@ -82,7 +82,7 @@ def test_config_records_everything_and_global_types_once(synthesized: Synthesize
         "Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]
     }
     (channel,) = _resources(member, "AWS::Config::DeliveryChannel")
-    assert channel["Properties"]["S3BucketName"] == naming.log_bucket(
+    assert channel["Properties"]["S3BucketName"] == naming.config_bucket(
         "nwl", "312345678901", "eu-west-1"
     )
 
@@ -118,13 +118,20 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
             "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{AUDIT}:root"]]}
         }
     (glass,) = roles["nwl-break-glass"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    # the management account, narrowed by condition: naming users that do not exist yet
+    # would make IAM reject the trust policy
     assert glass["Principal"] == {
-        "AWS": [
-            f"arn:aws:iam::{MANAGEMENT}:user/break-glass-1",
-            f"arn:aws:iam::{MANAGEMENT}:user/break-glass-2",
-        ]
+        "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{MANAGEMENT}:root"]]}
     }
-    assert glass["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert glass["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": [
+                f"arn:aws:iam::{MANAGEMENT}:user/break-glass-1",
+                f"arn:aws:iam::{MANAGEMENT}:user/break-glass-2",
+            ]
+        },
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+    }
 
 
 def _variant(example_data: dict[str, Any], **member_baseline: Any) -> LandingZone:
