@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -18,14 +19,20 @@ S3_DATA_EVENTS = ("none", "write", "all")
 
 
 def _selector(name: str, category: str, *fields: tuple[str, list[str]]) -> dict[str, Any]:
-    selectors = [{"Field": "eventCategory", "Equals": [category]}]
+    selectors: list[dict[str, Any]] = [{"Field": "eventCategory", "Equals": [category]}]
     for field, values in fields:
         selectors.append({"Field": field, "Equals": values})
     return {"Name": name, "FieldSelectors": selectors}
 
 
-def event_selectors(*, s3_data_events: str, lambda_data_events: bool) -> list[dict[str, Any]]:
-    """Advanced event selectors: every management event, and the data events asked for."""
+def event_selectors(
+    *, s3_data_events: str, lambda_data_events: bool, excluded_buckets: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Advanced event selectors: every management event, and the data events asked for.
+
+    ``excluded_buckets`` are bucket-name prefixes whose object events are not recorded:
+    the log buckets themselves, whose every delivery would otherwise be logged again.
+    """
     if s3_data_events not in S3_DATA_EVENTS:
         raise ValueError(f"s3_data_events must be one of {S3_DATA_EVENTS}, got {s3_data_events!r}")
     selectors = [_selector("Management events", "Management")]
@@ -33,7 +40,15 @@ def event_selectors(*, s3_data_events: str, lambda_data_events: bool) -> list[di
         fields: list[tuple[str, list[str]]] = [("resources.type", ["AWS::S3::Object"])]
         if s3_data_events == "write":
             fields.append(("readOnly", ["false"]))
-        selectors.append(_selector(f"S3 object {s3_data_events} events", "Data", *fields))
+        selector = _selector(f"S3 object {s3_data_events} events", "Data", *fields)
+        if excluded_buckets:
+            selector["FieldSelectors"].append(
+                {
+                    "Field": "resources.ARN",
+                    "NotStartsWith": [f"arn:aws:s3:::{b}" for b in excluded_buckets],
+                }
+            )
+        selectors.append(selector)
     if lambda_data_events:
         selectors.append(
             _selector("Lambda invocations", "Data", ("resources.type", ["AWS::Lambda::Function"]))
@@ -66,6 +81,7 @@ class OrganizationTrail(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         s3_data_events: str = "write",
         lambda_data_events: bool = False,
+        excluded_buckets: Sequence[str] = (),
         key_alias: str,
     ) -> None:
         """Create the log group (with its key), the delivery role and the trail.
@@ -76,6 +92,8 @@ class OrganizationTrail(Construct):
         :param log_retention: how long CloudWatch Logs keeps the events. Default: 1 year.
         :param s3_data_events: ``none``, ``write`` or ``all``. Default: ``write``.
         :param lambda_data_events: record Lambda invocations. Default: False.
+        :param excluded_buckets: bucket-name prefixes left out of the S3 data events (the
+            log buckets). Default: none.
         :param key_alias: alias of the log group's key (in this account).
         """
         super().__init__(scope, construct_id)
@@ -143,13 +161,17 @@ class OrganizationTrail(Construct):
                     name=selector["Name"],
                     field_selectors=[
                         cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
-                            field=f["Field"], equal_to=f["Equals"]
+                            field=f["Field"],
+                            equal_to=f.get("Equals"),
+                            not_starts_with=f.get("NotStartsWith"),
                         )
                         for f in selector["FieldSelectors"]
                     ],
                 )
                 for selector in event_selectors(
-                    s3_data_events=s3_data_events, lambda_data_events=lambda_data_events
+                    s3_data_events=s3_data_events,
+                    lambda_data_events=lambda_data_events,
+                    excluded_buckets=excluded_buckets,
                 )
             ],
         )

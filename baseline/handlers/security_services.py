@@ -7,8 +7,8 @@ management account made it the administrator. On Create and Update, idempotently
 - Inspector: EC2, ECR and Lambda scanning for the existing members and every new one;
 - Macie and Detective: the existing members enrolled, and every new one.
 
-Existing members come in ``Members`` (id and e-mail); new accounts are covered by the
-services' organisation auto-enable.
+The existing members are read from AWS Organizations at run time (the administrator may
+list them); accounts that join later are covered by the services' auto-enable.
 
 CloudFormation has no resource type for these organisation settings. On Delete it changes
 nothing: removing the stack must not turn detection off. Standard library and boto3 only.
@@ -102,13 +102,37 @@ def detective(client: Any, members: list[dict[str, str]]) -> str:
     return graph_arn
 
 
+def organization_members(organizations: Any, administrator: str) -> list[dict[str, str]]:
+    """Every active account of the organisation but the administrator, read at run time.
+
+    Accounts created moments earlier (by the account stacks) are included: the services'
+    auto-enable would miss them, as it only takes accounts that join after it is set.
+    """
+    members: list[dict[str, str]] = []
+    token: str | None = None
+    while True:
+        page = organizations.list_accounts(**({"NextToken": token} if token else {}))
+        members += [
+            {"AccountId": a["Id"], "Email": a["Email"]}
+            for a in page["Accounts"]
+            if a.get("Status", "ACTIVE") == "ACTIVE" and a["Id"] != administrator
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return members
+
+
 def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
     """Enable what the properties name; returns what it did."""
     done: dict[str, Any] = {}
     services = set(properties.get("Services", []))
     if "guardduty" in services:
         done["guardduty"] = guardduty(client("guardduty"), properties.get("GuardDutyFeatures", []))
-    members: list[dict[str, str]] = properties.get("Members", [])
+    members = (
+        organization_members(client("organizations"), properties["AccountId"])
+        if services & {"inspector2", "macie2", "detective"}
+        else []
+    )
     if "inspector2" in services:
         done["inspector2"] = inspector(client("inspector2"), properties["AccountId"], members)
     if "macie2" in services:

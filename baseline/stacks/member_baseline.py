@@ -288,22 +288,29 @@ class MemberBaselineStack(cdk.Stack):
                             "ec2:ModifyInstanceAttribute",
                             "ec2:ModifyNetworkInterfaceAttribute",
                             "ec2:StopInstances",
-                            "iam:AttachRolePolicy",
-                            "iam:PutRolePolicy",
                             "iam:UpdateAccessKey",
                             "lambda:PutFunctionConcurrency",
-                            "s3:PutBucketPolicy",
-                            "ssm:SendCommand",
                         ],
                         resources=["*"],
-                    )
+                    ),
+                    # Quarantine a role by attaching AWS's deny-all policy, and nothing else:
+                    # no inline policies, no other managed policies (no path to escalate).
+                    iam.PolicyStatement(
+                        sid="QuarantineRoles",
+                        actions=["iam:AttachRolePolicy"],
+                        resources=["*"],
+                        conditions={
+                            "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
+                        },
+                    ),
                 ],
             )
             acknowledge(
                 responder,
                 "AwsSolutions-IAM5[Resource::*]",
-                "The affected resource of an incident is not known in advance; the actions are the "
-                "listed containment steps only, and the role is assumable from the audit account only.",
+                "The affected resource of an incident is not known in advance; the actions are "
+                "containment steps only (isolate, snapshot, stop, deactivate a key, attach the "
+                "deny-all policy), and the role is assumable from the audit account only.",
             )
             self.incident_role = self._global_role(
                 "IncidentResponder",

@@ -185,12 +185,6 @@ class SecurityToolingStack(cdk.Stack):
                 "Services": ["detective", "guardduty", "inspector2", "macie2"],
                 "GuardDutyFeatures": list(GUARDDUTY_FEATURES),
                 "AccountId": audit,
-                # existing accounts to enrol; new ones come through auto-enable
-                "Members": [
-                    {"AccountId": a.id, "Email": a.email}
-                    for a in config.accounts
-                    if a.id is not None and a.id != audit
-                ],
             },
         )
         accessanalyzer.CfnAnalyzer(

@@ -60,6 +60,8 @@ class TrailStack(cdk.Stack):
             log_retention=RETENTION[settings.cloudwatch_logs_retention_days],
             s3_data_events=settings.s3_data_events,
             lambda_data_events=settings.lambda_data_events,
+            # deliveries into the log archive would otherwise be logged again, and again
+            excluded_buckets=[f"{prefix}-logs-", f"{prefix}-s3-access-", f"{prefix}-config-"],
             key_alias=f"alias/{prefix}/organization-trail-logs",
         )
         self.notifications = SecurityNotifications(

@@ -200,3 +200,12 @@ def test_event_selectors_record_s3_writes_by_default() -> None:
 def test_fails_unknown_data_event_setting() -> None:
     with pytest.raises(ValueError, match="s3_data_events must be one of"):
         event_selectors(s3_data_events="some", lambda_data_events=False)
+
+
+def test_log_buckets_are_left_out_of_s3_data_events() -> None:
+    (_, s3_selector) = event_selectors(
+        s3_data_events="write", lambda_data_events=False, excluded_buckets=["nwl-logs-"]
+    )
+    assert {"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::nwl-logs-"]} in s3_selector[
+        "FieldSelectors"
+    ]

@@ -35,15 +35,33 @@ class Recorder:
 
 
 FEATURES = ["S3_DATA_EVENTS", "EKS_AUDIT_LOGS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS"]
-MEMBERS = [
-    {"AccountId": f"{700000000000 + i:012d}", "Email": f"aws-{i}@example.com"} for i in range(120)
+ACCOUNTS = [
+    {"Id": f"{700000000000 + i:012d}", "Email": f"aws-{i}@example.com", "Status": "ACTIVE"}
+    for i in range(120)
+] + [
+    {"Id": "423456789012", "Email": "audit@example.com", "Status": "ACTIVE"},  # the administrator
+    {"Id": "999999999999", "Email": "gone@example.com", "Status": "SUSPENDED"},
 ]
 PROPERTIES = {
     "Services": ["guardduty", "inspector2", "macie2", "detective"],
     "GuardDutyFeatures": FEATURES,
     "AccountId": "423456789012",
-    "Members": MEMBERS,
 }
+
+
+class FakeOrganizations:
+    """list_accounts in pages of 50, as AWS Organizations pages them."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def list_accounts(self, NextToken: str | None = None) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self.calls.append("list_accounts")
+        start = int(NextToken or 0)
+        page: dict[str, Any] = {"Accounts": ACCOUNTS[start : start + 50]}
+        if start + 50 < len(ACCOUNTS):
+            page["NextToken"] = str(start + 50)
+        return page
 
 
 def _clients(**overrides: Recorder) -> dict[str, Recorder]:
@@ -52,9 +70,10 @@ def _clients(**overrides: Recorder) -> dict[str, Recorder]:
         "inspector2": Recorder(),
         "macie2": Recorder(),
         "detective": Recorder(list_graphs={"GraphList": [{"Arn": "arn:graph"}]}),
+        "organizations": FakeOrganizations(),
     }
     clients.update(overrides)
-    return clients
+    return clients  # type: ignore[return-value]
 
 
 def test_enables_every_service_for_every_member() -> None:

@@ -204,3 +204,27 @@ def test_the_management_account_gets_the_same_baseline_as_plain_stacks(
             if r["Type"] == "AWS::IAM::Role"
         ]
         assert "nwl-incident-responder" not in names
+
+
+def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synthesized) -> None:
+    member = _member(synthesized)
+    (policy,) = [
+        r
+        for r in _resources(member, "AWS::IAM::ManagedPolicy")
+        if r["Properties"].get("Description") == "Contain and collect evidence during an incident"
+    ]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    actions = {
+        a
+        for s in statements.values()
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert not actions & {
+        "iam:PutRolePolicy",
+        "s3:PutBucketPolicy",
+        "ssm:SendCommand",
+        "iam:CreatePolicyVersion",
+    }
+    assert statements["QuarantineRoles"]["Condition"] == {
+        "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
+    }
