@@ -56,9 +56,15 @@ def _props(resource: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
+#: Deletion policies that keep a resource when its stack deletes it: Retain, or
+#: RetainExceptOnCreate (removed only when its own creation fails, so a failed first
+#: deploy can be retried).
+RETAINED = ("Retain", "RetainExceptOnCreate")
+
+
 def _retained(resource: Mapping[str, Any]) -> bool:
     return bool(
-        resource.get("DeletionPolicy") == "Retain"
+        resource.get("DeletionPolicy") in RETAINED
         and resource.get("UpdateReplacePolicy") == "Retain"
     )
 

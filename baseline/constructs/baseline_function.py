@@ -80,7 +80,7 @@ class BaselineFunction(Construct):
             log_group_name=log_group_name,
             encryption_key=encryption_key,
             retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -91,7 +91,7 @@ class BaselineFunction(Construct):
             encryption_master_key=encryption_key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,  # failed events are evidence
+            removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,  # failed events are evidence
         )
         acknowledge(
             self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]

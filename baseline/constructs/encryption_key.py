@@ -44,7 +44,7 @@ class EncryptionKey(Construct):
         alias: str,
         description: str | None = None,
         pending_window: cdk.Duration | None = None,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         multi_region: bool = False,
     ) -> None:
         """Create the key.
@@ -54,7 +54,8 @@ class EncryptionKey(Construct):
         :param pending_window: waiting period before a scheduled deletion completes.
             Default: 30 days, the longest AWS allows (7-30).
         :param removal_policy: what CloudFormation does when the key leaves the stack.
-            Default: RETAIN; anything else is a named weakening visible in the template.
+            Default: RETAIN_ON_UPDATE_OR_DELETE (removed only if its own creation fails);
+            anything weaker is a named weakening visible in the template.
         :param multi_region: create a multi-Region primary key. Default: False.
         """
         super().__init__(scope, construct_id)

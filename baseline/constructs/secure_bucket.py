@@ -123,7 +123,7 @@ class SecureBucket(Construct):
         replication: ReplicationTarget | None = None,
         replica: bool = False,
         unreplicated_reason: str | None = None,
-        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     ) -> None:
         """Create the bucket (and, unless given one, its key and access-log bucket).
 
@@ -152,7 +152,9 @@ class SecureBucket(Construct):
         :param unreplicated_reason: why this bucket has no replica, recorded as the
             acknowledgement of the compliance packs' replication rules. Default: a reason
             saying the caller did not ask for replication.
-        :param removal_policy: Default: RETAIN. Anything else is a named weakening.
+        :param removal_policy: Default: RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete;
+            removed only when its own creation fails, so a failed first deploy can be
+            retried). Anything weaker is a named weakening.
         """
         super().__init__(scope, construct_id)
         problems = []

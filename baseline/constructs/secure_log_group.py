@@ -60,7 +60,7 @@ class SecureLogGroup(Construct):
             log_group_name=log_group_name,
             encryption_key=self.key.key,
             retention=retention,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
     @property

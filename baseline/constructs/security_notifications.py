@@ -67,7 +67,7 @@ class SecurityNotifications(Construct):
             encryption_master_key=self.key.key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(

@@ -128,7 +128,7 @@ class LogArchiveReplicaStack(cdk.Stack):
             max_session_duration=cdk.Duration.hours(1),
         )
         # Deleting this stack alone must not break replication of the source bucket.
-        self.replication_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        self.replication_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         policy = iam.ManagedPolicy(
             self,
             "ReplicationPolicy",
@@ -139,7 +139,7 @@ class LogArchiveReplicaStack(cdk.Stack):
                 destination_bucket_name=settings.bucket_name(region),
             ),
         )
-        policy.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        policy.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         for bucket in (settings.home_region, region):
             acknowledge(
                 policy,

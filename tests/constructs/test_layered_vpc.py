@@ -10,6 +10,7 @@ from aws_cdk import assertions
 
 from baseline.constructs import LayeredVpc
 from baseline.constructs.layered_vpc import ADMIN_PORTS
+from baseline.controls import RETAINED
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
@@ -98,7 +99,7 @@ def test_flow_logs_of_all_traffic_to_the_log_archive_and_an_encrypted_group(defa
     s3_log = next(f for f in logs if f["LogDestinationType"] == "s3")
     assert BUCKET in str(s3_log["LogDestination"])
     (group,) = _resources(template, "AWS::Logs::LogGroup")
-    assert "KmsKeyId" in group["Properties"] and group["DeletionPolicy"] == "Retain"
+    assert "KmsKeyId" in group["Properties"] and group["DeletionPolicy"] in RETAINED
 
 
 def test_default_security_group_is_closed(default: Any) -> None:

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from baseline.constructs import ReplicationTarget, SecureBucket
+from baseline.controls import RETAINED
 from tests.constructs.helpers import nag_violations, new_stack
 
 Match = assertions.Match
@@ -88,7 +89,7 @@ def test_policy_denies_plain_http_and_old_tls(default_bucket: Any) -> None:
 def test_is_versioned_retained_and_cleans_up_uploads(default_bucket: Any) -> None:
     _, _, template = default_bucket
     resource = _main_bucket(template)
-    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["DeletionPolicy"] in RETAINED
     assert resource["UpdateReplacePolicy"] == "Retain"
     props = resource["Properties"]
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -109,7 +110,7 @@ def test_logs_access_to_a_dedicated_retained_bucket(default_bucket: Any) -> None
     logs_id = stack.get_logical_id(bucket.access_logs_bucket.node.default_child)  # type: ignore[arg-type]
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
     logs = template.find_resources("AWS::S3::Bucket")[logs_id]
-    assert logs["DeletionPolicy"] == "Retain"
+    assert logs["DeletionPolicy"] in RETAINED
     assert logs["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     assert logs["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 365
     delivery = [

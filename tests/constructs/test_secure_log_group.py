@@ -7,6 +7,7 @@ from aws_cdk import assertions
 from aws_cdk import aws_logs as logs
 
 from baseline.constructs import SecureLogGroup
+from baseline.controls import RETAINED
 from tests.constructs.helpers import nag_violations, new_stack
 
 
@@ -23,7 +24,7 @@ def test_encrypted_retained_and_kept() -> None:
     (group,) = template.find_resources("AWS::Logs::LogGroup").values()
     assert group["Properties"]["RetentionInDays"] == 731
     assert "KmsKeyId" in group["Properties"]
-    assert group["DeletionPolicy"] == "Retain"
+    assert group["DeletionPolicy"] in RETAINED
     (key,) = template.find_resources("AWS::KMS::Key").values()
     (logs_statement,) = [
         s

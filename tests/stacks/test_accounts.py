@@ -9,6 +9,7 @@ import pytest
 
 from baseline import naming
 from baseline.config import parse_config
+from baseline.controls import RETAINED
 from baseline.stacks.accounts import PARALLEL_ACCOUNT_CREATIONS, shard_accounts
 from tests.conftest import Synthesized
 
@@ -42,7 +43,7 @@ def test_only_accounts_without_an_id_are_created_and_they_are_retained(
         for r in _of_type(t, "AWS::Organizations::Account")
     ]
     (fleet_dev,) = created
-    assert fleet_dev["DeletionPolicy"] == "Retain" and fleet_dev["UpdateReplacePolicy"] == "Retain"
+    assert fleet_dev["DeletionPolicy"] in RETAINED and fleet_dev["UpdateReplacePolicy"] == "Retain"
     assert fleet_dev["Properties"]["AccountName"] == "fleet-dev"
     parameter = naming.ou_id_parameter("nwl", "Workloads/NonProd")
     assert fleet_dev["Properties"]["ParentIds"] == [f"{{{{resolve:ssm:{parameter}}}}}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baseline import naming
+from baseline.controls import RETAINED
 from tests.conftest import Synthesized
 
 LOG_ACCOUNT = "312345678901"
@@ -72,7 +73,7 @@ def test_log_bucket_is_locked_in_compliance_mode_for_a_year(synthesized: Synthes
             "Days": 365,
         }
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
-        assert bucket["DeletionPolicy"] == "Retain"
+        assert bucket["DeletionPolicy"] in RETAINED
         # noncurrent versions are kept at least as long as the lock
         rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
         assert (
@@ -180,7 +181,7 @@ def test_config_delivers_to_its_own_bucket_without_default_retention(
     bucket = template["Resources"][logical_id]
     assert "ObjectLockConfiguration" not in bucket["Properties"]
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] in RETAINED
     policy = _bucket_policy(template, logical_id)
     write = policy["ConfigWrite"]
     assert write["Principal"] == {"Service": "config.amazonaws.com"}
@@ -216,7 +217,7 @@ def test_replication_role_outlives_its_stack(synthesized: Synthesized) -> None:
     template = synthesized.templates["LogArchiveReplica"]
     for resource in template["Resources"].values():
         if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
-            assert resource["DeletionPolicy"] == "Retain", resource["Type"]
+            assert resource["DeletionPolicy"] in RETAINED, resource["Type"]
 
 
 def test_access_log_retention_comes_from_the_config(example_data: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from aws_cdk import assertions
 from baseline import naming
 from baseline.app import cdk_json_context
 from baseline.config import parse_config
+from baseline.controls import RETAINED
 from baseline.landing_zone import LandingZone
 from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT
 from tests.conftest import Synthesized
@@ -43,7 +44,7 @@ def test_stack_set_targets_every_governed_region_and_the_whole_organisation(
 ) -> None:
     stack_set = _stack_set(synthesized.templates["MemberBaseline"])
     props = stack_set["Properties"]
-    assert stack_set["DeletionPolicy"] == "Retain"
+    assert stack_set["DeletionPolicy"] in RETAINED
     assert props["PermissionModel"] == "SERVICE_MANAGED"
     assert props["CallAs"] == "SELF"
     assert props["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": True}

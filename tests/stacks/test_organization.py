@@ -12,6 +12,7 @@ from aws_cdk import assertions
 
 from baseline.app import cdk_json_context
 from baseline.config import parse_config
+from baseline.controls import RETAINED
 from baseline.landing_zone import LandingZone
 from tests.conftest import Synthesized
 
@@ -57,7 +58,7 @@ def test_ou_tree_matches_the_config(synthesized: Synthesized) -> None:
     assert sorted(path(lid) for lid in by_lid) == sorted(synthesized.config.ou_paths())
     for resource in ous.values():
         assert (
-            resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+            resource["DeletionPolicy"] in RETAINED and resource["UpdateReplacePolicy"] == "Retain"
         )
 
 

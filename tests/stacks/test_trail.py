@@ -6,6 +6,7 @@ from typing import Any
 
 from baseline import naming
 from baseline.constructs.security_alarms import CIS_ALARMS
+from baseline.controls import RETAINED
 from tests.conftest import Synthesized
 
 MANAGEMENT = "210987654321"
@@ -54,7 +55,7 @@ def test_log_group_is_encrypted_retained_and_kept_a_year(synthesized: Synthesize
     (group,) = groups
     assert group["Properties"]["RetentionInDays"] == 365
     assert "KmsKeyId" in group["Properties"]
-    assert group["DeletionPolicy"] == "Retain"
+    assert group["DeletionPolicy"] in RETAINED
 
 
 def test_delivery_role_trusts_cloudtrail_of_this_account_only(synthesized: Synthesized) -> None:
