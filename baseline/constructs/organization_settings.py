@@ -21,8 +21,14 @@ from baseline.constructs.encryption_key import EncryptionKey
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 #: Service principals whose trusted access the baseline needs: IAM (centralised root
-#: access), Account Management (alternate contacts) and CloudTrail (organisation trail).
-TRUSTED_SERVICES = ("account.amazonaws.com", "cloudtrail.amazonaws.com", "iam.amazonaws.com")
+#: access), Account Management (alternate contacts), AWS Backup (backup policies) and
+#: CloudTrail (organisation trail).
+TRUSTED_SERVICES = (
+    "account.amazonaws.com",
+    "backup.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "iam.amazonaws.com",
+)
 #: The service principal a StackSets delegated administrator is registered for.
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 #: Services the audit account administers for the organisation: trusted access for each,

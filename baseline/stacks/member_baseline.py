@@ -7,9 +7,10 @@ cannot read the management account's asset bucket): its one function is inline.
 
 In every region: EBS encryption by default (IMDSv2 account defaults only outside an
 organisation: inside one, the declarative EC2 policy owns them), default VPCs closed or removed, the AWS Config recorder (global resource types in the home region only) and
-its delivery channel to the log archive. In the home region only (IAM and S3 account
-settings are global): the password policy, account-level S3 Block Public Access, and the
-audit, incident-response, support and break-glass roles.
+its delivery channel to the log archive, and the backup vault the backup policy names.
+In the home region only (IAM and S3 account settings are global): the password policy,
+account-level S3 Block Public Access, and the audit, incident-response, support,
+break-glass and backup roles.
 
 :class:`MemberBaselineStackSetStack` holds the StackSet itself, in the management account
 (CallAs SELF) or in the audit account as delegated administrator (CallAs DELEGATED_ADMIN).
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_config as config_
 from aws_cdk import aws_iam as iam
@@ -191,6 +193,28 @@ class MemberBaselineStack(cdk.Stack):
         )
         self._config_recorder()
         self._roles()
+        self._backup()
+
+    def _backup(self) -> None:
+        """The vault and role the organisation's backup policy names (SEC10-BP03)."""
+        prefix = self.settings.prefix
+        self.backup_vault = backup.CfnBackupVault(
+            self, "BackupVault", backup_vault_name=naming.backup_vault(prefix)
+        )
+        self.backup_vault.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        self.backup_role = self._global_role(
+            "Backup",
+            naming.backup_role(prefix),
+            "AWS Backup runs the organisation's backup policy with this role",
+            iam.ServicePrincipal(
+                "backup.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+            ),
+            [
+                "service-role/AWSBackupServiceRolePolicyForBackup",
+                "service-role/AWSBackupServiceRolePolicyForRestores",
+            ],
+        )
 
     def _settings_permissions(self) -> list[iam.PolicyStatement]:
         ec2 = f"arn:aws:ec2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
@@ -380,8 +404,8 @@ class MemberBaselineStack(cdk.Stack):
             acknowledge(
                 role,
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
-                f"{name} is the AWS-maintained job-function policy for exactly this role; AWS keeps "
-                "it current as services add actions, which a hand-written copy would not.",
+                f"{name} is the AWS-maintained policy for exactly this role; AWS keeps it current "
+                "as services add actions, which a hand-written copy would not.",
             )
         return role
 

@@ -109,6 +109,7 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
         "nwl-incident-responder",
         "nwl-support",
         "nwl-break-glass",
+        "nwl-backup",
     }
     for role in roles.values():
         assert role["Condition"] == "IsHomeRegion"
@@ -229,3 +230,26 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     assert statements["QuarantineRoles"]["Condition"] == {
         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
     }
+
+
+def test_the_backup_policy_finds_its_vault_and_role(synthesized: Synthesized) -> None:
+    from baseline.guardrails.org_policies import backup_policy
+
+    member = _member(synthesized)
+    (vault,) = _resources(member, "AWS::Backup::BackupVault")
+    plan = next(iter(backup_policy(synthesized.config)["plans"].values()))
+    assert (
+        vault["Properties"]["BackupVaultName"]
+        == plan["rules"]["daily"]["target_backup_vault_name"]["@@assign"]
+    )
+    assert vault["DeletionPolicy"] in RETAINED
+    (role,) = [
+        r
+        for r in _resources(member, "AWS::IAM::Role")
+        if r["Properties"].get("RoleName") == "nwl-backup"
+    ]
+    assert plan["selections"]["tags"]["daily"]["iam_role_arn"]["@@assign"].endswith(
+        ":role/nwl-backup"
+    )
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
