@@ -27,9 +27,9 @@ def config_role(p: dict) -> None:
     iam = boto3.client("iam", config=C)
     try:
         iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")
-        time.sleep(15)  # let the new role propagate before the recorder uses it
     except iam.exceptions.InvalidInputException:
-        pass  # it exists: another region made it first
+        pass  # it exists: another region made it (maybe just now)
+    time.sleep(15)  # in every region: let a new role propagate before the recorder uses it
 
 
 def s3_block_public_access(p: dict) -> None:
