@@ -1,5 +1,6 @@
 # Account settings of the member baseline (inline in the StackSet template: keep < 4 KB).
 # Idempotent; a Delete changes nothing. CloudFormation provides cfnresponse to inline code.
+import contextlib
 import time
 from typing import Any
 
@@ -25,10 +26,9 @@ def password_policy(p: dict) -> None:
 
 def config_role(p: dict) -> None:
     iam = boto3.client("iam", config=C)
-    try:
+    # InvalidInput: it exists, another region made it (maybe just now)
+    with contextlib.suppress(iam.exceptions.InvalidInputException):
         iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")
-    except iam.exceptions.InvalidInputException:
-        pass  # it exists: another region made it (maybe just now)
     time.sleep(15)  # in every region: let a new role propagate before the recorder uses it
 
 
