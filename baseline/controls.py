@@ -443,7 +443,7 @@ CONTROLS: tuple[Control, ...] = (
         id="LZ-LOG-04",
         title=(
             "Only the organisation's CloudTrail, AWS Config and flow-log delivery may write "
-            "the log bucket, pinned by aws:SourceArn or aws:SourceOrgID, objects owned by the bucket owner"
+            "the log and Config buckets, pinned by aws:SourceArn or aws:SourceOrgID, objects owned by the bucket owner"
         ),
         best_practices=("SEC03-BP08", "SEC04-BP02"),
         cis=("3.5",),
