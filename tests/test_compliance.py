@@ -155,3 +155,23 @@ def test_fails_on_an_acknowledgement_for_nothing(monkeypatch: pytest.MonkeyPatch
         return [app]
 
     assert _unanswered_acknowledgements(monkeypatch, build) == ["AwsSolutions-S1"]
+
+
+def test_a_greenfield_organisation_acknowledges_only_real_findings(
+    monkeypatch: pytest.MonkeyPatch, example_data: dict[str, Any]
+) -> None:
+    """Phase 1 of a greenfield start builds fewer resources: no acknowledgement may outlive them."""
+    import copy
+
+    from baseline.app import build_app
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    for account in data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    config = parse_config(data)
+    assert (
+        _unanswered_acknowledgements(monkeypatch, lambda: [build_app(config, outdir=None)[0]]) == []
+    )

@@ -193,13 +193,19 @@ class OrganizationSettings(Construct):
                 f"{as_finding(stack, organization_id)}/*": (
                     "every member account of the organisation is placed in its configured OU"
                 ),
-                f"Resource::arn:aws:iam::{management_account_id}:role/aws-service-role/*": (
-                    "the security services create their own service-linked roles, limited by "
-                    "iam:AWSServiceName to those services"
-                ),
                 f"Resource::arn:aws:organizations::{management_account_id}:ou/"
                 f"{as_finding(stack, organization_id)}/*": (
                     "accounts move only between the organisation's own OUs"
+                ),
+                **(
+                    {
+                        f"Resource::arn:aws:iam::{management_account_id}:role/aws-service-role/*": (
+                            "the security services create their own service-linked roles, "
+                            "limited by iam:AWSServiceName to those services"
+                        )
+                    }
+                    if stacksets_delegated_admin or security_admin
+                    else {}
                 ),
             },
         )
