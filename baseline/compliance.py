@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,27 +68,38 @@ def attach_packs(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(*plugins)
 
 
-def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one cdk-nag finding on one construct (and its children), with a reason.
+def acknowledge(construct: IConstruct, rule_id: str | Sequence[str], reason: str) -> None:
+    """Acknowledge cdk-nag findings on one construct (and its children), with a reason.
 
     Acknowledge on the narrowest construct that raises the finding. Findings with a
-    sub-id are acknowledged one by one: ``AwsSolutions-IAM5[Resource::arn:...]``.
+    sub-id are acknowledged one by one: ``AwsSolutions-IAM5[Resource::arn:...]``. Several
+    rule ids (the same finding in several packs) may share one reason.
 
-    :raises ValueError: the rule id is not of a pack in :data:`PACKS`, or the reason is
+    :raises ValueError: a rule id is not of a pack in :data:`PACKS`, or the reason is
         not a real sentence (at least eight words and fifty characters).
     """
-    if not rule_id.startswith(RULE_PREFIXES) or not _RULE_ID.match(rule_id):
-        raise ValueError(
-            f"rule_id must name a rule of {', '.join(p.rstrip('-') for p in RULE_PREFIXES)}, "
-            f"got {rule_id!r}"
+    rule_ids = [rule_id] if isinstance(rule_id, str) else list(rule_id)
+    acknowledge_each(construct, dict.fromkeys(rule_ids, reason))
+
+
+def acknowledge_each(construct: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Acknowledge several findings on one construct, each with its own reason, at once."""
+    for rule_id, reason in reasons.items():
+        if not rule_id.startswith(RULE_PREFIXES) or not _RULE_ID.match(rule_id):
+            raise ValueError(
+                f"rule_id must name a rule of {', '.join(p.rstrip('-') for p in RULE_PREFIXES)}, "
+                f"got {rule_id!r}"
+            )
+        words = len(reason.split())
+        if words < MIN_REASON_WORDS or len(reason.strip()) < MIN_REASON_CHARS:
+            raise ValueError(
+                f"reason for {rule_id} must be a sentence an auditor can accept (at least "
+                f"{MIN_REASON_WORDS} words and {MIN_REASON_CHARS} characters), got {reason!r}"
+            )
+    if reasons:  # one call into the CDK for all of them (each call crosses to node)
+        cdk.Validations.of(construct).acknowledge(
+            *(cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in reasons.items())
         )
-    words = len(reason.split())
-    if words < MIN_REASON_WORDS or len(reason.strip()) < MIN_REASON_CHARS:
-        raise ValueError(
-            f"reason for {rule_id} must be a sentence an auditor can accept (at least "
-            f"{MIN_REASON_WORDS} words and {MIN_REASON_CHARS} characters), got {reason!r}"
-        )
-    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
 @dataclass(frozen=True, order=True)

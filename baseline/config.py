@@ -10,6 +10,7 @@ each naming the field path (``accounts[3].email: ...``).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import Counter
 from enum import StrEnum
@@ -533,6 +534,160 @@ class MemberBaseline(_Strict):
     )
 
 
+#: AWS managed stateful rule groups (strict order) of Network Firewall the hub uses by default.
+DEFAULT_THREAT_RULE_GROUPS = (
+    "ThreatSignaturesBotnetStrictOrder",
+    "ThreatSignaturesMalwareStrictOrder",
+    "ThreatSignaturesEmergingEventsStrictOrder",
+    "MalwareDomainsStrictOrder",
+    "BotNetCommandAndControlDomainsStrictOrder",
+)
+
+#: AWS managed domain lists of Route 53 Resolver DNS Firewall (their ids differ per region).
+MANAGED_DOMAIN_LISTS = (
+    "AWSManagedDomainsMalwareDomainList",
+    "AWSManagedDomainsBotnetCommandandControl",
+    "AWSManagedDomainsAggregateThreatList",
+    "AWSManagedDomainsAmazonGuardDutyThreatList",
+)
+
+_DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 range like 10.0.0.0/8") from None
+    if str(network) != value:
+        raise ValueError(f"{value!r} has host bits set; the range is {network}")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+
+
+def _domain_rules(value: str) -> str:
+    if not _DOMAIN.match(value) or len(value) > 253:
+        raise ValueError(
+            f"{value!r} is not a lower-case domain name (a leading '.' also allows its subdomains)"
+        )
+    return value
+
+
+class TransitGateway(_Strict):
+    """The hub's transit gateway, shared through RAM."""
+
+    amazon_side_asn: int = Field(
+        default=64512,
+        ge=64512,
+        le=65534,
+        description="Private ASN of the Amazon side (64512-65534).",
+    )
+    auto_accept_shared_attachments: bool = Field(
+        default=True,
+        description=(
+            "Accept attachments from the accounts it is shared with without a person "
+            "accepting each one. The share is limited to network.share_with, and an "
+            "attached VPC only reaches the inspected egress path, never another VPC."
+        ),
+    )
+
+
+class NetworkFirewall(_Strict):
+    """AWS Network Firewall on the hub's egress path."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Inspect egress with AWS Network Firewall. false: an explicit, documented "
+            "weakening; egress then leaves through NAT uninspected."
+        ),
+    )
+    allowed_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
+        default_factory=lambda: [".amazonaws.com"],
+        max_length=250,
+        description=(
+            "Domains workloads may reach over HTTP and TLS (by Host header and SNI); a "
+            "leading '.' allows the subdomains too. Every other flow is dropped."
+        ),
+    )
+    managed_rule_groups: list[
+        Annotated[str, _matches(_RULE_GROUP_NAME, "is not a managed rule group name")]
+    ] = Field(
+        default_factory=lambda: list(DEFAULT_THREAT_RULE_GROUPS),
+        description=(
+            "AWS managed stateful rule groups (strict-order names) evaluated before the "
+            "allow-list: threat signatures and known-bad domains."
+        ),
+    )
+
+
+class DnsFirewall(_Strict):
+    """Route 53 Resolver DNS Firewall and query logging."""
+
+    enabled: bool = Field(default=True, description="Block known-bad domains at the resolver.")
+    managed_domain_lists: list[Literal[MANAGED_DOMAIN_LISTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(MANAGED_DOMAIN_LISTS[:3]),
+        description="AWS managed domain lists whose domains get no answer (NODATA).",
+    )
+    blocked_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
+        default_factory=list, description="Further domains the organisation blocks."
+    )
+
+
+class Network(_Strict):
+    """The network account's hub, in every governed region."""
+
+    hub: bool = Field(
+        default=True,
+        description=(
+            "Deploy the hub (transit gateway, inspected egress, DNS Firewall) in the "
+            "network account in every governed region."
+        ),
+    )
+    share_with: list[str] | None = Field(
+        default=None,
+        description=(
+            "OU paths (each with an id) the transit gateway, DNS Firewall rules and query "
+            "logging are shared with through RAM. Default: guardrails.workload_ous."
+        ),
+    )
+    availability_zones: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Region -> the AZ names the hub uses (2 or more). Default: the region's 'a' "
+            "and 'b' zones. Each AZ costs a NAT gateway and a firewall endpoint."
+        ),
+    )
+    egress_vpc_cidr: Cidr = Field(
+        default="100.64.0.0/24",
+        description="IPv4 range of each region's egress VPC (/16 to /24).",
+    )
+    workload_cidrs: list[Cidr] = Field(
+        default_factory=lambda: ["10.0.0.0/8"],
+        description=(
+            "Ranges the workload VPCs use: return traffic is routed back to them, and the "
+            "firewall treats them as the home network."
+        ),
+    )
+    transit_gateway: TransitGateway = Field(
+        default_factory=TransitGateway, description="The shared transit gateway."
+    )
+    firewall: NetworkFirewall = Field(
+        default_factory=NetworkFirewall, description="Egress inspection."
+    )
+    dns_firewall: DnsFirewall = Field(
+        default_factory=DnsFirewall, description="DNS Firewall and query logging."
+    )
+
+    def zones(self, region: str) -> list[str]:
+        """The AZ names the hub uses in a region."""
+        return self.availability_zones.get(region, [f"{region}a", f"{region}b"])
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -564,6 +719,9 @@ class LandingZoneConfig(_Strict):
         default_factory=MemberBaseline, description="The baseline of every member account."
     )
     trail: Trail = Field(default_factory=Trail, description="The organisation trail.")
+    network: Network = Field(
+        default_factory=Network, description="The network account's hub and inspection."
+    )
 
     # --- derived views -------------------------------------------------------------
 
@@ -618,6 +776,7 @@ class LandingZoneConfig(_Strict):
         problems += self._guardrail_problems()
         problems += self._member_baseline_problems()
         problems += self._account_stack_problems()
+        problems += self._network_problems()
         _raise_if(problems)
         return self
 
@@ -718,6 +877,74 @@ class LandingZoneConfig(_Strict):
                     f"member_baseline.break_glass_principals[{i}]: {arn!r} is not in the "
                     f"management account {management}"
                 )
+        return problems
+
+    def network_share_ous(self) -> list[str]:
+        """OU paths the hub is shared with."""
+        n = self.network
+        return self.guardrails.workload_ous if n.share_with is None else n.share_with
+
+    def _network_problems(self) -> list[str]:
+        return self._zone_problems() + self._network_range_problems() + self._share_problems()
+
+    def _zone_problems(self) -> list[str]:
+        problems = []
+        for region, zones in self.network.availability_zones.items():
+            where = f"network.availability_zones.{region}"
+            if region not in self.governed_regions:
+                problems.append(f"{where}: {region!r} is not a governed region")
+            if len(zones) < 2:
+                problems.append(f"{where}: give at least 2 AZs (one AZ fails with its hub)")
+            for zone, count in Counter(zones).items():
+                if count > 1:
+                    problems.append(f"{where}: {zone!r} is listed {count} times")
+            for zone in zones:
+                if (
+                    not _AZ.match(zone)
+                    or not zone.startswith(region)
+                    or len(zone) != len(region) + 1
+                ):
+                    problems.append(f"{where}: {zone!r} is not an AZ of {region} like {region}a")
+        return problems
+
+    def _network_range_problems(self) -> list[str]:
+        n = self.network
+        problems = []
+        egress = ipaddress.IPv4Network(n.egress_vpc_cidr)
+        if not 16 <= egress.prefixlen <= 24:
+            problems.append(
+                f"network.egress_vpc_cidr: must be a /16 to /24 range, got {n.egress_vpc_cidr}"
+            )
+        for i, cidr in enumerate(n.workload_cidrs):
+            if ipaddress.IPv4Network(cidr).overlaps(egress):
+                problems.append(
+                    f"network.workload_cidrs[{i}]: {cidr} overlaps egress_vpc_cidr "
+                    f"{n.egress_vpc_cidr}; return routes would be ambiguous"
+                )
+        if not n.workload_cidrs:
+            problems.append("network.workload_cidrs: give at least one range")
+        if n.hub and n.firewall.enabled and not n.firewall.allowed_domains:
+            problems.append(
+                "network.firewall.allowed_domains: empty, so every flow out would be dropped; "
+                "name the domains workloads need (or disable the hub)"
+            )
+        return problems
+
+    def _share_problems(self) -> list[str]:
+        n = self.network
+        problems: list[str] = []
+        if n.hub:
+            ids = self.ou_ids()
+            where = "network.share_with" if n.share_with is not None else "guardrails.workload_ous"
+            for i, path in enumerate(self.network_share_ous()):
+                if path == ROOT_OU or path not in self.ou_paths():
+                    problems.append(f"{where}[{i}]: {path!r} is not an OU path")
+                elif path not in ids:
+                    problems.append(
+                        f"{where}[{i}]: {path!r} has no id in organizational_units; RAM shares "
+                        "the network hub with OUs by id (add the id once the OU exists, or "
+                        "set network.hub: false until then)"
+                    )
         return problems
 
     def _guardrail_problems(self) -> list[str]:

@@ -649,6 +649,147 @@ def check_detective_services(templates: Templates) -> Evidence:
     return evidence
 
 
+#: Ports of remote administration that nothing opens to the world (CIS 5.1, 5.2).
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+_WORLD = "0.0.0.0/0"
+
+
+def _covers(entry: Mapping[str, Any], port: int) -> bool:
+    if str(entry.get("Protocol")) == "-1":
+        return True
+    span = entry.get("PortRange") or {}
+    return int(span.get("From", 0)) <= port <= int(span.get("To", -1))
+
+
+def check_no_admin_ports_open(templates: Templates) -> Evidence:
+    """No network ACL lets the world reach an admin port first; no security group opens one."""
+    evidence = Evidence()
+    by_acl: dict[str, list[dict[str, Any]]] = {}
+    for name, entry in resources(templates, "AWS::EC2::NetworkAclEntry"):
+        props = _props(entry)
+        if props.get("CidrBlock") == _WORLD and not props.get("Egress", False):
+            stack = name.split("/")[0]
+            by_acl.setdefault(f"{stack}/{json.dumps(props.get('NetworkAclId'))}", []).append(props)
+    for acl, entries in sorted(by_acl.items()):
+        for port in ADMIN_PORTS:
+            covering = [e for e in entries if _covers(e, port)]
+            if covering and min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] != "deny":
+                evidence.violations.append(f"{acl}: port {port} open to the world")
+        evidence.found.append(acl)
+    for name, group in resources(templates, "AWS::EC2::SecurityGroup"):
+        for rule in _props(group).get("SecurityGroupIngress", []):
+            world = rule.get("CidrIp") == _WORLD or rule.get("CidrIpv6") == "::/0"
+            span = {
+                "Protocol": rule.get("IpProtocol"),
+                "PortRange": {"From": rule.get("FromPort", 0), "To": rule.get("ToPort", 65535)},
+            }
+            if world and any(_covers(span, p) for p in ADMIN_PORTS):
+                evidence.violations.append(f"{name}: admin port open to the world")
+    for name, _ in resources(templates, "AWS::EC2::VPC"):
+        stack = name.split("/")[0]
+        closed = any(
+            n.startswith(f"{stack}/")
+            for n, _ in resources(templates, "Custom::VpcRestrictDefaultSG")
+        )
+        logged = [
+            f
+            for n, f in resources(templates, "AWS::EC2::FlowLog")
+            if n.startswith(f"{stack}/") and _props(f).get("TrafficType") == "ALL"
+        ]
+        if not closed:
+            evidence.violations.append(f"{name}: default security group not closed")
+        if not logged:
+            evidence.violations.append(f"{name}: no flow log of all traffic")
+    return evidence
+
+
+def check_hub_isolates_spokes(templates: Templates) -> Evidence:
+    """Spokes default to a table whose only way is the egress VPC; spoke ranges black-holed."""
+    evidence = Evidence()
+    for name, gateway in resources(templates, "AWS::EC2::TransitGateway"):
+        stack = name.split("/")[0]
+        props = _props(gateway)
+        defaults = [
+            d
+            for n, d in resources(templates, "Custom::TransitGatewayDefaults")
+            if n.startswith(f"{stack}/")
+        ]
+        routes = [
+            _props(r)
+            for n, r in resources(templates, "AWS::EC2::TransitGatewayRoute")
+            if n.startswith(f"{stack}/")
+        ]
+        spokes = [d["Properties"]["AssociationDefaultRouteTableId"] for d in defaults]
+        out = [
+            r
+            for r in routes
+            if r.get("DestinationCidrBlock") == _WORLD
+            and r.get("TransitGatewayRouteTableId") in spokes
+        ]
+        holes = [
+            r
+            for r in routes
+            if r.get("Blackhole") is True and r.get("TransitGatewayRouteTableId") in spokes
+        ]
+        ok = (
+            props.get("DefaultRouteTableAssociation") == "disable"
+            and props.get("DefaultRouteTablePropagation") == "disable"
+            and len(defaults) == 1
+            and bool(out)
+            and bool(holes)
+        )
+        (evidence.found if ok else evidence.violations).append(name)
+    return evidence
+
+
+def check_egress_inspected(templates: Templates) -> Evidence:
+    """Every firewall: threat signatures, allow-list, drop by default; alert and flow logs kept."""
+    evidence = Evidence()
+    for name, policy in resources(templates, "AWS::NetworkFirewall::FirewallPolicy"):
+        settings = _props(policy).get("FirewallPolicy", {})
+        references = " ".join(
+            str(r.get("ResourceArn")) for r in settings.get("StatefulRuleGroupReferences", [])
+        )
+        ok = (
+            settings.get("StatefulEngineOptions", {}).get("RuleOrder") == "STRICT_ORDER"
+            and "aws:drop_established" in settings.get("StatefulDefaultActions", [])
+            and ":aws-managed:stateful-rulegroup/ThreatSignatures" in references
+            and settings.get("StatelessDefaultActions") == ["aws:forward_to_sfe"]
+        )
+        (evidence.found if ok else evidence.violations).append(name)
+    logged = {
+        json.dumps(_props(c).get("FirewallArn")): sorted(
+            d.get("LogType")
+            for d in _props(c)["LoggingConfiguration"]["LogDestinationConfigs"]
+            if d.get("LogDestinationType") == "S3"
+        )
+        for _, c in resources(templates, "AWS::NetworkFirewall::LoggingConfiguration")
+    }
+    for name, _ in resources(templates, "AWS::NetworkFirewall::Firewall"):
+        arn = json.dumps({"Fn::GetAtt": [name.split("/")[1], "FirewallArn"]})
+        (evidence.found if logged.get(arn) == ["ALERT", "FLOW"] else evidence.violations).append(
+            name
+        )
+    return evidence
+
+
+def check_dns_firewall(templates: Templates) -> Evidence:
+    """The AWS managed malware and botnet lists are blocked; DNS queries are logged to S3."""
+    evidence = Evidence()
+    wanted = ("AWSManagedDomainsMalwareDomainList", "AWSManagedDomainsBotnetCommandandControl")
+    for name, group in resources(templates, "AWS::Route53Resolver::FirewallRuleGroup"):
+        blocked = " ".join(
+            json.dumps(r.get("FirewallDomainListId"))
+            for r in _props(group).get("FirewallRules", [])
+            if r.get("Action") == "BLOCK"
+        )
+        (evidence.found if all(w in blocked for w in wanted) else evidence.violations).append(name)
+    for name, config in resources(templates, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+        to_s3 = str(_props(config).get("DestinationArn", "")).startswith("arn:aws:s3:::")
+        (evidence.found if to_s3 else evidence.violations).append(name)
+    return evidence
+
+
 def check_security_hub_standards(templates: Templates) -> Evidence:
     evidence = Evidence()
     for name, policy in resources(templates, "AWS::SecurityHub::ConfigurationPolicy"):
@@ -866,6 +1007,38 @@ CONTROLS += (
         cis=(),
         implemented_by="baseline.guardrails.org_policies",
         check=check_org_policy_types,
+    ),
+    Control(
+        id="LZ-NET-01",
+        title="No network ACL or security group opens SSH, RDP or WinRM to the world; every VPC closes its default security group and logs all traffic",
+        best_practices=("SEC05-BP01", "SEC05-BP02", "SEC04-BP01"),
+        cis=("3.7", "5.1", "5.2", "5.4"),
+        implemented_by="baseline.constructs.layered_vpc.LayeredVpc, baseline.constructs.network_hub.NetworkHub",
+        check=check_no_admin_ports_open,
+    ),
+    Control(
+        id="LZ-NET-02",
+        title="Spoke VPCs reach only the hub's inspected egress path: the transit gateway defaults them to a route table that black-holes the workload ranges",
+        best_practices=("SEC05-BP01", "SEC05-BP02"),
+        cis=(),
+        implemented_by="baseline.constructs.network_hub.NetworkHub",
+        check=check_hub_isolates_spokes,
+    ),
+    Control(
+        id="LZ-NET-03",
+        title="Egress passes AWS Network Firewall: AWS managed threat signatures, then the domain allow-list, every other flow dropped; alert and flow logs to the log archive",
+        best_practices=("SEC05-BP02", "SEC05-BP03", "SEC04-BP01"),
+        cis=(),
+        implemented_by="baseline.constructs.network_hub.NetworkHub",
+        check=check_egress_inspected,
+    ),
+    Control(
+        id="LZ-NET-04",
+        title="Route 53 Resolver DNS Firewall blocks the AWS managed malware and botnet command-and-control domains; DNS queries are logged to the log archive",
+        best_practices=("SEC05-BP03", "SEC04-BP01"),
+        cis=(),
+        implemented_by="baseline.constructs.network_hub.NetworkHub",
+        check=check_dns_firewall,
     ),
 )
 

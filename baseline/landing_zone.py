@@ -18,6 +18,7 @@ from baseline.stacks.member_baseline import (
     member_template,
     target_ou_ids,
 )
+from baseline.stacks.network import NetworkStack
 from baseline.stacks.organization import OrganizationStack
 from baseline.stacks.security_tooling import SecurityToolingStack
 from baseline.stacks.trail import TrailStack
@@ -70,6 +71,7 @@ class LandingZone(Construct):
         self.member_baseline: MemberBaselineStackSetStack | None = None
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
+        self.network: list[NetworkStack] = []
         self.management_baseline: list[MemberBaselineStack] = []
         if not config.bootstrap_phase:
             self._add_log_archive(scope, config)
@@ -106,6 +108,8 @@ class LandingZone(Construct):
                 for management in self.management_baseline:
                     tooling.add_stack_dependency(management)
                 self.security_tooling.append(tooling)
+            if config.network.hub:
+                self._add_network(scope, config)
         for stack in self.stacks:
             cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
             cdk.Tags.of(stack).add("lz:prefix", prefix)
@@ -151,6 +155,24 @@ class LandingZone(Construct):
         assert self.log_archive is not None
         self.member_baseline.add_stack_dependency(self.log_archive)
 
+    def _add_network(self, scope: Construct, config: LandingZoneConfig) -> None:
+        network_account = config.account_id_for(AccountRole.NETWORK)
+        for region in config.governed_regions:
+            hub = NetworkStack(
+                scope,
+                f"Network-{region}",
+                config=config,
+                stack_name=f"{config.organization.prefix}-network-hub",
+                description="The network hub: shared transit gateway, inspected egress, DNS Firewall",
+                env=cdk.Environment(account=network_account, region=region),
+                termination_protection=True,
+            )
+            # RAM sharing with the organisation, and the log bucket the logs go to.
+            hub.add_stack_dependency(self.organization)
+            assert self.log_archive is not None
+            hub.add_stack_dependency(self.log_archive)
+            self.network.append(hub)
+
     def _add_log_archive(self, scope: Construct, config: LandingZoneConfig) -> None:
         prefix = config.organization.prefix
         log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
@@ -193,5 +215,6 @@ class LandingZone(Construct):
             *self.management_baseline,
             self.trail,
             *self.security_tooling,
+            *self.network,
         ]
         return [s for s in ordered if s is not None]

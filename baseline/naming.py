@@ -212,3 +212,20 @@ def organization_settings_function_arn(prefix: str, management_account_id: str, 
 def account_stack_index(account_name: str, stacks: int) -> int:
     """Which account stack holds an account: stable when other accounts come and go."""
     return int(hashlib.sha256(account_name.encode()).hexdigest(), 16) % stacks
+
+
+def network_parameter_path(prefix: str) -> str:
+    """Path of the SSM parameters the network hub publishes (network account, each region).
+
+    Below it: ``transit-gateway-id``, ``dns-firewall-rule-group-id`` and
+    ``query-log-config-id``, shared through RAM with the workload OUs.
+    """
+    return f"/{prefix}/network"
+
+
+def network_parameter_arn(prefix: str, network_account_id: str, region: str, key: str) -> str:
+    """The full ARN by which another account reads a shared hub parameter."""
+    _require(network_account_id, region)
+    return (
+        f"arn:aws:ssm:{region}:{network_account_id}:parameter{network_parameter_path(prefix)}/{key}"
+    )

@@ -105,8 +105,8 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         "log_archive.expiration_days: must be longer than object_lock.retention_days (365)",
     ),
     "StackSet target OU without an id": (
-        lambda d: d.update(member_baseline={"target_ous": ["Workloads"]}),
-        "member_baseline.target_ous[0]: 'Workloads' has no id in organizational_units",
+        lambda d: d.update(member_baseline={"target_ous": ["Sandbox"]}),
+        "member_baseline.target_ous[0]: 'Sandbox' has no id in organizational_units",
     ),
     "break-glass principal outside the management account": (
         lambda d: d.update(
@@ -117,6 +117,54 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     "malformed OU id": (
         lambda d: d["organizational_units"][0].update(id="ou-1"),
         "organizational_units[0].id: 'ou-1' is not an OU id",
+    ),
+    "network hub shared with an OU without an id": (
+        lambda d: d["network"].update(share_with=["Workloads", "Sandbox"]),
+        "network.share_with[1]: 'Sandbox' has no id in organizational_units; RAM shares",
+    ),
+    "network hub shared with the root": (
+        lambda d: d["network"].update(share_with=["Root"]),
+        "network.share_with[0]: 'Root' is not an OU path",
+    ),
+    "workload range overlapping the egress VPC": (
+        lambda d: d["network"].update(workload_cidrs=["100.64.0.0/10"]),
+        "network.workload_cidrs[0]: 100.64.0.0/10 overlaps egress_vpc_cidr 100.64.0.0/24",
+    ),
+    "range with host bits": (
+        lambda d: d["network"].update(egress_vpc_cidr="100.64.0.1/24"),
+        "network.egress_vpc_cidr: '100.64.0.1/24' has host bits set; the range is 100.64.0.0/24",
+    ),
+    "egress VPC too small": (
+        lambda d: d["network"].update(egress_vpc_cidr="100.64.0.0/26"),
+        "network.egress_vpc_cidr: must be a /16 to /24 range",
+    ),
+    "AZ of another region": (
+        lambda d: d["network"].update(
+            availability_zones={"eu-west-1": ["eu-west-1a", "us-east-1b"]}
+        ),
+        "network.availability_zones.eu-west-1: 'us-east-1b' is not an AZ of eu-west-1",
+    ),
+    "one AZ": (
+        lambda d: d["network"].update(availability_zones={"us-east-1": ["us-east-1a"]}),
+        "network.availability_zones.us-east-1: give at least 2 AZs",
+    ),
+    "AZs of an ungoverned region": (
+        lambda d: d["network"].update(
+            availability_zones={"ap-south-1": ["ap-south-1a", "ap-south-1b"]}
+        ),
+        "network.availability_zones.ap-south-1: 'ap-south-1' is not a governed region",
+    ),
+    "empty allow-list": (
+        lambda d: d["network"]["firewall"].update(allowed_domains=[]),
+        "network.firewall.allowed_domains: empty, so every flow out would be dropped",
+    ),
+    "allowed domain with a wildcard": (
+        lambda d: d["network"]["firewall"].update(allowed_domains=["*.example.com"]),
+        "network.firewall.allowed_domains[0]: '*.example.com' is not a lower-case domain name",
+    ),
+    "unknown managed domain list": (
+        lambda d: d["network"]["dns_firewall"].update(managed_domain_lists=["Malware"]),
+        "network.dns_firewall.managed_domain_lists[0]: Input should be 'AWSManagedDomainsMalwareDomainList'",
     ),
     "management account in an OU": (
         lambda d: _account(d, "management").update(ou="Security"),
@@ -272,3 +320,14 @@ def test_replication_region_defaults_to_second_governed_region(
     assert load_config(_write(tmp_path, config_data)).effective_replication_region == "eu-central-1"
     config_data["log_archive"]["replicate"] = False
     assert load_config(_write(tmp_path, config_data)).effective_replication_region is None
+
+
+def test_network_hub_defaults_to_two_azs_and_the_workload_ous(example_config: Any) -> None:
+    network = example_config.network
+    assert network.zones("eu-west-1") == ["eu-west-1a", "eu-west-1b"]
+    assert example_config.network_share_ous() == example_config.guardrails.workload_ous
+
+
+def test_without_the_hub_no_ou_needs_an_id(config_data: dict[str, Any]) -> None:
+    config_data["network"] = {"hub": False, "share_with": ["Sandbox"]}
+    assert parse_config(config_data).network.hub is False

@@ -221,7 +221,35 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
         CentralizedRootAccess="false"
     ),
+    "LZ-NET-01": lambda t: _first(
+        t, "AWS::EC2::NetworkAclEntry", lambda e: e["Properties"]["RuleAction"] == "deny"
+    )["Properties"].update(RuleAction="allow"),
+    "LZ-NET-02": lambda t: _first(
+        t, "AWS::EC2::TransitGatewayRoute", lambda r: r["Properties"].get("Blackhole") is True
+    )["Properties"].update(Blackhole=False),
+    "LZ-NET-03": lambda t: _first(t, "AWS::NetworkFirewall::FirewallPolicy")["Properties"][
+        "FirewallPolicy"
+    ].update(StatefulDefaultActions=[]),
+    "LZ-NET-04": lambda t: _first(t, "AWS::Route53Resolver::FirewallRuleGroup")["Properties"][
+        "FirewallRules"
+    ][0].update(Action="ALERT"),
 }
+
+
+def test_open_admin_port_in_a_security_group_breaks_lz_net_01(synthesized: Synthesized) -> None:
+    templates: Any = copy.deepcopy(synthesized.templates)
+    template = templates["Network-eu-west-1"]
+    template["Resources"]["OpenSsh"] = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "too open",
+            "SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+            ],
+        },
+    }
+    control = next(c for c in CONTROLS if c.id == "LZ-NET-01")
+    assert not control.check(templates).holds
 
 
 def test_every_control_has_a_weakening_case() -> None:

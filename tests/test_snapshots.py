@@ -84,6 +84,9 @@ STACKS = [
     "SecurityTooling-eu-west-1",
     "SecurityTooling-eu-central-1",
     "SecurityTooling-us-east-1",
+    "Network-eu-west-1",
+    "Network-eu-central-1",
+    "Network-us-east-1",
 ]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 

@@ -7,7 +7,8 @@ itself imports.
 
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.encryption_key import EncryptionKey
-from baseline.constructs.layered_vpc import LayeredVpc
+from baseline.constructs.layered_vpc import LayeredVpc, NetworkHubIds, network_hub_ids
+from baseline.constructs.network_hub import NetworkHub
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
 from baseline.constructs.secure_log_group import SecureLogGroup
@@ -19,6 +20,8 @@ __all__ = [
     "BaselineFunction",
     "EncryptionKey",
     "LayeredVpc",
+    "NetworkHub",
+    "NetworkHubIds",
     "OrganizationTrail",
     "ReplicationTarget",
     "SecureBucket",
@@ -26,4 +29,5 @@ __all__ = [
     "SecurityAlarms",
     "SecurityNotifications",
     "WebAclProtection",
+    "network_hub_ids",
 ]

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import acknowledge
+from baseline.compliance import acknowledge, acknowledge_each
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -100,18 +100,17 @@ class BaselineFunction(Construct):
             "queue of a dead-letter queue would only move failed events again.",
         )
         if encryption_key is None:
-            for rule in (
-                "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
-                "HIPAA.Security-CloudWatchLogGroupEncrypted",
-                "PCI.DSS.321-CloudWatchLogGroupEncrypted",
-            ):
-                acknowledge(
-                    self.log_group.node.default_child,  # type: ignore[arg-type]
-                    rule,
-                    "CloudWatch Logs encrypts this log group with AWS-owned keys; it holds only "
-                    "the function's progress messages, and a customer-managed key in every "
-                    "member account and region would cost more than it protects.",
-                )
+            acknowledge(
+                self.log_group.node.default_child,  # type: ignore[arg-type]
+                [
+                    "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+                    "HIPAA.Security-CloudWatchLogGroupEncrypted",
+                    "PCI.DSS.321-CloudWatchLogGroupEncrypted",
+                ],
+                "CloudWatch Logs encrypts this log group with AWS-owned keys; it holds only "
+                "the function's progress messages, and a customer-managed key in every "
+                "member account and region would cost more than it protects.",
+            )
 
         own = [
             iam.PolicyStatement(
@@ -152,10 +151,13 @@ class BaselineFunction(Construct):
             ),
             **(wildcard_reasons or {}),
         }
-        for finding, why in reasons.items():
-            acknowledge(
-                self.policy, f"AwsSolutions-IAM5[{finding}]", f"The permissions are exact: {why}."
-            )
+        acknowledge_each(
+            self.policy,
+            {
+                f"AwsSolutions-IAM5[{finding}]": f"The permissions are exact: {why}."
+                for finding, why in reasons.items()
+            },
+        )
 
         self.role = iam.Role(
             self,
@@ -188,10 +190,20 @@ class BaselineFunction(Construct):
         self.function.node.add_dependency(self.policy)
         function_resource = self.function.node.default_child
         assert function_resource is not None
-        for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
-            acknowledge(function_resource, f"{pack}-LambdaInsideVPC", _NO_VPC)
-        for pack in ("NIST.800.53.R5", "HIPAA.Security"):  # PCI DSS has no concurrency rule
-            acknowledge(function_resource, f"{pack}-LambdaConcurrency", _NO_RESERVATION)
+        acknowledge_each(
+            function_resource,
+            {
+                **{
+                    f"{pack}-LambdaInsideVPC": _NO_VPC
+                    for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+                },
+                # PCI DSS has no concurrency rule
+                **{
+                    f"{pack}-LambdaConcurrency": _NO_RESERVATION
+                    for pack in ("NIST.800.53.R5", "HIPAA.Security")
+                },
+            },
+        )
 
 
 def service_linked_roles_statement(account_id: str, services: Sequence[str]) -> iam.PolicyStatement:

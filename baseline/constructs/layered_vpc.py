@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53resolver as resolver
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.constructs.secure_log_group import SecureLogGroup
+from baseline.controls import ADMIN_PORTS
 
 #: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
 DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
-#: Ports of remote administration that no network ACL opens to the world.
-ADMIN_PORTS = (22, 3389, 5985, 5986)
 _WORLD = "0.0.0.0/0"
 
 
@@ -55,6 +57,8 @@ class LayeredVpc(Construct):
         flow_log_bucket_name: str | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
+        dns_firewall_rule_group_id: str | None = None,
+        query_log_config_id: str | None = None,
     ) -> None:
         """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
 
@@ -73,6 +77,13 @@ class LayeredVpc(Construct):
         :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
         :param interface_endpoints: services with a private interface endpoint.
             Default: ssm, ssmmessages, ec2messages, kms, logs, sts.
+        :param dns_firewall_rule_group_id: associate this DNS Firewall rule group (the
+            network hub's, shared through RAM). Default: none.
+        :param query_log_config_id: log this VPC's DNS queries with this Resolver query
+            logging configuration (the hub's, shared through RAM). Default: none.
+
+        The hub's ids: :func:`network_hub_ids` reads them from the parameters the network
+        account shares.
         """
         super().__init__(scope, construct_id)
         problems = []
@@ -133,19 +144,32 @@ class LayeredVpc(Construct):
             enable_dns_support=True,
         )
         self._network_acls(cidr, has_public=not isolated_only and transit_gateway_id is None)
-        for subnet in self.vpc.public_subnets:
-            for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"):
-                acknowledge(
-                    subnet,
-                    f"{pack}-VPCNoUnrestrictedRouteToIGW",
-                    "The public tier exists for internet-facing load balancers and NAT gateways, "
-                    "so its route to the internet gateway is its purpose; workloads run in the "
-                    "private and isolated tiers, which have no such route.",
-                )
+        acknowledge_public_routes(
+            self.vpc.public_subnets,
+            "The public tier exists for internet-facing load balancers and NAT gateways, "
+            "so its route to the internet gateway is its purpose; workloads run in the "
+            "private and isolated tiers, which have no such route.",
+        )
         self._flow_logs(flow_log_bucket_name, flow_log_retention)
         self._endpoints(organization_id, interface_endpoints, cidr)
         if transit_gateway_id is not None:
             self._attach_transit_gateway(transit_gateway_id)
+        if dns_firewall_rule_group_id is not None:
+            resolver.CfnFirewallRuleGroupAssociation(
+                self,
+                "DnsFirewall",
+                firewall_rule_group_id=dns_firewall_rule_group_id,
+                vpc_id=self.vpc.vpc_id,
+                priority=101,
+                mutation_protection="ENABLED",
+            )
+        if query_log_config_id is not None:
+            resolver.CfnResolverQueryLoggingConfigAssociation(
+                self,
+                "QueryLogging",
+                resolver_query_log_config_id=query_log_config_id,
+                resource_id=self.vpc.vpc_id,
+            )
 
     # --- network ACLs ---------------------------------------------------------------
 
@@ -246,62 +270,8 @@ class LayeredVpc(Construct):
     # --- flow logs -----------------------------------------------------------------
 
     def _flow_logs(self, bucket_name: str | None, retention: logs.RetentionDays) -> None:
-        stack = cdk.Stack.of(self)
-        log_group_name = f"/vpc/{cdk.Names.unique_id(self)}/flow-logs"
-        self.flow_logs = SecureLogGroup(
-            self,
-            "FlowLogs",
-            log_group_name=log_group_name,
-            key_alias=f"alias/vpc/{cdk.Names.unique_id(self)}-flow-logs",
-            retention=retention,
-            key_description="Encrypts the VPC's flow-log group",
-        )
+        self.flow_logs = add_flow_logs(self, self.vpc, bucket_name=bucket_name, retention=retention)
         self.flow_log_group = self.flow_logs.log_group
-        role = iam.Role(
-            self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="VPC Flow Logs writes this VPC's flow-log group",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=[
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    resources=[f"{self.flow_log_group.log_group_arn}:*"],
-                )
-            ],
-        )
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::<{stack.resolve(stack.get_logical_id(self.flow_log_group.node.default_child))}.Arn>:*]",  # type: ignore[arg-type]
-            "VPC Flow Logs creates one log stream per network interface in this VPC's own log "
-            "group; the stream wildcard stays inside that group.",
-        )
-        self.vpc.add_flow_log(
-            "ToLogGroup",
-            # the role's one policy is the managed policy above; no inline grants on top
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                self.flow_log_group, role.without_policy_updates()
-            ),
-            traffic_type=ec2.FlowLogTrafficType.ALL,
-        )
-        if bucket_name is not None:
-            bucket = s3.Bucket.from_bucket_name(self, "CentralLogBucket", bucket_name)
-            self.vpc.add_flow_log(
-                "ToLogArchive",
-                destination=ec2.FlowLogDestination.to_s3(bucket),
-                traffic_type=ec2.FlowLogTrafficType.ALL,
-            )
 
     # --- endpoints ---------------------------------------------------------------------
 
@@ -373,10 +343,126 @@ class LayeredVpc(Construct):
                 destination_cidr_block=_WORLD,
                 transit_gateway_id=transit_gateway_id,
             )
-            route.add_dependency(self.transit_gateway_attachment)
+            route.node.add_dependency(self.transit_gateway_attachment)
 
 
 def _tier_of(subnet: ec2.ISubnet) -> str:
     """The subnet group name CDK gives a subnet (Private or Isolated for non-public ones)."""
     name = subnet.node.id  # e.g. "PrivateSubnet1", "IsolatedSubnet2"
     return "Private" if name.startswith("Private") else "Isolated"
+
+
+def add_flow_logs(
+    scope: Construct,
+    vpc: ec2.IVpc,
+    *,
+    bucket_name: str | None,
+    retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+) -> SecureLogGroup:
+    """Flow logs of all traffic to an encrypted log group of ``scope`` and, when named,
+    to the central log bucket (CIS 3.7). Returns the log group's construct."""
+    if bucket_name is not None:
+        add_archive_flow_log(scope, vpc, bucket_name)
+    stack = cdk.Stack.of(scope)
+    flow_logs = SecureLogGroup(
+        scope,
+        "FlowLogs",
+        log_group_name=f"/vpc/{cdk.Names.unique_id(scope)}/flow-logs",
+        key_alias=f"alias/vpc/{cdk.Names.unique_id(scope)}-flow-logs",
+        retention=retention,
+        key_description="Encrypts the VPC's flow-log group",
+    )
+    log_group = flow_logs.log_group
+    role = iam.Role(
+        scope,
+        "FlowLogRole",
+        assumed_by=iam.ServicePrincipal(
+            "vpc-flow-logs.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        ),
+        description="VPC Flow Logs writes this VPC's flow-log group",
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        "FlowLogPolicy",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[f"{log_group.log_group_arn}:*"],
+            )
+        ],
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::<{stack.resolve(stack.get_logical_id(log_group.node.default_child))}.Arn>:*]",  # type: ignore[arg-type]
+        "VPC Flow Logs creates one log stream per network interface in this VPC's own log "
+        "group; the stream wildcard stays inside that group.",
+    )
+    vpc.add_flow_log(
+        "ToLogGroup",
+        # the role's one policy is the managed policy above; no inline grants on top
+        destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+            log_group, role.without_policy_updates()
+        ),
+        traffic_type=ec2.FlowLogTrafficType.ALL,
+    )
+    return flow_logs
+
+
+def add_archive_flow_log(scope: Construct, vpc: ec2.IVpc, bucket_name: str) -> None:
+    """Flow logs of all traffic to the central log bucket (CIS 3.7)."""
+    bucket = s3.Bucket.from_bucket_name(scope, "CentralLogBucket", bucket_name)
+    vpc.add_flow_log(
+        "ToLogArchive",
+        destination=ec2.FlowLogDestination.to_s3(bucket),
+        traffic_type=ec2.FlowLogTrafficType.ALL,
+    )
+
+
+def acknowledge_public_routes(subnets: Sequence[ec2.ISubnet], reason: str) -> None:
+    """A public tier's route to the internet gateway is its purpose: say so to each pack."""
+    for subnet in subnets:
+        rules = [
+            f"{p}-VPCNoUnrestrictedRouteToIGW"
+            for p in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+        ]
+        acknowledge(subnet, rules, reason)
+
+
+@dataclass(frozen=True)
+class NetworkHubIds:
+    """The network hub's ids in one region, as read by a workload stack."""
+
+    transit_gateway_id: str
+    dns_firewall_rule_group_id: str
+    query_log_config_id: str
+
+
+def network_hub_ids(scope: Construct, *, prefix: str, network_account_id: str) -> NetworkHubIds:
+    """The hub's ids, from the SSM parameters the network account shares with the OU.
+
+    CloudFormation reads a shared parameter by its full ARN as a template parameter
+    (dynamic references cannot read shared parameters), so this adds three parameters to
+    the stack of ``scope``, which must have a concrete region. Pass the result to
+    :class:`LayeredVpc`::
+
+        hub = network_hub_ids(self, prefix="acme", network_account_id="111122223333")
+        LayeredVpc(self, "Vpc", transit_gateway_id=hub.transit_gateway_id,
+                   dns_firewall_rule_group_id=hub.dns_firewall_rule_group_id,
+                   query_log_config_id=hub.query_log_config_id)
+    """
+    stack = cdk.Stack.of(scope)
+    if cdk.Token.is_unresolved(stack.region):
+        raise ValueError("network_hub_ids needs a stack with a concrete region (env=...)")
+    values = {}
+    for key in ("transit-gateway-id", "dns-firewall-rule-group-id", "query-log-config-id"):
+        parameter = cdk.CfnParameter(
+            stack,
+            "NetworkHub" + "".join(part.capitalize() for part in key.split("-")),
+            type="AWS::SSM::Parameter::Value<String>",
+            default=naming.network_parameter_arn(prefix, network_account_id, stack.region, key),
+            description=f"The network hub's {key.replace('-', ' ')} (shared by the network account)",
+        )
+        values[key.replace("-", "_")] = parameter.value_as_string
+    return NetworkHubIds(**values)

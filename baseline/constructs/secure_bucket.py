@@ -406,8 +406,7 @@ _REPLICATION_RULES = (
 
 
 def _acknowledge_no_replication(resource: s3.CfnBucket, reason: str) -> None:
-    for rule in _REPLICATION_RULES:
-        acknowledge(resource, rule, reason)
+    acknowledge(resource, _REPLICATION_RULES, reason)
 
 
 def _replication_configuration(

@@ -11,8 +11,16 @@ from typing import Any
 LOG = logging.getLogger()
 
 
+class ResponseData(dict[str, str]):
+    """What ``apply_changes`` returns to hand attributes back (read with Fn::GetAtt)."""
+
+
 def send(
-    event: dict[str, Any], status: str, physical_id: str, reason: str = ""
+    event: dict[str, Any],
+    status: str,
+    physical_id: str,
+    reason: str = "",
+    data: dict[str, str] | None = None,
 ) -> None:  # pragma: no cover
     """PUT the response to CloudFormation's pre-signed URL (https only)."""
     url = event["ResponseURL"]
@@ -26,7 +34,7 @@ def send(
             "StackId": event["StackId"],
             "RequestId": event["RequestId"],
             "LogicalResourceId": event["LogicalResourceId"],
-            "Data": {},
+            "Data": data or {},
         }
     ).encode()
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
@@ -35,15 +43,29 @@ def send(
 
 
 def handle(
-    event: dict[str, Any], apply_changes: Callable[[], Any], send_response: Callable[..., None]
+    event: dict[str, Any],
+    apply_changes: Callable[[], Any],
+    send_response: Callable[..., None],
+    remove: Callable[[], Any] | None = None,
 ) -> None:
-    """Run a custom resource request: apply on Create and Update, never on Delete, and
-    always answer CloudFormation (a missing answer leaves the stack waiting an hour)."""
+    """Run a custom resource request and always answer CloudFormation (a missing answer
+    leaves the stack waiting an hour).
+
+    Create and Update apply; Delete changes nothing unless ``remove`` is given. A
+    :class:`ResponseData` result goes back to CloudFormation as the resource's attributes.
+    """
     LOG.info("request %s", event.get("RequestType"))
     try:
+        result = None
         if event["RequestType"] in ("Create", "Update"):
-            LOG.info("applied %s", json.dumps(apply_changes(), default=str))
-        send_response(event, "SUCCESS")
+            result = apply_changes()
+            LOG.info("applied %s", json.dumps(result, default=str))
+        elif remove is not None:
+            LOG.info("removed %s", json.dumps(remove(), default=str))
+        if isinstance(result, ResponseData):
+            send_response(event, "SUCCESS", data=dict(result))
+        else:
+            send_response(event, "SUCCESS")
     except Exception as error:
         LOG.exception("failed")
         send_response(event, "FAILED", reason=f"{type(error).__name__}: {error}")

@@ -11,8 +11,10 @@ Two stacks in the log-archive account:
 Writers in other accounts find the bucket and key by the names in ``baseline.naming``.
 They write under the default ``AWSLogs/`` layout with no extra key prefix: the bucket
 policy allows nothing else (``AWSLogs/<org id or management account>/`` for the trail,
-``AWSLogs/<account>/Config/`` for AWS Config, ``AWSLogs/<account>/vpcflowlogs/`` for
-flow logs).
+``AWSLogs/<account>/Config/`` for AWS Config, and for the logs CloudWatch Logs delivers
+``AWSLogs/<account>/vpcflowlogs/`` (VPC flow logs), ``AWSLogs/<account>/network-firewall/``
+(Network Firewall alert and flow logs) and ``AWSLogs/<account>/vpcdnsquerylogs/``
+(Route 53 Resolver query logs)).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig, ObjectLockMode
 from baseline.constructs import EncryptionKey, ReplicationTarget, SecureBucket
 from baseline.constructs.secure_bucket import replication_role_policy
+
+#: Key prefixes (below ``AWSLogs/<account>/``) of the logs delivery.logs writes here.
+VENDED_LOG_PREFIXES = ("vpcflowlogs", "network-firewall", "vpcdnsquerylogs")
 
 #: Log writers must hand the object to the bucket owner (ACLs are disabled, so this is
 #: the only value S3 accepts, and it documents intent for auditors).
@@ -332,7 +337,8 @@ class LogArchiveStack(cdk.Stack):
                 sid="FlowLogsWrite",
                 principals=[flow_logs],
                 actions=["s3:PutObject"],
-                resources=[f"{arn}/AWSLogs/*/vpcflowlogs/*"],
+                # VPC flow logs, Network Firewall logs and Resolver DNS query logs
+                resources=[f"{arn}/AWSLogs/*/{kind}/*" for kind in VENDED_LOG_PREFIXES],
                 conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
             ),
         ]

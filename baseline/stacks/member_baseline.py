@@ -33,7 +33,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
-from baseline.compliance import acknowledge, attach_packs, synth_checked
+from baseline.compliance import acknowledge, acknowledge_each, attach_packs, synth_checked
 from baseline.config import (
     ROOT_OU,
     AccountRole,
@@ -400,13 +400,16 @@ class MemberBaselineStack(cdk.Stack):
             policy_cfn = policy.node.default_child
             assert isinstance(policy_cfn, cdk.CfnResource)
             policy_cfn.cfn_options.condition = self.is_home
-        for name in aws_managed:
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
-                f"{name} is the AWS-maintained policy for exactly this role; AWS keeps it current "
-                "as services add actions, which a hand-written copy would not.",
-            )
+        acknowledge_each(
+            role,
+            {
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]": (
+                    f"{name} is the AWS-maintained policy for exactly this role; AWS keeps it "
+                    "current as services add actions, which a hand-written copy would not."
+                )
+                for name in aws_managed
+            },
+        )
         return role
 
 
@@ -434,7 +437,10 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
     """The member template, synthesized and checked by every compliance pack."""
     app, stack = member_app(settings, context)
     assembly = synth_checked(app, "the member-baseline template")
-    template: dict[str, Any] = assembly.get_stack_artifact(stack.artifact_id).template
+    # read the file rather than the artifact's template: one call into the CDK, not a
+    # conversion of the whole template object across the jsii boundary
+    path = Path(assembly.directory) / stack.template_file
+    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return template
 
 

@@ -9,8 +9,7 @@ import pytest
 from aws_cdk import assertions
 
 from baseline.constructs import LayeredVpc
-from baseline.constructs.layered_vpc import ADMIN_PORTS
-from baseline.controls import RETAINED
+from baseline.controls import ADMIN_PORTS, RETAINED
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
@@ -162,3 +161,44 @@ def test_fails_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
         LayeredVpc(stack, "Vpc", **kwargs)
+
+
+def test_joins_the_network_hub_by_the_shared_parameters() -> None:
+    from baseline.constructs.layered_vpc import network_hub_ids
+
+    app, stack = new_stack()
+    hub = network_hub_ids(stack, prefix="acme", network_account_id="444455556666")
+    LayeredVpc(
+        stack,
+        "Vpc",
+        transit_gateway_id=hub.transit_gateway_id,
+        dns_firewall_rule_group_id=hub.dns_firewall_rule_group_id,
+        query_log_config_id=hub.query_log_config_id,
+    )
+    template = assertions.Template.from_stack(stack)
+    parameters = template.to_json()["Parameters"]
+    assert parameters["NetworkHubTransitGatewayId"] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "arn:aws:ssm:eu-west-1:444455556666:parameter/acme/network/transit-gateway-id",
+        "Description": "The network hub's transit gateway id (shared by the network account)",
+    }
+    (association,) = _resources(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation")
+    assert association["Properties"]["FirewallRuleGroupId"] == {
+        "Ref": "NetworkHubDnsFirewallRuleGroupId"
+    }
+    assert association["Properties"]["MutationProtection"] == "ENABLED"
+    (logging,) = _resources(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")
+    assert logging["Properties"]["ResolverQueryLogConfigId"] == {
+        "Ref": "NetworkHubQueryLogConfigId"
+    }
+    (attachment,) = _resources(template, "AWS::EC2::TransitGatewayAttachment")
+    assert attachment["Properties"]["TransitGatewayId"] == {"Ref": "NetworkHubTransitGatewayId"}
+    assert nag_violations(app) == []
+
+
+def test_hub_ids_need_a_concrete_region() -> None:
+    from baseline.constructs.layered_vpc import network_hub_ids
+
+    stack = cdk.Stack(cdk.App(), "Agnostic")
+    with pytest.raises(ValueError, match="concrete region"):
+        network_hub_ids(stack, prefix="acme", network_account_id="444455556666")

@@ -46,17 +46,21 @@ def _levels(
     if ou_path is None:
         account = next(a for a in config.accounts if a.id == account_id)
         ou_path = account.ou
-    chain: list[str] = []  # OU logical ids, root first
+    chain: list[Any] = []  # how policies name each OU (GetAtt or an existing OU's id), root first
     if ou_path != "Root":
         by_name = {}
         for lid, ou in ous.items():
             parent = ou["Properties"]["ParentId"]
-            parent_lid = parent["Fn::GetAtt"][0] if isinstance(parent, dict) else None
-            by_name[(parent_lid, ou["Properties"]["Name"])] = lid
-        parent_lid = None
+            parent_ref = json.dumps(parent)
+            by_name[(parent_ref, ou["Properties"]["Name"])] = {"Fn::GetAtt": [lid, "Id"]}
+        existing = config.ou_ids()  # OUs the config gives an id are referenced, not created
+        parent_ref = json.dumps(ROOT_ID)
+        path = ""
         for name in ou_path.split("/"):
-            parent_lid = by_name[(parent_lid, name)]
-            chain.append(parent_lid)
+            path = f"{path}/{name}" if path else name
+            target = existing.get(path) or by_name[(parent_ref, name)]
+            chain.append(target)
+            parent_ref = json.dumps(target)
 
     def attached(target: Any) -> list[dict[str, Any]]:
         found = [FULL_ACCESS]
@@ -72,7 +76,7 @@ def _levels(
         return found
 
     levels = [attached(ROOT_ID)]
-    levels += [attached({"Fn::GetAtt": [lid, "Id"]}) for lid in chain]
+    levels += [attached(target) for target in chain]
     levels.append(attached(account_id))
     return levels
 

@@ -153,13 +153,19 @@ def test_cloudtrail_writes_only_from_the_organisation_trail(synthesized: Synthes
     assert key["AllowCloudTrailEncrypt"]["Condition"]["StringEquals"] == {"aws:SourceArn": [TRAIL]}
 
 
-def test_flow_logs_write_only_for_the_organisation(synthesized: Synthesized) -> None:
+def test_flow_firewall_and_dns_logs_write_only_for_the_organisation(
+    synthesized: Synthesized,
+) -> None:
     template = synthesized.templates["LogArchive"]
     logical_id, _ = _log_bucket(template, "eu-west-1")
     statement = _bucket_policy(template, logical_id)["FlowLogsWrite"]
     assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
     assert statement["Action"] == "s3:PutObject"
-    assert statement["Resource"]["Fn::Join"][1][1] == "/AWSLogs/*/vpcflowlogs/*"
+    assert sorted(r["Fn::Join"][1][1] for r in statement["Resource"]) == [
+        "/AWSLogs/*/network-firewall/*",
+        "/AWSLogs/*/vpcdnsquerylogs/*",
+        "/AWSLogs/*/vpcflowlogs/*",
+    ]
     assert statement["Condition"] == {
         "StringEquals": {"aws:SourceOrgID": ORG, "s3:x-amz-acl": "bucket-owner-full-control"}
     }

@@ -16,6 +16,7 @@ from baseline.controls import RETAINED
 from baseline.landing_zone import LandingZone
 from tests.conftest import Synthesized
 
+WORKLOADS_OU = "ou-nw7k-w0rk10ad"  # exists already: the config gives its id
 ROOT_ID = "r-nw7k"
 
 
@@ -51,11 +52,21 @@ def test_ou_tree_matches_the_config(synthesized: Synthesized) -> None:
     ous = _resources(synthesized, "AWS::Organizations::OrganizationalUnit")
     by_lid = {lid: (r["Properties"]["Name"], r["Properties"]["ParentId"]) for lid, r in ous.items()}
 
+    existing = {ou_id: path for path, ou_id in synthesized.config.ou_ids().items()}
+
     def path(lid: str) -> str:
         name, parent = by_lid[lid]
-        return name if parent == ROOT_ID else f"{path(parent['Fn::GetAtt'][0])}/{name}"
+        if parent == ROOT_ID:
+            return name
+        if isinstance(parent, str):  # below an OU that exists already (referenced by id)
+            return f"{existing[parent]}/{name}"
+        return f"{path(parent['Fn::GetAtt'][0])}/{name}"
 
-    assert sorted(path(lid) for lid in by_lid) == sorted(synthesized.config.ou_paths())
+    # the OUs the config gives an id exist already: referenced, not created
+    assert sorted([*(path(lid) for lid in by_lid), *existing.values()]) == sorted(
+        synthesized.config.ou_paths()
+    )
+    assert existing == {"ou-nw7k-w0rk10ad": "Workloads"}
     for resource in ous.values():
         assert (
             resource["DeletionPolicy"] in RETAINED and resource["UpdateReplacePolicy"] == "Retain"
@@ -88,11 +99,11 @@ def test_policies_attach_where_the_library_says(synthesized: Synthesized) -> Non
 
     assert targets["nwl-scp-root-1"] == [ROOT_ID]
     assert targets["nwl-rcp-root-1"] == [ROOT_ID]
-    assert attached("SCP-NETWORK-OWNED") == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
+    assert attached("SCP-NETWORK-OWNED") == [WORKLOADS_OU]
     assert attached("SCP-SUSPENDED") == [{"Fn::GetAtt": ["OuSuspended", "Id"]}]
     assert attached("SCP-SANDBOX-LIMITS") == [{"Fn::GetAtt": ["OuSandbox", "Id"]}]
     assert attached("SCP-ROOT-USER") == [ROOT_ID]
-    assert targets["nwl-ec2-no-internet-gateways"] == [{"Fn::GetAtt": ["OuWorkloads", "Id"]}]
+    assert targets["nwl-ec2-no-internet-gateways"] == [WORKLOADS_OU]
     types = {r["Properties"]["Type"] for r in policies.values()}
     assert types == {
         "SERVICE_CONTROL_POLICY",

@@ -1,0 +1,299 @@
+"""NetworkHub: spokes reach only the inspected egress path, every flow is logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+
+from baseline.constructs.network_hub import NetworkHub
+from baseline.controls import ADMIN_PORTS, RETAINED
+from tests.constructs.helpers import nag_violations, new_stack
+
+BUCKET = "acme-logs-111122223333-eu-west-1"
+ZONES = ["eu-west-1a", "eu-west-1b"]
+OU = "arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-cd34ef56"
+
+
+def _build(**kwargs: Any) -> tuple[cdk.App, assertions.Template]:
+    app, stack = new_stack()
+    settings: dict[str, Any] = {
+        "name": "acme-hub",
+        "availability_zones": ZONES,
+        "log_bucket_name": BUCKET,
+        "share_with": [OU],
+        "parameter_prefix": "/acme/network",
+        **kwargs,
+    }
+    NetworkHub(stack, "Hub", **settings)
+    return app, assertions.Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def default() -> tuple[cdk.App, assertions.Template]:
+    return _build(allowed_domains=[".amazonaws.com", "pypi.org"], blocked_domains=[".bad.example"])
+
+
+def _of(template: assertions.Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return dict(template.find_resources(resource_type))
+
+
+def _one(template: assertions.Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = _of(template, resource_type).items()
+    return item
+
+
+def _subnet_ids(template: assertions.Template, tier: str) -> list[str]:
+    """Logical ids of a tier's subnets, in AZ order."""
+    subnets = _of(template, "AWS::EC2::Subnet")
+    tagged = {
+        k: s
+        for k, s in subnets.items()
+        if {"Key": "aws-cdk:subnet-name", "Value": tier} in s["Properties"]["Tags"]
+    }
+    return sorted(tagged, key=lambda k: tagged[k]["Properties"]["AvailabilityZone"])
+
+
+def _route_table_of(template: assertions.Template, subnet_id: str) -> str:
+    for association in _of(template, "AWS::EC2::SubnetRouteTableAssociation").values():
+        if association["Properties"]["SubnetId"] == {"Ref": subnet_id}:
+            return str(association["Properties"]["RouteTableId"]["Ref"])
+    raise AssertionError(subnet_id)
+
+
+def _routes_of(template: assertions.Template, subnet_id: str) -> dict[str, dict[str, Any]]:
+    table = _route_table_of(template, subnet_id)
+    return {
+        r["Properties"]["DestinationCidrBlock"]: r["Properties"]
+        for r in _of(template, "AWS::EC2::Route").values()
+        if r["Properties"]["RouteTableId"] == {"Ref": table}
+    }
+
+
+def _endpoint_firewall(route: dict[str, Any]) -> str:
+    """The firewall whose endpoint a route targets (one-AZ firewalls: its first endpoint)."""
+    select = route["VpcEndpointId"]["Fn::Select"]
+    assert select[0] == 1
+    inner = select[1]["Fn::Split"][1]["Fn::Select"]
+    assert inner[0] == 0
+    return str(inner[1]["Fn::GetAtt"][0])
+
+
+def test_each_az_routes_through_its_own_firewall_endpoint(default: Any) -> None:
+    _, template = default
+    firewalls = _of(template, "AWS::NetworkFirewall::Firewall")
+    subnet_of_firewall = {
+        k: f["Properties"]["SubnetMappings"][0]["SubnetId"]["Ref"] for k, f in firewalls.items()
+    }
+    firewall_subnets = _subnet_ids(template, "Firewall")
+    for index, (transit, public) in enumerate(
+        zip(_subnet_ids(template, "Transit"), _subnet_ids(template, "Public"), strict=True)
+    ):
+        out = _routes_of(template, transit)["0.0.0.0/0"]
+        back = _routes_of(template, public)["10.0.0.0/8"]
+        # out and back through the firewall whose one endpoint is in this AZ
+        assert subnet_of_firewall[_endpoint_firewall(out)] == firewall_subnets[index]
+        assert _endpoint_firewall(back) == _endpoint_firewall(out)
+        inspected = _routes_of(template, firewall_subnets[index])
+        assert "NatGatewayId" in inspected["0.0.0.0/0"]
+        assert "TransitGatewayId" in inspected["10.0.0.0/8"]
+    assert len(firewalls) == len(ZONES)
+    assert all(f["Properties"]["DeleteProtection"] is True for f in firewalls.values())
+
+
+def test_spokes_reach_only_the_egress_vpc_never_each_other(default: Any) -> None:
+    _, template = default
+    _, gateway = _one(template, "AWS::EC2::TransitGateway")
+    assert gateway["Properties"]["DefaultRouteTableAssociation"] == "disable"
+    assert gateway["Properties"]["DefaultRouteTablePropagation"] == "disable"
+    tables = _of(template, "AWS::EC2::TransitGatewayRouteTable")
+    spokes = next(k for k in tables if "SpokeRoutes" in k)
+    egress = next(k for k in tables if "EgressRoutes" in k)
+    attachment, props = _one(template, "AWS::EC2::TransitGatewayVpcAttachment")
+    assert props["Properties"]["Options"]["ApplianceModeSupport"] == "enable"
+    routes = {
+        r["Properties"]["DestinationCidrBlock"]: r["Properties"]
+        for r in _of(template, "AWS::EC2::TransitGatewayRoute").values()
+    }
+    assert routes["0.0.0.0/0"]["TransitGatewayRouteTableId"] == {"Ref": spokes}
+    assert routes["0.0.0.0/0"]["TransitGatewayAttachmentId"] == {"Ref": attachment}
+    assert routes["10.0.0.0/8"] == {
+        "TransitGatewayRouteTableId": {"Ref": spokes},
+        "DestinationCidrBlock": "10.0.0.0/8",
+        "Blackhole": True,
+    }
+    association_id, association = _one(template, "AWS::EC2::TransitGatewayRouteTableAssociation")
+    assert association["Properties"] == {
+        "TransitGatewayAttachmentId": {"Ref": attachment},
+        "TransitGatewayRouteTableId": {"Ref": egress},
+    }
+    _, defaults = _one(template, "Custom::TransitGatewayDefaults")
+    assert defaults["Properties"]["AssociationDefaultRouteTableId"] == {"Ref": spokes}
+    assert defaults["Properties"]["PropagationDefaultRouteTableId"] == {"Ref": egress}
+    # the egress attachment keeps its own table: it is associated before the defaults change
+    assert association_id in defaults["DependsOn"]
+
+
+def test_the_firewall_drops_what_is_not_allowed_after_the_threat_signatures(default: Any) -> None:
+    _, template = default
+    _, policy = _one(template, "AWS::NetworkFirewall::FirewallPolicy")
+    settings = policy["Properties"]["FirewallPolicy"]
+    assert settings["StatelessDefaultActions"] == ["aws:forward_to_sfe"]
+    assert settings["StatelessFragmentDefaultActions"] == ["aws:forward_to_sfe"]
+    assert settings["StatefulEngineOptions"]["RuleOrder"] == "STRICT_ORDER"
+    assert settings["StatefulDefaultActions"] == ["aws:drop_established", "aws:alert_established"]
+    assert settings["PolicyVariables"]["RuleVariables"]["HOME_NET"] == {
+        "Definition": ["10.0.0.0/8"]
+    }
+    references = sorted(settings["StatefulRuleGroupReferences"], key=lambda r: r["Priority"])
+    managed = [r["ResourceArn"] for r in references[:-1]]
+    assert all(":aws-managed:stateful-rulegroup/" in str(arn) for arn in managed)
+    assert any("ThreatSignaturesMalwareStrictOrder" in str(arn) for arn in managed)
+    allow_list_id, allow_list = _one(template, "AWS::NetworkFirewall::RuleGroup")
+    assert references[-1]["ResourceArn"] == {"Fn::GetAtt": [allow_list_id, "RuleGroupArn"]}
+    source = allow_list["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]
+    assert source == {
+        "GeneratedRulesType": "ALLOWLIST",
+        "TargetTypes": ["HTTP_HOST", "TLS_SNI"],
+        "Targets": [".amazonaws.com", "pypi.org"],
+    }
+    assert allow_list["Properties"]["RuleGroup"]["StatefulRuleOptions"] == {
+        "RuleOrder": "STRICT_ORDER"
+    }
+
+
+def test_firewall_alert_and_flow_logs_go_to_the_log_archive(default: Any) -> None:
+    _, template = default
+    configs = _of(template, "AWS::NetworkFirewall::LoggingConfiguration").values()
+    assert len(configs) == len(ZONES)
+    for config in configs:
+        destinations = config["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]
+        assert sorted(d["LogType"] for d in destinations) == ["ALERT", "FLOW"]
+        assert all(d["LogDestinationType"] == "S3" for d in destinations)
+        assert all(d["LogDestination"] == {"bucketName": BUCKET} for d in destinations)
+
+
+def test_vpc_flow_logs_of_all_traffic_to_the_log_archive(default: Any) -> None:
+    _, template = default
+    (flow_log,) = [f["Properties"] for f in _of(template, "AWS::EC2::FlowLog").values()]
+    assert flow_log["LogDestinationType"] == "s3" and flow_log["TrafficType"] == "ALL"
+    assert BUCKET in str(flow_log["LogDestination"])
+    groups = _of(template, "AWS::Logs::LogGroup").values()
+    assert all(g["DeletionPolicy"] in RETAINED for g in groups)
+
+
+def test_dns_firewall_blocks_the_managed_lists_and_logs_every_query(default: Any) -> None:
+    _, template = default
+    lists_id, lists = _one(template, "Custom::ManagedDomainLists")
+    names = lists["Properties"]["Names"]
+    assert names == [
+        "AWSManagedDomainsMalwareDomainList",
+        "AWSManagedDomainsBotnetCommandandControl",
+        "AWSManagedDomainsAggregateThreatList",
+    ]
+    group_id, group = _one(template, "AWS::Route53Resolver::FirewallRuleGroup")
+    rules = sorted(group["Properties"]["FirewallRules"], key=lambda r: r["Priority"])
+    assert [r["FirewallDomainListId"] for r in rules[:3]] == [
+        {"Fn::GetAtt": [lists_id, name]} for name in names
+    ]
+    assert all(r["Action"] == "BLOCK" and r["BlockResponse"] == "NODATA" for r in rules)
+    _, blocked = _one(template, "AWS::Route53Resolver::FirewallDomainList")
+    assert blocked["Properties"]["Domains"] == ["bad.example", "*.bad.example"]
+    _, association = _one(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation")
+    assert association["Properties"]["FirewallRuleGroupId"] == {"Fn::GetAtt": [group_id, "Id"]}
+    assert association["Properties"]["MutationProtection"] == "ENABLED"
+    _, query_logging = _one(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
+    assert query_logging["Properties"]["DestinationArn"] == f"arn:aws:s3:::{BUCKET}"
+    assert _of(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")
+
+
+def test_shared_with_the_named_ous_only_with_ids_published(default: Any) -> None:
+    _, template = default
+    _, share = _one(template, "AWS::RAM::ResourceShare")
+    assert share["Properties"]["Principals"] == [OU]
+    assert share["Properties"]["AllowExternalPrincipals"] is False
+    shared = share["Properties"]["ResourceArns"]
+    gateway, _ = _one(template, "AWS::EC2::TransitGateway")
+    assert {"Fn::GetAtt": [gateway, "TransitGatewayArn"]} in shared
+    parameters = [p["Properties"] for p in _of(template, "AWS::SSM::Parameter").values()]
+    assert sorted(p["Name"] for p in parameters) == [
+        "/acme/network/dns-firewall-rule-group-id",
+        "/acme/network/query-log-config-id",
+        "/acme/network/transit-gateway-id",
+    ]
+    assert all(p["Tier"] == "Advanced" for p in parameters)  # RAM shares advanced ones only
+    assert "arn:aws:ssm:eu-west-1:111122223333:parameter/acme/network/transit-gateway-id" in shared
+    assert len(shared) == 6
+
+
+def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default: Any) -> None:
+    _, template = default
+    entries = [e["Properties"] for e in _of(template, "AWS::EC2::NetworkAclEntry").values()]
+    for port in ADMIN_PORTS:
+        covering = [
+            e
+            for e in entries
+            if e["CidrBlock"] == "0.0.0.0/0"
+            and not e.get("Egress", False)
+            and (
+                e["Protocol"] == -1
+                or e.get("PortRange", {}).get("From", 0)
+                <= port
+                <= e.get("PortRange", {}).get("To", -1)
+            )
+        ]
+        assert min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] == "deny", port
+    for group in _of(template, "AWS::EC2::SecurityGroup").values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0", rule
+    assert _of(template, "Custom::VpcRestrictDefaultSG")
+
+
+def test_the_function_may_change_only_this_gateway(default: Any) -> None:
+    _, template = default
+    gateway, _ = _one(template, "AWS::EC2::TransitGateway")
+    statements = [
+        s
+        for p in _of(template, "AWS::IAM::ManagedPolicy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "SetTheHubsRouteTableDefaults"
+    ]
+    (statement,) = statements
+    assert statement["Action"] == "ec2:ModifyTransitGateway"
+    assert statement["Resource"][0] == {"Fn::GetAtt": [gateway, "TransitGatewayArn"]}
+    assert "*" not in str(statement["Resource"])
+
+
+def test_default_hub_passes_every_nag_pack(default: Any) -> None:
+    app, _ = default
+    assert nag_violations(app) == []
+
+
+def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
+    app, template = _build(firewall=False, dns_firewall=False, share_with=[])
+    assert not _of(template, "AWS::NetworkFirewall::Firewall")
+    assert not _of(template, "AWS::Route53Resolver::FirewallRuleGroup")
+    assert not _of(template, "AWS::RAM::ResourceShare")
+    for transit in _subnet_ids(template, "Transit"):
+        assert "NatGatewayId" in _routes_of(template, transit)["0.0.0.0/0"]
+    for public in _subnet_ids(template, "Public"):
+        assert "TransitGatewayId" in _routes_of(template, public)["10.0.0.0/8"]
+    assert nag_violations(app) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"availability_zones": ["eu-west-1a"]}, "2 or more distinct AZs"),
+        ({"egress_cidr": "10.1.0.0/24"}, "overlaps egress_cidr"),
+        ({"egress_cidr": "100.64.0.0/26"}, "/16 to /24"),
+        ({"allowed_domains": []}, "drop every flow out"),
+        ({"allowed_domains": [f"d{i}.example.com" for i in range(251)]}, "at most 250"),
+        ({"workload_cidrs": []}, "at least one range"),
+    ],
+)
+def test_bad_arguments_fail_with_a_clear_message(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _build(**kwargs)

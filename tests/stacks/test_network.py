@@ -1,0 +1,80 @@
+"""Network: the hub in the network account, in every governed region, wired by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baseline import naming
+from tests.conftest import Synthesized
+
+NETWORK = "534567890123"
+MANAGEMENT = "210987654321"
+WORKLOADS_OU = f"arn:aws:organizations::{MANAGEMENT}:ou/o-nw7k2m9q4x/ou-nw7k-w0rk10ad"
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def test_one_hub_per_governed_region_in_the_network_account(synthesized: Synthesized) -> None:
+    hubs = synthesized.landing_zone.network
+    assert [h.region for h in hubs] == synthesized.config.governed_regions
+    for hub in hubs:
+        assert hub.account == NETWORK
+        assert hub.termination_protection
+        # RAM sharing in the organisation and the log bucket exist first
+        assert synthesized.landing_zone.organization in hub.dependencies
+        assert synthesized.landing_zone.log_archive in hub.dependencies
+
+
+def test_every_hub_logs_to_the_home_region_archive(synthesized: Synthesized) -> None:
+    bucket = naming.log_bucket("nwl", "312345678901", "eu-west-1")
+    for region in synthesized.config.governed_regions:
+        template = synthesized.templates[f"Network-{region}"]
+        for config in _of_type(template, "AWS::NetworkFirewall::LoggingConfiguration"):
+            destinations = config["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]
+            assert {d["LogDestination"]["bucketName"] for d in destinations} == {bucket}
+        (query_logging,) = _of_type(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
+        assert query_logging["Properties"]["DestinationArn"] == f"arn:aws:s3:::{bucket}"
+
+
+def test_shared_with_the_workload_ous_through_ram(synthesized: Synthesized) -> None:
+    for region in synthesized.config.governed_regions:
+        template = synthesized.templates[f"Network-{region}"]
+        (share,) = _of_type(template, "AWS::RAM::ResourceShare")
+        assert share["Properties"]["Principals"] == [WORKLOADS_OU]
+        assert share["Properties"]["AllowExternalPrincipals"] is False
+        names = sorted(p["Properties"]["Name"] for p in _of_type(template, "AWS::SSM::Parameter"))
+        assert names == [
+            "/nwl/network/dns-firewall-rule-group-id",
+            "/nwl/network/query-log-config-id",
+            "/nwl/network/transit-gateway-id",
+        ]
+        arn = naming.network_parameter_arn("nwl", NETWORK, region, "transit-gateway-id")
+        assert arn in share["Properties"]["ResourceArns"]
+
+
+def test_the_firewall_allows_the_configured_domains(synthesized: Synthesized) -> None:
+    template = synthesized.templates["Network-us-east-1"]
+    (allow_list,) = _of_type(template, "AWS::NetworkFirewall::RuleGroup")
+    targets = allow_list["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"]
+    assert targets == synthesized.config.network.firewall.allowed_domains
+    zones = {
+        f["Properties"]["SubnetMappings"][0]["SubnetId"]["Ref"]
+        for f in _of_type(template, "AWS::NetworkFirewall::Firewall")
+    }
+    assert len(zones) == 2
+
+
+def test_the_network_owned_guardrail_leaves_hub_attachments_to_workloads(
+    synthesized: Synthesized,
+) -> None:
+    """Workload accounts may attach to the shared gateway, never build their own way out."""
+    policies = [
+        r["Properties"]
+        for r in synthesized.templates["Organization"]["Resources"].values()
+        if r["Type"] == "AWS::Organizations::Policy"
+    ]
+    denied = " ".join(str(p["Content"]) for p in policies if "-scp-workloads-" in p["Name"])
+    assert "ec2:CreateInternetGateway" in denied and "ec2:CreateTransitGateway" in denied
+    assert "ec2:CreateTransitGatewayVpcAttachment" not in denied
