@@ -81,6 +81,7 @@ class OrganizationSettings(Construct):
         stacksets_delegated_admin: str | None = None,
         security_admin: str | None = None,
         governed_regions: Sequence[str] = (),
+        ram_sharing: bool = False,
     ) -> None:
         """Create the function and the custom resource.
 
@@ -95,6 +96,8 @@ class OrganizationSettings(Construct):
         :param security_admin: account that administers the detective services (the audit
             account). Default: none.
         :param governed_regions: where the security administrator is designated.
+        :param ram_sharing: enable RAM sharing with the organisation (the network hub
+            shares its transit gateway with OUs). Default: False.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -151,6 +154,25 @@ class OrganizationSettings(Construct):
                         "stacksets.cloudformation.amazonaws.com/AWSServiceRoleForCloudFormationStackSetsOrgAdmin"
                     ],
                 ),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="EnableRamSharingWithTheOrganization",
+                            actions=["ram:EnableSharingWithAwsOrganization"],
+                            resources=["*"],
+                        ),
+                        iam.PolicyStatement(
+                            sid="CreateRamServiceLinkedRole",
+                            actions=["iam:CreateServiceLinkedRole"],
+                            resources=[
+                                f"arn:aws:iam::{management_account_id}:role/aws-service-role/"
+                                "ram.amazonaws.com/AWSServiceRoleForResourceAccessManager"
+                            ],
+                        ),
+                    ]
+                    if ram_sharing
+                    else []
+                ),
                 iam.PolicyStatement(
                     sid="EnablePolicyTypesOnTheRoot",
                     actions=["organizations:EnablePolicyType"],
@@ -183,7 +205,7 @@ class OrganizationSettings(Construct):
             ],
             wildcard_reasons={
                 "Resource::*": (
-                    "these Organizations, IAM and X-Ray actions accept no resource-level permissions"
+                    "these Organizations, IAM, RAM, CloudFormation and X-Ray actions accept no resource-level permissions"
                 ),
                 f"Resource::arn:aws:account::{management_account_id}:account/"
                 f"{as_finding(stack, organization_id)}/*": (
@@ -221,6 +243,7 @@ class OrganizationSettings(Construct):
             "CentralizedRootAccess": str(centralized_root_access).lower(),
             "ManagementAccountId": management_account_id,
             "StackSetsAccess": "true",
+            "RamSharing": str(ram_sharing).lower(),
             "DelegatedAdministrators": [
                 *(
                     [

@@ -128,6 +128,11 @@ def enable_stacksets_access(cloudformation: Any) -> bool:
     return True
 
 
+def enable_ram_sharing(ram: Any) -> bool:
+    """RAM sharing with the organisation (trusted access and RAM's role; idempotent)."""
+    return bool(ram.enable_sharing_with_aws_organization()["returnValue"])
+
+
 def register_delegated_administrators(
     organizations: Any, registrations: Iterable[dict[str, str]]
 ) -> list[str]:
@@ -215,6 +220,8 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
         )
     if _true(properties.get("StackSetsAccess", "false")):
         result["StackSetsAccess"] = enable_stacksets_access(client("cloudformation"))
+    if _true(properties.get("RamSharing", "false")):
+        result["RamSharing"] = enable_ram_sharing(client("ram"))
     if properties.get("DelegatedAdministrators"):
         result["DelegatedAdministrators"] = register_delegated_administrators(
             organizations, properties["DelegatedAdministrators"]

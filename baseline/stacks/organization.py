@@ -125,6 +125,8 @@ class OrganizationStack(cdk.Stack):
                 and not config.bootstrap_phase
                 else None
             ),
+            # the network hub shares its transit gateway with OUs through RAM
+            ram_sharing=config.network.hub and not config.bootstrap_phase,
         )
         # Policy types must be enabled on the root before a policy of the type attaches.
         for policy in self.policies.values():

@@ -105,6 +105,7 @@ PROPERTIES = {
     "ManagementAccountId": "111111111111",
     "AccountIds": ["111111111111", "222222222222", "333333333333"],
     "StackSetsAccess": "true",
+    "RamSharing": "true",
     "DelegatedAdministrators": [
         {
             "AccountId": "222222222222",
@@ -114,24 +115,36 @@ PROPERTIES = {
 }
 
 
+class FakeRam:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def enable_sharing_with_aws_organization(self) -> dict[str, bool]:
+        self.calls += 1  # idempotent in RAM: true again when sharing is already on
+        return {"returnValue": True}
+
+
 def _clients(enabled: list[str], features: list[str]) -> tuple[dict[str, Any], Any]:
     clients = {
         "organizations": FakeOrganizations(enabled),
         "iam": FakeIam(features),
         "account": FakeAccount(),
         "cloudformation": FakeCloudFormation(),
+        "ram": FakeRam(),
     }
     return clients, lambda service, region=None: clients[service]
 
 
 def test_enables_everything_on_a_fresh_organisation() -> None:
-    _, factory = _clients(["SERVICE_CONTROL_POLICY"], [])
+    clients, factory = _clients(["SERVICE_CONTROL_POLICY"], [])
     result = handler_module.apply(PROPERTIES, factory)
     assert result["PolicyTypes"] == ["RESOURCE_CONTROL_POLICY", "TAG_POLICY"]
     assert result["TrustedAccess"] == ["iam.amazonaws.com", "account.amazonaws.com"]
     assert result["RootAccess"] == ["RootCredentialsManagement", "RootSessions"]
     assert result["SecurityContacts"] == 3
     assert result["StackSetsAccess"] is True
+    assert result["RamSharing"] is True
+    assert clients["ram"].calls == 1
     assert result["DelegatedAdministrators"] == [
         "222222222222:member.org.stacksets.cloudformation.amazonaws.com"
     ]

@@ -78,3 +78,19 @@ def test_the_network_owned_guardrail_leaves_hub_attachments_to_workloads(
     denied = " ".join(str(p["Content"]) for p in policies if "-scp-workloads-" in p["Name"])
     assert "ec2:CreateInternetGateway" in denied and "ec2:CreateTransitGateway" in denied
     assert "ec2:CreateTransitGatewayVpcAttachment" not in denied
+
+
+def test_the_organization_turns_ram_sharing_on_for_the_hub(synthesized: Synthesized) -> None:
+    resources = synthesized.templates["Organization"]["Resources"]
+    (settings,) = [r for r in resources.values() if r["Type"] == "Custom::OrganizationSettings"]
+    assert settings["Properties"]["RamSharing"] == "true"
+    statements = [
+        s
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (enable,) = [s for s in statements if s.get("Sid") == "EnableRamSharingWithTheOrganization"]
+    assert enable["Action"] == "ram:EnableSharingWithAwsOrganization"
+    (role,) = [s for s in statements if s.get("Sid") == "CreateRamServiceLinkedRole"]
+    assert role["Resource"].endswith("/ram.amazonaws.com/AWSServiceRoleForResourceAccessManager")
