@@ -27,6 +27,12 @@ class NetworkStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.organization.prefix
         network = config.network
+        # The config names the hub's AZs; tell the CDK so, rather than have it look the
+        # account's AZs up with credentials at synth (the VPC checks its AZs against them).
+        self.node.set_context(
+            f"availability-zones:account={self.account}:region={self.region}",
+            network.zones(self.region),
+        )
         management = config.account_id_for(AccountRole.MANAGEMENT)
         org_id = config.organization.id
         ou_ids = config.ou_ids()

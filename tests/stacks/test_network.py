@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baseline import naming
@@ -94,3 +95,12 @@ def test_the_organization_turns_ram_sharing_on_for_the_hub(synthesized: Synthesi
     assert enable["Action"] == "ram:EnableSharingWithAwsOrganization"
     (role,) = [s for s in statements if s.get("Sid") == "CreateRamServiceLinkedRole"]
     assert role["Resource"].endswith("/ram.amazonaws.com/AWSServiceRoleForResourceAccessManager")
+
+
+def test_the_app_needs_no_aws_lookups_at_synth(synthesized: Synthesized) -> None:
+    """A missing context value makes `cdk synth` call AWS with credentials, and fail without.
+
+    The hub's VPC checks its AZs against the stack's; the config's AZs answer that.
+    """
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text(encoding="utf-8"))
+    assert "missing" not in manifest, manifest.get("missing")
