@@ -552,7 +552,7 @@ MANAGED_DOMAIN_LISTS = (
 )
 
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder$")
 _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 
 
@@ -615,7 +615,14 @@ class NetworkFirewall(_Strict):
         ),
     )
     managed_rule_groups: list[
-        Annotated[str, _matches(_RULE_GROUP_NAME, "is not a managed rule group name")]
+        Annotated[
+            str,
+            _matches(
+                _RULE_GROUP_NAME,
+                "is not the strict-order name of a managed rule group (the hub's policy uses "
+                "strict order; names end in StrictOrder)",
+            ),
+        ]
     ] = Field(
         default_factory=lambda: list(DEFAULT_THREAT_RULE_GROUPS),
         description=(

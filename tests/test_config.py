@@ -162,6 +162,12 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: d["network"]["firewall"].update(allowed_domains=["*.example.com"]),
         "network.firewall.allowed_domains[0]: '*.example.com' is not a lower-case domain name",
     ),
+    "managed rule group in action order": (
+        lambda d: d["network"]["firewall"].update(
+            managed_rule_groups=["ThreatSignaturesBotnetActionOrder"]
+        ),
+        "network.firewall.managed_rule_groups[0]: 'ThreatSignaturesBotnetActionOrder' is not the strict-order name",
+    ),
     "unknown managed domain list": (
         lambda d: d["network"]["dns_firewall"].update(managed_domain_lists=["Malware"]),
         "network.dns_firewall.managed_domain_lists[0]: Input should be 'AWSManagedDomainsMalwareDomainList'",

@@ -161,7 +161,8 @@ class LayeredVpc(Construct):
                 firewall_rule_group_id=dns_firewall_rule_group_id,
                 vpc_id=self.vpc.vpc_id,
                 priority=101,
-                mutation_protection="ENABLED",
+                # ENABLED would stop CloudFormation itself from updating or deleting it
+                mutation_protection="DISABLED",
             )
         if query_log_config_id is not None:
             resolver.CfnResolverQueryLoggingConfigAssociation(

@@ -131,10 +131,11 @@ class NetworkHub(Construct):
             statements=[],  # granted below, once the gateway and tables exist
             wildcard_reasons={
                 "Resource::*": (
-                    "X-Ray and route53resolver:ListFirewallDomainLists accept no "
-                    "resource-level permissions"
+                    "X-Ray, the EC2 describe calls and route53resolver:ListFirewallDomainLists "
+                    "accept no resource-level permissions"
                 )
             },
+            timeout=cdk.Duration.minutes(15),  # waits for the gateway's state changes
         )
 
         self._egress_vpc(zones, egress_cidr, firewall, log_bucket_name)
@@ -317,12 +318,6 @@ class NetworkHub(Construct):
             options={"ApplianceModeSupport": "enable", "DnsSupport": "enable"},
             tags=tag,
         )
-        association = ec2.CfnTransitGatewayRouteTableAssociation(
-            self,
-            "EgressAssociation",
-            transit_gateway_attachment_id=self.egress_attachment.ref,
-            transit_gateway_route_table_id=self.egress_routes.ref,
-        )
         ec2.CfnTransitGatewayRoute(
             self,
             "SpokesToEgress",
@@ -339,16 +334,35 @@ class NetworkHub(Construct):
                 blackhole=True,
             )
         arn = f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}"
+        tables = [
+            f"{arn}:transit-gateway-route-table/{self.spoke_routes.ref}",
+            f"{arn}:transit-gateway-route-table/{self.egress_routes.ref}",
+        ]
         self.lookups.policy.add_statements(
             iam.PolicyStatement(
                 sid="SetTheHubsRouteTableDefaults",
                 actions=["ec2:ModifyTransitGateway"],
-                resources=[
-                    self.transit_gateway.attr_transit_gateway_arn,
-                    f"{arn}:transit-gateway-route-table/{self.spoke_routes.ref}",
-                    f"{arn}:transit-gateway-route-table/{self.egress_routes.ref}",
+                resources=[self.transit_gateway.attr_transit_gateway_arn, *tables],
+            ),
+            iam.PolicyStatement(
+                sid="KeepTheEgressAttachmentOnItsTable",
+                actions=[
+                    "ec2:AssociateTransitGatewayRouteTable",
+                    "ec2:DisassociateTransitGatewayRouteTable",
                 ],
-            )
+                resources=[
+                    *tables,
+                    f"{arn}:transit-gateway-attachment/{self.egress_attachment.ref}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="WatchTheGatewayAndAttachment",
+                actions=[
+                    "ec2:DescribeTransitGatewayAttachments",
+                    "ec2:DescribeTransitGateways",
+                ],
+                resources=["*"],
+            ),
         )
         self.route_table_defaults = cdk.CustomResource(
             self,
@@ -359,10 +373,12 @@ class NetworkHub(Construct):
                 "TransitGatewayId": self.transit_gateway.ref,
                 "AssociationDefaultRouteTableId": self.spoke_routes.ref,
                 "PropagationDefaultRouteTableId": self.egress_routes.ref,
+                "EgressAttachmentId": self.egress_attachment.ref,
+                # a change to the gateway's template options runs this again, in case
+                # CloudFormation sends the template's "disable" with the change
+                "GatewayOptions": f"{asn}/{str(auto_accept).lower()}",
             },
         )
-        # the egress attachment must keep its own table: associate it before the defaults
-        self.route_table_defaults.node.add_dependency(association)
 
     # --- Network Firewall --------------------------------------------------------------
 
@@ -389,6 +405,30 @@ class NetworkHub(Construct):
                         generated_rules_type="ALLOWLIST",
                         target_types=["HTTP_HOST", "TLS_SNI"],
                         targets=list(allowed_domains),
+                    )
+                ),
+                stateful_rule_options=nfw.CfnRuleGroup.StatefulRuleOptionsProperty(
+                    rule_order="STRICT_ORDER"
+                ),
+            ),
+        )
+        # The default action drops established flows only: a connection's first packets
+        # pass. TCP cannot become established without a pass rule; one-way UDP and ICMP
+        # (a query to an outside resolver, a beacon) would, so they are dropped outright.
+        self.other_egress = nfw.CfnRuleGroup(
+            self,
+            "DropOtherEgress",
+            rule_group_name=f"{self.name}-drop-other-egress",
+            type="STATEFUL",
+            capacity=10,
+            description="Drops UDP and ICMP from the workloads to the internet",
+            rule_group=nfw.CfnRuleGroup.RuleGroupProperty(
+                rule_variables=nfw.CfnRuleGroup.RuleVariablesProperty(ip_sets=home_net),
+                rules_source=nfw.CfnRuleGroup.RulesSourceProperty(
+                    rules_string="\n".join(
+                        f'drop {protocol} $HOME_NET any -> $EXTERNAL_NET any (msg:"{protocol} '
+                        f'from the workloads to the internet"; sid:{sid}; rev:1;)'
+                        for sid, protocol in ((1000001, "udp"), (1000002, "icmp"))
                     )
                 ),
                 stateful_rule_options=nfw.CfnRuleGroup.StatefulRuleOptionsProperty(
@@ -424,6 +464,10 @@ class NetworkHub(Construct):
                     nfw.CfnFirewallPolicy.StatefulRuleGroupReferenceProperty(
                         resource_arn=self.allowed_domains.attr_rule_group_arn,
                         priority=100 * (len(managed) + 1),
+                    ),
+                    nfw.CfnFirewallPolicy.StatefulRuleGroupReferenceProperty(
+                        resource_arn=self.other_egress.attr_rule_group_arn,
+                        priority=100 * (len(managed) + 2),
                     ),
                 ],
                 policy_variables=nfw.CfnFirewallPolicy.PolicyVariablesProperty(
@@ -571,7 +615,8 @@ class NetworkHub(Construct):
             firewall_rule_group_id=self.dns_rule_group.attr_id,
             vpc_id=self.vpc.vpc_id,
             priority=101,
-            mutation_protection="ENABLED",
+            # ENABLED would stop CloudFormation itself from updating or deleting it
+            mutation_protection="DISABLED",
         )
         self.query_logging = resolver.CfnResolverQueryLoggingConfig(
             self,

@@ -2,12 +2,15 @@
 
 Two things CloudFormation cannot express:
 
-- ``Custom::TransitGatewayDefaults``: make the hub's own route tables the transit
-  gateway's defaults. New spoke attachments then associate with the spokes table (whose
-  only way out is the inspected egress VPC) and propagate into the egress table (so
-  replies find them). CloudFormation cannot set this itself: the route tables need the
-  gateway's id, so the gateway cannot name them. On Delete the defaults are turned off
-  again, so the route tables can be deleted with the stack.
+- ``Custom::TransitGatewayDefaults``: associate the egress VPC's attachment with the
+  egress table, then make the hub's own route tables the transit gateway's defaults.
+  New spoke attachments then associate with the spokes table (whose only way out is the
+  inspected egress VPC) and propagate into the egress table (so replies find them).
+  CloudFormation cannot set this itself: the route tables need the gateway's id, so the
+  gateway cannot name them. The egress association is made here, not by CloudFormation,
+  because an attachment created while the defaults are on (a replaced egress VPC) is
+  associated with the spokes table at once and must be moved. On Delete the defaults are
+  turned off again, so the route tables can be deleted with the stack.
 - ``Custom::ManagedDomainLists``: the ids of the AWS managed DNS Firewall domain lists,
   which differ per region, returned as attributes named after the lists. Read-only; on
   Delete nothing changes.
@@ -18,6 +21,7 @@ Standard library and boto3 only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,22 +43,78 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
 
-def set_defaults(client: Any, properties: dict[str, Any]) -> dict[str, Any]:
-    """Point the gateway's default association and propagation at the hub's tables."""
+def _wait(check: Callable[[], bool], what: str, sleep: Callable[[float], None]) -> None:
+    for _ in range(60):  # about five minutes; the function times out after ten
+        if check():
+            return
+        sleep(5)
+    raise TimeoutError(f"gave up waiting for {what}")
+
+
+def associate_egress(
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+) -> str:
+    """The egress attachment associated with the egress table, and with nothing else."""
+    attachment = properties["EgressAttachmentId"]
+    table = properties["PropagationDefaultRouteTableId"]
+
+    def association() -> dict[str, Any]:
+        found = client.describe_transit_gateway_attachments(
+            TransitGatewayAttachmentIds=[attachment]
+        )["TransitGatewayAttachments"]
+        current: dict[str, Any] = found[0].get("Association") or {}
+        return current
+
+    current = association()
+    if current.get("TransitGatewayRouteTableId") == table and current.get("State") == "associated":
+        return "kept"
+    if current.get("TransitGatewayRouteTableId") not in (None, table):
+        client.disassociate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=current["TransitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=attachment,
+        )
+        _wait(lambda: not association(), "the old association to go", sleep)
+    if not association():
+        client.associate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=attachment
+        )
+    _wait(lambda: association().get("State") == "associated", "the egress association", sleep)
+    return "associated"
+
+
+def set_defaults(
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Egress attachment on the egress table; the hub's tables as the gateway's defaults."""
+    gateway = properties["TransitGatewayId"]
+    egress = associate_egress(client, properties, sleep)
     options = {
         "DefaultRouteTableAssociation": "enable",
         "AssociationDefaultRouteTableId": properties["AssociationDefaultRouteTableId"],
         "DefaultRouteTablePropagation": "enable",
         "PropagationDefaultRouteTableId": properties["PropagationDefaultRouteTableId"],
     }
-    client.modify_transit_gateway(TransitGatewayId=properties["TransitGatewayId"], Options=options)
-    return options
+    client.modify_transit_gateway(TransitGatewayId=gateway, Options=options)
+    _wait_available(client, gateway, sleep)
+    return {"EgressAssociation": egress, **options}
 
 
-def clear_defaults(client: Any, properties: dict[str, Any]) -> dict[str, Any]:
+def _wait_available(client: Any, gateway: str, sleep: Callable[[float], None]) -> None:
+    def available() -> bool:
+        found = client.describe_transit_gateways(TransitGatewayIds=[gateway])["TransitGateways"]
+        return bool(found[0]["State"] == "available")
+
+    _wait(available, "the transit gateway to apply its options", sleep)
+
+
+def clear_defaults(
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
     """Turn the defaults off, so the route tables are no longer in use by the gateway."""
     options = {"DefaultRouteTableAssociation": "disable", "DefaultRouteTablePropagation": "disable"}
-    client.modify_transit_gateway(TransitGatewayId=properties["TransitGatewayId"], Options=options)
+    gateway = properties["TransitGatewayId"]
+    client.modify_transit_gateway(TransitGatewayId=gateway, Options=options)
+    _wait_available(client, gateway, sleep)
     return options
 
 

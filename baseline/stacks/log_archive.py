@@ -48,6 +48,9 @@ class LogArchiveSettings:
     organization_id: str
     account_id: str
     management_account_id: str
+    #: the network account when the hub is on: its log deliveries get the documented
+    #: ``aws:SourceAccount`` grant as well as the organisation-wide one
+    network_account_id: str | None
     home_region: str
     replica_region: str | None
     object_lock: s3.ObjectLockRetention
@@ -68,6 +71,9 @@ class LogArchiveSettings:
             organization_id=config.organization.id,  # checked above
             account_id=config.account_id_for(AccountRole.LOG_ARCHIVE),
             management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+            network_account_id=(
+                config.account_id_for(AccountRole.NETWORK) if config.network.hub else None
+            ),
             home_region=config.home_region,
             replica_region=config.effective_replication_region,
             object_lock=(
@@ -192,6 +198,13 @@ class LogArchiveStack(cdk.Stack):
             sid="AllowFlowLogDelivery",
             actions=("kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"),
         )
+        if settings.network_account_id is not None:
+            self.key.grant_service_for_account(
+                "delivery.logs.amazonaws.com",
+                source_account=settings.network_account_id,
+                sid="AllowNetworkHubLogDelivery",
+                actions=("kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"),
+            )
 
         replication = None
         if settings.replica_region is not None:
@@ -342,5 +355,27 @@ class LogArchiveStack(cdk.Stack):
                 conditions={"StringEquals": {**org, **_BUCKET_OWNER_FULL_CONTROL}},
             ),
         ]
+        network = settings.network_account_id
+        if network is not None:
+            # The network hub's firewall, DNS query and flow logs, with the condition the
+            # log-delivery documentation gives (aws:SourceAccount), so they arrive even if
+            # a delivery carries no aws:SourceOrgID.
+            hub = {"aws:SourceAccount": network}
+            statements += [
+                iam.PolicyStatement(
+                    sid="NetworkHubLogsBucketCheck",
+                    principals=[flow_logs],
+                    actions=["s3:GetBucketAcl", "s3:ListBucket"],
+                    resources=[arn],
+                    conditions={"StringEquals": hub},
+                ),
+                iam.PolicyStatement(
+                    sid="NetworkHubLogsWrite",
+                    principals=[flow_logs],
+                    actions=["s3:PutObject"],
+                    resources=[f"{arn}/AWSLogs/{network}/{kind}/*" for kind in VENDED_LOG_PREFIXES],
+                    conditions={"StringEquals": {**hub, **_BUCKET_OWNER_FULL_CONTROL}},
+                ),
+            ]
         for statement in statements:
             bucket.add_to_resource_policy(statement)

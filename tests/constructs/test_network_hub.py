@@ -124,16 +124,13 @@ def test_spokes_reach_only_the_egress_vpc_never_each_other(default: Any) -> None
         "DestinationCidrBlock": "10.0.0.0/8",
         "Blackhole": True,
     }
-    association_id, association = _one(template, "AWS::EC2::TransitGatewayRouteTableAssociation")
-    assert association["Properties"] == {
-        "TransitGatewayAttachmentId": {"Ref": attachment},
-        "TransitGatewayRouteTableId": {"Ref": egress},
-    }
+    # the egress attachment is put on its own table by the custom resource, before the
+    # defaults change (an attachment made while they are on would land on the spokes table)
+    assert not _of(template, "AWS::EC2::TransitGatewayRouteTableAssociation")
     _, defaults = _one(template, "Custom::TransitGatewayDefaults")
     assert defaults["Properties"]["AssociationDefaultRouteTableId"] == {"Ref": spokes}
     assert defaults["Properties"]["PropagationDefaultRouteTableId"] == {"Ref": egress}
-    # the egress attachment keeps its own table: it is associated before the defaults change
-    assert association_id in defaults["DependsOn"]
+    assert defaults["Properties"]["EgressAttachmentId"] == {"Ref": attachment}
 
 
 def test_the_firewall_drops_what_is_not_allowed_after_the_threat_signatures(default: Any) -> None:
@@ -148,11 +145,19 @@ def test_the_firewall_drops_what_is_not_allowed_after_the_threat_signatures(defa
         "Definition": ["10.0.0.0/8"]
     }
     references = sorted(settings["StatefulRuleGroupReferences"], key=lambda r: r["Priority"])
-    managed = [r["ResourceArn"] for r in references[:-1]]
+    managed = [r["ResourceArn"] for r in references[:-2]]
     assert all(":aws-managed:stateful-rulegroup/" in str(arn) for arn in managed)
     assert any("ThreatSignaturesMalwareStrictOrder" in str(arn) for arn in managed)
-    allow_list_id, allow_list = _one(template, "AWS::NetworkFirewall::RuleGroup")
-    assert references[-1]["ResourceArn"] == {"Fn::GetAtt": [allow_list_id, "RuleGroupArn"]}
+    groups = _of(template, "AWS::NetworkFirewall::RuleGroup")
+    allow_list_id = next(k for k in groups if "AllowedDomains" in k)
+    allow_list = groups[allow_list_id]
+    drop_id = next(k for k in groups if "DropOtherEgress" in k)
+    assert references[-2]["ResourceArn"] == {"Fn::GetAtt": [allow_list_id, "RuleGroupArn"]}
+    # one-way UDP and ICMP never become "established": dropped outright, last
+    assert references[-1]["ResourceArn"] == {"Fn::GetAtt": [drop_id, "RuleGroupArn"]}
+    rules = groups[drop_id]["Properties"]["RuleGroup"]["RulesSource"]["RulesString"]
+    assert rules.startswith("drop udp $HOME_NET any -> $EXTERNAL_NET any")
+    assert "drop icmp $HOME_NET any -> $EXTERNAL_NET any" in rules
     source = allow_list["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]
     assert source == {
         "GeneratedRulesType": "ALLOWLIST",
@@ -203,7 +208,8 @@ def test_dns_firewall_blocks_the_managed_lists_and_logs_every_query(default: Any
     assert blocked["Properties"]["Domains"] == ["bad.example", "*.bad.example"]
     _, association = _one(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation")
     assert association["Properties"]["FirewallRuleGroupId"] == {"Fn::GetAtt": [group_id, "Id"]}
-    assert association["Properties"]["MutationProtection"] == "ENABLED"
+    # DISABLED: with ENABLED, CloudFormation could not update or delete the association
+    assert association["Properties"]["MutationProtection"] == "DISABLED"
     _, query_logging = _one(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
     assert query_logging["Properties"]["DestinationArn"] == f"arn:aws:s3:::{BUCKET}"
     assert _of(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")
@@ -254,16 +260,23 @@ def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default
 def test_the_function_may_change_only_this_gateway(default: Any) -> None:
     _, template = default
     gateway, _ = _one(template, "AWS::EC2::TransitGateway")
-    statements = [
-        s
+    attachment, _ = _one(template, "AWS::EC2::TransitGatewayVpcAttachment")
+    statements = {
+        s["Sid"]: s
         for p in _of(template, "AWS::IAM::ManagedPolicy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if s.get("Sid") == "SetTheHubsRouteTableDefaults"
+        if "Sid" in s
+    }
+    modify = statements["SetTheHubsRouteTableDefaults"]
+    assert modify["Action"] == "ec2:ModifyTransitGateway"
+    assert modify["Resource"][0] == {"Fn::GetAtt": [gateway, "TransitGatewayArn"]}
+    assert "*" not in str(modify["Resource"])
+    keep = statements["KeepTheEgressAttachmentOnItsTable"]
+    assert "*" not in str(keep["Resource"]) and attachment in str(keep["Resource"])
+    assert statements["WatchTheGatewayAndAttachment"]["Action"] == [
+        "ec2:DescribeTransitGatewayAttachments",
+        "ec2:DescribeTransitGateways",
     ]
-    (statement,) = statements
-    assert statement["Action"] == "ec2:ModifyTransitGateway"
-    assert statement["Resource"][0] == {"Fn::GetAtt": [gateway, "TransitGatewayArn"]}
-    assert "*" not in str(statement["Resource"])
 
 
 def test_default_hub_passes_every_nag_pack(default: Any) -> None:

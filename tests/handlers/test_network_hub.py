@@ -13,16 +13,49 @@ DEFAULTS = {
     "TransitGatewayId": "tgw-0123456789abcdef0",
     "AssociationDefaultRouteTableId": "tgw-rtb-spokes",
     "PropagationDefaultRouteTableId": "tgw-rtb-egress",
+    "EgressAttachmentId": "tgw-attach-egress",
 }
 
 
 class Ec2:
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+    """The transit gateway as EC2 shows it: associations settle one poll after a change."""
 
-    def modify_transit_gateway(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        return {}
+    def __init__(self, associated_with: str | None = None) -> None:
+        self.table = associated_with
+        self.pending = False
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.gateway_polls = 0
+
+    def describe_transit_gateway_attachments(self, **kwargs: Any) -> dict[str, Any]:
+        association = {}
+        if self.table is not None:
+            association = {
+                "TransitGatewayRouteTableId": self.table,
+                "State": "associating" if self.pending else "associated",
+            }
+        self.pending = False
+        return {"TransitGatewayAttachments": [{"Association": association}]}
+
+    def disassociate_transit_gateway_route_table(self, **kwargs: Any) -> None:
+        self.calls.append(("disassociate", kwargs))
+        self.table = None
+
+    def associate_transit_gateway_route_table(self, **kwargs: Any) -> None:
+        self.calls.append(("associate", kwargs))
+        self.table, self.pending = kwargs["TransitGatewayRouteTableId"], True
+
+    def modify_transit_gateway(self, **kwargs: Any) -> None:
+        self.calls.append(("modify", kwargs))
+        self.gateway_polls = 0
+
+    def describe_transit_gateways(self, **kwargs: Any) -> dict[str, Any]:
+        self.gateway_polls += 1
+        state = "available" if self.gateway_polls > 1 else "modifying"
+        return {"TransitGateways": [{"State": state}]}
+
+
+def _no_sleep(seconds: float) -> None:
+    pass
 
 
 class Resolver:
@@ -61,20 +94,47 @@ PAGES = [
 ]
 
 
-def test_defaults_point_spokes_at_the_spokes_table_and_replies_at_the_egress_table() -> None:
+def test_egress_goes_on_its_table_before_spokes_default_to_theirs() -> None:
     ec2 = Ec2()
-    handler_module.set_defaults(ec2, DEFAULTS)
-    assert ec2.calls == [
-        {
-            "TransitGatewayId": "tgw-0123456789abcdef0",
-            "Options": {
-                "DefaultRouteTableAssociation": "enable",
-                "AssociationDefaultRouteTableId": "tgw-rtb-spokes",
-                "DefaultRouteTablePropagation": "enable",
-                "PropagationDefaultRouteTableId": "tgw-rtb-egress",
-            },
-        }
-    ]
+    done = handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)
+    assert [name for name, _ in ec2.calls] == ["associate", "modify"]
+    assert ec2.calls[0][1] == {
+        "TransitGatewayRouteTableId": "tgw-rtb-egress",
+        "TransitGatewayAttachmentId": "tgw-attach-egress",
+    }
+    assert ec2.calls[1][1] == {
+        "TransitGatewayId": "tgw-0123456789abcdef0",
+        "Options": {
+            "DefaultRouteTableAssociation": "enable",
+            "AssociationDefaultRouteTableId": "tgw-rtb-spokes",
+            "DefaultRouteTablePropagation": "enable",
+            "PropagationDefaultRouteTableId": "tgw-rtb-egress",
+        },
+    }
+    assert done["EgressAssociation"] == "associated"
+    assert ec2.gateway_polls == 2  # answered only once the gateway is available again
+
+
+def test_a_replaced_egress_attachment_is_moved_off_the_spokes_table() -> None:
+    """Made while the defaults are on, a new egress attachment lands on the spokes table."""
+    ec2 = Ec2(associated_with="tgw-rtb-spokes")
+    handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)
+    assert [name for name, _ in ec2.calls] == ["disassociate", "associate", "modify"]
+    assert ec2.calls[0][1]["TransitGatewayRouteTableId"] == "tgw-rtb-spokes"
+    assert ec2.table == "tgw-rtb-egress"
+
+
+def test_an_update_keeps_a_correct_association() -> None:
+    ec2 = Ec2(associated_with="tgw-rtb-egress")
+    assert (
+        handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)["EgressAssociation"] == "kept"
+    )
+    assert [name for name, _ in ec2.calls] == ["modify"]
+
+
+def test_waiting_gives_up_with_a_clear_error() -> None:
+    with pytest.raises(TimeoutError, match="the egress association"):
+        handler_module._wait(lambda: False, "the egress association", _no_sleep)
 
 
 def test_managed_lists_are_found_across_pages_and_never_confused_with_own_lists() -> None:
@@ -125,6 +185,7 @@ def test_delete_turns_the_defaults_off_so_the_tables_can_go(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ec2 = Ec2()
+    monkeypatch.setattr(handler_module.time, "sleep", _no_sleep)
     event = {
         "RequestType": "Delete",
         "ResourceType": "Custom::TransitGatewayDefaults",
@@ -132,10 +193,18 @@ def test_delete_turns_the_defaults_off_so_the_tables_can_go(
     }
     answer = _run(monkeypatch, event, {"ec2": ec2})
     assert answer["status"] == "SUCCESS" and answer["id"] == "tgw-0123456789abcdef0"
-    assert ec2.calls[0]["Options"] == {
-        "DefaultRouteTableAssociation": "disable",
-        "DefaultRouteTablePropagation": "disable",
-    }
+    assert ec2.calls == [
+        (
+            "modify",
+            {
+                "TransitGatewayId": "tgw-0123456789abcdef0",
+                "Options": {
+                    "DefaultRouteTableAssociation": "disable",
+                    "DefaultRouteTablePropagation": "disable",
+                },
+            },
+        )
+    ]
 
 
 def test_failures_and_unknown_types_reach_cloudformation(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,6 +213,8 @@ def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> N
         "CloudTrailWrite",
         "FlowLogsBucketCheck",
         "FlowLogsWrite",
+        "NetworkHubLogsBucketCheck",
+        "NetworkHubLogsWrite",
     ]
     for statement in allows:
         assert set(statement["Principal"]) == {"Service"}
@@ -269,3 +271,24 @@ def test_access_log_retention_comes_from_the_config(example_data: dict[str, Any]
         if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     ]
     assert any("turns log replication off" in data for data in recorded), recorded
+
+
+def test_the_network_hub_delivers_with_the_documented_condition_too(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.templates["LogArchive"]
+    logical_id, _ = _log_bucket(template, "eu-west-1")
+    statement = _bucket_policy(template, logical_id)["NetworkHubLogsWrite"]
+    network = "534567890123"
+    assert sorted(r["Fn::Join"][1][1] for r in statement["Resource"]) == [
+        f"/AWSLogs/{network}/network-firewall/*",
+        f"/AWSLogs/{network}/vpcdnsquerylogs/*",
+        f"/AWSLogs/{network}/vpcflowlogs/*",
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": network, "s3:x-amz-acl": "bucket-owner-full-control"}
+    }
+    key = _key_policy(template)
+    assert key["AllowNetworkHubLogDelivery"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": network}
+    }

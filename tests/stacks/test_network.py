@@ -57,7 +57,11 @@ def test_shared_with_the_workload_ous_through_ram(synthesized: Synthesized) -> N
 
 def test_the_firewall_allows_the_configured_domains(synthesized: Synthesized) -> None:
     template = synthesized.templates["Network-us-east-1"]
-    (allow_list,) = _of_type(template, "AWS::NetworkFirewall::RuleGroup")
+    (allow_list,) = [
+        g
+        for g in _of_type(template, "AWS::NetworkFirewall::RuleGroup")
+        if "RulesSourceList" in g["Properties"]["RuleGroup"]["RulesSource"]
+    ]
     targets = allow_list["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"]
     assert targets == synthesized.config.network.firewall.allowed_domains
     zones = {
