@@ -1040,6 +1040,19 @@ CONTROLS += (
         implemented_by="baseline.constructs.network_hub.NetworkHub",
         check=check_dns_firewall,
     ),
+    Control(
+        id="LZ-NET-05",
+        title="The hub's firewalls, routing, DNS Firewall and sharing, and the landing zone's own tag, change only through the baseline's principals",
+        best_practices=("SEC05-BP02", "SEC05-BP03", "SEC01-BP06"),
+        cis=(),
+        implemented_by="baseline.guardrails.scps (SCP-NETWORK-HUB-PROTECT)",
+        check=_denies(
+            "SERVICE_CONTROL_POLICY",
+            lambda s: (
+                {"network-firewall:update*", "ec2:modifytransitgateway"} & _actions(s) != set()
+            ),
+        ),
+    ),
 )
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import aws_cdk as cdk
 from constructs import Construct
 
+from baseline import naming
 from baseline.cdk_context import cdk_json_context
 from baseline.config import AccountRole, LandingZoneConfig, StackSetHome
 from baseline.stacks.accounts import AccountsStack, shard_accounts
@@ -25,7 +26,7 @@ from baseline.stacks.trail import TrailStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
 #: in every account (guardrails and auditors key on them).
-MANAGED_BY_TAG = ("lz:managed-by", "aws-secure-landing-zone")
+MANAGED_BY_TAG = naming.MANAGED_BY_TAG
 
 
 class LandingZone(Construct):

@@ -165,6 +165,22 @@ def baseline_principal_arns(prefix: str) -> list[str]:
     )
 
 
+#: The tag every resource of the landing zone's own stacks carries (key, value). The
+#: guardrails protect resources with it, and the tag itself, from everyone but the
+#: baseline's principals.
+MANAGED_BY_TAG = ("lz:managed-by", "aws-secure-landing-zone")
+
+
+def network_hub_name(prefix: str, region: str) -> str:
+    """The name the network hub gives its resources in a region (firewalls, rule groups)."""
+    return f"{prefix}-hub-{region}"
+
+
+def network_hub_function_pattern(prefix: str) -> str:
+    """ARN pattern of the hub's custom-resource function role, in every region."""
+    return f"arn:aws:iam::*:role/{prefix}-hub-*-network-hub"
+
+
 def security_services_function(prefix: str) -> str:
     """The audit account's detective-services function (and role); the region is appended."""
     return f"{prefix}-security-services"

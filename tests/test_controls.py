@@ -221,6 +221,9 @@ WEAKENINGS: dict[str, Callable[[dict[str, Any]], None]] = {
     "LZ-ROOT-01": lambda t: _first(t, "Custom::OrganizationSettings")["Properties"].update(
         CentralizedRootAccess="false"
     ),
+    "LZ-NET-05": lambda t: _drop_policy_statements(
+        t, "SERVICE_CONTROL_POLICY", _sid("ProtectHubFirewalls", "ProtectHubRoutingAndDns")
+    ),
     "LZ-NET-01": lambda t: _first(
         t, "AWS::EC2::NetworkAclEntry", lambda e: e["Properties"]["RuleAction"] == "deny"
     )["Properties"].update(RuleAction="allow"),

@@ -207,6 +207,47 @@ GLOBAL_SERVICE_ACTIONS = (
 )
 
 
+#: Actions that change the hub's routing, DNS Firewall or sharing; denied on resources
+#: tagged as the landing zone's (the hub's transit gateway, route tables, attachments,
+#: network ACLs, DNS Firewall rule groups and query logging, RAM share).
+HUB_CHANGE_ACTIONS = (
+    "ec2:AssociateTransitGatewayRouteTable",
+    "ec2:CreateNetworkAclEntry",
+    "ec2:CreateRoute",
+    "ec2:CreateTransitGatewayRoute",
+    "ec2:DeleteNetworkAcl",
+    "ec2:DeleteNetworkAclEntry",
+    "ec2:DeleteRoute",
+    "ec2:DeleteTransitGateway",
+    "ec2:DeleteTransitGatewayRoute",
+    "ec2:DeleteTransitGatewayRouteTable",
+    "ec2:DeleteTransitGatewayVpcAttachment",
+    "ec2:DisableTransitGatewayRouteTablePropagation",
+    "ec2:DisassociateTransitGatewayRouteTable",
+    "ec2:EnableTransitGatewayRouteTablePropagation",
+    "ec2:ModifyTransitGateway",
+    "ec2:ModifyTransitGatewayVpcAttachment",
+    "ec2:ReplaceNetworkAclAssociation",
+    "ec2:ReplaceNetworkAclEntry",
+    "ec2:ReplaceRoute",
+    "ec2:ReplaceTransitGatewayRoute",
+    "ram:AssociateResourceShare",
+    "ram:DeleteResourceShare",
+    "ram:DisassociateResourceShare",
+    "ram:UpdateResourceShare",
+    "route53resolver:CreateFirewallRule",
+    "route53resolver:DeleteFirewallDomainList",
+    "route53resolver:DeleteFirewallRule",
+    "route53resolver:DeleteFirewallRuleGroup",
+    "route53resolver:DeleteResolverQueryLogConfig",
+    "route53resolver:DisassociateFirewallRuleGroup",
+    "route53resolver:DisassociateResolverQueryLogConfig",
+    "route53resolver:UpdateFirewallDomains",
+    "route53resolver:UpdateFirewallRule",
+    "route53resolver:UpdateFirewallRuleGroupAssociation",
+)
+
+
 def _deny(
     sid: str,
     actions: tuple[str, ...] | list[str],
@@ -231,6 +272,10 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
     prefix = context.prefix
     baseline = context.unless_baseline()
     baseline_role_arn = f"arn:aws:iam::*:role/{prefix}-*"
+    managed_by, managed_by_value = naming.MANAGED_BY_TAG
+    hub_principals = sorted(
+        [*context.baseline_principals, naming.network_hub_function_pattern(prefix)]
+    )
     return [
         Guardrail(
             id="SCP-ORG-LEAVE",
@@ -470,6 +515,54 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             statements=(_deny("DenyNetworkPerimeterChanges", NETWORK_CHANGE_ACTIONS, **baseline),),
             attach_to=context.workload_ous,
             exemptions=("the baseline's execution principals",),
+        ),
+        Guardrail(
+            id="SCP-NETWORK-HUB-PROTECT",
+            purpose=(
+                "The network hub's firewalls, routing, DNS Firewall and sharing, and the "
+                "landing zone's tag, change only through the baseline's own principals."
+            ),
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC05-BP02", "SEC05-BP03", "SEC01-BP06"),
+            statements=(
+                _deny(
+                    "ProtectHubFirewalls",
+                    [
+                        "network-firewall:Associate*",
+                        "network-firewall:Delete*",
+                        "network-firewall:Disassociate*",
+                        "network-firewall:Put*",
+                        "network-firewall:Update*",
+                    ],
+                    [
+                        f"arn:aws:network-firewall:*:*:{kind}/{prefix}-hub-*"
+                        for kind in ("firewall", "firewall-policy", "stateful-rulegroup")
+                    ],
+                    **baseline,
+                ),
+                _deny(
+                    "ProtectHubRoutingAndDns",
+                    HUB_CHANGE_ACTIONS,
+                    ArnNotLike={"aws:PrincipalArn": hub_principals},
+                    StringEquals={f"aws:ResourceTag/{managed_by}": managed_by_value},
+                ),
+                _deny(
+                    "ProtectHubFunctionRole",
+                    ["iam:PassRole", "sts:AssumeRole"],
+                    [naming.network_hub_function_pattern(prefix)],
+                    **baseline,
+                ),
+                _deny(
+                    "ProtectManagedByTag",
+                    ["*"],  # tagging APIs and tag-on-create alike
+                    **baseline,
+                    **{"ForAnyValue:StringEquals": {"aws:TagKeys": [managed_by]}},
+                ),
+            ),
+            exemptions=(
+                "the baseline's execution principals; for routing, also the hub's own "
+                "custom-resource function, which keeps the transit gateway's default tables",
+            ),
         ),
         Guardrail(
             id="SCP-SANDBOX-LIMITS",

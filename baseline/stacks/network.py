@@ -43,7 +43,7 @@ class NetworkStack(cdk.Stack):
         self.hub = NetworkHub(
             self,
             "Hub",
-            name=f"{prefix}-hub-{self.region}",
+            name=naming.network_hub_name(prefix, self.region),
             availability_zones=network.zones(self.region),
             log_bucket_name=naming.log_bucket(
                 prefix, config.account_id_for(AccountRole.LOG_ARCHIVE), config.home_region

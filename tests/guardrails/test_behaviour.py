@@ -29,6 +29,7 @@ CDK_DEPLOY = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-deploy-role-{PROD}-eu-wes
 SETTINGS_FUNCTION = f"arn:aws:iam::{PROD}:role/nwl-account-settings-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
+NETWORK_ADMIN = f"arn:aws:iam::{NETWORK}:role/AWSReservedSSO_NetworkAdmin_01"
 
 
 def _levels(
@@ -542,6 +543,123 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             f"arn:aws:iam::{SANDBOX}:role/AWSReservedSSO_Sandbox_01",
         ),
         "Deny",
+    ),
+    (
+        "network admin lets everything through the hub firewall",
+        NETWORK,
+        Request(
+            "network-firewall:UpdateFirewallPolicy",
+            f"arn:aws:network-firewall:eu-west-1:{NETWORK}:firewall-policy/nwl-hub-eu-west-1-egress",
+            NETWORK_ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "the landing zone's deployment updates the hub firewall policy",
+        NETWORK,
+        Request(
+            "network-firewall:UpdateFirewallPolicy",
+            f"arn:aws:network-firewall:eu-west-1:{NETWORK}:firewall-policy/nwl-hub-eu-west-1-egress",
+            f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-cfn-exec-role-{NETWORK}-eu-west-1",
+        ),
+        "Allow",
+    ),
+    (
+        "network admin routes a spoke around the firewall",
+        NETWORK,
+        Request(
+            "ec2:ReplaceRoute",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:route-table/rtb-0transit",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin opens spoke-to-spoke routing on the hub",
+        NETWORK,
+        Request(
+            "ec2:DeleteTransitGatewayRoute",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:transit-gateway-route-table/tgw-rtb-0spokes",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "the hub's function sets the gateway's default tables",
+        NETWORK,
+        Request(
+            "ec2:ModifyTransitGateway",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:transit-gateway/tgw-0hub",
+            f"arn:aws:iam::{NETWORK}:role/nwl-hub-eu-west-1-network-hub",
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Allow",
+    ),
+    (
+        "network admin borrows the hub function's role",
+        NETWORK,
+        Request(
+            "iam:PassRole",
+            f"arn:aws:iam::{NETWORK}:role/nwl-hub-eu-west-1-network-hub",
+            NETWORK_ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "network admin strips the landing zone's tag to change the hub",
+        NETWORK,
+        Request(
+            "ec2:DeleteTags",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:route-table/rtb-0transit",
+            NETWORK_ADMIN,
+            context={"aws:TagKeys": ["lz:managed-by"]},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin disassociates the hub's DNS Firewall",
+        NETWORK,
+        Request(
+            "route53resolver:DisassociateFirewallRuleGroup",
+            f"arn:aws:route53resolver:eu-west-1:{NETWORK}:firewall-rule-group-association/rslvr-frgassoc-1",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin routes in a VPC of their own",
+        NETWORK,
+        Request(
+            "ec2:CreateRoute",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:route-table/rtb-0lab",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "network-team"},
+        ),
+        "Allow",
+    ),
+    (
+        "workload attaches its VPC to the shared hub",
+        PROD,
+        Request(
+            "ec2:CreateTransitGatewayVpcAttachment",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:transit-gateway/tgw-0hub",
+            ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Allow",
+    ),
+    (
+        "workload removes its own VPC's DNS Firewall association",
+        PROD,
+        Request(
+            "route53resolver:DisassociateFirewallRuleGroup",
+            f"arn:aws:route53resolver:eu-west-1:{PROD}:firewall-rule-group-association/rslvr-frgassoc-2",
+            ADMIN,
+        ),
+        "Allow",
     ),
 ]
 
