@@ -652,6 +652,60 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     (
+        "network admin moves a hub subnet onto a route table of their own",
+        NETWORK,
+        Request(
+            "ec2:ReplaceRouteTableAssociation",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:subnet/subnet-0transit",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin injects a prefix-list route into the spokes table",
+        NETWORK,
+        Request(
+            "ec2:CreateTransitGatewayPrefixListReference",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:transit-gateway-route-table/tgw-rtb-0spokes",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin runs a proxy in a hub subnet",
+        NETWORK,
+        Request(
+            "ec2:RunInstances",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:subnet/subnet-0firewall",
+            NETWORK_ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "network admin points spokes at another transit gateway",
+        NETWORK,
+        Request(
+            "ssm:PutParameter",
+            f"arn:aws:ssm:eu-west-1:{NETWORK}:parameter/nwl/network/transit-gateway-id",
+            NETWORK_ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "workload stops logging its own VPC's DNS queries when it deletes the VPC",
+        PROD,
+        Request(
+            "route53resolver:DisassociateResolverQueryLogConfig",
+            f"arn:aws:route53resolver:eu-west-1:{NETWORK}:resolver-query-log-config/rqlc-1",
+            ADMIN,
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Allow",
+    ),
+    (
         "workload removes its own VPC's DNS Firewall association",
         PROD,
         Request(
