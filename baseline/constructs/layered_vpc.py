@@ -186,30 +186,15 @@ class LayeredVpc(Construct):
         for tier, tier_subnets in groups.items():
             if not tier_subnets:
                 continue
-            acl = ec2.NetworkAcl(
+            acl = admin_port_acl(
                 self,
                 f"{tier}Acl",
-                vpc=self.vpc,
-                subnet_selection=ec2.SubnetSelection(subnets=tier_subnets),
-            )
-            acknowledge(
-                acl,
-                "AwsSolutions-VPC3",
+                self.vpc,
+                tier_subnets,
                 "Per-tier network ACLs are a deliberate second layer under security groups "
                 "(SEC05-BP02): they deny remote-administration ports from the internet in every "
                 "tier and keep the isolated tier inside the VPC, whatever a security group says.",
             )
-            number = 10
-            for port in ADMIN_PORTS:
-                acl.add_entry(
-                    f"DenyAdmin{port}FromWorld",
-                    cidr=ec2.AclCidr.ipv4(_WORLD),
-                    rule_number=number,
-                    traffic=ec2.AclTraffic.tcp_port(port),
-                    direction=ec2.TrafficDirection.INGRESS,
-                    rule_action=ec2.Action.DENY,
-                )
-                number += 10
             inside = ec2.AclCidr.ipv4(cidr)
             acl.add_entry(
                 "FromVpc",
@@ -467,3 +452,27 @@ def network_hub_ids(scope: Construct, *, prefix: str, network_account_id: str) -
         )
         values[key.replace("-", "_")] = parameter.value_as_string
     return NetworkHubIds(**values)
+
+
+def admin_port_acl(
+    scope: Construct, construct_id: str, vpc: ec2.IVpc, subnets: Sequence[ec2.ISubnet], why: str
+) -> ec2.NetworkAcl:
+    """A network ACL for ``subnets`` whose first rules deny SSH, RDP and WinRM from the
+    internet (CIS 5.1); the caller adds what the subnets may do, from rule 100 on.
+
+    :param why: why the subnets have an ACL of their own (cdk-nag AwsSolutions-VPC3).
+    """
+    acl = ec2.NetworkAcl(
+        scope, construct_id, vpc=vpc, subnet_selection=ec2.SubnetSelection(subnets=list(subnets))
+    )
+    acknowledge(acl, "AwsSolutions-VPC3", why)
+    for index, port in enumerate(ADMIN_PORTS):
+        acl.add_entry(
+            f"DenyAdmin{port}FromWorld",
+            cidr=ec2.AclCidr.ipv4(_WORLD),
+            rule_number=10 * (index + 1),
+            traffic=ec2.AclTraffic.tcp_port(port),
+            direction=ec2.TrafficDirection.INGRESS,
+            rule_action=ec2.Action.DENY,
+        )
+    return acl

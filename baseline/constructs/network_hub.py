@@ -16,14 +16,13 @@ from aws_cdk import aws_route53resolver as resolver
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from baseline.compliance import acknowledge
 from baseline.config import DEFAULT_THREAT_RULE_GROUPS, MANAGED_DOMAIN_LISTS
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.layered_vpc import (
     acknowledge_public_routes,
     add_archive_flow_log,
+    admin_port_acl,
 )
-from baseline.controls import ADMIN_PORTS
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
@@ -231,28 +230,15 @@ class NetworkHub(Construct):
             "The egress VPC's public tier holds only its NAT gateways: the route to the "
             "internet gateway is the organisation's one inspected way out.",
         )
-        acl = ec2.NetworkAcl(
+        acl = admin_port_acl(
             self,
             "EgressAcl",
-            vpc=self.vpc,
-            subnet_selection=ec2.SubnetSelection(subnets=self.vpc.select_subnets().subnets),
-        )
-        acknowledge(
-            acl,
-            "AwsSolutions-VPC3",
+            self.vpc,
+            [*self.vpc.public_subnets, *self.vpc.private_subnets, *self.vpc.isolated_subnets],
             "The egress VPC's network ACL is a deliberate second layer under the firewall "
             "(SEC05-BP02): it denies remote-administration ports from the internet in every "
             "subnet of the hub, whatever else is configured.",
         )
-        for index, port in enumerate(ADMIN_PORTS):
-            acl.add_entry(
-                f"DenyAdmin{port}FromWorld",
-                cidr=ec2.AclCidr.ipv4(_WORLD),
-                rule_number=10 * (index + 1),
-                traffic=ec2.AclTraffic.tcp_port(port),
-                direction=ec2.TrafficDirection.INGRESS,
-                rule_action=ec2.Action.DENY,
-            )
         for direction in (ec2.TrafficDirection.INGRESS, ec2.TrafficDirection.EGRESS):
             # the firewall, not the ACL, decides what passes; the ACL keeps admin ports shut
             acl.add_entry(

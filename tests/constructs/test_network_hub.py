@@ -251,6 +251,14 @@ def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default
             )
         ]
         assert min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] == "deny", port
+    # every subnet of the hub has the ACL, not only some tier of it
+    (acl,) = _of(template, "AWS::EC2::NetworkAcl")
+    covered = {
+        a["Properties"]["SubnetId"]["Ref"]
+        for a in _of(template, "AWS::EC2::SubnetNetworkAclAssociation").values()
+        if a["Properties"]["NetworkAclId"] == {"Ref": acl}
+    }
+    assert covered == set(_of(template, "AWS::EC2::Subnet"))
     for group in _of(template, "AWS::EC2::SecurityGroup").values():
         for rule in group["Properties"].get("SecurityGroupIngress", []):
             assert rule.get("CidrIp") != "0.0.0.0/0", rule
