@@ -661,6 +661,12 @@ def _covers(entry: Mapping[str, Any], port: int) -> bool:
     return int(span.get("From", 0)) <= port <= int(span.get("To", -1))
 
 
+def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[str, Any]]:
+    """Resources of a type in the stack that ``name`` (``stack/logical id``) belongs to."""
+    stack = name.split("/", 1)[0]
+    return [r for _, r in resources({stack: templates[stack]}, resource_type)]
+
+
 def check_no_admin_ports_open(templates: Templates) -> Evidence:
     """No network ACL lets the world reach an admin port first; no security group opens one."""
     evidence = Evidence()
@@ -686,15 +692,11 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
             if world and any(_covers(span, p) for p in ADMIN_PORTS):
                 evidence.violations.append(f"{name}: admin port open to the world")
     for name, _ in resources(templates, "AWS::EC2::VPC"):
-        stack = name.split("/")[0]
-        closed = any(
-            n.startswith(f"{stack}/")
-            for n, _ in resources(templates, "Custom::VpcRestrictDefaultSG")
-        )
+        closed = _in_stack(templates, name, "Custom::VpcRestrictDefaultSG")
         logged = [
             f
-            for n, f in resources(templates, "AWS::EC2::FlowLog")
-            if n.startswith(f"{stack}/") and _props(f).get("TrafficType") == "ALL"
+            for f in _in_stack(templates, name, "AWS::EC2::FlowLog")
+            if _props(f).get("TrafficType") == "ALL"
         ]
         if not closed:
             evidence.violations.append(f"{name}: default security group not closed")
@@ -707,18 +709,9 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
     """Spokes default to a table whose only way is the egress VPC; spoke ranges black-holed."""
     evidence = Evidence()
     for name, gateway in resources(templates, "AWS::EC2::TransitGateway"):
-        stack = name.split("/")[0]
         props = _props(gateway)
-        defaults = [
-            d
-            for n, d in resources(templates, "Custom::TransitGatewayDefaults")
-            if n.startswith(f"{stack}/")
-        ]
-        routes = [
-            _props(r)
-            for n, r in resources(templates, "AWS::EC2::TransitGatewayRoute")
-            if n.startswith(f"{stack}/")
-        ]
+        defaults = _in_stack(templates, name, "Custom::TransitGatewayDefaults")
+        routes = [_props(r) for r in _in_stack(templates, name, "AWS::EC2::TransitGatewayRoute")]
         spokes = [d["Properties"]["AssociationDefaultRouteTableId"] for d in defaults]
         out = [
             r
