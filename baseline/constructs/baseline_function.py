@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -204,6 +205,17 @@ class BaselineFunction(Construct):
                 },
             },
         )
+
+
+#: The custom-resource handlers (``baseline/handlers``).
+HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+
+
+def handler_code(module: str) -> lambda_.Code:
+    """The asset of one handler module and the shared ``cfn_response`` helper, nothing else."""
+    return lambda_.Code.from_asset(
+        str(HANDLERS), exclude=["*", f"!{module}.py", "!cfn_response.py"]
+    )
 
 
 def service_linked_roles_statement(account_id: str, services: Sequence[str]) -> iam.PolicyStatement:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_networkfirewall as nfw
 from aws_cdk import aws_ram as ram
 from aws_cdk import aws_route53resolver as resolver
@@ -17,14 +15,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baseline.config import DEFAULT_THREAT_RULE_GROUPS, MANAGED_DOMAIN_LISTS
-from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.constructs.layered_vpc import (
     acknowledge_public_routes,
     add_archive_flow_log,
     admin_port_acl,
 )
-
-HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 #: AWS managed DNS Firewall domain lists blocked by default.
 DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
@@ -122,9 +118,7 @@ class NetworkHub(Construct):
             "Lookups",
             function_name=f"{name}-network-hub",
             description="Sets the hub's transit gateway route-table defaults and finds managed domain lists",
-            code=lambda_.Code.from_asset(
-                str(HANDLERS), exclude=["*", "!network_hub.py", "!cfn_response.py"]
-            ),
+            code=handler_code("network_hub"),
             handler="network_hub.handler",
             log_group_name=f"/{name}/network-hub",
             statements=[],  # granted below, once the gateway and tables exist

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
 from baseline.constructs.baseline_function import (
     BaselineFunction,
     as_finding,
+    handler_code,
     service_linked_roles_statement,
 )
 from baseline.constructs.encryption_key import EncryptionKey
-
-HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 #: Service principals whose trusted access the baseline needs: IAM (centralised root
 #: access), Account Management (alternate contacts), AWS Backup (backup policies) and
@@ -117,9 +114,7 @@ class OrganizationSettings(Construct):
             "Handler",
             function_name=name,
             description="Applies organisation settings CloudFormation has no resource type for",
-            code=lambda_.Code.from_asset(
-                str(HANDLERS), exclude=["*", "!organization_settings.py", "!cfn_response.py"]
-            ),
+            code=handler_code("organization_settings"),
             handler="organization_settings.handler",
             log_group_name=log_group_name,
             encryption_key=self.key.key,

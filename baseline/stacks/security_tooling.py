@@ -13,7 +13,6 @@ the security topic, written for a person to act on.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,18 +21,19 @@ from aws_cdk import aws_config as config_
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_securityhub as securityhub
 from constructs import Construct
 
 from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
-from baseline.constructs.baseline_function import BaselineFunction, service_linked_roles_statement
+from baseline.constructs.baseline_function import (
+    BaselineFunction,
+    handler_code,
+    service_linked_roles_statement,
+)
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
-
-HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
 GUARDDUTY_FEATURES = (
@@ -126,9 +126,7 @@ class SecurityToolingStack(cdk.Stack):
             "SecurityServices",
             function_name=f"{naming.security_services_function(prefix)}-{region}",
             description="Turns on the detective services for every member of the organisation",
-            code=lambda_.Code.from_asset(
-                str(HANDLERS), exclude=["*", "!security_services.py", "!cfn_response.py"]
-            ),
+            code=handler_code("security_services"),
             handler="security_services.handler",
             log_group_name=f"/{prefix}/security-services",
             timeout=cdk.Duration.minutes(10),
