@@ -110,7 +110,7 @@ def _unanswered_acknowledgements(monkeypatch: pytest.MonkeyPatch, build: Any) ->
             made.extend(a.id for a in acknowledgements)
 
         def add_plugins(self, *plugins: object) -> None:
-            pass
+            """Plugins are irrelevant here: only acknowledgements are recorded."""
 
     with monkeypatch.context() as patch:
         patch.setattr(

@@ -13,7 +13,7 @@ from baseline.stacks.member_baseline import INLINE_CODE_LIMIT, inline_handler_so
 
 
 class RoleExistsError(Exception):
-    pass
+    """What the fake IAM client raises for a role that exists already."""
 
 
 class FakeEc2:

@@ -10,11 +10,11 @@ from baseline.handlers import organization_settings as handler_module
 
 
 class AlreadyEnabledError(Exception):
-    pass
+    """What the fake Organizations client raises for a type enabled already."""
 
 
 class AlreadyRegisteredError(Exception):
-    pass
+    """What the fake Organizations client raises for a registered administrator."""
 
 
 class FakeOrganizations:

@@ -11,7 +11,7 @@ from baseline.handlers import security_services as handler_module
 
 
 class ConflictError(Exception):
-    pass
+    """What the fake Macie client raises when Macie or a member exists already."""
 
 
 class Recorder:
