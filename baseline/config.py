@@ -551,6 +551,12 @@ MANAGED_DOMAIN_LISTS = (
     "AWSManagedDomainsAmazonGuardDutyThreatList",
 )
 
+#: The managed lists the hub blocks unless the config names others.
+DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
+
+#: Domains the allow-list holds at most (its rule group's capacity is fixed at creation).
+MAX_ALLOWED_DOMAINS = 250
+
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder$")
 _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
@@ -608,7 +614,7 @@ class NetworkFirewall(_Strict):
     )
     allowed_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
         default_factory=lambda: [".amazonaws.com"],
-        max_length=250,
+        max_length=MAX_ALLOWED_DOMAINS,
         description=(
             "Domains workloads may reach over HTTP and TLS (by Host header and SNI); a "
             "leading '.' allows the subdomains too. Every other flow is dropped."
@@ -637,7 +643,7 @@ class DnsFirewall(_Strict):
 
     enabled: bool = Field(default=True, description="Block known-bad domains at the resolver.")
     managed_domain_lists: list[Literal[MANAGED_DOMAIN_LISTS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(MANAGED_DOMAIN_LISTS[:3]),
+        default_factory=lambda: list(DEFAULT_MANAGED_DOMAIN_LISTS),
         description="AWS managed domain lists whose domains get no answer (NODATA).",
     )
     blocked_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(

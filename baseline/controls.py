@@ -651,7 +651,8 @@ def check_detective_services(templates: Templates) -> Evidence:
 
 #: Ports of remote administration that nothing opens to the world (CIS 5.1, 5.2).
 ADMIN_PORTS = (22, 3389, 5985, 5986)
-_WORLD = "0.0.0.0/0"
+#: Everywhere on the IPv4 internet.
+WORLD = "0.0.0.0/0"
 
 
 def _covers(entry: Mapping[str, Any], port: int) -> bool:
@@ -673,7 +674,7 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
     by_acl: dict[str, list[dict[str, Any]]] = {}
     for name, entry in resources(templates, "AWS::EC2::NetworkAclEntry"):
         props = _props(entry)
-        if props.get("CidrBlock") == _WORLD and not props.get("Egress", False):
+        if props.get("CidrBlock") == WORLD and not props.get("Egress", False):
             stack = name.split("/")[0]
             by_acl.setdefault(f"{stack}/{json.dumps(props.get('NetworkAclId'))}", []).append(props)
     for acl, entries in sorted(by_acl.items()):
@@ -684,7 +685,7 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
         evidence.found.append(acl)
     for name, group in resources(templates, "AWS::EC2::SecurityGroup"):
         for rule in _props(group).get("SecurityGroupIngress", []):
-            world = rule.get("CidrIp") == _WORLD or rule.get("CidrIpv6") == "::/0"
+            world = rule.get("CidrIp") == WORLD or rule.get("CidrIpv6") == "::/0"
             span = {
                 "Protocol": rule.get("IpProtocol"),
                 "PortRange": {"From": rule.get("FromPort", 0), "To": rule.get("ToPort", 65535)},
@@ -716,7 +717,7 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
         out = [
             r
             for r in routes
-            if r.get("DestinationCidrBlock") == _WORLD
+            if r.get("DestinationCidrBlock") == WORLD
             and r.get("TransitGatewayRouteTableId") in spokes
         ]
         holes = [

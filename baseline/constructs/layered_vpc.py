@@ -17,11 +17,10 @@ from constructs import Construct
 from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.constructs.secure_log_group import SecureLogGroup
-from baseline.controls import ADMIN_PORTS
+from baseline.controls import ADMIN_PORTS, WORLD
 
 #: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
 DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
-_WORLD = "0.0.0.0/0"
 
 
 class LayeredVpc(Construct):
@@ -213,7 +212,7 @@ class LayeredVpc(Construct):
             if tier == "Isolated":
                 self.network_acls[tier] = acl
                 continue
-            world = ec2.AclCidr.ipv4(_WORLD)
+            world = ec2.AclCidr.ipv4(WORLD)
             # Replies to connections the tier opened (NAT and load balancers answer from here).
             acl.add_entry(
                 "RepliesFromWorld",
@@ -326,7 +325,7 @@ class LayeredVpc(Construct):
                 self,
                 f"EgressThroughHub{index}",
                 route_table_id=subnet.route_table.route_table_id,
-                destination_cidr_block=_WORLD,
+                destination_cidr_block=WORLD,
                 transit_gateway_id=transit_gateway_id,
             )
             route.node.add_dependency(self.transit_gateway_attachment)
@@ -469,7 +468,7 @@ def admin_port_acl(
     for index, port in enumerate(ADMIN_PORTS):
         acl.add_entry(
             f"DenyAdmin{port}FromWorld",
-            cidr=ec2.AclCidr.ipv4(_WORLD),
+            cidr=ec2.AclCidr.ipv4(WORLD),
             rule_number=10 * (index + 1),
             traffic=ec2.AclTraffic.tcp_port(port),
             direction=ec2.TrafficDirection.INGRESS,

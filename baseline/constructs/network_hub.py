@@ -14,21 +14,22 @@ from aws_cdk import aws_route53resolver as resolver
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from baseline.config import DEFAULT_THREAT_RULE_GROUPS, MANAGED_DOMAIN_LISTS
+from baseline.config import (
+    DEFAULT_MANAGED_DOMAIN_LISTS,
+    DEFAULT_THREAT_RULE_GROUPS,
+    MAX_ALLOWED_DOMAINS,
+)
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.constructs.layered_vpc import (
     acknowledge_public_routes,
     add_archive_flow_log,
     admin_port_acl,
 )
+from baseline.controls import WORLD
 
-#: AWS managed DNS Firewall domain lists blocked by default.
-DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
 #: Capacity of the allow-list rule group. Capacity cannot change after creation (the
 #: group would be replaced under its own name), so it is fixed and the list is capped.
 ALLOWLIST_CAPACITY = 1000
-MAX_ALLOWED_DOMAINS = 250
-_WORLD = "0.0.0.0/0"
 
 
 class NetworkHub(Construct):
@@ -237,7 +238,7 @@ class NetworkHub(Construct):
             # the firewall, not the ACL, decides what passes; the ACL keeps admin ports shut
             acl.add_entry(
                 f"All{direction.name.title()}",
-                cidr=ec2.AclCidr.ipv4(_WORLD),
+                cidr=ec2.AclCidr.ipv4(WORLD),
                 rule_number=100,
                 traffic=ec2.AclTraffic.all_traffic(),
                 direction=direction,
@@ -302,7 +303,7 @@ class NetworkHub(Construct):
             self,
             "SpokesToEgress",
             transit_gateway_route_table_id=self.spoke_routes.ref,
-            destination_cidr_block=_WORLD,
+            destination_cidr_block=WORLD,
             transit_gateway_attachment_id=self.egress_attachment.ref,
         )
         for index, cidr in enumerate(self.workload_cidrs):
@@ -530,7 +531,7 @@ class NetworkHub(Construct):
                 route(
                     transit[zone],
                     "ToFirewall",
-                    _WORLD,
+                    WORLD,
                     vpc_endpoint_id=self.firewall_endpoints[zone],
                 )
 

@@ -108,3 +108,51 @@ def test_the_app_needs_no_aws_lookups_at_synth(synthesized: Synthesized) -> None
     """
     manifest = json.loads((synthesized.outdir / "manifest.json").read_text(encoding="utf-8"))
     assert "missing" not in manifest, manifest.get("missing")
+
+
+def test_the_hub_guardrail_names_what_the_hub_creates(synthesized: Synthesized) -> None:
+    """SCP-NETWORK-HUB-PROTECT matches the hub by name: the names must keep matching."""
+    from fnmatch import fnmatch
+
+    from baseline.guardrails.scps import GuardrailContext, scp_library
+
+    context = GuardrailContext(
+        prefix="nwl",
+        organization_id="o-nw7k2m9q4x",
+        governed_regions=("eu-west-1",),
+        workload_ous=(),
+        sandbox_ous=(),
+        suspended_ous=(),
+    )
+    (guardrail,) = [g for g in scp_library(context) if g.id == "SCP-NETWORK-HUB-PROTECT"]
+    statements = {s["Sid"]: s for s in guardrail.statements}
+    firewall_patterns = statements["ProtectHubFirewalls"]["Resource"]
+    (role_pattern,) = statements["ProtectHubFunctionRole"]["Resource"]
+    exempt = statements["ProtectHubRoutingAndDns"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert role_pattern in exempt
+    for region in synthesized.config.governed_regions:
+        template = synthesized.templates[f"Network-{region}"]
+        named = (
+            [
+                ("firewall", r["Properties"]["FirewallName"])
+                for r in _of_type(template, "AWS::NetworkFirewall::Firewall")
+            ]
+            + [
+                ("firewall-policy", r["Properties"]["FirewallPolicyName"])
+                for r in _of_type(template, "AWS::NetworkFirewall::FirewallPolicy")
+            ]
+            + [
+                ("stateful-rulegroup", r["Properties"]["RuleGroupName"])
+                for r in _of_type(template, "AWS::NetworkFirewall::RuleGroup")
+            ]
+        )
+        for kind, name in named:
+            arn = f"arn:aws:network-firewall:{region}:{NETWORK}:{kind}/{name}"
+            assert any(fnmatch(arn, p) for p in firewall_patterns), arn
+        roles = [
+            r["Properties"]["RoleName"]
+            for r in _of_type(template, "AWS::IAM::Role")
+            if "RoleName" in r["Properties"]
+        ]
+        hub_roles = [n for n in roles if fnmatch(f"arn:aws:iam::{NETWORK}:role/{n}", role_pattern)]
+        assert hub_roles == [f"nwl-hub-{region}-network-hub"]
