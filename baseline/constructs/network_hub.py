@@ -106,6 +106,9 @@ class NetworkHub(Construct):
         :param blocked_domains: further domains blocked, with their subdomains.
         :param parameter_prefix: publish the ids spokes need as SSM parameters below this
             path (``/acme/network``), shared with ``share_with``. Default: none.
+
+        In a stack with a concrete environment, call :func:`declare_availability_zones`
+        first, or ``cdk synth`` looks the account's AZs up with credentials.
         """
         super().__init__(scope, construct_id)
         zones = list(availability_zones)
@@ -643,3 +646,15 @@ def _validate(
         )
     if problems:
         raise ValueError("NetworkHub: " + "; ".join(problems))
+
+
+def declare_availability_zones(stack: cdk.Stack, zones: Sequence[str]) -> None:
+    """Tell the CDK a stack's AZs, so synth needs no AWS lookup.
+
+    In a stack with a concrete account and region, the hub's VPC checks its AZs against
+    the stack's, which the CDK CLI otherwise looks up with credentials (and fails
+    without). Call it on the stack before adding a :class:`NetworkHub` to it.
+    """
+    stack.node.set_context(
+        f"availability-zones:account={stack.account}:region={stack.region}", list(zones)
+    )

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig
-from baseline.constructs.network_hub import NetworkHub
+from baseline.constructs.network_hub import NetworkHub, declare_availability_zones
 
 
 class NetworkStack(cdk.Stack):
@@ -27,12 +27,8 @@ class NetworkStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.organization.prefix
         network = config.network
-        # The config names the hub's AZs; tell the CDK so, rather than have it look the
-        # account's AZs up with credentials at synth (the VPC checks its AZs against them).
-        self.node.set_context(
-            f"availability-zones:account={self.account}:region={self.region}",
-            network.zones(self.region),
-        )
+        # The config names the hub's AZs: no lookup of the account's AZs at synth.
+        declare_availability_zones(self, network.zones(self.region))
         management = config.account_id_for(AccountRole.MANAGEMENT)
         org_id = config.organization.id
         ou_ids = config.ou_ids()
