@@ -866,17 +866,12 @@ class LandingZoneConfig(_Strict):
     def _member_baseline_problems(self) -> list[str]:
         problems = []
         m = self.member_baseline
-        ids = self.ou_ids()
         for i, path in enumerate(m.target_ous):
-            where = f"target_ous[{i}]"
-            if path == ROOT_OU:
-                continue
-            if path not in self.ou_paths():
-                problems.append(f"member_baseline.{where}: {path!r} is not an OU path")
-            elif path not in ids:
-                problems.append(
-                    f"member_baseline.{where}: {path!r} has no id in organizational_units; a "
-                    "StackSet targets OUs by id (add the id once the OU exists)"
+            if path != ROOT_OU:
+                problems += self._ou_id_problems(
+                    f"member_baseline.target_ous[{i}]",
+                    path,
+                    "a StackSet targets OUs by id (add the id once the OU exists)",
                 )
         management = next((a.id for a in self.accounts if a.role == AccountRole.MANAGEMENT), None)
         for i, arn in enumerate(m.break_glass_principals):
@@ -947,18 +942,23 @@ class LandingZoneConfig(_Strict):
         n = self.network
         problems: list[str] = []
         if n.hub:
-            ids = self.ou_ids()
             where = "network.share_with" if n.share_with is not None else "guardrails.workload_ous"
             for i, path in enumerate(self.network_share_ous()):
-                if path == ROOT_OU or path not in self.ou_paths():
-                    problems.append(f"{where}[{i}]: {path!r} is not an OU path")
-                elif path not in ids:
-                    problems.append(
-                        f"{where}[{i}]: {path!r} has no id in organizational_units; RAM shares "
-                        "the network hub with OUs by id (add the id once the OU exists, or "
-                        "set network.hub: false until then)"
-                    )
+                problems += self._ou_id_problems(
+                    f"{where}[{i}]",
+                    path,
+                    "RAM shares the network hub with OUs by id (add the id once the OU "
+                    "exists, or set network.hub: false until then)",
+                )
         return problems
+
+    def _ou_id_problems(self, where: str, path: str, why: str) -> list[str]:
+        """An OU path that must exist in the config and carry an id (AWS takes only ids)."""
+        if path not in self.ou_paths():
+            return [f"{where}: {path!r} is not an OU path"]
+        if path not in self.ou_ids():
+            return [f"{where}: {path!r} has no id in organizational_units; {why}"]
+        return []
 
     def _guardrail_problems(self) -> list[str]:
         problems = []
