@@ -20,6 +20,17 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from baseline.defaults import (
+    DEFAULT_MANAGED_DOMAIN_LISTS,
+    DEFAULT_THREAT_RULE_GROUPS,
+    HUB_ALLOWED_DOMAINS,
+    HUB_AMAZON_SIDE_ASN,
+    HUB_EGRESS_CIDR,
+    HUB_WORKLOAD_CIDRS,
+    MANAGED_DOMAIN_LISTS,
+    MAX_ALLOWED_DOMAINS,
+    hub_problems,
+)
 from baseline.naming import account_stack_index
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
@@ -534,29 +545,6 @@ class MemberBaseline(_Strict):
     )
 
 
-#: AWS managed stateful rule groups (strict order) of Network Firewall the hub uses by default.
-DEFAULT_THREAT_RULE_GROUPS = (
-    "ThreatSignaturesBotnetStrictOrder",
-    "ThreatSignaturesMalwareStrictOrder",
-    "ThreatSignaturesEmergingEventsStrictOrder",
-    "MalwareDomainsStrictOrder",
-    "BotNetCommandAndControlDomainsStrictOrder",
-)
-
-#: AWS managed domain lists of Route 53 Resolver DNS Firewall (their ids differ per region).
-MANAGED_DOMAIN_LISTS = (
-    "AWSManagedDomainsMalwareDomainList",
-    "AWSManagedDomainsBotnetCommandandControl",
-    "AWSManagedDomainsAggregateThreatList",
-    "AWSManagedDomainsAmazonGuardDutyThreatList",
-)
-
-#: The managed lists the hub blocks unless the config names others.
-DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
-
-#: Domains the allow-list holds at most (its rule group's capacity is fixed at creation).
-MAX_ALLOWED_DOMAINS = 250
-
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder$")
 _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
@@ -587,7 +575,7 @@ class TransitGateway(_Strict):
     """The hub's transit gateway, shared through RAM."""
 
     amazon_side_asn: int = Field(
-        default=64512,
+        default=HUB_AMAZON_SIDE_ASN,
         ge=64512,
         le=65534,
         description="Private ASN of the Amazon side (64512-65534).",
@@ -613,7 +601,7 @@ class NetworkFirewall(_Strict):
         ),
     )
     allowed_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
-        default_factory=lambda: [".amazonaws.com"],
+        default_factory=lambda: list(HUB_ALLOWED_DOMAINS),
         max_length=MAX_ALLOWED_DOMAINS,
         description=(
             "Domains workloads may reach over HTTP and TLS (by Host header and SNI); a "
@@ -676,11 +664,11 @@ class Network(_Strict):
         ),
     )
     egress_vpc_cidr: Cidr = Field(
-        default="100.64.0.0/24",
+        default=HUB_EGRESS_CIDR,
         description="IPv4 range of each region's egress VPC (/16 to /24).",
     )
     workload_cidrs: list[Cidr] = Field(
-        default_factory=lambda: ["10.0.0.0/8"],
+        default_factory=lambda: list(HUB_WORKLOAD_CIDRS),
         description=(
             "Ranges the workload VPCs use: return traffic is routed back to them, and the "
             "firewall treats them as the home network."
@@ -893,19 +881,15 @@ class LandingZoneConfig(_Strict):
         return self.guardrails.workload_ous if n.share_with is None else n.share_with
 
     def _network_problems(self) -> list[str]:
-        return self._zone_problems() + self._network_range_problems() + self._share_problems()
+        return self._zone_problems() + self._hub_problems() + self._share_problems()
 
     def _zone_problems(self) -> list[str]:
+        """AZs the config names: in a governed region, and that region's own."""
         problems = []
         for region, zones in self.network.availability_zones.items():
             where = f"network.availability_zones.{region}"
             if region not in self.governed_regions:
                 problems.append(f"{where}: {region!r} is not a governed region")
-            if len(zones) < 2:
-                problems.append(f"{where}: give at least 2 AZs (one AZ fails with its hub)")
-            for zone, count in Counter(zones).items():
-                if count > 1:
-                    problems.append(f"{where}: {zone!r} is listed {count} times")
             for zone in zones:
                 if (
                     not _AZ.match(zone)
@@ -915,27 +899,31 @@ class LandingZoneConfig(_Strict):
                     problems.append(f"{where}: {zone!r} is not an AZ of {region} like {region}a")
         return problems
 
-    def _network_range_problems(self) -> list[str]:
+    def _hub_problems(self) -> list[str]:
+        """The hub's own rules (``baseline.defaults.hub_problems``), named by config field."""
         n = self.network
+        fields = {
+            "egress_cidr": "network.egress_vpc_cidr",
+            "workload_cidrs": "network.workload_cidrs",
+            "allowed_domains": "network.firewall.allowed_domains",
+        }
         problems = []
-        egress = ipaddress.IPv4Network(n.egress_vpc_cidr)
-        if not 16 <= egress.prefixlen <= 24:
-            problems.append(
-                f"network.egress_vpc_cidr: must be a /16 to /24 range, got {n.egress_vpc_cidr}"
-            )
-        for i, cidr in enumerate(n.workload_cidrs):
-            if ipaddress.IPv4Network(cidr).overlaps(egress):
-                problems.append(
-                    f"network.workload_cidrs[{i}]: {cidr} overlaps egress_vpc_cidr "
-                    f"{n.egress_vpc_cidr}; return routes would be ambiguous"
-                )
-        if not n.workload_cidrs:
-            problems.append("network.workload_cidrs: give at least one range")
-        if n.hub and n.firewall.enabled and not n.firewall.allowed_domains:
-            problems.append(
-                "network.firewall.allowed_domains: empty, so every flow out would be dropped; "
-                "name the domains workloads need (or disable the hub)"
-            )
+        for region in self.governed_regions:
+            for problem in hub_problems(
+                availability_zones=n.zones(region),
+                egress_cidr=n.egress_vpc_cidr,
+                workload_cidrs=n.workload_cidrs,
+                firewall=n.hub and n.firewall.enabled,
+                allowed_domains=n.firewall.allowed_domains,
+            ):
+                if problem.argument == "availability_zones":
+                    where = f"network.availability_zones.{region}"
+                else:
+                    where = fields[problem.argument]
+                index = "" if problem.index is None else f"[{problem.index}]"
+                line = f"{where}{index}: {problem.message}"
+                if line not in problems:  # the region-independent ones once
+                    problems.append(line)
         return problems
 
     def _share_problems(self) -> list[str]:

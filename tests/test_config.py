@@ -128,7 +128,7 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "workload range overlapping the egress VPC": (
         lambda d: d["network"].update(workload_cidrs=["100.64.0.0/10"]),
-        "network.workload_cidrs[0]: 100.64.0.0/10 overlaps egress_vpc_cidr 100.64.0.0/24",
+        "network.workload_cidrs[0]: 100.64.0.0/10 overlaps the egress range 100.64.0.0/24",
     ),
     "range with host bits": (
         lambda d: d["network"].update(egress_vpc_cidr="100.64.0.1/24"),

@@ -17,7 +17,7 @@ from constructs import Construct
 from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.constructs.secure_log_group import SecureLogGroup
-from baseline.controls import ADMIN_PORTS, WORLD
+from baseline.defaults import ADMIN_PORTS, ANYWHERE_IPV4
 
 #: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
 DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
@@ -212,7 +212,7 @@ class LayeredVpc(Construct):
             if tier == "Isolated":
                 self.network_acls[tier] = acl
                 continue
-            world = ec2.AclCidr.ipv4(WORLD)
+            world = ec2.AclCidr.ipv4(ANYWHERE_IPV4)
             # Replies to connections the tier opened (NAT and load balancers answer from here).
             acl.add_entry(
                 "RepliesFromWorld",
@@ -325,7 +325,7 @@ class LayeredVpc(Construct):
                 self,
                 f"EgressThroughHub{index}",
                 route_table_id=subnet.route_table.route_table_id,
-                destination_cidr_block=WORLD,
+                destination_cidr_block=ANYWHERE_IPV4,
                 transit_gateway_id=transit_gateway_id,
             )
             route.node.add_dependency(self.transit_gateway_attachment)
@@ -468,7 +468,7 @@ def admin_port_acl(
     for index, port in enumerate(ADMIN_PORTS):
         acl.add_entry(
             f"DenyAdmin{port}FromWorld",
-            cidr=ec2.AclCidr.ipv4(WORLD),
+            cidr=ec2.AclCidr.ipv4(ANYWHERE_IPV4),
             rule_number=10 * (index + 1),
             traffic=ec2.AclTraffic.tcp_port(port),
             direction=ec2.TrafficDirection.INGRESS,

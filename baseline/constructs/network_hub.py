@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -14,18 +13,22 @@ from aws_cdk import aws_route53resolver as resolver
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from baseline.config import (
-    DEFAULT_MANAGED_DOMAIN_LISTS,
-    DEFAULT_THREAT_RULE_GROUPS,
-    MAX_ALLOWED_DOMAINS,
-)
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.constructs.layered_vpc import (
     acknowledge_public_routes,
     add_archive_flow_log,
     admin_port_acl,
 )
-from baseline.controls import WORLD
+from baseline.defaults import (
+    ANYWHERE_IPV4,
+    DEFAULT_MANAGED_DOMAIN_LISTS,
+    DEFAULT_THREAT_RULE_GROUPS,
+    HUB_ALLOWED_DOMAINS,
+    HUB_AMAZON_SIDE_ASN,
+    HUB_EGRESS_CIDR,
+    HUB_WORKLOAD_CIDRS,
+    hub_problems,
+)
 
 #: Capacity of the allow-list rule group. Capacity cannot change after creation (the
 #: group would be replaced under its own name), so it is fixed and the list is capped.
@@ -68,13 +71,13 @@ class NetworkHub(Construct):
         name: str,
         availability_zones: Sequence[str],
         log_bucket_name: str,
-        egress_cidr: str = "100.64.0.0/24",
-        workload_cidrs: Sequence[str] = ("10.0.0.0/8",),
+        egress_cidr: str = HUB_EGRESS_CIDR,
+        workload_cidrs: Sequence[str] = HUB_WORKLOAD_CIDRS,
         share_with: Sequence[str] = (),
-        amazon_side_asn: int = 64512,
+        amazon_side_asn: int = HUB_AMAZON_SIDE_ASN,
         auto_accept_shared_attachments: bool = True,
         firewall: bool = True,
-        allowed_domains: Sequence[str] = (".amazonaws.com",),
+        allowed_domains: Sequence[str] = HUB_ALLOWED_DOMAINS,
         managed_rule_groups: Sequence[str] = DEFAULT_THREAT_RULE_GROUPS,
         dns_firewall: bool = True,
         managed_domain_lists: Sequence[str] = DEFAULT_MANAGED_DOMAIN_LISTS,
@@ -241,7 +244,7 @@ class NetworkHub(Construct):
             # the firewall, not the ACL, decides what passes; the ACL keeps admin ports shut
             acl.add_entry(
                 f"All{direction.name.title()}",
-                cidr=ec2.AclCidr.ipv4(WORLD),
+                cidr=ec2.AclCidr.ipv4(ANYWHERE_IPV4),
                 rule_number=100,
                 traffic=ec2.AclTraffic.all_traffic(),
                 direction=direction,
@@ -306,7 +309,7 @@ class NetworkHub(Construct):
             self,
             "SpokesToEgress",
             transit_gateway_route_table_id=self.spoke_routes.ref,
-            destination_cidr_block=WORLD,
+            destination_cidr_block=ANYWHERE_IPV4,
             transit_gateway_attachment_id=self.egress_attachment.ref,
         )
         for index, cidr in enumerate(self.workload_cidrs):
@@ -534,7 +537,7 @@ class NetworkHub(Construct):
                 route(
                     transit[zone],
                     "ToFirewall",
-                    WORLD,
+                    ANYWHERE_IPV4,
                     vpc_endpoint_id=self.firewall_endpoints[zone],
                 )
 
@@ -623,29 +626,21 @@ def _validate(
     firewall: bool,
     allowed_domains: Sequence[str],
 ) -> None:
-    problems = []
-    if len(zones) < 2 or len(set(zones)) != len(zones):
-        problems.append(f"availability_zones must name 2 or more distinct AZs, got {zones}")
-    try:
-        egress = ipaddress.IPv4Network(egress_cidr)
-        if not 16 <= egress.prefixlen <= 24:
-            problems.append(f"egress_cidr must be a /16 to /24 range, got {egress_cidr}")
-        for cidr in workload_cidrs:
-            if ipaddress.IPv4Network(cidr).overlaps(egress):
-                problems.append(f"workload range {cidr} overlaps egress_cidr {egress_cidr}")
-    except ValueError as error:
-        problems.append(f"not an IPv4 range: {error}")
-    if not workload_cidrs:
-        problems.append("workload_cidrs must name at least one range")
-    if firewall and not allowed_domains:
-        problems.append("allowed_domains is empty: the firewall would drop every flow out")
-    if len(allowed_domains) > MAX_ALLOWED_DOMAINS:
-        problems.append(
-            f"allowed_domains has {len(allowed_domains)} domains; at most "
-            f"{MAX_ALLOWED_DOMAINS} fit the rule group's fixed capacity"
-        )
+    problems = hub_problems(
+        availability_zones=zones,
+        egress_cidr=egress_cidr,
+        workload_cidrs=workload_cidrs,
+        firewall=firewall,
+        allowed_domains=allowed_domains,
+    )
     if problems:
-        raise ValueError("NetworkHub: " + "; ".join(problems))
+        raise ValueError(
+            "NetworkHub: "
+            + "; ".join(
+                f"{p.argument}{'' if p.index is None else f'[{p.index}]'}: {p.message}"
+                for p in problems
+            )
+        )
 
 
 def declare_availability_zones(stack: cdk.Stack, zones: Sequence[str]) -> None:

@@ -9,7 +9,8 @@ import pytest
 from aws_cdk import assertions
 
 from baseline.constructs import LayeredVpc
-from baseline.controls import ADMIN_PORTS, RETAINED
+from baseline.controls import RETAINED
+from baseline.defaults import ADMIN_PORTS
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"

@@ -9,7 +9,8 @@ import pytest
 from aws_cdk import assertions
 
 from baseline.constructs.network_hub import NetworkHub
-from baseline.controls import ADMIN_PORTS, RETAINED
+from baseline.controls import RETAINED
+from baseline.defaults import ADMIN_PORTS
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
@@ -307,10 +308,13 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"availability_zones": ["eu-west-1a"]}, "2 or more distinct AZs"),
-        ({"egress_cidr": "10.1.0.0/24"}, "overlaps egress_cidr"),
+        ({"availability_zones": ["eu-west-1a"]}, "availability_zones: give at least 2 AZs"),
+        (
+            {"egress_cidr": "10.1.0.0/24"},
+            "workload_cidrs\\[0\\]: 10.0.0.0/8 overlaps the egress range",
+        ),
         ({"egress_cidr": "100.64.0.0/26"}, "/16 to /24"),
-        ({"allowed_domains": []}, "drop every flow out"),
+        ({"allowed_domains": []}, "every flow out would be dropped"),
         ({"allowed_domains": [f"d{i}.example.com" for i in range(251)]}, "at most 250"),
         ({"workload_cidrs": []}, "at least one range"),
     ],

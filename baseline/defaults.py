@@ -1,0 +1,129 @@
+"""Defaults and rules that the constructs and the config share: plain data, no CDK.
+
+A leaf module: ``baseline.constructs`` and ``baseline.config`` both import it, and it
+imports nothing of the kit, the CDK or pydantic. A workload team that reuses a construct
+therefore never pulls in the YAML schema. The controls' checks (``baseline.controls``)
+keep their own literals on purpose: a default changed here trips the check that guards
+it instead of moving with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Everywhere on the IPv4 internet.
+ANYWHERE_IPV4 = "0.0.0.0/0"
+
+#: Ports of remote administration that no network ACL of the kit lets in from the internet
+#: (CIS 5.1, 5.2): SSH, RDP, and WinRM over HTTP and HTTPS.
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+
+# --- the network hub ----------------------------------------------------------------------
+
+#: The egress VPC's range in every region (carrier-grade NAT space, clear of workloads).
+HUB_EGRESS_CIDR = "100.64.0.0/24"
+#: The ranges of the workload (spoke) VPCs.
+HUB_WORKLOAD_CIDRS = ("10.0.0.0/8",)
+#: The transit gateway's private ASN (the lowest of the private range 64512-65534).
+HUB_AMAZON_SIDE_ASN = 64512
+#: Domains the workloads may reach through the firewall: the AWS service endpoints.
+HUB_ALLOWED_DOMAINS = (".amazonaws.com",)
+#: Domains the allow-list holds at most (its rule group's capacity is fixed at creation).
+MAX_ALLOWED_DOMAINS = 250
+
+#: AWS managed stateful rule groups (strict order) of Network Firewall the hub uses by default.
+DEFAULT_THREAT_RULE_GROUPS = (
+    "ThreatSignaturesBotnetStrictOrder",
+    "ThreatSignaturesMalwareStrictOrder",
+    "ThreatSignaturesEmergingEventsStrictOrder",
+    "MalwareDomainsStrictOrder",
+    "BotNetCommandAndControlDomainsStrictOrder",
+)
+
+#: AWS managed domain lists of Route 53 Resolver DNS Firewall (their ids differ per region).
+MANAGED_DOMAIN_LISTS = (
+    "AWSManagedDomainsMalwareDomainList",
+    "AWSManagedDomainsBotnetCommandandControl",
+    "AWSManagedDomainsAggregateThreatList",
+    "AWSManagedDomainsAmazonGuardDutyThreatList",
+)
+
+#: The managed lists the hub blocks unless told otherwise.
+DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
+
+
+@dataclass(frozen=True)
+class HubProblem:
+    """One thing wrong with a hub's settings.
+
+    :param argument: the ``NetworkHub`` argument at fault (``egress_cidr``, ...); the
+        config names its own field for it.
+    :param index: the position in a list argument, when one item is at fault.
+    :param message: what is wrong, without the argument's name.
+    """
+
+    argument: str
+    message: str
+    index: int | None = None
+
+
+def hub_problems(
+    *,
+    availability_zones: Sequence[str],
+    egress_cidr: str,
+    workload_cidrs: Sequence[str],
+    firewall: bool,
+    allowed_domains: Sequence[str],
+) -> list[HubProblem]:
+    """Every reason a network hub with these settings would not work (empty: it would)."""
+    problems = []
+    zones = list(availability_zones)
+    if len(zones) < 2:
+        problems.append(
+            HubProblem("availability_zones", "give at least 2 AZs (one AZ fails with its hub)")
+        )
+    for zone in sorted({z for z in zones if zones.count(z) > 1}):
+        problems.append(
+            HubProblem("availability_zones", f"{zone!r} is listed {zones.count(zone)} times")
+        )
+    try:
+        egress = ipaddress.IPv4Network(egress_cidr)
+    except ValueError:
+        return [*problems, HubProblem("egress_cidr", f"{egress_cidr!r} is not an IPv4 range")]
+    if not 16 <= egress.prefixlen <= 24:
+        problems.append(HubProblem("egress_cidr", f"must be a /16 to /24 range, got {egress_cidr}"))
+    for index, cidr in enumerate(workload_cidrs):
+        try:
+            overlaps = ipaddress.IPv4Network(cidr).overlaps(egress)
+        except ValueError:
+            problems.append(HubProblem("workload_cidrs", f"{cidr!r} is not an IPv4 range", index))
+            continue
+        if overlaps:
+            problems.append(
+                HubProblem(
+                    "workload_cidrs",
+                    f"{cidr} overlaps the egress range {egress_cidr}; return routes would be "
+                    "ambiguous",
+                    index,
+                )
+            )
+    if not workload_cidrs:
+        problems.append(HubProblem("workload_cidrs", "give at least one range"))
+    if firewall and not allowed_domains:
+        problems.append(
+            HubProblem(
+                "allowed_domains",
+                "empty, so every flow out would be dropped; name the domains workloads need",
+            )
+        )
+    if len(allowed_domains) > MAX_ALLOWED_DOMAINS:
+        problems.append(
+            HubProblem(
+                "allowed_domains",
+                f"{len(allowed_domains)} domains; at most {MAX_ALLOWED_DOMAINS} fit the "
+                "allow-list's fixed capacity",
+            )
+        )
+    return problems
