@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -130,7 +131,7 @@ def _unanswered_acknowledgements(monkeypatch: pytest.MonkeyPatch, build: Any) ->
 
 
 def test_every_acknowledgement_answers_a_real_finding(
-    monkeypatch: pytest.MonkeyPatch, example_config: Any
+    monkeypatch: pytest.MonkeyPatch, example_config: Any, tmp_path: Path
 ) -> None:
     """An acknowledgement for a finding no pack raises would tell auditors something false."""
     from baseline.app import build_app
@@ -141,7 +142,7 @@ def test_every_acknowledgement_answers_a_real_finding(
         settings = MemberBaselineSettings.from_config(example_config)
         return [
             build_app(example_config, outdir=None)[0],
-            member_app(settings, cdk_json_context())[0],
+            member_app(settings, cdk_json_context(), outdir=str(tmp_path))[0],
         ]
 
     assert _unanswered_acknowledgements(monkeypatch, build) == []

@@ -414,14 +414,15 @@ class MemberBaselineStack(cdk.Stack):
 
 
 def member_app(
-    settings: MemberBaselineSettings, context: dict[str, Any]
+    settings: MemberBaselineSettings, context: dict[str, Any], *, outdir: str
 ) -> tuple[cdk.App, MemberBaselineStack]:
     """An app of its own holding only the member template, with every compliance pack.
 
     The template is not a stack of the main app: it is deployed only through the
-    StackSet (or by a single-account app), so it is synthesized separately.
+    StackSet (or by a single-account app), so it is synthesized separately, into
+    ``outdir``.
     """
-    app = cdk.App(context=context, outdir=tempfile.mkdtemp(prefix="member-baseline-"))
+    app = cdk.App(context=context, outdir=outdir)
     stack = MemberBaselineStack(
         app,
         "MemberBaselineTemplate",
@@ -434,13 +435,18 @@ def member_app(
 
 
 def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -> dict[str, Any]:
-    """The member template, synthesized and checked by every compliance pack."""
-    app, stack = member_app(settings, context)
-    assembly = synth_checked(app, "the member-baseline template")
-    # read the file rather than the artifact's template: one call into the CDK, not a
-    # conversion of the whole template object across the jsii boundary
-    path = Path(assembly.directory) / stack.template_file
-    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """The member template, synthesized and checked by every compliance pack.
+
+    It is synthesized into a temporary directory that is removed afterwards, so no synth
+    leaves a copy behind in the system's temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="member-baseline-") as outdir:
+        app, stack = member_app(settings, context, outdir=outdir)
+        assembly = synth_checked(app, "the member-baseline template")
+        # read the file rather than the artifact's template: one call into the CDK, not a
+        # conversion of the whole template object across the jsii boundary
+        path = Path(assembly.directory) / stack.template_file
+        template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return template
 
 

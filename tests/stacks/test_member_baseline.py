@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import assertions
 
 from baseline import naming
@@ -253,3 +255,16 @@ def test_the_backup_policy_finds_its_vault_and_role(synthesized: Synthesized) ->
     )
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+
+
+def test_the_member_template_synth_leaves_no_directory_behind(
+    example_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from baseline.stacks.member_baseline import MemberBaselineSettings, member_template
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system temp folder, here
+    member = member_template(MemberBaselineSettings.from_config(example_config), cdk_json_context())
+    assert "Custom::AccountSettings" in {r["Type"] for r in member["Resources"].values()}
+    assert list(tmp_path.iterdir()) == []
