@@ -757,6 +757,37 @@ class LandingZoneConfig(_Strict):
     def account_by_name(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
 
+    def known_id(self, target: str) -> str | None:
+        """The id the config gives a target: ``Root``, an OU path or an account name.
+
+        The one place an OU path (or the root, or an account) becomes an id. None when only
+        a deployment knows it: an OU or account the kit creates, or the root before
+        ``root_id`` is filled in.
+        """
+        if target == ROOT_OU:
+            return self.organization.root_id
+        if target in self.ou_ids():
+            return self.ou_ids()[target]
+        account = self.account_by_name(target)
+        return account.id if account is not None else None
+
+    @property
+    def stack_set_delegated_admin(self) -> str | None:
+        """The account registered as the StackSets delegated administrator, if any.
+
+        With ``member_baseline.deploy_from: delegated_admin`` it is the audit account, which
+        then holds the member-baseline StackSet; otherwise None (the management account
+        holds it). Decided here only.
+        """
+        if self.member_baseline.deploy_from != StackSetHome.DELEGATED_ADMIN or self.bootstrap_phase:
+            return None
+        return self.account_id_for(AccountRole.AUDIT)
+
+    @property
+    def stack_set_account_id(self) -> str:
+        """The account that holds the member-baseline StackSet."""
+        return self.stack_set_delegated_admin or self.account_id_for(AccountRole.MANAGEMENT)
+
     @property
     def effective_replication_region(self) -> str | None:
         """Where the log bucket replica lives, or None when replication is off."""

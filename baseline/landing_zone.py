@@ -1,28 +1,34 @@
-"""Builds every stack of the landing zone from a validated config."""
+"""Builds every stack of the landing zone from a validated config, in deployment order.
+
+Each stack takes one input: its settings, derived from the config by the stack module's
+``<Stack>Settings.from_config``. The stacks it must follow are the values the earlier
+steps returned. Stacks in different accounts and regions are wired by names from
+``baseline.naming`` only, never by CloudFormation exports.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
 from baseline import naming
-from baseline.cdk_context import cdk_json_context
-from baseline.config import AccountRole, LandingZoneConfig, StackSetHome
-from baseline.stacks.accounts import AccountsStack, shard_accounts
+from baseline.config import AccountRole, LandingZoneConfig
+from baseline.stacks.accounts import AccountsSettings, AccountsStack, shard_accounts
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
 from baseline.stacks.member_baseline import (
     MemberBaselineSettings,
     MemberBaselineStack,
     MemberBaselineStackSetStack,
-    member_template,
-    target_ou_ids,
+    StackSetSettings,
 )
-from baseline.stacks.network import NetworkStack
-from baseline.stacks.organization import OrganizationStack
-from baseline.stacks.security_tooling import SecurityToolingStack
-from baseline.stacks.trail import TrailStack
+from baseline.stacks.network import NetworkSettings, NetworkStack
+from baseline.stacks.organization import OrganizationStack, OrganizationStackSettings
+from baseline.stacks.security_tooling import SecurityToolingSettings, SecurityToolingStack
+from baseline.stacks.trail import TrailSettings, TrailStack
 
 #: Tags every resource of the landing zone carries, so its own resources are recognisable
 #: in every account (guardrails and auditors key on them).
@@ -32,177 +38,196 @@ MANAGED_BY_TAG = naming.MANAGED_BY_TAG
 class LandingZone(Construct):
     """The landing zone: one construct that adds each stack to the app.
 
-    Stacks are added in deployment order; ``stacks`` lists them in that order. Stacks in
-    different accounts and regions are wired by names from ``baseline.naming`` only.
+    Stacks are added in deployment order and ``stacks`` lists them in that order; each
+    declares a dependency on the stacks it needs, so ``cdk deploy --all`` keeps the order.
+    In greenfield phase 1 (``organization.create`` without an organisation id yet) only
+    the Organization stack and the account stacks exist.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: LandingZoneConfig) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         prefix = config.organization.prefix
-        self.organization = OrganizationStack(
-            scope,
-            "Organization",
-            config=config,
-            stack_name=f"{prefix}-organization",
-            description="Organisation structure, accounts and guardrail policies of the landing zone",
-            env=cdk.Environment(
-                account=config.account_id_for(AccountRole.MANAGEMENT), region=config.home_region
-            ),
-            termination_protection=True,
-        )
-        self.log_archive_replica: LogArchiveReplicaStack | None = None
-        self.log_archive: LogArchiveStack | None = None
         management = config.account_id_for(AccountRole.MANAGEMENT)
-        self.accounts: list[AccountsStack] = []
-        for index, members in shard_accounts(config).items():
-            shard = AccountsStack(
+        home = config.home_region
+
+        def stack(
+            kind: Callable[..., cdk.Stack],
+            construct_id: str,
+            *,
+            name: str,
+            description: str,
+            account: str,
+            region: str,
+            after: Sequence[cdk.Stack],
+            **inputs: Any,
+        ) -> Any:
+            built = kind(
                 scope,
-                f"Accounts{index:02d}",
-                config=config,
-                accounts=members,
-                stack_name=f"{prefix}-accounts-{index:02d}",
-                description="Accounts of the landing zone: creation, placement, security contacts",
-                env=cdk.Environment(account=management, region=config.home_region),
+                construct_id,
+                **inputs,
+                stack_name=name,
+                description=description,
+                env=cdk.Environment(account=account, region=region),
                 termination_protection=True,
             )
-            # The settings function and the OU id parameters come from the Organization stack.
-            shard.add_stack_dependency(self.organization)
-            self.accounts.append(shard)
+            for earlier in after:
+                built.add_stack_dependency(earlier)
+            return built
+
+        # 1. The OUs, the guardrails and the organisation settings.
+        self.organization: OrganizationStack = stack(
+            OrganizationStack,
+            "Organization",
+            name=naming.organization_stack(prefix),
+            description="Organisation structure, accounts and guardrail policies of the landing zone",
+            account=management,
+            region=home,
+            after=[],
+            settings=OrganizationStackSettings.from_config(config),
+        )
+        # 2. The accounts, sharded; they read the OU ids and the settings function by name.
+        self.accounts: list[AccountsStack] = [
+            stack(
+                AccountsStack,
+                f"Accounts{index:02d}",
+                name=naming.accounts_stack(prefix, index),
+                description="Accounts of the landing zone: creation, placement, security contacts",
+                account=management,
+                region=home,
+                after=[self.organization],
+                settings=AccountsSettings.from_config(config, members),
+            )
+            for index, members in shard_accounts(config).items()
+        ]
+        self.log_archive_replica: LogArchiveReplicaStack | None = None
+        self.log_archive: LogArchiveStack | None = None
         self.member_baseline: MemberBaselineStackSetStack | None = None
+        self.management_baseline: list[MemberBaselineStack] = []
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
         self.network: list[NetworkStack] = []
-        self.management_baseline: list[MemberBaselineStack] = []
         if not config.bootstrap_phase:
-            self._add_log_archive(scope, config)
-            self._add_member_baseline(scope, config)
-            self.trail = TrailStack(
-                scope,
-                "Trail",
-                config=config,
-                stack_name=f"{prefix}-organization-trail",
-                description="Organisation trail, its CloudWatch Logs group and the CIS alarms",
-                env=cdk.Environment(account=management, region=config.home_region),
-                termination_protection=True,
-            )
-            # The log bucket and its key, and CloudTrail's trusted access, come first.
-            assert self.log_archive is not None
-            self.trail.add_stack_dependency(self.log_archive)
-            self.trail.add_stack_dependency(self.organization)
-            audit = config.account_id_for(AccountRole.AUDIT)
-            for region in config.governed_regions:
-                tooling = SecurityToolingStack(
-                    scope,
-                    f"SecurityTooling-{region}",
-                    config=config,
-                    stack_name=f"{prefix}-security-tooling",
-                    description="Detective services of the organisation, administered from the audit account",
-                    env=cdk.Environment(account=audit, region=region),
-                    termination_protection=True,
-                )
-                # The audit account must be the services' administrator first, and the
-                # organisation Config rule needs the member baseline's recorders.
-                tooling.add_stack_dependency(self.organization)
-                assert self.member_baseline is not None
-                tooling.add_stack_dependency(self.member_baseline)
-                for management in self.management_baseline:
-                    tooling.add_stack_dependency(management)
-                self.security_tooling.append(tooling)
-            if config.network.hub:
-                self._add_network(scope, config)
-        for stack in self.stacks:
-            cdk.Tags.of(stack).add(*MANAGED_BY_TAG)
-            cdk.Tags.of(stack).add("lz:prefix", prefix)
+            self._baseline(stack, config)
+        for built in self.stacks:
+            cdk.Tags.of(built).add(*MANAGED_BY_TAG)
+            cdk.Tags.of(built).add("lz:prefix", prefix)
 
-    def _add_member_baseline(self, scope: Construct, config: LandingZoneConfig) -> None:
-        delegated = config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN
-        home_account = config.account_id_for(
-            AccountRole.AUDIT if delegated else AccountRole.MANAGEMENT
-        )
-        settings = MemberBaselineSettings.from_config(config)
-        template = member_template(settings, context=cdk_json_context())
-        # Service-managed StackSets never reach the management account: it gets the same
-        # template as plain stacks, one per governed region.
-        for region in config.governed_regions:
-            management = MemberBaselineStack(
-                scope,
-                f"ManagementBaseline-{region}",
-                settings=dataclasses.replace(settings, incident_responder=False),
-                stack_name=f"{config.organization.prefix}-management-baseline",
-                description="The member-account baseline, in the management account",
-                env=cdk.Environment(
-                    account=config.account_id_for(AccountRole.MANAGEMENT), region=region
-                ),
-                termination_protection=True,
-            )
-            # Config delivers to the log archive bucket.
-            assert self.log_archive is not None
-            management.add_stack_dependency(self.log_archive)
-            self.management_baseline.append(management)
-        self.member_baseline = MemberBaselineStackSetStack(
-            scope,
-            "MemberBaseline",
-            config=config,
-            template=template,
-            target_ou_ids=target_ou_ids(config),
-            stack_name=f"{config.organization.prefix}-member-baseline",
-            description="The StackSet that rolls the member-account baseline out",
-            env=cdk.Environment(account=home_account, region=config.home_region),
-            termination_protection=True,
-        )
-        # Trusted access, the delegated administrator and the log bucket come first.
-        self.member_baseline.add_stack_dependency(self.organization)
-        assert self.log_archive is not None
-        self.member_baseline.add_stack_dependency(self.log_archive)
-
-    def _add_network(self, scope: Construct, config: LandingZoneConfig) -> None:
-        network_account = config.account_id_for(AccountRole.NETWORK)
-        for region in config.governed_regions:
-            hub = NetworkStack(
-                scope,
-                f"Network-{region}",
-                config=config,
-                stack_name=f"{config.organization.prefix}-network-hub",
-                description="The network hub: shared transit gateway, inspected egress, DNS Firewall",
-                env=cdk.Environment(account=network_account, region=region),
-                termination_protection=True,
-            )
-            # RAM sharing with the organisation, and the log bucket the logs go to.
-            hub.add_stack_dependency(self.organization)
-            assert self.log_archive is not None
-            hub.add_stack_dependency(self.log_archive)
-            self.network.append(hub)
-
-    def _add_log_archive(self, scope: Construct, config: LandingZoneConfig) -> None:
+    def _baseline(self, stack: Callable[..., Any], config: LandingZoneConfig) -> None:
+        """Steps 3 to 9: everything that needs the organisation's id."""
         prefix = config.organization.prefix
+        management = config.account_id_for(AccountRole.MANAGEMENT)
         log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
-        settings = LogArchiveSettings.from_config(config)
-        if settings.replica_region is not None:
-            self.log_archive_replica = LogArchiveReplicaStack(
-                scope,
+        audit = config.account_id_for(AccountRole.AUDIT)
+        home = config.home_region
+        organization = self.organization
+
+        # 3, 4. The log archive: the replica first, as the source's replication names it.
+        log_settings = LogArchiveSettings.from_config(config)
+        replica: LogArchiveReplicaStack | None = None
+        if log_settings.replica_region is not None:
+            replica = stack(
+                LogArchiveReplicaStack,
                 "LogArchiveReplica",
-                settings=settings,
-                stack_name=f"{prefix}-log-archive-replica",
+                name=naming.log_archive_replica_stack(prefix),
                 description="Object-locked replica of the organisation's central log archive",
-                env=cdk.Environment(account=log_account, region=settings.replica_region),
-                termination_protection=True,
+                account=log_account,
+                region=log_settings.replica_region,
+                after=[organization],
+                settings=log_settings,
             )
-        self.log_archive = LogArchiveStack(
-            scope,
+        log_archive: LogArchiveStack = stack(
+            LogArchiveStack,
             "LogArchive",
-            settings=settings,
-            stack_name=f"{prefix}-log-archive",
+            name=naming.log_archive_stack(prefix),
             description="The organisation's central, object-locked log archive",
-            env=cdk.Environment(account=log_account, region=config.home_region),
-            termination_protection=True,
+            account=log_account,
+            region=home,
+            after=[organization, *([replica] if replica else [])],
+            settings=log_settings,
         )
-        if self.log_archive_replica is not None:
-            # The replica's bucket, key and replication role must exist before the source
-            # bucket's replication rule and key policy name them.
-            self.log_archive.add_stack_dependency(self.log_archive_replica)
-            self.log_archive_replica.add_stack_dependency(self.organization)
-        self.log_archive.add_stack_dependency(self.organization)
+        # 5. The StackSet: trusted access, the delegated administrator and the bucket the
+        # members' Config recorders deliver to come first.
+        stack_set_settings = StackSetSettings.from_config(config)
+        member_baseline: MemberBaselineStackSetStack = stack(
+            MemberBaselineStackSetStack,
+            "MemberBaseline",
+            name=naming.member_baseline_stack(prefix),
+            description="The StackSet that rolls the member-account baseline out",
+            account=config.stack_set_account_id,
+            region=home,
+            after=[organization, log_archive],
+            settings=stack_set_settings,
+        )
+        # 6. A service-managed StackSet never reaches the management account: it gets the
+        # same template as plain stacks, one per governed region, less the responder role.
+        management_settings: MemberBaselineSettings = dataclasses.replace(
+            stack_set_settings.member, incident_responder=False
+        )
+        management_baseline: list[MemberBaselineStack] = [
+            stack(
+                MemberBaselineStack,
+                f"ManagementBaseline-{region}",
+                name=naming.management_baseline_stack(prefix),
+                description="The member-account baseline, in the management account",
+                account=management,
+                region=region,
+                after=[log_archive],
+                settings=management_settings,
+            )
+            for region in config.governed_regions
+        ]
+        # 7. The organisation trail: CloudTrail's trusted access, the bucket and its key.
+        trail: TrailStack = stack(
+            TrailStack,
+            "Trail",
+            name=naming.trail_stack(prefix),
+            description="Organisation trail, its CloudWatch Logs group and the CIS alarms",
+            account=management,
+            region=home,
+            after=[log_archive, organization],
+            settings=TrailSettings.from_config(config),
+        )
+        # 8. The detective services: the audit account must be their administrator, and
+        # the organisation Config rule needs every account's recorder.
+        tooling_settings = SecurityToolingSettings.from_config(config)
+        security_tooling: list[SecurityToolingStack] = [
+            stack(
+                SecurityToolingStack,
+                f"SecurityTooling-{region}",
+                name=naming.security_tooling_stack(prefix),
+                description="Detective services of the organisation, administered from the audit account",
+                account=audit,
+                region=region,
+                after=[organization, member_baseline, *management_baseline],
+                settings=tooling_settings,
+            )
+            for region in config.governed_regions
+        ]
+        # 9. The network hub: RAM sharing with the organisation, and the log bucket.
+        network: list[NetworkStack] = []
+        if config.network.hub:
+            network_settings = NetworkSettings.from_config(config)
+            network = [
+                stack(
+                    NetworkStack,
+                    f"Network-{region}",
+                    name=naming.network_stack(prefix),
+                    description="The network hub: shared transit gateway, inspected egress, DNS Firewall",
+                    account=config.account_id_for(AccountRole.NETWORK),
+                    region=region,
+                    after=[organization, log_archive],
+                    settings=network_settings,
+                )
+                for region in config.governed_regions
+            ]
+        self.log_archive_replica = replica
+        self.log_archive = log_archive
+        self.member_baseline = member_baseline
+        self.management_baseline = management_baseline
+        self.trail = trail
+        self.security_tooling = security_tooling
+        self.network = network
 
     @property
     def stacks(self) -> list[cdk.Stack]:

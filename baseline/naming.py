@@ -113,6 +113,16 @@ def break_glass_role(prefix: str) -> str:
     return _role(f"{prefix}-break-glass")
 
 
+def support_role(prefix: str) -> str:
+    """AWS Support role in every member account, assumed from the audit account (CIS 1.17)."""
+    return _role(f"{prefix}-support")
+
+
+def baseline_role_pattern(prefix: str) -> str:
+    """ARN pattern of every role named with the prefix, in any account (reserved for the kit)."""
+    return f"arn:aws:iam::*:role/{prefix}-*"
+
+
 def organization_trail(prefix: str) -> str:
     """Name of the organisation CloudTrail trail in the management account."""
     return f"{prefix}-organization-trail"
@@ -176,9 +186,64 @@ def network_hub_name(prefix: str, region: str) -> str:
     return f"{prefix}-hub-{region}"
 
 
+def network_hub_name_pattern(prefix: str) -> str:
+    """The names the network hub gives its resources, in every region."""
+    return network_hub_name(prefix, "*")
+
+
 def network_hub_function_pattern(prefix: str) -> str:
     """ARN pattern of the hub's custom-resource function role, in every region."""
-    return f"arn:aws:iam::*:role/{prefix}-hub-*-network-hub"
+    return f"arn:aws:iam::*:role/{network_hub_name_pattern(prefix)}-network-hub"
+
+
+def perimeter_exception_tag(prefix: str) -> str:
+    """Tag key that exempts one resource from the identity perimeter (value ``true``).
+
+    Only the baseline's principals may set it (SCP-BASELINE-PROTECT).
+    """
+    return f"{prefix}:perimeter-exception"
+
+
+# --- the landing zone's stacks --------------------------------------------------------
+# CloudFormation stack names. Stacks with one copy per governed region carry the same
+# name in every region.
+
+
+def organization_stack(prefix: str) -> str:
+    return f"{prefix}-organization"
+
+
+def accounts_stack(prefix: str, index: int) -> str:
+    return f"{prefix}-accounts-{index:02d}"
+
+
+def log_archive_stack(prefix: str) -> str:
+    return f"{prefix}-log-archive"
+
+
+def log_archive_replica_stack(prefix: str) -> str:
+    return f"{prefix}-log-archive-replica"
+
+
+def member_baseline_stack(prefix: str) -> str:
+    """The stack that holds the StackSet, and the StackSet itself (same name)."""
+    return f"{prefix}-member-baseline"
+
+
+def management_baseline_stack(prefix: str) -> str:
+    return f"{prefix}-management-baseline"
+
+
+def trail_stack(prefix: str) -> str:
+    return organization_trail(prefix)
+
+
+def security_tooling_stack(prefix: str) -> str:
+    return f"{prefix}-security-tooling"
+
+
+def network_stack(prefix: str) -> str:
+    return f"{prefix}-network-hub"
 
 
 def security_services_function(prefix: str) -> str:
@@ -201,9 +266,26 @@ def backup_role(prefix: str) -> str:
     return _role(f"{prefix}-backup")
 
 
-def _path_slug(path: str) -> str:
-    readable = "".join(c if c.isalnum() else "-" for c in path.lower()).strip("-")[:60]
-    return f"{readable}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+def slug(target: str) -> str:
+    """A readable, unique name part for a target: ``Workloads/Prod`` -> ``workloads-prod-1a2b3c``.
+
+    The digest of the exact path keeps OUs like ``Workloads/Prod`` and ``Workloads-Prod``
+    apart; the root keeps the plain ``root``. Policy names and the OU id parameters use it.
+    """
+    readable = "".join(c if c.isalnum() else "-" for c in target.lower()).strip("-")
+    if target == "Root":
+        return readable
+    return f"{readable[:60]}-{hashlib.sha256(target.encode()).hexdigest()[:6]}"
+
+
+def logical_id(name: str) -> str:
+    """A CloudFormation logical-id part for a name: ``Workloads/Prod`` -> ``WorkloadsProd``.
+
+    Logical ids are a contract (a new one replaces the resource), so every stack derives
+    them from names with this one function.
+    """
+    words = "".join(c if c.isalnum() else " " for c in name).split()
+    return "".join(word.capitalize() for word in words)
 
 
 def ou_id_parameter(prefix: str, path: str) -> str:
@@ -212,7 +294,7 @@ def ou_id_parameter(prefix: str, path: str) -> str:
     The Organization stack writes it; the account stacks read it with a dynamic
     reference, so they need no CloudFormation export. ``path`` is an OU path or ``Root``.
     """
-    return f"/{prefix}/organization/ou/{'root' if path == 'Root' else _path_slug(path)}"
+    return f"/{prefix}/organization/ou/{slug(path)}"
 
 
 def organization_settings_function(prefix: str) -> str:
@@ -223,6 +305,12 @@ def organization_settings_function(prefix: str) -> str:
 def organization_settings_function_arn(prefix: str, management_account_id: str, region: str) -> str:
     _require(management_account_id, region)
     return f"arn:aws:lambda:{region}:{management_account_id}:function:{organization_settings_function(prefix)}"
+
+
+def ou_arn(management_account_id: str, organization_id: str, ou_id: str) -> str:
+    """The ARN of an OU, as RAM and IAM name it (organisations live in the management account)."""
+    _require(management_account_id)
+    return f"arn:aws:organizations::{management_account_id}:ou/{organization_id}/{ou_id}"
 
 
 def account_stack_index(account_name: str, stacks: int) -> int:

@@ -337,3 +337,22 @@ def test_network_hub_defaults_to_two_azs_and_the_workload_ous(example_config: An
 def test_without_the_hub_no_ou_needs_an_id(config_data: dict[str, Any]) -> None:
     config_data["network"] = {"hub": False, "share_with": ["Sandbox"]}
     assert parse_config(config_data).network.hub is False
+
+
+def test_known_ids_are_derived_in_one_place(example_config: Any) -> None:
+    assert example_config.known_id("Root") == "r-nw7k"
+    assert example_config.known_id("Workloads") == "ou-nw7k-w0rk10ad"
+    assert example_config.known_id("Workloads/Prod") is None  # created by the kit
+    assert example_config.known_id("orders-prod") == "756789012345"
+    assert example_config.known_id("fleet-dev") is None  # created by the kit
+    assert example_config.known_id("no-such-thing") is None
+
+
+def test_the_stack_set_home_is_decided_once(config_data: dict[str, Any]) -> None:
+    config = parse_config(config_data)
+    assert config.stack_set_delegated_admin is None
+    assert config.stack_set_account_id == "210987654321"  # management
+    config_data["member_baseline"]["deploy_from"] = "delegated_admin"
+    config = parse_config(config_data)
+    assert config.stack_set_delegated_admin == "423456789012"  # audit
+    assert config.stack_set_account_id == "423456789012"

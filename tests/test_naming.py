@@ -80,3 +80,62 @@ def test_cdk_qualifier_is_the_one_the_app_deploys_with() -> None:
     assert cdk_json_context()["@aws-cdk/core:bootstrapQualifier"] == naming.CDK_QUALIFIER
     assert naming.CDK_QUALIFIER != "hnb659fds"  # workload teams keep the default to themselves
     assert len(naming.CDK_QUALIFIER) <= 10 and naming.CDK_QUALIFIER.isalnum()
+
+
+def test_one_slug_for_policy_names_and_ou_parameters() -> None:
+    assert naming.slug("Root") == "root"
+    prod = naming.slug("Workloads/Prod")
+    assert prod.startswith("workloads-prod-") and len(prod) == len("workloads-prod-") + 6
+    assert prod != naming.slug("Workloads-Prod")  # the digest keeps look-alikes apart
+    assert naming.ou_id_parameter("nwl", "Workloads/Prod") == f"/nwl/organization/ou/{prod}"
+    assert naming.ou_id_parameter("nwl", "Root") == "/nwl/organization/ou/root"
+    assert len(naming.slug("X" * 200)) == 60 + 7
+
+
+def test_logical_ids_come_from_names_one_way() -> None:
+    assert naming.logical_id("Workloads/Prod") == "WorkloadsProd"
+    assert naming.logical_id("fleet-dev") == "FleetDev"
+    assert naming.logical_id("nwl-scp-root-1") == "NwlScpRoot1"
+
+
+def test_stack_names_are_the_documented_ones() -> None:
+    assert [
+        naming.organization_stack("nwl"),
+        naming.accounts_stack("nwl", 3),
+        naming.log_archive_replica_stack("nwl"),
+        naming.log_archive_stack("nwl"),
+        naming.member_baseline_stack("nwl"),
+        naming.management_baseline_stack("nwl"),
+        naming.trail_stack("nwl"),
+        naming.security_tooling_stack("nwl"),
+        naming.network_stack("nwl"),
+    ] == [
+        "nwl-organization",
+        "nwl-accounts-03",
+        "nwl-log-archive-replica",
+        "nwl-log-archive",
+        "nwl-member-baseline",
+        "nwl-management-baseline",
+        "nwl-organization-trail",
+        "nwl-security-tooling",
+        "nwl-network-hub",
+    ]
+
+
+def test_hub_patterns_cover_the_names_the_hub_gives() -> None:
+    pattern = naming.network_hub_name_pattern("nwl")
+    assert re.fullmatch(pattern.replace("*", ".*"), naming.network_hub_name("nwl", "eu-west-1"))
+    assert naming.network_hub_function_pattern("nwl") == (
+        "arn:aws:iam::*:role/nwl-hub-*-network-hub"
+    )
+
+
+def test_reserved_names_and_tags() -> None:
+    assert naming.support_role("nwl") == "nwl-support"
+    assert naming.perimeter_exception_tag("nwl") == "nwl:perimeter-exception"
+    assert naming.baseline_role_pattern("nwl") == "arn:aws:iam::*:role/nwl-*"
+    assert naming.ou_arn(ACCOUNT, "o-abc123defg", "ou-ab12-cd34ef56") == (
+        "arn:aws:organizations::123456789012:ou/o-abc123defg/ou-ab12-cd34ef56"
+    )
+    with pytest.raises(ValueError, match="account_id must be 12 digits"):
+        naming.ou_arn("1234", "o-abc123defg", "ou-ab12-cd34ef56")

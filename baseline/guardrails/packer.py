@@ -11,11 +11,11 @@ and the overflow.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from baseline import naming
 from baseline.guardrails.model import LIMITS, Guardrail, PolicyType
 
 _VERSION = "2012-10-17"
@@ -140,7 +140,7 @@ def pack(
             target_label=label,
             policy_type=policy_type,
         )
-        slug = _slug(targets[0])
+        slug = naming.slug(targets[0])
         kind = "scp" if policy_type == PolicyType.SCP else "rcp"
         for n, (guardrail_ids, content) in enumerate(documents, start=1):
             policies.append(
@@ -153,15 +153,3 @@ def pack(
                 )
             )
     return policies
-
-
-def _slug(target: str) -> str:
-    """A readable, unique name part: ``Workloads/Prod`` -> ``workloads-prod-1a2b3c``.
-
-    The digest of the exact target keeps OUs like ``Workloads/Prod`` and
-    ``Workloads-Prod`` apart; the root keeps the plain ``root``.
-    """
-    readable = "".join(c if c.isalnum() else "-" for c in target.lower()).strip("-")
-    if target == "Root":
-        return readable
-    return f"{readable[:60]}-{hashlib.sha256(target.encode()).hexdigest()[:6]}"

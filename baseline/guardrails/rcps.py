@@ -9,6 +9,7 @@ third-party role, say) carries the exception tag, which only the baseline may se
 
 from __future__ import annotations
 
+from baseline import naming
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 from baseline.guardrails.scps import GuardrailContext
 
@@ -27,11 +28,6 @@ STS_ACTIONS = (
 )
 
 
-def perimeter_exception_tag(prefix: str) -> str:
-    """Tag key that exempts one resource from the identity perimeter (value ``true``)."""
-    return f"{prefix}:perimeter-exception"
-
-
 def _deny_all(
     sid: str, actions: tuple[str, ...], condition: dict[str, dict[str, object]]
 ) -> Statement:
@@ -48,7 +44,7 @@ def _deny_all(
 def rcp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every RCP guardrail, attached at the root."""
     org = context.organization_id
-    tag = perimeter_exception_tag(context.prefix)
+    tag = naming.perimeter_exception_tag(context.prefix)
     return [
         Guardrail(
             id="RCP-IDENTITY-PERIMETER",

@@ -284,7 +284,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every SCP guardrail, with its default targets."""
     prefix = context.prefix
     baseline = context.unless_baseline()
-    baseline_role_arn = f"arn:aws:iam::*:role/{prefix}-*"
+    baseline_role_arn = naming.baseline_role_pattern(prefix)
     managed_by, managed_by_value = naming.MANAGED_BY_TAG
     hub_principals = sorted(
         [*context.baseline_principals, naming.network_hub_function_pattern(prefix)]
@@ -402,7 +402,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     **baseline,
                     **{
                         "ForAnyValue:StringEquals": {
-                            "aws:TagKeys": [f"{prefix}:perimeter-exception"]
+                            "aws:TagKeys": [naming.perimeter_exception_tag(prefix)]
                         }
                     },
                 ),
@@ -548,7 +548,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                         "network-firewall:Update*",
                     ],
                     [
-                        f"arn:aws:network-firewall:*:*:{kind}/{prefix}-hub-*"
+                        f"arn:aws:network-firewall:*:*:{kind}/{naming.network_hub_name_pattern(prefix)}"
                         for kind in ("firewall", "firewall-policy", "stateful-rulegroup")
                     ],
                     **baseline,

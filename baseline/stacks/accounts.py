@@ -11,6 +11,8 @@ writes, and the organisation-settings function by its name: no CloudFormation ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -18,20 +20,50 @@ from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
 from baseline import naming
-from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig
+from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
 
 #: New accounts created at once: AWS Organizations limits concurrent CreateAccount
 #: requests, so each new account waits for the one this many places before it.
 PARALLEL_ACCOUNT_CREATIONS = 5
 
 
+@dataclass(frozen=True)
+class AccountsSettings:
+    """What one account stack needs, derived once from the config."""
+
+    prefix: str
+    management_account_id: str
+    home_region: str
+    #: the accounts of this shard, in config order
+    accounts: tuple[Account, ...]
+    #: OU path or ``Root`` -> its id: literal where the config has it, else read from the
+    #: SSM parameter the Organization stack writes
+    parent_ids: dict[str, str]
+    security_contact: SecurityContact
+
+    @classmethod
+    def from_config(
+        cls, config: LandingZoneConfig, accounts: Sequence[Account]
+    ) -> AccountsSettings:
+        return cls(
+            prefix=config.organization.prefix,
+            management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+            home_region=config.home_region,
+            accounts=tuple(accounts),
+            parent_ids={path: parent_id(config, path) for path in [ROOT_OU, *config.ou_paths()]},
+            security_contact=config.security_contact,
+        )
+
+
 def parent_id(config: LandingZoneConfig, path: str) -> str:
-    """The id of an OU path or the root: literal if the config has it, else from SSM."""
-    if path == ROOT_OU and config.organization.root_id and not config.organization.create:
-        return config.organization.root_id
-    known = config.ou_ids()
-    if path in known:
-        return known[path]
+    """The id of an OU path or the root: literal if the config has it, else from SSM.
+
+    The root of an organisation the kit creates always comes from SSM, as the Organization
+    stack takes it from its own resource.
+    """
+    known = None if path == ROOT_OU and config.organization.create else config.known_id(path)
+    if known is not None:
+        return known
     parameter = naming.ou_id_parameter(config.organization.prefix, path)
     return f"{{{{resolve:ssm:{parameter}}}}}"
 
@@ -48,24 +80,22 @@ class AccountsStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: LandingZoneConfig,
-        accounts: list[Account],
+        settings: AccountsSettings,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = config.organization.prefix
-        management_id = config.account_id_for(AccountRole.MANAGEMENT)
+        self.settings = settings
         self.created: dict[str, organizations.CfnAccount] = {}
         previous: list[organizations.CfnAccount] = []
-        for account in accounts:
+        for account in settings.accounts:
             if account.id is not None:
                 continue
             created = organizations.CfnAccount(
                 self,
-                f"Account{_logical(account.name)}",
+                f"Account{naming.logical_id(account.name)}",
                 account_name=account.name,
                 email=account.email,
-                parent_ids=[parent_id(config, account.ou)],
+                parent_ids=[settings.parent_ids[account.ou]],
                 tags=[cdk.CfnTag(key="lz:role", value=account.role.value)],
             )
             created.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
@@ -74,21 +104,22 @@ class AccountsStack(cdk.Stack):
             previous.append(created)
             self.created[account.name] = created
 
-        contact = config.security_contact
-        self.settings = cdk.CustomResource(
+        contact = settings.security_contact
+        management_id = settings.management_account_id
+        self.account_settings = cdk.CustomResource(
             self,
             "AccountSettings",
             service_token=naming.organization_settings_function_arn(
-                prefix, management_id, config.home_region
+                settings.prefix, management_id, settings.home_region
             ),
             resource_type="Custom::OrganizationAccounts",
             properties={
                 "ManagementAccountId": management_id,
-                "AccountIds": [self.account_id(a) for a in accounts],
+                "AccountIds": [self.account_id(a) for a in settings.accounts],
                 # Existing member accounts move into their OU; created ones start there.
                 "Placements": [
-                    {"AccountId": a.id, "ParentId": parent_id(config, a.ou)}
-                    for a in accounts
+                    {"AccountId": a.id, "ParentId": settings.parent_ids[a.ou]}
+                    for a in settings.accounts
                     if a.id is not None and a.role != AccountRole.MANAGEMENT
                 ],
                 "SecurityContact": {
@@ -111,7 +142,3 @@ def shard_accounts(config: LandingZoneConfig) -> dict[int, list[Account]]:
         index = naming.account_stack_index(account.name, config.organization.account_stacks)
         shards.setdefault(index, []).append(account)
     return dict(sorted(shards.items()))
-
-
-def _logical(name: str) -> str:
-    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

@@ -33,14 +33,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
+from baseline.cdk_context import cdk_json_context
 from baseline.compliance import acknowledge, acknowledge_each, attach_packs, synth_checked
-from baseline.config import (
-    ROOT_OU,
-    AccountRole,
-    EbsKey,
-    LandingZoneConfig,
-    StackSetHome,
-)
+from baseline.config import AccountRole, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.encryption_key import EncryptionKey
 
@@ -346,7 +341,7 @@ class MemberBaselineStack(cdk.Stack):
             )
         self.support_role = self._global_role(
             "Support",
-            f"{s.prefix}-support",
+            naming.support_role(s.prefix),
             "Manages AWS Support cases for the account (CIS 1.17)",
             audit,
             ["AWSSupportAccess"],
@@ -450,65 +445,90 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
     return template
 
 
+@dataclass(frozen=True)
+class StackSetSettings:
+    """What the StackSet stack needs, derived once from the config."""
+
+    prefix: str
+    #: the member template's own settings (the template is synthesized from them)
+    member: MemberBaselineSettings
+    #: CallAs: the StackSet lives in the management account (SELF) or in the StackSets
+    #: delegated administrator (DELEGATED_ADMIN)
+    call_as: str
+    #: the root id, or the ids of the target OUs
+    target_ou_ids: tuple[str, ...]
+    home_region: str
+    governed_regions: tuple[str, ...]
+    max_concurrent_percentage: int
+    failure_tolerance_percentage: int
+    region_concurrency: str
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> StackSetSettings:
+        m = config.member_baseline
+        return cls(
+            prefix=config.organization.prefix,
+            member=MemberBaselineSettings.from_config(config),
+            call_as="SELF" if config.stack_set_delegated_admin is None else "DELEGATED_ADMIN",
+            # validated: every target OU carries an id, and the root id is set after phase 1
+            target_ou_ids=tuple(str(config.known_id(path)) for path in m.target_ous),
+            home_region=config.home_region,
+            governed_regions=tuple(config.governed_regions),
+            max_concurrent_percentage=m.max_concurrent_percentage,
+            failure_tolerance_percentage=m.failure_tolerance_percentage,
+            region_concurrency=m.region_concurrency,
+        )
+
+
 class MemberBaselineStackSetStack(cdk.Stack):
-    """The service-managed StackSet that rolls the member baseline out."""
+    """The service-managed StackSet that rolls the member baseline out.
+
+    The member template is synthesized (and checked by every compliance pack) from
+    ``settings.member`` in an app of its own, then passed inline.
+    """
 
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: LandingZoneConfig,
-        template: dict[str, Any],
-        target_ou_ids: list[str],
-        **kwargs: Any,
+        self, scope: Construct, construct_id: str, *, settings: StackSetSettings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        m = config.member_baseline
+        self.settings = settings
+        template = member_template(settings.member, context=cdk_json_context())
         body = json.dumps(template, separators=(",", ":"), sort_keys=True)
         if len(body.encode()) > TEMPLATE_BODY_LIMIT:
             raise ValueError(
                 f"the member-baseline template is {len(body.encode())} bytes; a StackSet takes at most "
                 f"{TEMPLATE_BODY_LIMIT} inline"
             )
-        delegated = m.deploy_from == StackSetHome.DELEGATED_ADMIN
+        regions = list(settings.governed_regions)
         self.stack_set = cloudformation.CfnStackSet(
             self,
             "StackSet",
-            stack_set_name=f"{config.organization.prefix}-member-baseline",
+            stack_set_name=naming.member_baseline_stack(settings.prefix),
             description="Member-account baseline of the landing zone",
             permission_model="SERVICE_MANAGED",
-            call_as="DELEGATED_ADMIN" if delegated else "SELF",
+            call_as=settings.call_as,
             auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
                 enabled=True, retain_stacks_on_account_removal=True
             ),
             managed_execution={"Active": True},
             capabilities=["CAPABILITY_NAMED_IAM"],
             operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
-                region_concurrency_type=m.region_concurrency,
-                max_concurrent_percentage=m.max_concurrent_percentage,
-                failure_tolerance_percentage=m.failure_tolerance_percentage,
+                region_concurrency_type=settings.region_concurrency,
+                max_concurrent_percentage=settings.max_concurrent_percentage,
+                failure_tolerance_percentage=settings.failure_tolerance_percentage,
                 region_order=[
-                    config.home_region,
-                    *(r for r in config.governed_regions if r != config.home_region),
+                    settings.home_region,
+                    *(r for r in regions if r != settings.home_region),
                 ],
             ),
             stack_instances_group=[
                 cloudformation.CfnStackSet.StackInstancesProperty(
                     deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
-                        organizational_unit_ids=target_ou_ids
+                        organizational_unit_ids=list(settings.target_ou_ids)
                     ),
-                    regions=list(config.governed_regions),
+                    regions=regions,
                 )
             ],
             template_body=body,
         )
         self.stack_set.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-
-def target_ou_ids(config: LandingZoneConfig) -> list[str]:
-    """The StackSet's deployment targets: the root id, or the ids of the target OUs."""
-    ids = config.ou_ids()
-    root = config.organization.root_id
-    assert root is not None  # not in the bootstrap phase
-    return [root if path == ROOT_OU else ids[path] for path in config.member_baseline.target_ous]

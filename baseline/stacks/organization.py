@@ -11,6 +11,8 @@ the other organisation policies (declarative EC2, tag, AI opt-out, backup) from
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
@@ -18,11 +20,62 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baseline import naming
-from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig, StackSetHome
+from baseline.config import ROOT_OU, AccountRole, LandingZoneConfig
 from baseline.constructs.organization_settings import OrganizationSettings
-from baseline.guardrails import packed_policies
+from baseline.guardrails import PackedPolicy, packed_policies
 from baseline.guardrails.model import PolicyType
-from baseline.guardrails.org_policies import organization_policies
+from baseline.guardrails.org_policies import Content, organization_policies
+
+
+@dataclass(frozen=True)
+class OrganizationStackSettings:
+    """What the Organization stack needs, derived once from the config.
+
+    Deriving it packs the guardrails, so a config whose guardrails cannot fit fails here
+    with :class:`baseline.guardrails.PackingError`, before any CDK construct exists.
+    """
+
+    prefix: str
+    #: the stack creates the organisation itself (greenfield)
+    create: bool
+    organization_id: str | None
+    root_id: str | None
+    #: every OU path, parents first
+    ou_paths: tuple[str, ...]
+    #: target (an OU path or an account name) -> the id the config gives it
+    known_ids: dict[str, str]
+    guardrail_policies: tuple[PackedPolicy, ...]
+    #: name -> (type, content, targets) of the declarative, tag, opt-out and backup policies
+    other_policies: dict[str, tuple[PolicyType, Content, list[str]]]
+    management_account_id: str
+    #: the audit account, administrator of the security services (None in greenfield phase 1)
+    security_admin: str | None
+    governed_regions: tuple[str, ...]
+    stacksets_delegated_admin: str | None
+    #: RAM sharing with the organisation (the network hub shares its transit gateway)
+    ram_sharing: bool
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> OrganizationStackSettings:
+        # an OU path wins over an account of the same name, as in target_id()
+        targets = [*(a.name for a in config.accounts), *config.ou_paths()]
+        return cls(
+            prefix=config.organization.prefix,
+            create=config.organization.create,
+            organization_id=config.organization.id,
+            root_id=config.organization.root_id,
+            ou_paths=tuple(config.ou_paths()),
+            known_ids={t: i for t in targets if (i := config.known_id(t)) is not None},
+            guardrail_policies=tuple(packed_policies(config)),
+            other_policies=organization_policies(config),
+            management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+            security_admin=(
+                None if config.bootstrap_phase else config.account_id_for(AccountRole.AUDIT)
+            ),
+            governed_regions=tuple(config.governed_regions),
+            stacksets_delegated_admin=config.stack_set_delegated_admin,
+            ram_sharing=config.network.hub and not config.bootstrap_phase,
+        )
 
 
 class OrganizationStack(cdk.Stack):
@@ -35,13 +88,17 @@ class OrganizationStack(cdk.Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: object
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: OrganizationStackSettings,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.config = config
-        org = config.organization
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
         self.organization: organizations.CfnOrganization | None = None
-        if org.create:
+        if settings.create:
             self.organization = organizations.CfnOrganization(
                 self, "Organization", feature_set="ALL"
             )
@@ -49,21 +106,22 @@ class OrganizationStack(cdk.Stack):
         # With create, the root id always comes from the resource, also once root_id is in
         # the config: a changing ParentId would replace every OU.
         self.root_id: str = (
-            self.organization.attr_root_id if self.organization is not None else str(org.root_id)
+            self.organization.attr_root_id
+            if self.organization is not None
+            else str(settings.root_id)
         )
 
         #: OU path -> id: the given id of an existing OU, or the id of the one created here
         self.ou_ids: dict[str, str] = {}
         self.created_ous: dict[str, organizations.CfnOrganizationalUnit] = {}
-        existing = config.ou_ids()
-        for path in config.ou_paths():
-            if path in existing:
-                self.ou_ids[path] = existing[path]
+        for path in settings.ou_paths:
+            if path in settings.known_ids:
+                self.ou_ids[path] = settings.known_ids[path]
                 continue
             parent, _, name = path.rpartition("/")
             unit = organizations.CfnOrganizationalUnit(
                 self,
-                f"Ou{_logical(path)}",
+                f"Ou{naming.logical_id(path)}",
                 name=name,
                 parent_id=self.ou_ids[parent] if parent else self.root_id,
             )
@@ -72,30 +130,30 @@ class OrganizationStack(cdk.Stack):
             self.ou_ids[path] = unit.attr_id
 
         # The account stacks read the OU ids (and the root id) here, by name.
-        for path in [ROOT_OU, *config.ou_paths()]:
+        for path in [ROOT_OU, *settings.ou_paths]:
             ssm.StringParameter(
                 self,
-                f"OuId{_logical(path)}",
-                parameter_name=naming.ou_id_parameter(org.prefix, path),
+                f"OuId{naming.logical_id(path)}",
+                parameter_name=naming.ou_id_parameter(settings.prefix, path),
                 string_value=self.target_id(path),
                 description=f"Id of {path} in the organisation (read by the account stacks)",
             )
 
         self.policies: dict[str, organizations.CfnPolicy] = {}
-        for packed in packed_policies(config):
+        for packed in settings.guardrail_policies:
             self.policies[packed.name] = organizations.CfnPolicy(
                 self,
-                f"Policy{_logical(packed.name)}",
+                f"Policy{naming.logical_id(packed.name)}",
                 name=packed.name,
                 type=packed.policy_type.value,
                 content=json.loads(packed.content),  # CloudFormation takes an object
                 description=_describe(packed.guardrail_ids),
                 target_ids=[self.target_id(t) for t in packed.targets],
             )
-        for name, (policy_type, content, targets) in organization_policies(config).items():
+        for name, (policy_type, content, targets) in settings.other_policies.items():
             self.policies[name] = organizations.CfnPolicy(
                 self,
-                f"Policy{_logical(name)}",
+                f"Policy{naming.logical_id(name)}",
                 name=name,
                 type=policy_type.value,
                 content=content,
@@ -103,34 +161,27 @@ class OrganizationStack(cdk.Stack):
                 target_ids=[self.target_id(t) for t in targets],
             )
 
-        management_id = config.account_id_for(AccountRole.MANAGEMENT)
         policy_types = sorted({p.type for p in self.policies.values()})
-        self.settings = OrganizationSettings(
+        self.settings_resource = OrganizationSettings(
             self,
             "Settings",
-            prefix=org.prefix,
+            prefix=settings.prefix,
             organization_id=(
-                org.id if org.id is not None else self.organization.attr_id  # type: ignore[union-attr]
+                settings.organization_id
+                if settings.organization_id is not None
+                else self.organization.attr_id  # type: ignore[union-attr]
             ),
             root_id=self.root_id,
-            management_account_id=management_id,
+            management_account_id=settings.management_account_id,
             policy_types=policy_types,
-            security_admin=None
-            if config.bootstrap_phase
-            else config.account_id_for(AccountRole.AUDIT),
-            governed_regions=config.governed_regions,
-            stacksets_delegated_admin=(
-                config.account_id_for(AccountRole.AUDIT)
-                if config.member_baseline.deploy_from == StackSetHome.DELEGATED_ADMIN
-                and not config.bootstrap_phase
-                else None
-            ),
-            # the network hub shares its transit gateway with OUs through RAM
-            ram_sharing=config.network.hub and not config.bootstrap_phase,
+            security_admin=settings.security_admin,
+            governed_regions=settings.governed_regions,
+            stacksets_delegated_admin=settings.stacksets_delegated_admin,
+            ram_sharing=settings.ram_sharing,
         )
         # Policy types must be enabled on the root before a policy of the type attaches.
         for policy in self.policies.values():
-            policy.node.add_dependency(self.settings)
+            policy.node.add_dependency(self.settings_resource)
 
     def target_id(self, target: str) -> str:
         """The id of a policy target: the root, an OU path or an account name."""
@@ -138,12 +189,11 @@ class OrganizationStack(cdk.Stack):
             return self.root_id
         if target in self.ou_ids:
             return self.ou_ids[target]
-        account = self.config.account_by_name(target)
-        if account is None or account.id is None:  # the config rules exclude both
+        if target not in self.settings.known_ids:  # the config rules exclude it
             raise ValueError(
                 f"policy target {target!r} is not the root, an OU path or an existing account"
             )
-        return account.id
+        return self.settings.known_ids[target]
 
     @property
     def scp_policies(self) -> list[organizations.CfnPolicy]:
@@ -152,12 +202,6 @@ class OrganizationStack(cdk.Stack):
 
 def _retain(resource: cdk.CfnResource) -> None:
     resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-
-def _logical(name: str) -> str:
-    return "".join(
-        part.capitalize() for part in "".join(c if c.isalnum() else " " for c in name).split()
-    )
 
 
 def _describe(guardrail_ids: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ the security topic, written for a person to act on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -105,6 +106,29 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
     }
 
 
+@dataclass(frozen=True)
+class SecurityToolingSettings:
+    """What the SecurityTooling stacks need, derived once from the config."""
+
+    prefix: str
+    audit_account_id: str
+    home_region: str
+    governed_regions: tuple[str, ...]
+    root_id: str
+    notification_email: str
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> SecurityToolingSettings:
+        return cls(
+            prefix=config.organization.prefix,
+            audit_account_id=config.account_id_for(AccountRole.AUDIT),
+            home_region=config.home_region,
+            governed_regions=tuple(config.governed_regions),
+            root_id=str(config.organization.root_id),
+            notification_email=config.security_notification_email,
+        )
+
+
 class SecurityToolingStack(cdk.Stack):
     """Detective services for the whole organisation, in one governed region.
 
@@ -113,13 +137,19 @@ class SecurityToolingStack(cdk.Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: SecurityToolingSettings,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = config.organization.prefix
+        self.settings = settings
+        prefix = settings.prefix
         region = self.region
-        home = region == config.home_region
-        audit = config.account_id_for(AccountRole.AUDIT)
+        home = region == settings.home_region
+        audit = settings.audit_account_id
 
         self.services = BaselineFunction(
             self,
@@ -210,11 +240,11 @@ class SecurityToolingStack(cdk.Stack):
             ),
         )
         if home:
-            self._home_region(config, audit)
+            self._home_region(settings, audit)
 
-    def _home_region(self, config: LandingZoneConfig, audit: str) -> None:
-        prefix = config.organization.prefix
-        others = [r for r in config.governed_regions if r != config.home_region]
+    def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
+        prefix = settings.prefix
+        others = [r for r in settings.governed_regions if r != settings.home_region]
         accessanalyzer.CfnAnalyzer(
             self,
             "UnusedAccess",
@@ -251,7 +281,7 @@ class SecurityToolingStack(cdk.Stack):
             configuration_aggregator_name=f"{prefix}-organization",
             organization_aggregation_source=config_.CfnConfigurationAggregator.OrganizationAggregationSourceProperty(
                 role_arn=aggregator_role.role_arn,
-                aws_regions=list(config.governed_regions),
+                aws_regions=list(settings.governed_regions),
                 all_aws_regions=False,
             ),
         )
@@ -278,7 +308,7 @@ class SecurityToolingStack(cdk.Stack):
             configuration_policy=securityhub.CfnConfigurationPolicy.PolicyProperty(
                 security_hub=securityhub.CfnConfigurationPolicy.SecurityHubPolicyProperty(
                     service_enabled=True,
-                    enabled_standard_identifiers=standards(config.home_region),
+                    enabled_standard_identifiers=standards(settings.home_region),
                     security_controls_configuration=securityhub.CfnConfigurationPolicy.SecurityControlsConfigurationProperty(
                         disabled_security_control_identifiers=[]
                     ),
@@ -290,7 +320,7 @@ class SecurityToolingStack(cdk.Stack):
             self,
             "StandardsEverywhere",
             configuration_policy_id=policy.attr_id,
-            target_id=str(config.organization.root_id),
+            target_id=settings.root_id,
             target_type="ROOT",
         )
 
@@ -298,11 +328,11 @@ class SecurityToolingStack(cdk.Stack):
             self,
             "Notifications",
             topic_name=f"{prefix}-security-findings",
-            email=config.security_notification_email,
+            email=settings.notification_email,
             publishers=["events.amazonaws.com"],
             key_alias=f"alias/{prefix}/security-findings",
         )
-        for name, pattern in finding_rules(config.home_region).items():
+        for name, pattern in finding_rules(settings.home_region).items():
             rule = events.Rule(
                 self,
                 f"{name}Findings",

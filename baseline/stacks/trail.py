@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -34,6 +35,35 @@ RETENTION = {
 }
 
 
+@dataclass(frozen=True)
+class TrailSettings:
+    """What the Trail stack needs, derived once from the config."""
+
+    prefix: str
+    organization_id: str
+    log_bucket_name: str
+    log_key_alias_arn: str
+    cloudwatch_logs_retention_days: int
+    s3_data_events: str
+    lambda_data_events: bool
+    notification_email: str
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> TrailSettings:
+        prefix = config.organization.prefix
+        log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
+        return cls(
+            prefix=prefix,
+            organization_id=str(config.organization.id),
+            log_bucket_name=naming.log_bucket(prefix, log_account, config.home_region),
+            log_key_alias_arn=naming.log_key_alias_arn(prefix, log_account, config.home_region),
+            cloudwatch_logs_retention_days=config.trail.cloudwatch_logs_retention_days,
+            s3_data_events=config.trail.s3_data_events,
+            lambda_data_events=config.trail.lambda_data_events,
+            notification_email=config.security_notification_email,
+        )
+
+
 class TrailStack(cdk.Stack):
     """Every API call of the organisation, recorded, and the ones that matter, alarmed.
 
@@ -43,19 +73,18 @@ class TrailStack(cdk.Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, settings: TrailSettings, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = config.organization.prefix
-        log_account = config.account_id_for(AccountRole.LOG_ARCHIVE)
-        settings = config.trail
+        self.settings = settings
+        prefix = settings.prefix
         self.trail = OrganizationTrail(
             self,
             "Trail",
             trail_name=naming.organization_trail(prefix),
-            organization_id=str(config.organization.id),
-            bucket_name=naming.log_bucket(prefix, log_account, config.home_region),
-            kms_key_arn=naming.log_key_alias_arn(prefix, log_account, config.home_region),
+            organization_id=settings.organization_id,
+            bucket_name=settings.log_bucket_name,
+            kms_key_arn=settings.log_key_alias_arn,
             log_group_name=f"/{prefix}/organization-trail",
             log_retention=RETENTION[settings.cloudwatch_logs_retention_days],
             s3_data_events=settings.s3_data_events,
@@ -68,7 +97,7 @@ class TrailStack(cdk.Stack):
             self,
             "Notifications",
             topic_name=f"{prefix}-security-alarms",
-            email=config.security_notification_email,
+            email=settings.notification_email,
             publishers=["cloudwatch.amazonaws.com"],
             key_alias=f"alias/{prefix}/security-alarms",
         )
