@@ -51,8 +51,10 @@ def describe(config: LandingZoneConfig) -> str:
 
 
 def _validate(path: Path) -> int:
+    from baseline import guardrails  # plain data: no CDK
+
     try:
-        config = load_config(path)
+        config = guardrails.check(load_config(path), str(path))
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INVALID_CONFIG

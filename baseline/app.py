@@ -13,10 +13,10 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from baseline import guardrails
 from baseline.cdk_context import PROJECT_ROOT, cdk_json_context
 from baseline.compliance import PACKS, ComplianceError, attach_packs, synth_checked
 from baseline.config import ConfigError, LandingZoneConfig, load_config
-from baseline.guardrails.packer import PackingError
 from baseline.landing_zone import LandingZone
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "landing-zone.yaml"
@@ -43,9 +43,10 @@ def config_path_from(app_context: str | None) -> Path:
 
 
 def load_or_exit(path: Path) -> LandingZoneConfig:
-    """Load the config, or print one line per problem and exit 2 (never a traceback)."""
+    """Load the config and check its guardrails fit, or print one line per problem and
+    exit 2 (never a traceback): the same lines ``python -m baseline validate`` prints."""
     try:
-        return load_config(path)
+        return guardrails.check(load_config(path), str(path))
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         raise SystemExit(2) from None
@@ -89,12 +90,9 @@ def summary(assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone) -> st
 
 
 def build_or_exit(config: LandingZoneConfig) -> tuple[cdk.App, LandingZone]:
-    """Build the app, or print why the guardrails cannot fit and exit 2."""
+    """Build the app, or say why the member template failed its packs and exit 1."""
     try:
         return build_app(config)
-    except PackingError as error:
-        print(f"invalid landing-zone config: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     except ComplianceError as error:  # the member template is synthesized while building
         print(f"synth failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None

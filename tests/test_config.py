@@ -34,6 +34,26 @@ def _nest_ous(data: dict[str, Any]) -> None:
         unit = child
 
 
+def _fill_the_root(data: dict[str, Any]) -> None:
+    """Custom guardrails at the root that, with the library's, need more than four SCPs."""
+    data["guardrails"]["custom"] = [
+        {
+            "id": f"CUSTOM-ROOT-{i}",
+            "purpose": "An organisation-specific deny that is far too large for the root.",
+            "attach_to": ["Root"],
+            "statements": [
+                {
+                    "Sid": f"Big{i}",
+                    "Effect": "Deny",
+                    "Action": [f"service{i}:Action{j:04d}" for j in range(170)],
+                    "Resource": "*",
+                }
+            ],
+        }
+        for i in range(3)
+    ]
+
+
 BROKEN: dict[str, tuple[Mutation, str]] = {
     "unknown key": (lambda d: d.update(colour="blue"), "colour: unknown key"),
     "misspelt nested key": (
@@ -125,6 +145,19 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     "network hub shared with the root": (
         lambda d: d["network"].update(share_with=["Root"]),
         "network.share_with[0]: 'Root' is not an OU path",
+    ),
+    "unknown guardrail id in disabled": (
+        lambda d: d["guardrails"].update(disabled=["SCP-REGION-DENIED"]),
+        "guardrails.disabled[0]: 'SCP-REGION-DENIED' is not a guardrail id "
+        "(docs/guardrails.md lists them); did you mean SCP-REGION-DENY?",
+    ),
+    "unknown guardrail id in attachments": (
+        lambda d: d["guardrails"].update(attachments={"SCP-NOPE": ["Sandbox"]}),
+        "guardrails.attachments.SCP-NOPE: 'SCP-NOPE' is not a guardrail id",
+    ),
+    "guardrails that overflow the root": (
+        _fill_the_root,
+        "guardrails: SCP for 'Root': the guardrails need 6 policies but at most 4 can be attached",
     ),
     "workload range overlapping the egress VPC": (
         lambda d: d["network"].update(workload_cidrs=["100.64.0.0/10"]),

@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
-from baseline.config import ROOT_OU, LandingZoneConfig
+import difflib
+
+from baseline.config import ROOT_OU, ConfigError, LandingZoneConfig
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, minify
+from baseline.guardrails.org_policies import organization_policies
 from baseline.guardrails.packer import PackedPolicy, PackingError, pack
 from baseline.guardrails.rcps import rcp_library
 from baseline.guardrails.scps import GuardrailContext, scp_library
@@ -19,10 +22,12 @@ __all__ = [
     "PackedPolicy",
     "PackingError",
     "PolicyType",
+    "check",
     "context_for",
     "library",
     "minify",
     "packed_policies",
+    "problems",
     "select",
 ]
 
@@ -85,3 +90,43 @@ def packed_policies(config: LandingZoneConfig) -> list[PackedPolicy]:
     """The SCPs and RCPs to create for this organisation, packed within the limits."""
     enabled, attachments = select(config)
     return pack(enabled, attachments, prefix=config.organization.prefix)
+
+
+def problems(config: LandingZoneConfig) -> list[str]:
+    """What only the guardrail library can say of a config, one line per problem.
+
+    An unknown guardrail id in ``guardrails.disabled`` or ``guardrails.attachments``, and
+    guardrails that cannot fit the AWS Organizations limits of a target. No CDK needed.
+    """
+    known = sorted(g.id for g in library(config))
+    found: list[str] = []
+
+    def unknown(where: str, guardrail_id: str) -> None:
+        close = difflib.get_close_matches(guardrail_id, known, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        found.append(
+            f"{where}: {guardrail_id!r} is not a guardrail id (docs/guardrails.md lists them){hint}"
+        )
+
+    for i, guardrail_id in enumerate(config.guardrails.disabled):
+        if guardrail_id not in known:
+            unknown(f"guardrails.disabled[{i}]", guardrail_id)
+    for guardrail_id in sorted(config.guardrails.attachments):
+        if guardrail_id not in known:
+            unknown(f"guardrails.attachments.{guardrail_id}", guardrail_id)
+    if found:
+        return found
+    try:
+        packed_policies(config)
+        organization_policies(config)
+    except PackingError as error:
+        found.append(f"guardrails: {error}")
+    return found
+
+
+def check(config: LandingZoneConfig, source: str) -> LandingZoneConfig:
+    """The config, if the guardrails it asks for exist and fit; else :class:`ConfigError`."""
+    lines = problems(config)
+    if lines:
+        raise ConfigError(source, lines)
+    return config
