@@ -117,7 +117,8 @@ class EncryptionKey(Construct):
         :param principal_arn: the role's ARN; it must exist when this key policy is written.
         :param service: the service name, e.g. ``s3``; pinned with ``kms:ViaService``.
         :param sid: the statement id, unique in the key policy.
-        :param encryption_context: optional exact ``kms:EncryptionContext:`` values.
+        :param encryption_context: ``kms:EncryptionContext:`` values the request must
+            match (``StringLike``). Default: none (any encryption context).
         """
         conditions: dict[str, dict[str, Any]] = {
             "StringEquals": {"kms:ViaService": f"{service}.{self._region}.amazonaws.com"}
@@ -173,7 +174,11 @@ class EncryptionKey(Construct):
     def grant_cloudwatch_logs(
         self, *, log_group_arn: str, sid: str = "AllowCloudWatchLogs"
     ) -> None:
-        """Let CloudWatch Logs in this region encrypt one log group (and only that one)."""
+        """Let CloudWatch Logs in this region encrypt one log group (and only that one).
+
+        :param log_group_arn: the group's ARN, pinned by its encryption context.
+        :param sid: the statement id, unique in the key policy. Default: AllowCloudWatchLogs.
+        """
         self._add(
             sid,
             iam.ServicePrincipal(f"logs.{self._region}.amazonaws.com"),
@@ -200,6 +205,9 @@ class EncryptionKey(Construct):
         ``aws:SourceOrgID`` is the organisation-wide form of ``aws:SourceAccount``: the
         service's request must come from a resource owned by a member account, which
         prevents a confused deputy outside the organisation.
+
+        :param actions: the key actions granted. Default: ``kms:GenerateDataKey*`` and
+            ``kms:Encrypt``.
         """
         self._add(
             sid,
@@ -219,7 +227,11 @@ class EncryptionKey(Construct):
     ) -> None:
         """Let a service use the key for requests from one account (default: this one).
 
-        :param source_arn: optionally pin the requesting resource too (``ArnLike``).
+        :param source_account: the account requests must come from. Default: this
+            stack's account.
+        :param source_arn: also pin the requesting resource (``ArnLike``). Default: none.
+        :param actions: the key actions granted. Default: ``kms:GenerateDataKey*`` and
+            ``kms:Encrypt``.
         """
         conditions: dict[str, dict[str, Any]] = {
             "StringEquals": {"aws:SourceAccount": source_account or self._account}

@@ -345,7 +345,11 @@ def add_flow_logs(
     retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
 ) -> SecureLogGroup:
     """Flow logs of all traffic to an encrypted log group of ``scope`` and, when named,
-    to the central log bucket (CIS 3.7). Returns the log group's construct."""
+    to the central log bucket (CIS 3.7). Returns the log group's construct.
+
+    :param bucket_name: the central log bucket. None: the log group only.
+    :param retention: how long the log group keeps records. Default: 1 year.
+    """
     if bucket_name is not None:
         add_archive_flow_log(scope, vpc, bucket_name)
     stack = cdk.Stack.of(scope)

@@ -103,10 +103,16 @@ class NetworkHub(Construct):
         :param firewall: inspect egress with AWS Network Firewall. Default: True.
         :param allowed_domains: domains reachable over HTTP and TLS (a leading '.'
             allows subdomains); all other flows are dropped. Default: .amazonaws.com.
-        :param managed_rule_groups: AWS managed stateful rule groups (strict order names).
+        :param managed_rule_groups: AWS managed stateful rule groups (strict order names),
+            evaluated before the allow-list. Default: the threat-signature and domain groups
+            ThreatSignaturesBotnet, ThreatSignaturesMalware, ThreatSignaturesEmergingEvents,
+            MalwareDomains and BotNetCommandAndControlDomains (each ``...StrictOrder``).
         :param dns_firewall: DNS Firewall rules and query logging. Default: True.
         :param managed_domain_lists: AWS managed domain lists that are blocked.
+            Default: AWSManagedDomainsMalwareDomainList,
+            AWSManagedDomainsBotnetCommandandControl and AWSManagedDomainsAggregateThreatList.
         :param blocked_domains: further domains blocked, with their subdomains.
+            Default: none.
         :param parameter_prefix: publish the ids spokes need as SSM parameters below this
             path (``/acme/network``), shared with ``share_with``. Default: none.
 

@@ -82,8 +82,10 @@ class OrganizationSettings(Construct):
     ) -> None:
         """Create the function and the custom resource.
 
+        :param prefix: the kit's name prefix (names the function, its log group and key).
         :param organization_id: the organisation id (a token when the stack creates it).
         :param root_id: the root whose policy types are enabled.
+        :param management_account_id: the management account (the ARNs the role may touch).
         :param policy_types: AWS Organizations policy types to enable on the root.
         :param centralized_root_access: enable root credentials management and root
             sessions. Default: True.
@@ -93,6 +95,7 @@ class OrganizationSettings(Construct):
         :param security_admin: account that administers the detective services (the audit
             account). Default: none.
         :param governed_regions: where the security administrator is designated.
+            Default: none (used only with ``security_admin``).
         :param ram_sharing: enable RAM sharing with the organisation (the network hub
             shares its transit gateway with OUs). Default: False.
         """

@@ -32,6 +32,7 @@ def event_selectors(
 
     ``excluded_buckets`` are bucket-name prefixes whose object events are not recorded:
     the log buckets themselves, whose every delivery would otherwise be logged again.
+    Default: none.
     """
     if s3_data_events not in S3_DATA_EVENTS:
         raise ValueError(f"s3_data_events must be one of {S3_DATA_EVENTS}, got {s3_data_events!r}")
@@ -86,9 +87,11 @@ class OrganizationTrail(Construct):
     ) -> None:
         """Create the log group (with its key), the delivery role and the trail.
 
+        :param trail_name: the trail's name (it names the trail ARN the key policies pin).
         :param organization_id: the organisation (it names the member accounts' log streams).
         :param bucket_name: the log-archive bucket (in the log-archive account).
         :param kms_key_arn: the log-archive key, by key ARN or alias ARN.
+        :param log_group_name: the trail's CloudWatch Logs group (known at synth).
         :param log_retention: how long CloudWatch Logs keeps the events. Default: 1 year.
         :param s3_data_events: ``none``, ``write`` or ``all``. Default: ``write``.
         :param lambda_data_events: record Lambda invocations. Default: False.

@@ -251,13 +251,19 @@ class SecureBucket(Construct):
         return self.bucket.bucket_arn
 
     def grant_read(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal list the bucket and read objects (decrypting with the bucket's key)."""
+        """Let a principal list the bucket and read objects (decrypting with the bucket's key).
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee, _READ_ACTIONS, ("kms:Decrypt",), objects_key_pattern, list_bucket=True
         )
 
     def grant_write(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal write objects (encrypting with the bucket's key)."""
+        """Let a principal write objects (encrypting with the bucket's key).
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee, _WRITE_ACTIONS, ("kms:GenerateDataKey", "kms:Decrypt"), objects_key_pattern
         )
@@ -265,7 +271,10 @@ class SecureBucket(Construct):
     def grant_read_write(
         self, grantee: iam.IGrantable, objects_key_pattern: str = "*"
     ) -> iam.Grant:
-        """Let a principal list the bucket, read and write objects."""
+        """Let a principal list the bucket, read and write objects.
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee,
             (*_READ_ACTIONS, *_WRITE_ACTIONS),
@@ -287,6 +296,9 @@ class SecureBucket(Construct):
 
         Object access needs an object ARN pattern; when it contains ``*`` the AwsSolutions
         IAM5 finding for that one resource is acknowledged on the grantee, with the reason.
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        :param list_bucket: also grant ``s3:ListBucket`` on the bucket. Default: False.
         """
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
