@@ -52,10 +52,12 @@ class EncryptionKey(Construct):
         :param alias: the key's alias, ``alias/...`` (required: people find keys by alias).
         :param description: what the key protects. Default: "Customer-managed key <alias>".
         :param pending_window: waiting period before a scheduled deletion completes.
-            Default: 30 days, the longest AWS allows (7-30).
+            Default: 30 days, the longest AWS allows (7-30); shorter warns at synth
+            (``lz:EncryptionKey.ShortDeletionWindow``).
         :param removal_policy: what CloudFormation does when the key leaves the stack.
             Default: RETAIN_ON_UPDATE_OR_DELETE (removed only if its own creation fails);
-            anything weaker is a named weakening visible in the template.
+            anything weaker is a named weakening visible in the template and warns at
+            synth (``lz:EncryptionKey.NotRetained``).
         :param multi_region: create a multi-Region primary key. Default: False.
         """
         super().__init__(scope, construct_id)
@@ -70,6 +72,24 @@ class EncryptionKey(Construct):
         if not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
             raise ValueError(
                 f"pending_window must be between {_MIN_PENDING_DAYS} and {_MAX_PENDING_DAYS} days, got {days}"
+            )
+        warnings = cdk.Annotations.of(self)
+        if removal_policy not in (
+            cdk.RemovalPolicy.RETAIN,
+            cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        ):
+            warnings.add_warning_v2(
+                "lz:EncryptionKey.NotRetained",
+                f"removal_policy={removal_policy.name}: the key is scheduled for deletion when "
+                "it leaves the stack, and everything encrypted under it becomes unreadable "
+                "once the waiting period ends.",
+            )
+        if days < _MAX_PENDING_DAYS:
+            warnings.add_warning_v2(
+                "lz:EncryptionKey.ShortDeletionWindow",
+                f"pending_window={days} days: a scheduled deletion of the key, mistaken or "
+                f"malicious, can be cancelled for {days} days instead of {_MAX_PENDING_DAYS}, "
+                "after which the data under the key is lost.",
             )
         self.key = kms.Key(
             self,

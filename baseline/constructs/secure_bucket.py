@@ -154,7 +154,8 @@ class SecureBucket(Construct):
             saying the caller did not ask for replication.
         :param removal_policy: Default: RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete;
             removed only when its own creation fails, so a failed first deploy can be
-            retried). Anything weaker is a named weakening.
+            retried). Anything weaker is a named weakening and warns at synth
+            (``lz:SecureBucket.NotRetained``).
         """
         super().__init__(scope, construct_id)
         problems = []
@@ -174,6 +175,13 @@ class SecureBucket(Construct):
             )
         if problems:
             raise ValueError("SecureBucket: " + "; ".join(problems))
+        if removal_policy not in _RETAINING:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:SecureBucket.NotRetained",
+                f"removal_policy={removal_policy.name}: the bucket and its access-log bucket "
+                "are deleted when they leave the stack, so a stack deletion or a replacing "
+                "change can destroy the data and its access records.",
+            )
 
         self.encryption_key: kms.IKey = (
             encryption_key
@@ -406,6 +414,9 @@ class SecureBucket(Construct):
             "SecureBucket writes the access-log bucket policy itself, with conditions",
         )
 
+
+#: Removal policies that keep the data when the bucket leaves the stack.
+_RETAINING = (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 
 _READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 _WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
