@@ -65,6 +65,9 @@ class BaselineFunction(Construct):
         """Create the function, its role, log group and dead-letter queue.
 
         :param function_name: name of the function and its role (may hold tokens).
+        :param description: what the function does (the function's and role's description).
+        :param code: the handler's code: :func:`handler_code` or inline code.
+        :param handler: the handler, ``module.function``.
         :param statements: what the function may do; exact actions and resources.
         :param log_group_name: the function's log group, kept one year and retained.
         :param encryption_key: customer-managed key for the log group and the queue.
@@ -72,7 +75,9 @@ class BaselineFunction(Construct):
             per account and region would cost more than the logs it protects).
         :param wildcard_reasons: cdk-nag IAM5 finding (e.g. ``Resource::*``) -> why the
             wildcard is needed; each becomes an acknowledgement on the policy.
-        :param timeout: Default: 5 minutes.
+            Default: none (only the function's own X-Ray and log-stream wildcards are
+            acknowledged).
+        :param timeout: how long one invocation may run. Default: 5 minutes.
         """
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(

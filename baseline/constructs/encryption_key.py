@@ -52,10 +52,12 @@ class EncryptionKey(Construct):
         :param alias: the key's alias, ``alias/...`` (required: people find keys by alias).
         :param description: what the key protects. Default: "Customer-managed key <alias>".
         :param pending_window: waiting period before a scheduled deletion completes.
-            Default: 30 days, the longest AWS allows (7-30).
+            Default: 30 days, the longest AWS allows (7-30); shorter warns at synth
+            (``lz:EncryptionKey.ShortDeletionWindow``).
         :param removal_policy: what CloudFormation does when the key leaves the stack.
             Default: RETAIN_ON_UPDATE_OR_DELETE (removed only if its own creation fails);
-            anything weaker is a named weakening visible in the template.
+            anything weaker is a named weakening visible in the template and warns at
+            synth (``lz:EncryptionKey.NotRetained``).
         :param multi_region: create a multi-Region primary key. Default: False.
         """
         super().__init__(scope, construct_id)
@@ -70,6 +72,24 @@ class EncryptionKey(Construct):
         if not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
             raise ValueError(
                 f"pending_window must be between {_MIN_PENDING_DAYS} and {_MAX_PENDING_DAYS} days, got {days}"
+            )
+        warnings = cdk.Annotations.of(self)
+        if removal_policy not in (
+            cdk.RemovalPolicy.RETAIN,
+            cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        ):
+            warnings.add_warning_v2(
+                "lz:EncryptionKey.NotRetained",
+                f"removal_policy={removal_policy.name}: the key is scheduled for deletion when "
+                "it leaves the stack, and everything encrypted under it becomes unreadable "
+                "once the waiting period ends.",
+            )
+        if days < _MAX_PENDING_DAYS:
+            warnings.add_warning_v2(
+                "lz:EncryptionKey.ShortDeletionWindow",
+                f"pending_window={days} days: a scheduled deletion of the key, mistaken or "
+                f"malicious, can be cancelled for {days} days instead of {_MAX_PENDING_DAYS}, "
+                "after which the data under the key is lost.",
             )
         self.key = kms.Key(
             self,
@@ -117,7 +137,8 @@ class EncryptionKey(Construct):
         :param principal_arn: the role's ARN; it must exist when this key policy is written.
         :param service: the service name, e.g. ``s3``; pinned with ``kms:ViaService``.
         :param sid: the statement id, unique in the key policy.
-        :param encryption_context: optional exact ``kms:EncryptionContext:`` values.
+        :param encryption_context: ``kms:EncryptionContext:`` values the request must
+            match (``StringLike``). Default: none (any encryption context).
         """
         conditions: dict[str, dict[str, Any]] = {
             "StringEquals": {"kms:ViaService": f"{service}.{self._region}.amazonaws.com"}
@@ -173,7 +194,11 @@ class EncryptionKey(Construct):
     def grant_cloudwatch_logs(
         self, *, log_group_arn: str, sid: str = "AllowCloudWatchLogs"
     ) -> None:
-        """Let CloudWatch Logs in this region encrypt one log group (and only that one)."""
+        """Let CloudWatch Logs in this region encrypt one log group (and only that one).
+
+        :param log_group_arn: the group's ARN, pinned by its encryption context.
+        :param sid: the statement id, unique in the key policy. Default: AllowCloudWatchLogs.
+        """
         self._add(
             sid,
             iam.ServicePrincipal(f"logs.{self._region}.amazonaws.com"),
@@ -200,6 +225,9 @@ class EncryptionKey(Construct):
         ``aws:SourceOrgID`` is the organisation-wide form of ``aws:SourceAccount``: the
         service's request must come from a resource owned by a member account, which
         prevents a confused deputy outside the organisation.
+
+        :param actions: the key actions granted. Default: ``kms:GenerateDataKey*`` and
+            ``kms:Encrypt``.
         """
         self._add(
             sid,
@@ -219,7 +247,11 @@ class EncryptionKey(Construct):
     ) -> None:
         """Let a service use the key for requests from one account (default: this one).
 
-        :param source_arn: optionally pin the requesting resource too (``ArnLike``).
+        :param source_account: the account requests must come from. Default: this
+            stack's account.
+        :param source_arn: also pin the requesting resource (``ArnLike``). Default: none.
+        :param actions: the key actions granted. Default: ``kms:GenerateDataKey*`` and
+            ``kms:Encrypt``.
         """
         conditions: dict[str, dict[str, Any]] = {
             "StringEquals": {"aws:SourceAccount": source_account or self._account}

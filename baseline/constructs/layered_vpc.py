@@ -75,7 +75,8 @@ class LayeredVpc(Construct):
             archive's). Default: none (flow logs go to the log group only).
         :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
         :param interface_endpoints: services with a private interface endpoint.
-            Default: ssm, ssmmessages, ec2messages, kms, logs, sts.
+            Default: ssm, ssmmessages, ec2messages, kms, logs, sts; leaving one out warns
+            at synth (``lz:LayeredVpc.EndpointsDropped``).
         :param dns_firewall_rule_group_id: associate this DNS Firewall rule group (the
             network hub's, shared through RAM). Default: none.
         :param query_log_config_id: log this VPC's DNS queries with this Resolver query
@@ -106,6 +107,13 @@ class LayeredVpc(Construct):
             )
         if problems:
             raise ValueError("LayeredVpc: " + "; ".join(problems))
+        if dropped := [e for e in DEFAULT_INTERFACE_ENDPOINTS if e not in interface_endpoints]:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:LayeredVpc.EndpointsDropped",
+                f"interface_endpoints leaves out {', '.join(dropped)}: calls to those services "
+                "leave the VPC through NAT to public endpoints (or fail in an isolated VPC), "
+                "outside the endpoint policy that limits them to the organisation.",
+            )
 
         tiers = [
             ec2.SubnetConfiguration(
@@ -345,7 +353,11 @@ def add_flow_logs(
     retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
 ) -> SecureLogGroup:
     """Flow logs of all traffic to an encrypted log group of ``scope`` and, when named,
-    to the central log bucket (CIS 3.7). Returns the log group's construct."""
+    to the central log bucket (CIS 3.7). Returns the log group's construct.
+
+    :param bucket_name: the central log bucket. None: the log group only.
+    :param retention: how long the log group keeps records. Default: 1 year.
+    """
     if bucket_name is not None:
         add_archive_flow_log(scope, vpc, bucket_name)
     stack = cdk.Stack.of(scope)

@@ -100,13 +100,23 @@ class NetworkHub(Construct):
         :param amazon_side_asn: the gateway's private ASN. Default: 64512.
         :param auto_accept_shared_attachments: accept spoke attachments without review.
             Default: True (the share is limited to ``share_with``).
-        :param firewall: inspect egress with AWS Network Firewall. Default: True.
+        :param firewall: inspect egress with AWS Network Firewall. Default: True; False
+            warns at synth (``lz:NetworkHub.FirewallOff``).
         :param allowed_domains: domains reachable over HTTP and TLS (a leading '.'
             allows subdomains); all other flows are dropped. Default: .amazonaws.com.
-        :param managed_rule_groups: AWS managed stateful rule groups (strict order names).
-        :param dns_firewall: DNS Firewall rules and query logging. Default: True.
+        :param managed_rule_groups: AWS managed stateful rule groups (strict order names),
+            evaluated before the allow-list. Default: the threat-signature and domain groups
+            ThreatSignaturesBotnet, ThreatSignaturesMalware, ThreatSignaturesEmergingEvents,
+            MalwareDomains and BotNetCommandAndControlDomains (each ``...StrictOrder``);
+            leaving one out warns (``lz:NetworkHub.ThreatSignaturesDropped``).
+        :param dns_firewall: DNS Firewall rules and query logging. Default: True; False
+            warns at synth (``lz:NetworkHub.DnsFirewallOff``).
         :param managed_domain_lists: AWS managed domain lists that are blocked.
+            Default: AWSManagedDomainsMalwareDomainList,
+            AWSManagedDomainsBotnetCommandandControl and AWSManagedDomainsAggregateThreatList;
+            leaving one out warns (``lz:NetworkHub.ManagedDomainListsDropped``).
         :param blocked_domains: further domains blocked, with their subdomains.
+            Default: none.
         :param parameter_prefix: publish the ids spokes need as SSM parameters below this
             path (``/acme/network``), shared with ``share_with``. Default: none.
 
@@ -116,6 +126,7 @@ class NetworkHub(Construct):
         super().__init__(scope, construct_id)
         zones = list(availability_zones)
         _validate(zones, egress_cidr, workload_cidrs, firewall, allowed_domains)
+        self._warn_weakenings(firewall, managed_rule_groups, dns_firewall, managed_domain_lists)
         stack = cdk.Stack.of(self)
         self.name = name
         self.workload_cidrs = list(workload_cidrs)
@@ -185,6 +196,43 @@ class NetworkHub(Construct):
             )
             for parameter in self.parameters.values():
                 self.share.node.add_dependency(parameter)
+
+    def _warn_weakenings(
+        self,
+        firewall: bool,
+        managed_rule_groups: Sequence[str],
+        dns_firewall: bool,
+        managed_domain_lists: Sequence[str],
+    ) -> None:
+        """A synth warning for each control the caller turned off (docs/weakenings.md)."""
+        warnings = cdk.Annotations.of(self)
+        if not firewall:
+            warnings.add_warning_v2(
+                "lz:NetworkHub.FirewallOff",
+                "firewall=False: egress from every spoke VPC leaves through NAT uninspected; "
+                "no domain allow-list, no threat signatures and no firewall alert or flow logs, "
+                "so exfiltration and command-and-control traffic pass unseen.",
+            )
+        elif missing := [g for g in DEFAULT_THREAT_RULE_GROUPS if g not in managed_rule_groups]:
+            warnings.add_warning_v2(
+                "lz:NetworkHub.ThreatSignaturesDropped",
+                f"managed_rule_groups leaves out {', '.join(missing)}: the firewall no longer "
+                "drops the traffic those AWS managed signatures recognise (botnets, malware, "
+                "emerging threats) before the allow-list is applied.",
+            )
+        if not dns_firewall:
+            warnings.add_warning_v2(
+                "lz:NetworkHub.DnsFirewallOff",
+                "dns_firewall=False: no DNS Firewall rules and no DNS query logging for the hub "
+                "or the spokes it shares with; lookups of known malware and botnet domains are "
+                "answered, and no record of DNS queries reaches the log archive.",
+            )
+        elif missing := [d for d in DEFAULT_MANAGED_DOMAIN_LISTS if d not in managed_domain_lists]:
+            warnings.add_warning_v2(
+                "lz:NetworkHub.ManagedDomainListsDropped",
+                f"managed_domain_lists leaves out {', '.join(missing)}: DNS Firewall answers "
+                "lookups of the domains on those AWS managed threat lists again.",
+            )
 
     # --- egress VPC --------------------------------------------------------------------
 

@@ -82,21 +82,32 @@ class OrganizationSettings(Construct):
     ) -> None:
         """Create the function and the custom resource.
 
+        :param prefix: the kit's name prefix (names the function, its log group and key).
         :param organization_id: the organisation id (a token when the stack creates it).
         :param root_id: the root whose policy types are enabled.
+        :param management_account_id: the management account (the ARNs the role may touch).
         :param policy_types: AWS Organizations policy types to enable on the root.
         :param centralized_root_access: enable root credentials management and root
-            sessions. Default: True.
+            sessions. Default: True; False warns at synth
+            (``lz:OrganizationSettings.RootAccessNotCentralized``).
         :param stacksets_delegated_admin: account to register as the delegated
             administrator of service-managed StackSets. Default: none (the management
             account runs the StackSet). Trusted access for StackSets is enabled either way.
         :param security_admin: account that administers the detective services (the audit
             account). Default: none.
         :param governed_regions: where the security administrator is designated.
+            Default: none (used only with ``security_admin``).
         :param ram_sharing: enable RAM sharing with the organisation (the network hub
             shares its transit gateway with OUs). Default: False.
         """
         super().__init__(scope, construct_id)
+        if not centralized_root_access:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:OrganizationSettings.RootAccessNotCentralized",
+                "centralized_root_access=False: member accounts keep their own root "
+                "credentials (password, access keys, MFA), each one a standing path to full "
+                "control of its account that the management account cannot remove centrally.",
+            )
         stack = cdk.Stack.of(self)
         name = naming.organization_settings_function(prefix)
         log_group_name = f"/{prefix}/organization-settings"

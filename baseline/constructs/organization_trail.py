@@ -32,6 +32,7 @@ def event_selectors(
 
     ``excluded_buckets`` are bucket-name prefixes whose object events are not recorded:
     the log buckets themselves, whose every delivery would otherwise be logged again.
+    Default: none.
     """
     if s3_data_events not in S3_DATA_EVENTS:
         raise ValueError(f"s3_data_events must be one of {S3_DATA_EVENTS}, got {s3_data_events!r}")
@@ -86,17 +87,27 @@ class OrganizationTrail(Construct):
     ) -> None:
         """Create the log group (with its key), the delivery role and the trail.
 
+        :param trail_name: the trail's name (it names the trail ARN the key policies pin).
         :param organization_id: the organisation (it names the member accounts' log streams).
         :param bucket_name: the log-archive bucket (in the log-archive account).
         :param kms_key_arn: the log-archive key, by key ARN or alias ARN.
+        :param log_group_name: the trail's CloudWatch Logs group (known at synth).
         :param log_retention: how long CloudWatch Logs keeps the events. Default: 1 year.
-        :param s3_data_events: ``none``, ``write`` or ``all``. Default: ``write``.
+        :param s3_data_events: ``none``, ``write`` or ``all``. Default: ``write``; ``none``
+            warns at synth (``lz:OrganizationTrail.NoS3DataEvents``).
         :param lambda_data_events: record Lambda invocations. Default: False.
         :param excluded_buckets: bucket-name prefixes left out of the S3 data events (the
             log buckets). Default: none.
         :param key_alias: alias of the log group's key (in this account).
         """
         super().__init__(scope, construct_id)
+        if s3_data_events == "none":
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:OrganizationTrail.NoS3DataEvents",
+                's3_data_events="none": the trail records no S3 object-level events (CIS '
+                "3.8, 3.9), so who read, wrote or deleted which object in any account cannot "
+                "be established after an incident.",
+            )
         stack = cdk.Stack.of(self)
         trail_arn = f"arn:aws:cloudtrail:{stack.region}:{stack.account}:trail/{trail_name}"
 

@@ -154,7 +154,8 @@ class SecureBucket(Construct):
             saying the caller did not ask for replication.
         :param removal_policy: Default: RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete;
             removed only when its own creation fails, so a failed first deploy can be
-            retried). Anything weaker is a named weakening.
+            retried). Anything weaker is a named weakening and warns at synth
+            (``lz:SecureBucket.NotRetained``).
         """
         super().__init__(scope, construct_id)
         problems = []
@@ -174,6 +175,13 @@ class SecureBucket(Construct):
             )
         if problems:
             raise ValueError("SecureBucket: " + "; ".join(problems))
+        if removal_policy not in _RETAINING:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:SecureBucket.NotRetained",
+                f"removal_policy={removal_policy.name}: the bucket and its access-log bucket "
+                "are deleted when they leave the stack, so a stack deletion or a replacing "
+                "change can destroy the data and its access records.",
+            )
 
         self.encryption_key: kms.IKey = (
             encryption_key
@@ -251,13 +259,19 @@ class SecureBucket(Construct):
         return self.bucket.bucket_arn
 
     def grant_read(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal list the bucket and read objects (decrypting with the bucket's key)."""
+        """Let a principal list the bucket and read objects (decrypting with the bucket's key).
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee, _READ_ACTIONS, ("kms:Decrypt",), objects_key_pattern, list_bucket=True
         )
 
     def grant_write(self, grantee: iam.IGrantable, objects_key_pattern: str = "*") -> iam.Grant:
-        """Let a principal write objects (encrypting with the bucket's key)."""
+        """Let a principal write objects (encrypting with the bucket's key).
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee, _WRITE_ACTIONS, ("kms:GenerateDataKey", "kms:Decrypt"), objects_key_pattern
         )
@@ -265,7 +279,10 @@ class SecureBucket(Construct):
     def grant_read_write(
         self, grantee: iam.IGrantable, objects_key_pattern: str = "*"
     ) -> iam.Grant:
-        """Let a principal list the bucket, read and write objects."""
+        """Let a principal list the bucket, read and write objects.
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        """
         return self.grant(
             grantee,
             (*_READ_ACTIONS, *_WRITE_ACTIONS),
@@ -287,6 +304,9 @@ class SecureBucket(Construct):
 
         Object access needs an object ARN pattern; when it contains ``*`` the AwsSolutions
         IAM5 finding for that one resource is acknowledged on the grantee, with the reason.
+
+        :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
+        :param list_bucket: also grant ``s3:ListBucket`` on the bucket. Default: False.
         """
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
@@ -394,6 +414,9 @@ class SecureBucket(Construct):
             "SecureBucket writes the access-log bucket policy itself, with conditions",
         )
 
+
+#: Removal policies that keep the data when the bucket leaves the stack.
+_RETAINING = (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 
 _READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 _WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")

@@ -296,7 +296,7 @@ class SecurityAlarms(Construct):
         :param prefix: names the alarms ``<prefix>-<id>`` (the guardrails protect them).
         :param log_group: the organisation trail's CloudWatch Logs group.
         :param topic: where the alarms notify.
-        :param extra: further alarms, e.g. :func:`break_glass_alarm`.
+        :param extra: further alarms, e.g. :func:`break_glass_alarm`. Default: none.
         """
         super().__init__(scope, construct_id)
         self.alarms: dict[str, cloudwatch.Alarm] = {}

@@ -46,10 +46,12 @@ class WebAclProtection(Construct):
         """Create the web ACL, its log group and its associations.
 
         :param name: the web ACL's name (letters, digits, hyphens).
-        :param cloudfront: a CloudFront web ACL (deploy in us-east-1). Default: regional.
+        :param cloudfront: a CloudFront web ACL (deploy in us-east-1). Default: False (a
+            regional web ACL).
         :param rate_limit: requests per IP per 5 minutes before blocking (100 to 2,000,000,000).
             Default: 2,000.
         :param resource_arns: regional resources to protect (ALB, API Gateway stage, ...).
+            Default: none (associate the web ACL later, or set it on a distribution).
         :param log_retention: how long the WAF logs are kept. Default: 1 year.
         """
         super().__init__(scope, construct_id)

@@ -14,6 +14,9 @@ from baseline.controls import RETAINED
 from tests.constructs.helpers import nag_violations, new_stack
 
 TRAIL = "arn:aws:cloudtrail:eu-west-1:999988887777:trail/org"
+READER = "arn:aws:iam::111122223333:role/reader"
+REPLICATOR = "arn:aws:iam::111122223333:role/replicator"
+GROUP = "arn:aws:logs:eu-west-1:111122223333:log-group:/orders/api"
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +30,29 @@ def synthesized() -> tuple[cdk.App, assertions.Template]:
     key.grant_service_for_account(
         "logs.amazonaws.com", sid="Logs", source_arn="arn:aws:logs:eu-west-1:111122223333:*"
     )
+    key.grant_cloudwatch_logs(log_group_arn=GROUP)
+    key.grant_decrypt_via_service(
+        READER,
+        service="s3",
+        sid="ReadThroughS3",
+        encryption_context={"aws:s3:arn": "arn:aws:s3:::b/*"},
+    )
+    key.grant_encrypt_via_service(iam.ArnPrincipal(REPLICATOR), service="s3", sid="Replicate")
     role = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     key.grant_decrypt(role)
     return app, assertions.Template.from_stack(stack)
 
 
+def _key(template: assertions.Template) -> tuple[str, dict[str, Any]]:
+    ((logical_id, key),) = template.find_resources("AWS::KMS::Key").items()
+    return logical_id, key
+
+
 def _statement(template: assertions.Template, sid: str) -> dict[str, Any]:
-    key = next(iter(template.find_resources("AWS::KMS::Key").values()))
-    statement: dict[str, Any] = next(
-        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == sid
-    )
-    return statement
+    _, key = _key(template)
+    (statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == sid]
+    assert statement["Effect"] == "Allow" and statement["Resource"] == "*", statement
+    return dict(statement)
 
 
 def test_key_rotates_is_retained_and_waits_thirty_days(
@@ -61,51 +76,115 @@ def test_cloudtrail_grant_is_pinned_to_the_trail(
 ) -> None:
     _, template = synthesized
     encrypt = _statement(template, "AllowCloudTrailEncrypt")
+    assert encrypt["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
     assert encrypt["Action"] == "kms:GenerateDataKey*"
-    assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == [TRAIL]
-    assert encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"] == [
-        "arn:aws:cloudtrail:*:999988887777:trail/*"
-    ]
+    assert encrypt["Condition"] == {
+        "StringEquals": {"aws:SourceArn": [TRAIL]},
+        "StringLike": {
+            "kms:EncryptionContext:aws:cloudtrail:arn": [
+                "arn:aws:cloudtrail:*:999988887777:trail/*"
+            ]
+        },
+    }
     describe = _statement(template, "AllowCloudTrailDescribeAndBucketKey")
-    assert describe["Condition"]["StringEquals"]["aws:SourceArn"] == [TRAIL]
+    assert describe["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert sorted(describe["Action"]) == ["kms:Decrypt", "kms:DescribeKey"]
+    assert describe["Condition"] == {"StringEquals": {"aws:SourceArn": [TRAIL]}}
 
 
 def test_service_grants_carry_source_conditions(
     synthesized: tuple[cdk.App, assertions.Template],
 ) -> None:
     _, template = synthesized
-    assert _statement(template, "Config")["Condition"] == {
-        "StringEquals": {"aws:SourceOrgID": "o-abcdefghij"}
+    config = _statement(template, "Config")
+    assert config["Principal"] == {"Service": "config.amazonaws.com"}
+    assert sorted(config["Action"]) == ["kms:Encrypt", "kms:GenerateDataKey*"]
+    assert config["Condition"] == {"StringEquals": {"aws:SourceOrgID": "o-abcdefghij"}}
+    logs = _statement(template, "Logs")
+    assert logs["Principal"] == {"Service": "logs.amazonaws.com"}
+    assert sorted(logs["Action"]) == ["kms:Encrypt", "kms:GenerateDataKey*"]
+    assert logs["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:logs:eu-west-1:111122223333:*"},
     }
-    logs = _statement(template, "Logs")["Condition"]
-    assert logs["StringEquals"] == {"aws:SourceAccount": "111122223333"}
-    assert logs["ArnLike"] == {"aws:SourceArn": "arn:aws:logs:eu-west-1:111122223333:*"}
 
 
-def test_no_service_statement_lacks_a_condition(
+def test_cloudwatch_logs_grant_is_pinned_to_one_log_group(
     synthesized: tuple[cdk.App, assertions.Template],
 ) -> None:
     _, template = synthesized
-    key = next(iter(template.find_resources("AWS::KMS::Key").values()))
-    for statement in key["Properties"]["KeyPolicy"]["Statement"]:
-        if "Service" in statement["Principal"]:
-            assert statement.get("Condition"), statement
+    statement = _statement(template, "AllowCloudWatchLogs")
+    assert statement["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert sorted(statement["Action"]) == [
+        "kms:Decrypt*",
+        "kms:Describe*",
+        "kms:Encrypt*",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    ]
+    assert statement["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": GROUP}}
+
+
+def test_via_service_grants_work_only_through_that_service(
+    synthesized: tuple[cdk.App, assertions.Template],
+) -> None:
+    _, template = synthesized
+    read = _statement(template, "ReadThroughS3")
+    assert read["Principal"] == {"AWS": READER}
+    assert read["Action"] == "kms:Decrypt"
+    assert read["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::b/*"},
+    }
+    replicate = _statement(template, "Replicate")
+    assert replicate["Principal"] == {"AWS": REPLICATOR}
+    assert sorted(replicate["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]
+    assert replicate["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    }
+
+
+def test_the_key_policy_holds_the_account_default_and_the_grants_only(
+    synthesized: tuple[cdk.App, assertions.Template],
+) -> None:
+    """No statement beyond the account's own and the grants asked for; no grant unconditioned."""
+    _, template = synthesized
+    _, key = _key(template)
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    account = [s for s in statements if "Sid" not in s]
+    assert account == [
+        {
+            "Action": "kms:*",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Resource": "*",
+        }
+    ]
+    granted = {s["Sid"]: s for s in statements if "Sid" in s}
+    assert sorted(granted) == [
+        "AllowCloudTrailDescribeAndBucketKey",
+        "AllowCloudTrailEncrypt",
+        "AllowCloudWatchLogs",
+        "Config",
+        "Logs",
+        "ReadThroughS3",
+        "Replicate",
+    ]
+    for sid, statement in granted.items():
+        assert statement["Condition"], sid
 
 
 def test_grant_decrypt_writes_an_iam_policy(
     synthesized: tuple[cdk.App, assertions.Template],
 ) -> None:
     _, template = synthesized
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": assertions.Match.array_with(
-                    [assertions.Match.object_like({"Action": "kms:Decrypt"})]
-                )
-            }
-        },
-    )
+    key_id, _ = _key(template)
+    (reader,) = template.find_resources("AWS::IAM::Role")
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    assert policy["Properties"]["Roles"] == [{"Ref": reader}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}}
+    ]
 
 
 def test_passes_every_nag_pack() -> None:

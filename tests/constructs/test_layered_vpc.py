@@ -10,10 +10,11 @@ from aws_cdk import assertions
 
 from baseline.constructs import LayeredVpc
 from baseline.controls import RETAINED
-from baseline.defaults import ADMIN_PORTS
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
+#: SSH, RDP, WinRM over HTTP and HTTPS (CIS 5.1, 5.2), spelled out rather than imported.
+ADMIN_PORTS = (22, 3389, 5985, 5986)
 
 
 def _build(**kwargs: Any) -> tuple[cdk.App, assertions.Template]:
@@ -48,34 +49,49 @@ def test_three_tiers_across_two_azs(default: Any) -> None:
     assert len(_resources(template, "AWS::EC2::NatGateway")) == 1
 
 
+def _first_world_ingress_rule(entries: list[dict[str, Any]], port: int) -> dict[str, Any]:
+    """The lowest-numbered ingress entry from 0.0.0.0/0 that covers a TCP port: the one applied."""
+    covering = [
+        e
+        for e in entries
+        if e["CidrBlock"] == "0.0.0.0/0"
+        and not e.get("Egress", False)
+        and (
+            e["Protocol"] == -1
+            or (e["Protocol"] == 6 and e["PortRange"]["From"] <= port <= e["PortRange"]["To"])
+        )
+    ]
+    assert covering, f"no rule decides port {port} from the internet"
+    return min(covering, key=lambda e: e["RuleNumber"])
+
+
 def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default: Any) -> None:
     _, template = default
-    entries = _resources(template, "AWS::EC2::NetworkAclEntry")
-    for port in ADMIN_PORTS:
-        covering = [
-            e["Properties"]
-            for e in entries
-            if e["Properties"].get("CidrBlock") == "0.0.0.0/0"
-            and not e["Properties"].get("Egress", False)
-            and (
-                e["Properties"].get("Protocol") in (-1, "-1")
-                or (
-                    e["Properties"].get("PortRange", {}).get("From", 0)
-                    <= port
-                    <= e["Properties"].get("PortRange", {}).get("To", -1)
-                )
-            )
-        ]
-        # the first matching rule (lowest number) for the port, per ACL, must deny
-        by_acl: dict[str, list[dict[str, Any]]] = {}
-        for entry in covering:
-            by_acl.setdefault(str(entry["NetworkAclId"]), []).append(entry)
-        for acl_entries in by_acl.values():
-            first = min(acl_entries, key=lambda e: e["RuleNumber"])
-            assert first["RuleAction"] == "deny", (port, first)
-    for group in _resources(template, "AWS::EC2::SecurityGroup"):
-        for rule in group["Properties"].get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") != "0.0.0.0/0", rule
+    acls = sorted(template.find_resources("AWS::EC2::NetworkAcl"))
+    assert len(acls) == 3  # one per tier
+    entries = [e["Properties"] for e in _resources(template, "AWS::EC2::NetworkAclEntry")]
+    for acl in acls:
+        of_acl = [e for e in entries if e["NetworkAclId"] == {"Ref": acl}]
+        for port in ADMIN_PORTS:
+            first = _first_world_ingress_rule(of_acl, port)
+            assert first["RuleAction"] == "deny", (acl, port, first)
+            assert first["Protocol"] == 6 and first["PortRange"] == {"From": port, "To": port}
+        # the admin denials come before every allow rule of the ACL
+        denials = sorted(
+            e["RuleNumber"] for e in of_acl if e["RuleAction"] == "deny" and not e["Egress"]
+        )
+        assert denials == [10, 20, 30, 40], acl
+        assert min(e["RuleNumber"] for e in of_acl if e["RuleAction"] == "allow") > 40
+    groups = _resources(template, "AWS::EC2::SecurityGroup")
+    assert len(groups) == 1  # the interface endpoints' group
+    (ingress,) = groups[0]["Properties"]["SecurityGroupIngress"]
+    assert ingress == {
+        "CidrIp": "10.0.0.0/16",
+        "Description": "HTTPS from the VPC",
+        "FromPort": 443,
+        "IpProtocol": "tcp",
+        "ToPort": 443,
+    }
 
 
 def test_isolated_tier_talks_only_inside_the_vpc(default: Any) -> None:
@@ -88,23 +104,91 @@ def test_isolated_tier_talks_only_inside_the_vpc(default: Any) -> None:
         if e["Properties"]["NetworkAclId"] == {"Ref": isolated}
     ]
     allows = [e for e in entries if e["RuleAction"] == "allow"]
-    assert allows and all(e["CidrBlock"] == "10.0.0.0/16" for e in allows)
+    assert sorted((e["Egress"], e["CidrBlock"], e["Protocol"]) for e in allows) == [
+        (False, "10.0.0.0/16", -1),
+        (True, "10.0.0.0/16", -1),
+    ]
 
 
 def test_flow_logs_of_all_traffic_to_the_log_archive_and_an_encrypted_group(default: Any) -> None:
     _, template = default
-    logs = [f["Properties"] for f in _resources(template, "AWS::EC2::FlowLog")]
-    assert {f["LogDestinationType"] for f in logs} == {"s3", "cloud-watch-logs"}
-    assert all(f["TrafficType"] == "ALL" for f in logs)
-    s3_log = next(f for f in logs if f["LogDestinationType"] == "s3")
-    assert BUCKET in str(s3_log["LogDestination"])
-    (group,) = _resources(template, "AWS::Logs::LogGroup")
-    assert "KmsKeyId" in group["Properties"] and group["DeletionPolicy"] in RETAINED
+    (vpc,) = template.find_resources("AWS::EC2::VPC")
+    logs = {
+        f["Properties"]["LogDestinationType"]: f["Properties"]
+        for f in _resources(template, "AWS::EC2::FlowLog")
+    }
+    assert sorted(logs) == ["cloud-watch-logs", "s3"]
+    for flow_log in logs.values():
+        assert flow_log["TrafficType"] == "ALL"
+        assert flow_log["ResourceType"] == "VPC" and flow_log["ResourceId"] == {"Ref": vpc}
+    assert logs["s3"]["LogDestination"] == f"arn:aws:s3:::{BUCKET}"
+    groups = template.find_resources("AWS::Logs::LogGroup")
+    (group_id,) = groups
+    group = groups[group_id]
+    assert logs["cloud-watch-logs"]["LogGroupName"] == {"Ref": group_id}
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert group["Properties"]["RetentionInDays"] == 365
+    assert group["DeletionPolicy"] in RETAINED and group["UpdateReplacePolicy"] == "Retain"
+
+
+def test_flow_log_role_is_for_this_accounts_flow_logs_and_its_group_only(default: Any) -> None:
+    _, template = default
+    (group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    roles = template.find_resources(
+        "AWS::IAM::Role",
+        {"Properties": {"Description": "VPC Flow Logs writes this VPC's flow-log group"}},
+    )
+    (role_id,) = roles
+    (trust,) = roles[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+    assert "Policies" not in roles[role_id]["Properties"]  # no inline grants on top
+    (policy,) = [
+        p["Properties"]
+        for p in _resources(template, "AWS::IAM::ManagedPolicy")
+        if p["Properties"].get("Roles") == [{"Ref": role_id}]
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == [
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+    ]
+    assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [group_id, "Arn"]}, ":*"]]}
 
 
 def test_default_security_group_is_closed(default: Any) -> None:
+    """The CDK's custom resource strips every rule of this VPC's default security group."""
     _, template = default
-    assert _resources(template, "Custom::VpcRestrictDefaultSG")
+    (vpc,) = template.find_resources("AWS::EC2::VPC")
+    (restrict,) = _resources(template, "Custom::VpcRestrictDefaultSG")
+    assert restrict["Properties"]["DefaultSecurityGroupId"] == {
+        "Fn::GetAtt": [vpc, "DefaultSecurityGroup"]
+    }
+    assert restrict["Properties"]["Account"] == "111122223333"
+    handler = restrict["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    role = template.find_resources("AWS::Lambda::Function")[handler]["Properties"]["Role"]
+    provider = template.find_resources("AWS::IAM::Role")[role["Fn::GetAtt"][0]]
+    (policy,) = provider["Properties"]["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == [
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+    ]
+    assert statement["Resource"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:aws:ec2:eu-west-1:111122223333:security-group/",
+                    {"Fn::GetAtt": [vpc, "DefaultSecurityGroup"]},
+                ],
+            ]
+        }
+    ]
 
 
 def test_endpoints_are_private_and_limited_to_the_organisation(default: Any) -> None:
@@ -113,10 +197,42 @@ def test_endpoints_are_private_and_limited_to_the_organisation(default: Any) -> 
     gateways = [e for e in endpoints if e.get("VpcEndpointType", "Gateway") == "Gateway"]
     interfaces = [e for e in endpoints if e.get("VpcEndpointType") == "Interface"]
     assert len(gateways) == 2 and len(interfaces) == 6
+    assert sorted(str(e["ServiceName"]) for e in interfaces) == sorted(
+        f"com.amazonaws.eu-west-1.{name}"
+        for name in ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
+    )
     for endpoint in endpoints:
         (statement,) = endpoint["PolicyDocument"]["Statement"]
-        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
-    assert all(e["PrivateDnsEnabled"] is True for e in interfaces)
+        assert statement == {
+            "Action": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}},
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Resource": "*",
+        }
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    (group_id,) = groups
+    isolated = {
+        k
+        for k, s in template.find_resources("AWS::EC2::Subnet").items()
+        if {"Key": "aws-cdk:subnet-name", "Value": "Isolated"} in s["Properties"]["Tags"]
+    }
+    assert len(isolated) == 2
+    for interface in interfaces:
+        assert interface["PrivateDnsEnabled"] is True
+        assert interface["SecurityGroupIds"] == [{"Fn::GetAtt": [group_id, "GroupId"]}]
+        assert {ref["Ref"] for ref in interface["SubnetIds"]} == isolated
+
+
+def test_endpoints_without_an_organisation_admit_this_account_only() -> None:
+    _, stack = new_stack()
+    LayeredVpc(stack, "Vpc", interface_endpoints=["kms"])
+    template = assertions.Template.from_stack(stack)
+    endpoints = _resources(template, "AWS::EC2::VPCEndpoint")
+    assert len(endpoints) == 3
+    for endpoint in endpoints:
+        (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}
 
 
 def test_default_vpc_passes_every_nag_pack(default: Any) -> None:

@@ -10,12 +10,13 @@ from aws_cdk import assertions
 
 from baseline.constructs.network_hub import NetworkHub
 from baseline.controls import RETAINED
-from baseline.defaults import ADMIN_PORTS
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
 ZONES = ["eu-west-1a", "eu-west-1b"]
 OU = "arn:aws:organizations::111122223333:ou/o-abcdefghij/ou-ab12-cd34ef56"
+#: SSH, RDP, WinRM over HTTP and HTTPS (CIS 5.1, 5.2), spelled out rather than imported.
+ADMIN_PORTS = (22, 3389, 5985, 5986)
 
 
 def _build(**kwargs: Any) -> tuple[cdk.App, assertions.Template]:
@@ -146,9 +147,18 @@ def test_the_firewall_drops_what_is_not_allowed_after_the_threat_signatures(defa
         "Definition": ["10.0.0.0/8"]
     }
     references = sorted(settings["StatefulRuleGroupReferences"], key=lambda r: r["Priority"])
-    managed = [r["ResourceArn"] for r in references[:-2]]
-    assert all(":aws-managed:stateful-rulegroup/" in str(arn) for arn in managed)
-    assert any("ThreatSignaturesMalwareStrictOrder" in str(arn) for arn in managed)
+    assert [r["Priority"] for r in references] == [100, 200, 300, 400, 500, 600, 700]
+    assert [r["ResourceArn"] for r in references[:-2]] == [
+        f"arn:aws:network-firewall:eu-west-1:aws-managed:stateful-rulegroup/{group}"
+        for group in (
+            "ThreatSignaturesBotnetStrictOrder",
+            "ThreatSignaturesMalwareStrictOrder",
+            "ThreatSignaturesEmergingEventsStrictOrder",
+            "MalwareDomainsStrictOrder",
+            "BotNetCommandAndControlDomainsStrictOrder",
+        )
+    ]
+    assert settings["StatefulEngineOptions"]["StreamExceptionPolicy"] == "DROP"
     groups = _of(template, "AWS::NetworkFirewall::RuleGroup")
     allow_list_id = next(k for k in groups if "AllowedDomains" in k)
     allow_list = groups[allow_list_id]
@@ -186,8 +196,13 @@ def test_vpc_flow_logs_of_all_traffic_to_the_log_archive(default: Any) -> None:
     (flow_log,) = [f["Properties"] for f in _of(template, "AWS::EC2::FlowLog").values()]
     assert flow_log["LogDestinationType"] == "s3" and flow_log["TrafficType"] == "ALL"
     assert BUCKET in str(flow_log["LogDestination"])
-    groups = _of(template, "AWS::Logs::LogGroup").values()
-    assert all(g["DeletionPolicy"] in RETAINED for g in groups)
+    (vpc,) = _of(template, "AWS::EC2::VPC")
+    assert flow_log["ResourceId"] == {"Ref": vpc}
+    assert flow_log["LogDestination"] == f"arn:aws:s3:::{BUCKET}"
+    # the hub's one log group is its function's, and it is kept
+    (group,) = _of(template, "AWS::Logs::LogGroup").values()
+    assert group["Properties"]["LogGroupName"] == "/acme-hub/network-hub"
+    assert group["DeletionPolicy"] in RETAINED
 
 
 def test_dns_firewall_blocks_the_managed_lists_and_logs_every_query(default: Any) -> None:
@@ -211,9 +226,15 @@ def test_dns_firewall_blocks_the_managed_lists_and_logs_every_query(default: Any
     assert association["Properties"]["FirewallRuleGroupId"] == {"Fn::GetAtt": [group_id, "Id"]}
     # DISABLED: with ENABLED, CloudFormation could not update or delete the association
     assert association["Properties"]["MutationProtection"] == "DISABLED"
-    _, query_logging = _one(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
+    (vpc,) = _of(template, "AWS::EC2::VPC")
+    assert association["Properties"]["VpcId"] == {"Ref": vpc}
+    query_id, query_logging = _one(template, "AWS::Route53Resolver::ResolverQueryLoggingConfig")
     assert query_logging["Properties"]["DestinationArn"] == f"arn:aws:s3:::{BUCKET}"
-    assert _of(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")
+    _, logged = _one(template, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation")
+    assert logged["Properties"] == {
+        "ResolverQueryLogConfigId": {"Fn::GetAtt": [query_id, "Id"]},
+        "ResourceId": {"Ref": vpc},
+    }
 
 
 def test_shared_with_the_named_ous_only_with_ids_published(default: Any) -> None:
@@ -238,6 +259,8 @@ def test_shared_with_the_named_ous_only_with_ids_published(default: Any) -> None
 def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default: Any) -> None:
     _, template = default
     entries = [e["Properties"] for e in _of(template, "AWS::EC2::NetworkAclEntry").values()]
+    (acl,) = _of(template, "AWS::EC2::NetworkAcl")
+    assert all(e["NetworkAclId"] == {"Ref": acl} for e in entries) and entries
     for port in ADMIN_PORTS:
         covering = [
             e
@@ -246,24 +269,31 @@ def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default
             and not e.get("Egress", False)
             and (
                 e["Protocol"] == -1
-                or e.get("PortRange", {}).get("From", 0)
-                <= port
-                <= e.get("PortRange", {}).get("To", -1)
+                or (e["Protocol"] == 6 and e["PortRange"]["From"] <= port <= e["PortRange"]["To"])
             )
         ]
-        assert min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] == "deny", port
+        assert covering, port
+        first = min(covering, key=lambda e: e["RuleNumber"])
+        assert first["RuleAction"] == "deny", port
+        assert first["Protocol"] == 6 and first["PortRange"] == {"From": port, "To": port}
+    # the four denials, then the one allow-all per direction behind them
+    ingress = sorted(
+        (e["RuleNumber"], e["RuleAction"]) for e in entries if not e.get("Egress", False)
+    )
+    assert ingress == [(10, "deny"), (20, "deny"), (30, "deny"), (40, "deny"), (100, "allow")]
     # every subnet of the hub has the ACL, not only some tier of it
-    (acl,) = _of(template, "AWS::EC2::NetworkAcl")
     covered = {
         a["Properties"]["SubnetId"]["Ref"]
         for a in _of(template, "AWS::EC2::SubnetNetworkAclAssociation").values()
         if a["Properties"]["NetworkAclId"] == {"Ref": acl}
     }
-    assert covered == set(_of(template, "AWS::EC2::Subnet"))
-    for group in _of(template, "AWS::EC2::SecurityGroup").values():
-        for rule in group["Properties"].get("SecurityGroupIngress", []):
-            assert rule.get("CidrIp") != "0.0.0.0/0", rule
-    assert _of(template, "Custom::VpcRestrictDefaultSG")
+    assert covered == set(_of(template, "AWS::EC2::Subnet")) and len(covered) == 6
+    assert not _of(template, "AWS::EC2::SecurityGroup")  # the hub creates none
+    (vpc,) = _of(template, "AWS::EC2::VPC")
+    _, restrict = _one(template, "Custom::VpcRestrictDefaultSG")
+    assert restrict["Properties"]["DefaultSecurityGroupId"] == {
+        "Fn::GetAtt": [vpc, "DefaultSecurityGroup"]
+    }
 
 
 def test_the_function_may_change_only_this_gateway(default: Any) -> None:
@@ -281,6 +311,10 @@ def test_the_function_may_change_only_this_gateway(default: Any) -> None:
     assert modify["Resource"][0] == {"Fn::GetAtt": [gateway, "TransitGatewayArn"]}
     assert "*" not in str(modify["Resource"])
     keep = statements["KeepTheEgressAttachmentOnItsTable"]
+    assert sorted(keep["Action"]) == [
+        "ec2:AssociateTransitGatewayRouteTable",
+        "ec2:DisassociateTransitGatewayRouteTable",
+    ]
     assert "*" not in str(keep["Resource"]) and attachment in str(keep["Resource"])
     assert statements["WatchTheGatewayAndAttachment"]["Action"] == [
         "ec2:DescribeTransitGatewayAttachments",
@@ -298,9 +332,13 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
     assert not _of(template, "AWS::NetworkFirewall::Firewall")
     assert not _of(template, "AWS::Route53Resolver::FirewallRuleGroup")
     assert not _of(template, "AWS::RAM::ResourceShare")
-    for transit in _subnet_ids(template, "Transit"):
+    assert not _subnet_ids(template, "Firewall")
+    transit_subnets = _subnet_ids(template, "Transit")
+    public_subnets = _subnet_ids(template, "Public")
+    assert len(transit_subnets) == len(public_subnets) == len(ZONES)
+    for transit in transit_subnets:
         assert "NatGatewayId" in _routes_of(template, transit)["0.0.0.0/0"]
-    for public in _subnet_ids(template, "Public"):
+    for public in public_subnets:
         assert "TransitGatewayId" in _routes_of(template, public)["10.0.0.0/8"]
     assert nag_violations(app) == []
 
@@ -319,6 +357,6 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
         ({"workload_cidrs": []}, "at least one range"),
     ],
 )
-def test_bad_arguments_fail_with_a_clear_message(kwargs: dict[str, Any], message: str) -> None:
+def test_fails_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _build(**kwargs)

@@ -23,7 +23,37 @@ def default_bucket() -> tuple[cdk.App, SecureBucket, assertions.Template]:
     bucket = SecureBucket(stack, "Data", bucket_name="test-data-bucket")
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     bucket.grant_read(reader)
+    writer = iam.Role(stack, "Writer", assumed_by=iam.AccountRootPrincipal())
+    bucket.grant_write(writer, "uploads/*")
+    editor = iam.Role(stack, "Editor", assumed_by=iam.AccountRootPrincipal())
+    bucket.grant_read_write(editor)
     return app, bucket, assertions.Template.from_stack(stack)
+
+
+def _ids(bucket: SecureBucket) -> tuple[str, str, str]:
+    """Logical ids of the bucket, its access-log bucket and its key."""
+    stack = cdk.Stack.of(bucket)
+    return (
+        stack.get_logical_id(bucket.bucket.node.default_child),  # type: ignore[arg-type]
+        stack.get_logical_id(bucket.access_logs_bucket.node.default_child),  # type: ignore[arg-type]
+        stack.get_logical_id(bucket.encryption_key.node.default_child),  # type: ignore[arg-type]
+    )
+
+
+def _statements_of_role(template: assertions.Template, role: str) -> list[dict[str, Any]]:
+    (role_id,) = [k for k in template.find_resources("AWS::IAM::Role") if k.startswith(role)]
+    (policy,) = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _arn(logical_id: str, suffix: str = "") -> dict[str, Any]:
+    arn = {"Fn::GetAtt": [logical_id, "Arn"]}
+    return {"Fn::Join": ["", [arn, suffix]]} if suffix else arn
 
 
 def _main_bucket(template: assertions.Template) -> dict[str, Any]:
@@ -43,47 +73,64 @@ def _policy_of(template: assertions.Template, logical_id: str) -> list[dict[str,
 
 
 def test_encrypts_with_kms_and_bucket_key_and_blocks_sse_c(default_bucket: Any) -> None:
-    _, _, template = default_bucket
-    rule = _main_bucket(template)["Properties"]["BucketEncryption"][
+    _, bucket, template = default_bucket
+    _, logs_id, key_id = _ids(bucket)
+    (rule,) = _main_bucket(template)["Properties"]["BucketEncryption"][
         "ServerSideEncryptionConfiguration"
-    ][0]
-    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    assert "Fn::GetAtt" in rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]
-    assert rule["BucketKeyEnabled"] is True
-    assert rule["BlockedEncryptionTypes"] == {"EncryptionType": ["SSE-C"]}
-    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    ]
+    assert rule == {
+        "ServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+        },
+        "BucketKeyEnabled": True,
+        "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]},
+    }
+    key = template.find_resources("AWS::KMS::Key")[key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    # the access-log bucket is under the same key, with the same protections
+    (logs_rule,) = template.find_resources("AWS::S3::Bucket")[logs_id]["Properties"][
+        "BucketEncryption"
+    ]["ServerSideEncryptionConfiguration"]
+    assert logs_rule == rule
 
 
 def test_blocks_public_access_and_disables_acls(default_bucket: Any) -> None:
-    _, _, template = default_bucket
-    props = _main_bucket(template)["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    _, bucket, template = default_bucket
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert len(buckets) == 2
+    for logical_id in _ids(bucket)[:2]:
+        props = buckets[logical_id]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
 
 
 def test_policy_denies_plain_http_and_old_tls(default_bucket: Any) -> None:
     _, bucket, template = default_bucket
-    logical = cdk.Stack.of(bucket).get_logical_id(bucket.bucket.node.default_child)
-    statements = _policy_of(template, logical)
-    deny_http = [
-        s
-        for s in statements
-        if s["Effect"] == "Deny"
-        and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
-    ]
-    deny_tls = [
-        s
-        for s in statements
-        if s["Effect"] == "Deny"
-        and s.get("Condition") == {"NumericLessThan": {"s3:TlsVersion": 1.2}}
-    ]
-    assert len(deny_http) == 1 and deny_http[0]["Action"] == "s3:*"
-    assert len(deny_tls) == 1 and deny_tls[0]["Principal"] == {"AWS": "*"}
+    for logical_id in _ids(bucket)[:2]:
+        denials = [s for s in _policy_of(template, logical_id) if s["Effect"] == "Deny"]
+        everything = [_arn(logical_id), _arn(logical_id, "/*")]
+        assert denials == [
+            {
+                "Action": "s3:*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Resource": everything,
+            },
+            {
+                "Action": "s3:*",
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": 1.2}},
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Resource": everything,
+            },
+        ]
 
 
 def test_is_versioned_retained_and_cleans_up_uploads(default_bucket: Any) -> None:
@@ -105,27 +152,37 @@ def test_is_versioned_retained_and_cleans_up_uploads(default_bucket: Any) -> Non
 
 def test_logs_access_to_a_dedicated_retained_bucket(default_bucket: Any) -> None:
     _, bucket, template = default_bucket
+    main_id, logs_id, _ = _ids(bucket)
     props = _main_bucket(template)["Properties"]
-    stack = cdk.Stack.of(bucket)
-    logs_id = stack.get_logical_id(bucket.access_logs_bucket.node.default_child)  # type: ignore[arg-type]
-    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    prefix = f"{cdk.Names.unique_id(bucket)}/"
+    assert props["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": logs_id},
+        "LogFilePrefix": prefix,
+    }
     logs = template.find_resources("AWS::S3::Bucket")[logs_id]
-    assert logs["DeletionPolicy"] in RETAINED
+    assert logs["DeletionPolicy"] in RETAINED and logs["UpdateReplacePolicy"] == "Retain"
     assert logs["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert logs["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 365
-    delivery = [
-        s
-        for s in _policy_of(template, logs_id)
-        if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+    rules = {r["Id"]: r for r in logs["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireAccessLogs"]["ExpirationInDays"] == 365
+    allows = [s for s in _policy_of(template, logs_id) if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Action": "s3:PutObject",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": _arn(main_id)},
+                "StringEquals": {"aws:SourceAccount": "111122223333"},
+            },
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Resource": _arn(logs_id, f"/{prefix}*"),
+            "Sid": "AllowServerAccessLogDelivery",
+        }
     ]
-    assert len(delivery) == 1
-    assert delivery[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
-    assert "aws:SourceArn" in delivery[0]["Condition"]["ArnLike"]
 
 
 def test_logging_service_key_grant_is_conditioned(default_bucket: Any) -> None:
     _, _, template = default_bucket
-    key = next(iter(template.find_resources("AWS::KMS::Key").values()))
+    (key,) = template.find_resources("AWS::KMS::Key").values()
     logging = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
@@ -134,22 +191,67 @@ def test_logging_service_key_grant_is_conditioned(default_bucket: Any) -> None:
     assert len(logging) == 1, (
         "s3.Bucket's unconditioned grant to the logging service must not appear"
     )
+    assert sorted(logging[0]["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]
     assert logging[0]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "111122223333"},
         "ArnLike": {"aws:SourceArn": "arn:aws:s3:::test-data-bucket"},
     }
 
 
-def test_grant_read_covers_objects_and_key(default_bucket: Any) -> None:
-    _, _, template = default_bucket
-    policy = next(iter(template.find_resources("AWS::IAM::Policy").values()))
-    actions = [
-        a
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+def test_grant_read_lists_and_reads_objects_and_decrypts_only(default_bucket: Any) -> None:
+    _, bucket, template = default_bucket
+    main_id, _, key_id = _ids(bucket)
+    assert _statements_of_role(template, "Reader") == [
+        {
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Effect": "Allow",
+            "Resource": _arn(main_id, "/*"),
+        },
+        {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": _arn(main_id)},
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": _arn(key_id)},
     ]
-    assert {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "kms:Decrypt"} <= set(actions)
-    assert not [a for a in actions if "*" in a], "grants list actions exactly"
+
+
+def test_grant_write_puts_objects_under_the_pattern_only(default_bucket: Any) -> None:
+    _, bucket, template = default_bucket
+    main_id, _, key_id = _ids(bucket)
+    assert _statements_of_role(template, "Writer") == [
+        {
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": _arn(main_id, "/uploads/*"),
+        },
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": _arn(key_id),
+        },
+    ]
+
+
+def test_grant_read_write_lists_exact_actions(default_bucket: Any) -> None:
+    _, bucket, template = default_bucket
+    main_id, _, key_id = _ids(bucket)
+    statements = _statements_of_role(template, "Editor")
+    assert statements == [
+        {
+            "Action": [
+                "s3:AbortMultipartUpload",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+            ],
+            "Effect": "Allow",
+            "Resource": _arn(main_id, "/*"),
+        },
+        {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": _arn(main_id)},
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": _arn(key_id),
+        },
+    ]
+    assert "s3:DeleteObject" not in str(statements)  # writing never deletes versions
 
 
 def test_default_bucket_passes_every_nag_pack() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_logs as logs
@@ -22,14 +23,29 @@ def test_encrypted_retained_and_kept() -> None:
     )
     template = assertions.Template.from_stack(stack)
     (group,) = template.find_resources("AWS::Logs::LogGroup").values()
-    assert group["Properties"]["RetentionInDays"] == 731
-    assert "KmsKeyId" in group["Properties"]
-    assert group["DeletionPolicy"] in RETAINED
-    (key,) = template.find_resources("AWS::KMS::Key").values()
+    ((key_id, key),) = template.find_resources("AWS::KMS::Key").items()
+    assert group["Properties"] == {
+        "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+        "LogGroupName": "/orders/api",
+        "RetentionInDays": 731,
+    }
+    assert group["DeletionPolicy"] in RETAINED and group["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    template.has_resource_properties(
+        "AWS::KMS::Alias",
+        {"AliasName": "alias/orders/logs", "TargetKeyId": {"Fn::GetAtt": [key_id, "Arn"]}},
+    )
     (logs_statement,) = [
         s
         for s in key["Properties"]["KeyPolicy"]["Statement"]
         if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    ]
+    assert sorted(logs_statement["Action"]) == [
+        "kms:Decrypt*",
+        "kms:Describe*",
+        "kms:Encrypt*",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
     ]
     assert logs_statement["Condition"] == {
         "ArnEquals": {
@@ -39,9 +55,16 @@ def test_encrypted_retained_and_kept() -> None:
     assert nag_violations(app) == []
 
 
-def test_fails_a_name_unknown_at_synth() -> None:
-    import aws_cdk as cdk
+def test_keeps_events_a_year_by_default() -> None:
+    _, stack = new_stack()
+    SecureLogGroup(stack, "Logs", log_group_name="/orders/web", key_alias="alias/orders/web")
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/orders/web", "RetentionInDays": 365}
+    )
 
+
+def test_fails_a_name_unknown_at_synth() -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match="log_group_name must be known at synth"):
         SecureLogGroup(stack, "Logs", log_group_name=cdk.Aws.STACK_NAME, key_alias="alias/x/y")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 
-from baseline.constructs.organization_trail import event_selectors
-from baseline.constructs.security_alarms import CIS_ALARMS, break_glass_alarm
+from baseline.constructs.security_alarms import CIS_ALARMS, SecurityAlarms, break_glass_alarm
+from tests.constructs.helpers import new_stack
 
 #: CIS AWS Foundations Benchmark v5.0.0 section 4: the events each recommendation names.
 CIS_EVENTS = {
@@ -176,36 +179,54 @@ def test_patterns_are_balanced_and_each_alarm_says_what_to_do() -> None:
         assert len(alarm.action.split()) >= 6, alarm.id
 
 
-def test_event_selectors_record_s3_writes_by_default() -> None:
-    selectors = event_selectors(s3_data_events="write", lambda_data_events=False)
-    assert selectors[0] == {
-        "Name": "Management events",
-        "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
-    }
-    fields = {f["Field"]: f["Equals"] for f in selectors[1]["FieldSelectors"]}
-    assert fields == {
-        "eventCategory": ["Data"],
-        "resources.type": ["AWS::S3::Object"],
-        "readOnly": ["false"],
-    }
-    everything = event_selectors(s3_data_events="all", lambda_data_events=True)
-    assert "readOnly" not in {f["Field"] for f in everything[1]["FieldSelectors"]}
-    assert everything[2]["FieldSelectors"][1] == {
-        "Field": "resources.type",
-        "Equals": ["AWS::Lambda::Function"],
-    }
-    assert len(event_selectors(s3_data_events="none", lambda_data_events=False)) == 1
-
-
-def test_fails_unknown_data_event_setting() -> None:
-    with pytest.raises(ValueError, match="s3_data_events must be one of"):
-        event_selectors(s3_data_events="some", lambda_data_events=False)
-
-
-def test_log_buckets_are_left_out_of_s3_data_events() -> None:
-    (_, s3_selector) = event_selectors(
-        s3_data_events="write", lambda_data_events=False, excluded_buckets=["nwl-logs-"]
+def test_each_alarm_watches_its_filter_and_notifies_the_topic() -> None:
+    _, stack = new_stack()
+    group = logs.LogGroup(stack, "Trail", log_group_name="/acme/trail")
+    topic = sns.Topic(stack, "Topic")
+    SecurityAlarms(
+        stack,
+        "Alarms",
+        prefix="acme",
+        log_group=group,
+        topic=topic,
+        extra=(break_glass_alarm("acme-break-glass"),),
     )
-    assert {"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::nwl-logs-"]} in s3_selector[
-        "FieldSelectors"
+    template = assertions.Template.from_stack(stack)
+    (group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    filters = {
+        f["Properties"]["MetricTransformations"][0]["MetricName"]: f["Properties"]
+        for f in template.find_resources("AWS::Logs::MetricFilter").values()
+    }
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert len(filters) == len(alarms) == 16
+    assert filters["RootUsage"]["LogGroupName"] == {"Ref": group_id}
+    assert filters["RootUsage"]["FilterPattern"] == (
+        '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && '
+        '$.eventType != "AwsServiceEvent" }'
+    )
+    assert filters["RootUsage"]["MetricTransformations"] == [
+        {"MetricName": "RootUsage", "MetricNamespace": "CISBenchmark", "MetricValue": "1"}
     ]
+    for metric, alarm_filter in filters.items():
+        assert alarm_filter["LogGroupName"] == {"Ref": group_id}, metric
+    root = alarms["acme-root-usage"]
+    assert root["AlarmDescription"].startswith("CIS 4.3: Usage of the root user.")
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["MetricName"] in filters, name
+        assert (alarm["Namespace"], alarm["Statistic"], alarm["Period"]) == (
+            "CISBenchmark",
+            "Sum",
+            300,
+        ), name
+        assert alarm["Threshold"] == 1 and alarm["EvaluationPeriods"] == 1, name
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+    assert alarms["acme-break-glass-use"]["AlarmDescription"].startswith(
+        "Use of the break-glass role."
+    )
+    assert 'roleArn = "*:role/acme-break-glass"' in filters["BreakGlassUse"]["FilterPattern"]

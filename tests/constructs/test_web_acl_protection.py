@@ -6,7 +6,6 @@ import pytest
 from aws_cdk import assertions
 
 from baseline.constructs import WebAclProtection
-from baseline.constructs.web_acl_protection import MANAGED_RULE_GROUPS
 from tests.constructs.helpers import nag_violations, new_stack
 
 ALB = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/orders/abc"
@@ -23,20 +22,53 @@ def test_managed_rules_rate_limit_logging_and_association() -> None:
         for r in rules
         if "ManagedRuleGroupStatement" in r["Statement"]
     ]
-    assert managed == list(MANAGED_RULE_GROUPS)
-    rate = next(r for r in rules if "RateBasedStatement" in r["Statement"])
+    assert managed == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ]
+    for rule in rules[:3]:
+        # "None" keeps each managed rule's own block action; "Count" would only count
+        assert rule["OverrideAction"] == {"None": {}}
+        assert rule["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
+        assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is True
+    rate = rules[3]
     assert rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
     assert rate["Action"] == {"Block": {}}
+    assert [r["Priority"] for r in rules] == [10, 20, 30, 40]
+    assert acl["Properties"]["Scope"] == "REGIONAL"
     (logging,) = template.find_resources("AWS::WAFv2::LoggingConfiguration").values()
-    assert "aws-waf-logs-orders-api" in str(logging["Properties"]["LogDestinationConfigs"])
+    assert logging["Properties"]["LogDestinationConfigs"] == [
+        "arn:aws:logs:eu-west-1:111122223333:log-group:aws-waf-logs-orders-api"
+    ]
     assert {f["SingleHeader"]["Name"] for f in logging["Properties"]["RedactedFields"]} == {
         "authorization",
         "cookie",
     }
     (group,) = template.find_resources("AWS::Logs::LogGroup").values()
-    assert "KmsKeyId" in group["Properties"]
-    template.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"ResourceArn": ALB})
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    assert group["Properties"] == {
+        "KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+        "LogGroupName": "aws-waf-logs-orders-api",
+        "RetentionInDays": 365,
+    }
+    (acl_id,) = template.find_resources("AWS::WAFv2::WebACL")
+    (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"] == {
+        "ResourceArn": ALB,
+        "WebACLArn": {"Fn::GetAtt": [acl_id, "Arn"]},
+    }
     assert nag_violations(app) == []
+
+
+def test_cloudfront_acl_is_global_and_associates_nothing() -> None:
+    _, stack = new_stack()
+    WebAclProtection(stack, "Waf", name="site", cloudfront=True, rate_limit=500)
+    template = assertions.Template.from_stack(stack)
+    (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
+    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
+    assert acl["Properties"]["Rules"][3]["Statement"]["RateBasedStatement"]["Limit"] == 500
+    assert not template.find_resources("AWS::WAFv2::WebACLAssociation")
 
 
 @pytest.mark.parametrize(

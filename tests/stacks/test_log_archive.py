@@ -117,13 +117,38 @@ def test_replication_role_is_trusted_by_s3_of_this_account_only(synthesized: Syn
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": LOG_ACCOUNT}}
+    (role_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    assert role["Properties"]["MaxSessionDuration"] == 3600
+    assert "Policies" not in role["Properties"]  # the managed policy below is all it gets
     (policy,) = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"
     ]
-    actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in s["Action"]}
-    assert "s3:ReplicateObject" in actions and "s3:GetObjectRetention" in actions
-    assert not any("*" in a for a in actions)
-    assert "s3:ReplicateDelete" not in actions  # deletions never propagate to the replica
+    assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    source = f"arn:aws:s3:::{naming.log_bucket('nwl', LOG_ACCOUNT, 'eu-west-1')}"
+    destination = f"arn:aws:s3:::{naming.log_bucket('nwl', LOG_ACCOUNT, 'eu-central-1')}"
+    statements = {
+        s["Sid"]: (sorted(s["Action"]), s["Resource"])
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    }
+    assert statements == {
+        "ReadSourceConfiguration": (
+            ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+            source,
+        ),
+        "ReadSourceVersions": (
+            [
+                "s3:GetObjectLegalHold",
+                "s3:GetObjectRetention",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionTagging",
+            ],
+            f"{source}/*",
+        ),
+        # no s3:ReplicateDelete: deletions never propagate to the replica
+        "WriteReplicas": (["s3:ReplicateObject", "s3:ReplicateTags"], f"{destination}/*"),
+    }
 
 
 def test_key_policies_let_replication_through_s3_only(synthesized: Synthesized) -> None:
@@ -131,9 +156,19 @@ def test_key_policies_let_replication_through_s3_only(synthesized: Synthesized) 
     source = _key_policy(synthesized.templates["LogArchive"])["AllowReplicationOutOfSource"]
     assert source["Principal"] == {"AWS": role_arn}
     assert source["Action"] == "kms:Decrypt"
-    assert source["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+    assert source["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
     replica = _key_policy(synthesized.templates["LogArchiveReplica"])["AllowReplicationIntoReplica"]
-    assert replica["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-central-1.amazonaws.com"
+    assert replica["Principal"] == {"AWS": {"Fn::GetAtt": [_role_id(synthesized), "Arn"]}}
+    assert sorted(replica["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]
+    assert replica["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}
+    }
+
+
+def _role_id(synthesized: Synthesized) -> str:
+    template = synthesized.templates["LogArchiveReplica"]
+    (role_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    return role_id
 
 
 def test_cloudtrail_writes_only_from_the_organisation_trail(synthesized: Synthesized) -> None:
@@ -142,12 +177,14 @@ def test_cloudtrail_writes_only_from_the_organisation_trail(synthesized: Synthes
     policy = _bucket_policy(template, logical_id)
     write = policy["CloudTrailWrite"]
     assert write["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert write["Action"] == "s3:PutObject"
     assert write["Condition"]["StringEquals"] == {
         "aws:SourceArn": TRAIL,
         "s3:x-amz-acl": "bucket-owner-full-control",
     }
     prefixes = sorted(r["Fn::Join"][1][1] for r in write["Resource"])
     assert prefixes == [f"/AWSLogs/{MANAGEMENT}/*", f"/AWSLogs/{ORG}/*"]
+    assert policy["CloudTrailAclCheck"]["Action"] == "s3:GetBucketAcl"
     assert policy["CloudTrailAclCheck"]["Condition"] == {"StringEquals": {"aws:SourceArn": TRAIL}}
     key = _key_policy(template)
     assert key["AllowCloudTrailEncrypt"]["Condition"]["StringEquals"] == {"aws:SourceArn": [TRAIL]}
@@ -216,16 +253,33 @@ def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> N
         "NetworkHubLogsBucketCheck",
         "NetworkHubLogsWrite",
     ]
+    network = "534567890123"
+    # each service principal is pinned to the organisation's own trail, org or account
+    expected = {
+        "CloudTrailAclCheck": ("cloudtrail.amazonaws.com", "aws:SourceArn", TRAIL),
+        "CloudTrailWrite": ("cloudtrail.amazonaws.com", "aws:SourceArn", TRAIL),
+        "FlowLogsBucketCheck": ("delivery.logs.amazonaws.com", "aws:SourceOrgID", ORG),
+        "FlowLogsWrite": ("delivery.logs.amazonaws.com", "aws:SourceOrgID", ORG),
+        "NetworkHubLogsBucketCheck": ("delivery.logs.amazonaws.com", "aws:SourceAccount", network),
+        "NetworkHubLogsWrite": ("delivery.logs.amazonaws.com", "aws:SourceAccount", network),
+    }
     for statement in allows:
-        assert set(statement["Principal"]) == {"Service"}
-        assert statement["Condition"]
+        service, key, value = expected[statement["Sid"]]
+        assert statement["Principal"] == {"Service": service}, statement["Sid"]
+        assert statement["Condition"]["StringEquals"][key] == value, statement["Sid"]
 
 
 def test_replication_role_outlives_its_stack(synthesized: Synthesized) -> None:
     template = synthesized.templates["LogArchiveReplica"]
-    for resource in template["Resources"].values():
-        if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
-            assert resource["DeletionPolicy"] in RETAINED, resource["Type"]
+    iam = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")
+    ]
+    assert sorted(r["Type"] for r in iam) == ["AWS::IAM::ManagedPolicy", "AWS::IAM::Role"]
+    for resource in iam:
+        assert resource["DeletionPolicy"] in RETAINED, resource["Type"]
+        assert resource["UpdateReplacePolicy"] == "Retain", resource["Type"]
 
 
 def test_access_log_retention_comes_from_the_config(example_data: dict[str, Any]) -> None:

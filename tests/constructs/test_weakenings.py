@@ -1,0 +1,245 @@
+"""Explicit opt-outs warn at synth with a stable id; the defaults stay silent (docs/weakenings.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from baseline.app import cdk_json_context
+from baseline.constructs import (
+    BaselineFunction,
+    EncryptionKey,
+    LayeredVpc,
+    NetworkHub,
+    OrganizationTrail,
+    SecureBucket,
+    SecureLogGroup,
+    SecurityAlarms,
+    SecurityNotifications,
+    WebAclProtection,
+)
+from baseline.constructs.organization_settings import OrganizationSettings
+from tests.constructs.helpers import ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+WARNING_ID = re.compile(r"lz:[A-Za-z]+\.[A-Za-z0-9]+")
+
+HUB = {
+    "name": "acme-hub",
+    "availability_zones": ["eu-west-1a", "eu-west-1b"],
+    "log_bucket_name": "acme-logs-111122223333-eu-west-1",
+}
+SETTINGS = {
+    "prefix": "acme",
+    "organization_id": "o-abcdefghij",
+    "root_id": "r-ab12",
+    "management_account_id": "111122223333",
+    "policy_types": ["SERVICE_CONTROL_POLICY"],
+}
+TRAIL = {
+    "trail_name": "acme-organization-trail",
+    "organization_id": "o-abcdefghij",
+    "bucket_name": "acme-logs-222233334444-eu-west-1",
+    "kms_key_arn": "arn:aws:kms:eu-west-1:222233334444:alias/acme/logs",
+    "log_group_name": "/acme/organization-trail",
+    "key_alias": "alias/acme/organization-trail",
+}
+
+#: Each opt-out: what builds it, the construct's id, and the warning ids it must raise.
+OPT_OUTS: dict[str, tuple[Callable[[Construct], object], set[str]]] = {
+    "HubWithoutFirewall": (
+        lambda s: NetworkHub(s, "Subject", **HUB, firewall=False),  # type: ignore[arg-type]
+        {"lz:NetworkHub.FirewallOff"},
+    ),
+    "HubWithoutDnsFirewall": (
+        lambda s: NetworkHub(s, "Subject", **HUB, dns_firewall=False),  # type: ignore[arg-type]
+        {"lz:NetworkHub.DnsFirewallOff"},
+    ),
+    "HubWithFewerManagedRules": (
+        lambda s: NetworkHub(
+            s,
+            "Subject",
+            **HUB,  # type: ignore[arg-type]
+            managed_rule_groups=["ThreatSignaturesBotnetStrictOrder"],
+            managed_domain_lists=["AWSManagedDomainsMalwareDomainList"],
+        ),
+        {"lz:NetworkHub.ThreatSignaturesDropped", "lz:NetworkHub.ManagedDomainListsDropped"},
+    ),
+    "BucketDestroyed": (
+        lambda s: SecureBucket(s, "Subject", removal_policy=cdk.RemovalPolicy.DESTROY),
+        {"lz:SecureBucket.NotRetained"},
+    ),
+    "KeyDestroyedSoon": (
+        lambda s: EncryptionKey(
+            s,
+            "Subject",
+            alias="alias/test/short",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            pending_window=cdk.Duration.days(7),
+        ),
+        {"lz:EncryptionKey.NotRetained", "lz:EncryptionKey.ShortDeletionWindow"},
+    ),
+    "VpcWithFewerEndpoints": (
+        lambda s: LayeredVpc(s, "Subject", interface_endpoints=["ssm", "ssmmessages"]),
+        {"lz:LayeredVpc.EndpointsDropped"},
+    ),
+    "SettingsWithRootCredentials": (
+        lambda s: OrganizationSettings(s, "Subject", **SETTINGS, centralized_root_access=False),  # type: ignore[arg-type]
+        {"lz:OrganizationSettings.RootAccessNotCentralized"},
+    ),
+    "TrailWithoutS3DataEvents": (
+        lambda s: OrganizationTrail(s, "Subject", **TRAIL, s3_data_events="none"),
+        {"lz:OrganizationTrail.NoS3DataEvents"},
+    ),
+}
+
+
+def _defaults(stack: cdk.Stack) -> None:
+    """Every construct of the kit with its defaults (only the required arguments given)."""
+    NetworkHub(stack, "Hub", **HUB)  # type: ignore[arg-type]
+    SecureBucket(stack, "Bucket")
+    EncryptionKey(stack, "Key", alias="alias/test/default")
+    LayeredVpc(stack, "Vpc")
+    OrganizationSettings(stack, "Settings", **SETTINGS)  # type: ignore[arg-type]
+    trail = OrganizationTrail(stack, "Trail", **TRAIL)
+    SecureLogGroup(stack, "Logs", log_group_name="/test/logs", key_alias="alias/test/logs")
+    SecurityNotifications(
+        stack,
+        "Notifications",
+        topic_name="acme-security",
+        email="soc@example.com",
+        publishers=["cloudwatch.amazonaws.com"],
+        key_alias="alias/test/notifications",
+    )
+    SecurityAlarms(
+        stack,
+        "Alarms",
+        prefix="acme",
+        log_group=trail.log_group,
+        topic=sns.Topic(stack, "Topic"),
+    )
+    WebAclProtection(stack, "Waf", name="orders-api")
+    BaselineFunction(
+        stack,
+        "Function",
+        function_name="acme-test",
+        description="Tests the defaults",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+        handler="index.handler",
+        statements=[],
+        log_group_name="/acme/test",
+    )
+
+
+@pytest.fixture(scope="module")
+def app() -> cdk.App:
+    """One app: a stack per opt-out, and one stack of every construct at its defaults."""
+    app = cdk.App(context=cdk_json_context())
+    for name, (build, _) in OPT_OUTS.items():
+        build(cdk.Stack(app, name, env=ENV))
+    _defaults(cdk.Stack(app, "Defaults", env=ENV))
+    return app
+
+
+def _lz_warnings(app: cdk.App, stack_name: str) -> dict[str, list[str]]:
+    """The kit's warnings of one stack: id -> paths of the constructs that raised it."""
+    stack = app.node.find_child(stack_name)
+    assert isinstance(stack, cdk.Stack)
+    found: dict[str, list[str]] = {}
+    for message in assertions.Annotations.from_stack(stack).find_warning(
+        "*", assertions.Match.string_like_regexp(r"\[ack: lz:")
+    ):
+        (warning_id,) = WARNING_ID.findall(str(message.entry.data))
+        found.setdefault(warning_id, []).append(message.id)
+    return found
+
+
+@pytest.mark.parametrize("stack_name", sorted(OPT_OUTS))
+def test_each_opt_out_warns_with_its_id(app: cdk.App, stack_name: str) -> None:
+    _, expected = OPT_OUTS[stack_name]
+    found = _lz_warnings(app, stack_name)
+    assert set(found) == expected
+    for paths in found.values():
+        assert paths == [f"/{stack_name}/Subject"]  # on the construct that was asked
+
+
+def test_the_warning_says_what_is_lost(app: cdk.App) -> None:
+    stack = app.node.find_child("HubWithoutFirewall")
+    assert isinstance(stack, cdk.Stack)
+    assertions.Annotations.from_stack(stack).has_warning(
+        "/HubWithoutFirewall/Subject",
+        assertions.Match.string_like_regexp(
+            r"^firewall=False: egress from every spoke VPC leaves through NAT uninspected.*"
+            r"\[ack: lz:NetworkHub\.FirewallOff\]$"
+        ),
+    )
+
+
+def test_the_defaults_do_not_warn(app: cdk.App) -> None:
+    assert _lz_warnings(app, "Defaults") == {}
+
+
+def test_a_warning_changes_no_template(app: cdk.App) -> None:
+    """Warnings live in the assembly's metadata; the template carries none of them."""
+    for name in OPT_OUTS:
+        stack = app.node.find_child(name)
+        assert isinstance(stack, cdk.Stack)
+        template = json.dumps(assertions.Template.from_stack(stack).to_json())
+        assert "lz:" not in template, name
+
+
+def test_warnings_can_be_acknowledged_on_the_construct() -> None:
+    app = cdk.App(context=cdk_json_context())
+    stack = cdk.Stack(app, "Acknowledged", env=ENV)
+    key = EncryptionKey(stack, "Key", alias="alias/test/ack", pending_window=cdk.Duration.days(7))
+    cdk.Annotations.of(key).acknowledge_warning(
+        "lz:EncryptionKey.ShortDeletionWindow", "A test key that holds no data."
+    )
+    assert _lz_warnings(app, "Acknowledged") == {}
+
+
+# --- the page -----------------------------------------------------------------------------
+
+
+def _ids_in_code() -> dict[str, str]:
+    """Warning id -> the module that raises it, for every construct module."""
+    found = {}
+    for module in sorted((ROOT / "baseline" / "constructs").glob("*.py")):
+        for warning_id in re.findall(r'"(lz:[A-Za-z]+\.[A-Za-z0-9]+)"', module.read_text()):
+            found[warning_id] = module.stem
+    return found
+
+
+def _rows_on_the_page() -> dict[str, str]:
+    """Warning id -> construct, from the table of docs/weakenings.md."""
+    rows = {}
+    for line in (ROOT / "docs" / "weakenings.md").read_text().splitlines():
+        match = re.match(r"^\| `(lz:[A-Za-z]+\.[A-Za-z0-9]+)` \| `([A-Za-z]+)` \|", line)
+        if match:
+            assert match.group(1) not in rows, f"{match.group(1)} is listed twice"
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
+def test_the_page_lists_every_warning_id_and_no_other() -> None:
+    in_code = _ids_in_code()
+    on_page = _rows_on_the_page()
+    assert len(in_code) == 10
+    assert sorted(set(in_code) - set(on_page)) == [], "ids missing from docs/weakenings.md"
+    assert sorted(set(on_page) - set(in_code)) == [], "ids no longer used in baseline/constructs"
+    for warning_id, construct in on_page.items():
+        assert warning_id.startswith(f"lz:{construct}."), warning_id
+
+
+def test_every_id_on_the_page_is_exercised_here() -> None:
+    exercised = {i for _, ids in OPT_OUTS.values() for i in ids}
+    assert exercised == set(_rows_on_the_page())
