@@ -24,6 +24,7 @@ depends only on the Python standard library and the boto3 of the Lambda runtime.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -102,24 +103,59 @@ def enable_trusted_access(organizations: Any, principals: Iterable[str]) -> list
     return done
 
 
-def enable_policy_types(organizations: Any, root_id: str, wanted: Iterable[str]) -> list[str]:
+#: How long to wait for enabled policy types to leave PENDING_ENABLE: polls and seconds apart.
+POLICY_TYPE_POLLS = 60
+POLICY_TYPE_POLL_SECONDS = 5.0
+
+
+def _root(organizations: Any, root_id: str) -> dict[str, Any]:
     roots = organizations.list_roots()["Roots"]
     root = next((r for r in roots if r["Id"] == root_id), None)
     if root is None:
         raise ValueError(
             f"root {root_id} is not a root of this organisation ({[r['Id'] for r in roots]})"
         )
-    enabled = {p["Type"] for p in root.get("PolicyTypes", []) if p["Status"] == "ENABLED"}
+    return dict(root)
+
+
+def _statuses(root: dict[str, Any]) -> dict[str, str]:
+    return {p["Type"]: p["Status"] for p in root.get("PolicyTypes", [])}
+
+
+def enable_policy_types(
+    organizations: Any,
+    root_id: str,
+    wanted: Iterable[str],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Enable each policy type on the root, then wait until every one shows ENABLED.
+
+    EnablePolicyType is asynchronous: the root shows PENDING_ENABLE for a while, and a
+    policy of the type attached meanwhile fails with PolicyTypeNotEnabledException. The
+    Organization stack attaches its policies right after this resource, so it waits.
+    """
+    wanted = list(wanted)
+    statuses = _statuses(_root(organizations, root_id))
     newly = []
     for policy_type in wanted:
-        if policy_type in enabled:
+        if statuses.get(policy_type) in ("ENABLED", "PENDING_ENABLE"):
             continue
         try:
             organizations.enable_policy_type(RootId=root_id, PolicyType=policy_type)
         except organizations.exceptions.PolicyTypeAlreadyEnabledException:
             continue
         newly.append(policy_type)
-    return newly
+    for _ in range(POLICY_TYPE_POLLS):
+        now = _statuses(_root(organizations, root_id))
+        pending = sorted(t for t in wanted if now.get(t) != "ENABLED")
+        if not pending:
+            return newly
+        sleep(POLICY_TYPE_POLL_SECONDS)
+    raise TimeoutError(
+        f"policy types {', '.join(pending)} of root {root_id} were still not ENABLED after "
+        f"{POLICY_TYPE_POLLS * POLICY_TYPE_POLL_SECONDS:.0f} s; check them with "
+        "`aws organizations list-roots` and deploy again"
+    )
 
 
 def enable_stacksets_access(cloudformation: Any) -> bool:

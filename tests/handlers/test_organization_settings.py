@@ -175,6 +175,7 @@ def test_a_race_on_enabling_a_policy_type_is_not_an_error() -> None:
     clients, factory = _clients([], [])
 
     def already(**kwargs: Any) -> None:
+        clients["organizations"].enabled.append(kwargs["PolicyType"])  # another caller won
         raise AlreadyEnabledError
 
     clients["organizations"].enable_policy_type = already
@@ -310,3 +311,76 @@ def test_the_audit_account_administers_every_detective_service_in_every_region()
         {"delegatedAdminAccountId": "222222222222"}
     ]
     assert fakes[("securityhub", "eu-west-1")].enabled == [{"AdminAccountId": "222222222222"}]
+
+
+# --- policy types, through botocore's request and response validation -------------------
+
+
+def _organizations_stub() -> tuple[Any, Any]:
+    import botocore.session
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        "organizations",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return client, Stubber(client)
+
+
+def _roots(**statuses: str) -> dict[str, Any]:
+    return {
+        "Roots": [
+            {
+                "Id": "r-ab12",
+                "Arn": "arn:aws:organizations::111122223333:root/o-abc123defg/r-ab12",
+                "Name": "Root",
+                "PolicyTypes": [{"Type": t, "Status": s} for t, s in statuses.items()],
+            }
+        ]
+    }
+
+
+def test_enabling_policy_types_waits_until_each_is_enabled() -> None:
+    client, stub = _organizations_stub()
+    scp, rcp = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
+    stub.add_response("list_roots", _roots(**{scp: "ENABLED"}), {})
+    stub.add_response(
+        "enable_policy_type",
+        {"Root": _roots(**{scp: "ENABLED", rcp: "PENDING_ENABLE"})["Roots"][0]},
+        {"RootId": "r-ab12", "PolicyType": rcp},
+    )
+    stub.add_response("list_roots", _roots(**{scp: "ENABLED", rcp: "PENDING_ENABLE"}), {})
+    stub.add_response("list_roots", _roots(**{scp: "ENABLED", rcp: "ENABLED"}), {})
+    sleeps: list[float] = []
+    with stub:
+        newly = handler_module.enable_policy_types(client, "r-ab12", [scp, rcp], sleeps.append)
+        stub.assert_no_pending_responses()
+    assert newly == [rcp]
+    assert sleeps == [handler_module.POLICY_TYPE_POLL_SECONDS]  # polled once more, then done
+
+
+def test_a_type_already_pending_is_not_enabled_again_but_awaited() -> None:
+    client, stub = _organizations_stub()
+    rcp = "RESOURCE_CONTROL_POLICY"
+    stub.add_response("list_roots", _roots(**{rcp: "PENDING_ENABLE"}), {})
+    stub.add_response("list_roots", _roots(**{rcp: "ENABLED"}), {})
+    with stub:
+        assert handler_module.enable_policy_types(client, "r-ab12", [rcp], lambda _: None) == []
+        stub.assert_no_pending_responses()
+
+
+def test_fails_with_a_clear_message_when_a_type_stays_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handler_module, "POLICY_TYPE_POLLS", 3)
+    client, stub = _organizations_stub()
+    tag = "TAG_POLICY"
+    for _ in range(4):
+        stub.add_response("list_roots", _roots(**{tag: "PENDING_ENABLE"}), {})
+    with (
+        stub,
+        pytest.raises(TimeoutError, match="TAG_POLICY of root r-ab12 were still not ENABLED"),
+    ):
+        handler_module.enable_policy_types(client, "r-ab12", [tag], lambda _: None)
