@@ -1,0 +1,66 @@
+"""Network controls (baseline/controls/network.py): each fails once its property is removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.controls.helpers import (
+    MutableTemplates,
+    Weakening,
+    assert_weakening_breaks,
+    drop_scp_statements,
+    first,
+)
+
+WEAKENINGS: dict[str, Weakening] = {
+    "LZ-NET-01": lambda t: first(
+        t, "AWS::EC2::NetworkAclEntry", lambda e: e["Properties"]["RuleAction"] == "deny"
+    )["Properties"].update(RuleAction="allow"),
+    "LZ-NET-02": lambda t: first(
+        t, "AWS::EC2::TransitGatewayRoute", lambda r: r["Properties"].get("Blackhole") is True
+    )["Properties"].update(Blackhole=False),
+    "LZ-NET-03": lambda t: first(t, "AWS::NetworkFirewall::FirewallPolicy")["Properties"][
+        "FirewallPolicy"
+    ].update(StatefulDefaultActions=[]),
+    "LZ-NET-04": lambda t: first(t, "AWS::Route53Resolver::FirewallRuleGroup")["Properties"][
+        "FirewallRules"
+    ][0].update(Action="ALERT"),
+    "LZ-NET-05": drop_scp_statements("ProtectHubFirewalls", "ProtectHubRoutingAndDns"),
+}
+
+
+@pytest.mark.parametrize("control_id", WEAKENINGS)
+def test_fails_when_the_control_is_removed(control_id: str, synthesized: Synthesized) -> None:
+    assert_weakening_breaks(control_id, WEAKENINGS[control_id], synthesized)
+
+
+def _add_to_hub_stack(
+    templates: MutableTemplates, logical_id: str, resource: dict[str, Any]
+) -> None:
+    templates["Network-eu-west-1"]["Resources"][logical_id] = resource
+
+
+def test_fails_when_a_security_group_opens_ssh_to_the_world(synthesized: Synthesized) -> None:
+    open_ssh = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "too open",
+            "SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+            ],
+        },
+    }
+    assert_weakening_breaks(
+        "LZ-NET-01", lambda t: _add_to_hub_stack(t, "OpenSsh", open_ssh), synthesized
+    )
+
+
+def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -> None:
+    assert_weakening_breaks(
+        "LZ-NET-01",
+        lambda t: first(t, "AWS::EC2::FlowLog")["Properties"].update(TrafficType="REJECT"),
+        synthesized,
+    )
