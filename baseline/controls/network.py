@@ -171,17 +171,19 @@ def check_egress_inspected(templates: Templates) -> Evidence:
             and settings.get("StatelessDefaultActions") == ["aws:forward_to_sfe"]
         )
         evidence.record(name, ok)
+    # Keyed by stack as well: every region's hub stack has the same logical ids.
     logged = {
-        json.dumps(properties(c).get("FirewallArn")): sorted(
+        (config_name.split("/")[0], json.dumps(properties(c).get("FirewallArn"))): sorted(
             d.get("LogType")
             for d in properties(c)["LoggingConfiguration"]["LogDestinationConfigs"]
             if d.get("LogDestinationType") == "S3"
         )
-        for _, c in resources(templates, "AWS::NetworkFirewall::LoggingConfiguration")
+        for config_name, c in resources(templates, "AWS::NetworkFirewall::LoggingConfiguration")
     }
     for name, _ in resources(templates, "AWS::NetworkFirewall::Firewall"):
-        arn = json.dumps({"Fn::GetAtt": [name.split("/")[1], "FirewallArn"]})
-        evidence.record(name, logged.get(arn) == ["ALERT", "FLOW"])
+        stack, logical_id = name.split("/")
+        arn = json.dumps({"Fn::GetAtt": [logical_id, "FirewallArn"]})
+        evidence.record(name, logged.get((stack, arn)) == ["ALERT", "FLOW"])
     return evidence
 
 

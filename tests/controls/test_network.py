@@ -64,3 +64,14 @@ def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -
         lambda t: first(t, "AWS::EC2::FlowLog")["Properties"].update(TrafficType="REJECT"),
         synthesized,
     )
+
+
+def test_fails_when_one_regions_firewall_drops_its_flow_logs(synthesized: Synthesized) -> None:
+    """Every region's hub has the same logical ids; another region's logging must not count."""
+
+    def alert_only(templates: MutableTemplates) -> None:
+        config = first(templates, "AWS::NetworkFirewall::LoggingConfiguration")
+        destinations = config["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]
+        destinations[:] = [d for d in destinations if d["LogType"] != "FLOW"]
+
+    assert_weakening_breaks("LZ-NET-03", alert_only, synthesized)
