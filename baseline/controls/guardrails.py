@@ -228,6 +228,8 @@ def check_imdsv2_required(templates: Templates) -> Evidence:
         .get("@@assign")
         == "required"
     ]
+    if not evidence.found:
+        evidence.violations.append("no SCP at the root requires IMDSv2 at launch")
     if not declarative:
         evidence.violations.append(
             "no declarative EC2 policy at the root requires IMDSv2 by default"

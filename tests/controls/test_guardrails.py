@@ -80,3 +80,8 @@ def test_fails_without_security_contacts(synthesized: Synthesized) -> None:
                     del stack["Resources"][logical_id]
 
     assert_weakening_breaks("LZ-ROOT-01", drop_account_stacks, synthesized)
+
+
+def test_fails_without_the_imdsv2_scp(synthesized: Synthesized) -> None:
+    """The declarative default alone does not hold: launches must also require IMDSv2."""
+    assert_weakening_breaks("LZ-GR-06", drop_scp_statements("RequireImdsv2"), synthesized)
