@@ -238,6 +238,11 @@ def check_imdsv2_required(templates: Templates) -> Evidence:
     return evidence
 
 
+#: The condition keys of the data perimeter: who may reach the data, which services acting
+#: for whom, and over which transport.
+_PERIMETER_KEYS = ("aws:PrincipalOrgID", "aws:SourceOrgID", "aws:SecureTransport")
+
+
 @control(
     CONTROLS,
     id="LZ-GR-07",
@@ -251,16 +256,24 @@ def check_imdsv2_required(templates: Templates) -> Evidence:
     implemented_by="baseline.guardrails.rcps",
 )
 def check_data_perimeter(templates: Templates) -> Evidence:
-    """An RCP at the root has the perimeter's Deny statements."""
-    return root_denies(
+    """RCPs at the root deny on each perimeter key: principal org, source org and TLS."""
+    evidence = root_denies(
         templates,
         "RESOURCE_CONTROL_POLICY",
-        lambda s: bool(
-            condition_values(s, "aws:PrincipalOrgID")
-            or condition_values(s, "aws:SourceOrgID")
-            or condition_values(s, "aws:SecureTransport")
-        ),
+        lambda s: any(condition_values(s, key) for key in _PERIMETER_KEYS),
     )
+    denied_on = {
+        key
+        for _, content in org_policies(templates, "RESOURCE_CONTROL_POLICY", at_root=True)
+        for statement in as_list(content.get("Statement", []))
+        if statement.get("Effect") == "Deny"
+        for key in _PERIMETER_KEYS
+        if condition_values(statement, key)
+    }
+    evidence.violations += [
+        f"no RCP at the root denies on {key}" for key in _PERIMETER_KEYS if key not in denied_on
+    ]
+    return evidence
 
 
 @control(

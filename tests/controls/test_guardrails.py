@@ -11,9 +11,11 @@ from tests.controls.helpers import (
     Weakening,
     assert_weakening_breaks,
     detach_policy_type,
+    drop_policy_statements,
     drop_scp_statements,
     first,
     policy_statements,
+    sid,
 )
 
 
@@ -85,3 +87,18 @@ def test_fails_without_security_contacts(synthesized: Synthesized) -> None:
 def test_fails_without_the_imdsv2_scp(synthesized: Synthesized) -> None:
     """The declarative default alone does not hold: launches must also require IMDSv2."""
     assert_weakening_breaks("LZ-GR-06", drop_scp_statements("RequireImdsv2"), synthesized)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["EnforceOrgIdentities", "EnforceConfusedDeputyProtection", "EnforceSecureTransport"],
+)
+def test_fails_without_one_of_the_perimeter_statements(
+    statement: str, synthesized: Synthesized
+) -> None:
+    """Each perimeter statement counts: the other two do not stand in for it."""
+    assert_weakening_breaks(
+        "LZ-GR-07",
+        lambda t: drop_policy_statements(t, "RESOURCE_CONTROL_POLICY", sid(statement)),
+        synthesized,
+    )
