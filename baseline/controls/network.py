@@ -193,8 +193,8 @@ def check_egress_inspected(templates: Templates) -> Evidence:
     title="DNS Firewall blocks the AWS managed malware and botnet domain lists",
     explanation=(
         "Every Route 53 Resolver DNS Firewall rule group blocks the AWS managed malware "
-        "and botnet command-and-control domain lists, and every query logging "
-        "configuration delivers to S3 (the log archive)."
+        "and botnet command-and-control domain lists, its stack logs DNS queries, and "
+        "every query logging configuration delivers to S3 (the log archive)."
     ),
     best_practices=("SEC05-BP03", "SEC04-BP01"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
@@ -210,6 +210,8 @@ def check_dns_firewall(templates: Templates) -> Evidence:
             if r.get("Action") == "BLOCK"
         )
         evidence.record(name, all(w in blocked for w in wanted))
+        if not _in_stack(templates, name, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+            evidence.violations.append(f"{name}: DNS queries of its stack not logged")
     for name, config in resources(templates, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
         to_s3 = str(properties(config).get("DestinationArn", "")).startswith("arn:aws:s3:::")
         evidence.record(name, to_s3)

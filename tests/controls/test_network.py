@@ -75,3 +75,13 @@ def test_fails_when_one_regions_firewall_drops_its_flow_logs(synthesized: Synthe
         destinations[:] = [d for d in destinations if d["LogType"] != "FLOW"]
 
     assert_weakening_breaks("LZ-NET-03", alert_only, synthesized)
+
+
+def test_fails_when_one_region_stops_logging_dns_queries(synthesized: Synthesized) -> None:
+    def drop_query_logging(templates: MutableTemplates) -> None:
+        hub = templates["Network-eu-west-1"]["Resources"]
+        for logical_id, resource in list(hub.items()):
+            if resource["Type"].startswith("AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+                del hub[logical_id]
+
+    assert_weakening_breaks("LZ-NET-04", drop_query_logging, synthesized)
