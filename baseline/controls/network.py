@@ -51,8 +51,8 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
     title="No NACL or security group opens SSH, RDP or WinRM; every VPC logs all traffic",
     explanation=(
         "In every network ACL the first inbound entry from 0.0.0.0/0 that covers port 22, "
-        "3389, 5985 or 5986 denies it, no security group lets the world in on one of those "
-        "ports, and every VPC's stack closes its default security group and has a flow "
+        "3389, 5985 or 5986 denies it, no security group or standalone ingress rule lets "
+        "the world in on one of those ports, and every VPC's stack closes its default security group and has a flow "
         "log of all traffic."
     ),
     best_practices=("SEC05-BP01", "SEC05-BP02", "SEC04-BP01"),
@@ -76,15 +76,24 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
             if covering and min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] != "deny":
                 evidence.violations.append(f"{acl}: port {port} open to the world")
         evidence.found.append(acl)
-    for name, group in resources(templates, "AWS::EC2::SecurityGroup"):
-        for rule in properties(group).get("SecurityGroupIngress", []):
-            world = rule.get("CidrIp") == _WORLD or rule.get("CidrIpv6") == "::/0"
-            span = {
-                "Protocol": rule.get("IpProtocol"),
-                "PortRange": {"From": rule.get("FromPort", 0), "To": rule.get("ToPort", 65535)},
-            }
-            if world and any(_covers(span, p) for p in _ADMIN_PORTS):
-                evidence.violations.append(f"{name}: admin port open to the world")
+    rules = [
+        (name, rule)
+        for name, group in resources(templates, "AWS::EC2::SecurityGroup")
+        for rule in properties(group).get("SecurityGroupIngress", [])
+    ]
+    # The CDK writes a rule as a resource of its own when the group lives in another stack.
+    rules += [
+        (name, properties(ingress))
+        for name, ingress in resources(templates, "AWS::EC2::SecurityGroupIngress")
+    ]
+    for name, rule in rules:
+        world = rule.get("CidrIp") == _WORLD or rule.get("CidrIpv6") == "::/0"
+        span = {
+            "Protocol": rule.get("IpProtocol"),
+            "PortRange": {"From": rule.get("FromPort", 0), "To": rule.get("ToPort", 65535)},
+        }
+        if world and any(_covers(span, p) for p in _ADMIN_PORTS):
+            evidence.violations.append(f"{name}: admin port open to the world")
     for name, _ in resources(templates, "AWS::EC2::VPC"):
         closed = _in_stack(templates, name, "Custom::VpcRestrictDefaultSG")
         logged = [

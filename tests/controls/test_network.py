@@ -58,6 +58,25 @@ def test_fails_when_a_security_group_opens_ssh_to_the_world(synthesized: Synthes
     )
 
 
+def test_fails_when_a_standalone_ingress_rule_opens_rdp_to_the_world(
+    synthesized: Synthesized,
+) -> None:
+    """A rule the CDK writes as its own resource counts as much as an inline one."""
+    open_rdp = {
+        "Type": "AWS::EC2::SecurityGroupIngress",
+        "Properties": {
+            "GroupId": "sg-0123456789abcdef0",
+            "IpProtocol": "tcp",
+            "FromPort": 3389,
+            "ToPort": 3389,
+            "CidrIp": "0.0.0.0/0",
+        },
+    }
+    assert_weakening_breaks(
+        "LZ-NET-01", lambda t: _add_to_hub_stack(t, "OpenRdp", open_rdp), synthesized
+    )
+
+
 def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -> None:
     assert_weakening_breaks(
         "LZ-NET-01",
