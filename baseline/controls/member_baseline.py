@@ -1,0 +1,171 @@
+"""Member baseline controls: the StackSet that reaches every member account, and what its
+template sets up there (AWS Config, account settings, access roles)."""
+
+from __future__ import annotations
+
+import json
+
+from baseline.controls.model import (
+    Control,
+    Evidence,
+    Template,
+    Templates,
+    control,
+    properties,
+    resources,
+    retained,
+)
+
+CONTROLS: list[Control] = []
+
+
+def _member_templates(templates: Templates) -> dict[str, Template]:
+    """The member template each StackSet carries, as a template of its own."""
+    found: dict[str, Template] = {}
+    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
+        body = properties(stack_set).get("TemplateBody")
+        if isinstance(body, str):
+            found[f"{name}/TemplateBody"] = json.loads(body)
+    return found
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-01",
+    title="The member baseline reaches every account of the target OUs, now and later",
+    explanation=(
+        "Every StackSet is service-managed with automatic deployment on, keeps its stacks "
+        "when an account leaves, targets OUs in named regions in every instance group, "
+        "and is itself retained."
+    ),
+    best_practices=("SEC01-BP06", "SEC01-BP01"),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStackSetStack",
+)
+def check_stack_set_rollout(templates: Templates) -> Evidence:
+    """Every StackSet auto-deploys to OUs in every region, keeps stacks and is retained."""
+    evidence = Evidence()
+    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
+        props = properties(stack_set)
+        auto = props.get("AutoDeployment", {})
+        groups = props.get("StackInstancesGroup", [])
+        ok = (
+            props.get("PermissionModel") == "SERVICE_MANAGED"
+            and auto.get("Enabled") is True
+            and auto.get("RetainStacksOnAccountRemoval") is True
+            and all(
+                g.get("Regions") and g.get("DeploymentTargets", {}).get("OrganizationalUnitIds")
+                for g in groups
+            )
+            and bool(groups)
+            and retained(stack_set)
+        )
+        evidence.record(name, ok)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-02",
+    title="AWS Config records every supported resource type in every member account",
+    explanation=(
+        "Every member template has an unconditional configuration recorder of all "
+        "supported resource types and a delivery channel to the log archive's Config bucket."
+    ),
+    best_practices=("SEC04-BP01", "SEC04-BP02"),
+    cis=("3.3",),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+)
+def check_member_config_recorder(templates: Templates) -> Evidence:
+    """Every member template records all supported types and delivers to a Config bucket."""
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        recorders = list(resources({name: member}, "AWS::Config::ConfigurationRecorder"))
+        channels = list(resources({name: member}, "AWS::Config::DeliveryChannel"))
+        ok = (
+            bool(recorders)
+            and bool(channels)
+            and all(
+                properties(r).get("RecordingGroup", {}).get("AllSupported") is True
+                and "Condition" not in r
+                for _, r in recorders
+            )
+        )
+        ok = ok and all(
+            "-config-" in str(properties(c).get("S3BucketName", "")) for _, c in channels
+        )
+        evidence.record(name, ok)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-03",
+    title="Every member account gets the CIS account settings",
+    explanation=(
+        "Every member template has the account-settings resource, and its function calls "
+        "the APIs that set the CIS password policy, EBS encryption by default, account S3 "
+        "Block Public Access and the instance metadata defaults, and that close the "
+        "default security groups."
+    ),
+    best_practices=("SEC08-BP02", "SEC06-BP02", "SEC05-BP01", "SEC02-BP01"),
+    cis=("1.8", "1.9", "2.2.1", "2.1.4", "5.4"),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+)
+def check_member_account_settings(templates: Templates) -> Evidence:
+    """Every member template has the settings resource and code making each API call."""
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        settings = list(resources({name: member}, "Custom::AccountSettings"))
+        functions = [
+            properties(f).get("Code", {}).get("ZipFile", "")
+            for _, f in resources({name: member}, "AWS::Lambda::Function")
+        ]
+        code = "\n".join(str(f) for f in functions)
+        needed = (
+            "update_account_password_policy",
+            "enable_ebs_encryption_by_default",
+            "put_public_access_block",
+            "modify_instance_metadata_defaults",
+            "revoke_security_group_ingress",
+        )
+        missing = [n for n in needed if n not in code]
+        evidence.record(
+            f"{name}: {', '.join(missing) or 'all settings'}", bool(settings) and not missing
+        )
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-04",
+    title="Audit, incident-response and support roles exist; break-glass needs MFA",
+    explanation=(
+        "Every member template creates an audit read-only, an incident-responder and a "
+        "support role, and every statement of the break-glass role's trust policy "
+        "requires MFA."
+    ),
+    best_practices=("SEC03-BP03", "SEC10-BP05", "SEC02-BP02"),
+    cis=("1.17",),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+)
+def check_member_roles(templates: Templates) -> Evidence:
+    """Access roles exist once per account; break-glass only with MFA from named principals."""
+    evidence = Evidence()
+    for name, member in _member_templates(templates).items():
+        roles = {
+            str(properties(r).get("RoleName")): r
+            for _, r in resources({name: member}, "AWS::IAM::Role")
+        }
+        for suffix in ("-audit-readonly", "-incident-responder", "-support"):
+            present = [n for n in roles if n.endswith(suffix)]
+            evidence.record(f"{name}: role *{suffix}", bool(present))
+        for role_name, role in roles.items():
+            if role_name.endswith("-break-glass"):
+                statements = properties(role)["AssumeRolePolicyDocument"]["Statement"]
+                mfa = all(
+                    s.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent")
+                    == "true"
+                    for s in statements
+                )
+                evidence.record(f"{name}: break-glass MFA", mfa)
+    return evidence

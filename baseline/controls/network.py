@@ -1,0 +1,248 @@
+"""Network controls: closed admin ports, isolated spokes, inspected egress, DNS Firewall,
+and the guardrail that keeps the hub's network controls in the baseline's hands.
+
+The checks spell out their own ports and ranges instead of importing the constructs'
+defaults (``baseline.defaults``): a default changed there must trip the check, not move
+with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from baseline.controls.model import (
+    Control,
+    Evidence,
+    Templates,
+    actions,
+    control,
+    properties,
+    resources,
+    root_denies,
+)
+
+CONTROLS: list[Control] = []
+
+#: Ports of remote administration that nothing opens to the world (CIS 5.1, 5.2).
+_ADMIN_PORTS = (22, 3389, 5985, 5986)
+#: Everywhere on the IPv4 internet.
+_WORLD = "0.0.0.0/0"
+
+
+def _covers(entry: Mapping[str, Any], port: int) -> bool:
+    """A network ACL entry (or a rule in its shape) applies to ``port``."""
+    if str(entry.get("Protocol")) == "-1":
+        return True
+    span = entry.get("PortRange") or {}
+    return int(span.get("From", 0)) <= port <= int(span.get("To", -1))
+
+
+def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[str, Any]]:
+    """Resources of a type in the stack that ``name`` (``stack/logical id``) belongs to."""
+    stack = name.split("/", 1)[0]
+    return [r for _, r in resources({stack: templates[stack]}, resource_type)]
+
+
+@control(
+    CONTROLS,
+    id="LZ-NET-01",
+    title="No NACL or security group opens SSH, RDP or WinRM; every VPC logs all traffic",
+    explanation=(
+        "In every network ACL the first inbound entry from 0.0.0.0/0 that covers port 22, "
+        "3389, 5985 or 5986 denies it, no security group or standalone ingress rule lets "
+        "the world in on one of those ports, and every VPC's stack closes its default security group and has a flow "
+        "log of all traffic."
+    ),
+    best_practices=("SEC05-BP01", "SEC05-BP02", "SEC04-BP01"),
+    cis=("3.7", "5.1", "5.2", "5.4"),
+    implemented_by=(
+        "baseline.constructs.layered_vpc.LayeredVpc, baseline.constructs.network_hub.NetworkHub"
+    ),
+)
+def check_no_admin_ports_open(templates: Templates) -> Evidence:
+    """No network ACL lets the world reach an admin port first; no security group opens one."""
+    evidence = Evidence()
+    by_acl: dict[str, list[dict[str, Any]]] = {}
+    for name, entry in resources(templates, "AWS::EC2::NetworkAclEntry"):
+        props = properties(entry)
+        if props.get("CidrBlock") == _WORLD and not props.get("Egress", False):
+            stack = name.split("/")[0]
+            by_acl.setdefault(f"{stack}/{json.dumps(props.get('NetworkAclId'))}", []).append(props)
+    for acl, entries in sorted(by_acl.items()):
+        for port in _ADMIN_PORTS:
+            covering = [e for e in entries if _covers(e, port)]
+            if covering and min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] != "deny":
+                evidence.violations.append(f"{acl}: port {port} open to the world")
+        evidence.found.append(acl)
+    rules = [
+        (name, rule)
+        for name, group in resources(templates, "AWS::EC2::SecurityGroup")
+        for rule in properties(group).get("SecurityGroupIngress", [])
+    ]
+    # The CDK writes a rule as a resource of its own when the group lives in another stack.
+    rules += [
+        (name, properties(ingress))
+        for name, ingress in resources(templates, "AWS::EC2::SecurityGroupIngress")
+    ]
+    for name, rule in rules:
+        world = rule.get("CidrIp") == _WORLD or rule.get("CidrIpv6") == "::/0"
+        span = {
+            "Protocol": rule.get("IpProtocol"),
+            "PortRange": {"From": rule.get("FromPort", 0), "To": rule.get("ToPort", 65535)},
+        }
+        if world and any(_covers(span, p) for p in _ADMIN_PORTS):
+            evidence.violations.append(f"{name}: admin port open to the world")
+    for name, _ in resources(templates, "AWS::EC2::VPC"):
+        closed = _in_stack(templates, name, "Custom::VpcRestrictDefaultSG")
+        logged = [
+            f
+            for f in _in_stack(templates, name, "AWS::EC2::FlowLog")
+            if properties(f).get("TrafficType") == "ALL"
+        ]
+        if not closed:
+            evidence.violations.append(f"{name}: default security group not closed")
+        if not logged:
+            evidence.violations.append(f"{name}: no flow log of all traffic")
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-NET-02",
+    title="Spoke VPCs reach only the hub's inspected egress path",
+    explanation=(
+        "Every transit gateway turns off its default route table association and "
+        "propagation, and associates spokes by default with one route table that has a "
+        "route to 0.0.0.0/0 (the egress path) and black-holes the workload ranges."
+    ),
+    best_practices=("SEC05-BP01", "SEC05-BP02"),
+    implemented_by="baseline.constructs.network_hub.NetworkHub",
+)
+def check_hub_isolates_spokes(templates: Templates) -> Evidence:
+    """Spokes default to a table whose only way is the egress VPC; spoke ranges black-holed."""
+    evidence = Evidence()
+    for name, gateway in resources(templates, "AWS::EC2::TransitGateway"):
+        props = properties(gateway)
+        defaults = _in_stack(templates, name, "Custom::TransitGatewayDefaults")
+        routes = [
+            properties(r) for r in _in_stack(templates, name, "AWS::EC2::TransitGatewayRoute")
+        ]
+        spokes = [d["Properties"]["AssociationDefaultRouteTableId"] for d in defaults]
+        out = [
+            r
+            for r in routes
+            if r.get("DestinationCidrBlock") == _WORLD
+            and r.get("TransitGatewayRouteTableId") in spokes
+        ]
+        holes = [
+            r
+            for r in routes
+            if r.get("Blackhole") is True and r.get("TransitGatewayRouteTableId") in spokes
+        ]
+        ok = (
+            props.get("DefaultRouteTableAssociation") == "disable"
+            and props.get("DefaultRouteTablePropagation") == "disable"
+            and len(defaults) == 1
+            and bool(out)
+            and bool(holes)
+        )
+        evidence.record(name, ok)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-NET-03",
+    title="Egress passes AWS Network Firewall: threat signatures, allow-list, drop",
+    explanation=(
+        "Every firewall policy evaluates in strict order, references the AWS managed "
+        "threat-signature rule groups, forwards all stateless traffic to the stateful "
+        "engine and drops every established flow no rule allows; every firewall sends "
+        "its alert and flow logs, and only those, to S3."
+    ),
+    best_practices=("SEC05-BP02", "SEC05-BP03", "SEC04-BP01"),
+    implemented_by="baseline.constructs.network_hub.NetworkHub",
+)
+def check_egress_inspected(templates: Templates) -> Evidence:
+    """Every firewall: threat signatures, allow-list, drop by default; alert and flow logs kept."""
+    evidence = Evidence()
+    for name, policy in resources(templates, "AWS::NetworkFirewall::FirewallPolicy"):
+        settings = properties(policy).get("FirewallPolicy", {})
+        references = " ".join(
+            str(r.get("ResourceArn")) for r in settings.get("StatefulRuleGroupReferences", [])
+        )
+        ok = (
+            settings.get("StatefulEngineOptions", {}).get("RuleOrder") == "STRICT_ORDER"
+            and "aws:drop_established" in settings.get("StatefulDefaultActions", [])
+            and ":aws-managed:stateful-rulegroup/ThreatSignatures" in references
+            and settings.get("StatelessDefaultActions") == ["aws:forward_to_sfe"]
+        )
+        evidence.record(name, ok)
+    # Keyed by stack as well: every region's hub stack has the same logical ids.
+    logged = {
+        (config_name.split("/")[0], json.dumps(properties(c).get("FirewallArn"))): sorted(
+            d.get("LogType")
+            for d in properties(c)["LoggingConfiguration"]["LogDestinationConfigs"]
+            if d.get("LogDestinationType") == "S3"
+        )
+        for config_name, c in resources(templates, "AWS::NetworkFirewall::LoggingConfiguration")
+    }
+    for name, _ in resources(templates, "AWS::NetworkFirewall::Firewall"):
+        stack, logical_id = name.split("/")
+        arn = json.dumps({"Fn::GetAtt": [logical_id, "FirewallArn"]})
+        evidence.record(name, logged.get((stack, arn)) == ["ALERT", "FLOW"])
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-NET-04",
+    title="DNS Firewall blocks the AWS managed malware and botnet domain lists",
+    explanation=(
+        "Every Route 53 Resolver DNS Firewall rule group blocks the AWS managed malware "
+        "and botnet command-and-control domain lists, its stack logs DNS queries, and "
+        "every query logging configuration delivers to S3 (the log archive)."
+    ),
+    best_practices=("SEC05-BP03", "SEC04-BP01"),
+    implemented_by="baseline.constructs.network_hub.NetworkHub",
+)
+def check_dns_firewall(templates: Templates) -> Evidence:
+    """The AWS managed malware and botnet lists are blocked; DNS queries are logged to S3."""
+    evidence = Evidence()
+    wanted = ("AWSManagedDomainsMalwareDomainList", "AWSManagedDomainsBotnetCommandandControl")
+    for name, group in resources(templates, "AWS::Route53Resolver::FirewallRuleGroup"):
+        blocked = " ".join(
+            json.dumps(r.get("FirewallDomainListId"))
+            for r in properties(group).get("FirewallRules", [])
+            if r.get("Action") == "BLOCK"
+        )
+        evidence.record(name, all(w in blocked for w in wanted))
+        if not _in_stack(templates, name, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+            evidence.violations.append(f"{name}: DNS queries of its stack not logged")
+    for name, config in resources(templates, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+        to_s3 = str(properties(config).get("DestinationArn", "")).startswith("arn:aws:s3:::")
+        evidence.record(name, to_s3)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-NET-05",
+    title="The hub's network controls change only through the baseline's principals",
+    explanation=(
+        "An SCP attached at the root denies changing the hub's firewalls, routing, DNS "
+        "Firewall and sharing, and the landing zone's own tag, to every principal but "
+        "the baseline's."
+    ),
+    best_practices=("SEC05-BP02", "SEC05-BP03", "SEC01-BP06"),
+    implemented_by="baseline.guardrails.scps (SCP-NETWORK-HUB-PROTECT)",
+)
+def check_hub_protected(templates: Templates) -> Evidence:
+    """An SCP at the root denies updating the hub's firewalls or its transit gateway."""
+    return root_denies(
+        templates,
+        "SERVICE_CONTROL_POLICY",
+        lambda s: {"network-firewall:update*", "ec2:modifytransitgateway"} & actions(s) != set(),
+    )

@@ -1,0 +1,64 @@
+"""Logging controls (baseline/controls/logs.py): each fails once its property is removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baseline.controls import resources
+from tests.conftest import Synthesized
+from tests.controls.helpers import (
+    MutableTemplates,
+    Weakening,
+    assert_weakening_breaks,
+    first,
+    is_log_bucket,
+)
+
+
+def _is_source_log_bucket(resource: dict[str, Any]) -> bool:
+    return is_log_bucket(resource) and "ReplicationConfiguration" in resource["Properties"]
+
+
+def _unpin_config_writer(templates: MutableTemplates) -> None:
+    """AWS Config may write the Config bucket from any organisation."""
+    for _, policy in resources(templates, "AWS::S3::BucketPolicy"):
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "ConfigWrite":
+                statement["Condition"]["StringEquals"].pop("aws:SourceOrgID")
+
+
+WEAKENINGS: dict[str, Weakening] = {
+    "LZ-LOG-01": lambda t: first(t, "AWS::S3::Bucket", is_log_bucket)["Properties"].pop(
+        "LoggingConfiguration"
+    ),
+    "LZ-LOG-02": lambda t: first(t, "AWS::S3::Bucket", is_log_bucket)["Properties"].pop(
+        "ObjectLockConfiguration"
+    ),
+    "LZ-LOG-03": lambda t: first(t, "AWS::S3::Bucket", _is_source_log_bucket)["Properties"][
+        "ReplicationConfiguration"
+    ]["Rules"][0].update(Status="Disabled"),
+    "LZ-LOG-04": _unpin_config_writer,
+    "LZ-TRAIL-01": lambda t: first(t, "AWS::CloudTrail::Trail")["Properties"].update(
+        EnableLogFileValidation=False
+    ),
+    "LZ-ALARM-01": lambda t: first(
+        t, "AWS::CloudWatch::Alarm", lambda a: "root" in a["Properties"]["AlarmName"]
+    )["Properties"].pop("AlarmActions"),
+}
+
+
+@pytest.mark.parametrize("control_id", WEAKENINGS)
+def test_fails_when_the_control_is_removed(control_id: str, synthesized: Synthesized) -> None:
+    assert_weakening_breaks(control_id, WEAKENINGS[control_id], synthesized)
+
+
+def test_fails_when_a_log_writer_may_set_its_own_acl(synthesized: Synthesized) -> None:
+    def drop_owner_acl(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::S3::BucketPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if "s3:x-amz-acl" in statement.get("Condition", {}).get("StringEquals", {}):
+                    statement["Condition"]["StringEquals"].pop("s3:x-amz-acl")
+
+    assert_weakening_breaks("LZ-LOG-04", drop_owner_acl, synthesized)

@@ -1,0 +1,74 @@
+"""Member baseline controls (baseline/controls/member_baseline.py): each fails once its
+property is removed from the StackSet or the member template it carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.controls.helpers import (
+    Weakening,
+    assert_weakening_breaks,
+    edit_member_template,
+    first,
+    member_resources,
+)
+
+
+def _drop_break_glass_mfa(member: dict[str, Any]) -> None:
+    for role in member_resources(member, "AWS::IAM::Role"):
+        if str(role["Properties"].get("RoleName", "")).endswith("-break-glass"):
+            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                statement.pop("Condition", None)
+
+
+WEAKENINGS: dict[str, Weakening] = {
+    "LZ-MB-01": lambda t: first(t, "AWS::CloudFormation::StackSet")["Properties"][
+        "AutoDeployment"
+    ].update(Enabled=False),
+    "LZ-MB-02": lambda t: edit_member_template(
+        t,
+        lambda m: member_resources(m, "AWS::Config::ConfigurationRecorder")[0]["Properties"][
+            "RecordingGroup"
+        ].update(AllSupported=False),
+    ),
+    "LZ-MB-03": lambda t: edit_member_template(
+        t,
+        lambda m: member_resources(m, "AWS::Lambda::Function")[0]["Properties"]["Code"].update(
+            ZipFile="def handler(e, c): pass"
+        ),
+    ),
+    "LZ-MB-04": lambda t: edit_member_template(t, _drop_break_glass_mfa),
+}
+
+
+@pytest.mark.parametrize("control_id", WEAKENINGS)
+def test_fails_when_the_control_is_removed(control_id: str, synthesized: Synthesized) -> None:
+    assert_weakening_breaks(control_id, WEAKENINGS[control_id], synthesized)
+
+
+def test_fails_when_the_stack_set_drops_stacks_of_leaving_accounts(
+    synthesized: Synthesized,
+) -> None:
+    assert_weakening_breaks(
+        "LZ-MB-01",
+        lambda t: first(t, "AWS::CloudFormation::StackSet")["Properties"]["AutoDeployment"].update(
+            RetainStacksOnAccountRemoval=False
+        ),
+        synthesized,
+    )
+
+
+def test_fails_without_the_incident_responder_role(synthesized: Synthesized) -> None:
+    def drop_role(member: dict[str, Any]) -> None:
+        member["Resources"] = {
+            logical_id: resource
+            for logical_id, resource in member["Resources"].items()
+            if not str(resource.get("Properties", {}).get("RoleName", "")).endswith(
+                "-incident-responder"
+            )
+        }
+
+    assert_weakening_breaks("LZ-MB-04", lambda t: edit_member_template(t, drop_role), synthesized)

@@ -1,0 +1,106 @@
+"""Network controls (baseline/controls/network.py): each fails once its property is removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.controls.helpers import (
+    MutableTemplates,
+    Weakening,
+    assert_weakening_breaks,
+    drop_scp_statements,
+    first,
+)
+
+WEAKENINGS: dict[str, Weakening] = {
+    "LZ-NET-01": lambda t: first(
+        t, "AWS::EC2::NetworkAclEntry", lambda e: e["Properties"]["RuleAction"] == "deny"
+    )["Properties"].update(RuleAction="allow"),
+    "LZ-NET-02": lambda t: first(
+        t, "AWS::EC2::TransitGatewayRoute", lambda r: r["Properties"].get("Blackhole") is True
+    )["Properties"].update(Blackhole=False),
+    "LZ-NET-03": lambda t: first(t, "AWS::NetworkFirewall::FirewallPolicy")["Properties"][
+        "FirewallPolicy"
+    ].update(StatefulDefaultActions=[]),
+    "LZ-NET-04": lambda t: first(t, "AWS::Route53Resolver::FirewallRuleGroup")["Properties"][
+        "FirewallRules"
+    ][0].update(Action="ALERT"),
+    "LZ-NET-05": drop_scp_statements("ProtectHubFirewalls", "ProtectHubRoutingAndDns"),
+}
+
+
+@pytest.mark.parametrize("control_id", WEAKENINGS)
+def test_fails_when_the_control_is_removed(control_id: str, synthesized: Synthesized) -> None:
+    assert_weakening_breaks(control_id, WEAKENINGS[control_id], synthesized)
+
+
+def _add_to_hub_stack(
+    templates: MutableTemplates, logical_id: str, resource: dict[str, Any]
+) -> None:
+    templates["Network-eu-west-1"]["Resources"][logical_id] = resource
+
+
+def test_fails_when_a_security_group_opens_ssh_to_the_world(synthesized: Synthesized) -> None:
+    open_ssh = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "too open",
+            "SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}
+            ],
+        },
+    }
+    assert_weakening_breaks(
+        "LZ-NET-01", lambda t: _add_to_hub_stack(t, "OpenSsh", open_ssh), synthesized
+    )
+
+
+def test_fails_when_a_standalone_ingress_rule_opens_rdp_to_the_world(
+    synthesized: Synthesized,
+) -> None:
+    """A rule the CDK writes as its own resource counts as much as an inline one."""
+    open_rdp = {
+        "Type": "AWS::EC2::SecurityGroupIngress",
+        "Properties": {
+            "GroupId": "sg-0123456789abcdef0",
+            "IpProtocol": "tcp",
+            "FromPort": 3389,
+            "ToPort": 3389,
+            "CidrIp": "0.0.0.0/0",
+        },
+    }
+    assert_weakening_breaks(
+        "LZ-NET-01", lambda t: _add_to_hub_stack(t, "OpenRdp", open_rdp), synthesized
+    )
+
+
+def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -> None:
+    assert_weakening_breaks(
+        "LZ-NET-01",
+        lambda t: first(t, "AWS::EC2::FlowLog")["Properties"].update(TrafficType="REJECT"),
+        synthesized,
+    )
+
+
+def test_fails_when_one_regions_firewall_drops_its_flow_logs(synthesized: Synthesized) -> None:
+    """Every region's hub has the same logical ids; another region's logging must not count."""
+
+    def alert_only(templates: MutableTemplates) -> None:
+        config = first(templates, "AWS::NetworkFirewall::LoggingConfiguration")
+        destinations = config["Properties"]["LoggingConfiguration"]["LogDestinationConfigs"]
+        destinations[:] = [d for d in destinations if d["LogType"] != "FLOW"]
+
+    assert_weakening_breaks("LZ-NET-03", alert_only, synthesized)
+
+
+def test_fails_when_one_region_stops_logging_dns_queries(synthesized: Synthesized) -> None:
+    def drop_query_logging(templates: MutableTemplates) -> None:
+        hub = templates["Network-eu-west-1"]["Resources"]
+        for logical_id, resource in list(hub.items()):
+            if resource["Type"].startswith("AWS::Route53Resolver::ResolverQueryLoggingConfig"):
+                del hub[logical_id]
+
+    assert_weakening_breaks("LZ-NET-04", drop_query_logging, synthesized)
