@@ -157,7 +157,9 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "guardrails that overflow the root": (
         _fill_the_root,
-        "guardrails: SCP for 'Root': the guardrails need 6 policies but at most 4 can be attached",
+        "guardrails: SCP for 'Root': the guardrails need 6 policies but at most 3 can be attached there "
+        "(AWS allows 5 per target, the AWS-managed full-access policy included, and 1 is kept "
+        "free at the root for replacements)",
     ),
     "workload range overlapping the egress VPC": (
         lambda d: d["network"].update(workload_cidrs=["100.64.0.0/10"]),

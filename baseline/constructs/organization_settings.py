@@ -50,6 +50,21 @@ ORGANIZATIONS_DELEGATED = (
 SERVICE_DELEGATED = ("detective", "guardduty", "inspector2", "macie2", "securityhub")
 
 
+def trusted_service_principals(
+    *, security_admin: bool, stacksets: bool, ram_sharing: bool
+) -> list[str]:
+    """The service principals whose trusted access the kit enables, directly or through
+    the service's own API (which enables it with the caller's permissions)."""
+    return sorted(
+        {
+            *TRUSTED_SERVICES,
+            *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
+            *((STACKSETS_PRINCIPAL, "stacksets.cloudformation.amazonaws.com") if stacksets else ()),
+            *(("ram.amazonaws.com",) if ram_sharing else ()),
+        }
+    )
+
+
 class OrganizationSettings(Construct):
     """Trusted access, policy types, centralised root access and security contacts.
 
@@ -120,6 +135,11 @@ class OrganizationSettings(Construct):
         self.key.grant_cloudwatch_logs(
             log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
         )
+        trusted = trusted_service_principals(
+            security_admin=security_admin is not None,
+            stacksets=True,
+            ram_sharing=ram_sharing,
+        )
         self.handler = BaselineFunction(
             self,
             "Handler",
@@ -135,7 +155,6 @@ class OrganizationSettings(Construct):
                     sid="ReadAndEnableOrganizationFeatures",
                     actions=[
                         "organizations:DescribeOrganization",
-                        "organizations:EnableAWSServiceAccess",
                         "organizations:ListAWSServiceAccessForOrganization",
                         "organizations:ListRoots",
                         "iam:EnableOrganizationsRootCredentialsManagement",
@@ -143,6 +162,16 @@ class OrganizationSettings(Construct):
                         "iam:ListOrganizationsFeatures",
                     ],
                     resources=["*"],
+                ),
+                # Trusted access for the kit's own services only; RAM and the security
+                # services enable their own trusted access on the caller's behalf too.
+                iam.PolicyStatement(
+                    sid="EnableTrustedAccessForTheKitsServices",
+                    actions=["organizations:EnableAWSServiceAccess"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"organizations:ServicePrincipal": sorted(trusted)}
+                    },
                 ),
                 iam.PolicyStatement(
                     sid="EnableStackSetsTrustedAccess",
@@ -207,6 +236,10 @@ class OrganizationSettings(Construct):
                     management_account_id,
                     organization_id,
                     [a for a in (stacksets_delegated_admin, security_admin) if a],
+                    registered=[
+                        *([STACKSETS_PRINCIPAL] if stacksets_delegated_admin else []),
+                        *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
+                    ],
                 ),
             ],
             wildcard_reasons={
@@ -245,7 +278,7 @@ class OrganizationSettings(Construct):
             "ServicePrincipals": [
                 *TRUSTED_SERVICES,
                 *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
-            ],
+            ],  # the handler enables these; RAM and StackSets enable their own
             "CentralizedRootAccess": str(centralized_root_access).lower(),
             "ManagementAccountId": management_account_id,
             "StackSetsAccess": "true",
@@ -290,9 +323,13 @@ class OrganizationSettings(Construct):
 
     @staticmethod
     def _delegation_permissions(
-        management_account_id: str, organization_id: str, accounts: Sequence[str]
+        management_account_id: str,
+        organization_id: str,
+        accounts: Sequence[str],
+        registered: Sequence[str],
     ) -> list[iam.PolicyStatement]:
-        """Register and designate delegated administrators, for the named accounts only."""
+        """Register and designate delegated administrators, for the named accounts and
+        services only."""
         if not accounts:
             return []
         return [
@@ -303,6 +340,19 @@ class OrganizationSettings(Construct):
                     f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account}"
                     for account in sorted(set(accounts))
                 ],
+                conditions={"StringEquals": {"organizations:ServicePrincipal": sorted(registered)}},
+            ),
+            # What GuardDuty, Inspector, Macie, Detective and Security Hub document that the
+            # caller of their administrator designation needs: they read the organisation
+            # and the designated account, and register it themselves.
+            iam.PolicyStatement(
+                sid="ReadTheOrganizationForDesignation",
+                actions=[
+                    "organizations:DescribeAccount",
+                    "organizations:DescribeOrganizationalUnit",
+                    "organizations:ListAccounts",
+                ],
+                resources=["*"],
             ),
             iam.PolicyStatement(
                 sid="DesignateServiceAdministrators",

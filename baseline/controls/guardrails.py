@@ -13,6 +13,7 @@ from baseline.controls.model import (
     as_list,
     condition_values,
     control,
+    is_root,
     org_policies,
     properties,
     resources,
@@ -72,18 +73,22 @@ def check_org_policy_types(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-GR-01",
-    title="Every SCP and RCP fits the size quota; at most four of a type per target",
+    title="Every SCP and RCP fits the size quota; a free slot at the root",
     explanation=(
         "Every SCP and RCP is at most 5,120 characters, and no target has more than four "
-        "of a type attached, which leaves the fifth place to the AWS-managed policy."
+        "of a type attached, which leaves the fifth place to the AWS-managed policy; the "
+        "root has at most three, so one slot stays free for CloudFormation to attach a "
+        "replacing policy before it detaches the old one."
     ),
     best_practices=("SEC03-BP05", "SEC01-BP06"),
     implemented_by="baseline.guardrails.packer",
 )
 def check_policy_limits(templates: Templates) -> Evidence:
-    """Every SCP and RCP fits 5,120 characters and no target has more than four of a type."""
+    """Every SCP and RCP fits 5,120 characters; at most four of a type per target, three at
+    the root."""
     evidence = Evidence()
     per_target: dict[tuple[str, str], int] = {}
+    roots: set[str] = set()
     for policy_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
         for name, policy in resources(templates, "AWS::Organizations::Policy"):
             props = properties(policy)
@@ -97,7 +102,11 @@ def check_policy_limits(templates: Templates) -> Evidence:
             for target in props.get("TargetIds", []):
                 key = (policy_type, json.dumps(target, sort_keys=True))
                 per_target[key] = per_target.get(key, 0) + 1
-    evidence.violations += [f"{t}: {n} {p}" for (p, t), n in per_target.items() if n > 4]
+                if is_root(target):
+                    roots.add(key[1])
+    evidence.violations += [
+        f"{t}: {n} {p}" for (p, t), n in per_target.items() if n > (3 if t in roots else 4)
+    ]
     return evidence
 
 

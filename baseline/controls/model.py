@@ -151,7 +151,7 @@ def bucket_policies(templates: Templates) -> dict[str, list[dict[str, Any]]]:
 # --- organisation policies ------------------------------------------------------------
 
 
-def _is_root(target: Any) -> bool:
+def is_root(target: Any) -> bool:
     if isinstance(target, str):
         return target.startswith("r-")
     return isinstance(target, dict) and target.get("Fn::GetAtt", [None, None])[1] == "RootId"
@@ -165,7 +165,7 @@ def org_policies(
         props = properties(policy)
         if props.get("Type") != policy_type:
             continue
-        if at_root and not any(_is_root(t) for t in props.get("TargetIds", [])):
+        if at_root and not any(is_root(t) for t in props.get("TargetIds", [])):
             continue
         content = props.get("Content", {})
         parsed: dict[str, Any] = json.loads(content) if isinstance(content, str) else content

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from baseline import naming
-from baseline.guardrails.model import LIMITS, Guardrail, PolicyType
+from baseline.guardrails.model import LIMITS, ROOT, Guardrail, PolicyType
 
 _VERSION = "2012-10-17"
 #: Characters of ``{"Version":"2012-10-17","Statement":[]}`` around the statements.
@@ -25,6 +25,11 @@ ENVELOPE = len(json.dumps({"Version": _VERSION, "Statement": []}, separators=(",
 
 #: Characters kept free in every policy for differences in how CloudFormation serialises it.
 SERIALIZATION_MARGIN = 120
+
+#: Attachment slots kept free at the root, per policy type. CloudFormation creates and
+#: attaches a replacing policy before it detaches the one it replaces (a renamed policy, a
+#: changed type), so a root with every slot taken could never be changed again.
+ROOT_SPARE_SLOTS = 1
 
 
 class PackingError(ValueError):
@@ -57,6 +62,7 @@ def pack_statements(
     max_policies: int,
     target_label: str,
     policy_type: PolicyType,
+    spare: int = 0,
 ) -> list[tuple[tuple[str, ...], str]]:
     """Pack (guardrail id, position, minified statement) items into policy documents.
 
@@ -91,7 +97,9 @@ def pack_statements(
         raise PackingError(
             f"{policy_type.name} for {target_label}: the guardrails need {len(bins)} policies but at "
             f"most {max_policies} can be attached there (AWS allows {LIMITS[policy_type][1]} per "
-            f"target, the AWS-managed full-access policy included); overflow: {overflow_chars} "
+            "target, the AWS-managed full-access policy included"
+            + (f", and {spare} is kept free at the root for replacements" if spare else "")
+            + f"); overflow: {overflow_chars} "
             f"characters from {', '.join(overflow_ids)}. Move guardrails to a parent OU, "
             "merge custom statements, or disable some in the config."
         )
@@ -129,6 +137,7 @@ def pack(
     policies: list[PackedPolicy] = []
     for (policy_type, ids), targets in sorted(groups.items(), key=lambda g: (g[0][0].value, g[1])):
         size_limit, per_target_max, managed = LIMITS[policy_type]
+        spare = ROOT_SPARE_SLOTS if ROOT in targets else 0
         items = [
             (gid, i, statement) for gid in ids for i, statement in enumerate(by_id[gid].minified())
         ]
@@ -136,9 +145,10 @@ def pack(
         documents = pack_statements(
             items,
             size_limit=size_limit,
-            max_policies=per_target_max - managed,
+            max_policies=per_target_max - managed - spare,
             target_label=label,
             policy_type=policy_type,
+            spare=spare,
         )
         slug = naming.slug(targets[0])
         kind = "scp" if policy_type == PolicyType.SCP else "rcp"

@@ -13,8 +13,14 @@ from baseline import naming
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 from baseline.guardrails.scps import GuardrailContext
 
-#: Services whose resources the perimeter covers (all of them support RCPs).
+#: Services whose resources the whole perimeter covers: identity, confused deputy and TLS
+#: (AWS's own data-perimeter examples cover exactly these for service principals).
 PERIMETER_SERVICES = ("kms:*", "s3:*", "secretsmanager:*", "sqs:*")
+#: Further services of AWS's list of services that support RCPs, whose resources a landing
+#: zone's workloads hold (tables, container images, log groups): the identity perimeter and
+#: TLS cover them. Services with unauthenticated public calls (Cognito user pools) are left
+#: out on purpose: an identity perimeter would refuse their sign-ins.
+IDENTITY_PERIMETER_SERVICES = ("dynamodb:*", "ecr:*", "logs:*")
 #: STS actions a principal outside the organisation could call on a role of ours. The web
 #: identity and SAML federation calls are left out: their callers are never AWS principals.
 STS_ACTIONS = (
@@ -48,13 +54,13 @@ def rcp_library(context: GuardrailContext) -> list[Guardrail]:
     return [
         Guardrail(
             id="RCP-IDENTITY-PERIMETER",
-            purpose="Only principals of the organisation (and AWS services) reach its S3, KMS, SQS, Secrets Manager and STS resources.",
+            purpose="Only principals of the organisation (and AWS services) reach its S3, KMS, SQS, Secrets Manager, DynamoDB, ECR, CloudWatch Logs and STS resources.",
             policy_type=PolicyType.RCP,
             best_practices=("SEC03-BP07", "SEC03-BP08", "SEC08-BP04"),
             statements=(
                 _deny_all(
                     "EnforceOrgIdentities",
-                    (*PERIMETER_SERVICES, *STS_ACTIONS),
+                    (*PERIMETER_SERVICES, *IDENTITY_PERIMETER_SERVICES, *STS_ACTIONS),
                     {
                         "StringNotEqualsIfExists": {
                             "aws:PrincipalOrgID": org,
@@ -91,14 +97,14 @@ def rcp_library(context: GuardrailContext) -> list[Guardrail]:
         ),
         Guardrail(
             id="RCP-SECURE-TRANSPORT",
-            purpose="Requests to the organisation's S3, KMS, SQS, Secrets Manager and STS resources use TLS.",
+            purpose="Requests to the organisation's S3, KMS, SQS, Secrets Manager, DynamoDB, ECR, CloudWatch Logs and STS resources use TLS.",
             policy_type=PolicyType.RCP,
             best_practices=("SEC09-BP02",),
             cis=("2.1.1",),
             statements=(
                 _deny_all(
                     "EnforceSecureTransport",
-                    (*PERIMETER_SERVICES, "sts:*"),
+                    (*PERIMETER_SERVICES, *IDENTITY_PERIMETER_SERVICES, "sts:*"),
                     {"BoolIfExists": {"aws:SecureTransport": "false"}},
                 ),
             ),

@@ -26,7 +26,9 @@ def render_guardrails(config: LandingZoneConfig) -> str:
         "Security Pillar and CIS AWS Foundations v5.0.0 references, its statements and its "
         "default targets). The packer minifies the statements and packs them into as few "
         "policies as fit: at most 5,120 characters each and at most five SCPs and five RCPs "
-        "per root, OU or account, the AWS-managed FullAWSAccess / RCPFullAWSAccess included. "
+        "per root, OU or account, the AWS-managed FullAWSAccess / RCPFullAWSAccess included; "
+        "at the root one place of each type stays free, so CloudFormation can attach a "
+        "replacing policy before it detaches the one it replaces. "
         "`tests/guardrails/test_behaviour.py` evaluates real requests against the synthesized "
         "policies.",
         "",

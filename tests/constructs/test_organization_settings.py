@@ -80,6 +80,7 @@ def test_the_function_may_change_this_organisation_only(default: Any) -> None:
         "CreateStackSetsServiceLinkedRole",
         "EnablePolicyTypesOnTheRoot",
         "EnableStackSetsTrustedAccess",
+        "EnableTrustedAccessForTheKitsServices",
         "PlaceAccountsInTheirOus",
         "ReadAndEnableOrganizationFeatures",
         "SendFailedEvents",
@@ -88,6 +89,28 @@ def test_the_function_may_change_this_organisation_only(default: Any) -> None:
         "WriteOwnLogs",
         "WriteTraces",
     ]
+    # trusted access only for the services the kit uses, never any other
+    assert statements["EnableTrustedAccessForTheKitsServices"] == {
+        "Action": "organizations:EnableAWSServiceAccess",
+        "Condition": {
+            "StringEquals": {
+                "organizations:ServicePrincipal": [
+                    "account.amazonaws.com",
+                    "backup.amazonaws.com",
+                    "cloudtrail.amazonaws.com",
+                    "iam.amazonaws.com",
+                    "member.org.stacksets.cloudformation.amazonaws.com",
+                    "stacksets.cloudformation.amazonaws.com",
+                ]
+            }
+        },
+        "Effect": "Allow",
+        "Resource": "*",
+        "Sid": "EnableTrustedAccessForTheKitsServices",
+    }
+    assert "organizations:EnableAWSServiceAccess" not in str(
+        statements["ReadAndEnableOrganizationFeatures"]["Action"]
+    )
     assert statements["EnablePolicyTypesOnTheRoot"]["Action"] == "organizations:EnablePolicyType"
     assert statements["EnablePolicyTypesOnTheRoot"]["Resource"] == ROOT
     assert sorted(statements["PlaceAccountsInTheirOus"]["Action"]) == [
@@ -179,6 +202,34 @@ def test_delegates_to_the_named_accounts_only(delegated: Any) -> None:
         f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/444455556666",
         f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/555566667777",
     ]
+    security_services = [
+        "access-analyzer.amazonaws.com",
+        "config-multiaccountsetup.amazonaws.com",
+        "config.amazonaws.com",
+        "detective.amazonaws.com",
+        "guardduty.amazonaws.com",
+        "inspector2.amazonaws.com",
+        "macie.amazonaws.com",
+        "malware-protection.guardduty.amazonaws.com",
+        "securityhub.amazonaws.com",
+    ]
+    assert statements["RegisterDelegatedAdministrators"]["Condition"] == {
+        "StringEquals": {
+            "organizations:ServicePrincipal": sorted(
+                [*security_services, "member.org.stacksets.cloudformation.amazonaws.com"]
+            )
+        }
+    }
+    # GuardDuty, Inspector and Detective document these for the designating caller
+    assert sorted(statements["ReadTheOrganizationForDesignation"]["Action"]) == [
+        "organizations:DescribeAccount",
+        "organizations:DescribeOrganizationalUnit",
+        "organizations:ListAccounts",
+    ]
+    trusted = statements["EnableTrustedAccessForTheKitsServices"]["Condition"]["StringEquals"]
+    assert set(security_services) | {"ram.amazonaws.com"} <= set(
+        trusted["organizations:ServicePrincipal"]
+    )
     linked = statements["CreateTheServicesLinkedRoles"]
     assert linked["Resource"] == f"arn:aws:iam::{MANAGEMENT}:role/aws-service-role/*"
     assert linked["Condition"] == {

@@ -102,3 +102,17 @@ def test_fails_without_one_of_the_perimeter_statements(
         lambda t: drop_policy_statements(t, "RESOURCE_CONTROL_POLICY", sid(statement)),
         synthesized,
     )
+
+
+def test_fails_when_the_root_has_no_free_slot(synthesized: Synthesized) -> None:
+    def take_the_spare_slot(templates: MutableTemplates) -> None:
+        root_policies = [
+            p
+            for _, p in resources(templates, "AWS::Organizations::Policy")
+            if p["Properties"]["Type"] == "SERVICE_CONTROL_POLICY"
+            and any(str(t).startswith("r-") for t in p["Properties"]["TargetIds"])
+        ]
+        assert len(root_policies) == 3  # the example uses every slot it may
+        templates["Organization"]["Resources"]["FourthRootScp"] = root_policies[0]
+
+    assert_weakening_breaks("LZ-GR-01", take_the_spare_slot, synthesized)

@@ -752,6 +752,49 @@ def test_suspended_ou_denies_everything(synthesized: Synthesized) -> None:
 
 OUTSIDER = "arn:aws:iam::444455556666:role/partner"
 RCP_CASES: list[tuple[str, Request, str]] = [
+    *(
+        (
+            f"outside principal reaches {what}",
+            Request(
+                action,
+                resource,
+                OUTSIDER,
+                context={
+                    "aws:PrincipalOrgID": "o-otherorg123",
+                    "aws:PrincipalIsAWSService": "false",
+                    "aws:SecureTransport": "true",
+                },
+            ),
+            "Deny",
+        )
+        for what, action, resource in (
+            ("a table", "dynamodb:GetItem", f"arn:aws:dynamodb:eu-west-1:{PROD}:table/orders"),
+            (
+                "a container image",
+                "ecr:BatchGetImage",
+                f"arn:aws:ecr:eu-west-1:{PROD}:repository/orders",
+            ),
+            (
+                "a log group",
+                "logs:GetLogEvents",
+                f"arn:aws:logs:eu-west-1:{PROD}:log-group:/orders:log-stream:a",
+            ),
+        )
+    ),
+    (
+        "organisation principal reads a table",
+        Request(
+            "dynamodb:GetItem",
+            f"arn:aws:dynamodb:eu-west-1:{PROD}:table/orders",
+            ADMIN,
+            context={
+                "aws:PrincipalOrgID": ORG,
+                "aws:PrincipalIsAWSService": "false",
+                "aws:SecureTransport": "true",
+            },
+        ),
+        "Allow",
+    ),
     (
         "organisation principal reads a bucket",
         Request(
@@ -859,9 +902,9 @@ RCP_CASES: list[tuple[str, Request, str]] = [
         "Deny",
     ),
     (
-        "an unrelated service is untouched",
+        "a service outside the perimeter is untouched",
         Request(
-            "dynamodb:GetItem",
+            "sns:Publish",
             "*",
             OUTSIDER,
             context={"aws:PrincipalOrgID": "o-otherorg123", "aws:PrincipalIsAWSService": "false"},

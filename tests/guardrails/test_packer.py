@@ -165,3 +165,13 @@ def test_disabling_a_guardrail_removes_it(example_data: dict[str, Any]) -> None:
     ids = {gid for p in packed_policies(parse_config(data)) for gid in p.guardrail_ids}
     assert "SCP-REGION-DENY" not in ids
     assert "SCP-ROOT-USER" in ids
+
+
+def test_the_root_keeps_a_slot_free_for_replacements() -> None:
+    guardrails = [_guardrail(f"G{i}", 4000) for i in range(4)]
+    fits = pack(guardrails, {g.id: ["Workloads"] for g in guardrails}, prefix="t")
+    assert len(fits) == 4  # an OU may use all four places beside FullAWSAccess
+    with pytest.raises(
+        PackingError, match=r"at most 3 can be attached there .* kept free at the root"
+    ):
+        pack(guardrails, {g.id: ["Root"] for g in guardrails}, prefix="t")

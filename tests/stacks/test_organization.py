@@ -213,3 +213,23 @@ def test_an_existing_ou_is_referenced_not_created(example_data: dict[str, Any]) 
         "AWS::Organizations::Policy",
         {"Description": "Guardrails: SCP-NETWORK-OWNED", "TargetIds": ["ou-nw7k-workload1"]},
     )
+
+
+def test_security_hub_is_designated_in_every_governed_region(synthesized: Synthesized) -> None:
+    """Designating the administrator enables Security Hub in the audit account in that region.
+
+    AWS documents that designation enables Security Hub for the delegated administrator in
+    the current region, and that central configuration (the SecurityTooling stack of the home
+    region) enables it in every linked region, so no stack enables it separately; what must
+    hold is the designation in every governed region, before the SecurityTooling stacks.
+    """
+    template = synthesized.templates["Organization"]
+    (settings,) = [
+        r for r in template["Resources"].values() if r["Type"] == "Custom::OrganizationSettings"
+    ]
+    admins = settings["Properties"]["ServiceAdministrators"]
+    assert admins["AccountId"] == "423456789012"
+    assert "securityhub" in admins["Services"]
+    assert admins["Regions"] == ["eu-west-1", "eu-central-1", "us-east-1"]
+    for tooling in synthesized.landing_zone.security_tooling:
+        assert synthesized.landing_zone.organization in tooling.dependencies
