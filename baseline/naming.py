@@ -155,6 +155,22 @@ def cdk_deploy_role_pattern() -> str:
     return f"arn:aws:iam::*:role/cdk-{CDK_QUALIFIER}-deploy-role-*"
 
 
+def cdk_execution_role_arn(account_id: str) -> str:
+    """The landing zone's CloudFormation execution role in one account, any region."""
+    _require(account_id)
+    return f"arn:aws:iam::{account_id}:role/cdk-{CDK_QUALIFIER}-cfn-exec-role-{account_id}-*"
+
+
+def baseline_policy_path(prefix: str) -> str:
+    """The IAM path of the customer-managed policies behind the baseline's own roles."""
+    return f"/{prefix}/"
+
+
+def baseline_policy_pattern(prefix: str) -> str:
+    """ARN pattern of those policies, in every account (only the baseline may change them)."""
+    return f"arn:aws:iam::*:policy{baseline_policy_path(prefix)}*"
+
+
 def baseline_principal_arns(prefix: str) -> list[str]:
     """ARN patterns of the only principals the guardrails exempt: the baseline's own.
 

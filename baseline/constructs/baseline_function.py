@@ -61,6 +61,7 @@ class BaselineFunction(Construct):
         encryption_key: kms.IKey | None = None,
         wildcard_reasons: Mapping[str, str] | None = None,
         timeout: cdk.Duration = cdk.Duration.minutes(5),
+        policy_path: str | None = None,
     ) -> None:
         """Create the function, its role, log group and dead-letter queue.
 
@@ -78,6 +79,9 @@ class BaselineFunction(Construct):
             Default: none (only the function's own X-Ray and log-stream wildcards are
             acknowledged).
         :param timeout: how long one invocation may run. Default: 5 minutes.
+        :param policy_path: give the role's managed policy the function's name under this
+            IAM path (``/acme/``), so a guardrail can protect the policies behind exempt
+            roles by path. Default: none (a generated name at ``/``).
         """
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -148,6 +152,8 @@ class BaselineFunction(Construct):
             "Permissions",
             description=f"What {description[:1].lower()}{description[1:]} needs, and no more",
             statements=[*statements, *own],
+            managed_policy_name=function_name if policy_path is not None else None,
+            path=policy_path,
         )
         stack = cdk.Stack.of(self)
         reasons = {

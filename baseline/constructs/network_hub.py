@@ -83,6 +83,7 @@ class NetworkHub(Construct):
         managed_domain_lists: Sequence[str] = DEFAULT_MANAGED_DOMAIN_LISTS,
         blocked_domains: Sequence[str] = (),
         parameter_prefix: str | None = None,
+        policy_path: str | None = None,
     ) -> None:
         """Create the hub.
 
@@ -119,6 +120,8 @@ class NetworkHub(Construct):
             Default: none.
         :param parameter_prefix: publish the ids spokes need as SSM parameters below this
             path (``/acme/network``), shared with ``share_with``. Default: none.
+        :param policy_path: IAM path (``/acme/``) under which the hub function's policy is
+            named after the function. Default: none (a generated name at ``/``).
 
         In a stack with a concrete environment, call :func:`declare_availability_zones`
         first, or ``cdk synth`` looks the account's AZs up with credentials.
@@ -147,6 +150,7 @@ class NetworkHub(Construct):
                 )
             },
             timeout=cdk.Duration.minutes(15),  # waits for the gateway's state changes
+            policy_path=policy_path,
         )
 
         self._egress_vpc(zones, egress_cidr, firewall, log_bucket_name)

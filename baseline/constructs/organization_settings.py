@@ -269,6 +269,7 @@ class OrganizationSettings(Construct):
                     else {}
                 ),
             },
+            policy_path=naming.baseline_policy_path(prefix),
         )
         self.function = self.handler.function
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import difflib
 
-from baseline.config import ROOT_OU, ConfigError, LandingZoneConfig
+from baseline.config import ROOT_OU, AccountRole, ConfigError, LandingZoneConfig
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, minify
 from baseline.guardrails.org_policies import organization_policies
 from baseline.guardrails.packer import PackedPolicy, PackingError, pack
 from baseline.guardrails.rcps import rcp_library
-from baseline.guardrails.scps import GuardrailContext, scp_library
+from baseline.guardrails.scps import CoreAccount, GuardrailContext, scp_library
 
 __all__ = [
     "ROOT",
@@ -37,6 +37,11 @@ assert ROOT == ROOT_OU  # one name for the organisation root, in the config and 
 def context_for(config: LandingZoneConfig) -> GuardrailContext:
     """The guardrails' view of a config."""
     g = config.guardrails
+
+    def core(role: AccountRole) -> CoreAccount | None:
+        account = config.account_for(role)
+        return CoreAccount(account.name, account.id) if account.id is not None else None
+
     return GuardrailContext(
         prefix=config.organization.prefix,
         organization_id=config.organization.id or "o-unknown-until-created",
@@ -44,6 +49,9 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
         workload_ous=tuple(g.workload_ous),
         sandbox_ous=tuple(g.sandbox_ous),
         suspended_ous=tuple(g.suspended_ous),
+        log_archive=core(AccountRole.LOG_ARCHIVE),
+        audit=core(AccountRole.AUDIT),
+        network=core(AccountRole.NETWORK),
     )
 
 

@@ -16,6 +16,14 @@ from baseline.guardrails.model import Guardrail, PolicyType, Statement
 
 
 @dataclass(frozen=True)
+class CoreAccount:
+    """A core account the guardrails attach to or pin an exemption to."""
+
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
 class GuardrailContext:
     """What the guardrails need to know about the organisation."""
 
@@ -25,6 +33,16 @@ class GuardrailContext:
     workload_ous: tuple[str, ...]
     sandbox_ous: tuple[str, ...]
     suspended_ous: tuple[str, ...]
+    #: the core member accounts, once they have ids (not in greenfield phase 1)
+    log_archive: CoreAccount | None = None
+    audit: CoreAccount | None = None
+    network: CoreAccount | None = None
+
+    @property
+    def kit_accounts(self) -> list[CoreAccount]:
+        """The member accounts the landing zone's own stacks deploy into (bootstrapped with
+        its qualifier); the management account is beyond every SCP."""
+        return [a for a in (self.log_archive, self.audit, self.network) if a is not None]
 
     @property
     def baseline_principals(self) -> list[str]:
@@ -43,6 +61,18 @@ class GuardrailContext:
     def unless_baseline(self) -> dict[str, Any]:
         """The condition that exempts exactly the baseline's own principals."""
         return {"ArnNotLike": {"aws:PrincipalArn": self.baseline_principals}}
+
+    def unless_deployer_of(self, account: CoreAccount) -> dict[str, Any]:
+        """The condition that exempts only the landing zone's CloudFormation execution role
+        and the break-glass role of one account, pinned to that account's id."""
+        return {
+            "ArnNotLike": {
+                "aws:PrincipalArn": [
+                    naming.cdk_execution_role_arn(account.id),
+                    f"arn:aws:iam::{account.id}:role/{naming.break_glass_role(self.prefix)}",
+                ]
+            }
+        }
 
 
 #: Actions that stop, delete or detach the security services (SEC04-BP01).
@@ -112,6 +142,57 @@ ROLE_CHANGE_ACTIONS = (
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
+)
+
+#: Actions that change a customer-managed policy's effective document, or delete it.
+POLICY_CHANGE_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
+
+#: What a principal of the audit account could use to push a template into every member
+#: account as the exempt StackSet execution role, or to remove the member baseline.
+STACK_SET_ACTIONS = (
+    "cloudformation:CreateStackInstances",
+    "cloudformation:CreateStackSet",
+    "cloudformation:DeleteStackInstances",
+    "cloudformation:DeleteStackSet",
+    "cloudformation:ImportStacksToStackSet",
+    "cloudformation:StopStackSetOperation",
+    "cloudformation:UpdateStackInstances",
+    "cloudformation:UpdateStackSet",
+)
+
+#: What silences findings in the audit account (the services' administrator): suppression
+#: and automation rules, filters, archive rules and configuration policies.
+FINDING_SILENCING_ACTIONS = (
+    "access-analyzer:ApplyArchiveRule",
+    "access-analyzer:CreateArchiveRule",
+    "access-analyzer:UpdateArchiveRule",
+    "guardduty:UpdateFilter",
+    "inspector2:CreateFilter",
+    "inspector2:UpdateFilter",
+    "macie2:CreateFindingsFilter",
+    "macie2:UpdateFindingsFilter",
+    "securityhub:BatchDeleteAutomationRules",
+    "securityhub:BatchUpdateAutomationRules",
+    "securityhub:CreateAutomationRule",
+    "securityhub:CreateAutomationRuleV2",
+    "securityhub:CreateConfigurationPolicy",
+    "securityhub:DeleteAutomationRuleV2",
+    "securityhub:StartConfigurationPolicyAssociation",
+    "securityhub:UpdateAutomationRuleV2",
+)
+
+#: What erases or unlocks log objects in the log-archive account: deleting object versions,
+#: and bypassing or changing a GOVERNANCE lock.
+LOG_ERASURE_ACTIONS = (
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectLegalHold",
+    "s3:PutObjectRetention",
 )
 
 #: Actions that weaken or delete the baseline's log buckets.
@@ -280,6 +361,118 @@ def _deny(
     return statement
 
 
+def _pinned_roles(context: GuardrailContext) -> list[Statement]:
+    """The exempt roles that belong in the kit's own accounts can do nothing anywhere else.
+
+    The exemptions are name patterns over every account. The landing zone's CDK roles, the
+    audit account's detective-services function and the hub's function live only in the
+    accounts the kit deploys into, so a role of such a name anywhere else (made before the
+    guardrails, in an account that joined later) is an impostor and gets nothing.
+    """
+    accounts = context.kit_accounts
+    if len(accounts) < 3:  # greenfield phase 1: the core accounts have no ids yet
+        return []
+    return [
+        _deny(
+            "PinKitRolesToTheirAccounts",
+            ["*"],
+            ArnLike={
+                "aws:PrincipalArn": sorted(
+                    [
+                        naming.cdk_deploy_role_pattern(),
+                        naming.cdk_execution_role_pattern(),
+                        f"arn:aws:iam::*:role/{naming.security_services_function(context.prefix)}-*",
+                        naming.network_hub_function_pattern(context.prefix),
+                    ]
+                )
+            },
+            StringNotEquals={"aws:PrincipalAccount": sorted(a.id for a in accounts)},
+        )
+    ]
+
+
+def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
+    """Guardrails attached to one core account, for what only happens there."""
+    prefix = context.prefix
+    guardrails = []
+    if context.audit is not None:
+        audit = context.unless_deployer_of(context.audit)
+        guardrails.append(
+            Guardrail(
+                id="SCP-AUDIT-ACCOUNT",
+                purpose=(
+                    "In the audit account nobody but the landing zone's deployment manages "
+                    "StackSets, silences findings, or changes their rules and topic."
+                ),
+                policy_type=PolicyType.SCP,
+                best_practices=("SEC04-BP03", "SEC01-BP06", "SEC03-BP05"),
+                statements=(
+                    # A service-managed StackSet runs as the exempt stacksets-exec role in
+                    # every member account: only the kit's own deployment may make one.
+                    _deny("DenyStackSetAdministration", STACK_SET_ACTIONS, **audit),
+                    _deny("DenyFindingSilencing", FINDING_SILENCING_ACTIONS, **audit),
+                    _deny(
+                        "ProtectFindingRules",
+                        [
+                            "events:DeleteRule",
+                            "events:DisableRule",
+                            "events:PutRule",
+                            "events:PutTargets",
+                            "events:RemoveTargets",
+                        ],
+                        [f"arn:aws:events:*:*:rule/{prefix}-*"],
+                        **audit,
+                    ),
+                    _deny(
+                        "ProtectFindingTopics",
+                        [
+                            "sns:AddPermission",
+                            "sns:DeleteTopic",
+                            "sns:RemovePermission",
+                            "sns:SetTopicAttributes",
+                        ],
+                        [f"arn:aws:sns:*:*:{prefix}-*"],
+                        **audit,
+                    ),
+                    # Unsubscribe names no resource type: it is denied for every topic here.
+                    _deny("DenyUnsubscribe", ["sns:Unsubscribe"], **audit),
+                ),
+                attach_to=(context.audit.name,),
+                exemptions=(
+                    "the landing zone's CloudFormation execution role and the break-glass "
+                    "role of the audit account (by its account id)",
+                ),
+            )
+        )
+    if context.log_archive is not None:
+        guardrails.append(
+            Guardrail(
+                id="SCP-LOG-ARCHIVE-ACCOUNT",
+                purpose=(
+                    "In the log-archive account no log, Config or access-log object version is "
+                    "deleted and no lock is bypassed or changed, except through break-glass."
+                ),
+                policy_type=PolicyType.SCP,
+                best_practices=("SEC04-BP02", "SEC08-BP03"),
+                statements=(
+                    _deny(
+                        "DenyLogErasure",
+                        LOG_ERASURE_ACTIONS,
+                        [f"arn:aws:s3:::{prefix}-*/*"],
+                        **context.unless_deployer_of(context.log_archive),
+                    ),
+                ),
+                attach_to=(context.log_archive.name,),
+                exemptions=(
+                    "the landing zone's CloudFormation execution role and the break-glass "
+                    "role of the log-archive account (a GOVERNANCE lock's bypass, in an "
+                    "emergency)",
+                ),
+            )
+        )
+    return guardrails
+
+
 def scp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every SCP guardrail, with its default targets."""
     prefix = context.prefix
@@ -351,18 +544,27 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
         Guardrail(
             id="SCP-BASELINE-PROTECT",
             purpose=(
-                "The baseline's roles, keys, log buckets and StackSet stacks change only through "
-                "the baseline's own execution principals."
+                "The baseline's roles, their policies, keys, log buckets, functions, tags and "
+                "stacks change only through the baseline's own execution principals, which act "
+                "only in the accounts they belong to."
             ),
             policy_type=PolicyType.SCP,
             best_practices=("SEC01-BP06", "SEC03-BP05"),
             statements=(
                 # Exemptions are by role name, so nobody else may create or change a role
                 # with an exempt name: the names are reserved for the baseline.
+                # ... and the customer-managed policies behind them (the kit's own path), whose
+                # new versions would change what an exempt role may do.
                 _deny(
                     "ProtectBaselineRoles",
-                    ROLE_CHANGE_ACTIONS,
-                    sorted({baseline_role_arn, *context.reserved_role_patterns}),
+                    (*ROLE_CHANGE_ACTIONS, *POLICY_CHANGE_ACTIONS),
+                    sorted(
+                        {
+                            baseline_role_arn,
+                            *context.reserved_role_patterns,
+                            naming.baseline_policy_pattern(prefix),
+                        }
+                    ),
                     **baseline,
                 ),
                 _deny(
@@ -382,30 +584,38 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                 _deny(
                     "ProtectExemptRoles",
                     ["iam:PassRole", "sts:AssumeRole"],
-                    sorted(context.reserved_role_patterns),
+                    sorted(
+                        {
+                            *context.reserved_role_patterns,
+                            naming.network_hub_function_pattern(prefix),
+                        }
+                    ),
                     **baseline,
                 ),
+                # Nothing but reading: no invoking, concurrency 0, event-invoke retargeting,
+                # function URLs, permissions, code or configuration changes, deletion.
+                {
+                    "Sid": "ProtectBaselineFunctions",
+                    "Effect": "Deny",
+                    "NotAction": ["lambda:Get*", "lambda:List*"],
+                    "Resource": [f"arn:aws:lambda:*:*:function:{prefix}-*"],
+                    "Condition": baseline,
+                },
+                # The kit's tags: the perimeter exception and the managed-by tag that the
+                # guardrails key on. Tagging APIs and tag-on-create alike.
                 _deny(
-                    "ProtectBaselineFunctions",
-                    [
-                        "lambda:AddPermission",
-                        "lambda:Delete*",
-                        "lambda:InvokeFunction",
-                        "lambda:Update*",
-                    ],
-                    [f"arn:aws:lambda:*:*:function:{prefix}-*"],
-                    **baseline,
-                ),
-                _deny(
-                    "ProtectPerimeterExceptionTag",
-                    ["*"],  # tagging APIs and tag-on-create alike: any request carrying the key
+                    "ProtectKitTags",
+                    ["*"],
                     **baseline,
                     **{
                         "ForAnyValue:StringEquals": {
-                            "aws:TagKeys": [naming.perimeter_exception_tag(prefix)]
+                            "aws:TagKeys": sorted(
+                                [naming.perimeter_exception_tag(prefix), managed_by]
+                            )
                         }
                     },
                 ),
+                *_pinned_roles(context),
                 _deny(
                     "ProtectBaselineStacks",
                     [
@@ -532,8 +742,8 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
         Guardrail(
             id="SCP-NETWORK-HUB-PROTECT",
             purpose=(
-                "The network hub's firewalls, routing, DNS Firewall and sharing, and the "
-                "landing zone's tag, change only through the baseline's own principals."
+                "The network hub's firewalls, routing, DNS Firewall, parameters and sharing "
+                "change only through the baseline's own principals."
             ),
             policy_type=PolicyType.SCP,
             best_practices=("SEC05-BP02", "SEC05-BP03", "SEC01-BP06"),
@@ -569,18 +779,6 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     ],
                     [f"arn:aws:ssm:*:*:parameter{naming.network_parameter_path(prefix)}/*"],
                     **baseline,
-                ),
-                _deny(
-                    "ProtectHubFunctionRole",
-                    ["iam:PassRole", "sts:AssumeRole"],
-                    [naming.network_hub_function_pattern(prefix)],
-                    **baseline,
-                ),
-                _deny(
-                    "ProtectManagedByTag",
-                    ["*"],  # tagging APIs and tag-on-create alike
-                    **baseline,
-                    **{"ForAnyValue:StringEquals": {"aws:TagKeys": [managed_by]}},
                 ),
             ),
             exemptions=(
@@ -630,4 +828,5 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                 "the baseline's execution principals (to investigate and close the account)",
             ),
         ),
+        *account_guardrails(context),
     ]

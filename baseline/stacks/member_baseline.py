@@ -170,6 +170,7 @@ class MemberBaselineStack(cdk.Stack):
                 "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*": "subnets of default VPCs of this account and region only",
                 "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:internet-gateway/*": "internet gateways of default VPCs of this account and region only",
             },
+            policy_path=naming.baseline_policy_path(prefix),
         )
         properties: dict[str, Any] = {
             "HomeRegion": cdk.Fn.condition_if(self.is_home.logical_id, "true", "false"),

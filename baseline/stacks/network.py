@@ -81,4 +81,5 @@ class NetworkStack(cdk.Stack):
             managed_domain_lists=network.dns_firewall.managed_domain_lists,
             blocked_domains=network.dns_firewall.blocked_domains,
             parameter_prefix=naming.network_parameter_path(prefix),
+            policy_path=naming.baseline_policy_path(prefix),
         )

@@ -203,6 +203,7 @@ class SecurityToolingStack(cdk.Stack):
                     "iam:AWSServiceName to those services"
                 ),
             },
+            policy_path=naming.baseline_policy_path(prefix),
         )
         cdk.CustomResource(
             self,

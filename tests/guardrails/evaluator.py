@@ -45,6 +45,9 @@ class Request:
             "aws:RequestedRegion": self.region,
             **self.context,
         }
+        parts = self.principal_arn.split(":")
+        if len(parts) > 4 and parts[4] and "aws:PrincipalAccount" not in self.context:
+            keys["aws:PrincipalAccount"] = parts[4]  # every request carries its account
         return {k.lower(): v for k, v in keys.items()}
 
 

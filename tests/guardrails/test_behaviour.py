@@ -24,8 +24,16 @@ AUDIT_ACCOUNT = "423456789012"  # audit, Security
 
 ADMIN = f"arn:aws:iam::{PROD}:role/AWSReservedSSO_Administrator_0123456789abcdef"
 STACKSET = f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c2d3e4b5a6978"
-CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PROD}-eu-west-1"
-CDK_DEPLOY = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-deploy-role-{PROD}-eu-west-1"
+LOG_ARCHIVE = "312345678901"  # log-archive, Security
+# The landing zone's CDK roles exist only in the accounts its stacks deploy into.
+CDK_EXEC = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-cfn-exec-role-{NETWORK}-eu-west-1"
+CDK_DEPLOY = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-deploy-role-{NETWORK}-eu-west-1"
+IMPOSTOR_CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PROD}-eu-west-1"
+AUDIT_ADMIN = f"arn:aws:iam::{AUDIT_ACCOUNT}:role/AWSReservedSSO_Admin_01"
+AUDIT_CDK_EXEC = (
+    f"arn:aws:iam::{AUDIT_ACCOUNT}:role/cdk-lzbaseline-cfn-exec-role-{AUDIT_ACCOUNT}-eu-west-1"
+)
+LOG_ADMIN = f"arn:aws:iam::{LOG_ARCHIVE}:role/AWSReservedSSO_Admin_01"
 SETTINGS_FUNCTION = f"arn:aws:iam::{PROD}:role/nwl-account-settings-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
@@ -161,18 +169,234 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
     ),
     (
         "CDK deployment role updates a baseline role",
-        PROD,
-        Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", CDK_EXEC),
+        NETWORK,
+        Request("iam:PutRolePolicy", f"arn:aws:iam::{NETWORK}:role/nwl-audit-readonly", CDK_EXEC),
         "Allow",
     ),
     (
         "CDK deploy role creates a change set on a baseline stack",
-        PROD,
+        NETWORK,
         Request(
             "cloudformation:CreateChangeSet",
-            f"arn:aws:cloudformation:eu-west-1:{PROD}:stack/nwl-workload-baseline/1",
+            f"arn:aws:cloudformation:eu-west-1:{NETWORK}:stack/nwl-network-hub/1",
             CDK_DEPLOY,
         ),
+        "Allow",
+    ),
+    (
+        "a CDK execution role's name in a workload account gets nothing",
+        PROD,
+        Request(
+            "iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", IMPOSTOR_CDK_EXEC
+        ),
+        "Deny",
+    ),
+    (
+        "an impostor CDK role cannot even read",
+        PROD,
+        Request("s3:GetObject", "arn:aws:s3:::orders-documents/a.pdf", IMPOSTOR_CDK_EXEC),
+        "Deny",
+    ),
+    (
+        "the services function's name outside the audit account gets nothing",
+        PROD,
+        Request(
+            "guardduty:UpdateDetector",
+            "*",
+            f"arn:aws:iam::{PROD}:role/nwl-security-services-eu-west-1",
+        ),
+        "Deny",
+    ),
+    (
+        "the hub function's name outside the network account gets nothing",
+        PROD,
+        Request(
+            "ec2:CreateRoute",
+            f"arn:aws:ec2:eu-west-1:{PROD}:route-table/rtb-1",
+            f"arn:aws:iam::{PROD}:role/nwl-hub-eu-west-1-network-hub",
+            context={"aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone"},
+        ),
+        "Deny",
+    ),
+    (
+        "an administrator writes a new version of a baseline function's policy",
+        PROD,
+        Request(
+            "iam:CreatePolicyVersion",
+            f"arn:aws:iam::{PROD}:policy/nwl/nwl-account-settings-eu-west-1",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "an administrator makes an old version of a baseline policy the default",
+        PROD,
+        Request(
+            "iam:SetDefaultPolicyVersion",
+            f"arn:aws:iam::{PROD}:policy/nwl/nwl-account-settings-eu-west-1",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "the StackSet role updates a baseline function's policy",
+        PROD,
+        Request(
+            "iam:CreatePolicyVersion",
+            f"arn:aws:iam::{PROD}:policy/nwl/nwl-account-settings-eu-west-1",
+            STACKSET,
+        ),
+        "Allow",
+    ),
+    (
+        "an administrator versions a workload policy",
+        PROD,
+        Request("iam:CreatePolicyVersion", f"arn:aws:iam::{PROD}:policy/orders-api", ADMIN),
+        "Allow",
+    ),
+    *(
+        (
+            f"an administrator calls {action} on a baseline function",
+            PROD,
+            Request(
+                action,
+                f"arn:aws:lambda:eu-west-1:{PROD}:function:nwl-account-settings-eu-west-1",
+                ADMIN,
+            ),
+            "Deny",
+        )
+        for action in (
+            "lambda:PutFunctionConcurrency",
+            "lambda:PutFunctionEventInvokeConfig",
+            "lambda:UpdateFunctionEventInvokeConfig",
+            "lambda:CreateFunctionUrlConfig",
+            "lambda:InvokeFunction",
+            "lambda:UpdateFunctionCode",
+            "lambda:AddPermission",
+        )
+    ),
+    (
+        "an administrator reads a baseline function",
+        PROD,
+        Request(
+            "lambda:GetFunction",
+            f"arn:aws:lambda:eu-west-1:{PROD}:function:nwl-account-settings-eu-west-1",
+            ADMIN,
+        ),
+        "Allow",
+    ),
+    (
+        "an administrator sets the concurrency of a workload function",
+        PROD,
+        Request(
+            "lambda:PutFunctionConcurrency",
+            f"arn:aws:lambda:eu-west-1:{PROD}:function:orders-api",
+            ADMIN,
+        ),
+        "Allow",
+    ),
+    # the audit account: StackSets, findings, their rules and topic
+    *(
+        (
+            f"an audit administrator calls {action}",
+            AUDIT_ACCOUNT,
+            Request(action, resource, AUDIT_ADMIN),
+            "Deny",
+        )
+        for action, resource in (
+            ("cloudformation:CreateStackSet", "*"),
+            (
+                "cloudformation:UpdateStackSet",
+                f"arn:aws:cloudformation:eu-west-1:{AUDIT_ACCOUNT}:stackset/nwl-member-baseline:1",
+            ),
+            (
+                "cloudformation:DeleteStackInstances",
+                f"arn:aws:cloudformation:eu-west-1:{AUDIT_ACCOUNT}:stackset/nwl-member-baseline:1",
+            ),
+            ("securityhub:CreateAutomationRule", "*"),
+            ("securityhub:CreateAutomationRuleV2", "*"),
+            ("guardduty:UpdateFilter", "*"),
+            ("inspector2:CreateFilter", "*"),
+            ("macie2:CreateFindingsFilter", "*"),
+            ("access-analyzer:CreateArchiveRule", "*"),
+            (
+                "events:DisableRule",
+                f"arn:aws:events:eu-west-1:{AUDIT_ACCOUNT}:rule/nwl-guardduty-findings",
+            ),
+            (
+                "events:RemoveTargets",
+                f"arn:aws:events:eu-west-1:{AUDIT_ACCOUNT}:rule/nwl-guardduty-findings",
+            ),
+            ("sns:DeleteTopic", f"arn:aws:sns:eu-west-1:{AUDIT_ACCOUNT}:nwl-security-findings"),
+            (
+                "sns:SetTopicAttributes",
+                f"arn:aws:sns:eu-west-1:{AUDIT_ACCOUNT}:nwl-security-findings",
+            ),
+            ("sns:Unsubscribe", "*"),
+        )
+    ),
+    (
+        "the landing zone's deployment updates the member-baseline StackSet",
+        AUDIT_ACCOUNT,
+        Request(
+            "cloudformation:UpdateStackSet",
+            f"arn:aws:cloudformation:eu-west-1:{AUDIT_ACCOUNT}:stackset/nwl-member-baseline:1",
+            AUDIT_CDK_EXEC,
+        ),
+        "Allow",
+    ),
+    (
+        "the network account's CDK role is no deployer of the audit account",
+        AUDIT_ACCOUNT,
+        Request(
+            "cloudformation:CreateStackSet",
+            "*",
+            f"arn:aws:iam::{AUDIT_ACCOUNT}:role/cdk-lzbaseline-cfn-exec-role-{NETWORK}-eu-west-1",
+        ),
+        "Deny",
+    ),
+    (
+        "an audit administrator reads findings",
+        AUDIT_ACCOUNT,
+        Request("securityhub:GetFindings", "*", AUDIT_ADMIN),
+        "Allow",
+    ),
+    (
+        "an administrator of a workload account makes a StackSet of its own",
+        PROD,
+        Request("cloudformation:CreateStackSet", "*", ADMIN),
+        "Allow",
+    ),
+    # the log-archive account: no erasure, no unlocking
+    *(
+        (
+            f"a log-archive administrator calls {action}",
+            LOG_ARCHIVE,
+            Request(action, resource, LOG_ADMIN),
+            "Deny",
+        )
+        for action, resource in (
+            ("s3:DeleteObjectVersion", f"arn:aws:s3:::nwl-config-{LOG_ARCHIVE}-eu-west-1/a"),
+            ("s3:DeleteObjectVersion", f"arn:aws:s3:::nwl-s3-access-{LOG_ARCHIVE}-eu-west-1/a"),
+            ("s3:BypassGovernanceRetention", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
+            ("s3:PutObjectRetention", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
+            ("s3:PutObjectLegalHold", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
+        )
+    ),
+    (
+        "break-glass bypasses a GOVERNANCE lock in the log archive",
+        LOG_ARCHIVE,
+        Request(
+            "s3:BypassGovernanceRetention",
+            f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a",
+            f"arn:aws:iam::{LOG_ARCHIVE}:role/nwl-break-glass",
+        ),
+        "Allow",
+    ),
+    (
+        "a log-archive administrator reads a log",
+        LOG_ARCHIVE,
+        Request("s3:GetObject", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a", LOG_ADMIN),
         "Allow",
     ),
     (

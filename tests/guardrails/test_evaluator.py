@@ -113,3 +113,17 @@ def test_resources_match_with_wildcards() -> None:
         )
         == "Allow"
     )
+
+
+def test_a_request_carries_the_principals_account() -> None:
+    request = Request("s3:GetObject", principal_arn="arn:aws:iam::111122223333:role/app")
+    assert request.keys()["aws:principalaccount"] == "111122223333"
+    statement = {
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": ["444455556666"]}},
+    }
+    assert statement_applies(statement, request)
+    other = Request("s3:GetObject", principal_arn="arn:aws:iam::444455556666:role/app")
+    assert not statement_applies(statement, other)

@@ -124,12 +124,14 @@ def test_the_hub_guardrail_names_what_the_hub_creates(synthesized: Synthesized) 
         sandbox_ous=(),
         suspended_ous=(),
     )
-    (guardrail,) = [g for g in scp_library(context) if g.id == "SCP-NETWORK-HUB-PROTECT"]
-    statements = {s["Sid"]: s for s in guardrail.statements}
+    library = {g.id: g for g in scp_library(context)}
+    statements = {s["Sid"]: s for s in library["SCP-NETWORK-HUB-PROTECT"].statements}
     firewall_patterns = statements["ProtectHubFirewalls"]["Resource"]
-    (role_pattern,) = statements["ProtectHubFunctionRole"]["Resource"]
     exempt = statements["ProtectHubRoutingAndDns"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    assert role_pattern in exempt
+    (role_pattern,) = [p for p in exempt if p.endswith("-network-hub")]
+    # nobody else may pass or assume the hub function's role
+    protect = {s["Sid"]: s for s in library["SCP-BASELINE-PROTECT"].statements}
+    assert role_pattern in protect["ProtectExemptRoles"]["Resource"]
     for region in synthesized.config.governed_regions:
         template = synthesized.templates[f"Network-{region}"]
         named = (
