@@ -403,6 +403,15 @@ class NetworkHub(Construct):
                 resources=["*"],
             ),
         )
+        # The function acts on the hub's own ids only, from its configuration, whatever a
+        # request names (baseline/handlers/network_hub.py refuses any other).
+        for variable, value in (
+            ("HUB_TRANSIT_GATEWAY_ID", self.transit_gateway.ref),
+            ("HUB_SPOKE_ROUTE_TABLE_ID", self.spoke_routes.ref),
+            ("HUB_EGRESS_ROUTE_TABLE_ID", self.egress_routes.ref),
+            ("HUB_EGRESS_ATTACHMENT_ID", self.egress_attachment.ref),
+        ):
+            self.lookups.function.add_environment(variable, value)
         self.route_table_defaults = cdk.CustomResource(
             self,
             "RouteTableDefaults",

@@ -21,8 +21,9 @@ Standard library and boto3 only.
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 try:  # in the function's package the handlers are top-level modules
@@ -140,17 +141,44 @@ def managed_domain_lists(client: Any, names: list[str]) -> cfn_response.Response
     return cfn_response.ResponseData({name: found[name] for name in names})
 
 
+#: The hub's own ids, set in the function's environment by the construct: the function
+#: acts on these and nothing else, whatever a request names.
+OWN_IDS = {
+    "TransitGatewayId": "HUB_TRANSIT_GATEWAY_ID",
+    "AssociationDefaultRouteTableId": "HUB_SPOKE_ROUTE_TABLE_ID",
+    "PropagationDefaultRouteTableId": "HUB_EGRESS_ROUTE_TABLE_ID",
+    "EgressAttachmentId": "HUB_EGRESS_ATTACHMENT_ID",
+}
+
+
+def own_ids(properties: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The request's properties with the hub's ids from the function's own configuration.
+
+    :raises ValueError: the configuration lacks an id, or the request names another one.
+    """
+    missing = sorted(variable for variable in OWN_IDS.values() if not environ.get(variable))
+    if missing:
+        raise ValueError(f"the function's environment lacks {', '.join(missing)}")
+    ids = {key: environ[variable] for key, variable in OWN_IDS.items()}
+    foreign = sorted(k for k, v in ids.items() if properties.get(k) not in (None, v))
+    if foreign:
+        raise ValueError(
+            f"the request names {', '.join(foreign)} other than this hub's own; refused"
+        )
+    return {**properties, **ids}
+
+
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
     """The Lambda entry point: dispatch on the resource type, always answer CloudFormation."""
     properties = event["ResourceProperties"]
     kind = event["ResourceType"]
     if kind == "Custom::TransitGatewayDefaults":
-        physical_id = str(properties["TransitGatewayId"])
+        physical_id = str(os.environ.get(OWN_IDS["TransitGatewayId"], "transit-gateway"))
         cfn_response.handle(
             event,
-            lambda: set_defaults(client("ec2"), properties),
+            lambda: set_defaults(client("ec2"), own_ids(properties, os.environ)),
             _sender(physical_id),
-            remove=lambda: clear_defaults(client("ec2"), properties),
+            remove=lambda: clear_defaults(client("ec2"), own_ids(properties, os.environ)),
         )
     elif kind == "Custom::ManagedDomainLists":
         cfn_response.handle(

@@ -360,3 +360,25 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
 def test_fails_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _build(**kwargs)
+
+
+def test_the_hub_function_is_configured_with_the_hubs_own_ids(default: Any) -> None:
+    """The function reads the ids it may act on from its environment, not from requests."""
+    _, template = default
+    (gateway, _) = _one(template, "AWS::EC2::TransitGateway")
+    tables = {
+        r["Properties"]["Tags"][0]["Value"].rsplit("-", 1)[1]: logical
+        for logical, r in _of(template, "AWS::EC2::TransitGatewayRouteTable").items()
+    }
+    (attachment, _) = _one(template, "AWS::EC2::TransitGatewayVpcAttachment")
+    (function,) = [
+        f
+        for f in _of(template, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "network_hub.handler"
+    ]
+    assert function["Properties"]["Environment"]["Variables"] == {
+        "HUB_TRANSIT_GATEWAY_ID": {"Ref": gateway},
+        "HUB_SPOKE_ROUTE_TABLE_ID": {"Ref": tables["spokes"]},
+        "HUB_EGRESS_ROUTE_TABLE_ID": {"Ref": tables["egress"]},
+        "HUB_EGRESS_ATTACHMENT_ID": {"Ref": attachment},
+    }

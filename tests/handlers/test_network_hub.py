@@ -186,6 +186,7 @@ def test_delete_turns_the_defaults_off_so_the_tables_can_go(
 ) -> None:
     ec2 = Ec2()
     monkeypatch.setattr(handler_module.time, "sleep", _no_sleep)
+    _own_ids(monkeypatch)
     event = {
         "RequestType": "Delete",
         "ResourceType": "Custom::TransitGatewayDefaults",
@@ -217,3 +218,40 @@ def test_failures_and_unknown_types_reach_cloudformation(monkeypatch: pytest.Mon
     assert answer["status"] == "FAILED" and "AggregateThreatList" in answer["reason"]
     answer = _run(monkeypatch, {**event, "ResourceType": "Custom::Other"}, {})
     assert answer["status"] == "FAILED" and "Custom::Other" in answer["reason"]
+
+
+def _own_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ids the construct puts into the function's environment."""
+    for key, variable in handler_module.OWN_IDS.items():
+        monkeypatch.setenv(variable, DEFAULTS[key])
+
+
+def test_the_function_acts_on_its_own_hub_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    ec2 = Ec2()
+    monkeypatch.setattr(handler_module.time, "sleep", _no_sleep)
+    _own_ids(monkeypatch)
+    event = {
+        "RequestType": "Create",
+        "ResourceType": "Custom::TransitGatewayDefaults",
+        "ResourceProperties": {**DEFAULTS, "AssociationDefaultRouteTableId": "tgw-rtb-elsewhere"},
+    }
+    answer = _run(monkeypatch, event, {"ec2": ec2})
+    assert answer["status"] == "FAILED"
+    assert "AssociationDefaultRouteTableId other than this hub's own" in answer["reason"]
+    assert ec2.calls == []  # nothing was touched
+
+
+def test_the_ids_come_from_the_functions_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert handler_module.own_ids(
+        {"GatewayOptions": "64512/true"},
+        {variable: DEFAULTS[key] for key, variable in handler_module.OWN_IDS.items()},
+    ) == {**DEFAULTS, "GatewayOptions": "64512/true"}
+    with pytest.raises(ValueError, match="lacks HUB_EGRESS_ATTACHMENT_ID"):
+        handler_module.own_ids(
+            DEFAULTS,
+            {
+                "HUB_TRANSIT_GATEWAY_ID": "tgw-0123456789abcdef0",
+                "HUB_SPOKE_ROUTE_TABLE_ID": "tgw-rtb-spokes",
+                "HUB_EGRESS_ROUTE_TABLE_ID": "tgw-rtb-egress",
+            },
+        )
