@@ -98,6 +98,19 @@ _PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
+_AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):role/([\w+=,.@/*-]{1,512})$")
+
+
+def _identity_center_role(account_id: str, permission_set: str) -> str:
+    """The ARN pattern of an IAM Identity Center permission set's roles in one account.
+
+    Identity Center names them ``AWSReservedSSO_<set>_<suffix>`` under the path
+    ``aws-reserved/sso.amazonaws.com/`` (with the region in it for newer instances).
+    """
+    return (
+        f"arn:aws:iam::{account_id}:role/aws-reserved/sso.amazonaws.com/"
+        f"*AWSReservedSSO_{permission_set}_*"
+    )
 
 
 class ConfigError(Exception):
@@ -543,6 +556,23 @@ class MemberBaseline(_Strict):
     break_glass_session_hours: int = Field(
         default=1, ge=1, le=12, description="Maximum session of the break-glass role, in hours."
     )
+    audit_principals: list[str] | None = Field(
+        default=None,
+        description=(
+            "Roles of the audit account (ARNs, '*' allowed in the name) that may assume the "
+            "read-only audit role and the support role in every member account; nobody else "
+            "in the audit account may. Default: the audit account's IAM Identity Center roles "
+            "of the SecurityAudit permission set."
+        ),
+    )
+    incident_responder_principals: list[str] | None = Field(
+        default=None,
+        description=(
+            "Roles of the audit account (ARNs, '*' allowed in the name) that may assume the "
+            "incident-responder role in every member account. Default: the audit account's "
+            "IAM Identity Center roles of the IncidentResponse permission set."
+        ),
+    )
 
 
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -892,6 +922,7 @@ class LandingZoneConfig(_Strict):
                     path,
                     "a StackSet targets OUs by id (add the id once the OU exists)",
                 )
+        problems += self._audit_principal_problems()
         management = next((a.id for a in self.accounts if a.role == AccountRole.MANAGEMENT), None)
         for i, arn in enumerate(m.break_glass_principals):
             match = _PRINCIPAL_ARN.match(arn)
@@ -905,6 +936,38 @@ class LandingZoneConfig(_Strict):
                     f"management account {management}"
                 )
         return problems
+
+    def _audit_principal_problems(self) -> list[str]:
+        problems = []
+        audit = next((a.id for a in self.accounts if a.role == AccountRole.AUDIT), None)
+        for field in ("audit_principals", "incident_responder_principals"):
+            for i, arn in enumerate(getattr(self.member_baseline, field) or []):
+                where = f"member_baseline.{field}[{i}]"
+                match = _AUDIT_PRINCIPAL.match(arn)
+                if not match:
+                    problems.append(
+                        f"{where}: {arn!r} is not an IAM role ARN like "
+                        "arn:aws:iam::<audit account>:role/<path/>name ('*' only in the name)"
+                    )
+                elif audit is not None and match.group(1) != audit:
+                    problems.append(f"{where}: {arn!r} is not in the audit account {audit}")
+                elif not match.group(2).strip("*/"):
+                    problems.append(
+                        f"{where}: {arn!r} names every role of the account; name the roles"
+                    )
+        return problems
+
+    def audit_principals(self) -> list[str]:
+        """Who in the audit account may assume the audit and support roles."""
+        return self.member_baseline.audit_principals or [
+            _identity_center_role(self.account_id_for(AccountRole.AUDIT), "SecurityAudit")
+        ]
+
+    def incident_responder_principals(self) -> list[str]:
+        """Who in the audit account may assume the incident-responder role."""
+        return self.member_baseline.incident_responder_principals or [
+            _identity_center_role(self.account_id_for(AccountRole.AUDIT), "IncidentResponse")
+        ]
 
     def network_share_ous(self) -> list[str]:
         """OU paths the hub is shared with."""

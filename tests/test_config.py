@@ -146,6 +146,27 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: d["network"].update(share_with=["Root"]),
         "network.share_with[0]: 'Root' is not an OU path",
     ),
+    "an audit principal in another account": (
+        lambda d: d["member_baseline"].update(
+            audit_principals=["arn:aws:iam::756789012345:role/auditors"]
+        ),
+        "member_baseline.audit_principals[0]: 'arn:aws:iam::756789012345:role/auditors' is not "
+        "in the audit account 423456789012",
+    ),
+    "every role of the audit account": (
+        lambda d: d["member_baseline"].update(
+            incident_responder_principals=["arn:aws:iam::423456789012:role/*"]
+        ),
+        "member_baseline.incident_responder_principals[0]: 'arn:aws:iam::423456789012:role/*' "
+        "names every role of the account; name the roles",
+    ),
+    "an audit principal that is no role": (
+        lambda d: d["member_baseline"].update(
+            audit_principals=["arn:aws:iam::423456789012:user/alice"]
+        ),
+        "member_baseline.audit_principals[0]: 'arn:aws:iam::423456789012:user/alice' is not an "
+        "IAM role ARN",
+    ),
     "unknown guardrail id in disabled": (
         lambda d: d["guardrails"].update(disabled=["SCP-REGION-DENIED"]),
         "guardrails.disabled[0]: 'SCP-REGION-DENIED' is not a guardrail id "

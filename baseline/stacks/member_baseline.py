@@ -47,6 +47,10 @@ TEMPLATE_BODY_LIMIT = 51_200
 
 CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
 
+#: Tags the incident responder may set: the case a resource belongs to, and quarantine.
+CASE_TAG = "lz:incident-case"
+QUARANTINE_TAG = "lz:quarantine"
+
 
 @dataclass(frozen=True)
 class MemberBaselineSettings:
@@ -67,6 +71,21 @@ class MemberBaselineSettings:
     #: Create the incident-responder role. Not in the management account: there no SCP
     #: bounds it, and its containment actions would let the audit account escalate.
     incident_responder: bool = True
+    #: Roles of the audit account (ARN patterns) that may assume the audit and support
+    #: roles. Default: none but the audit account's Identity Center SecurityAudit roles.
+    audit_principals: tuple[str, ...] = ()
+    #: Roles of the audit account (ARN patterns) that may assume the incident-responder
+    #: role. Default: the audit account's Identity Center IncidentResponse roles.
+    incident_responder_principals: tuple[str, ...] = ()
+
+    def principals(self, role: str) -> tuple[str, ...]:
+        """Who of the audit account may assume ``audit`` (and support) or ``responder``."""
+        named = self.audit_principals if role == "audit" else self.incident_responder_principals
+        default = "SecurityAudit" if role == "audit" else "IncidentResponse"
+        return named or (
+            f"arn:aws:iam::{self.audit_account_id}:role/aws-reserved/sso.amazonaws.com/"
+            f"*AWSReservedSSO_{default}_*",
+        )
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> MemberBaselineSettings:
@@ -84,6 +103,8 @@ class MemberBaselineSettings:
             break_glass_session_hours=m.break_glass_session_hours,
             customer_managed_ebs_key=m.ebs_encryption_key == EbsKey.CUSTOMER_MANAGED,
             default_vpcs=m.default_vpcs.value,
+            audit_principals=tuple(config.audit_principals()),
+            incident_responder_principals=tuple(config.incident_responder_principals()),
         )
 
 
@@ -285,7 +306,11 @@ class MemberBaselineStack(cdk.Stack):
 
     def _roles(self) -> None:
         s = self.settings
-        audit = iam.AccountPrincipal(s.audit_account_id)
+        # The audit account, narrowed to named roles by condition (a trust policy naming
+        # them directly fails while one does not exist yet): not the whole account.
+        audit = iam.AccountPrincipal(s.audit_account_id).with_conditions(
+            {"ArnLike": {"aws:PrincipalArn": list(s.principals("audit"))}}
+        )
         self.audit_role = self._global_role(
             "AuditReadOnly",
             naming.audit_readonly_role(s.prefix),
@@ -295,29 +320,66 @@ class MemberBaselineStack(cdk.Stack):
         )
         self.incident_role: iam.Role | None = None
         if s.incident_responder:
+            quarantine = {f"aws:ResourceTag/{QUARANTINE_TAG}": "true"}
             responder = iam.ManagedPolicy(
                 self,
                 "IncidentResponsePermissions",
-                description="Contain and collect evidence during an incident",
+                description="Contain and collect evidence during an incident; never destroy",
                 statements=[
                     iam.PolicyStatement(
-                        sid="ContainAndCollect",
-                        actions=[
-                            "ec2:CreateSnapshot",
-                            "ec2:CreateTags",
-                            "ec2:ModifyInstanceAttribute",
-                            "ec2:ModifyNetworkInterfaceAttribute",
-                            "ec2:StopInstances",
-                            "iam:UpdateAccessKey",
-                            "lambda:PutFunctionConcurrency",
-                        ],
+                        sid="CollectEvidence",
+                        actions=["ec2:CreateSnapshot", "lambda:PutFunctionConcurrency"],
                         resources=["*"],
                     ),
-                    # Quarantine a role by attaching AWS's deny-all policy, and nothing else:
-                    # no inline policies, no other managed policies (no path to escalate).
+                    # Only the kit's case and quarantine tags, on anything.
                     iam.PolicyStatement(
-                        sid="QuarantineRoles",
-                        actions=["iam:AttachRolePolicy"],
+                        sid="TagForTheCase",
+                        actions=["ec2:CreateTags"],
+                        resources=["*"],
+                        conditions={
+                            "ForAllValues:StringEquals": {"aws:TagKeys": [CASE_TAG, QUARANTINE_TAG]}
+                        },
+                    ),
+                    # Isolation through a quarantine group of the responder's own making: it
+                    # is created tagged, its default egress rule revoked, and only such
+                    # groups may be put on a network interface.
+                    iam.PolicyStatement(
+                        sid="CreateQuarantineGroups",
+                        actions=["ec2:CreateSecurityGroup"],
+                        resources=["arn:aws:ec2:*:*:security-group/*"],
+                        conditions={"StringEquals": {f"aws:RequestTag/{QUARANTINE_TAG}": "true"}},
+                    ),
+                    iam.PolicyStatement(
+                        sid="CreateQuarantineGroupsInAnyVpc",
+                        actions=["ec2:CreateSecurityGroup"],
+                        resources=["arn:aws:ec2:*:*:vpc/*"],
+                    ),
+                    iam.PolicyStatement(
+                        sid="CloseQuarantineGroups",
+                        actions=["ec2:RevokeSecurityGroupEgress"],
+                        resources=["arn:aws:ec2:*:*:security-group/*"],
+                        conditions={"StringEquals": quarantine},
+                    ),
+                    iam.PolicyStatement(
+                        sid="IsolateInterfaces",
+                        actions=["ec2:ModifyNetworkInterfaceAttribute"],
+                        resources=[
+                            "arn:aws:ec2:*:*:network-interface/*",
+                            "arn:aws:ec2:*:*:instance/*",
+                            "arn:aws:ec2:*:*:subnet/*",
+                        ],
+                    ),
+                    iam.PolicyStatement(
+                        sid="IsolateIntoQuarantineGroupsOnly",
+                        actions=["ec2:ModifyNetworkInterfaceAttribute"],
+                        resources=["arn:aws:ec2:*:*:security-group/*"],
+                        conditions={"StringEquals": quarantine},
+                    ),
+                    # Quarantine a role or user by attaching AWS's deny-all policy, and nothing
+                    # else: no inline policies, no other managed policies (no way to escalate).
+                    iam.PolicyStatement(
+                        sid="QuarantineRolesAndUsers",
+                        actions=["iam:AttachRolePolicy", "iam:AttachUserPolicy"],
                         resources=["*"],
                         conditions={
                             "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
@@ -327,16 +389,32 @@ class MemberBaselineStack(cdk.Stack):
             )
             acknowledge(
                 responder,
-                "AwsSolutions-IAM5[Resource::*]",
+                [
+                    "AwsSolutions-IAM5[Resource::*]",
+                    *(
+                        f"AwsSolutions-IAM5[Resource::arn:aws:ec2:*:*:{kind}/*]"
+                        for kind in (
+                            "security-group",
+                            "vpc",
+                            "network-interface",
+                            "instance",
+                            "subnet",
+                        )
+                    ),
+                ],
                 "The affected resource of an incident is not known in advance; the actions are "
-                "containment steps only (isolate, snapshot, stop, deactivate a key, attach the "
-                "deny-all policy), and the role is assumable from the audit account only.",
+                "containment and collection only (snapshot, tag, a quarantine group, throttle a "
+                "function, attach the deny-all policy), and only named roles of the audit "
+                "account may assume the role.",
+            )
+            responders = iam.AccountPrincipal(s.audit_account_id).with_conditions(
+                {"ArnLike": {"aws:PrincipalArn": list(s.principals("responder"))}}
             )
             self.incident_role = self._global_role(
                 "IncidentResponder",
                 naming.incident_responder_role(s.prefix),
                 "Incident response from the audit account",
-                audit,
+                responders,
                 ["SecurityAudit"],
                 extra=[responder],
             )

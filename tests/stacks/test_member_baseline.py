@@ -116,11 +116,19 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
     for role in roles.values():
         assert role["Condition"] == "IsHomeRegion"
         assert role["Properties"]["MaxSessionDuration"] == 3600
-    for name in ("nwl-audit-readonly", "nwl-incident-responder", "nwl-support"):
+    sso = f"arn:aws:iam::{AUDIT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_"
+    named = {
+        "nwl-audit-readonly": [f"{sso}SecurityAudit_*"],
+        "nwl-support": [f"{sso}SecurityAudit_*"],
+        "nwl-incident-responder": [f"{sso}IncidentResponse_*"],
+    }
+    for name, principals in named.items():
         (statement,) = roles[name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {
             "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{AUDIT}:root"]]}
         }
+        # the audit account, but only the named roles of it: never the account as a whole
+        assert statement["Condition"] == {"ArnLike": {"aws:PrincipalArn": principals}}, name
     (glass,) = roles["nwl-break-glass"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     # the management account, narrowed by condition: naming users that do not exist yet
     # would make IAM reject the trust policy
@@ -215,7 +223,8 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     (policy,) = [
         r
         for r in _resources(member, "AWS::IAM::ManagedPolicy")
-        if r["Properties"].get("Description") == "Contain and collect evidence during an incident"
+        if r["Properties"].get("Description")
+        == "Contain and collect evidence during an incident; never destroy"
     ]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     actions = {
@@ -223,13 +232,33 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
         for s in statements.values()
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
-    assert not actions & {
-        "iam:PutRolePolicy",
-        "s3:PutBucketPolicy",
-        "ssm:SendCommand",
-        "iam:CreatePolicyVersion",
+    # no way to run code or re-enable anything: no user data, no starting or stopping, no
+    # re-activated access keys, no inline or other policies, no reading of workload data
+    assert actions == {
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateSnapshot",
+        "ec2:CreateTags",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:RevokeSecurityGroupEgress",
+        "iam:AttachRolePolicy",
+        "iam:AttachUserPolicy",
+        "lambda:PutFunctionConcurrency",
     }
-    assert statements["QuarantineRoles"]["Condition"] == {
+    quarantine = {"StringEquals": {"aws:ResourceTag/lz:quarantine": "true"}}
+    # a network interface may only be given quarantine groups
+    assert statements["IsolateIntoQuarantineGroupsOnly"]["Resource"] == (
+        "arn:aws:ec2:*:*:security-group/*"
+    )
+    assert statements["IsolateIntoQuarantineGroupsOnly"]["Condition"] == quarantine
+    assert "security-group" not in str(statements["IsolateInterfaces"]["Resource"])
+    assert statements["CloseQuarantineGroups"]["Condition"] == quarantine
+    assert statements["CreateQuarantineGroups"]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/lz:quarantine": "true"}
+    }
+    assert statements["TagForTheCase"]["Condition"] == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["lz:incident-case", "lz:quarantine"]}
+    }
+    assert statements["QuarantineRolesAndUsers"]["Condition"] == {
         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
     }
 
