@@ -539,7 +539,12 @@ class MemberBaseline(_Strict):
     )
     ebs_encryption_key: EbsKey = Field(
         default=EbsKey.AWS_MANAGED,
-        description="aws_managed (aws/ebs) or customer_managed (a baseline key per account and region).",
+        description=(
+            "aws_managed (aws/ebs) or customer_managed (a baseline key per account and region). "
+            "customer_managed is experimental: its key policy does not yet allow the Auto "
+            "Scaling service-linked role, so Auto Scaling launches with encrypted volumes fail; "
+            "the synth warns about it."
+        ),
     )
     default_vpcs: DefaultVpcAction = Field(
         default=DefaultVpcAction.CLOSE,

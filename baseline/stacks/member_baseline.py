@@ -148,6 +148,12 @@ class MemberBaselineStack(cdk.Stack):
 
         self.ebs_key: EncryptionKey | None = None
         if settings.customer_managed_ebs_key:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:MemberBaselineStack.CustomerManagedEbsKeyExperimental",
+                "ebs_encryption_key: customer_managed is experimental: the key policy does not "
+                "yet allow the Auto Scaling service-linked role, so Auto Scaling (and other "
+                "service-linked) launches of encrypted volumes fail in accounts that use it.",
+            )
             self.ebs_key = EncryptionKey(
                 self,
                 "EbsKey",

@@ -297,3 +297,23 @@ def test_the_member_template_synth_leaves_no_directory_behind(
     member = member_template(MemberBaselineSettings.from_config(example_config), cdk_json_context())
     assert "Custom::AccountSettings" in {r["Type"] for r in member["Resources"].values()}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_experimental_customer_managed_ebs_key_says_so_at_synth(
+    example_config: Any,
+) -> None:
+    import dataclasses
+
+    from baseline.stacks.member_baseline import MemberBaselineSettings, MemberBaselineStack
+
+    settings = MemberBaselineSettings.from_config(example_config)
+    app = cdk.App()
+    plain = MemberBaselineStack(app, "Plain", settings=settings)
+    keyed = MemberBaselineStack(
+        app, "Keyed", settings=dataclasses.replace(settings, customer_managed_ebs_key=True)
+    )
+    warning = assertions.Match.string_like_regexp(
+        "ebs_encryption_key: customer_managed is experimental"
+    )
+    assertions.Annotations.from_stack(keyed).has_warning("/Keyed", warning)
+    assert assertions.Annotations.from_stack(plain).find_warning("*", warning) == []
