@@ -15,6 +15,10 @@ class ResponseData(dict[str, str]):
     """What ``apply_changes`` returns to hand attributes back (read with Fn::GetAtt)."""
 
 
+#: What ``apply_changes`` returns when another invocation goes on and will answer.
+CONTINUED = object()
+
+
 def send(
     event: dict[str, Any],
     status: str,
@@ -62,7 +66,9 @@ def handle(
             LOG.info("applied %s", json.dumps(result, default=str))
         elif remove is not None:
             LOG.info("removed %s", json.dumps(remove(), default=str))
-        if isinstance(result, ResponseData):
+        if result is CONTINUED:
+            LOG.info("another invocation goes on and will answer")
+        elif isinstance(result, ResponseData):
             send_response(event, "SUCCESS", data=dict(result))
         else:
             send_response(event, "SUCCESS")

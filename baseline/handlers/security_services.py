@@ -17,7 +17,9 @@ nothing: removing the stack must not turn detection off. Standard library and bo
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,46 +66,159 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def inspector(client: Any, account_id: str, members: list[dict[str, str]]) -> int:
+#: Member accounts one Detective behavior graph holds at most (a Detective quota); the
+#: accounts beyond it stay out of the graph and are reported.
+DETECTIVE_MAX_MEMBERS = 1200
+#: Enrolment stops starting calls this many seconds before the invocation's time runs out,
+#: and goes on in a fresh invocation of the same function.
+TIME_MARGIN_SECONDS = 90
+#: Fresh invocations one request may take, so it answers CloudFormation within its hour.
+MAX_CONTINUATIONS = 5
+#: Per-account failures named in the answer (the rest are counted).
+FAILURES_NAMED = 10
+
+
+class OutOfTime(Exception):  # noqa: N818 - a signal, not an error
+    """The invocation's time is nearly up; ``progress`` says where to go on."""
+
+    def __init__(self, progress: dict[str, Any]) -> None:
+        super().__init__("out of time")
+        self.progress = progress
+
+
+class Enrolment:
+    """Where an organisation-wide enrolment stands: resumable, and every failure kept."""
+
+    def __init__(self, progress: dict[str, Any] | None, out_of_time: Callable[[], bool]) -> None:
+        self.progress: dict[str, Any] = dict(progress or {})
+        self.progress.setdefault("Failures", [])
+        self.progress.setdefault("FailureCount", 0)
+        self._out_of_time = out_of_time
+
+        self._calls_here = 0
+
+    def position(self, step: str) -> int:
+        return int(self.progress.get(step, 0))
+
+    def ready(self) -> None:
+        """Before a call: stop here if time is nearly up (after one call at least, so
+        every invocation makes progress)."""
+        if self._calls_here and self._out_of_time():
+            raise OutOfTime(self.progress)
+        self._calls_here += 1
+
+    def advance(self, step: str, to: int) -> None:
+        """Record that ``step`` got as far as ``to``."""
+        self.progress[step] = to
+
+    def failed(self, service: str, account_id: str, reason: str) -> None:
+        self.progress["FailureCount"] += 1
+        if len(self.progress["Failures"]) < FAILURES_NAMED:
+            self.progress["Failures"].append(f"{service} {account_id}: {reason}")
+
+    def check(self) -> None:
+        """Raise, naming the accounts, if any enrolment failed."""
+        count = self.progress["FailureCount"]
+        if count:
+            named = "; ".join(self.progress["Failures"])
+            raise RuntimeError(
+                f"{count} member enrolment(s) failed ({named}). The services stay on; fix "
+                "the accounts and deploy again: accounts already enrolled are skipped."
+            )
+
+
+def inspector(
+    client: Any, account_id: str, members: list[dict[str, str]], enrolment: Enrolment
+) -> int:
     """Scanning for the administrator, every existing member, and every new one."""
-    client.update_organization_configuration(autoEnable={"ec2": True, "ecr": True, "lambda": True})
+    if not enrolment.position("inspector2.setup"):
+        enrolment.ready()
+        client.update_organization_configuration(
+            autoEnable={"ec2": True, "ecr": True, "lambda": True}
+        )
+        enrolment.advance("inspector2.setup", 1)
+    for index in range(enrolment.position("inspector2.associated"), len(members)):
+        enrolment.ready()
+        client.associate_member(accountId=members[index]["AccountId"])  # idempotent
+        enrolment.advance("inspector2.associated", index + 1)
     ids = [account_id] + [m["AccountId"] for m in members]
-    for member in members:
-        client.associate_member(accountId=member["AccountId"])  # idempotent for org members
-    for batch in _batches(ids, 100):  # Enable takes at most 100 accounts
-        client.enable(accountIds=batch, resourceTypes=["EC2", "ECR", "LAMBDA"])
+    batches = _batches(ids, 100)  # Enable takes at most 100 accounts
+    for index in range(enrolment.position("inspector2.enabled"), len(batches)):
+        enrolment.ready()
+        answer = client.enable(accountIds=batches[index], resourceTypes=["EC2", "ECR", "LAMBDA"])
+        for failed in answer.get("failedAccounts", []):
+            if failed.get("errorCode") != "ALREADY_ENABLED":
+                enrolment.failed(
+                    "inspector2",
+                    failed["accountId"],
+                    failed.get("errorMessage", failed["errorCode"]),
+                )
+        enrolment.advance("inspector2.enabled", index + 1)
     return len(ids)
 
 
-def macie(client: Any, members: list[dict[str, str]]) -> int:
+def macie(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> int:
     """Macie for the administrator, every existing member, and every new one."""
-    # Designating the administrator may have enabled Macie already.
-    with contextlib.suppress(client.exceptions.ConflictException):
-        client.enable_macie(status="ENABLED", findingPublishingFrequency="FIFTEEN_MINUTES")
-    client.update_organization_configuration(autoEnable=True)
-    for member in members:
-        with contextlib.suppress(client.exceptions.ConflictException):  # already a member
+    if not enrolment.position("macie2.setup"):
+        enrolment.ready()
+        # Designating the administrator may have enabled Macie already.
+        with contextlib.suppress(client.exceptions.ConflictException):
+            client.enable_macie(status="ENABLED", findingPublishingFrequency="FIFTEEN_MINUTES")
+        client.update_organization_configuration(autoEnable=True)
+        enrolment.advance("macie2.setup", 1)
+    for index in range(enrolment.position("macie2.members"), len(members)):
+        member = members[index]
+        enrolment.ready()
+        try:
             client.create_member(
                 account={"accountId": member["AccountId"], "email": member["Email"]}
             )
+        except client.exceptions.ConflictException:
+            pass  # a member already
+        except client.exceptions.ValidationException as error:
+            enrolment.failed("macie2", member["AccountId"], str(error))
+        enrolment.advance("macie2.members", index + 1)
     return len(members)
 
 
-def detective(client: Any, members: list[dict[str, str]]) -> str:
-    """The behaviour graph, every existing member in it, and every new one."""
+def _graph_members(client: Any, graph_arn: str) -> set[str]:
+    found: set[str] = set()
+    token = None
+    while True:
+        page = client.list_members(GraphArn=graph_arn, **({"NextToken": token} if token else {}))
+        found |= {m["AccountId"] for m in page.get("MemberDetails", [])}
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def detective(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> str:
+    """The behavior graph, the existing members in it (up to its quota), and new ones."""
     graphs = client.list_graphs()["GraphList"]
     graph_arn = str(graphs[0]["Arn"] if graphs else client.create_graph()["GraphArn"])
-    client.update_organization_configuration(GraphArn=graph_arn, AutoEnable=True)
-    for batch in _batches(members, 50):  # CreateMembers takes at most 50 accounts
-        client.create_members(
+    if not enrolment.position("detective.setup"):
+        enrolment.ready()
+        client.update_organization_configuration(GraphArn=graph_arn, AutoEnable=True)
+        enrolment.advance("detective.setup", 1)
+    present = _graph_members(client, graph_arn)
+    room = max(DETECTIVE_MAX_MEMBERS - len(present), 0)
+    missing = [m for m in members if m["AccountId"] not in present]
+    enrolment.progress["detective.over_quota"] = len(missing[room:])
+    batches = _batches(missing[:room], 50)  # CreateMembers takes at most 50 accounts
+    for batch in batches:
+        enrolment.ready()
+        answer = client.create_members(
             GraphArn=graph_arn,
             Accounts=[{"AccountId": m["AccountId"], "EmailAddress": m["Email"]} for m in batch],
         )
+        for unprocessed in answer.get("UnprocessedAccounts", []):
+            enrolment.failed("detective", unprocessed["AccountId"], unprocessed.get("Reason", ""))
     return graph_arn
 
 
 def organization_members(organizations: Any, administrator: str) -> list[dict[str, str]]:
-    """Every active account of the organisation but the administrator, read at run time.
+    """Every active account of the organisation but the administrator, read at run time,
+    in a stable order (by id), so an enrolment can go on where it stopped.
 
     Accounts created moments earlier (by the account stacks) are included: the services'
     auto-enable would miss them, as it only takes accounts that join after it is set.
@@ -119,11 +234,22 @@ def organization_members(organizations: Any, administrator: str) -> list[dict[st
         ]
         token = page.get("NextToken")
         if not token:
-            return members
+            return sorted(members, key=lambda m: m["AccountId"])
 
 
-def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
-    """Enable what the properties name; returns what it did."""
+def apply(
+    properties: dict[str, Any],
+    client: ClientFactory,
+    progress: dict[str, Any] | None = None,
+    out_of_time: Callable[[], bool] = lambda: False,
+) -> dict[str, Any]:
+    """Enable what the properties name; returns what it did.
+
+    :param progress: where an earlier invocation stopped (``OutOfTime.progress``).
+    :raises OutOfTime: time is nearly up; go on with the progress it carries.
+    :raises RuntimeError: some member enrolments failed (named in the message).
+    """
+    enrolment = Enrolment(progress, out_of_time)
     done: dict[str, Any] = {}
     services = set(properties.get("Services", []))
     if "guardduty" in services:
@@ -134,18 +260,78 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
         else []
     )
     if "inspector2" in services:
-        done["inspector2"] = inspector(client("inspector2"), properties["AccountId"], members)
+        done["inspector2"] = inspector(
+            client("inspector2"), properties["AccountId"], members, enrolment
+        )
     if "macie2" in services:
-        done["macie2"] = macie(client("macie2"), members)
+        done["macie2"] = macie(client("macie2"), members, enrolment)
     if "detective" in services:
-        done["detective"] = detective(client("detective"), members)
+        done["detective"] = detective(client("detective"), members, enrolment)
+        over = enrolment.progress.get("detective.over_quota", 0)
+        if over:
+            LOG.warning(
+                "Detective: %s accounts left out, over the %s members a graph holds",
+                over,
+                DETECTIVE_MAX_MEMBERS,
+            )
+            done["detective.over_quota"] = over
+    enrolment.check()
     return done
+
+
+def _invoke_self(function_arn: str, event: dict[str, Any]) -> None:  # pragma: no cover
+    import boto3
+
+    boto3.client("lambda").invoke(
+        FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(event).encode()
+    )
 
 
 def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragma: no cover
     cfn_response.send(event, status, PHYSICAL_ID, reason)
 
 
-def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
-    """The Lambda entry point: apply, then always answer CloudFormation."""
-    cfn_response.handle(event, lambda: apply(event["ResourceProperties"], client), send)
+def handler(
+    event: dict[str, Any],
+    context: Any,
+    client: ClientFactory = _boto3_client,
+    invoke: Callable[[str, dict[str, Any]], None] = _invoke_self,
+) -> None:
+    """The Lambda entry point: apply, going on in a fresh invocation when time runs short,
+    and answer CloudFormation once, at the end.
+
+    A large organisation's enrolment takes more than one invocation: before its time runs
+    out, the function invokes itself with the progress so far and leaves the answer to the
+    invocation that finishes (at most ``MAX_CONTINUATIONS`` more, within CloudFormation's
+    hour for a custom resource).
+    """
+    started = time.monotonic()
+    budget = (
+        context.get_remaining_time_in_millis() / 1000 - TIME_MARGIN_SECONDS
+        if context is not None
+        else float("inf")
+    )
+    continuation = int(event.get("Continuation", 0))
+
+    def apply_changes() -> Any:
+        try:
+            return apply(
+                event["ResourceProperties"],
+                client,
+                event.get("Progress"),
+                lambda: time.monotonic() - started > budget,
+            )
+        except OutOfTime as stop:
+            if continuation >= MAX_CONTINUATIONS:
+                raise TimeoutError(
+                    f"enrolment not finished after {continuation + 1} invocations; deploy "
+                    "again to go on (accounts already enrolled are skipped)"
+                ) from None
+            invoke(
+                context.invoked_function_arn,
+                {**event, "Progress": stop.progress, "Continuation": continuation + 1},
+            )
+            LOG.info("continuing in invocation %s", continuation + 1)
+            return cfn_response.CONTINUED
+
+    cfn_response.handle(event, apply_changes, send)

@@ -172,6 +172,7 @@ class SecurityToolingStack(cdk.Stack):
                         "guardduty:UpdateDetector",
                         "guardduty:UpdateOrganizationConfiguration",
                         "detective:CreateMembers",
+                        "detective:ListMembers",
                         "inspector2:AssociateMember",
                         "inspector2:Enable",
                         "macie2:CreateMember",
@@ -183,6 +184,15 @@ class SecurityToolingStack(cdk.Stack):
                         "organizations:ListDelegatedAdministrators",
                     ],
                     resources=["*"],
+                ),
+                # a large organisation's enrolment goes on in a fresh invocation
+                iam.PolicyStatement(
+                    sid="ContinueInAFreshInvocation",
+                    actions=["lambda:InvokeFunction"],
+                    resources=[
+                        f"arn:aws:lambda:{region}:{audit}:function:"
+                        f"{naming.security_services_function(prefix)}-{region}"
+                    ],
                 ),
                 service_linked_roles_statement(
                     audit,

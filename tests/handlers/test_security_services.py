@@ -148,3 +148,187 @@ def test_delete_changes_nothing_and_failures_reach_cloudformation(
     broken = _clients(guardduty=Recorder(list_detectors=RuntimeError("denied")))
     handler_module.handler({**event, "RequestType": "Create"}, None, client=broken.__getitem__)
     assert sent[-1][0] == "FAILED" and "denied" in sent[-1][1]
+
+
+# --- resumable enrolment, through botocore's request and response validation -------------
+
+
+def _stubbed(service: str) -> tuple[Any, Any]:
+    import botocore.session
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        service,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return client, Stubber(client)
+
+
+MEMBERS = [
+    {
+        "Id": f"{100000000000 + i:012d}",
+        "Arn": f"arn:aws:organizations::210987654321:account/o-abc123defg/{100000000000 + i:012d}",
+        "Email": f"m{i}@example.com",
+        "Name": f"m{i}",
+        "Status": "ACTIVE",
+    }
+    for i in range(3)
+]
+INSPECTOR_ONLY = {"Services": ["inspector2"], "AccountId": "423456789012"}
+
+
+class Context:
+    """The Lambda context: the remaining time and the function's own ARN."""
+
+    invoked_function_arn = (
+        "arn:aws:lambda:eu-west-1:423456789012:function:nwl-security-services-eu-west-1"
+    )
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    # no time to spare: every invocation takes one step, then hands over
+    steps = [
+        (
+            "update_organization_configuration",
+            {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+            {"autoEnable": {"ec2": True, "ecr": True}},
+        ),
+        *(("associate_member", {"accountId": m["Id"]}, {"accountId": m["Id"]}) for m in MEMBERS),
+        (
+            "enable",
+            {
+                "accountIds": ["423456789012", *(m["Id"] for m in MEMBERS)],
+                "resourceTypes": ["EC2", "ECR", "LAMBDA"],
+            },
+            {"accounts": [], "failedAccounts": []},
+        ),
+    ]
+    for operation, params, response in steps:
+        org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+        stub.add_response(operation, response, params)
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
+    )
+    invoked: list[dict[str, Any]] = []
+    clients = {"organizations": organizations, "inspector2": inspector2}
+    event: dict[str, Any] = {"RequestType": "Create", "ResourceProperties": INSPECTOR_ONLY}
+    context = Context(seconds=handler_module.TIME_MARGIN_SECONDS)
+    with org_stub, stub:
+        handler_module.handler(
+            event, context, clients.__getitem__, lambda arn, e: invoked.append(e)
+        )
+        while invoked and not sent:
+            handler_module.handler(
+                invoked[-1], context, clients.__getitem__, lambda arn, e: invoked.append(e)
+            )
+        stub.assert_no_pending_responses()
+    assert sent == [("SUCCESS", "")]  # CloudFormation hears once, from the last invocation
+    assert [e["Continuation"] for e in invoked] == [1, 2, 3, 4]  # five steps, five invocations
+    assert invoked[-1]["Progress"]["inspector2.associated"] == 3
+
+
+def test_fails_when_the_enrolment_would_outlast_cloudformations_hour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handler_module, "MAX_CONTINUATIONS", 1)
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
+    )
+    event = {"RequestType": "Create", "ResourceProperties": INSPECTOR_ONLY, "Continuation": 1}
+    with org_stub, stub:
+        handler_module.handler(
+            event,
+            Context(seconds=handler_module.TIME_MARGIN_SECONDS),
+            {"organizations": organizations, "inspector2": inspector2}.__getitem__,
+            lambda arn, e: pytest.fail("must not continue again"),
+        )
+    assert sent[0][0] == "FAILED" and "deploy again to go on" in sent[0][1]
+
+
+def test_failed_member_enrolments_are_named_not_ignored() -> None:
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS[:1]}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    member = MEMBERS[0]["Id"]
+    stub.add_response("associate_member", {"accountId": member}, {"accountId": member})
+    stub.add_response(
+        "enable",
+        {
+            "accounts": [],
+            "failedAccounts": [
+                {"accountId": member, "errorCode": "ACCESS_DENIED", "errorMessage": "denied"},
+                {"accountId": "423456789012", "errorCode": "ALREADY_ENABLED", "errorMessage": "on"},
+            ],
+        },
+        {"accountIds": ["423456789012", member], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+    )
+    with (
+        org_stub,
+        stub,
+        pytest.raises(RuntimeError, match=f"1 member enrolment.*inspector2 {member}: denied"),
+    ):
+        handler_module.apply(
+            INSPECTOR_ONLY, {"organizations": organizations, "inspector2": inspector2}.__getitem__
+        )
+
+
+def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(handler_module, "DETECTIVE_MAX_MEMBERS", 2)
+    organizations, org_stub = _stubbed("organizations")
+    detective, stub = _stubbed("detective")
+    graph = "arn:aws:detective:eu-west-1:423456789012:graph:abc123"
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+    stub.add_response("list_graphs", {"GraphList": [{"Arn": graph}]}, {})
+    stub.add_response(
+        "update_organization_configuration", {}, {"GraphArn": graph, "AutoEnable": True}
+    )
+    stub.add_response(
+        "list_members",
+        {"MemberDetails": [{"AccountId": MEMBERS[0]["Id"], "Status": "ENABLED"}]},
+        {"GraphArn": graph},
+    )
+    second = MEMBERS[1]
+    stub.add_response(
+        "create_members",
+        {"Members": [], "UnprocessedAccounts": []},
+        {
+            "GraphArn": graph,
+            "Accounts": [{"AccountId": second["Id"], "EmailAddress": second["Email"]}],
+        },
+    )
+    with org_stub, stub:
+        done = handler_module.apply(
+            {"Services": ["detective"], "AccountId": "423456789012"},
+            {"organizations": organizations, "detective": detective}.__getitem__,
+        )
+        stub.assert_no_pending_responses()
+    assert done == {"detective": graph, "detective.over_quota": 1}  # the third is over quota
