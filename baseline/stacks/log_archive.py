@@ -287,6 +287,8 @@ class LogArchiveStack(cdk.Stack):
         )
         self._allow_writers(settings, trail_arn)
         self._allow_config(settings)
+        for bucket in (self.bucket, self.config_bucket):
+            bucket.add_to_resource_policy(_deny_nested_log_prefixes(bucket.bucket_arn))
 
     def _allow_config(self, settings: LogArchiveSettings) -> None:
         """AWS Config of every account of the organisation may deliver, and nobody else."""
@@ -379,3 +381,21 @@ class LogArchiveStack(cdk.Stack):
             ]
         for statement in statements:
             bucket.add_to_resource_policy(statement)
+
+
+def _deny_nested_log_prefixes(bucket_arn: str) -> iam.PolicyStatement:
+    """No object key with a second ``AWSLogs/`` in it.
+
+    A delivery service writes below ``AWSLogs/<the source account>/``, after the writer's
+    own key prefix if it sets one. The writer statements allow ``AWSLogs/*/<kind>/*``, so a
+    member account whose prefix is ``AWSLogs/<another account>/vpcflowlogs`` could otherwise
+    place its logs under that other account's prefix. With this, an account's logs can only
+    be where the service itself puts them: under its own id.
+    """
+    return iam.PolicyStatement(
+        sid="DenyLogsUnderAnotherAccountsPrefix",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["s3:PutObject"],
+        resources=[f"{bucket_arn}/AWSLogs/*/AWSLogs/*"],
+    )

@@ -346,3 +346,32 @@ def test_the_network_hub_delivers_with_the_documented_condition_too(
     assert key["AllowNetworkHubLogDelivery"]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": network}
     }
+
+
+def test_no_account_can_write_under_another_accounts_log_prefix(synthesized: Synthesized) -> None:
+    """A delivery with a custom prefix naming another account's path is refused."""
+    from tests.guardrails.evaluator import Request, statement_applies
+
+    template = synthesized.templates["LogArchive"]
+    policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    assert len(policies) >= 2
+    for policy in policies:
+        bucket = policy["Properties"]["Bucket"]["Ref"]
+        name = template["Resources"][bucket]["Properties"]["BucketName"]
+        if "-logs-" not in name and not (name.startswith("nwl-config-") and "-access-" not in name):
+            continue
+        (deny,) = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "DenyLogsUnderAnotherAccountsPrefix"
+        ]
+        # the resource is this bucket's ARN with the nested-prefix pattern after it
+        arn, pattern = deny["Resource"]["Fn::Join"][1]
+        assert arn == {"Fn::GetAtt": [bucket, "Arn"]}
+        deny = {**deny, "Resource": f"arn:aws:s3:::{name}{pattern}"}
+        assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+        kind = "Config" if "-config-" in name else "vpcflowlogs"
+        forged = f"arn:aws:s3:::{name}/AWSLogs/756789012345/{kind}/AWSLogs/867890123456/{kind}/a.gz"
+        genuine = f"arn:aws:s3:::{name}/AWSLogs/867890123456/{kind}/eu-west-1/2026/12/01/a.gz"
+        assert statement_applies(deny, Request("s3:PutObject", forged))
+        assert not statement_applies(deny, Request("s3:PutObject", genuine))
