@@ -359,7 +359,7 @@ class OrganizationSettings(Construct):
                 sid="DesignateServiceAdministrators",
                 actions=[
                     "detective:EnableOrganizationAdminAccount",
-                    "detective:ListOrganizationAdminAccounts",
+                    "detective:ListOrganizationAdminAccount",  # the IAM action is singular, the API plural
                     "guardduty:EnableOrganizationAdminAccount",
                     "guardduty:ListOrganizationAdminAccounts",
                     "inspector2:EnableDelegatedAdminAccount",

