@@ -251,7 +251,6 @@ class MemberBaselineStack(cdk.Stack):
                     "ec2:DescribeSubnets",
                     "ec2:DescribeVpcs",
                     "ec2:EnableEbsEncryptionByDefault",
-                    "ec2:GetEbsDefaultKmsKeyId",
                     "ec2:ModifyEbsDefaultKmsKeyId",
                     "ec2:ModifyInstanceMetadataDefaults",
                     "ec2:ResetEbsDefaultKmsKeyId",
