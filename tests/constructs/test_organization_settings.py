@@ -232,21 +232,7 @@ def test_delegates_to_the_named_accounts_only(delegated: Any) -> None:
     )
     linked = statements["CreateTheServicesLinkedRoles"]
     assert linked["Resource"] == f"arn:aws:iam::{MANAGEMENT}:role/aws-service-role/*"
-    assert linked["Condition"] == {
-        "StringLike": {
-            "iam:AWSServiceName": [
-                "access-analyzer.amazonaws.com",
-                "config-multiaccountsetup.amazonaws.com",
-                "config.amazonaws.com",
-                "detective.amazonaws.com",
-                "guardduty.amazonaws.com",
-                "inspector2.amazonaws.com",
-                "macie.amazonaws.com",
-                "malware-protection.guardduty.amazonaws.com",
-                "securityhub.amazonaws.com",
-            ]
-        }
-    }
+    assert linked["Condition"] == {"StringLike": {"iam:AWSServiceName": security_services}}
     assert statements["CreateRamServiceLinkedRole"]["Resource"] == (
         f"arn:aws:iam::{MANAGEMENT}:role/aws-service-role/ram.amazonaws.com/"
         "AWSServiceRoleForResourceAccessManager"
