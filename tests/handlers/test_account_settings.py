@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from baseline.stacks.member_baseline import INLINE_CODE_LIMIT, inline_handler_source
+from tests.handlers.validating import Validated
 
 
 class RoleExistsError(Exception):
@@ -31,7 +32,7 @@ class FakeEc2:
             return {
                 "describe_vpcs": {"Vpcs": [{"VpcId": "vpc-default"}]},
                 "describe_network_interfaces": {
-                    "NetworkInterfaces": [{"Id": "eni-1"}] if self.enis else []
+                    "NetworkInterfaces": [{"NetworkInterfaceId": "eni-1"}] if self.enis else []
                 },
                 "describe_internet_gateways": {
                     "InternetGateways": [{"InternetGatewayId": "igw-1"}]
@@ -69,7 +70,9 @@ def module(
 ) -> tuple[types.ModuleType, dict[str, Any], list[tuple[str, str]]]:
     clients: dict[str, Any] = {"ec2": FakeEc2(), "iam": FakeEc2(), "s3control": FakeEc2()}
     responses: list[tuple[str, str]] = []
-    boto3 = types.SimpleNamespace(client=lambda service, config=None: clients[service])
+    boto3 = types.SimpleNamespace(
+        client=lambda service, config=None: Validated(service, clients[service])
+    )
     cfnresponse = types.SimpleNamespace(
         SUCCESS="SUCCESS",
         FAILED="FAILED",

@@ -8,6 +8,7 @@ import pytest
 
 from baseline.handlers import cfn_response
 from baseline.handlers import network_hub as handler_module
+from tests.handlers.validating import Validated, validated
 
 DEFAULTS = {
     "TransitGatewayId": "tgw-0123456789abcdef0",
@@ -96,7 +97,7 @@ PAGES = [
 
 def test_egress_goes_on_its_table_before_spokes_default_to_theirs() -> None:
     ec2 = Ec2()
-    done = handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)
+    done = handler_module.set_defaults(Validated("ec2", ec2), DEFAULTS, sleep=_no_sleep)
     assert [name for name, _ in ec2.calls] == ["associate", "modify"]
     assert ec2.calls[0][1] == {
         "TransitGatewayRouteTableId": "tgw-rtb-egress",
@@ -118,7 +119,7 @@ def test_egress_goes_on_its_table_before_spokes_default_to_theirs() -> None:
 def test_a_replaced_egress_attachment_is_moved_off_the_spokes_table() -> None:
     """Made while the defaults are on, a new egress attachment lands on the spokes table."""
     ec2 = Ec2(associated_with="tgw-rtb-spokes")
-    handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)
+    handler_module.set_defaults(Validated("ec2", ec2), DEFAULTS, sleep=_no_sleep)
     assert [name for name, _ in ec2.calls] == ["disassociate", "associate", "modify"]
     assert ec2.calls[0][1]["TransitGatewayRouteTableId"] == "tgw-rtb-spokes"
     assert ec2.table == "tgw-rtb-egress"
@@ -127,7 +128,10 @@ def test_a_replaced_egress_attachment_is_moved_off_the_spokes_table() -> None:
 def test_an_update_keeps_a_correct_association() -> None:
     ec2 = Ec2(associated_with="tgw-rtb-egress")
     assert (
-        handler_module.set_defaults(ec2, DEFAULTS, sleep=_no_sleep)["EgressAssociation"] == "kept"
+        handler_module.set_defaults(Validated("ec2", ec2), DEFAULTS, sleep=_no_sleep)[
+            "EgressAssociation"
+        ]
+        == "kept"
     )
     assert [name for name, _ in ec2.calls] == ["modify"]
 
@@ -140,7 +144,8 @@ def test_waiting_gives_up_with_a_clear_error() -> None:
 def test_managed_lists_are_found_across_pages_and_never_confused_with_own_lists() -> None:
     resolver = Resolver(PAGES)
     found = handler_module.managed_domain_lists(
-        resolver, ["AWSManagedDomainsMalwareDomainList", "AWSManagedDomainsBotnetCommandandControl"]
+        Validated("route53resolver", resolver),
+        ["AWSManagedDomainsMalwareDomainList", "AWSManagedDomainsBotnetCommandandControl"],
     )
     assert found == {
         "AWSManagedDomainsMalwareDomainList": "rslvr-fdl-1",
@@ -152,7 +157,7 @@ def test_managed_lists_are_found_across_pages_and_never_confused_with_own_lists(
 def test_a_missing_managed_list_fails_by_name() -> None:
     with pytest.raises(LookupError, match="AWSManagedDomainsAggregateThreatList"):
         handler_module.managed_domain_lists(
-            Resolver(PAGES), ["AWSManagedDomainsAggregateThreatList"]
+            Validated("route53resolver", Resolver(PAGES)), ["AWSManagedDomainsAggregateThreatList"]
         )
 
 
@@ -165,7 +170,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, event: dict[str, Any], clients: dict[s
         sent.append({"status": status, "id": physical_id, "reason": reason, "data": data})
 
     monkeypatch.setattr(cfn_response, "send", send)
-    handler_module.handler(event, None, client=clients.__getitem__)
+    handler_module.handler(event, None, client=validated(clients))
     (answer,) = sent
     return answer
 

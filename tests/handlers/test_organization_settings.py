@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from baseline.handlers import organization_settings as handler_module
+from tests.handlers.validating import validated
 
 
 class AlreadyEnabledError(Exception):
@@ -132,7 +133,7 @@ def _clients(enabled: list[str], features: list[str]) -> tuple[dict[str, Any], A
         "cloudformation": FakeCloudFormation(),
         "ram": FakeRam(),
     }
-    return clients, lambda service, region=None: clients[service]
+    return clients, validated(clients)  # every call validated against the service model
 
 
 def test_enables_everything_on_a_fresh_organisation() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from baseline.handlers import security_services as handler_module
+from tests.handlers.validating import validated
 
 
 class ConflictError(Exception):
@@ -15,7 +16,8 @@ class ConflictError(Exception):
 
 
 class Recorder:
-    """A fake boto3 client recording calls; answers list calls from ``answers``."""
+    """A fake boto3 client recording calls; answers list calls from ``answers``, or with a
+    callable of the call's keywords."""
 
     exceptions = types.SimpleNamespace(ConflictException=ConflictError)
 
@@ -29,7 +31,7 @@ class Recorder:
             answer = self.answers.get(name, {})
             if isinstance(answer, Exception):
                 raise answer
-            return answer
+            return answer(kwargs) if callable(answer) else answer
 
         return call
 
@@ -67,7 +69,11 @@ class FakeOrganizations:
 def _clients(**overrides: Recorder) -> dict[str, Recorder]:
     clients = {
         "guardduty": Recorder(list_detectors={"DetectorIds": ["d-1"]}),
-        "inspector2": Recorder(),
+        "inspector2": Recorder(
+            update_organization_configuration={"autoEnable": {"ec2": True, "ecr": True}},
+            associate_member=lambda call: {"accountId": call["accountId"]},
+            enable={"accounts": [], "failedAccounts": []},
+        ),
         "macie2": Recorder(),
         "detective": Recorder(list_graphs={"GraphList": [{"Arn": "arn:graph"}]}),
         "organizations": FakeOrganizations(),
@@ -78,7 +84,7 @@ def _clients(**overrides: Recorder) -> dict[str, Recorder]:
 
 def test_enables_every_service_for_every_member() -> None:
     clients = _clients()
-    done = handler_module.apply(PROPERTIES, clients.__getitem__)
+    done = handler_module.apply(PROPERTIES, validated(clients))
     assert done == {
         "guardduty": "d-1",
         "inspector2": 121,
@@ -103,7 +109,7 @@ def test_enables_every_service_for_every_member() -> None:
 
 def test_existing_members_are_enrolled_in_batches_the_apis_accept() -> None:
     clients = _clients()
-    handler_module.apply(PROPERTIES, clients.__getitem__)
+    handler_module.apply(PROPERTIES, validated(clients))
     enables = [c for name, c in clients["inspector2"].calls if name == "enable"]
     assert [len(c["accountIds"]) for c in enables] == [100, 21]  # the administrator and 120 members
     assert sum(1 for name, _ in clients["macie2"].calls if name == "create_member") == 120
@@ -118,19 +124,19 @@ def test_creates_the_detector_and_graph_when_missing() -> None:
         ),
         detective=Recorder(list_graphs={"GraphList": []}, create_graph={"GraphArn": "arn:new"}),
     )
-    done = handler_module.apply(PROPERTIES, clients.__getitem__)
+    done = handler_module.apply(PROPERTIES, validated(clients))
     assert done["guardduty"] == "d-new" and done["detective"] == "arn:new"
 
 
 def test_macie_already_enabled_is_fine() -> None:
     clients = _clients(macie2=Recorder(enable_macie=ConflictError()))
-    assert handler_module.apply(PROPERTIES, clients.__getitem__)["macie2"] == 120
+    assert handler_module.apply(PROPERTIES, validated(clients))["macie2"] == 120
     assert ("update_organization_configuration", {"autoEnable": True}) in clients["macie2"].calls
 
 
 def test_only_the_named_services_are_touched() -> None:
     clients = _clients()
-    handler_module.apply({"Services": ["guardduty"], "GuardDutyFeatures": []}, clients.__getitem__)
+    handler_module.apply({"Services": ["guardduty"], "GuardDutyFeatures": []}, validated(clients))
     assert clients["macie2"].calls == [] and clients["detective"].calls == []
 
 
@@ -143,10 +149,10 @@ def test_delete_changes_nothing_and_failures_reach_cloudformation(
     )
     clients = _clients()
     event = {"RequestType": "Delete", "ResourceProperties": PROPERTIES}
-    handler_module.handler(event, None, client=clients.__getitem__)
+    handler_module.handler(event, None, client=validated(clients))
     assert sent == [("SUCCESS", "")] and all(c.calls == [] for c in clients.values())
     broken = _clients(guardduty=Recorder(list_detectors=RuntimeError("denied")))
-    handler_module.handler({**event, "RequestType": "Create"}, None, client=broken.__getitem__)
+    handler_module.handler({**event, "RequestType": "Create"}, None, client=validated(broken))
     assert sent[-1][0] == "FAILED" and "denied" in sent[-1][1]
 
 
