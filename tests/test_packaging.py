@@ -1,0 +1,31 @@
+"""What a workload project that depends on the kit gets: types, a license, a version."""
+
+from __future__ import annotations
+
+import tomllib
+
+from baseline.cdk_context import PROJECT_ROOT
+
+
+def _project() -> dict[str, object]:
+    data = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return dict(data)
+
+
+def test_the_package_is_typed_for_importers() -> None:
+    """Without py.typed, a workload's mypy --strict sees no types of the kit at all."""
+    assert (PROJECT_ROOT / "baseline" / "py.typed").is_file()
+    package_data = _project()["tool"]["setuptools"]["package-data"]  # type: ignore[index]
+    assert "py.typed" in package_data["baseline"]
+
+
+def test_the_license_is_declared_the_current_way() -> None:
+    project = _project()["project"]
+    assert project["license"] == "Apache-2.0"  # type: ignore[index]  # an SPDX expression
+    assert project["license-files"] == ["LICENSE"]  # type: ignore[index]
+    assert "Apache License" in (PROJECT_ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_the_changelog_names_the_current_version() -> None:
+    version = _project()["project"]["version"]  # type: ignore[index]
+    assert f"## {version}" in (PROJECT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
