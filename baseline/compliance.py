@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,22 @@ def synth_checked(app: cdk.App, what: str) -> cdk.cx_api.CloudAssembly:
         ) from None
 
 
+def synth_or_exit(app: cdk.App, what: str = "the app") -> cdk.cx_api.CloudAssembly:
+    """Synthesize; on compliance violations say where the report is and exit 1.
+
+    The packs have printed each finding with the id to acknowledge it by; this adds one
+    line instead of a traceback. For a workload's ``app.py``::
+
+        attach_packs(app)
+        synth_or_exit(app)
+    """
+    try:
+        return synth_checked(app, what)
+    except ComplianceError as error:
+        print(f"synth failed: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def attach_packs(app: cdk.App) -> None:
     """Run every pack in :data:`PACKS` on the whole app at synth."""
     plugins = [pack(app, write_suppressions_to_cloud_formation=True) for pack in PACKS]
@@ -82,13 +99,28 @@ def acknowledge(construct: IConstruct, rule_id: str | Sequence[str], reason: str
     acknowledge_each(construct, dict.fromkeys(rule_ids, reason))
 
 
+def rule_of(printed: str) -> str:
+    """The rule id an acknowledgement takes, from either form: the rule itself
+    (``AwsSolutions-SQS3``) or the form the synth prints (``AwsSolutions::AwsSolutions-SQS3``)."""
+    pack, separator, rule = printed.partition("::")
+    if separator and rule.startswith(f"{pack}-"):
+        return rule
+    return printed
+
+
 def acknowledge_each(construct: IConstruct, reasons: Mapping[str, str]) -> None:
-    """Acknowledge several findings on one construct, each with its own reason, at once."""
+    """Acknowledge several findings on one construct, each with its own reason, at once.
+
+    A rule id may be given as the synth prints it after "Acknowledge with"
+    (``AwsSolutions::AwsSolutions-SQS3``) or as the rule alone (``AwsSolutions-SQS3``).
+    """
+    reasons = {rule_of(rule_id): reason for rule_id, reason in reasons.items()}
     for rule_id, reason in reasons.items():
         if not rule_id.startswith(RULE_PREFIXES) or not _RULE_ID.match(rule_id):
             raise ValueError(
-                f"rule_id must name a rule of {', '.join(p.rstrip('-') for p in RULE_PREFIXES)}, "
-                f"got {rule_id!r}"
+                f"rule_id must name a rule of {', '.join(p.rstrip('-') for p in RULE_PREFIXES)} "
+                "(like AwsSolutions-S1, or as the synth prints it, AwsSolutions::AwsSolutions-S1)"
+                f", got {rule_id!r}"
             )
         words = len(reason.split())
         if words < MIN_REASON_WORDS or len(reason.strip()) < MIN_REASON_CHARS:

@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from baseline.compliance import attach_packs
+from baseline.compliance import attach_packs, synth_or_exit
 from baseline.constructs import EncryptionKey, LayeredVpc, SecureBucket
 
 
@@ -58,4 +58,4 @@ def build(outdir: str | None = None) -> cdk.App:
 
 
 if __name__ == "__main__":
-    build().synth()
+    synth_or_exit(build(), "the workload app")  # a violation: its finding and the report path

@@ -76,9 +76,21 @@ def test_acknowledged_finding_no_longer_fails() -> None:
     assert "AwsSolutions-S1" not in {v.rule_name for v in report.violations}
 
 
+def test_acknowledges_the_id_exactly_as_the_synth_prints_it() -> None:
+    """The synth says "Acknowledge with 'AwsSolutions::AwsSolutions-S1'": that form works."""
+    app, stack = new_stack()
+    bucket = s3.Bucket(stack, "B", enforce_ssl=True)
+    resource = bucket.node.default_child
+    assert resource is not None
+    acknowledge(resource, "AwsSolutions::AwsSolutions-S1", GOOD_REASON)
+    report = PACKS[0](app).validate_scope(app)
+    assert "AwsSolutions-S1" not in {v.rule_name for v in report.violations}
+
+
 @pytest.mark.parametrize(
     ("rule_id", "reason", "message"),
     [
+        ("Serverless::AwsSolutions-S1", GOOD_REASON, "or as the synth prints it"),
         ("AwsSolutions-S1", "not needed", "must be a sentence"),
         ("AwsSolutions-S1", "ok ok ok ok ok ok ok ok", "must be a sentence"),
         ("S1", GOOD_REASON, "must name a rule"),
@@ -176,3 +188,22 @@ def test_a_greenfield_organisation_acknowledges_only_real_findings(
     assert (
         _unanswered_acknowledgements(monkeypatch, lambda: [build_app(config, outdir=None)[0]]) == []
     )
+
+
+def test_a_workload_synth_with_a_violation_exits_with_the_report_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aws_cdk import aws_sqs as sqs
+
+    from baseline.compliance import synth_or_exit
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Workload", env=ENV)
+    sqs.Queue(stack, "Plain")  # no TLS rule, no dead-letter queue
+    attach_packs(app)
+    with pytest.raises(SystemExit) as exited:
+        synth_or_exit(app, "the workload app")
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert f"the workload app: compliance violations, see {tmp_path}/validation-report.json" in err
+    assert "Traceback" not in err
