@@ -1031,6 +1031,8 @@ class LandingZoneConfig(_Strict):
         if n.hub:
             where = "network.share_with" if n.share_with is not None else "guardrails.workload_ous"
             for i, path in enumerate(self.network_share_ous()):
+                if n.share_with is None and path not in self.ou_paths():
+                    continue  # the guardrails' own check says it, once
                 problems += self._ou_id_problems(
                     f"{where}[{i}]",
                     path,
@@ -1053,11 +1055,18 @@ class LandingZoneConfig(_Strict):
         names = {a.name for a in self.accounts}
         g = self.guardrails
         for field in ("workload_ous", "sandbox_ous", "suspended_ous"):
+            default = field not in g.model_fields_set
             for i, path in enumerate(getattr(g, field)):
                 if path not in known - {ROOT_OU}:
                     problems.append(
                         f"guardrails.{field}[{i}]: {path!r} is not an OU path defined in "
                         "organizational_units"
+                        + (
+                            f" (it is the default: set guardrails.{field} to your OU paths, "
+                            "or to [] for none)"
+                            if default
+                            else ""
+                        )
                     )
         new_accounts = {a.name for a in self.accounts if a.id is None}
         for guardrail_id, targets in sorted(g.attachments.items()):
@@ -1139,7 +1148,30 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _problem_lines(error: ValidationError) -> list[str]:
+_ACCOUNT_INDEX = re.compile(r"accounts\[(\d+)\]")
+
+
+def _named_accounts(line: str, data: Any) -> str:
+    """``accounts[4]`` -> ``accounts[4] (orders-prod)``: a person looks for the name."""
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    if not isinstance(accounts, list):
+        return line
+
+    def name(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        entry = accounts[index] if index < len(accounts) else None
+        named = entry.get("name") if isinstance(entry, dict) else None
+        return f"{match.group(0)} ({named})" if isinstance(named, str) else match.group(0)
+
+    return _ACCOUNT_INDEX.sub(name, line)
+
+
+def _problem_lines(error: ValidationError, data: Any = None) -> list[str]:
+    lines = [_named_accounts(line, data) for line in _raw_problem_lines(error)]
+    return list(dict.fromkeys(lines))  # a problem found twice is said once
+
+
+def _raw_problem_lines(error: ValidationError) -> list[str]:
     lines: list[str] = []
     for item in error.errors(include_url=False):
         path = _format_location(tuple(item["loc"]))
@@ -1152,6 +1184,11 @@ def _problem_lines(error: ValidationError) -> list[str]:
             message = "unknown key (check the spelling against docs/landing-zone.schema.json)"
         elif item["type"] == "missing":
             message = "required field is missing"
+        elif item["type"] == "string_type" and isinstance(item.get("input"), int):
+            message = (
+                f'{item["input"]} is a number: quote it ("{item["input"]}"); unquoted, '
+                "YAML reads an account id as a number and drops its leading zeros"
+            )
         lines.append(f"{path or '(top level)'}: {message}")
     return lines
 
@@ -1164,7 +1201,7 @@ def parse_config(data: Any, source: str = "<config>") -> LandingZoneConfig:
     try:
         return LandingZoneConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(source, _problem_lines(error)) from None
+        raise ConfigError(source, _problem_lines(error, data)) from None
 
 
 def load_config(path: str | Path) -> LandingZoneConfig:

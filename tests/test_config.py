@@ -62,27 +62,29 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "duplicate account name": (
         lambda d: _account(d, "fleet-dev").update(name="orders-prod"),
-        "accounts[8].name: 'orders-prod' is already used by accounts[5]",
+        "accounts[8] (orders-prod).name: 'orders-prod' is already used by accounts[5] "
+        "(orders-prod)",
     ),
     "duplicate email, other case": (
         lambda d: _account(d, "fleet-dev").update(email="AWS-Audit@northwind.example.com"),
-        "accounts[8].email: 'AWS-Audit@northwind.example.com' is already used by accounts[2]",
+        "accounts[8] (fleet-dev).email: 'AWS-Audit@northwind.example.com' is already used by "
+        "accounts[2] (audit)",
     ),
     "invalid email": (
         lambda d: _account(d, "audit").update(email="audit-at-northwind"),
-        "accounts[2].email: 'audit-at-northwind' is not a valid e-mail address",
+        "accounts[2] (audit).email: 'audit-at-northwind' is not a valid e-mail address",
     ),
     "eleven-digit id": (
         lambda d: _account(d, "network").update(id="53456789012"),
-        "accounts[3].id: '53456789012' must be exactly 12 digits",
+        "accounts[3] (network).id: '53456789012' must be exactly 12 digits",
     ),
     "unquoted id read as a number": (
         lambda d: _account(d, "network").update(id=534567890123),
-        "accounts[3].id: Input should be a valid string",
+        'accounts[3] (network).id: 534567890123 is a number: quote it ("534567890123")',
     ),
     "account in a missing OU": (
         lambda d: _account(d, "orders-prod").update(ou="Workloads/Production"),
-        "accounts[5].ou: 'Workloads/Production' is not an OU path",
+        "accounts[5] (orders-prod).ou: 'Workloads/Production' is not an OU path",
     ),
     "two log archive accounts": (
         lambda d: _account(d, "audit").update(role="log_archive"),
@@ -94,7 +96,7 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "core account without id": (
         lambda d: _account(d, "log-archive").pop("id"),
-        "accounts[1].id: the log_archive account needs its 12-digit id",
+        "accounts[1] (log-archive).id: the log_archive account needs its 12-digit id",
     ),
     "unknown region": (
         lambda d: d["governed_regions"].append("eu-middle-1"),
@@ -167,6 +169,16 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         "member_baseline.audit_principals[0]: 'arn:aws:iam::423456789012:user/alice' is not an "
         "IAM role ARN",
     ),
+    "a default naming an OU the config lacks": (
+        lambda d: (
+            d["guardrails"].pop("workload_ous"),
+            d["organizational_units"].__setitem__(2, {"name": "Apps", "id": "ou-nw7k-w0rk10ad"}),
+            [a.update(ou="Apps") for a in d["accounts"] if a["ou"].startswith("Workloads")],
+        ),
+        "guardrails.workload_ous[0]: 'Workloads' is not an OU path defined in "
+        "organizational_units (it is the default: set guardrails.workload_ous to your OU "
+        "paths, or to [] for none)",
+    ),
     "unknown guardrail id in disabled": (
         lambda d: d["guardrails"].update(disabled=["SCP-REGION-DENIED"]),
         "guardrails.disabled[0]: 'SCP-REGION-DENIED' is not a guardrail id "
@@ -230,7 +242,7 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "management account in an OU": (
         lambda d: _account(d, "management").update(ou="Security"),
-        "accounts[0].ou: the management account always sits in 'Root'",
+        "accounts[0] (management).ou: the management account always sits in 'Root'",
     ),
 }
 
@@ -412,3 +424,13 @@ def test_the_stack_set_home_is_decided_once(config_data: dict[str, Any]) -> None
     config = parse_config(config_data)
     assert config.stack_set_delegated_admin == "423456789012"  # audit
     assert config.stack_set_account_id == "423456789012"
+
+
+def test_a_failing_default_is_named_once(config_data: dict[str, Any]) -> None:
+    """The hub's sharing defaults to guardrails.workload_ous: one problem, said once."""
+    BROKEN["a default naming an OU the config lacks"][0](config_data)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    about = [p for p in caught.value.problems if "'Workloads'" in p]
+    assert len(about) == 1, caught.value.problems
+    assert "it is the default" in about[0]
