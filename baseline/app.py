@@ -64,17 +64,29 @@ def synth_or_exit(app: cdk.App, landing_zone: LandingZone) -> cdk.cx_api.CloudAs
     return assembly
 
 
-def summary(assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone) -> str:
-    """A few lines: stacks, accounts, resources, and the compliance result."""
+def summary(
+    assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone, outdir: str | None = None
+) -> str:
+    """A few lines: stacks, accounts, resources, and the compliance result.
+
+    :param outdir: the output directory to name. Default: the assembly's.
+    """
     config = landing_zone.config
     lines = [f"landing zone {config.organization.name!r} ({config.organization.prefix}):"]
     total = 0
     for stack in landing_zone.stacks:
         artifact = assembly.get_stack_artifact(stack.artifact_id)
-        count = len(artifact.template.get("Resources", {}))
+        # the infrastructure: the CDK's own metadata resource is left out, so the count is
+        # the same under the CDK CLI and without it
+        count = sum(
+            1
+            for resource in artifact.template.get("Resources", {}).values()
+            if resource.get("Type") != "AWS::CDK::Metadata"
+        )
         total += count
         lines.append(
-            f"  {artifact.stack_name:<32} {stack.account}/{stack.region}  {count:>3} resources"
+            f"  {artifact.stack_name:<32} {stack.account}/{stack.region}  {count:>3} "
+            f"resource{'' if count == 1 else 's'}"
         )
     lines.append(
         f"  {len(landing_zone.stacks)} stacks, {total} resources, "
@@ -85,7 +97,7 @@ def summary(assembly: cdk.cx_api.CloudAssembly, landing_zone: LandingZone) -> st
         f"  compliance: {len(PACKS)} cdk-nag packs passed "
         f"({', '.join(p.__name__.removesuffix('Checks') for p in PACKS)})"
     )
-    lines.append(f"  templates in {assembly.directory}")
+    lines.append(f"  templates in {outdir or assembly.directory}")
     return "\n".join(lines)
 
 

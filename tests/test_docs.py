@@ -29,3 +29,14 @@ def test_acknowledgements_page_lists_every_reason(
     for record in acknowledgements_in(synthesized.outdir):
         assert record.reason in rendered["acknowledgements.md"]
         assert record.rule_id in rendered["acknowledgements.md"]
+
+
+def test_readme_shows_what_make_synth_prints(synthesized: Synthesized) -> None:
+    """The README's summary is the one the synth prints for the example (by make docs)."""
+    from baseline.app import summary
+    from baseline.docs import README, render_readme
+
+    printed = summary(synthesized.assembly, synthesized.landing_zone, "cdk.out")
+    committed = README.read_text(encoding="utf-8")
+    assert committed == render_readme(committed, printed), "README.md is stale: run `make docs`"
+    assert "nwl-network-hub" in printed and "AWS::CDK::Metadata" not in printed
