@@ -6,6 +6,7 @@ build the app through :func:`build_app`, so they synthesize exactly the same thi
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -75,17 +76,19 @@ def summary(
     lines = [f"landing zone {config.organization.name!r} ({config.organization.prefix}):"]
     total = 0
     for stack in landing_zone.stacks:
-        artifact = assembly.get_stack_artifact(stack.artifact_id)
+        template = json.loads(
+            (Path(assembly.directory) / stack.template_file).read_text(encoding="utf-8")
+        )
         # the infrastructure: the CDK's own metadata resource is left out, so the count is
         # the same under the CDK CLI and without it
         count = sum(
             1
-            for resource in artifact.template.get("Resources", {}).values()
+            for resource in template.get("Resources", {}).values()
             if resource.get("Type") != "AWS::CDK::Metadata"
         )
         total += count
         lines.append(
-            f"  {artifact.stack_name:<32} {stack.account}/{stack.region}  {count:>3} "
+            f"  {stack.stack_name:<32} {stack.account}/{stack.region}  {count:>3} "
             f"resource{'' if count == 1 else 's'}"
         )
     lines.append(
