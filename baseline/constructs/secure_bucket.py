@@ -102,7 +102,11 @@ class SecureBucket(Construct):
 
     Example::
 
-        bucket = SecureBucket(self, "Orders")
+        bucket = SecureBucket(
+            self, "Orders",
+            unreplicated_reason="Orders are rebuilt from the order service's database, which "
+            "has its own cross-region backups, so a second copy of this bucket adds nothing.",
+        )
         bucket.grant_read(reader_role)
     """
 
@@ -144,14 +148,15 @@ class SecureBucket(Construct):
             after 7 days; expire noncurrent versions). Default: none.
         :param noncurrent_version_retention: how long noncurrent versions are kept.
             Default: 90 days; None keeps them forever.
-        :param replication: replicate every new object to this target. Default: none;
-            compliance packs flag a bucket without replication, so an unreplicated
-            bucket carries a named acknowledgement saying why.
+        :param replication: replicate every new object to this target. Default: none.
+            The NIST 800-53, HIPAA and PCI DSS packs flag a bucket without replication:
+            give a target here, or say why there is none in ``unreplicated_reason``.
         :param replica: this bucket is itself a replication destination (it is the
             second copy, so it does not replicate further). Default: False.
-        :param unreplicated_reason: why this bucket has no replica, recorded as the
-            acknowledgement of the compliance packs' replication rules. Default: a reason
-            saying the caller did not ask for replication.
+        :param unreplicated_reason: why this bucket has no replica (a sentence an auditor
+            can accept), recorded as the acknowledgement of the packs' replication rules.
+            Default: none, so those rules report the bucket: replication is a choice the
+            caller makes and explains, never a default acknowledgement.
         :param removal_policy: Default: RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete;
             removed only when its own creation fails, so a failed first deploy can be
             retried). Anything weaker is a named weakening and warns at synth
@@ -237,14 +242,11 @@ class SecureBucket(Construct):
                 "This bucket is the replication destination: it is the second, independent copy "
                 "of its source bucket in another region, so replicating it again adds nothing.",
             )
-        else:
-            _acknowledge_no_replication(
-                resource,
-                unreplicated_reason
-                or "Replication is an argument of SecureBucket (replication=ReplicationTarget): "
-                "it needs a destination bucket in a second region, which this caller did not "
-                "ask for.",
-            )
+        elif unreplicated_reason is not None:
+            _acknowledge_no_replication(resource, unreplicated_reason)
+        # else: no replica and no reason. The replication rules of the NIST, HIPAA and PCI
+        # packs report it, so a regulated team sees it and decides (replication=..., or
+        # unreplicated_reason=...), rather than a default acknowledgement hiding it.
 
     # --- access ---------------------------------------------------------------------------
 

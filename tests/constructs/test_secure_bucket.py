@@ -254,10 +254,28 @@ def test_grant_read_write_lists_exact_actions(default_bucket: Any) -> None:
     assert "s3:DeleteObject" not in str(statements)  # writing never deletes versions
 
 
-def test_default_bucket_passes_every_nag_pack() -> None:
+REASON = (
+    "The data is rebuilt from its source system, which keeps its own cross-region backups, "
+    "so a replica of this bucket adds no independent copy."
+)
+
+
+def test_default_bucket_passes_every_nag_pack_once_replication_is_decided() -> None:
+    app, stack = new_stack()
+    SecureBucket(stack, "Data", unreplicated_reason=REASON)
+    assert nag_violations(app) == []
+
+
+def test_without_a_replication_choice_the_regulated_packs_say_so() -> None:
+    """No default acknowledgement hides the missing replica from a regulated team."""
     app, stack = new_stack()
     SecureBucket(stack, "Data")
-    assert nag_violations(app) == []
+    violations = nag_violations(app)
+    assert sorted(v.split(":")[0] for v in violations) == [
+        "HIPAA.Security-S3BucketReplicationEnabled",
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "PCI.DSS.321-S3BucketReplicationEnabled",
+    ]
 
 
 def test_fails_nag_without_the_construct_acknowledgements() -> None:
