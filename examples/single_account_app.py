@@ -33,7 +33,10 @@ REGION = "eu-west-1"
 
 def build(outdir: str | None = None) -> cdk.App:
     """One account, one region, every compliance pack."""
-    app = cdk.App(outdir=outdir or "cdk.out.single-account", context=cdk_json_context())
+    # under the CDK CLI, write where it reads (CDK_OUTDIR); run alone, beside cdk.out
+    if outdir is None and "CDK_OUTDIR" not in os.environ:
+        outdir = "cdk.out.single-account"
+    app = cdk.App(outdir=outdir, context=cdk_json_context())
     MemberBaselineStack(
         app,
         "AccountBaseline",

@@ -20,7 +20,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from baseline.compliance import attach_packs, synth_or_exit
-from baseline.constructs import EncryptionKey, LayeredVpc, SecureBucket
+from baseline.constructs import (
+    EncryptionKey,
+    LayeredVpc,
+    SecureBucket,
+    declare_availability_zones,
+)
+
+ZONES = ["eu-west-1a", "eu-west-1b"]
 
 
 class OrdersDataStack(cdk.Stack):
@@ -28,9 +35,12 @@ class OrdersDataStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # The stack has a fixed account and region: name its AZs before any construct, so
+        # synth needs no AWS credentials (and writes no placeholder zones).
+        declare_availability_zones(self, ZONES)
         # In a workload OU the guardrails leave internet and NAT gateways to the network
         # account, so this VPC is isolated (or give it transit_gateway_id for egress).
-        self.vpc = LayeredVpc(self, "Vpc", isolated_only=True)
+        self.vpc = LayeredVpc(self, "Vpc", isolated_only=True, availability_zones=ZONES)
         key = EncryptionKey(self, "OrdersKey", alias="alias/orders/documents")
         self.bucket = SecureBucket(
             self,

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 from baseline.app import PROJECT_ROOT
 
@@ -60,3 +65,39 @@ def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> N
         "Custom::AccountSettings",
         "AWS::IAM::Role",
     } <= types
+
+
+@pytest.mark.parametrize("example", ["workload_app", "single_account_app"])
+def test_the_example_synthesizes_under_the_cdk_cli_without_credentials(
+    example: str, tmp_path: Path
+) -> None:
+    """``npx cdk synth --app ...`` as a workload team runs it, on a machine with no AWS
+    credentials: nothing may need a lookup (the workload's VPC declares its AZs)."""
+    cli = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
+    if not cli.exists():
+        pytest.skip("the pinned CDK CLI is installed by `make setup`")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_"))}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
+    result = subprocess.run(
+        [
+            str(cli),
+            "synth",
+            "--app",
+            f"{sys.executable} examples/{example}.py",
+            "--output",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--no-notices",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "missing" not in manifest  # no context had to be looked up
+    templates = list((tmp_path / "out").glob("*.template.json"))
+    assert templates and "dummy1a" not in "".join(t.read_text() for t in templates)

@@ -7,7 +7,12 @@ itself imports.
 
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.encryption_key import EncryptionKey
-from baseline.constructs.layered_vpc import LayeredVpc, NetworkHubIds, network_hub_ids
+from baseline.constructs.layered_vpc import (
+    LayeredVpc,
+    NetworkHubIds,
+    declare_availability_zones,
+    network_hub_ids,
+)
 from baseline.constructs.network_hub import NetworkHub
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
@@ -29,5 +34,6 @@ __all__ = [
     "SecurityAlarms",
     "SecurityNotifications",
     "WebAclProtection",
+    "declare_availability_zones",
     "network_hub_ids",
 ]

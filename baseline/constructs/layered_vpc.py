@@ -55,6 +55,7 @@ class LayeredVpc(Construct):
         organization_id: str | None = None,
         flow_log_bucket_name: str | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        availability_zones: Sequence[str] | None = None,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
         dns_firewall_rule_group_id: str | None = None,
         query_log_config_id: str | None = None,
@@ -62,7 +63,13 @@ class LayeredVpc(Construct):
         """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
 
         :param cidr: the VPC's IPv4 range, /16 to /24. Default: 10.0.0.0/16.
-        :param max_azs: availability zones, at least 2. Default: 2.
+        :param max_azs: availability zones, at least 2. Default: 2. In a stack with a
+            concrete account and region, name them in ``availability_zones`` instead.
+        :param availability_zones: the AZ names to use (2 or more). Default: ``max_azs``
+            of the stack's AZs. In a stack with a concrete account and region, declare
+            the stack's AZs first with :func:`declare_availability_zones` (at the start of
+            the stack, before any construct), or synth looks them up with credentials;
+            the VPC warns (``lz:LayeredVpc.AvailabilityZonesLookedUp``) when nobody did.
         :param isolated_only: only the isolated tier (no internet or NAT gateway).
             Default: False.
         :param nat_gateways: NAT gateways (1 to ``max_azs``; one per AZ survives an AZ
@@ -86,27 +93,18 @@ class LayeredVpc(Construct):
         account shares.
         """
         super().__init__(scope, construct_id)
-        problems = []
-        try:
-            network = ipaddress.ip_network(cidr)
-            if not 16 <= network.prefixlen <= 24:
-                problems.append(f"cidr must be a /16 to /24 range, got {cidr}")
-        except ValueError:
-            problems.append(f"cidr must be an IPv4 range like 10.0.0.0/16, got {cidr!r}")
-        if max_azs < 2:
-            problems.append(
-                f"max_azs must be at least 2 (a tier in one AZ fails with it), got {max_azs}"
-            )
-        if not isolated_only and transit_gateway_id is None and not 1 <= nat_gateways <= max_azs:
-            problems.append(
-                f"nat_gateways must be between 1 and max_azs ({max_azs}), got {nat_gateways}"
-            )
-        if isolated_only and transit_gateway_id is not None:
-            problems.append(
-                "isolated_only and transit_gateway_id: an isolated VPC has no route out"
-            )
+        zones = None if availability_zones is None else list(availability_zones)
+        problems = _argument_problems(
+            cidr=cidr,
+            max_azs=max_azs,
+            isolated_only=isolated_only,
+            nat_gateways=nat_gateways,
+            transit_gateway_id=transit_gateway_id,
+            zones=zones,
+        )
         if problems:
             raise ValueError("LayeredVpc: " + "; ".join(problems))
+        _warn_of_a_zone_lookup(self)
         if dropped := [e for e in DEFAULT_INTERFACE_ENDPOINTS if e not in interface_endpoints]:
             cdk.Annotations.of(self).add_warning_v2(
                 "lz:LayeredVpc.EndpointsDropped",
@@ -143,7 +141,7 @@ class LayeredVpc(Construct):
             self,
             "Resource",
             ip_addresses=ec2.IpAddresses.cidr(cidr),
-            max_azs=max_azs,
+            **({"availability_zones": zones} if zones is not None else {"max_azs": max_azs}),
             subnet_configuration=tiers,
             nat_gateways=0 if isolated_only or transit_gateway_id else nat_gateways,
             restrict_default_security_group=True,
@@ -339,6 +337,56 @@ class LayeredVpc(Construct):
             route.node.add_dependency(self.transit_gateway_attachment)
 
 
+def _argument_problems(
+    *,
+    cidr: str,
+    max_azs: int,
+    isolated_only: bool,
+    nat_gateways: int,
+    transit_gateway_id: str | None,
+    zones: list[str] | None,
+) -> list[str]:
+    """Every reason the arguments cannot make a working VPC."""
+    problems = []
+    try:
+        network = ipaddress.ip_network(cidr)
+        if not 16 <= network.prefixlen <= 24:
+            problems.append(f"cidr must be a /16 to /24 range, got {cidr}")
+    except ValueError:
+        problems.append(f"cidr must be an IPv4 range like 10.0.0.0/16, got {cidr!r}")
+    if max_azs < 2:
+        problems.append(
+            f"max_azs must be at least 2 (a tier in one AZ fails with it), got {max_azs}"
+        )
+    if not isolated_only and transit_gateway_id is None and not 1 <= nat_gateways <= max_azs:
+        problems.append(
+            f"nat_gateways must be between 1 and max_azs ({max_azs}), got {nat_gateways}"
+        )
+    if isolated_only and transit_gateway_id is not None:
+        problems.append("isolated_only and transit_gateway_id: an isolated VPC has no route out")
+    if zones is not None and (len(zones) < 2 or len(set(zones)) != len(zones)):
+        problems.append(f"availability_zones must name 2 or more distinct AZs, got {zones}")
+    return problems
+
+
+def _warn_of_a_zone_lookup(vpc: Construct) -> None:
+    """In a stack with a fixed account and region whose AZs nobody declared, say so: synth
+    then looks them up with credentials (and fails without), or, run without the CDK CLI,
+    writes placeholder zones into the template."""
+    stack = cdk.Stack.of(vpc)
+    if cdk.Token.is_unresolved(stack.account) or cdk.Token.is_unresolved(stack.region):
+        return  # environment-agnostic: CloudFormation picks the AZs
+    lookup = f"availability-zones:account={stack.account}:region={stack.region}"
+    if vpc.node.try_get_context(lookup) is None:
+        cdk.Annotations.of(vpc).add_warning_v2(
+            "lz:LayeredVpc.AvailabilityZonesLookedUp",
+            f"the stack is in {stack.account}/{stack.region} and its AZs are not declared, so "
+            "synth looks them up with AWS credentials (and fails without them) or writes "
+            "placeholder zones: call baseline.constructs.declare_availability_zones(stack, "
+            f"['{stack.region}a', '{stack.region}b']) at the start of the stack.",
+        )
+
+
 def _tier_of(subnet: ec2.ISubnet) -> str:
     """The subnet group name CDK gives a subnet (Private or Isolated for non-public ones)."""
     name = subnet.node.id  # e.g. "PrivateSubnet1", "IsolatedSubnet2"
@@ -487,3 +535,16 @@ def admin_port_acl(
             rule_action=ec2.Action.DENY,
         )
     return acl
+
+
+def declare_availability_zones(stack: cdk.Stack, zones: Sequence[str]) -> None:
+    """Tell the CDK a stack's AZs, so synth needs no AWS lookup.
+
+    In a stack with a concrete account and region, the hub's VPC checks its AZs against
+    the stack's, which the CDK CLI otherwise looks up with credentials (and fails
+    without). Call it on the stack before adding a :class:`NetworkHub` to it;
+    :class:`LayeredVpc` calls it itself when given ``availability_zones``.
+    """
+    stack.node.set_context(
+        f"availability-zones:account={stack.account}:region={stack.region}", list(zones)
+    )

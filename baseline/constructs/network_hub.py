@@ -702,15 +702,3 @@ def _validate(
                 for p in problems
             )
         )
-
-
-def declare_availability_zones(stack: cdk.Stack, zones: Sequence[str]) -> None:
-    """Tell the CDK a stack's AZs, so synth needs no AWS lookup.
-
-    In a stack with a concrete account and region, the hub's VPC checks its AZs against
-    the stack's, which the CDK CLI otherwise looks up with credentials (and fails
-    without). Call it on the stack before adding a :class:`NetworkHub` to it.
-    """
-    stack.node.set_context(
-        f"availability-zones:account={stack.account}:region={stack.region}", list(zones)
-    )

@@ -10,7 +10,8 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig, Network
-from baseline.constructs.network_hub import NetworkHub, declare_availability_zones
+from baseline.constructs.layered_vpc import declare_availability_zones
+from baseline.constructs.network_hub import NetworkHub
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from baseline.constructs import (
     SecurityAlarms,
     SecurityNotifications,
     WebAclProtection,
+    declare_availability_zones,
 )
 from baseline.constructs.organization_settings import OrganizationSettings
 from tests.constructs.helpers import ENV
@@ -88,6 +89,10 @@ OPT_OUTS: dict[str, tuple[Callable[[Construct], object], set[str]]] = {
         ),
         {"lz:EncryptionKey.NotRetained", "lz:EncryptionKey.ShortDeletionWindow"},
     ),
+    "VpcInUndeclaredZones": (
+        lambda s: LayeredVpc(s, "Subject"),
+        {"lz:LayeredVpc.AvailabilityZonesLookedUp"},
+    ),
     "VpcWithFewerEndpoints": (
         lambda s: LayeredVpc(s, "Subject", interface_endpoints=["ssm", "ssmmessages"]),
         {"lz:LayeredVpc.EndpointsDropped"},
@@ -101,6 +106,15 @@ OPT_OUTS: dict[str, tuple[Callable[[Construct], object], set[str]]] = {
         {"lz:OrganizationTrail.NoS3DataEvents"},
     ),
 }
+
+
+def _stack(app: cdk.App, name: str) -> cdk.Stack:
+    """A stack in a fixed environment whose AZs are declared, as a workload's should be
+    (except for the case that shows what happens when they are not)."""
+    stack = cdk.Stack(app, name, env=ENV)
+    if name != "VpcInUndeclaredZones":
+        declare_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])
+    return stack
 
 
 def _defaults(stack: cdk.Stack) -> None:
@@ -145,8 +159,8 @@ def app() -> cdk.App:
     """One app: a stack per opt-out, and one stack of every construct at its defaults."""
     app = cdk.App(context=cdk_json_context())
     for name, (build, _) in OPT_OUTS.items():
-        build(cdk.Stack(app, name, env=ENV))
-    _defaults(cdk.Stack(app, "Defaults", env=ENV))
+        build(_stack(app, name))
+    _defaults(_stack(app, "Defaults"))
     return app
 
 
@@ -199,7 +213,7 @@ def test_a_warning_changes_no_template(app: cdk.App) -> None:
 
 def test_warnings_can_be_acknowledged_on_the_construct() -> None:
     app = cdk.App(context=cdk_json_context())
-    stack = cdk.Stack(app, "Acknowledged", env=ENV)
+    stack = _stack(app, "Acknowledged")
     key = EncryptionKey(stack, "Key", alias="alias/test/ack", pending_window=cdk.Duration.days(7))
     cdk.Annotations.of(key).acknowledge_warning(
         "lz:EncryptionKey.ShortDeletionWindow", "A test key that holds no data."
@@ -237,7 +251,7 @@ def _rows_on_the_page() -> dict[str, str]:
 def test_the_page_lists_every_warning_id_and_no_other() -> None:
     in_code = _ids_in_code()
     on_page = _rows_on_the_page()
-    assert len(in_code) == 11
+    assert len(in_code) == 12
     assert sorted(set(in_code) - set(on_page)) == [], "ids missing from docs/weakenings.md"
     assert sorted(set(on_page) - set(in_code)) == [], "ids no longer used in baseline/constructs"
     for warning_id, construct in on_page.items():
