@@ -36,6 +36,11 @@ def test_workload_example_synthesizes_with_every_pack(tmp_path: Path) -> None:
         and "AWS::IAM::ManagedPolicy" in types
     )
     assert "AWS::EC2::VPC" in types and "AWS::EC2::FlowLog" in types  # LayeredVpc, defaults
+    # a SecureFunction reads the SecureBucket: no inline policy, and the example itself
+    # acknowledges nothing (every pack passed above)
+    assert "AWS::Lambda::Function" in types and "AWS::IAM::Policy" not in types
+    source = (PROJECT_ROOT / "examples" / "workload_app.py").read_text(encoding="utf-8")
+    assert "SecureFunction(" in source and "acknowledge(" not in source
     policy = next(
         r
         for r in template["Resources"].values()

@@ -16,6 +16,7 @@ from baseline.constructs.layered_vpc import (
 from baseline.constructs.network_hub import NetworkHub
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
+from baseline.constructs.secure_function import SecureFunction
 from baseline.constructs.secure_log_group import SecureLogGroup
 from baseline.constructs.security_alarms import SecurityAlarms
 from baseline.constructs.security_notifications import SecurityNotifications
@@ -30,6 +31,7 @@ __all__ = [
     "OrganizationTrail",
     "ReplicationTarget",
     "SecureBucket",
+    "SecureFunction",
     "SecureLogGroup",
     "SecurityAlarms",
     "SecurityNotifications",
