@@ -47,6 +47,8 @@ def describe(config: LandingZoneConfig) -> str:
         )
         lines.append(f"  {indent}{path.rsplit('/', 1)[-1]}: {names or '-'}")
     lines.append(f"accounts ({len(config.accounts)}): valid")
+    lines.append("paid services on:")
+    lines += [f"  {service}" for service in config.paid_services()]
     return "\n".join(lines)
 
 

@@ -100,6 +100,8 @@ def summary(
         f"  compliance: {len(PACKS)} cdk-nag packs passed "
         f"({', '.join(p.__name__.removesuffix('Checks') for p in PACKS)})"
     )
+    lines.append("  paid services on:")
+    lines += [f"    {service}" for service in config.paid_services()]
     lines.append(f"  templates in {outdir or assembly.directory}")
     return "\n".join(lines)
 

@@ -678,10 +678,12 @@ class Network(_Strict):
     """The network account's hub, in every governed region."""
 
     hub: bool = Field(
-        default=True,
+        default=False,
         description=(
             "Deploy the hub (transit gateway, inspected egress, DNS Firewall) in the "
-            "network account in every governed region."
+            "network account in every governed region. It costs about $690 a month per "
+            "region with the defaults (NAT gateways, Network Firewall endpoints, the transit "
+            "gateway attachment), so it is off unless the config turns it on."
         ),
     )
     share_with: list[str] | None = Field(
@@ -791,6 +793,30 @@ class LandingZoneConfig(_Strict):
 
     def account_by_name(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
+
+    def paid_services(self) -> list[str]:
+        """The paid services this config turns on, one line each, for a person to check
+        before the first deploy (docs/network.md and docs/deploy.md give the prices)."""
+        regions = len(self.governed_regions)
+        where = f"{regions} region{'s' if regions != 1 else ''}"
+        lines = [
+            f"GuardDuty (every protection plan), Security Hub (2 standards), Inspector, Macie "
+            f"and Detective for every account, in {where}",
+            f"AWS Config recorders in every account, in {where}",
+            "the organisation trail's CloudWatch Logs group"
+            + (
+                f" and S3 {self.trail.s3_data_events} data events"
+                if self.trail.s3_data_events != "none"
+                else ""
+            )
+            + (", Lambda data events" if self.trail.lambda_data_events else ""),
+        ]
+        if self.network.hub:
+            lines.append(
+                f"the network hub in {where}: about $690 a month each with the defaults "
+                "(docs/network.md), plus data"
+            )
+        return lines
 
     def known_id(self, target: str) -> str | None:
         """The id the config gives a target: ``Root``, an OU path or an account name.

@@ -434,3 +434,33 @@ def test_a_failing_default_is_named_once(config_data: dict[str, Any]) -> None:
     about = [p for p in caught.value.problems if "'Workloads'" in p]
     assert len(about) == 1, caught.value.problems
     assert "it is the default" in about[0]
+
+
+def test_the_network_hub_is_opt_in_and_its_cost_shows_before_it_is_spent(
+    config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """About $690 a month per region is not a default: a config turns the hub on."""
+    del config_data["network"]
+    config = parse_config(config_data)
+    assert config.network.hub is False
+    assert not any("network hub" in line for line in config.paid_services())
+    path = _write(tmp_path, config_data)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "paid services on:" in out and "network hub" not in out
+    assert main(["validate", str(PROJECT_ROOT / "config" / "landing-zone.yaml")]) == 0
+    assert "the network hub in 3 regions: about $690 a month each" in capsys.readouterr().out
+
+
+def test_a_greenfield_start_validates_without_turning_anything_off(
+    config_data: dict[str, Any],
+) -> None:
+    config_data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    del config_data["network"]  # the hub is opt-in, and needs OU ids only once turned on
+    for account in config_data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    for unit in config_data["organizational_units"]:
+        unit.pop("id", None)
+    config = parse_config(config_data)
+    assert config.bootstrap_phase and not config.network.hub
