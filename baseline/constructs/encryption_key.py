@@ -199,17 +199,31 @@ class EncryptionKey(Construct):
         :param log_group_arn: the group's ARN, pinned by its encryption context.
         :param sid: the statement id, unique in the key policy. Default: AllowCloudWatchLogs.
         """
-        self._add(
-            sid,
-            iam.ServicePrincipal(f"logs.{self._region}.amazonaws.com"),
-            (
+        self.key.add_to_resource_policy(
+            self.cloudwatch_logs_statement(cdk.Stack.of(self), log_group_arn, sid=sid)
+        )
+
+    @staticmethod
+    def cloudwatch_logs_statement(
+        stack: cdk.Stack, log_group_arn: str, *, sid: str = "AllowCloudWatchLogs"
+    ) -> iam.PolicyStatement:
+        """The key-policy statement that lets CloudWatch Logs of the stack's region encrypt
+        one log group with a key (for a key policy managed elsewhere, too).
+
+        :param sid: the statement id. Default: AllowCloudWatchLogs.
+        """
+        return iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
                 "kms:Encrypt*",
                 "kms:Decrypt*",
                 "kms:ReEncrypt*",
                 "kms:GenerateDataKey*",
                 "kms:Describe*",
-            ),
-            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            ],
+            resources=["*"],  # in a key policy "*" means this key
+            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
         )
 
     def grant_service_for_organization(

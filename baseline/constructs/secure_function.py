@@ -133,7 +133,7 @@ class SecureFunction(Construct):
             retention=log_retention,
             key_description="Encrypts the function's logs, dead-letter queue and environment",
         )
-        self.key = self.logs.key.key
+        self.key = self.logs.encryption_key
         self.log_group = self.logs.log_group
         self.dead_letter_queue = sqs.Queue(
             self,

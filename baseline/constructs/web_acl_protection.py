@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: AWS managed rule groups every web ACL runs, in order.
@@ -42,6 +44,7 @@ class WebAclProtection(Construct):
         rate_limit: int = 2000,
         resource_arns: Sequence[str] = (),
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        encryption_key: kms.IKey | EncryptionKey | None = None,
     ) -> None:
         """Create the web ACL, its log group and its associations.
 
@@ -53,6 +56,8 @@ class WebAclProtection(Construct):
         :param resource_arns: regional resources to protect (ALB, API Gateway stage, ...).
             Default: none (associate the web ACL later, or set it on a distribution).
         :param log_retention: how long the WAF logs are kept. Default: 1 year.
+        :param encryption_key: an existing key for the logs (see :class:`SecureLogGroup`).
+            Default: none (a new key, ``alias/waf/<name>``).
         """
         super().__init__(scope, construct_id)
         if not 100 <= rate_limit <= 2_000_000_000:
@@ -109,7 +114,8 @@ class WebAclProtection(Construct):
             self,
             "Logs",
             log_group_name=log_group_name,
-            key_alias=f"alias/waf/{name}",
+            key_alias=None if encryption_key is not None else f"alias/waf/{name}",
+            encryption_key=encryption_key,
             retention=log_retention,
             key_description=f"Encrypts the {name} web ACL's logs",
         )

@@ -352,3 +352,47 @@ def test_fails_noncurrent_retention_shorter_than_lock() -> None:
         SecureBucket(
             stack, "B", object_lock=s3.ObjectLockRetention.compliance(cdk.Duration.days(365))
         )
+
+
+def test_an_existing_key_known_by_its_alias_is_granted_by_that_alias() -> None:
+    """An alias names no key ARN IAM could use: the grant names the alias by condition."""
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_kms as kms
+
+    _, stack = new_stack()
+    alias = kms.Alias.from_alias_name(stack, "Existing", "alias/orders/documents")
+    bucket = SecureBucket(stack, "Data", encryption_key=alias, unreplicated_reason=REASON)
+    policy = iam.ManagedPolicy(stack, "Reader")
+    bucket.grant_read(policy)
+    template = assertions.Template.from_stack(stack)
+    statements = [
+        s
+        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert {
+        "Action": "kms:Decrypt",
+        "Condition": {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/orders/documents"]}
+        },
+        "Effect": "Allow",
+        "Resource": "*",
+    } in statements
+
+
+def test_an_encryption_key_construct_can_be_passed_as_the_key() -> None:
+    from baseline.constructs import EncryptionKey
+
+    _, stack = new_stack()
+    key = EncryptionKey(stack, "Key", alias="alias/test/data")
+    SecureBucket(stack, "Data", encryption_key=key, unreplicated_reason=REASON)
+    template = assertions.Template.from_stack(stack)
+    key_id = stack.get_logical_id(key.key.node.default_child)  # type: ignore[arg-type]
+    buckets = template.find_resources("AWS::S3::Bucket")
+    masters = [
+        b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]["KMSMasterKeyID"]
+        for b in buckets.values()
+    ]
+    assert masters and all(m == {"Fn::GetAtt": [key_id, "Arn"]} for m in masters)

@@ -68,3 +68,41 @@ def test_fails_a_name_unknown_at_synth() -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match="log_group_name must be known at synth"):
         SecureLogGroup(stack, "Logs", log_group_name=cdk.Aws.STACK_NAME, key_alias="alias/x/y")
+
+
+def test_takes_a_key_of_the_app_and_writes_the_logs_statement_into_its_policy() -> None:
+    from aws_cdk import aws_kms as kms
+
+    _, stack = new_stack()
+    key = kms.Key(stack, "Shared", enable_key_rotation=True)
+    group = SecureLogGroup(stack, "Logs", log_group_name="/test/shared", encryption_key=key)
+    assert group.key is None and group.encryption_key is key
+    template = assertions.Template.from_stack(stack)
+    (shared,) = list(template.find_resources("AWS::KMS::Key").values())
+    statements = shared["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s.get("Principal") == {"Service": "logs.eu-west-1.amazonaws.com"}
+        and s["Condition"]
+        == {
+            "ArnEquals": {
+                "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:/test/shared"
+            }
+        }
+        for s in statements
+    )
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_fails_without_exactly_one_key_argument(both: bool) -> None:
+    from aws_cdk import aws_kms as kms
+
+    _, stack = new_stack()
+    key = kms.Key(stack, "K") if both else None
+    with pytest.raises(ValueError, match=r"give key_alias .* or encryption_key"):
+        SecureLogGroup(
+            stack,
+            "Logs",
+            log_group_name="/test/x",
+            key_alias="alias/test/x" if both else None,
+            encryption_key=key,
+        )

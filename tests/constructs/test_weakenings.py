@@ -10,6 +10,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -88,6 +89,32 @@ OPT_OUTS: dict[str, tuple[Callable[[Construct], object], set[str]]] = {
             pending_window=cdk.Duration.days(7),
         ),
         {"lz:EncryptionKey.NotRetained", "lz:EncryptionKey.ShortDeletionWindow"},
+    ),
+    "BucketUnderAnExistingKey": (
+        lambda s: SecureBucket(
+            s,
+            "Subject",
+            encryption_key=kms.Key.from_key_arn(
+                s,
+                "Existing",
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+            unreplicated_reason="The data is rebuilt from its source system, which keeps its own backups.",
+        ),
+        {"lz:SecureBucket.KeyPolicyNotManaged"},
+    ),
+    "LogsUnderAnExistingKey": (
+        lambda s: SecureLogGroup(
+            s,
+            "Subject",
+            log_group_name="/test/existing-key",
+            encryption_key=kms.Key.from_key_arn(
+                s,
+                "Existing",
+                "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ),
+        ),
+        {"lz:SecureLogGroup.KeyPolicyNotManaged"},
     ),
     "VpcInUndeclaredZones": (
         lambda s: LayeredVpc(s, "Subject"),
@@ -251,7 +278,7 @@ def _rows_on_the_page() -> dict[str, str]:
 def test_the_page_lists_every_warning_id_and_no_other() -> None:
     in_code = _ids_in_code()
     on_page = _rows_on_the_page()
-    assert len(in_code) == 12
+    assert len(in_code) == 14
     assert sorted(set(in_code) - set(on_page)) == [], "ids missing from docs/weakenings.md"
     assert sorted(set(on_page) - set(in_code)) == [], "ids no longer used in baseline/constructs"
     for warning_id, construct in on_page.items():
