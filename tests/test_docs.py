@@ -40,3 +40,26 @@ def test_readme_shows_what_make_synth_prints(synthesized: Synthesized) -> None:
     committed = README.read_text(encoding="utf-8")
     assert committed == render_readme(committed, printed), "README.md is stale: run `make docs`"
     assert "nwl-network-hub" in printed and "AWS::CDK::Metadata" not in printed
+
+
+def test_the_deploy_order_is_the_one_the_landing_zone_builds(synthesized: Synthesized) -> None:
+    """docs/deploy.md's table comes from LandingZone.stacks; README and architecture link it."""
+    from baseline.docs import (
+        DEPLOY,
+        ORDER_BEGIN,
+        ORDER_END,
+        README,
+        render_between,
+        render_deploy_order,
+    )
+
+    table = render_deploy_order(synthesized.landing_zone)
+    committed = DEPLOY.read_text(encoding="utf-8")
+    assert committed == render_between(committed, ORDER_BEGIN, ORDER_END, table), (
+        "docs/deploy.md's deploy order is stale: run `make docs`"
+    )
+    steps = [line.split("|")[2].strip() for line in table.splitlines()[2:]]
+    assert steps[0] == "`Organization`" and steps[-1].startswith("`Network-")
+    assert len(steps) == 9
+    assert "docs/deploy.md#deploy-order" in README.read_text(encoding="utf-8")
+    assert "deploy.md#deploy-order" in (DOCS / "architecture.md").read_text(encoding="utf-8")
