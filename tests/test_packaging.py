@@ -29,3 +29,28 @@ def test_the_license_is_declared_the_current_way() -> None:
 def test_the_changelog_names_the_current_version() -> None:
     version = _project()["project"]["version"]  # type: ignore[index]
     assert f"## {version}" in (PROJECT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def test_importing_the_kit_spares_a_workload_the_node_20_banner() -> None:
+    """The kit supports Node.js 20; a workload importing it first sees no end-of-life banner."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from baseline.constructs import SecureBucket\nimport aws_cdk\naws_cdk.App()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "end-of-life" not in result.stderr.lower()
