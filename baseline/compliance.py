@@ -51,16 +51,52 @@ class ComplianceError(RuntimeError):
     """A synth the compliance packs refused; the message says where the report is."""
 
 
+def violations_in_report(outdir: str) -> list[str]:
+    """Every violation the validation report of a synth lists, as ``plugin: rule on
+    construct path`` lines; none when there is no report."""
+    path = Path(outdir) / "validation-report.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text(encoding="utf-8"))
+    found = []
+    for plugin in report.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            if str(violation.get("severity", "error")).lower() in ("warning", "info"):
+                continue  # the CDK's own annotations report warnings here too
+            for construct in violation.get("violatingConstructs", []) or [{}]:
+                found.append(
+                    f"{plugin.get('pluginName', '?')}: {violation.get('ruleName', '?')} on "
+                    f"{construct.get('constructPath', '?')}"
+                )
+    return found
+
+
 def synth_checked(app: cdk.App, what: str) -> cdk.cx_api.CloudAssembly:
-    """Synthesize an app with packs attached, turning violations into :class:`ComplianceError`."""
+    """Synthesize an app with packs attached, turning violations into :class:`ComplianceError`.
+
+    A plugin may report success with violations left (the Control Tower rules' plugin
+    does, once any of its findings on a construct is acknowledged), so the report itself
+    is read after every synth: any violation left in any plugin fails it too. The error
+    names the first violations (plugin, rule, construct path) and the report's path.
+    """
     try:
-        return app.synth()
+        assembly = app.synth()
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-        raise ComplianceError(
-            f"{what}: compliance violations, see {app.outdir}/validation-report.json"
-        ) from None
+        raise ComplianceError(_violation_message(what, app.outdir)) from None
+    if violations_in_report(app.outdir):
+        raise ComplianceError(_violation_message(what, app.outdir))
+    return assembly
+
+
+def _violation_message(what: str, outdir: str) -> str:
+    found = violations_in_report(outdir)
+    named = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+    return (
+        f"{what}: compliance violations{f' ({named})' if named else ''}, see "
+        f"{outdir}/validation-report.json"
+    )
 
 
 def synth_or_exit(app: cdk.App, what: str = "the app") -> cdk.cx_api.CloudAssembly:

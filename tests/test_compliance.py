@@ -54,7 +54,8 @@ def test_fails_synth_of_a_plainly_insecure_bucket(tmp_path: object) -> None:
     )
     attach_packs(app)
     with pytest.raises(
-        ComplianceError, match=r"insecure: compliance violations, see .*validation-report.json"
+        ComplianceError,
+        match=r"insecure: compliance violations \(AwsSolutions: AwsSolutions-S1 on Insecure/Open/Resource;.*\), see .*validation-report.json",
     ):
         synth_checked(app, "insecure")
     report = json.loads((tmp_path / "validation-report.json").read_text())  # type: ignore[operator]
@@ -205,5 +206,57 @@ def test_a_workload_synth_with_a_violation_exits_with_the_report_path(
         synth_or_exit(app, "the workload app")
     assert exited.value.code == 1
     err = capsys.readouterr().err
-    assert f"the workload app: compliance violations, see {tmp_path}/validation-report.json" in err
+    assert "the workload app: compliance violations (AwsSolutions: AwsSolutions-SQS3 on " in err
+    assert f"see {tmp_path}/validation-report.json" in err
     assert "Traceback" not in err
+
+
+def test_fails_on_a_violation_left_in_a_plugin_that_reports_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Control Tower rules' plugin reports success once any finding on a construct is
+    acknowledged, with other violations left: the kit reads the report after every synth."""
+    report = {
+        "title": "Validation Report",
+        "pluginReports": [
+            {"pluginName": "AwsSolutions", "conclusion": "success", "violations": []},
+            {
+                "pluginName": "Construct Annotations",
+                "conclusion": "success",
+                "violations": [  # a warning is no violation
+                    {
+                        "ruleName": "Annotation::lz:Example.Warning",
+                        "severity": "warning",
+                        "violatingConstructs": [{"constructPath": "Workload"}],
+                    }
+                ],
+            },
+            {
+                "pluginName": "cdk-validator-cfnguard",
+                "conclusion": "success",  # the trap: success, with a violation left
+                "violations": [
+                    {
+                        "ruleName": "planted_rule_check",
+                        "description": "A violation the plugin forgot to fail on",
+                        "severity": "error",
+                        "violatingConstructs": [{"constructPath": "Workload/Planted/Resource"}],
+                    }
+                ],
+            },
+        ],
+    }
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Stack(app, "Workload", env=ENV)
+
+    def synth_leaving_a_report() -> Any:
+        (tmp_path / "validation-report.json").write_text(json.dumps(report))
+        return object()
+
+    monkeypatch.setattr(app, "synth", synth_leaving_a_report)
+    with pytest.raises(ComplianceError) as caught:
+        synth_checked(app, "the app")
+    message = str(caught.value)
+    assert "cdk-validator-cfnguard: planted_rule_check on Workload/Planted/Resource" in message
+    assert f"see {tmp_path}/validation-report.json" in message
+    report["pluginReports"][2]["violations"] = []  # a clean report passes
+    assert synth_checked(app, "the app") is not None
