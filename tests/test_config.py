@@ -464,3 +464,28 @@ def test_a_greenfield_start_validates_without_turning_anything_off(
         unit.pop("id", None)
     config = parse_config(config_data)
     assert config.bootstrap_phase and not config.network.hub
+
+
+def test_each_greenfield_phase_validates_and_the_hub_asks_for_its_ou_ids(
+    config_data: dict[str, Any],
+) -> None:
+    """docs/deploy.md's three greenfield phases, each a config that validate accepts."""
+    import copy
+
+    phase_2 = copy.deepcopy(config_data)
+    phase_2["organization"]["create"] = True
+    for unit in phase_2["organizational_units"]:
+        unit.pop("id", None)
+    phase_2["network"]["hub"] = False
+    assert not parse_config(phase_2).bootstrap_phase  # ids filled in: everything synthesizes
+    with_hub = copy.deepcopy(phase_2)
+    with_hub["network"]["hub"] = True
+    with pytest.raises(ConfigError) as caught:
+        parse_config(with_hub)
+    assert any(
+        "guardrails.workload_ous[0]: 'Workloads' has no id in organizational_units" in p
+        for p in caught.value.problems
+    )
+    phase_3 = copy.deepcopy(with_hub)
+    phase_3["organizational_units"][2]["id"] = "ou-nw7k-w0rk10ad"
+    assert parse_config(phase_3).network.hub
