@@ -49,10 +49,16 @@ def check_bucket_access_logging(templates: Templates) -> Evidence:
             properties(bucket).get("LoggingConfiguration", {}).get("DestinationBucketName")
         )
         if isinstance(destination, dict) and "Ref" in destination:
-            targets.add(f"{name.split('/')[0]}/{destination['Ref']}")
+            target = f"{name.split('/')[0]}/{destination['Ref']}"
+            if target == name or target not in buckets:
+                # A bucket logging to itself writes a log entry for each log entry, and
+                # a destination that is not a bucket of the stack is not one we can see.
+                evidence.violations.append(name)
+                continue
+            targets.add(target)
             evidence.found.append(name)
     for name in buckets:
-        if name not in targets and name not in evidence.found:
+        if name not in targets and name not in evidence.found and name not in evidence.violations:
             evidence.violations.append(name)
     return evidence
 

@@ -62,3 +62,38 @@ def test_fails_when_a_log_writer_may_set_its_own_acl(synthesized: Synthesized) -
                     statement["Condition"]["StringEquals"].pop("s3:x-amz-acl")
 
     assert_weakening_breaks("LZ-LOG-04", drop_owner_acl, synthesized)
+
+
+def test_fails_when_a_bucket_logs_to_itself(synthesized: Synthesized) -> None:
+    def log_to_itself(templates: MutableTemplates) -> None:
+        """An access-log bucket, exempt as a log target, sends its own logs to itself."""
+        for name, bucket in resources(templates, "AWS::S3::Bucket"):
+            if "LoggingConfiguration" not in bucket["Properties"]:
+                logical_id = name.split("/", 1)[1]
+                bucket["Properties"]["LoggingConfiguration"] = {
+                    "DestinationBucketName": {"Ref": logical_id}
+                }
+                return
+        raise AssertionError("no bucket without access logging")
+
+    assert_weakening_breaks("LZ-LOG-01", log_to_itself, synthesized)
+
+
+def test_fails_when_a_bucket_logs_to_something_that_is_not_a_bucket(
+    synthesized: Synthesized,
+) -> None:
+    def log_to_a_key(templates: MutableTemplates) -> None:
+        """An access-log bucket names a KMS key of its stack as its log destination."""
+        for name, bucket in resources(templates, "AWS::S3::Bucket"):
+            stack = name.split("/", 1)[0]
+            keys = [
+                k for k, r in templates[stack]["Resources"].items() if r["Type"] == "AWS::KMS::Key"
+            ]
+            if "LoggingConfiguration" not in bucket["Properties"] and keys:
+                bucket["Properties"]["LoggingConfiguration"] = {
+                    "DestinationBucketName": {"Ref": keys[0]}
+                }
+                return
+        raise AssertionError("no stack with an unlogged bucket and a key")
+
+    assert_weakening_breaks("LZ-LOG-01", log_to_a_key, synthesized)
