@@ -3,6 +3,8 @@ routing of findings to the security topic."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from baseline.controls.model import Control, Evidence, Templates, control, properties, resources
 
 CONTROLS: list[Control] = []
@@ -74,22 +76,71 @@ def check_security_hub_standards(templates: Templates) -> Evidence:
     id="LZ-DET-03",
     title="GuardDuty, Security Hub, Access Analyzer and Inspector findings are routed",
     explanation=(
-        "For each of the four services an EventBridge rule with a target matches its "
-        "findings, so that high and critical ones reach the security topic."
+        "For each of the four services an enabled EventBridge rule matches its findings "
+        "with a filter that lets HIGH and CRITICAL ones through, and targets the security "
+        "topic of its stack."
     ),
     best_practices=("SEC04-BP03", "SEC10-BP01"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
 )
 def check_findings_routed(templates: Templates) -> Evidence:
-    """Each finding source has an EventBridge rule with a target."""
+    """Each finding source has an enabled rule, targeting a topic, that admits HIGH and CRITICAL."""
     evidence = Evidence()
     sources = {"aws.guardduty", "aws.securityhub", "aws.access-analyzer", "aws.inspector2"}
     routed = set()
     for name, rule in resources(templates, "AWS::Events::Rule"):
         props = properties(rule)
-        source = set(props.get("EventPattern", {}).get("source", []))
-        if source & sources and props.get("Targets"):
+        pattern = props.get("EventPattern", {})
+        source = set(pattern.get("source", [])) & sources
+        if not source:
+            continue
+        stack = name.split("/", 1)[0]
+        topics = {
+            logical_id
+            for logical_id, resource in templates[stack].get("Resources", {}).items()
+            if resource.get("Type") == "AWS::SNS::Topic"
+        }
+        targets_topic = any(
+            isinstance(t.get("Arn"), dict) and t["Arn"].get("Ref") in topics
+            for t in props.get("Targets", [])
+        )
+        if props.get("State", "ENABLED") != "ENABLED":
+            evidence.violations.append(f"{name} is not enabled")
+        elif not targets_topic:
+            evidence.violations.append(f"{name} does not target a topic of its stack")
+        elif not all(_admits_high_and_critical(s, pattern.get("detail", {})) for s in source):
+            evidence.violations.append(f"{name} filters out HIGH or CRITICAL findings")
+        else:
             routed |= source
             evidence.found.append(name)
     evidence.violations += [f"{s} not routed" for s in sorted(sources - routed)]
     return evidence
+
+
+def _admits_high_and_critical(source: str, detail: dict[str, Any]) -> bool:
+    """Whether a rule's ``detail`` filter lets a source's HIGH and CRITICAL findings through.
+
+    GuardDuty scores severity as a number (HIGH from 7.0, CRITICAL from 9.0); Inspector and
+    Security Hub as a label. Access Analyzer findings carry no severity.
+    """
+    if source == "aws.guardduty":
+        severity = detail.get("severity")
+        return severity is None or any(_numeric_admits_from(f, 7) for f in severity)
+    if source == "aws.inspector2":
+        labels = detail.get("severity")
+    elif source == "aws.securityhub":
+        labels = detail.get("findings", {}).get("Severity", {}).get("Label")
+    else:
+        return True
+    return labels is None or {"HIGH", "CRITICAL"} <= set(labels)
+
+
+def _numeric_admits_from(matcher: Any, low: float) -> bool:
+    """Whether an EventBridge matcher is a lone lower bound admitting every value from ``low``."""
+    bounds = matcher.get("numeric") if isinstance(matcher, dict) else None
+    if not (isinstance(bounds, list) and len(bounds) == 2):
+        return False
+    comparator, bound = bounds
+    if not isinstance(bound, (int, float)):
+        return False
+    return (comparator == ">=" and bound <= low) or (comparator == ">" and bound < low)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from baseline.controls import resources
 from tests.conftest import Synthesized
 from tests.controls.helpers import MutableTemplates, Weakening, assert_weakening_breaks, first
 
@@ -35,3 +38,53 @@ def test_fails_without_a_finding_aggregator(synthesized: Synthesized) -> None:
                     del stack["Resources"][logical_id]
 
     assert_weakening_breaks("LZ-DET-02", drop_aggregators, synthesized)
+
+
+def _rules(templates: MutableTemplates, source: str) -> list[dict[str, Any]]:
+    """Every finding rule of a source, in every stack."""
+    return [
+        rule["Properties"]
+        for _, rule in resources(templates, "AWS::Events::Rule")
+        if source in rule["Properties"].get("EventPattern", {}).get("source", [])
+    ]
+
+
+def _disable(templates: MutableTemplates) -> None:
+    for props in _rules(templates, "aws.inspector2"):
+        props["State"] = "DISABLED"
+
+
+def _guardduty_only_critical(templates: MutableTemplates) -> None:
+    for props in _rules(templates, "aws.guardduty"):
+        props["EventPattern"]["detail"]["severity"] = [{"numeric": [">=", 9]}]
+
+
+def _guardduty_only_high(templates: MutableTemplates) -> None:
+    for props in _rules(templates, "aws.guardduty"):
+        props["EventPattern"]["detail"]["severity"] = [{"numeric": [">=", 7, "<", 9]}]
+
+
+def _security_hub_only_critical(templates: MutableTemplates) -> None:
+    for props in _rules(templates, "aws.securityhub"):
+        props["EventPattern"]["detail"]["findings"]["Severity"]["Label"] = ["CRITICAL"]
+
+
+def _inspector_to_a_queue(templates: MutableTemplates) -> None:
+    for props in _rules(templates, "aws.inspector2"):
+        props["Targets"] = [{"Arn": "arn:aws:sqs:eu-west-1:111111111111:elsewhere", "Id": "q"}]
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _disable,
+        _guardduty_only_critical,
+        _guardduty_only_high,
+        _security_hub_only_critical,
+        _inspector_to_a_queue,
+    ],
+)
+def test_fails_when_high_and_critical_findings_do_not_reach_the_topic(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-DET-03", weaken, synthesized)
