@@ -4,6 +4,8 @@ template sets up there (AWS Config, account settings, access roles)."""
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from baseline.controls.model import (
     Control,
@@ -141,8 +143,9 @@ def check_member_account_settings(templates: Templates) -> Evidence:
     title="Audit, incident-response and support roles exist; break-glass needs MFA",
     explanation=(
         "Every member template creates an audit read-only, an incident-responder and a "
-        "support role, and every statement of the break-glass role's trust policy "
-        "requires MFA."
+        "support role; these and the break-glass role trust only named users or roles "
+        "(by aws:PrincipalArn), and every statement of the break-glass role's trust "
+        "policy requires MFA."
     ),
     best_practices=("SEC03-BP03", "SEC10-BP05", "SEC02-BP02"),
     cis=("1.17",),
@@ -151,17 +154,28 @@ def check_member_account_settings(templates: Templates) -> Evidence:
 def check_member_roles(templates: Templates) -> Evidence:
     """Access roles exist once per account; break-glass only with MFA from named principals."""
     evidence = Evidence()
+    access = ("-audit-readonly", "-incident-responder", "-support", "-break-glass")
     for name, member in _member_templates(templates).items():
         roles = {
             str(properties(r).get("RoleName")): r
             for _, r in resources({name: member}, "AWS::IAM::Role")
         }
-        for suffix in ("-audit-readonly", "-incident-responder", "-support"):
+        for suffix in access[:3]:
             present = [n for n in roles if n.endswith(suffix)]
             evidence.record(f"{name}: role *{suffix}", bool(present))
         for role_name, role in roles.items():
+            if not role_name.endswith(access):
+                continue
+            statements = [
+                s
+                for s in properties(role)["AssumeRolePolicyDocument"]["Statement"]
+                if s.get("Effect") == "Allow"
+            ]
+            evidence.record(
+                f"{name}: {role_name} trusts only named users or roles",
+                bool(statements) and all(_names_principals(s) for s in statements),
+            )
             if role_name.endswith("-break-glass"):
-                statements = properties(role)["AssumeRolePolicyDocument"]["Statement"]
                 mfa = all(
                     s.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent")
                     == "true"
@@ -169,3 +183,25 @@ def check_member_roles(templates: Templates) -> Evidence:
                 )
                 evidence.record(f"{name}: break-glass MFA", mfa)
     return evidence
+
+
+_NAMED_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:user|role)/(.+)$")
+
+
+def _names_principals(statement: dict[str, Any]) -> bool:
+    """Whether a trust statement limits ``aws:PrincipalArn`` to named users or roles.
+
+    Trusting an account (its ``:root``) lets every principal of that account that is
+    allowed ``sts:AssumeRole`` in; the condition is what narrows it to the intended ones.
+    """
+    names: list[Any] = []
+    for operator in ("ArnEquals", "ArnLike", "StringEquals", "StringLike"):
+        values = statement.get("Condition", {}).get(operator, {}).get("aws:PrincipalArn", [])
+        names += values if isinstance(values, list) else [values]
+    return bool(names) and all(_is_named(n) for n in names)
+
+
+def _is_named(arn: Any) -> bool:
+    """A user or role ARN of one account whose name is more than wildcards."""
+    match = _NAMED_PRINCIPAL.match(arn) if isinstance(arn, str) else None
+    return match is not None and bool(match.group(1).strip("*/"))

@@ -72,3 +72,38 @@ def test_fails_without_the_incident_responder_role(synthesized: Synthesized) -> 
         }
 
     assert_weakening_breaks("LZ-MB-04", lambda t: edit_member_template(t, drop_role), synthesized)
+
+
+def _set_principal_arns(suffix: str, arns: list[str] | None) -> Weakening:
+    """Replace (or, with None, drop) the aws:PrincipalArn condition of a role's trust."""
+
+    def edit(member: dict[str, Any]) -> None:
+        for role in member_resources(member, "AWS::IAM::Role"):
+            if str(role["Properties"].get("RoleName", "")).endswith(suffix):
+                for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                    for operator in ("ArnEquals", "ArnLike"):
+                        conditions = statement.get("Condition", {}).get(operator)
+                        if conditions and "aws:PrincipalArn" in conditions:
+                            if arns is None:
+                                del statement["Condition"][operator]
+                            else:
+                                conditions["aws:PrincipalArn"] = arns
+
+    return lambda t: edit_member_template(t, edit)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "arns"),
+    [
+        ("-support", None),
+        ("-audit-readonly", ["arn:aws:iam::423456789012:role/*"]),
+        ("-support", ["arn:aws:iam::423456789012:role/*/*"]),
+        ("-incident-responder", ["*"]),
+        ("-break-glass", ["arn:aws:iam::210987654321:user/break-glass-1", "arn:aws:iam::*:user/x"]),
+        ("-break-glass", None),
+    ],
+)
+def test_fails_when_an_access_role_trusts_more_than_named_principals(
+    suffix: str, arns: list[str] | None, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-MB-04", _set_principal_arns(suffix, arns), synthesized)
