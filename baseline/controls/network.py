@@ -15,6 +15,7 @@ from typing import Any
 from baseline.controls.model import (
     Control,
     Evidence,
+    Template,
     Templates,
     actions,
     control,
@@ -158,7 +159,8 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
     title="Egress passes AWS Network Firewall: threat signatures, allow-list, drop",
     explanation=(
         "Every firewall policy evaluates in strict order, references the AWS managed "
-        "threat-signature rule groups, forwards all stateless traffic to the stateful "
+        "threat-signature rule groups and, after them, a domain allow-list rule group of "
+        "its stack, forwards all stateless traffic to the stateful "
         "engine and drops every established flow no rule allows; every firewall sends "
         "its alert and flow logs, and only those, to S3."
     ),
@@ -180,6 +182,10 @@ def check_egress_inspected(templates: Templates) -> Evidence:
             and settings.get("StatelessDefaultActions") == ["aws:forward_to_sfe"]
         )
         evidence.record(name, ok)
+        evidence.record(
+            f"{name}: domain allow-list after the threat signatures",
+            _allow_list_follows_signatures(templates[name.split("/")[0]], settings),
+        )
     # Keyed by stack as well: every region's hub stack has the same logical ids.
     logged = {
         (config_name.split("/")[0], json.dumps(properties(c).get("FirewallArn"))): sorted(
@@ -246,3 +252,23 @@ def check_hub_protected(templates: Templates) -> Evidence:
         "SERVICE_CONTROL_POLICY",
         lambda s: {"network-firewall:update*", "ec2:modifytransitgateway"} & actions(s) != set(),
     )
+
+
+def _allow_list_follows_signatures(template: Template, settings: dict[str, Any]) -> bool:
+    """A policy references a non-empty ALLOWLIST rule group of its stack, ordered after
+    every threat-signature group (in strict order, a pass on the allow-list would
+    otherwise let a flow skip them)."""
+    groups = template.get("Resources", {})
+    signatures, allow_lists = [], []
+    for reference in settings.get("StatefulRuleGroupReferences", []):
+        arn, priority = reference.get("ResourceArn"), reference.get("Priority")
+        if not isinstance(priority, int):
+            return False
+        if isinstance(arn, str) and ":aws-managed:stateful-rulegroup/" in arn:
+            signatures.append(priority)
+        elif isinstance(arn, dict) and "Fn::GetAtt" in arn:
+            group = properties(groups.get(arn["Fn::GetAtt"][0], {}))
+            source = group.get("RuleGroup", {}).get("RulesSource", {}).get("RulesSourceList", {})
+            if source.get("GeneratedRulesType") == "ALLOWLIST" and source.get("Targets"):
+                allow_lists.append(priority)
+    return bool(signatures) and bool(allow_lists) and min(allow_lists) > max(signatures)

@@ -104,3 +104,42 @@ def test_fails_when_one_region_stops_logging_dns_queries(synthesized: Synthesize
                 del hub[logical_id]
 
     assert_weakening_breaks("LZ-NET-04", drop_query_logging, synthesized)
+
+
+def _hub(templates: MutableTemplates) -> dict[str, Any]:
+    return templates["Network-eu-west-1"]["Resources"]
+
+
+def _policy_references(templates: MutableTemplates) -> list[dict[str, Any]]:
+    (policy,) = [r for r in _hub(templates).values() if r["Type"].endswith("FirewallPolicy")]
+    references: list[dict[str, Any]] = policy["Properties"]["FirewallPolicy"][
+        "StatefulRuleGroupReferences"
+    ]
+    return references
+
+
+def _drop_allow_list_reference(templates: MutableTemplates) -> None:
+    references = _policy_references(templates)
+    references[:] = [r for r in references if "AllowedDomains" not in str(r["ResourceArn"])]
+
+
+def _allow_list_first(templates: MutableTemplates) -> None:
+    for reference in _policy_references(templates):
+        if "AllowedDomains" in str(reference["ResourceArn"]):
+            reference["Priority"] = 1
+
+
+def _allow_list_becomes_deny_list(templates: MutableTemplates) -> None:
+    for resource in _hub(templates).values():
+        source = resource["Properties"].get("RuleGroup", {}).get("RulesSource", {})
+        if "RulesSourceList" in source:
+            source["RulesSourceList"]["GeneratedRulesType"] = "DENYLIST"
+
+
+@pytest.mark.parametrize(
+    "weaken", [_drop_allow_list_reference, _allow_list_first, _allow_list_becomes_deny_list]
+)
+def test_fails_without_the_domain_allow_list_after_the_signatures(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-NET-03", weaken, synthesized)
