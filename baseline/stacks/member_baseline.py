@@ -336,13 +336,23 @@ class MemberBaselineStack(cdk.Stack):
                         actions=["ec2:CreateSnapshot", "lambda:PutFunctionConcurrency"],
                         resources=["*"],
                     ),
-                    # Only the kit's case and quarantine tags, on anything.
+                    # The case tag on anything; the quarantine tag only on a security group
+                    # as it is created, so no existing group can be made a quarantine group.
                     iam.PolicyStatement(
                         sid="TagForTheCase",
                         actions=["ec2:CreateTags"],
                         resources=["*"],
+                        conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [CASE_TAG]}},
+                    ),
+                    iam.PolicyStatement(
+                        sid="TagQuarantineGroupsAsCreated",
+                        actions=["ec2:CreateTags"],
+                        resources=["arn:aws:ec2:*:*:security-group/*"],
                         conditions={
-                            "ForAllValues:StringEquals": {"aws:TagKeys": [CASE_TAG, QUARANTINE_TAG]}
+                            "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"},
+                            "ForAllValues:StringEquals": {
+                                "aws:TagKeys": [CASE_TAG, QUARANTINE_TAG]
+                            },
                         },
                     ),
                     # Isolation through a quarantine group of the responder's own making: it

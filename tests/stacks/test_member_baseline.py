@@ -255,8 +255,17 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     assert statements["CreateQuarantineGroups"]["Condition"] == {
         "StringEquals": {"aws:RequestTag/lz:quarantine": "true"}
     }
+    # the quarantine tag only as a group is created: tagging an existing group would let
+    # the responder isolate into (and close) any group of the account
     assert statements["TagForTheCase"]["Condition"] == {
-        "ForAllValues:StringEquals": {"aws:TagKeys": ["lz:incident-case", "lz:quarantine"]}
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["lz:incident-case"]}
+    }
+    assert statements["TagQuarantineGroupsAsCreated"]["Resource"] == (
+        "arn:aws:ec2:*:*:security-group/*"
+    )
+    assert statements["TagQuarantineGroupsAsCreated"]["Condition"] == {
+        "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["lz:incident-case", "lz:quarantine"]},
     }
     assert statements["QuarantineRolesAndUsers"]["Condition"] == {
         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
