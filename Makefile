@@ -8,13 +8,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov installs many packages of its own: a virtual environment apart from the kit's
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+CHECKOV_VERSION := 3.3.30
 
 # jsii prints a large end-of-life banner on Node.js 20 (supported here); the value is the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test lint docs bench constraints clean
+.PHONY: setup synth test scan lint docs bench constraints clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -36,10 +40,22 @@ synth: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
+$(SCAN_STAMP): Makefile
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+## scan: run checkov over every template of the example organisation and the workload example
+scan: synth $(SCAN_STAMP)
+	rm -rf cdk.out.workload
+	CDK_OUTDIR=cdk.out.workload $(BIN)/python examples/workload_app.py > /dev/null
+	$(BIN)/python scripts/checkov_scan.py $(SCAN_VENV)/bin/checkov cdk.out cdk.out.workload
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy baseline app.py examples bench
+	$(BIN)/mypy baseline app.py examples bench scripts
 
 ## docs: regenerate the generated pages in docs/ (schema, controls, acknowledgements, guardrails)
 docs: setup
@@ -55,4 +71,4 @@ constraints: setup
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.workload .pytest_cache .mypy_cache .ruff_cache

@@ -97,8 +97,9 @@ def summary(
         f"{len(config.governed_regions)} governed regions"
     )
     lines.append(
-        f"  compliance: {len(PACKS)} cdk-nag packs passed "
-        f"({', '.join(p.__name__.removesuffix('Checks') for p in PACKS)})"
+        f"  compliance: {len(PACKS)} cdk-nag packs "
+        f"({', '.join(p.__name__.removesuffix('Checks') for p in PACKS)}) and the Control "
+        "Tower proactive controls passed"
     )
     lines.append("  paid services on:")
     lines += [f"    {service}" for service in config.paid_services()]

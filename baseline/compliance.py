@@ -1,23 +1,31 @@
-"""Compliance at synth: the cdk-nag packs, and the one way to acknowledge a finding.
+"""Compliance at synth: the cdk-nag packs, AWS Control Tower's proactive controls, and
+the one way to acknowledge a finding of any scanner.
 
-cdk-nag 3 runs as CDK policy-validation plugins: a violation makes ``app.synth()`` fail
-with a report in ``<outdir>/validation-report.json``. Every acknowledgement goes through
-:func:`acknowledge`, which insists on a reason an auditor can read, and is written into
-the template metadata (``cdk_nag.rules_to_suppress``) where other scanners and
-``docs/acknowledgements.md`` find it.
+cdk-nag 3 and the Control Tower rules (CloudFormation Guard, ``cdk-validator-cfnguard``)
+run as CDK policy-validation plugins: a violation makes the synth fail with a report in
+``<outdir>/validation-report.json``. checkov runs on the synthesized templates in CI
+(``make scan``). Every acknowledgement, for any of the three, goes through
+:func:`acknowledge`, which insists on a reason an auditor can read, and is written into the
+template metadata where each scanner reads it (``cdk_nag.rules_to_suppress``,
+``guard.SuppressedRules``, ``checkov.skip``) and ``docs/acknowledgements.md`` lists it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
+import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
+import jsii
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 #: The packs run on the whole app, in this order. Serverless checks every function the
@@ -39,12 +47,23 @@ RULE_PREFIXES = (
     "Serverless-",
 )
 
+#: The Control Tower rules' plugin: its findings are acknowledged as ``<plugin>::<rule name>``
+#: (the rule name the synth prints, like ``sqs_dlq_check``, not the CT.SQS.PR.1 id).
+GUARD_PLUGIN = "cdk-validator-cfnguard"
+#: Control Tower rules the kit does not run at all (by rule file name, ``ct-s3-pr-9``):
+#: none. Each finding is fixed, or acknowledged on its resource with a reason.
+GUARD_DISABLED_RULES: tuple[str, ...] = ()
+
 #: A reason must read as a sentence: this many words and characters at least.
 MIN_REASON_WORDS = 8
 MIN_REASON_CHARS = 50
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?$")
+_GUARD_ID = re.compile(rf"^{GUARD_PLUGIN}::([a-z0-9_]+)$")
+_CHECKOV_ID = re.compile(r"^CKV2?_AWS_[0-9]+$")
 _NAG_METADATA_KEY = "cdk_nag"
+_GUARD_METADATA_KEY = "guard"
+_CHECKOV_METADATA_KEY = "checkov"
 
 
 class ComplianceError(RuntimeError):
@@ -116,20 +135,94 @@ def synth_or_exit(app: cdk.App, what: str = "the app") -> cdk.cx_api.CloudAssemb
 
 
 def attach_packs(app: cdk.App) -> None:
-    """Run every pack in :data:`PACKS` on the whole app at synth."""
-    plugins = [pack(app, write_suppressions_to_cloud_formation=True) for pack in PACKS]
-    cdk.Validations.of(app).add_plugins(*plugins)
+    """Run every pack in :data:`PACKS` and the Control Tower proactive controls on the
+    whole app at synth."""
+    packs = [pack(app, write_suppressions_to_cloud_formation=True) for pack in PACKS]
+    validations = cdk.Validations.of(app)
+    validations.add_plugins(*packs)
+    validations.add_plugins(ControlTowerRules())  # type: ignore[arg-type]  # the Beta1 plugin interface, which the CDK still runs
+
+
+_AWS_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+
+
+@functools.cache
+def _guard_rule_types() -> dict[str, frozenset[str]]:
+    """Each Control Tower rule file the plugin ships (by its name, as ``disabled_rules``
+    takes it, e.g. ``ct-s3-pr-4``) and the resource types it names."""
+    package = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
+    tarball = next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
+    found: dict[str, frozenset[str]] = {}
+    with resources.as_file(tarball) as path, tarfile.open(path) as archive:
+        for member in archive.getmembers():
+            if member.name.endswith(".guard") and "/rules/control-tower/" in member.name:
+                text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
+                found[Path(member.name).stem] = frozenset(_AWS_TYPE.findall(text))
+    return found
+
+
+def _resource_types(template_paths: Sequence[str]) -> set[str]:
+    types: set[str] = set()
+    for template_path in template_paths:
+        template = json.loads(Path(template_path).read_text(encoding="utf-8"))
+        types |= {r.get("Type", "") for r in template.get("Resources", {}).values()}
+    return types
+
+
+@jsii.implements(cdk.IPolicyValidationPluginBeta1)
+class ControlTowerRules:
+    """AWS Control Tower's proactive controls as a validation plugin: ``CfnGuardValidator``
+    with every rule, run only where it can find something.
+
+    cfn-guard evaluates every rule against every template, and a rule whose resource type
+    is in none of the templates can only skip; on the example organisation that is four
+    rules in five, and most of the plugin's time. At validation, when the templates are
+    known, this runs the plugin with those rules left out (and :data:`GUARD_DISABLED_RULES`,
+    which is empty). A rule that names no resource type always runs.
+    """
+
+    @property
+    def name(self) -> str:
+        """The plugin's name, the prefix of its findings' acknowledgement ids."""
+        return GUARD_PLUGIN
+
+    @property
+    def version(self) -> str | None:
+        return None
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return None
+
+    def validate(
+        self, context: cdk.IPolicyValidationContextBeta1
+    ) -> cdk.PolicyValidationPluginReportBeta1:
+        present = _resource_types(context.template_paths)
+        idle = [
+            rule for rule, types in _guard_rule_types().items() if types and not types & present
+        ]
+        plugin = CfnGuardValidator(disabled_rules=sorted({*idle, *GUARD_DISABLED_RULES}))
+        return plugin.validate(context)
 
 
 def acknowledge(construct: IConstruct, rule_id: str | Sequence[str], reason: str) -> None:
-    """Acknowledge cdk-nag findings on one construct (and its children), with a reason.
+    """Acknowledge findings on one construct (and its children), with a reason.
 
-    Acknowledge on the narrowest construct that raises the finding. Findings with a
-    sub-id are acknowledged one by one: ``AwsSolutions-IAM5[Resource::arn:...]``. Several
-    rule ids (the same finding in several packs) may share one reason.
+    A rule id is one of three forms:
 
-    :raises ValueError: a rule id is not of a pack in :data:`PACKS`, or the reason is
-        not a real sentence (at least eight words and fifty characters).
+    - a cdk-nag rule: ``AwsSolutions-S1``; findings with a sub-id are acknowledged one by
+      one: ``AwsSolutions-IAM5[Resource::arn:...]``;
+    - a Control Tower rule, as the synth prints it: ``cdk-validator-cfnguard::sqs_dlq_check``;
+    - a checkov check: ``CKV_AWS_117``.
+
+    Acknowledge on the narrowest construct that raises the finding; Control Tower and
+    checkov acknowledgements go on one resource (a ``CfnResource``, or a construct whose
+    default child is one), because that is where those scanners read them. Several rule
+    ids (the same finding in several packs) may share one reason.
+
+    :raises ValueError: a rule id is of none of those forms, a Control Tower or checkov
+        acknowledgement is not on one resource, or the reason is not a real sentence (at
+        least eight words and fifty characters).
     """
     rule_ids = [rule_id] if isinstance(rule_id, str) else list(rule_id)
     acknowledge_each(construct, dict.fromkeys(rule_ids, reason))
@@ -151,12 +244,19 @@ def acknowledge_each(construct: IConstruct, reasons: Mapping[str, str]) -> None:
     (``AwsSolutions::AwsSolutions-SQS3``) or as the rule alone (``AwsSolutions-SQS3``).
     """
     reasons = {rule_of(rule_id): reason for rule_id, reason in reasons.items()}
+    guard: dict[str, str] = {}
+    checkov: dict[str, str] = {}
     for rule_id, reason in reasons.items():
-        if not rule_id.startswith(RULE_PREFIXES) or not _RULE_ID.match(rule_id):
+        if _GUARD_ID.match(rule_id):
+            guard[rule_id] = reason
+        elif _CHECKOV_ID.match(rule_id):
+            checkov[rule_id] = reason
+        elif not rule_id.startswith(RULE_PREFIXES) or not _RULE_ID.match(rule_id):
             raise ValueError(
                 f"rule_id must name a rule of {', '.join(p.rstrip('-') for p in RULE_PREFIXES)} "
                 "(like AwsSolutions-S1, or as the synth prints it, AwsSolutions::AwsSolutions-S1)"
-                f", got {rule_id!r}"
+                f", a Control Tower rule as the synth prints it ({GUARD_PLUGIN}::sqs_dlq_check) "
+                f"or a checkov check (CKV_AWS_117), got {rule_id!r}"
             )
         words = len(reason.split())
         if words < MIN_REASON_WORDS or len(reason.strip()) < MIN_REASON_CHARS:
@@ -164,10 +264,55 @@ def acknowledge_each(construct: IConstruct, reasons: Mapping[str, str]) -> None:
                 f"reason for {rule_id} must be a sentence an auditor can accept (at least "
                 f"{MIN_REASON_WORDS} words and {MIN_REASON_CHARS} characters), got {reason!r}"
             )
-    if reasons:  # one call into the CDK for all of them (each call crosses to node)
+    acknowledged = {
+        rule_id: reason for rule_id, reason in reasons.items() if rule_id not in checkov
+    }
+    if acknowledged:  # one call into the CDK for all of them (each call crosses to node)
         cdk.Validations.of(construct).acknowledge(
-            *(cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in reasons.items())
+            *(
+                cdk.Acknowledgment(id=rule_id, reason=reason)
+                for rule_id, reason in acknowledged.items()
+            )
         )
+    if guard or checkov:
+        _write_scanner_metadata(_resource_of(construct, [*guard, *checkov]), guard, checkov)
+
+
+def _resource_of(construct: IConstruct, rule_ids: Sequence[str]) -> cdk.CfnResource:
+    if isinstance(construct, cdk.CfnResource):
+        return construct
+    child = construct.node.default_child
+    if isinstance(child, cdk.CfnResource):
+        return child
+    raise ValueError(
+        f"{', '.join(rule_ids)}: Control Tower and checkov acknowledgements go on one "
+        f"resource (where those scanners read them), not on {construct.node.path}"
+    )
+
+
+def _write_scanner_metadata(
+    resource: cdk.CfnResource, guard: Mapping[str, str], checkov: Mapping[str, str]
+) -> None:
+    """Write the acknowledgements where Guard and checkov read them, keeping earlier ones."""
+    if guard:
+        current = resource.get_metadata(_GUARD_METADATA_KEY) or {}
+        rules = list(current.get("SuppressedRules", []))
+        why = dict(current.get("Reasons", {}))
+        for rule_id, reason in guard.items():
+            rule = rule_id.partition("::")[2]
+            if rule not in rules:
+                rules.append(rule)
+            why[rule] = reason
+        resource.add_metadata(_GUARD_METADATA_KEY, {"SuppressedRules": rules, "Reasons": why})
+    if checkov:
+        current = resource.get_metadata(_CHECKOV_METADATA_KEY) or {}
+        skips = [s for s in current.get("skip", []) if s.get("id") not in checkov]
+        skips += [{"id": check, "comment": reason} for check, reason in checkov.items()]
+        resource.add_metadata(_CHECKOV_METADATA_KEY, {"skip": skips})
+
+
+#: The suites an acknowledgement can belong to, in the order the docs list them.
+SUITES = ("cdk-nag", "Control Tower", "checkov")
 
 
 @dataclass(frozen=True, order=True)
@@ -178,60 +323,105 @@ class AcknowledgementRecord:
     logical_id: str
     resource_type: str
     path: str
+    suite: str
     rule_id: str
     reason: str
 
 
-def acknowledgements_in(assembly_dir: Path) -> Iterator[AcknowledgementRecord]:
-    """Every acknowledgement written into the templates of a cloud assembly."""
+def _records_of(stack: str, template: Mapping[str, object]) -> Iterator[AcknowledgementRecord]:
+    resources = template.get("Resources", {})
+    assert isinstance(resources, dict)
+    for logical_id, resource in resources.items():
+        metadata = resource.get("Metadata", {})
+        found: list[tuple[str, str, str]] = [
+            ("cdk-nag", item["id"], item["reason"])
+            for item in metadata.get(_NAG_METADATA_KEY, {}).get("rules_to_suppress", [])
+        ]
+        guard = metadata.get(_GUARD_METADATA_KEY, {})
+        found += [
+            ("Control Tower", rule, guard.get("Reasons", {}).get(rule, ""))
+            for rule in guard.get("SuppressedRules", [])
+        ]
+        found += [
+            ("checkov", item["id"], item.get("comment", ""))
+            for item in metadata.get(_CHECKOV_METADATA_KEY, {}).get("skip", [])
+        ]
+        for suite, rule_id, reason in found:
+            yield AcknowledgementRecord(
+                stack=stack,
+                logical_id=logical_id,
+                resource_type=resource.get("Type", ""),
+                path=metadata.get("aws:cdk:path", ""),
+                suite=suite,
+                rule_id=rule_id,
+                reason=reason,
+            )
+
+
+def templates_in(assembly_dir: Path) -> Iterator[tuple[str, dict[str, object]]]:
+    """Every template of a cloud assembly, by name, and each StackSet template written
+    inline in one (the member baseline), named ``<stack>/<StackSet logical id>``."""
     for template_path in sorted(assembly_dir.glob("*.template.json")):
         template = json.loads(template_path.read_text(encoding="utf-8"))
         stack = template_path.name.removesuffix(".template.json")
+        yield stack, template
         for logical_id, resource in template.get("Resources", {}).items():
-            metadata = resource.get("Metadata", {})
-            for item in metadata.get(_NAG_METADATA_KEY, {}).get("rules_to_suppress", []):
-                yield AcknowledgementRecord(
-                    stack=stack,
-                    logical_id=logical_id,
-                    resource_type=resource.get("Type", ""),
-                    path=metadata.get("aws:cdk:path", ""),
-                    rule_id=item["id"],
-                    reason=item["reason"],
-                )
+            body = resource.get("Properties", {}).get("TemplateBody")
+            if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):
+                yield f"{stack}/{logical_id}", json.loads(body)
+
+
+def acknowledgements_in(assembly_dir: Path) -> Iterator[AcknowledgementRecord]:
+    """Every acknowledgement written into the templates of a cloud assembly (and into the
+    StackSet templates they carry), of every suite."""
+    for stack, template in templates_in(assembly_dir):
+        yield from _records_of(stack, template)
 
 
 def render_acknowledgements(assembly_dir: Path) -> str:
     """``docs/acknowledgements.md``: every acknowledgement of the example organisation."""
     records = sorted(acknowledgements_in(assembly_dir))
+    counts = ", ".join(f"{sum(1 for r in records if r.suite == suite)} {suite}" for suite in SUITES)
     lines = [
-        "# cdk-nag acknowledgements",
+        "# Acknowledgements",
         "",
         "<!-- Generated by `python -m baseline docs` from the synthesized example "
         "organisation; do not edit. -->",
         "",
-        "Every finding of the compliance packs that the kit acknowledges instead of fixing, "
+        "Every finding of the compliance suites that the kit acknowledges instead of fixing, "
         "with the reason. Each one is made through `baseline.compliance.acknowledge()` on the "
-        "narrowest construct, and is also written into the template metadata "
-        "(`cdk_nag.rules_to_suppress`) so other scanners see it.",
+        "narrowest construct, and is written into the template metadata where each scanner "
+        "reads it: `cdk_nag.rules_to_suppress` (cdk-nag), `guard.SuppressedRules` (the "
+        "Control Tower proactive controls, with the reasons under `guard.Reasons`) and "
+        "`checkov.skip` (checkov).",
         "",
-        f"Packs run on every synth: {', '.join(p.__name__ for p in PACKS)}.",
+        f"cdk-nag packs run on every synth: {', '.join(p.__name__ for p in PACKS)}. The "
+        f"Control Tower proactive controls ({GUARD_PLUGIN}) run on every synth, "
+        + (
+            f"all but {', '.join(f'`{r}`' for r in GUARD_DISABLED_RULES)}"
+            if GUARD_DISABLED_RULES
+            else "every rule enabled"
+        )
+        + ". checkov runs on every template in CI (`make scan`).",
         "",
-        f"{len(records)} acknowledgements on "
+        f"{len(records)} acknowledgements ({counts}) on "
         f"{len({(r.stack, r.logical_id) for r in records})} resources.",
         "",
     ]
-    by_reason: dict[tuple[str, str], list[AcknowledgementRecord]] = {}
+    by_reason: dict[tuple[str, str, str], list[AcknowledgementRecord]] = {}
     for record in records:
-        by_reason.setdefault((record.stack, record.reason), []).append(record)
+        by_reason.setdefault((record.stack, record.suite, record.reason), []).append(record)
     current_stack = None
-    for (stack, reason), group in sorted(by_reason.items()):
+    for (stack, suite, reason), group in sorted(
+        by_reason.items(), key=lambda item: (item[0][0], SUITES.index(item[0][1]), item[0][2])
+    ):
         if stack != current_stack:
             lines += [f"## {stack}", ""]
             current_stack = stack
         resources = sorted({f"`{r.path or r.logical_id}` ({r.resource_type})" for r in group})
         rules = sorted({f"`{r.rule_id}`" for r in group})
         lines += [
-            f"- **Reason:** {reason}",
+            f"- **Reason ({suite}):** {reason}",
             f"  - Rules: {', '.join(rules)}",
             f"  - Resources: {', '.join(resources)}",
             "",

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_s3 as s3
 
 from baseline.app import cdk_json_context
 from baseline.compliance import (
+    GUARD_PLUGIN,
     PACKS,
     ComplianceError,
+    ControlTowerRules,
     acknowledge,
     acknowledgements_in,
     attach_packs,
@@ -130,17 +133,41 @@ def _unanswered_acknowledgements(monkeypatch: pytest.MonkeyPatch, build: Any) ->
         patch.setattr(
             baseline.compliance,
             "cdk",
-            types.SimpleNamespace(Validations=Recorder(), Acknowledgment=cdk.Acknowledgment),
+            types.SimpleNamespace(
+                Validations=Recorder(),
+                Acknowledgment=cdk.Acknowledgment,
+                CfnResource=cdk.CfnResource,
+            ),
         )
         apps = build()
+        # synthesized with no plugin (the recorder takes them): the templates the Control
+        # Tower rules then read, with none of the kit's acknowledgements in them
+        assemblies = [app.synth() for app in apps if any(a.startswith(GUARD_PLUGIN) for a in made)]
     raised = {
         v.rule_name
         for app in apps
         for pack in PACKS
         for v in pack(app).validate_scope(app).violations
-    }
+    } | {f"{GUARD_PLUGIN}::{rule}" for assembly in assemblies for rule in guard_findings(assembly)}
     assert made, "the app acknowledges something"
     return sorted(set(made) - raised)
+
+
+@jsii.implements(cdk.IPolicyValidationContextBeta1)
+class _Templates:
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    @property
+    def template_paths(self) -> list[str]:
+        return self._paths
+
+
+def guard_findings(assembly: cdk.cx_api.CloudAssembly) -> set[str]:
+    """The rule names of what the Control Tower rules find in an assembly's templates."""
+    paths = [str(Path(assembly.directory) / s.template_file) for s in assembly.stacks]
+    report = ControlTowerRules().validate(_Templates(paths))
+    return {v.rule_name for v in report.violations}
 
 
 def test_every_acknowledgement_answers_a_real_finding(
@@ -154,8 +181,8 @@ def test_every_acknowledgement_answers_a_real_finding(
     def build() -> list[cdk.App]:
         settings = MemberBaselineSettings.from_config(example_config)
         return [
-            build_app(example_config, outdir=None)[0],
-            member_app(settings, cdk_json_context(), outdir=str(tmp_path))[0],
+            build_app(example_config, outdir=str(tmp_path / "landing-zone"))[0],
+            member_app(settings, cdk_json_context(), outdir=str(tmp_path / "member"))[0],
         ]
 
     assert _unanswered_acknowledgements(monkeypatch, build) == []
@@ -166,13 +193,18 @@ def test_fails_on_an_acknowledgement_for_nothing(monkeypatch: pytest.MonkeyPatch
         app, stack = new_stack()
         bucket = s3.Bucket(stack, "B", enforce_ssl=True, server_access_logs_prefix="logs/")
         acknowledge(bucket.node.default_child, "AwsSolutions-S1", GOOD_REASON)  # type: ignore[arg-type]
+        # a Control Tower rule on queues, acknowledged on a bucket: it answers nothing
+        acknowledge(bucket, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
         return [app]
 
-    assert _unanswered_acknowledgements(monkeypatch, build) == ["AwsSolutions-S1"]
+    assert _unanswered_acknowledgements(monkeypatch, build) == [
+        "AwsSolutions-S1",
+        f"{GUARD_PLUGIN}::sqs_dlq_check",
+    ]
 
 
 def test_a_greenfield_organisation_acknowledges_only_real_findings(
-    monkeypatch: pytest.MonkeyPatch, example_data: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, example_data: dict[str, Any], tmp_path: Path
 ) -> None:
     """Phase 1 of a greenfield start builds fewer resources: no acknowledgement may outlive them."""
     import copy
@@ -187,7 +219,10 @@ def test_a_greenfield_organisation_acknowledges_only_real_findings(
             account.pop("id", None)
     config = parse_config(data)
     assert (
-        _unanswered_acknowledgements(monkeypatch, lambda: [build_app(config, outdir=None)[0]]) == []
+        _unanswered_acknowledgements(
+            monkeypatch, lambda: [build_app(config, outdir=str(tmp_path))[0]]
+        )
+        == []
     )
 
 
@@ -260,3 +295,74 @@ def test_fails_on_a_violation_left_in_a_plugin_that_reports_success(
     assert f"see {tmp_path}/validation-report.json" in message
     report["pluginReports"][2]["violations"] = []  # a clean report passes
     assert synth_checked(app, "the app") is not None
+
+
+def test_the_control_tower_rules_fail_a_synth(tmp_path: Path) -> None:
+    """A queue without a dead-letter queue breaks CT.SQS.PR.1; the kit's synth says so."""
+    from aws_cdk import aws_sqs as sqs
+
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "Workload", env=ENV)
+    queue = sqs.Queue(stack, "Plain", enforce_ssl=True)
+    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+        acknowledge(queue, rule, GOOD_REASON)  # only the Control Tower rule is left
+    attach_packs(app)
+    with pytest.raises(
+        ComplianceError, match=f"{GUARD_PLUGIN}: sqs_dlq_check on Workload/Plain/Resource"
+    ):
+        synth_checked(app, "the workload")
+
+
+def test_an_acknowledged_control_tower_finding_passes_and_is_written_where_guard_reads_it(
+    tmp_path: Path,
+) -> None:
+    from aws_cdk import aws_sqs as sqs
+
+    app = cdk.App(outdir=str(tmp_path), context=cdk_json_context())
+    stack = cdk.Stack(app, "Workload", env=ENV)
+    queue = sqs.Queue(stack, "Plain", enforce_ssl=True)
+    for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+        acknowledge(queue, rule, GOOD_REASON)
+    acknowledge(queue, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
+    acknowledge(queue, f"{GUARD_PLUGIN}::sqs_queue_encrypted_check", GOOD_REASON)  # merged
+    acknowledge(queue, "CKV_AWS_27", GOOD_REASON)
+    attach_packs(app)
+    synth_checked(app, "the workload")
+    template = json.loads((tmp_path / "Workload.template.json").read_text())
+    metadata = template["Resources"][stack.get_logical_id(queue.node.default_child)]["Metadata"]  # type: ignore[arg-type]
+    assert metadata["guard"] == {
+        "SuppressedRules": ["sqs_dlq_check", "sqs_queue_encrypted_check"],
+        "Reasons": {"sqs_dlq_check": GOOD_REASON, "sqs_queue_encrypted_check": GOOD_REASON},
+    }
+    assert metadata["checkov"] == {"skip": [{"id": "CKV_AWS_27", "comment": GOOD_REASON}]}
+    records = {(r.suite, r.rule_id) for r in acknowledgements_in(tmp_path)}
+    assert {("Control Tower", "sqs_dlq_check"), ("checkov", "CKV_AWS_27")} <= records
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "message"),
+    [
+        ("cdk-validator-cfnguard::CT.SQS.PR.1", "must name a rule"),  # the CT id, not the rule
+        ("CKV_AZURE_1", "must name a rule"),
+        ("CKV_AWS_", "must name a rule"),
+    ],
+)
+def test_fails_a_scanner_acknowledgement_of_no_rule(rule_id: str, message: str) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match=message):
+        acknowledge(stack, rule_id, GOOD_REASON)
+
+
+def test_a_scanner_acknowledgement_goes_on_one_resource() -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="go on one resource"):
+        acknowledge(stack, "CKV_AWS_117", GOOD_REASON)
+
+
+def test_the_control_tower_rules_left_out_are_only_those_with_nothing_to_check() -> None:
+    from baseline.compliance import _guard_rule_types
+
+    rules = _guard_rule_types()
+    assert len(rules) > 200
+    assert "AWS::SQS::Queue" in rules["ct-sqs-pr-1"]
+    assert "AWS::KMS::Key" in rules["ct-kms-pr-3"]

@@ -14,7 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import acknowledge, acknowledge_each
+from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
+from baseline.constructs.encryption_key import EncryptionKey
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -30,10 +31,30 @@ _NO_VPC = (
 )
 
 
+def outside_vpc_and_unreserved_reasons() -> dict[str, str]:
+    """The acknowledgements of a custom-resource function that runs outside any VPC and
+    reserves no concurrency, in every suite that reports either."""
+    return {
+        **{
+            f"{pack}-LambdaInsideVPC": _NO_VPC
+            for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+        },
+        f"{GUARD_PLUGIN}::lambda_inside_vpc_check": _NO_VPC,
+        "CKV_AWS_117": _NO_VPC,
+        # PCI DSS has no concurrency rule
+        **{
+            f"{pack}-LambdaConcurrency": _NO_RESERVATION
+            for pack in ("NIST.800.53.R5", "HIPAA.Security")
+        },
+        "CKV_AWS_115": _NO_RESERVATION,
+    }
+
+
 class BaselineFunction(Construct):
     """A custom-resource function, secure by default.
 
-    Implements SEC04-BP01 (its log group is kept a year), SEC06-BP05 and SEC11-BP06 (no
+    Implements SEC04-BP01 (its log group is kept a year), SEC08-BP02 (its logs, failed
+    events and environment under a customer-managed key), SEC06-BP05 and SEC11-BP06 (no
     retries, traced), SEC03-BP02 (a role with exactly the actions the
     caller lists, in a customer-managed policy) and keeps failed invocations in a
     dead-letter queue. Code comes from the caller: an asset where the account is
@@ -58,7 +79,7 @@ class BaselineFunction(Construct):
         handler: str,
         statements: Sequence[iam.PolicyStatement],
         log_group_name: str,
-        encryption_key: kms.IKey | None = None,
+        encryption_key: kms.IKey | EncryptionKey | None = None,
         wildcard_reasons: Mapping[str, str] | None = None,
         timeout: cdk.Duration = cdk.Duration.minutes(5),
         policy_path: str | None = None,
@@ -71,9 +92,10 @@ class BaselineFunction(Construct):
         :param handler: the handler, ``module.function``.
         :param statements: what the function may do; exact actions and resources.
         :param log_group_name: the function's log group, kept one year and retained.
-        :param encryption_key: customer-managed key for the log group and the queue.
-            Default: none (AWS-owned encryption; an acknowledged, named weakening: a key
-            per account and region would cost more than the logs it protects).
+        :param encryption_key: customer-managed key for the log group, the queue and the
+            environment: an :class:`EncryptionKey`, whose policy gets the CloudWatch Logs
+            statement for the log group, or a ``kms.IKey`` whose policy already allows it.
+            Default: a key of the function's own, ``alias/<function_name>``.
         :param wildcard_reasons: cdk-nag IAM5 finding (e.g. ``Resource::*``) -> why the
             wildcard is needed; each becomes an acknowledgement on the policy.
             Default: none (only the function's own X-Ray and log-stream wildcards are
@@ -84,6 +106,29 @@ class BaselineFunction(Construct):
             roles by path. Default: none (a generated name at ``/``).
         """
         super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.key: EncryptionKey | None = None
+        sid = "AllowCloudWatchLogs"
+        if encryption_key is None:
+            self.key = EncryptionKey(
+                self,
+                "Key",
+                alias=f"alias/{function_name}",
+                description=f"Encrypts the logs, failed events and environment of {function_name}",
+            )
+        elif isinstance(encryption_key, EncryptionKey):
+            self.key = encryption_key
+            sid = f"AllowCloudWatchLogs{construct_id}"  # the key may serve several groups
+        if self.key is not None:
+            self.key.grant_cloudwatch_logs(
+                log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}",
+                sid=sid,
+            )
+            self.encryption_key: kms.IKey = self.key.key
+        else:
+            assert not isinstance(encryption_key, EncryptionKey) and encryption_key is not None
+            self.encryption_key = encryption_key
+        encryption_key = self.encryption_key
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -95,9 +140,7 @@ class BaselineFunction(Construct):
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS
-            if encryption_key
-            else sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=encryption_key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
@@ -105,22 +148,11 @@ class BaselineFunction(Construct):
         )
         acknowledge(
             self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the dead-letter queue of a baseline function; a dead-letter "
-            "queue of a dead-letter queue would only move failed events again.",
+            ["Serverless-SQSRedrivePolicy", f"{GUARD_PLUGIN}::sqs_dlq_check"],
+            "This queue is itself the dead-letter queue of a baseline function, fed by Lambda "
+            "and not by another queue; a dead-letter queue of a dead-letter queue would only "
+            "move failed events again.",
         )
-        if encryption_key is None:
-            acknowledge(
-                self.log_group.node.default_child,  # type: ignore[arg-type]
-                [
-                    "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
-                    "HIPAA.Security-CloudWatchLogGroupEncrypted",
-                    "PCI.DSS.321-CloudWatchLogGroupEncrypted",
-                ],
-                "CloudWatch Logs encrypts this log group with AWS-owned keys; it holds only "
-                "the function's progress messages, and a customer-managed key in every "
-                "member account and region would cost more than it protects.",
-            )
 
         own = [
             iam.PolicyStatement(
@@ -139,14 +171,13 @@ class BaselineFunction(Construct):
                 resources=["*"],
             ),
         ]
-        if encryption_key is not None:
-            own.append(
-                iam.PolicyStatement(
-                    sid="UseOwnKey",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[encryption_key.key_arn],
-                )
+        own.append(
+            iam.PolicyStatement(
+                sid="UseOwnKey",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[encryption_key.key_arn],
             )
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Permissions",
@@ -155,7 +186,6 @@ class BaselineFunction(Construct):
             managed_policy_name=function_name if policy_path is not None else None,
             path=policy_path,
         )
-        stack = cdk.Stack.of(self)
         reasons = {
             "Resource::*": "X-Ray accepts no resource-level permissions",
             f"Resource::{as_finding(stack, self.log_group.log_group_arn)}:*": (
@@ -197,25 +227,13 @@ class BaselineFunction(Construct):
             dead_letter_queue=self.dead_letter_queue,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
             log_group=self.log_group,
+            environment_encryption=encryption_key,
             retry_attempts=0,
         )
         self.function.node.add_dependency(self.policy)
         function_resource = self.function.node.default_child
         assert function_resource is not None
-        acknowledge_each(
-            function_resource,
-            {
-                **{
-                    f"{pack}-LambdaInsideVPC": _NO_VPC
-                    for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
-                },
-                # PCI DSS has no concurrency rule
-                **{
-                    f"{pack}-LambdaConcurrency": _NO_RESERVATION
-                    for pack in ("NIST.800.53.R5", "HIPAA.Security")
-                },
-            },
-        )
+        acknowledge_each(function_resource, outside_vpc_and_unreserved_reasons())
 
 
 #: The custom-resource handlers (``baseline/handlers``).

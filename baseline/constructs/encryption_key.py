@@ -15,6 +15,9 @@ ENCRYPT_ACTIONS = ("kms:GenerateDataKey*", "kms:Encrypt")
 #: What a service or principal needs to read data encrypted under the key.
 DECRYPT_ACTIONS = ("kms:Decrypt",)
 
+#: The key-policy statement that keeps grants to AWS services and their resources.
+DENY_OTHER_GRANTS_SID = "DenyGrantsNotForAwsResources"
+
 _MIN_PENDING_DAYS = 7
 _MAX_PENDING_DAYS = 30
 
@@ -26,9 +29,12 @@ class EncryptionKey(Construct):
     CIS AWS Foundations 3.6 (rotation of customer-created keys).
 
     The key policy keeps the CDK default (the account may delegate use through IAM
-    policies) and adds nothing else; services get access only through the ``grant_*``
-    helpers, each of which adds one key-policy statement pinned by ``aws:SourceAccount``,
-    ``aws:SourceArn``, ``aws:SourceOrgID`` or ``kms:ViaService`` conditions.
+    policies) and denies grants that are neither for an AWS resource nor made by an AWS
+    service (Control Tower CT.KMS.PR.3: a principal cannot hand the key's use to another
+    principal by a grant outside any IAM or key policy); services get access only through
+    the ``grant_*`` helpers, each of which adds one key-policy statement pinned by
+    ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SourceOrgID`` or ``kms:ViaService``
+    conditions.
 
     Example::
 
@@ -100,6 +106,21 @@ class EncryptionKey(Construct):
             pending_window=window,
             removal_policy=removal_policy,
             multi_region=multi_region,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=DENY_OTHER_GRANTS_SID,
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["kms:CreateGrant"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "BoolIfExists": {
+                        "kms:GrantIsForAWSResource": "false",
+                        "aws:PrincipalIsAWSService": "false",
+                    }
+                },
+            )
         )
         self.alias_name = alias
         self._account = cdk.Stack.of(self).account

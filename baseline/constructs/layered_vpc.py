@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from baseline import naming
-from baseline.compliance import acknowledge
+from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
 from baseline.constructs.secure_log_group import SecureLogGroup
 from baseline.defaults import ADMIN_PORTS, ANYWHERE_IPV4
 
@@ -148,6 +148,7 @@ class LayeredVpc(Construct):
             enable_dns_hostnames=True,
             enable_dns_support=True,
         )
+        acknowledge_default_security_group_provider(cdk.Stack.of(self))
         self._network_acls(cidr, has_public=not isolated_only and transit_gateway_id is None)
         acknowledge_public_routes(
             self.vpc.public_subnets,
@@ -462,6 +463,37 @@ def add_archive_flow_log(scope: Construct, vpc: ec2.IVpc, bucket_name: str) -> N
         "ToLogArchive",
         destination=ec2.FlowLogDestination.to_s3(bucket),
         traffic_type=ec2.FlowLogTrafficType.ALL,
+    )
+
+
+#: The CDK's own function that closes a VPC's default security group, one per stack.
+_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+
+
+def acknowledge_default_security_group_provider(stack: cdk.Stack) -> None:
+    """Acknowledge, with reasons, what the scanners find on the CDK's function that closes
+    the default security group of a VPC (``restrict_default_security_group``)."""
+    provider = stack.node.try_find_child(_DEFAULT_SG_PROVIDER)
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if not isinstance(handler, cdk.CfnResource):
+        return
+    control_plane_only = (
+        "The CDK's own function that removes the rules of the VPC's default security group "
+        "only calls the EC2 API when CloudFormation creates the VPC; it handles no data, so "
+        "a VPC or a reserved concurrency of its own would protect nothing."
+    )
+    acknowledge_each(
+        handler,
+        {
+            f"{GUARD_PLUGIN}::lambda_inside_vpc_check": control_plane_only,
+            "CKV_AWS_117": control_plane_only,
+            "CKV_AWS_115": control_plane_only,
+            "CKV_AWS_116": (
+                "CloudFormation invokes the CDK's default-security-group function "
+                "synchronously and records a failure in the stack events; there is no "
+                "asynchronous event that a dead-letter queue could keep."
+            ),
+        },
     )
 
 

@@ -13,8 +13,10 @@ from aws_cdk import aws_route53resolver as resolver
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from baseline.compliance import GUARD_PLUGIN, acknowledge
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.constructs.layered_vpc import (
+    acknowledge_default_security_group_provider,
     acknowledge_public_routes,
     add_archive_flow_log,
     admin_port_acl,
@@ -278,6 +280,7 @@ class NetworkHub(Construct):
             enable_dns_hostnames=True,
             enable_dns_support=True,
         )
+        acknowledge_default_security_group_provider(cdk.Stack.of(self))
         acknowledge_public_routes(
             self.vpc.public_subnets,
             "The egress VPC's public tier holds only its NAT gateways: the route to the "
@@ -294,13 +297,21 @@ class NetworkHub(Construct):
         )
         for direction in (ec2.TrafficDirection.INGRESS, ec2.TrafficDirection.EGRESS):
             # the firewall, not the ACL, decides what passes; the ACL keeps admin ports shut
-            acl.add_entry(
+            entry = acl.add_entry(
                 f"All{direction.name.title()}",
                 cidr=ec2.AclCidr.ipv4(ANYWHERE_IPV4),
                 rule_number=100,
                 traffic=ec2.AclTraffic.all_traffic(),
                 direction=direction,
             )
+            if direction == ec2.TrafficDirection.INGRESS:
+                acknowledge(
+                    entry,
+                    f"{GUARD_PLUGIN}::nacl_no_unrestricted_ssh_rdp_check",
+                    "The ACL's deny entries for ports 22, 3389, 5985 and 5986 from the internet "
+                    "have lower rule numbers, so they are evaluated first and those ports stay "
+                    "closed; the rule reads this allow entry alone, without the denies before it.",
+                )
         self.network_acl = acl
         # The hub runs no workloads: its flow logs are evidence, kept in the log archive
         # with the firewall's own flow and alert logs (no log group and key per region).
@@ -335,6 +346,16 @@ class NetworkHub(Construct):
             description="The organisation's network hub: spokes reach the inspected egress VPC only",
             tags=tag,
         )
+        if auto_accept:
+            acknowledge(
+                self.transit_gateway,
+                f"{GUARD_PLUGIN}::ec2_transit_gateway_auto_vpc_attach_disabled_check",
+                "Attachments are accepted automatically only from accounts of the OUs the "
+                "resource share names, and each lands on the spoke route table, which reaches "
+                "only the inspected egress VPC and blackholes spoke-to-spoke traffic; the "
+                "config chose this (network.transit_gateway.auto_accept_shared_attachments) "
+                "so spoke stacks deploy without a manual acceptance.",
+            )
         self.spoke_routes = ec2.CfnTransitGatewayRouteTable(
             self,
             "SpokeRoutes",
@@ -540,6 +561,13 @@ class NetworkHub(Construct):
                 delete_protection=True,
                 subnet_change_protection=True,
                 firewall_policy_change_protection=False,  # policy updates are the point
+            )
+            acknowledge(
+                firewall,
+                f"{GUARD_PLUGIN}::netfw_multi_az_enabled_check",
+                "The hub runs one firewall in each of its availability zones (at least two), "
+                "and each zone's traffic is routed to its own zone's endpoint, so losing a zone "
+                "stops only that zone's traffic, which is what a multi-AZ firewall achieves.",
             )
             # one endpoint, "<az>:<vpce id>"
             self.firewall_endpoints[zone] = cdk.Fn.select(

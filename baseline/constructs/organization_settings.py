@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from baseline import naming
+from baseline.compliance import acknowledge
 from baseline.constructs.baseline_function import (
     BaselineFunction,
     as_finding,
@@ -270,6 +271,14 @@ class OrganizationSettings(Construct):
                 ),
             },
             policy_path=naming.baseline_policy_path(prefix),
+        )
+        acknowledge(
+            self.handler.policy,
+            "CKV_AWS_111",
+            "The write actions on '*' enable a service, its organisation configuration or "
+            "its delegated administrator for the whole account or organisation; the "
+            "resources they create do not exist before the call, so no ARN can name them, "
+            "and only the custom resource's own function holds the policy.",
         )
         self.function = self.handler.function
 

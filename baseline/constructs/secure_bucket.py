@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from baseline.compliance import acknowledge
+from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
 from baseline.constructs.encryption_key import EncryptionKey
 
 #: Incomplete multipart uploads are invisible, billed and never useful after a week.
@@ -127,6 +127,7 @@ class SecureBucket(Construct):
         replication: ReplicationTarget | None = None,
         replica: bool = False,
         unreplicated_reason: str | None = None,
+        unlocked_reason: str | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     ) -> None:
         """Create the bucket (and, unless given one, its key and access-log bucket).
@@ -163,27 +164,25 @@ class SecureBucket(Construct):
             can accept), recorded as the acknowledgement of the packs' replication rules.
             Default: none, so those rules report the bucket: replication is a choice the
             caller makes and explains, never a default acknowledgement.
+        :param unlocked_reason: why a bucket without ``object_lock`` needs none (a sentence
+            an auditor can accept), recorded as the acknowledgement of the Control Tower
+            rule CT.S3.PR.9. Default: none, so that rule reports a bucket without Object
+            Lock: the caller decides and explains.
         :param removal_policy: Default: RETAIN_ON_UPDATE_OR_DELETE (kept on update and delete;
             removed only when its own creation fails, so a failed first deploy can be
             retried). Anything weaker is a named weakening and warns at synth
             (``lz:SecureBucket.NotRetained``).
         """
         super().__init__(scope, construct_id)
-        problems = []
-        if replication is not None and replica:
-            problems.append("replication and replica=True: a replica does not replicate further")
-        if object_lock is not None and noncurrent_version_retention is not None:
-            retention_days = object_lock.duration.to_days()
-            if noncurrent_version_retention.to_days() < retention_days:
-                problems.append(
-                    "noncurrent_version_retention must be at least the object lock retention "
-                    f"({retention_days} days), got {noncurrent_version_retention.to_days()}"
-                )
-        if server_access_logs_bucket is not None and access_logs_bucket_name is not None:
-            problems.append(
-                "access_logs_bucket_name names a bucket the construct creates; it cannot be "
-                "combined with server_access_logs_bucket"
-            )
+        problems = _argument_problems(
+            replication=replication,
+            replica=replica,
+            object_lock=object_lock,
+            noncurrent_version_retention=noncurrent_version_retention,
+            server_access_logs_bucket=server_access_logs_bucket,
+            access_logs_bucket_name=access_logs_bucket_name,
+            unlocked_reason=unlocked_reason,
+        )
         if problems:
             raise ValueError("SecureBucket: " + "; ".join(problems))
         if removal_policy not in _RETAINING:
@@ -240,6 +239,9 @@ class SecureBucket(Construct):
         resource = self.bucket.node.default_child
         assert isinstance(resource, s3.CfnBucket)
         self._resource = resource
+        _notify_eventbridge(resource)
+        if object_lock is None and unlocked_reason is not None:
+            acknowledge(resource, _OBJECT_LOCK_RULE, unlocked_reason)
         if replication is not None:
             resource.replication_configuration = _replication_configuration(replication)
         elif replica:
@@ -376,11 +378,28 @@ class SecureBucket(Construct):
         )
         resource = bucket.node.default_child
         assert isinstance(resource, s3.CfnBucket)
+        _notify_eventbridge(resource)
         _acknowledge_no_replication(
             resource,
             "Server access logs are operational records kept for troubleshooting and "
             "request auditing; the security record of the organisation (CloudTrail) lives "
             "in the replicated, object-locked log bucket.",
+        )
+        acknowledge_each(
+            resource,
+            {
+                _OBJECT_LOCK_RULE: (
+                    "S3 cannot deliver server access logs to a bucket with Object Lock, so the "
+                    "access-log bucket is versioned and retained instead; the object-locked "
+                    "record of the organisation is the CloudTrail log bucket."
+                ),
+                **dict.fromkeys(
+                    (f"{GUARD_PLUGIN}::s3_bucket_logging_enabled_check", "CKV_AWS_18"),
+                    "This is the access-log bucket itself: logging its own access into itself "
+                    "would log every delivery again, and another bucket for it would need one "
+                    "in turn; the bucket's API calls are in the organisation trail.",
+                ),
+            },
         )
         return bucket
 
@@ -443,6 +462,38 @@ class SecureBucket(Construct):
         )
 
 
+def _argument_problems(
+    *,
+    replication: ReplicationTarget | None,
+    replica: bool,
+    object_lock: s3.ObjectLockRetention | None,
+    noncurrent_version_retention: cdk.Duration | None,
+    server_access_logs_bucket: s3.IBucket | None,
+    access_logs_bucket_name: str | None,
+    unlocked_reason: str | None,
+) -> list[str]:
+    problems = []
+    if replication is not None and replica:
+        problems.append("replication and replica=True: a replica does not replicate further")
+    if object_lock is not None and noncurrent_version_retention is not None:
+        retention_days = object_lock.duration.to_days()
+        if noncurrent_version_retention.to_days() < retention_days:
+            problems.append(
+                "noncurrent_version_retention must be at least the object lock retention "
+                f"({retention_days} days), got {noncurrent_version_retention.to_days()}"
+            )
+    if server_access_logs_bucket is not None and access_logs_bucket_name is not None:
+        problems.append(
+            "access_logs_bucket_name names a bucket the construct creates; it cannot be "
+            "combined with server_access_logs_bucket"
+        )
+    if object_lock is not None and unlocked_reason is not None:
+        problems.append(
+            "unlocked_reason explains a bucket without object_lock; give one or the other"
+        )
+    return problems
+
+
 def _key_of(encryption_key: kms.IKey | EncryptionKey | None) -> kms.IKey | None:
     """The key itself, also when given the :class:`EncryptionKey` construct around it."""
     return encryption_key.key if isinstance(encryption_key, EncryptionKey) else encryption_key
@@ -459,6 +510,19 @@ _REPLICATION_RULES = (
     "HIPAA.Security-S3BucketReplicationEnabled",
     "PCI.DSS.321-S3BucketReplicationEnabled",
 )
+
+
+_OBJECT_LOCK_RULE = f"{GUARD_PLUGIN}::s3_bucket_object_lock_enabled_check"
+
+
+def _notify_eventbridge(resource: s3.CfnBucket) -> None:
+    """Send the bucket's events to EventBridge (CT.S3.PR.4), where a rule can act on a
+    deletion or an unexpected write; S3 delivers them at no charge."""
+    resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+            event_bridge_enabled=True
+        )
+    )
 
 
 def _acknowledge_no_replication(resource: s3.CfnBucket, reason: str) -> None:

@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import acknowledge, acknowledge_each
+from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
 from baseline.constructs.baseline_function import RUNTIME, as_finding
 from baseline.constructs.secure_log_group import SecureLogGroup
 
@@ -146,9 +146,10 @@ class SecureFunction(Construct):
         )
         acknowledge(
             self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the dead-letter queue of the function; a dead-letter queue "
-            "of a dead-letter queue would only move failed events again.",
+            ["Serverless-SQSRedrivePolicy", f"{GUARD_PLUGIN}::sqs_dlq_check"],
+            "This queue is itself the dead-letter queue of the function, fed by Lambda and "
+            "not by another queue; a dead-letter queue of a dead-letter queue would only "
+            "move failed events again.",
         )
         self.policy = iam.ManagedPolicy(
             self,
@@ -185,6 +186,13 @@ class SecureFunction(Construct):
                     actions=list(_VPC_ACTIONS),
                     resources=["*"],
                 )
+            )
+            acknowledge(
+                self.policy,
+                "CKV_AWS_111",
+                "Lambda creates and removes the function's network interfaces in the VPC with "
+                "these actions; their ids do not exist before Lambda creates them, and AWS's "
+                "own policy for this (AWSLambdaVPCAccessExecutionRole) grants them on '*' too.",
             )
         self.function = lambda_.Function(
             self,

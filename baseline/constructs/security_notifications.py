@@ -11,7 +11,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import acknowledge
+from baseline.compliance import GUARD_PLUGIN, acknowledge
 from baseline.constructs.encryption_key import EncryptionKey
 
 
@@ -69,7 +69,11 @@ class SecurityNotifications(Construct):
             retention_period=cdk.Duration.days(14),
             removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
-        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+        for rule in (
+            "AwsSolutions-SQS3",
+            "Serverless-SQSRedrivePolicy",
+            f"{GUARD_PLUGIN}::sqs_dlq_check",
+        ):
             acknowledge(
                 self.undelivered.node.default_child,  # type: ignore[arg-type]
                 rule,

@@ -284,6 +284,11 @@ class LogArchiveStack(cdk.Stack):
                 "organisation aggregator in the audit account; the replicated, object-locked "
                 "record of every API call is the CloudTrail log bucket."
             ),
+            unlocked_reason=(
+                "AWS Config does not deliver to a bucket with Object Lock enabled, so its "
+                "history is versioned, retained and protected by the guardrails instead; the "
+                "object-locked record of every API call is the CloudTrail log bucket."
+            ),
         )
         self._allow_writers(settings, trail_arn)
         self._allow_config(settings)

@@ -181,9 +181,18 @@ class MemberBaselineStack(cdk.Stack):
                 )
             )
 
+        # one key per account and region: the settings function's logs and failed events,
+        # and the organisation's backups in this account's vault
+        self.baseline_key = EncryptionKey(
+            self,
+            "BaselineKey",
+            alias=f"alias/{prefix}/baseline",
+            description="Encrypts the member baseline's function logs, failed events and backup vault",
+        )
         self.settings_function = BaselineFunction(
             self,
             "AccountSettings",
+            encryption_key=self.baseline_key,
             function_name=f"{naming.account_settings_function(prefix)}-{region}",
             description="Applies the member baseline's account settings",
             code=lambda_.Code.from_inline(inline_handler_source()),
@@ -222,7 +231,10 @@ class MemberBaselineStack(cdk.Stack):
         """The vault and role the organisation's backup policy names (SEC10-BP03)."""
         prefix = self.settings.prefix
         self.backup_vault = backup.CfnBackupVault(
-            self, "BackupVault", backup_vault_name=naming.backup_vault(prefix)
+            self,
+            "BackupVault",
+            backup_vault_name=naming.backup_vault(prefix),
+            encryption_key_arn=self.baseline_key.key_arn,
         )
         self.backup_vault.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.backup_role = self._global_role(
@@ -331,10 +343,20 @@ class MemberBaselineStack(cdk.Stack):
                 "IncidentResponsePermissions",
                 description="Contain and collect evidence during an incident; never destroy",
                 statements=[
+                    # snapshots of this account's volumes; a function's concurrency set to 0
+                    # stops it without deleting it
                     iam.PolicyStatement(
-                        sid="CollectEvidence",
-                        actions=["ec2:CreateSnapshot", "lambda:PutFunctionConcurrency"],
-                        resources=["*"],
+                        sid="SnapshotVolumes",
+                        actions=["ec2:CreateSnapshot"],
+                        resources=[
+                            f"arn:aws:ec2:*:{cdk.Aws.ACCOUNT_ID}:volume/*",
+                            "arn:aws:ec2:*::snapshot/*",
+                        ],
+                    ),
+                    iam.PolicyStatement(
+                        sid="StopFunctions",
+                        actions=["lambda:PutFunctionConcurrency"],
+                        resources=[f"arn:aws:lambda:*:{cdk.Aws.ACCOUNT_ID}:function:*"],
                     ),
                     # The case tag on anything; the quarantine tag only on a security group
                     # as it is created, so no existing group can be made a quarantine group.
@@ -416,6 +438,9 @@ class MemberBaselineStack(cdk.Stack):
                             "subnet",
                         )
                     ),
+                    "AwsSolutions-IAM5[Resource::arn:aws:ec2:*::snapshot/*]",
+                    "AwsSolutions-IAM5[Resource::arn:aws:ec2:*:<AWS::AccountId>:volume/*]",
+                    "AwsSolutions-IAM5[Resource::arn:aws:lambda:*:<AWS::AccountId>:function:*]",
                 ],
                 "The affected resource of an incident is not known in advance; the actions are "
                 "containment and collection only (snapshot, tag, a quarantine group, throttle a "

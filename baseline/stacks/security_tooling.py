@@ -215,6 +215,14 @@ class SecurityToolingStack(cdk.Stack):
             },
             policy_path=naming.baseline_policy_path(prefix),
         )
+        acknowledge(
+            self.services.policy,
+            "CKV_AWS_111",
+            "The write actions on '*' enable a service, its organisation configuration or "
+            "its delegated administrator for the whole account or organisation; the "
+            "resources they create do not exist before the call, so no ARN can name them, "
+            "and only the custom resource's own function holds the policy.",
+        )
         cdk.CustomResource(
             self,
             "OrganizationWide",

@@ -53,7 +53,10 @@ def _ids(function: BaselineFunction) -> dict[str, str]:
             ("role", function.role),
             ("function", function.function),
         )
-    } | {"policy": stack.get_logical_id(function.policy.node.default_child)}  # type: ignore[arg-type]
+    } | {
+        "policy": stack.get_logical_id(function.policy.node.default_child),  # type: ignore[arg-type]
+        "key": stack.get_logical_id(function.encryption_key.node.default_child),  # type: ignore[arg-type]
+    }
 
 
 def test_the_role_holds_the_callers_statements_and_its_own_only(default: Any) -> None:
@@ -85,6 +88,12 @@ def test_the_role_holds_the_callers_statements_and_its_own_only(default: Any) ->
             "Effect": "Allow",
             "Resource": "*",
             "Sid": "WriteTraces",
+        },
+        "UseOwnKey": {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [ids["key"], "Arn"]},
+            "Sid": "UseOwnKey",
         },
     }
     role = template.find_resources("AWS::IAM::Role")[ids["role"]]["Properties"]
@@ -118,10 +127,28 @@ def test_logs_and_failed_events_are_kept(default: Any) -> None:
     _, function, template = default
     ids = _ids(function)
     group = template.find_resources("AWS::Logs::LogGroup")[ids["logs"]]
-    assert group["Properties"] == {"LogGroupName": "/acme/test", "RetentionInDays": 365}
+    key = {"Fn::GetAtt": [ids["key"], "Arn"]}
+    assert group["Properties"] == {
+        "LogGroupName": "/acme/test",
+        "RetentionInDays": 365,
+        "KmsKeyId": key,
+    }
     assert group["DeletionPolicy"] in RETAINED and group["UpdateReplacePolicy"] == "Retain"
     queue = template.find_resources("AWS::SQS::Queue")[ids["queue"]]
-    assert queue["Properties"] == {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}
+    assert queue["Properties"] == {"MessageRetentionPeriod": 1209600, "KmsMasterKeyId": key}
+    function_props = template.find_resources("AWS::Lambda::Function")[ids["function"]]
+    assert function_props["Properties"]["KmsKeyArn"] == key  # the environment, too
+    (key_resource,) = template.find_resources("AWS::KMS::Key").values()
+    logs_statement = next(
+        s
+        for s in key_resource["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "AllowCloudWatchLogs"
+    )
+    assert logs_statement["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:/acme/test"
+        }
+    }
     assert queue["DeletionPolicy"] in RETAINED and queue["UpdateReplacePolicy"] == "Retain"
     (queue_policy,) = template.find_resources("AWS::SQS::QueuePolicy").values()
     assert queue_policy["Properties"]["PolicyDocument"]["Statement"] == [

@@ -166,12 +166,36 @@ def test_the_key_policy_holds_the_account_default_and_the_grants_only(
         "AllowCloudTrailEncrypt",
         "AllowCloudWatchLogs",
         "Config",
+        "DenyGrantsNotForAwsResources",
         "Logs",
         "ReadThroughS3",
         "Replicate",
     ]
     for sid, statement in granted.items():
         assert statement["Condition"], sid
+
+
+def test_grants_are_kept_to_aws_services_and_their_resources(
+    synthesized: tuple[cdk.App, assertions.Template],
+) -> None:
+    """CT.KMS.PR.3: nobody may hand the key's use to another principal by a grant, unless
+    an AWS service makes it or it is for an AWS resource (both conditions false: denied)."""
+    _, template = synthesized
+    _, key = _key(template)
+    (deny,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny == {
+        "Sid": "DenyGrantsNotForAwsResources",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {
+            "BoolIfExists": {
+                "kms:GrantIsForAWSResource": "false",
+                "aws:PrincipalIsAWSService": "false",
+            }
+        },
+    }
 
 
 def test_grant_decrypt_writes_an_iam_policy(

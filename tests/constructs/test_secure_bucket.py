@@ -396,3 +396,39 @@ def test_an_encryption_key_construct_can_be_passed_as_the_key() -> None:
         for b in buckets.values()
     ]
     assert masters and all(m == {"Fn::GetAtt": [key_id, "Arn"]} for m in masters)
+
+
+def test_both_buckets_send_their_events_to_eventbridge(default_bucket: Any) -> None:
+    """CT.S3.PR.4: a deletion or an unexpected write can be acted on."""
+    _, bucket, template = default_bucket
+    resources = template.find_resources("AWS::S3::Bucket")
+    for logical_id in _ids(bucket)[:2]:
+        assert resources[logical_id]["Properties"]["NotificationConfiguration"] == {
+            "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+        }
+
+
+def test_a_bucket_without_object_lock_is_reported_until_the_caller_says_why() -> None:
+    from baseline.compliance import GUARD_PLUGIN
+
+    reason = "These documents are rewritten on every change, so they cannot be write-once."
+    _, stack = new_stack()
+    unlocked = SecureBucket(stack, "Unlocked", unreplicated_reason=reason)
+    explained = SecureBucket(stack, "Explained", unreplicated_reason=reason, unlocked_reason=reason)
+    rule = f"{GUARD_PLUGIN}::s3_bucket_object_lock_enabled_check"
+
+    def acknowledged(bucket: SecureBucket) -> bool:
+        resource = bucket.bucket.node.default_child
+        assert isinstance(resource, cdk.CfnResource)
+        guard = resource.get_metadata("guard") or {}
+        return rule.partition("::")[2] in guard.get("SuppressedRules", [])
+
+    assert not acknowledged(unlocked)
+    assert acknowledged(explained)
+    with pytest.raises(ValueError, match="unlocked_reason explains a bucket without object_lock"):
+        SecureBucket(
+            stack,
+            "Both",
+            object_lock=s3.ObjectLockRetention.governance(cdk.Duration.days(1)),
+            unlocked_reason=reason,
+        )

@@ -34,17 +34,16 @@ API_TO_ACTION = {
     ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
 
-#: What every baseline function's own statements grant: its logs, failed events, traces.
+#: What every baseline function's own statements grant: its logs, failed events, traces,
+#: and the key its log group, queue and environment are under.
 OWN = {
     "logs:CreateLogStream": "the function writes its own log group",
     "logs:PutLogEvents": "the function writes its own log group",
     "sqs:SendMessage": "failed events go to the function's dead-letter queue",
     "xray:PutTelemetryRecords": "the function is traced",
     "xray:PutTraceSegments": "the function is traced",
-}
-ENCRYPTED = {
-    "kms:Decrypt": "the function's log group and queue are under its own key",
-    "kms:GenerateDataKey": "the function's log group and queue are under its own key",
+    "kms:Decrypt": "the function's log group, queue and environment are under its key",
+    "kms:GenerateDataKey": "the function's log group, queue and environment are under its key",
 }
 DESIGNATION = (
     "documented as needed by the caller of the services' administrator designation, "
@@ -58,7 +57,6 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
         "nwl-organization-settings",
         {
             **OWN,
-            **ENCRYPTED,
             "iam:CreateServiceLinkedRole": (
                 "trusted access and designation create the services' service-linked roles"
             ),
