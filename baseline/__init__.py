@@ -7,4 +7,4 @@ import os
 # wins (the variable names the Node major version whose banner is silenced).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

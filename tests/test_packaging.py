@@ -54,3 +54,16 @@ def test_importing_the_kit_spares_a_workload_the_node_20_banner() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "end-of-life" not in result.stderr.lower()
+
+
+def test_every_place_that_names_the_version_agrees() -> None:
+    """The package, the module, the Node manifest and its lock give one version."""
+    import json
+
+    import baseline
+
+    version = _project()["project"]["version"]  # type: ignore[index]
+    package = json.loads((PROJECT_ROOT / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    assert baseline.__version__ == version
+    assert package["version"] == lock["version"] == lock["packages"][""]["version"] == version
