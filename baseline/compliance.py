@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import cdk_nag
@@ -358,7 +359,7 @@ def _records_of(stack: str, template: Mapping[str, object]) -> Iterator[Acknowle
             )
 
 
-def templates_in(assembly_dir: Path) -> Iterator[tuple[str, dict[str, object]]]:
+def templates_with_stack_sets(assembly_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every template of a cloud assembly, by name, and each StackSet template written
     inline in one (the member baseline), named ``<stack>/<StackSet logical id>``."""
     for template_path in sorted(assembly_dir.glob("*.template.json")):
@@ -374,7 +375,7 @@ def templates_in(assembly_dir: Path) -> Iterator[tuple[str, dict[str, object]]]:
 def acknowledgements_in(assembly_dir: Path) -> Iterator[AcknowledgementRecord]:
     """Every acknowledgement written into the templates of a cloud assembly (and into the
     StackSet templates they carry), of every suite."""
-    for stack, template in templates_in(assembly_dir):
+    for stack, template in templates_with_stack_sets(assembly_dir):
         yield from _records_of(stack, template)
 
 

@@ -16,7 +16,7 @@ import aws_cdk as cdk
 
 from baseline.app import DEFAULT_CONFIG, build_app, summary
 from baseline.cdk_context import PROJECT_ROOT
-from baseline.compliance import render_acknowledgements
+from baseline.compliance import render_acknowledgements, templates_with_stack_sets
 from baseline.config import json_schema, load_config
 from baseline.controls import Templates, render_controls
 from baseline.guardrails.report import render_guardrails
@@ -82,8 +82,9 @@ def render_readme(readme: str, synth_summary: str) -> str:
 def templates_in(assembly_dir: Path) -> Templates:
     """Every template of a cloud assembly, keyed by stack artifact id."""
     return {
-        path.name.removesuffix(".template.json"): json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(assembly_dir.glob("*.template.json"))
+        name: template
+        for name, template in templates_with_stack_sets(assembly_dir)
+        if "/" not in name  # a StackSet's own template is not a stack of the assembly
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from baseline.compliance import templates_in  # noqa: E402
+from baseline.compliance import templates_with_stack_sets  # noqa: E402
 
 
 def failures(report: Any) -> tuple[list[str], dict[str, int]]:
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="checkov-") as scratch:
         count = 0
         for assembly in assemblies:
-            for name, template in templates_in(Path(assembly)):
+            for name, template in templates_with_stack_sets(Path(assembly)):
                 target = Path(scratch) / f"{Path(assembly).name}-{name.replace('/', '-')}.json"
                 target.write_text(json.dumps(template), encoding="utf-8")
                 count += 1

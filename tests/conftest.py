@@ -22,6 +22,7 @@ from aws_cdk import assertions
 
 from baseline.app import DEFAULT_CONFIG, build_app
 from baseline.cdk_context import PROJECT_ROOT
+from baseline.compliance import templates_with_stack_sets
 from baseline.config import LandingZoneConfig, load_config
 from baseline.docs import templates_in
 from baseline.landing_zone import LandingZone
@@ -37,9 +38,45 @@ class Synthesized:
     assembly: cdk.cx_api.CloudAssembly
     outdir: Path
     templates: dict[str, dict[str, Any]]
+    #: cfn-lint over every template (the member template too), started right after the
+    #: synth in a process of its own, so it runs beside the tests on the second core
+    cfn_lint: subprocess.Popen[str]
 
     def template(self, stack: cdk.Stack) -> assertions.Template:
         return assertions.Template.from_json(self.templates[stack.artifact_id])
+
+    def cfn_lint_findings(self) -> list[dict[str, Any]]:
+        """What cfn-lint reported (waits for it)."""
+        stdout, stderr = self.cfn_lint.communicate(timeout=300)
+        assert stdout.strip(), f"cfn-lint printed no report: {stderr[-2000:]}"
+        findings: list[dict[str, Any]] = json.loads(stdout)
+        return findings
+
+
+def start_cfn_lint(outdir: Path, lint_dir: Path, regions: list[str]) -> subprocess.Popen[str]:
+    """cfn-lint, in the background, over every template of an assembly and each StackSet
+    template written inline in one."""
+    paths = []
+    for name, template in templates_with_stack_sets(outdir):
+        path = lint_dir / f"{name.replace('/', '-')}.template.json"
+        path.write_text(json.dumps(template), encoding="utf-8")
+        paths.append(str(path))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cfnlint.runner import main; sys.exit(main())",
+            "--format",
+            "json",
+            "--regions",
+            *regions,
+            "--",
+            *paths,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +110,11 @@ def synthesized(
         assembly=assembly,
         outdir=outdir,
         templates={k: dict(v) for k, v in templates_in(outdir).items()},
+        cfn_lint=start_cfn_lint(
+            outdir,
+            tmp_path_factory.mktemp("cfn-lint"),
+            sorted(set(example_config.governed_regions)),
+        ),
     )
 
 

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from baseline.compliance import templates_in
+from baseline.compliance import templates_with_stack_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,6 @@ def test_a_clean_report_passes() -> None:
 
 
 def test_the_member_template_is_scanned_with_the_stacks(synthesized: object) -> None:
-    names = [name for name, _ in templates_in(synthesized.outdir)]  # type: ignore[attr-defined]
+    names = [name for name, _ in templates_with_stack_sets(synthesized.outdir)]  # type: ignore[attr-defined]
     assert "Organization" in names
     assert any(name.startswith("MemberBaseline/") for name in names)

@@ -72,37 +72,57 @@ def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> N
     } <= types
 
 
-@pytest.mark.parametrize("example", ["workload_app", "single_account_app"])
-def test_the_example_synthesizes_under_the_cdk_cli_without_credentials(
-    example: str, tmp_path: Path
-) -> None:
-    """``npx cdk synth --app ...`` as a workload team runs it, on a machine with no AWS
-    credentials: nothing may need a lookup (the workload's VPC declares its AZs)."""
+EXAMPLES = ("workload_app", "single_account_app")
+
+
+@pytest.fixture(scope="module")
+def cli_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
+    """Each example synthesized by the CDK CLI, all at once (each is a node process and a
+    Python process, mostly waiting on start-up): example -> (exit code, stderr, out dir)."""
     cli = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
     if not cli.exists():
         pytest.skip("the pinned CDK CLI is installed by `make setup`")
+    home = tmp_path_factory.mktemp("home")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_"))}
-    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
-    result = subprocess.run(
-        [
+    env.update(HOME=str(home), AWS_EC2_METADATA_DISABLED="true")
+    running = {}
+    for example in EXAMPLES:
+        out = tmp_path_factory.mktemp(example) / "out"
+        command = [
             str(cli),
             "synth",
             "--app",
             f"{sys.executable} examples/{example}.py",
             "--output",
-            str(tmp_path / "out"),
+            str(out),
             "--quiet",
             "--no-notices",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+        ]
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        running[example] = (process, out)
+    results = {}
+    for example, (process, out) in running.items():
+        _, stderr = process.communicate(timeout=300)
+        results[example] = (process.returncode, stderr, out)
+    return results
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_example_synthesizes_under_the_cdk_cli_without_credentials(
+    example: str, cli_synths: dict[str, tuple[int, str, Path]]
+) -> None:
+    """``npx cdk synth --app ...`` as a workload team runs it, on a machine with no AWS
+    credentials: nothing may need a lookup (the workload's VPC declares its AZs)."""
+    returncode, stderr, out = cli_synths[example]
+    assert returncode == 0, stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
     assert "missing" not in manifest  # no context had to be looked up
-    templates = list((tmp_path / "out").glob("*.template.json"))
+    templates = list(out.glob("*.template.json"))
     assert templates and "dummy1a" not in "".join(t.read_text() for t in templates)
