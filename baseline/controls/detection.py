@@ -117,6 +117,39 @@ def check_findings_routed(templates: Templates) -> Evidence:
     return evidence
 
 
+#: Role-name patterns the guardrails exempt in every account (as the rule's Guard policy
+#: writes them); the rule must hold a check for each.
+_EXEMPT_IN_EVERY_ACCOUNT = ("stacksets\\-exec\\-", "cdk\\-lzbaseline\\-")
+
+
+@control(
+    CONTROLS,
+    id="LZ-DET-04",
+    title="A role that looks like an exempt one but is not reported in every account",
+    explanation=(
+        "An organisation AWS Config rule reads every IAM role and reports one whose name "
+        "the guardrails exempt (the StackSets execution role, the landing zone's bootstrap "
+        "roles, the baseline's functions, break-glass) but whose account or trust is not "
+        "that of the real role, such as one that existed before the guardrails."
+    ),
+    best_practices=("SEC03-BP07", "SEC04-BP01", "SEC01-BP06"),
+    implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
+)
+def check_reserved_role_look_alikes(templates: Templates) -> Evidence:
+    """A Guard rule over AWS::IAM::Role, run on every change, checks each exempt name."""
+    evidence = Evidence()
+    for name, rule in resources(templates, "AWS::Config::OrganizationConfigRule"):
+        metadata = properties(rule).get("OrganizationCustomPolicyRuleMetadata")
+        if not metadata or metadata.get("ResourceTypesScope") != ["AWS::IAM::Role"]:
+            continue
+        text = str(metadata.get("PolicyText", ""))
+        ok = "ConfigurationItemChangeNotification" in metadata.get(
+            "OrganizationConfigRuleTriggerTypes", []
+        ) and all(pattern in text for pattern in _EXEMPT_IN_EVERY_ACCOUNT)
+        evidence.record(name, ok)
+    return evidence
+
+
 def _admits_high_and_critical(source: str, detail: dict[str, Any]) -> bool:
     """Whether a rule's ``detail`` filter lets a source's HIGH and CRITICAL findings through.
 

@@ -27,7 +27,7 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.compliance import acknowledge
-from baseline.config import AccountRole, LandingZoneConfig
+from baseline.config import CORE_ROLES, AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import (
     BaselineFunction,
     handler_code,
@@ -35,6 +35,7 @@ from baseline.constructs.baseline_function import (
 )
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
+from baseline.reserved_roles import reserved_role_policy
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
 GUARDDUTY_FEATURES = (
@@ -116,10 +117,19 @@ class SecurityToolingSettings:
     governed_regions: tuple[str, ...]
     root_id: str
     notification_email: str
+    #: the Guard policy of the rule that reports look-alikes of the exempt roles
+    reserved_role_policy: str
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> SecurityToolingSettings:
         return cls(
+            reserved_role_policy=reserved_role_policy(
+                prefix=config.organization.prefix,
+                management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
+                core_account_ids=[config.account_id_for(role) for role in CORE_ROLES],
+                audit_account_id=config.account_id_for(AccountRole.AUDIT),
+                network_account_id=config.account_id_for(AccountRole.NETWORK),
+            ),
             prefix=config.organization.prefix,
             audit_account_id=config.account_id_for(AccountRole.AUDIT),
             home_region=config.home_region,
@@ -263,6 +273,22 @@ class SecurityToolingStack(cdk.Stack):
 
     def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
         prefix = settings.prefix
+        # IAM roles are recorded in the home region only, so the rule lives there
+        config_.CfnOrganizationConfigRule(
+            self,
+            "ReservedRoleNamesRule",
+            organization_config_rule_name=f"{prefix}-reserved-role-names",
+            organization_custom_policy_rule_metadata=config_.CfnOrganizationConfigRule.OrganizationCustomPolicyRuleMetadataProperty(
+                description=(
+                    "A role with a name the guardrails exempt is the landing zone's or AWS's "
+                    "own, in the accounts where it lives, with the trust it has"
+                ),
+                runtime="guard-2.x.x",
+                policy_text=settings.reserved_role_policy,
+                resource_types_scope=["AWS::IAM::Role"],
+                organization_config_rule_trigger_types=["ConfigurationItemChangeNotification"],
+            ),
+        )
         others = [r for r in settings.governed_regions if r != settings.home_region]
         accessanalyzer.CfnAnalyzer(
             self,

@@ -22,6 +22,15 @@ WEAKENINGS: dict[str, Weakening] = {
         "AWS::Events::Rule",
         lambda r: r["Properties"]["EventPattern"]["source"] == ["aws.guardduty"],
     )["Properties"].pop("Targets"),
+    "LZ-DET-04": lambda t: first(
+        t,
+        "AWS::Config::OrganizationConfigRule",
+        lambda r: "OrganizationCustomPolicyRuleMetadata" in r["Properties"],
+    )[
+        "Properties"
+    ][
+        "OrganizationCustomPolicyRuleMetadata"
+    ].update(PolicyText='rule is_role { resourceType == "AWS::IAM::Role" }'),
 }
 
 
