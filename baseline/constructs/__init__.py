@@ -13,11 +13,13 @@ from baseline.constructs.layered_vpc import (
     declare_availability_zones,
     network_hub_ids,
 )
+from baseline.constructs.machine_access import GitHubOidcDeployRole, ThirdPartyRole
 from baseline.constructs.network_hub import NetworkHub
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
 from baseline.constructs.secure_function import SecureFunction
 from baseline.constructs.secure_log_group import SecureLogGroup
+from baseline.constructs.secure_secret import SecureSecret
 from baseline.constructs.security_alarms import SecurityAlarms
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.constructs.web_acl_protection import WebAclProtection
@@ -25,6 +27,7 @@ from baseline.constructs.web_acl_protection import WebAclProtection
 __all__ = [
     "BaselineFunction",
     "EncryptionKey",
+    "GitHubOidcDeployRole",
     "LayeredVpc",
     "NetworkHub",
     "NetworkHubIds",
@@ -33,8 +36,10 @@ __all__ = [
     "SecureBucket",
     "SecureFunction",
     "SecureLogGroup",
+    "SecureSecret",
     "SecurityAlarms",
     "SecurityNotifications",
+    "ThirdPartyRole",
     "WebAclProtection",
     "declare_availability_zones",
     "network_hub_ids",

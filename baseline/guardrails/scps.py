@@ -491,6 +491,19 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             statements=(_deny("DenyLeaveOrganization", ["organizations:LeaveOrganization"]),),
         ),
         Guardrail(
+            id="SCP-RAM-ORG-ONLY",
+            purpose="Resource shares reach principals of the organisation only, never outside it.",
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC03-BP08", "SEC03-BP09"),
+            statements=(
+                _deny(
+                    "DenyExternalResourceShares",
+                    ["ram:CreateResourceShare", "ram:UpdateResourceShare"],
+                    Bool={"ram:RequestedAllowsExternalPrincipals": "true"},
+                ),
+            ),
+        ),
+        Guardrail(
             id="SCP-ROOT-USER",
             purpose="The root user of a member account can do nothing (use centralised root access).",
             policy_type=PolicyType.SCP,

@@ -584,6 +584,39 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         Request("organizations:LeaveOrganization", "*", ADMIN),
         "Deny",
     ),
+    (
+        "share resources outside the organisation",
+        PROD,
+        Request(
+            "ram:CreateResourceShare",
+            "*",
+            ADMIN,
+            context={"ram:RequestedAllowsExternalPrincipals": "true"},
+        ),
+        "Deny",
+    ),
+    (
+        "open an existing share to outside principals",
+        PROD,
+        Request(
+            "ram:UpdateResourceShare",
+            "*",
+            ADMIN,
+            context={"ram:RequestedAllowsExternalPrincipals": "true"},
+        ),
+        "Deny",
+    ),
+    (
+        "share resources inside the organisation",
+        PROD,
+        Request(
+            "ram:CreateResourceShare",
+            "*",
+            ADMIN,
+            context={"ram:RequestedAllowsExternalPrincipals": "false"},
+        ),
+        "Allow",
+    ),
     ("root user does anything", PROD, Request("s3:ListAllMyBuckets", "*", ROOT_USER), "Deny"),
     ("stop CloudTrail", PROD, Request("cloudtrail:StopLogging", "*", ADMIN), "Deny"),
     (
