@@ -3,6 +3,7 @@ routing of findings to the security topic."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baseline.controls.model import Control, Evidence, Templates, control, properties, resources
@@ -148,6 +149,61 @@ def check_reserved_role_look_alikes(templates: Templates) -> Evidence:
         ) and all(pattern in text for pattern in _EXEMPT_IN_EVERY_ACCOUNT)
         evidence.record(name, ok)
     return evidence
+
+
+#: The credential-hygiene rules LZ-DET-05 looks for (AWS Config managed rule identifiers).
+CREDENTIAL_RULE_IDS = (
+    "ACCESS_KEYS_ROTATED",
+    "IAM_ROOT_ACCESS_KEY_CHECK",
+    "IAM_USER_UNUSED_CREDENTIALS_CHECK",
+    "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",
+)
+
+
+@control(
+    CONTROLS,
+    id="LZ-DET-05",
+    title="Access-key age, unused credentials, root keys and console MFA are checked",
+    explanation=(
+        "Organisation AWS Config rules report, for every account, access keys older than "
+        "90 days, credentials unused for 45 days, a root access key, and IAM users who "
+        "sign in to the console without MFA."
+    ),
+    best_practices=("SEC02-BP05", "SEC02-BP01", "SEC03-BP04"),
+    cis=("1.4", "1.10", "1.12", "1.14"),
+    implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
+)
+def check_credential_hygiene(templates: Templates) -> Evidence:
+    """Each of the four managed rules is an organisation rule, the key age at most 90 days
+    and the unused-credential age at most 45."""
+    evidence = Evidence()
+    found: dict[str, dict[str, Any]] = {}
+    for _, rule in resources(templates, "AWS::Config::OrganizationConfigRule"):
+        metadata = properties(rule).get("OrganizationManagedRuleMetadata") or {}
+        if metadata.get("RuleIdentifier") in CREDENTIAL_RULE_IDS:
+            found[metadata["RuleIdentifier"]] = metadata
+    limits = {
+        "ACCESS_KEYS_ROTATED": ("maxAccessKeyAge", 90),
+        "IAM_USER_UNUSED_CREDENTIALS_CHECK": ("maxCredentialUsageAge", 45),
+    }
+    for identifier in CREDENTIAL_RULE_IDS:
+        metadata = found.get(identifier)
+        ok = metadata is not None
+        if ok and identifier in limits:
+            key, most = limits[identifier]
+            value = _parameters(metadata).get(key)  # type: ignore[arg-type]
+            ok = value is not None and int(value) <= most
+        evidence.record(identifier, ok)
+    return evidence
+
+
+def _parameters(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A managed rule's input parameters (CloudFormation holds them as a JSON string)."""
+    raw = metadata.get("InputParameters")
+    if isinstance(raw, str):
+        parsed: dict[str, Any] = json.loads(raw)
+        return parsed
+    return dict(raw or {})
 
 
 def _admits_high_and_critical(source: str, detail: dict[str, Any]) -> bool:

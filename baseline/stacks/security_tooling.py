@@ -107,6 +107,18 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
     }
 
 
+#: The organisation's credential-hygiene rules: construct id -> (managed rule, parameters).
+CREDENTIAL_RULES: dict[str, tuple[str, dict[str, str]]] = {
+    "AccessKeysRotated": ("ACCESS_KEYS_ROTATED", {"maxAccessKeyAge": "90"}),
+    "UnusedCredentials": (
+        "IAM_USER_UNUSED_CREDENTIALS_CHECK",
+        {"maxCredentialUsageAge": "45"},
+    ),
+    "RootAccessKeys": ("IAM_ROOT_ACCESS_KEY_CHECK", {}),
+    "ConsoleMfa": ("MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", {}),
+}
+
+
 @dataclass(frozen=True)
 class SecurityToolingSettings:
     """What the SecurityTooling stacks need, derived once from the config."""
@@ -273,6 +285,21 @@ class SecurityToolingStack(cdk.Stack):
 
     def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
         prefix = settings.prefix
+        # Credential hygiene (SEC02-BP05, CIS 1.4, 1.10, 1.12, 1.14): periodic rules over
+        # global IAM resources, so they run in the home region only
+        for name, (identifier, parameters) in CREDENTIAL_RULES.items():
+            config_.CfnOrganizationConfigRule(
+                self,
+                f"{name}Rule",
+                organization_config_rule_name=f"{prefix}-{identifier.lower().replace('_', '-')}",
+                organization_managed_rule_metadata=config_.CfnOrganizationConfigRule.OrganizationManagedRuleMetadataProperty(
+                    rule_identifier=identifier,
+                    input_parameters=(
+                        cdk.Stack.of(self).to_json_string(parameters) if parameters else None
+                    ),
+                    maximum_execution_frequency="TwentyFour_Hours",
+                ),
+            )
         # IAM roles are recorded in the home region only, so the rule lives there
         config_.CfnOrganizationConfigRule(
             self,

@@ -31,6 +31,16 @@ WEAKENINGS: dict[str, Weakening] = {
     ][
         "OrganizationCustomPolicyRuleMetadata"
     ].update(PolicyText='rule is_role { resourceType == "AWS::IAM::Role" }'),
+    "LZ-DET-05": lambda t: first(
+        t,
+        "AWS::Config::OrganizationConfigRule",
+        lambda r: (
+            r["Properties"].get("OrganizationManagedRuleMetadata", {}).get("RuleIdentifier")
+            == "ACCESS_KEYS_ROTATED"
+        ),
+    )[
+        "Properties"
+    ]["OrganizationManagedRuleMetadata"].update(InputParameters='{"maxAccessKeyAge":"365"}'),
 }
 
 
@@ -97,3 +107,14 @@ def test_fails_when_high_and_critical_findings_do_not_reach_the_topic(
     weaken: Weakening, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-DET-03", weaken, synthesized)
+
+
+def test_fails_without_the_root_access_key_rule(synthesized: Synthesized) -> None:
+    def drop(templates: MutableTemplates) -> None:
+        for stack in templates.values():
+            for logical_id, resource in list(stack.get("Resources", {}).items()):
+                metadata = resource.get("Properties", {}).get("OrganizationManagedRuleMetadata", {})
+                if metadata.get("RuleIdentifier") == "IAM_ROOT_ACCESS_KEY_CHECK":
+                    del stack["Resources"][logical_id]
+
+    assert_weakening_breaks("LZ-DET-05", drop, synthesized)
