@@ -118,6 +118,16 @@ def support_role(prefix: str) -> str:
     return _role(f"{prefix}-support")
 
 
+def workload_boundary(prefix: str) -> str:
+    """The permissions boundary every role and user of a workload account carries."""
+    return f"{prefix}-workload-boundary"
+
+
+def workload_boundary_pattern(prefix: str) -> str:
+    """ARN pattern of that boundary policy, in every account (one per account)."""
+    return f"arn:aws:iam::*:policy/{workload_boundary(prefix)}"
+
+
 def baseline_role_pattern(prefix: str) -> str:
     """ARN pattern of every role named with the prefix, in any account (reserved for the kit)."""
     return f"arn:aws:iam::*:role/{prefix}-*"

@@ -24,12 +24,15 @@ from baseline.compliance import attach_packs, synth_or_exit
 from baseline.constructs import (
     EncryptionKey,
     LayeredVpc,
+    PermissionsBoundary,
     SecureBucket,
     SecureFunction,
     declare_availability_zones,
 )
 
 ZONES = ["eu-west-1a", "eu-west-1b"]
+#: The landing zone's prefix (organization.prefix of its config), which names the boundary.
+LANDING_ZONE_PREFIX = "nwl"
 
 
 class OrdersDataStack(cdk.Stack):
@@ -40,6 +43,9 @@ class OrdersDataStack(cdk.Stack):
         # The stack has a fixed account and region: name its AZs before any construct, so
         # synth needs no AWS credentials (and writes no placeholder zones).
         declare_availability_zones(self, ZONES)
+        # In a workload OU every role needs the landing zone's workload boundary (the
+        # guardrail SCP-PERMISSIONS-BOUNDARY): this puts it on every role of the stack.
+        PermissionsBoundary(self, "Boundary", prefix=LANDING_ZONE_PREFIX)
         # In a workload OU the guardrails leave internet and NAT gateways to the network
         # account, so this VPC is isolated (or give it transit_gateway_id for egress).
         self.vpc = LayeredVpc(self, "Vpc", isolated_only=True, availability_zones=ZONES)

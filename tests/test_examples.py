@@ -53,6 +53,20 @@ def test_workload_example_synthesizes_with_every_pack(tmp_path: Path) -> None:
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "kms:Decrypt"}
+    # every role carries the workload boundary, as SCP-PERMISSIONS-BOUNDARY requires
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        assert role["Properties"]["PermissionsBoundary"] == {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":iam::756789012345:policy/nwl-workload-boundary",
+                ],
+            ]
+        }
 
 
 def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> None:

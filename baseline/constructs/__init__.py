@@ -16,6 +16,7 @@ from baseline.constructs.layered_vpc import (
 from baseline.constructs.machine_access import GitHubOidcDeployRole, ThirdPartyRole
 from baseline.constructs.network_hub import NetworkHub
 from baseline.constructs.organization_trail import OrganizationTrail
+from baseline.constructs.permissions_boundary import PermissionsBoundary
 from baseline.constructs.secure_bucket import ReplicationTarget, SecureBucket
 from baseline.constructs.secure_function import SecureFunction
 from baseline.constructs.secure_log_group import SecureLogGroup
@@ -32,6 +33,7 @@ __all__ = [
     "NetworkHub",
     "NetworkHubIds",
     "OrganizationTrail",
+    "PermissionsBoundary",
     "ReplicationTarget",
     "SecureBucket",
     "SecureFunction",

@@ -12,7 +12,11 @@ from baseline.controls.model import (
     Evidence,
     Template,
     Templates,
+    actions,
+    as_list,
+    condition_values,
     control,
+    org_policies,
     properties,
     resources,
     retained,
@@ -205,3 +209,56 @@ def _is_named(arn: Any) -> bool:
     """A user or role ARN of one account whose name is more than wildcards."""
     match = _NAMED_PRINCIPAL.match(arn) if isinstance(arn, str) else None
     return match is not None and bool(match.group(1).strip("*/"))
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-05",
+    title="No workload role without the workload permissions boundary, nor a way around it",
+    explanation=(
+        "The member template creates the workload boundary policy, which denies creating a "
+        "role or user without it and removing it; an SCP attached to OUs (not the root) "
+        "denies iam:CreateRole and iam:PutRolePermissionsBoundary unless the request names "
+        "that boundary."
+    ),
+    best_practices=("SEC03-BP02", "SEC03-BP05"),
+    implemented_by=(
+        "baseline.stacks.member_baseline.MemberBaselineStack, baseline.guardrails.scps "
+        "(SCP-PERMISSIONS-BOUNDARY)"
+    ),
+)
+def check_workload_boundary(templates: Templates) -> Evidence:
+    """The member template's boundary caps creations; a guardrail requires it in OUs."""
+    evidence = Evidence()
+    boundary_names: set[str] = set()
+    for name, member in _member_templates(templates).items():
+        for _, policy in resources({name: member}, "AWS::IAM::ManagedPolicy"):
+            props = properties(policy)
+            policy_name = str(props.get("ManagedPolicyName", ""))
+            if not policy_name.endswith("-workload-boundary"):
+                continue
+            statements = as_list(props.get("PolicyDocument", {}).get("Statement", []))
+            ok = any(
+                s.get("Effect") == "Deny"
+                and {"iam:createrole", "iam:putrolepermissionsboundary"} <= actions(s)
+                and any(
+                    policy_name in str(v) for v in condition_values(s, "iam:PermissionsBoundary")
+                )
+                for s in statements
+            ) and any(
+                s.get("Effect") == "Deny" and "iam:deleterolepermissionsboundary" in actions(s)
+                for s in statements
+            )
+            evidence.record(f"{name}: {policy_name}", ok)
+            boundary_names.add(policy_name)
+    required = False
+    for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY"):
+        for statement in as_list(content.get("Statement", [])):
+            if statement.get("Effect") == "Deny" and "iam:createrole" in actions(statement):
+                named = condition_values(statement, "iam:PermissionsBoundary")
+                if any(n in str(v) for n in boundary_names for v in named):
+                    evidence.found.append(f"{name}: {statement.get('Sid', '?')}")
+                    required = True
+    if not required:
+        evidence.violations.append("no SCP requires the workload boundary on new roles")
+    return evidence

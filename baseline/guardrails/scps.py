@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baseline import naming
+from baseline.boundary import POLICY_CHANGES
 from baseline.guardrails.model import Guardrail, PolicyType, Statement
 
 
@@ -477,6 +478,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every SCP guardrail, with its default targets."""
     prefix = context.prefix
     baseline = context.unless_baseline()
+    boundary = naming.workload_boundary_pattern(prefix)
     baseline_role_arn = naming.baseline_role_pattern(prefix)
     managed_by, managed_by_value = naming.MANAGED_BY_TAG
     hub_principals = sorted(
@@ -749,6 +751,29 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             policy_type=PolicyType.SCP,
             best_practices=("SEC05-BP01", "SEC05-BP02"),
             statements=(_deny("DenyNetworkPerimeterChanges", NETWORK_CHANGE_ACTIONS, **baseline),),
+            attach_to=context.workload_ous,
+            exemptions=("the baseline's execution principals",),
+        ),
+        Guardrail(
+            id="SCP-PERMISSIONS-BOUNDARY",
+            purpose=(
+                "In workload accounts every new role carries the workload permissions "
+                "boundary, which nobody removes or changes."
+            ),
+            policy_type=PolicyType.SCP,
+            best_practices=("SEC03-BP02", "SEC03-BP05"),
+            statements=(
+                _deny(
+                    "RequireTheWorkloadBoundary",
+                    ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                    StringNotLike={"iam:PermissionsBoundary": boundary},
+                    **baseline,
+                ),
+                _deny(
+                    "KeepTheWorkloadBoundaryOn", ["iam:DeleteRolePermissionsBoundary"], **baseline
+                ),
+                _deny("KeepTheWorkloadBoundaryAsItIs", list(POLICY_CHANGES), boundary, **baseline),
+            ),
             attach_to=context.workload_ous,
             exemptions=("the baseline's execution principals",),
         ),

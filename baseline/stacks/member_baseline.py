@@ -33,8 +33,15 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from baseline import naming
+from baseline.boundary import workload_boundary_document
 from baseline.cdk_context import cdk_json_context
-from baseline.compliance import acknowledge, acknowledge_each, attach_packs, synth_checked
+from baseline.compliance import (
+    GUARD_PLUGIN,
+    acknowledge,
+    acknowledge_each,
+    attach_packs,
+    synth_checked,
+)
 from baseline.config import AccountRole, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.encryption_key import EncryptionKey
@@ -226,6 +233,38 @@ class MemberBaselineStack(cdk.Stack):
         self._config_recorder()
         self._roles()
         self._backup()
+        self._workload_boundary()
+
+    def _workload_boundary(self) -> None:
+        """The permissions boundary of every workload role (SEC03-BP02): IAM is global, so
+        the policy is made once, in the home region."""
+        self.workload_boundary = iam.CfnManagedPolicy(
+            self,
+            "WorkloadBoundary",
+            managed_policy_name=naming.workload_boundary(self.settings.prefix),
+            description=(
+                "Caps every workload role and user: none without this boundary, nothing on "
+                "the landing zone's own resources or the organisation"
+            ),
+            policy_document=workload_boundary_document(self.settings.prefix),
+        )
+        self.workload_boundary.cfn_options.condition = self.is_home
+        acknowledge_each(
+            self.workload_boundary,
+            {
+                "AwsSolutions-IAM5[Action::*]": _BOUNDARY_REASON,
+                "AwsSolutions-IAM5[Resource::*]": _BOUNDARY_REASON,
+                **dict.fromkeys(
+                    (
+                        f"{GUARD_PLUGIN}::iam_managed_policy_no_statements_with_admin_access_check",
+                        f"{GUARD_PLUGIN}::iam_managed_policy_no_statements_with_full_access_check",
+                        "CKV_AWS_109",
+                        "CKV_AWS_111",
+                    ),
+                    _BOUNDARY_REASON,
+                ),
+            },
+        )
 
     def _backup(self) -> None:
         """The vault and role the organisation's backup policy names (SEC10-BP03)."""
@@ -525,6 +564,13 @@ class MemberBaselineStack(cdk.Stack):
             },
         )
         return role
+
+
+_BOUNDARY_REASON = (
+    "This policy is a permissions boundary, attached to no principal as a grant: its "
+    "Allow of every action only leaves each role's own policies in charge, and its Deny "
+    "statements are the cap the boundary exists for."
+)
 
 
 def member_app(

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from baseline.controls import resources
 from tests.conftest import Synthesized
 from tests.controls.helpers import (
+    MutableTemplates,
     Weakening,
     assert_weakening_breaks,
     edit_member_template,
@@ -41,7 +43,34 @@ WEAKENINGS: dict[str, Weakening] = {
         ),
     ),
     "LZ-MB-04": lambda t: edit_member_template(t, _drop_break_glass_mfa),
+    "LZ-MB-05": lambda t: edit_member_template(t, _boundary_without_its_cap),
 }
+
+
+def _boundary_without_its_cap(member: dict[str, Any]) -> None:
+    (boundary,) = [
+        p
+        for p in member_resources(member, "AWS::IAM::ManagedPolicy")
+        if str(p["Properties"].get("ManagedPolicyName", "")).endswith("-workload-boundary")
+    ]
+    document = boundary["Properties"]["PolicyDocument"]
+    document["Statement"] = [
+        s for s in document["Statement"] if s.get("Sid") != "NoPrincipalWithoutTheBoundary"
+    ]
+
+
+def test_fails_when_no_guardrail_requires_the_boundary(synthesized: Synthesized) -> None:
+    def drop_requirement(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::Organizations::Policy"):
+            content = policy["Properties"]["Content"]
+            if isinstance(content, dict):
+                content["Statement"] = [
+                    s
+                    for s in content.get("Statement", [])
+                    if s.get("Sid") != "RequireTheWorkloadBoundary"
+                ]
+
+    assert_weakening_breaks("LZ-MB-05", drop_requirement, synthesized)
 
 
 @pytest.mark.parametrize("control_id", WEAKENINGS)

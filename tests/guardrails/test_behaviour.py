@@ -37,6 +37,7 @@ LOG_ADMIN = f"arn:aws:iam::{LOG_ARCHIVE}:role/AWSReservedSSO_Admin_01"
 SETTINGS_FUNCTION = f"arn:aws:iam::{PROD}:role/nwl-account-settings-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
+BOUNDARY_NAME = "nwl-workload-boundary"
 NETWORK_ADMIN = f"arn:aws:iam::{NETWORK}:role/AWSReservedSSO_NetworkAdmin_01"
 
 
@@ -121,7 +122,15 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
     (
         "IAM from the global endpoint",
         PROD,
-        Request("iam:CreateRole", "arn:aws:iam::756789012345:role/app", ADMIN, region="us-east-1"),
+        Request(
+            "iam:CreateRole",
+            "arn:aws:iam::756789012345:role/app",
+            ADMIN,
+            region="us-east-1",
+            context={
+                "iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/nwl-workload-boundary"
+            },
+        ),
         "Allow",
     ),
     (
@@ -410,9 +419,14 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
-        "an administrator creates a workload role",
+        "an administrator creates a workload role, with the boundary",
         PROD,
-        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/orders-api", ADMIN),
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/orders-api",
+            ADMIN,
+            context={"iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/{BOUNDARY_NAME}"},
+        ),
         "Allow",
     ),
     (
@@ -422,14 +436,27 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     (
-        "a workload team bootstraps the CDK with the default qualifier",
+        # cdk bootstrap --custom-permissions-boundary nwl-workload-boundary
+        #   --apply-permissions-boundary-to-all-roles (docs/identity.md)
+        "a workload team bootstraps the CDK with the default qualifier and the boundary",
+        PROD,
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-{PROD}-eu-west-1",
+            ADMIN,
+            context={"iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/{BOUNDARY_NAME}"},
+        ),
+        "Allow",
+    ),
+    (
+        "a workload team bootstraps the CDK without the boundary",
         PROD,
         Request(
             "iam:CreateRole",
             f"arn:aws:iam::{PROD}:role/cdk-hnb659fds-deploy-role-{PROD}-eu-west-1",
             ADMIN,
         ),
-        "Allow",
+        "Deny",
     ),
     (
         "the member baseline's settings function sets account S3 Block Public Access",
@@ -583,6 +610,62 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         PROD,
         Request("organizations:LeaveOrganization", "*", ADMIN),
         "Deny",
+    ),
+    (
+        "workload admin creates a role without the boundary",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/orders-api", ADMIN),
+        "Deny",
+    ),
+    (
+        "workload admin creates a role with the boundary",
+        PROD,
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/orders-api",
+            ADMIN,
+            context={"iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/{BOUNDARY_NAME}"},
+        ),
+        "Allow",
+    ),
+    (
+        "workload admin bounds a role with another policy",
+        PROD,
+        Request(
+            "iam:PutRolePermissionsBoundary",
+            f"arn:aws:iam::{PROD}:role/orders-api",
+            ADMIN,
+            context={"iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/wide-open"},
+        ),
+        "Deny",
+    ),
+    (
+        "workload admin removes a role's boundary",
+        PROD,
+        Request("iam:DeleteRolePermissionsBoundary", f"arn:aws:iam::{PROD}:role/orders-api", ADMIN),
+        "Deny",
+    ),
+    (
+        "workload admin rewrites the boundary",
+        PROD,
+        Request("iam:CreatePolicyVersion", f"arn:aws:iam::{PROD}:policy/{BOUNDARY_NAME}", ADMIN),
+        "Deny",
+    ),
+    (
+        "the member baseline creates its roles without the boundary",
+        PROD,
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/nwl-audit", STACKSET),
+        "Allow",
+    ),
+    (
+        "a sandbox creates a role without the boundary (the guardrail is for workload OUs)",
+        SANDBOX,
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{SANDBOX}:role/experiment",
+            f"arn:aws:iam::{SANDBOX}:role/AWSReservedSSO_Administrator_01",
+        ),
+        "Allow",
     ),
     (
         "share resources outside the organisation",

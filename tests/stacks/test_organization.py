@@ -211,7 +211,10 @@ def test_an_existing_ou_is_referenced_not_created(example_data: dict[str, Any]) 
     )
     template.has_resource_properties(
         "AWS::Organizations::Policy",
-        {"Description": "Guardrails: SCP-NETWORK-OWNED", "TargetIds": ["ou-nw7k-workload1"]},
+        {
+            "Description": "Guardrails: SCP-NETWORK-OWNED, SCP-PERMISSIONS-BOUNDARY",
+            "TargetIds": ["ou-nw7k-workload1"],
+        },
     )
 
 

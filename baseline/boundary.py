@@ -1,0 +1,121 @@
+"""The workload permissions boundary: what no role or user of a workload may ever do.
+
+A permissions boundary grants nothing; it caps what a principal's own policies can grant
+(SEC03-BP02, SEC03-BP05). Every role and user a workload creates carries this one, and
+cannot shed it or create a principal without it, so no one escapes it by making a new
+role (no privilege escalation). It also keeps the baseline out of reach: its roles,
+keys, trails and log buckets, the organisation, and the boundary itself.
+
+No CDK here: the member baseline writes the document, the guardrail tests evaluate it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baseline import naming
+
+#: Creating or re-bounding a principal: each must name the boundary.
+BOUNDED_CREATIONS = (
+    "iam:CreateRole",
+    "iam:CreateUser",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutUserPermissionsBoundary",
+)
+#: Removing a boundary.
+BOUNDARY_REMOVALS = ("iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary")
+#: Changing a managed policy's content or existence.
+POLICY_CHANGES = (
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
+
+
+#: The verbs of every Organizations action that changes something (leaving included).
+ORGANIZATION_WRITES = (
+    "Accept",
+    "Attach",
+    "Cancel",
+    "Create",
+    "Decline",
+    "Delete",
+    "Deregister",
+    "Detach",
+    "Disable",
+    "Enable",
+    "Invite",
+    "Leave",
+    "Move",
+    "Put",
+    "Register",
+    "Remove",
+    "Tag",
+    "Untag",
+    "Update",
+)
+
+
+def workload_boundary_document(prefix: str) -> dict[str, Any]:
+    """The boundary policy document (account-independent)."""
+    boundary = naming.workload_boundary_pattern(prefix)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # the principal's own policies decide; the statements below cap them
+                "Sid": "AllowWhatOwnPoliciesGrant",
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "NoPrincipalWithoutTheBoundary",
+                "Effect": "Deny",
+                "Action": list(BOUNDED_CREATIONS),
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"iam:PermissionsBoundary": boundary}},
+            },
+            {
+                "Sid": "KeepTheBoundaryOn",
+                "Effect": "Deny",
+                "Action": list(BOUNDARY_REMOVALS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "LeaveTheBoundaryAsItIs",
+                "Effect": "Deny",
+                "Action": list(POLICY_CHANGES),
+                "Resource": boundary,
+            },
+            {
+                "Sid": "NothingOnTheBaseline",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": [
+                    naming.baseline_role_pattern(prefix),
+                    naming.stackset_execution_role_pattern(),
+                    f"arn:aws:iam::*:role/cdk-{naming.CDK_QUALIFIER}-*",
+                    naming.baseline_policy_pattern(prefix),
+                    f"arn:aws:cloudtrail:*:*:trail/{prefix}-*",
+                    f"arn:aws:s3:::{prefix}-*",
+                ],
+            },
+            {
+                "Sid": "NothingOnTheBaselineKeys",
+                "Effect": "Deny",
+                "Action": "kms:*",
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{prefix}/*"}
+                },
+            },
+            {
+                "Sid": "NoChangeToTheOrganization",
+                "Effect": "Deny",
+                "Action": [f"organizations:{verb}*" for verb in ORGANIZATION_WRITES],
+                "Resource": "*",
+            },
+        ],
+    }

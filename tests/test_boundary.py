@@ -1,0 +1,99 @@
+"""The workload permissions boundary (baseline/boundary.py), evaluated as IAM evaluates a
+boundary: a request passes only if the boundary allows it too."""
+
+from __future__ import annotations
+
+import pytest
+
+from baseline.boundary import workload_boundary_document
+from tests.guardrails.evaluator import Request, decide
+
+PROD = "756789012345"
+ROLE = f"arn:aws:iam::{PROD}:role/orders-api-Fn-1A2B3C"
+BOUNDARY = f"arn:aws:iam::{PROD}:policy/nwl-workload-boundary"
+DOCUMENT = workload_boundary_document("nwl")
+
+CASES = [
+    ("read its own bucket", Request("s3:GetObject", "arn:aws:s3:::orders-data/x", ROLE), "Allow"),
+    (
+        "create a role with the boundary",
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/orders-worker",
+            ROLE,
+            context={"iam:PermissionsBoundary": BOUNDARY},
+        ),
+        "Allow",
+    ),
+    (
+        "create a role without the boundary",
+        Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/orders-worker", ROLE),
+        "Deny",
+    ),
+    (
+        "create a user with another boundary",
+        Request(
+            "iam:CreateUser",
+            f"arn:aws:iam::{PROD}:user/x",
+            ROLE,
+            context={"iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/open"},
+        ),
+        "Deny",
+    ),
+    (
+        "remove its own boundary",
+        Request("iam:DeleteRolePermissionsBoundary", ROLE, ROLE),
+        "Deny",
+    ),
+    ("rewrite the boundary", Request("iam:CreatePolicyVersion", BOUNDARY, ROLE), "Deny"),
+    (
+        "assume a role of the baseline",
+        Request("sts:AssumeRole", f"arn:aws:iam::{PROD}:role/nwl-incident-responder", ROLE),
+        "Deny",
+    ),
+    (
+        "pass the StackSets execution role",
+        Request("iam:PassRole", f"arn:aws:iam::{PROD}:role/stacksets-exec-4f1c", ROLE),
+        "Deny",
+    ),
+    (
+        "delete an object of the log archive",
+        Request("s3:DeleteObject", "arn:aws:s3:::nwl-logs-312345678901-eu-west-1/x", ROLE),
+        "Deny",
+    ),
+    (
+        "decrypt with a baseline key",
+        Request(
+            "kms:Decrypt",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/1",
+            ROLE,
+            context={"kms:ResourceAliases": ["alias/nwl/baseline"]},
+        ),
+        "Deny",
+    ),
+    (
+        "decrypt with its own key",
+        Request(
+            "kms:Decrypt",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/2",
+            ROLE,
+            context={"kms:ResourceAliases": ["alias/orders/data"]},
+        ),
+        "Allow",
+    ),
+    ("leave the organisation", Request("organizations:LeaveOrganization", "*", ROLE), "Deny"),
+    ("read the organisation", Request("organizations:DescribeOrganization", "*", ROLE), "Allow"),
+]
+
+
+@pytest.mark.parametrize(("case", "request_", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_the_boundary_caps_what_a_workload_role_can_do(
+    case: str, request_: Request, expected: str
+) -> None:
+    assert decide([[DOCUMENT]], request_) == expected, case
+
+
+def test_the_boundary_fits_a_managed_policy() -> None:
+    import json
+
+    assert len(json.dumps(DOCUMENT, separators=(",", ":"))) <= 6144
