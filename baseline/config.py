@@ -10,7 +10,9 @@ each naming the field path (``accounts[3].email: ...``).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import re
 from collections import Counter
 from enum import StrEnum
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from baseline.defaults import (
     DEFAULT_MANAGED_DOMAIN_LISTS,
@@ -98,6 +108,17 @@ _PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
+#: The most assignments one stack holds (500 resources per stack, with room to spare).
+_MAX_ASSIGNMENTS_PER_STACK = 450
+_SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$")
+_IDENTITY_STORE = re.compile(
+    r"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+_IDENTITY_STORE_PRINCIPAL = re.compile(
+    r"^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$"
+)
+_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
+_POLICY_REFERENCE = re.compile(r"^(/?[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")
 _AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):role/([\w+=,.@/*-]{1,512})$")
 
 
@@ -726,6 +747,110 @@ class Network(_Strict):
         return self.availability_zones.get(region, [f"{region}a", f"{region}b"])
 
 
+class PermissionSet(_Strict):
+    """An IAM Identity Center permission set of the config's own."""
+
+    name: Annotated[
+        str, _matches(_PERMISSION_SET_NAME, "must be 1-32 letters, digits and +=,.@-_")
+    ] = Field(description="The permission set's name, shown to people when they sign in.")
+    description: str = Field(
+        default="", max_length=700, description="What the set is for. Default: none."
+    )
+    session_hours: int = Field(
+        default=1, ge=1, le=12, description="How long a session lasts, 1 to 12 hours."
+    )
+    managed_policies: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="AWS-managed policy ARNs (arn:aws:iam::aws:policy/...).",
+    )
+    customer_managed_policies: list[
+        Annotated[str, _matches(_POLICY_REFERENCE, "is not a policy name or path/name")]
+    ] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Customer-managed policies by name or path/name; each must exist in every assigned account.",
+    )
+    inline_policy_file: str | None = Field(
+        default=None,
+        description="A JSON policy document in a file next to the config. Default: none.",
+    )
+    permissions_boundary: str | None = Field(
+        default=None,
+        description=(
+            "'workload' (the landing zone's workload boundary) or a customer-managed "
+            "policy name. Default: none."
+        ),
+    )
+
+
+class Assignment(_Strict):
+    """Who gets a permission set, on which accounts."""
+
+    permission_set: str = Field(
+        description="A permission set of the catalogue (Administrator, PowerUser, ReadOnly, SecurityAudit, Billing) or of permission_sets."
+    )
+    groups: list[
+        Annotated[
+            str,
+            _matches(_IDENTITY_STORE_PRINCIPAL, "is not an identity-store group id"),
+        ]
+    ] = Field(default_factory=list, description="Identity-store group ids.")
+    users: list[
+        Annotated[
+            str,
+            _matches(_IDENTITY_STORE_PRINCIPAL, "is not an identity-store user id"),
+        ]
+    ] = Field(default_factory=list, description="Identity-store user ids (rarely: prefer groups).")
+    accounts: list[str] = Field(default_factory=list, description="Account names.")
+    ous: list[str] = Field(
+        default_factory=list,
+        description="OU paths: every account under them, nested OUs included.",
+    )
+    exclude_accounts: list[str] = Field(
+        default_factory=list, description="Account names left out of the OUs' accounts."
+    )
+
+
+class IdentityCenter(_Strict):
+    """IAM Identity Center: permission sets and who gets them where (SEC02-BP04, SEC03-BP01)."""
+
+    instance_arn: Annotated[
+        str,
+        _matches(
+            _SSO_INSTANCE,
+            "is not an Identity Center instance ARN (arn:aws:sso:::instance/ssoins-...)",
+        ),
+    ] = Field(description="The instance's ARN (no CloudFormation attribute exposes it).")
+    identity_store_id: Annotated[
+        str, _matches(_IDENTITY_STORE, "is not an identity-store id like d-1234567890")
+    ] = Field(description="The instance's identity store id.")
+    region: str | None = Field(
+        default=None, description="Identity Center's region. Default: the home region."
+    )
+    permission_sets: list[PermissionSet] = Field(
+        default_factory=list, description="Permission sets beside the default catalogue."
+    )
+    assignments: list[Assignment] = Field(default_factory=list, description="Who gets what, where.")
+    assignment_stacks: int = Field(
+        default=1,
+        ge=1,
+        le=50,
+        description=(
+            "How many stacks hold the assignments (each account's in one, by a stable hash "
+            "of its name); raise it when validate says a stack would hold too many. Fixed "
+            "once deployed: a new count moves assignments between stacks."
+        ),
+    )
+    access_control_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Attribute-based access control: session tag key -> identity-store attribute "
+            "path, e.g. {team: '${path:enterprise.department}'}."
+        ),
+    )
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -760,6 +885,45 @@ class LandingZoneConfig(_Strict):
     network: Network = Field(
         default_factory=Network, description="The network account's hub and inspection."
     )
+    identity_center: IdentityCenter | None = Field(
+        default=None,
+        description="IAM Identity Center permission sets and assignments. Default: none.",
+    )
+    #: the directory files named in the config are read from (the config file's own)
+    _source_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def source_dir(self) -> Path:
+        return self._source_dir
+
+    def inline_policy(self, permission_set: PermissionSet) -> str | None:
+        """The inline policy document of a permission set, as JSON text, from its file."""
+        if permission_set.inline_policy_file is None:
+            return None
+        return (self._source_dir / permission_set.inline_policy_file).read_text(encoding="utf-8")
+
+    def file_problems(self) -> list[str]:
+        """Files the config names that are missing or not JSON policy documents."""
+        problems = []
+        center = self.identity_center
+        for i, pset in enumerate(center.permission_sets if center else []):
+            if pset.inline_policy_file is None:
+                continue
+            where = f"identity_center.permission_sets[{i}].inline_policy_file"
+            path = self._source_dir / pset.inline_policy_file
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                problems.append(f"{where}: {str(path)!r} does not exist")
+                continue
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                problems.append(f"{where}: {str(path)!r} is not a JSON document ({error})")
+                continue
+            if not isinstance(document, dict) or "Statement" not in document:
+                problems.append(f"{where}: {str(path)!r} is not a policy document (no Statement)")
+            elif len(json.dumps(document, separators=(",", ":"))) > 10240:
+                problems.append(f"{where}: the policy is over 10,240 characters")
+        return problems
 
     # --- derived views -------------------------------------------------------------
 
@@ -870,8 +1034,103 @@ class LandingZoneConfig(_Strict):
         problems += self._member_baseline_problems()
         problems += self._account_stack_problems()
         problems += self._network_problems()
+        problems += self._identity_center_problems()
         _raise_if(problems)
         return self
+
+    def _identity_center_problems(self) -> list[str]:
+        center = self.identity_center
+        if center is None:
+            return []
+        from baseline.permission_sets import CATALOGUE
+
+        problems = []
+        if center.region is not None and center.region not in AWS_REGIONS:
+            problems.append(f"identity_center.region: {center.region!r} is not an AWS region code")
+        names = Counter(p.name for p in center.permission_sets)
+        for i, pset in enumerate(center.permission_sets):
+            where = f"identity_center.permission_sets[{i}]"
+            if pset.name in CATALOGUE:
+                problems.append(
+                    f"{where}.name: {pset.name!r} is a catalogue set; choose another name"
+                )
+            if names[pset.name] > 1:
+                problems.append(f"{where}.name: {pset.name!r} is defined more than once")
+            for j, arn in enumerate(pset.managed_policies):
+                if not arn.startswith("arn:aws:iam::aws:policy/"):
+                    problems.append(
+                        f"{where}.managed_policies[{j}]: {arn!r} is not an AWS-managed policy ARN"
+                    )
+        return problems + self._assignment_problems(center, set(CATALOGUE) | set(names))
+
+    def _assignment_problems(self, center: IdentityCenter, known_sets: set[str]) -> list[str]:
+        problems = []
+        accounts = {a.name for a in self.accounts}
+        paths = set(self.ou_paths())
+        for i, assignment in enumerate(center.assignments):
+            where = f"identity_center.assignments[{i}]"
+            if assignment.permission_set not in known_sets:
+                problems.append(
+                    f"{where}.permission_set: {assignment.permission_set!r} is not a permission "
+                    f"set (known: {', '.join(sorted(known_sets))})"
+                )
+            if not assignment.groups and not assignment.users:
+                problems.append(f"{where}: give groups or users")
+            if not assignment.accounts and not assignment.ous:
+                problems.append(f"{where}: give accounts or ous")
+            for field_name in ("accounts", "exclude_accounts"):
+                for j, name in enumerate(getattr(assignment, field_name)):
+                    if name not in accounts:
+                        close = ", ".join(difflib.get_close_matches(name, sorted(accounts), n=3))
+                        problems.append(
+                            f"{where}.{field_name}[{j}]: {name!r} is not an account of the "
+                            f"config{f' (did you mean {close}?)' if close else ''}"
+                        )
+            for j, path in enumerate(assignment.ous):
+                if path not in paths:
+                    problems.append(f"{where}.ous[{j}]: {path!r} is not an OU path of the config")
+        return problems or self._assignment_load_problems(center)
+
+    def _assignment_load_problems(self, center: IdentityCenter) -> list[str]:
+        problems = []
+        elsewhere = center.region not in (None, self.home_region)
+        for i, assignment in enumerate(center.assignments):
+            new = [a.name for a in self.assignment_targets(assignment) if a.id is None]
+            if elsewhere and new:
+                problems.append(
+                    f"identity_center.assignments[{i}]: reaches {', '.join(new)}, which the "
+                    f"kit creates in {self.home_region}; Identity Center is in "
+                    f"{center.region}, so give their ids in accounts once they exist"
+                )
+        load: Counter[int] = Counter()
+        for assignment in center.assignments:
+            principals = len(assignment.groups) + len(assignment.users)
+            for account in self.assignment_targets(assignment):
+                load[account_stack_index(account.name, center.assignment_stacks)] += principals
+        for index, count in sorted(load.items()):
+            if count > _MAX_ASSIGNMENTS_PER_STACK:
+                problems.append(
+                    f"identity_center.assignment_stacks: stack {index:02d} would hold {count} "
+                    f"assignments, over {_MAX_ASSIGNMENTS_PER_STACK}; raise assignment_stacks"
+                )
+        return problems
+
+    def assignment_targets(self, assignment: Assignment) -> list[Account]:
+        """The accounts an assignment reaches: its accounts, and every account under its OUs
+        (nested OUs included) but the excluded ones; the management account only when
+        named in ``accounts``."""
+        named = set(assignment.accounts)
+        excluded = set(assignment.exclude_accounts)
+        found = []
+        for account in self.accounts:
+            under = any(
+                account.ou == path or account.ou.startswith(f"{path}/") for path in assignment.ous
+            )
+            if account.name in named or (
+                under and account.name not in excluded and account.role != AccountRole.MANAGEMENT
+            ):
+                found.append(account)
+        return found
 
     def _region_problems(self) -> list[str]:
         problems = []
@@ -1174,7 +1433,8 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-_ACCOUNT_INDEX = re.compile(r"accounts\[(\d+)\]")
+#: the top-level ``accounts[i]`` only (not ``...assignments[3].accounts[0]``)
+_ACCOUNT_INDEX = re.compile(r"(?<![\w.])accounts\[(\d+)\]")
 
 
 def _named_accounts(line: str, data: Any) -> str:
@@ -1246,7 +1506,12 @@ def load_config(path: str | Path) -> LandingZoneConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(source, [f"(yaml): syntax error at {where}: {problem}"]) from None
-    return parse_config(data, source)
+    config = parse_config(data, source)
+    config._source_dir = Path(path).resolve().parent
+    problems = config.file_problems()
+    if problems:
+        raise ConfigError(source, problems)
+    return config
 
 
 def json_schema() -> dict[str, Any]:

@@ -18,6 +18,11 @@ from constructs import Construct
 from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.stacks.accounts import AccountsSettings, AccountsStack, shard_accounts
+from baseline.stacks.identity_center import (
+    IdentityAssignmentsStack,
+    IdentityCenterSettings,
+    IdentityCenterStack,
+)
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
 from baseline.stacks.member_baseline import (
     MemberBaselineSettings,
@@ -107,6 +112,8 @@ class LandingZone(Construct):
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
         self.network: list[NetworkStack] = []
+        self.identity_center: IdentityCenterStack | None = None
+        self.identity_assignments: list[IdentityAssignmentsStack] = []
         if not config.bootstrap_phase:
             self._baseline(stack, config)
         for built in self.stacks:
@@ -228,6 +235,49 @@ class LandingZone(Construct):
         self.trail = trail
         self.security_tooling = security_tooling
         self.network = network
+        # 10. Identity Center: permission sets, then the assignments, once the accounts,
+        # their baselines (the workload boundary PowerUser names) and the trail exist.
+        if config.identity_center is not None:
+            identity = IdentityCenterSettings.from_config(config)
+            self.identity_center = stack(
+                IdentityCenterStack,
+                "IdentityCenter",
+                name=naming.identity_center_stack(config.organization.prefix),
+                description="IAM Identity Center permission sets of the landing zone",
+                account=identity.management_account_id,
+                region=identity.region,
+                after=[organization, member_baseline, *management_baseline],
+                settings=identity,
+            )
+            arns = {
+                name: permission_set.attr_permission_set_arn
+                for name, permission_set in self.identity_center.permission_sets.items()
+            }
+            # the accounts the kit creates: their ids come from the Accounts stacks
+            new_ids = {
+                account.name: accounts_stack.account_id(account)
+                for accounts_stack, (_, members) in zip(
+                    self.accounts, shard_accounts(config).items(), strict=True
+                )
+                for account in members
+                if account.name in identity.new_accounts
+            }
+            self.identity_assignments = [
+                stack(
+                    IdentityAssignmentsStack,
+                    f"IdentityAssignments{index:02d}",
+                    name=naming.identity_assignments_stack(config.organization.prefix, index),
+                    description="IAM Identity Center assignments of the landing zone",
+                    account=identity.management_account_id,
+                    region=identity.region,
+                    after=[self.identity_center, *self.accounts],
+                    settings=identity,
+                    assignments=assignments,
+                    permission_set_arns=arns,
+                    new_account_ids=new_ids,
+                )
+                for index, assignments in identity.shards
+            ]
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -242,5 +292,7 @@ class LandingZone(Construct):
             self.trail,
             *self.security_tooling,
             *self.network,
+            self.identity_center,
+            *self.identity_assignments,
         ]
         return [s for s in ordered if s is not None]

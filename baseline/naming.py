@@ -272,6 +272,14 @@ def network_stack(prefix: str) -> str:
     return f"{prefix}-network-hub"
 
 
+def identity_center_stack(prefix: str) -> str:
+    return f"{prefix}-identity-center"
+
+
+def identity_assignments_stack(prefix: str, index: int) -> str:
+    return f"{prefix}-identity-assignments-{index:02d}"
+
+
 def security_services_function(prefix: str) -> str:
     """The audit account's detective-services function (and role); the region is appended."""
     return f"{prefix}-security-services"

@@ -38,4 +38,19 @@ def generate(accounts: int) -> dict[str, Any]:
             account["id"] = f"{500000000000 + i:012d}"
         generated.append(account)
     data["accounts"] = core + generated
+    # the example's assignments name its own workload accounts; here the platform and
+    # security teams get the core accounts (the workload OUs' assignments at this scale
+    # are measured separately)
+    center = data["identity_center"]
+    center["permission_sets"] = []
+    center["assignments"] = [
+        a
+        for a in center["assignments"]
+        if a["permission_set"] in ("Administrator", "SecurityAudit")
+    ]
+    for assignment in center["assignments"]:
+        assignment["ous"] = [
+            ou for ou in assignment.get("ous", []) if ou in ("Security", "Infrastructure")
+        ]
+        assignment.pop("exclude_accounts", None)
     return data

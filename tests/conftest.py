@@ -86,8 +86,16 @@ def example_config() -> LandingZoneConfig:
 
 @pytest.fixture(scope="session")
 def example_data() -> dict[str, Any]:
-    """The example config as plain data; tests deep-copy it before changing it."""
+    """The example config as plain data; tests deep-copy it before changing it.
+
+    The files it names (permission sets' inline policies) are made absolute, so the data
+    parses wherever a test writes or reads it."""
     data: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    for permission_set in data.get("identity_center", {}).get("permission_sets", []):
+        if "inline_policy_file" in permission_set:
+            permission_set["inline_policy_file"] = str(
+                DEFAULT_CONFIG.parent / permission_set["inline_policy_file"]
+            )
     return data
 
 

@@ -87,6 +87,8 @@ STACKS = [
     "Network-eu-west-1",
     "Network-eu-central-1",
     "Network-us-east-1",
+    "IdentityCenter",
+    "IdentityAssignments00",
 ]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 

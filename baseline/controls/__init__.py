@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from baseline.controls import detection, guardrails, logs, member_baseline, network, storage
+from baseline.controls import (
+    detection,
+    guardrails,
+    identity,
+    logs,
+    member_baseline,
+    network,
+    storage,
+)
 from baseline.controls.model import RETAINED, Control, Evidence, Template, Templates, resources
 
 __all__ = [
@@ -30,6 +38,7 @@ _DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("Logs", logs),
     ("Guardrails", guardrails),
     ("Member baseline", member_baseline),
+    ("Identity", identity),
     ("Detection", detection),
     ("Network", network),
 )

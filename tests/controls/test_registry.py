@@ -14,6 +14,7 @@ from baseline.controls import (
     Templates,
     detection,
     guardrails,
+    identity,
     logs,
     member_baseline,
     model,
@@ -24,6 +25,7 @@ from tests.conftest import Synthesized
 from tests.controls import (
     test_detection,
     test_guardrails,
+    test_identity,
     test_logs,
     test_member_baseline,
     test_network,
@@ -55,6 +57,7 @@ DOMAINS: list[tuple[ModuleType, ModuleType]] = [
     (logs, test_logs),
     (guardrails, test_guardrails),
     (member_baseline, test_member_baseline),
+    (identity, test_identity),
     (detection, test_detection),
     (network, test_network),
 ]
