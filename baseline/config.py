@@ -42,6 +42,7 @@ from baseline.defaults import (
     hub_problems,
 )
 from baseline.naming import account_stack_index
+from baseline.trust import external_id_problem, subject_problems
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
@@ -110,6 +111,7 @@ _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,5
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
 #: The most assignments one stack holds (500 resources per stack, with room to spare).
 _MAX_ASSIGNMENTS_PER_STACK = 450
+_ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
 _SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$")
 _IDENTITY_STORE = re.compile(
     r"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
@@ -851,6 +853,44 @@ class IdentityCenter(_Strict):
     )
 
 
+class CiRole(_Strict):
+    """A role a GitHub Actions workflow assumes through OIDC, in a core account."""
+
+    name: Annotated[
+        str, _matches(_ROLE_SUFFIX, "must be 1-40 lower-case letters, digits and hyphens")
+    ] = Field(description="Becomes the role name <prefix>-ci-<name>.")
+    account: str = Field(description="The core account the role lives in (its name).")
+    subjects: list[str] = Field(
+        min_length=1,
+        description="GitHub subjects the role accepts: repo:OWNER/REPO:environment:NAME and the like.",
+    )
+    assume_roles: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Role ARN patterns the workflow may assume from this role, e.g. the landing "
+            "zone's arn:aws:iam::*:role/cdk-lzbaseline-*; its only permission."
+        ),
+    )
+
+
+class ThirdPartyRoleConfig(_Strict):
+    """A role one external account assumes with an external id, in a core account."""
+
+    name: Annotated[
+        str, _matches(_ROLE_SUFFIX, "must be 1-40 lower-case letters, digits and hyphens")
+    ] = Field(description="Becomes the role name <prefix>-third-party-<name>.")
+    account: str = Field(description="The core account the role lives in (its name).")
+    external_account_id: Annotated[
+        str, _matches(_ACCOUNT_ID, "must be exactly 12 digits (quote it in YAML)")
+    ] = Field(description="The third party's account.")
+    external_id: str = Field(
+        description="The external id the third party sends (2-1224 characters)."
+    )
+    managed_policies: list[str] = Field(
+        default_factory=list, description="AWS-managed policy ARNs the party gets."
+    )
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -888,6 +928,12 @@ class LandingZoneConfig(_Strict):
     identity_center: IdentityCenter | None = Field(
         default=None,
         description="IAM Identity Center permission sets and assignments. Default: none.",
+    )
+    ci_roles: list[CiRole] = Field(
+        default_factory=list, description="Roles GitHub Actions assume through OIDC."
+    )
+    third_party_roles: list[ThirdPartyRoleConfig] = Field(
+        default_factory=list, description="Roles third parties assume with an external id."
     )
     #: the directory files named in the config are read from (the config file's own)
     _source_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -1035,8 +1081,47 @@ class LandingZoneConfig(_Strict):
         problems += self._account_stack_problems()
         problems += self._network_problems()
         problems += self._identity_center_problems()
+        problems += self._machine_role_problems()
         _raise_if(problems)
         return self
+
+    def _machine_role_problems(self) -> list[str]:
+        problems = []
+        core = {a.name for a in self.accounts if a.role in CORE_ROLES}
+        placed: list[tuple[str, list[tuple[str, str]]]] = [
+            ("ci_roles", [(r.name, r.account) for r in self.ci_roles]),
+            ("third_party_roles", [(r.name, r.account) for r in self.third_party_roles]),
+        ]
+        for field_name, roles in placed:
+            names = Counter(name for name, _ in roles)
+            for i, (name, account) in enumerate(roles):
+                where = f"{field_name}[{i}]"
+                if account not in core:
+                    problems.append(
+                        f"{where}.account: {account!r} is not a core account (the landing "
+                        f"zone deploys only there: {', '.join(sorted(core))})"
+                    )
+                if names[name] > 1:
+                    problems.append(f"{where}.name: {name!r} is used more than once")
+        for i, ci in enumerate(self.ci_roles):
+            problems += [f"ci_roles[{i}].{p}" for p in subject_problems(ci.subjects)]
+            for j, pattern in enumerate(ci.assume_roles):
+                if not re.match(r"^arn:aws:iam::(\*|\d{12}):role/[\w+=,.@/-]+\*?$", pattern):
+                    problems.append(
+                        f"ci_roles[{i}].assume_roles[{j}]: {pattern!r} is not a role ARN "
+                        "(pattern), like arn:aws:iam::*:role/cdk-lzbaseline-*"
+                    )
+        for i, party in enumerate(self.third_party_roles):
+            problem = external_id_problem(party.external_id)
+            if problem:
+                problems.append(f"third_party_roles[{i}].{problem}")
+            for j, arn in enumerate(party.managed_policies):
+                if not arn.startswith("arn:aws:iam::aws:policy/"):
+                    problems.append(
+                        f"third_party_roles[{i}].managed_policies[{j}]: {arn!r} is not an "
+                        "AWS-managed policy ARN"
+                    )
+        return problems
 
     def _identity_center_problems(self) -> list[str]:
         center = self.identity_center

@@ -35,8 +35,10 @@ ORDER_END = "<!-- end of the deploy order -->"
 
 
 def _group(stack_id: str) -> str:
-    """``Accounts03`` -> ``Accounts<NN>``, ``Network-eu-west-1`` -> ``Network-<region>``."""
+    """``Accounts03`` -> ``Accounts<NN>``, ``Network-eu-west-1`` -> ``Network-<region>``,
+    ``MachineAccess-audit`` -> ``MachineAccess-<account>``."""
     grouped = re.sub(r"-[a-z]{2}(-[a-z]+)+-\d$", "-<region>", stack_id)
+    grouped = re.sub(r"^MachineAccess-[a-z0-9-]+$", "MachineAccess-<account>", grouped)
     return re.sub(r"\d\d$", "<NN>", grouped)
 
 
@@ -59,8 +61,9 @@ def render_deploy_order(landing_zone: LandingZone) -> str:
         )
         regions = ", ".join(dict.fromkeys(s.region for s in stacks))
         names = ", ".join(dict.fromkeys(f"`{s.stack_name}`" for s in stacks))
+        accounts = ", ".join(dict.fromkeys(roles.get(s.account, s.account) for s in stacks))
         lines.append(
-            f"| {step} | {ids} | {names} | {roles.get(stacks[0].account, stacks[0].account)} "
+            f"| {step} | {ids} | {names} | {accounts} "
             f"| {regions} | {', '.join(f'`{a}`' for a in after) or '-'} |"
         )
     return "\n".join(lines)

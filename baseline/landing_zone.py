@@ -24,6 +24,7 @@ from baseline.stacks.identity_center import (
     IdentityCenterStack,
 )
 from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings, LogArchiveStack
+from baseline.stacks.machine_access import MachineAccessSettings, MachineAccessStack
 from baseline.stacks.member_baseline import (
     MemberBaselineSettings,
     MemberBaselineStack,
@@ -114,6 +115,7 @@ class LandingZone(Construct):
         self.network: list[NetworkStack] = []
         self.identity_center: IdentityCenterStack | None = None
         self.identity_assignments: list[IdentityAssignmentsStack] = []
+        self.machine_access: list[MachineAccessStack] = []
         if not config.bootstrap_phase:
             self._baseline(stack, config)
         for built in self.stacks:
@@ -278,6 +280,21 @@ class LandingZone(Construct):
                 )
                 for index, assignments in identity.shards
             ]
+        # 11. Machine access: CI roles (GitHub OIDC) and third-party roles, in the core
+        # accounts that hold any, after their baselines.
+        self.machine_access = [
+            stack(
+                MachineAccessStack,
+                f"MachineAccess-{settings.account_name}",
+                name=naming.machine_access_stack(config.organization.prefix),
+                description="CI and third-party roles of the landing zone in this account",
+                account=settings.account_id,
+                region=config.home_region,
+                after=[organization, member_baseline, *management_baseline],
+                settings=settings,
+            )
+            for settings in MachineAccessSettings.for_each_account(config)
+        ]
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -294,5 +311,6 @@ class LandingZone(Construct):
             *self.network,
             self.identity_center,
             *self.identity_assignments,
+            *self.machine_access,
         ]
         return [s for s in ordered if s is not None]

@@ -272,6 +272,20 @@ def network_stack(prefix: str) -> str:
     return f"{prefix}-network-hub"
 
 
+def ci_role(prefix: str, name: str) -> str:
+    """A role GitHub Actions assume through OIDC (config ``ci_roles``)."""
+    return _role(f"{prefix}-ci-{name}")
+
+
+def third_party_role(prefix: str, name: str) -> str:
+    """A role a third party assumes with an external id (config ``third_party_roles``)."""
+    return _role(f"{prefix}-third-party-{name}")
+
+
+def machine_access_stack(prefix: str) -> str:
+    return f"{prefix}-machine-access"
+
+
 def identity_center_stack(prefix: str) -> str:
     return f"{prefix}-identity-center"
 

@@ -109,8 +109,18 @@ def action_exists(action: str) -> bool:
     return any(pattern.match(a) for a in known)
 
 
+#: Keys an OIDC identity provider puts in the request for sts:AssumeRoleWithWebIdentity
+#: (IAM User Guide, "Available keys for OIDC federation"): ``<provider host>:aud`` and
+#: ``:sub`` (and ``:amr``, ``:oaud``), for the providers the kit trusts.
+OIDC_PROVIDER_KEYS = {
+    f"token.actions.githubusercontent.com:{claim}" for claim in ("aud", "sub", "amr", "oaud")
+}
+
+
 def condition_key_exists(key: str) -> bool:
     key = key.lower()
+    if key in OIDC_PROVIDER_KEYS:
+        return True
     if key.startswith("aws:"):
         return key in GLOBAL_CONDITION_KEYS or any(
             key.startswith(k) for k in GLOBAL_CONDITION_KEYS if k.endswith("/")

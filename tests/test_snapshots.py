@@ -89,6 +89,8 @@ STACKS = [
     "Network-us-east-1",
     "IdentityCenter",
     "IdentityAssignments00",
+    "MachineAccess-management",
+    "MachineAccess-audit",
 ]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 

@@ -7,56 +7,19 @@ condition a wildcard cannot satisfy.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from baseline.trust import ACCOUNT_ID, external_id_problem, subject_problems
+
 #: GitHub's OIDC issuer and the audience the official AWS credentials action asks for.
 GITHUB_ISSUER = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 #: The longest session IAM allows a role to grant.
 MAX_SESSION_HOURS = 12
-
-# An owner or repository: a name, optionally with its immutable numeric id (``name@123``).
-_NAME = r"[A-Za-z0-9_.-]+(?:@[0-9]+)?"
-_SUBJECT = re.compile(r"^repo:(?P<owner>[^/:]+)/(?P<repo>[^:]+):(?P<rest>.+)$")
-_OWNER = re.compile(rf"^{_NAME}$")
-_REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
-
-
-def subject_problems(subjects: Sequence[str]) -> list[str]:
-    """Why each refused subject is refused: a wildcard in the owner or repository part, a
-    bare ``*``, or not a GitHub subject at all (``repo:OWNER/REPO:...``)."""
-    problems = []
-    if not subjects:
-        problems.append("subjects: give at least one (repo:OWNER/REPO:ref:refs/heads/main)")
-    for index, subject in enumerate(subjects):
-        match = _SUBJECT.match(subject)
-        where = f"subjects[{index}] {subject!r}"
-        if match is None:
-            problems.append(
-                f"{where}: not a GitHub subject; use repo:OWNER/REPO:ref:refs/heads/BRANCH, "
-                "...:ref:refs/tags/TAG, ...:environment:NAME or ...:pull_request"
-            )
-            continue
-        for part in ("owner", "repo"):
-            value = match.group(part)
-            if not _OWNER.match(value):
-                problems.append(
-                    f"{where}: the {part} must be named exactly (letters, digits, '.', '_', "
-                    f"'-', optionally @<id>); {value!r} would let other repositories in"
-                )
-        if not _REST.match(match.group("rest")):
-            problems.append(
-                f"{where}: after the repository comes ref:refs/heads/..., ref:refs/tags/..., "
-                "environment:... or pull_request"
-            )
-    return problems
 
 
 def _session(max_session: cdk.Duration, owner: str) -> cdk.Duration:
@@ -189,13 +152,11 @@ class ThirdPartyRole(Construct):
         """
         super().__init__(scope, construct_id)
         problems = []
-        if not _ACCOUNT_ID.match(account_id):
+        if not ACCOUNT_ID.match(account_id):
             problems.append(f"account_id must be 12 digits, got {account_id!r}")
-        if not _EXTERNAL_ID.match(external_id):
-            problems.append(
-                "external_id must be 2 to 1224 characters of letters, digits and +=,.@:/-_, "
-                f"got {len(external_id)} characters"
-            )
+        external = external_id_problem(external_id)
+        if external:
+            problems.append(external)
         if problems:
             raise ValueError("ThirdPartyRole: " + "; ".join(problems))
         self.role = iam.Role(

@@ -1,0 +1,55 @@
+"""What GitHub OIDC subjects and external ids a role may trust: checks with no CDK, so
+the config's validation can use them without starting node."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# An owner or repository: a name, optionally with its immutable numeric id (``name@123``).
+_NAME = r"[A-Za-z0-9_.-]+(?:@[0-9]+)?"
+_SUBJECT = re.compile(r"^repo:(?P<owner>[^/:]+)/(?P<repo>[^:]+):(?P<rest>.+)$")
+_OWNER = re.compile(rf"^{_NAME}$")
+_REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
+
+def subject_problems(subjects: Sequence[str]) -> list[str]:
+    """Why each refused subject is refused: a wildcard in the owner or repository part, a
+    bare ``*``, or not a GitHub subject at all (``repo:OWNER/REPO:...``)."""
+    problems = []
+    if not subjects:
+        problems.append("subjects: give at least one (repo:OWNER/REPO:ref:refs/heads/main)")
+    for index, subject in enumerate(subjects):
+        match = _SUBJECT.match(subject)
+        where = f"subjects[{index}] {subject!r}"
+        if match is None:
+            problems.append(
+                f"{where}: not a GitHub subject; use repo:OWNER/REPO:ref:refs/heads/BRANCH, "
+                "...:ref:refs/tags/TAG, ...:environment:NAME or ...:pull_request"
+            )
+            continue
+        for part in ("owner", "repo"):
+            value = match.group(part)
+            if not _OWNER.match(value):
+                problems.append(
+                    f"{where}: the {part} must be named exactly (letters, digits, '.', '_', "
+                    f"'-', optionally @<id>); {value!r} would let other repositories in"
+                )
+        if not _REST.match(match.group("rest")):
+            problems.append(
+                f"{where}: after the repository comes ref:refs/heads/..., ref:refs/tags/..., "
+                "environment:... or pull_request"
+            )
+    return problems
+
+
+def external_id_problem(external_id: str) -> str | None:
+    """Why an external id is refused (IAM allows 2-1224 of letters, digits, +=,.@:/-_)."""
+    if _EXTERNAL_ID.match(external_id):
+        return None
+    return (
+        "external_id must be 2 to 1224 characters of letters, digits and +=,.@:/-_, "
+        f"got {len(external_id)} characters"
+    )

@@ -1,0 +1,100 @@
+"""CI and third-party roles from the config, in the core accounts that hold them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from baseline.config import ConfigError, parse_config
+from tests.conftest import Synthesized
+
+
+def _roles(synthesized: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["RoleName"]: r["Properties"]
+        for r in synthesized.templates[stack]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+    }
+
+
+def test_the_pipeline_role_trusts_one_environment_and_may_only_assume_deploy_roles(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.templates["MachineAccess-management"]
+    (role,) = _roles(synthesized, "MachineAccess-management").values()
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
+        "repo:northwind/landing-zone:environment:production"
+    ]
+    (policy,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert all(r.startswith("arn:aws:iam::*:role/cdk-lzbaseline-") for r in statement["Resource"])
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}
+    }
+    providers = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::OIDCProvider"]
+    assert len(providers) == 1
+
+
+def test_the_vendor_role_requires_its_external_id(synthesized: Synthesized) -> None:
+    role = _roles(synthesized, "MachineAccess-audit")["nwl-third-party-posture-scanner"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::999988887777:root"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "northwind-posture-7f3c91"}}
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/SecurityAudit"]
+    assert role["MaxSessionDuration"] == 3600
+
+
+def test_no_role_of_the_landing_zone_trusts_anyone_without_a_condition(
+    synthesized: Synthesized,
+) -> None:
+    for stack, template in synthesized.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                principal = statement.get("Principal", {})
+                wide = principal == "*" or principal.get("AWS") == "*"
+                assert not (wide and not statement.get("Condition")), f"{stack}/{logical_id}"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: d["ci_roles"][0].update(subjects=["repo:northwind/*:ref:refs/heads/main"]),
+            "ci_roles[0].subjects[0] 'repo:northwind/*:ref:refs/heads/main': the repo must be named exactly",
+        ),
+        (
+            lambda d: d["ci_roles"][0].update(account="orders-prod"),
+            "ci_roles[0].account: 'orders-prod' is not a core account",
+        ),
+        (
+            lambda d: d["ci_roles"][0].update(assume_roles=["*"]),
+            "ci_roles[0].assume_roles[0]: '*' is not a role ARN",
+        ),
+        (
+            lambda d: d["third_party_roles"][0].update(external_id="x"),
+            "third_party_roles[0].external_id must be 2 to 1224 characters",
+        ),
+        (
+            lambda d: d["third_party_roles"][0].update(external_account_id="12345"),
+            "third_party_roles[0].external_account_id: '12345' must be exactly 12 digits",
+        ),
+    ],
+)
+def test_fails_on_a_machine_role_that_trusts_too_much(
+    edit: Any, message: str, example_data: dict[str, Any]
+) -> None:
+    data = copy.deepcopy(example_data)
+    edit(data)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert any(message in p for p in caught.value.problems), caught.value.problems
