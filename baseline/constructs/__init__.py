@@ -6,6 +6,7 @@ itself imports.
 """
 
 from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.layered_vpc import (
     LayeredVpc,
@@ -27,6 +28,7 @@ from baseline.constructs.web_acl_protection import WebAclProtection
 
 __all__ = [
     "BaselineFunction",
+    "BreakGlassRole",
     "EncryptionKey",
     "GitHubOidcDeployRole",
     "LayeredVpc",

@@ -44,6 +44,7 @@ from baseline.compliance import (
 )
 from baseline.config import AccountRole, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
@@ -508,20 +509,18 @@ class MemberBaselineStack(cdk.Stack):
         if s.break_glass_principals:
             # The management account, narrowed to the named principals by condition: a
             # trust policy naming them directly fails if one does not exist yet.
-            principal = iam.AccountPrincipal(s.management_account_id).with_conditions(
-                {
-                    "ArnEquals": {"aws:PrincipalArn": list(s.break_glass_principals)},
-                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
-                }
-            )
-            self.break_glass_role = self._global_role(
+            glass = BreakGlassRole(
+                self,
                 "BreakGlass",
-                naming.break_glass_role(s.prefix),
-                "Emergency access, from named management-account principals with MFA only",
-                principal,
-                ["AdministratorAccess"],
-                session=cdk.Duration.hours(s.break_glass_session_hours),
+                principals=s.break_glass_principals,
+                role_name=naming.break_glass_role(s.prefix),
+                max_session=cdk.Duration.hours(s.break_glass_session_hours),
+                description="Emergency access, from named management-account principals with MFA only",
             )
+            cfn = glass.role.node.default_child
+            assert isinstance(cfn, cdk.CfnResource)
+            cfn.cfn_options.condition = self.is_home  # IAM is global: once, in the home region
+            self.break_glass_role = glass.role
 
     def _global_role(
         self,
