@@ -581,6 +581,14 @@ class MemberBaseline(_Strict):
             "Empty: no break-glass role is created."
         ),
     )
+    github_oidc_provider: bool = Field(
+        default=False,
+        description=(
+            "Create the GitHub Actions OIDC provider (token.actions.githubusercontent.com) in "
+            "every account, so workload teams only make roles (GitHubOidcDeployRole with "
+            "provider=GitHubOidcDeployRole.existing_provider(...)). Default: false."
+        ),
+    )
     break_glass_session_hours: int = Field(
         default=1, ge=1, le=12, description="Maximum session of the break-glass role, in hours."
     )

@@ -25,6 +25,8 @@ class MachineAccessSettings:
     account_id: str
     ci_roles: tuple[CiRole, ...]
     third_party_roles: tuple[ThirdPartyRoleConfig, ...]
+    #: the member baseline made the account's GitHub OIDC provider: reference it
+    provider_exists: bool = False
 
     @classmethod
     def for_each_account(cls, config: LandingZoneConfig) -> list[MachineAccessSettings]:
@@ -35,7 +37,16 @@ class MachineAccessSettings:
             parties = tuple(r for r in config.third_party_roles if r.account == account.name)
             if ci or parties:
                 assert account.id is not None  # core accounts have ids
-                found.append(cls(config.organization.prefix, account.name, account.id, ci, parties))
+                found.append(
+                    cls(
+                        config.organization.prefix,
+                        account.name,
+                        account.id,
+                        ci,
+                        parties,
+                        provider_exists=config.member_baseline.github_oidc_provider,
+                    )
+                )
         return found
 
 
@@ -52,7 +63,9 @@ class MachineAccessStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         prefix = settings.prefix
-        provider: iam.IOidcProvider | None = None
+        provider: iam.IOidcProvider | None = (
+            GitHubOidcDeployRole.existing_provider(self) if settings.provider_exists else None
+        )
         self.ci_roles: dict[str, GitHubOidcDeployRole] = {}
         for ci in settings.ci_roles:
             role = GitHubOidcDeployRole(

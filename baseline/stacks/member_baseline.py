@@ -46,6 +46,7 @@ from baseline.config import AccountRole, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
+from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
 #: CloudFormation's limit for inline function code.
@@ -76,6 +77,8 @@ class MemberBaselineSettings:
     #: Set the account's IMDS defaults. In an organisation the declarative EC2 policy owns
     #: them (and the account may not change them); a single account sets its own.
     imds_defaults: bool = False
+    #: Create the GitHub Actions OIDC provider in the account (once, in the home region).
+    github_oidc_provider: bool = False
     #: Create the incident-responder role. Not in the management account: there no SCP
     #: bounds it, and its containment actions would let the audit account escalate.
     incident_responder: bool = True
@@ -109,6 +112,7 @@ class MemberBaselineSettings:
             management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
             break_glass_principals=tuple(m.break_glass_principals),
             break_glass_session_hours=m.break_glass_session_hours,
+            github_oidc_provider=m.github_oidc_provider,
             customer_managed_ebs_key=m.ebs_encryption_key == EbsKey.CUSTOMER_MANAGED,
             default_vpcs=m.default_vpcs.value,
             audit_principals=tuple(config.audit_principals()),
@@ -235,6 +239,15 @@ class MemberBaselineStack(cdk.Stack):
         self._roles()
         self._backup()
         self._workload_boundary()
+        if settings.github_oidc_provider:
+            # IAM is global: one provider per account, made in the home region
+            self.github_provider = iam.CfnOIDCProvider(
+                self,
+                "GitHubOidcProvider",
+                url=f"https://{GITHUB_ISSUER}",
+                client_id_list=[GITHUB_AUDIENCE],
+            )
+            self.github_provider.cfn_options.condition = self.is_home
 
     def _workload_boundary(self) -> None:
         """The permissions boundary of every workload role (SEC03-BP02): IAM is global, so

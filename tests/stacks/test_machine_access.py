@@ -39,8 +39,36 @@ def test_the_pipeline_role_trusts_one_environment_and_may_only_assume_deploy_rol
     assert statement["Condition"] == {
         "StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}
     }
+    # the member baseline made the account's one GitHub provider: the role references it
     providers = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::OIDCProvider"]
-    assert len(providers) == 1
+    assert providers == []
+    assert "oidc-provider/token.actions.githubusercontent.com" in str(trust["Principal"])
+
+
+def test_the_member_baseline_makes_the_github_provider_once_per_account(
+    synthesized: Synthesized,
+) -> None:
+    import json
+
+    (stack_set,) = [
+        r
+        for r in synthesized.templates["MemberBaseline"]["Resources"].values()
+        if r["Type"] == "AWS::CloudFormation::StackSet"
+    ]
+    member = json.loads(stack_set["Properties"]["TemplateBody"])
+    (provider,) = [r for r in member["Resources"].values() if r["Type"] == "AWS::IAM::OIDCProvider"]
+    assert provider["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    assert provider["Properties"]["ClientIdList"] == ["sts.amazonaws.com"]
+    assert (
+        provider["Condition"]
+        == member["Resources"][
+            next(
+                k
+                for k, r in member["Resources"].items()
+                if r["Type"] == "AWS::IAM::Role" and r.get("Condition")
+            )
+        ]["Condition"]
+    )  # the home-region condition the account's global roles have
 
 
 def test_the_vendor_role_requires_its_external_id(synthesized: Synthesized) -> None:
