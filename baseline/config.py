@@ -757,6 +757,19 @@ class Network(_Strict):
         return self.availability_zones.get(region, [f"{region}a", f"{region}b"])
 
 
+def _group_rules(value: str) -> str:
+    if not 1 <= len(value) <= 1024 or value != value.strip():
+        raise ValueError(
+            f"{value!r} is not a group id or display name (1-1024 characters, no spaces around it)"
+        )
+    return value
+
+
+def is_group_id(value: str) -> bool:
+    """An identity-store group id, not a display name."""
+    return bool(_IDENTITY_STORE_PRINCIPAL.match(value))
+
+
 class PermissionSet(_Strict):
     """An IAM Identity Center permission set of the config's own."""
 
@@ -800,12 +813,13 @@ class Assignment(_Strict):
     permission_set: str = Field(
         description="A permission set of the catalogue (Administrator, PowerUser, ReadOnly, SecurityAudit, Billing) or of permission_sets."
     )
-    groups: list[
-        Annotated[
-            str,
-            _matches(_IDENTITY_STORE_PRINCIPAL, "is not an identity-store group id"),
-        ]
-    ] = Field(default_factory=list, description="Identity-store group ids.")
+    groups: list[Annotated[str, AfterValidator(_group_rules)]] = Field(
+        default_factory=list,
+        description=(
+            "Groups: an identity-store group id, or a group's display name, looked up at "
+            "deploy time (an unknown name fails the deploy and is named)."
+        ),
+    )
     users: list[
         Annotated[
             str,
@@ -834,7 +848,7 @@ class IdentityCenter(_Strict):
     ] = Field(description="The instance's ARN (no CloudFormation attribute exposes it).")
     identity_store_id: Annotated[
         str, _matches(_IDENTITY_STORE, "is not an identity-store id like d-1234567890")
-    ] = Field(description="The instance's identity store id.")
+    ] = Field(description="The instance's identity store id (groups by name are looked up there).")
     region: str | None = Field(
         default=None, description="Identity Center's region. Default: the home region."
     )

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from baseline import naming
-from baseline.config import AccountRole, LandingZoneConfig
+from baseline.config import AccountRole, LandingZoneConfig, is_group_id
+from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
 
 #: Assignments created at once per stack: Identity Center throttles account-assignment
@@ -39,6 +41,7 @@ class AssignmentSpec:
     account_id: str | None
     permission_set: str
     principal_type: str  # GROUP or USER
+    #: an identity-store id, or for a group its display name (looked up at deploy time)
     principal_id: str
 
     @property
@@ -56,6 +59,7 @@ class IdentityCenterSettings:
 
     prefix: str
     instance_arn: str
+    identity_store_id: str
     region: str
     management_account_id: str
     permission_sets: tuple[PermissionSetSpec, ...]
@@ -105,6 +109,7 @@ class IdentityCenterSettings:
         return cls(
             prefix=config.organization.prefix,
             instance_arn=center.instance_arn,
+            identity_store_id=center.identity_store_id,
             region=center.region or config.home_region,
             management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
             permission_sets=sets,
@@ -199,6 +204,7 @@ class IdentityAssignmentsStack(cdk.Stack):
         """:param new_account_ids: account name -> id (a reference to the Accounts stack
         that creates it) for the accounts without an id in the config."""
         super().__init__(scope, construct_id, **kwargs)
+        group_ids = self._group_ids(settings, assignments)
         made: list[sso.CfnAssignment] = []
         for spec in assignments:
             assignment = sso.CfnAssignment(
@@ -207,7 +213,9 @@ class IdentityAssignmentsStack(cdk.Stack):
                 instance_arn=settings.instance_arn,
                 permission_set_arn=permission_set_arns[spec.permission_set],
                 principal_type=spec.principal_type,
-                principal_id=spec.principal_id,
+                principal_id=group_ids.get(spec.principal_id, spec.principal_id)
+                if spec.principal_type == "GROUP"
+                else spec.principal_id,
                 target_type="AWS_ACCOUNT",
                 target_id=spec.account_id or new_account_ids[spec.account_name],
             )
@@ -216,3 +224,54 @@ class IdentityAssignmentsStack(cdk.Stack):
                 assignment.add_dependency(made[-ASSIGNMENT_LANES])
             made.append(assignment)
         self.assignments = made
+
+    def _group_ids(
+        self, settings: IdentityCenterSettings, assignments: tuple[AssignmentSpec, ...]
+    ) -> dict[str, str]:
+        """Display name -> the group's id, looked up once for the whole stack."""
+        names = sorted(
+            {
+                a.principal_id
+                for a in assignments
+                if a.principal_type == "GROUP" and not is_group_id(a.principal_id)
+            }
+        )
+        if not names:
+            return {}
+        stack = cdk.Stack.of(self)
+        store = settings.identity_store_id
+        self.group_lookup = BaselineFunction(
+            self,
+            "GroupLookup",
+            function_name=f"{stack.stack_name}-groups",
+            description="Finds the ids of the Identity Center groups the config names",
+            code=handler_code("identity_center"),
+            handler="identity_center.handler",
+            log_group_name=f"/{settings.prefix}/{stack.stack_name}-groups",
+            statements=[
+                iam.PolicyStatement(
+                    sid="FindTheGroupsByName",
+                    actions=["identitystore:GetGroupId"],
+                    resources=[
+                        f"arn:{stack.partition}:identitystore::{stack.account}:identitystore/{store}",
+                        f"arn:{stack.partition}:identitystore:::group/*",
+                    ],
+                )
+            ],
+            wildcard_reasons={
+                "Resource::arn:aws:identitystore:::group/*": (
+                    "the groups are found by display name, so their ids are not known "
+                    "before the call; the identity store itself is named"
+                )
+            },
+            timeout=cdk.Duration.minutes(2),
+            policy_path=naming.baseline_policy_path(settings.prefix),
+        )
+        lookup = cdk.CustomResource(
+            self,
+            "Groups",
+            service_token=self.group_lookup.function.function_arn,
+            resource_type="Custom::IdentityStoreGroups",
+            properties={"IdentityStoreId": store, "Names": names},
+        )
+        return {name: lookup.get_att_string(f"Group{i}") for i, name in enumerate(names)}

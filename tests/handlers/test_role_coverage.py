@@ -86,6 +86,11 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
     "network_hub": ("Network-eu-west-1", "nwl-hub-eu-west-1-network-hub", dict(OWN)),
+    "identity_center": (
+        "IdentityAssignments00",
+        "nwl-identity-assignments-00-groups",
+        dict(OWN),
+    ),
     "account_settings": (
         "MemberBaseline",
         "nwl-account-settings-",

@@ -133,8 +133,12 @@ def _load(tmp_path: Path, data: dict[str, Any]) -> None:
             "identity_center.assignments[0].permission_set: 'Admin' is not a permission set",
         ),
         (
-            lambda c: c["assignments"][0].update(groups=["engineers"]),
-            "'engineers' is not an identity-store group id",
+            lambda c: c["assignments"][0].update(groups=[" engineers"]),
+            "' engineers' is not a group id or display name",
+        ),
+        (
+            lambda c: c["assignments"][0].update(users=["alice"]),
+            "'alice' is not an identity-store user id",
         ),
     ],
 )
@@ -194,3 +198,18 @@ def test_fails_when_one_stack_would_hold_too_many_assignments(
     ), caught.value.problems
     data["identity_center"]["assignment_stacks"] = 3
     assert parse_config(data).identity_center is not None
+
+
+def test_a_group_given_by_name_is_looked_up_once_per_stack(synthesized: Synthesized) -> None:
+    resources = synthesized.templates["IdentityAssignments00"]["Resources"]
+    (lookup_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::IdentityStoreGroups"]
+    lookup = resources[lookup_id]["Properties"]
+    assert lookup["Names"] == ["finance"]
+    assert lookup["IdentityStoreId"] == "d-93671a2b3c"
+    by_name = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::SSO::Assignment"
+        and r["Properties"]["PrincipalId"] == {"Fn::GetAtt": [lookup_id, "Group0"]}
+    ]
+    assert len(by_name) == 1 and by_name[0]["TargetId"] == "210987654321"  # Billing, management

@@ -1,0 +1,115 @@
+"""Custom::IdentityStoreGroups against botocore's Stubber (every request validated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from baseline.handlers import identity_center as handler_module
+
+STORE = "d-93671a2b3c"
+
+
+def _client() -> tuple[Any, Stubber]:
+    client = boto3.client(
+        "identitystore",
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return client, Stubber(client)
+
+
+def _arn(group_id: str) -> str:
+    return f"arn:aws:identitystore::210987654321:group/{group_id}"
+
+
+def _request(name: str) -> dict[str, Any]:
+    return {
+        "IdentityStoreId": STORE,
+        "AlternateIdentifier": {
+            "UniqueAttribute": {"AttributePath": "displayName", "AttributeValue": name}
+        },
+    }
+
+
+def test_each_name_becomes_its_group_id_in_order() -> None:
+    client, stub = _client()
+    stub.add_response(
+        "get_group_id",
+        {
+            "GroupId": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "IdentityStoreId": STORE,
+            "GroupArn": _arn("906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"),
+        },
+        _request("security-team"),
+    )
+    stub.add_response(
+        "get_group_id",
+        {
+            "GroupId": "906754b2c4-2b3c4d5e-6f70-8192-a3b4-c5d6e7f80910",
+            "IdentityStoreId": STORE,
+            "GroupArn": _arn("906754b2c4-2b3c4d5e-6f70-8192-a3b4-c5d6e7f80910"),
+        },
+        _request("platform-admins"),
+    )
+    with stub:
+        found = handler_module.group_ids(client, STORE, ["security-team", "platform-admins"])
+    assert dict(found) == {
+        "Group0": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+        "Group1": "906754b2c4-2b3c4d5e-6f70-8192-a3b4-c5d6e7f80910",
+    }
+    stub.assert_no_pending_responses()
+
+
+def test_an_unknown_name_fails_the_deploy_and_is_named() -> None:
+    client, stub = _client()
+    stub.add_client_error(
+        "get_group_id",
+        service_error_code="ResourceNotFoundException",
+        expected_params=_request("no-such-team"),
+    )
+    with stub, pytest.raises(LookupError, match="displayed as 'no-such-team'"):
+        handler_module.group_ids(client, STORE, ["no-such-team"])
+
+
+def test_the_handler_answers_cloudformation_with_the_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, stub = _client()
+    stub.add_response(
+        "get_group_id",
+        {
+            "GroupId": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "IdentityStoreId": STORE,
+            "GroupArn": _arn("906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"),
+        },
+        _request("security-team"),
+    )
+    sent: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        handler_module,
+        "_send",
+        lambda event, status, reason="", data=None: sent.append((status, data)),
+    )
+    event = {
+        "RequestType": "Create",
+        "ResourceProperties": {"IdentityStoreId": STORE, "Names": ["security-team"]},
+    }
+    with stub:
+        handler_module.handler(event, None, client=lambda service: client)
+    assert sent == [("SUCCESS", {"Group0": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"})]
+
+
+def test_delete_looks_nothing_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(
+        handler_module, "_send", lambda event, status, reason="", data=None: sent.append(status)
+    )
+    event = {
+        "RequestType": "Delete",
+        "ResourceProperties": {"IdentityStoreId": STORE, "Names": ["x"]},
+    }
+    handler_module.handler(event, None, client=lambda service: pytest.fail("no call on Delete"))
+    assert sent == ["SUCCESS"]
