@@ -859,7 +859,7 @@ class IdentityCenter(_Strict):
     assignment_stacks: int = Field(
         default=1,
         ge=1,
-        le=50,
+        le=200,
         description=(
             "How many stacks hold the assignments (each account's in one, by a stable hash "
             "of its name); raise it when validate says a stack would hold too many. Fixed "
@@ -1214,12 +1214,18 @@ class LandingZoneConfig(_Strict):
             principals = len(assignment.groups) + len(assignment.users)
             for account in self.assignment_targets(assignment):
                 load[account_stack_index(account.name, center.assignment_stacks)] += principals
-        for index, count in sorted(load.items()):
-            if count > _MAX_ASSIGNMENTS_PER_STACK:
-                problems.append(
-                    f"identity_center.assignment_stacks: stack {index:02d} would hold {count} "
-                    f"assignments, over {_MAX_ASSIGNMENTS_PER_STACK}; raise assignment_stacks"
-                )
+        over = {index: count for index, count in load.items() if count > _MAX_ASSIGNMENTS_PER_STACK}
+        if over:
+            total = sum(load.values())
+            fullest = max(over, key=lambda index: over[index])
+            least = -(-total // _MAX_ASSIGNMENTS_PER_STACK)
+            problems.append(
+                f"identity_center.assignment_stacks: {len(over)} of the "
+                f"{center.assignment_stacks} stacks would hold over "
+                f"{_MAX_ASSIGNMENTS_PER_STACK} assignments (stack {fullest:02d}: "
+                f"{over[fullest]}); the {total} assignments need at least {least} stacks, "
+                "more for an uneven spread: raise assignment_stacks"
+            )
         return problems
 
     def assignment_targets(self, assignment: Assignment) -> list[Account]:

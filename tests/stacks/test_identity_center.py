@@ -191,11 +191,11 @@ def test_fails_when_one_stack_would_hold_too_many_assignments(
     ]
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
-    assert any(
-        p.startswith("identity_center.assignment_stacks: stack 00 would hold")
-        and "raise assignment_stacks" in p
-        for p in caught.value.problems
-    ), caught.value.problems
+    (problem,) = [p for p in caught.value.problems if "assignment_stacks" in p]
+    assert problem.startswith(
+        "identity_center.assignment_stacks: 1 of the 1 stacks would hold over 450"
+    )
+    assert "need at least 2 stacks" in problem and problem.endswith("raise assignment_stacks")
     data["identity_center"]["assignment_stacks"] = 3
     assert parse_config(data).identity_center is not None
 
