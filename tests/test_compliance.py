@@ -21,6 +21,7 @@ from baseline.compliance import (
     acknowledgements_in,
     attach_packs,
     synth_checked,
+    templates_with_stack_sets,
 )
 from tests.conftest import Synthesized
 from tests.constructs.helpers import ENV, new_stack
@@ -109,8 +110,14 @@ def test_fails_acknowledgement_without_a_real_reason_or_rule(
         acknowledge(stack, rule_id, reason)
 
 
-def _unanswered_acknowledgements(monkeypatch: pytest.MonkeyPatch, build: Any) -> list[str]:
-    """Acknowledgements the app makes for findings no pack raises without them."""
+def _unanswered_acknowledgements(
+    monkeypatch: pytest.MonkeyPatch, build: Any, synthesized_in: Path | None = None
+) -> list[str]:
+    """Acknowledgements the app makes for findings no pack raises without them.
+
+    :param synthesized_in: the apps' templates, already synthesized. Default: none, so
+        the apps are synthesized here when they acknowledge a Control Tower rule.
+    """
     import types
 
     import baseline.compliance
@@ -140,15 +147,16 @@ def _unanswered_acknowledgements(monkeypatch: pytest.MonkeyPatch, build: Any) ->
             ),
         )
         apps = build()
-        # synthesized with no plugin (the recorder takes them): the templates the Control
-        # Tower rules then read, with none of the kit's acknowledgements in them
-        assemblies = [app.synth() for app in apps if any(a.startswith(GUARD_PLUGIN) for a in made)]
+        directories = [synthesized_in] if synthesized_in is not None else []
+        if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a in made):
+            # with no plugin (the recorder takes them)
+            directories = [Path(app.synth().directory) for app in apps]
     raised = {
         v.rule_name
         for app in apps
         for pack in PACKS
         for v in pack(app).validate_scope(app).violations
-    } | {f"{GUARD_PLUGIN}::{rule}" for assembly in assemblies for rule in guard_findings(assembly)}
+    } | {f"{GUARD_PLUGIN}::{rule}" for d in directories for rule in guard_findings(d)}
     assert made, "the app acknowledges something"
     return sorted(set(made) - raised)
 
@@ -163,15 +171,27 @@ class _Templates:
         return self._paths
 
 
-def guard_findings(assembly: cdk.cx_api.CloudAssembly) -> set[str]:
-    """The rule names of what the Control Tower rules find in an assembly's templates."""
-    paths = [str(Path(assembly.directory) / s.template_file) for s in assembly.stacks]
-    report = ControlTowerRules().validate(_Templates(paths))
+def guard_findings(directory: Path) -> set[str]:
+    """The rule names of what the Control Tower rules find in a cloud assembly's templates,
+    the StackSet templates inside them included. Called directly, the rules see every
+    finding: the CDK drops the acknowledged ones only after a plugin has reported."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="guard-findings-") as scratch:
+        paths = []
+        for name, template in templates_with_stack_sets(directory):
+            path = Path(scratch) / f"{name.replace('/', '-')}.json"
+            path.write_text(json.dumps(template), encoding="utf-8")
+            paths.append(str(path))
+        report = ControlTowerRules().validate(_Templates(paths))
     return {v.rule_name for v in report.violations}
 
 
 def test_every_acknowledgement_answers_a_real_finding(
-    monkeypatch: pytest.MonkeyPatch, example_config: Any, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    example_config: Any,
+    tmp_path: Path,
+    synthesized: Synthesized,
 ) -> None:
     """An acknowledgement for a finding no pack raises would tell auditors something false."""
     from baseline.app import build_app
@@ -185,7 +205,8 @@ def test_every_acknowledgement_answers_a_real_finding(
             member_app(settings, cdk_json_context(), outdir=str(tmp_path / "member"))[0],
         ]
 
-    assert _unanswered_acknowledgements(monkeypatch, build) == []
+    # the session's synth of the same config: its templates are what the rules read
+    assert _unanswered_acknowledgements(monkeypatch, build, synthesized.outdir) == []
 
 
 def test_fails_on_an_acknowledgement_for_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,6 +31,18 @@ _NO_VPC = (
 )
 
 
+def acknowledge_dead_letter_queue(queue: sqs.Queue, of: str) -> None:
+    """The finding that a function's dead-letter queue has no dead-letter queue itself, in
+    every suite that reports it, with the reason."""
+    acknowledge(
+        queue.node.default_child,  # type: ignore[arg-type]
+        ["Serverless-SQSRedrivePolicy", f"{GUARD_PLUGIN}::sqs_dlq_check"],
+        f"This queue is itself the dead-letter queue of {of}, fed by Lambda and not by "
+        "another queue; a dead-letter queue of a dead-letter queue would only move failed "
+        "events again.",
+    )
+
+
 def outside_vpc_and_unreserved_reasons() -> dict[str, str]:
     """The acknowledgements of a custom-resource function that runs outside any VPC and
     reserves no concurrency, in every suite that reports either."""
@@ -146,13 +158,7 @@ class BaselineFunction(Construct):
             retention_period=cdk.Duration.days(14),
             removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,  # failed events are evidence
         )
-        acknowledge(
-            self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]
-            ["Serverless-SQSRedrivePolicy", f"{GUARD_PLUGIN}::sqs_dlq_check"],
-            "This queue is itself the dead-letter queue of a baseline function, fed by Lambda "
-            "and not by another queue; a dead-letter queue of a dead-letter queue would only "
-            "move failed events again.",
-        )
+        acknowledge_dead_letter_queue(self.dead_letter_queue, "a baseline function")
 
         own = [
             iam.PolicyStatement(

@@ -133,9 +133,6 @@ class OrganizationSettings(Construct):
             alias=f"alias/{prefix}/organization-settings",
             description="Encrypts the organisation-settings function's logs and dead-letter queue",
         )
-        self.key.grant_cloudwatch_logs(
-            log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
-        )
         trusted = trusted_service_principals(
             security_admin=security_admin is not None,
             stacksets=True,
@@ -149,7 +146,7 @@ class OrganizationSettings(Construct):
             code=handler_code("organization_settings"),
             handler="organization_settings.handler",
             log_group_name=log_group_name,
-            encryption_key=self.key.key,
+            encryption_key=self.key,  # the function grants CloudWatch Logs its log group
             timeout=cdk.Duration.minutes(15),
             statements=[
                 iam.PolicyStatement(

@@ -15,8 +15,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
-from baseline.constructs.baseline_function import RUNTIME, as_finding
+from baseline.compliance import acknowledge, acknowledge_each
+from baseline.constructs.baseline_function import (
+    RUNTIME,
+    acknowledge_dead_letter_queue,
+    as_finding,
+)
 from baseline.constructs.secure_log_group import SecureLogGroup
 
 #: What a function in a VPC needs to manage its network interfaces; EC2 grants the
@@ -144,13 +148,7 @@ class SecureFunction(Construct):
             retention_period=cdk.Duration.days(14),
             removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,  # failed events
         )
-        acknowledge(
-            self.dead_letter_queue.node.default_child,  # type: ignore[arg-type]
-            ["Serverless-SQSRedrivePolicy", f"{GUARD_PLUGIN}::sqs_dlq_check"],
-            "This queue is itself the dead-letter queue of the function, fed by Lambda and "
-            "not by another queue; a dead-letter queue of a dead-letter queue would only "
-            "move failed events again.",
-        )
+        acknowledge_dead_letter_queue(self.dead_letter_queue, "the function")
         self.policy = iam.ManagedPolicy(
             self,
             "Permissions",
