@@ -109,8 +109,6 @@ _PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
-#: The most assignments one stack holds (500 resources per stack, with room to spare).
-_MAX_ASSIGNMENTS_PER_STACK = 450
 _ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
 _SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$")
 _IDENTITY_STORE = re.compile(
@@ -856,14 +854,24 @@ class IdentityCenter(_Strict):
         default_factory=list, description="Permission sets beside the default catalogue."
     )
     assignments: list[Assignment] = Field(default_factory=list, description="Who gets what, where.")
+    delegated_administrator: str | None = Field(
+        default=None,
+        description=(
+            "The account (its name) registered as Identity Center's delegated administrator "
+            "(sso.amazonaws.com); it manages every permission set not given on the "
+            "management account, and their assignments. Default: none (the management "
+            "account manages everything). Moving it recreates those sets (docs/identity.md)."
+        ),
+    )
     assignment_stacks: int = Field(
         default=1,
         ge=1,
-        le=200,
+        le=500,
         description=(
-            "How many stacks hold the assignments (each account's in one, by a stable hash "
-            "of its name); raise it when validate says a stack would hold too many. Fixed "
-            "once deployed: a new count moves assignments between stacks."
+            "How many nested stacks hold the assignments (each account's in one, by a stable "
+            "hash of its name; ten to a top-level stack); raise it when validate says one "
+            "would hold too many. Fixed once deployed: a new count moves assignments between "
+            "stacks."
         ),
     )
     access_control_attributes: dict[str, str] = Field(
@@ -1065,6 +1073,17 @@ class LandingZoneConfig(_Strict):
         return account.id if account is not None else None
 
     @property
+    def identity_center_admin(self) -> str | None:
+        """The id of the account registered as Identity Center's delegated administrator
+        (``identity_center.delegated_administrator``), if any."""
+        center = self.identity_center
+        if center is None or center.delegated_administrator is None or self.bootstrap_phase:
+            return None
+        account = self.account_by_name(center.delegated_administrator)
+        assert account is not None and account.id is not None  # the config rules
+        return account.id
+
+    @property
     def stack_set_delegated_admin(self) -> str | None:
         """The account registered as the StackSets delegated administrator, if any.
 
@@ -1168,6 +1187,7 @@ class LandingZoneConfig(_Strict):
                     problems.append(
                         f"{where}.managed_policies[{j}]: {arn!r} is not an AWS-managed policy ARN"
                     )
+        problems += self._delegated_administrator_problems(center)
         return problems + self._assignment_problems(center, set(CATALOGUE) | set(names))
 
     def _assignment_problems(self, center: IdentityCenter, known_sets: set[str]) -> list[str]:
@@ -1199,6 +1219,8 @@ class LandingZoneConfig(_Strict):
         return problems or self._assignment_load_problems(center)
 
     def _assignment_load_problems(self, center: IdentityCenter) -> list[str]:
+        from baseline.assignments import load_problems
+
         problems = []
         elsewhere = center.region not in (None, self.home_region)
         for i, assignment in enumerate(center.assignments):
@@ -1209,24 +1231,28 @@ class LandingZoneConfig(_Strict):
                     f"kit creates in {self.home_region}; Identity Center is in "
                     f"{center.region}, so give their ids in accounts once they exist"
                 )
-        load: Counter[int] = Counter()
-        for assignment in center.assignments:
-            principals = len(assignment.groups) + len(assignment.users)
-            for account in self.assignment_targets(assignment):
-                load[account_stack_index(account.name, center.assignment_stacks)] += principals
-        over = {index: count for index, count in load.items() if count > _MAX_ASSIGNMENTS_PER_STACK}
-        if over:
-            total = sum(load.values())
-            fullest = max(over, key=lambda index: over[index])
-            least = -(-total // _MAX_ASSIGNMENTS_PER_STACK)
-            problems.append(
-                f"identity_center.assignment_stacks: {len(over)} of the "
-                f"{center.assignment_stacks} stacks would hold over "
-                f"{_MAX_ASSIGNMENTS_PER_STACK} assignments (stack {fullest:02d}: "
-                f"{over[fullest]}); the {total} assignments need at least {least} stacks, "
-                "more for an uneven spread: raise assignment_stacks"
-            )
-        return problems
+        return problems or load_problems(self)
+
+    def _delegated_administrator_problems(self, center: IdentityCenter) -> list[str]:
+        name = center.delegated_administrator
+        if name is None:
+            return []
+        where = "identity_center.delegated_administrator"
+        account = self.account_by_name(name)
+        if account is None:
+            close = ", ".join(difflib.get_close_matches(name, [a.name for a in self.accounts]))
+            return [
+                f"{where}: {name!r} is not an account of the config"
+                + (f" (did you mean {close}?)" if close else "")
+            ]
+        if account.role == AccountRole.MANAGEMENT:
+            return [f"{where}: {name!r} is the management account; name a member account"]
+        if account.id is None and not self.bootstrap_phase:
+            return [
+                f"{where}: {name!r} has no id yet; it can be registered once it exists "
+                "(give its id in accounts)"
+            ]
+        return []
 
     def assignment_targets(self, assignment: Assignment) -> list[Account]:
         """The accounts an assignment reaches: its accounts, and every account under its OUs

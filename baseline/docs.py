@@ -83,12 +83,10 @@ def render_readme(readme: str, synth_summary: str) -> str:
 
 
 def templates_in(assembly_dir: Path) -> Templates:
-    """Every template of a cloud assembly, keyed by stack artifact id."""
-    return {
-        name: template
-        for name, template in templates_with_stack_sets(assembly_dir)
-        if "/" not in name  # a StackSet's own template is not a stack of the assembly
-    }
+    """Every stack template of a cloud assembly: each stack's by its artifact id, and the
+    nested stacks' (the Identity Center assignment shards) as ``<stack>/<logical id>``.
+    A StackSet's own template is left out: it deploys as no stack of the assembly."""
+    return dict(templates_with_stack_sets(assembly_dir, stack_sets=False))
 
 
 def render_schema() -> str:

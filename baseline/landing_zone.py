@@ -16,6 +16,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from baseline import naming
+from baseline.assignments import Side
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.stacks.accounts import AccountsSettings, AccountsStack, shard_accounts
 from baseline.stacks.identity_center import (
@@ -113,7 +114,7 @@ class LandingZone(Construct):
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
         self.network: list[NetworkStack] = []
-        self.identity_center: IdentityCenterStack | None = None
+        self.identity_centers: list[IdentityCenterStack] = []
         self.identity_assignments: list[IdentityAssignmentsStack] = []
         self.machine_access: list[MachineAccessStack] = []
         if not config.bootstrap_phase:
@@ -240,46 +241,39 @@ class LandingZone(Construct):
         # 10. Identity Center: permission sets, then the assignments, once the accounts,
         # their baselines (the workload boundary PowerUser names) and the trail exist.
         if config.identity_center is not None:
-            identity = IdentityCenterSettings.from_config(config)
-            self.identity_center = stack(
-                IdentityCenterStack,
-                "IdentityCenter",
-                name=naming.identity_center_stack(config.organization.prefix),
-                description="IAM Identity Center permission sets of the landing zone",
-                account=identity.management_account_id,
-                region=identity.region,
-                after=[organization, member_baseline, *management_baseline],
-                settings=identity,
-            )
-            arns = {
-                name: permission_set.attr_permission_set_arn
-                for name, permission_set in self.identity_center.permission_sets.items()
-            }
-            # the accounts the kit creates: their ids come from the Accounts stacks
-            new_ids = {
-                account.name: accounts_stack.account_id(account)
-                for accounts_stack, (_, members) in zip(
-                    self.accounts, shard_accounts(config).items(), strict=True
-                )
-                for account in members
-                if account.name in identity.new_accounts
-            }
-            self.identity_assignments = [
-                stack(
-                    IdentityAssignmentsStack,
-                    f"IdentityAssignments{index:02d}",
-                    name=naming.identity_assignments_stack(config.organization.prefix, index),
-                    description="IAM Identity Center assignments of the landing zone",
-                    account=identity.management_account_id,
+            for identity in IdentityCenterSettings.for_each_side(config):
+                # the management side keeps the ids it has always had
+                suffix = "" if identity.side == Side.MANAGEMENT else "Delegated"
+                center = stack(
+                    IdentityCenterStack,
+                    f"IdentityCenter{suffix}",
+                    name=naming.identity_center_stack(config.organization.prefix),
+                    description="IAM Identity Center permission sets of the landing zone",
+                    account=identity.account_id,
                     region=identity.region,
-                    after=[self.identity_center, *self.accounts],
+                    after=[organization, member_baseline, *management_baseline],
                     settings=identity,
-                    assignments=assignments,
-                    permission_set_arns=arns,
-                    new_account_ids=new_ids,
                 )
-                for index, assignments in identity.shards
-            ]
+                self.identity_centers.append(center)
+                arns = {
+                    name: permission_set.attr_permission_set_arn
+                    for name, permission_set in center.permission_sets.items()
+                }
+                self.identity_assignments += [
+                    stack(
+                        IdentityAssignmentsStack,
+                        f"IdentityAssignments{suffix}{index:02d}",
+                        name=naming.identity_assignments_stack(config.organization.prefix, index),
+                        description="IAM Identity Center assignments of the landing zone",
+                        account=identity.account_id,
+                        region=identity.region,
+                        after=[center, *self.accounts],
+                        settings=identity,
+                        shards=shards,
+                        permission_set_arns=arns,
+                    )
+                    for index, shards in identity.stacks
+                ]
         # 11. Machine access: CI roles (GitHub OIDC) and third-party roles, in the core
         # accounts that hold any, after their baselines.
         self.machine_access = [
@@ -309,7 +303,7 @@ class LandingZone(Construct):
             self.trail,
             *self.security_tooling,
             *self.network,
-            self.identity_center,
+            *self.identity_centers,
             *self.identity_assignments,
             *self.machine_access,
         ]

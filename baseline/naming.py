@@ -9,6 +9,7 @@ the rule it breaks; ``tests/test_naming.py`` checks the longest possible inputs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -326,14 +327,18 @@ def slug(target: str) -> str:
     return f"{readable[:60]}-{hashlib.sha256(target.encode()).hexdigest()[:6]}"
 
 
+#: What separates the words of a name in a logical id (underscores too).
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+@functools.cache
 def logical_id(name: str) -> str:
     """A CloudFormation logical-id part for a name: ``Workloads/Prod`` -> ``WorkloadsProd``.
 
     Logical ids are a contract (a new one replaces the resource), so every stack derives
     them from names with this one function.
     """
-    words = "".join(c if c.isalnum() else " " for c in name).split()
-    return "".join(word.capitalize() for word in words)
+    return "".join(word.capitalize() for word in _NOT_ALPHANUMERIC.split(name))
 
 
 def ou_id_parameter(prefix: str, path: str) -> str:

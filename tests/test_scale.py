@@ -1,4 +1,5 @@
-"""An organisation of 2,000 accounts synthesizes within CloudFormation's limits."""
+"""An organisation of 2,000 accounts, five teams with four permission sets each on every
+workload account, synthesizes within CloudFormation's limits."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from baseline.app import build_app
+from baseline.assignments import LANES
+from baseline.compliance import templates_with_stack_sets
 from baseline.config import parse_config
-from baseline.docs import templates_in
-from bench.generate_org import generate
+from bench.generate_org import TEAM_SETS, TEAMS, generate
 
 ACCOUNTS = 2000
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000  # from S3; CDK uploads templates over 51,200 bytes
+MAX_PARAMETERS = 200
+MAX_OUTPUTS = 200
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +27,8 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, objec
     outdir = tmp_path_factory.mktemp("scale")
     app, _ = build_app(config, outdir=str(outdir))
     app.synth()  # every cdk-nag pack runs here too
-    return {name: dict(t) for name, t in templates_in(Path(outdir)).items()}
+    # every template, the StackSet's and the nested assignment shards' too
+    return {name: dict(t) for name, t in templates_with_stack_sets(Path(outdir))}
 
 
 def test_generated_organisation_has_the_asked_size() -> None:
@@ -38,6 +43,41 @@ def test_every_template_fits_cloudformation_limits(large: dict[str, dict[str, ob
         assert isinstance(resources, dict)
         assert len(resources) <= MAX_RESOURCES, f"{name}: {len(resources)} resources"
         assert len(json.dumps(template)) <= MAX_TEMPLATE_BYTES, name
+        assert len(template.get("Parameters", {})) <= MAX_PARAMETERS, name
+        assert len(template.get("Outputs", {})) <= MAX_OUTPUTS, name
+
+
+def test_every_team_gets_its_sets_on_every_workload_account(
+    large: dict[str, dict[str, object]],
+) -> None:
+    assignments = [
+        resource
+        for name, template in large.items()
+        if name.startswith("IdentityAssignments") and "/" in name
+        for resource in template["Resources"].values()  # type: ignore[attr-defined]
+        if resource["Type"] == "AWS::SSO::Assignment"
+    ]
+    workload = sum(1 for a in generate(ACCOUNTS)["accounts"] if "role" not in a)
+    assert workload == ACCOUNTS - 5
+    core = len(assignments) - workload * TEAMS * len(TEAM_SETS)
+    assert 0 <= core < 20  # the platform and security teams on the core accounts
+
+
+def test_each_stack_creates_a_few_assignments_at_a_time(
+    large: dict[str, dict[str, object]],
+) -> None:
+    """A stack's shards run one after the other, and each creates LANES at once."""
+    stacks = [n for n in large if n.startswith("IdentityAssignments") and "/" not in n]
+    assert len(stacks) > 1
+    for name in stacks:
+        resources = large[name]["Resources"]
+        assert isinstance(resources, dict)
+        shards = [k for k, r in resources.items() if r["Type"] == "AWS::CloudFormation::Stack"]
+        assert len([k for k in shards if not resources[k].get("DependsOn")]) == 1, name
+        for shard in shards:
+            nested = large[f"{name}/{shard}"]["Resources"]
+            assert isinstance(nested, dict)
+            assert len([r for r in nested.values() if "DependsOn" not in r]) <= LANES
 
 
 def test_every_account_is_created_or_placed(large: dict[str, dict[str, object]]) -> None:

@@ -88,10 +88,14 @@ STACKS = [
     "Network-eu-central-1",
     "Network-us-east-1",
     "IdentityCenter",
+    "IdentityCenterDelegated",
     "IdentityAssignments00",
+    "IdentityAssignmentsDelegated00",
     "MachineAccess-management",
     "MachineAccess-audit",
 ]
+#: The nested templates of the Identity Center assignment stacks, one per shard.
+SHARDS = ["IdentityAssignments00/Shard000", "IdentityAssignmentsDelegated00/Shard000"]
 MEMBER_TEMPLATE_PLACEHOLDER = "<the member template: see test_member_template_snapshot>"
 
 
@@ -121,5 +125,13 @@ def test_member_template_snapshot(synthesized: Synthesized, snapshot: SnapshotAs
     assert mask(body) == snapshot(extension_class=JSONSnapshotExtension)
 
 
+@pytest.mark.parametrize("shard", SHARDS)
+def test_assignment_shard_snapshot(
+    shard: str, synthesized: Synthesized, snapshot: SnapshotAssertion
+) -> None:
+    """The assignments themselves: a nested template each shard's stack deploys."""
+    assert mask(synthesized.templates[shard]) == snapshot(extension_class=JSONSnapshotExtension)
+
+
 def test_every_stack_has_a_snapshot(synthesized: Synthesized) -> None:
-    assert sorted(synthesized.templates) == sorted(STACKS)
+    assert sorted(synthesized.templates) == sorted(STACKS + SHARDS)

@@ -29,6 +29,9 @@ TRUSTED_SERVICES = (
 )
 #: The service principal a StackSets delegated administrator is registered for.
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+#: The service principal an Identity Center delegated administrator is registered for
+#: (Identity Center enables its own trusted access when it is enabled).
+IDENTITY_CENTER_PRINCIPAL = "sso.amazonaws.com"
 #: Services the audit account administers for the organisation: trusted access for each,
 #: delegated administration through Organizations for Access Analyzer and Config, and
 #: through each service's own API (in every governed region) for the others.
@@ -92,6 +95,7 @@ class OrganizationSettings(Construct):
         policy_types: Sequence[str],
         centralized_root_access: bool = True,
         stacksets_delegated_admin: str | None = None,
+        identity_center_admin: str | None = None,
         security_admin: str | None = None,
         governed_regions: Sequence[str] = (),
         ram_sharing: bool = False,
@@ -109,6 +113,8 @@ class OrganizationSettings(Construct):
         :param stacksets_delegated_admin: account to register as the delegated
             administrator of service-managed StackSets. Default: none (the management
             account runs the StackSet). Trusted access for StackSets is enabled either way.
+        :param identity_center_admin: account to register as Identity Center's delegated
+            administrator. Default: none (the management account manages Identity Center).
         :param security_admin: account that administers the detective services (the audit
             account). Default: none.
         :param governed_regions: where the security administrator is designated.
@@ -233,9 +239,14 @@ class OrganizationSettings(Construct):
                 *self._delegation_permissions(
                     management_account_id,
                     organization_id,
-                    [a for a in (stacksets_delegated_admin, security_admin) if a],
+                    [
+                        a
+                        for a in (stacksets_delegated_admin, identity_center_admin, security_admin)
+                        if a
+                    ],
                     registered=[
                         *([STACKSETS_PRINCIPAL] if stacksets_delegated_admin else []),
+                        *([IDENTITY_CENTER_PRINCIPAL] if identity_center_admin else []),
                         *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
                     ],
                 ),
@@ -299,6 +310,16 @@ class OrganizationSettings(Construct):
                         }
                     ]
                     if stacksets_delegated_admin
+                    else []
+                ),
+                *(
+                    [
+                        {
+                            "AccountId": identity_center_admin,
+                            "ServicePrincipal": IDENTITY_CENTER_PRINCIPAL,
+                        }
+                    ]
+                    if identity_center_admin
                     else []
                 ),
                 *(

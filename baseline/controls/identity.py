@@ -38,6 +38,5 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
             "GROUP",
             "USER",
         )
-        if not ok:
-            evidence.violations.append(name)
+        evidence.record(name, ok)
     return evidence

@@ -42,6 +42,12 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
         account = config.account_for(role)
         return CoreAccount(account.name, account.id) if account.id is not None else None
 
+    identity_admin = None
+    center = config.identity_center
+    if center is not None and center.delegated_administrator is not None:
+        account = config.account_by_name(center.delegated_administrator)
+        if account is not None and account.id is not None:
+            identity_admin = CoreAccount(account.name, account.id)
     return GuardrailContext(
         prefix=config.organization.prefix,
         organization_id=config.organization.id or "o-unknown-until-created",
@@ -52,6 +58,7 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
         log_archive=core(AccountRole.LOG_ARCHIVE),
         audit=core(AccountRole.AUDIT),
         network=core(AccountRole.NETWORK),
+        identity_admin=identity_admin,
     )
 
 

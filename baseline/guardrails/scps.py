@@ -38,12 +38,18 @@ class GuardrailContext:
     log_archive: CoreAccount | None = None
     audit: CoreAccount | None = None
     network: CoreAccount | None = None
+    #: Identity Center's delegated administrator, which the kit deploys into when named
+    identity_admin: CoreAccount | None = None
 
     @property
     def kit_accounts(self) -> list[CoreAccount]:
         """The member accounts the landing zone's own stacks deploy into (bootstrapped with
         its qualifier); the management account is beyond every SCP."""
-        return [a for a in (self.log_archive, self.audit, self.network) if a is not None]
+        return [
+            a
+            for a in (self.log_archive, self.audit, self.network, self.identity_admin)
+            if a is not None
+        ]
 
     @property
     def baseline_principals(self) -> list[str]:

@@ -1,9 +1,16 @@
-"""``Custom::IdentityStoreGroups``: the ids of Identity Center groups given by display name.
+"""``Custom::AssignmentLookups``: what an assignment stack can only learn at deploy time.
 
-The config may name a group by its display name; an assignment needs its id, which only
-the identity store knows, at deploy time. One resource per assignment stack looks every
-name up (``identitystore:GetGroupId``) and returns the ids as attributes ``Group0``,
-``Group1``, ... in the order of ``Names``. An unknown name fails the deploy with a
+- The ids of Identity Center groups the config gives by display name: only the identity
+  store knows them (``identitystore:GetGroupId``), returned as ``Group0``, ``Group1``, ...
+  in the order of ``Names``.
+- The ids of the accounts the landing zone creates, found by e-mail in the organisation
+  (``organizations:ListAccounts``, which the management account and a delegated
+  administrator may call), returned as ``Account0``, ... in the order of
+  ``AccountEmails``. A lookup instead of a cross-stack reference: the delegated
+  administrator cannot reference the management account's Accounts stacks, and each
+  reference would be an output of those stacks, which hold at most 200.
+
+One resource per assignment stack; an unknown name or e-mail fails the deploy with a
 message that names it. Read-only; on Delete nothing changes.
 
 Standard library and boto3 only.
@@ -59,17 +66,45 @@ def group_ids(client: Any, identity_store_id: str, names: list[str]) -> cfn_resp
     return found
 
 
+def account_ids(client: Any, emails: list[str]) -> cfn_response.ResponseData:
+    """``Account<i>`` -> the id of the organisation's account with e-mail ``emails[i]``
+    (compared without case); every unknown e-mail is named in one error."""
+    by_email = {
+        account["Email"].lower(): account["Id"]
+        for page in client.get_paginator("list_accounts").paginate()
+        for account in page["Accounts"]
+    }
+    found = cfn_response.ResponseData()
+    unknown = []
+    for index, email in enumerate(emails):
+        if email.lower() in by_email:
+            found[f"Account{index}"] = by_email[email.lower()]
+        else:
+            unknown.append(email)
+    if unknown:
+        raise LookupError(
+            "no account of the organisation has the e-mail "
+            + ", ".join(unknown)
+            + " (identity_center.assignments reach it; its Accounts stack creates it)"
+        )
+    return found
+
+
+def lookups(properties: dict[str, Any], client: ClientFactory) -> cfn_response.ResponseData:
+    found = cfn_response.ResponseData()
+    names = list(properties.get("Names", []))
+    emails = list(properties.get("AccountEmails", []))
+    if names:
+        found.update(group_ids(client("identitystore"), properties["IdentityStoreId"], names))
+    if emails:
+        found.update(account_ids(client("organizations"), emails))
+    return found
+
+
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
     """The Lambda entry point: always answer CloudFormation."""
-    properties = event["ResourceProperties"]
-    cfn_response.handle(
-        event,
-        lambda: group_ids(
-            client("identitystore"), properties["IdentityStoreId"], list(properties["Names"])
-        ),
-        _send,
-    )
+    cfn_response.handle(event, lambda: lookups(event["ResourceProperties"], client), _send)
 
 
 def _send(event: dict[str, Any], status: str, reason: str = "", data: Any = None) -> None:
-    cfn_response.send(event, status, "identity-store-groups", reason, data)  # pragma: no cover
+    cfn_response.send(event, status, "assignment-lookups", reason, data)  # pragma: no cover

@@ -2,75 +2,72 @@
 
 People sign in once, through Identity Center, and get short-lived, least-privilege
 sessions in exactly the accounts their groups are assigned to (SEC02-BP04, SEC03-BP01,
-SEC03-BP02). The ``IdentityCenter`` stack holds the permission sets (and attribute-based
+SEC03-BP02). An ``IdentityCenter`` stack holds the permission sets (and attribute-based
 access control); the assignments, one CloudFormation resource per account x principal x
-permission set, live in ``identity_center.assignment_stacks`` stacks, each account's in one
-stack chosen by a stable hash of its name.
+permission set, live in nested stacks of ``IdentityAssignments<NN>`` stacks, as
+:mod:`baseline.assignments` plans them.
 
-Both deploy in the management account, in Identity Center's region: permission sets
-assigned to the management account can only be managed from there.
+Everything deploys in Identity Center's region. Permission sets given on the management
+account are managed from there (only the management account can); with
+``identity_center.delegated_administrator``, every other set is managed from that
+account (``IdentityCenterDelegated`` and ``IdentityAssignmentsDelegated<NN>``).
+
+The assignment templates are written as plain JSON, not built from constructs: an
+organisation of 2,000 accounts has tens of thousands of assignments, and a construct for
+each would cost about a millisecond apiece of synth. Each shard's template is a file asset
+of its stack, deployed as an ``AWS::CloudFormation::Stack``; its parameters carry the
+permission-set ARNs (cross-stack references the CDK makes) and the ids of groups given by
+name and of accounts the kit creates, which one ``Custom::AssignmentLookups`` per stack
+finds at deploy time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from baseline import naming
-from baseline.config import AccountRole, LandingZoneConfig, is_group_id
+from baseline.assignments import LANES, Shard, Side, plan
+from baseline.config import LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
 
-#: Assignments created at once per stack: Identity Center throttles account-assignment
-#: creation, so each stack makes them in this many chains.
-ASSIGNMENT_LANES = 4
-
-
-@dataclass(frozen=True, order=True)
-class AssignmentSpec:
-    """One assignment: a principal gets a permission set in one account."""
-
-    account_name: str
-    #: none for an account the Accounts stacks create (its id comes from them)
-    account_id: str | None
-    permission_set: str
-    principal_type: str  # GROUP or USER
-    #: an identity-store id, or for a group its display name (looked up at deploy time)
-    principal_id: str
-
-    @property
-    def construct_id(self) -> str:
-        """Stable, from what the assignment is (a contract: a new id replaces it)."""
-        kind = "G" if self.principal_type == "GROUP" else "U"
-        return naming.logical_id(
-            f"{self.account_name}-{self.permission_set}-{kind}-{self.principal_id}"
-        )
+#: Metadata key on a shard's nested-stack resource: the file, in the cloud assembly, that
+#: holds its template (the scanners and tests read it there).
+TEMPLATE_FILE_METADATA = "lz:TemplateFile"
 
 
 @dataclass(frozen=True)
 class IdentityCenterSettings:
-    """What the Identity Center stacks need, derived once from the config."""
+    """What one side's Identity Center stacks need, derived once from the config."""
 
     prefix: str
     instance_arn: str
     identity_store_id: str
     region: str
-    management_account_id: str
+    #: Side.MANAGEMENT or Side.DELEGATED
+    side: str
+    #: the account the side's stacks deploy in
+    account_id: str
     permission_sets: tuple[PermissionSetSpec, ...]
+    #: attribute-based access control (instance-wide: the management side holds it)
     access_control_attributes: tuple[tuple[str, str], ...]
-    #: assignment stack index -> its assignments
-    shards: tuple[tuple[int, tuple[AssignmentSpec, ...]], ...]
-    #: accounts the kit creates, which an assignment reaches
-    new_accounts: tuple[str, ...]
+    #: top-level assignment stack index -> its shards
+    stacks: tuple[tuple[int, tuple[Shard, ...]], ...]
+    #: account name -> e-mail, of the accounts the kit creates that this side assigns
+    new_account_emails: dict[str, str]
 
     @classmethod
-    def from_config(cls, config: LandingZoneConfig) -> IdentityCenterSettings:
+    def for_each_side(cls, config: LandingZoneConfig) -> list[IdentityCenterSettings]:
         center = config.identity_center
         assert center is not None
         custom = {
@@ -87,36 +84,33 @@ class IdentityCenterSettings:
             for p in center.permission_sets
         }
         available = {**CATALOGUE, **custom}
-        used = {a.permission_set for a in center.assignments}
-        sets = tuple(available[name] for name in sorted(used | set(custom)))
-        assignments: set[AssignmentSpec] = set()
-        new: set[str] = set()
-        for assignment in center.assignments:
-            for account in config.assignment_targets(assignment):
-                if account.id is None:
-                    new.add(account.name)
-                for kind, ids in (("GROUP", assignment.groups), ("USER", assignment.users)):
-                    assignments |= {
-                        AssignmentSpec(account.name, account.id, assignment.permission_set, kind, i)
-                        for i in ids
-                    }
-        stacks = center.assignment_stacks
-        shards: dict[int, list[AssignmentSpec]] = {}
-        for spec in sorted(assignments, key=lambda a: a.construct_id):
-            shards.setdefault(naming.account_stack_index(spec.account_name, stacks), []).append(
-                spec
+        found = []
+        for side in plan(config):
+            account = config.account_by_name(side.account_name)
+            assert account is not None and account.id is not None  # the config rules
+            found.append(
+                cls(
+                    prefix=config.organization.prefix,
+                    instance_arn=center.instance_arn,
+                    identity_store_id=center.identity_store_id,
+                    region=center.region or config.home_region,
+                    side=side.side,
+                    account_id=account.id,
+                    permission_sets=tuple(available[name] for name in side.permission_sets),
+                    access_control_attributes=(
+                        tuple(sorted(center.access_control_attributes.items()))
+                        if side.side == Side.MANAGEMENT
+                        else ()
+                    ),
+                    stacks=tuple(side.stacks().items()),
+                    new_account_emails={
+                        a.name: a.email
+                        for a in config.accounts
+                        if any(a.name in shard.new_accounts for shard in side.shards)
+                    },
+                )
             )
-        return cls(
-            prefix=config.organization.prefix,
-            instance_arn=center.instance_arn,
-            identity_store_id=center.identity_store_id,
-            region=center.region or config.home_region,
-            management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
-            permission_sets=sets,
-            access_control_attributes=tuple(sorted(center.access_control_attributes.items())),
-            shards=tuple((index, tuple(specs)) for index, specs in sorted(shards.items())),
-            new_accounts=tuple(sorted(new)),
-        )
+        return found
 
 
 class IdentityCenterStack(cdk.Stack):
@@ -133,8 +127,14 @@ class IdentityCenterStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.permission_sets: dict[str, sso.CfnPermissionSet] = {}
+        previous: sso.CfnPermissionSet | None = None
         for spec in settings.permission_sets:
-            self.permission_sets[spec.name] = self._permission_set(spec)
+            permission_set = self._permission_set(spec)
+            # one at a time: an update re-provisions the set in every account it is
+            # assigned in, and Identity Center refuses a second provisioning there meanwhile
+            if previous is not None:
+                permission_set.node.add_dependency(previous)
+            self.permission_sets[spec.name] = previous = permission_set
         if settings.access_control_attributes:
             sso.CfnInstanceAccessControlAttributeConfiguration(
                 self,
@@ -188,7 +188,7 @@ def _reference(name: str) -> sso.CfnPermissionSet.CustomerManagedPolicyReference
 
 
 class IdentityAssignmentsStack(cdk.Stack):
-    """One shard of the assignments, created a few at a time."""
+    """Up to ten shards of assignments, each a nested stack, deployed one after the other."""
 
     def __init__(
         self,
@@ -196,59 +196,64 @@ class IdentityAssignmentsStack(cdk.Stack):
         construct_id: str,
         *,
         settings: IdentityCenterSettings,
-        assignments: tuple[AssignmentSpec, ...],
+        shards: tuple[Shard, ...],
         permission_set_arns: dict[str, str],
-        new_account_ids: dict[str, str],
         **kwargs: Any,
     ) -> None:
-        """:param new_account_ids: account name -> id (a reference to the Accounts stack
-        that creates it) for the accounts without an id in the config."""
         super().__init__(scope, construct_id, **kwargs)
-        group_ids = self._group_ids(settings, assignments)
-        made: list[sso.CfnAssignment] = []
-        for spec in assignments:
-            assignment = sso.CfnAssignment(
-                self,
-                spec.construct_id,
-                instance_arn=settings.instance_arn,
-                permission_set_arn=permission_set_arns[spec.permission_set],
-                principal_type=spec.principal_type,
-                principal_id=group_ids.get(spec.principal_id, spec.principal_id)
-                if spec.principal_type == "GROUP"
-                else spec.principal_id,
-                target_type="AWS_ACCOUNT",
-                target_id=spec.account_id or new_account_ids[spec.account_name],
-            )
-            # a few chains instead of all at once: Identity Center throttles creations
-            if len(made) >= ASSIGNMENT_LANES:
-                assignment.add_dependency(made[-ASSIGNMENT_LANES])
-            made.append(assignment)
-        self.assignments = made
-
-    def _group_ids(
-        self, settings: IdentityCenterSettings, assignments: tuple[AssignmentSpec, ...]
-    ) -> dict[str, str]:
-        """Display name -> the group's id, looked up once for the whole stack."""
-        names = sorted(
-            {
-                a.principal_id
-                for a in assignments
-                if a.principal_type == "GROUP" and not is_group_id(a.principal_id)
-            }
+        self.settings = settings
+        self.shards = shards
+        group_ids, account_ids = self._lookups(
+            settings,
+            sorted({n for s in shards for n in s.group_names}),
+            sorted({n for s in shards for n in s.new_accounts}),
         )
-        if not names:
-            return {}
+        outdir = Path(cdk.Stage.of(self).outdir)  # type: ignore[union-attr]
+        previous: cloudformation.CfnStack | None = None
+        self.shard_stacks: list[cloudformation.CfnStack] = []
+        for shard in shards:
+            body = json.dumps(shard_template(settings, shard), separators=(",", ":"))
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            file_name = f"{self.artifact_id}.shard-{shard.index:03d}.{digest[:12]}.json"
+            (outdir / file_name).write_text(body, encoding="utf-8")
+            location = self.synthesizer.add_file_asset(
+                file_name=file_name,
+                packaging=cdk.FileAssetPackaging.FILE,
+                source_hash=digest,
+            )
+            parameters = {
+                **{
+                    _parameter("PermissionSet", name): permission_set_arns[name]
+                    for name in shard.permission_sets
+                },
+                **{_parameter("Group", name): group_ids[name] for name in shard.group_names},
+                **{_parameter("Account", name): account_ids[name] for name in shard.new_accounts},
+            }
+            nested = cloudformation.CfnStack(
+                self,
+                f"Shard{shard.index:03d}",
+                template_url=location.http_url,
+                parameters=parameters or None,
+            )
+            nested.add_metadata(TEMPLATE_FILE_METADATA, file_name)
+            # one shard at a time: at most LANES creations in flight per stack
+            if previous is not None:
+                nested.node.add_dependency(previous)
+            self.shard_stacks.append(previous := nested)
+
+    def _lookups(
+        self, settings: IdentityCenterSettings, names: list[str], new_accounts: list[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Group display name -> id, and new account name -> id, looked up once for the
+        whole stack at deploy time."""
+        if not names and not new_accounts:
+            return {}, {}
         stack = cdk.Stack.of(self)
         store = settings.identity_store_id
-        self.group_lookup = BaselineFunction(
-            self,
-            "GroupLookup",
-            function_name=f"{stack.stack_name}-groups",
-            description="Finds the ids of the Identity Center groups the config names",
-            code=handler_code("identity_center"),
-            handler="identity_center.handler",
-            log_group_name=f"/{settings.prefix}/{stack.stack_name}-groups",
-            statements=[
+        statements = []
+        reasons = {}
+        if names:
+            statements.append(
                 iam.PolicyStatement(
                     sid="FindTheGroupsByName",
                     actions=["identitystore:GetGroupId"],
@@ -257,21 +262,109 @@ class IdentityAssignmentsStack(cdk.Stack):
                         f"arn:{stack.partition}:identitystore:::group/*",
                     ],
                 )
-            ],
-            wildcard_reasons={
-                "Resource::arn:aws:identitystore:::group/*": (
-                    "the groups are found by display name, so their ids are not known "
-                    "before the call; the identity store itself is named"
+            )
+            reasons["Resource::arn:aws:identitystore:::group/*"] = (
+                "the groups are found by display name, so their ids are not known before "
+                "the call; the identity store itself is named"
+            )
+        if new_accounts:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="FindTheNewAccountsByEmail",
+                    actions=["organizations:ListAccounts"],
+                    resources=["*"],
                 )
-            },
-            timeout=cdk.Duration.minutes(2),
+            )
+            reasons["Resource::*"] = (
+                "X-Ray and organizations:ListAccounts accept no resource-level permissions"
+            )
+        self.lookup_function = BaselineFunction(
+            self,
+            "Lookup",
+            function_name=f"{stack.stack_name}-lookups",
+            description="Finds the ids of the groups and new accounts the assignments name",
+            code=handler_code("identity_center"),
+            handler="identity_center.handler",
+            log_group_name=f"/{settings.prefix}/{stack.stack_name}-lookups",
+            statements=statements,
+            wildcard_reasons=reasons,
+            timeout=cdk.Duration.minutes(5),
             policy_path=naming.baseline_policy_path(settings.prefix),
         )
+        properties: dict[str, Any] = {"IdentityStoreId": store}
+        if names:
+            properties["Names"] = names
+        if new_accounts:
+            properties["AccountEmails"] = [settings.new_account_emails[n] for n in new_accounts]
         lookup = cdk.CustomResource(
             self,
-            "Groups",
-            service_token=self.group_lookup.function.function_arn,
-            resource_type="Custom::IdentityStoreGroups",
-            properties={"IdentityStoreId": store, "Names": names},
+            "Lookups",
+            service_token=self.lookup_function.function.function_arn,
+            resource_type="Custom::AssignmentLookups",
+            properties=properties,
         )
-        return {name: lookup.get_att_string(f"Group{i}") for i, name in enumerate(names)}
+        return (
+            {name: lookup.get_att_string(f"Group{i}") for i, name in enumerate(names)},
+            {name: lookup.get_att_string(f"Account{i}") for i, name in enumerate(new_accounts)},
+        )
+
+
+def _parameter(kind: str, name: str) -> str:
+    """A shard template's parameter for a permission set, group name or new account."""
+    return f"{kind}{naming.logical_id(name)}"
+
+
+def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, Any]:
+    """The CloudFormation template of one shard: its assignments, in :data:`LANES`
+    chains, with a parameter for each value another stack makes."""
+    parameters: dict[str, Any] = {}
+    for name in shard.permission_sets:
+        parameters[_parameter("PermissionSet", name)] = {
+            "Type": "String",
+            "Description": f"ARN of the {name} permission set",
+        }
+    for name in shard.group_names:
+        parameters[_parameter("Group", name)] = {
+            "Type": "String",
+            "Description": f"Id of the group {name!r}, looked up by its display name",
+        }
+    for name in shard.new_accounts:
+        parameters[_parameter("Account", name)] = {
+            "Type": "String",
+            "Description": f"Id of the account {name}, which the landing zone creates",
+        }
+    resources: dict[str, Any] = {}
+    chain: list[str] = []
+    for spec in shard.assignments:
+        resource: dict[str, Any] = {
+            "Type": "AWS::SSO::Assignment",
+            "Properties": {
+                "InstanceArn": settings.instance_arn,
+                "PermissionSetArn": {"Ref": _parameter("PermissionSet", spec.permission_set)},
+                "PrincipalType": spec.principal_type,
+                "PrincipalId": (
+                    {"Ref": _parameter("Group", spec.group_name)}
+                    if spec.group_name
+                    else spec.principal_id
+                ),
+                "TargetType": "AWS_ACCOUNT",
+                "TargetId": (
+                    spec.account_id
+                    if spec.account_id
+                    else {"Ref": _parameter("Account", spec.account_name)}
+                ),
+            },
+        }
+        # a few chains instead of all at once: Identity Center throttles creations
+        if len(chain) >= LANES:
+            resource["DependsOn"] = [chain[-LANES]]
+        resources[spec.logical_id] = resource
+        chain.append(spec.logical_id)
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": (
+            f"IAM Identity Center assignments of the landing zone, shard {shard.index:03d}"
+        ),
+        "Parameters": parameters,
+        "Resources": resources,
+    }

@@ -52,6 +52,8 @@ class OrganizationStackSettings:
     security_admin: str | None
     governed_regions: tuple[str, ...]
     stacksets_delegated_admin: str | None
+    #: the account registered as Identity Center's delegated administrator, if any
+    identity_center_admin: str | None
     #: RAM sharing with the organisation (the network hub shares its transit gateway)
     ram_sharing: bool
 
@@ -74,6 +76,7 @@ class OrganizationStackSettings:
             ),
             governed_regions=tuple(config.governed_regions),
             stacksets_delegated_admin=config.stack_set_delegated_admin,
+            identity_center_admin=config.identity_center_admin,
             ram_sharing=config.network.hub and not config.bootstrap_phase,
         )
 
@@ -177,6 +180,7 @@ class OrganizationStack(cdk.Stack):
             security_admin=settings.security_admin,
             governed_regions=settings.governed_regions,
             stacksets_delegated_admin=settings.stacksets_delegated_admin,
+            identity_center_admin=settings.identity_center_admin,
             ram_sharing=settings.ram_sharing,
         )
         # Policy types must be enabled on the root before a policy of the type attaches.

@@ -27,3 +27,14 @@ def test_fails_on_a_session_over_twelve_hours(synthesized: Synthesized) -> None:
         )["Properties"].update(SessionDuration="PT13H"),
         synthesized,
     )
+
+
+def test_fails_on_an_assignment_that_is_not_to_one_account(synthesized: Synthesized) -> None:
+    """The assignments live in the nested shard templates; the check reads them there."""
+    assert_weakening_breaks(
+        "LZ-ID-01",
+        lambda t: first(t, "AWS::SSO::Assignment")["Properties"].update(
+            TargetType="ALL_PROVISIONED_ACCOUNTS"
+        ),
+        synthesized,
+    )

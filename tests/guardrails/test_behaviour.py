@@ -29,6 +29,10 @@ LOG_ARCHIVE = "312345678901"  # log-archive, Security
 CDK_EXEC = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-cfn-exec-role-{NETWORK}-eu-west-1"
 CDK_DEPLOY = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-deploy-role-{NETWORK}-eu-west-1"
 IMPOSTOR_CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PROD}-eu-west-1"
+SHARED_SERVICES = "645678901234"  # shared-services, Infrastructure: Identity Center's admin
+IDENTITY_CDK_EXEC = (
+    f"arn:aws:iam::{SHARED_SERVICES}:role/cdk-lzbaseline-cfn-exec-role-{SHARED_SERVICES}-eu-west-1"
+)
 AUDIT_ADMIN = f"arn:aws:iam::{AUDIT_ACCOUNT}:role/AWSReservedSSO_Admin_01"
 AUDIT_CDK_EXEC = (
     f"arn:aws:iam::{AUDIT_ACCOUNT}:role/cdk-lzbaseline-cfn-exec-role-{AUDIT_ACCOUNT}-eu-west-1"
@@ -199,6 +203,16 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             "iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", IMPOSTOR_CDK_EXEC
         ),
         "Deny",
+    ),
+    (
+        "the CDK role of Identity Center's delegated administrator manages permission sets",
+        SHARED_SERVICES,
+        Request(
+            "sso:CreatePermissionSet",
+            "arn:aws:sso:::instance/ssoins-7223c1d9e4a5b6f0",
+            IDENTITY_CDK_EXEC,
+        ),
+        "Allow",
     ),
     (
         "an impostor CDK role cannot even read",

@@ -1,4 +1,4 @@
-"""Custom::IdentityStoreGroups against botocore's Stubber (every request validated)."""
+"""Custom::AssignmentLookups against botocore's Stubber (every request validated)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from baseline.handlers import identity_center as handler_module
 STORE = "d-93671a2b3c"
 
 
-def _client() -> tuple[Any, Stubber]:
+def _client(service: str = "identitystore") -> tuple[Any, Stubber]:
     client = boto3.client(
-        "identitystore",
+        service,
         region_name="eu-west-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -113,3 +113,83 @@ def test_delete_looks_nothing_up(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     handler_module.handler(event, None, client=lambda service: pytest.fail("no call on Delete"))
     assert sent == ["SUCCESS"]
+
+
+def _account(account_id: str, email: str) -> dict[str, Any]:
+    return {
+        "Id": account_id,
+        "Arn": f"arn:aws:organizations::210987654321:account/o-abcd123456/{account_id}",
+        "Email": email,
+        "Name": email.split("@", maxsplit=1)[0],
+        "Status": "ACTIVE",
+    }
+
+
+def test_each_new_account_is_found_by_email_across_pages() -> None:
+    client, stub = _client("organizations")
+    stub.add_response(
+        "list_accounts",
+        {"Accounts": [_account("111111111111", "a@example.com")], "NextToken": "page-2"},
+        {},
+    )
+    stub.add_response(
+        "list_accounts",
+        {"Accounts": [_account("222222222222", "Fleet-Dev@Example.com")]},
+        {"NextToken": "page-2"},
+    )
+    with stub:
+        found = handler_module.account_ids(client, ["fleet-dev@example.com", "a@example.com"])
+    assert dict(found) == {"Account0": "222222222222", "Account1": "111111111111"}
+    stub.assert_no_pending_responses()
+
+
+def test_an_unknown_email_fails_the_deploy_and_is_named() -> None:
+    client, stub = _client("organizations")
+    stub.add_response(
+        "list_accounts", {"Accounts": [_account("111111111111", "a@example.com")]}, {}
+    )
+    with stub, pytest.raises(LookupError, match=r"has the e-mail b@example\.com"):
+        handler_module.account_ids(client, ["a@example.com", "b@example.com"])
+
+
+def test_one_answer_carries_groups_and_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    store, store_stub = _client()
+    store_stub.add_response(
+        "get_group_id",
+        {
+            "GroupId": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "IdentityStoreId": STORE,
+            "GroupArn": _arn("906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"),
+        },
+        _request("finance"),
+    )
+    organizations, org_stub = _client("organizations")
+    org_stub.add_response(
+        "list_accounts", {"Accounts": [_account("111111111111", "a@example.com")]}, {}
+    )
+    sent: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        handler_module,
+        "_send",
+        lambda event, status, reason="", data=None: sent.append((status, data)),
+    )
+    event = {
+        "RequestType": "Update",
+        "ResourceProperties": {
+            "IdentityStoreId": STORE,
+            "Names": ["finance"],
+            "AccountEmails": ["a@example.com"],
+        },
+    }
+    clients = {"identitystore": store, "organizations": organizations}
+    with store_stub, org_stub:
+        handler_module.handler(event, None, client=clients.__getitem__)
+    assert sent == [
+        (
+            "SUCCESS",
+            {
+                "Group0": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+                "Account0": "111111111111",
+            },
+        )
+    ]

@@ -88,7 +88,7 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
     "network_hub": ("Network-eu-west-1", "nwl-hub-eu-west-1-network-hub", dict(OWN)),
     "identity_center": (
         "IdentityAssignments00",
-        "nwl-identity-assignments-00-groups",
+        "nwl-identity-assignments-00-lookups",
         dict(OWN),
     ),
     "account_settings": (
@@ -159,6 +159,10 @@ def boto3_calls(module: str) -> set[tuple[str, str]]:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 for service in _service_of(node.func.value, bindings[name]):
                     calls.add((service, node.func.attr))
+                    # client.get_paginator("list_accounts") makes the list_accounts calls
+                    paginated = node.args[0] if node.args else None
+                    if node.func.attr == "get_paginator" and isinstance(paginated, ast.Constant):
+                        calls.add((service, str(paginated.value)))
     return calls
 
 
@@ -229,6 +233,9 @@ def test_the_call_reader_follows_clients_through_names_and_arguments() -> None:
     settings = boto3_calls("account_settings")
     assert ("s3control", "put_public_access_block") in settings  # boto3.client(...).op()
     assert ("ec2", "enable_ebs_encryption_by_default") in settings  # ec2 = ...; f(p, ec2)
+    lookups = boto3_calls("identity_center")
+    assert ("organizations", "list_accounts") in lookups  # get_paginator("list_accounts")
+    assert ("identitystore", "get_group_id") in lookups
 
 
 @pytest.mark.parametrize("module", sorted(FUNCTIONS))

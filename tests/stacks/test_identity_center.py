@@ -1,5 +1,7 @@
-"""IAM Identity Center from the config: permission sets, OU targets expanded, assignments
-created a few at a time; and the config's identity_center section refused when wrong."""
+"""IAM Identity Center from the config: permission sets split between the management
+account and the delegated administrator, OU targets expanded, assignments in nested
+stacks created a few at a time; and the config's identity_center section refused when
+wrong."""
 
 from __future__ import annotations
 
@@ -11,44 +13,66 @@ from typing import Any
 import pytest
 import yaml
 
+from baseline.assignments import LANES, Side, plan
+from baseline.compliance import templates_with_stack_sets
 from baseline.config import ConfigError, load_config, parse_config
-from baseline.stacks.identity_center import ASSIGNMENT_LANES
+from baseline.naming import logical_id
 from tests.conftest import Synthesized
 
 SECURITY_TEAM = "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"
 ORDERS_TEAM = "906754b2c4-3c4d5e6f-7081-92a3-b4c5-d6e7f8091021"
+PLATFORM_TEAM = "906754b2c4-2b3c4d5e-6f70-8192-a3b4-c5d6e7f80910"
+CENTERS = ("IdentityCenter", "IdentityCenterDelegated")
+ASSIGNMENT_STACKS = ("IdentityAssignments00", "IdentityAssignmentsDelegated00")
 
 
 def _resources(synthesized: Synthesized, stack: str, kind: str) -> list[dict[str, Any]]:
     return [r for r in synthesized.templates[stack]["Resources"].values() if r["Type"] == kind]
 
 
-def _assigned(synthesized: Synthesized, permission_set: str, group: str) -> set[str]:
-    """Account names (or ids) a group gets a permission set on."""
-    sets = {
-        logical_id: r["Properties"]["Name"]
-        for logical_id, r in synthesized.templates["IdentityCenter"]["Resources"].items()
-        if r["Type"] == "AWS::SSO::PermissionSet"
+def _shards(synthesized: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
+    """The nested templates of an assignment stack, by ``<stack>/<logical id>``."""
+    return {
+        name: template
+        for name, template in templates_with_stack_sets(synthesized.outdir)
+        if name.startswith(f"{stack}/")
     }
+
+
+def _assignments(synthesized: Synthesized, stack: str) -> list[dict[str, Any]]:
+    return [
+        r
+        for template in _shards(synthesized, stack).values()
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SSO::Assignment"
+    ]
+
+
+def _sets(synthesized: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in _resources(synthesized, stack, "AWS::SSO::PermissionSet")
+    }
+
+
+def _assigned(synthesized: Synthesized, permission_set: str, group: str) -> set[str]:
+    """Account names (or "new") a group gets a permission set on, from either side."""
     ids = {a.id: a.name for a in synthesized.config.accounts if a.id}
     found = set()
-    for assignment in _resources(synthesized, "IdentityAssignments00", "AWS::SSO::Assignment"):
-        props = assignment["Properties"]
-        arn = json.dumps(props["PermissionSetArn"])
-        name = next(n for logical_id, n in sets.items() if logical_id in arn)
-        if name == permission_set and props["PrincipalId"] == group:
-            target = props["TargetId"]
-            found.add(ids.get(target, "new") if isinstance(target, str) else "new")
+    for stack in ASSIGNMENT_STACKS:
+        for assignment in _assignments(synthesized, stack):
+            props = assignment["Properties"]
+            wanted = {"Ref": f"PermissionSet{logical_id(permission_set)}"}
+            if props["PermissionSetArn"] == wanted and props["PrincipalId"] == group:
+                target = props["TargetId"]
+                found.add(ids[target] if isinstance(target, str) else "new")
     return found
 
 
 def test_the_permission_sets_have_their_sessions_policies_and_boundary(
     synthesized: Synthesized,
 ) -> None:
-    sets = {
-        r["Properties"]["Name"]: r["Properties"]
-        for r in _resources(synthesized, "IdentityCenter", "AWS::SSO::PermissionSet")
-    }
+    sets = {name: p for stack in CENTERS for name, p in _sets(synthesized, stack).items()}
     assert sets["Administrator"]["SessionDuration"] == "PT1H"
     assert sets["Administrator"]["ManagedPolicies"] == [
         "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -68,6 +92,61 @@ def test_the_permission_sets_have_their_sessions_policies_and_boundary(
     assert keys == {"team", "cost-center"}
 
 
+def test_sets_given_on_the_management_account_are_managed_from_it(
+    synthesized: Synthesized,
+) -> None:
+    """The delegated administrator cannot manage a set provisioned in the management
+    account: those stay there, with all their assignments; the rest move to it."""
+    stacks = {s.artifact_id: s for s in synthesized.landing_zone.stacks}
+    assert stacks["IdentityCenter"].account == "210987654321"  # management
+    assert set(_sets(synthesized, "IdentityCenter")) == {"Billing", "SecurityAudit"}
+    shared_services = "645678901234"
+    for name in ("IdentityCenterDelegated", "IdentityAssignmentsDelegated00"):
+        assert stacks[name].account == shared_services
+    assert set(_sets(synthesized, "IdentityCenterDelegated")) == {
+        "Administrator",
+        "DataScientist",
+        "IncidentResponse",
+        "PowerUser",
+        "ReadOnly",
+    }
+    delegated_targets = {
+        a["Properties"]["TargetId"]
+        for a in _assignments(synthesized, "IdentityAssignmentsDelegated00")
+    }
+    assert "210987654321" not in delegated_targets
+
+
+def test_the_delegated_administrator_is_registered_for_identity_center(
+    synthesized: Synthesized,
+) -> None:
+    (settings,) = _resources(synthesized, "Organization", "Custom::OrganizationSettings")
+    assert {
+        "AccountId": "645678901234",
+        "ServicePrincipal": "sso.amazonaws.com",
+    } in settings["Properties"]["DelegatedAdministrators"]
+    registering = [
+        s
+        for policy in _resources(synthesized, "Organization", "AWS::IAM::ManagedPolicy")
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "RegisterDelegatedAdministrators"
+    ]
+    (statement,) = registering
+    assert (
+        "sso.amazonaws.com"
+        in statement["Condition"]["StringEquals"]["organizations:ServicePrincipal"]
+    )
+    assert any("645678901234" in json.dumps(r) for r in statement["Resource"])
+
+
+def test_permission_sets_are_changed_one_at_a_time(synthesized: Synthesized) -> None:
+    for stack in CENTERS:
+        resources = synthesized.templates[stack]["Resources"]
+        sets = [k for k, r in resources.items() if r["Type"] == "AWS::SSO::PermissionSet"]
+        free = [k for k in sets if not resources[k].get("DependsOn")]
+        assert len(free) == 1 and len(sets) >= 2, stack
+
+
 def test_an_ou_reaches_every_account_under_it_but_not_the_management_account(
     synthesized: Synthesized,
 ) -> None:
@@ -75,28 +154,38 @@ def test_an_ou_reaches_every_account_under_it_but_not_the_management_account(
     everyone = {a.name for a in synthesized.config.accounts if a.id} | {"new"}
     assert audited == everyone  # the management account because it is named explicitly
     assert _assigned(synthesized, "PowerUser", ORDERS_TEAM) == {"orders-prod", "orders-staging"}
-    assert "management" not in _assigned(
-        synthesized, "Administrator", "906754b2c4-2b3c4d5e-6f70-8192-a3b4-c5d6e7f80910"
-    )
+    administered = _assigned(synthesized, "Administrator", PLATFORM_TEAM)
+    assert administered == {"log-archive", "audit", "network", "shared-services"}
 
 
-def test_a_new_account_is_assigned_through_the_stack_that_creates_it(
+def test_a_new_account_is_assigned_once_the_stack_that_creates_it_ran(
     synthesized: Synthesized,
 ) -> None:
-    targets = [
-        a["Properties"]["TargetId"]
-        for a in _resources(synthesized, "IdentityAssignments00", "AWS::SSO::Assignment")
+    targets = [a["Properties"]["TargetId"] for a in _assignments(synthesized, ASSIGNMENT_STACKS[0])]
+    assert {"Ref": "AccountFleetDev"} in targets
+    (shard,) = _resources(synthesized, ASSIGNMENT_STACKS[0], "AWS::CloudFormation::Stack")
+    (lookup_id,) = [
+        k
+        for k, r in synthesized.templates[ASSIGNMENT_STACKS[0]]["Resources"].items()
+        if r["Type"] == "Custom::AssignmentLookups"
     ]
-    references = [t for t in targets if not isinstance(t, str)]
-    assert references and all("nwl-accounts-" in json.dumps(t) for t in references)
+    assert shard["Properties"]["Parameters"]["AccountFleetDev"] == {
+        "Fn::GetAtt": [lookup_id, "Account0"]
+    }
+    stack = next(
+        s for s in synthesized.landing_zone.stacks if s.artifact_id == ASSIGNMENT_STACKS[0]
+    )
+    assert {d.artifact_id for d in stack.dependencies} >= {"Accounts00", "Accounts03"}
 
 
 def test_assignments_are_created_a_few_at_a_time(synthesized: Synthesized) -> None:
-    resources = synthesized.templates["IdentityAssignments00"]["Resources"]
-    assignments = [k for k, r in resources.items() if r["Type"] == "AWS::SSO::Assignment"]
-    free = [k for k in assignments if not resources[k].get("DependsOn")]
-    assert len(free) == ASSIGNMENT_LANES  # at most this many in flight at once
-    assert len(assignments) > ASSIGNMENT_LANES
+    for stack in ASSIGNMENT_STACKS:
+        for name, template in _shards(synthesized, stack).items():
+            resources = template["Resources"]
+            assignments = [k for k, r in resources.items() if r["Type"] == "AWS::SSO::Assignment"]
+            free = [k for k in assignments if not resources[k].get("DependsOn")]
+            assert len(free) == LANES, name  # at most this many in flight at once
+            assert len(assignments) > LANES
 
 
 def _load(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -187,29 +276,89 @@ def test_fails_when_one_stack_would_hold_too_many_assignments(
             "ou": "Sandbox",
             "id": f"{600000000000 + i}",
         }
-        for i in range(230)
+        for i in range(460)
     ]
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
     (problem,) = [p for p in caught.value.problems if "assignment_stacks" in p]
     assert problem.startswith(
-        "identity_center.assignment_stacks: 1 of the 1 stacks would hold over 450"
-    )
+        "identity_center.assignment_stacks: with 1, 2 would hold over 450 assignments "
+        "(management stack 00: 471)"
+    ), problem
     assert "need at least 2 stacks" in problem and problem.endswith("raise assignment_stacks")
     data["identity_center"]["assignment_stacks"] = 3
     assert parse_config(data).identity_center is not None
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "shared-service",
+            "'shared-service' is not an account of the config (did you mean shared-services?)",
+        ),
+        ("management", "'management' is the management account; name a member account"),
+        ("fleet-dev", "'fleet-dev' has no id yet; it can be registered once it exists"),
+    ],
+)
+def test_fails_on_a_wrong_delegated_administrator(
+    name: str, message: str, example_data: dict[str, Any]
+) -> None:
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["delegated_administrator"] = name
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    expected = f"identity_center.delegated_administrator: {message}"
+    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+
+
+def test_the_delegated_administrator_assigns_a_new_account_by_looking_it_up(
+    example_data: dict[str, Any],
+) -> None:
+    """A new account's id comes from the management account's Accounts stacks, which a
+    stack in the delegated administrator cannot reference: it finds the id by e-mail."""
+    data = copy.deepcopy(example_data)
+    power_user = next(
+        a for a in data["identity_center"]["assignments"] if a["permission_set"] == "PowerUser"
+    )
+    power_user["exclude_accounts"] = ["fleet-prod"]  # fleet-dev has no id yet
+    config = parse_config(data)
+    (delegated,) = [side for side in plan(config) if side.side == Side.DELEGATED]
+    assert [s.new_accounts for s in delegated.shards] == [("fleet-dev",)]
+
+
+def test_fails_when_one_lookup_would_answer_too_much(example_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(example_data)
+    data["accounts"] += [
+        {"name": f"lab-{i:03d}", "email": f"aws-lab-{i:03d}@northwind.example.com", "ou": "Sandbox"}
+        for i in range(120)
+    ]
+    data["organization"]["account_stacks"] = 8
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "identity_center.assignment_stacks: management stack 00 would look up 1 group names "
+        "and 121 new accounts at deploy time"
+    ), problem
+    data["identity_center"]["assignment_stacks"] = 20  # two stacks of ten shards
+    assert parse_config(data).identity_center is not None
+
+
 def test_a_group_given_by_name_is_looked_up_once_per_stack(synthesized: Synthesized) -> None:
     resources = synthesized.templates["IdentityAssignments00"]["Resources"]
-    (lookup_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::IdentityStoreGroups"]
+    (lookup_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::AssignmentLookups"]
     lookup = resources[lookup_id]["Properties"]
     assert lookup["Names"] == ["finance"]
     assert lookup["IdentityStoreId"] == "d-93671a2b3c"
+    assert lookup["AccountEmails"] == ["aws-fleet-dev@northwind.example.com"]
+    (shard,) = [r for r in resources.values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    assert shard["Properties"]["Parameters"]["GroupFinance"] == {
+        "Fn::GetAtt": [lookup_id, "Group0"]
+    }
     by_name = [
         r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::SSO::Assignment"
-        and r["Properties"]["PrincipalId"] == {"Fn::GetAtt": [lookup_id, "Group0"]}
+        for r in _assignments(synthesized, "IdentityAssignments00")
+        if r["Properties"]["PrincipalId"] == {"Ref": "GroupFinance"}
     ]
     assert len(by_name) == 1 and by_name[0]["TargetId"] == "210987654321"  # Billing, management
