@@ -33,6 +33,7 @@ from pydantic import (
 from baseline.defaults import (
     DEFAULT_MANAGED_DOMAIN_LISTS,
     DEFAULT_THREAT_RULE_GROUPS,
+    FORENSICS_VPC_CIDR,
     HUB_ALLOWED_DOMAINS,
     HUB_AMAZON_SIDE_ASN,
     HUB_EGRESS_CIDR,
@@ -157,6 +158,8 @@ class AccountRole(StrEnum):
     AUDIT = "audit"
     NETWORK = "network"
     SHARED_SERVICES = "shared_services"
+    #: optional: the evidence bucket and isolated analysis VPC (at most one account)
+    FORENSICS = "forensics"
     WORKLOAD = "workload"
 
 
@@ -703,6 +706,22 @@ class DnsFirewall(_Strict):
     )
 
 
+class Forensics(_Strict):
+    """The forensics account's evidence store and analysis network (account role forensics)."""
+
+    object_lock: ObjectLock = Field(
+        default_factory=ObjectLock,
+        description="Object Lock default retention of the evidence bucket.",
+    )
+    vpc_cidr: Cidr = Field(
+        default=FORENSICS_VPC_CIDR,
+        description=(
+            "The isolated analysis VPC's range, /16 to /23 (it has no route out, so it may "
+            "overlap others)."
+        ),
+    )
+
+
 class Network(_Strict):
     """The network account's hub, in every governed region."""
 
@@ -955,6 +974,10 @@ class LandingZoneConfig(_Strict):
     network: Network = Field(
         default_factory=Network, description="The network account's hub and inspection."
     )
+    forensics: Forensics = Field(
+        default_factory=Forensics,
+        description="The forensics account's evidence bucket and analysis VPC.",
+    )
     identity_center: IdentityCenter | None = Field(
         default=None,
         description="IAM Identity Center permission sets and assignments. Default: none.",
@@ -1122,6 +1145,7 @@ class LandingZoneConfig(_Strict):
         problems += self._account_stack_problems()
         problems += self._network_problems()
         problems += self._identity_center_problems()
+        problems += self._forensics_problems()
         problems += self._machine_role_problems()
         _raise_if(problems)
         return self
@@ -1162,6 +1186,35 @@ class LandingZoneConfig(_Strict):
                         f"third_party_roles[{i}].managed_policies[{j}]: {arn!r} is not an "
                         "AWS-managed policy ARN"
                     )
+        return problems
+
+    def _forensics_problems(self) -> list[str]:
+        holders = [i for i, a in enumerate(self.accounts) if a.role == AccountRole.FORENSICS]
+        problems = []
+        if len(holders) > 1:
+            problems.append(
+                f"accounts: at most one account may have role 'forensics', found "
+                f"{len(holders)} (accounts{holders})"
+            )
+        workload = (*self.guardrails.workload_ous, *self.guardrails.sandbox_ous)
+        for i in holders:
+            account = self.accounts[i]
+            if account.id is None and not self.bootstrap_phase:
+                problems.append(
+                    f"accounts[{i}].id: the forensics account needs its 12-digit id: the "
+                    "baseline's stacks are deployed into it"
+                )
+            if any(account.ou == ou or account.ou.startswith(f"{ou}/") for ou in workload):
+                problems.append(
+                    f"accounts[{i}].ou: the forensics account belongs in a security OU, not "
+                    f"in the workload or sandbox OU {account.ou!r}"
+                )
+        prefix = ipaddress.ip_network(self.forensics.vpc_cidr).prefixlen
+        if not 16 <= prefix <= 23:
+            problems.append(
+                f"forensics.vpc_cidr: {self.forensics.vpc_cidr!r} must be /16 to /23 (two "
+                "isolated /24 subnets)"
+            )
         return problems
 
     def _identity_center_problems(self) -> list[str]:

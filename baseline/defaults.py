@@ -127,3 +127,13 @@ def hub_problems(
             )
         )
     return problems
+
+
+# --- incident response and forensics --------------------------------------------------------
+
+#: The tag that marks a snapshot as evidence (its value: the case id). The guardrail
+#: SCP-EVIDENCE-PROTECT keeps such a snapshot from being deleted, untagged, or shared with
+#: anyone but the forensics account.
+EVIDENCE_TAG = "lz:evidence"
+#: The forensics account's isolated analysis VPC (no route out; overlaps do not matter).
+FORENSICS_VPC_CIDR = "10.255.0.0/22"

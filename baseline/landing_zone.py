@@ -19,6 +19,7 @@ from baseline import naming
 from baseline.assignments import Side
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.stacks.accounts import AccountsSettings, AccountsStack, shard_accounts
+from baseline.stacks.forensics import ForensicsSettings, ForensicsStack
 from baseline.stacks.identity_center import (
     IdentityAssignmentsStack,
     IdentityCenterSettings,
@@ -114,6 +115,7 @@ class LandingZone(Construct):
         self.trail: TrailStack | None = None
         self.security_tooling: list[SecurityToolingStack] = []
         self.network: list[NetworkStack] = []
+        self.forensics: ForensicsStack | None = None
         self.identity_centers: list[IdentityCenterStack] = []
         self.identity_assignments: list[IdentityAssignmentsStack] = []
         self.machine_access: list[MachineAccessStack] = []
@@ -238,6 +240,20 @@ class LandingZone(Construct):
         self.trail = trail
         self.security_tooling = security_tooling
         self.network = network
+        # 9b. The forensics account: the evidence bucket and the isolated analysis VPC,
+        # whose flow logs go to the log archive.
+        forensics = ForensicsSettings.from_config(config)
+        if forensics is not None:
+            self.forensics = stack(
+                ForensicsStack,
+                "Forensics",
+                name=naming.forensics_stack(prefix),
+                description="Evidence bucket and isolated analysis VPC of the forensics account",
+                account=forensics.account_id,
+                region=forensics.region,
+                after=[organization, log_archive],
+                settings=forensics,
+            )
         # 10. Identity Center: permission sets, then the assignments, once the accounts,
         # their baselines (the workload boundary PowerUser names) and the trail exist.
         if config.identity_center is not None:
@@ -271,6 +287,11 @@ class LandingZone(Construct):
                         settings=identity,
                         shards=shards,
                         permission_set_arns=arns,
+                        lookup_function_arn=(
+                            center.lookup_function.function.function_arn
+                            if center.lookup_function is not None
+                            else None
+                        ),
                     )
                     for index, shards in identity.stacks
                 ]
@@ -303,6 +324,7 @@ class LandingZone(Construct):
             self.trail,
             *self.security_tooling,
             *self.network,
+            self.forensics,
             *self.identity_centers,
             *self.identity_assignments,
             *self.machine_access,

@@ -61,6 +61,36 @@ def log_bucket(prefix: str, account_id: str, region: str) -> str:
     return _bucket(f"{prefix}-logs-{account_id}-{region}")
 
 
+def evidence_bucket(prefix: str, account_id: str, region: str) -> str:
+    """The forensics account's object-locked evidence bucket."""
+    _require(account_id, region)
+    return _bucket(f"{prefix}-evidence-{account_id}-{region}")
+
+
+def evidence_bucket_pattern(prefix: str) -> str:
+    """The evidence buckets' names, for the guardrails."""
+    return f"{prefix}-evidence-*"
+
+
+def evidence_access_log_bucket(prefix: str, account_id: str, region: str) -> str:
+    _require(account_id, region)
+    return _bucket(f"{prefix}-evidence-access-{account_id}-{region}")
+
+
+def evidence_key_alias(prefix: str) -> str:
+    return _alias(f"alias/{prefix}/forensics-evidence")
+
+
+def forensics_stack(prefix: str) -> str:
+    return f"{prefix}-forensics"
+
+
+def containment_role_pattern(prefix: str) -> str:
+    """Name pattern of the audit account's containment automation roles (one per region):
+    the only writers of the evidence bucket."""
+    return f"{prefix}-containment-*"
+
+
 def config_bucket(prefix: str, account_id: str, region: str) -> str:
     """The AWS Config delivery bucket in the log-archive account.
 
@@ -289,6 +319,12 @@ def machine_access_stack(prefix: str) -> str:
 
 def identity_center_stack(prefix: str) -> str:
     return f"{prefix}-identity-center"
+
+
+def identity_lookup_function(prefix: str) -> str:
+    """The function (and role) that finds groups by name and new accounts by e-mail for
+    the Identity Center assignments, in each account that manages them."""
+    return f"{prefix}-identity-center-lookups"
 
 
 def identity_assignments_stack(prefix: str, index: int) -> str:

@@ -87,6 +87,7 @@ STACKS = [
     "Network-eu-west-1",
     "Network-eu-central-1",
     "Network-us-east-1",
+    "Forensics",
     "IdentityCenter",
     "IdentityCenterDelegated",
     "IdentityAssignments00",

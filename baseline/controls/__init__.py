@@ -14,6 +14,7 @@ from baseline.controls import (
     detection,
     guardrails,
     identity,
+    incident,
     logs,
     member_baseline,
     network,
@@ -41,6 +42,7 @@ _DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("Identity", identity),
     ("Detection", detection),
     ("Network", network),
+    ("Incident response", incident),
 )
 
 

@@ -59,6 +59,18 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
         audit=core(AccountRole.AUDIT),
         network=core(AccountRole.NETWORK),
         identity_admin=identity_admin,
+        forensics=next(
+            (
+                CoreAccount(a.name, a.id)
+                for a in config.accounts
+                if a.role == AccountRole.FORENSICS and a.id is not None
+            ),
+            None,
+        ),
+        below_root=(
+            *(path for path in config.ou_paths() if "/" not in path),
+            *(a.name for a in config.accounts if a.ou == ROOT and a.role != AccountRole.MANAGEMENT),
+        ),
     )
 
 

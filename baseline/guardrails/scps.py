@@ -13,7 +13,8 @@ from typing import Any
 
 from baseline import naming
 from baseline.boundary import POLICY_CHANGES
-from baseline.guardrails.model import Guardrail, PolicyType, Statement
+from baseline.defaults import EVIDENCE_TAG
+from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class GuardrailContext:
     network: CoreAccount | None = None
     #: Identity Center's delegated administrator, which the kit deploys into when named
     identity_admin: CoreAccount | None = None
+    #: the forensics account (config role ``forensics``), when the config has one
+    forensics: CoreAccount | None = None
+    #: every top-level OU, and every member account placed directly in the root: where a
+    #: guardrail for every member account goes when the root has no room left
+    below_root: tuple[str, ...] = ()
 
     @property
     def kit_accounts(self) -> list[CoreAccount]:
@@ -47,7 +53,13 @@ class GuardrailContext:
         its qualifier); the management account is beyond every SCP."""
         return [
             a
-            for a in (self.log_archive, self.audit, self.network, self.identity_admin)
+            for a in (
+                self.log_archive,
+                self.audit,
+                self.network,
+                self.identity_admin,
+                self.forensics,
+            )
             if a is not None
         ]
 
@@ -200,6 +212,20 @@ LOG_ERASURE_ACTIONS = (
     "s3:DeleteObjectVersion",
     "s3:PutObjectLegalHold",
     "s3:PutObjectRetention",
+)
+
+#: What would give the forensics account's isolated network a path in or out.
+ISOLATION_BREAKING_ACTIONS = (
+    "ec2:AcceptTransitGatewayVpcAttachment",
+    "ec2:AcceptVpcPeeringConnection",
+    "ec2:AttachInternetGateway",
+    "ec2:AttachVpnGateway",
+    "ec2:CreateEgressOnlyInternetGateway",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateTransitGatewayVpcAttachment",
+    "ec2:CreateVpcPeeringConnection",
+    "ec2:CreateVpnGateway",
 )
 
 #: Actions that weaken or delete the baseline's log buckets.
@@ -477,7 +503,88 @@ def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
                 ),
             )
         )
+    if context.forensics is not None:
+        forensics = context.unless_deployer_of(context.forensics)
+        guardrails.append(
+            Guardrail(
+                id="SCP-FORENSICS-ACCOUNT",
+                purpose=(
+                    "In the forensics account no evidence object is deleted or unlocked, and "
+                    "no network path leads in or out (internet, NAT, transit gateway, "
+                    "peering, VPN), except through break-glass."
+                ),
+                policy_type=PolicyType.SCP,
+                best_practices=("SEC10-BP03", "SEC10-BP05", "SEC05-BP01"),
+                statements=(
+                    _deny(
+                        "DenyEvidenceErasure",
+                        [*LOG_ERASURE_ACTIONS, "s3:DeleteObject"],
+                        [f"arn:aws:s3:::{naming.evidence_bucket_pattern(prefix)}/*"],
+                        **forensics,
+                    ),
+                    _deny(
+                        "KeepTheAnalysisNetworkIsolated", ISOLATION_BREAKING_ACTIONS, **forensics
+                    ),
+                ),
+                attach_to=(context.forensics.name,),
+                exemptions=(
+                    "the landing zone's CloudFormation execution role and the break-glass "
+                    "role of the forensics account (by its account id)",
+                ),
+            )
+        )
     return guardrails
+
+
+def evidence_guardrail(context: GuardrailContext) -> Guardrail:
+    """SCP-EVIDENCE-PROTECT: snapshots tagged as evidence stay, tagged, and unshared."""
+    tagged = {"Null": {f"aws:ResourceTag/{EVIDENCE_TAG}": "false"}}
+    unless = {"ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal]}}
+    snapshots = ["arn:aws:ec2:*:*:snapshot/*"]
+    shared_elsewhere: dict[str, Any] = (
+        {"ForAnyValue:StringNotEquals": {"ec2:Add/userId": [context.forensics.id]}}
+        if context.forensics is not None
+        else {"Null": {"ec2:Add/userId": "false"}}
+    )
+    return Guardrail(
+        id="SCP-EVIDENCE-PROTECT",
+        purpose=(
+            "A snapshot tagged as evidence is not deleted, untagged or shared, except with "
+            "the forensics account, by anyone but break-glass."
+        ),
+        policy_type=PolicyType.SCP,
+        best_practices=("SEC10-BP03", "SEC10-BP05"),
+        statements=(
+            {
+                "Sid": "KeepEvidenceSnapshots",
+                "Effect": "Deny",
+                "Action": ["ec2:DeleteSnapshot", "ec2:DeleteTags"],
+                "Resource": snapshots,
+                "Condition": {**tagged, **unless},
+            },
+            {
+                "Sid": "ShareEvidenceOnlyWithForensics",
+                "Effect": "Deny",
+                "Action": ["ec2:ModifySnapshotAttribute"],
+                "Resource": snapshots,
+                "Condition": {**tagged, **unless, **shared_elsewhere},
+            },
+            {
+                "Sid": "NeverShareEvidencePublicly",
+                "Effect": "Deny",
+                "Action": ["ec2:ModifySnapshotAttribute"],
+                "Resource": snapshots,
+                "Condition": {
+                    **unless,
+                    "Null": {**tagged["Null"], "ec2:Add/group": "false"},
+                },
+            },
+        ),
+        # The root holds the three packed SCPs it has room for; every member account is
+        # below one of these targets, so the guardrail reaches the same accounts.
+        attach_to=context.below_root or (ROOT,),
+        exemptions=(f"the break-glass role ({naming.break_glass_role(context.prefix)})",),
+    )
 
 
 def scp_library(context: GuardrailContext) -> list[Guardrail]:
@@ -872,5 +979,6 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                 "the baseline's execution principals (to investigate and close the account)",
             ),
         ),
+        evidence_guardrail(context),
         *account_guardrails(context),
     ]

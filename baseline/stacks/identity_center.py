@@ -150,6 +150,58 @@ class IdentityCenterStack(cdk.Stack):
                     for key, source in settings.access_control_attributes
                 ],
             )
+        self.lookup_function: BaselineFunction | None = None
+        groups = any(shard.group_names for _, shards in settings.stacks for shard in shards)
+        if groups or settings.new_account_emails:
+            self.lookup_function = self._lookup_function(groups, bool(settings.new_account_emails))
+
+    def _lookup_function(self, groups: bool, accounts: bool) -> BaselineFunction:
+        """The function every assignment stack of this side looks groups and new accounts
+        up with (``Custom::AssignmentLookups``)."""
+        settings = self.settings
+        store = settings.identity_store_id
+        statements = []
+        reasons = {}
+        if groups:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="FindTheGroupsByName",
+                    actions=["identitystore:GetGroupId"],
+                    resources=[
+                        f"arn:{self.partition}:identitystore::{self.account}:identitystore/{store}",
+                        f"arn:{self.partition}:identitystore:::group/*",
+                    ],
+                )
+            )
+            reasons["Resource::arn:aws:identitystore:::group/*"] = (
+                "the groups are found by display name, so their ids are not known before "
+                "the call; the identity store itself is named"
+            )
+        if accounts:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="FindTheNewAccountsByEmail",
+                    actions=["organizations:ListAccounts"],
+                    resources=["*"],
+                )
+            )
+            reasons["Resource::*"] = (
+                "X-Ray and organizations:ListAccounts accept no resource-level permissions"
+            )
+        name = naming.identity_lookup_function(settings.prefix)
+        return BaselineFunction(
+            self,
+            "Lookup",
+            function_name=name,
+            description="Finds the ids of the groups and new accounts the assignments name",
+            code=handler_code("identity_center"),
+            handler="identity_center.handler",
+            log_group_name=f"/{settings.prefix}/{name}",
+            statements=statements,
+            wildcard_reasons=reasons,
+            timeout=cdk.Duration.minutes(5),
+            policy_path=naming.baseline_policy_path(settings.prefix),
+        )
 
     def _permission_set(self, spec: PermissionSetSpec) -> sso.CfnPermissionSet:
         boundary = None
@@ -198,13 +250,17 @@ class IdentityAssignmentsStack(cdk.Stack):
         settings: IdentityCenterSettings,
         shards: tuple[Shard, ...],
         permission_set_arns: dict[str, str],
+        lookup_function_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """:param lookup_function_arn: the side's lookup function (in its IdentityCenter
+        stack), when a shard names a group by name or assigns a new account."""
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.shards = shards
         group_ids, account_ids = self._lookups(
             settings,
+            lookup_function_arn,
             sorted({n for s in shards for n in s.group_names}),
             sorted({n for s in shards for n in s.new_accounts}),
         )
@@ -242,56 +298,18 @@ class IdentityAssignmentsStack(cdk.Stack):
             self.shard_stacks.append(previous := nested)
 
     def _lookups(
-        self, settings: IdentityCenterSettings, names: list[str], new_accounts: list[str]
+        self,
+        settings: IdentityCenterSettings,
+        lookup_function_arn: str | None,
+        names: list[str],
+        new_accounts: list[str],
     ) -> tuple[dict[str, str], dict[str, str]]:
         """Group display name -> id, and new account name -> id, looked up once for the
         whole stack at deploy time."""
         if not names and not new_accounts:
             return {}, {}
-        stack = cdk.Stack.of(self)
-        store = settings.identity_store_id
-        statements = []
-        reasons = {}
-        if names:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="FindTheGroupsByName",
-                    actions=["identitystore:GetGroupId"],
-                    resources=[
-                        f"arn:{stack.partition}:identitystore::{stack.account}:identitystore/{store}",
-                        f"arn:{stack.partition}:identitystore:::group/*",
-                    ],
-                )
-            )
-            reasons["Resource::arn:aws:identitystore:::group/*"] = (
-                "the groups are found by display name, so their ids are not known before "
-                "the call; the identity store itself is named"
-            )
-        if new_accounts:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="FindTheNewAccountsByEmail",
-                    actions=["organizations:ListAccounts"],
-                    resources=["*"],
-                )
-            )
-            reasons["Resource::*"] = (
-                "X-Ray and organizations:ListAccounts accept no resource-level permissions"
-            )
-        self.lookup_function = BaselineFunction(
-            self,
-            "Lookup",
-            function_name=f"{stack.stack_name}-lookups",
-            description="Finds the ids of the groups and new accounts the assignments name",
-            code=handler_code("identity_center"),
-            handler="identity_center.handler",
-            log_group_name=f"/{settings.prefix}/{stack.stack_name}-lookups",
-            statements=statements,
-            wildcard_reasons=reasons,
-            timeout=cdk.Duration.minutes(5),
-            policy_path=naming.baseline_policy_path(settings.prefix),
-        )
-        properties: dict[str, Any] = {"IdentityStoreId": store}
+        assert lookup_function_arn is not None  # the side's IdentityCenter stack made it
+        properties: dict[str, Any] = {"IdentityStoreId": settings.identity_store_id}
         if names:
             properties["Names"] = names
         if new_accounts:
@@ -299,7 +317,7 @@ class IdentityAssignmentsStack(cdk.Stack):
         lookup = cdk.CustomResource(
             self,
             "Lookups",
-            service_token=self.lookup_function.function.function_arn,
+            service_token=lookup_function_arn,
             resource_type="Custom::AssignmentLookups",
             properties=properties,
         )

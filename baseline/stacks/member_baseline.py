@@ -47,6 +47,7 @@ from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
+from baseline.defaults import EVIDENCE_TAG
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
 #: CloudFormation's limit for inline function code.
@@ -88,6 +89,8 @@ class MemberBaselineSettings:
     #: Roles of the audit account (ARN patterns) that may assume the incident-responder
     #: role. Default: the audit account's Identity Center IncidentResponse roles.
     incident_responder_principals: tuple[str, ...] = ()
+    #: The forensics account, the one place the responder may share evidence snapshots.
+    forensics_account_id: str | None = None
 
     def principals(self, role: str) -> tuple[str, ...]:
         """Who of the audit account may assume ``audit`` (and support) or ``responder``."""
@@ -117,7 +120,29 @@ class MemberBaselineSettings:
             default_vpcs=m.default_vpcs.value,
             audit_principals=tuple(config.audit_principals()),
             incident_responder_principals=tuple(config.incident_responder_principals()),
+            forensics_account_id=next(
+                (a.id for a in config.accounts if a.role == AccountRole.FORENSICS),
+                None,
+            ),
         )
+
+
+def _evidence_sharing(settings: MemberBaselineSettings) -> list[iam.PolicyStatement]:
+    """The responder shares a snapshot marked as evidence with the forensics account only
+    (never publicly); without a forensics account, with no one."""
+    if settings.forensics_account_id is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="ShareEvidenceWithForensics",
+            actions=["ec2:ModifySnapshotAttribute"],
+            resources=["arn:aws:ec2:*::snapshot/*"],
+            conditions={
+                "ForAllValues:StringEquals": {"ec2:Add/userId": [settings.forensics_account_id]},
+                "Null": {f"aws:ResourceTag/{EVIDENCE_TAG}": "false", "ec2:Add/group": "true"},
+            },
+        )
+    ]
 
 
 def inline_handler_source() -> str:
@@ -419,6 +444,17 @@ class MemberBaselineStack(cdk.Stack):
                         resources=["*"],
                         conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [CASE_TAG]}},
                     ),
+                    # Evidence: a snapshot may be marked as such (SCP-EVIDENCE-PROTECT then
+                    # keeps it) and shared with the forensics account, and nowhere else.
+                    iam.PolicyStatement(
+                        sid="MarkSnapshotsAsEvidence",
+                        actions=["ec2:CreateTags"],
+                        resources=["arn:aws:ec2:*::snapshot/*"],
+                        conditions={
+                            "ForAllValues:StringEquals": {"aws:TagKeys": [CASE_TAG, EVIDENCE_TAG]}
+                        },
+                    ),
+                    *_evidence_sharing(s),
                     iam.PolicyStatement(
                         sid="TagQuarantineGroupsAsCreated",
                         actions=["ec2:CreateTags"],

@@ -80,7 +80,11 @@ def test_fails_when_a_standalone_ingress_rule_opens_rdp_to_the_world(
 def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -> None:
     assert_weakening_breaks(
         "LZ-NET-01",
-        lambda t: first(t, "AWS::EC2::FlowLog")["Properties"].update(TrafficType="REJECT"),
+        lambda t: [
+            flow_log["Properties"].update(TrafficType="REJECT")
+            for flow_log in t["Forensics"]["Resources"].values()
+            if flow_log["Type"] == "AWS::EC2::FlowLog"
+        ],
         synthesized,
     )
 

@@ -15,6 +15,7 @@ from baseline.controls import (
     detection,
     guardrails,
     identity,
+    incident,
     logs,
     member_baseline,
     model,
@@ -26,6 +27,7 @@ from tests.controls import (
     test_detection,
     test_guardrails,
     test_identity,
+    test_incident,
     test_logs,
     test_member_baseline,
     test_network,
@@ -60,6 +62,7 @@ DOMAINS: list[tuple[ModuleType, ModuleType]] = [
     (identity, test_identity),
     (detection, test_detection),
     (network, test_network),
+    (incident, test_incident),
 ]
 
 

@@ -29,6 +29,10 @@ LOG_ARCHIVE = "312345678901"  # log-archive, Security
 CDK_EXEC = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-cfn-exec-role-{NETWORK}-eu-west-1"
 CDK_DEPLOY = f"arn:aws:iam::{NETWORK}:role/cdk-lzbaseline-deploy-role-{NETWORK}-eu-west-1"
 IMPOSTOR_CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PROD}-eu-west-1"
+FORENSICS = "290123456789"  # forensics, Security
+FORENSICS_ADMIN = f"arn:aws:iam::{FORENSICS}:role/AWSReservedSSO_Administrator_01"
+EVIDENCE_SNAPSHOT = f"arn:aws:ec2:eu-west-1:{PROD}:snapshot/snap-0123456789abcdef0"
+EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
 SHARED_SERVICES = "645678901234"  # shared-services, Infrastructure: Identity Center's admin
 IDENTITY_CDK_EXEC = (
     f"arn:aws:iam::{SHARED_SERVICES}:role/cdk-lzbaseline-cfn-exec-role-{SHARED_SERVICES}-eu-west-1"
@@ -1066,6 +1070,105 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             "route53resolver:DisassociateFirewallRuleGroup",
             f"arn:aws:route53resolver:eu-west-1:{PROD}:firewall-rule-group-association/rslvr-frgassoc-2",
             ADMIN,
+        ),
+        "Allow",
+    ),
+    # SCP-EVIDENCE-PROTECT: evidence snapshots stay, tagged, and go only to forensics
+    (
+        "an administrator cannot delete an evidence snapshot",
+        PROD,
+        Request("ec2:DeleteSnapshot", EVIDENCE_SNAPSHOT, ADMIN, context=EVIDENCE),
+        "Deny",
+    ),
+    (
+        "break-glass can delete an evidence snapshot",
+        PROD,
+        Request("ec2:DeleteSnapshot", EVIDENCE_SNAPSHOT, BREAK_GLASS, context=EVIDENCE),
+        "Allow",
+    ),
+    (
+        "an ordinary snapshot can be deleted",
+        PROD,
+        Request("ec2:DeleteSnapshot", EVIDENCE_SNAPSHOT, ADMIN),
+        "Allow",
+    ),
+    (
+        "the evidence tag cannot be removed",
+        SANDBOX,
+        Request("ec2:DeleteTags", EVIDENCE_SNAPSHOT, ADMIN, context=EVIDENCE),
+        "Deny",
+    ),
+    (
+        "evidence is shared with the forensics account",
+        PROD,
+        Request(
+            "ec2:ModifySnapshotAttribute",
+            EVIDENCE_SNAPSHOT,
+            ADMIN,
+            context={**EVIDENCE, "ec2:Add/userId": [FORENSICS]},
+        ),
+        "Allow",
+    ),
+    (
+        "evidence is not shared with another account",
+        PROD,
+        Request(
+            "ec2:ModifySnapshotAttribute",
+            EVIDENCE_SNAPSHOT,
+            ADMIN,
+            context={**EVIDENCE, "ec2:Add/userId": [FORENSICS, "111122223333"]},
+        ),
+        "Deny",
+    ),
+    (
+        "evidence is never made public",
+        PROD,
+        Request(
+            "ec2:ModifySnapshotAttribute",
+            EVIDENCE_SNAPSHOT,
+            ADMIN,
+            context={**EVIDENCE, "ec2:Add/group": ["all"]},
+        ),
+        "Deny",
+    ),
+    # SCP-FORENSICS-ACCOUNT: evidence objects stay, and the analysis network stays closed
+    (
+        "nobody in the forensics account deletes evidence",
+        FORENSICS,
+        Request(
+            "s3:DeleteObject",
+            f"arn:aws:s3:::nwl-evidence-{FORENSICS}-eu-west-1/case-1/finding.json",
+            FORENSICS_ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "the forensics account reads evidence",
+        FORENSICS,
+        Request(
+            "s3:GetObject",
+            f"arn:aws:s3:::nwl-evidence-{FORENSICS}-eu-west-1/case-1/finding.json",
+            FORENSICS_ADMIN,
+        ),
+        "Allow",
+    ),
+    (
+        "no internet gateway in the forensics account",
+        FORENSICS,
+        Request(
+            "ec2:CreateInternetGateway",
+            f"arn:aws:ec2:eu-west-1:{FORENSICS}:internet-gateway/*",
+            FORENSICS_ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "a workload account may still make an internet gateway",
+        SANDBOX,
+        Request(
+            "ec2:CreateInternetGateway",
+            f"arn:aws:ec2:eu-west-1:{SANDBOX}:internet-gateway/*",
+            ADMIN.replace(PROD, SANDBOX),
         ),
         "Allow",
     ),

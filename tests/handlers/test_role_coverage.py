@@ -87,8 +87,8 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
     "network_hub": ("Network-eu-west-1", "nwl-hub-eu-west-1-network-hub", dict(OWN)),
     "identity_center": (
-        "IdentityAssignments00",
-        "nwl-identity-assignments-00-lookups",
+        "IdentityCenter",
+        "nwl-identity-center-lookups",
         dict(OWN),
     ),
     "account_settings": (

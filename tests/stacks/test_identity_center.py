@@ -155,7 +155,7 @@ def test_an_ou_reaches_every_account_under_it_but_not_the_management_account(
     assert audited == everyone  # the management account because it is named explicitly
     assert _assigned(synthesized, "PowerUser", ORDERS_TEAM) == {"orders-prod", "orders-staging"}
     administered = _assigned(synthesized, "Administrator", PLATFORM_TEAM)
-    assert administered == {"log-archive", "audit", "network", "shared-services"}
+    assert administered == {"log-archive", "audit", "network", "shared-services", "forensics"}
 
 
 def test_a_new_account_is_assigned_once_the_stack_that_creates_it_ran(
@@ -283,7 +283,7 @@ def test_fails_when_one_stack_would_hold_too_many_assignments(
     (problem,) = [p for p in caught.value.problems if "assignment_stacks" in p]
     assert problem.startswith(
         "identity_center.assignment_stacks: with 1, 2 would hold over 450 assignments "
-        "(management stack 00: 471)"
+        "(management stack 00: 472)"
     ), problem
     assert "need at least 2 stacks" in problem and problem.endswith("raise assignment_stacks")
     data["identity_center"]["assignment_stacks"] = 3

@@ -18,6 +18,7 @@ from baseline.controls import RETAINED
 from baseline.landing_zone import LandingZone
 from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT
 from tests.conftest import Synthesized
+from tests.guardrails.evaluator import Request, decide
 
 AUDIT = "423456789012"
 MANAGEMENT = "210987654321"
@@ -239,6 +240,7 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
         "ec2:CreateSnapshot",
         "ec2:CreateTags",
         "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:ModifySnapshotAttribute",  # evidence to the forensics account only (below)
         "ec2:RevokeSecurityGroupEgress",
         "iam:AttachRolePolicy",
         "iam:AttachUserPolicy",
@@ -270,6 +272,84 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     assert statements["QuarantineRolesAndUsers"]["Condition"] == {
         "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSDenyAll"}
     }
+
+
+SNAPSHOT = "arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0"
+EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
+RESPONDER = "arn:aws:iam::756789012345:role/nwl-incident-responder"
+
+
+@pytest.mark.parametrize(
+    ("case", "request_", "expected"),
+    [
+        (
+            "marks a snapshot as evidence of the case",
+            Request(
+                "ec2:CreateTags",
+                SNAPSHOT,
+                RESPONDER,
+                context={"aws:TagKeys": ["lz:evidence", "lz:incident-case"]},
+            ),
+            "Allow",
+        ),
+        (
+            "no other tag on a snapshot",
+            Request("ec2:CreateTags", SNAPSHOT, RESPONDER, context={"aws:TagKeys": ["owner"]}),
+            "Deny",
+        ),
+        (
+            "shares evidence with the forensics account",
+            Request(
+                "ec2:ModifySnapshotAttribute",
+                SNAPSHOT,
+                RESPONDER,
+                context={**EVIDENCE, "ec2:Add/userId": ["290123456789"]},
+            ),
+            "Allow",
+        ),
+        (
+            "not with another account",
+            Request(
+                "ec2:ModifySnapshotAttribute",
+                SNAPSHOT,
+                RESPONDER,
+                context={**EVIDENCE, "ec2:Add/userId": ["111122223333"]},
+            ),
+            "Deny",
+        ),
+        (
+            "not publicly",
+            Request(
+                "ec2:ModifySnapshotAttribute",
+                SNAPSHOT,
+                RESPONDER,
+                context={**EVIDENCE, "ec2:Add/group": ["all"]},
+            ),
+            "Deny",
+        ),
+        (
+            "not a snapshot that is no evidence",
+            Request(
+                "ec2:ModifySnapshotAttribute",
+                SNAPSHOT,
+                RESPONDER,
+                context={"ec2:Add/userId": ["290123456789"]},
+            ),
+            "Deny",
+        ),
+    ],
+)
+def test_incident_responder_shares_evidence_only_with_forensics(
+    case: str, request_: Request, expected: str, synthesized: Synthesized
+) -> None:
+    member = _member(synthesized)
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]
+        for r in _resources(member, "AWS::IAM::ManagedPolicy")
+        if r["Properties"].get("Description")
+        == "Contain and collect evidence during an incident; never destroy"
+    ]
+    assert decide([[policy]], request_) == expected, case
 
 
 def test_the_backup_policy_finds_its_vault_and_role(synthesized: Synthesized) -> None:

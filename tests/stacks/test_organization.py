@@ -178,7 +178,7 @@ def test_greenfield_creates_the_organisation_and_its_accounts_first(
         len(assertions.Template.from_stack(s).find_resources("AWS::Organizations::Account"))
         for s in greenfield.accounts
     )
-    assert created == 9
+    assert created == 10
 
 
 def test_fails_existing_organisation_without_ids(example_data: dict[str, Any]) -> None:
@@ -212,7 +212,9 @@ def test_an_existing_ou_is_referenced_not_created(example_data: dict[str, Any]) 
     template.has_resource_properties(
         "AWS::Organizations::Policy",
         {
-            "Description": "Guardrails: SCP-NETWORK-OWNED, SCP-PERMISSIONS-BOUNDARY",
+            "Description": (
+                "Guardrails: SCP-EVIDENCE-PROTECT, SCP-NETWORK-OWNED, SCP-PERMISSIONS-BOUNDARY"
+            ),
             "TargetIds": ["ou-nw7k-workload1"],
         },
     )

@@ -1,0 +1,121 @@
+"""Incident response controls: evidence kept where nobody can change it, and examined where
+nothing can call out (the forensics account)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from baseline.controls.model import (
+    Control,
+    Evidence,
+    Templates,
+    as_list,
+    bucket_policies,
+    control,
+    properties,
+    resources,
+)
+
+CONTROLS: list[Control] = []
+
+_NETWORK_PATHS = (
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::EgressOnlyInternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::TransitGatewayAttachment",
+    "AWS::EC2::TransitGatewayVpcAttachment",
+    "AWS::EC2::VPCPeeringConnection",
+    "AWS::EC2::VPNGateway",
+)
+
+
+def _evidence_buckets(templates: Templates) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The evidence buckets: those whose name carries ``-evidence-`` (not their logs')."""
+    for name, bucket in resources(templates, "AWS::S3::Bucket"):
+        bucket_name = str(properties(bucket).get("BucketName", ""))
+        if "-evidence-" in bucket_name and "-evidence-access-" not in bucket_name:
+            yield name, bucket
+
+
+def _only_containment_writes(statements: list[dict[str, Any]]) -> bool:
+    """A deny of s3:PutObject to everyone whose ARN is not a containment role."""
+    for statement in statements:
+        actions = as_list(statement.get("Action", []))
+        unless = statement.get("Condition", {}).get("ArnNotLike", {}).get("aws:PrincipalArn")
+        if (
+            statement.get("Effect") == "Deny"
+            and statement.get("Principal") in ({"AWS": "*"}, "*")
+            and ("s3:PutObject" in actions or "s3:*" in actions)
+            and unless is not None
+            and all("-containment-" in arn for arn in as_list(unless))
+        ):
+            return True
+    return False
+
+
+@control(
+    CONTROLS,
+    id="LZ-IR-01",
+    title="Evidence is kept under Object Lock, encrypted, and written only by containment",
+    explanation=(
+        "The forensics account's evidence bucket has Object Lock with a default retention, "
+        "a customer-managed KMS key, versioning, and a policy that denies writes to every "
+        "principal but the audit account's containment automation."
+    ),
+    best_practices=("SEC10-BP03", "SEC10-BP05"),
+    implemented_by="baseline.stacks.forensics.ForensicsStack",
+)
+def check_evidence_bucket(templates: Templates) -> Evidence:
+    """Locked, under a CMK, versioned, and only the containment roles write."""
+    evidence = Evidence()
+    policies = bucket_policies(templates)
+    for name, bucket in _evidence_buckets(templates):
+        props = properties(bucket)
+        lock = props.get("ObjectLockConfiguration", {})
+        retention = lock.get("Rule", {}).get("DefaultRetention", {})
+        sse = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [{}])
+        default = sse[0].get("ServerSideEncryptionByDefault", {}) if sse else {}
+        ok = (
+            props.get("ObjectLockEnabled") is True
+            and retention.get("Mode") in ("COMPLIANCE", "GOVERNANCE")
+            and bool(retention.get("Days") or retention.get("Years"))
+            and default.get("SSEAlgorithm") == "aws:kms"
+            and bool(default.get("KMSMasterKeyID"))
+            and props.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+            and _only_containment_writes(policies.get(name, []))
+        )
+        evidence.record(name, ok)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-IR-02",
+    title="The forensics analysis network has no path out",
+    explanation=(
+        "The forensics stack has a VPC with flow logs and no internet, egress-only, NAT, "
+        "transit gateway, peering or VPN resource; instances there reach AWS only through "
+        "VPC endpoints."
+    ),
+    best_practices=("SEC10-BP05", "SEC05-BP01"),
+    implemented_by="baseline.stacks.forensics.ForensicsStack",
+)
+def check_analysis_network_isolated(templates: Templates) -> Evidence:
+    """Each evidence bucket's stack has a flow-logged VPC and no network path resource."""
+    evidence = Evidence()
+    stacks = {name.split("/")[0] for name, _ in _evidence_buckets(templates)}
+    for stack in sorted(stacks):
+        template = {stack: templates[stack]}
+        vpcs = [n for n, _ in resources(template, "AWS::EC2::VPC")]
+        logged = {
+            str(properties(f).get("ResourceId", {}).get("Ref"))
+            for _, f in resources(template, "AWS::EC2::FlowLog")
+        }
+        paths = [n for kind in _NETWORK_PATHS for n, _ in resources(template, kind)]
+        endpoints = list(resources(template, "AWS::EC2::VPCEndpoint"))
+        for vpc in vpcs:
+            ok = vpc.split("/")[1] in logged and not paths and bool(endpoints)
+            evidence.record(vpc, ok)
+        evidence.violations += paths
+    return evidence

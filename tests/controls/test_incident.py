@@ -1,0 +1,72 @@
+"""Incident response controls (baseline/controls/incident.py): each fails once its property
+is removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tests.controls.helpers import MutableTemplates, Weakening, assert_weakening_breaks, first
+
+
+def _evidence_bucket(t: MutableTemplates) -> dict[str, Any]:
+    return first(
+        t,
+        "AWS::S3::Bucket",
+        lambda r: (
+            "-evidence-" in str(r["Properties"].get("BucketName", ""))
+            and "-evidence-access-" not in str(r["Properties"].get("BucketName", ""))
+        ),
+    )
+
+
+def _drop_the_write_deny(t: MutableTemplates) -> None:
+    for template in t.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::S3::BucketPolicy":
+                statements = resource["Properties"]["PolicyDocument"]["Statement"]
+                statements[:] = [
+                    s for s in statements if s.get("Sid") != "OnlyTheContainmentAutomationWrites"
+                ]
+
+
+def _add_an_internet_gateway(t: MutableTemplates) -> None:
+    t["Forensics"]["Resources"]["Gateway"] = {"Type": "AWS::EC2::InternetGateway"}
+
+
+def _drop_the_flow_logs(t: MutableTemplates) -> None:
+    resources = t["Forensics"]["Resources"]
+    for key in [k for k, r in resources.items() if r["Type"] == "AWS::EC2::FlowLog"]:
+        del resources[key]
+
+
+WEAKENINGS: dict[str, Weakening] = {
+    "LZ-IR-01": lambda t: _evidence_bucket(t)["Properties"].pop("ObjectLockConfiguration"),
+    "LZ-IR-02": _add_an_internet_gateway,
+}
+
+
+@pytest.mark.parametrize("control_id", WEAKENINGS)
+def test_fails_when_the_control_is_removed(control_id: str, synthesized: Synthesized) -> None:
+    assert_weakening_breaks(control_id, WEAKENINGS[control_id], synthesized)
+
+
+def test_fails_when_anyone_may_write_evidence(synthesized: Synthesized) -> None:
+    assert_weakening_breaks("LZ-IR-01", _drop_the_write_deny, synthesized)
+
+
+def test_fails_on_evidence_without_a_customer_managed_key(synthesized: Synthesized) -> None:
+    def to_s3_keys(t: MutableTemplates) -> None:
+        _evidence_bucket(t)["Properties"]["BucketEncryption"] = {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            ]
+        }
+
+    assert_weakening_breaks("LZ-IR-01", to_s3_keys, synthesized)
+
+
+def test_fails_on_an_analysis_vpc_without_flow_logs(synthesized: Synthesized) -> None:
+    assert_weakening_breaks("LZ-IR-02", _drop_the_flow_logs, synthesized)
