@@ -468,6 +468,27 @@ class CustomGuardrail(_Strict):
         return self
 
 
+class AllowedImages(_Strict):
+    """Which AMIs an account may discover and launch (SEC06-BP02: hardened images)."""
+
+    mode: Literal["enabled", "audit_mode"] = Field(
+        default="enabled",
+        description=(
+            "enabled: only the listed providers' AMIs (and the account's own) can be used. "
+            "audit_mode: every AMI still works, each marked whether it would be allowed; a "
+            "named weakening that warns at synth."
+        ),
+    )
+    providers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Providers beside Amazon and AWS Backup, whose images are always allowed: "
+            "aws_marketplace, 12-digit account ids, or account names of the config (an "
+            "image factory)."
+        ),
+    )
+
+
 class Guardrails(_Strict):
     """Which guardrails attach where. Every weakening here is named and shows in docs."""
 
@@ -492,6 +513,10 @@ class Guardrails(_Strict):
     )
     custom: list[CustomGuardrail] = Field(
         default_factory=list, description="Organisation-specific SCP and RCP guardrails."
+    )
+    allowed_images: AllowedImages = Field(
+        default_factory=AllowedImages,
+        description="The declarative EC2 policy's allowed images (every account, every region).",
     )
 
 
@@ -1146,6 +1171,7 @@ class LandingZoneConfig(_Strict):
         problems += self._network_problems()
         problems += self._identity_center_problems()
         problems += self._forensics_problems()
+        problems += self._allowed_image_problems()
         problems += self._machine_role_problems()
         _raise_if(problems)
         return self
@@ -1186,6 +1212,31 @@ class LandingZoneConfig(_Strict):
                         f"third_party_roles[{i}].managed_policies[{j}]: {arn!r} is not an "
                         "AWS-managed policy ARN"
                     )
+        return problems
+
+    def allowed_image_providers(self) -> list[str]:
+        """Amazon, AWS Backup, and the config's providers (account names as ids)."""
+        found = ["amazon", "aws_backup_vault"]
+        for provider in self.guardrails.allowed_images.providers:
+            account = self.account_by_name(provider)
+            value = account.id if account is not None and account.id else provider
+            if value not in found:
+                found.append(value)
+        return found
+
+    def _allowed_image_problems(self) -> list[str]:
+        problems = []
+        for i, provider in enumerate(self.guardrails.allowed_images.providers):
+            where = f"guardrails.allowed_images.providers[{i}]"
+            account = self.account_by_name(provider)
+            if account is not None:
+                if account.id is None and not self.bootstrap_phase:
+                    problems.append(f"{where}: {provider!r} has no id yet; give its id in accounts")
+            elif provider not in ("aws_marketplace",) and not _ACCOUNT_ID.match(provider):
+                problems.append(
+                    f"{where}: {provider!r} is not aws_marketplace, a 12-digit account id or "
+                    "an account of the config"
+                )
         return problems
 
     def _forensics_problems(self) -> list[str]:

@@ -28,10 +28,22 @@ def _locked(value: Any) -> dict[str, Any]:
     return {"@@assign": value, "@@operators_allowed_for_child_policies": ["@@none"]}
 
 
-def declarative_ec2_baseline() -> Content:
-    """IMDSv2 by default, no public EBS snapshots or AMIs, no serial console."""
+def declarative_ec2_baseline(
+    image_providers: list[str] | None = None, images_mode: str = "enabled"
+) -> Content:
+    """IMDSv2 by default, no public EBS snapshots or AMIs, no serial console, and AMIs
+    only from the named providers (and each account's own).
+
+    :param image_providers: the allowed image providers. Default: Amazon and AWS Backup.
+    :param images_mode: ``enabled``, or ``audit_mode`` (marks AMIs, blocks none).
+    """
+    providers = image_providers or ["amazon", "aws_backup_vault"]
     return {
         "ec2_attributes": {
+            "allowed_images_settings": {
+                "state": _locked(images_mode),
+                "image_criteria": {"criteria_1": {"allowed_image_providers": _locked(providers)}},
+            },
             "instance_metadata_defaults": {
                 "http_tokens": _locked("required"),
                 "http_put_response_hop_limit": _locked("2"),
@@ -136,7 +148,9 @@ def organization_policies(
     policies: dict[str, tuple[PolicyType, Content, list[str]]] = {
         f"{prefix}-ec2-baseline": (
             PolicyType.DECLARATIVE_EC2,
-            declarative_ec2_baseline(),
+            declarative_ec2_baseline(
+                config.allowed_image_providers(), config.guardrails.allowed_images.mode
+            ),
             [ROOT_OU],
         ),
         f"{prefix}-ec2-no-internet-gateways": (

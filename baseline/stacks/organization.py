@@ -54,6 +54,8 @@ class OrganizationStackSettings:
     stacksets_delegated_admin: str | None
     #: the account registered as Identity Center's delegated administrator, if any
     identity_center_admin: str | None
+    #: the allowed-images setting only marks AMIs (guardrails.allowed_images.mode)
+    images_audit_only: bool
     #: RAM sharing with the organisation (the network hub shares its transit gateway)
     ram_sharing: bool
 
@@ -77,6 +79,7 @@ class OrganizationStackSettings:
             governed_regions=tuple(config.governed_regions),
             stacksets_delegated_admin=config.stack_set_delegated_admin,
             identity_center_admin=config.identity_center_admin,
+            images_audit_only=config.guardrails.allowed_images.mode == "audit_mode",
             ram_sharing=config.network.hub and not config.bootstrap_phase,
         )
 
@@ -100,6 +103,13 @@ class OrganizationStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        if settings.images_audit_only:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:OrganizationStack.AllowedImagesAuditOnly",
+                "guardrails.allowed_images.mode: audit_mode: every AMI can still be launched, "
+                "from any provider; the declarative EC2 policy only marks which would be "
+                "allowed. Switch to enabled once the marks show what breaks.",
+            )
         self.organization: organizations.CfnOrganization | None = None
         if settings.create:
             self.organization = organizations.CfnOrganization(

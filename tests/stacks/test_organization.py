@@ -238,3 +238,50 @@ def test_security_hub_is_designated_in_every_governed_region(synthesized: Synthe
     assert admins["Regions"] == ["eu-west-1", "eu-central-1", "us-east-1"]
     for tooling in synthesized.landing_zone.security_tooling:
         assert synthesized.landing_zone.organization in tooling.dependencies
+
+
+def _ec2_baseline(template: dict[str, Any]) -> dict[str, Any]:
+    (policy,) = [
+        r["Properties"]["Content"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Organizations::Policy"
+        and r["Properties"]["Name"] == "nwl-ec2-baseline"
+    ]
+    settings: dict[str, Any] = policy["ec2_attributes"]["allowed_images_settings"]
+    return settings
+
+
+def test_images_come_only_from_amazon_backup_and_the_image_factory(
+    synthesized: Synthesized,
+) -> None:
+    settings = _ec2_baseline(synthesized.templates["Organization"])
+    assert settings["state"]["@@assign"] == "enabled"
+    assert settings["state"]["@@operators_allowed_for_child_policies"] == ["@@none"]
+    providers = settings["image_criteria"]["criteria_1"]["allowed_image_providers"]
+    assert providers["@@assign"] == ["amazon", "aws_backup_vault", "645678901234"]
+
+
+def test_images_in_audit_mode_warn_at_synth(example_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["allowed_images"]["mode"] = "audit_mode"
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    warnings = assertions.Annotations.from_stack(landing_zone.organization).find_warning(
+        "*", assertions.Match.string_like_regexp("AllowedImagesAuditOnly")
+    )
+    assert warnings
+    template = assertions.Template.from_stack(landing_zone.organization).to_json()
+    assert _ec2_baseline(template)["state"]["@@assign"] == "audit_mode"
+
+
+def test_fails_on_an_unknown_image_provider(example_data: dict[str, Any]) -> None:
+    from baseline.config import ConfigError
+
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["allowed_images"]["providers"] = ["image-factory"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert (
+        "guardrails.allowed_images.providers[0]: 'image-factory' is not aws_marketplace, a "
+        "12-digit account id or an account of the config" in caught.value.problems
+    )
