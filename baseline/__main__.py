@@ -1,9 +1,11 @@
-"""Command line: ``python -m baseline validate [PATH]`` and ``python -m baseline docs``.
+"""Command line: ``python -m baseline validate [PATH]``, ``docs`` and ``gameday``.
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
 organisation and rewrites the generated pages in ``docs/``; ``docs --check`` exits 1 when
-any of them is stale.
+any of them is stale. ``gameday`` rehearses the alert path with GuardDuty sample
+findings (``--dry-run`` prints its calls without credentials); it exits 0 when every step
+passed, 1 when one failed, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -77,6 +79,43 @@ def _docs(check: bool) -> int:
     return 0
 
 
+def _gameday(args: argparse.Namespace) -> int:
+    from baseline.gameday import GamedayError, Rehearsal, boto3_clients, plan_for
+
+    try:
+        config = load_config(args.config)
+        plan = plan_for(
+            config,
+            account=args.account,
+            region=args.region,
+            finding_types=args.types or (),
+            timeout_seconds=args.timeout,
+        )
+    except (ConfigError, GamedayError) as error:
+        problems = error.problems if isinstance(error, GamedayError) else [error.render()]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    print(
+        f"game day: {', '.join(plan.finding_types)} in {plan.account_name} "
+        f"({plan.account_id}), {plan.region}"
+    )
+    if args.dry_run:
+        for call in plan.calls():
+            print(f"  would call {call}")
+        return 0
+    rehearsal = Rehearsal(plan, boto3_clients())
+    try:
+        for step in rehearsal.run():
+            print(f"  {step.line()}", flush=True)
+    except GamedayError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    print("passed" if rehearsal.passed else "failed: the step marked FAIL broke the path")
+    return 0 if rehearsal.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -90,9 +129,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     docs = commands.add_parser("docs", help="regenerate the generated pages in docs/")
     docs.add_argument("--check", action="store_true", help="exit 1 if any page is stale")
+    gameday = commands.add_parser(
+        "gameday", help="rehearse the alert path with GuardDuty sample findings"
+    )
+    gameday.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    gameday.add_argument("--account", help="account name or id (default: the audit account)")
+    gameday.add_argument("--region", help="a governed region (default: the home region)")
+    gameday.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        help="a GuardDuty finding type (repeatable; default: two high-severity types)",
+    )
+    gameday.add_argument(
+        "--timeout", type=int, default=600, help="seconds to wait at each step (default: 600)"
+    )
+    gameday.add_argument(
+        "--dry-run", action="store_true", help="print the calls it would make; no credentials"
+    )
     args = parser.parse_args(argv)
     if args.command == "validate":
         return _validate(args.path)
+    if args.command == "gameday":
+        return _gameday(args)
     return _docs(args.check)
 
 

@@ -1,0 +1,376 @@
+"""``python -m baseline gameday``: rehearse the alert path with GuardDuty sample findings.
+
+A game day (SEC10-BP07) proves, in the real organisation, that a finding reaches the
+people who act on it. The command asks GuardDuty for sample findings of chosen types
+(``CreateSampleFindings``, which GuardDuty documents for exactly this), then follows them
+along the path the landing zone built and prints each step with its time and PASS or FAIL:
+
+1. the account's GuardDuty detector in the region;
+2. the sample findings created, and found again by their type;
+3. in the audit account (where GuardDuty's administrator sees every member's findings):
+   Security Hub imported them;
+4. the home region's finding rule ``<prefix>-guardduty-findings`` is enabled and ran
+   (its ``Invocations`` metric), and the topic ``<prefix>-security-findings`` published.
+
+Steps 3 and 4 need the audit account's credentials; with another account's, they are
+left to the person, named as such. ``--dry-run`` prints every call it would make, with no
+credentials and no AWS call. Sample findings are marked as samples (their ``sample``
+attribute) and change nothing; archive them after the rehearsal.
+
+Standard library and boto3 only; botocore's standard retry mode.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from baseline.config import AccountRole, LandingZoneConfig
+
+#: High-severity sample types (8.0): each one matches the finding rule (severity >= 7).
+DEFAULT_TYPES = (
+    "Backdoor:EC2/C&CActivity.B!DNS",
+    "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+)
+_FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+$")
+
+ClientFactory = Callable[[str, str], Any]  # (service, region) -> client
+
+
+class GamedayError(Exception):
+    """Bad input or unusable credentials: one line per problem, exit 2."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one rehearsal does, derived from the config and the command line."""
+
+    prefix: str
+    account_name: str
+    account_id: str
+    region: str
+    home_region: str
+    audit_account_id: str
+    finding_types: tuple[str, ...]
+    timeout_seconds: int = 600
+
+    @property
+    def in_audit_account(self) -> bool:
+        return self.account_id == self.audit_account_id
+
+    @property
+    def rule_name(self) -> str:
+        return f"{self.prefix}-guardduty-findings"
+
+    @property
+    def topic_name(self) -> str:
+        return f"{self.prefix}-security-findings"
+
+    def calls(self) -> list[str]:
+        """Every call the rehearsal makes, in order, for ``--dry-run``."""
+        lines = [
+            f"sts GetCallerIdentity (expect account {self.account_id})",
+            f"guardduty ListDetectors in {self.region}",
+            f"guardduty CreateSampleFindings in {self.region}: DetectorId=<the detector>, "
+            f"FindingTypes={list(self.finding_types)}",
+            f"guardduty ListFindings and GetFindings in {self.region}, every 15 s until "
+            f"every type is found (at most {self.timeout_seconds} s)",
+        ]
+        if self.in_audit_account:
+            lines += [
+                f"securityhub GetFindings in {self.region}: Id=<each finding's ARN>",
+                f"events DescribeRule in {self.home_region}: Name={self.rule_name}",
+                f"cloudwatch GetMetricStatistics in {self.home_region}: AWS/Events "
+                f"Invocations, RuleName={self.rule_name}",
+                f"cloudwatch GetMetricStatistics in {self.home_region}: AWS/SNS "
+                f"NumberOfMessagesPublished, TopicName={self.topic_name}",
+            ]
+        return lines
+
+
+def plan_for(
+    config: LandingZoneConfig,
+    *,
+    account: str | None,
+    region: str | None,
+    finding_types: Sequence[str],
+    timeout_seconds: int = 600,
+) -> Plan:
+    """The plan, or a :class:`GamedayError` naming every bad input."""
+    problems = []
+    audit = config.account_for(AccountRole.AUDIT)
+    chosen = audit
+    if account is not None:
+        found = next((a for a in config.accounts if account in (a.name, a.id)), None)
+        if found is None:
+            import difflib
+
+            close = difflib.get_close_matches(account, [a.name for a in config.accounts])
+            problems.append(
+                f"--account: {account!r} is not an account of the config"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+            )
+        elif found.id is None:
+            problems.append(f"--account: {found.name!r} has no id yet; it is not created")
+        else:
+            chosen = found
+    region = region or config.home_region
+    if region not in config.governed_regions:
+        problems.append(
+            f"--region: {region!r} is not a governed region ({', '.join(config.governed_regions)})"
+        )
+    types = tuple(finding_types) or DEFAULT_TYPES
+    for finding_type in types:
+        if not _FINDING_TYPE.match(finding_type):
+            problems.append(
+                f"--type: {finding_type!r} is not a GuardDuty finding type "
+                "(like Backdoor:EC2/C&CActivity.B!DNS)"
+            )
+    if timeout_seconds < 30:
+        problems.append("--timeout: at least 30 seconds (findings take a while to arrive)")
+    if problems:
+        raise GamedayError(problems)
+    assert chosen.id is not None and audit.id is not None
+    return Plan(
+        prefix=config.organization.prefix,
+        account_name=chosen.name,
+        account_id=chosen.id,
+        region=region,
+        home_region=config.home_region,
+        audit_account_id=audit.id,
+        finding_types=types,
+        timeout_seconds=timeout_seconds,
+    )
+
+
+@dataclass
+class Step:
+    """One step of the rehearsal as printed."""
+
+    name: str
+    passed: bool | None  # None: left to a person
+    seconds: float
+    detail: str = ""
+
+    def line(self) -> str:
+        status = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+        return f"{status}  {self.seconds:6.1f}s  {self.name}" + (
+            f": {self.detail}" if self.detail else ""
+        )
+
+
+@dataclass
+class Rehearsal:
+    """Runs a plan against AWS through ``client`` (boto3 clients, or stubbed ones)."""
+
+    plan: Plan
+    client: ClientFactory
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    poll_seconds: float = 15.0
+    steps: list[Step] = field(default_factory=list)
+
+    def run(self) -> Iterator[Step]:
+        """Each step as it completes; stops at the first failure."""
+        start = self.clock()
+        started_at = self.now()
+        from botocore.exceptions import NoCredentialsError
+
+        for name, action in self._actions(started_at):
+            try:
+                passed, detail = action()
+            except GamedayError:
+                raise
+            except NoCredentialsError:
+                raise GamedayError(
+                    [
+                        "no AWS credentials: give the account's profile (AWS_PROFILE) or "
+                        "keys through the standard credential chain, or use --dry-run"
+                    ]
+                ) from None
+            except Exception as error:  # an AWS error fails the step, named, not a traceback
+                passed, detail = False, f"{type(error).__name__}: {error}"
+            step = Step(name, passed, self.clock() - start, detail)
+            self.steps.append(step)
+            yield step
+            if passed is False:
+                return
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed is not False for s in self.steps)
+
+    # --- the steps -------------------------------------------------------------------
+
+    def _actions(
+        self, started_at: datetime
+    ) -> list[tuple[str, Callable[[], tuple[bool | None, str]]]]:
+        plan = self.plan
+        state: dict[str, Any] = {}
+        actions: list[tuple[str, Callable[[], tuple[bool | None, str]]]] = [
+            ("credentials are for the chosen account", self._identity),
+            (
+                f"GuardDuty is on in {plan.account_name} ({plan.region})",
+                lambda: self._detector(state),
+            ),
+            ("sample findings created", lambda: self._create(state)),
+            ("GuardDuty lists every sample finding", lambda: self._found(state, started_at)),
+        ]
+        if plan.in_audit_account:
+            actions += [
+                ("Security Hub imported them", lambda: self._imported(state)),
+                (
+                    f"the finding rule {plan.rule_name} is enabled",
+                    self._rule_enabled,
+                ),
+                (
+                    f"the finding rule {plan.rule_name} ran",
+                    lambda: self._metric(
+                        "AWS/Events", "Invocations", "RuleName", plan.rule_name, started_at
+                    ),
+                ),
+                (
+                    f"the topic {plan.topic_name} published",
+                    lambda: self._metric(
+                        "AWS/SNS",
+                        "NumberOfMessagesPublished",
+                        "TopicName",
+                        plan.topic_name,
+                        started_at,
+                    ),
+                ),
+            ]
+        else:
+            actions.append(
+                (
+                    "the audit account's Security Hub, rule and topic",
+                    lambda: (
+                        None,
+                        "run the game day with audit-account credentials to follow them, "
+                        "or check its Security Hub and e-mail by hand",
+                    ),
+                )
+            )
+        return actions
+
+    def _identity(self) -> tuple[bool, str]:
+        account = self.client("sts", self.plan.region).get_caller_identity()["Account"]
+        if account != self.plan.account_id:
+            raise GamedayError(
+                [
+                    f"the credentials are for account {account}, the game day is for "
+                    f"{self.plan.account_name} ({self.plan.account_id}): use its profile"
+                ]
+            )
+        return True, account
+
+    def _detector(self, state: dict[str, Any]) -> tuple[bool, str]:
+        detectors = self.client("guardduty", self.plan.region).list_detectors()["DetectorIds"]
+        if not detectors:
+            return False, "no detector: GuardDuty is off here (docs/detection.md)"
+        state["detector"] = detectors[0]
+        return True, detectors[0]
+
+    def _create(self, state: dict[str, Any]) -> tuple[bool, str]:
+        self.client("guardduty", self.plan.region).create_sample_findings(
+            DetectorId=state["detector"], FindingTypes=list(self.plan.finding_types)
+        )
+        return True, ", ".join(self.plan.finding_types)
+
+    def _until(self, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        """``check`` every poll interval until it passes or the plan's timeout ends."""
+        deadline = self.clock() + self.plan.timeout_seconds
+        while True:
+            passed, detail = check()
+            if passed or self.clock() >= deadline:
+                return passed, detail
+            self.sleep(self.poll_seconds)
+
+    def _found(self, state: dict[str, Any], started_at: datetime) -> tuple[bool, str]:
+        guardduty = self.client("guardduty", self.plan.region)
+        wanted = set(self.plan.finding_types)
+        since = int((started_at - timedelta(minutes=1)).timestamp() * 1000)
+
+        def check() -> tuple[bool, str]:
+            ids = guardduty.list_findings(
+                DetectorId=state["detector"],
+                FindingCriteria={
+                    "Criterion": {
+                        "service.additionalInfo.sample": {"Eq": ["true"]},
+                        "type": {"Eq": sorted(wanted)},
+                        "updatedAt": {"GreaterThanOrEqual": since},
+                    }
+                },
+            )["FindingIds"]
+            findings = (
+                guardduty.get_findings(DetectorId=state["detector"], FindingIds=ids)["Findings"]
+                if ids
+                else []
+            )
+            state["arns"] = sorted(f["Arn"] for f in findings)
+            missing = wanted - {f["Type"] for f in findings}
+            return (not missing), (
+                f"{len(findings)} found" if not missing else f"missing {', '.join(sorted(missing))}"
+            )
+
+        return self._until(check)
+
+    def _imported(self, state: dict[str, Any]) -> tuple[bool, str]:
+        hub = self.client("securityhub", self.plan.region)
+        arns = state.get("arns", [])
+
+        def check() -> tuple[bool, str]:
+            found = hub.get_findings(
+                Filters={"Id": [{"Value": arn, "Comparison": "EQUALS"} for arn in arns]},
+                MaxResults=100,
+            )["Findings"]
+            return len(found) >= len(arns), f"{len(found)} of {len(arns)}"
+
+        return self._until(check)
+
+    def _rule_enabled(self) -> tuple[bool, str]:
+        rule = self.client("events", self.plan.home_region).describe_rule(Name=self.plan.rule_name)
+        return rule["State"] == "ENABLED", rule["State"]
+
+    def _metric(
+        self, namespace: str, metric: str, dimension: str, value: str, started_at: datetime
+    ) -> tuple[bool, str]:
+        cloudwatch = self.client("cloudwatch", self.plan.home_region)
+
+        def check() -> tuple[bool, str]:
+            points = cloudwatch.get_metric_statistics(
+                Namespace=namespace,
+                MetricName=metric,
+                Dimensions=[{"Name": dimension, "Value": value}],
+                StartTime=started_at - timedelta(minutes=1),
+                EndTime=self.now() + timedelta(minutes=1),
+                Period=60,
+                Statistics=["Sum"],
+            )["Datapoints"]
+            total = sum(p["Sum"] for p in points)
+            return total > 0, f"{metric} {total:g} since the start"
+
+        return self._until(check)
+
+
+def boto3_clients() -> ClientFactory:  # pragma: no cover - needs AWS credentials
+    """boto3 clients from the standard credential chain, standard retry mode."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session()
+    config = Config(retries={"mode": "standard", "max_attempts": 10})
+
+    def client(service: str, region: str) -> Any:
+        return session.client(service, region_name=region, config=config)
+
+    return client

@@ -1,0 +1,256 @@
+"""The game day against botocore's Stubber (every request and response validated)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from baseline.__main__ import main
+from baseline.config import LandingZoneConfig
+from baseline.gameday import DEFAULT_TYPES, GamedayError, Rehearsal, plan_for
+
+AUDIT = "423456789012"
+DETECTOR = "12abc34d567e8fa901bc2d34eexample"
+START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+class Clients:
+    """One stubbed client per service, created as the rehearsal asks for it."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Any] = {}
+        self.stubs: dict[str, Stubber] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        return self.clients[service]
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.stubs:
+            client = boto3.client(
+                service,
+                region_name="eu-west-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            self.clients[service] = client
+            self.stubs[service] = Stubber(client)
+            self.stubs[service].activate()
+        return self.stubs[service]
+
+    def done(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+def _finding(finding_type: str, number: int) -> dict[str, Any]:
+    return {
+        "AccountId": AUDIT,
+        "Arn": f"arn:aws:guardduty:eu-west-1:{AUDIT}:detector/{DETECTOR}/finding/f{number}",
+        "CreatedAt": "2026-12-01T12:00:05.000Z",
+        "Id": f"f{number}",
+        "Region": "eu-west-1",
+        "Resource": {"ResourceType": "Instance"},
+        "SchemaVersion": "2.0",
+        "Severity": 8.0,
+        "Type": finding_type,
+        "UpdatedAt": "2026-12-01T12:00:05.000Z",
+    }
+
+
+def _imported(number: int) -> dict[str, Any]:
+    """The finding as Security Hub holds it (AWS Security Finding Format)."""
+    return {
+        "SchemaVersion": "2018-10-08",
+        "Id": _finding("x", number)["Arn"],
+        "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+        "GeneratorId": f"arn:aws:guardduty:eu-west-1:{AUDIT}:detector/{DETECTOR}",
+        "AwsAccountId": AUDIT,
+        "CreatedAt": "2026-12-01T12:00:05.000Z",
+        "UpdatedAt": "2026-12-01T12:00:05.000Z",
+        "Title": "Sample finding",
+        "Description": "A sample finding of the game day",
+        "Resources": [{"Type": "AwsEc2Instance", "Id": "i-0123456789abcdef0"}],
+    }
+
+
+def _rehearsal(plan: Any, clients: Clients) -> Rehearsal:
+    ticks = iter(range(0, 10_000, 5))
+    return Rehearsal(
+        plan,
+        clients,
+        sleep=lambda seconds: None,
+        clock=lambda: float(next(ticks)),
+        now=lambda: START,
+    )
+
+
+def _until_findings(clients: Clients, *, account: str = AUDIT) -> None:
+    clients.stub("sts").add_response(
+        "get_caller_identity", {"Account": account, "Arn": "arn:aws:iam::1:role/x", "UserId": "x"}
+    )
+    guardduty = clients.stub("guardduty")
+    guardduty.add_response("list_detectors", {"DetectorIds": [DETECTOR]}, {})
+    guardduty.add_response(
+        "create_sample_findings",
+        {},
+        {"DetectorId": DETECTOR, "FindingTypes": list(DEFAULT_TYPES)},
+    )
+    # the first look finds one type, the second both: the step waits for every type
+    guardduty.add_response(
+        "list_findings", {"FindingIds": ["f1"]}, {"DetectorId": DETECTOR, "FindingCriteria": ANY}
+    )
+    guardduty.add_response(
+        "get_findings",
+        {"Findings": [_finding(DEFAULT_TYPES[0], 1)]},
+        {"DetectorId": DETECTOR, "FindingIds": ["f1"]},
+    )
+    guardduty.add_response(
+        "list_findings",
+        {"FindingIds": ["f1", "f2"]},
+        {"DetectorId": DETECTOR, "FindingCriteria": ANY},
+    )
+    guardduty.add_response(
+        "get_findings",
+        {"Findings": [_finding(DEFAULT_TYPES[0], 1), _finding(DEFAULT_TYPES[1], 2)]},
+        {"DetectorId": DETECTOR, "FindingIds": ["f1", "f2"]},
+    )
+
+
+def _metric(clients: Clients, namespace: str, total: float) -> None:
+    clients.stub("cloudwatch").add_response(
+        "get_metric_statistics",
+        {"Label": "x", "Datapoints": [{"Sum": total, "Timestamp": START}] if total else []},
+        {
+            "Namespace": namespace,
+            "MetricName": ANY,
+            "Dimensions": ANY,
+            "StartTime": ANY,
+            "EndTime": ANY,
+            "Period": 60,
+            "Statistics": ["Sum"],
+        },
+    )
+
+
+def test_the_whole_alert_path_passes_in_the_audit_account(
+    example_config: LandingZoneConfig,
+) -> None:
+    plan = plan_for(example_config, account=None, region=None, finding_types=())
+    clients = Clients()
+    _until_findings(clients)
+    clients.stub("securityhub").add_response(
+        "get_findings", {"Findings": []}, {"Filters": ANY, "MaxResults": 100}
+    )  # not imported yet: the step waits
+    clients.stub("securityhub").add_response(
+        "get_findings",
+        {"Findings": [_imported(1), _imported(2)]},
+        {"Filters": ANY, "MaxResults": 100},
+    )
+    clients.stub("events").add_response(
+        "describe_rule",
+        {"Name": "nwl-guardduty-findings", "State": "ENABLED"},
+        {"Name": "nwl-guardduty-findings"},
+    )
+    _metric(clients, "AWS/Events", 2)
+    _metric(clients, "AWS/SNS", 2)
+    rehearsal = _rehearsal(plan, clients)
+    steps = list(rehearsal.run())
+    assert [s.passed for s in steps] == [True] * 8, [s.line() for s in steps]
+    assert rehearsal.passed
+    assert steps[3].detail == "2 found"
+    clients.done()
+
+
+def test_a_missing_detector_fails_and_stops_there(example_config: LandingZoneConfig) -> None:
+    plan = plan_for(example_config, account=None, region="us-east-1", finding_types=())
+    clients = Clients()
+    clients.stub("sts").add_response(
+        "get_caller_identity", {"Account": AUDIT, "Arn": "arn:aws:iam::1:role/x", "UserId": "x"}
+    )
+    clients.stub("guardduty").add_response("list_detectors", {"DetectorIds": []}, {})
+    rehearsal = _rehearsal(plan, clients)
+    steps = list(rehearsal.run())
+    assert [s.passed for s in steps] == [True, False]
+    assert "GuardDuty is off here" in steps[1].detail
+    assert not rehearsal.passed
+    clients.done()
+
+
+def test_findings_that_never_arrive_fail_at_the_timeout(
+    example_config: LandingZoneConfig,
+) -> None:
+    plan = plan_for(example_config, account=None, region=None, finding_types=(), timeout_seconds=30)
+    clients = Clients()
+    clients.stub("sts").add_response(
+        "get_caller_identity", {"Account": AUDIT, "Arn": "arn:aws:iam::1:role/x", "UserId": "x"}
+    )
+    guardduty = clients.stub("guardduty")
+    guardduty.add_response("list_detectors", {"DetectorIds": [DETECTOR]}, {})
+    guardduty.add_response(
+        "create_sample_findings", {}, {"DetectorId": DETECTOR, "FindingTypes": ANY}
+    )
+    for _ in range(6):  # the clock moves 5 s a reading: six looks fill the 30 s
+        guardduty.add_response(
+            "list_findings", {"FindingIds": []}, {"DetectorId": DETECTOR, "FindingCriteria": ANY}
+        )
+    steps = list(_rehearsal(plan, clients).run())
+    assert steps[-1].passed is False and steps[-1].detail.startswith("missing ")
+    clients.done()
+
+
+def test_another_account_leaves_the_audit_steps_to_a_person(
+    example_config: LandingZoneConfig,
+) -> None:
+    plan = plan_for(example_config, account="orders-prod", region=None, finding_types=())
+    clients = Clients()
+    _until_findings(clients, account="756789012345")
+    steps = list(_rehearsal(plan, clients).run())
+    assert [s.passed for s in steps] == [True, True, True, True, None]
+    assert "audit-account credentials" in steps[-1].detail
+    clients.done()
+
+
+def test_fails_when_the_credentials_are_for_another_account(
+    example_config: LandingZoneConfig,
+) -> None:
+    plan = plan_for(example_config, account=None, region=None, finding_types=())
+    clients = Clients()
+    clients.stub("sts").add_response(
+        "get_caller_identity",
+        {"Account": "756789012345", "Arn": "arn:aws:iam::1:role/x", "UserId": "x"},
+    )
+    with pytest.raises(GamedayError, match="credentials are for account 756789012345"):
+        list(_rehearsal(plan, clients).run())
+
+
+def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig) -> None:
+    with pytest.raises(GamedayError) as caught:
+        plan_for(example_config, account="audti", region="xx-west-9", finding_types=["nope"])
+    assert caught.value.problems == [
+        "--account: 'audti' is not an account of the config (did you mean audit?)",
+        "--region: 'xx-west-9' is not a governed region (eu-west-1, eu-central-1, us-east-1)",
+        "--type: 'nope' is not a GuardDuty finding type (like Backdoor:EC2/C&CActivity.B!DNS)",
+    ]
+
+
+def test_the_dry_run_needs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setattr("boto3.client", lambda *a, **k: pytest.fail("no client on a dry run"))
+    assert main(["gameday", "--dry-run", "--account", "orders-prod"]) == 0
+    out = capsys.readouterr().out
+    assert "would call guardduty CreateSampleFindings in eu-west-1" in out
+    assert "securityhub" not in out  # the audit steps need the audit account
+
+
+def test_the_command_exits_2_on_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gameday", "--dry-run", "--region", "mars-1"]) == 2
+    assert capsys.readouterr().err.startswith("--region: 'mars-1' is not a governed region")
