@@ -30,6 +30,7 @@ from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_config as config_
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baseline import naming
@@ -263,6 +264,7 @@ class MemberBaselineStack(cdk.Stack):
         self._config_recorder()
         self._roles()
         self._backup()
+        self._patch_scan()
         self._workload_boundary()
         if settings.github_oidc_provider:
             # IAM is global: one provider per account, made in the home region
@@ -327,6 +329,24 @@ class MemberBaselineStack(cdk.Stack):
                 "service-role/AWSBackupServiceRolePolicyForBackup",
                 "service-role/AWSBackupServiceRolePolicyForRestores",
             ],
+        )
+
+    def _patch_scan(self) -> None:
+        """Every managed instance is scanned against its default patch baseline each day
+        (SEC06-BP01, SEC06-BP05): Systems Manager's patch compliance then lists what is
+        missing, beside Inspector's vulnerability findings. Scan only: installing patches
+        is the workload's change, made in its own maintenance window."""
+        ssm.CfnAssociation(
+            self,
+            "PatchScan",
+            name="AWS-RunPatchBaseline",
+            association_name=f"{self.settings.prefix}-patch-scan",
+            parameters={"Operation": ["Scan"]},
+            targets=[ssm.CfnAssociation.TargetProperty(key="InstanceIds", values=["*"])],
+            schedule_expression="rate(1 day)",
+            compliance_severity="HIGH",
+            max_concurrency="10%",
+            max_errors="10%",
         )
 
     def _settings_permissions(self) -> list[iam.PolicyStatement]:

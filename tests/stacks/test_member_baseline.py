@@ -406,3 +406,15 @@ def test_the_experimental_customer_managed_ebs_key_says_so_at_synth(
     )
     assertions.Annotations.from_stack(keyed).has_warning("/Keyed", warning)
     assert assertions.Annotations.from_stack(plain).find_warning("*", warning) == []
+
+
+def test_every_managed_instance_is_scanned_for_missing_patches_daily(
+    synthesized: Synthesized,
+) -> None:
+    member = _member(synthesized)
+    (association,) = _resources(member, "AWS::SSM::Association")
+    props = association["Properties"]
+    assert props["Name"] == "AWS-RunPatchBaseline"
+    assert props["Parameters"] == {"Operation": ["Scan"]}  # never installs: the workload's call
+    assert props["Targets"] == [{"Key": "InstanceIds", "Values": ["*"]}]
+    assert props["ScheduleExpression"] == "rate(1 day)"
