@@ -46,6 +46,11 @@ SHARDS_PER_STACK = 10
 LANES = 4
 
 
+def shard_parameter(kind: str, name: str) -> str:
+    """A shard template's parameter for a permission set, group name or new account."""
+    return f"{kind}{naming.logical_id(name)}"
+
+
 class Side:
     """Which account manages a permission set: the two possible answers."""
 
@@ -217,6 +222,19 @@ def load_problems(config: LandingZoneConfig) -> list[str]:
             f"{side} side need at least {least} stacks, more for an uneven spread: raise "
             "assignment_stacks"
         )
+    for side_plan in sides:
+        for shard in side_plan.shards:
+            by_parameter: dict[str, list[str]] = {}
+            for name in shard.group_names:
+                by_parameter.setdefault(shard_parameter("Group", name), []).append(name)
+            clashes = [names for names in by_parameter.values() if len(names) > 1]
+            if clashes:
+                problems.append(
+                    "identity_center.assignments: the group names "
+                    + " and ".join(repr(n) for n in clashes[0])
+                    + " differ only in spaces or punctuation; give one of them by its id"
+                )
+                return problems
     crowded = [(p.side, s) for p in sides for s in p.shards if s.parameter_count > MAX_PARAMETERS]
     if crowded:
         side, shard = crowded[0]

@@ -36,7 +36,7 @@ from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from baseline import naming
-from baseline.assignments import LANES, Shard, Side, plan
+from baseline.assignments import LANES, Shard, Side, plan, shard_parameter
 from baseline.config import LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
@@ -279,11 +279,14 @@ class IdentityAssignmentsStack(cdk.Stack):
             )
             parameters = {
                 **{
-                    _parameter("PermissionSet", name): permission_set_arns[name]
+                    shard_parameter("PermissionSet", name): permission_set_arns[name]
                     for name in shard.permission_sets
                 },
-                **{_parameter("Group", name): group_ids[name] for name in shard.group_names},
-                **{_parameter("Account", name): account_ids[name] for name in shard.new_accounts},
+                **{shard_parameter("Group", name): group_ids[name] for name in shard.group_names},
+                **{
+                    shard_parameter("Account", name): account_ids[name]
+                    for name in shard.new_accounts
+                },
             }
             nested = cloudformation.CfnStack(
                 self,
@@ -327,27 +330,22 @@ class IdentityAssignmentsStack(cdk.Stack):
         )
 
 
-def _parameter(kind: str, name: str) -> str:
-    """A shard template's parameter for a permission set, group name or new account."""
-    return f"{kind}{naming.logical_id(name)}"
-
-
 def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, Any]:
     """The CloudFormation template of one shard: its assignments, in :data:`LANES`
     chains, with a parameter for each value another stack makes."""
     parameters: dict[str, Any] = {}
     for name in shard.permission_sets:
-        parameters[_parameter("PermissionSet", name)] = {
+        parameters[shard_parameter("PermissionSet", name)] = {
             "Type": "String",
             "Description": f"ARN of the {name} permission set",
         }
     for name in shard.group_names:
-        parameters[_parameter("Group", name)] = {
+        parameters[shard_parameter("Group", name)] = {
             "Type": "String",
             "Description": f"Id of the group {name!r}, looked up by its display name",
         }
     for name in shard.new_accounts:
-        parameters[_parameter("Account", name)] = {
+        parameters[shard_parameter("Account", name)] = {
             "Type": "String",
             "Description": f"Id of the account {name}, which the landing zone creates",
         }
@@ -358,10 +356,10 @@ def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, 
             "Type": "AWS::SSO::Assignment",
             "Properties": {
                 "InstanceArn": settings.instance_arn,
-                "PermissionSetArn": {"Ref": _parameter("PermissionSet", spec.permission_set)},
+                "PermissionSetArn": {"Ref": shard_parameter("PermissionSet", spec.permission_set)},
                 "PrincipalType": spec.principal_type,
                 "PrincipalId": (
-                    {"Ref": _parameter("Group", spec.group_name)}
+                    {"Ref": shard_parameter("Group", spec.group_name)}
                     if spec.group_name
                     else spec.principal_id
                 ),
@@ -369,7 +367,7 @@ def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, 
                 "TargetId": (
                     spec.account_id
                     if spec.account_id
-                    else {"Ref": _parameter("Account", spec.account_name)}
+                    else {"Ref": shard_parameter("Account", spec.account_name)}
                 ),
             },
         }

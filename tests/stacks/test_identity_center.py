@@ -362,3 +362,19 @@ def test_a_group_given_by_name_is_looked_up_once_per_stack(synthesized: Synthesi
         if r["Properties"]["PrincipalId"] == {"Ref": "GroupFinance"}
     ]
     assert len(by_name) == 1 and by_name[0]["TargetId"] == "210987654321"  # Billing, management
+
+
+def test_fails_on_group_names_that_make_the_same_parameter(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    billing = next(
+        a for a in data["identity_center"]["assignments"] if a["permission_set"] == "Billing"
+    )
+    billing["groups"] = ["finance", "Finance!"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert caught.value.problems == [
+        "identity_center.assignments: the group names 'Finance!' and 'finance' differ only "
+        "in spaces or punctuation; give one of them by its id"
+    ]
