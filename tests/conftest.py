@@ -9,8 +9,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,59 @@ def start_cfn_lint(outdir: Path, lint_dir: Path, regions: list[str]) -> subproce
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+#: The 2,000-account organisation of tests/test_scale.py, synthesized in a process of its
+#: own from the moment the session knows it will need it, so it runs beside the example's
+#: tests on the second core instead of after them.
+SCALE_SYNTH = """
+import sys
+from baseline.app import build_app
+from baseline.config import parse_config
+from bench.generate_org import generate
+app, _ = build_app(parse_config(generate(int(sys.argv[1]))), outdir=sys.argv[2])
+app.synth()  # every cdk-nag pack and the Control Tower rules run here too
+"""
+
+
+SCALE_KEY = pytest.StashKey[tuple[Path, "subprocess.Popen[str]"]]()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    if any(item.path.name == "test_scale.py" for item in items):
+        from tests.test_scale import ACCOUNTS
+
+        outdir = Path(tempfile.mkdtemp(prefix="lz-scale-"))
+        session.config.stash[SCALE_KEY] = (
+            outdir,
+            subprocess.Popen(
+                [sys.executable, "-c", SCALE_SYNTH, str(ACCOUNTS), str(outdir)],
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    started = session.config.stash.get(SCALE_KEY, None)
+    if started is not None:
+        outdir, process = started
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+        shutil.rmtree(outdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def scale_outdir(request: pytest.FixtureRequest) -> Path:
+    """Where the 2,000-account synth wrote its assembly (waits for it; fails with its
+    error output)."""
+    outdir, process = request.config.stash[SCALE_KEY]
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    return outdir
 
 
 @pytest.fixture(scope="session")

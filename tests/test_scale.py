@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from baseline.app import build_app
 from baseline.assignments import LANES
 from baseline.compliance import templates_with_stack_sets
-from baseline.config import parse_config
 from bench.generate_org import TEAM_SETS, TEAMS, generate
 
 ACCOUNTS = 2000
@@ -22,13 +20,10 @@ MAX_OUTPUTS = 200
 
 
 @pytest.fixture(scope="module")
-def large(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    config = parse_config(generate(ACCOUNTS))
-    outdir = tmp_path_factory.mktemp("scale")
-    app, _ = build_app(config, outdir=str(outdir))
-    app.synth()  # every cdk-nag pack runs here too
-    # every template, the StackSet's and the nested assignment shards' too
-    return {name: dict(t) for name, t in templates_with_stack_sets(Path(outdir))}
+def large(scale_outdir: Path) -> dict[str, dict[str, object]]:
+    """Every template of the organisation (synthesized in the background from the start
+    of the session, see tests/conftest.py), the StackSet's and the assignment shards' too."""
+    return {name: dict(t) for name, t in templates_with_stack_sets(scale_outdir)}
 
 
 def test_generated_organisation_has_the_asked_size() -> None:
