@@ -185,7 +185,8 @@ def plan(config: LandingZoneConfig) -> tuple[SidePlan, ...]:
     specs = assignments_of(config)
     plans = []
     for side, account_name, sets in sides:
-        if not sets:
+        # the management side stays for attribute-based access control even without sets
+        if not sets and not (side == Side.MANAGEMENT and center.access_control_attributes):
             continue
         shards: dict[int, list[AssignmentSpec]] = {}
         for spec in specs:
@@ -207,8 +208,11 @@ def load_problems(config: LandingZoneConfig) -> list[str]:
     """One line when a shard would hold too many assignments or parameters."""
     center = config.identity_center
     assert center is not None
-    problems = []
     sides = plan(config)
+    # names that differ only in punctuation first: they are what makes ids clash
+    problems = _group_clash_problems(sides) or _clash_problems(sides)
+    if problems:
+        return problems
     load = Counter({(p.side, s.index): len(s.assignments) for p in sides for s in p.shards})
     over = {key: count for key, count in load.items() if count > MAX_PER_SHARD}
     if over:
@@ -222,19 +226,8 @@ def load_problems(config: LandingZoneConfig) -> list[str]:
             f"{side} side need at least {least} stacks, more for an uneven spread: raise "
             "assignment_stacks"
         )
-    for side_plan in sides:
-        for shard in side_plan.shards:
-            by_parameter: dict[str, list[str]] = {}
-            for name in shard.group_names:
-                by_parameter.setdefault(shard_parameter("Group", name), []).append(name)
-            clashes = [names for names in by_parameter.values() if len(names) > 1]
-            if clashes:
-                problems.append(
-                    "identity_center.assignments: the group names "
-                    + " and ".join(repr(n) for n in clashes[0])
-                    + " differ only in spaces or punctuation; give one of them by its id"
-                )
-                return problems
+    if problems:
+        return problems
     crowded = [(p.side, s) for p in sides for s in p.shards if s.parameter_count > MAX_PARAMETERS]
     if crowded:
         side, shard = crowded[0]
@@ -257,3 +250,39 @@ def load_problems(config: LandingZoneConfig) -> list[str]:
                 )
                 return problems
     return problems
+
+
+def _clash_problems(sides: tuple[SidePlan, ...]) -> list[str]:
+    """Two assignments of a side whose logical ids are the same would be one resource."""
+    for side_plan in sides:
+        by_id: dict[str, list[AssignmentSpec]] = {}
+        for shard in side_plan.shards:
+            for spec in shard.assignments:
+                by_id.setdefault(spec.logical_id, []).append(spec)
+        clash = next((specs for specs in by_id.values() if len(specs) > 1), None)
+        if clash is not None:
+            a, b = clash[:2]
+            return [
+                "identity_center.assignments: "
+                f"{a.permission_set} for {a.principal_id} on {a.account_name} and "
+                f"{b.permission_set} for {b.principal_id} on {b.account_name} make the same "
+                "logical id; rename the permission set or the account"
+            ]
+    return []
+
+
+def _group_clash_problems(sides: tuple[SidePlan, ...]) -> list[str]:
+    """Two group names of a shard that make the same template parameter."""
+    for side_plan in sides:
+        for shard in side_plan.shards:
+            by_parameter: dict[str, list[str]] = {}
+            for name in shard.group_names:
+                by_parameter.setdefault(shard_parameter("Group", name), []).append(name)
+            clashes = [names for names in by_parameter.values() if len(names) > 1]
+            if clashes:
+                return [
+                    "identity_center.assignments: the group names "
+                    + " and ".join(repr(n) for n in clashes[0])
+                    + " differ only in spaces or punctuation; give one of them by its id"
+                ]
+    return []

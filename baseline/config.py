@@ -1219,6 +1219,8 @@ class LandingZoneConfig(_Strict):
         found = ["amazon", "aws_backup_vault"]
         for provider in self.guardrails.allowed_images.providers:
             account = self.account_by_name(provider)
+            if account is not None and account.id is None:
+                continue  # greenfield phase 1: the account is named before it exists
             value = account.id if account is not None and account.id else provider
             if value not in found:
                 found.append(value)

@@ -8,9 +8,11 @@ along the path the landing zone built and prints each step with its time and PAS
 1. the account's GuardDuty detector in the region;
 2. the sample findings created, and found again by their type;
 3. in the audit account (where GuardDuty's administrator sees every member's findings):
-   Security Hub imported them;
-4. the home region's finding rule ``<prefix>-guardduty-findings`` is enabled and ran
-   (its ``Invocations`` metric), and the topic ``<prefix>-security-findings`` published.
+   Security Hub in the home region, where findings aggregate, has them;
+4. the home region's finding rule is enabled and ran (its ``Invocations`` metric):
+   ``<prefix>-guardduty-findings`` for the home region, and for another region
+   ``<prefix>-securityhubotherregions-findings``, which pages for what Security Hub
+   aggregates; and the topic ``<prefix>-security-findings`` published.
 
 Steps 3 and 4 need the audit account's credentials; with another account's, they are
 left to the person, named as such. ``--dry-run`` prints every call it would make, with no
@@ -68,7 +70,11 @@ class Plan:
 
     @property
     def rule_name(self) -> str:
-        return f"{self.prefix}-guardduty-findings"
+        """The home region's rule that pages for these findings: GuardDuty's own for the
+        home region; for another region, the one for findings Security Hub aggregates."""
+        if self.region == self.home_region:
+            return f"{self.prefix}-guardduty-findings"
+        return f"{self.prefix}-securityhubotherregions-findings"
 
     @property
     def topic_name(self) -> str:
@@ -86,7 +92,8 @@ class Plan:
         ]
         if self.in_audit_account:
             lines += [
-                f"securityhub GetFindings in {self.region}: Id=<each finding's ARN>",
+                f"securityhub GetFindings in {self.home_region} (the aggregation region): "
+                "Id=<each finding's ARN>",
                 f"events DescribeRule in {self.home_region}: Name={self.rule_name}",
                 f"cloudwatch GetMetricStatistics in {self.home_region}: AWS/Events "
                 f"Invocations, RuleName={self.rule_name}",
@@ -325,7 +332,7 @@ class Rehearsal:
         return self._until(check)
 
     def _imported(self, state: dict[str, Any]) -> tuple[bool, str]:
-        hub = self.client("securityhub", self.plan.region)
+        hub = self.client("securityhub", self.plan.home_region)  # findings aggregate there
         arns = state.get("arns", [])
 
         def check() -> tuple[bool, str]:

@@ -254,3 +254,17 @@ def test_the_dry_run_needs_no_credentials(
 def test_the_command_exits_2_on_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["gameday", "--dry-run", "--region", "mars-1"]) == 2
     assert capsys.readouterr().err.startswith("--region: 'mars-1' is not a governed region")
+
+
+def test_another_region_follows_the_rule_for_aggregated_findings(
+    example_config: LandingZoneConfig,
+) -> None:
+    """Findings of other regions page through Security Hub's aggregation in the home
+    region, so that is where the rehearsal looks."""
+    plan = plan_for(example_config, account=None, region="eu-central-1", finding_types=())
+    assert plan.rule_name == "nwl-securityhubotherregions-findings"
+    calls = "\n".join(plan.calls())
+    assert "securityhub GetFindings in eu-west-1 (the aggregation region)" in calls
+    assert "events DescribeRule in eu-west-1: Name=nwl-securityhubotherregions-findings" in calls
+    home = plan_for(example_config, account=None, region=None, finding_types=())
+    assert home.rule_name == "nwl-guardduty-findings"

@@ -224,8 +224,13 @@ ISOLATION_BREAKING_ACTIONS = (
     "ec2:CreateInternetGateway",
     "ec2:CreateNatGateway",
     "ec2:CreateTransitGatewayVpcAttachment",
+    "ec2:CreateClientVpnEndpoint",
+    "ec2:CreateInstanceConnectEndpoint",
+    "ec2:CreateVpcEndpoint",
     "ec2:CreateVpcPeeringConnection",
     "ec2:CreateVpnGateway",
+    "ec2:ModifyVpcEndpoint",
+    "vpc-lattice:CreateServiceNetworkVpcAssociation",
 )
 
 #: Actions that weaken or delete the baseline's log buckets.
@@ -541,10 +546,11 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
     tagged = {"Null": {f"aws:ResourceTag/{EVIDENCE_TAG}": "false"}}
     unless = {"ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal]}}
     snapshots = ["arn:aws:ec2:*:*:snapshot/*"]
+    # without a forensics account, evidence is shared with no account at all
     shared_elsewhere: dict[str, Any] = (
-        {"ForAnyValue:StringNotEquals": {"ec2:Add/userId": [context.forensics.id]}}
+        {**tagged, "ForAnyValue:StringNotEquals": {"ec2:Add/userId": [context.forensics.id]}}
         if context.forensics is not None
-        else {"Null": {"ec2:Add/userId": "false"}}
+        else {"Null": {**tagged["Null"], "ec2:Add/userId": "false"}}
     )
     return Guardrail(
         id="SCP-EVIDENCE-PROTECT",
@@ -567,7 +573,7 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                 "Effect": "Deny",
                 "Action": ["ec2:ModifySnapshotAttribute"],
                 "Resource": snapshots,
-                "Condition": {**tagged, **unless, **shared_elsewhere},
+                "Condition": {**unless, **shared_elsewhere},
             },
             {
                 "Sid": "NeverShareEvidencePublicly",

@@ -159,7 +159,8 @@ class ForensicsStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="ContainmentAutomationEncryptsEvidence",
                 principals=[audit],
-                actions=["kms:GenerateDataKey", "kms:Encrypt"],
+                # Decrypt too: a multipart upload (boto3's above 8 MB) reads its data key
+                actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
                 resources=["*"],
                 conditions={
                     **writer,

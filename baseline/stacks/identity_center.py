@@ -37,7 +37,7 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.assignments import LANES, Shard, Side, plan, shard_parameter
-from baseline.config import LandingZoneConfig
+from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
 
@@ -58,6 +58,8 @@ class IdentityCenterSettings:
     side: str
     #: the account the side's stacks deploy in
     account_id: str
+    #: the management account, which owns the instance and its identity store
+    management_account_id: str
     permission_sets: tuple[PermissionSetSpec, ...]
     #: attribute-based access control (instance-wide: the management side holds it)
     access_control_attributes: tuple[tuple[str, str], ...]
@@ -96,6 +98,7 @@ class IdentityCenterSettings:
                     region=center.region or config.home_region,
                     side=side.side,
                     account_id=account.id,
+                    management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
                     permission_sets=tuple(available[name] for name in side.permission_sets),
                     access_control_attributes=(
                         tuple(sorted(center.access_control_attributes.items()))
@@ -168,7 +171,9 @@ class IdentityCenterStack(cdk.Stack):
                     sid="FindTheGroupsByName",
                     actions=["identitystore:GetGroupId"],
                     resources=[
-                        f"arn:{self.partition}:identitystore::{self.account}:identitystore/{store}",
+                        # the store belongs to the management account, on either side
+                        f"arn:{self.partition}:identitystore::{settings.management_account_id}"
+                        f":identitystore/{store}",
                         f"arn:{self.partition}:identitystore:::group/*",
                     ],
                 )
@@ -374,6 +379,8 @@ def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, 
         # a few chains instead of all at once: Identity Center throttles creations
         if len(chain) >= LANES:
             resource["DependsOn"] = [chain[-LANES]]
+        if spec.logical_id in resources:  # the config rules refuse this; never lose one
+            raise ValueError(f"two assignments make the logical id {spec.logical_id}")
         resources[spec.logical_id] = resource
         chain.append(spec.logical_id)
     return {

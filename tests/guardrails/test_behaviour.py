@@ -1377,3 +1377,25 @@ def test_rcp_behaviour(
 ) -> None:
     levels = _levels(synthesized, PROD, "RESOURCE_CONTROL_POLICY")
     assert decide(levels, request_) == expected, case
+
+
+def test_without_a_forensics_account_only_evidence_stays_unshared(
+    example_data: dict[str, Any],
+) -> None:
+    import copy
+
+    from baseline.config import parse_config
+    from baseline.guardrails import context_for
+    from baseline.guardrails.scps import evidence_guardrail
+
+    data = copy.deepcopy(example_data)
+    data["accounts"] = [a for a in data["accounts"] if a.get("role") != "forensics"]
+    guardrail = evidence_guardrail(context_for(parse_config(data)))
+    levels = [[FULL_ACCESS, {"Version": "2012-10-17", "Statement": list(guardrail.statements)}]]
+    share = {"ec2:Add/userId": ["111122223333"]}
+    ordinary = Request("ec2:ModifySnapshotAttribute", EVIDENCE_SNAPSHOT, ADMIN, context=share)
+    evidence = Request(
+        "ec2:ModifySnapshotAttribute", EVIDENCE_SNAPSHOT, ADMIN, context={**share, **EVIDENCE}
+    )
+    assert decide(levels, ordinary) == "Allow"  # a DR copy or an AMI pipeline still works
+    assert decide(levels, evidence) == "Deny"

@@ -76,6 +76,8 @@ def test_only_the_audit_accounts_containment_roles_write_evidence(
         if s.get("Sid") == "ContainmentAutomationEncryptsEvidence"
     )
     assert grant["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    # multipart uploads (boto3's above 8 MB) read the data key back
+    assert sorted(grant["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 
 
 def test_the_analysis_vpc_has_no_way_out(synthesized: Synthesized) -> None:

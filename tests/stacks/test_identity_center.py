@@ -378,3 +378,85 @@ def test_fails_on_group_names_that_make_the_same_parameter(
         "identity_center.assignments: the group names 'Finance!' and 'finance' differ only "
         "in spaces or punctuation; give one of them by its id"
     ]
+
+
+def test_the_delegated_lookup_reads_the_management_accounts_identity_store(
+    example_data: dict[str, Any],
+) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.cdk_context import cdk_json_context
+    from baseline.stacks.identity_center import IdentityCenterSettings, IdentityCenterStack
+
+    data = copy.deepcopy(example_data)
+    scientists = next(
+        a for a in data["identity_center"]["assignments"] if a["permission_set"] == "DataScientist"
+    )
+    scientists["groups"] = ["data-scientists"]  # by name, on the delegated side
+    sides = IdentityCenterSettings.for_each_side(parse_config(data))
+    delegated = next(s for s in sides if s.side == Side.DELEGATED)
+    app = cdk.App(context=cdk_json_context())
+    stack = IdentityCenterStack(
+        app,
+        "Delegated",
+        settings=delegated,
+        env=cdk.Environment(account=delegated.account_id, region=delegated.region),
+    )
+    statements = [
+        s
+        for policy in assertions.Template.from_stack(stack)
+        .find_resources("AWS::IAM::ManagedPolicy")
+        .values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "FindTheGroupsByName"
+    ]
+    (statement,) = statements
+    assert "arn:aws:identitystore::210987654321:identitystore/d-93671a2b3c" in json.dumps(
+        statement["Resource"]
+    )
+
+
+def test_attribute_based_access_control_stays_without_a_management_set(
+    example_data: dict[str, Any],
+) -> None:
+    from baseline.stacks.identity_center import IdentityCenterSettings
+
+    data = copy.deepcopy(example_data)
+    center = data["identity_center"]
+    center["assignments"] = [a for a in center["assignments"] if a["permission_set"] != "Billing"]
+    for assignment in center["assignments"]:
+        assignment["accounts"] = [n for n in assignment.get("accounts", []) if n != "management"]
+        if not assignment["accounts"] and not assignment.get("ous"):
+            assignment["accounts"] = ["audit"]
+    sides = IdentityCenterSettings.for_each_side(parse_config(data))
+    management = next(s for s in sides if s.side == Side.MANAGEMENT)
+    assert management.permission_sets == ()
+    assert dict(management.access_control_attributes) == center["access_control_attributes"]
+
+
+def test_fails_on_two_assignments_that_make_the_same_logical_id(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    data["accounts"].append(
+        {
+            "name": "orders",
+            "email": "aws-orders@northwind.example.com",
+            "ou": "Sandbox",
+            "id": "199012345678",
+        }
+    )
+    center = data["identity_center"]
+    center["permission_sets"] += [
+        {"name": "Reader", "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]},
+        {"name": "Prod-Reader", "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]},
+    ]
+    center["assignments"] += [
+        {"permission_set": "Reader", "groups": [ORDERS_TEAM], "accounts": ["orders-prod"]},
+        {"permission_set": "Prod-Reader", "groups": [ORDERS_TEAM], "accounts": ["orders"]},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    (problem,) = [p for p in caught.value.problems if "logical id" in p]
+    assert "make the same logical id; rename the permission set or the account" in problem
