@@ -1,0 +1,145 @@
+"""The home region's finding rules, as synthesized, against sample events in the shape
+each service documents: high and critical findings page, lower ones do not, and a finding
+pages once (natively in the home region, through Security Hub from the others)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from baseline.gameday import DEFAULT_TYPES
+from tests.conftest import Synthesized
+from tests.detection.matcher import matches
+
+HOME = "eu-west-1"
+AUDIT = "423456789012"
+
+
+def _envelope(
+    source: str, detail_type: str, detail: dict[str, Any], region: str = HOME
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": detail_type,
+        "source": source,
+        "account": AUDIT,
+        "time": "2026-12-01T12:00:00Z",
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def guardduty(severity: float, finding_type: str = DEFAULT_TYPES[0]) -> dict[str, Any]:
+    return _envelope(
+        "aws.guardduty",
+        "GuardDuty Finding",
+        {
+            "schemaVersion": "2.0",
+            "accountId": "756789012345",
+            "region": HOME,
+            "partition": "aws",
+            "id": "16afba5c5c43e07c9e3e5e2e544e95df",
+            "type": finding_type,
+            "resource": {
+                "resourceType": "Instance",
+                "instanceDetails": {"instanceId": "i-99999999"},
+            },
+            "service": {"serviceName": "guardduty", "additionalInfo": {"sample": True}},
+            "severity": severity,
+            "title": "Sample finding",
+        },
+    )
+
+
+def inspector(severity: str, status: str = "ACTIVE") -> dict[str, Any]:
+    return _envelope(
+        "aws.inspector2",
+        "Inspector2 Finding",
+        {
+            "awsAccountId": "756789012345",
+            "findingArn": f"arn:aws:inspector2:{HOME}:756789012345:finding/0123456789abcdef",
+            "severity": severity,
+            "status": status,
+            "type": "PACKAGE_VULNERABILITY",
+        },
+    )
+
+
+def access_analyzer(status: str) -> dict[str, Any]:
+    return _envelope(
+        "aws.access-analyzer",
+        "Access Analyzer Finding",
+        {"resourceType": "AWS::S3::Bucket", "isPublic": True, "status": status},
+    )
+
+
+def security_hub(
+    product: str, label: str, region: str = HOME, workflow: str = "NEW"
+) -> dict[str, Any]:
+    finding = {
+        "SchemaVersion": "2018-10-08",
+        "ProductName": product,
+        "Region": region,
+        "Severity": {"Label": label, "Normalized": 70},
+        "Workflow": {"Status": workflow},
+        "AwsAccountId": "756789012345",
+    }
+    return _envelope(
+        "aws.securityhub", "Security Hub Findings - Imported", {"findings": [finding]}, region=HOME
+    )
+
+
+def _rules(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    template = synthesized.templates[f"SecurityTooling-{HOME}"]
+    return {
+        r["Properties"]["Name"]: r["Properties"]["EventPattern"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+    }
+
+
+CASES = [
+    # (event, the rules that must page for it; every other rule must stay quiet)
+    ("GuardDuty high (the game day's types)", guardduty(8.0), {"nwl-guardduty-findings"}),
+    ("GuardDuty at the threshold", guardduty(7.0), {"nwl-guardduty-findings"}),
+    ("GuardDuty medium", guardduty(5.0), set()),
+    ("GuardDuty low", guardduty(2.0), set()),
+    ("Inspector critical", inspector("CRITICAL"), {"nwl-inspector-findings"}),
+    ("Inspector medium", inspector("MEDIUM"), set()),
+    ("Inspector high but closed", inspector("HIGH", "CLOSED"), set()),
+    ("Access Analyzer active", access_analyzer("ACTIVE"), {"nwl-accessanalyzer-findings"}),
+    ("Access Analyzer archived", access_analyzer("ARCHIVED"), set()),
+    (
+        "Macie high through Security Hub",
+        security_hub("Macie", "HIGH"),
+        {"nwl-securityhub-findings"},
+    ),
+    ("Macie low through Security Hub", security_hub("Macie", "LOW"), set()),
+    ("Macie high, already notified", security_hub("Macie", "HIGH", workflow="NOTIFIED"), set()),
+    # GuardDuty in the home region pages natively, not a second time through Security Hub
+    ("GuardDuty high in the home region, aggregated", security_hub("GuardDuty", "HIGH"), set()),
+    (
+        "GuardDuty high in another region, aggregated",
+        security_hub("GuardDuty", "CRITICAL", region="eu-central-1"),
+        {"nwl-securityhubotherregions-findings"},
+    ),
+    (
+        "GuardDuty low in another region",
+        security_hub("GuardDuty", "LOW", region="us-east-1"),
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "event", "paging"), CASES, ids=[c[0] for c in CASES])
+def test_which_rules_page_for_a_finding(
+    case: str, event: dict[str, Any], paging: set[str], synthesized: Synthesized
+) -> None:
+    rules = _rules(synthesized)
+    assert set(rules) >= paging
+    fired = {name for name, pattern in rules.items() if matches(pattern, copy.deepcopy(event))}
+    assert fired == paging, case
