@@ -1,11 +1,12 @@
-"""Command line: ``python -m baseline validate [PATH]``, ``docs`` and ``gameday``.
+"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``gameday``, ``contain``.
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
 organisation and rewrites the generated pages in ``docs/``; ``docs --check`` exits 1 when
 any of them is stale. ``gameday`` rehearses the alert path with GuardDuty sample
 findings (``--dry-run`` prints its calls without credentials); it exits 0 when every step
-passed, 1 when one failed, 2 on bad input.
+passed, 1 when one failed, 2 on bad input. ``contain`` isolates a compromised instance
+through the member account's responder role (same exit codes).
 """
 
 from __future__ import annotations
@@ -116,6 +117,50 @@ def _gameday(args: argparse.Namespace) -> int:
     return 0 if rehearsal.passed else 1
 
 
+def _contain(args: argparse.Namespace) -> int:
+    from baseline.contain import ContainError, Containment, responder_clients, target_for
+
+    try:
+        target = target_for(
+            load_config(args.config),
+            account=args.account,
+            instance=args.instance,
+            case=args.case,
+            region=args.region,
+            quarantine_role=args.quarantine_role,
+        )
+    except (ConfigError, ContainError) as error:
+        problems = error.problems if isinstance(error, ContainError) else [error.render()]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    print(
+        f"contain {target.instance_id} in {target.account_name} ({target.account_id}), "
+        f"{target.region}, case {target.case_id}"
+    )
+    if args.dry_run:
+        for call in target.calls():
+            print(f"  would call {call}")
+        return 0
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        clients = responder_clients(target, boto3.client("sts", region_name=target.region))
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"cannot assume {target.responder_role_arn}: {error} (use the audit account's "
+            "IncidentResponse credentials)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_CONFIG
+    containment = Containment(target, clients)
+    for step in containment.run():
+        print(f"  {step.line()}", flush=True)
+    print("contained" if containment.passed else "not fully contained: see the FAIL steps")
+    return 0 if containment.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -153,7 +198,29 @@ def main(argv: list[str] | None = None) -> int:
     gameday.add_argument(
         "--dry-run", action="store_true", help="print the calls it would make; no credentials"
     )
+    contain = commands.add_parser(
+        "contain", help="contain a compromised EC2 instance through the responder role"
+    )
+    contain.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    contain.add_argument("--account", required=True, help="the member account (name or id)")
+    contain.add_argument("--instance", required=True, help="the instance id")
+    contain.add_argument("--case", required=True, help="the case id the evidence is tagged with")
+    contain.add_argument("--region", help="a governed region (default: the home region)")
+    contain.add_argument(
+        "--quarantine-role",
+        action="store_true",
+        help="also attach AWSDenyAll to the instance profile's role (all its instances)",
+    )
+    contain.add_argument("--dry-run", action="store_true", help="print the calls; no credentials")
     args = parser.parse_args(argv)
+    if args.command == "contain":
+        return _contain(args)
     if args.command == "validate":
         return _validate(args.path)
     if args.command == "gameday":
