@@ -25,7 +25,7 @@ def _deployed_names(synthesized: Synthesized) -> set[str]:
     for _, template in templates_with_stack_sets(synthesized.outdir):
         for resource in template.get("Resources", {}).values():
             props = resource.get("Properties", {})
-            for key in ("AlarmName", "Name", "TopicName", "RoleName"):
+            for key in ("AlarmName", "AssociationName", "Name", "TopicName", "RoleName"):
                 if isinstance(props.get(key), str):
                     names.add(props[key])
     return names
