@@ -11,10 +11,12 @@ and then, printing each step with PASS or FAIL:
 3. makes the case's quarantine security group in the instance's VPC (tagged
    ``lz:quarantine=true`` as it is created) and revokes every outbound rule it has;
 4. puts every network interface of the instance into that group alone;
-5. with ``--quarantine-role``, attaches ``AWSDenyAll`` to the instance profile's role
+5. takes it out of its Auto Scaling group, if it has one (the group launches a
+   replacement, and neither terminates nor reuses the instance);
+6. with ``--quarantine-role``, attaches ``AWSDenyAll`` to the instance profile's role
    (every instance with that role loses its permissions: the responder cannot swap the
    profile of one instance);
-6. tags the instance with the case.
+7. tags the instance with the case.
 
 It is idempotent: a second run for the same case finds the snapshots and the group it
 made and makes no second ones. It is safe on partial failure: a failed step is recorded
@@ -78,6 +80,8 @@ class Target:
             f"ec2 DescribeSecurityGroups / CreateSecurityGroup {self.group_name} "
             f"(tagged {QUARANTINE_TAG}=true) and RevokeSecurityGroupEgress of its every rule",
             "ec2 ModifyNetworkInterfaceAttribute of each interface to that group alone",
+            "autoscaling DescribeAutoScalingInstances and DetachInstances (keeping the "
+            "group's size: it launches a replacement)",
             *(
                 ["iam GetInstanceProfile and AttachRolePolicy AWSDenyAll to its role"]
                 if self.quarantine_role
@@ -177,6 +181,7 @@ class Containment:
             yield self._attempt(
                 f"isolate {interface}", partial(self._isolate, ec2, interface, group)
             )
+        yield self._attempt("leave its Auto Scaling group", self._detach)
         profile = instance.get("IamInstanceProfile", {}).get("Arn")
         if profile and self.target.quarantine_role:
             yield self._attempt("deny the instance role everything", lambda: self._deny(profile))
@@ -266,6 +271,23 @@ class Containment:
             raise RuntimeError("no quarantine group to move it into (the step above failed)")
         ec2.modify_network_interface_attribute(NetworkInterfaceId=interface, Groups=[group["id"]])
         return f"only in {group['id']}"
+
+    def _detach(self) -> str:
+        autoscaling = self.client("autoscaling")
+        found = autoscaling.describe_auto_scaling_instances(InstanceIds=[self.target.instance_id])[
+            "AutoScalingInstances"
+        ]
+        if not found:
+            return "in no group"
+        group = found[0]["AutoScalingGroupName"]
+        if found[0].get("LifecycleState", "").startswith(("Detach", "Terminat")):
+            return f"already leaving {group}"
+        autoscaling.detach_instances(
+            InstanceIds=[self.target.instance_id],
+            AutoScalingGroupName=group,
+            ShouldDecrementDesiredCapacity=False,
+        )
+        return f"detached from {group}; it launches a replacement"
 
     def _deny(self, profile_arn: str) -> str:
         iam = self.client("iam")

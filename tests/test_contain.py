@@ -117,6 +117,32 @@ def _isolations(ec2: Stubber) -> None:
 def test_an_instance_is_snapshotted_isolated_and_tagged(example_config: LandingZoneConfig) -> None:
     ec2_client, ec2 = _client("ec2")
     iam_client, iam = _client("iam")
+    asg_client, asg = _client("autoscaling")
+    asg.add_response(
+        "describe_auto_scaling_instances",
+        {
+            "AutoScalingInstances": [
+                {
+                    "InstanceId": INSTANCE,
+                    "AutoScalingGroupName": "orders-web",
+                    "AvailabilityZone": "eu-west-1a",
+                    "LifecycleState": "InService",
+                    "HealthStatus": "HEALTHY",
+                    "ProtectedFromScaleIn": False,
+                }
+            ]
+        },
+        {"InstanceIds": [INSTANCE]},
+    )
+    asg.add_response(
+        "detach_instances",
+        {"Activities": []},
+        {
+            "InstanceIds": [INSTANCE],
+            "AutoScalingGroupName": "orders-web",
+            "ShouldDecrementDesiredCapacity": False,
+        },
+    )
     _describe(ec2)
     for number, volume in enumerate(VOLUMES, start=1):
         _created_snapshot(ec2, volume, number)
@@ -176,13 +202,23 @@ def test_an_instance_is_snapshotted_isolated_and_tagged(example_config: LandingZ
         {},
         {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
     )
-    clients = {"ec2": ec2_client, "iam": iam_client}
+    clients = {"ec2": ec2_client, "iam": iam_client, "autoscaling": asg_client}
     containment = Containment(_target(example_config, quarantine_role=True), clients.__getitem__)
     steps = list(containment.run())
-    assert [s.passed for s in steps] == [True] * 9, [s.line() for s in steps]
+    assert [s.passed for s in steps] == [True] * 10, [s.line() for s in steps]
+    assert "detached from orders-web" in steps[-3].detail
     assert containment.passed
-    ec2.assert_no_pending_responses()
-    iam.assert_no_pending_responses()
+    for stub in (ec2, iam, asg):
+        stub.assert_no_pending_responses()
+
+
+def _with_no_group(ec2_client: Any) -> Any:
+    """Clients where the instance is in no Auto Scaling group (any more)."""
+    asg_client, asg = _client("autoscaling")
+    asg.add_response(
+        "describe_auto_scaling_instances", {"AutoScalingInstances": []}, {"InstanceIds": [INSTANCE]}
+    )
+    return {"ec2": ec2_client, "autoscaling": asg_client}.__getitem__
 
 
 def test_the_second_run_of_a_case_makes_nothing_twice(example_config: LandingZoneConfig) -> None:
@@ -205,7 +241,7 @@ def test_the_second_run_of_a_case_makes_nothing_twice(example_config: LandingZon
         {},
         {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
     )
-    containment = Containment(_target(example_config), {"ec2": ec2_client}.__getitem__)
+    containment = Containment(_target(example_config), _with_no_group(ec2_client))
     steps = list(containment.run())
     assert "already taken for this case" in steps[1].detail
     assert "already made" in steps[4].detail
@@ -238,7 +274,7 @@ def test_a_failed_snapshot_is_recorded_and_the_rest_still_done(
         {},
         {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
     )
-    containment = Containment(_target(example_config), {"ec2": ec2_client}.__getitem__)
+    containment = Containment(_target(example_config), _with_no_group(ec2_client))
     steps = list(containment.run())
     failed = [s for s in steps if s.passed is False]
     assert [s.name for s in failed] == [f"snapshot {VOLUMES[1]}"]
@@ -357,6 +393,12 @@ CHANGES = [
         {},
     ),
     ("into the quarantine group", "ec2:ModifyNetworkInterfaceAttribute", SG_ARN, QUARANTINED),
+    (
+        "leave its Auto Scaling group",
+        "autoscaling:DetachInstances",
+        f"arn:aws:autoscaling:eu-west-1:{ACCOUNT}:autoScalingGroup:0f1e2d3c:autoScalingGroupName/orders-web",
+        {},
+    ),
     (
         "deny the instance role",
         "iam:AttachRolePolicy",

@@ -451,6 +451,16 @@ class MemberBaselineStack(cdk.Stack):
                             "arn:aws:ec2:*::snapshot/*",
                         ],
                     ),
+                    # a compromised instance leaves its Auto Scaling group (which launches
+                    # a replacement), so the group neither terminates nor reuses it
+                    iam.PolicyStatement(
+                        sid="DetachFromAutoScaling",
+                        actions=["autoscaling:DetachInstances"],
+                        resources=[
+                            f"arn:aws:autoscaling:*:{cdk.Aws.ACCOUNT_ID}:autoScalingGroup:*:"
+                            "autoScalingGroupName/*"
+                        ],
+                    ),
                     iam.PolicyStatement(
                         sid="StopFunctions",
                         actions=["lambda:PutFunctionConcurrency"],
@@ -550,11 +560,13 @@ class MemberBaselineStack(cdk.Stack):
                     "AwsSolutions-IAM5[Resource::arn:aws:ec2:*::snapshot/*]",
                     "AwsSolutions-IAM5[Resource::arn:aws:ec2:*:<AWS::AccountId>:volume/*]",
                     "AwsSolutions-IAM5[Resource::arn:aws:lambda:*:<AWS::AccountId>:function:*]",
+                    "AwsSolutions-IAM5[Resource::arn:aws:autoscaling:*:<AWS::AccountId>:"
+                    "autoScalingGroup:*:autoScalingGroupName/*]",
                 ],
                 "The affected resource of an incident is not known in advance; the actions are "
                 "containment and collection only (snapshot, tag, a quarantine group, throttle a "
-                "function, attach the deny-all policy), and only named roles of the audit "
-                "account may assume the role.",
+                "function, detach an instance from its Auto Scaling group, attach the deny-all "
+                "policy), and only named roles of the audit account may assume the role.",
             )
             responders = iam.AccountPrincipal(s.audit_account_id).with_conditions(
                 {"ArnLike": {"aws:PrincipalArn": list(s.principals("responder"))}}

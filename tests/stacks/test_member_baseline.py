@@ -236,6 +236,7 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     # no way to run code or re-enable anything: no user data, no starting or stopping, no
     # re-activated access keys, no inline or other policies, no reading of workload data
     assert actions == {
+        "autoscaling:DetachInstances",  # out of its group, which launches a replacement
         "ec2:CreateSecurityGroup",
         "ec2:CreateSnapshot",
         "ec2:CreateTags",
