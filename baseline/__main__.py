@@ -80,8 +80,18 @@ def _docs(check: bool) -> int:
     return 0
 
 
+def _refused(error: Exception) -> int:
+    """Print a config's or a command's problems, one line each; the bad-input exit code."""
+    problems = getattr(error, "problems", None)
+    lines = [error.render()] if isinstance(error, ConfigError) else list(problems or [str(error)])
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_INVALID_CONFIG
+
+
 def _gameday(args: argparse.Namespace) -> int:
-    from baseline.gameday import GamedayError, Rehearsal, boto3_clients, plan_for
+    from baseline.gameday import Rehearsal, boto3_clients, plan_for
+    from baseline.operations import CommandError
 
     try:
         config = load_config(args.config)
@@ -92,11 +102,8 @@ def _gameday(args: argparse.Namespace) -> int:
             finding_types=args.types or (),
             timeout_seconds=args.timeout,
         )
-    except (ConfigError, GamedayError) as error:
-        problems = error.problems if isinstance(error, GamedayError) else [error.render()]
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID_CONFIG
+    except (ConfigError, CommandError) as error:
+        return _refused(error)
     print(
         f"game day: {', '.join(plan.finding_types)} in {plan.account_name} "
         f"({plan.account_id}), {plan.region}"
@@ -109,16 +116,15 @@ def _gameday(args: argparse.Namespace) -> int:
     try:
         for step in rehearsal.run():
             print(f"  {step.line()}", flush=True)
-    except GamedayError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID_CONFIG
+    except CommandError as error:
+        return _refused(error)
     print("passed" if rehearsal.passed else "failed: the step marked FAIL broke the path")
     return 0 if rehearsal.passed else 1
 
 
 def _contain(args: argparse.Namespace) -> int:
-    from baseline.contain import ContainError, Containment, responder_clients, target_for
+    from baseline.contain import Containment, responder_clients, target_for
+    from baseline.operations import CommandError
 
     try:
         target = target_for(
@@ -129,11 +135,8 @@ def _contain(args: argparse.Namespace) -> int:
             region=args.region,
             quarantine_role=args.quarantine_role,
         )
-    except (ConfigError, ContainError) as error:
-        problems = error.problems if isinstance(error, ContainError) else [error.render()]
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INVALID_CONFIG
+    except (ConfigError, CommandError) as error:
+        return _refused(error)
     print(
         f"contain {target.instance_id} in {target.account_name} ({target.account_id}), "
         f"{target.region}, case {target.case_id}"

@@ -33,21 +33,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from baseline import naming
 from baseline.config import LandingZoneConfig
-from baseline.defaults import EVIDENCE_TAG
-from baseline.gameday import GamedayError, Step
+from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
+from baseline.operations import CommandError, Step, created_account, governed_region
 
-CASE_TAG = "lz:incident-case"
-QUARANTINE_TAG = "lz:quarantine"
 DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
 _INSTANCE = re.compile(r"^i-[0-9a-f]{8,17}$")
 _CASE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 ClientFactory = Callable[[str], Any]  # service -> client in the member account and region
-
-
-class ContainError(GamedayError):
-    """Bad input: one line per problem, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +59,7 @@ class Target:
 
     @property
     def responder_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:role/{self.prefix}-incident-responder"
+        return f"arn:aws:iam::{self.account_id}:role/{naming.incident_responder_role(self.prefix)}"
 
     @property
     def group_name(self) -> str:
@@ -100,35 +95,21 @@ def target_for(
     region: str | None = None,
     quarantine_role: bool = False,
 ) -> Target:
-    """The target, or a :class:`ContainError` naming every bad input."""
-    problems = []
-    found = next((a for a in config.accounts if account in (a.name, a.id)), None)
-    if found is None:
-        import difflib
-
-        close = difflib.get_close_matches(account, [a.name for a in config.accounts])
-        problems.append(
-            f"--account: {account!r} is not an account of the config"
-            + (f" (did you mean {', '.join(close)}?)" if close else "")
-        )
-    elif found.id is None:
-        problems.append(f"--account: {found.name!r} has no id yet; it is not created")
-    elif found.role.value == "management":
+    """The target, or a :class:`CommandError` naming every bad input."""
+    problems: list[str] = []
+    found = created_account(config, account, problems)
+    if found is not None and found.role.value == "management":
         problems.append(
             "--account: the management account has no responder role (no SCP would bound "
             "it); contain there by hand, with break-glass"
         )
-    region = region or config.home_region
-    if region not in config.governed_regions:
-        problems.append(
-            f"--region: {region!r} is not a governed region ({', '.join(config.governed_regions)})"
-        )
+    region = governed_region(config, region, problems)
     if not _INSTANCE.match(instance):
         problems.append(f"--instance: {instance!r} is not an instance id like i-0123456789abcdef0")
     if not _CASE.match(case):
         problems.append(f"--case: {case!r} must be 1-64 letters, digits, '.', '_' or '-'")
     if problems:
-        raise ContainError(problems)
+        raise CommandError(problems)
     assert found is not None and found.id is not None
     return Target(
         prefix=config.organization.prefix,

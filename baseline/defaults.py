@@ -131,6 +131,10 @@ def hub_problems(
 
 # --- incident response and forensics --------------------------------------------------------
 
+#: The tags the incident responder may set: the case a resource belongs to, and (only on a
+#: security group as it is created) quarantine.
+CASE_TAG = "lz:incident-case"
+QUARANTINE_TAG = "lz:quarantine"
 #: The tag that marks a snapshot as evidence (its value: the case id). The guardrail
 #: SCP-EVIDENCE-PROTECT keeps such a snapshot from being deleted, untagged, or shared with
 #: anyone but the forensics account.

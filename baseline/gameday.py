@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig
+from baseline.operations import CommandError, Step, created_account, governed_region
 
 #: High-severity sample types (8.0): each one matches the finding rule (severity >= 7).
 DEFAULT_TYPES = (
@@ -41,14 +43,6 @@ DEFAULT_TYPES = (
 _FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+$")
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> client
-
-
-class GamedayError(Exception):
-    """Bad input or unusable credentials: one line per problem, exit 2."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -73,12 +67,12 @@ class Plan:
         """The home region's rule that pages for these findings: GuardDuty's own for the
         home region; for another region, the one for findings Security Hub aggregates."""
         if self.region == self.home_region:
-            return f"{self.prefix}-guardduty-findings"
-        return f"{self.prefix}-securityhubotherregions-findings"
+            return naming.finding_rule(self.prefix, "GuardDuty")
+        return naming.finding_rule(self.prefix, "SecurityHubOtherRegions")
 
     @property
     def topic_name(self) -> str:
-        return f"{self.prefix}-security-findings"
+        return naming.findings_topic(self.prefix)
 
     def calls(self) -> list[str]:
         """Every call the rehearsal makes, in order, for ``--dry-run``."""
@@ -111,29 +105,13 @@ def plan_for(
     finding_types: Sequence[str],
     timeout_seconds: int = 600,
 ) -> Plan:
-    """The plan, or a :class:`GamedayError` naming every bad input."""
-    problems = []
+    """The plan, or a :class:`CommandError` naming every bad input."""
+    problems: list[str] = []
     audit = config.account_for(AccountRole.AUDIT)
     chosen = audit
     if account is not None:
-        found = next((a for a in config.accounts if account in (a.name, a.id)), None)
-        if found is None:
-            import difflib
-
-            close = difflib.get_close_matches(account, [a.name for a in config.accounts])
-            problems.append(
-                f"--account: {account!r} is not an account of the config"
-                + (f" (did you mean {', '.join(close)}?)" if close else "")
-            )
-        elif found.id is None:
-            problems.append(f"--account: {found.name!r} has no id yet; it is not created")
-        else:
-            chosen = found
-    region = region or config.home_region
-    if region not in config.governed_regions:
-        problems.append(
-            f"--region: {region!r} is not a governed region ({', '.join(config.governed_regions)})"
-        )
+        chosen = created_account(config, account, problems) or audit
+    region = governed_region(config, region, problems)
     types = tuple(finding_types) or DEFAULT_TYPES
     for finding_type in types:
         if not _FINDING_TYPE.match(finding_type):
@@ -144,7 +122,7 @@ def plan_for(
     if timeout_seconds < 30:
         problems.append("--timeout: at least 30 seconds (findings take a while to arrive)")
     if problems:
-        raise GamedayError(problems)
+        raise CommandError(problems)
     assert chosen.id is not None and audit.id is not None
     return Plan(
         prefix=config.organization.prefix,
@@ -156,22 +134,6 @@ def plan_for(
         finding_types=types,
         timeout_seconds=timeout_seconds,
     )
-
-
-@dataclass
-class Step:
-    """One step of the rehearsal as printed."""
-
-    name: str
-    passed: bool | None  # None: left to a person
-    seconds: float
-    detail: str = ""
-
-    def line(self) -> str:
-        status = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
-        return f"{status}  {self.seconds:6.1f}s  {self.name}" + (
-            f": {self.detail}" if self.detail else ""
-        )
 
 
 @dataclass
@@ -195,10 +157,10 @@ class Rehearsal:
         for name, action in self._actions(started_at):
             try:
                 passed, detail = action()
-            except GamedayError:
+            except CommandError:
                 raise
             except NoCredentialsError:
-                raise GamedayError(
+                raise CommandError(
                     [
                         "no AWS credentials: give the account's profile (AWS_PROFILE) or "
                         "keys through the standard credential chain, or use --dry-run"
@@ -272,7 +234,7 @@ class Rehearsal:
     def _identity(self) -> tuple[bool, str]:
         account = self.client("sts", self.plan.region).get_caller_identity()["Account"]
         if account != self.plan.account_id:
-            raise GamedayError(
+            raise CommandError(
                 [
                     f"the credentials are for account {account}, the game day is for "
                     f"{self.plan.account_name} ({self.plan.account_id}): use its profile"

@@ -134,6 +134,17 @@ def audit_readonly_role(prefix: str) -> str:
     return _role(f"{prefix}-audit-readonly")
 
 
+def finding_rule(prefix: str, source: str) -> str:
+    """The audit account's EventBridge rule that pages for one source's findings (home
+    region): ``GuardDuty`` -> ``<prefix>-guardduty-findings``."""
+    return f"{prefix}-{source.lower()}-findings"
+
+
+def findings_topic(prefix: str) -> str:
+    """The audit account's topic the finding rules publish to (home region)."""
+    return f"{prefix}-security-findings"
+
+
 def incident_responder_role(prefix: str) -> str:
     """Incident-response role in every member account, assumed from the audit account."""
     return _role(f"{prefix}-incident-responder")

@@ -12,7 +12,8 @@ from botocore.stub import Stubber
 
 from baseline.__main__ import main
 from baseline.config import LandingZoneConfig
-from baseline.contain import DENY_ALL, ContainError, Containment, responder_clients, target_for
+from baseline.contain import DENY_ALL, Containment, responder_clients, target_for
+from baseline.operations import CommandError
 
 INSTANCE = "i-0123456789abcdef0"
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -320,7 +321,7 @@ def test_the_responder_role_is_assumed_for_the_case(example_config: LandingZoneC
 
 
 def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig) -> None:
-    with pytest.raises(ContainError) as caught:
+    with pytest.raises(CommandError) as caught:
         target_for(example_config, account="orders-prd", instance="i-1", case="x y")
     assert caught.value.problems == [
         "--account: 'orders-prd' is not an account of the config (did you mean orders-prod?)",

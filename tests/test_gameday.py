@@ -11,7 +11,8 @@ from botocore.stub import ANY, Stubber
 
 from baseline.__main__ import main
 from baseline.config import LandingZoneConfig
-from baseline.gameday import DEFAULT_TYPES, GamedayError, Rehearsal, plan_for
+from baseline.gameday import DEFAULT_TYPES, Rehearsal, plan_for
+from baseline.operations import CommandError
 
 AUDIT = "423456789012"
 DETECTOR = "12abc34d567e8fa901bc2d34eexample"
@@ -223,12 +224,12 @@ def test_fails_when_the_credentials_are_for_another_account(
         "get_caller_identity",
         {"Account": "756789012345", "Arn": "arn:aws:iam::1:role/x", "UserId": "x"},
     )
-    with pytest.raises(GamedayError, match="credentials are for account 756789012345"):
+    with pytest.raises(CommandError, match="credentials are for account 756789012345"):
         list(_rehearsal(plan, clients).run())
 
 
 def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig) -> None:
-    with pytest.raises(GamedayError) as caught:
+    with pytest.raises(CommandError) as caught:
         plan_for(example_config, account="audti", region="xx-west-9", finding_types=["nope"])
     assert caught.value.problems == [
         "--account: 'audti' is not an account of the config (did you mean audit?)",

@@ -86,6 +86,7 @@ class IdentityCenterSettings:
             for p in center.permission_sets
         }
         available = {**CATALOGUE, **custom}
+        emails = {a.name: a.email for a in config.accounts}
         found = []
         for side in plan(config):
             account = config.account_by_name(side.account_name)
@@ -107,9 +108,7 @@ class IdentityCenterSettings:
                     ),
                     stacks=tuple(side.stacks().items()),
                     new_account_emails={
-                        a.name: a.email
-                        for a in config.accounts
-                        if any(a.name in shard.new_accounts for shard in side.shards)
+                        name: emails[name] for shard in side.shards for name in shard.new_accounts
                     },
                 )
             )

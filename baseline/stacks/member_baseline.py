@@ -48,7 +48,7 @@ from baseline.constructs.baseline_function import BaselineFunction
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
-from baseline.defaults import EVIDENCE_TAG
+from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
 #: CloudFormation's limit for inline function code.
@@ -57,10 +57,6 @@ INLINE_CODE_LIMIT = 4096
 TEMPLATE_BODY_LIMIT = 51_200
 
 CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
-
-#: Tags the incident responder may set: the case a resource belongs to, and quarantine.
-CASE_TAG = "lz:incident-case"
-QUARANTINE_TAG = "lz:quarantine"
 
 
 @dataclass(frozen=True)

@@ -399,7 +399,7 @@ class SecurityToolingStack(cdk.Stack):
         self.notifications = SecurityNotifications(
             self,
             "Notifications",
-            topic_name=f"{prefix}-security-findings",
+            topic_name=naming.findings_topic(prefix),
             email=settings.notification_email,
             publishers=["events.amazonaws.com"],
             key_alias=f"alias/{prefix}/security-findings",
@@ -408,7 +408,7 @@ class SecurityToolingStack(cdk.Stack):
             rule = events.Rule(
                 self,
                 f"{name}Findings",
-                rule_name=f"{prefix}-{name.lower()}-findings",
+                rule_name=naming.finding_rule(prefix, name),
                 description=f"High and critical {name} findings to the security topic",
                 event_pattern=events.EventPattern(**pattern),
             )
