@@ -460,3 +460,22 @@ def test_fails_on_two_assignments_that_make_the_same_logical_id(
         parse_config(data)
     (problem,) = [p for p in caught.value.problems if "logical id" in p]
     assert "make the same logical id; rename the permission set or the account" in problem
+
+
+def test_a_user_is_assigned_by_id_as_rarely_as_the_example_does(synthesized: Synthesized) -> None:
+    users = [
+        a["Properties"]
+        for stack in ASSIGNMENT_STACKS
+        for a in _assignments(synthesized, stack)
+        if a["Properties"]["PrincipalType"] == "USER"
+    ]
+    assert users == [
+        {
+            "InstanceArn": "arn:aws:sso:::instance/ssoins-7223c1d9e4a5b6f0",
+            "PermissionSetArn": {"Ref": "PermissionSetReadonly"},
+            "PrincipalType": "USER",
+            "PrincipalId": "906754b2c4-6f708192-a3b4-c5d6-e7f8-091021324354",
+            "TargetType": "AWS_ACCOUNT",
+            "TargetId": "312345678901",
+        }
+    ]
