@@ -123,7 +123,7 @@ def _gameday(args: argparse.Namespace) -> int:
 
 
 def _contain(args: argparse.Namespace) -> int:
-    from baseline.contain import Containment, responder_clients, target_for
+    from baseline.contain import Containment, calls, responder_clients, target_for
     from baseline.operations import CommandError
 
     try:
@@ -142,7 +142,7 @@ def _contain(args: argparse.Namespace) -> int:
         f"{target.region}, case {target.case_id}"
     )
     if args.dry_run:
-        for call in target.calls():
+        for call in calls(target):
             print(f"  would call {call}")
         return 0
     import boto3

@@ -747,6 +747,40 @@ class Forensics(_Strict):
     )
 
 
+class ContainmentMode(StrEnum):
+    """What the containment automation does about a finding in an OU's accounts."""
+
+    ISOLATE = "isolate"
+    NOTIFY = "notify"
+
+
+class IncidentResponse(_Strict):
+    """The containment automation of the audit account (docs/incident-response.md)."""
+
+    containment_severity: float = Field(
+        default=7.0,
+        ge=1.0,
+        le=10.0,
+        description=(
+            "GuardDuty severity at or above which a finding on an instance or a role's "
+            "credentials starts the automation. Default: 7 (high)."
+        ),
+    )
+    containment: dict[str, ContainmentMode] = Field(
+        default_factory=dict,
+        description=(
+            "OU path -> isolate or notify. An account follows the nearest OU listed on its "
+            "path; an account under none is only notified about (the finding rules page "
+            "for it). Isolating contains the instance or revokes the role's sessions "
+            "automatically; it never stops, terminates or deletes anything. Default: notify "
+            "everywhere."
+        ),
+    )
+
+    def isolating_ous(self) -> list[str]:
+        return [path for path, mode in self.containment.items() if mode is ContainmentMode.ISOLATE]
+
+
 class Network(_Strict):
     """The network account's hub, in every governed region."""
 
@@ -1003,6 +1037,10 @@ class LandingZoneConfig(_Strict):
         default_factory=Forensics,
         description="The forensics account's evidence bucket and analysis VPC.",
     )
+    incident_response: IncidentResponse = Field(
+        default_factory=IncidentResponse,
+        description="The automatic containment of compromised instances and credentials.",
+    )
     identity_center: IdentityCenter | None = Field(
         default=None,
         description="IAM Identity Center permission sets and assignments. Default: none.",
@@ -1171,6 +1209,7 @@ class LandingZoneConfig(_Strict):
         problems += self._network_problems()
         problems += self._identity_center_problems()
         problems += self._forensics_problems()
+        problems += self._incident_response_problems()
         problems += self._allowed_image_problems()
         problems += self._machine_role_problems()
         _raise_if(problems)
@@ -1240,6 +1279,15 @@ class LandingZoneConfig(_Strict):
                     "an account of the config"
                 )
         return problems
+
+    def _incident_response_problems(self) -> list[str]:
+        known = self.ou_paths()
+        return [
+            f"incident_response.containment.{path}: {path!r} is not an OU path (known: "
+            f"{', '.join(known) or 'none'})"
+            for path in self.incident_response.containment
+            if path not in known
+        ]
 
     def _forensics_problems(self) -> list[str]:
         holders = [i for i, a in enumerate(self.accounts) if a.role == AccountRole.FORENSICS]

@@ -91,6 +91,22 @@ def containment_role_pattern(prefix: str) -> str:
     return f"{prefix}-containment-*"
 
 
+def containment_function(prefix: str, region: str) -> str:
+    """The audit account's containment function and its role, in one region."""
+    return _role(f"{prefix}-containment-{region}")
+
+
+def containment_rule(prefix: str) -> str:
+    """The EventBridge rule of the audit account that starts the containment function."""
+    return f"{prefix}-containment"
+
+
+def quarantine_role(prefix: str) -> str:
+    """The deny-all role (and instance profile) of every member account that a contained
+    instance is given instead of its own."""
+    return _role(f"{prefix}-quarantine")
+
+
 def config_bucket(prefix: str, account_id: str, region: str) -> str:
     """The AWS Config delivery bucket in the log-archive account.
 
@@ -148,6 +164,10 @@ def findings_topic(prefix: str) -> str:
 def incident_responder_role(prefix: str) -> str:
     """Incident-response role in every member account, assumed from the audit account."""
     return _role(f"{prefix}-incident-responder")
+
+
+#: The inline policy that revokes a role's older sessions (the console's name for it).
+REVOKE_SESSIONS_POLICY = "AWSRevokeOlderSessions"
 
 
 def break_glass_role(prefix: str) -> str:

@@ -7,9 +7,11 @@ Standard library only, and the config model: no CDK.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
 from baseline.config import Account, LandingZoneConfig
+from baseline.handlers.containment import Step
+
+__all__ = ["CommandError", "Step", "created_account", "governed_region"]
 
 
 class CommandError(Exception):
@@ -18,22 +20,6 @@ class CommandError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = list(problems)
-
-
-@dataclass
-class Step:
-    """One step of a command as printed."""
-
-    name: str
-    passed: bool | None  # None: left to a person
-    seconds: float
-    detail: str = ""
-
-    def line(self) -> str:
-        status = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
-        return f"{status}  {self.seconds:6.1f}s  {self.name}" + (
-            f": {self.detail}" if self.detail else ""
-        )
 
 
 def created_account(config: LandingZoneConfig, value: str, problems: list[str]) -> Account | None:

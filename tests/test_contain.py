@@ -1,6 +1,6 @@
-"""Containment of an EC2 instance through the responder role, against botocore's Stubber
-(every request and response validated): three volumes, two interfaces, an instance
-profile; the second run of the same case; a failed snapshot."""
+"""``python -m baseline contain``: its input, its dry run, the responder role it assumes,
+its run without an evidence store (against botocore's Stubber), and every change that it
+and the containment function make, allowed by the synthesized responder policy."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ VOLUMES = ["vol-0aaaaaaaaaaaaaaa1", "vol-0aaaaaaaaaaaaaaa2", "vol-0aaaaaaaaaaaaa
 INTERFACES = ["eni-0bbbbbbbbbbbbbbb1", "eni-0bbbbbbbbbbbbbbb2"]
 GROUP = "sg-0ccccccccccccccc1"
 CASE = "IR-42"
-EGRESS = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
 
 
 def _client(service: str) -> tuple[Any, Stubber]:
@@ -31,69 +30,6 @@ def _client(service: str) -> tuple[Any, Stubber]:
     stub = Stubber(client)
     stub.activate()
     return client, stub
-
-
-def _target(config: LandingZoneConfig, **kwargs: Any) -> Any:
-    return target_for(config, account="orders-prod", instance=INSTANCE, case=CASE, **kwargs)
-
-
-def _describe(ec2: Stubber) -> None:
-    ec2.add_response(
-        "describe_instances",
-        {
-            "Reservations": [
-                {
-                    "Instances": [
-                        {
-                            "InstanceId": INSTANCE,
-                            "VpcId": VPC,
-                            "BlockDeviceMappings": [
-                                {"DeviceName": f"/dev/xvd{c}", "Ebs": {"VolumeId": v}}
-                                for c, v in zip("abc", VOLUMES, strict=True)
-                            ],
-                            "NetworkInterfaces": [{"NetworkInterfaceId": n} for n in INTERFACES],
-                            "IamInstanceProfile": {
-                                "Arn": "arn:aws:iam::756789012345:instance-profile/orders-app",
-                                "Id": "AIPAEXAMPLE0000000001",
-                            },
-                        }
-                    ]
-                }
-            ]
-        },
-        {"InstanceIds": [INSTANCE]},
-    )
-
-
-def _snapshot_filters(volume: str) -> dict[str, Any]:
-    return {
-        "OwnerIds": ["self"],
-        "Filters": [
-            {"Name": "volume-id", "Values": [volume]},
-            {"Name": "tag:lz:incident-case", "Values": [CASE]},
-        ],
-    }
-
-
-def _created_snapshot(ec2: Stubber, volume: str, number: int) -> None:
-    ec2.add_response("describe_snapshots", {"Snapshots": []}, _snapshot_filters(volume))
-    ec2.add_response(
-        "create_snapshot",
-        {"SnapshotId": f"snap-0ddddddddddddddd{number}"},
-        {
-            "VolumeId": volume,
-            "Description": f"Evidence of case {CASE}, {INSTANCE}",
-            "TagSpecifications": [
-                {
-                    "ResourceType": "snapshot",
-                    "Tags": [
-                        {"Key": "lz:incident-case", "Value": CASE},
-                        {"Key": "lz:evidence", "Value": CASE},
-                    ],
-                }
-            ],
-        },
-    )
 
 
 def _group_lookup() -> dict[str, Any]:
@@ -106,75 +42,62 @@ def _group_lookup() -> dict[str, Any]:
     }
 
 
-def _isolations(ec2: Stubber) -> None:
-    for interface in INTERFACES:
-        ec2.add_response(
-            "modify_network_interface_attribute",
-            {},
-            {"NetworkInterfaceId": interface, "Groups": [GROUP]},
-        )
+def _target(config: LandingZoneConfig, **kwargs: Any) -> Any:
+    return target_for(config, account="orders-prod", instance=INSTANCE, case=CASE, **kwargs)
 
 
-def test_an_instance_is_snapshotted_isolated_and_tagged(example_config: LandingZoneConfig) -> None:
+def test_the_command_keeps_no_evidence_and_denies_the_role_when_asked(
+    example_config: LandingZoneConfig,
+) -> None:
+    """The steps themselves are tested with the containment function
+    (tests/handlers/test_containment.py); the command runs them without an evidence store
+    and, with --quarantine-role, attaches AWSDenyAll to the instance's own role."""
     ec2_client, ec2 = _client("ec2")
     iam_client, iam = _client("iam")
     asg_client, asg = _client("autoscaling")
-    asg.add_response(
-        "describe_auto_scaling_instances",
+    profile = "arn:aws:iam::756789012345:instance-profile/orders-app"
+    ec2.add_response(
+        "describe_instances",
         {
-            "AutoScalingInstances": [
+            "Reservations": [
                 {
-                    "InstanceId": INSTANCE,
-                    "AutoScalingGroupName": "orders-web",
-                    "AvailabilityZone": "eu-west-1a",
-                    "LifecycleState": "InService",
-                    "HealthStatus": "HEALTHY",
-                    "ProtectedFromScaleIn": False,
+                    "Instances": [
+                        {
+                            "InstanceId": INSTANCE,
+                            "VpcId": VPC,
+                            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
+                            "NetworkInterfaces": [
+                                {
+                                    "NetworkInterfaceId": INTERFACES[0],
+                                    "Groups": [{"GroupId": GROUP}],
+                                }
+                            ],
+                            "IamInstanceProfile": {"Arn": profile, "Id": "AIPAEXAMPLE0000000001"},
+                        }
+                    ]
                 }
             ]
         },
         {"InstanceIds": [INSTANCE]},
     )
-    asg.add_response(
-        "detach_instances",
-        {"Activities": []},
-        {
-            "InstanceIds": [INSTANCE],
-            "AutoScalingGroupName": "orders-web",
-            "ShouldDecrementDesiredCapacity": False,
-        },
-    )
-    _describe(ec2)
-    for number, volume in enumerate(VOLUMES, start=1):
-        _created_snapshot(ec2, volume, number)
-    ec2.add_response("describe_security_groups", {"SecurityGroups": []}, _group_lookup())
-    ec2.add_response(
-        "create_security_group",
-        {"GroupId": GROUP},
-        {
-            "GroupName": f"nwl-quarantine-{CASE}",
-            "Description": f"Quarantine of case {CASE}: no traffic",
-            "VpcId": VPC,
-            "TagSpecifications": [
-                {
-                    "ResourceType": "security-group",
-                    "Tags": [
-                        {"Key": "lz:incident-case", "Value": CASE},
-                        {"Key": "lz:quarantine", "Value": "true"},
-                    ],
-                }
-            ],
-        },
-    )
     ec2.add_response(
         "describe_security_groups",
-        {"SecurityGroups": [{"GroupId": GROUP, "IpPermissionsEgress": EGRESS}]},
-        {"GroupIds": [GROUP]},
+        {"SecurityGroups": [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}]},
+        _group_lookup(),
+    )
+    asg.add_response(
+        "describe_auto_scaling_instances", {"AutoScalingInstances": []}, {"InstanceIds": [INSTANCE]}
     )
     ec2.add_response(
-        "revoke_security_group_egress", {}, {"GroupId": GROUP, "IpPermissions": EGRESS}
+        "describe_iam_instance_profile_associations",
+        {"IamInstanceProfileAssociations": []},
+        {
+            "Filters": [
+                {"Name": "instance-id", "Values": [INSTANCE]},
+                {"Name": "state", "Values": ["associated"]},
+            ]
+        },
     )
-    _isolations(ec2)
     iam.add_response(
         "get_instance_profile",
         {
@@ -182,7 +105,7 @@ def test_an_instance_is_snapshotted_isolated_and_tagged(example_config: LandingZ
                 "Path": "/",
                 "InstanceProfileName": "orders-app",
                 "InstanceProfileId": "AIPAEXAMPLE0000000001",
-                "Arn": "arn:aws:iam::756789012345:instance-profile/orders-app",
+                "Arn": profile,
                 "CreateDate": "2026-01-01T00:00:00Z",
                 "Roles": [
                     {
@@ -198,91 +121,14 @@ def test_an_instance_is_snapshotted_isolated_and_tagged(example_config: LandingZ
         {"InstanceProfileName": "orders-app"},
     )
     iam.add_response("attach_role_policy", {}, {"RoleName": "orders-app", "PolicyArn": DENY_ALL})
-    ec2.add_response(
-        "create_tags",
-        {},
-        {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
-    )
     clients = {"ec2": ec2_client, "iam": iam_client, "autoscaling": asg_client}
     containment = Containment(_target(example_config, quarantine_role=True), clients.__getitem__)
     steps = list(containment.run())
-    assert [s.passed for s in steps] == [True] * 10, [s.line() for s in steps]
-    assert "detached from orders-web" in steps[-3].detail
-    assert containment.passed
+    assert containment.passed, [s.line() for s in steps]
+    assert not any(s.name.startswith("keep") for s in steps)  # no evidence bucket
+    assert steps[-1].name == "deny its own role everything" and steps[-1].detail == "orders-app"
     for stub in (ec2, iam, asg):
         stub.assert_no_pending_responses()
-
-
-def _with_no_group(ec2_client: Any) -> Any:
-    """Clients where the instance is in no Auto Scaling group (any more)."""
-    asg_client, asg = _client("autoscaling")
-    asg.add_response(
-        "describe_auto_scaling_instances", {"AutoScalingInstances": []}, {"InstanceIds": [INSTANCE]}
-    )
-    return {"ec2": ec2_client, "autoscaling": asg_client}.__getitem__
-
-
-def test_the_second_run_of_a_case_makes_nothing_twice(example_config: LandingZoneConfig) -> None:
-    ec2_client, ec2 = _client("ec2")
-    _describe(ec2)
-    for number, volume in enumerate(VOLUMES, start=1):
-        ec2.add_response(
-            "describe_snapshots",
-            {"Snapshots": [{"SnapshotId": f"snap-0ddddddddddddddd{number}", "VolumeId": volume}]},
-            _snapshot_filters(volume),
-        )
-    ec2.add_response(
-        "describe_security_groups",
-        {"SecurityGroups": [{"GroupId": GROUP, "IpPermissionsEgress": []}]},
-        _group_lookup(),
-    )  # made and closed the first time: nothing to revoke
-    _isolations(ec2)
-    ec2.add_response(
-        "create_tags",
-        {},
-        {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
-    )
-    containment = Containment(_target(example_config), _with_no_group(ec2_client))
-    steps = list(containment.run())
-    assert "already taken for this case" in steps[1].detail
-    assert "already made" in steps[4].detail
-    # not asked to deny the role: left to a person, named
-    assert steps[-2].passed is None and "--quarantine-role" in steps[-2].detail
-    assert containment.passed
-    ec2.assert_no_pending_responses()  # no CreateSnapshot, no CreateSecurityGroup
-
-
-def test_a_failed_snapshot_is_recorded_and_the_rest_still_done(
-    example_config: LandingZoneConfig,
-) -> None:
-    ec2_client, ec2 = _client("ec2")
-    _describe(ec2)
-    _created_snapshot(ec2, VOLUMES[0], 1)
-    ec2.add_response("describe_snapshots", {"Snapshots": []}, _snapshot_filters(VOLUMES[1]))
-    ec2.add_client_error("create_snapshot", "SnapshotCreationPerVolumeRateExceeded")
-    _created_snapshot(ec2, VOLUMES[2], 3)
-    ec2.add_response(
-        "describe_security_groups",
-        {"SecurityGroups": [{"GroupId": GROUP, "IpPermissionsEgress": EGRESS}]},
-        _group_lookup(),
-    )
-    ec2.add_response(
-        "revoke_security_group_egress", {}, {"GroupId": GROUP, "IpPermissions": EGRESS}
-    )
-    _isolations(ec2)
-    ec2.add_response(
-        "create_tags",
-        {},
-        {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
-    )
-    containment = Containment(_target(example_config), _with_no_group(ec2_client))
-    steps = list(containment.run())
-    failed = [s for s in steps if s.passed is False]
-    assert [s.name for s in failed] == [f"snapshot {VOLUMES[1]}"]
-    assert "SnapshotCreationPerVolumeRateExceeded" in failed[0].detail
-    assert steps[-1].name == "tag the instance with the case" and steps[-1].passed
-    assert not containment.passed
-    ec2.assert_no_pending_responses()
 
 
 def test_an_unreadable_instance_stops_before_anything_changes(
@@ -386,7 +232,41 @@ CHANGES = [
             "aws:TagKeys": ["lz:incident-case", "lz:quarantine"],
         },
     ),
-    ("revoke its outbound rules", "ec2:RevokeSecurityGroupEgress", SG_ARN, QUARANTINED),
+    ("open it inbound", "ec2:AuthorizeSecurityGroupIngress", SG_ARN, QUARANTINED),
+    ("open it outbound", "ec2:AuthorizeSecurityGroupEgress", SG_ARN, QUARANTINED),
+    ("close it inbound", "ec2:RevokeSecurityGroupIngress", SG_ARN, QUARANTINED),
+    ("close it outbound", "ec2:RevokeSecurityGroupEgress", SG_ARN, QUARANTINED),
+    (
+        "give it the deny-all profile",
+        "ec2:ReplaceIamInstanceProfileAssociation",
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/{INSTANCE}",
+        {"ec2:NewInstanceProfile": f"arn:aws:iam::{ACCOUNT}:instance-profile/nwl-quarantine"},
+    ),
+    (
+        "pass the deny-all role to EC2",
+        "iam:PassRole",
+        f"arn:aws:iam::{ACCOUNT}:role/nwl-quarantine",
+        {"iam:PassedToService": "ec2.amazonaws.com"},
+    ),
+    (
+        "read its console output",
+        "ec2:GetConsoleOutput",
+        f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/{INSTANCE}",
+        {},
+    ),
+    (
+        "read its profile associations",
+        "ec2:DescribeIamInstanceProfileAssociations",
+        "*",
+        {},
+    ),
+    (
+        "revoke a role's older sessions",
+        "iam:PutRolePolicy",
+        f"arn:aws:iam::{ACCOUNT}:role/orders-app",
+        {},
+    ),
+    ("read the revocation", "iam:GetRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/orders-app", {}),
     (
         "move an interface",
         "ec2:ModifyNetworkInterfaceAttribute",
@@ -446,6 +326,20 @@ def test_the_responder_role_allows_every_change_it_makes(
         case
     )
     # and never the same change to something that is not the case's
+    others = {
+        "ec2:ReplaceIamInstanceProfileAssociation": {
+            "ec2:NewInstanceProfile": f"arn:aws:iam::{ACCOUNT}:instance-profile/admin"
+        },
+        "iam:PassRole": {"iam:PassedToService": "lambda.amazonaws.com"},
+        "ec2:AuthorizeSecurityGroupIngress": {"aws:ResourceTag/lz:quarantine": "false"},
+    }
+    if action in others:
+        assert decide([[policy]], Request(action, resource, responder, context=others[action])) == (
+            "Deny"
+        ), case
+    if action == "iam:PassRole":
+        admin = f"arn:aws:iam::{ACCOUNT}:role/admin"
+        assert decide([[policy]], Request(action, admin, responder, context=context)) == "Deny"
     if action == "iam:AttachRolePolicy":
         other = Request(
             action,

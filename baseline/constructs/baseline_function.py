@@ -43,22 +43,25 @@ def acknowledge_dead_letter_queue(queue: sqs.Queue, of: str) -> None:
     )
 
 
-def outside_vpc_and_unreserved_reasons() -> dict[str, str]:
-    """The acknowledgements of a custom-resource function that runs outside any VPC and
-    reserves no concurrency, in every suite that reports either."""
+def outside_vpc_and_unreserved_reasons(
+    no_vpc: str = _NO_VPC, no_reservation: str = _NO_RESERVATION
+) -> dict[str, str]:
+    """The acknowledgements of a function that runs outside any VPC and reserves no
+    concurrency, in every suite that reports either (by default a custom-resource
+    function's reasons)."""
     return {
         **{
-            f"{pack}-LambdaInsideVPC": _NO_VPC
+            f"{pack}-LambdaInsideVPC": no_vpc
             for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
         },
-        f"{GUARD_PLUGIN}::lambda_inside_vpc_check": _NO_VPC,
-        "CKV_AWS_117": _NO_VPC,
+        f"{GUARD_PLUGIN}::lambda_inside_vpc_check": no_vpc,
+        "CKV_AWS_117": no_vpc,
         # PCI DSS has no concurrency rule
         **{
-            f"{pack}-LambdaConcurrency": _NO_RESERVATION
+            f"{pack}-LambdaConcurrency": no_reservation
             for pack in ("NIST.800.53.R5", "HIPAA.Security")
         },
-        "CKV_AWS_115": _NO_RESERVATION,
+        "CKV_AWS_115": no_reservation,
     }
 
 
@@ -95,6 +98,7 @@ class BaselineFunction(Construct):
         wildcard_reasons: Mapping[str, str] | None = None,
         timeout: cdk.Duration = cdk.Duration.minutes(5),
         policy_path: str | None = None,
+        placement_reasons: Mapping[str, str] | None = None,
     ) -> None:
         """Create the function, its role, log group and dead-letter queue.
 
@@ -116,6 +120,9 @@ class BaselineFunction(Construct):
         :param policy_path: give the role's managed policy the function's name under this
             IAM path (``/acme/``), so a guardrail can protect the policies behind exempt
             roles by path. Default: none (a generated name at ``/``).
+        :param placement_reasons: why the function runs outside a VPC (``no_vpc``) and
+            reserves no concurrency (``no_reservation``), for a function that is not a
+            custom resource's. Default: a custom-resource function's reasons.
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -239,7 +246,9 @@ class BaselineFunction(Construct):
         self.function.node.add_dependency(self.policy)
         function_resource = self.function.node.default_child
         assert function_resource is not None
-        acknowledge_each(function_resource, outside_vpc_and_unreserved_reasons())
+        acknowledge_each(
+            function_resource, outside_vpc_and_unreserved_reasons(**(placement_reasons or {}))
+        )
 
 
 #: The custom-resource handlers (``baseline/handlers``).

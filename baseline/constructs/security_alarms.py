@@ -271,6 +271,22 @@ def break_glass_alarm(role_name: str) -> SecurityAlarm:
     )
 
 
+def responder_policy_alarm(role_name: str, allowed_policy: str) -> SecurityAlarm:
+    """An inline policy that the incident-responder role writes, other than the one that
+    revokes older sessions: IAM cannot limit the name or content of an inline policy, so
+    any other write is an alarm."""
+    return SecurityAlarm(
+        "responder-inline-policy",
+        "-",
+        "An inline policy written by the incident responder",
+        f'{{ ($.eventName = "PutRolePolicy") && '
+        f'($.userIdentity.sessionContext.sessionIssuer.userName = "{role_name}") && '
+        f'($.requestParameters.policyName != "{allowed_policy}") }}',
+        "The responder role wrote a policy other than the session revocation: read it, and "
+        "remove it unless the incident's lead asked for it.",
+    )
+
+
 class SecurityAlarms(Construct):
     """CIS AWS Foundations v5.0.0 4.1-4.15 metric filters and alarms on a trail's log group.
 

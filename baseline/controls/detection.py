@@ -105,6 +105,16 @@ def check_findings_routed(templates: Templates) -> Evidence:
             isinstance(t.get("Arn"), dict) and t["Arn"].get("Ref") in topics
             for t in props.get("Targets", [])
         )
+        functions = {
+            logical_id
+            for logical_id, resource in templates[stack].get("Resources", {}).items()
+            if resource.get("Type") == "AWS::Lambda::Function"
+        }
+        if props.get("Targets") and all(
+            isinstance(t.get("Arn"), dict) and t["Arn"].get("Fn::GetAtt", [None])[0] in functions
+            for t in props["Targets"]
+        ):
+            continue  # automation that acts on findings (LZ-IR-03), not their routing to people
         if props.get("State", "ENABLED") != "ENABLED":
             evidence.violations.append(f"{name} is not enabled")
         elif not targets_topic:

@@ -3,7 +3,7 @@ nothing can call out (the forensics account)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from baseline.controls.model import (
@@ -119,3 +119,95 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
             evidence.record(vpc, ok)
         evidence.violations += paths
     return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-IR-03",
+    title="High findings on instances and credentials start containment in every region",
+    explanation=(
+        "In every stack that administers GuardDuty, an enabled EventBridge rule sends "
+        "GuardDuty findings of severity 7 and above whose resource is an instance or an "
+        "access key to a function of that stack, which may assume the member accounts' "
+        "incident-responder role."
+    ),
+    best_practices=("SEC10-BP06", "SEC10-BP07", "SEC04-BP04"),
+    implemented_by="baseline.stacks.containment.ContainmentAutomation",
+)
+def check_containment_automated(templates: Templates) -> Evidence:
+    """Each GuardDuty-administering stack has the rule, aimed at a function of its own."""
+    evidence = Evidence()
+    for stack, template in sorted(templates.items()):
+        administers = any(
+            r.get("Type") == "Custom::SecurityServices"
+            and "guardduty" in r.get("Properties", {}).get("Services", [])
+            for r in template.get("Resources", {}).values()
+        )
+        if not administers:
+            continue
+        functions = {
+            logical_id: r
+            for logical_id, r in template["Resources"].items()
+            if r.get("Type") == "AWS::Lambda::Function"
+        }
+        rules = [
+            name
+            for name, rule in resources({stack: template}, "AWS::Events::Rule")
+            if _starts_containment(properties(rule), functions, template)
+        ]
+        if rules:
+            evidence.found += rules
+        else:
+            evidence.violations.append(f"{stack} has no containment rule")
+    return evidence
+
+
+def _starts_containment(
+    props: Mapping[str, Any], functions: Mapping[str, Any], template: Mapping[str, Any]
+) -> bool:
+    pattern = props.get("EventPattern", {})
+    detail = pattern.get("detail", {})
+    severity = detail.get("severity", [])
+    threshold = next(
+        (
+            s["numeric"][1]
+            for s in severity
+            if isinstance(s, dict) and s.get("numeric", [None])[0] == ">="
+        ),
+        None,
+    )
+    kinds = set(detail.get("resource", {}).get("resourceType", []))
+    targets = [
+        t["Arn"]["Fn::GetAtt"][0]
+        for t in props.get("Targets", [])
+        if isinstance(t.get("Arn"), dict) and "Fn::GetAtt" in t["Arn"]
+    ]
+    return (
+        props.get("State", "ENABLED") == "ENABLED"
+        and pattern.get("source") == ["aws.guardduty"]
+        and threshold is not None
+        and float(threshold) <= 7
+        and {"Instance", "AccessKey"} <= kinds
+        and any(t in functions and _assumes_responders(functions[t], template) for t in targets)
+    )
+
+
+def _assumes_responders(function: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
+    """The function's role has a managed policy allowing sts:AssumeRole of responder roles."""
+    role = properties(function).get("Role", {}).get("Fn::GetAtt", [None])[0]
+    policies = properties(template["Resources"].get(role, {})).get("ManagedPolicyArns", [])
+    for reference in policies:
+        policy = template["Resources"].get(
+            reference.get("Ref") if isinstance(reference, dict) else ""
+        )
+        for statement in properties(policy or {}).get("PolicyDocument", {}).get("Statement", []):
+            if (
+                statement.get("Effect") == "Allow"
+                and "sts:AssumeRole" in as_list(statement.get("Action", []))
+                and any(
+                    str(r).endswith("-incident-responder")
+                    for r in as_list(statement.get("Resource", []))
+                )
+            ):
+                return True
+    return False

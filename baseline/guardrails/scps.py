@@ -13,7 +13,7 @@ from typing import Any
 
 from baseline import naming
 from baseline.boundary import POLICY_CHANGES
-from baseline.defaults import EVIDENCE_TAG
+from baseline.defaults import CASE_TAG, EVIDENCE_TAG
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 
 
@@ -544,6 +544,7 @@ def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
 def evidence_guardrail(context: GuardrailContext) -> Guardrail:
     """SCP-EVIDENCE-PROTECT: snapshots tagged as evidence stay, tagged, and unshared."""
     tagged = {"Null": {f"aws:ResourceTag/{EVIDENCE_TAG}": "false"}}
+    contained = {"Null": {f"aws:ResourceTag/{CASE_TAG}": "false"}}
     unless = {"ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal]}}
     snapshots = ["arn:aws:ec2:*:*:snapshot/*"]
     # without a forensics account, evidence is shared with no account at all
@@ -556,7 +557,8 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
         id="SCP-EVIDENCE-PROTECT",
         purpose=(
             "A snapshot tagged as evidence is not deleted, untagged or shared, except with "
-            "the forensics account, by anyone but break-glass."
+            "the forensics account, and an instance tagged with an incident case is not "
+            "stopped, terminated or untagged, by anyone but break-glass."
         ),
         policy_type=PolicyType.SCP,
         best_practices=("SEC10-BP03", "SEC10-BP05"),
@@ -567,6 +569,25 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                 "Action": ["ec2:DeleteSnapshot", "ec2:DeleteTags"],
                 "Resource": snapshots,
                 "Condition": {**tagged, **unless},
+            },
+            # stop and termination protection that no workload administrator can turn off
+            {
+                "Sid": "KeepContainedInstances",
+                "Effect": "Deny",
+                "Action": ["ec2:DeleteTags", "ec2:StopInstances", "ec2:TerminateInstances"],
+                "Resource": ["arn:aws:ec2:*:*:instance/*"],
+                "Condition": {**contained, **unless},
+            },
+            {
+                "Sid": "KeepTheCaseOfContainedInstances",
+                "Effect": "Deny",
+                "Action": ["ec2:CreateTags"],
+                "Resource": ["arn:aws:ec2:*:*:instance/*"],
+                "Condition": {
+                    **contained,
+                    **unless,
+                    "ForAnyValue:StringEquals": {"aws:TagKeys": [CASE_TAG]},
+                },
             },
             {
                 "Sid": "ShareEvidenceOnlyWithForensics",

@@ -88,15 +88,22 @@ class MemberBaselineSettings:
     incident_responder_principals: tuple[str, ...] = ()
     #: The forensics account, the one place the responder may share evidence snapshots.
     forensics_account_id: str | None = None
+    #: The audit account's containment functions (``<prefix>-containment-<region>``) may
+    #: assume the incident-responder role too: some OU isolates automatically.
+    containment_automation: bool = False
 
     def principals(self, role: str) -> tuple[str, ...]:
         """Who of the audit account may assume ``audit`` (and support) or ``responder``."""
         named = self.audit_principals if role == "audit" else self.incident_responder_principals
         default = "SecurityAudit" if role == "audit" else "IncidentResponse"
-        return named or (
+        people = named or (
             f"arn:aws:iam::{self.audit_account_id}:role/aws-reserved/sso.amazonaws.com/"
             f"*AWSReservedSSO_{default}_*",
         )
+        if role == "responder" and self.containment_automation:
+            automation = naming.containment_role_pattern(self.prefix)
+            return (*people, f"arn:aws:iam::{self.audit_account_id}:role/{automation}")
+        return people
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> MemberBaselineSettings:
@@ -121,6 +128,7 @@ class MemberBaselineSettings:
                 (a.id for a in config.accounts if a.role == AccountRole.FORENSICS),
                 None,
             ),
+            containment_automation=bool(config.incident_response.isolating_ous()),
         )
 
 
@@ -432,6 +440,11 @@ class MemberBaselineStack(cdk.Stack):
         self.incident_role: iam.Role | None = None
         if s.incident_responder:
             quarantine = {f"aws:ResourceTag/{QUARANTINE_TAG}": "true"}
+            quarantine_name = naming.quarantine_role(s.prefix)
+            quarantine_role = f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/{quarantine_name}"
+            quarantine_profile = (
+                f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:instance-profile/{quarantine_name}"
+            )
             responder = iam.ManagedPolicy(
                 self,
                 "IncidentResponsePermissions",
@@ -506,9 +519,16 @@ class MemberBaselineStack(cdk.Stack):
                         actions=["ec2:CreateSecurityGroup"],
                         resources=["arn:aws:ec2:*:*:vpc/*"],
                     ),
+                    # A quarantine group is opened to all traffic before the instance moves
+                    # in (no flow of it is tracked then) and closed after: every flow stops.
                     iam.PolicyStatement(
-                        sid="CloseQuarantineGroups",
-                        actions=["ec2:RevokeSecurityGroupEgress"],
+                        sid="OpenAndCloseQuarantineGroups",
+                        actions=[
+                            "ec2:AuthorizeSecurityGroupEgress",
+                            "ec2:AuthorizeSecurityGroupIngress",
+                            "ec2:RevokeSecurityGroupEgress",
+                            "ec2:RevokeSecurityGroupIngress",
+                        ],
                         resources=["arn:aws:ec2:*:*:security-group/*"],
                         conditions={"StringEquals": quarantine},
                     ),
@@ -527,8 +547,43 @@ class MemberBaselineStack(cdk.Stack):
                         resources=["arn:aws:ec2:*:*:security-group/*"],
                         conditions={"StringEquals": quarantine},
                     ),
-                    # Quarantine a role or user by attaching AWS's deny-all policy, and nothing
-                    # else: no inline policies, no other managed policies (no way to escalate).
+                    # A contained instance gets the account's deny-all profile instead of
+                    # its own, and no other one.
+                    iam.PolicyStatement(
+                        sid="GiveInstancesTheDenyAllProfile",
+                        actions=["ec2:ReplaceIamInstanceProfileAssociation"],
+                        resources=[f"arn:aws:ec2:*:{cdk.Aws.ACCOUNT_ID}:instance/*"],
+                        conditions={"ArnEquals": {"ec2:NewInstanceProfile": quarantine_profile}},
+                    ),
+                    iam.PolicyStatement(
+                        sid="PassOnlyTheDenyAllRole",
+                        actions=["iam:PassRole"],
+                        resources=[quarantine_role],
+                        conditions={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+                    ),
+                    # Collection: what the instance printed, and which profile it has.
+                    iam.PolicyStatement(
+                        sid="CollectConsoleOutput",
+                        actions=["ec2:GetConsoleOutput"],
+                        resources=[f"arn:aws:ec2:*:{cdk.Aws.ACCOUNT_ID}:instance/*"],
+                    ),
+                    iam.PolicyStatement(
+                        sid="ReadProfileAssociations",
+                        actions=["ec2:DescribeIamInstanceProfileAssociations"],
+                        resources=["*"],
+                    ),
+                    # Revoke a role's older sessions, as the console does: an inline policy
+                    # AWSRevokeOlderSessions denying sessions issued before now. IAM has no
+                    # condition on an inline policy's name or content; the reserved-roles
+                    # guardrail keeps the baseline's roles out of reach, and the Trail stack
+                    # alarms on any other inline policy the responder writes.
+                    iam.PolicyStatement(
+                        sid="RevokeOlderSessions",
+                        actions=["iam:GetRolePolicy", "iam:PutRolePolicy"],
+                        resources=[f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/*"],
+                    ),
+                    # Quarantine a role or user by attaching AWS's deny-all policy, and no
+                    # other managed policy.
                     iam.PolicyStatement(
                         sid="QuarantineRolesAndUsers",
                         actions=["iam:AttachRolePolicy", "iam:AttachUserPolicy"],
@@ -558,12 +613,17 @@ class MemberBaselineStack(cdk.Stack):
                     "AwsSolutions-IAM5[Resource::arn:aws:lambda:*:<AWS::AccountId>:function:*]",
                     "AwsSolutions-IAM5[Resource::arn:aws:autoscaling:*:<AWS::AccountId>:"
                     "autoScalingGroup:*:autoScalingGroupName/*]",
+                    "AwsSolutions-IAM5[Resource::arn:aws:ec2:*:<AWS::AccountId>:instance/*]",
+                    "AwsSolutions-IAM5[Resource::arn:aws:iam::<AWS::AccountId>:role/*]",
                 ],
                 "The affected resource of an incident is not known in advance; the actions are "
                 "containment and collection only (snapshot, tag, a quarantine group, throttle a "
-                "function, detach an instance from its Auto Scaling group, attach the deny-all "
-                "policy), and only named roles of the audit account may assume the role.",
+                "function, detach an instance from its Auto Scaling group, give it the deny-all "
+                "instance profile, read its console output, attach the deny-all policy, revoke "
+                "a role's older sessions), and only named roles of the audit account may "
+                "assume the role.",
             )
+            self._quarantine_profile(quarantine_name)
             responders = iam.AccountPrincipal(s.audit_account_id).with_conditions(
                 {"ArnLike": {"aws:PrincipalArn": list(s.principals("responder"))}}
             )
@@ -598,6 +658,20 @@ class MemberBaselineStack(cdk.Stack):
             assert isinstance(cfn, cdk.CfnResource)
             cfn.cfn_options.condition = self.is_home  # IAM is global: once, in the home region
             self.break_glass_role = glass.role
+
+    def _quarantine_profile(self, name: str) -> None:
+        """The deny-all role and instance profile a contained instance is given."""
+        role = self._global_role(
+            "QuarantineRole",
+            name,
+            "The role of a contained instance: it may do nothing",
+            iam.ServicePrincipal("ec2.amazonaws.com"),
+            ["AWSDenyAll"],
+        )
+        profile = iam.CfnInstanceProfile(
+            self, "QuarantineProfile", instance_profile_name=name, roles=[role.role_name]
+        )
+        profile.cfn_options.condition = self.is_home
 
     def _global_role(
         self,

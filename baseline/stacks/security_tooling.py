@@ -36,6 +36,7 @@ from baseline.constructs.baseline_function import (
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
 from baseline.reserved_roles import reserved_role_policy
+from baseline.stacks.containment import ContainmentAutomation, ContainmentSettings
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
 GUARDDUTY_FEATURES = (
@@ -131,6 +132,8 @@ class SecurityToolingSettings:
     notification_email: str
     #: the Guard policy of the rule that reports look-alikes of the exempt roles
     reserved_role_policy: str
+    #: the containment automation, where some OU isolates
+    containment: ContainmentSettings | None = None
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> SecurityToolingSettings:
@@ -148,6 +151,7 @@ class SecurityToolingSettings:
             governed_regions=tuple(config.governed_regions),
             root_id=str(config.organization.root_id),
             notification_email=config.security_notification_email,
+            containment=ContainmentSettings.from_config(config),
         )
 
 
@@ -282,6 +286,8 @@ class SecurityToolingStack(cdk.Stack):
         )
         if home:
             self._home_region(settings, audit)
+        if settings.containment is not None:
+            ContainmentAutomation(self, "Containment", settings=settings.containment)
 
     def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
         prefix = settings.prefix

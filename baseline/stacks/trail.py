@@ -12,7 +12,11 @@ from constructs import Construct
 from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.organization_trail import OrganizationTrail
-from baseline.constructs.security_alarms import SecurityAlarms, break_glass_alarm
+from baseline.constructs.security_alarms import (
+    SecurityAlarms,
+    break_glass_alarm,
+    responder_policy_alarm,
+)
 from baseline.constructs.security_notifications import SecurityNotifications
 
 #: The retention periods CloudWatch Logs offers (of 90 days and more), by days.
@@ -107,5 +111,10 @@ class TrailStack(cdk.Stack):
             prefix=prefix,
             log_group=self.trail.log_group,
             topic=self.notifications.topic,
-            extra=(break_glass_alarm(naming.break_glass_role(prefix)),),
+            extra=(
+                break_glass_alarm(naming.break_glass_role(prefix)),
+                responder_policy_alarm(
+                    naming.incident_responder_role(prefix), naming.REVOKE_SESSIONS_POLICY
+                ),
+            ),
         )

@@ -9,7 +9,12 @@ from aws_cdk import assertions
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
-from baseline.constructs.security_alarms import CIS_ALARMS, SecurityAlarms, break_glass_alarm
+from baseline.constructs.security_alarms import (
+    CIS_ALARMS,
+    SecurityAlarms,
+    break_glass_alarm,
+    responder_policy_alarm,
+)
 from tests.constructs.helpers import new_stack
 
 #: CIS AWS Foundations Benchmark v5.0.0 section 4: the events each recommendation names.
@@ -173,7 +178,11 @@ def test_conditions_of_the_benchmark_are_kept(cis: str, fragments: list[str]) ->
 
 
 def test_patterns_are_balanced_and_each_alarm_says_what_to_do() -> None:
-    for alarm in (*CIS_ALARMS, break_glass_alarm("nwl-break-glass")):
+    for alarm in (
+        *CIS_ALARMS,
+        break_glass_alarm("nwl-break-glass"),
+        responder_policy_alarm("nwl-incident-responder", "AWSRevokeOlderSessions"),
+    ):
         assert alarm.pattern.startswith("{") and alarm.pattern.endswith("}")
         assert alarm.pattern.count("(") == alarm.pattern.count(")"), alarm.id
         assert len(alarm.action.split()) >= 6, alarm.id
@@ -230,3 +239,12 @@ def test_each_alarm_watches_its_filter_and_notifies_the_topic() -> None:
         "Use of the break-glass role."
     )
     assert 'roleArn = "*:role/acme-break-glass"' in filters["BreakGlassUse"]["FilterPattern"]
+
+
+def test_the_responders_inline_policies_other_than_the_revocation_alarm() -> None:
+    pattern = responder_policy_alarm("nwl-incident-responder", "AWSRevokeOlderSessions").pattern
+    assert '($.eventName = "PutRolePolicy")' in pattern
+    assert '$.userIdentity.sessionContext.sessionIssuer.userName = "nwl-incident-responder"' in (
+        pattern
+    )
+    assert '($.requestParameters.policyName != "AWSRevokeOlderSessions")' in pattern

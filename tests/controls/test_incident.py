@@ -42,9 +42,27 @@ def _drop_the_flow_logs(t: MutableTemplates) -> None:
         del resources[key]
 
 
+def _containment_rule(t: MutableTemplates, region: str) -> dict[str, Any]:
+    (rule,) = [
+        r
+        for r in t[f"SecurityTooling-{region}"]["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+        and "resource" in r["Properties"]["EventPattern"].get("detail", {})
+    ]
+    return rule["Properties"]  # type: ignore[no-any-return]
+
+
+def _drop_one_regions_containment(t: MutableTemplates) -> None:
+    resources = t["SecurityTooling-us-east-1"]["Resources"]
+    for key in [k for k, r in resources.items() if r["Type"] == "AWS::Events::Rule"]:
+        if "resource" in resources[key]["Properties"]["EventPattern"].get("detail", {}):
+            del resources[key]
+
+
 WEAKENINGS: dict[str, Weakening] = {
     "LZ-IR-01": lambda t: _evidence_bucket(t)["Properties"].pop("ObjectLockConfiguration"),
     "LZ-IR-02": _add_an_internet_gateway,
+    "LZ-IR-03": _drop_one_regions_containment,
 }
 
 
@@ -70,3 +88,19 @@ def test_fails_on_evidence_without_a_customer_managed_key(synthesized: Synthesiz
 
 def test_fails_on_an_analysis_vpc_without_flow_logs(synthesized: Synthesized) -> None:
     assert_weakening_breaks("LZ-IR-02", _drop_the_flow_logs, synthesized)
+
+
+def test_fails_when_containment_waits_for_critical_findings(synthesized: Synthesized) -> None:
+    def critical_only(t: MutableTemplates) -> None:
+        pattern = _containment_rule(t, "eu-central-1")["EventPattern"]
+        pattern["detail"]["severity"] = [{"numeric": [">=", 9]}]
+
+    assert_weakening_breaks("LZ-IR-03", critical_only, synthesized)
+
+
+def test_fails_when_credential_findings_are_left_out(synthesized: Synthesized) -> None:
+    def instances_only(t: MutableTemplates) -> None:
+        pattern = _containment_rule(t, "eu-west-1")["EventPattern"]
+        pattern["detail"]["resource"]["resourceType"] = ["Instance"]
+
+    assert_weakening_breaks("LZ-IR-03", instances_only, synthesized)

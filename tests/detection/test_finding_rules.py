@@ -98,7 +98,7 @@ def _rules(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         r["Properties"]["Name"]: r["Properties"]["EventPattern"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::Events::Rule"
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] != "nwl-containment"
     }
 
 
@@ -143,3 +143,39 @@ def test_which_rules_page_for_a_finding(
     assert set(rules) >= paging
     fired = {name for name, pattern in rules.items() if matches(pattern, copy.deepcopy(event))}
     assert fired == paging, case
+
+
+def _with_resource(event: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    event["detail"]["resource"] = resource
+    return event
+
+
+KEY = {
+    "resourceType": "AccessKey",
+    "accessKeyDetails": {"userName": "orders-app", "userType": "AssumedRole"},
+}
+BUCKET = {"resourceType": "S3Bucket", "s3BucketDetails": [{"name": "orders-data"}]}
+CONTAINMENT_CASES = [
+    ("high, on an instance", guardduty(8.0), True),
+    ("at the threshold", guardduty(7.0), True),
+    ("just below it", guardduty(6.9), False),
+    ("low", guardduty(2.0), False),
+    ("high, on a role's credentials", _with_resource(guardduty(8.0), KEY), True),
+    ("high, on a bucket", _with_resource(guardduty(8.0), BUCKET), False),
+]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "eu-central-1", "us-east-1"])
+@pytest.mark.parametrize(
+    ("case", "event", "contained"), CONTAINMENT_CASES, ids=[c[0] for c in CONTAINMENT_CASES]
+)
+def test_which_findings_start_containment(
+    region: str, case: str, event: dict[str, Any], contained: bool, synthesized: Synthesized
+) -> None:
+    """The containment rule of every region: high findings on instances and credentials."""
+    (pattern,) = [
+        r["Properties"]["EventPattern"]
+        for r in synthesized.templates[f"SecurityTooling-{region}"]["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] == "nwl-containment"
+    ]
+    assert matches(pattern, copy.deepcopy(event)) is contained, case

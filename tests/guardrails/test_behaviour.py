@@ -32,7 +32,9 @@ IMPOSTOR_CDK_EXEC = f"arn:aws:iam::{PROD}:role/cdk-lzbaseline-cfn-exec-role-{PRO
 FORENSICS = "290123456789"  # forensics, Security
 FORENSICS_ADMIN = f"arn:aws:iam::{FORENSICS}:role/AWSReservedSSO_Administrator_01"
 EVIDENCE_SNAPSHOT = f"arn:aws:ec2:eu-west-1:{PROD}:snapshot/snap-0123456789abcdef0"
+CONTAINED_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0123456789abcdef0"
 EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
+CONTAINED = {"aws:ResourceTag/lz:incident-case": "gd-16afba5c5c43e07c9e3e5e2e544e95df"}
 SHARED_SERVICES = "645678901234"  # shared-services, Infrastructure: Identity Center's admin
 IDENTITY_CDK_EXEC = (
     f"arn:aws:iam::{SHARED_SERVICES}:role/cdk-lzbaseline-cfn-exec-role-{SHARED_SERVICES}-eu-west-1"
@@ -1130,6 +1132,55 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             context={**EVIDENCE, "ec2:Add/group": ["all"]},
         ),
         "Deny",
+    ),
+    # ... and a contained instance is neither stopped, terminated nor untagged
+    *(
+        (
+            f"an administrator cannot {verb} a contained instance",
+            ou_account,
+            Request(action, CONTAINED_INSTANCE, ADMIN, context=CONTAINED),
+            "Deny",
+        )
+        for verb, action in (
+            ("stop", "ec2:StopInstances"),
+            ("terminate", "ec2:TerminateInstances"),
+            ("untag", "ec2:DeleteTags"),
+        )
+        for ou_account in (PROD, SANDBOX)
+    ),
+    (
+        "nor give it another case",
+        PROD,
+        Request(
+            "ec2:CreateTags",
+            CONTAINED_INSTANCE,
+            ADMIN,
+            context={**CONTAINED, "aws:TagKeys": ["lz:incident-case"]},
+        ),
+        "Deny",
+    ),
+    (
+        "it may still be tagged otherwise",
+        PROD,
+        Request(
+            "ec2:CreateTags",
+            CONTAINED_INSTANCE,
+            ADMIN,
+            context={**CONTAINED, "aws:TagKeys": ["note"]},
+        ),
+        "Allow",
+    ),
+    (
+        "break-glass can terminate a contained instance",
+        PROD,
+        Request("ec2:TerminateInstances", CONTAINED_INSTANCE, BREAK_GLASS, context=CONTAINED),
+        "Allow",
+    ),
+    (
+        "an instance of no case can be stopped",
+        PROD,
+        Request("ec2:StopInstances", CONTAINED_INSTANCE, ADMIN),
+        "Allow",
     ),
     # SCP-FORENSICS-ACCOUNT: evidence objects stay, and the analysis network stays closed
     (

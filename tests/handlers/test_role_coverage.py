@@ -86,6 +86,18 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
     "network_hub": ("Network-eu-west-1", "nwl-hub-eu-west-1-network-hub", dict(OWN)),
+    # its calls in member accounts go through the responder role (tests/test_contain.py)
+    "containment": (
+        "SecurityTooling-eu-central-1",
+        "nwl-containment-eu-central-1",
+        {
+            **OWN,
+            "s3:PutObjectTagging": (
+                "evidence is put with the case tag (Tagging), which S3 authorises as "
+                "PutObjectTagging too"
+            ),
+        },
+    ),
     "identity_center": (
         "IdentityCenter",
         "nwl-identity-center-lookups",

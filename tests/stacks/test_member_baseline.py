@@ -113,7 +113,15 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
         "nwl-support",
         "nwl-break-glass",
         "nwl-backup",
+        "nwl-quarantine",
     }
+    # a contained instance's role: EC2 only, and it may do nothing
+    quarantine = roles["nwl-quarantine"]["Properties"]
+    assert quarantine["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"
+    }
+    assert json.dumps(quarantine["ManagedPolicyArns"]).count("policy/") == 1
+    assert "AWSDenyAll" in json.dumps(quarantine["ManagedPolicyArns"])
     for role in roles.values():
         assert role["Condition"] == "IsHomeRegion"
         assert role["Properties"]["MaxSessionDuration"] == 3600
@@ -121,7 +129,11 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
     named = {
         "nwl-audit-readonly": [f"{sso}SecurityAudit_*"],
         "nwl-support": [f"{sso}SecurityAudit_*"],
-        "nwl-incident-responder": [f"{sso}IncidentResponse_*"],
+        # and the audit account's containment functions, as some OU isolates
+        "nwl-incident-responder": [
+            f"{sso}IncidentResponse_*",
+            f"arn:aws:iam::{AUDIT}:role/nwl-containment-*",
+        ],
     }
     for name, principals in named.items():
         (statement,) = roles[name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -207,8 +219,14 @@ def test_the_management_account_gets_the_same_baseline_as_plain_stacks(
         template = synthesized.templates[stack.artifact_id]
         kinds = sorted(r["Type"] for r in template["Resources"].values())
         member_kinds = sorted(r["Type"] for r in member["Resources"].values())
-        # the same template less the incident-responder role and its policy
-        for kind in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
+        # the same template less the incident-responder role and its policy, and the
+        # deny-all role and instance profile it gives contained instances
+        for kind in (
+            "AWS::IAM::Role",
+            "AWS::IAM::ManagedPolicy",
+            "AWS::IAM::Role",
+            "AWS::IAM::InstanceProfile",
+        ):
             member_kinds.remove(kind)
         assert kinds == member_kinds
         names = [
@@ -234,17 +252,28 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     # no way to run code or re-enable anything: no user data, no starting or stopping, no
-    # re-activated access keys, no inline or other policies, no reading of workload data
+    # re-activated access keys, no managed policy but deny-all, no profile but the deny-all
+    # one, no reading of workload data; the one inline policy it may write (the revocation
+    # of older sessions) is alarmed on in any other form (the Trail stack)
     assert actions == {
         "autoscaling:DetachInstances",  # out of its group, which launches a replacement
+        "ec2:AuthorizeSecurityGroupEgress",  # quarantine groups only (below)
+        "ec2:AuthorizeSecurityGroupIngress",
         "ec2:CreateSecurityGroup",
         "ec2:CreateSnapshot",
         "ec2:CreateTags",
+        "ec2:DescribeIamInstanceProfileAssociations",
+        "ec2:GetConsoleOutput",
         "ec2:ModifyNetworkInterfaceAttribute",
         "ec2:ModifySnapshotAttribute",  # evidence to the forensics account only (below)
+        "ec2:ReplaceIamInstanceProfileAssociation",
         "ec2:RevokeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
         "iam:AttachRolePolicy",
         "iam:AttachUserPolicy",
+        "iam:GetRolePolicy",
+        "iam:PassRole",
+        "iam:PutRolePolicy",
         "lambda:PutFunctionConcurrency",
     }
     quarantine = {"StringEquals": {"aws:ResourceTag/lz:quarantine": "true"}}
@@ -254,7 +283,25 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
     )
     assert statements["IsolateIntoQuarantineGroupsOnly"]["Condition"] == quarantine
     assert "security-group" not in str(statements["IsolateInterfaces"]["Resource"])
-    assert statements["CloseQuarantineGroups"]["Condition"] == quarantine
+    assert statements["OpenAndCloseQuarantineGroups"]["Condition"] == quarantine
+    assert statements["OpenAndCloseQuarantineGroups"]["Resource"] == (
+        "arn:aws:ec2:*:*:security-group/*"
+    )
+    # the deny-all instance profile and role, and no other
+    account = {"Ref": "AWS::AccountId"}
+    assert statements["GiveInstancesTheDenyAllProfile"]["Condition"] == {
+        "ArnEquals": {
+            "ec2:NewInstanceProfile": {
+                "Fn::Join": ["", ["arn:aws:iam::", account, ":instance-profile/nwl-quarantine"]]
+            }
+        }
+    }
+    assert statements["PassOnlyTheDenyAllRole"]["Resource"] == {
+        "Fn::Join": ["", ["arn:aws:iam::", account, ":role/nwl-quarantine"]]
+    }
+    assert statements["PassOnlyTheDenyAllRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
+    }
     assert statements["CreateQuarantineGroups"]["Condition"] == {
         "StringEquals": {"aws:RequestTag/lz:quarantine": "true"}
     }

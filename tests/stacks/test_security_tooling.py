@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.conftest import Synthesized
@@ -128,7 +129,9 @@ def test_config_aggregates_every_account_and_governed_region(synthesized: Synthe
 def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthesized) -> None:
     template = _stack(synthesized, HOME)
     rules = {
-        r["Properties"]["Name"]: r["Properties"] for r in _of_type(template, "AWS::Events::Rule")
+        r["Properties"]["Name"]: r["Properties"]
+        for r in _of_type(template, "AWS::Events::Rule")
+        if r["Properties"]["Name"] != "nwl-containment"  # acts, below; does not page
     }
     assert set(rules) == {
         f"nwl-{n}-findings"
@@ -152,3 +155,67 @@ def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthe
         assert "A high or critical" in str(target["InputTransformer"]["InputTemplate"])
     (topic,) = _of_type(template, "AWS::SNS::Topic")
     assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_every_region_contains_what_high_findings_name(synthesized: Synthesized) -> None:
+    for region in synthesized.config.governed_regions:
+        template = _stack(synthesized, region)
+        (function,) = [
+            f
+            for f in _of_type(template, "AWS::Lambda::Function")
+            if f["Properties"]["FunctionName"] == f"nwl-containment-{region}"
+        ]
+        environment = function["Properties"]["Environment"]["Variables"]
+        assert json.loads(environment["MODES"]) == {
+            "Sandbox": "isolate",
+            "Workloads/NonProd": "isolate",
+            "Workloads/Prod": "notify",
+        }
+        # one topic and one evidence bucket, in the home region, named not referenced
+        assert environment["TOPIC_ARN"] == f"arn:aws:sns:{HOME}:{AUDIT}:nwl-security-findings"
+        assert environment["EVIDENCE_BUCKET"] == "nwl-evidence-290123456789-eu-west-1"
+        (rule,) = [
+            r["Properties"]
+            for r in _of_type(template, "AWS::Events::Rule")
+            if r["Properties"]["Name"] == "nwl-containment"
+        ]
+        assert rule["EventPattern"]["detail"] == {
+            "severity": [{"numeric": [">=", 7]}],
+            "resource": {"resourceType": ["Instance", "AccessKey"]},
+        }
+        (target,) = rule["Targets"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 4
+        assert "DeadLetterConfig" in target  # a finding that cannot be delivered is kept
+        keys = _of_type(template, "AWS::KMS::Key")
+        assert any(
+            s.get("Principal") == {"Service": "events.amazonaws.com"}
+            for k in keys
+            for s in k["Properties"]["KeyPolicy"]["Statement"]
+        ), region
+
+
+def test_no_containment_where_no_ou_isolates(config_data: dict[str, Any]) -> None:
+    from baseline.config import parse_config
+    from baseline.stacks.containment import ContainmentSettings
+    from baseline.stacks.member_baseline import MemberBaselineSettings
+
+    config_data["incident_response"]["containment"] = {"Workloads": "notify"}
+    config = parse_config(config_data)
+    assert ContainmentSettings.from_config(config) is None
+    responders = MemberBaselineSettings.from_config(config).principals("responder")
+    assert not any("containment" in p for p in responders)
+
+
+def test_an_unknown_ou_in_containment_is_named(config_data: dict[str, Any]) -> None:
+    import pytest
+
+    from baseline.config import ConfigError, parse_config
+
+    config_data["incident_response"]["containment"] = {"Workloads/Dev": "isolate"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert caught.value.problems == [
+        "incident_response.containment.Workloads/Dev: 'Workloads/Dev' is not an OU path "
+        "(known: Security, Infrastructure, Workloads, Workloads/Prod, Workloads/NonProd, "
+        "Sandbox, Suspended)"
+    ]

@@ -66,12 +66,18 @@ def test_delivery_role_trusts_cloudtrail_of_this_account_only(synthesized: Synth
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": MANAGEMENT}}
 
 
-def test_one_alarm_per_cis_control_and_break_glass(synthesized: Synthesized) -> None:
+def test_one_alarm_per_cis_control_break_glass_and_the_responders_policies(
+    synthesized: Synthesized,
+) -> None:
     filters = _of_type(synthesized, "AWS::Logs::MetricFilter")
     alarms = _of_type(synthesized, "AWS::CloudWatch::Alarm")
-    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 1
+    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 2
     patterns = {f["Properties"]["FilterPattern"] for f in filters}
     assert {a.pattern for a in CIS_ALARMS} <= patterns
+    assert {a["Properties"]["AlarmName"] for a in alarms} >= {
+        "nwl-break-glass-use",
+        "nwl-responder-inline-policy",
+    }
     for alarm in alarms:
         props = alarm["Properties"]
         assert props["AlarmName"].startswith("nwl-")  # protected by SCP-SECURITY-SERVICES

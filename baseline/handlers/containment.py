@@ -1,0 +1,649 @@
+"""Containment of a compromised EC2 instance or role, through a member account's responder role.
+
+Used twice: by the audit account's containment function (``handler``: a high GuardDuty
+finding, in an account whose OU isolates) and by ``python -m baseline contain`` (one
+instance, by hand). Either way every change in the member account is made as its
+``<prefix>-incident-responder`` role, which can contain and collect and never destroy.
+
+An instance (:class:`Containment`), each step recorded with PASS or FAIL:
+
+1. reads the instance: its volumes, network interfaces and instance profile;
+2. tags it with the case: SCP-EVIDENCE-PROTECT then denies stopping or terminating it
+   (stop and termination protection that no workload administrator can turn off);
+3. keeps its description and console output in the evidence bucket (the function only);
+4. snapshots every volume, tagged ``lz:incident-case`` and ``lz:evidence``;
+5. makes the case's quarantine security group in the instance's VPC (tagged
+   ``lz:quarantine=true`` as it is created) and, while the instance is not yet in it alone,
+   opens it to all traffic: a flow that a rule for all traffic from and to anywhere allows
+   is not tracked, so when the group is closed in step 7 every flow stops at once (a
+   change of security groups alone leaves tracked connections open);
+6. puts every network interface into that group alone;
+7. closes the group: revokes its every inbound and outbound rule;
+8. takes the instance out of its Auto Scaling group (which launches a replacement);
+9. gives it the account's deny-all instance profile ``<prefix>-quarantine`` instead of its
+   own (credentials it already handed out last until they expire, at most hours);
+10. with ``quarantine_role`` (the command's ``--quarantine-role``), attaches
+    ``AWSDenyAll`` to its own role (every instance with that role loses its permissions).
+
+A role's credentials (:class:`Revocation`): an inline policy ``AWSRevokeOlderSessions``
+on the role denies every session issued before now, as the console's "Revoke active
+sessions" does; new sessions still work.
+
+Idempotent: a second run for the same case finds the snapshots, group, profile and
+revocation it made and makes no second ones. Safe on partial failure: a failed step is
+recorded and the steps after it still run. Nothing is stopped, terminated or deleted.
+Standard library and boto3 only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+# The kit's names (baseline.defaults and baseline.naming; a test keeps them equal)
+CASE_TAG = "lz:incident-case"
+QUARANTINE_TAG = "lz:quarantine"
+EVIDENCE_TAG = "lz:evidence"
+DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
+REVOKE_POLICY = "AWSRevokeOlderSessions"
+ANYWHERE = {"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+
+ClientFactory = Callable[[str], Any]  # service -> client in the member account and region
+Store = Callable[[str, bytes, str], str]  # (name, body, content type) -> where it is kept
+
+
+def responder_role(prefix: str) -> str:
+    return f"{prefix}-incident-responder"
+
+
+def quarantine_profile(prefix: str) -> str:
+    return f"{prefix}-quarantine"
+
+
+@dataclass
+class Step:
+    """One step of a containment or a command, as printed and kept with the case."""
+
+    name: str
+    passed: bool | None  # None: left to a person
+    seconds: float
+    detail: str = ""
+
+    def line(self) -> str:
+        status = {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+        return f"{status}  {self.seconds:6.1f}s  {self.name}" + (
+            f": {self.detail}" if self.detail else ""
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The instance to contain, and where."""
+
+    prefix: str
+    account_id: str
+    region: str
+    instance_id: str
+    case_id: str
+    account_name: str = ""
+    #: attach AWSDenyAll to the instance's own role (every instance with it loses it)
+    quarantine_role: bool = False
+    #: give the instance the account's deny-all instance profile instead of its own
+    quarantine_profile: bool = True
+
+    @property
+    def responder_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{responder_role(self.prefix)}"
+
+    @property
+    def quarantine_profile_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:instance-profile/{quarantine_profile(self.prefix)}"
+
+    @property
+    def group_name(self) -> str:
+        return f"{self.prefix}-quarantine-{self.case_id}"
+
+
+def record(steps: list[Step], name: str, passed: bool | None, detail: str, started: float) -> Step:
+    step = Step(name, passed, round(time.monotonic() - started, 1), detail)
+    steps.append(step)
+    return step
+
+
+def attempt(steps: list[Step], name: str, action: Callable[[], str]) -> Step:
+    """Do one step and record it; a failure is recorded and the next steps still run."""
+    started = time.monotonic()
+    try:
+        return record(steps, name, True, action(), started)
+    except Exception as error:  # recorded; the next steps still run
+        return record(steps, name, False, f"{type(error).__name__}: {error}", started)
+
+
+class _Steps:
+    steps: list[Step]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.steps) and all(s.passed is not False for s in self.steps)
+
+    def _record(self, name: str, passed: bool | None, detail: str, started: float) -> Step:
+        return record(self.steps, name, passed, detail, started)
+
+    def _attempt(self, name: str, action: Callable[[], str]) -> Step:
+        return attempt(self.steps, name, action)
+
+
+@dataclass
+class Containment(_Steps):
+    """Contains one instance through ``client`` (clients as the responder role)."""
+
+    target: Target
+    client: ClientFactory
+    store: Store | None = None  # where evidence is kept; None: nowhere (the command)
+    steps: list[Step] = field(default_factory=list)
+
+    def run(self) -> Iterator[Step]:
+        """Each step as it completes; only a failure to read the instance stops the run."""
+        ec2 = self.client("ec2")
+        started = time.monotonic()
+        try:
+            instance = ec2.describe_instances(InstanceIds=[self.target.instance_id])[
+                "Reservations"
+            ][0]["Instances"][0]
+        except Exception as error:  # nothing else can be done without the instance
+            yield self._record(
+                "read the instance", False, f"{type(error).__name__}: {error}", started
+            )
+            return
+        volumes = [
+            m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if "Ebs" in m
+        ]
+        interfaces = [n["NetworkInterfaceId"] for n in instance.get("NetworkInterfaces", [])]
+        yield self._record(
+            "read the instance",
+            True,
+            f"{len(volumes)} volumes, {len(interfaces)} interfaces",
+            started,
+        )
+        yield self._attempt(
+            "tag it with the case (no stop, no termination)", partial(self._tag, ec2, instance)
+        )
+        if self.store is not None:
+            store = self.store
+            yield self._attempt(
+                "keep its description",
+                lambda: store(
+                    "instance.json", json.dumps(instance, default=str).encode(), "application/json"
+                ),
+            )
+            yield self._attempt("keep its console output", partial(self._console, ec2, store))
+        for volume in volumes:
+            yield self._attempt(f"snapshot {volume}", partial(self._snapshot, ec2, volume))
+        group: dict[str, Any] = {}
+        yield self._attempt(
+            "quarantine group", lambda: self._quarantine_group(ec2, instance["VpcId"], group)
+        )
+        if group and not self._isolated(instance, group["id"]):
+            yield self._attempt(
+                "open it, so that no flow is tracked", partial(self._open, ec2, group)
+            )
+        for interface in interfaces:
+            yield self._attempt(
+                f"isolate {interface}", partial(self._isolate, ec2, interface, instance, group)
+            )
+        if group:
+            yield self._attempt("close it: every flow stops", partial(self._close, ec2, group))
+        yield self._attempt("leave its Auto Scaling group", self._detach)
+        profile = instance.get("IamInstanceProfile", {}).get("Arn")
+        if profile and self.target.quarantine_profile:
+            yield self._attempt(
+                "give it the deny-all instance profile", partial(self._swap_profile, ec2, profile)
+            )
+        if profile and self.target.quarantine_role:
+            yield self._attempt("deny its own role everything", lambda: self._deny(profile))
+
+    # --- the steps -------------------------------------------------------------------
+
+    def _case_tags(self, *extra: tuple[str, str]) -> list[dict[str, str]]:
+        return [{"Key": CASE_TAG, "Value": self.target.case_id}] + [
+            {"Key": k, "Value": v} for k, v in extra
+        ]
+
+    def _tag(self, ec2: Any, instance: dict[str, Any]) -> str:
+        case = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
+        if case is not None:  # the guardrail keeps the first case's tag
+            return f"already {CASE_TAG}={case}"
+        ec2.create_tags(Resources=[self.target.instance_id], Tags=self._case_tags())
+        return f"{CASE_TAG}={self.target.case_id}"
+
+    def _console(self, ec2: Any, store: Store) -> str:
+        output = ec2.get_console_output(InstanceId=self.target.instance_id, Latest=True)
+        text = output.get("Output") or ""  # botocore decodes the base64 of the API
+        return store("console-output.txt", text.encode(), "text/plain; charset=utf-8")
+
+    def _snapshot(self, ec2: Any, volume: str) -> str:
+        existing = ec2.describe_snapshots(
+            OwnerIds=["self"],
+            Filters=[
+                {"Name": "volume-id", "Values": [volume]},
+                {"Name": f"tag:{CASE_TAG}", "Values": [self.target.case_id]},
+            ],
+        )["Snapshots"]
+        if existing:
+            return f"{existing[0]['SnapshotId']} (already taken for this case)"
+        snapshot = ec2.create_snapshot(
+            VolumeId=volume,
+            Description=f"Evidence of case {self.target.case_id}, {self.target.instance_id}",
+            TagSpecifications=[
+                {
+                    "ResourceType": "snapshot",
+                    "Tags": self._case_tags((EVIDENCE_TAG, self.target.case_id)),
+                }
+            ],
+        )
+        return str(snapshot["SnapshotId"])
+
+    def _quarantine_group(self, ec2: Any, vpc: str, group: dict[str, Any]) -> str:
+        found = ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc]},
+                {"Name": f"tag:{QUARANTINE_TAG}", "Values": ["true"]},
+                {"Name": f"tag:{CASE_TAG}", "Values": [self.target.case_id]},
+            ]
+        )["SecurityGroups"]
+        if found:
+            group.update(id=found[0]["GroupId"], rules=found[0])
+            return f"{group['id']} (already made)"
+        group_id = ec2.create_security_group(
+            GroupName=self.target.group_name,
+            Description=f"Quarantine of case {self.target.case_id}: no traffic",
+            VpcId=vpc,
+            TagSpecifications=[
+                {
+                    "ResourceType": "security-group",
+                    "Tags": self._case_tags((QUARANTINE_TAG, "true")),
+                }
+            ],
+        )["GroupId"]
+        (made,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+        group.update(id=group_id, rules=made)
+        return f"{group_id} (made)"
+
+    @staticmethod
+    def _isolated(instance: dict[str, Any], group_id: str) -> bool:
+        """Every interface of the instance is in the group alone already."""
+        return all(
+            [g["GroupId"] for g in n.get("Groups", [])] == [group_id]
+            for n in instance.get("NetworkInterfaces", [])
+        )
+
+    def _open(self, ec2: Any, group: dict[str, Any]) -> str:
+        rules = group["rules"]
+        opened = []
+        for direction, authorize in (
+            ("IpPermissions", ec2.authorize_security_group_ingress),
+            ("IpPermissionsEgress", ec2.authorize_security_group_egress),
+        ):
+            missing = _missing_anywhere(rules.get(direction, []))
+            if missing:
+                authorize(GroupId=group["id"], IpPermissions=[{"IpProtocol": "-1", **missing}])
+                rules[direction] = [*rules.get(direction, []), {"IpProtocol": "-1", **missing}]
+                opened.append("inbound" if direction == "IpPermissions" else "outbound")
+        return f"all traffic {' and '.join(opened)} allowed" if opened else "already open"
+
+    def _isolate(
+        self, ec2: Any, interface: str, instance: dict[str, Any], group: dict[str, Any]
+    ) -> str:
+        if "id" not in group:
+            raise RuntimeError("no quarantine group to move it into (the step above failed)")
+        current: dict[str, Any] = next(
+            (
+                n
+                for n in instance.get("NetworkInterfaces", [])
+                if n["NetworkInterfaceId"] == interface
+            ),
+            {},
+        )
+        if [g["GroupId"] for g in current.get("Groups", [])] == [group["id"]]:
+            return f"already only in {group['id']}"
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=interface, Groups=[group["id"]])
+        return f"only in {group['id']}"
+
+    def _close(self, ec2: Any, group: dict[str, Any]) -> str:
+        rules = group["rules"]
+        inbound, outbound = rules.get("IpPermissions", []), rules.get("IpPermissionsEgress", [])
+        if inbound:
+            ec2.revoke_security_group_ingress(GroupId=group["id"], IpPermissions=inbound)
+        if outbound:
+            ec2.revoke_security_group_egress(GroupId=group["id"], IpPermissions=outbound)
+        rules["IpPermissions"], rules["IpPermissionsEgress"] = [], []
+        return f"{len(inbound)} inbound and {len(outbound)} outbound rules revoked"
+
+    def _detach(self) -> str:
+        autoscaling = self.client("autoscaling")
+        found = autoscaling.describe_auto_scaling_instances(InstanceIds=[self.target.instance_id])[
+            "AutoScalingInstances"
+        ]
+        if not found:
+            return "in no group"
+        group = found[0]["AutoScalingGroupName"]
+        if found[0].get("LifecycleState", "").startswith(("Detach", "Terminat")):
+            return f"already leaving {group}"
+        autoscaling.detach_instances(
+            InstanceIds=[self.target.instance_id],
+            AutoScalingGroupName=group,
+            ShouldDecrementDesiredCapacity=False,
+        )
+        return f"detached from {group}; it launches a replacement"
+
+    def _swap_profile(self, ec2: Any, profile_arn: str) -> str:
+        quarantine = self.target.quarantine_profile_arn
+        associations = ec2.describe_iam_instance_profile_associations(
+            Filters=[
+                {"Name": "instance-id", "Values": [self.target.instance_id]},
+                {"Name": "state", "Values": ["associated"]},
+            ]
+        )["IamInstanceProfileAssociations"]
+        if not associations:
+            return "no profile associated any more"
+        association = associations[0]
+        if association["IamInstanceProfile"]["Arn"] == quarantine:
+            return f"already {quarantine_profile(self.target.prefix)}"
+        ec2.replace_iam_instance_profile_association(
+            AssociationId=association["AssociationId"], IamInstanceProfile={"Arn": quarantine}
+        )
+        return (
+            f"{profile_arn.rsplit('/', 1)[-1]} replaced by {quarantine_profile(self.target.prefix)}; "
+            "credentials it already issued last until they expire"
+        )
+
+    def _deny(self, profile_arn: str) -> str:
+        iam = self.client("iam")
+        name = profile_arn.rsplit("/", 1)[-1]
+        roles = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+        for role in roles:
+            iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=DENY_ALL)
+        return ", ".join(r["RoleName"] for r in roles) or "the profile has no role"
+
+
+def _missing_anywhere(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The all-traffic ranges (IPv4 and IPv6) that the rules do not allow yet."""
+    everything = [r for r in rules if r.get("IpProtocol") == "-1"]
+    missing: dict[str, Any] = {}
+    if not any({"CidrIp": "0.0.0.0/0"} in _bare(r, "IpRanges") for r in everything):
+        missing["IpRanges"] = ANYWHERE["IpRanges"]
+    if not any({"CidrIpv6": "::/0"} in _bare(r, "Ipv6Ranges") for r in everything):
+        missing["Ipv6Ranges"] = ANYWHERE["Ipv6Ranges"]
+    return missing
+
+
+def _bare(rule: dict[str, Any], key: str) -> list[dict[str, str]]:
+    """A rule's ranges without their descriptions."""
+    return [{k: v for k, v in r.items() if k != "Description"} for r in rule.get(key, [])]
+
+
+@dataclass
+class Revocation(_Steps):
+    """Revokes the sessions a role issued before ``now``, through ``client``."""
+
+    role_name: str
+    case_id: str
+    client: ClientFactory
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def sid(self) -> str:
+        return "RevokeOlderSessions" + re.sub(r"[^A-Za-z0-9]", "", self.case_id)
+
+    def run(self) -> Iterator[Step]:
+        yield self._attempt(f"revoke the older sessions of {self.role_name}", self._revoke)
+
+    def _revoke(self) -> str:
+        iam = self.client("iam")
+        try:
+            current = iam.get_role_policy(RoleName=self.role_name, PolicyName=REVOKE_POLICY)
+            document = current["PolicyDocument"]
+            if isinstance(document, str):  # boto3 decodes it; a raw response does not
+                document = json.loads(document)
+            if any(s.get("Sid") == self.sid for s in document.get("Statement", [])):
+                return f"already revoked for this case ({REVOKE_POLICY})"
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        issued_before = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        iam.put_role_policy(
+            RoleName=self.role_name,
+            PolicyName=REVOKE_POLICY,
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": self.sid,
+                            "Effect": "Deny",
+                            "Action": ["*"],
+                            "Resource": ["*"],
+                            "Condition": {"DateLessThan": {"aws:TokenIssueTime": issued_before}},
+                        }
+                    ],
+                }
+            ),
+        )
+        return f"sessions issued before {issued_before} denied ({REVOKE_POLICY})"
+
+
+def responder_clients(
+    target_account: str, prefix: str, region: str, case: str, sts: Any
+) -> ClientFactory:
+    """Clients in the member account, as its incident-responder role."""
+    import boto3
+    from botocore.config import Config
+
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{target_account}:role/{responder_role(prefix)}",
+        RoleSessionName=f"contain-{case}"[:64],
+        DurationSeconds=3600,
+    )["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+    config = Config(retries={"mode": "standard", "max_attempts": 10})
+    return lambda service: session.client(service, config=config)
+
+
+# --- the containment function -----------------------------------------------------------
+
+
+def _boto3_client(service: str, region: str | None = None) -> Any:  # pragma: no cover
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        region_name=region,
+        config=Config(retries={"mode": "standard", "max_attempts": 10}),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The function's environment."""
+
+    prefix: str
+    modes: dict[str, str]  # OU path -> isolate | notify
+    topic_arn: str
+    evidence_bucket: str  # "" without a forensics account
+    evidence_region: str
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            prefix=env["PREFIX"],
+            modes=json.loads(env["MODES"]),
+            topic_arn=env["TOPIC_ARN"],
+            evidence_bucket=env.get("EVIDENCE_BUCKET", ""),
+            evidence_region=env.get("EVIDENCE_REGION", ""),
+        )
+
+    def mode_of(self, ou_path: str) -> str:
+        """The mode of the nearest OU listed on the path; notify under none."""
+        parts = ou_path.split("/") if ou_path else []
+        for length in range(len(parts), 0, -1):
+            mode = self.modes.get("/".join(parts[:length]))
+            if mode:
+                return mode
+        return "notify"
+
+
+def ou_path(organizations: Any, account_id: str) -> str:
+    """The account's OU path by names, ``Workloads/NonProd``; "" directly under the root."""
+    names: list[str] = []
+    child = account_id
+    for _ in range(6):  # an OU tree is at most five levels deep
+        (parent,) = organizations.list_parents(ChildId=child)["Parents"]
+        if parent["Type"] != "ORGANIZATIONAL_UNIT":
+            break
+        unit = organizations.describe_organizational_unit(OrganizationalUnitId=parent["Id"])
+        names.append(unit["OrganizationalUnit"]["Name"])
+        child = parent["Id"]
+    return "/".join(reversed(names))
+
+
+def case_of(finding: dict[str, Any]) -> str:
+    """One case per finding: the same finding delivered again is the same case."""
+    return f"gd-{finding['id']}"[:64]
+
+
+def evidence_store(s3: Any, bucket: str, account: str, case: str) -> Store:
+    """Keeps a case's evidence under ``<account>/<case>/`` of the evidence bucket."""
+    prefix = f"{account}/{case}/"
+
+    def store(name: str, body: bytes, content_type: str) -> str:
+        s3.put_object(
+            Bucket=bucket,
+            Key=prefix + name,
+            Body=body,
+            ContentType=content_type,
+            ChecksumAlgorithm="SHA256",
+            Tagging=urllib.parse.urlencode({CASE_TAG: case}),
+        )
+        return f"s3://{bucket}/{prefix}{name}"
+
+    return store
+
+
+def handle(
+    event: dict[str, Any],
+    settings: Settings,
+    client: Callable[..., Any],
+    member_clients: Callable[[str, str, str], ClientFactory],
+) -> dict[str, Any]:
+    """Contain what a GuardDuty finding names, if the account's OU isolates; then report."""
+    finding = event["detail"]
+    account, region = finding["accountId"], finding["region"]
+    case = case_of(finding)
+    path = ou_path(client("organizations"), account)
+    mode = settings.mode_of(path)
+    resource = finding.get("resource", {})
+    kind = resource.get("resourceType")
+    if mode != "isolate":
+        LOG.info("case %s: %s in %s (%s) is notified only", case, kind, account, path or "root")
+        return {"case": case, "mode": mode, "steps": []}
+    store = (
+        evidence_store(
+            client("s3", settings.evidence_region), settings.evidence_bucket, account, case
+        )
+        if settings.evidence_bucket
+        else None
+    )
+    steps: list[Step] = []
+    what = "nothing: the finding names no instance and no role's credentials"
+    if store is not None:
+        keep = store
+        attempt(
+            steps,
+            "keep the finding",
+            lambda: keep(
+                f"finding-{finding.get('updatedAt', 'first')}.json",
+                json.dumps(finding).encode(),
+                "application/json",
+            ),
+        )
+    details = resource.get("accessKeyDetails", {})
+    if kind == "Instance":
+        instance_id = resource["instanceDetails"]["instanceId"]
+        target = Target(settings.prefix, account, region, instance_id, case)
+        containment = Containment(target, member_clients(account, region, case), store)
+        steps += list(containment.run())
+        what = f"instance {instance_id} contained"
+    elif kind == "AccessKey" and details.get("userType") == "AssumedRole":
+        role = details["userName"]
+        revocation = Revocation(role, case, member_clients(account, region, case))
+        steps += list(revocation.run())
+        what = f"older sessions of role {role} revoked"
+    failed = [s for s in steps if s.passed is False]
+    if failed:
+        what = f"{what}, but {len(failed)} of {len(steps)} steps failed"
+    record = {
+        "case": case,
+        "account": account,
+        "region": region,
+        "ou": path,
+        "finding_type": finding.get("type"),
+        "severity": finding.get("severity"),
+        "outcome": what,
+        "steps": [s.__dict__ for s in steps],
+    }
+    where = "not kept: the organisation has no forensics account"
+    if store is not None:
+        try:
+            where = store("case.json", json.dumps(record, indent=1).encode(), "application/json")
+            where = where.rsplit("/", 1)[0] + "/"
+        except Exception as error:
+            where = f"not kept ({type(error).__name__}: {error})"
+    client("sns", settings.topic_arn.split(":")[3]).publish(
+        TopicArn=settings.topic_arn,
+        Subject=f"Contained: {finding.get('type', 'GuardDuty finding')}"[:100],
+        Message=message(record, where),
+    )
+    return record
+
+
+def message(record: dict[str, Any], where: str) -> str:
+    """The notification: short, in the order a responder reads it."""
+    lines = [
+        f"Case {record['case']}: {record['outcome']}.",
+        f"Account {record['account']} ({record['ou'] or 'root'}), region {record['region']}.",
+        f"Finding: {record['finding_type']}, severity {record['severity']}.",
+        "Done:",
+        *(f"  {Step(**s).line()}" for s in record["steps"]),
+        f"Evidence: {where}",
+        "Next: docs/incident-response.md, the playbook of this finding type.",
+    ]
+    return "\n".join(lines)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:  # pragma: no cover
+    settings = Settings.from_environment()
+    sts = _boto3_client("sts")
+
+    def members(account: str, region: str, case: str) -> ClientFactory:
+        return responder_clients(account, settings.prefix, region, case, sts)
+
+    return handle(event, settings, _boto3_client, members)

@@ -1,0 +1,588 @@
+"""The containment function, end to end against botocore's Stubber (every request and
+response validated against the service models): a high finding on an instance with three
+volumes, an instance profile and an Auto Scaling group in an OU that isolates; the second
+delivery of the same finding; a failed snapshot; a role's credentials; an OU that only
+notifies."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from baseline import defaults, naming
+from baseline.handlers import containment
+from baseline.handlers.containment import Settings, handle
+
+ACCOUNT = "867890123456"  # orders-staging, Workloads/NonProd
+REGION = "eu-central-1"
+FINDING_ID = "16afba5c5c43e07c9e3e5e2e544e95df"
+CASE = f"gd-{FINDING_ID}"
+INSTANCE = "i-0123456789abcdef0"
+VPC = "vpc-0a1b2c3d4e5f60718"
+VOLUMES = ["vol-0aaaaaaaaaaaaaaa1", "vol-0aaaaaaaaaaaaaaa2", "vol-0aaaaaaaaaaaaaaa3"]
+INTERFACE = "eni-0bbbbbbbbbbbbbbb1"
+APP_GROUP = "sg-0ddddddddddddddd1"
+GROUP = "sg-0ccccccccccccccc1"
+BUCKET = "nwl-evidence-290123456789-eu-west-1"
+TOPIC = "arn:aws:sns:eu-west-1:423456789012:nwl-security-findings"
+QUARANTINE = f"arn:aws:iam::{ACCOUNT}:instance-profile/nwl-quarantine"
+SETTINGS = Settings(
+    prefix="nwl",
+    modes={"Sandbox": "isolate", "Workloads/NonProd": "isolate", "Workloads/Prod": "notify"},
+    topic_arn=TOPIC,
+    evidence_bucket=BUCKET,
+    evidence_region="eu-west-1",
+)
+DEFAULT_EGRESS = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+OPEN_IN = [{"IpProtocol": "-1", **containment.ANYWHERE}]
+OPEN_OUT = [*DEFAULT_EGRESS, {"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]
+
+
+def event(resource: dict[str, Any], severity: float = 8.0) -> dict[str, Any]:
+    """An EventBridge GuardDuty event in the shape GuardDuty documents."""
+    return {
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": "423456789012",
+        "time": "2026-12-01T12:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "schemaVersion": "2.0",
+            "accountId": ACCOUNT,
+            "region": REGION,
+            "partition": "aws",
+            "id": FINDING_ID,
+            "type": "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+            "resource": resource,
+            "severity": severity,
+            "createdAt": "2026-12-01T11:58:00.000Z",
+            "updatedAt": "2026-12-01T11:59:00.000Z",
+            "title": "EC2 instance is querying a domain name associated with Bitcoin activity.",
+        },
+    }
+
+
+INSTANCE_RESOURCE = {"resourceType": "Instance", "instanceDetails": {"instanceId": INSTANCE}}
+ROLE_RESOURCE = {
+    "resourceType": "AccessKey",
+    "accessKeyDetails": {
+        "accessKeyId": "ASIAEXAMPLE000000001",
+        "principalId": "AROAEXAMPLE000000001:i-0123456789abcdef0",
+        "userName": "orders-app",
+        "userType": "AssumedRole",
+    },
+}
+
+
+class Clients:
+    """Stubbed clients of the function (organizations, s3, sns) and of the member account."""
+
+    def __init__(self) -> None:
+        self.stubs: dict[str, tuple[Any, Stubber]] = {}
+
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        return self.get(service)[0]
+
+    def get(self, service: str) -> tuple[Any, Stubber]:
+        if service not in self.stubs:
+            client = boto3.client(
+                service,
+                region_name="eu-west-1",
+                aws_access_key_id="t",
+                aws_secret_access_key="t",
+            )
+            stub = Stubber(client)
+            stub.activate()
+            self.stubs[service] = (client, stub)
+        return self.stubs[service]
+
+    def stub(self, service: str) -> Stubber:
+        return self.get(service)[1]
+
+    def members(self, account: str, region: str, case: str) -> Any:
+        assert (account, region, case) == (ACCOUNT, REGION, CASE)
+        return lambda service: self.get(service)[0]
+
+    def done(self) -> None:
+        for _, stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+def ou_path(clients: Clients, *units: tuple[str, str]) -> None:
+    """The account's parents, innermost first, up to the root."""
+    organizations = clients.stub("organizations")
+    child = ACCOUNT
+    for unit_id, name in units:
+        organizations.add_response(
+            "list_parents",
+            {"Parents": [{"Id": unit_id, "Type": "ORGANIZATIONAL_UNIT"}]},
+            {"ChildId": child},
+        )
+        organizations.add_response(
+            "describe_organizational_unit",
+            {"OrganizationalUnit": {"Id": unit_id, "Name": name}},
+            {"OrganizationalUnitId": unit_id},
+        )
+        child = unit_id
+    organizations.add_response(
+        "list_parents", {"Parents": [{"Id": "r-nw7k", "Type": "ROOT"}]}, {"ChildId": child}
+    )
+
+
+NONPROD = (("ou-nw7k-n0npr0d1", "NonProd"), ("ou-nw7k-w0rk10ad", "Workloads"))
+
+
+def kept(clients: Clients, name: str, content_type: str = "application/json") -> None:
+    clients.stub("s3").add_response(
+        "put_object",
+        {},
+        {
+            "Bucket": BUCKET,
+            "Key": f"{ACCOUNT}/{CASE}/{name}",
+            "Body": ANY,
+            "ContentType": content_type,
+            "ChecksumAlgorithm": "SHA256",
+            "Tagging": "lz%3Aincident-case=" + CASE,
+        },
+    )
+
+
+def described(clients: Clients, *, groups: list[str], tags: list[dict[str, str]]) -> None:
+    clients.stub("ec2").add_response(
+        "describe_instances",
+        {
+            "Reservations": [
+                {
+                    "Instances": [
+                        {
+                            "InstanceId": INSTANCE,
+                            "VpcId": VPC,
+                            "Tags": tags,
+                            "BlockDeviceMappings": [
+                                {"DeviceName": f"/dev/xvd{c}", "Ebs": {"VolumeId": v}}
+                                for c, v in zip("abc", VOLUMES, strict=True)
+                            ],
+                            "NetworkInterfaces": [
+                                {
+                                    "NetworkInterfaceId": INTERFACE,
+                                    "Groups": [{"GroupId": g} for g in groups],
+                                }
+                            ],
+                            "IamInstanceProfile": {
+                                "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app",
+                                "Id": "AIPAEXAMPLE0000000001",
+                            },
+                        }
+                    ]
+                }
+            ]
+        },
+        {"InstanceIds": [INSTANCE]},
+    )
+
+
+def snapshots(clients: Clients, *, existing: bool, fail: str | None = None) -> None:
+    ec2 = clients.stub("ec2")
+    for number, volume in enumerate(VOLUMES, start=1):
+        ec2.add_response(
+            "describe_snapshots",
+            {"Snapshots": [{"SnapshotId": f"snap-0eeeeeeeeeeeeeee{number}"}] if existing else []},
+            {
+                "OwnerIds": ["self"],
+                "Filters": [
+                    {"Name": "volume-id", "Values": [volume]},
+                    {"Name": "tag:lz:incident-case", "Values": [CASE]},
+                ],
+            },
+        )
+        if existing:
+            continue
+        if volume == fail:
+            ec2.add_client_error(
+                "create_snapshot",
+                service_error_code="SnapshotCreationPerVolumeRateExceeded",
+                service_message="The maximum per volume CreateSnapshot request rate has been exceeded.",
+            )
+            continue
+        ec2.add_response(
+            "create_snapshot",
+            {"SnapshotId": f"snap-0eeeeeeeeeeeeeee{number}"},
+            {
+                "VolumeId": volume,
+                "Description": f"Evidence of case {CASE}, {INSTANCE}",
+                "TagSpecifications": [
+                    {
+                        "ResourceType": "snapshot",
+                        "Tags": [
+                            {"Key": "lz:incident-case", "Value": CASE},
+                            {"Key": "lz:evidence", "Value": CASE},
+                        ],
+                    }
+                ],
+            },
+        )
+
+
+def group_lookup(clients: Clients, found: list[dict[str, Any]]) -> None:
+    clients.stub("ec2").add_response(
+        "describe_security_groups",
+        {"SecurityGroups": found},
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [VPC]},
+                {"Name": "tag:lz:quarantine", "Values": ["true"]},
+                {"Name": "tag:lz:incident-case", "Values": [CASE]},
+            ]
+        },
+    )
+
+
+def asg(clients: Clients, state: str | None) -> None:
+    autoscaling = clients.stub("autoscaling")
+    found = (
+        [
+            {
+                "InstanceId": INSTANCE,
+                "AutoScalingGroupName": "orders-web",
+                "AvailabilityZone": "eu-central-1a",
+                "LifecycleState": state,
+                "HealthStatus": "HEALTHY",
+                "ProtectedFromScaleIn": False,
+            }
+        ]
+        if state
+        else []
+    )
+    autoscaling.add_response(
+        "describe_auto_scaling_instances",
+        {"AutoScalingInstances": found},
+        {"InstanceIds": [INSTANCE]},
+    )
+    if state == "InService":
+        autoscaling.add_response(
+            "detach_instances",
+            {"Activities": []},
+            {
+                "InstanceIds": [INSTANCE],
+                "AutoScalingGroupName": "orders-web",
+                "ShouldDecrementDesiredCapacity": False,
+            },
+        )
+
+
+def associations(clients: Clients, profile: str, *, replace: bool) -> None:
+    ec2 = clients.stub("ec2")
+    ec2.add_response(
+        "describe_iam_instance_profile_associations",
+        {
+            "IamInstanceProfileAssociations": [
+                {
+                    "AssociationId": "iip-assoc-0123456789abcdef0",
+                    "InstanceId": INSTANCE,
+                    "IamInstanceProfile": {"Arn": profile, "Id": "AIPAEXAMPLE0000000001"},
+                    "State": "associated",
+                }
+            ]
+        },
+        {
+            "Filters": [
+                {"Name": "instance-id", "Values": [INSTANCE]},
+                {"Name": "state", "Values": ["associated"]},
+            ]
+        },
+    )
+    if replace:
+        ec2.add_response(
+            "replace_iam_instance_profile_association",
+            {},
+            {
+                "AssociationId": "iip-assoc-0123456789abcdef0",
+                "IamInstanceProfile": {"Arn": QUARANTINE},
+            },
+        )
+
+
+def notified(clients: Clients) -> None:
+    clients.stub("sns").add_response(
+        "publish",
+        {"MessageId": "5f9b3c1e-0000-4000-8000-000000000001"},
+        {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY},
+    )
+
+
+def first_delivery(clients: Clients, *, fail: str | None = None) -> None:
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    described(clients, groups=[APP_GROUP], tags=[{"Key": "team", "Value": "orders"}])
+    clients.stub("ec2").add_response(
+        "create_tags",
+        {},
+        {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
+    )
+    kept(clients, "instance.json")
+    clients.stub("ec2").add_response(
+        "get_console_output",
+        {"InstanceId": INSTANCE, "Output": "Y3J5cHRvbWluZXIgc3RhcnRlZAo="},
+        {"InstanceId": INSTANCE, "Latest": True},
+    )
+    kept(clients, "console-output.txt", "text/plain; charset=utf-8")
+    snapshots(clients, existing=False, fail=fail)
+    ec2 = clients.stub("ec2")
+    group_lookup(clients, [])
+    ec2.add_response(
+        "create_security_group",
+        {"GroupId": GROUP},
+        {
+            "GroupName": f"nwl-quarantine-{CASE}",
+            "Description": f"Quarantine of case {CASE}: no traffic",
+            "VpcId": VPC,
+            "TagSpecifications": [
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [
+                        {"Key": "lz:incident-case", "Value": CASE},
+                        {"Key": "lz:quarantine", "Value": "true"},
+                    ],
+                }
+            ],
+        },
+    )
+    ec2.add_response(
+        "describe_security_groups",
+        {"SecurityGroups": [{"GroupId": GROUP, "IpPermissionsEgress": DEFAULT_EGRESS}]},
+        {"GroupIds": [GROUP]},
+    )
+    # opened to everything first, so that no flow of the instance is tracked ...
+    ec2.add_response(
+        "authorize_security_group_ingress",
+        {"Return": True},
+        {"GroupId": GROUP, "IpPermissions": OPEN_IN},
+    )
+    ec2.add_response(
+        "authorize_security_group_egress",
+        {"Return": True},
+        {
+            "GroupId": GROUP,
+            "IpPermissions": [{"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+        },
+    )
+    ec2.add_response(
+        "modify_network_interface_attribute",
+        {},
+        {"NetworkInterfaceId": INTERFACE, "Groups": [GROUP]},
+    )
+    # ... then closed: every flow stops
+    ec2.add_response(
+        "revoke_security_group_ingress",
+        {"Return": True},
+        {"GroupId": GROUP, "IpPermissions": OPEN_IN},
+    )
+    ec2.add_response(
+        "revoke_security_group_egress",
+        {"Return": True},
+        {"GroupId": GROUP, "IpPermissions": OPEN_OUT},
+    )
+    asg(clients, "InService")
+    associations(clients, f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app", replace=True)
+    kept(clients, "case.json")
+    notified(clients)
+
+
+def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
+    clients = Clients()
+    first_delivery(clients)
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"] == f"instance {INSTANCE} contained"
+    steps = [(s["name"], s["passed"]) for s in record["steps"]]
+    assert all(passed for _, passed in steps), steps
+    assert [name for name, _ in steps] == [
+        "keep the finding",
+        "read the instance",
+        "tag it with the case (no stop, no termination)",
+        "keep its description",
+        "keep its console output",
+        *(f"snapshot {v}" for v in VOLUMES),
+        "quarantine group",
+        "open it, so that no flow is tracked",
+        f"isolate {INTERFACE}",
+        "close it: every flow stops",
+        "leave its Auto Scaling group",
+        "give it the deny-all instance profile",
+    ]
+    assert record["ou"] == "Workloads/NonProd"
+
+
+def test_the_notification_says_what_was_done_and_where_the_evidence_is() -> None:
+    record = {
+        "case": CASE,
+        "account": ACCOUNT,
+        "region": REGION,
+        "ou": "Workloads/NonProd",
+        "finding_type": "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+        "severity": 8.0,
+        "outcome": f"instance {INSTANCE} contained",
+        "steps": [{"name": "snapshot vol-1", "passed": True, "seconds": 0.2, "detail": "snap-1"}],
+    }
+    text = containment.message(record, f"s3://{BUCKET}/{ACCOUNT}/{CASE}/")
+    lines = text.splitlines()
+    assert lines[0] == f"Case {CASE}: instance {INSTANCE} contained."
+    assert lines[1] == f"Account {ACCOUNT} (Workloads/NonProd), region {REGION}."
+    assert "CryptoCurrency:EC2/BitcoinTool.B!DNS, severity 8.0" in lines[2]
+    assert "PASS" in text and "snapshot vol-1: snap-1" in text
+    assert f"Evidence: s3://{BUCKET}/{ACCOUNT}/{CASE}/" in text
+
+
+def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": CASE}])
+    kept(clients, "instance.json")
+    clients.stub("ec2").add_response(
+        "get_console_output", {"InstanceId": INSTANCE}, {"InstanceId": INSTANCE, "Latest": True}
+    )
+    kept(clients, "console-output.txt", "text/plain; charset=utf-8")
+    snapshots(clients, existing=True)
+    group_lookup(clients, [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}])
+    asg(clients, "Detached")
+    associations(clients, QUARANTINE, replace=False)
+    kept(clients, "case.json")
+    notified(clients)
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # no second tag, snapshot, group, rule change, detach or profile swap
+    details = {s["name"]: s["detail"] for s in record["steps"]}
+    assert all(s["passed"] for s in record["steps"])
+    assert (
+        details["tag it with the case (no stop, no termination)"]
+        == f"already lz:incident-case={CASE}"
+    )
+    assert "already taken for this case" in details[f"snapshot {VOLUMES[0]}"]
+    assert details[f"isolate {INTERFACE}"] == f"already only in {GROUP}"
+    assert "open it, so that no flow is tracked" not in details
+    assert details["close it: every flow stops"] == "0 inbound and 0 outbound rules revoked"
+    assert details["give it the deny-all instance profile"] == "already nwl-quarantine"
+
+
+def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
+    clients = Clients()
+    first_delivery(clients, fail=VOLUMES[1])
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # the isolation, the detach, the profile swap and the report still happened
+    failed = [s for s in record["steps"] if s["passed"] is False]
+    assert [s["name"] for s in failed] == [f"snapshot {VOLUMES[1]}"]
+    assert "SnapshotCreationPerVolumeRateExceeded" in failed[0]["detail"]
+    assert record["outcome"].endswith("but 1 of 14 steps failed")
+
+
+def test_a_roles_older_sessions_are_revoked_once() -> None:
+    now = datetime(2026, 12, 1, 12, 0, 5, tzinfo=UTC)
+    clients = Clients()
+    iam = clients.stub("iam")
+    iam.add_client_error(
+        "get_role_policy",
+        service_error_code="NoSuchEntity",
+        http_status_code=404,
+        expected_params={"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions"},
+    )
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RevokeOlderSessionsgd16afba5c5c43e07c9e3e5e2e544e95df",
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-12-01T12:00:05Z"}},
+            }
+        ],
+    }
+    iam.add_response(
+        "put_role_policy",
+        {},
+        {
+            "RoleName": "orders-app",
+            "PolicyName": "AWSRevokeOlderSessions",
+            "PolicyDocument": json.dumps(document),
+        },
+    )
+    revocation = containment.Revocation(
+        "orders-app", CASE, clients.members(ACCOUNT, REGION, CASE), now
+    )
+    (step,) = list(revocation.run())
+    assert step.passed, step.line()
+    # the same finding again: the revocation of this case is there, nothing is written
+    iam.add_response(
+        "get_role_policy",
+        {
+            "RoleName": "orders-app",
+            "PolicyName": "AWSRevokeOlderSessions",
+            "PolicyDocument": json.dumps(document),
+        },
+        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions"},
+    )
+    again = containment.Revocation("orders-app", CASE, clients.members(ACCOUNT, REGION, CASE))
+    (step,) = list(again.run())
+    assert step.detail == "already revoked for this case (AWSRevokeOlderSessions)"
+    clients.done()
+
+
+def test_a_credential_finding_revokes_the_roles_sessions() -> None:
+    clients = Clients()
+    ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    iam = clients.stub("iam")
+    iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
+    iam.add_response(
+        "put_role_policy",
+        {},
+        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
+    )
+    kept(clients, "case.json")
+    notified(clients)
+    record = handle(event(ROLE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"] == "older sessions of role orders-app revoked"
+
+
+def test_an_ou_that_notifies_is_left_alone() -> None:
+    clients = Clients()
+    ou_path(clients, ("ou-nw7k-pr0d0001", "Prod"), ("ou-nw7k-w0rk10ad", "Workloads"))
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # no member client, no evidence, no second notification
+    assert record == {"case": CASE, "mode": "notify", "steps": []}
+    assert set(clients.stubs) == {"organizations"}
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"),
+    [
+        ("Workloads/NonProd", "isolate"),
+        ("Workloads/NonProd/Team", "isolate"),  # the nearest OU listed
+        ("Workloads/Prod", "notify"),
+        ("Workloads", "notify"),  # not listed: notify
+        ("Sandbox", "isolate"),
+        ("", "notify"),  # directly under the root
+    ],
+)
+def test_an_account_follows_the_nearest_ou_listed(path: str, mode: str) -> None:
+    assert SETTINGS.mode_of(path) == mode
+
+
+def test_the_handlers_names_are_the_kits() -> None:
+    """The handler takes nothing from the package (it runs alone in Lambda): its copies
+    of the kit's names must stay equal to the originals."""
+    assert containment.CASE_TAG == defaults.CASE_TAG
+    assert containment.EVIDENCE_TAG == defaults.EVIDENCE_TAG
+    assert containment.QUARANTINE_TAG == defaults.QUARANTINE_TAG
+    assert containment.responder_role("nwl") == naming.incident_responder_role("nwl")
+    assert containment.quarantine_profile("nwl") == naming.quarantine_role("nwl")
+    assert containment.REVOKE_POLICY == naming.REVOKE_SESSIONS_POLICY
