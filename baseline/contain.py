@@ -35,16 +35,18 @@ def calls(target: Target) -> list[str]:
     return [
         f"sts AssumeRole {target.responder_role_arn}",
         f"ec2 DescribeInstances {target.instance_id} in {target.region}",
-        f"ec2 CreateTags {CASE_TAG}={target.case_id} on {target.instance_id}",
+        f"ec2 CreateTags {CASE_TAG}={target.case_id} on {target.instance_id} (unless it has a "
+        "case: then that case is used throughout)",
+        "autoscaling DescribeAutoScalingInstances and DetachInstances (keeping the "
+        "group's size: it launches a replacement)",
         "ec2 DescribeSnapshots (this case's, per volume) and CreateSnapshot for each "
         f"volume without one, tagged {CASE_TAG}={target.case_id} and {EVIDENCE_TAG}={target.case_id}",
         f"ec2 DescribeSecurityGroups / CreateSecurityGroup {target.group_name} "
         f"(tagged {QUARANTINE_TAG}=true), AuthorizeSecurityGroupIngress/Egress of all "
         "traffic (so that no flow is tracked)",
         "ec2 ModifyNetworkInterfaceAttribute of each interface to that group alone",
-        "ec2 RevokeSecurityGroupIngress/Egress of the group's every rule",
-        "autoscaling DescribeAutoScalingInstances and DetachInstances (keeping the "
-        "group's size: it launches a replacement)",
+        "ec2 DescribeSecurityGroupRules and RevokeSecurityGroupIngress/Egress of the group's "
+        "every rule, until none is left",
         "ec2 DescribeIamInstanceProfileAssociations and ReplaceIamInstanceProfileAssociation "
         f"with {target.quarantine_profile_arn}",
         *(

@@ -89,6 +89,11 @@ def test_the_command_keeps_no_evidence_and_denies_the_role_when_asked(
         "describe_auto_scaling_instances", {"AutoScalingInstances": []}, {"InstanceIds": [INSTANCE]}
     )
     ec2.add_response(
+        "describe_security_group_rules",
+        {"SecurityGroupRules": []},
+        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+    )
+    ec2.add_response(
         "describe_iam_instance_profile_associations",
         {"IamInstanceProfileAssociations": []},
         {
@@ -363,3 +368,27 @@ def _resolved(value: Any) -> Any:
     if isinstance(value, list):
         return [_resolved(v) for v in value]
     return value
+
+
+def test_every_change_the_code_makes_is_in_the_table() -> None:
+    """The member-account calls of the containment code (on the ec2, autoscaling and iam
+    clients it gets as the responder): each write is one of CHANGES above, so the
+    evaluation above covers it; the reads come from the SecurityAudit policy or CHANGES."""
+    import re
+    from pathlib import Path
+
+    import botocore.session
+
+    source = (Path(__file__).parents[1] / "baseline/handlers/containment.py").read_text()
+    session = botocore.session.get_session()
+    called = set()
+    for client, method in re.findall(r"\b(ec2|autoscaling|iam)\.([a-z_]+)\(", source):
+        model = session.get_service_model(client)
+        names = {botocore.xform_name(op): op for op in model.operation_names}
+        if method in names:
+            called.add(
+                f"{model.signing_name if client != 'autoscaling' else client}:{names[method]}"
+            )
+    assert "ec2:CreateSnapshot" in called and "iam:PutRolePolicy" in called  # the reader reads
+    writes = {a for a in called if not a.split(":")[1].startswith(("Describe", "Get", "List"))}
+    assert sorted(writes - {action for _, action, _, _ in CHANGES}) == []

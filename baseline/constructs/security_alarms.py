@@ -271,19 +271,18 @@ def break_glass_alarm(role_name: str) -> SecurityAlarm:
     )
 
 
-def responder_policy_alarm(role_name: str, allowed_policy: str) -> SecurityAlarm:
-    """An inline policy that the incident-responder role writes, other than the one that
-    revokes older sessions: IAM cannot limit the name or content of an inline policy, so
-    any other write is an alarm."""
+def responder_policy_alarm(role_name: str) -> SecurityAlarm:
+    """Every inline policy the incident-responder role writes: IAM cannot limit the name
+    or content of an inline policy, so each write pages, the revocation of a role's older
+    sessions (which the containment mail also reports) included."""
     return SecurityAlarm(
         "responder-inline-policy",
         "-",
         "An inline policy written by the incident responder",
         f'{{ ($.eventName = "PutRolePolicy") && '
-        f'($.userIdentity.sessionContext.sessionIssuer.userName = "{role_name}") && '
-        f'($.requestParameters.policyName != "{allowed_policy}") }}',
-        "The responder role wrote a policy other than the session revocation: read it, and "
-        "remove it unless the incident's lead asked for it.",
+        f'($.userIdentity.sessionContext.sessionIssuer.userName = "{role_name}") }}',
+        "Confirm it is a case's revocation of older sessions (AWSRevokeOlderSessions, one "
+        "Deny on aws:TokenIssueTime); anything else, remove at once and investigate.",
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from baseline import naming
 from baseline.boundary import POLICY_CHANGES
-from baseline.defaults import CASE_TAG, EVIDENCE_TAG
+from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 
 
@@ -546,6 +546,10 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
     tagged = {"Null": {f"aws:ResourceTag/{EVIDENCE_TAG}": "false"}}
     contained = {"Null": {f"aws:ResourceTag/{CASE_TAG}": "false"}}
     unless = {"ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal]}}
+    responder = f"arn:aws:iam::*:role/{naming.incident_responder_role(context.prefix)}"
+    unless_responder = {
+        "ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal, responder]}
+    }
     snapshots = ["arn:aws:ec2:*:*:snapshot/*"]
     # without a forensics account, evidence is shared with no account at all
     shared_elsewhere: dict[str, Any] = (
@@ -558,7 +562,8 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
         purpose=(
             "A snapshot tagged as evidence is not deleted, untagged or shared, except with "
             "the forensics account, and an instance tagged with an incident case is not "
-            "stopped, terminated or untagged, by anyone but break-glass."
+            "stopped, terminated, untagged or let out of isolation, by anyone but "
+            "break-glass; only the incident responder sets the incident tags."
         ),
         policy_type=PolicyType.SCP,
         best_practices=("SEC10-BP03", "SEC10-BP05"),
@@ -589,6 +594,47 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                     "ForAnyValue:StringEquals": {"aws:TagKeys": [CASE_TAG]},
                 },
             },
+            # the incident tags are the responder's: nobody else makes an instance a case
+            # (and locks it), a group a quarantine group, or a snapshot evidence
+            {
+                "Sid": "ReserveTheIncidentTags",
+                "Effect": "Deny",
+                "Action": ["ec2:CreateTags"],
+                "Resource": ["*"],
+                "Condition": {
+                    **unless_responder,
+                    "ForAnyValue:StringEquals": {
+                        "aws:TagKeys": [CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG]
+                    },
+                },
+            },
+            # a contained instance stays isolated and without its own credentials
+            {
+                "Sid": "KeepContainedInstancesIsolated",
+                "Effect": "Deny",
+                "Action": [
+                    "ec2:AssociateIamInstanceProfile",
+                    "ec2:DisassociateIamInstanceProfile",
+                    "ec2:ModifyInstanceAttribute",
+                    "ec2:ModifyNetworkInterfaceAttribute",
+                    "ec2:ReplaceIamInstanceProfileAssociation",
+                ],
+                "Resource": ["arn:aws:ec2:*:*:instance/*"],
+                "Condition": {**contained, **unless_responder},
+            },
+            {
+                "Sid": "KeepTheQuarantineProfile",
+                "Effect": "Deny",
+                "Action": [
+                    "iam:AddRoleToInstanceProfile",
+                    "iam:DeleteInstanceProfile",
+                    "iam:RemoveRoleFromInstanceProfile",
+                ],
+                "Resource": [
+                    f"arn:aws:iam::*:instance-profile/{naming.quarantine_role(context.prefix)}"
+                ],
+                "Condition": context.unless_baseline(),
+            },
             {
                 "Sid": "ShareEvidenceOnlyWithForensics",
                 "Effect": "Deny",
@@ -610,7 +656,12 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
         # The root holds the three packed SCPs it has room for; every member account is
         # below one of these targets, so the guardrail reaches the same accounts.
         attach_to=context.below_root or (ROOT,),
-        exemptions=(f"the break-glass role ({naming.break_glass_role(context.prefix)})",),
+        exemptions=(
+            f"the break-glass role ({naming.break_glass_role(context.prefix)}); for the "
+            "incident tags and a contained instance's isolation, also the incident "
+            f"responder ({naming.incident_responder_role(context.prefix)}); for the "
+            "quarantine profile, the baseline's execution principals",
+        ),
     )
 
 

@@ -59,6 +59,8 @@ EVIDENCE_TAG = "lz:evidence"
 DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
 REVOKE_POLICY = "AWSRevokeOlderSessions"
 ANYWHERE = {"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+CLOSE_ATTEMPTS = 4  # reads of the quarantine group until it has no rule
+CLOSE_BACKOFF = 0.5  # seconds, doubled after each attempt
 
 ClientFactory = Callable[[str], Any]  # service -> client in the member account and region
 Store = Callable[[str, bytes, str], str]  # (name, body, content type) -> where it is kept
@@ -153,6 +155,8 @@ class Containment(_Steps):
     client: ClientFactory
     store: Store | None = None  # where evidence is kept; None: nowhere (the command)
     steps: list[Step] = field(default_factory=list)
+    #: the case the instance is contained under: its own tag's, once it has one
+    case: str = ""
 
     def run(self) -> Iterator[Step]:
         """Each step as it completes; only a failure to read the instance stops the run."""
@@ -171,6 +175,10 @@ class Containment(_Steps):
             m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if "Ebs" in m
         ]
         interfaces = [n["NetworkInterfaceId"] for n in instance.get("NetworkInterfaces", [])]
+        # An instance already contained (an earlier finding's case) stays in that case:
+        # its snapshots and quarantine group are found, not made twice.
+        tagged = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
+        self.case = tagged or self.target.case_id
         yield self._record(
             "read the instance",
             True,
@@ -178,8 +186,11 @@ class Containment(_Steps):
             started,
         )
         yield self._attempt(
-            "tag it with the case (no stop, no termination)", partial(self._tag, ec2, instance)
+            "tag it with the case (no stop, no termination)", partial(self._tag, ec2, tagged)
         )
+        # first out of its Auto Scaling group: isolation fails its health checks, and the
+        # group would terminate it (its service-linked role is beyond the guardrails)
+        yield self._attempt("leave its Auto Scaling group", self._detach)
         if self.store is not None:
             store = self.store
             yield self._attempt(
@@ -204,8 +215,7 @@ class Containment(_Steps):
                 f"isolate {interface}", partial(self._isolate, ec2, interface, instance, group)
             )
         if group:
-            yield self._attempt("close it: every flow stops", partial(self._close, ec2, group))
-        yield self._attempt("leave its Auto Scaling group", self._detach)
+            yield self._attempt("close it: no traffic", partial(self._close, ec2, group))
         profile = instance.get("IamInstanceProfile", {}).get("Arn")
         if profile and self.target.quarantine_profile:
             yield self._attempt(
@@ -217,19 +227,22 @@ class Containment(_Steps):
     # --- the steps -------------------------------------------------------------------
 
     def _case_tags(self, *extra: tuple[str, str]) -> list[dict[str, str]]:
-        return [{"Key": CASE_TAG, "Value": self.target.case_id}] + [
-            {"Key": k, "Value": v} for k, v in extra
-        ]
+        return [{"Key": CASE_TAG, "Value": self.case}] + [{"Key": k, "Value": v} for k, v in extra]
 
-    def _tag(self, ec2: Any, instance: dict[str, Any]) -> str:
-        case = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
-        if case is not None:  # the guardrail keeps the first case's tag
-            return f"already {CASE_TAG}={case}"
+    def _tag(self, ec2: Any, tagged: str | None) -> str:
+        if tagged is not None:  # the guardrail keeps the first case's tag
+            return f"already {CASE_TAG}={tagged}"
         ec2.create_tags(Resources=[self.target.instance_id], Tags=self._case_tags())
-        return f"{CASE_TAG}={self.target.case_id}"
+        return f"{CASE_TAG}={self.case}"
 
     def _console(self, ec2: Any, store: Store) -> str:
-        output = ec2.get_console_output(InstanceId=self.target.instance_id, Latest=True)
+        try:
+            output = ec2.get_console_output(InstanceId=self.target.instance_id, Latest=True)
+        except ec2.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "UnsupportedOperation":
+                raise
+            # the latest output is for Nitro instances; others give the last boot's
+            output = ec2.get_console_output(InstanceId=self.target.instance_id)
         text = output.get("Output") or ""  # botocore decodes the base64 of the API
         return store("console-output.txt", text.encode(), "text/plain; charset=utf-8")
 
@@ -238,18 +251,18 @@ class Containment(_Steps):
             OwnerIds=["self"],
             Filters=[
                 {"Name": "volume-id", "Values": [volume]},
-                {"Name": f"tag:{CASE_TAG}", "Values": [self.target.case_id]},
+                {"Name": f"tag:{CASE_TAG}", "Values": [self.case]},
             ],
         )["Snapshots"]
         if existing:
             return f"{existing[0]['SnapshotId']} (already taken for this case)"
         snapshot = ec2.create_snapshot(
             VolumeId=volume,
-            Description=f"Evidence of case {self.target.case_id}, {self.target.instance_id}",
+            Description=f"Evidence of case {self.case}, {self.target.instance_id}",
             TagSpecifications=[
                 {
                     "ResourceType": "snapshot",
-                    "Tags": self._case_tags((EVIDENCE_TAG, self.target.case_id)),
+                    "Tags": self._case_tags((EVIDENCE_TAG, self.case)),
                 }
             ],
         )
@@ -260,15 +273,15 @@ class Containment(_Steps):
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc]},
                 {"Name": f"tag:{QUARANTINE_TAG}", "Values": ["true"]},
-                {"Name": f"tag:{CASE_TAG}", "Values": [self.target.case_id]},
+                {"Name": f"tag:{CASE_TAG}", "Values": [self.case]},
             ]
         )["SecurityGroups"]
         if found:
             group.update(id=found[0]["GroupId"], rules=found[0])
             return f"{group['id']} (already made)"
         group_id = ec2.create_security_group(
-            GroupName=self.target.group_name,
-            Description=f"Quarantine of case {self.target.case_id}: no traffic",
+            GroupName=f"{self.target.prefix}-quarantine-{self.case}",
+            Description=f"Quarantine of case {self.case}: no traffic",
             VpcId=vpc,
             TagSpecifications=[
                 {
@@ -322,14 +335,32 @@ class Containment(_Steps):
         return f"only in {group['id']}"
 
     def _close(self, ec2: Any, group: dict[str, Any]) -> str:
-        rules = group["rules"]
-        inbound, outbound = rules.get("IpPermissions", []), rules.get("IpPermissionsEgress", [])
-        if inbound:
-            ec2.revoke_security_group_ingress(GroupId=group["id"], IpPermissions=inbound)
-        if outbound:
-            ec2.revoke_security_group_egress(GroupId=group["id"], IpPermissions=outbound)
-        rules["IpPermissions"], rules["IpPermissionsEgress"] = [], []
-        return f"{len(inbound)} inbound and {len(outbound)} outbound rules revoked"
+        """Revokes the group's every rule by id, and reads it again until none is left: a
+        group left open would leave the instance more exposed than before."""
+        revoked = 0
+        for attempt_number in range(CLOSE_ATTEMPTS):
+            rules = ec2.describe_security_group_rules(
+                Filters=[{"Name": "group-id", "Values": [group["id"]]}]
+            )["SecurityGroupRules"]
+            if not rules:
+                group["rules"] = {"IpPermissions": [], "IpPermissionsEgress": []}
+                return f"{revoked} rules revoked; none left"
+            try:
+                for egress, revoke in (
+                    (False, ec2.revoke_security_group_ingress),
+                    (True, ec2.revoke_security_group_egress),
+                ):
+                    ids = [r["SecurityGroupRuleId"] for r in rules if r["IsEgress"] is egress]
+                    if ids:
+                        revoke(GroupId=group["id"], SecurityGroupRuleIds=ids)
+                        revoked += len(ids)
+            except Exception:
+                if attempt_number == CLOSE_ATTEMPTS - 1:
+                    raise
+            time.sleep(CLOSE_BACKOFF * 2**attempt_number)
+        raise RuntimeError(
+            f"{group['id']} still has rules: it is OPEN to all traffic; revoke them by hand now"
+        )
 
     def _detach(self) -> str:
         autoscaling = self.client("autoscaling")
@@ -402,6 +433,9 @@ class Revocation(_Steps):
     case_id: str
     client: ClientFactory
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: when GuardDuty last saw the activity: a revocation of the case older than that
+    #: (the finding delivered again as it recurs) is made again
+    last_seen: str | None = None
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -418,8 +452,11 @@ class Revocation(_Steps):
             document = current["PolicyDocument"]
             if isinstance(document, str):  # boto3 decodes it; a raw response does not
                 document = json.loads(document)
-            if any(s.get("Sid") == self.sid for s in document.get("Statement", [])):
-                return f"already revoked for this case ({REVOKE_POLICY})"
+            for statement in document.get("Statement", []):
+                before = statement.get("Condition", {}).get("DateLessThan", {})
+                issued = str(before.get("aws:TokenIssueTime", ""))
+                if statement.get("Sid") == self.sid and _at_or_after(issued, self.last_seen):
+                    return f"already revoked for this case ({REVOKE_POLICY}, {issued})"
         except iam.exceptions.NoSuchEntityException:
             pass
         issued_before = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -442,6 +479,20 @@ class Revocation(_Steps):
             ),
         )
         return f"sessions issued before {issued_before} denied ({REVOKE_POLICY})"
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _at_or_after(revoked: str, last_seen: str | None) -> bool:
+    """Whether a revocation at ``revoked`` covers activity last seen at ``last_seen``."""
+    if last_seen is None:
+        return True
+    try:
+        return _instant(revoked) >= _instant(last_seen)
+    except ValueError:
+        return False
 
 
 def responder_clients(
@@ -548,6 +599,49 @@ def evidence_store(s3: Any, bucket: str, account: str, case: str) -> Store:
     return store
 
 
+def _act(
+    finding: dict[str, Any],
+    settings: Settings,
+    case: str,
+    *,
+    store: Store | None,
+    member_clients: Callable[[], ClientFactory],
+    steps: list[Step],
+) -> str:
+    """Contains what the finding names, recording each step; what was done."""
+    account, region = finding["accountId"], finding["region"]
+    resource = finding.get("resource", {})
+    kind = resource.get("resourceType")
+    what = "nothing: the finding names no instance and no role's credentials"
+    details = resource.get("accessKeyDetails", {})
+    acts = kind == "Instance" or (kind == "AccessKey" and details.get("userType") == "AssumedRole")
+    responder: list[ClientFactory] = []
+
+    def assume() -> str:
+        responder.append(member_clients())
+        return "assumed"
+
+    if acts:
+        attempt(steps, "act as the account's responder role", assume)
+    if responder and kind == "Instance":
+        instance_id = resource["instanceDetails"]["instanceId"]
+        target = Target(settings.prefix, account, region, instance_id, case)
+        containment = Containment(target, responder[0], store)
+        steps += list(containment.run())
+        what = f"instance {instance_id} contained"
+        if containment.case != case:
+            what += f" (under its earlier case {containment.case})"
+    elif responder:
+        role = details["userName"]
+        last_seen = finding.get("service", {}).get("eventLastSeen")
+        revocation = Revocation(role, case, responder[0], last_seen=last_seen)
+        steps += list(revocation.run())
+        what = f"older sessions of role {role} revoked"
+    elif acts:
+        what = "nothing: the responder role could not be assumed"
+    return what
+
+
 def handle(
     event: dict[str, Any],
     settings: Settings,
@@ -562,8 +656,10 @@ def handle(
     mode = settings.mode_of(path)
     resource = finding.get("resource", {})
     kind = resource.get("resourceType")
+    if finding.get("service", {}).get("additionalInfo", {}).get("sample"):
+        mode = "sample"  # a game day's: its resources do not exist
     if mode != "isolate":
-        LOG.info("case %s: %s in %s (%s) is notified only", case, kind, account, path or "root")
+        LOG.info("case %s: %s in %s (%s): %s only", case, kind, account, path or "root", mode)
         return {"case": case, "mode": mode, "steps": []}
     store = (
         evidence_store(
@@ -573,7 +669,6 @@ def handle(
         else None
     )
     steps: list[Step] = []
-    what = "nothing: the finding names no instance and no role's credentials"
     if store is not None:
         keep = store
         attempt(
@@ -585,18 +680,14 @@ def handle(
                 "application/json",
             ),
         )
-    details = resource.get("accessKeyDetails", {})
-    if kind == "Instance":
-        instance_id = resource["instanceDetails"]["instanceId"]
-        target = Target(settings.prefix, account, region, instance_id, case)
-        containment = Containment(target, member_clients(account, region, case), store)
-        steps += list(containment.run())
-        what = f"instance {instance_id} contained"
-    elif kind == "AccessKey" and details.get("userType") == "AssumedRole":
-        role = details["userName"]
-        revocation = Revocation(role, case, member_clients(account, region, case))
-        steps += list(revocation.run())
-        what = f"older sessions of role {role} revoked"
+    what = _act(
+        finding,
+        settings,
+        case,
+        store=store,
+        member_clients=lambda: member_clients(account, region, case),
+        steps=steps,
+    )
     failed = [s for s in steps if s.passed is False]
     if failed:
         what = f"{what}, but {len(failed)} of {len(steps)} steps failed"
@@ -619,7 +710,10 @@ def handle(
             where = f"not kept ({type(error).__name__}: {error})"
     client("sns", settings.topic_arn.split(":")[3]).publish(
         TopicArn=settings.topic_arn,
-        Subject=f"Contained: {finding.get('type', 'GuardDuty finding')}"[:100],
+        Subject=(
+            f"{'Containment incomplete' if failed else 'Contained'}: "
+            f"{finding.get('type', 'GuardDuty finding')}"
+        )[:99],
         Message=message(record, where),
     )
     return record
@@ -627,7 +721,15 @@ def handle(
 
 def message(record: dict[str, Any], where: str) -> str:
     """The notification: short, in the order a responder reads it."""
+    still_open = [
+        s for s in record["steps"] if s["name"].startswith("close") and s["passed"] is False
+    ]
     lines = [
+        *(
+            ["THE QUARANTINE GROUP IS OPEN TO ALL TRAFFIC: close it by hand now."]
+            if still_open
+            else []
+        ),
         f"Case {record['case']}: {record['outcome']}.",
         f"Account {record['account']} ({record['ou'] or 'root'}), region {record['region']}.",
         f"Finding: {record['finding_type']}, severity {record['severity']}.",

@@ -165,7 +165,7 @@ class ContainmentAutomation(Construct):
                     f"Resource::arn:aws:kms:{settings.home_region}:{account}:key/*": (
                         "the one key with the alias, named by the kms:ResourceAliases condition"
                     )
-                    for account in {audit, settings.forensics_account_id} - {None}
+                    for account in sorted({audit, *filter(None, [settings.forensics_account_id])})
                 },
             },
             policy_path=naming.baseline_policy_path(prefix),

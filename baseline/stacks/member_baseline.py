@@ -568,15 +568,18 @@ class MemberBaselineStack(cdk.Stack):
                         resources=[f"arn:aws:ec2:*:{cdk.Aws.ACCOUNT_ID}:instance/*"],
                     ),
                     iam.PolicyStatement(
-                        sid="ReadProfileAssociations",
-                        actions=["ec2:DescribeIamInstanceProfileAssociations"],
+                        sid="ReadProfilesAndGroupRules",
+                        actions=[
+                            "ec2:DescribeIamInstanceProfileAssociations",
+                            "ec2:DescribeSecurityGroupRules",
+                        ],
                         resources=["*"],
                     ),
                     # Revoke a role's older sessions, as the console does: an inline policy
                     # AWSRevokeOlderSessions denying sessions issued before now. IAM has no
-                    # condition on an inline policy's name or content; the reserved-roles
-                    # guardrail keeps the baseline's roles out of reach, and the Trail stack
-                    # alarms on any other inline policy the responder writes.
+                    # condition on an inline policy's name or content; the baseline guardrail
+                    # keeps the baseline's roles out of reach, and every inline policy the
+                    # responder writes pages (the Trail stack's responder-inline-policy).
                     iam.PolicyStatement(
                         sid="RevokeOlderSessions",
                         actions=["iam:GetRolePolicy", "iam:PutRolePolicy"],

@@ -113,8 +113,6 @@ class TrailStack(cdk.Stack):
             topic=self.notifications.topic,
             extra=(
                 break_glass_alarm(naming.break_glass_role(prefix)),
-                responder_policy_alarm(
-                    naming.incident_responder_role(prefix), naming.REVOKE_SESSIONS_POLICY
-                ),
+                responder_policy_alarm(naming.incident_responder_role(prefix)),
             ),
         )

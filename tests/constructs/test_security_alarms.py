@@ -181,7 +181,7 @@ def test_patterns_are_balanced_and_each_alarm_says_what_to_do() -> None:
     for alarm in (
         *CIS_ALARMS,
         break_glass_alarm("nwl-break-glass"),
-        responder_policy_alarm("nwl-incident-responder", "AWSRevokeOlderSessions"),
+        responder_policy_alarm("nwl-incident-responder"),
     ):
         assert alarm.pattern.startswith("{") and alarm.pattern.endswith("}")
         assert alarm.pattern.count("(") == alarm.pattern.count(")"), alarm.id
@@ -241,10 +241,10 @@ def test_each_alarm_watches_its_filter_and_notifies_the_topic() -> None:
     assert 'roleArn = "*:role/acme-break-glass"' in filters["BreakGlassUse"]["FilterPattern"]
 
 
-def test_the_responders_inline_policies_other_than_the_revocation_alarm() -> None:
-    pattern = responder_policy_alarm("nwl-incident-responder", "AWSRevokeOlderSessions").pattern
-    assert '($.eventName = "PutRolePolicy")' in pattern
-    assert '$.userIdentity.sessionContext.sessionIssuer.userName = "nwl-incident-responder"' in (
-        pattern
+def test_every_inline_policy_of_the_responder_alarms() -> None:
+    """By role, not by policy name: the writer chooses the name."""
+    pattern = responder_policy_alarm("nwl-incident-responder").pattern
+    assert pattern == (
+        '{ ($.eventName = "PutRolePolicy") && '
+        '($.userIdentity.sessionContext.sessionIssuer.userName = "nwl-incident-responder") }'
     )
-    assert '($.requestParameters.policyName != "AWSRevokeOlderSessions")' in pattern

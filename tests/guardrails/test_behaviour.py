@@ -46,6 +46,7 @@ AUDIT_CDK_EXEC = (
 LOG_ADMIN = f"arn:aws:iam::{LOG_ARCHIVE}:role/AWSReservedSSO_Admin_01"
 SETTINGS_FUNCTION = f"arn:aws:iam::{PROD}:role/nwl-account-settings-eu-west-1"
 BREAK_GLASS = f"arn:aws:iam::{PROD}:role/nwl-break-glass"
+RESPONDER = f"arn:aws:iam::{PROD}:role/nwl-incident-responder"
 ROOT_USER = f"arn:aws:iam::{PROD}:root"
 BOUNDARY_NAME = "nwl-workload-boundary"
 NETWORK_ADMIN = f"arn:aws:iam::{NETWORK}:role/AWSReservedSSO_NetworkAdmin_01"
@@ -1174,6 +1175,79 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "break-glass can terminate a contained instance",
         PROD,
         Request("ec2:TerminateInstances", CONTAINED_INSTANCE, BREAK_GLASS, context=CONTAINED),
+        "Allow",
+    ),
+    # only the responder sets the incident tags ...
+    *(
+        (
+            f"an administrator cannot set {key}",
+            PROD,
+            Request(
+                "ec2:CreateTags",
+                f"arn:aws:ec2:eu-west-1:{PROD}:{kind}",
+                ADMIN,
+                context={"aws:TagKeys": [key]},
+            ),
+            "Deny",
+        )
+        for key, kind in (
+            ("lz:incident-case", "instance/i-0fedcba987654321f"),
+            ("lz:quarantine", "security-group/sg-0123456789abcdef0"),
+            ("lz:evidence", "snapshot/snap-0123456789abcdef0"),
+        )
+    ),
+    (
+        "the responder sets the case tag",
+        SANDBOX,
+        Request(
+            "ec2:CreateTags",
+            f"arn:aws:ec2:eu-west-1:{SANDBOX}:instance/i-0fedcba987654321f",
+            RESPONDER,
+            context={"aws:TagKeys": ["lz:incident-case"]},
+        ),
+        "Allow",
+    ),
+    # ... and a contained instance stays isolated: only the responder moves it
+    *(
+        (
+            f"an administrator cannot {verb} a contained instance",
+            PROD,
+            Request(action, CONTAINED_INSTANCE, ADMIN, context=CONTAINED),
+            "Deny",
+        )
+        for verb, action in (
+            ("regroup the interfaces of", "ec2:ModifyNetworkInterfaceAttribute"),
+            ("change the attributes of", "ec2:ModifyInstanceAttribute"),
+            ("give another profile to", "ec2:ReplaceIamInstanceProfileAssociation"),
+            ("take the profile of", "ec2:DisassociateIamInstanceProfile"),
+        )
+    ),
+    (
+        "the responder isolates a contained instance",
+        PROD,
+        Request(
+            "ec2:ModifyNetworkInterfaceAttribute", CONTAINED_INSTANCE, RESPONDER, context=CONTAINED
+        ),
+        "Allow",
+    ),
+    (
+        "nobody but the baseline changes the quarantine profile",
+        PROD,
+        Request(
+            "iam:AddRoleToInstanceProfile",
+            f"arn:aws:iam::{PROD}:instance-profile/nwl-quarantine",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "the StackSet makes the quarantine profile",
+        PROD,
+        Request(
+            "iam:AddRoleToInstanceProfile",
+            f"arn:aws:iam::{PROD}:instance-profile/nwl-quarantine",
+            STACKSET,
+        ),
         "Allow",
     ),
     (

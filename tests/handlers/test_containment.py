@@ -310,15 +310,65 @@ def associations(clients: Clients, profile: str, *, replace: bool) -> None:
         )
 
 
-def notified(clients: Clients) -> None:
+def notified(clients: Clients, subject: str = "Contained") -> None:
     clients.stub("sns").add_response(
         "publish",
         {"MessageId": "5f9b3c1e-0000-4000-8000-000000000001"},
-        {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY},
+        {"TopicArn": TOPIC, "Subject": subject, "Message": ANY},
     )
 
 
-def first_delivery(clients: Clients, *, fail: str | None = None) -> None:
+def group_rules(clients: Clients, ids: list[tuple[str, bool]]) -> None:
+    clients.stub("ec2").add_response(
+        "describe_security_group_rules",
+        {
+            "SecurityGroupRules": [
+                {"SecurityGroupRuleId": rule, "GroupId": GROUP, "IsEgress": egress}
+                for rule, egress in ids
+            ]
+        },
+        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+    )
+
+
+RULES = [
+    ("sgr-0000000000000000a", False),
+    ("sgr-0000000000000000b", True),
+    ("sgr-0000000000000000c", True),
+]
+
+
+def closed(clients: Clients, *, fail: bool = False) -> None:
+    ec2 = clients.stub("ec2")
+    group_rules(clients, RULES)
+    ec2.add_response(
+        "revoke_security_group_ingress",
+        {"Return": True},
+        {"GroupId": GROUP, "SecurityGroupRuleIds": ["sgr-0000000000000000a"]},
+    )
+    ec2.add_response(
+        "revoke_security_group_egress",
+        {"Return": True},
+        {
+            "GroupId": GROUP,
+            "SecurityGroupRuleIds": ["sgr-0000000000000000b", "sgr-0000000000000000c"],
+        },
+    )
+    if not fail:
+        group_rules(clients, [])
+        return
+    for _ in range(containment.CLOSE_ATTEMPTS - 1):  # the revocations never take
+        group_rules(clients, RULES)
+        ec2.add_client_error("revoke_security_group_ingress", "RequestLimitExceeded")
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(containment, "CLOSE_BACKOFF", 0)
+
+
+def first_delivery(clients: Clients, *, fail: str | None = None, close_fails: bool = False) -> None:
+    subject = "Containment incomplete" if fail or close_fails else "Contained"
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
     described(clients, groups=[APP_GROUP], tags=[{"Key": "team", "Value": "orders"}])
@@ -327,6 +377,7 @@ def first_delivery(clients: Clients, *, fail: str | None = None) -> None:
         {},
         {"Resources": [INSTANCE], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
     )
+    asg(clients, "InService")
     kept(clients, "instance.json")
     clients.stub("ec2").add_response(
         "get_console_output",
@@ -379,21 +430,11 @@ def first_delivery(clients: Clients, *, fail: str | None = None) -> None:
         {},
         {"NetworkInterfaceId": INTERFACE, "Groups": [GROUP]},
     )
-    # ... then closed: every flow stops
-    ec2.add_response(
-        "revoke_security_group_ingress",
-        {"Return": True},
-        {"GroupId": GROUP, "IpPermissions": OPEN_IN},
-    )
-    ec2.add_response(
-        "revoke_security_group_egress",
-        {"Return": True},
-        {"GroupId": GROUP, "IpPermissions": OPEN_OUT},
-    )
-    asg(clients, "InService")
+    # ... then closed, rule by rule, and read again until no rule is left
+    closed(clients, fail=close_fails)
     associations(clients, f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app", replace=True)
     kept(clients, "case.json")
-    notified(clients)
+    notified(clients, f"{subject}: CryptoCurrency:EC2/BitcoinTool.B!DNS")
 
 
 def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
@@ -406,16 +447,17 @@ def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
     assert all(passed for _, passed in steps), steps
     assert [name for name, _ in steps] == [
         "keep the finding",
+        "act as the account's responder role",
         "read the instance",
         "tag it with the case (no stop, no termination)",
+        "leave its Auto Scaling group",  # before isolation fails its health checks
         "keep its description",
         "keep its console output",
         *(f"snapshot {v}" for v in VOLUMES),
         "quarantine group",
         "open it, so that no flow is tracked",
         f"isolate {INTERFACE}",
-        "close it: every flow stops",
-        "leave its Auto Scaling group",
+        "close it: no traffic",
         "give it the deny-all instance profile",
     ]
     assert record["ou"] == "Workloads/NonProd"
@@ -446,6 +488,7 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
     described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": CASE}])
+    asg(clients, "Detached")
     kept(clients, "instance.json")
     clients.stub("ec2").add_response(
         "get_console_output", {"InstanceId": INSTANCE}, {"InstanceId": INSTANCE, "Latest": True}
@@ -453,10 +496,10 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     kept(clients, "console-output.txt", "text/plain; charset=utf-8")
     snapshots(clients, existing=True)
     group_lookup(clients, [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}])
-    asg(clients, "Detached")
+    group_rules(clients, [])
     associations(clients, QUARANTINE, replace=False)
     kept(clients, "case.json")
-    notified(clients)
+    notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
     clients.done()  # no second tag, snapshot, group, rule change, detach or profile swap
     details = {s["name"]: s["detail"] for s in record["steps"]}
@@ -468,7 +511,7 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     assert "already taken for this case" in details[f"snapshot {VOLUMES[0]}"]
     assert details[f"isolate {INTERFACE}"] == f"already only in {GROUP}"
     assert "open it, so that no flow is tracked" not in details
-    assert details["close it: every flow stops"] == "0 inbound and 0 outbound rules revoked"
+    assert details["close it: no traffic"] == "0 rules revoked; none left"
     assert details["give it the deny-all instance profile"] == "already nwl-quarantine"
 
 
@@ -480,7 +523,84 @@ def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
     failed = [s for s in record["steps"] if s["passed"] is False]
     assert [s["name"] for s in failed] == [f"snapshot {VOLUMES[1]}"]
     assert "SnapshotCreationPerVolumeRateExceeded" in failed[0]["detail"]
-    assert record["outcome"].endswith("but 1 of 14 steps failed")
+    assert record["outcome"].endswith("but 1 of 15 steps failed")
+
+
+def test_a_group_that_does_not_close_is_said_loudly() -> None:
+    clients = Clients()
+    first_delivery(clients, close_fails=True)
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # the profile swap and the report still happened
+    (failed,) = [s for s in record["steps"] if s["passed"] is False]
+    assert failed["name"] == "close it: no traffic"
+    assert "RequestLimitExceeded" in failed["detail"]
+    text = containment.message(record, "s3://...")
+    assert text.splitlines()[0].startswith("THE QUARANTINE GROUP IS OPEN TO ALL TRAFFIC")
+
+
+def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
+    """A second finding on a contained instance: its case, its group, its snapshots."""
+    earlier = "gd-0000aaaa0000aaaa0000aaaa0000aaaa"
+    clients = Clients()
+    containment_of = containment.Containment(
+        containment.Target("nwl", ACCOUNT, REGION, INSTANCE, CASE),
+        clients.members(ACCOUNT, REGION, CASE),
+    )
+    described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": earlier}])
+    asg(clients, None)
+    ec2 = clients.stub("ec2")
+    for number, volume in enumerate(VOLUMES, start=1):
+        ec2.add_response(
+            "describe_snapshots",
+            {"Snapshots": [{"SnapshotId": f"snap-0eeeeeeeeeeeeeee{number}"}]},
+            {
+                "OwnerIds": ["self"],
+                "Filters": [
+                    {"Name": "volume-id", "Values": [volume]},
+                    {"Name": "tag:lz:incident-case", "Values": [earlier]},
+                ],
+            },
+        )
+    ec2.add_response(
+        "describe_security_groups",
+        {"SecurityGroups": [{"GroupId": GROUP}]},
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [VPC]},
+                {"Name": "tag:lz:quarantine", "Values": ["true"]},
+                {"Name": "tag:lz:incident-case", "Values": [earlier]},
+            ]
+        },
+    )
+    group_rules(clients, [])
+    associations(clients, QUARANTINE, replace=False)
+    steps = list(containment_of.run())
+    clients.done()  # no new tag, snapshot or group, and the group is not opened again
+    assert containment_of.case == earlier
+    assert all(s.passed for s in steps), [s.line() for s in steps]
+
+
+def test_console_output_of_an_instance_before_nitro() -> None:
+    clients = Clients()
+    ec2 = clients.stub("ec2")
+    ec2.add_client_error(
+        "get_console_output",
+        "UnsupportedOperation",
+        expected_params={"InstanceId": INSTANCE, "Latest": True},
+    )
+    ec2.add_response(
+        "get_console_output",
+        {"InstanceId": INSTANCE, "Output": "booted"},
+        {"InstanceId": INSTANCE},
+    )
+    kept_bodies: list[bytes] = []
+    target = containment.Target("nwl", ACCOUNT, REGION, INSTANCE, CASE)
+    contain = containment.Containment(target, clients.members(ACCOUNT, REGION, CASE))
+    where = contain._console(
+        clients("ec2"), lambda name, body, kind: kept_bodies.append(body) or name
+    )
+    assert where == "console-output.txt" and kept_bodies == [b"booted"]
+    clients.done()
 
 
 def test_a_roles_older_sessions_are_revoked_once() -> None:
@@ -529,10 +649,63 @@ def test_a_roles_older_sessions_are_revoked_once() -> None:
         },
         {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions"},
     )
-    again = containment.Revocation("orders-app", CASE, clients.members(ACCOUNT, REGION, CASE))
+    again = containment.Revocation(
+        "orders-app", CASE, clients.members(ACCOUNT, REGION, CASE), last_seen="2026-12-01T12:00:00Z"
+    )
     (step,) = list(again.run())
-    assert step.detail == "already revoked for this case (AWSRevokeOlderSessions)"
+    assert step.detail == (
+        "already revoked for this case (AWSRevokeOlderSessions, 2026-12-01T12:00:05Z)"
+    )
+    # activity seen after the revocation (GuardDuty delivers the finding again as it
+    # recurs): the newer sessions are revoked too
+    iam.add_response(
+        "get_role_policy",
+        {
+            "RoleName": "orders-app",
+            "PolicyName": "AWSRevokeOlderSessions",
+            "PolicyDocument": json.dumps(document),
+        },
+        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions"},
+    )
+    later = json.loads(json.dumps(document))
+    later["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"] = (
+        "2026-12-01T13:00:00Z"
+    )
+    iam.add_response(
+        "put_role_policy",
+        {},
+        {
+            "RoleName": "orders-app",
+            "PolicyName": "AWSRevokeOlderSessions",
+            "PolicyDocument": json.dumps(later),
+        },
+    )
+    recurring = containment.Revocation(
+        "orders-app",
+        CASE,
+        clients.members(ACCOUNT, REGION, CASE),
+        now=datetime(2026, 12, 1, 13, 0, 0, tzinfo=UTC),
+        last_seen="2026-12-01T12:40:00Z",
+    )
+    (step,) = list(recurring.run())
+    assert step.passed and "2026-12-01T13:00:00Z" in step.detail
     clients.done()
+
+
+def test_no_responder_role_is_reported_not_lost() -> None:
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    kept(clients, "case.json")
+    notified(clients, "Containment incomplete: CryptoCurrency:EC2/BitcoinTool.B!DNS")
+
+    def refused(account: str, region: str, case: str) -> Any:
+        raise RuntimeError("AccessDenied: not authorized to perform sts:AssumeRole")
+
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, refused)
+    clients.done()
+    assert record["outcome"].startswith("nothing: the responder role could not be assumed")
+    assert record["steps"][1]["passed"] is False
 
 
 def test_a_credential_finding_revokes_the_roles_sessions() -> None:
@@ -547,7 +720,7 @@ def test_a_credential_finding_revokes_the_roles_sessions() -> None:
         {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
     )
     kept(clients, "case.json")
-    notified(clients)
+    notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(ROLE_RESOURCE), SETTINGS, clients, clients.members)
     clients.done()
     assert record["outcome"] == "older sessions of role orders-app revoked"
@@ -586,3 +759,14 @@ def test_the_handlers_names_are_the_kits() -> None:
     assert containment.responder_role("nwl") == naming.incident_responder_role("nwl")
     assert containment.quarantine_profile("nwl") == naming.quarantine_role("nwl")
     assert containment.REVOKE_POLICY == naming.REVOKE_SESSIONS_POLICY
+
+
+def test_a_game_days_sample_finding_is_not_contained() -> None:
+    clients = Clients()
+    ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
+    sample = event(INSTANCE_RESOURCE)
+    sample["detail"]["service"] = {"additionalInfo": {"sample": True}}
+    record = handle(sample, SETTINGS, clients, clients.members)
+    clients.done()
+    assert record == {"case": CASE, "mode": "sample", "steps": []}
+    assert set(clients.stubs) == {"organizations"}

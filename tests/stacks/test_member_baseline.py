@@ -263,6 +263,7 @@ def test_incident_responder_contains_without_a_way_to_escalate(synthesized: Synt
         "ec2:CreateSnapshot",
         "ec2:CreateTags",
         "ec2:DescribeIamInstanceProfileAssociations",
+        "ec2:DescribeSecurityGroupRules",
         "ec2:GetConsoleOutput",
         "ec2:ModifyNetworkInterfaceAttribute",
         "ec2:ModifySnapshotAttribute",  # evidence to the forensics account only (below)
