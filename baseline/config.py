@@ -754,6 +754,13 @@ class ContainmentMode(StrEnum):
     NOTIFY = "notify"
 
 
+class RemediationMode(StrEnum):
+    """What the remediation automation does about a misconfiguration in an OU's accounts."""
+
+    REMEDIATE = "remediate"
+    NOTIFY = "notify"
+
+
 class IncidentResponse(_Strict):
     """The containment automation of the audit account (docs/incident-response.md)."""
 
@@ -777,8 +784,23 @@ class IncidentResponse(_Strict):
         ),
     )
 
+    remediation: dict[str, RemediationMode] = Field(
+        default_factory=dict,
+        description=(
+            "OU path -> remediate or notify, for a security group open to the world on SSH "
+            "or RDP and a bucket that does not block public access (docs/detection.md). An "
+            "account follows the nearest OU listed on its path; under none it is only "
+            "notified about. Default: notify everywhere."
+        ),
+    )
+
     def isolating_ous(self) -> list[str]:
         return [path for path, mode in self.containment.items() if mode is ContainmentMode.ISOLATE]
+
+    def remediating_ous(self) -> list[str]:
+        return [
+            path for path, mode in self.remediation.items() if mode is RemediationMode.REMEDIATE
+        ]
 
 
 class Network(_Strict):
@@ -1282,10 +1304,15 @@ class LandingZoneConfig(_Strict):
 
     def _incident_response_problems(self) -> list[str]:
         known = self.ou_paths()
+        response = self.incident_response
         return [
-            f"incident_response.containment.{path}: {path!r} is not an OU path (known: "
+            f"incident_response.{section}.{path}: {path!r} is not an OU path (known: "
             f"{', '.join(known) or 'none'})"
-            for path in self.incident_response.containment
+            for section, paths in (
+                ("containment", response.containment),
+                ("remediation", response.remediation),
+            )
+            for path in paths
             if path not in known
         ]
 

@@ -172,9 +172,13 @@ class LandingZone(Construct):
             settings=stack_set_settings,
         )
         # 6. A service-managed StackSet never reaches the management account: it gets the
-        # same template as plain stacks, one per governed region, less the responder role.
+        # same template as plain stacks, one per governed region, less the roles the audit
+        # account acts through (responder, remediation): no SCP would bound them there.
         management_settings: MemberBaselineSettings = dataclasses.replace(
-            stack_set_settings.member, incident_responder=False
+            stack_set_settings.member,
+            incident_responder=False,
+            remediation_automation=False,
+            restart_logging=True,
         )
         management_baseline: list[MemberBaselineStack] = [
             stack(

@@ -101,6 +101,27 @@ def containment_rule(prefix: str) -> str:
     return f"{prefix}-containment"
 
 
+def logging_restart_role(prefix: str) -> str:
+    """The management account's role that starts a stopped trail or recorder again."""
+    return _role(f"{prefix}-logging-restart")
+
+
+def remediation_role(prefix: str) -> str:
+    """The role of every member account that the remediation runbooks run as, and that
+    the audit account's remediator starts them with."""
+    return _role(f"{prefix}-remediation")
+
+
+def remediation_function(prefix: str) -> str:
+    """The audit account's remediation function and its role (home region)."""
+    return _role(f"{prefix}-remediator")
+
+
+def remediation_rule(prefix: str) -> str:
+    """The audit account's EventBridge rule that starts the remediation function."""
+    return f"{prefix}-remediation"
+
+
 def quarantine_role(prefix: str) -> str:
     """The deny-all role (and instance profile) of every member account that a contained
     instance is given instead of its own."""

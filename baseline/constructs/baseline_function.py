@@ -255,10 +255,12 @@ class BaselineFunction(Construct):
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
 
-def handler_code(module: str) -> lambda_.Code:
-    """The asset of one handler module and the shared ``cfn_response`` helper, nothing else."""
+def handler_code(module: str, *shared: str) -> lambda_.Code:
+    """The asset of one handler module, the ``cfn_response`` helper and the handler
+    modules it shares code with (``shared``), nothing else."""
     return lambda_.Code.from_asset(
-        str(HANDLERS), exclude=["*", f"!{module}.py", "!cfn_response.py"]
+        str(HANDLERS),
+        exclude=["*", f"!{module}.py", "!cfn_response.py", *(f"!{m}.py" for m in shared)],
     )
 
 

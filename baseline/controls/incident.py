@@ -188,12 +188,16 @@ def _starts_containment(
         and threshold is not None
         and float(threshold) <= 7
         and {"Instance", "AccessKey"} <= kinds
-        and any(t in functions and _assumes_responders(functions[t], template) for t in targets)
+        and any(
+            t in functions and _assumes(functions[t], template, "-incident-responder")
+            for t in targets
+        )
     )
 
 
-def _assumes_responders(function: Mapping[str, Any], template: Mapping[str, Any]) -> bool:
-    """The function's role has a managed policy allowing sts:AssumeRole of responder roles."""
+def _assumes(function: Mapping[str, Any], template: Mapping[str, Any], suffix: str) -> bool:
+    """The function's role has a managed policy allowing sts:AssumeRole of the member
+    accounts' roles whose name ends with ``suffix``."""
     role = properties(function).get("Role", {}).get("Fn::GetAtt", [None])[0]
     policies = properties(template["Resources"].get(role, {})).get("ManagedPolicyArns", [])
     for reference in policies:
@@ -204,10 +208,57 @@ def _assumes_responders(function: Mapping[str, Any], template: Mapping[str, Any]
             if (
                 statement.get("Effect") == "Allow"
                 and "sts:AssumeRole" in as_list(statement.get("Action", []))
-                and any(
-                    str(r).endswith("-incident-responder")
-                    for r in as_list(statement.get("Resource", []))
-                )
+                and any(str(r).endswith(suffix) for r in as_list(statement.get("Resource", [])))
             ):
                 return True
     return False
+
+
+#: The failed controls the kit remediates (baseline/handlers/remediation.py).
+_REMEDIATED = ("EC2.13", "EC2.14", "S3.8")
+
+
+@control(
+    CONTROLS,
+    id="LZ-IR-04",
+    title="World-open SSH or RDP and public buckets are remediated from the audit account",
+    explanation=(
+        "The home region's SecurityTooling stack has an enabled EventBridge rule that sends "
+        "new failed findings of the Security Hub controls EC2.13, EC2.14 and S3.8 to a "
+        "function of that stack, which may assume the member accounts' remediation role."
+    ),
+    best_practices=("SEC04-BP04", "SEC10-BP07"),
+    implemented_by="baseline.stacks.remediation.RemediationAutomation",
+)
+def check_remediation_automated(templates: Templates) -> Evidence:
+    """One rule admits the failed controls and targets a function that assumes the role."""
+    evidence = Evidence()
+    for stack, template in sorted(templates.items()):
+        functions = {
+            logical_id: r
+            for logical_id, r in template.get("Resources", {}).items()
+            if r.get("Type") == "AWS::Lambda::Function"
+        }
+        for name, rule in resources({stack: template}, "AWS::Events::Rule"):
+            props = properties(rule)
+            pattern = props.get("EventPattern", {})
+            findings = pattern.get("detail", {}).get("findings", {})
+            controls = findings.get("Compliance", {}).get("SecurityControlId")
+            if pattern.get("source") != ["aws.securityhub"] or controls is None:
+                continue
+            targets = [
+                t["Arn"]["Fn::GetAtt"][0]
+                for t in props.get("Targets", [])
+                if isinstance(t.get("Arn"), dict) and "Fn::GetAtt" in t["Arn"]
+            ]
+            ok = (
+                props.get("State", "ENABLED") == "ENABLED"
+                and set(_REMEDIATED) <= set(controls)
+                and findings.get("Compliance", {}).get("Status") == ["FAILED"]
+                and any(
+                    t in functions and _assumes(functions[t], template, "-remediation")
+                    for t in targets
+                )
+            )
+            evidence.record(name, ok)
+    return evidence

@@ -106,7 +106,7 @@ class ContainmentAutomation(Construct):
             iam.PolicyStatement(
                 sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
             ),
-            _by_alias(
+            key_by_alias(
                 "UseTheTopicsKey",
                 settings.home_region,
                 audit,
@@ -130,7 +130,7 @@ class ContainmentAutomation(Construct):
                     actions=["s3:PutObject", "s3:PutObjectTagging"],
                     resources=[f"arn:aws:s3:::{bucket}/*"],
                 ),
-                _by_alias(
+                key_by_alias(
                     "EncryptEvidence",
                     settings.home_region,
                     settings.forensics_account_id,
@@ -215,7 +215,7 @@ class ContainmentAutomation(Construct):
         )
 
 
-def _by_alias(
+def key_by_alias(
     sid: str, region: str, account: str, alias: str, actions: list[str]
 ) -> iam.PolicyStatement:
     """Use of the key with ``alias`` in another stack or account, by its alias."""

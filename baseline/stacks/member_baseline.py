@@ -28,6 +28,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_config as config_
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
@@ -49,6 +50,7 @@ from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
 from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
+from baseline.handlers.remediation import RUNBOOKS
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
 #: CloudFormation's limit for inline function code.
@@ -91,6 +93,12 @@ class MemberBaselineSettings:
     #: The audit account's containment functions (``<prefix>-containment-<region>``) may
     #: assume the incident-responder role too: some OU isolates automatically.
     containment_automation: bool = False
+    #: The audit account's remediator may start the remediation runbooks as the account's
+    #: ``<prefix>-remediation`` role: some OU remediates.
+    remediation_automation: bool = False
+    #: Start the trail's logging and the Config recorder again as soon as someone stops
+    #: them: the management account, which no SCP protects.
+    restart_logging: bool = False
 
     def principals(self, role: str) -> tuple[str, ...]:
         """Who of the audit account may assume ``audit`` (and support) or ``responder``."""
@@ -129,6 +137,7 @@ class MemberBaselineSettings:
                 None,
             ),
             containment_automation=bool(config.incident_response.isolating_ous()),
+            remediation_automation=bool(config.incident_response.remediating_ous()),
         )
 
 
@@ -270,6 +279,8 @@ class MemberBaselineStack(cdk.Stack):
         self._backup()
         self._patch_scan()
         self._workload_boundary()
+        if settings.restart_logging:
+            self._restart_logging()
         if settings.github_oidc_provider:
             # IAM is global: one provider per account, made in the home region
             self.github_provider = iam.CfnOIDCProvider(
@@ -638,6 +649,8 @@ class MemberBaselineStack(cdk.Stack):
                 ["SecurityAudit"],
                 extra=[responder],
             )
+        if s.remediation_automation:
+            self._remediation_role()
         self.support_role = self._global_role(
             "Support",
             naming.support_role(s.prefix),
@@ -661,6 +674,245 @@ class MemberBaselineStack(cdk.Stack):
             assert isinstance(cfn, cdk.CfnResource)
             cfn.cfn_options.condition = self.is_home  # IAM is global: once, in the home region
             self.break_glass_role = glass.role
+
+    def _restart_logging(self) -> None:
+        """A stopped trail or Config recorder is started again (SEC04-BP04): EventBridge
+        sees the API call and starts the kit's one-step runbook for it."""
+        s = self.settings
+        account, region = cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION
+        runner_name = naming.logging_restart_role(s.prefix)
+        runner_arn = f"arn:aws:iam::{account}:role/{runner_name}"
+        # runbook: (event source, the call that stops, the runbook's parameter and where
+        # the event holds its value, the service and call that undo it and its parameter)
+        runbooks = {
+            "StartTrailLogging": (
+                "cloudtrail",
+                "StopLogging",
+                ("TrailName", "$.detail.requestParameters.name"),
+                ("cloudtrail", "StartLogging", "Name"),
+            ),
+            "StartConfigRecorder": (
+                "config",
+                "StopConfigurationRecorder",
+                ("RecorderName", "$.detail.requestParameters.configurationRecorderName"),
+                ("config", "StartConfigurationRecorder", "ConfigurationRecorderName"),
+            ),
+        }
+        restart = iam.ManagedPolicy(
+            self,
+            "LoggingRestartPermissions",
+            description="Start a stopped trail or Config recorder again; nothing else",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartTrails",
+                    actions=["cloudtrail:StartLogging"],
+                    resources=[f"arn:aws:cloudtrail:*:{account}:trail/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="StartRecorders",
+                    actions=["config:StartConfigurationRecorder"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge_each(
+            restart,
+            {
+                "AwsSolutions-IAM5[Resource::arn:aws:cloudtrail:*:<AWS::AccountId>:trail/*]": (
+                    "Whichever trail of the account was stopped; starting a trail's logging is "
+                    "all the role may do with it."
+                ),
+                "AwsSolutions-IAM5[Resource::*]": (
+                    "config:StartConfigurationRecorder accepts no resource-level permission; "
+                    "starting the recorder is all the role may do with Config."
+                ),
+            },
+        )
+        self._global_role(
+            "LoggingRestartRole",
+            runner_name,
+            "Starts a stopped trail or Config recorder again",
+            iam.ServicePrincipal(
+                "ssm.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            [],
+            extra=[restart],
+        )
+        starts = iam.ManagedPolicy(
+            self,
+            "LoggingRestartEventsPermissions",
+            description="Start this region's restart runbooks as the restart role",
+            statements=[
+                iam.PolicyStatement(
+                    sid="RunTheRestartRunbooksAsTheRestartRole",
+                    actions=["iam:PassRole"],
+                    resources=[runner_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+                )
+            ],
+        )
+        events_role = iam.Role(
+            self,
+            "LoggingRestartEventsRole",
+            description="Lets EventBridge start the restart runbooks of this region",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            managed_policies=[starts],
+        )
+        for construct_id, (source, stopped, parameter, undo) in runbooks.items():
+            (name, path), (service, api, argument) = parameter, undo
+            document_name = f"{s.prefix}-{construct_id}"
+            ssm.CfnDocument(
+                self,
+                f"{construct_id}Runbook",
+                name=document_name,
+                document_type="Automation",
+                update_method="NewVersion",
+                content={
+                    "schemaVersion": "0.3",
+                    "description": f"{api} again after {stopped} (the landing zone)",
+                    "assumeRole": "{{ AutomationAssumeRole }}",
+                    "parameters": {
+                        name: {"type": "String"},
+                        "AutomationAssumeRole": {"type": "String"},
+                    },
+                    "mainSteps": [
+                        {
+                            "name": api,
+                            "action": "aws:executeAwsApi",
+                            "inputs": {
+                                "Service": service,
+                                "Api": api,
+                                argument: f"{{{{ {name} }}}}",
+                            },
+                        }
+                    ],
+                },
+            )
+            definition = f"arn:aws:ssm:{region}:{account}:automation-definition/{document_name}"
+            starts.add_statements(
+                iam.PolicyStatement(
+                    sid=f"Start{construct_id}",
+                    actions=["ssm:StartAutomationExecution"],
+                    resources=[f"{definition}:$DEFAULT"],
+                )
+            )
+            rule = events.CfnRule(
+                self,
+                f"{construct_id}Rule",
+                description=f"{stopped} in this account: {api} again",
+                event_pattern={
+                    "source": [f"aws.{source}"],
+                    "detail-type": ["AWS API Call via CloudTrail"],
+                    "detail": {
+                        "eventSource": [f"{source}.amazonaws.com"],
+                        "eventName": [stopped],
+                    },
+                },
+                targets=[
+                    events.CfnRule.TargetProperty(
+                        id="Restart",
+                        arn=definition,
+                        role_arn=events_role.role_arn,
+                        input_transformer=events.CfnRule.InputTransformerProperty(
+                            input_paths_map={"stopped": path},
+                            input_template=(
+                                f'{{"{name}": [<stopped>], '
+                                f'"AutomationAssumeRole": ["{runner_arn}"]}}'
+                            ),
+                        ),
+                    )
+                ],
+            )
+            acknowledge(
+                rule,
+                "Serverless-EventBusDLQ",
+                f"A {stopped} call whose runbook cannot be started is not lost: the same call, "
+                "read from the organisation trail, pages through the CIS alarm on "
+                "CloudTrail or Config changes (4.5, 4.9), which does not depend on this rule.",
+            )
+
+    def _remediation_role(self) -> None:
+        """The role the remediation runbooks run as (SSM Automation's assumed role), which
+        the audit account's remediator also assumes to start them, and nothing else."""
+        s = self.settings
+        name = naming.remediation_role(s.prefix)
+        account = cdk.Aws.ACCOUNT_ID
+        arn = f"arn:aws:iam::{account}:role/{name}"
+        policy = iam.ManagedPolicy(
+            self,
+            "RemediationPermissions",
+            description="Start the remediation runbooks and do what they do; nothing else",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartTheRemediationRunbooks",
+                    actions=["ssm:StartAutomationExecution"],
+                    resources=[
+                        f"arn:aws:ssm:*:*:automation-definition/{document}:*"
+                        for document in sorted({r[0] for r in RUNBOOKS.values()})
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="FollowThem",
+                    actions=["ssm:GetAutomationExecution"],
+                    resources=[f"arn:aws:ssm:*:{account}:automation-execution/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="RunThemAsThisRole",
+                    actions=["iam:PassRole"],
+                    resources=[arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+                ),
+                # AWS-DisablePublicAccessForSecurityGroup
+                iam.PolicyStatement(
+                    sid="CloseSshAndRdpToTheWorld",
+                    actions=["ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"],
+                    resources=["*"],
+                ),
+                # AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock
+                iam.PolicyStatement(
+                    sid="BlockPublicBuckets",
+                    actions=["s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"],
+                    resources=["arn:aws:s3:::*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            [
+                "AwsSolutions-IAM5[Resource::*]",
+                "AwsSolutions-IAM5[Resource::arn:aws:s3:::*]",
+                *(
+                    f"AwsSolutions-IAM5[Resource::arn:aws:ssm:*:*:automation-definition/{d}:*]"
+                    for d in sorted({r[0] for r in RUNBOOKS.values()})
+                ),
+                "AwsSolutions-IAM5[Resource::arn:aws:ssm:*:<AWS::AccountId>:automation-execution/*]",
+            ],
+            "The misconfigured security group or bucket is not known in advance; the role may "
+            "only start the two AWS-managed remediation runbooks (any version) and do what "
+            "they do (revoke a group's inbound rules, block a bucket's public access), and "
+            "only Systems Manager and the audit account's remediator may assume it.",
+        )
+        remediator = iam.AccountPrincipal(s.audit_account_id).with_conditions(
+            {
+                "ArnEquals": {
+                    "aws:PrincipalArn": f"arn:aws:iam::{s.audit_account_id}:role/"
+                    f"{naming.remediation_function(s.prefix)}"
+                }
+            }
+        )
+        automation = iam.ServicePrincipal(
+            "ssm.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": account}}
+        )
+        self._global_role(
+            "Remediation",
+            name,
+            "Runs the remediation runbooks the audit account starts",
+            iam.CompositePrincipal(automation, remediator),
+            [],
+            extra=[policy],
+        )
 
     def _quarantine_profile(self, name: str) -> None:
         """The deny-all role and instance profile a contained instance is given."""

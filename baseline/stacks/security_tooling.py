@@ -37,6 +37,7 @@ from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
 from baseline.reserved_roles import reserved_role_policy
 from baseline.stacks.containment import ContainmentAutomation, ContainmentSettings
+from baseline.stacks.remediation import RemediationAutomation, RemediationSettings
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
 GUARDDUTY_FEATURES = (
@@ -134,6 +135,8 @@ class SecurityToolingSettings:
     reserved_role_policy: str
     #: the containment automation, where some OU isolates
     containment: ContainmentSettings | None = None
+    #: the remediation automation (home region), where some OU remediates
+    remediation: RemediationSettings | None = None
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> SecurityToolingSettings:
@@ -152,6 +155,7 @@ class SecurityToolingSettings:
             root_id=str(config.organization.root_id),
             notification_email=config.security_notification_email,
             containment=ContainmentSettings.from_config(config),
+            remediation=RemediationSettings.from_config(config),
         )
 
 
@@ -288,6 +292,8 @@ class SecurityToolingStack(cdk.Stack):
             self._home_region(settings, audit)
         if settings.containment is not None:
             ContainmentAutomation(self, "Containment", settings=settings.containment)
+        if home and settings.remediation is not None:
+            RemediationAutomation(self, "Remediation", settings=settings.remediation)
 
     def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
         prefix = settings.prefix

@@ -85,7 +85,8 @@ def _guardduty_only_high(templates: MutableTemplates) -> None:
 
 def _security_hub_only_critical(templates: MutableTemplates) -> None:
     for props in _rules(templates, "aws.securityhub"):
-        props["EventPattern"]["detail"]["findings"]["Severity"]["Label"] = ["CRITICAL"]
+        if "Severity" in props["EventPattern"]["detail"]["findings"]:  # not the remediation's
+            props["EventPattern"]["detail"]["findings"]["Severity"]["Label"] = ["CRITICAL"]
 
 
 def _inspector_to_a_queue(templates: MutableTemplates) -> None:

@@ -59,10 +59,22 @@ def _drop_one_regions_containment(t: MutableTemplates) -> None:
             del resources[key]
 
 
+def _remediation_rule(t: MutableTemplates) -> Any:
+    (rule,) = [
+        r
+        for r in t["SecurityTooling-eu-west-1"]["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] == "nwl-remediation"
+    ]
+    return rule["Properties"]
+
+
 WEAKENINGS: dict[str, Weakening] = {
     "LZ-IR-01": lambda t: _evidence_bucket(t)["Properties"].pop("ObjectLockConfiguration"),
     "LZ-IR-02": _add_an_internet_gateway,
     "LZ-IR-03": _drop_one_regions_containment,
+    "LZ-IR-04": lambda t: _remediation_rule(t)["EventPattern"]["detail"]["findings"][
+        "Compliance"
+    ].update(SecurityControlId=["EC2.13", "EC2.14"]),
 }
 
 
@@ -104,3 +116,15 @@ def test_fails_when_credential_findings_are_left_out(synthesized: Synthesized) -
         pattern["detail"]["resource"]["resourceType"] = ["Instance"]
 
     assert_weakening_breaks("LZ-IR-03", instances_only, synthesized)
+
+
+def test_fails_when_remediation_cannot_act_in_the_accounts(synthesized: Synthesized) -> None:
+    def no_role(t: MutableTemplates) -> None:
+        resources = t["SecurityTooling-eu-west-1"]["Resources"]
+        for resource in resources.values():
+            if resource["Type"] == "AWS::IAM::ManagedPolicy":
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    if statement.get("Action") == "sts:AssumeRole":
+                        statement["Action"] = "sts:GetCallerIdentity"
+
+    assert_weakening_breaks("LZ-IR-04", no_role, synthesized)

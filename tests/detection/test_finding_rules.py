@@ -98,7 +98,8 @@ def _rules(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
     return {
         r["Properties"]["Name"]: r["Properties"]["EventPattern"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] != "nwl-containment"
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"]["Name"] not in ("nwl-containment", "nwl-remediation")
     }
 
 
@@ -179,3 +180,48 @@ def test_which_findings_start_containment(
         if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] == "nwl-containment"
     ]
     assert matches(pattern, copy.deepcopy(event)) is contained, case
+
+
+def _control(control: str, status: str = "FAILED", workflow: str = "NEW") -> dict[str, Any]:
+    return _envelope(
+        "aws.securityhub",
+        "Security Hub Findings - Imported",
+        {
+            "findings": [
+                {
+                    "AwsAccountId": "867890123456",
+                    "Region": "eu-central-1",
+                    "ProductName": "Security Hub",
+                    "Compliance": {"Status": status, "SecurityControlId": control},
+                    "Workflow": {"Status": workflow},
+                    "RecordState": "ACTIVE",
+                    "Severity": {"Label": "HIGH"},
+                    "Resources": [{"Id": "arn:aws:s3:::orders-exports", "Type": "AwsS3Bucket"}],
+                }
+            ]
+        },
+    )
+
+
+REMEDIATION_CASES = [
+    ("SSH open to the world", _control("EC2.13"), True),
+    ("RDP open to the world", _control("EC2.14"), True),
+    ("a bucket open to the public", _control("S3.8"), True),
+    ("fixed since", _control("S3.8", status="PASSED"), False),
+    ("already notified", _control("EC2.13", workflow="NOTIFIED"), False),
+    ("a control not remediated", _control("EC2.2"), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "event", "remediated"), REMEDIATION_CASES, ids=[c[0] for c in REMEDIATION_CASES]
+)
+def test_which_findings_start_remediation(
+    case: str, event: dict[str, Any], remediated: bool, synthesized: Synthesized
+) -> None:
+    (pattern,) = [
+        r["Properties"]["EventPattern"]
+        for r in synthesized.templates[f"SecurityTooling-{HOME}"]["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Name"] == "nwl-remediation"
+    ]
+    assert matches(pattern, copy.deepcopy(event)) is remediated, case

@@ -86,6 +86,21 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
     "network_hub": ("Network-eu-west-1", "nwl-hub-eu-west-1-network-hub", dict(OWN)),
+    # its calls in member accounts go through their remediation role (test_member_baseline)
+    "remediation": (
+        "SecurityTooling-eu-west-1",
+        "nwl-remediator",
+        {
+            **OWN,
+            **{
+                f"organizations:{op}": (
+                    "the account's OU path is read by containment.ou_path, the module it "
+                    "shares with the containment function (whose coverage reads those calls)"
+                )
+                for op in ("DescribeOrganizationalUnit", "ListParents")
+            },
+        },
+    ),
     # its calls in member accounts go through the responder role (tests/test_contain.py)
     "containment": (
         "SecurityTooling-eu-central-1",

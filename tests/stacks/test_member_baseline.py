@@ -21,6 +21,7 @@ from tests.conftest import Synthesized
 from tests.guardrails.evaluator import Request, decide
 
 AUDIT = "423456789012"
+HOME = "eu-west-1"
 MANAGEMENT = "210987654321"
 
 
@@ -114,6 +115,7 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
         "nwl-break-glass",
         "nwl-backup",
         "nwl-quarantine",
+        "nwl-remediation",
     }
     # a contained instance's role: EC2 only, and it may do nothing
     quarantine = roles["nwl-quarantine"]["Properties"]
@@ -221,14 +223,25 @@ def test_the_management_account_gets_the_same_baseline_as_plain_stacks(
         member_kinds = sorted(r["Type"] for r in member["Resources"].values())
         # the same template less the incident-responder role and its policy, and the
         # deny-all role and instance profile it gives contained instances
+        # (and the remediation role and its policy: the audit account acts through none
+        # of them in the management account)
         for kind in (
             "AWS::IAM::Role",
             "AWS::IAM::ManagedPolicy",
             "AWS::IAM::Role",
             "AWS::IAM::InstanceProfile",
+            "AWS::IAM::Role",
+            "AWS::IAM::ManagedPolicy",
         ):
             member_kinds.remove(kind)
-        assert kinds == member_kinds
+        # and plus the restart of a stopped trail or recorder, which no SCP forbids there:
+        # a runbook and a rule for each, the runbooks' role and EventBridge's, and their
+        # policies
+        restart = [
+            *["AWS::SSM::Document", "AWS::Events::Rule"] * 2,
+            *["AWS::IAM::Role", "AWS::IAM::ManagedPolicy"] * 2,
+        ]
+        assert kinds == sorted(member_kinds + restart)
         names = [
             r["Properties"].get("RoleName")
             for r in template["Resources"].values()
@@ -467,3 +480,141 @@ def test_every_managed_instance_is_scanned_for_missing_patches_daily(
     assert props["Parameters"] == {"Operation": ["Scan"]}  # never installs: the workload's call
     assert props["Targets"] == [{"Key": "InstanceIds", "Values": ["*"]}]
     assert props["ScheduleExpression"] == "rate(1 day)"
+
+
+def test_the_remediation_role_runs_two_aws_runbooks_and_nothing_else(
+    synthesized: Synthesized,
+) -> None:
+    from tests.guardrails.evaluator import Request, decide
+    from tests.test_contain import _resolved
+
+    member = _member(synthesized)
+    (role,) = [
+        r
+        for r in _resources(member, "AWS::IAM::Role")
+        if r["Properties"].get("RoleName") == "nwl-remediation"
+    ]
+    assert role["Condition"] == "IsHomeRegion"
+    trust = _resolved(role["Properties"]["AssumeRolePolicyDocument"])["Statement"]
+    # Systems Manager, for this account only, and the audit account's remediator alone
+    assert {json.dumps(s["Principal"], sort_keys=True) for s in trust} == {
+        json.dumps({"Service": "ssm.amazonaws.com"}),
+        json.dumps({"AWS": f"arn:aws:iam::{AUDIT}:root"}),
+    }
+    for statement in trust:
+        if "AWS" in statement["Principal"]:
+            assert statement["Condition"] == {
+                "ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{AUDIT}:role/nwl-remediator"}
+            }
+        else:
+            assert "aws:SourceAccount" in statement["Condition"]["StringEquals"]
+    (policy,) = [
+        r
+        for r in _resources(member, "AWS::IAM::ManagedPolicy")
+        if r["Properties"].get("Description", "").startswith("Start the remediation runbooks")
+    ]
+    document = _resolved(policy["Properties"]["PolicyDocument"])
+    account = "867890123456"
+    me = f"arn:aws:iam::{account}:role/nwl-remediation"
+    allowed = [
+        (
+            "ssm:StartAutomationExecution",
+            "arn:aws:ssm:eu-central-1::automation-definition/AWS-DisablePublicAccessForSecurityGroup:$DEFAULT",
+            {},
+        ),
+        (
+            "ssm:StartAutomationExecution",
+            "arn:aws:ssm:eu-central-1::automation-definition/"
+            "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock:$DEFAULT",
+            {},
+        ),
+        (
+            "ssm:GetAutomationExecution",
+            "arn:aws:ssm:eu-central-1:756789012345:automation-execution/4f1c2d3e",
+            {},
+        ),
+        (
+            "iam:PassRole",
+            me.replace(account, "756789012345"),
+            {"iam:PassedToService": "ssm.amazonaws.com"},
+        ),
+        ("ec2:RevokeSecurityGroupIngress", "arn:aws:ec2:eu-central-1:1:security-group/sg-1", {}),
+        ("s3:PutBucketPublicAccessBlock", "arn:aws:s3:::orders-exports", {}),
+    ]
+    for action, resource, context in allowed:
+        assert decide([[document]], Request(action, resource, me, context=context)) == "Allow", (
+            action
+        )
+    denied = [
+        (
+            "ssm:StartAutomationExecution",
+            "arn:aws:ssm:eu-central-1::automation-definition/AWS-RunShellScript:$DEFAULT",
+            {},
+        ),
+        ("ssm:SendCommand", "*", {}),
+        (
+            "iam:PassRole",
+            "arn:aws:iam::756789012345:role/admin",
+            {"iam:PassedToService": "ssm.amazonaws.com"},
+        ),
+        ("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:eu-central-1:1:security-group/sg-1", {}),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::orders-exports", {}),
+    ]
+    for action, resource, context in denied:
+        assert decide([[document]], Request(action, resource, me, context=context)) == "Deny", (
+            action
+        )
+
+
+def test_the_management_account_starts_a_stopped_trail_or_recorder_again(
+    synthesized: Synthesized,
+) -> None:
+    from tests.detection.matcher import matches
+
+    template = synthesized.templates[f"ManagementBaseline-{HOME}"]
+    rules = {
+        r["Properties"]["Description"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "again" in r["Properties"].get("Description", "")
+    }
+    assert set(rules) == {
+        "StopLogging in this account: StartLogging again",
+        "StopConfigurationRecorder in this account: StartConfigurationRecorder again",
+    }
+    stopped = {
+        "source": "aws.cloudtrail",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": "StopLogging",
+            "requestParameters": {"name": "nwl-organization-trail"},
+        },
+    }
+    trail = rules["StopLogging in this account: StartLogging again"]
+    assert matches(trail["EventPattern"], stopped)
+    assert not matches(
+        trail["EventPattern"],
+        {**stopped, "detail": {**stopped["detail"], "eventName": "StartLogging"}},
+    )
+    (target,) = trail["Targets"]
+    assert target["InputTransformer"]["InputPathsMap"] == {
+        "stopped": "$.detail.requestParameters.name"
+    }
+    documents = {
+        r["Properties"]["Name"]: r["Properties"]["Content"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SSM::Document"
+    }
+    step = documents["nwl-StartTrailLogging"]["mainSteps"][0]
+    assert step["inputs"] == {
+        "Service": "cloudtrail",
+        "Api": "StartLogging",
+        "Name": "{{ TrailName }}",
+    }
+    # and none of it in the member accounts, where SCP-SECURITY-SERVICES denies the stop
+    member = _member(synthesized)
+    assert not [
+        r
+        for r in member["Resources"].values()
+        if r["Type"] == "AWS::SSM::Document" and "Start" in str(r["Properties"].get("Name"))
+    ]

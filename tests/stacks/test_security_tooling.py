@@ -131,7 +131,8 @@ def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthe
     rules = {
         r["Properties"]["Name"]: r["Properties"]
         for r in _of_type(template, "AWS::Events::Rule")
-        if r["Properties"]["Name"] != "nwl-containment"  # acts, below; does not page
+        # these act (below) and do not page
+        if r["Properties"]["Name"] not in ("nwl-containment", "nwl-remediation")
     }
     assert set(rules) == {
         f"nwl-{n}-findings"
@@ -219,3 +220,23 @@ def test_an_unknown_ou_in_containment_is_named(config_data: dict[str, Any]) -> N
         "(known: Security, Infrastructure, Workloads, Workloads/Prod, Workloads/NonProd, "
         "Sandbox, Suspended)"
     ]
+
+
+def test_the_home_region_remediates_and_the_others_do_not(synthesized: Synthesized) -> None:
+    for region in synthesized.config.governed_regions:
+        names = {
+            f["Properties"]["FunctionName"]
+            for f in _of_type(_stack(synthesized, region), "AWS::Lambda::Function")
+        }
+        # findings of every region are aggregated into the home region: one remediator
+        assert ("nwl-remediator" in names) is (region == HOME), region
+    (function,) = [
+        f
+        for f in _of_type(_stack(synthesized, HOME), "AWS::Lambda::Function")
+        if f["Properties"]["FunctionName"] == "nwl-remediator"
+    ]
+    assert json.loads(function["Properties"]["Environment"]["Variables"]["MODES"]) == {
+        "Sandbox": "remediate",
+        "Workloads/NonProd": "remediate",
+        "Workloads/Prod": "notify",
+    }

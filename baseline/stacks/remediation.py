@@ -1,0 +1,178 @@
+"""The remediation automation of the audit account, in the home region.
+
+Security Hub's central configuration runs its controls, as AWS Config rules, in every
+account and region; their findings are aggregated into the audit account's home region.
+An EventBridge rule there sends the new failed findings of the controls that
+``baseline/handlers/remediation.py`` remediates (a security group open to the world on
+SSH or RDP, a bucket that does not block public access) to the function
+``<prefix>-remediator``. Where ``incident_response.remediation`` says the account's OU
+remediates, it starts the AWS-managed runbook in the account as its
+``<prefix>-remediation`` role and tells the security topic what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from baseline import naming
+from baseline.compliance import acknowledge
+from baseline.config import AccountRole, LandingZoneConfig
+from baseline.constructs.baseline_function import BaselineFunction, handler_code
+from baseline.handlers.remediation import RUNBOOKS
+from baseline.stacks.containment import key_by_alias
+
+
+@dataclass(frozen=True)
+class RemediationSettings:
+    """What the remediation automation needs, derived once from the config."""
+
+    prefix: str
+    organization_id: str | None
+    audit_account_id: str
+    home_region: str
+    modes: tuple[tuple[str, str], ...]  # (OU path, remediate | notify)
+
+    @classmethod
+    def from_config(cls, config: LandingZoneConfig) -> RemediationSettings | None:
+        """The settings, or None when no OU remediates."""
+        response = config.incident_response
+        if not response.remediating_ous():
+            return None
+        return cls(
+            prefix=config.organization.prefix,
+            organization_id=config.organization.id,
+            audit_account_id=config.account_id_for(AccountRole.AUDIT),
+            home_region=config.home_region,
+            modes=tuple((path, mode.value) for path, mode in response.remediation.items()),
+        )
+
+    @staticmethod
+    def event_pattern() -> dict[str, object]:
+        """The findings that start the function (the EventBridge pattern's fields)."""
+        return {
+            "source": ["aws.securityhub"],
+            "detail_type": ["Security Hub Findings - Imported"],
+            "detail": {
+                "findings": {
+                    "Compliance": {
+                        "SecurityControlId": sorted(RUNBOOKS),
+                        "Status": ["FAILED"],
+                    },
+                    "RecordState": ["ACTIVE"],
+                    "Workflow": {"Status": ["NEW"]},
+                }
+            },
+        }
+
+
+class RemediationAutomation(Construct):
+    """The rule and the function that remediate the failed controls of ``RUNBOOKS``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RemediationSettings):
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        audit, prefix, home = settings.audit_account_id, settings.prefix, settings.home_region
+        topic = f"arn:aws:sns:{home}:{audit}:{naming.findings_topic(prefix)}"
+        role = f"arn:aws:iam::*:role/{naming.remediation_role(prefix)}"
+        self.function = BaselineFunction(
+            self,
+            "Function",
+            function_name=naming.remediation_function(prefix),
+            description="Starts the AWS-managed runbook that undoes a failed security control",
+            code=handler_code("remediation", "containment"),
+            handler="remediation.handler",
+            log_group_name=f"/{prefix}/remediation",
+            timeout=cdk.Duration.minutes(5),
+            statements=[
+                iam.PolicyStatement(
+                    sid="ActAsTheRemediationRolesOfTheOrganization",
+                    actions=["sts:AssumeRole"],
+                    resources=[role],
+                    conditions=(
+                        {"StringEquals": {"aws:ResourceOrgID": settings.organization_id}}
+                        if settings.organization_id
+                        else None
+                    ),
+                ),
+                iam.PolicyStatement(
+                    sid="FindTheAccountsOu",
+                    actions=[
+                        "organizations:DescribeOrganizationalUnit",
+                        "organizations:ListParents",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
+                ),
+                key_by_alias(
+                    "UseTheTopicsKey",
+                    home,
+                    audit,
+                    f"alias/{prefix}/security-findings",
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                ),
+            ],
+            wildcard_reasons={
+                "Resource::*": "Organizations' read actions on the OU tree and X-Ray accept "
+                "any resource, and the account of a finding is not known in advance",
+                f"Resource::{role}": "the remediation role of whichever member account the "
+                "finding is in, within the organisation",
+                f"Resource::arn:aws:kms:{home}:{audit}:key/*": (
+                    "the one key with the alias, named by the kms:ResourceAliases condition"
+                ),
+            },
+            policy_path=naming.baseline_policy_path(prefix),
+            placement_reasons={
+                "no_vpc": (
+                    "The function calls AWS APIs only (STS, Organizations, Systems Manager "
+                    "and SNS) over TLS and handles no data; the audit account runs no "
+                    "network of its own."
+                ),
+                "no_reservation": (
+                    "A new account's concurrency quota of 10 must stay unreserved, so "
+                    "reserving any would fail the deployment; the function runs once per "
+                    "failed control, and EventBridge retries a throttled invocation for "
+                    "two hours before the event goes to the dead-letter queue."
+                ),
+            },
+        )
+        for key, value in {
+            "PREFIX": prefix,
+            "MODES": stack.to_json_string(dict(settings.modes)),
+            "TOPIC_ARN": topic,
+        }.items():
+            self.function.function.add_environment(key, value)
+        assert self.function.key is not None  # the function's own key
+        self.function.key.grant_service_for_account(
+            "events.amazonaws.com",
+            sid="FailedEventsToTheDeadLetterQueue",
+            actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+        )
+        rule = events.Rule(
+            self,
+            "Rule",
+            rule_name=naming.remediation_rule(prefix),
+            description="Failed security controls that the kit remediates, to the remediator",
+            event_pattern=events.EventPattern(**settings.event_pattern()),  # type: ignore[arg-type]
+        )
+        rule.add_target(
+            targets.LambdaFunction(
+                self.function.function,
+                dead_letter_queue=self.function.dead_letter_queue,
+                retry_attempts=4,
+                max_event_age=cdk.Duration.hours(2),
+            )
+        )
+        acknowledge(
+            self.function.policy,
+            "CKV_AWS_111",
+            "The only write on a '*'-patterned resource is sts:AssumeRole of the member "
+            "accounts' remediation roles, within the organisation, and X-Ray's traces.",
+        )
