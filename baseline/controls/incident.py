@@ -16,6 +16,7 @@ from baseline.controls.model import (
     properties,
     resources,
 )
+from baseline.handlers.remediation import CONTROLS as REMEDIATED_CONTROLS
 
 CONTROLS: list[Control] = []
 
@@ -214,8 +215,8 @@ def _assumes(function: Mapping[str, Any], template: Mapping[str, Any], suffix: s
     return False
 
 
-#: The failed controls the kit remediates (baseline/handlers/remediation.py).
-_REMEDIATED = ("EC2.13", "EC2.14", "S3.8")
+#: The failed controls the kit remediates.
+_REMEDIATED = REMEDIATED_CONTROLS
 
 
 @control(
@@ -224,8 +225,9 @@ _REMEDIATED = ("EC2.13", "EC2.14", "S3.8")
     title="World-open SSH or RDP and public buckets are remediated from the audit account",
     explanation=(
         "The home region's SecurityTooling stack has an enabled EventBridge rule that sends "
-        "new failed findings of the Security Hub controls EC2.13, EC2.14 and S3.8 to a "
-        "function of that stack, which may assume the member accounts' remediation role."
+        "new failed findings of the Security Hub controls of world-open SSH or RDP (EC2.13, "
+        "EC2.14, EC2.19, EC2.53, EC2.54) and of buckets not blocking public access (S3.8) "
+        "to a function of that stack, which may assume the member accounts' remediation role."
     ),
     best_practices=("SEC04-BP04", "SEC10-BP07"),
     implemented_by="baseline.stacks.remediation.RemediationAutomation",

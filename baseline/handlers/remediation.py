@@ -2,19 +2,27 @@
 
 Security Hub's controls, which its central configuration runs as AWS Config rules in every
 account and region, report a failed check; findings of every region reach the audit
-account's home region. Three of them start this function:
+account's home region. These start this function:
 
-- ``EC2.13`` / ``EC2.14``: a security group allows SSH (22) / RDP (3389) from anywhere;
-  the AWS-managed runbook ``AWS-DisablePublicAccessForSecurityGroup`` removes those rules;
+- a security group open to the world on SSH (22) or RDP (3389): ``EC2.13`` / ``EC2.14``
+  (CIS v1.2, PCI DSS, NIST), ``EC2.53`` / ``EC2.54`` (CIS v3 and v5) and ``EC2.19``
+  (FSBP, high-risk ports): the function revokes, by rule id, each inbound rule from
+  0.0.0.0/0 or ::/0 whose ports take in 22 or 3389 (or all traffic), and nothing else.
+  The AWS-managed runbook ``AWS-DisablePublicAccessForSecurityGroup`` is not used: it
+  fails in a non-default VPC unless the group opens the port in all four of its patterns
+  (and the kit leaves no default VPC), and misses port ranges and all-traffic rules;
 - ``S3.8``: a bucket does not block public access; the AWS-managed runbook
   ``AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock`` turns every setting on.
 
+Only Security Hub's own findings count (``ProductArn`` ``.../product/aws/securityhub``):
+a member account can import findings of its own product, never of that one.
+
 Where the account's nearest OU in ``incident_response.remediation`` says ``remediate``,
 the function assumes the account's ``<prefix>-remediation`` role in the finding's region
-and starts the runbook with that role as its automation role, waits a little for its
-outcome, and tells the security topic what it did. Where it says ``notify`` it does
-nothing more: the finding rules already page. A quarantine group of an incident
-(``lz:quarantine``) is the responder's and is left alone. Standard library and boto3 only.
+and remediates, tells the security topic what it did, and marks the finding NOTIFIED so a
+re-sent finding does not start it again. Where it says ``notify`` it does nothing more:
+the finding rules already page. A quarantine group of an incident (``lz:quarantine``) is
+the responder's and is left alone. Standard library and boto3 only.
 """
 
 from __future__ import annotations
@@ -35,32 +43,27 @@ except ImportError:  # as part of the baseline package (tests)
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-#: Security Hub control -> (AWS-managed runbook, its parameter naming the resource, how
-#: the resource's id is read from the finding's resource id)
-RUNBOOKS: dict[str, tuple[str, str, Callable[[str], str]]] = {
-    "EC2.13": (
-        "AWS-DisablePublicAccessForSecurityGroup",
-        "GroupId",
-        lambda arn: arn.rsplit("/", 1)[-1],
-    ),
-    "EC2.14": (
-        "AWS-DisablePublicAccessForSecurityGroup",
-        "GroupId",
-        lambda arn: arn.rsplit("/", 1)[-1],
-    ),
-    "S3.8": (
-        "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock",
-        "BucketName",
-        lambda arn: arn.rsplit(":", 1)[-1],
-    ),
+#: The Security Hub controls of a security group open to the world on an admin port.
+ADMIN_PORT_CONTROLS = ("EC2.13", "EC2.14", "EC2.19", "EC2.53", "EC2.54")
+ADMIN_PORTS = (22, 3389)
+#: Security Hub control -> the AWS-managed runbook that remediates it, and its parameter
+RUNBOOKS: dict[str, tuple[str, str]] = {
+    "S3.8": ("AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock", "BucketName"),
 }
+CONTROLS = (*ADMIN_PORT_CONTROLS, *RUNBOOKS)
+PRODUCT = "::product/aws/securityhub"  # the end of Security Hub's own ProductArn
 TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled", "CompletedWithFailure"}
-WAIT_SECONDS = 60  # for the runbook's outcome before reporting it as still running
+WAIT_SECONDS = 60  # for a runbook's outcome, at most, before reporting it as running
 POLL_SECONDS = 5.0
+ANYWHERE = ("0.0.0.0/0", "::/0")
 
 
 def remediation_role(prefix: str) -> str:
     return f"{prefix}-remediation"
+
+
+def remediator(prefix: str) -> str:
+    return f"{prefix}-remediator"
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,57 @@ def member_clients(account: str, region: str, prefix: str, sts: Any) -> containm
     return lambda service: session.client(service, config=config)
 
 
-def _quarantined(resource: dict[str, Any]) -> bool:
-    return bool(resource.get("Tags", {}).get(containment.QUARANTINE_TAG) == "true")
+def _world_open_admin_rules(rules: list[dict[str, Any]]) -> list[str]:
+    """The ids of the inbound rules from anywhere whose ports take in SSH or RDP."""
+    found = []
+    for rule in rules:
+        source = rule.get("CidrIpv4") or rule.get("CidrIpv6")
+        if rule.get("IsEgress") or source not in ANYWHERE:
+            continue
+        protocol = str(rule.get("IpProtocol"))
+        low, high = rule.get("FromPort", -1), rule.get("ToPort", -1)
+        if protocol == "-1" or (
+            protocol in ("tcp", "6", "udp", "17")
+            and any(low <= port <= high for port in ADMIN_PORTS)
+        ):
+            found.append(str(rule["SecurityGroupRuleId"]))
+    return found
+
+
+def close_admin_ports(ec2: Any, group_id: str) -> str:
+    """Revokes the group's world-open SSH and RDP rules, by id; a quarantine group of an
+    incident is the responder's and is left alone."""
+    (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    tags = {t["Key"]: t["Value"] for t in group.get("Tags", [])}
+    if tags.get(containment.QUARANTINE_TAG) == "true":
+        return "left alone: the quarantine group of an incident"
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+        "SecurityGroupRules"
+    ]
+    ids = _world_open_admin_rules(rules)
+    if not ids:
+        return "no inbound rule from anywhere takes in 22 or 3389 (any more)"
+    ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=ids)
+    return f"revoked {', '.join(ids)}"
+
+
+def run_runbook(
+    ssm: Any, document: str, parameters: dict[str, list[str]], wait: float
+) -> tuple[str, str]:
+    """Starts the runbook and waits up to ``wait`` seconds: (execution id, status)."""
+    execution = ssm.start_automation_execution(DocumentName=document, Parameters=parameters)[
+        "AutomationExecutionId"
+    ]
+    deadline = time.monotonic() + wait
+    while True:
+        status = str(
+            ssm.get_automation_execution(AutomationExecutionId=execution)["AutomationExecution"][
+                "AutomationExecutionStatus"
+            ]
+        )
+        if status in TERMINAL or time.monotonic() >= deadline:
+            return str(execution), status
+        time.sleep(POLL_SECONDS)
 
 
 def remediate(
@@ -111,38 +163,48 @@ def remediate(
     settings: Settings,
     client: Callable[..., Any],
     members: Callable[[str, str], containment.ClientFactory],
+    wait: float = WAIT_SECONDS,
 ) -> dict[str, Any] | None:
-    """Start the runbook for one failed control, if the account's OU remediates; its
-    record, or None when nothing is to be done. ``client(service, region)`` makes the
-    function's own clients, ``members(account, region)`` the member account's."""
+    """Remediate one failed control, if the account's OU remediates; its record, or None
+    when nothing is to be done. ``client(service, region)`` makes the function's own
+    clients, ``members(account, region)`` the member account's."""
     control = finding.get("Compliance", {}).get("SecurityControlId", "")
-    if control not in RUNBOOKS or finding.get("Compliance", {}).get("Status") != "FAILED":
+    if (
+        control not in CONTROLS
+        or finding.get("Compliance", {}).get("Status") != "FAILED"
+        or not str(finding.get("ProductArn", "")).endswith(PRODUCT)
+    ):
         return None
     account, region = finding["AwsAccountId"], finding["Region"]
     resource = finding["Resources"][0]
-    document, parameter, read = RUNBOOKS[control]
-    target = read(resource["Id"])
+    target = str(resource["Id"]).rsplit("/" if control in ADMIN_PORT_CONTROLS else ":", 1)[-1]
     path = containment.ou_path(client("organizations"), account)
     mode = settings.mode_of(path)
-    if mode != "remediate" or _quarantined(resource):
+    if mode != "remediate":
         LOG.info("%s of %s in %s (%s): %s", control, target, account, path or "root", mode)
         return None
     steps: list[containment.Step] = []
-    execution: dict[str, str] = {}
+    done: dict[str, str] = {}
 
-    def start() -> str:
-        ssm = members(account, region)("ssm")
+    def act() -> str:
+        if control in ADMIN_PORT_CONTROLS:
+            done["what"] = "the kit's revocation of world-open SSH and RDP rules"
+            return close_admin_ports(members(account, region)("ec2"), target)
+        document, parameter = RUNBOOKS[control]
+        done["what"] = document
         role = f"arn:aws:iam::{account}:role/{remediation_role(settings.prefix)}"
-        execution["id"] = ssm.start_automation_execution(
-            DocumentName=document,
-            Parameters={parameter: [target], "AutomationAssumeRole": [role]},
-        )["AutomationExecutionId"]
-        execution["status"] = _outcome(ssm, execution["id"])
-        if execution["status"] != "Success":
-            raise RuntimeError(f"{document} {execution['id']}: {execution['status']}")
-        return f"{document} {execution['id']}: Success"
+        execution, status = run_runbook(
+            members(account, region)("ssm"),
+            document,
+            {parameter: [target], "AutomationAssumeRole": [role]},
+            wait,
+        )
+        done["execution"] = execution
+        if status in TERMINAL and status != "Success":
+            raise RuntimeError(f"{document} {execution}: {status}")
+        return f"{document} {execution}: {status}"
 
-    containment.attempt(steps, f"run {document} on {target}", start)
+    containment.attempt(steps, f"remediate {target}", act)
     record = {
         "control": control,
         "title": finding.get("Title", ""),
@@ -150,31 +212,27 @@ def remediate(
         "region": region,
         "ou": path,
         "resource": target,
-        "runbook": document,
-        "execution": execution.get("id"),
+        "remediation": done.get("what"),
+        "execution": done.get("execution"),
         "steps": [s.__dict__ for s in steps],
     }
     passed = all(s.passed for s in steps)
-    client("sns", settings.topic_arn.split(":")[3]).publish(
+    home = settings.topic_arn.split(":")[3]
+    client("sns", home).publish(
         TopicArn=settings.topic_arn,
         Subject=f"{'Remediated' if passed else 'Remediation failed'}: {control} {target}"[:99],
         Message=message(record),
     )
+    # the same finding sent again (every re-evaluation) does not start it again
+    client("securityhub", home).batch_update_findings(
+        FindingIdentifiers=[{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
+        Workflow={"Status": "NOTIFIED"},
+        Note={
+            "Text": f"{'Remediated' if passed else 'Remediation failed'}: {steps[0].detail}"[:512],
+            "UpdatedBy": remediator(settings.prefix),
+        },
+    )
     return record
-
-
-def _outcome(ssm: Any, execution_id: str) -> str:
-    """The runbook's status once it ends, or its status after ``WAIT_SECONDS``."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        status = str(
-            ssm.get_automation_execution(AutomationExecutionId=execution_id)["AutomationExecution"][
-                "AutomationExecutionStatus"
-            ]
-        )
-        if status in TERMINAL or time.monotonic() >= deadline:
-            return status
-        time.sleep(POLL_SECONDS)
 
 
 def message(record: dict[str, Any]) -> str:
@@ -183,10 +241,17 @@ def message(record: dict[str, Any]) -> str:
         [
             f"{record['control']} ({record['title']}): {record['resource']}.",
             f"Account {record['account']} ({record['ou'] or 'root'}), region {record['region']}.",
+            f"Remediation: {record['remediation']}.",
             "Done:",
             *(f"  {containment.Step(**s).line()}" for s in record["steps"]),
-            f"Runbook execution: {record['execution'] or 'not started'} (Systems Manager, "
-            "Automation, in that account and region).",
+            *(
+                [
+                    f"Runbook execution: {record['execution']} (Systems Manager, Automation, in "
+                    "that account and region)."
+                ]
+                if record.get("execution")
+                else []
+            ),
             "Next: docs/detection.md, Automated remediation.",
         ]
     )
@@ -197,10 +262,17 @@ def handle(
     settings: Settings,
     client: Callable[..., Any],
     members: Callable[[str, str], containment.ClientFactory],
+    remaining: Callable[[], float] = lambda: 300.0,
 ) -> list[dict[str, Any]]:
-    """Every finding of the event: the records of those remediated."""
-    records = [remediate(f, settings, client, members) for f in event["detail"]["findings"]]
-    return [r for r in records if r is not None]
+    """Every finding of the event: the records of those remediated. A runbook is waited
+    for only while the invocation has time left (``remaining()`` seconds)."""
+    records = []
+    for finding in event["detail"]["findings"]:
+        wait = max(0.0, min(WAIT_SECONDS, remaining() - 60))
+        record = remediate(finding, settings, client, members, wait)
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def _boto3_client(service: str, region: str | None = None) -> Any:  # pragma: no cover
@@ -220,4 +292,5 @@ def handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:  # pra
         settings,
         _boto3_client,
         lambda account, region: member_clients(account, region, settings.prefix, sts),
+        lambda: context.get_remaining_time_in_millis() / 1000,
     )

@@ -808,6 +808,7 @@ class MemberBaselineStack(cdk.Stack):
                     "detail": {
                         "eventSource": [f"{source}.amazonaws.com"],
                         "eventName": [stopped],
+                        "errorCode": [{"exists": False}],  # the calls that stopped it
                     },
                 },
                 targets=[
@@ -864,11 +865,16 @@ class MemberBaselineStack(cdk.Stack):
                     resources=[arn],
                     conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
                 ),
-                # AWS-DisablePublicAccessForSecurityGroup
+                # the remediator's own revocation of world-open SSH and RDP rules
+                iam.PolicyStatement(
+                    sid="ReadSecurityGroups",
+                    actions=["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"],
+                    resources=["*"],
+                ),
                 iam.PolicyStatement(
                     sid="CloseSshAndRdpToTheWorld",
-                    actions=["ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"],
-                    resources=["*"],
+                    actions=["ec2:RevokeSecurityGroupIngress"],
+                    resources=[f"arn:aws:ec2:*:{account}:security-group/*"],
                 ),
                 # AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock
                 iam.PolicyStatement(
@@ -883,6 +889,7 @@ class MemberBaselineStack(cdk.Stack):
             [
                 "AwsSolutions-IAM5[Resource::*]",
                 "AwsSolutions-IAM5[Resource::arn:aws:s3:::*]",
+                "AwsSolutions-IAM5[Resource::arn:aws:ec2:*:<AWS::AccountId>:security-group/*]",
                 *(
                     f"AwsSolutions-IAM5[Resource::arn:aws:ssm:*:*:automation-definition/{d}:*]"
                     for d in sorted({r[0] for r in RUNBOOKS.values()})
@@ -890,9 +897,9 @@ class MemberBaselineStack(cdk.Stack):
                 "AwsSolutions-IAM5[Resource::arn:aws:ssm:*:<AWS::AccountId>:automation-execution/*]",
             ],
             "The misconfigured security group or bucket is not known in advance; the role may "
-            "only start the two AWS-managed remediation runbooks (any version) and do what "
-            "they do (revoke a group's inbound rules, block a bucket's public access), and "
-            "only Systems Manager and the audit account's remediator may assume it.",
+            "only read security groups and revoke their inbound rules, start the AWS-managed "
+            "runbook that blocks a bucket's public access (any version) and do what it does, "
+            "and only Systems Manager and the audit account's remediator may assume it.",
         )
         remediator = iam.AccountPrincipal(s.audit_account_id).with_conditions(
             {

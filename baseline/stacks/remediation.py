@@ -24,7 +24,7 @@ from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
-from baseline.handlers.remediation import RUNBOOKS
+from baseline.handlers.remediation import CONTROLS, PRODUCT
 from baseline.stacks.containment import key_by_alias
 
 
@@ -60,8 +60,11 @@ class RemediationSettings:
             "detail_type": ["Security Hub Findings - Imported"],
             "detail": {
                 "findings": {
+                    # Security Hub's own findings only: a member account can import
+                    # findings of its own product, never of this one
+                    "ProductArn": [{"suffix": PRODUCT}],
                     "Compliance": {
-                        "SecurityControlId": sorted(RUNBOOKS),
+                        "SecurityControlId": sorted(CONTROLS),
                         "Status": ["FAILED"],
                     },
                     "RecordState": ["ACTIVE"],
@@ -84,7 +87,7 @@ class RemediationAutomation(Construct):
             self,
             "Function",
             function_name=naming.remediation_function(prefix),
-            description="Starts the AWS-managed runbook that undoes a failed security control",
+            description="Undoes the misconfiguration of a failed security control",
             code=handler_code("remediation", "containment"),
             handler="remediation.handler",
             log_group_name=f"/{prefix}/remediation",
@@ -111,6 +114,11 @@ class RemediationAutomation(Construct):
                 iam.PolicyStatement(
                     sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
                 ),
+                iam.PolicyStatement(
+                    sid="MarkTheFindingsNotified",
+                    actions=["securityhub:BatchUpdateFindings"],
+                    resources=[f"arn:aws:securityhub:{home}:{audit}:hub/default"],
+                ),
                 key_by_alias(
                     "UseTheTopicsKey",
                     home,
@@ -131,9 +139,9 @@ class RemediationAutomation(Construct):
             policy_path=naming.baseline_policy_path(prefix),
             placement_reasons={
                 "no_vpc": (
-                    "The function calls AWS APIs only (STS, Organizations, Systems Manager "
-                    "and SNS) over TLS and handles no data; the audit account runs no "
-                    "network of its own."
+                    "The function calls AWS APIs only (STS, Organizations, EC2, Systems "
+                    "Manager, Security Hub and SNS) over TLS and handles no data; the audit "
+                    "account runs no network of its own."
                 ),
                 "no_reservation": (
                     "A new account's concurrency quota of 10 must stay unreserved, so "

@@ -5,7 +5,8 @@ event matches when, for every leaf path of the pattern, some value the event has
 path (arrays in the event are flattened, so each element's value counts) satisfies some
 matcher of the list. A path the event does not have matches nothing. Matchers: a plain
 value (equal, strings case-sensitive), ``{"numeric": [op, n, ...]}``, ``{"anything-but":
-value or list}``, ``{"prefix": s}`` and ``{"exists": bool}``. Any other operator raises,
+value or list}``, ``{"prefix": s}``, ``{"suffix": s}`` and ``{"exists": bool}``. Any
+other operator raises,
 so a new operator in a rule cannot pass untested.
 """
 
@@ -65,6 +66,8 @@ def _one(matcher: Any, values: list[Any], present: bool) -> bool:
         return any(v not in excluded for v in values)
     if name == "prefix":
         return any(isinstance(v, str) and v.startswith(argument) for v in values)
+    if name == "suffix":
+        return any(isinstance(v, str) and v.endswith(argument) for v in values)
     if name == "exists":
         return present is argument
     raise ValueError(f"operator {name!r} is not one the matcher knows")

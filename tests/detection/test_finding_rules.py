@@ -182,7 +182,12 @@ def test_which_findings_start_containment(
     assert matches(pattern, copy.deepcopy(event)) is contained, case
 
 
-def _control(control: str, status: str = "FAILED", workflow: str = "NEW") -> dict[str, Any]:
+SECURITY_HUB = "arn:aws:securityhub:eu-central-1::product/aws/securityhub"
+
+
+def _control(
+    control: str, status: str = "FAILED", workflow: str = "NEW", product: str = SECURITY_HUB
+) -> dict[str, Any]:
     return _envelope(
         "aws.securityhub",
         "Security Hub Findings - Imported",
@@ -191,6 +196,7 @@ def _control(control: str, status: str = "FAILED", workflow: str = "NEW") -> dic
                 {
                     "AwsAccountId": "867890123456",
                     "Region": "eu-central-1",
+                    "ProductArn": product,
                     "ProductName": "Security Hub",
                     "Compliance": {"Status": status, "SecurityControlId": control},
                     "Workflow": {"Status": workflow},
@@ -206,6 +212,16 @@ def _control(control: str, status: str = "FAILED", workflow: str = "NEW") -> dic
 REMEDIATION_CASES = [
     ("SSH open to the world", _control("EC2.13"), True),
     ("RDP open to the world", _control("EC2.14"), True),
+    ("admin ports open to the world (CIS v5)", _control("EC2.53"), True),
+    ("high-risk ports open (FSBP)", _control("EC2.19"), True),
+    (
+        "a member's own finding of that control",
+        _control(
+            "EC2.13",
+            product="arn:aws:securityhub:eu-central-1:867890123456:product/867890123456/default",
+        ),
+        False,
+    ),
     ("a bucket open to the public", _control("S3.8"), True),
     ("fixed since", _control("S3.8", status="PASSED"), False),
     ("already notified", _control("EC2.13", workflow="NOTIFIED"), False),

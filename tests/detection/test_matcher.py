@@ -27,6 +27,8 @@ EVENT = {
         ({"detail": {"severity": [{"numeric": [">", 7, "<", 8]}]}}, False),  # both bounds
         ({"detail": {"type": [{"prefix": "Backdoor:"}]}}, True),
         ({"detail": {"type": [{"prefix": "Trojan:"}]}}, False),
+        ({"detail": {"type": [{"suffix": "!DNS"}]}}, True),
+        ({"detail": {"type": [{"suffix": "Backdoor:"}]}}, False),
         ({"detail": {"findings": {"ProductName": ["Macie"]}}}, True),  # any array element
         ({"detail": {"findings": {"ProductName": [{"anything-but": ["Macie", "X"]}]}}}, False),
         ({"detail": {"findings": {"ProductName": [{"anything-but": ["Macie"]}]}}}, True),
@@ -42,5 +44,5 @@ def test_each_operator(pattern: dict, expected: bool) -> None:  # type: ignore[t
 
 
 def test_an_unknown_operator_is_refused() -> None:
-    with pytest.raises(ValueError, match="'suffix' is not one the matcher knows"):
-        matches({"source": [{"suffix": "duty"}]}, EVENT)
+    with pytest.raises(ValueError, match="'wildcard' is not one the matcher knows"):
+        matches({"source": [{"wildcard": "*duty"}]}, EVENT)

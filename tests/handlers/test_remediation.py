@@ -1,7 +1,8 @@
 """The remediation function against botocore's Stubber (every request and response
-validated): a security group open to the world on SSH in an OU that remediates, a public
-bucket, a production account that is only notified about, the responder's quarantine
-group, a runbook that fails, a control that passes."""
+validated): a security group open to the world on SSH in an OU that remediates (only its
+world-open admin rules revoked), a public bucket (the AWS runbook), a production account
+that is only notified about, the responder's quarantine group, a runbook that fails or
+is still running, a control that passes, a finding of another product."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from botocore.stub import ANY
 
 from baseline import naming
 from baseline.handlers import remediation
-from baseline.handlers.remediation import RUNBOOKS, Settings, handle
+from baseline.handlers.remediation import CONTROLS, Settings, handle
 from tests.handlers.test_containment import NONPROD, Clients, ou_path
 
 ACCOUNT = "867890123456"  # orders-staging, Workloads/NonProd (as in test_containment)
@@ -33,7 +34,7 @@ def finding(control: str, resource: dict[str, Any], status: str = "FAILED") -> d
     return {
         "SchemaVersion": "2018-10-08",
         "Id": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:security-control/{control}/finding/1",
-        "ProductArn": f"arn:aws:securityhub:{REGION}::product/aws/securityhub",
+        "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/securityhub",
         "GeneratorId": f"security-control/{control}",
         "AwsAccountId": ACCOUNT,
         "Region": REGION,
@@ -78,14 +79,14 @@ class Members(Clients):
         return lambda service: self.get(service)[0]
 
 
-def started(clients: Clients, document: str, parameter: str, value: str, status: str) -> None:
+def started(clients: Clients, status: str) -> None:
     ssm = clients.stub("ssm")
     ssm.add_response(
         "start_automation_execution",
         {"AutomationExecutionId": EXECUTION},
         {
-            "DocumentName": document,
-            "Parameters": {parameter: [value], "AutomationAssumeRole": [ROLE]},
+            "DocumentName": "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock",
+            "Parameters": {"BucketName": ["orders-exports"], "AutomationAssumeRole": [ROLE]},
         },
     )
     ssm.add_response(
@@ -95,12 +96,57 @@ def started(clients: Clients, document: str, parameter: str, value: str, status:
     )
 
 
-def notified(clients: Clients, subject: str) -> None:
+def reported(clients: Clients, subject: str, finding_id: str) -> None:
     clients.stub("sns").add_response(
         "publish",
         {"MessageId": "5f9b3c1e-0000-4000-8000-000000000002"},
         {"TopicArn": TOPIC, "Subject": subject, "Message": ANY},
     )
+    clients.stub("securityhub").add_response(
+        "batch_update_findings",
+        {"ProcessedFindings": [], "UnprocessedFindings": []},
+        {
+            "FindingIdentifiers": [
+                {
+                    "Id": finding_id,
+                    "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/securityhub",
+                }
+            ],
+            "Workflow": {"Status": "NOTIFIED"},
+            "Note": {"Text": ANY, "UpdatedBy": "nwl-remediator"},
+        },
+    )
+
+
+def group_read(clients: Clients, tags: list[dict[str, str]], rules: list[dict[str, Any]]) -> None:
+    ec2 = clients.stub("ec2")
+    ec2.add_response(
+        "describe_security_groups",
+        {"SecurityGroups": [{"GroupId": GROUP, "Tags": tags}]},
+        {"GroupIds": [GROUP]},
+    )
+    if any(t["Key"] == "lz:quarantine" for t in tags):
+        return
+    ec2.add_response(
+        "describe_security_group_rules",
+        {"SecurityGroupRules": rules},
+        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+    )
+
+
+def rule(
+    rule_id: str, protocol: str, low: int, high: int, source: str, *, egress: bool = False
+) -> dict[str, Any]:
+    cidr = {"CidrIpv6": source} if ":" in source else {"CidrIpv4": source}
+    return {
+        "SecurityGroupRuleId": rule_id,
+        "GroupId": GROUP,
+        "IsEgress": egress,
+        "IpProtocol": protocol,
+        "FromPort": low,
+        "ToPort": high,
+        **cidr,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -108,46 +154,75 @@ def _no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(remediation, "POLL_SECONDS", 0)
 
 
-def test_ssh_open_to_the_world_is_closed_by_the_aws_runbook() -> None:
+def test_only_the_world_open_admin_rules_are_revoked() -> None:
     clients = Members()
     ou_path(clients, *NONPROD)
-    started(clients, "AWS-DisablePublicAccessForSecurityGroup", "GroupId", GROUP, "Success")
-    notified(clients, f"Remediated: EC2.13 {GROUP}")
-    (record,) = handle(event(finding("EC2.13", group())), SETTINGS, clients, clients.members)
+    rules = [
+        rule("sgr-00000000000000001", "tcp", 22, 22, "0.0.0.0/0"),  # SSH to the world
+        rule("sgr-00000000000000002", "tcp", 3000, 4000, "::/0"),  # a range with RDP in it
+        rule("sgr-00000000000000003", "-1", -1, -1, "0.0.0.0/0"),  # all traffic
+        rule("sgr-00000000000000004", "tcp", 443, 443, "0.0.0.0/0"),  # the web: kept
+        rule("sgr-00000000000000005", "tcp", 22, 22, "10.0.0.0/8"),  # SSH from inside: kept
+        rule("sgr-00000000000000006", "-1", -1, -1, "0.0.0.0/0", egress=True),  # egress: kept
+    ]
+    group_read(clients, [], rules)
+    clients.stub("ec2").add_response(
+        "revoke_security_group_ingress",
+        {"Return": True},
+        {
+            "GroupId": GROUP,
+            "SecurityGroupRuleIds": [
+                "sgr-00000000000000001",
+                "sgr-00000000000000002",
+                "sgr-00000000000000003",
+            ],
+        },
+    )
+    found = finding("EC2.53", group())
+    reported(clients, f"Remediated: EC2.53 {GROUP}", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
     clients.done()
-    assert record["execution"] == EXECUTION and record["ou"] == "Workloads/NonProd"
+    assert record["ou"] == "Workloads/NonProd" and record["execution"] is None
     text = remediation.message(record)
-    assert (
-        text.splitlines()[0].startswith("EC2.13 (Security groups should not allow")
-        and GROUP in text
-    )
-    assert "PASS" in text and EXECUTION in text
+    assert text.splitlines()[0].startswith("EC2.53 (Security groups should not allow")
+    assert "revoked sgr-00000000000000001" in text
 
 
-def test_a_public_bucket_is_blocked() -> None:
+def test_a_public_bucket_is_blocked_by_the_aws_runbook() -> None:
     clients = Members()
     ou_path(clients, *NONPROD)
-    started(
-        clients,
-        "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock",
-        "BucketName",
-        "orders-exports",
-        "Success",
-    )
-    notified(clients, "Remediated: S3.8 orders-exports")
-    handle(event(finding("S3.8", BUCKET)), SETTINGS, clients, clients.members)
+    started(clients, "Success")
+    found = finding("S3.8", BUCKET)
+    reported(clients, "Remediated: S3.8 orders-exports", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
     clients.done()
+    assert record["execution"] == EXECUTION
+    assert EXECUTION in remediation.message(record)
 
 
 def test_a_runbook_that_fails_is_reported_as_failed() -> None:
     clients = Members()
     ou_path(clients, *NONPROD)
-    started(clients, "AWS-DisablePublicAccessForSecurityGroup", "GroupId", GROUP, "Failed")
-    notified(clients, f"Remediation failed: EC2.14 {GROUP}")
-    (record,) = handle(event(finding("EC2.14", group())), SETTINGS, clients, clients.members)
+    started(clients, "Failed")
+    found = finding("S3.8", BUCKET)
+    reported(clients, "Remediation failed: S3.8 orders-exports", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
     clients.done()
     (step,) = record["steps"]
     assert step["passed"] is False and "Failed" in step["detail"]
+
+
+def test_a_runbook_still_running_when_time_runs_short_is_reported_as_running() -> None:
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    started(clients, "InProgress")
+    found = finding("S3.8", BUCKET)
+    reported(clients, "Remediated: S3.8 orders-exports", found["Id"])
+    # the invocation has 50 s left: no time to wait for the runbook
+    (record,) = handle(event(found), SETTINGS, clients, clients.members, remaining=lambda: 50)
+    clients.done()
+    (step,) = record["steps"]
+    assert step["passed"] is True and step["detail"].endswith("InProgress")
 
 
 def test_production_is_notified_only() -> None:
@@ -155,23 +230,33 @@ def test_production_is_notified_only() -> None:
     ou_path(clients, ("ou-nw7k-pr0d0001", "Prod"), ("ou-nw7k-w0rk10ad", "Workloads"))
     assert handle(event(finding("EC2.13", group())), SETTINGS, clients, clients.members) == []
     clients.done()
-    assert set(clients.stubs) == {"organizations"}  # no runbook, no second page
+    assert set(clients.stubs) == {"organizations"}  # no change, no second page
 
 
 def test_the_responders_quarantine_group_is_left_alone() -> None:
-    """It is open to all traffic for the seconds of an isolation, by design."""
+    """It is open to all traffic for the seconds of an isolation, by design; its tags are
+    read from the group itself, not from the finding, which may not carry them yet."""
     clients = Members()
     ou_path(clients, *NONPROD)
-    quarantine = group({"lz:quarantine": "true", "lz:incident-case": "gd-1"})
-    assert handle(event(finding("EC2.13", quarantine)), SETTINGS, clients, clients.members) == []
-    clients.done()
-    assert set(clients.stubs) == {"organizations"}
+    group_read(clients, [{"Key": "lz:quarantine", "Value": "true"}], [])
+    found = finding("EC2.13", group())
+    reported(clients, f"Remediated: EC2.13 {GROUP}", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()  # no revocation
+    assert record["steps"][0]["detail"] == "left alone: the quarantine group of an incident"
 
 
 @pytest.mark.parametrize(
     "unremediated",
-    [finding("EC2.13", group(), status="PASSED"), finding("EC2.2", group())],
-    ids=["a passed control", "a control the kit does not remediate"],
+    [
+        finding("EC2.13", group(), status="PASSED"),
+        finding("EC2.2", group()),
+        {
+            **finding("EC2.13", group()),
+            "ProductArn": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default",
+        },
+    ],
+    ids=["a passed control", "a control the kit does not remediate", "a member's own finding"],
 )
 def test_nothing_else_is_touched(unremediated: dict[str, Any]) -> None:
     clients = Members()
@@ -181,4 +266,5 @@ def test_nothing_else_is_touched(unremediated: dict[str, Any]) -> None:
 
 def test_the_handlers_names_are_the_kits() -> None:
     assert remediation.remediation_role("nwl") == naming.remediation_role("nwl")
-    assert set(RUNBOOKS) == {"EC2.13", "EC2.14", "S3.8"}
+    assert remediation.remediator("nwl") == naming.remediation_function("nwl")
+    assert set(CONTROLS) == {"EC2.13", "EC2.14", "EC2.19", "EC2.53", "EC2.54", "S3.8"}

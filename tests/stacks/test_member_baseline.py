@@ -482,7 +482,7 @@ def test_every_managed_instance_is_scanned_for_missing_patches_daily(
     assert props["ScheduleExpression"] == "rate(1 day)"
 
 
-def test_the_remediation_role_runs_two_aws_runbooks_and_nothing_else(
+def test_the_remediation_role_closes_admin_ports_and_runs_one_aws_runbook(
     synthesized: Synthesized,
 ) -> None:
     from tests.guardrails.evaluator import Request, decide
@@ -514,31 +514,27 @@ def test_the_remediation_role_runs_two_aws_runbooks_and_nothing_else(
         if r["Properties"].get("Description", "").startswith("Start the remediation runbooks")
     ]
     document = _resolved(policy["Properties"]["PolicyDocument"])
-    account = "867890123456"
-    me = f"arn:aws:iam::{account}:role/nwl-remediation"
+    acct = "756789012345"  # what the pseudo parameters resolve to
+    me = f"arn:aws:iam::{acct}:role/nwl-remediation"
+    s3_runbook = "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock"
     allowed = [
         (
             "ssm:StartAutomationExecution",
-            "arn:aws:ssm:eu-central-1::automation-definition/AWS-DisablePublicAccessForSecurityGroup:$DEFAULT",
-            {},
-        ),
-        (
-            "ssm:StartAutomationExecution",
-            "arn:aws:ssm:eu-central-1::automation-definition/"
-            "AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock:$DEFAULT",
+            f"arn:aws:ssm:eu-central-1::automation-definition/{s3_runbook}:$DEFAULT",
             {},
         ),
         (
             "ssm:GetAutomationExecution",
-            "arn:aws:ssm:eu-central-1:756789012345:automation-execution/4f1c2d3e",
+            f"arn:aws:ssm:eu-central-1:{acct}:automation-execution/4f1c2d3e",
             {},
         ),
+        ("iam:PassRole", me, {"iam:PassedToService": "ssm.amazonaws.com"}),
+        ("ec2:DescribeSecurityGroupRules", "*", {}),
         (
-            "iam:PassRole",
-            me.replace(account, "756789012345"),
-            {"iam:PassedToService": "ssm.amazonaws.com"},
+            "ec2:RevokeSecurityGroupIngress",
+            f"arn:aws:ec2:eu-central-1:{acct}:security-group/sg-1",
+            {},
         ),
-        ("ec2:RevokeSecurityGroupIngress", "arn:aws:ec2:eu-central-1:1:security-group/sg-1", {}),
         ("s3:PutBucketPublicAccessBlock", "arn:aws:s3:::orders-exports", {}),
     ]
     for action, resource, context in allowed:
@@ -551,13 +547,27 @@ def test_the_remediation_role_runs_two_aws_runbooks_and_nothing_else(
             "arn:aws:ssm:eu-central-1::automation-definition/AWS-RunShellScript:$DEFAULT",
             {},
         ),
+        (
+            "ssm:StartAutomationExecution",
+            "arn:aws:ssm:eu-central-1::automation-definition/AWS-CloseSecurityGroup:$DEFAULT",
+            {},
+        ),
         ("ssm:SendCommand", "*", {}),
         (
             "iam:PassRole",
-            "arn:aws:iam::756789012345:role/admin",
+            f"arn:aws:iam::{acct}:role/admin",
             {"iam:PassedToService": "ssm.amazonaws.com"},
         ),
-        ("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:eu-central-1:1:security-group/sg-1", {}),
+        (
+            "ec2:AuthorizeSecurityGroupIngress",
+            f"arn:aws:ec2:eu-central-1:{acct}:security-group/sg-1",
+            {},
+        ),
+        (
+            "ec2:RevokeSecurityGroupIngress",
+            "arn:aws:ec2:eu-central-1:111122223333:security-group/sg-1",
+            {},
+        ),
         ("s3:PutBucketPolicy", "arn:aws:s3:::orders-exports", {}),
     ]
     for action, resource, context in denied:
@@ -596,6 +606,9 @@ def test_the_management_account_starts_a_stopped_trail_or_recorder_again(
         trail["EventPattern"],
         {**stopped, "detail": {**stopped["detail"], "eventName": "StartLogging"}},
     )
+    # a stop that was refused (denied, or outside the trail's home region) stopped nothing
+    refused = {**stopped["detail"], "errorCode": "AccessDenied"}
+    assert not matches(trail["EventPattern"], {**stopped, "detail": refused})
     (target,) = trail["Targets"]
     assert target["InputTransformer"]["InputPathsMap"] == {
         "stopped": "$.detail.requestParameters.name"
