@@ -44,6 +44,11 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
 
+def _sleep(seconds: float) -> None:
+    """``time.sleep``, looked up when called (so a test can stop the waiting)."""
+    time.sleep(seconds)
+
+
 def _wait(check: Callable[[], bool], what: str, sleep: Callable[[float], None]) -> None:
     for _ in range(60):  # about five minutes; the function times out after ten
         if check():
@@ -53,7 +58,7 @@ def _wait(check: Callable[[], bool], what: str, sleep: Callable[[float], None]) 
 
 
 def associate_egress(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
 ) -> str:
     """The egress attachment associated with the egress table, and with nothing else."""
     attachment = properties["EgressAttachmentId"]
@@ -84,7 +89,7 @@ def associate_egress(
 
 
 def set_defaults(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
 ) -> dict[str, Any]:
     """Egress attachment on the egress table; the hub's tables as the gateway's defaults."""
     gateway = properties["TransitGatewayId"]
@@ -109,7 +114,7 @@ def _wait_available(client: Any, gateway: str, sleep: Callable[[float], None]) -
 
 
 def clear_defaults(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = time.sleep
+    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
 ) -> dict[str, Any]:
     """Turn the defaults off, so the route tables are no longer in use by the gateway."""
     options = {"DefaultRouteTableAssociation": "disable", "DefaultRouteTablePropagation": "disable"}

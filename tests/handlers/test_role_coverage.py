@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,11 @@ def _bind_once(
     return changed
 
 
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
 def boto3_calls(module: str) -> set[tuple[str, str]]:
     """(service, method) of every client call the handler's source makes."""
     tree = ast.parse((HANDLERS / f"{module}.py").read_text(encoding="utf-8"))
@@ -193,8 +199,9 @@ def boto3_calls(module: str) -> set[tuple[str, str]]:
     return calls
 
 
+@cache
 def _operations(service: str) -> dict[str, str]:
-    model = botocore.session.get_session().get_service_model(service)
+    model = _session().get_service_model(service)
     return {botocore.xform_name(op): op for op in model.operation_names}
 
 
