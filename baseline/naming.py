@@ -101,6 +101,22 @@ def containment_rule(prefix: str) -> str:
     return f"{prefix}-containment"
 
 
+def default_instance_role(prefix: str) -> str:
+    """The role Systems Manager's default host management gives every instance of an
+    account (IAM is global: one per account)."""
+    return _role(f"{prefix}-default-instance-management")
+
+
+def session_log_group(prefix: str) -> str:
+    """The CloudWatch Logs group of every account's Session Manager sessions."""
+    return f"/{prefix}/session-manager"
+
+
+def session_key_alias(prefix: str) -> str:
+    """The key of every account's Session Manager sessions, in each region."""
+    return _alias(f"alias/{prefix}/session-manager")
+
+
 def logging_restart_role(prefix: str) -> str:
     """The management account's role that starts a stopped trail or recorder again."""
     return _role(f"{prefix}-logging-restart")

@@ -1,4 +1,5 @@
-# Account settings of the member baseline (inline in the StackSet template: keep < 4 KB).
+# Account settings of the member baseline (inline in the StackSet template: keep < 4 KB,
+# as the template carries it: no comment lines, one space per indentation level).
 # Idempotent; a Delete changes nothing. CloudFormation provides cfnresponse to inline code.
 import contextlib
 import time
@@ -29,7 +30,8 @@ def config_role(p: dict) -> None:
     # InvalidInput: it exists, another region made it (maybe just now)
     with contextlib.suppress(iam.exceptions.InvalidInputException):
         iam.create_service_linked_role(AWSServiceName="config.amazonaws.com")
-    time.sleep(15)  # in every region: let a new role propagate before the recorder uses it
+    # in every region: let a new role propagate before the recorder uses it
+    time.sleep(15)
 
 
 def s3_block_public_access(p: dict) -> None:
@@ -92,6 +94,28 @@ def default_vpcs(p: dict, ec2: Any) -> None:
                 )
 
 
+def session_manager(p: dict) -> None:
+    # Session Manager's preferences (the document every session uses unless told another)
+    # and default host management: every instance managed, with or without a profile
+    m = boto3.client("ssm", config=C)
+    n = "SSM-SessionManagerRunShell"
+    try:
+        v = m.update_document(Name=n, Content=p["SessionPrefs"], DocumentVersion="$LATEST")
+        m.update_document_default_version(
+            Name=n, DocumentVersion=v["DocumentDescription"]["DocumentVersion"]
+        )
+    # InvalidDocument: not made yet (the console makes it on first use);
+    # DuplicateDocumentContent: as it should be already
+    except m.exceptions.InvalidDocument:
+        m.create_document(Name=n, Content=p["SessionPrefs"], DocumentType="Session")
+    except m.exceptions.DuplicateDocumentContent:
+        pass
+    m.update_service_setting(
+        SettingId="/ssm/managed-instance/default-ec2-instance-management-role",
+        SettingValue=p["InstanceRole"],
+    )
+
+
 def apply(p: dict) -> None:
     ec2 = boto3.client("ec2", config=C)
     config_role(p)
@@ -102,6 +126,8 @@ def apply(p: dict) -> None:
     if p.get("ImdsDefaults") == "true":
         imds_defaults(p, ec2)
     default_vpcs(p, ec2)
+    if "SessionPrefs" in p:
+        session_manager(p)
 
 
 def handler(event: dict, context: object) -> None:

@@ -18,6 +18,7 @@ break-glass and backup roles.
 
 from __future__ import annotations
 
+import ast
 import json
 import tempfile
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from aws_cdk import aws_config as config_
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -57,6 +59,9 @@ HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_
 INLINE_CODE_LIMIT = 4096
 #: CloudFormation's limit for a template passed inline (TemplateBody).
 TEMPLATE_BODY_LIMIT = 51_200
+#: Session Manager closes a session idle this long, and any session at this age (minutes).
+SESSION_IDLE_MINUTES = 20
+SESSION_MAX_MINUTES = 60
 
 CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
 
@@ -160,9 +165,18 @@ def _evidence_sharing(settings: MemberBaselineSettings) -> list[iam.PolicyStatem
 
 
 def inline_handler_source() -> str:
-    """The account-settings handler as it goes into the template (comment lines dropped)."""
+    """The account-settings handler as it goes into the template: comment and blank lines
+    dropped, each indentation level one space instead of four (the same program, a quarter of the
+    indentation: CloudFormation takes at most 4,096 characters of inline code)."""
     source = HANDLER_SOURCE.read_text(encoding="utf-8")
-    body = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    lines = []
+    for line in source.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        lines.append(" " * (indent // 4) + line[indent:])
+    body = "\n".join(lines)
+    ast.parse(body)  # the shrinking kept it a program
     if len(body) > INLINE_CODE_LIMIT:
         raise ValueError(
             f"{HANDLER_SOURCE.name} is {len(body)} characters; inline code allows {INLINE_CODE_LIMIT}"
@@ -267,6 +281,7 @@ class MemberBaselineStack(cdk.Stack):
         }
         if self.ebs_key is not None:
             properties["EbsKmsKeyId"] = self.ebs_key.key_arn
+        properties |= self._session_manager()
         self.account_settings = cdk.CustomResource(
             self,
             "AccountSettingsResource",
@@ -407,7 +422,133 @@ class MemberBaselineStack(cdk.Stack):
                 resources=[f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/{CONFIG_SLR}"],
                 conditions={"StringEquals": {"iam:AWSServiceName": "config.amazonaws.com"}},
             ),
+            # Session Manager's preferences and default host management (SEC06-BP03)
+            iam.PolicyStatement(
+                sid="SetSessionManagerPreferences",
+                actions=[
+                    "ssm:CreateDocument",
+                    "ssm:UpdateDocument",
+                    "ssm:UpdateDocumentDefaultVersion",
+                ],
+                resources=[
+                    f"arn:aws:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:document/"
+                    "SSM-SessionManagerRunShell"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="TurnOnDefaultHostManagement",
+                actions=["ssm:UpdateServiceSetting"],
+                resources=[
+                    f"arn:aws:ssm:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:servicesetting"
+                    "/ssm/managed-instance/default-ec2-instance-management-role"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PassTheDefaultInstanceRole",
+                actions=["iam:PassRole"],
+                resources=[
+                    f"arn:aws:iam::{cdk.Aws.ACCOUNT_ID}:role/"
+                    f"{naming.default_instance_role(self.settings.prefix)}"
+                ],
+                conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+            ),
         ]
+
+    def _session_manager(self) -> dict[str, str]:
+        """Session Manager instead of SSH (SEC06-BP03): sessions encrypted under a key of
+        their own and logged, encrypted, to CloudWatch Logs, closed after 20 idle minutes
+        and at 60; every instance managed through default host management, with or
+        without a profile. The custom resource's properties that set them."""
+        s = self.settings
+        account = cdk.Aws.ACCOUNT_ID
+        log_group_name = naming.session_log_group(s.prefix)
+        key = EncryptionKey(
+            self,
+            "SessionKey",
+            alias=naming.session_key_alias(s.prefix),
+            description="Encrypts Session Manager sessions and their logs",
+        )
+        key.grant_cloudwatch_logs(
+            log_group_arn=f"arn:aws:logs:{cdk.Aws.REGION}:{account}:log-group:{log_group_name}",
+            sid="AllowCloudWatchLogsSessions",
+        )
+        logs.LogGroup(
+            self,
+            "SessionLogs",
+            log_group_name=log_group_name,
+            encryption_key=key.key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        )
+        logging = iam.ManagedPolicy(
+            self,
+            "SessionLoggingPermissions",
+            description="What a managed instance needs to log its sessions; nothing else",
+            statements=[
+                iam.PolicyStatement(
+                    sid="WriteSessionLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"arn:aws:logs:*:{account}:log-group:{log_group_name}:*"],
+                ),
+                iam.PolicyStatement(
+                    sid="FindTheSessionLogGroup",
+                    actions=["logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                    resources=[f"arn:aws:logs:*:{account}:log-group:*"],
+                ),
+                iam.PolicyStatement(
+                    sid="UseTheSessionKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[f"arn:aws:kms:*:{account}:key/*"],
+                    conditions={
+                        "ForAnyValue:StringEquals": {
+                            "kms:ResourceAliases": [naming.session_key_alias(s.prefix)]
+                        }
+                    },
+                ),
+            ],
+        )
+        acknowledge_each(
+            logging,
+            {
+                "AwsSolutions-IAM5[Resource::arn:aws:logs:*:<AWS::AccountId>:log-group:"
+                f"{log_group_name}:*]": "The streams of the session log group, in each region.",
+                "AwsSolutions-IAM5[Resource::arn:aws:logs:*:<AWS::AccountId>:log-group:*]": (
+                    "The agent finds the session log group by listing; listing reads no log."
+                ),
+                "AwsSolutions-IAM5[Resource::arn:aws:kms:*:<AWS::AccountId>:key/*]": (
+                    "The session key of each region, named by the kms:ResourceAliases condition."
+                ),
+            },
+        )
+        role = naming.default_instance_role(s.prefix)
+        self._global_role(
+            "DefaultInstanceRole",
+            role,
+            "Systems Manager's default host management role: every instance is managed",
+            iam.ServicePrincipal("ssm.amazonaws.com"),
+            ["AmazonSSMManagedEC2InstanceDefaultPolicy"],
+            extra=[logging],
+        )
+        preferences = {
+            "schemaVersion": "1.0",
+            "description": "Session Manager preferences of the landing zone",
+            "sessionType": "Standard_Stream",
+            "inputs": {
+                "s3BucketName": "",
+                "s3KeyPrefix": "",
+                "s3EncryptionEnabled": True,
+                "cloudWatchLogGroupName": log_group_name,
+                "cloudWatchEncryptionEnabled": True,
+                "cloudWatchStreamingEnabled": True,
+                "kmsKeyId": key.key_arn,
+                "runAsEnabled": False,
+                "runAsDefaultUser": "",
+                "idleSessionTimeout": str(SESSION_IDLE_MINUTES),
+                "maxSessionDuration": str(SESSION_MAX_MINUTES),
+                "shellProfile": {"windows": "", "linux": ""},
+            },
+        }
+        return {"SessionPrefs": self.to_json_string(preferences), "InstanceRole": role}
 
     def _config_recorder(self) -> None:
         recorder = config_.CfnConfigurationRecorder(

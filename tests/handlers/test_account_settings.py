@@ -64,11 +64,47 @@ class FakeEc2:
         return [name for name, _ in self.calls]
 
 
+class NoDocumentError(Exception):
+    """What the fake SSM client raises for a document that does not exist (InvalidDocument)."""
+
+
+class SameContentError(Exception):
+    """What it raises for an update that changes nothing (DuplicateDocumentContent)."""
+
+
+class FakeSsm(FakeEc2):
+    """SSM: the preferences document exists (``existing``) with other content, or not."""
+
+    exceptions = types.SimpleNamespace(
+        InvalidDocument=NoDocumentError, DuplicateDocumentContent=SameContentError
+    )
+
+    def __init__(self, existing: str | None = "other") -> None:
+        super().__init__()
+        self.existing = existing
+
+    def update_document(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("update_document", kwargs))
+        if self.existing is None:
+            raise NoDocumentError
+        if self.existing == kwargs["Content"]:
+            raise SameContentError
+        return {"DocumentDescription": {"Name": kwargs["Name"], "DocumentVersion": "3"}}
+
+
+PREFERENCES = '{"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {}}'
+
+
 @pytest.fixture
 def module(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[types.ModuleType, dict[str, Any], list[tuple[str, str]]]:
-    clients: dict[str, Any] = {"ec2": FakeEc2(), "iam": FakeEc2(), "s3control": FakeEc2()}
+    clients: dict[str, Any] = {
+        "ec2": FakeEc2(),
+        "iam": FakeEc2(),
+        "s3control": FakeEc2(),
+        "ssm": FakeSsm(),
+    }
     responses: list[tuple[str, str]] = []
     boto3 = types.SimpleNamespace(
         client=lambda service, config=None: Validated(service, clients[service])
@@ -108,6 +144,51 @@ def _event(request_type: str = "Create", **properties: str) -> dict[str, Any]:
 def test_inline_source_fits_cloudformation_limit() -> None:
     assert len(inline_handler_source()) <= INLINE_CODE_LIMIT
     assert "def handler(" in inline_handler_source()
+
+
+def test_the_inline_source_is_the_same_program(module: Any) -> None:
+    """What the template carries (one space per indentation level, no comments) runs as
+    the module does."""
+    _, clients, responses = module
+    inline = types.ModuleType("index")
+    exec(compile(inline_handler_source(), "index.py", "exec"), inline.__dict__)  # noqa: S102
+    inline.handler(_event(SessionPrefs=PREFERENCES, InstanceRole="nwl-dim"), None)
+    assert responses == [("SUCCESS", "")]
+    assert "update_service_setting" in clients["ssm"].names()
+
+
+def test_session_manager_preferences_are_made_or_updated(module: Any) -> None:
+    handler, clients, responses = module
+    properties = {"SessionPrefs": PREFERENCES, "InstanceRole": "nwl-default-instance-management"}
+    handler.handler(_event(**properties), None)  # the console's own document exists
+    names = clients["ssm"].names()
+    assert names == [
+        "update_document",
+        "update_document_default_version",
+        "update_service_setting",
+    ]
+    calls = dict(clients["ssm"].calls)
+    assert calls["update_document_default_version"]["DocumentVersion"] == "3"
+    assert calls["update_service_setting"] == {
+        "SettingId": "/ssm/managed-instance/default-ec2-instance-management-role",
+        "SettingValue": "nwl-default-instance-management",
+    }
+    # a new account: no document yet, so it is made
+    clients["ssm"].calls.clear()
+    clients["ssm"].existing = None
+    handler.handler(_event(**properties), None)
+    made = dict(clients["ssm"].calls)["create_document"]
+    assert made == {
+        "Name": "SSM-SessionManagerRunShell",
+        "Content": PREFERENCES,
+        "DocumentType": "Session",
+    }
+    # as it should be already: nothing to change, no failure
+    clients["ssm"].calls.clear()
+    clients["ssm"].existing = PREFERENCES
+    handler.handler(_event(**properties), None)
+    assert clients["ssm"].names() == ["update_document", "update_service_setting"]
+    assert responses == [("SUCCESS", "")] * 3
 
 
 def test_home_region_applies_account_wide_settings(module: Any) -> None:

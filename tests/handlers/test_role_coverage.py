@@ -122,7 +122,13 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
     "account_settings": (
         "MemberBaseline",
         "nwl-account-settings-",
-        {**OWN},
+        {
+            **OWN,
+            "iam:PassRole": (
+                "turning on default host management passes its instance role to Systems "
+                "Manager (UpdateServiceSetting checks it)"
+            ),
+        },
     ),
 }
 

@@ -116,6 +116,7 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
         "nwl-backup",
         "nwl-quarantine",
         "nwl-remediation",
+        "nwl-default-instance-management",
     }
     # a contained instance's role: EC2 only, and it may do nothing
     quarantine = roles["nwl-quarantine"]["Properties"]
@@ -631,3 +632,46 @@ def test_the_management_account_starts_a_stopped_trail_or_recorder_again(
         for r in member["Resources"].values()
         if r["Type"] == "AWS::SSM::Document" and "Start" in str(r["Properties"].get("Name"))
     ]
+
+
+def test_session_manager_sessions_are_encrypted_logged_and_time_out(
+    synthesized: Synthesized,
+) -> None:
+    from tests.test_contain import _resolved
+
+    member = _member(synthesized)
+    (settings,) = _resources(member, "Custom::AccountSettings")
+    properties = settings["Properties"]
+    assert properties["InstanceRole"] == "nwl-default-instance-management"
+    # the preferences document, as the handler writes it (its tokens resolved)
+    preferences = _resolved(properties["SessionPrefs"])
+    if isinstance(preferences, dict):  # Fn::Join of the JSON text
+        preferences = "".join(str(p) for p in preferences["Fn::Join"][1])
+    inputs = json.loads(preferences)["inputs"]
+    assert inputs["cloudWatchLogGroupName"] == "/nwl/session-manager"
+    assert inputs["cloudWatchEncryptionEnabled"] is True
+    assert inputs["cloudWatchStreamingEnabled"] is True
+    assert inputs["idleSessionTimeout"] == "20" and inputs["maxSessionDuration"] == "60"
+    assert inputs["runAsEnabled"] is False
+    keys = {json.dumps(r["Properties"]["AliasName"]) for r in _resources(member, "AWS::KMS::Alias")}
+    assert json.dumps("alias/nwl/session-manager") in keys
+    assert inputs["kmsKeyId"].startswith("{") or inputs["kmsKeyId"].startswith("arn:")
+    (group,) = [
+        r
+        for r in _resources(member, "AWS::Logs::LogGroup")
+        if r["Properties"].get("LogGroupName") == "/nwl/session-manager"
+    ]
+    assert "KmsKeyId" in group["Properties"] and group["Properties"]["RetentionInDays"] == 365
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
+    # default host management: one role per account, for Systems Manager only
+    (role,) = [
+        r
+        for r in _resources(member, "AWS::IAM::Role")
+        if r["Properties"].get("RoleName") == "nwl-default-instance-management"
+    ]
+    assert role["Condition"] == "IsHomeRegion"
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "ssm.amazonaws.com"}
+    assert "AmazonSSMManagedEC2InstanceDefaultPolicy" in json.dumps(
+        role["Properties"]["ManagedPolicyArns"]
+    )
