@@ -1160,6 +1160,25 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
         # conversion of the whole template object across the jsii boundary
         path = Path(assembly.directory) / stack.template_file
         template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return without_cli_metadata(template)
+
+
+def without_cli_metadata(template: dict[str, Any]) -> dict[str, Any]:
+    """The template less what the CDK CLI adds to a synth run under it (the version
+    report and each resource's construct path): inside a StackSet they tell nobody
+    anything, and they would make the template's size depend on how it was synthesized
+    (CloudFormation takes 51,200 bytes inline)."""
+    resources = template.get("Resources", {})
+    resources.pop("CDKMetadata", None)
+    template.get("Conditions", {}).pop("CDKMetadataAvailable", None)
+    if not template.get("Conditions", True):
+        del template["Conditions"]
+    for resource in resources.values():
+        metadata = resource.get("Metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("aws:cdk:path", None)
+            if not metadata:
+                del resource["Metadata"]
     return template
 
 

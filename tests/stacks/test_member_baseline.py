@@ -675,3 +675,25 @@ def test_session_manager_sessions_are_encrypted_logged_and_time_out(
     assert "AmazonSSMManagedEC2InstanceDefaultPolicy" in json.dumps(
         role["Properties"]["ManagedPolicyArns"]
     )
+
+
+def test_the_member_template_is_the_same_under_the_cdk_cli() -> None:
+    """The CLI adds a version report and construct paths to every synth it runs; inside
+    the StackSet they would only eat the 51,200 bytes CloudFormation takes inline."""
+    from baseline.config import load_config
+    from baseline.stacks.member_baseline import (
+        TEMPLATE_BODY_LIMIT,
+        MemberBaselineSettings,
+        member_template,
+    )
+
+    settings = MemberBaselineSettings.from_config(load_config(Path("config/landing-zone.yaml")))
+    context = {
+        **cdk_json_context(),
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:version-reporting": True,
+    }
+    template = member_template(settings, context)
+    body = json.dumps(template, separators=(",", ":"), sort_keys=True)
+    assert "CDKMetadata" not in body and "aws:cdk:path" not in body
+    assert len(body.encode()) <= TEMPLATE_BODY_LIMIT
