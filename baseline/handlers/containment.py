@@ -495,17 +495,15 @@ def _at_or_after(revoked: str, last_seen: str | None) -> bool:
         return False
 
 
-def responder_clients(
-    target_account: str, prefix: str, region: str, case: str, sts: Any
+def role_clients(
+    role_arn: str, session_name: str, region: str, sts: Any, duration: int = 3600
 ) -> ClientFactory:
-    """Clients in the member account, as its incident-responder role."""
+    """Clients in another account and region, as ``role_arn``."""
     import boto3
     from botocore.config import Config
 
     credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{target_account}:role/{responder_role(prefix)}",
-        RoleSessionName=f"contain-{case}"[:64],
-        DurationSeconds=3600,
+        RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=duration
     )["Credentials"]
     session = boto3.session.Session(
         aws_access_key_id=credentials["AccessKeyId"],
@@ -515,6 +513,14 @@ def responder_clients(
     )
     config = Config(retries={"mode": "standard", "max_attempts": 10})
     return lambda service: session.client(service, config=config)
+
+
+def responder_clients(
+    target_account: str, prefix: str, region: str, case: str, sts: Any
+) -> ClientFactory:
+    """Clients in the member account, as its incident-responder role."""
+    role = f"arn:aws:iam::{target_account}:role/{responder_role(prefix)}"
+    return role_clients(role, f"contain-{case}", region, sts)
 
 
 # --- the containment function -----------------------------------------------------------

@@ -87,22 +87,8 @@ class Settings:
 
 def member_clients(account: str, region: str, prefix: str, sts: Any) -> containment.ClientFactory:
     """Clients in the member account and region, as its remediation role."""
-    import boto3
-    from botocore.config import Config
-
-    credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{remediation_role(prefix)}",
-        RoleSessionName="remediation",
-        DurationSeconds=900,
-    )["Credentials"]
-    session = boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 10})
-    return lambda service: session.client(service, config=config)
+    role = f"arn:aws:iam::{account}:role/{remediation_role(prefix)}"
+    return containment.role_clients(role, "remediation", region, sts, duration=900)
 
 
 def _world_open_admin_rules(rules: list[dict[str, Any]]) -> list[str]:

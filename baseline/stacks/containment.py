@@ -184,28 +184,13 @@ class ContainmentAutomation(Construct):
                 ),
             },
         )
-        for key, value in environment.items():
-            self.function.function.add_environment(key, value)
-        assert self.function.key is not None  # the function's own key
-        self.function.key.grant_service_for_account(
-            "events.amazonaws.com",
-            sid="FailedEventsToTheDeadLetterQueue",
-            actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-        )
-        rule = events.Rule(
+        started_by_findings(
             self,
-            "Rule",
+            self.function,
+            environment=environment,
             rule_name=naming.containment_rule(prefix),
             description="High GuardDuty findings on instances and credentials, to containment",
-            event_pattern=events.EventPattern(**settings.event_pattern()),  # type: ignore[arg-type]
-        )
-        rule.add_target(
-            targets.LambdaFunction(
-                self.function.function,
-                dead_letter_queue=self.function.dead_letter_queue,
-                retry_attempts=4,
-                max_event_age=cdk.Duration.hours(2),
-            )
+            event_pattern=settings.event_pattern(),
         )
         acknowledge(
             self.function.policy,
@@ -213,6 +198,44 @@ class ContainmentAutomation(Construct):
             "The only writes on '*'-patterned resources are sts:AssumeRole of the member "
             "accounts' responder roles, within the organisation, and X-Ray's traces.",
         )
+
+
+def started_by_findings(
+    scope: Construct,
+    function: BaselineFunction,
+    *,
+    environment: dict[str, str],
+    rule_name: str,
+    description: str,
+    event_pattern: dict[str, object],
+) -> events.Rule:
+    """The function's environment, and the rule that sends it the findings of
+    ``event_pattern``: a failed delivery retried for two hours, then kept in the
+    function's dead-letter queue (EventBridge may use the queue's key for it)."""
+    for key, value in environment.items():
+        function.function.add_environment(key, value)
+    assert function.key is not None  # the function's own key
+    function.key.grant_service_for_account(
+        "events.amazonaws.com",
+        sid="FailedEventsToTheDeadLetterQueue",
+        actions=("kms:GenerateDataKey*", "kms:Decrypt"),
+    )
+    rule = events.Rule(
+        scope,
+        "Rule",
+        rule_name=rule_name,
+        description=description,
+        event_pattern=events.EventPattern(**event_pattern),  # type: ignore[arg-type]
+    )
+    rule.add_target(
+        targets.LambdaFunction(
+            function.function,
+            dead_letter_queue=function.dead_letter_queue,
+            retry_attempts=4,
+            max_event_age=cdk.Duration.hours(2),
+        )
+    )
+    return rule
 
 
 def key_by_alias(

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -25,7 +23,7 @@ from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.handlers.remediation import CONTROLS, PRODUCT
-from baseline.stacks.containment import key_by_alias
+from baseline.stacks.containment import key_by_alias, started_by_findings
 
 
 @dataclass(frozen=True)
@@ -151,32 +149,17 @@ class RemediationAutomation(Construct):
                 ),
             },
         )
-        for key, value in {
-            "PREFIX": prefix,
-            "MODES": stack.to_json_string(dict(settings.modes)),
-            "TOPIC_ARN": topic,
-        }.items():
-            self.function.function.add_environment(key, value)
-        assert self.function.key is not None  # the function's own key
-        self.function.key.grant_service_for_account(
-            "events.amazonaws.com",
-            sid="FailedEventsToTheDeadLetterQueue",
-            actions=("kms:GenerateDataKey*", "kms:Decrypt"),
-        )
-        rule = events.Rule(
+        started_by_findings(
             self,
-            "Rule",
+            self.function,
+            environment={
+                "PREFIX": prefix,
+                "MODES": stack.to_json_string(dict(settings.modes)),
+                "TOPIC_ARN": topic,
+            },
             rule_name=naming.remediation_rule(prefix),
             description="Failed security controls that the kit remediates, to the remediator",
-            event_pattern=events.EventPattern(**settings.event_pattern()),  # type: ignore[arg-type]
-        )
-        rule.add_target(
-            targets.LambdaFunction(
-                self.function.function,
-                dead_letter_queue=self.function.dead_letter_queue,
-                retry_attempts=4,
-                max_event_age=cdk.Duration.hours(2),
-            )
+            event_pattern=settings.event_pattern(),
         )
         acknowledge(
             self.function.policy,

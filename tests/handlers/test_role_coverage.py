@@ -100,6 +100,10 @@ FUNCTIONS: dict[str, tuple[str, str, dict[str, str]]] = {
                 )
                 for op in ("DescribeOrganizationalUnit", "ListParents")
             },
+            "sts:AssumeRole": (
+                "the remediation role is assumed by containment.role_clients, shared with the "
+                "containment function (whose coverage reads that call)"
+            ),
         },
     ),
     # its calls in member accounts go through the responder role (tests/test_contain.py)
