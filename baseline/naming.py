@@ -107,6 +107,11 @@ def default_instance_role(prefix: str) -> str:
     return _role(f"{prefix}-default-instance-management")
 
 
+#: Where every account's Session Manager logs go in the log archive bucket, below the
+#: account's id.
+SESSION_LOG_PREFIX = "session-manager"
+
+
 def session_log_group(prefix: str) -> str:
     """The CloudWatch Logs group of every account's Session Manager sessions."""
     return f"/{prefix}/session-manager"

@@ -3,6 +3,7 @@ to it, the organisation trail and the CIS monitoring alarms."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from baseline.controls.model import (
     properties,
     resources,
 )
+from baseline.naming import SESSION_LOG_PREFIX
 
 CONTROLS: list[Control] = []
 
@@ -134,7 +136,10 @@ _SCOPING_KEYS = ("aws:SourceArn", "aws:SourceOrgID", "aws:SourceAccount")
         "Every Allow in the policies of the log and Config buckets is for a service "
         "principal (CloudTrail, AWS Config, flow-log delivery), pinned by aws:SourceArn, "
         "aws:SourceOrgID or aws:SourceAccount; a PutObject also requires the "
-        "bucket-owner-full-control ACL, so the bucket owner owns every object."
+        "bucket-owner-full-control ACL, so the bucket owner owns every object. The one "
+        "exception is Session Manager's: principals of the organisation (aws:PrincipalOrgID) "
+        "writing below their own account's id in the session-manager prefix, and reading "
+        "the bucket's encryption, and nothing else."
     ),
     best_practices=("SEC03-BP08", "SEC04-BP02"),
     cis=("3.5",),
@@ -162,8 +167,29 @@ def check_log_writers_scoped(templates: Templates) -> Evidence:
                 == "bucket-owner-full-control"
             )
             service = "Service" in statement.get("Principal", {})
-            evidence.record(f"{name}: {statement.get('Sid', '?')}", scoped and owner and service)
+            ok = (scoped and owner and service) or _session_logs_only(statement)
+            evidence.record(f"{name}: {statement.get('Sid', '?')}", ok)
     return evidence
+
+
+def _session_logs_only(statement: dict[str, Any]) -> bool:
+    """Session Manager's grant: the organisation's principals, each below its own account's
+    id of the session-manager prefix (or reading the bucket's encryption)."""
+    conditions = statement.get("Condition", {})
+    org_only = set(conditions) == {"StringEquals"} and set(conditions["StringEquals"]) == {
+        "aws:PrincipalOrgID"
+    }
+    actions = as_list(statement.get("Action"))
+    resources = [json.dumps(r) for r in as_list(statement.get("Resource"))]
+    suffix = f'/{SESSION_LOG_PREFIX}/${{aws:PrincipalAccount}}/*"'
+    own_prefix = bool(resources) and all(
+        r.endswith(suffix + "]]}") or r.endswith(suffix) for r in resources
+    )
+    own_prefix = own_prefix and all(r.count("*") == 1 for r in resources)
+    return org_only and (
+        (actions == ["s3:PutObject"] and own_prefix)
+        or (actions == ["s3:GetEncryptionConfiguration"] and not any("/" in r for r in resources))
+    )
 
 
 @control(

@@ -198,6 +198,34 @@ class LogArchiveStack(cdk.Stack):
             sid="AllowFlowLogDelivery",
             actions=("kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"),
         )
+        # Session Manager's logs, through S3 into this bucket only
+        bucket_arn = f"arn:aws:s3:::{settings.bucket_name(region)}"
+        self.key.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSessionManagerLogs",
+                principals=[iam.OrganizationPrincipal(settings.organization_id)],
+                actions=["kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:s3:arn": [
+                            bucket_arn,
+                            f"{bucket_arn}/{naming.SESSION_LOG_PREFIX}/*",
+                        ]
+                    },
+                },
+            )
+        )
+        acknowledge(
+            self.key.key,
+            "CKV_AWS_33",
+            "The one statement with '*' as principal is narrowed to the organisation "
+            "(aws:PrincipalOrgID), to S3 of this region (kms:ViaService) and to this "
+            "bucket's session-manager prefix (the encryption context): the instances of "
+            "the organisation's accounts encrypt their Session Manager transcripts with it, "
+            "and nothing else.",
+        )
         if settings.network_account_id is not None:
             self.key.grant_service_for_account(
                 "delivery.logs.amazonaws.com",
@@ -384,6 +412,23 @@ class LogArchiveStack(cdk.Stack):
                     conditions={"StringEquals": {**hub, **_BUCKET_OWNER_FULL_CONTROL}},
                 ),
             ]
+        # Session Manager's logs, written by the instances of every account of the
+        # organisation (their role), each below its own account's id only
+        organization = iam.OrganizationPrincipal(settings.organization_id)
+        statements += [
+            iam.PolicyStatement(
+                sid="SessionManagerLogsBucketCheck",
+                principals=[organization],
+                actions=["s3:GetEncryptionConfiguration"],
+                resources=[arn],
+            ),
+            iam.PolicyStatement(
+                sid="SessionManagerLogsWrite",
+                principals=[organization],
+                actions=["s3:PutObject"],
+                resources=[f"{arn}/{naming.SESSION_LOG_PREFIX}/${{aws:PrincipalAccount}}/*"],
+            ),
+        ]
         for statement in statements:
             bucket.add_to_resource_policy(statement)
 

@@ -95,6 +95,10 @@ class MemberBaselineSettings:
     incident_responder_principals: tuple[str, ...] = ()
     #: The forensics account, the one place the responder may share evidence snapshots.
     forensics_account_id: str | None = None
+    #: The log archive's bucket (home region) and account, where Session Manager's
+    #: transcripts go too. Default: none (a single account: CloudWatch Logs only).
+    log_bucket_name: str | None = None
+    log_archive_account_id: str | None = None
     #: The audit account's containment functions (``<prefix>-containment-<region>``) may
     #: assume the incident-responder role too: some OU isolates automatically.
     containment_automation: bool = False
@@ -128,6 +132,10 @@ class MemberBaselineSettings:
             config_bucket_name=naming.config_bucket(
                 prefix, config.account_id_for(AccountRole.LOG_ARCHIVE), config.home_region
             ),
+            log_bucket_name=naming.log_bucket(
+                prefix, config.account_id_for(AccountRole.LOG_ARCHIVE), config.home_region
+            ),
+            log_archive_account_id=config.account_id_for(AccountRole.LOG_ARCHIVE),
             audit_account_id=config.account_id_for(AccountRole.AUDIT),
             management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
             break_glass_principals=tuple(m.break_glass_principals),
@@ -454,6 +462,37 @@ class MemberBaselineStack(cdk.Stack):
             ),
         ]
 
+    def _session_logs_to_the_log_archive(self) -> list[iam.PolicyStatement]:
+        """What an instance needs to write its session transcripts to the log archive."""
+        s = self.settings
+        if s.log_bucket_name is None or s.log_archive_account_id is None:
+            return []
+        account = cdk.Aws.ACCOUNT_ID
+        return [
+            iam.PolicyStatement(
+                sid="WriteSessionLogsToTheLogArchive",
+                actions=["s3:PutObject"],
+                resources=[
+                    f"arn:aws:s3:::{s.log_bucket_name}/{naming.SESSION_LOG_PREFIX}/{account}/*"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="CheckTheLogArchiveEncryption",
+                actions=["s3:GetEncryptionConfiguration"],
+                resources=[f"arn:aws:s3:::{s.log_bucket_name}"],
+            ),
+            iam.PolicyStatement(
+                sid="EncryptWithTheLogArchiveKey",
+                actions=["kms:GenerateDataKey"],
+                resources=[f"arn:aws:kms:{s.home_region}:{s.log_archive_account_id}:key/*"],
+                conditions={
+                    "ForAnyValue:StringEquals": {
+                        "kms:ResourceAliases": [naming.log_key_alias(s.prefix)]
+                    }
+                },
+            ),
+        ]
+
     def _session_manager(self) -> dict[str, str]:
         """Session Manager instead of SSH (SEC06-BP03): sessions encrypted under a key of
         their own and logged, encrypted, to CloudWatch Logs, closed after 20 idle minutes
@@ -495,6 +534,7 @@ class MemberBaselineStack(cdk.Stack):
                     actions=["logs:DescribeLogGroups", "logs:DescribeLogStreams"],
                     resources=[f"arn:aws:logs:*:{account}:log-group:*"],
                 ),
+                *self._session_logs_to_the_log_archive(),
                 iam.PolicyStatement(
                     sid="UseTheSessionKey",
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
@@ -518,6 +558,20 @@ class MemberBaselineStack(cdk.Stack):
                 "AwsSolutions-IAM5[Resource::arn:aws:kms:*:<AWS::AccountId>:key/*]": (
                     "The session key of each region, named by the kms:ResourceAliases condition."
                 ),
+                **(
+                    {
+                        f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{s.log_bucket_name}/"
+                        f"{naming.SESSION_LOG_PREFIX}/<AWS::AccountId>/*]": (
+                            "The session logs of this account, below its id in the log archive."
+                        ),
+                        f"AwsSolutions-IAM5[Resource::arn:aws:kms:{s.home_region}:"
+                        f"{s.log_archive_account_id}:key/*]": (
+                            "The log archive's key, named by the kms:ResourceAliases condition."
+                        ),
+                    }
+                    if s.log_bucket_name is not None
+                    else {}
+                ),
             },
         )
         role = naming.default_instance_role(s.prefix)
@@ -534,8 +588,10 @@ class MemberBaselineStack(cdk.Stack):
             "description": "Session Manager preferences of the landing zone",
             "sessionType": "Standard_Stream",
             "inputs": {
-                "s3BucketName": "",
-                "s3KeyPrefix": "",
+                "s3BucketName": s.log_bucket_name or "",
+                "s3KeyPrefix": f"{naming.SESSION_LOG_PREFIX}/{account}"
+                if s.log_bucket_name
+                else "",
                 "s3EncryptionEnabled": True,
                 "cloudWatchLogGroupName": log_group_name,
                 "cloudWatchEncryptionEnabled": True,

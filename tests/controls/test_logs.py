@@ -97,3 +97,33 @@ def test_fails_when_a_bucket_logs_to_something_that_is_not_a_bucket(
         raise AssertionError("no stack with an unlogged bucket and a key")
 
     assert_weakening_breaks("LZ-LOG-01", log_to_a_key, synthesized)
+
+
+def test_fails_when_session_logs_may_go_anywhere_in_the_bucket(synthesized: Synthesized) -> None:
+    def anywhere(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            for resource in template["Resources"].values():
+                if resource["Type"] != "AWS::S3::BucketPolicy":
+                    continue
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    if statement.get("Sid") == "SessionManagerLogsWrite":
+                        statement["Resource"] = {
+                            "Fn::Join": ["", [statement["Resource"]["Fn::Join"][1][0], "/*"]]
+                        }
+
+    assert_weakening_breaks("LZ-LOG-04", anywhere, synthesized)
+
+
+def test_fails_when_session_logs_come_from_outside_the_organisation(
+    synthesized: Synthesized,
+) -> None:
+    def anyone(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            for resource in template["Resources"].values():
+                if resource["Type"] != "AWS::S3::BucketPolicy":
+                    continue
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    if statement.get("Sid") == "SessionManagerLogsWrite":
+                        statement.pop("Condition")
+
+    assert_weakening_breaks("LZ-LOG-04", anyone, synthesized)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baseline import naming
@@ -252,7 +253,21 @@ def test_nobody_else_is_allowed_on_the_log_bucket(synthesized: Synthesized) -> N
         "FlowLogsWrite",
         "NetworkHubLogsBucketCheck",
         "NetworkHubLogsWrite",
+        "SessionManagerLogsBucketCheck",
+        "SessionManagerLogsWrite",
     ]
+    # the one grant to IAM principals: Session Manager's logs, from the organisation only,
+    # each account below its own id (a policy variable, not a wildcard)
+    session = {s["Sid"]: s for s in allows if s["Sid"].startswith("SessionManager")}
+    for statement in session.values():
+        assert statement["Principal"] == {"AWS": "*"}
+        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
+    assert session["SessionManagerLogsWrite"]["Action"] == "s3:PutObject"
+    assert "/session-manager/${aws:PrincipalAccount}/*" in json.dumps(
+        session["SessionManagerLogsWrite"]["Resource"]
+    )
+    assert session["SessionManagerLogsBucketCheck"]["Action"] == "s3:GetEncryptionConfiguration"
+    allows = [s for s in allows if s["Sid"] not in session]
     network = "534567890123"
     # each service principal is pinned to the organisation's own trail, org or account
     expected = {
@@ -375,3 +390,19 @@ def test_no_account_can_write_under_another_accounts_log_prefix(synthesized: Syn
         genuine = f"arn:aws:s3:::{name}/AWSLogs/867890123456/{kind}/eu-west-1/2026/12/01/a.gz"
         assert statement_applies(deny, Request("s3:PutObject", forged))
         assert not statement_applies(deny, Request("s3:PutObject", genuine))
+
+
+def test_session_logs_use_the_log_key_only_through_s3_for_this_bucket(
+    synthesized: Synthesized,
+) -> None:
+    statement = _key_policy(synthesized.templates["LogArchive"])["AllowSessionManagerLogs"]
+    assert statement["Principal"] == {"AWS": "*"}
+    assert statement["Action"] == "kms:GenerateDataKey"
+    conditions = statement["Condition"]
+    assert conditions["StringEquals"] == {
+        "aws:PrincipalOrgID": ORG,
+        "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+    }
+    contexts = conditions["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
+    assert all("nwl-logs-" in c or "log" in c for c in contexts)
+    assert any(c.endswith("/session-manager/*") for c in contexts)

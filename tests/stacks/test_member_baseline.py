@@ -653,6 +653,10 @@ def test_session_manager_sessions_are_encrypted_logged_and_time_out(
     assert inputs["cloudWatchStreamingEnabled"] is True
     assert inputs["idleSessionTimeout"] == "20" and inputs["maxSessionDuration"] == "60"
     assert inputs["runAsEnabled"] is False
+    # and to the log archive, below the account's own id, encrypted
+    assert inputs["s3BucketName"] == "nwl-logs-312345678901-eu-west-1"
+    assert inputs["s3KeyPrefix"] == "session-manager/756789012345"
+    assert inputs["s3EncryptionEnabled"] is True
     keys = {json.dumps(r["Properties"]["AliasName"]) for r in _resources(member, "AWS::KMS::Alias")}
     assert json.dumps("alias/nwl/session-manager") in keys
     assert inputs["kmsKeyId"].startswith("{") or inputs["kmsKeyId"].startswith("arn:")
