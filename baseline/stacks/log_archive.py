@@ -204,7 +204,9 @@ class LogArchiveStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="AllowSessionManagerLogs",
                 principals=[iam.OrganizationPrincipal(settings.organization_id)],
-                actions=["kms:GenerateDataKey"],
+                # Decrypt too: a transcript over 5 MiB goes up in parts, which reads its
+                # data key; nothing grants reading an object
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],  # in a key policy "*" means this key
                 conditions={
                     "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
@@ -221,10 +223,11 @@ class LogArchiveStack(cdk.Stack):
             self.key.key,
             "CKV_AWS_33",
             "The one statement with '*' as principal is narrowed to the organisation "
-            "(aws:PrincipalOrgID), to S3 of this region (kms:ViaService) and to this "
-            "bucket's session-manager prefix (the encryption context): the instances of "
-            "the organisation's accounts encrypt their Session Manager transcripts with it, "
-            "and nothing else.",
+            "(aws:PrincipalOrgID), to S3 of this region (kms:ViaService) and to this bucket "
+            "(the encryption context; with S3 Bucket Keys it is the bucket's ARN), and the "
+            "bucket policy lets the organisation's principals write only below their own "
+            "account's id of the session-manager prefix and read no object: they encrypt "
+            "their Session Manager transcripts with it, and nothing else.",
         )
         if settings.network_account_id is not None:
             self.key.grant_service_for_account(

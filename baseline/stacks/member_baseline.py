@@ -184,7 +184,8 @@ def inline_handler_source() -> str:
         indent = len(line) - len(line.lstrip(" "))
         lines.append(" " * (indent // 4) + line[indent:])
     body = "\n".join(lines)
-    ast.parse(body)  # the shrinking kept it a program
+    if ast.dump(ast.parse(body)) != ast.dump(ast.parse(source)):
+        raise ValueError(f"{HANDLER_SOURCE.name} is not the same program once shrunk")
     if len(body) > INLINE_CODE_LIMIT:
         raise ValueError(
             f"{HANDLER_SOURCE.name} is {len(body)} characters; inline code allows {INLINE_CODE_LIMIT}"
@@ -483,7 +484,8 @@ class MemberBaselineStack(cdk.Stack):
             ),
             iam.PolicyStatement(
                 sid="EncryptWithTheLogArchiveKey",
-                actions=["kms:GenerateDataKey"],
+                # Decrypt too: a transcript over 5 MiB goes up in parts
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[f"arn:aws:kms:{s.home_region}:{s.log_archive_account_id}:key/*"],
                 conditions={
                     "ForAnyValue:StringEquals": {
