@@ -57,7 +57,15 @@ ORGANIZATION_WRITES = (
 )
 
 
-def workload_boundary_document(prefix: str) -> dict[str, Any]:
+#: What a workload's instance role does to write Session Manager transcripts to the log
+#: archive, and with which keys (the session key, the log archive's through S3).
+SESSION_LOG_WRITES = ("s3:GetEncryptionConfiguration", "s3:PutObject")
+KEY_USES = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def workload_boundary_document(
+    prefix: str, log_archive_account_id: str | None = None
+) -> dict[str, Any]:
     """The boundary policy document (account-independent)."""
     boundary = naming.workload_boundary_pattern(prefix)
     return {
@@ -99,16 +107,68 @@ def workload_boundary_document(prefix: str) -> dict[str, Any]:
                     f"arn:aws:iam::*:role/cdk-{naming.CDK_QUALIFIER}-*",
                     naming.baseline_policy_pattern(prefix),
                     f"arn:aws:cloudtrail:*:*:trail/{prefix}-*",
-                    f"arn:aws:s3:::{prefix}-*",
                 ],
             },
+            # the baseline's buckets: nothing but Session Manager's transcripts, written
+            # into the log archive, whose bucket policy admits them below the account's id
+            # alone (an instance's own profile needs that, and a bounded role can hold it)
+            {
+                "Sid": "NothingOnTheBaselineBuckets",
+                "Effect": "Deny",
+                "NotAction": list(SESSION_LOG_WRITES),
+                "Resource": [f"arn:aws:s3:::{prefix}-*"],
+            },
+            {
+                "Sid": "SessionLogsOnlyToTheLogArchive",
+                "Effect": "Deny",
+                "Action": list(SESSION_LOG_WRITES),
+                "Resource": [f"arn:aws:s3:::{prefix}-*"],
+                **(
+                    {
+                        "Condition": {
+                            "StringNotEquals": {"aws:ResourceAccount": log_archive_account_id}
+                        }
+                    }
+                    if log_archive_account_id
+                    else {}
+                ),
+            },
+            # the baseline's keys: nothing but using the session key of the account, and the
+            # log archive's key through S3 (for the transcripts)
             {
                 "Sid": "NothingOnTheBaselineKeys",
                 "Effect": "Deny",
-                "Action": "kms:*",
+                "NotAction": list(KEY_USES),
                 "Resource": "*",
                 "Condition": {
                     "ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{prefix}/*"}
+                },
+            },
+            {
+                "Sid": "OnlyTheSessionAndLogKeys",
+                "Effect": "Deny",
+                "Action": list(KEY_USES),
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringLike": {"kms:ResourceAliases": f"alias/{prefix}/*"},
+                    "ForAllValues:StringNotEquals": {
+                        "kms:ResourceAliases": [
+                            naming.session_key_alias(prefix),
+                            naming.log_key_alias(prefix),
+                        ]
+                    },
+                },
+            },
+            {
+                "Sid": "TheLogKeyOnlyThroughS3",
+                "Effect": "Deny",
+                "Action": list(KEY_USES),
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEquals": {
+                        "kms:ResourceAliases": naming.log_key_alias(prefix)
+                    },
+                    "StringNotLike": {"kms:ViaService": "s3.*.amazonaws.com"},
                 },
             },
             {

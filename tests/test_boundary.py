@@ -11,7 +11,9 @@ from tests.guardrails.evaluator import Request, decide
 PROD = "756789012345"
 ROLE = f"arn:aws:iam::{PROD}:role/orders-api-Fn-1A2B3C"
 BOUNDARY = f"arn:aws:iam::{PROD}:policy/nwl-workload-boundary"
-DOCUMENT = workload_boundary_document("nwl")
+LOG_ARCHIVE = "312345678901"
+DOCUMENT = workload_boundary_document("nwl", LOG_ARCHIVE)
+LOG_KEY = {"kms:ResourceAliases": ["alias/nwl/log-archive"]}
 
 CASES = [
     ("read its own bucket", Request("s3:GetObject", "arn:aws:s3:::orders-data/x", ROLE), "Allow"),
@@ -80,6 +82,73 @@ CASES = [
             context={"kms:ResourceAliases": ["alias/orders/data"]},
         ),
         "Allow",
+    ),
+    # an instance's own (bounded) profile can log its Session Manager sessions ...
+    (
+        "use the account's session key",
+        Request(
+            "kms:GenerateDataKey",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/3",
+            ROLE,
+            context={"kms:ResourceAliases": ["alias/nwl/session-manager"]},
+        ),
+        "Allow",
+    ),
+    (
+        "write a session transcript to the log archive",
+        Request(
+            "s3:PutObject",
+            f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/session-manager/{PROD}/s.log",
+            ROLE,
+            context={"aws:ResourceAccount": LOG_ARCHIVE},
+        ),
+        "Allow",
+    ),
+    (
+        "encrypt it with the log archive's key, through S3",
+        Request(
+            "kms:GenerateDataKey",
+            f"arn:aws:kms:eu-west-1:{LOG_ARCHIVE}:key/4",
+            ROLE,
+            context={**LOG_KEY, "kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+        ),
+        "Allow",
+    ),
+    # ... and nothing more with those keys and buckets
+    (
+        "use the log archive's key directly",
+        Request("kms:Decrypt", f"arn:aws:kms:eu-west-1:{LOG_ARCHIVE}:key/4", ROLE, context=LOG_KEY),
+        "Deny",
+    ),
+    (
+        "grant itself the session key",
+        Request(
+            "kms:CreateGrant",
+            f"arn:aws:kms:eu-west-1:{PROD}:key/3",
+            ROLE,
+            context={"kms:ResourceAliases": ["alias/nwl/session-manager"]},
+        ),
+        "Deny",
+    ),
+    (
+        "write to a baseline bucket outside the log archive",
+        Request(
+            "s3:PutObject",
+            "arn:aws:s3:::nwl-evidence-290123456789-eu-west-1/case/x",
+            ROLE,
+            context={"aws:ResourceAccount": "290123456789"},
+        ),
+        "Deny",
+    ),
+    (
+        "read a session transcript",
+        Request(
+            "s3:GetObject",
+            f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/session-manager/{PROD}/s.log",
+            ROLE,
+            context={"aws:ResourceAccount": LOG_ARCHIVE},
+        ),
+        "Deny",
     ),
     ("leave the organisation", Request("organizations:LeaveOrganization", "*", ROLE), "Deny"),
     ("read the organisation", Request("organizations:DescribeOrganization", "*", ROLE), "Allow"),

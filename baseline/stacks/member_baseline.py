@@ -326,7 +326,9 @@ class MemberBaselineStack(cdk.Stack):
                 "Caps every workload role and user: none without this boundary, nothing on "
                 "the landing zone's own resources or the organisation"
             ),
-            policy_document=workload_boundary_document(self.settings.prefix),
+            policy_document=workload_boundary_document(
+                self.settings.prefix, self.settings.log_archive_account_id
+            ),
         )
         self.workload_boundary.cfn_options.condition = self.is_home
         acknowledge_each(
