@@ -203,6 +203,11 @@ def findings_topic(prefix: str) -> str:
     return f"{prefix}-security-findings"
 
 
+def findings_key_alias(prefix: str) -> str:
+    """The key of the audit account's findings topic (home region)."""
+    return _alias(f"alias/{prefix}/security-findings")
+
+
 def incident_responder_role(prefix: str) -> str:
     """Incident-response role in every member account, assumed from the audit account."""
     return _role(f"{prefix}-incident-responder")

@@ -84,36 +84,14 @@ class ContainmentAutomation(Construct):
         name = naming.containment_function(prefix, region)
         topic = f"arn:aws:sns:{settings.home_region}:{audit}:{naming.findings_topic(prefix)}"
         responder = f"arn:aws:iam::*:role/{naming.incident_responder_role(prefix)}"
-        statements = [
-            iam.PolicyStatement(
-                sid="ActAsTheRespondersOfTheOrganization",
-                actions=["sts:AssumeRole"],
-                resources=[responder],
-                conditions=(
-                    {"StringEquals": {"aws:ResourceOrgID": settings.organization_id}}
-                    if settings.organization_id
-                    else None
-                ),
-            ),
-            iam.PolicyStatement(
-                sid="FindTheAccountsOu",
-                actions=[
-                    "organizations:DescribeOrganizationalUnit",
-                    "organizations:ListParents",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
-            ),
-            key_by_alias(
-                "UseTheTopicsKey",
-                settings.home_region,
-                audit,
-                f"alias/{prefix}/security-findings",
-                ["kms:Decrypt", "kms:GenerateDataKey"],
-            ),
-        ]
+        statements = acting_in_member_accounts(
+            "ActAsTheRespondersOfTheOrganization",
+            role_pattern=responder,
+            organization_id=settings.organization_id,
+            home_region=settings.home_region,
+            audit_account_id=audit,
+            prefix=prefix,
+        )
         environment = {
             "PREFIX": prefix,
             "MODES": stack.to_json_string(dict(settings.modes)),
@@ -198,6 +176,48 @@ class ContainmentAutomation(Construct):
             "The only writes on '*'-patterned resources are sts:AssumeRole of the member "
             "accounts' responder roles, within the organisation, and X-Ray's traces.",
         )
+
+
+def acting_in_member_accounts(
+    sid: str,
+    *,
+    role_pattern: str,
+    organization_id: str | None,
+    home_region: str,
+    audit_account_id: str,
+    prefix: str,
+) -> list[iam.PolicyStatement]:
+    """What an audit-account function that acts on findings needs: assume the member
+    accounts' role of ``role_pattern`` (within the organisation), find an account's OU,
+    and tell the findings topic (home region) under its key."""
+    topic = f"arn:aws:sns:{home_region}:{audit_account_id}:{naming.findings_topic(prefix)}"
+    return [
+        iam.PolicyStatement(
+            sid=sid,
+            actions=["sts:AssumeRole"],
+            resources=[role_pattern],
+            conditions=(
+                {"StringEquals": {"aws:ResourceOrgID": organization_id}}
+                if organization_id
+                else None
+            ),
+        ),
+        iam.PolicyStatement(
+            sid="FindTheAccountsOu",
+            actions=["organizations:DescribeOrganizationalUnit", "organizations:ListParents"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
+        ),
+        key_by_alias(
+            "UseTheTopicsKey",
+            home_region,
+            audit_account_id,
+            naming.findings_key_alias(prefix),
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+        ),
+    ]
 
 
 def started_by_findings(

@@ -23,7 +23,7 @@ from baseline.compliance import acknowledge
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction, handler_code
 from baseline.handlers.remediation import CONTROLS, PRODUCT
-from baseline.stacks.containment import key_by_alias, started_by_findings
+from baseline.stacks.containment import acting_in_member_accounts, started_by_findings
 
 
 @dataclass(frozen=True)
@@ -91,38 +91,18 @@ class RemediationAutomation(Construct):
             log_group_name=f"/{prefix}/remediation",
             timeout=cdk.Duration.minutes(5),
             statements=[
-                iam.PolicyStatement(
-                    sid="ActAsTheRemediationRolesOfTheOrganization",
-                    actions=["sts:AssumeRole"],
-                    resources=[role],
-                    conditions=(
-                        {"StringEquals": {"aws:ResourceOrgID": settings.organization_id}}
-                        if settings.organization_id
-                        else None
-                    ),
-                ),
-                iam.PolicyStatement(
-                    sid="FindTheAccountsOu",
-                    actions=[
-                        "organizations:DescribeOrganizationalUnit",
-                        "organizations:ListParents",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
+                *acting_in_member_accounts(
+                    "ActAsTheRemediationRolesOfTheOrganization",
+                    role_pattern=role,
+                    organization_id=settings.organization_id,
+                    home_region=home,
+                    audit_account_id=audit,
+                    prefix=prefix,
                 ),
                 iam.PolicyStatement(
                     sid="MarkTheFindingsNotified",
                     actions=["securityhub:BatchUpdateFindings"],
                     resources=[f"arn:aws:securityhub:{home}:{audit}:hub/default"],
-                ),
-                key_by_alias(
-                    "UseTheTopicsKey",
-                    home,
-                    audit,
-                    f"alias/{prefix}/security-findings",
-                    ["kms:Decrypt", "kms:GenerateDataKey"],
                 ),
             ],
             wildcard_reasons={

@@ -414,7 +414,7 @@ class SecurityToolingStack(cdk.Stack):
             topic_name=naming.findings_topic(prefix),
             email=settings.notification_email,
             publishers=["events.amazonaws.com"],
-            key_alias=f"alias/{prefix}/security-findings",
+            key_alias=naming.findings_key_alias(prefix),
         )
         for name, pattern in finding_rules(settings.home_region).items():
             rule = events.Rule(
