@@ -11,21 +11,23 @@ NODE_STAMP := node_modules/.installed
 # checkov installs many packages of its own: a virtual environment apart from the kit's
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
-CHECKOV_VERSION := 3.3.30
 
 # jsii prints a large end-of-life banner on Node.js 20 (supported here); the value is the major version.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test scan lint docs bench constraints clean
+.PHONY: setup synth test scan lint docs bench lock clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): pyproject.toml constraints.txt
+# Every package, pip and setuptools included, comes from requirements.lock with its hash
+# (--require-hashes refuses anything else); the kit itself is then installed editable,
+# with the locked setuptools and no download.
+$(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -40,10 +42,9 @@ synth: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
-$(SCAN_STAMP): Makefile
+$(SCAN_STAMP): requirements-scan.lock
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SCAN_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-scan.lock
 	@touch $@
 
 ## scan: run checkov over every template of the example organisation and the workload example
@@ -65,10 +66,17 @@ docs: setup
 bench: setup
 	$(BIN)/python bench/synth.py
 
-## constraints: re-pin the exact versions after a dependency change
-constraints: setup
-	{ head -n 3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+## lock: re-resolve requirements.lock and requirements-scan.lock (with hashes) after a
+## dependency change in pyproject.toml, requirements-build.in or requirements-scan.in;
+## versions already locked stay unless the change needs another one
+LOCK_VENV := .venv-lock
+LOCK_PYTHON := 3.11.5
+lock:
+	@test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet uv==0.13.8; }
+	$(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml requirements-build.in --extra dev \
+	  --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" -o requirements.lock
+	$(LOCK_VENV)/bin/uv pip compile --quiet requirements-scan.in \
+	  --generate-hashes --python-version $(LOCK_PYTHON) --custom-compile-command "make lock" -o requirements-scan.lock
 
 clean:
 	rm -rf cdk.out cdk.out.workload .pytest_cache .mypy_cache .ruff_cache
