@@ -1,9 +1,12 @@
-"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``gameday``, ``contain``.
+"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``report``, ``gameday``, ``contain``.
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
 organisation and rewrites the generated pages in ``docs/``; ``docs --check`` exits 1 when
-any of them is stale. ``gameday`` rehearses the alert path with GuardDuty sample
+any of them is stale. ``report`` prints, for every Security Pillar best practice and
+CIS v5.0.0 recommendation, the controls and guardrails that answer it and whether their
+evidence is in the templates (a given ``cdk.out``, or a fresh synth of the config); it
+exits 1 when a control's evidence is missing. ``gameday`` rehearses the alert path with GuardDuty sample
 findings (``--dry-run`` prints its calls without credentials); it exits 0 when every step
 passed, 1 when one failed, 2 on bad input. ``contain`` isolates a compromised instance
 through the member account's responder role (same exit codes).
@@ -78,6 +81,44 @@ def _docs(check: bool) -> int:
             print(f"  {name}", file=sys.stderr)
         return 1
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from baseline import guardrails
+    from baseline.assembly import templates_in
+    from baseline.report import coverage, render
+
+    try:
+        config = guardrails.check(load_config(args.config), str(args.config))
+    except ConfigError as error:
+        return _refused(error)
+    if args.cdk_out is not None:
+        if not sorted(args.cdk_out.glob("*.template.json")):
+            print(
+                f"--cdk-out {args.cdk_out}: no cloud assembly there (no *.template.json); "
+                "run `make synth` or give the directory `cdk synth` wrote",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID_CONFIG
+        templates = templates_in(args.cdk_out)
+        source = f"{args.cdk_out} ({args.config})"
+    else:
+        import tempfile
+
+        from baseline.app import build_app  # starts the CDK: only without --cdk-out
+
+        with tempfile.TemporaryDirectory() as outdir:
+            app, _ = build_app(config, outdir=outdir)
+            try:
+                app.synth()
+            except Exception as error:  # a compliance pack's finding, reported in one line
+                print(f"synth of {args.config} failed: {error}", file=sys.stderr)
+                return 1
+            templates = templates_in(Path(outdir))
+        source = f"a synth of {args.config}"
+    result = coverage(templates, config, source)
+    print(render(result, args.format))
+    return 0 if result.complete else 1
 
 
 def _refused(error: Exception) -> int:
@@ -177,6 +218,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     docs = commands.add_parser("docs", help="regenerate the generated pages in docs/")
     docs.add_argument("--check", action="store_true", help="exit 1 if any page is stale")
+    report = commands.add_parser(
+        "report", help="Security Pillar and CIS coverage, with evidence from the templates"
+    )
+    report.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    report.add_argument(
+        "--cdk-out",
+        type=Path,
+        help="read this synthesized cloud assembly instead of synthesizing the config",
+    )
+    report.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="default: text"
+    )
     gameday = commands.add_parser(
         "gameday", help="rehearse the alert path with GuardDuty sample findings"
     )
@@ -228,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         return _validate(args.path)
     if args.command == "gameday":
         return _gameday(args)
+    if args.command == "report":
+        return _report(args)
     return _docs(args.check)
 
 

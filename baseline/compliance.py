@@ -21,13 +21,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 import cdk_nag
 import jsii
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
+
+from baseline.assembly import templates_with_stack_sets
 
 #: The packs run on the whole app, in this order. Serverless checks every function the
 #: app defines (and finds nothing to check in an app without functions).
@@ -357,29 +358,6 @@ def _records_of(stack: str, template: Mapping[str, object]) -> Iterator[Acknowle
                 rule_id=rule_id,
                 reason=reason,
             )
-
-
-def templates_with_stack_sets(
-    assembly_dir: Path, *, stack_sets: bool = True
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every template of a cloud assembly, by name, and each template one carries: a
-    StackSet's written inline (the member baseline) and a nested stack's written beside it
-    (the Identity Center assignments, which name their file in ``lz:TemplateFile``
-    metadata), named ``<stack>/<logical id>``. With ``stack_sets=False``, the StackSets'
-    templates are left out (they deploy as no stack of the assembly)."""
-    for template_path in sorted(assembly_dir.glob("*.template.json")):
-        template = json.loads(template_path.read_text(encoding="utf-8"))
-        stack = template_path.name.removesuffix(".template.json")
-        yield stack, template
-        for logical_id, resource in template.get("Resources", {}).items():
-            body = resource.get("Properties", {}).get("TemplateBody")
-            nested_file = resource.get("Metadata", {}).get("lz:TemplateFile")
-            if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):
-                if stack_sets:
-                    yield f"{stack}/{logical_id}", json.loads(body)
-            elif resource.get("Type") == "AWS::CloudFormation::Stack" and nested_file:
-                nested = (assembly_dir / nested_file).read_text(encoding="utf-8")
-                yield f"{stack}/{logical_id}", json.loads(nested)
 
 
 def acknowledgements_in(assembly_dir: Path) -> Iterator[AcknowledgementRecord]:

@@ -1021,6 +1021,76 @@ class ThirdPartyRoleConfig(_Strict):
     )
 
 
+_CODEARTIFACT_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
+# a normalized Python project-name prefix (PEP 503: lower case, runs of -_. become -)
+_PYPI_PREFIX = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9-])?$")
+_NPM_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]{0,213}$")
+_PUBLISHER = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{0,511}\*?$")
+
+
+class PackageUpstream(StrEnum):
+    """A public source CodeArtifact connects to (its external connection)."""
+
+    PYPI = "pypi"
+    NPM = "npm"
+
+
+class Packages(_Strict):
+    """The organisation's package repositories: CodeArtifact in the shared-services account
+    (docs/packages.md)."""
+
+    domain: Annotated[
+        str | None,
+        _matches(_CODEARTIFACT_DOMAIN, "must be 2-50 lower-case letters, digits and hyphens"),
+    ] = Field(default=None, description="The CodeArtifact domain's name. Default: the prefix.")
+    upstreams: list[PackageUpstream] = Field(
+        default_factory=lambda: [PackageUpstream.PYPI, PackageUpstream.NPM],
+        min_length=1,
+        description=(
+            "Public sources, one store repository each, upstreams of the internal "
+            "repository. Default: pypi and npm."
+        ),
+    )
+    internal_python_prefixes: list[
+        Annotated[
+            str,
+            _matches(
+                _PYPI_PREFIX,
+                "must be a normalized Python name prefix (lower case, digits, '-'), like "
+                "'northwind-'",
+            ),
+        ]
+    ] = Field(
+        default_factory=list,
+        description=(
+            "Python package names starting with these are internal: never taken from PyPI, "
+            "published only to the internal repository (dependency confusion)."
+        ),
+    )
+    internal_npm_scopes: list[
+        Annotated[str, _matches(_NPM_SCOPE, "must be an npm scope like '@northwind'")]
+    ] = Field(
+        default_factory=list,
+        description="npm scopes that are internal: never taken from npmjs, published only inside.",
+    )
+    publishers: list[
+        Annotated[
+            str,
+            _matches(
+                _PUBLISHER,
+                "must be a role ARN, optionally ending in *, like "
+                "arn:aws:iam::123456789012:role/release-*",
+            ),
+        ]
+    ] = Field(
+        default_factory=list,
+        description=(
+            "Role ARN patterns (in the organisation) that may publish to the internal "
+            "repository; nobody else can. Default: none."
+        ),
+    )
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -1066,6 +1136,12 @@ class LandingZoneConfig(_Strict):
     identity_center: IdentityCenter | None = Field(
         default=None,
         description="IAM Identity Center permission sets and assignments. Default: none.",
+    )
+    packages: Packages | None = Field(
+        default=None,
+        description=(
+            "CodeArtifact package repositories in the shared-services account. Default: none."
+        ),
     )
     ci_roles: list[CiRole] = Field(
         default_factory=list, description="Roles GitHub Actions assume through OIDC."
@@ -1234,6 +1310,7 @@ class LandingZoneConfig(_Strict):
         problems += self._incident_response_problems()
         problems += self._allowed_image_problems()
         problems += self._machine_role_problems()
+        problems += self._package_problems()
         _raise_if(problems)
         return self
 
@@ -1315,6 +1392,28 @@ class LandingZoneConfig(_Strict):
             for path in paths
             if path not in known
         ]
+
+    def _package_problems(self) -> list[str]:
+        if self.packages is None or self.bootstrap_phase:
+            return []
+        holders = [a for a in self.accounts if a.role == AccountRole.SHARED_SERVICES]
+        problems = []
+        if len(holders) != 1 or holders[0].id is None:
+            problems.append(
+                "packages: the package repositories live in the shared-services account: "
+                "give exactly one account role 'shared_services' with its 12-digit id"
+            )
+        for name, values in (
+            ("internal_python_prefixes", self.packages.internal_python_prefixes),
+            ("internal_npm_scopes", self.packages.internal_npm_scopes),
+            ("publishers", self.packages.publishers),
+        ):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                problems.append(f"packages.{name}: {', '.join(repeated)} given more than once")
+        if len(set(self.packages.upstreams)) != len(self.packages.upstreams):
+            problems.append("packages.upstreams: each source at most once")
+        return problems
 
     def _forensics_problems(self) -> list[str]:
         holders = [i for i, a in enumerate(self.accounts) if a.role == AccountRole.FORENSICS]

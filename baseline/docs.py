@@ -15,12 +15,14 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from baseline.app import DEFAULT_CONFIG, build_app, summary
+from baseline.assembly import templates_in
 from baseline.cdk_context import PROJECT_ROOT
-from baseline.compliance import render_acknowledgements, templates_with_stack_sets
+from baseline.compliance import render_acknowledgements
 from baseline.config import json_schema, load_config
 from baseline.controls import Templates, render_controls
 from baseline.guardrails.report import render_guardrails
 from baseline.landing_zone import LandingZone
+from baseline.report import coverage, render_markdown
 
 DOCS = PROJECT_ROOT / "docs"
 README = PROJECT_ROOT / "README.md"
@@ -82,11 +84,30 @@ def render_readme(readme: str, synth_summary: str) -> str:
     return f"{readme[:start]}\n```\n{synth_summary}\n```\n{readme[end:]}"
 
 
-def templates_in(assembly_dir: Path) -> Templates:
-    """Every stack template of a cloud assembly: each stack's by its artifact id, and the
-    nested stacks' (the Identity Center assignment shards) as ``<stack>/<logical id>``.
-    A StackSet's own template is left out: it deploys as no stack of the assembly."""
-    return dict(templates_with_stack_sets(assembly_dir, stack_sets=False))
+COVERAGE_INTRO = (
+    "Every best practice of the Security Pillar, SEC01-BP01 to SEC11-BP08, with what "
+    "answers it: the kit's controls (with the number of resources their check finds in the "
+    "example organisation, or MISSING), the guardrails that carry it (found in the "
+    "synthesized organisation policies, or MISSING), the files of this repository that a "
+    "test checks, and the step that stays with the customer, linked to its runbook. "
+    "Generated from `baseline/controls/practices.py`; `python -m baseline report` prints "
+    "the same for any config or `cdk.out`. Then the CIS AWS Foundations Benchmark v5.0.0 "
+    "recommendations the kit implements; the ones left to the customer are in "
+    "[deploy.md](deploy.md#manual-steps-that-remain)."
+)
+
+
+def render_controls_page(templates: Templates) -> str:
+    """docs/controls.md: the registry, then the coverage of every best practice."""
+    result = coverage(templates, load_config(DEFAULT_CONFIG), "the example organisation")
+    return (
+        render_controls(templates)
+        + "\n## Security Pillar coverage\n\n"
+        + COVERAGE_INTRO
+        + "\n\n"
+        + render_markdown(result, relative_to="docs")
+        + "\n"
+    )
 
 
 def render_schema() -> str:
@@ -97,7 +118,7 @@ def render_all(assembly_dir: Path) -> dict[str, str]:
     """File name in docs/ -> its content, for a synthesized example organisation."""
     return {
         "landing-zone.schema.json": render_schema(),
-        "controls.md": render_controls(templates_in(assembly_dir)),
+        "controls.md": render_controls_page(templates_in(assembly_dir)),
         "acknowledgements.md": render_acknowledgements(assembly_dir),
         "guardrails.md": render_guardrails(load_config(DEFAULT_CONFIG)),
     }

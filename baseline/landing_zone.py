@@ -35,6 +35,7 @@ from baseline.stacks.member_baseline import (
 )
 from baseline.stacks.network import NetworkSettings, NetworkStack
 from baseline.stacks.organization import OrganizationStack, OrganizationStackSettings
+from baseline.stacks.packages import PackagesSettings, PackagesStack
 from baseline.stacks.security_tooling import SecurityToolingSettings, SecurityToolingStack
 from baseline.stacks.trail import TrailSettings, TrailStack
 
@@ -116,6 +117,7 @@ class LandingZone(Construct):
         self.security_tooling: list[SecurityToolingStack] = []
         self.network: list[NetworkStack] = []
         self.forensics: ForensicsStack | None = None
+        self.packages: PackagesStack | None = None
         self.identity_centers: list[IdentityCenterStack] = []
         self.identity_assignments: list[IdentityAssignmentsStack] = []
         self.machine_access: list[MachineAccessStack] = []
@@ -258,6 +260,19 @@ class LandingZone(Construct):
                 after=[organization, log_archive],
                 settings=forensics,
             )
+        # 9c. The shared-services account's package repositories (CodeArtifact).
+        packages = PackagesSettings.from_config(config)
+        if packages is not None:
+            self.packages = stack(
+                PackagesStack,
+                "Packages",
+                name=naming.packages_stack(prefix),
+                description="CodeArtifact domain and repositories of the organisation",
+                account=packages.account_id,
+                region=packages.region,
+                after=[organization],
+                settings=packages,
+            )
         # 10. Identity Center: permission sets, then the assignments, once the accounts,
         # their baselines (the workload boundary PowerUser names) and the trail exist.
         if config.identity_center is not None:
@@ -329,6 +344,7 @@ class LandingZone(Construct):
             *self.security_tooling,
             *self.network,
             self.forensics,
+            self.packages,
             *self.identity_centers,
             *self.identity_assignments,
             *self.machine_access,

@@ -85,6 +85,28 @@ def forensics_stack(prefix: str) -> str:
     return f"{prefix}-forensics"
 
 
+def packages_stack(prefix: str) -> str:
+    return f"{prefix}-packages"
+
+
+def package_domain(prefix: str) -> str:
+    """The CodeArtifact domain, unless the config names one."""
+    return prefix
+
+
+def package_key_alias(prefix: str) -> str:
+    return f"alias/{prefix}/codeartifact"
+
+
+def package_store_repository(source: str) -> str:
+    """The repository that holds what one public source (pypi, npm) gave."""
+    return f"{source}-store"
+
+
+#: The repository workloads use: internal packages, and the stores as upstreams.
+PACKAGE_INTERNAL_REPOSITORY = "internal"
+
+
 def containment_role_pattern(prefix: str) -> str:
     """Name pattern of the audit account's containment automation roles (one per region):
     the only writers of the evidence bucket."""

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from baseline.compliance import templates_with_stack_sets  # noqa: E402
+from baseline.assembly import templates_with_stack_sets  # noqa: E402
 
 
 def failures(report: Any) -> tuple[list[str], dict[str, int]]:

@@ -23,10 +23,9 @@ import yaml
 from aws_cdk import assertions
 
 from baseline.app import DEFAULT_CONFIG, build_app
+from baseline.assembly import templates_in, templates_with_stack_sets
 from baseline.cdk_context import PROJECT_ROOT
-from baseline.compliance import templates_with_stack_sets
 from baseline.config import LandingZoneConfig, load_config
-from baseline.docs import templates_in
 from baseline.landing_zone import LandingZone
 
 

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from baseline.compliance import templates_with_stack_sets
+from baseline.assembly import templates_with_stack_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from baseline.app import cdk_json_context
+from baseline.assembly import templates_with_stack_sets
 from baseline.compliance import (
     GUARD_PLUGIN,
     PACKS,
@@ -21,7 +22,6 @@ from baseline.compliance import (
     acknowledgements_in,
     attach_packs,
     synth_checked,
-    templates_with_stack_sets,
 )
 from tests.conftest import Synthesized
 from tests.constructs.helpers import ENV, new_stack

@@ -60,6 +60,6 @@ def test_the_deploy_order_is_the_one_the_landing_zone_builds(synthesized: Synthe
     )
     steps = [line.split("|")[2].strip() for line in table.splitlines()[2:]]
     assert steps[0] == "`Organization`" and steps[-1].startswith("`MachineAccess-")
-    assert len(steps) == 15
+    assert len(steps) == 16
     assert "docs/deploy.md#deploy-order" in README.read_text(encoding="utf-8")
     assert "deploy.md#deploy-order" in (DOCS / "architecture.md").read_text(encoding="utf-8")

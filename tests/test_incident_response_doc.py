@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from baseline.compliance import templates_with_stack_sets
+from baseline.assembly import templates_with_stack_sets
 from tests.conftest import Synthesized
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "incident-response.md"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from baseline.assembly import templates_with_stack_sets
 from baseline.assignments import LANES
-from baseline.compliance import templates_with_stack_sets
 from bench.generate_org import TEAM_SETS, TEAMS, generate
 
 ACCOUNTS = 2000

@@ -88,6 +88,7 @@ STACKS = [
     "Network-eu-central-1",
     "Network-us-east-1",
     "Forensics",
+    "Packages",
     "IdentityCenter",
     "IdentityCenterDelegated",
     "IdentityAssignments00",

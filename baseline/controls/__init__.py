@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from baseline.controls import (
+    application,
     detection,
     guardrails,
     identity,
@@ -43,6 +44,7 @@ _DOMAINS: tuple[tuple[str, ModuleType], ...] = (
     ("Detection", detection),
     ("Network", network),
     ("Incident response", incident),
+    ("Application security", application),
 )
 
 

@@ -20,7 +20,7 @@ CONTROLS: list[Control] = []
         "the organisation settings make the audit account their delegated administrator "
         "there."
     ),
-    best_practices=("SEC04-BP01", "SEC04-BP02", "SEC06-BP01", "SEC07-BP03"),
+    best_practices=("SEC04-BP01", "SEC04-BP02", "SEC06-BP01", "SEC07-BP03", "SEC06-BP05"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
 )
 def check_detective_services(templates: Templates) -> Evidence:

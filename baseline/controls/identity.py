@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 
-from baseline.controls.model import Control, Evidence, Templates, control, properties, resources
+from baseline.controls.model import (
+    Control,
+    Evidence,
+    Templates,
+    as_list,
+    control,
+    properties,
+    resources,
+)
 
 CONTROLS: list[Control] = []
 
@@ -39,4 +47,110 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
             "USER",
         )
         evidence.record(name, ok)
+    return evidence
+
+
+@control(
+    CONTROLS,
+    id="LZ-ID-02",
+    title="Access goes to groups, and sessions carry the identity provider's attributes",
+    explanation=(
+        "Identity Center passes at least one attribute, each taken from the identity "
+        "provider (${path:...}), into every session for attribute-based access control, "
+        "and at least one assignment gives a permission set to a group rather than a user."
+    ),
+    best_practices=("SEC02-BP06", "SEC03-BP06"),
+    implemented_by="baseline.stacks.identity_center.IdentityCenterStack",
+)
+def check_groups_and_attributes(templates: Templates) -> Evidence:
+    """Each attribute configuration whose every attribute comes from the identity
+    provider, and each group assignment, as evidence; with no group assignment or no
+    attribute configuration the control does not hold."""
+    evidence = Evidence()
+    configurations = list(
+        resources(templates, "AWS::SSO::InstanceAccessControlAttributeConfiguration")
+    )
+    for name, configuration in configurations:
+        attributes = properties(configuration).get("AccessControlAttributes", [])
+        sources = [s for a in attributes for s in a.get("Value", {}).get("Source", [])]
+        evidence.record(name, bool(sources) and all(str(s).startswith("${path:") for s in sources))
+    groups = [
+        name
+        for name, assignment in resources(templates, "AWS::SSO::Assignment")
+        if properties(assignment).get("PrincipalType") == "GROUP"
+    ]
+    if not configurations or not groups:
+        evidence.violations.append("no attribute configuration or no group assignment")
+    evidence.found += groups
+    return evidence
+
+
+_GITHUB = "token.actions.githubusercontent.com"
+_EXACT_REPOSITORY = re.compile(r"^repo:[A-Za-z0-9_.-]+(@\d+)?/[A-Za-z0-9_.-]+(@\d+)?:[^*]+$")
+
+
+def _trust_statements(role: dict[str, object]) -> list[dict[str, object]]:
+    document = properties(role).get("AssumeRolePolicyDocument", {})
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return [s for s in statements if isinstance(s, dict) and s.get("Effect") == "Allow"]
+
+
+def _names_an_account(statement: dict[str, object]) -> bool:
+    principal = statement.get("Principal", {})
+    aws = principal.get("AWS", []) if isinstance(principal, dict) else []
+    return any(re.match(r"^(arn:aws:iam::)?\d{12}", str(a)) for a in as_list(aws))
+
+
+def _bound(statement: dict[str, object]) -> bool:
+    """A condition that narrows an account principal to someone: its external id, the
+    organisation, or named principal ARNs."""
+    conditions = statement.get("Condition", {})
+    keys = {
+        key.lower()
+        for block in (conditions.values() if isinstance(conditions, dict) else [])
+        if isinstance(block, dict)
+        for key in block
+    }
+    return bool(keys & {"sts:externalid", "aws:principalorgid", "aws:principalarn"})
+
+
+def _condition(statement: dict[str, object], key: str) -> list[str]:
+    conditions = statement.get("Condition", {})
+    equals = conditions.get("StringEquals", {}) if isinstance(conditions, dict) else {}
+    value = equals.get(key, []) if isinstance(equals, dict) else []
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+@control(
+    CONTROLS,
+    id="LZ-ID-03",
+    title="Cross-account trust is bound; CI roles trust exact GitHub subjects",
+    explanation=(
+        "Every role trust that names an account is narrowed by a condition on "
+        "sts:ExternalId (third parties), aws:PrincipalOrgID or aws:PrincipalArn, and every "
+        "role that trusts GitHub's OIDC provider "
+        "requires the audience sts.amazonaws.com and a subject list (StringEquals) whose "
+        "entries name the owner and repository exactly, without wildcards."
+    ),
+    best_practices=("SEC03-BP09", "SEC02-BP02", "SEC11-BP07"),
+    implemented_by="baseline.stacks.machine_access.MachineAccessStack",
+)
+def check_machine_trust(templates: Templates) -> Evidence:
+    """Each trust statement of a third-party or GitHub Actions role, checked for its
+    external id or its exact subjects."""
+    evidence = Evidence()
+    for name, role in resources(templates, "AWS::IAM::Role"):
+        for statement in _trust_statements(role):
+            principal = statement.get("Principal", {})
+            federated = str(principal.get("Federated", "")) if isinstance(principal, dict) else ""
+            if federated.endswith(f"oidc-provider/{_GITHUB}"):
+                subjects = _condition(statement, f"{_GITHUB}:sub")
+                evidence.record(
+                    name,
+                    _condition(statement, f"{_GITHUB}:aud") == ["sts.amazonaws.com"]
+                    and bool(subjects)
+                    and all(_EXACT_REPOSITORY.match(s) for s in subjects),
+                )
+            elif _names_an_account(statement):
+                evidence.record(name, _bound(statement))
     return evidence

@@ -56,7 +56,7 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
         "the world in on one of those ports, and every VPC's stack closes its default security group and has a flow "
         "log of all traffic."
     ),
-    best_practices=("SEC05-BP01", "SEC05-BP02", "SEC04-BP01"),
+    best_practices=("SEC05-BP01", "SEC05-BP02", "SEC04-BP01", "SEC06-BP03"),
     cis=("3.7", "5.1", "5.2", "5.4"),
     implemented_by=(
         "baseline.constructs.layered_vpc.LayeredVpc, baseline.constructs.network_hub.NetworkHub"
@@ -164,7 +164,7 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
         "engine and drops every established flow no rule allows; every firewall sends "
         "its alert and flow logs, and only those, to S3."
     ),
-    best_practices=("SEC05-BP02", "SEC05-BP03", "SEC04-BP01"),
+    best_practices=("SEC05-BP02", "SEC05-BP03", "SEC04-BP01", "SEC05-BP04"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
 )
 def check_egress_inspected(templates: Templates) -> Evidence:
@@ -211,7 +211,7 @@ def check_egress_inspected(templates: Templates) -> Evidence:
         "and botnet command-and-control domain lists, its stack logs DNS queries, and "
         "every query logging configuration delivers to S3 (the log archive)."
     ),
-    best_practices=("SEC05-BP03", "SEC04-BP01"),
+    best_practices=("SEC05-BP03", "SEC04-BP01", "SEC05-BP04"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
 )
 def check_dns_firewall(templates: Templates) -> Evidence:

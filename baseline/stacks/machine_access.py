@@ -98,7 +98,7 @@ class MachineAccessStack(cdk.Stack):
                     {
                         f"AwsSolutions-IAM5[Resource::{pattern}]": (
                             "The CI role may assume only the roles these name patterns give "
-                            "(the landing zone's deploy roles in each account), and only "
+                            "(the landing zone's CDK bootstrap roles in each account), and only "
                             "inside the organisation."
                         )
                         for pattern in ci.assume_roles
@@ -115,6 +115,10 @@ class MachineAccessStack(cdk.Stack):
                 external_id=party.external_id,
                 role_name=naming.third_party_role(prefix, party.name),
             )
+            # RCP-IDENTITY-PERIMETER denies sts:AssumeRole from outside the organisation
+            # but on a role carrying this tag, which only the baseline's principals set:
+            # without it the third party could not assume the role it was given.
+            cdk.Tags.of(vendor.role).add(naming.perimeter_exception_tag(prefix), "true")
             for arn in party.managed_policies:
                 vendor.role.add_managed_policy(
                     iam.ManagedPolicy.from_managed_policy_arn(

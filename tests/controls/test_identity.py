@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Synthesized
-from tests.controls.helpers import Weakening, assert_weakening_breaks, first
+from tests.controls.helpers import MutableTemplates, Weakening, assert_weakening_breaks, first
 
 WEAKENINGS: dict[str, Weakening] = {
     "LZ-ID-01": lambda t: first(
         t, "AWS::SSO::PermissionSet", lambda r: r["Properties"]["Name"] == "Administrator"
     )["Properties"].update(SessionDuration="PT8H"),
+    "LZ-ID-02": lambda t: first(t, "AWS::SSO::InstanceAccessControlAttributeConfiguration")[
+        "Properties"
+    ]["AccessControlAttributes"][0]["Value"].update(Source=["engineering"]),
+    "LZ-ID-03": lambda t: _third_party_trust(t)["Condition"].clear(),
 }
+
+
+def _third_party_trust(t: MutableTemplates) -> dict[str, Any]:
+    role = first(
+        t,
+        "AWS::IAM::Role",
+        lambda r: "third-party" in str(r["Properties"].get("RoleName", "")),
+    )
+    statement: dict[str, Any] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    return statement
+
+
+def _ci_trust(t: MutableTemplates) -> dict[str, Any]:
+    role = first(
+        t,
+        "AWS::IAM::Role",
+        lambda r: r["Properties"].get("RoleName") == "nwl-ci-landing-zone-deploy",
+    )
+    statement: dict[str, Any] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    return statement
 
 
 @pytest.mark.parametrize("control_id", WEAKENINGS)
@@ -38,3 +64,56 @@ def test_fails_on_an_assignment_that_is_not_to_one_account(synthesized: Synthesi
         ),
         synthesized,
     )
+
+
+def test_fails_when_no_group_is_assigned_anything(synthesized: Synthesized) -> None:
+    def users_only(t: MutableTemplates) -> None:
+        for template in t.values():
+            for resource in template["Resources"].values():
+                if resource["Type"] == "AWS::SSO::Assignment":
+                    resource["Properties"]["PrincipalType"] = "USER"
+
+    assert_weakening_breaks("LZ-ID-02", users_only, synthesized)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["repo:northwind/*:ref:refs/heads/main", "repo:*/landing-zone:environment:production", "*"],
+)
+def test_fails_on_a_ci_role_that_trusts_other_repositories(
+    subject: str, synthesized: Synthesized
+) -> None:
+    def widen(t: MutableTemplates) -> None:
+        _ci_trust(t)["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] = [
+            subject
+        ]
+
+    assert_weakening_breaks("LZ-ID-03", widen, synthesized)
+
+
+def test_fails_on_a_ci_role_without_the_audience(synthesized: Synthesized) -> None:
+    assert_weakening_breaks(
+        "LZ-ID-03",
+        lambda t: _ci_trust(t)["Condition"]["StringEquals"].pop(
+            "token.actions.githubusercontent.com:aud"
+        ),
+        synthesized,
+    )
+
+
+def test_fails_on_a_cross_account_trust_without_a_binding_condition(
+    synthesized: Synthesized,
+) -> None:
+    def unbind(t: MutableTemplates) -> None:
+        role = first(
+            t,
+            "AWS::IAM::Role",
+            lambda r: (
+                "AuditReadOnly" in str(r["Properties"].get("RoleName", ""))
+                or "audit" in str(r["Properties"].get("RoleName", ""))
+            ),
+        )
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            statement.pop("Condition", None)
+
+    assert_weakening_breaks("LZ-ID-03", unbind, synthesized)

@@ -12,6 +12,7 @@ from baseline.controls import (
     Control,
     Evidence,
     Templates,
+    application,
     detection,
     guardrails,
     identity,
@@ -24,6 +25,7 @@ from baseline.controls import (
 )
 from tests.conftest import Synthesized
 from tests.controls import (
+    test_application,
     test_detection,
     test_guardrails,
     test_identity,
@@ -63,6 +65,7 @@ DOMAINS: list[tuple[ModuleType, ModuleType]] = [
     (detection, test_detection),
     (network, test_network),
     (incident, test_incident),
+    (application, test_application),
 ]
 
 

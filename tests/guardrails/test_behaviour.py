@@ -1524,3 +1524,37 @@ def test_without_a_forensics_account_only_evidence_stays_unshared(
     )
     assert decide(levels, ordinary) == "Allow"  # a DR copy or an AMI pipeline still works
     assert decide(levels, evidence) == "Deny"
+
+
+def test_the_vendor_can_assume_the_third_party_role_it_was_given(
+    synthesized: Synthesized,
+) -> None:
+    """The identity perimeter lets the vendor in only because the synthesized role carries
+    the exception tag; the same request on the role without its tags is denied."""
+    (role,) = [
+        r["Properties"]
+        for r in synthesized.templates["MachineAccess-audit"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+    ]
+    tags = {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in role.get("Tags", [])}
+    audit = "423456789012"
+    levels = _levels(synthesized, audit, "RESOURCE_CONTROL_POLICY")
+
+    def assume(resource_tags: dict[str, str]) -> str:
+        return decide(
+            levels,
+            Request(
+                "sts:AssumeRole",
+                f"arn:aws:iam::{audit}:role/{role['RoleName']}",
+                "arn:aws:iam::999988887777:role/scanner",
+                context={
+                    "aws:PrincipalIsAWSService": "false",
+                    "aws:SecureTransport": "true",
+                    "sts:ExternalId": "northwind-posture-7f3c91",
+                    **resource_tags,
+                },
+            ),
+        )
+
+    assert assume(tags) == "Allow"
+    assert assume({}) == "Deny"

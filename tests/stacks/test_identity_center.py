@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from baseline.assembly import templates_with_stack_sets
 from baseline.assignments import LANES, Side, plan
-from baseline.compliance import templates_with_stack_sets
 from baseline.config import ConfigError, load_config, parse_config
 from baseline.naming import logical_id
 from tests.conftest import Synthesized

@@ -23,19 +23,26 @@ def test_the_pipeline_role_trusts_one_environment_and_may_only_assume_deploy_rol
     synthesized: Synthesized,
 ) -> None:
     template = synthesized.templates["MachineAccess-management"]
-    (role,) = _roles(synthesized, "MachineAccess-management").values()
+    roles = _roles(synthesized, "MachineAccess-management")
+    assert set(roles) == {"nwl-ci-landing-zone-deploy", "nwl-ci-landing-zone-diff"}
+    role = roles["nwl-ci-landing-zone-deploy"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
         "repo:northwind/landing-zone:environment:production"
     ]
-    (policy,) = [
-        r["Properties"]
+    policies = {
+        r["Properties"]["Roles"][0]["Ref"]: r["Properties"]
         for r in template["Resources"].values()
         if r["Type"] == "AWS::IAM::ManagedPolicy"
-    ]
+    }
+    (policy,) = [p for ref, p in policies.items() if ref.startswith("CiLandingZoneDeployRole")]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     assert all(r.startswith("arn:aws:iam::*:role/cdk-lzbaseline-") for r in statement["Resource"])
+    # the diff role of the same pipeline reads only: the lookup roles, from main
+    (diff_policy,) = [p for ref, p in policies.items() if ref.startswith("CiLandingZoneDiffRole")]
+    (diff_statement,) = diff_policy["PolicyDocument"]["Statement"]
+    assert diff_statement["Resource"] == "arn:aws:iam::*:role/cdk-lzbaseline-lookup-role-*"
     assert statement["Condition"] == {
         "StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}
     }
