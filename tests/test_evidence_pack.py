@@ -11,12 +11,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from baseline.__main__ import main
 from baseline.controls import CONTROLS
 from baseline.controls.practices import PRACTICES
 from baseline.guardrails import library
-from baseline.report import coverage, render_markdown, render_text
+from baseline.report import Coverage, coverage, render, render_json, render_markdown, render_text
 from tests.conftest import Synthesized
 from tests.controls.test_registry import BP_IDS
 
@@ -134,21 +135,23 @@ def test_the_report_lists_every_practice_and_holds_on_the_example(
     assert "4.15    LZ-ALARM-01 (15)" in out
 
 
-def test_the_report_as_json(synthesized: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["report", "--cdk-out", str(synthesized.outdir), "--format", "json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+@pytest.fixture(scope="module")
+def example_coverage(synthesized: Synthesized) -> Coverage:
+    return coverage(synthesized.templates, synthesized.config, "the example")
+
+
+def test_the_report_as_json(example_coverage: Coverage) -> None:
+    document = json.loads(render_json(example_coverage))
     assert document["complete"] is True and document["missing"] == []
     assert [p["id"] for p in document["practices"]] == [p.id for p in PRACTICES]
     packages = next(p for p in document["practices"] if p["id"] == "SEC11-BP05")
     assert packages["controls"][0]["id"] == "LZ-APP-01" and packages["controls"][0]["holds"]
     assert packages["runbook"] == "docs/packages.md#using-the-repository-from-a-workload"
+    assert render(example_coverage, "json") == render_json(example_coverage)
 
 
-def test_the_report_as_markdown(
-    synthesized: Synthesized, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["report", "--cdk-out", str(synthesized.outdir), "--format", "markdown"]) == 0
-    out = capsys.readouterr().out
+def test_the_report_as_markdown(example_coverage: Coverage) -> None:
+    out = render(example_coverage, "markdown")
     assert out.startswith("| best practice | title |")
     assert "| SEC11-BP05 | Centralize services for packages and dependencies | LZ-APP-01 (" in out
 
@@ -194,3 +197,23 @@ def test_the_report_refuses_a_bad_config_one_line_per_problem(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.startswith(f"invalid landing-zone config {bad}")
+
+
+def test_the_report_synthesizes_a_config_when_no_assembly_is_given(
+    example_data: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --cdk-out it synthesizes the config itself. A greenfield organisation's
+    first phase builds only the Organization stack: most controls find no evidence, and
+    the report says so and exits 1."""
+    data = copy.deepcopy(example_data)
+    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    for account in data["accounts"]:  # type: ignore[attr-defined]
+        if account.get("role") != "management":
+            account.pop("id", None)
+    config = tmp_path / "greenfield.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["report", "-c", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"Security Pillar coverage of a synth of {config}" in out
+    assert "MISSING LZ-TRAIL-01: no evidence in the templates" in out
+    assert all(f"{p.id}  " in out for p in PRACTICES)
