@@ -34,9 +34,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## synth: synthesize the example organisation into cdk.out/ with every cdk-nag pack
+## synth: synthesize the example organisation (or CONFIG=path/to/config.yaml) into cdk.out/
+## with every cdk-nag pack
+CONFIG ?=
 synth: setup
-	npx cdk synth --quiet
+	npx cdk synth --quiet $(if $(CONFIG),-c config=$(CONFIG))
 
 ## test: lint, type-check and run the test suite
 test: setup lint

@@ -100,7 +100,13 @@ def _report(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_INVALID_CONFIG
-        templates = templates_in(args.cdk_out)
+        try:
+            templates = templates_in(args.cdk_out)
+        except (OSError, ValueError) as error:  # unreadable or not JSON
+            print(
+                f"--cdk-out {args.cdk_out}: not a readable cloud assembly: {error}", file=sys.stderr
+            )
+            return EXIT_INVALID_CONFIG
         source = f"{args.cdk_out} ({args.config})"
     else:
         import tempfile
@@ -108,8 +114,8 @@ def _report(args: argparse.Namespace) -> int:
         from baseline.app import build_app  # starts the CDK: only without --cdk-out
 
         with tempfile.TemporaryDirectory() as outdir:
-            app, _ = build_app(config, outdir=outdir)
             try:
+                app, _ = build_app(config, outdir=outdir)
                 app.synth()
             except Exception as error:  # a compliance pack's finding, reported in one line
                 print(f"synth of {args.config} failed: {error}", file=sys.stderr)

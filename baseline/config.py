@@ -1023,7 +1023,7 @@ class ThirdPartyRoleConfig(_Strict):
 
 _CODEARTIFACT_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
 # a normalized Python project-name prefix (PEP 503: lower case, runs of -_. become -)
-_PYPI_PREFIX = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9-])?$")
+_PYPI_PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-?$")
 _NPM_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]{0,213}$")
 _PUBLISHER = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{0,511}\*?$")
 
@@ -1056,8 +1056,8 @@ class Packages(_Strict):
             str,
             _matches(
                 _PYPI_PREFIX,
-                "must be a normalized Python name prefix (lower case, digits, '-'), like "
-                "'northwind-'",
+                "must be a normalized Python name prefix (lower case letters and digits in "
+                "groups joined by single '-'), like 'northwind-'",
             ),
         ]
     ] = Field(
@@ -1411,6 +1411,12 @@ class LandingZoneConfig(_Strict):
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
                 problems.append(f"packages.{name}: {', '.join(repeated)} given more than once")
+        if not self.packages.internal_python_prefixes and not self.packages.internal_npm_scopes:
+            problems.append(
+                "packages: name the organisation's own packages (internal_python_prefixes, "
+                "internal_npm_scopes): without them a public package of the same name can "
+                "stand in for an internal one (dependency confusion)"
+            )
         if len(set(self.packages.upstreams)) != len(self.packages.upstreams):
             problems.append("packages.upstreams: each source at most once")
         return problems

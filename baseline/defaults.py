@@ -141,3 +141,28 @@ QUARANTINE_TAG = "lz:quarantine"
 EVIDENCE_TAG = "lz:evidence"
 #: The forensics account's isolated analysis VPC (no route out; overlaps do not matter).
 FORENSICS_VPC_CIDR = "10.255.0.0/22"
+
+
+#: What would let a public package stand in for an internal one in the kit's CodeArtifact
+#: domain: origin controls, package groups, external connections and upstreams. The
+#: domain policy and SCP-PACKAGES-ACCOUNT leave them to the landing zone's CloudFormation.
+PACKAGE_ORIGIN_ACTIONS = (
+    "codeartifact:AssociateExternalConnection",
+    "codeartifact:CreatePackageGroup",
+    "codeartifact:DeletePackageGroup",
+    "codeartifact:DisassociateExternalConnection",
+    "codeartifact:PutPackageOriginConfiguration",
+    "codeartifact:UpdatePackageGroup",
+    "codeartifact:UpdatePackageGroupOriginConfiguration",
+    "codeartifact:UpdateRepository",
+)
+#: What would replace or remove the domain's and repositories' policies, or the domain.
+#: CodeArtifact does not consult the domain policy for these: only an SCP binds them.
+PACKAGE_POLICY_ACTIONS = (
+    "codeartifact:DeleteDomain",
+    "codeartifact:DeleteDomainPermissionsPolicy",
+    "codeartifact:DeleteRepository",
+    "codeartifact:DeleteRepositoryPermissionsPolicy",
+    "codeartifact:PutDomainPermissionsPolicy",
+    "codeartifact:PutRepositoryPermissionsPolicy",
+)

@@ -2,9 +2,10 @@
 the controls and guardrails that answer it, and whether their evidence is in the
 templates (``python -m baseline report``; the coverage section of docs/controls.md).
 
-A control's evidence is what its check finds; a guardrail's is an organisation policy in
-the templates that carries it (the packer names its guardrails in each policy's
-description). The report fails (``Coverage.complete`` is false) when a registered control
+A control's evidence is what its check finds; a guardrail's is the SCPs or RCPs in the
+templates that hold every one of its statements, exactly as the library writes them. A control of a part the config leaves out (``Control.applies_to``: no
+``packages:``, no forensics account, ...) is not applicable, unless its check finds that
+part broken. The report fails (``Coverage.complete`` is false) when an applicable control
 does not hold or an enabled guardrail is in no policy.
 
 No CDK here: it reads templates, the config and the registries.
@@ -13,16 +14,16 @@ No CDK here: it reads templates, the config and the registries.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baseline.config import LandingZoneConfig
+from baseline.config import AccountRole, LandingZoneConfig
 from baseline.controls import CONTROLS, Templates, resources
+from baseline.controls.model import FEATURES
 from baseline.controls.practices import PRACTICES, Practice
-from baseline.guardrails import select
+from baseline.guardrails import Guardrail, minify, select
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("text", "markdown", "json")
@@ -35,6 +36,26 @@ class ControlResult:
     holds: bool
     evidence: int
     violations: tuple[str, ...]
+    #: why the control does not apply to this config (it has no such part), or ""
+    not_applicable: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """It holds, or the config has nothing it could apply to."""
+        return self.holds or bool(self.not_applicable)
+
+
+#: Whether a config has each part that some controls depend on (``Control.applies_to``).
+APPLIES: dict[str, Callable[[LandingZoneConfig], bool]] = {
+    "replication": lambda c: c.effective_replication_region is not None,
+    "identity_center": lambda c: c.identity_center is not None,
+    "network_hub": lambda c: c.network.hub,
+    "vpcs": lambda c: c.network.hub or any(a.role == AccountRole.FORENSICS for a in c.accounts),
+    "forensics": lambda c: any(a.role == AccountRole.FORENSICS for a in c.accounts),
+    "containment": lambda c: bool(c.incident_response.isolating_ous()),
+    "remediation": lambda c: bool(c.incident_response.remediating_ous()),
+    "packages": lambda c: c.packages is not None,
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,13 @@ class PracticeCoverage:
 
     @property
     def by_the_kit(self) -> bool:
-        return bool(self.controls or self.guardrails or self.repository)
+        """Something of the kit answers it here: a control that holds, a guardrail found
+        in a policy, or a file of the repository that is present."""
+        return (
+            any(c.holds for c in self.controls)
+            or any(g.found for g in self.guardrails)
+            or any(present for _, present in self.repository)
+        )
 
 
 @dataclass(frozen=True)
@@ -76,14 +103,9 @@ class Coverage:
 
     @property
     def missing(self) -> list[str]:
-        """Each control without its evidence and each guardrail in no policy, one line each."""
-        lines = [
-            f"{c.id}: no evidence in the templates"
-            if not c.evidence
-            else f"{c.id}: {len(c.violations)} violation(s): {', '.join(c.violations[:3])}"
-            for c in self.controls
-            if not c.holds
-        ]
+        """Each applicable control that does not hold and each guardrail in no policy, one
+        line each."""
+        lines = [_why_not(c) for c in self.controls if not c.ok]
         lines += [
             f"{g.id}: enabled but in no organisation policy" for g in self.guardrails if not g.found
         ]
@@ -94,16 +116,40 @@ class Coverage:
         return not self.missing
 
 
-def _guardrail_policies(templates: Templates) -> dict[str, list[str]]:
-    """Guardrail id -> names of the SCPs and RCPs that carry it."""
-    carried: dict[str, list[str]] = {}
+def _why_not(control: ControlResult) -> str:
+    found = "no evidence in the templates" if not control.evidence else ""
+    broken = (
+        f"{len(control.violations)} violation(s): {', '.join(control.violations[:3])}"
+        if control.violations
+        else ""
+    )
+    return f"{control.id}: {'; '.join(x for x in (found, broken) if x)}"
+
+
+def _policy_statements(templates: Templates) -> dict[str, set[str]]:
+    """Policy name -> its statements as minified JSON, for every SCP and RCP."""
+    found: dict[str, set[str]] = {}
     for name, policy in resources(templates, "AWS::Organizations::Policy"):
         props = policy.get("Properties", {})
-        described = re.match(r"^Guardrails: (.*)$", str(props.get("Description", "")))
-        if described:
-            for guardrail_id in described.group(1).split(", "):
-                carried.setdefault(guardrail_id.strip(), []).append(str(props.get("Name", name)))
-    return carried
+        if props.get("Type") not in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+            continue
+        content = props.get("Content", {})
+        parsed = json.loads(content) if isinstance(content, str) else content
+        statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+        statements = statements if isinstance(statements, list) else [statements]
+        found.setdefault(str(props.get("Name", name)), set()).update(
+            minify(statement) for statement in statements
+        )
+    return found
+
+
+def _carriers(guardrail: Guardrail, policies: dict[str, set[str]]) -> tuple[str, ...]:
+    """The policies that hold the guardrail's statements, when every one of them is held
+    by some policy (a guardrail can span two); none when one statement is nowhere."""
+    statements = guardrail.minified()
+    holders = {name for name, held in policies.items() if held & set(statements)}
+    every = all(any(s in policies[name] for name in holders) for s in statements)
+    return tuple(sorted(holders)) if statements and every else ()
 
 
 def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Coverage:
@@ -111,6 +157,7 @@ def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Co
     result = Coverage(source=source)
     for control in CONTROLS:
         evidence = control.check(templates)
+        applies = not control.applies_to or APPLIES[control.applies_to](config)
         result.controls.append(
             ControlResult(
                 control.id,
@@ -118,12 +165,17 @@ def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Co
                 evidence.holds,
                 len(evidence.found),
                 tuple(evidence.violations),
+                # a part the config leaves out is not missing, unless something of it is
+                # there and broken
+                ""
+                if applies or evidence.violations
+                else f"the config has no {FEATURES[control.applies_to]}",
             )
         )
     by_control = {c.id: c for c in result.controls}
     enabled, _ = select(config)
-    carried = _guardrail_policies(templates)
-    by_guardrail = {g.id: GuardrailResult(g.id, tuple(carried.get(g.id, ()))) for g in enabled}
+    policies = _policy_statements(templates)
+    by_guardrail = {g.id: GuardrailResult(g.id, _carriers(g, policies)) for g in enabled}
     result.guardrails = list(by_guardrail.values())
     for practice in PRACTICES:
         result.practices.append(
@@ -158,7 +210,14 @@ def _cis_order(cis_id: str) -> tuple[int, ...]:
 
 
 def _control_cell(controls: Iterable[ControlResult]) -> str:
-    return ", ".join(f"{c.id} ({c.evidence})" if c.holds else f"{c.id} (MISSING)" for c in controls)
+    return ", ".join(
+        f"{c.id} ({c.evidence})"
+        if c.holds
+        else f"{c.id} (n/a: {c.not_applicable})"
+        if c.not_applicable
+        else f"{c.id} (MISSING)"
+        for c in controls
+    )
 
 
 def _guardrail_cell(guardrails: Iterable[GuardrailResult]) -> str:
@@ -170,12 +229,17 @@ def _summary(result: Coverage) -> str:
     customer_only = sum(not p.by_the_kit for p in result.practices)
     shared = sum(p.by_the_kit and bool(p.practice.customer) for p in result.practices)
     holding = sum(c.holds for c in result.controls)
+    not_applicable = sum(bool(c.not_applicable) for c in result.controls)
+    cis = sum(
+        any(c.holds for c in x.controls) or any(g.found for g in x.guardrails) for x in result.cis
+    )
     return (
         f"{len(result.practices)} best practices: {by_kit} answered by the kit ({shared} of "
         f"them with a customer step too), {customer_only} the customer's alone; "
-        f"{holding} of {len(result.controls)} controls hold, "
+        f"{holding} of {len(result.controls)} controls hold"
+        f"{f' ({not_applicable} not applicable to this config)' if not_applicable else ''}, "
         f"{sum(g.found for g in result.guardrails)} of {len(result.guardrails)} guardrails "
-        f"found; {len(result.cis)} CIS v5.0.0 recommendations covered"
+        f"found; {cis} of {len(result.cis)} CIS v5.0.0 recommendations with evidence"
     )
 
 
@@ -249,6 +313,7 @@ def render_json(result: Coverage) -> str:
             "holds": c.holds,
             "evidence": c.evidence,
             "violations": list(c.violations),
+            "not_applicable": c.not_applicable or None,
         }
 
     def guardrail(g: GuardrailResult) -> dict[str, Any]:

@@ -132,6 +132,7 @@ def test_the_report_lists_every_practice_and_holds_on_the_example(
         assert f"{practice.id}  {practice.title}" in out
     assert "63 best practices" in out
     assert "MISSING" not in out
+    assert "n/a" not in out  # the example has every part of a landing zone
     assert "4.15    LZ-ALARM-01 (15)" in out
 
 
@@ -169,16 +170,27 @@ def test_the_report_fails_when_a_controls_evidence_is_missing(
 
 
 def test_a_guardrail_in_no_policy_is_missing(synthesized: Synthesized) -> None:
+    """A guardrail is found by its statements in the policies' content: one statement of it
+    dropped from the synthesized SCPs, and it is missing (the policy descriptions, which
+    still name it, do not count)."""
+    (root_user,) = [g for g in library(synthesized.config) if g.id == "SCP-ROOT-USER"]
+    dropped = root_user.statements[0]["Sid"]
     templates = copy.deepcopy(synthesized.templates)
     for resource in templates["Organization"]["Resources"].values():
         if resource["Type"] == "AWS::Organizations::Policy":
-            description = resource["Properties"].get("Description", "")
-            resource["Properties"]["Description"] = description.replace("SCP-ROOT-USER", "")
+            content = resource["Properties"]["Content"]
+            if isinstance(content, dict) and "Statement" in content:
+                content["Statement"] = [s for s in content["Statement"] if s.get("Sid") != dropped]
     result = coverage(templates, synthesized.config, "edited")
     assert not result.complete
     assert "SCP-ROOT-USER: enabled but in no organisation policy" in result.missing
     assert "SCP-ROOT-USER (MISSING)" in render_text(result)
     assert "SCP-ROOT-USER (MISSING)" in render_markdown(result)
+    # LZ-GR-02 checks the same statement, and misses it too
+    assert result.missing == [
+        "LZ-GR-02: no evidence in the templates",
+        "SCP-ROOT-USER: enabled but in no organisation policy",
+    ]
 
 
 def test_the_report_refuses_a_directory_without_an_assembly(
@@ -217,3 +229,57 @@ def test_the_report_synthesizes_a_config_when_no_assembly_is_given(
     assert f"Security Pillar coverage of a synth of {config}" in out
     assert "MISSING LZ-TRAIL-01: no evidence in the templates" in out
     assert all(f"{p.id}  " in out for p in PRACTICES)
+
+
+def test_a_part_the_config_leaves_out_is_not_applicable_not_missing(
+    synthesized: Synthesized, example_data: dict[str, object]
+) -> None:
+    """Without packages: the Packages stack's evidence is absent, and LZ-APP-01 does not
+    apply; the same templates against the example config miss it."""
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    del data["packages"]
+    templates = {k: v for k, v in synthesized.templates.items() if k != "Packages"}
+    without = coverage(templates, parse_config(data), "no packages")
+    # (the guardrails of a config without packages differ from the example's: not asked)
+    assert [m for m in without.missing if m.startswith("LZ-")] == []
+    app = next(c for c in without.controls if c.id == "LZ-APP-01")
+    assert app.not_applicable == "the config has no packages section"
+    assert "LZ-APP-01 (n/a: the config has no packages section)" in render_text(without)
+    missing = coverage(templates, synthesized.config, "example config")
+    assert missing.missing == ["LZ-APP-01: no evidence in the templates"]
+
+
+def test_a_broken_part_is_missing_even_where_the_config_leaves_it_out(
+    synthesized: Synthesized, example_data: dict[str, object]
+) -> None:
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    del data["packages"]
+    templates = copy.deepcopy(synthesized.templates)
+    for resource in templates["Packages"]["Resources"].values():
+        if resource["Type"] == "AWS::CodeArtifact::Domain":
+            resource["Properties"].pop("EncryptionKey")
+    result = coverage(templates, parse_config(data), "broken")
+    assert [m for m in result.missing if m.startswith("LZ-APP-01")] == [
+        "LZ-APP-01: 1 violation(s): Packages/Domain"
+    ]
+
+
+def test_the_report_refuses_an_unreadable_assembly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Broken.template.json").write_text("{not json", encoding="utf-8")
+    assert main(["report", "--cdk-out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "not a readable cloud assembly" in err
+
+
+def test_every_feature_a_control_applies_to_is_decided_from_the_config() -> None:
+    from baseline.controls.model import FEATURES
+    from baseline.report import APPLIES
+
+    assert set(APPLIES) == set(FEATURES)
+    assert {c.applies_to for c in CONTROLS} - {""} <= set(FEATURES)

@@ -115,8 +115,12 @@ def test_the_deploy_workflow_tests_then_synthesizes_one_assembly() -> None:
     assert "make test" in _runs(jobs["test"])
     assert "make scan" in _runs(jobs["test"])
     assert jobs["synth"]["needs"] == "test"
-    assert "cdk synth" in _runs(jobs["synth"])
-    assert "python -m baseline report --cdk-out cdk.out" in _runs(jobs["synth"])
+    # make puts .venv/bin on the PATH of the CDK app (cdk.json runs python3 app.py)
+    assert 'make synth CONFIG="$LANDING_ZONE_CONFIG"' in _runs(jobs["synth"])
+    # the report judges the assembly against the config it was synthesized from
+    assert 'python -m baseline report -c "$LANDING_ZONE_CONFIG" --cdk-out cdk.out' in _runs(
+        jobs["synth"]
+    )
     uploads = [s for s in steps(jobs["synth"]) if "upload-artifact" in str(s.get("uses"))]
     assert uploads[0]["with"]["name"] == "cloud-assembly"
     for name in ("diff", "deploy"):
@@ -129,18 +133,39 @@ def test_the_deploy_workflow_tests_then_synthesizes_one_assembly() -> None:
 def test_a_broadening_diff_needs_the_security_review() -> None:
     jobs = _deploy()["jobs"]
     diff = _runs(jobs["diff"])
-    assert "cdk diff" in diff and "--security-only" in diff and "--fail" in diff
-    # any non-zero exit (a broadening, or an error) asks for the review
+    commands = [
+        " ".join(c.split("=$?")[0].rsplit(maxsplit=1)[0].split())
+        for c in diff.replace("\\\n", " ").split("npx ")[1:]
+    ]
+    assert [c.split(" --fail-on ")[1].split()[0] for c in commands] == [
+        "broadening",
+        "destructive",
+        "any-change",
+    ]
+    for command in commands:
+        # templates compared through the read-only lookup role, never a change set
+        assert command.startswith("cdk diff --app cdk.out --method template --fail-on")
+    # broadening and destructive over every stack; any change at all to the stacks whose
+    # organisation policies, firewall rules, logs and trails the broadening diff cannot read
+    assert commands[0].endswith("broadening") and commands[1].endswith("destructive")
+    guarded = commands[2].split("any-change ")[1].split()
+    for stack in (
+        "Organization",
+        "'Accounts*'",
+        "LogArchive",
+        "Trail",
+        "MemberBaseline",
+        "'SecurityTooling-*'",
+        "'Network-*'",
+        "Forensics",
+        "Packages",
+    ):
+        assert stack in guarded, stack
+    # any non-zero exit (what it looks for, or an error) asks for the review
     assert (
-        'if [ "$broadening" -eq 0 ] && [ "$guarded" -eq 0 ]; then\n  echo "broadening=false"'
-        in diff
+        'if [ "$broadening" -eq 0 ] && [ "$destructive" -eq 0 ] && [ "$guarded" -eq 0 ]; then'
+        '\n  echo "broadening=false"' in diff
     )
-    # the security-only diff reads no organisation policy: any change to the stacks that
-    # hold the guardrails, logs and detective services asks for the review as well
-    guarded = diff.split("guarded=$?")[0].rsplit("npx cdk diff", 1)[1]
-    assert "--security-only" not in guarded and "--fail" in guarded
-    for stack in ("Organization", "LogArchive", "Trail", "MemberBaseline", "'SecurityTooling-*'"):
-        assert f" {stack} " in f" {' '.join(guarded.split())} ", stack
     assert "environment" not in jobs["diff"]
     review = jobs["security-review"]
     assert review["needs"] == "diff"
@@ -152,6 +177,8 @@ def test_a_broadening_diff_needs_the_security_review() -> None:
     assert "github.ref == 'refs/heads/main'" in condition
     assert jobs["diff"]["if"] == "github.ref == 'refs/heads/main'"
     assert "needs.diff.result == 'success'" in condition
+    # a cancelled run never deploys (always() would)
+    assert condition.startswith("!cancelled()") and "always()" not in condition
     assert "needs.security-review.result == 'success'" in condition
     assert "needs.security-review.result == 'skipped'" in condition
 

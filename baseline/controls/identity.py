@@ -30,6 +30,7 @@ _SESSION = re.compile(r"^PT(\d+)H$")
     ),
     best_practices=("SEC02-BP04", "SEC03-BP01", "SEC03-BP02"),
     implemented_by="baseline.stacks.identity_center.IdentityCenterStack",
+    applies_to="identity_center",
 )
 def check_identity_center_sessions(templates: Templates) -> Evidence:
     """Sessions of 1-12 hours, Administrator's 1; assignments target accounts."""
@@ -53,7 +54,7 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-ID-02",
-    title="Access goes to groups, and sessions carry the identity provider's attributes",
+    title="Sessions carry the identity provider's attributes; groups are given access",
     explanation=(
         "Identity Center passes at least one attribute, each taken from the identity "
         "provider (${path:...}), into every session for attribute-based access control, "
@@ -61,6 +62,7 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
     ),
     best_practices=("SEC02-BP06", "SEC03-BP06"),
     implemented_by="baseline.stacks.identity_center.IdentityCenterStack",
+    applies_to="identity_center",
 )
 def check_groups_and_attributes(templates: Templates) -> Evidence:
     """Each attribute configuration whose every attribute comes from the identity
@@ -96,22 +98,31 @@ def _trust_statements(role: dict[str, object]) -> list[dict[str, object]]:
 
 
 def _names_an_account(statement: dict[str, object]) -> bool:
+    """An AWS principal other than a service: an account, a role or user, anyone (``*``),
+    or a value computed at deploy time (an intrinsic function), which may be any of them."""
     principal = statement.get("Principal", {})
+    if principal == "*":
+        return True
     aws = principal.get("AWS", []) if isinstance(principal, dict) else []
-    return any(re.match(r"^(arn:aws:iam::)?\d{12}", str(a)) for a in as_list(aws))
+    return bool(as_list(aws))
 
 
 def _bound(statement: dict[str, object]) -> bool:
     """A condition that narrows an account principal to someone: its external id, the
-    organisation, or named principal ARNs."""
+    organisation, or named principal ARNs; a value of only ``*`` narrows nothing."""
     conditions = statement.get("Condition", {})
-    keys = {
-        key.lower()
-        for block in (conditions.values() if isinstance(conditions, dict) else [])
-        if isinstance(block, dict)
-        for key in block
-    }
-    return bool(keys & {"sts:externalid", "aws:principalorgid", "aws:principalarn"})
+    for block in conditions.values() if isinstance(conditions, dict) else []:
+        if not isinstance(block, dict):
+            continue
+        for key, value in block.items():
+            values = [str(v) for v in as_list(value)]
+            narrowing = bool(values) and all(v.strip("*") for v in values)
+            if key.lower() in _BINDING_KEYS and narrowing:
+                return True
+    return False
+
+
+_BINDING_KEYS = {"sts:externalid", "aws:principalorgid", "aws:principalarn"}
 
 
 def _condition(statement: dict[str, object], key: str) -> list[str]:

@@ -66,6 +66,7 @@ def _only_containment_writes(statements: list[dict[str, Any]]) -> bool:
     ),
     best_practices=("SEC10-BP03", "SEC10-BP05"),
     implemented_by="baseline.stacks.forensics.ForensicsStack",
+    applies_to="forensics",
 )
 def check_evidence_bucket(templates: Templates) -> Evidence:
     """Locked, under a CMK, versioned, and only the containment roles write."""
@@ -101,6 +102,7 @@ def check_evidence_bucket(templates: Templates) -> Evidence:
     ),
     best_practices=("SEC10-BP05", "SEC05-BP01"),
     implemented_by="baseline.stacks.forensics.ForensicsStack",
+    applies_to="forensics",
 )
 def check_analysis_network_isolated(templates: Templates) -> Evidence:
     """Each evidence bucket's stack has a flow-logged VPC and no network path resource."""
@@ -134,6 +136,7 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
     ),
     best_practices=("SEC10-BP06", "SEC10-BP07", "SEC04-BP04"),
     implemented_by="baseline.stacks.containment.ContainmentAutomation",
+    applies_to="containment",
 )
 def check_containment_automated(templates: Templates) -> Evidence:
     """Each GuardDuty-administering stack has the rule, aimed at a function of its own."""
@@ -231,6 +234,7 @@ _REMEDIATED = REMEDIATED_CONTROLS
     ),
     best_practices=("SEC04-BP04", "SEC10-BP07"),
     implemented_by="baseline.stacks.remediation.RemediationAutomation",
+    applies_to="remediation",
 )
 def check_remediation_automated(templates: Templates) -> Evidence:
     """One rule admits the failed controls and targets a function that assumes the role."""

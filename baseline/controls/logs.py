@@ -95,6 +95,7 @@ def check_log_object_lock(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-LOG-03",
+    applies_to="replication",
     title="The central log bucket replicates, encrypted, to a locked second-region bucket",
     explanation=(
         "The home-region log bucket has an enabled replication rule that includes SSE-KMS "

@@ -27,6 +27,20 @@ Templates = Mapping[str, Template]  # stack name -> template
 #: A title fits one table cell; the explanation says the rest.
 MAX_TITLE = 80
 
+#: The parts of a landing zone a config may leave out, and so the controls that only
+#: apply with them (``Control.applies_to``); ``baseline.report`` decides each from the
+#: config.
+FEATURES = {
+    "replication": "replication of the log archive to a second region",
+    "identity_center": "identity_center section",
+    "network_hub": "network hub (network.hub)",
+    "vpcs": "VPC of the kit (network.hub, or a forensics account)",
+    "forensics": "forensics account",
+    "containment": "OU that incident_response.containment isolates",
+    "remediation": "OU that incident_response.remediation remediates",
+    "packages": "packages section",
+}
+
 
 @dataclass
 class Evidence:
@@ -60,8 +74,15 @@ class Control:
     cis: tuple[str, ...]
     implemented_by: str
     check: Check
+    #: A key of ``FEATURES`` when the control applies only to a config that has that part;
+    #: empty when every landing zone has it.
+    applies_to: str = ""
 
     def __post_init__(self) -> None:
+        if self.applies_to and self.applies_to not in FEATURES:
+            raise ValueError(
+                f"{self.id}: applies_to {self.applies_to!r} is none of {', '.join(FEATURES)}"
+            )
         if len(self.title) > MAX_TITLE:
             raise ValueError(
                 f"{self.id}: title must be at most {MAX_TITLE} characters, got "
@@ -80,6 +101,7 @@ def control(
     best_practices: tuple[str, ...],
     cis: tuple[str, ...] = (),
     implemented_by: str,
+    applies_to: str = "",
 ) -> Callable[[Check], Check]:
     """Define a control beside its check: append it to ``registry``, return the check as is."""
 
@@ -93,6 +115,7 @@ def control(
                 cis=cis,
                 implemented_by=implemented_by,
                 check=check,
+                applies_to=applies_to,
             )
         )
         return check

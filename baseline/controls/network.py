@@ -49,6 +49,7 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
 @control(
     CONTROLS,
     id="LZ-NET-01",
+    applies_to="vpcs",
     title="No NACL or security group opens SSH, RDP or WinRM; every VPC logs all traffic",
     explanation=(
         "In every network ACL the first inbound entry from 0.0.0.0/0 that covers port 22, "
@@ -112,6 +113,7 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-NET-02",
+    applies_to="network_hub",
     title="Spoke VPCs reach only the hub's inspected egress path",
     explanation=(
         "Every transit gateway turns off its default route table association and "
@@ -156,6 +158,7 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-NET-03",
+    applies_to="network_hub",
     title="Egress passes AWS Network Firewall: threat signatures, allow-list, drop",
     explanation=(
         "Every firewall policy evaluates in strict order, references the AWS managed "
@@ -205,6 +208,7 @@ def check_egress_inspected(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-NET-04",
+    applies_to="network_hub",
     title="DNS Firewall blocks the AWS managed malware and botnet domain lists",
     explanation=(
         "Every Route 53 Resolver DNS Firewall rule group blocks the AWS managed malware "
@@ -236,6 +240,7 @@ def check_dns_firewall(templates: Templates) -> Evidence:
 @control(
     CONTROLS,
     id="LZ-NET-05",
+    applies_to="network_hub",
     title="The hub's network controls change only through the baseline's principals",
     explanation=(
         "An SCP attached at the root denies changing the hub's firewalls, routing, DNS "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 
+from baseline import naming
 from baseline.config import ROOT_OU, AccountRole, ConfigError, LandingZoneConfig
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, minify
 from baseline.guardrails.org_policies import organization_policies
@@ -48,6 +49,11 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
         account = config.account_by_name(center.delegated_administrator)
         if account is not None and account.id is not None:
             identity_admin = CoreAccount(account.name, account.id)
+    packages = None
+    if config.packages is not None:
+        holder = next((a for a in config.accounts if a.role == AccountRole.SHARED_SERVICES), None)
+        if holder is not None and holder.id is not None:
+            packages = CoreAccount(holder.name, holder.id)
     return GuardrailContext(
         prefix=config.organization.prefix,
         organization_id=config.organization.id or "o-unknown-until-created",
@@ -66,6 +72,12 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
                 if a.role == AccountRole.FORENSICS and a.id is not None
             ),
             None,
+        ),
+        packages=packages,
+        package_domain=(
+            (config.packages.domain or naming.package_domain(config.organization.prefix))
+            if packages is not None and config.packages is not None
+            else None
         ),
         below_root=(
             *(path for path in config.ou_paths() if "/" not in path),

@@ -13,7 +13,13 @@ from typing import Any
 
 from baseline import naming
 from baseline.boundary import POLICY_CHANGES
-from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
+from baseline.defaults import (
+    CASE_TAG,
+    EVIDENCE_TAG,
+    PACKAGE_ORIGIN_ACTIONS,
+    PACKAGE_POLICY_ACTIONS,
+    QUARANTINE_TAG,
+)
 from baseline.guardrails.model import ROOT, Guardrail, PolicyType, Statement
 
 
@@ -43,6 +49,9 @@ class GuardrailContext:
     identity_admin: CoreAccount | None = None
     #: the forensics account (config role ``forensics``), when the config has one
     forensics: CoreAccount | None = None
+    #: the shared-services account and the CodeArtifact domain, with ``packages:``
+    packages: CoreAccount | None = None
+    package_domain: str | None = None
     #: every top-level OU, and every member account placed directly in the root: where a
     #: guardrail for every member account goes when the root has no room left
     below_root: tuple[str, ...] = ()
@@ -50,18 +59,16 @@ class GuardrailContext:
     @property
     def kit_accounts(self) -> list[CoreAccount]:
         """The member accounts the landing zone's own stacks deploy into (bootstrapped with
-        its qualifier); the management account is beyond every SCP."""
-        return [
-            a
-            for a in (
-                self.log_archive,
-                self.audit,
-                self.network,
-                self.identity_admin,
-                self.forensics,
-            )
-            if a is not None
-        ]
+        its qualifier), each once; the management account is beyond every SCP."""
+        accounts = (
+            self.log_archive,
+            self.audit,
+            self.network,
+            self.identity_admin,
+            self.forensics,
+            self.packages,
+        )
+        return list({a.id: a for a in accounts if a is not None}.values())
 
     @property
     def baseline_principals(self) -> list[str]:
@@ -505,6 +512,38 @@ def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
                     "the landing zone's CloudFormation execution role and the break-glass "
                     "role of the log-archive account (a GOVERNANCE lock's bypass, in an "
                     "emergency)",
+                ),
+            )
+        )
+    if context.packages is not None and context.package_domain is not None:
+        domain = context.package_domain
+        guardrails.append(
+            Guardrail(
+                id="SCP-PACKAGES-ACCOUNT",
+                purpose=(
+                    "In the shared-services account nobody but the landing zone's deployment "
+                    "replaces the package domain's policies, its origin controls or upstreams, "
+                    "or deletes it."
+                ),
+                policy_type=PolicyType.SCP,
+                best_practices=("SEC11-BP05", "SEC06-BP04"),
+                statements=(
+                    _deny(
+                        "ProtectThePackageDomain",
+                        [*PACKAGE_POLICY_ACTIONS, *PACKAGE_ORIGIN_ACTIONS],
+                        [
+                            f"arn:aws:codeartifact:*:{context.packages.id}:domain/{domain}",
+                            f"arn:aws:codeartifact:*:{context.packages.id}:repository/{domain}/*",
+                            f"arn:aws:codeartifact:*:{context.packages.id}:package-group/{domain}*",
+                            f"arn:aws:codeartifact:*:{context.packages.id}:package/{domain}/*",
+                        ],
+                        **context.unless_deployer_of(context.packages),
+                    ),
+                ),
+                attach_to=(context.packages.name,),
+                exemptions=(
+                    "the landing zone's CloudFormation execution role and the break-glass "
+                    "role of the shared-services account (by its account id)",
                 ),
             )
         )

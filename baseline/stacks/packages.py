@@ -3,10 +3,13 @@
 In the home region of the account with role ``shared_services`` (config ``packages:``):
 
 - a CodeArtifact **domain** ``<prefix>`` (or ``packages.domain``) under a customer-managed
-  key; its policy lets principals of the organisation get a token and nobody outside it,
-  and denies everyone but the ``packages.publishers`` roles any way of putting a package
-  version into the domain (publish, metadata, copy), and everyone but the landing zone's
-  CloudFormation role any change of origin controls or package groups;
+  key; its policy lets principals of the organisation get a token and nobody outside it;
+  it denies everyone but the ``packages.publishers`` roles any way of putting a package
+  version into the domain (publish, metadata, copy), everyone any of these for a name that
+  is not internal or into a repository other than ``internal``, and everyone but the
+  landing zone's CloudFormation role any change of origin controls or package groups.
+  SCP-PACKAGES-ACCOUNT keeps the policies themselves, which CodeArtifact lets any
+  principal of the account with IAM rights replace, to the same role;
 - a **store** repository per public source (``pypi-store`` with ``public:pypi``,
   ``npm-store`` with ``public:npmjs``), with no policy of its own: workloads never call
   them, they only hold what the internal repository fetched through them;
@@ -33,6 +36,7 @@ from constructs import Construct
 from baseline import naming
 from baseline.config import AccountRole, LandingZoneConfig, PackageUpstream
 from baseline.constructs.encryption_key import EncryptionKey
+from baseline.defaults import PACKAGE_ORIGIN_ACTIONS
 
 #: The external connection and the store repository of each public source.
 EXTERNAL_CONNECTIONS = {PackageUpstream.PYPI: "public:pypi", PackageUpstream.NPM: "public:npmjs"}
@@ -59,14 +63,7 @@ PUBLISH_ACTIONS = (
     "codeartifact:PutPackageMetadata",
 )
 #: What would undo the protection against dependency confusion: only CloudFormation.
-ORIGIN_ACTIONS = (
-    "codeartifact:AssociateExternalConnection",
-    "codeartifact:CreatePackageGroup",
-    "codeartifact:DeletePackageGroup",
-    "codeartifact:PutPackageOriginConfiguration",
-    "codeartifact:UpdatePackageGroup",
-    "codeartifact:UpdatePackageGroupOriginConfiguration",
-)
+ORIGIN_ACTIONS = PACKAGE_ORIGIN_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -195,6 +192,16 @@ class PackagesStack(cdk.Stack):
                 ),
             },
             {
+                # a publisher puts only the organisation's own names, and only into the
+                # internal repository: never a public name that would shadow the upstream
+                # package for everyone, never into a store
+                "Sid": "OnlyInternalNamesArePublished",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": list(PUBLISH_ACTIONS),
+                "NotResource": self._internal_package_arns(),
+            },
+            {
                 "Sid": "OriginControlsOnlyThroughCloudFormation",
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
@@ -208,6 +215,17 @@ class PackagesStack(cdk.Stack):
             },
         ]
         return {"Version": "2012-10-17", "Statement": statements}
+
+    def _internal_package_arns(self) -> list[str]:
+        """ARN patterns of the internal names in the internal repository."""
+        settings = self.settings
+        packages = (
+            f"arn:aws:codeartifact:{settings.region}:{settings.account_id}:package/"
+            f"{settings.domain}/{naming.PACKAGE_INTERNAL_REPOSITORY}"
+        )
+        return [f"{packages}/pypi//{prefix}*" for prefix in settings.python_prefixes] + [
+            f"{packages}/npm/{scope.removeprefix('@')}/*" for scope in settings.npm_scopes
+        ]
 
     def _internal_policy(self) -> dict[str, Any]:
         statements: list[dict[str, Any]] = [

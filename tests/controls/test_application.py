@@ -89,3 +89,36 @@ def test_fails_when_internal_names_may_be_published_anywhere(synthesized: Synthe
             }
 
     assert_weakening_breaks("LZ-APP-01", publish_anywhere, synthesized)
+
+
+@pytest.mark.parametrize("publishers", [["*"], ["arn:aws:iam::*:role/*"], []])
+def test_fails_when_the_publish_deny_exempts_everyone(
+    publishers: list[str], synthesized: Synthesized
+) -> None:
+    def exempt(t: MutableTemplates) -> None:
+        deny = next(s for s in _domain_statements(t) if s["Sid"] == "OnlyThePublishersPublish")
+        deny["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": publishers}}
+
+    assert_weakening_breaks("LZ-APP-01", exempt, synthesized)
+
+
+def test_fails_when_any_name_may_be_published(synthesized: Synthesized) -> None:
+    def any_name(t: MutableTemplates) -> None:
+        statements = _domain_statements(t)
+        statements[:] = [s for s in statements if s.get("Sid") != "OnlyInternalNamesArePublished"]
+
+    assert_weakening_breaks("LZ-APP-01", any_name, synthesized)
+
+
+def test_fails_when_the_stores_may_be_published_to(synthesized: Synthesized) -> None:
+    def stores_too(t: MutableTemplates) -> None:
+        deny = next(s for s in _domain_statements(t) if s["Sid"] == "OnlyInternalNamesArePublished")
+        deny["NotResource"].append(deny["NotResource"][0].replace("/internal/", "/pypi-store/"))
+
+    assert_weakening_breaks("LZ-APP-01", stores_too, synthesized)
+
+
+def test_fails_on_a_domain_replaced_without_being_kept(synthesized: Synthesized) -> None:
+    assert_weakening_breaks(
+        "LZ-APP-01", lambda t: _domain(t).update(UpdateReplacePolicy="Delete"), synthesized
+    )

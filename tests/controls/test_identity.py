@@ -117,3 +117,38 @@ def test_fails_on_a_cross_account_trust_without_a_binding_condition(
             statement.pop("Condition", None)
 
     assert_weakening_breaks("LZ-ID-03", unbind, synthesized)
+
+
+def test_fails_on_a_trust_of_anyone(synthesized: Synthesized) -> None:
+    def anyone(t: MutableTemplates) -> None:
+        statement = _third_party_trust(t)
+        statement["Principal"] = {"AWS": "*"}
+        statement.pop("Condition")
+
+    assert_weakening_breaks("LZ-ID-03", anyone, synthesized)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"ArnLike": {"aws:PrincipalArn": "*"}},
+        {"StringEquals": {"aws:PrincipalOrgID": ["*"]}},
+    ],
+)
+def test_fails_on_a_binding_condition_that_binds_nothing(
+    condition: dict[str, Any], synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks(
+        "LZ-ID-03", lambda t: _third_party_trust(t).update(Condition=condition), synthesized
+    )
+
+
+def test_fails_on_a_principal_computed_at_deploy_time_without_a_condition(
+    synthesized: Synthesized,
+) -> None:
+    def computed(t: MutableTemplates) -> None:
+        statement = _third_party_trust(t)
+        statement["Principal"] = {"AWS": {"Fn::Sub": "arn:aws:iam::${Vendor}:root"}}
+        statement.pop("Condition")
+
+    assert_weakening_breaks("LZ-ID-03", computed, synthesized)

@@ -40,6 +40,9 @@ IDENTITY_CDK_EXEC = (
     f"arn:aws:iam::{SHARED_SERVICES}:role/cdk-lzbaseline-cfn-exec-role-{SHARED_SERVICES}-eu-west-1"
 )
 AUDIT_ADMIN = f"arn:aws:iam::{AUDIT_ACCOUNT}:role/AWSReservedSSO_Admin_01"
+SHARED_ADMIN = f"arn:aws:iam::{SHARED_SERVICES}:role/AWSReservedSSO_Admin_01"
+PACKAGE_DOMAIN = f"arn:aws:codeartifact:eu-west-1:{SHARED_SERVICES}:domain/nwl"
+PACKAGE_REPOSITORY = f"arn:aws:codeartifact:eu-west-1:{SHARED_SERVICES}:repository/nwl"
 AUDIT_CDK_EXEC = (
     f"arn:aws:iam::{AUDIT_ACCOUNT}:role/cdk-lzbaseline-cfn-exec-role-{AUDIT_ACCOUNT}-eu-west-1"
 )
@@ -1297,6 +1300,53 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         ),
         "Allow",
     ),
+    # the shared-services account: the package domain's policies and origin controls
+    *(
+        (
+            f"a shared-services administrator calls {action}",
+            SHARED_SERVICES,
+            Request(action, resource, SHARED_ADMIN),
+            "Deny",
+        )
+        for action, resource in (
+            ("codeartifact:PutDomainPermissionsPolicy", PACKAGE_DOMAIN),
+            ("codeartifact:DeleteDomainPermissionsPolicy", PACKAGE_DOMAIN),
+            ("codeartifact:DeleteDomain", PACKAGE_DOMAIN),
+            ("codeartifact:PutRepositoryPermissionsPolicy", f"{PACKAGE_REPOSITORY}/internal"),
+            ("codeartifact:UpdateRepository", f"{PACKAGE_REPOSITORY}/internal"),
+            ("codeartifact:DisassociateExternalConnection", f"{PACKAGE_REPOSITORY}/pypi-store"),
+            (
+                "codeartifact:UpdatePackageGroupOriginConfiguration",
+                f"arn:aws:codeartifact:eu-west-1:{SHARED_SERVICES}:package-group/nwl/pypi//northwind-~",
+            ),
+            (
+                "codeartifact:PutPackageOriginConfiguration",
+                f"arn:aws:codeartifact:eu-west-1:{SHARED_SERVICES}:package/nwl/internal/pypi//northwind-billing",
+            ),
+        )
+    ),
+    (
+        "the shared-services account's CDK role updates the package domain's policy",
+        SHARED_SERVICES,
+        Request("codeartifact:PutDomainPermissionsPolicy", PACKAGE_DOMAIN, IDENTITY_CDK_EXEC),
+        "Allow",
+    ),
+    (
+        "a shared-services administrator changes a domain of its own",
+        SHARED_SERVICES,
+        Request(
+            "codeartifact:PutDomainPermissionsPolicy",
+            f"arn:aws:codeartifact:eu-west-1:{SHARED_SERVICES}:domain/team-tools",
+            SHARED_ADMIN,
+        ),
+        "Allow",
+    ),
+    (
+        "a shared-services administrator reads the package domain",
+        SHARED_SERVICES,
+        Request("codeartifact:GetDomainPermissionsPolicy", PACKAGE_DOMAIN, SHARED_ADMIN),
+        "Allow",
+    ),
 ]
 
 
@@ -1558,3 +1608,23 @@ def test_the_vendor_can_assume_the_third_party_role_it_was_given(
 
     assert assume(tags) == "Allow"
     assert assume({}) == "Deny"
+
+
+def test_the_shared_services_account_is_a_kit_account_with_packages_only(
+    example_data: dict[str, Any],
+) -> None:
+    """Its CDK roles are pinned to it (so the Packages stack deploys there) because of the
+    packages, even where it is not Identity Center's delegated administrator."""
+    import copy
+
+    from baseline.config import parse_config
+    from baseline.guardrails import context_for
+
+    data = copy.deepcopy(example_data)
+    data["identity_center"].pop("delegated_administrator", None)
+    with_packages = context_for(parse_config(data))
+    assert SHARED_SERVICES in {a.id for a in with_packages.kit_accounts}
+    del data["packages"]
+    without = context_for(parse_config(data))
+    assert SHARED_SERVICES not in {a.id for a in without.kit_accounts}
+    assert without.package_domain is None

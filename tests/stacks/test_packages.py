@@ -74,9 +74,21 @@ def test_only_the_publishers_put_package_versions_into_the_domain(
     }
 
 
+def test_only_internal_names_go_into_the_internal_repository(synthesized: Synthesized) -> None:
+    deny = _domain_policy(synthesized)["OnlyInternalNamesArePublished"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+    assert set(deny["Action"]) == set(PUBLISH_ACTIONS) and "Condition" not in deny
+    packages = f"arn:aws:codeartifact:eu-west-1:{SHARED}:package/nwl/internal"
+    assert deny["NotResource"] == [f"{packages}/pypi//northwind-*", f"{packages}/npm/northwind/*"]
+
+
 def test_origin_controls_change_only_through_cloudformation(synthesized: Synthesized) -> None:
     deny = _domain_policy(synthesized)["OriginControlsOnlyThroughCloudFormation"]
     assert deny["Effect"] == "Deny" and set(deny["Action"]) == set(ORIGIN_ACTIONS)
+    # upstreams and external connections are origins too
+    assert {"codeartifact:UpdateRepository", "codeartifact:DisassociateExternalConnection"} <= set(
+        ORIGIN_ACTIONS
+    )
     assert deny["Condition"] == {
         "ArnNotLike": {
             "aws:PrincipalArn": f"arn:aws:iam::{SHARED}:role/cdk-lzbaseline-cfn-exec-role-{SHARED}-*"
@@ -167,6 +179,7 @@ def test_packages_need_the_shared_services_account(config_data: dict[str, Any]) 
     ("field", "value", "says"),
     [
         ("internal_python_prefixes", ["Northwind_"], "normalized Python name prefix"),
+        ("internal_python_prefixes", ["northwind--"], "normalized Python name prefix"),
         ("internal_npm_scopes", ["northwind"], "npm scope like '@northwind'"),
         ("publishers", ["arn:aws:iam::*:role/x"], "must be a role ARN"),
         ("domain", "Bad_Domain", "2-50 lower-case letters"),
@@ -179,9 +192,7 @@ def test_bad_package_settings_are_refused_by_field(
     data = copy.deepcopy(config_data)
     data["packages"][field] = value
     problems = _problems(data)
-    assert any(f"packages.{field}" in p and says in p for p in problems) or any(
-        says in p for p in problems
-    ), problems
+    assert any(p.startswith(f"packages.{field}") and says in p for p in problems), problems
 
 
 def test_repeated_internal_names_are_refused(config_data: dict[str, Any]) -> None:
@@ -192,3 +203,9 @@ def test_repeated_internal_names_are_refused(config_data: dict[str, Any]) -> Non
 def test_no_packages_section_no_stack(config_data: dict[str, Any]) -> None:
     del config_data["packages"]
     assert PackagesSettings.from_config(parse_config(config_data)) is None
+
+
+def test_packages_without_internal_names_are_refused(config_data: dict[str, Any]) -> None:
+    config_data["packages"]["internal_python_prefixes"] = []
+    config_data["packages"]["internal_npm_scopes"] = []
+    assert any("dependency confusion" in p for p in _problems(config_data))
