@@ -22,11 +22,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 setup: $(PY_STAMP) $(NODE_STAMP)
 
 # Every package, pip and setuptools included, comes from requirements.lock with its hash
-# (--require-hashes refuses anything else); the kit itself is then installed editable,
-# with the locked setuptools and no download.
+# (--require-hashes refuses anything else, dependencies included); the kit itself is then
+# installed editable, with the locked setuptools and no download. Not --no-deps: pip then
+# installs each package after its dependencies, and aws-cdk-lib must come after
+# aws-cdk.cloud-assembly-schema, whose files it overwrites (tests/test_packaging.py).
 $(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -46,7 +48,7 @@ test: setup lint
 
 $(SCAN_STAMP): requirements-scan.lock
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-scan.lock
+	$(SCAN_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-scan.lock
 	@touch $@
 
 ## scan: run checkov over every template of the example organisation and the workload example

@@ -1,4 +1,5 @@
-"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``report``, ``gameday``, ``contain``.
+"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``report``, ``explain``,
+``diagram``, ``gameday``, ``contain``.
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
@@ -6,7 +7,10 @@ organisation and rewrites the generated pages in ``docs/``; ``docs --check`` exi
 any of them is stale. ``report`` prints, for every Security Pillar best practice and
 CIS v5.0.0 recommendation, the controls and guardrails that answer it and whether their
 evidence is in the templates (a given ``cdk.out``, or a fresh synth of the config); it
-exits 1 when a control's evidence is missing. ``gameday`` rehearses the alert path with GuardDuty sample
+exits 1 when a control's evidence is missing. ``explain`` evaluates one request against
+the guardrails on an account's path, as synthesized, and exits 0 (allowed), 1 (denied)
+or 2 (bad input). ``diagram`` draws the OU tree with every account, the guardrails at
+each level and the stacks in each account (Mermaid, or DOT). ``gameday`` rehearses the alert path with GuardDuty sample
 findings (``--dry-run`` prints its calls without credentials); it exits 0 when every step
 passed, 1 when one failed, 2 on bad input. ``contain`` isolates a compromised instance
 through the member account's responder role (same exit codes).
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from baseline.config import ConfigError, LandingZoneConfig, load_config
@@ -125,6 +130,46 @@ def _report(args: argparse.Namespace) -> int:
     result = coverage(templates, config, source)
     print(render(result, args.format))
     return 0 if result.complete else 1
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from baseline.explain import explain
+    from baseline.operations import CommandError
+
+    try:
+        result = explain(
+            load_config(args.config),
+            account=args.account,
+            action=args.action,
+            region=args.region,
+            principal=args.principal,
+            resource=args.resource,
+            context=args.context or (),
+        )
+    except (ConfigError, CommandError) as error:
+        return _refused(error)
+    print(result.as_json() if args.json else result.as_text())
+    return 0 if result.allowed else 1
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from baseline import guardrails
+    from baseline.diagram import render
+
+    try:
+        config = guardrails.check(load_config(args.config), str(args.config))
+    except ConfigError as error:
+        return _refused(error)
+    picture = render(config, args.format)
+    if args.output is None:
+        print(picture, end="")
+        return 0
+    try:
+        args.output.write_text(picture, encoding="utf-8")
+    except OSError as error:
+        print(f"--output {args.output}: {error.strerror}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    return 0
 
 
 def _refused(error: Exception) -> int:
@@ -242,6 +287,42 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument(
         "--format", choices=("text", "markdown", "json"), default="text", help="default: text"
     )
+    diagram = commands.add_parser(
+        "diagram", help="the OU tree, accounts, guardrails and stacks as a Mermaid or DOT graph"
+    )
+    diagram.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    diagram.add_argument(
+        "--format", choices=("mermaid", "dot"), default="mermaid", help="default: mermaid"
+    )
+    diagram.add_argument("--output", type=Path, help="write to this file (default: stdout)")
+    explain = commands.add_parser(
+        "explain", help="why the guardrails on an account's path allow or deny a request"
+    )
+    explain.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    explain.add_argument("--account", required=True, help="the account (name or id)")
+    explain.add_argument("--action", required=True, help="service:Action, e.g. s3:PutObject")
+    explain.add_argument("--region", help="the requested region (default: the home region)")
+    explain.add_argument("--principal", help="the caller's ARN (default: a role in the account)")
+    explain.add_argument("--resource", default="*", help="the resource ARN (default: *)")
+    explain.add_argument(
+        "--context",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a condition key of the request, e.g. aws:PrincipalTag/team=x (repeatable)",
+    )
+    explain.add_argument("--json", action="store_true", help="print JSON")
     gameday = commands.add_parser(
         "gameday", help="rehearse the alert path with GuardDuty sample findings"
     )
@@ -287,15 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     contain.add_argument("--dry-run", action="store_true", help="print the calls; no credentials")
     args = parser.parse_args(argv)
-    if args.command == "contain":
-        return _contain(args)
-    if args.command == "validate":
-        return _validate(args.path)
-    if args.command == "gameday":
-        return _gameday(args)
-    if args.command == "report":
-        return _report(args)
-    return _docs(args.check)
+    run: dict[str, Callable[[argparse.Namespace], int]] = {
+        "validate": lambda a: _validate(a.path),
+        "docs": lambda a: _docs(a.check),
+        "report": _report,
+        "explain": _explain,
+        "diagram": _diagram,
+        "gameday": _gameday,
+        "contain": _contain,
+    }
+    return run[args.command](args)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,10 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    for process, _ in session.config.stash.get(CLI_KEY, {}).values():
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
     started = session.config.stash.get(SCALE_KEY, None)
     if started is not None:
         outdir, process = started
@@ -158,13 +162,62 @@ def config_data(example_data: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(example_data)
 
 
+#: The examples ``tests/test_examples.py`` synthesizes under the CDK CLI.
+CLI_EXAMPLES = ("workload_app", "single_account_app")
+CLI_KEY = pytest.StashKey[dict[str, tuple["subprocess.Popen[str]", Path]]]()
+
+
+def start_cli_synths(workdir: Path) -> dict[str, tuple[subprocess.Popen[str], Path]]:
+    """Each example synthesized by the pinned CDK CLI as a workload team runs it, on a
+    machine without AWS credentials, all at once: example -> (process, out dir). Each is a
+    node and a Python process, mostly starting up: they run beside the tests."""
+    cli = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_"))}
+    env.update(HOME=str(home), AWS_EC2_METADATA_DISABLED="true")
+    running = {}
+    for example in CLI_EXAMPLES:
+        out = workdir / example / "out"
+        command = [
+            str(cli),
+            "synth",
+            "--app",
+            f"{sys.executable} examples/{example}.py",
+            "--output",
+            str(out),
+            "--quiet",
+            "--no-notices",
+        ]
+        running[example] = (
+            subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+            out,
+        )
+    return running
+
+
 @pytest.fixture(scope="session")
 def synthesized(
-    example_config: LandingZoneConfig, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    example_config: LandingZoneConfig,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, landing_zone = build_app(example_config, outdir=str(outdir))
     assembly = app.synth()  # raises if any cdk-nag pack finds a violation
+    # once the example is synthesized, the CLI syntheses of the examples start beside the
+    # tests that read it (tests/test_examples.py waits for them, or starts them itself)
+    cli = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
+    wanted = any(item.path.name == "test_examples.py" for item in request.session.items)
+    if cli.exists() and wanted and CLI_KEY not in request.config.stash:
+        request.config.stash[CLI_KEY] = start_cli_synths(tmp_path_factory.mktemp("cli"))
     return Synthesized(
         config=example_config,
         app=app,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from baseline.boundary import workload_boundary_document
-from tests.guardrails.evaluator import Request, decide
+from baseline.guardrails.evaluator import Request, decide
 
 PROD = "756789012345"
 ROLE = f"arn:aws:iam::{PROD}:role/orders-api-Fn-1A2B3C"

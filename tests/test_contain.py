@@ -310,7 +310,7 @@ def test_the_responder_role_allows_every_change_it_makes(
     the role grants (its reads come from the SecurityAudit policy it also has)."""
     import json
 
-    from tests.guardrails.evaluator import Request, decide
+    from baseline.guardrails.evaluator import Request, decide
 
     (stack_set,) = [
         r

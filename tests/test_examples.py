@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from baseline.app import PROJECT_ROOT
+from tests.conftest import CLI_EXAMPLES, CLI_KEY, start_cli_synths
 
 
 def _load() -> ModuleType:
@@ -86,43 +84,21 @@ def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> N
     } <= types
 
 
-EXAMPLES = ("workload_app", "single_account_app")
+EXAMPLES = CLI_EXAMPLES
 
 
 @pytest.fixture(scope="module")
-def cli_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, Path]]:
-    """Each example synthesized by the CDK CLI, all at once (each is a node process and a
-    Python process, mostly waiting on start-up): example -> (exit code, stderr, out dir)."""
-    cli = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
-    if not cli.exists():
+def cli_synths(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[int, str, Path]]:
+    """Each example synthesized by the CDK CLI: example -> (exit code, stderr, out dir).
+    They start when the session's synth is done (conftest), or here when it was not needed."""
+    if not (PROJECT_ROOT / "node_modules" / ".bin" / "cdk").exists():
         pytest.skip("the pinned CDK CLI is installed by `make setup`")
-    home = tmp_path_factory.mktemp("home")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_"))}
-    env.update(HOME=str(home), AWS_EC2_METADATA_DISABLED="true")
-    running = {}
-    for example in EXAMPLES:
-        out = tmp_path_factory.mktemp(example) / "out"
-        command = [
-            str(cli),
-            "synth",
-            "--app",
-            f"{sys.executable} examples/{example}.py",
-            "--output",
-            str(out),
-            "--quiet",
-            "--no-notices",
-        ]
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        running[example] = (process, out)
+    if CLI_KEY not in request.config.stash:
+        request.config.stash[CLI_KEY] = start_cli_synths(tmp_path_factory.mktemp("cli"))
     results = {}
-    for example, (process, out) in running.items():
+    for example, (process, out) in request.config.stash[CLI_KEY].items():
         _, stderr = process.communicate(timeout=300)
         results[example] = (process.returncode, stderr, out)
     return results

@@ -67,3 +67,25 @@ def test_every_place_that_names_the_version_agrees() -> None:
     lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text(encoding="utf-8"))
     assert baseline.__version__ == version
     assert package["version"] == lock["version"] == lock["packages"][""]["version"] == version
+
+
+def test_aws_cdk_lib_owns_the_files_it_shares_with_the_cloud_assembly_schema() -> None:
+    """aws-cdk-lib and aws-cdk.cloud-assembly-schema both write
+    aws_cdk/cloud_assembly_schema/; the last installed wins. Only aws-cdk-lib's copy
+    registers the interfaces aws-cdk-lib hands back (a synth's metadata entries), so with
+    the other's the warnings tests fail with "Unknown interface". make installs
+    aws-cdk-lib after its dependencies; this says so plainly when an install did not."""
+    import base64
+    import hashlib
+    from importlib import metadata
+
+    shared = "aws_cdk/cloud_assembly_schema/__init__.py"
+    distribution = metadata.distribution("aws-cdk-lib")
+    (entry,) = [f for f in distribution.files or [] if str(f) == shared]
+    assert entry.hash is not None
+    digest = hashlib.new(entry.hash.mode, entry.locate().read_bytes()).digest()
+    expected = base64.urlsafe_b64decode(entry.hash.value + "==")
+    assert digest == expected, (
+        f"{shared} is not aws-cdk-lib's: reinstall it after its dependencies "
+        "(rm -rf .venv && make setup)"
+    )

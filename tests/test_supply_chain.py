@@ -110,7 +110,7 @@ def test_no_install_command_fetches_unchecked_code() -> None:
     assert problems == []
     makefile = (ROOT / "Makefile").read_text()
     assert "npm ci" in makefile
-    hashed = re.findall(r"pip install .*--require-hashes --no-deps -r (\S+)", makefile)
+    hashed = re.findall(r"pip install .*--require-hashes -r (\S+)", makefile)
     assert sorted(hashed) == sorted(LOCKS)  # the kit's venv and the scan venv
 
 
@@ -146,7 +146,7 @@ def test_the_install_check_refuses_unhashed_installs() -> None:
         "\tpip install checkov==3.3.30\n"
         "\t$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'\n"
         "\tnpm install\n"
-        "\t$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock\n"
+        "\t$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock\n"
         "\t$(BIN)/python -m pip install --no-deps --no-build-isolation -e .\n"
     )
     assert install_problems(text, "M") == [

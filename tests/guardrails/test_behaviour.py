@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from baseline.guardrails.evaluator import FULL_ACCESS, Request, decide
 from tests.conftest import Synthesized
-from tests.guardrails.evaluator import FULL_ACCESS, Request, decide
 
 ORG = "o-nw7k2m9q4x"
 ROOT_ID = "r-nw7k"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.guardrails.evaluator import (
+from baseline.guardrails.evaluator import (
     FULL_ACCESS,
     Request,
     condition_holds,

@@ -365,7 +365,7 @@ def test_the_network_hub_delivers_with_the_documented_condition_too(
 
 def test_no_account_can_write_under_another_accounts_log_prefix(synthesized: Synthesized) -> None:
     """A delivery with a custom prefix naming another account's path is refused."""
-    from tests.guardrails.evaluator import Request, statement_applies
+    from baseline.guardrails.evaluator import Request, statement_applies
 
     template = synthesized.templates["LogArchive"]
     policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::S3::BucketPolicy"]

@@ -15,10 +15,10 @@ from baseline import naming
 from baseline.app import cdk_json_context
 from baseline.config import parse_config
 from baseline.controls import RETAINED
+from baseline.guardrails.evaluator import Request, decide
 from baseline.landing_zone import LandingZone
 from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT
 from tests.conftest import Synthesized
-from tests.guardrails.evaluator import Request, decide
 
 AUDIT = "423456789012"
 HOME = "eu-west-1"
@@ -486,7 +486,7 @@ def test_every_managed_instance_is_scanned_for_missing_patches_daily(
 def test_the_remediation_role_closes_admin_ports_and_runs_one_aws_runbook(
     synthesized: Synthesized,
 ) -> None:
-    from tests.guardrails.evaluator import Request, decide
+    from baseline.guardrails.evaluator import Request, decide
     from tests.test_contain import _resolved
 
     member = _member(synthesized)

@@ -1,9 +1,10 @@
-"""A small IAM policy evaluator for the guardrail behaviour tests.
+"""The IAM policy evaluator of the guardrails: ``python -m baseline explain`` and the
+guardrail behaviour tests both use it.
 
 No maintained Python library evaluates SCPs and RCPs against a request context, so this
 one implements the documented rules the guardrails rely on (IAM User Guide, "Policy
-evaluation logic" and "Condition operators"), and ``test_evaluator.py`` tests it against
-them:
+evaluation logic" and "Condition operators"), and ``tests/guardrails/test_evaluator.py``
+tests it against them:
 
 - a request is denied by an explicit Deny anywhere on the path, and needs an Allow at
   every level (AWS attaches FullAWSAccess / RCPFullAWSAccess at each level);
@@ -153,20 +154,82 @@ def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     return True
 
 
-def decide(levels: Sequence[Iterable[Mapping[str, Any]]], request: Request) -> str:
-    """``Deny`` or ``Allow`` for policies attached along a path (one list per level)."""
-    allowed_everywhere = True
-    for policies in levels:
+@dataclass(frozen=True)
+class Denial:
+    """A statement that denies the request, and where it stands."""
+
+    policy: str
+    level: str
+    statement: str
+    #: the condition blocks that held (all of a Deny's conditions hold when it applies)
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome along a path: denied by these statements, or not allowed at a level."""
+
+    denied_by: tuple[Denial, ...]
+    #: levels where no statement allows the request (an implicit deny)
+    not_allowed_at: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return not self.denied_by and not self.not_allowed_at
+
+    def __str__(self) -> str:
+        return "Allow" if self.allowed else "Deny"
+
+
+#: One level of a path: its name (``Root``, an OU path, an account), and its policies as
+#: (policy name, document).
+Level = tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]
+
+
+def evaluate(levels: Sequence[Level], request: Request) -> Decision:
+    """Every Deny along the path that applies to the request, and every level where
+    nothing allows it."""
+    denied: list[Denial] = []
+    not_allowed: list[str] = []
+    for level, policies in levels:
         allowed_here = False
-        for policy in policies:
-            for statement in _as_list(policy["Statement"]):
+        for name, policy in policies:
+            for index, statement in enumerate(_as_list(policy["Statement"])):
                 if not statement_applies(statement, request):
                     continue
                 if statement["Effect"] == "Deny":
-                    return "Deny"
-                allowed_here = True
-        allowed_everywhere = allowed_everywhere and allowed_here
-    return "Allow" if allowed_everywhere else "Deny"
+                    denied.append(
+                        Denial(
+                            name,
+                            level,
+                            str(statement.get("Sid", f"statement {index + 1}")),
+                            dict(statement.get("Condition", {})),
+                        )
+                    )
+                else:
+                    allowed_here = True
+        if not allowed_here:
+            not_allowed.append(level)
+    return Decision(tuple(denied), tuple(not_allowed))
 
 
-__all__ = ["FULL_ACCESS", "Request", "condition_holds", "decide", "statement_applies"]
+def decide(levels: Sequence[Iterable[Mapping[str, Any]]], request: Request) -> str:
+    """``Deny`` or ``Allow`` for policies attached along a path (one list per level)."""
+    named: list[Level] = [
+        (f"level {i}", [(f"policy {j}", p) for j, p in enumerate(policies)])
+        for i, policies in enumerate(levels)
+    ]
+    return str(evaluate(named, request))
+
+
+__all__ = [
+    "FULL_ACCESS",
+    "Decision",
+    "Denial",
+    "Level",
+    "Request",
+    "condition_holds",
+    "decide",
+    "evaluate",
+    "statement_applies",
+]

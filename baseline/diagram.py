@@ -1,0 +1,187 @@
+"""``python -m baseline diagram``: the organisation of a config as a picture.
+
+The OU tree with every account, the guardrails attached at each level (the SCPs and RCPs
+as the packer makes them, and the other organisation policies), and the stacks the
+landing zone deploys into each account, with their regions. Mermaid by default (GitHub
+renders it; docs/architecture.md embeds the example's), Graphviz DOT with ``--format
+dot``.
+
+The stacks come from the landing zone's construct tree: building it starts the CDK, but
+nothing is synthesized or checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from baseline.config import ROOT_OU, Account, LandingZoneConfig
+from baseline.guardrails import packed_policies
+from baseline.guardrails.org_policies import organization_policies
+
+FORMATS = ("mermaid", "dot")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The stacks of one account: CDK id group -> regions."""
+
+    stacks: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """What the picture shows, independent of its notation."""
+
+    name: str
+    #: OU path -> guardrail and policy names attached there ("Root" and account names too)
+    attached: dict[str, list[str]]
+    ou_paths: list[str]
+    accounts: list[Account]
+    placements: dict[str, Placement]  # account id -> its stacks
+
+
+def stack_group(stack_id: str) -> str:
+    """``Network-eu-west-1`` -> ``Network``, ``Accounts03`` -> ``Accounts``: one line per
+    kind of stack, its regions beside it."""
+    grouped = re.sub(r"-[a-z]{2}(-[a-z]+)+-\d$", "", stack_id)
+    grouped = re.sub(r"^MachineAccess-.+$", "MachineAccess", grouped)
+    return re.sub(r"\d\d$", "", grouped)
+
+
+def organisation(
+    config: LandingZoneConfig, stacks: Sequence[tuple[str, str, str]] = ()
+) -> Organisation:
+    """The picture's content; ``stacks`` are (CDK id, account id, region)."""
+    attached: dict[str, list[str]] = {}
+    for policy in packed_policies(config):
+        for target in policy.targets:
+            for guardrail_id in policy.guardrail_ids:
+                if guardrail_id not in attached.setdefault(target, []):
+                    attached[target].append(guardrail_id)
+    for name, (_, _, targets) in organization_policies(config).items():
+        for target in targets:
+            attached.setdefault(target, []).append(name)
+    placements: dict[str, Placement] = {}
+    if stacks:  # the member baseline's StackSet instances, in every member account it targets
+        targets = config.member_baseline.target_ous
+        for member in config.accounts:
+            in_target = any(
+                t in (ROOT_OU, member.ou) or member.ou.startswith(f"{t}/") for t in targets
+            )
+            if member.id and member.role.value != "management" and in_target:
+                placements.setdefault(member.id, Placement()).stacks[
+                    "member baseline (StackSet)"
+                ] = list(config.governed_regions)
+    for stack_id, account, region in stacks:
+        regions = placements.setdefault(account, Placement()).stacks.setdefault(
+            stack_group(stack_id), []
+        )
+        if region not in regions:
+            regions.append(region)
+    return Organisation(
+        config.organization.name,
+        attached,
+        config.ou_paths(),
+        list(config.accounts),
+        placements,
+    )
+
+
+def _node(path: str) -> str:
+    return "n_" + re.sub(r"[^A-Za-z0-9]", "_", path)
+
+
+def _account_label(account: Account, placement: Placement | None, newline: str) -> str:
+    lines = [f"{account.name} ({account.id or 'new'})"]
+    if account.role.value != "workload":
+        lines[0] += f" [{account.role.value}]"
+    for group, regions in placement.stacks.items() if placement else []:
+        lines.append(f"{group}: {', '.join(regions)}")
+    return newline.join(lines)
+
+
+def _level_label(name: str, policies: list[str], newline: str) -> str:
+    lines = [name]
+    for start in range(0, len(policies), 3):  # three to a line keeps the boxes narrow
+        lines.append(", ".join(policies[start : start + 3]))
+    return newline.join(lines)
+
+
+def _edges(org: Organisation) -> list[tuple[str, str, str, str]]:
+    """(parent node, child node, child label kind, child key) from the root down."""
+    edges = []
+    for path in org.ou_paths:
+        parent = path.rsplit("/", 1)[0] if "/" in path else ROOT_OU
+        edges.append((_node(parent), _node(path), "ou", path))
+    for account in org.accounts:
+        edges.append((_node(account.ou), _node(f"account/{account.name}"), "account", account.name))
+    return edges
+
+
+def render_mermaid(org: Organisation) -> str:
+    newline = "<br/>"
+    lines = ["flowchart TB"]
+    lines.append(
+        f'  {_node(ROOT_OU)}["{_level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline)}"]'
+    )
+    by_name = {a.name: a for a in org.accounts}
+    for parent, child, kind, key in _edges(org):
+        if kind == "ou":
+            label = _level_label(f"OU {key}", org.attached.get(key, []), newline)
+            lines.append(f'  {child}["{label}"]')
+        else:
+            account = by_name[key]
+            label = _account_label(account, org.placements.get(account.id or ""), newline)
+            guardrails = org.attached.get(key, [])
+            if guardrails:
+                label += newline + ", ".join(guardrails)
+            lines.append(f'  {child}("{label}")')
+        lines.append(f"  {parent} --> {child}")
+    return "\n".join(lines) + "\n"
+
+
+def render_dot(org: Organisation) -> str:
+    newline = "\\n"
+    lines = [
+        "digraph organisation {",
+        "  rankdir=TB;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+        f'  {_node(ROOT_OU)} [label="{_level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline)}"];',
+    ]
+    by_name = {a.name: a for a in org.accounts}
+    for parent, child, kind, key in _edges(org):
+        if kind == "ou":
+            label = _level_label(f"OU {key}", org.attached.get(key, []), newline)
+            lines.append(f'  {child} [label="{label}"];')
+        else:
+            account = by_name[key]
+            label = _account_label(account, org.placements.get(account.id or ""), newline)
+            guardrails = org.attached.get(key, [])
+            if guardrails:
+                label += newline + ", ".join(guardrails)
+            lines.append(f'  {child} [label="{label}", shape=component];')
+        lines.append(f"  {parent} -> {child};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def stacks_of(config: LandingZoneConfig) -> list[tuple[str, str, str]]:
+    """(CDK id, account id, region) of every stack the landing zone builds for the config."""
+    import tempfile
+
+    import aws_cdk as cdk
+
+    from baseline.cdk_context import cdk_json_context
+    from baseline.landing_zone import LandingZone
+
+    with tempfile.TemporaryDirectory() as outdir:
+        app = cdk.App(outdir=outdir, context=cdk_json_context())
+        landing_zone = LandingZone(app, "LandingZone", config=config)
+        return [(s.artifact_id, s.account, s.region) for s in landing_zone.stacks]
+
+
+def render(config: LandingZoneConfig, output_format: str = "mermaid") -> str:
+    org = organisation(config, stacks_of(config))
+    return render_dot(org) if output_format == "dot" else render_mermaid(org)

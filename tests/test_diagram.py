@@ -1,0 +1,93 @@
+"""``python -m baseline diagram``: the OU tree, every account, the guardrails at each level
+and the stacks in each account, as Mermaid or DOT; the example's is in docs/architecture.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baseline.__main__ import main
+from baseline.diagram import organisation, render_dot, render_mermaid, stack_group
+from baseline.docs import ARCHITECTURE, DIAGRAM_BEGIN, DIAGRAM_END
+from baseline.guardrails import packed_policies
+from tests.conftest import Synthesized
+
+
+def _stacks(synthesized: Synthesized) -> list[tuple[str, str, str]]:
+    return [(s.artifact_id, s.account, s.region) for s in synthesized.landing_zone.stacks]
+
+
+def test_every_ou_and_account_is_drawn_below_its_parent(synthesized: Synthesized) -> None:
+    picture = render_mermaid(organisation(synthesized.config, _stacks(synthesized)))
+    assert picture.startswith("flowchart TB\n")
+    config = synthesized.config
+    for path in config.ou_paths():
+        parent = path.rsplit("/", 1)[0] if "/" in path else "Root"
+        node = "n_" + path.replace("/", "_")
+        assert f'  {node}["OU {path}' in picture
+        assert f"  n_{parent.replace('/', '_')} --> {node}\n" in picture
+    for account in config.accounts:
+        assert f"{account.name} ({account.id or 'new'})" in picture
+
+
+def test_each_level_shows_the_guardrails_attached_there(synthesized: Synthesized) -> None:
+    org = organisation(synthesized.config, _stacks(synthesized))
+    for policy in packed_policies(synthesized.config):
+        for target in policy.targets:
+            assert set(policy.guardrail_ids) <= set(org.attached[target]), target
+    assert "SCP-REGION-DENY" in org.attached["Root"]
+    assert "SCP-PERMISSIONS-BOUNDARY" in org.attached["Workloads"]
+    assert org.attached["audit"] == ["SCP-AUDIT-ACCOUNT"]
+    assert "nwl-ec2-no-internet-gateways" in org.attached["Workloads"]
+
+
+def test_each_account_shows_its_stacks_and_regions(synthesized: Synthesized) -> None:
+    org = organisation(synthesized.config, _stacks(synthesized))
+    audit = org.placements["423456789012"].stacks
+    assert audit["SecurityTooling"] == ["eu-west-1", "eu-central-1", "us-east-1"]
+    assert audit["member baseline (StackSet)"] == ["eu-west-1", "eu-central-1", "us-east-1"]
+    assert org.placements["645678901234"].stacks["Packages"] == ["eu-west-1"]
+    management = org.placements["210987654321"].stacks
+    assert "member baseline (StackSet)" not in management  # StackSets skip it
+    assert management["ManagementBaseline"] == ["eu-west-1", "eu-central-1", "us-east-1"]
+    assert stack_group("Accounts03") == "Accounts"
+    assert stack_group("MachineAccess-audit") == "MachineAccess"
+
+
+def test_dot_draws_the_same_graph(synthesized: Synthesized) -> None:
+    org = organisation(synthesized.config, _stacks(synthesized))
+    dot = render_dot(org)
+    mermaid = render_mermaid(org)
+    assert dot.startswith("digraph organisation {") and dot.rstrip().endswith("}")
+    assert (
+        dot.count(" -> ")
+        == mermaid.count(" --> ")
+        == len(synthesized.config.ou_paths()) + len(synthesized.config.accounts)
+    )
+
+
+def test_the_architecture_page_embeds_the_examples_diagram(synthesized: Synthesized) -> None:
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    block = text.split(DIAGRAM_BEGIN)[1].split(DIAGRAM_END)[0]
+    picture = render_mermaid(organisation(synthesized.config, _stacks(synthesized)))
+    assert block == f"\n```mermaid\n{picture}```\n", "stale: run `python -m baseline docs`"
+
+
+def test_the_command_writes_the_example_from_its_own_construct_tree(
+    synthesized: Synthesized, tmp_path: Path
+) -> None:
+    """The CLI builds the landing zone's stacks itself (nothing is synthesized)."""
+    out = tmp_path / "org.mmd"
+    assert main(["diagram", "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == render_mermaid(
+        organisation(synthesized.config, _stacks(synthesized))
+    )
+
+
+def test_a_bad_config_or_output_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organization: {}\n", encoding="utf-8")
+    assert main(["diagram", "-c", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"invalid landing-zone config {bad}") and "Traceback" not in err
