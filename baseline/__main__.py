@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from baseline.config import ConfigError, LandingZoneConfig, load_config
 
@@ -65,7 +66,14 @@ def describe(config: LandingZoneConfig) -> str:
 
 def _validate(path: Path) -> int:
     from baseline import guardrails  # plain data: no CDK
+    from baseline.importer import PLACEHOLDER
 
+    left = _placeholders_in(path)
+    if left:
+        print(f"{path}: values import-organization left for you to fill in:", file=sys.stderr)
+        for field in left:
+            print(f"  {field}: still {PLACEHOLDER}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     try:
         config = guardrails.check(load_config(path), str(path))
     except ConfigError as error:
@@ -74,6 +82,26 @@ def _validate(path: Path) -> int:
     print(f"{path}: valid")
     print(describe(config))
     return 0
+
+
+def _placeholders_in(path: Path) -> list[str]:
+    """The fields of a config file still holding the import's placeholder (none when the
+    file cannot be read: load_config says why)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    import yaml
+
+    from baseline.importer import PLACEHOLDER, placeholders
+
+    if PLACEHOLDER not in text:
+        return []
+
+    try:
+        return placeholders(yaml.safe_load(text))
+    except yaml.YAMLError:
+        return []
 
 
 def _docs(check: bool) -> int:
@@ -170,6 +198,45 @@ def _diagram(args: argparse.Namespace) -> int:
         print(f"--output {args.output}: {error.strerror}", file=sys.stderr)
         return EXIT_INVALID_CONFIG
     return 0
+
+
+def _import_organization(args: argparse.Namespace) -> int:
+    from baseline.importer import clients, progress_printer, read_organization, render_config
+    from baseline.operations import CommandError
+
+    if args.output is not None and args.output.exists():
+        print(
+            f"--output {args.output}: the file exists; choose another name (nothing is "
+            "overwritten)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_CONFIG
+    show = progress_printer()
+    try:
+        organizations, sts = clients()
+        imported = read_organization(organizations, sts, show)
+    except CommandError as error:
+        if show is not None:
+            print(file=sys.stderr)
+        return _refused(error)
+    if show is not None:
+        print(file=sys.stderr)
+    text = render_config(imported)
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(
+            f"{args.output}: {len(imported.accounts)} accounts in "
+            f"{_count_units(imported.units)} OUs; fill in the FILL-IN values, confirm the "
+            f"guessed roles, then: python -m baseline validate {args.output}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _count_units(units: list[Any]) -> int:
+    return sum(1 + _count_units(u.children) for u in units)
 
 
 def _refused(error: Exception) -> int:
@@ -301,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         "--format", choices=("mermaid", "dot"), default="mermaid", help="default: mermaid"
     )
     diagram.add_argument("--output", type=Path, help="write to this file (default: stdout)")
+    importer = commands.add_parser(
+        "import-organization",
+        help="write a starting config from an existing organisation (reads only)",
+    )
+    importer.add_argument("--output", type=Path, help="write here (default: stdout)")
     explain = commands.add_parser(
         "explain", help="why the guardrails on an account's path allow or deny a request"
     )
@@ -376,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "diagram": _diagram,
         "gameday": _gameday,
         "contain": _contain,
+        "import-organization": _import_organization,
     }
     return run[args.command](args)
 

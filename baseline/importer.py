@@ -1,0 +1,328 @@
+"""``python -m baseline import-organization``: a starting landing-zone config from an
+existing organisation, read with the caller's credentials and nothing written.
+
+It reads (Describe and List calls only: ``READ_OPERATIONS``) the organisation, its root,
+the OU tree with every OU's id, every account with its id, e-mail and place, and the
+delegated administrators; it guesses the core accounts from what they administer and from
+their names, and marks each guess to confirm; what it cannot know (the prefix, the regions,
+the contacts) it leaves as ``FILL-IN`` placeholders, which ``validate`` reports by field.
+
+The standard credential chain, ``AWS_ENDPOINT_URL``, botocore's standard retries, and
+every list paginated. No CDK here.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from baseline.operations import CommandError
+
+#: Where the importer cannot know the answer (``validate`` lists each one left).
+PLACEHOLDER = "FILL-IN"
+
+#: Every AWS operation the importer may call: reads only (a test holds it to this list).
+READ_OPERATIONS = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "organizations:DescribeOrganization",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+        "organizations:ListDelegatedAdministrators",
+        "organizations:ListDelegatedServicesForAccount",
+    }
+)
+
+#: Delegated services that make an account the landing zone's core account of a role.
+_SERVICE_ROLES = {
+    "guardduty.amazonaws.com": "audit",
+    "securityhub.amazonaws.com": "audit",
+    "inspector2.amazonaws.com": "audit",
+    "macie.amazonaws.com": "audit",
+    "detective.amazonaws.com": "audit",
+    "access-analyzer.amazonaws.com": "audit",
+    "config.amazonaws.com": "audit",
+    "config-multiaccountsetup.amazonaws.com": "audit",
+    "member.org.stacksets.cloudformation.amazonaws.com": "audit",
+    "ipam.amazonaws.com": "network",
+    "network-firewall.amazonaws.com": "network",
+    "sso.amazonaws.com": "shared_services",
+}
+#: Account-name patterns of each core role, tried when no delegation decides.
+_NAME_ROLES = (
+    (re.compile(r"log.?archive|logging|logs?$"), "log_archive"),
+    (re.compile(r"audit|security.?tooling|sec.?ops"), "audit"),
+    (re.compile(r"network|connectivity|transit"), "network"),
+    (re.compile(r"shared.?services|shared|tooling"), "shared_services"),
+    (re.compile(r"forensic"), "forensics"),
+)
+_CORE_ROLES = ("log_archive", "audit", "network", "shared_services", "forensics")
+
+
+@dataclass
+class ImportedUnit:
+    name: str
+    id: str
+    children: list[ImportedUnit] = field(default_factory=list)
+
+
+@dataclass
+class ImportedAccount:
+    id: str
+    name: str
+    email: str
+    ou: str  # "Root" or an OU path
+    status: str
+    role: str = "workload"
+    why: str = ""  # why the role was guessed
+
+
+@dataclass
+class ImportedOrganization:
+    id: str
+    root_id: str
+    management_account_id: str
+    units: list[ImportedUnit]
+    accounts: list[ImportedAccount]
+
+
+def _pages(client: Any, operation: str, key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
+    for page in client.get_paginator(operation).paginate(**arguments):
+        yield from page.get(key, [])
+
+
+def _refusal(error: Exception, operation: str) -> CommandError:
+    """The one line a person can act on, for an AWS error of a read."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    name = "".join(part.capitalize() for part in operation.split("_"))
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return CommandError(
+            [
+                f"access denied: the credentials may not call organizations:{name}; give "
+                "them read access to AWS Organizations (e.g. AWSOrganizationsReadOnlyAccess)"
+            ]
+        )
+    if code == "AWSOrganizationsNotInUseException":
+        return CommandError(["this account is in no organisation: nothing to import"])
+    return CommandError([f"organizations:{name} failed: {error}"])
+
+
+def read_organization(
+    organizations: Any, sts: Any, progress: Callable[[str], None] | None = None
+) -> ImportedOrganization:
+    """Everything the config needs from the organisation; CommandError with the reason
+    when the credentials cannot read it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    say = progress or (lambda _: None)
+    operation = "describe_organization"
+    caller = management = None
+    try:
+        organization = organizations.describe_organization()["Organization"]
+        caller = sts.get_caller_identity()["Account"]
+        management = organization["MasterAccountId"]
+        operation = "list_roots"
+        (root,) = list(_pages(organizations, "list_roots", "Roots"))
+        accounts: list[ImportedAccount] = []
+        delegated: dict[str, list[str]] = {}
+
+        def walk(parent_id: str, path: str) -> list[ImportedUnit]:
+            nonlocal operation
+            operation = "list_accounts_for_parent"
+            for account in _pages(
+                organizations, "list_accounts_for_parent", "Accounts", ParentId=parent_id
+            ):
+                accounts.append(
+                    ImportedAccount(
+                        account["Id"],
+                        account["Name"],
+                        account["Email"],
+                        path or "Root",
+                        account.get("Status", "ACTIVE"),
+                    )
+                )
+            say(f"read {len(accounts)} accounts")
+            operation = "list_organizational_units_for_parent"
+            units = []
+            for unit in _pages(
+                organizations,
+                "list_organizational_units_for_parent",
+                "OrganizationalUnits",
+                ParentId=parent_id,
+            ):
+                child_path = f"{path}/{unit['Name']}" if path else unit["Name"]
+                units.append(ImportedUnit(unit["Name"], unit["Id"], walk(unit["Id"], child_path)))
+            return units
+
+        units = walk(root["Id"], "")
+        operation = "list_delegated_administrators"
+        for admin in _pages(
+            organizations, "list_delegated_administrators", "DelegatedAdministrators"
+        ):
+            operation = "list_delegated_services_for_account"
+            delegated[admin["Id"]] = [
+                service["ServicePrincipal"]
+                for service in _pages(
+                    organizations,
+                    "list_delegated_services_for_account",
+                    "DelegatedServices",
+                    AccountId=admin["Id"],
+                )
+            ]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        denied = code in ("AccessDeniedException", "AccessDenied")
+        if denied and management is not None and caller != management:
+            raise CommandError(
+                [
+                    f"these credentials are of account {caller}, not the management "
+                    f"account {management}: run with the management account's "
+                    "credentials (only it lists the whole organisation)"
+                ]
+            ) from None
+        raise _refusal(error, operation) from None
+    except BotoCoreError as error:  # no credentials, no endpoint
+        raise CommandError([f"cannot reach AWS Organizations: {error}"]) from None
+    _guess_roles(accounts, management, delegated)
+    return ImportedOrganization(organization["Id"], root["Id"], management, units, accounts)
+
+
+def _guess_roles(
+    accounts: list[ImportedAccount], management: str, delegated: dict[str, list[str]]
+) -> None:
+    taken: set[str] = set()
+    for account in accounts:
+        if account.id == management:
+            account.role, account.why = "management", "the organisation's management account"
+    for role in _CORE_ROLES:  # by delegation first, one account per role
+        for account in accounts:
+            services = sorted(
+                s for s in delegated.get(account.id, []) if _SERVICE_ROLES.get(s) == role
+            )
+            if account.role == "workload" and services and role not in taken:
+                account.role = role
+                account.why = f"guessed: delegated administrator of {', '.join(services)}; confirm"
+                taken.add(role)
+    for pattern, role in _NAME_ROLES:  # then by name
+        if role in taken:
+            continue
+        for account in accounts:
+            if account.role == "workload" and pattern.search(account.name.lower()):
+                account.role, account.why = role, "guessed from its name; confirm"
+                taken.add(role)
+                break
+
+
+# --- the YAML ---------------------------------------------------------------------------
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug if slug and slug[0].isalpha() else f"account-{slug}".strip("-")
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(org: ImportedOrganization) -> str:
+    """A starting config: every fact read, every guess marked, every unknown a placeholder."""
+    lines = [
+        "# yaml-language-server: $schema=../docs/landing-zone.schema.json",
+        f"# Imported from the organisation {org.id} by python -m baseline import-organization.",
+        f"# Replace every {PLACEHOLDER} and confirm every line marked 'confirm'; then",
+        "# python -m baseline validate <this file> lists whatever is still missing.",
+        "organization:",
+        f"  name: {PLACEHOLDER}                  # the organisation's display name",
+        f"  prefix: {PLACEHOLDER}                # 2-12 lower-case letters and digits: names every resource",
+        f"  id: {org.id}",
+        f"  root_id: {org.root_id}",
+        f"home_region: {PLACEHOLDER}             # e.g. eu-west-1",
+        f"governed_regions: [{PLACEHOLDER}]      # every region workloads may use",
+        f"security_notification_email: {PLACEHOLDER}",
+        "security_contact:                # the security alternate contact of every account",
+        f"  name: {PLACEHOLDER}",
+        f"  title: {PLACEHOLDER}",
+        f"  email: {PLACEHOLDER}",
+        f"  phone: {PLACEHOLDER}",
+        "organizational_units:" + ("" if org.units else " []"),
+    ]
+
+    def units(items: list[ImportedUnit], indent: int) -> None:
+        pad = " " * indent
+        for unit in items:
+            lines.append(f"{pad}- name: {_quote(unit.name)}")
+            lines.append(f"{pad}  id: {unit.id}")
+            if unit.children:
+                lines.append(f"{pad}  children:")
+                units(unit.children, indent + 4)
+
+    units(org.units, 2)
+    top = [u.name for u in org.units]
+    lines.append("guardrails:                       # where the OU guardrails attach: confirm")
+    for key, pattern in (
+        ("workload_ous", r"workload|prod|non.?prod|dev|test|staging"),
+        ("sandbox_ous", r"sandbox|playground|experiment"),
+        ("suspended_ous", r"suspend|closed|quarantine|decommission"),
+    ):
+        matched = [name for name in top if re.search(pattern, name.lower())]
+        guessed = "   # guessed from the OU names" if matched else ""
+        lines.append(f"  {key}: [{', '.join(_quote(n) for n in matched)}]{guessed}")
+    lines.append("accounts:")
+    seen: dict[str, int] = {}
+    for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
+        name = _slug(account.name)
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            name = f"{name}-{seen[name]}"
+        lines.append(
+            f"  - name: {name}" + (f"   # {account.name!r} in AWS" if name != account.name else "")
+        )
+        lines.append(f"    email: {account.email}")
+        lines.append(f'    id: "{account.id}"')
+        lines.append(f"    ou: {_quote(account.ou)}")
+        if account.role != "workload":
+            lines.append(f"    role: {account.role}   # {account.why}")
+        if account.status != "ACTIVE":
+            lines.append(
+                f"    # status {account.status} in AWS: move it to a suspended OU or drop it"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def clients() -> tuple[Any, Any]:
+    """boto3 clients with the standard credential chain, AWS_ENDPOINT_URL and standard retries."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 10})
+    return boto3.client("organizations", config=config), boto3.client("sts", config=config)
+
+
+def progress_printer() -> Callable[[str], None] | None:
+    """Progress on a terminal (stderr), nothing when piped."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        print(f"\r{message}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def placeholders(data: Any, path: str = "") -> list[str]:
+    """The field path of every value still ``FILL-IN`` in parsed config data."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += placeholders(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += placeholders(value, f"{path}[{index}]")
+    elif data == PLACEHOLDER:
+        found.append(path)
+    return found

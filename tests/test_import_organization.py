@@ -1,0 +1,263 @@
+"""``python -m baseline import-organization`` against moto's AWS Organizations (a real
+boto3 client against an in-process implementation): an organisation of a few hundred
+accounts in nested OUs becomes a config that validates once its placeholders are filled;
+only reads are made; the failures of a real organisation are said in one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from baseline.__main__ import main
+from baseline.config import parse_config
+from baseline.importer import (
+    PLACEHOLDER,
+    READ_OPERATIONS,
+    ImportedOrganization,
+    clients,
+    read_organization,
+    render_config,
+)
+from baseline.operations import CommandError
+
+WORKLOADS = 240
+
+
+@pytest.fixture(scope="module")
+def organisation() -> Iterator[dict[str, Any]]:
+    """A generated organisation: core accounts, nested workload OUs, delegated admins
+    (made once: the tests only read it)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        for key in [k for k in os.environ if k.startswith("AWS_")]:
+            monkeypatch.delenv(key)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        org = boto3.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        root = org.list_roots()["Roots"][0]["Id"]
+
+        def unit(parent: str, name: str) -> str:
+            created = org.create_organizational_unit(ParentId=parent, Name=name)
+            return str(created["OrganizationalUnit"]["Id"])
+
+        def account(name: str, parent: str) -> str:
+            status = org.create_account(
+                AccountName=name, Email=f"aws-{name.lower().replace(' ', '-')}@example.com"
+            )["CreateAccountStatus"]
+            org.move_account(
+                AccountId=status["AccountId"], SourceParentId=root, DestinationParentId=parent
+            )
+            return str(status["AccountId"])
+
+        security = unit(root, "Security")
+        infrastructure = unit(root, "Infrastructure")
+        workloads = unit(root, "Workloads")
+        prod = unit(workloads, "Prod")
+        nonprod = unit(workloads, "NonProd")
+        teams = unit(nonprod, "Teams")
+        ids = {
+            "Log Archive": account("Log Archive", security),
+            "Security Tooling": account("Security Tooling", security),
+            "Network": account("Network", infrastructure),
+            "Shared Services": account("Shared Services", infrastructure),
+        }
+        for service in ("guardduty.amazonaws.com", "macie.amazonaws.com"):
+            org.enable_aws_service_access(ServicePrincipal=service)
+            org.register_delegated_administrator(
+                AccountId=ids["Security Tooling"], ServicePrincipal=service
+            )
+        for i in range(WORKLOADS):
+            account(f"team-{i:03d}", (prod, nonprod, teams)[i % 3])
+        yield {"ids": ids, "root": root, "teams": teams}
+
+
+def _read() -> ImportedOrganization:
+    return read_organization(*clients())
+
+
+def _filled(text: str) -> dict[str, Any]:
+    """The imported config with its placeholders filled in as a person would."""
+    data: dict[str, Any] = yaml.safe_load(text)
+    data["organization"].update(name="Imported", prefix="imp")
+    data.update(
+        home_region="eu-west-1",
+        governed_regions=["eu-west-1", "eu-central-1"],
+        security_notification_email="security@example.com",
+        security_contact={
+            "name": "Security team",
+            "title": "CISO",
+            "email": "security@example.com",
+            "phone": "+44 20 7946 0000",
+        },
+    )
+    return data
+
+
+def test_every_ou_and_account_is_read_with_its_place(organisation: dict[str, Any]) -> None:
+    imported = _read()
+    assert imported.root_id == organisation["root"]
+    assert len(imported.accounts) == WORKLOADS + 5  # and the management account
+    places = {a.name: a.ou for a in imported.accounts}
+    assert places["Log Archive"] == "Security"
+    assert places["team-002"] == "Workloads/NonProd/Teams"
+    assert places["team-000"] == "Workloads/Prod"
+    workloads = next(u for u in imported.units if u.name == "Workloads")
+    nonprod = next(u for u in workloads.children if u.name == "NonProd")
+    assert nonprod.children[0].id == organisation["teams"]
+
+
+def test_the_core_accounts_are_guessed_and_marked_to_confirm(
+    organisation: dict[str, Any],
+) -> None:
+    roles = {a.name: (a.role, a.why) for a in _read().accounts}
+    assert roles["Security Tooling"] == (
+        "audit",
+        "guessed: delegated administrator of guardduty.amazonaws.com, macie.amazonaws.com; confirm",
+    )
+    assert roles["Log Archive"] == ("log_archive", "guessed from its name; confirm")
+    assert roles["Network"][0] == "network" and roles["Shared Services"][0] == "shared_services"
+    assert roles["team-001"] == ("workload", "")
+    assert [r for r, _ in roles.values()].count("management") == 1
+
+
+def test_the_config_validates_once_the_placeholders_are_filled(
+    organisation: dict[str, Any],
+) -> None:
+    text = render_config(_read())
+    values = [line for line in text.splitlines() if not line.startswith("#")]
+    assert sum(line.count(PLACEHOLDER) for line in values) == 9
+    config = parse_config(_filled(text))
+    assert len(config.accounts) == WORKLOADS + 5
+    assert "Workloads/NonProd/Teams" in config.ou_paths()
+    assert config.account_by_name("log-archive") is not None  # names made config-safe
+    assert "# 'Log Archive' in AWS" in text
+
+
+def test_validate_names_each_placeholder_left(
+    organisation: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported.yaml"
+    assert main(["import-organization", "--output", str(out)]) == 0
+    assert "fill in the FILL-IN values" in capsys.readouterr().err
+    assert main(["validate", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"{out}: values import-organization left for you to fill in:"
+    assert err[1:] == [
+        f"  {field}: still FILL-IN"
+        for field in (
+            "organization.name",
+            "organization.prefix",
+            "home_region",
+            "governed_regions[0]",
+            "security_notification_email",
+            "security_contact.name",
+            "security_contact.title",
+            "security_contact.email",
+            "security_contact.phone",
+        )
+    ]
+    # filled in, the same file validates
+    out.write_text(yaml.safe_dump(_filled(out.read_text(encoding="utf-8"))), encoding="utf-8")
+    assert main(["validate", str(out)]) == 0
+
+
+def test_it_makes_only_read_calls(organisation: dict[str, Any]) -> None:
+    organizations, sts = clients()
+    made: list[str] = []
+    for client, service in ((organizations, "organizations"), (sts, "sts")):
+        client.meta.events.register(
+            f"before-call.{client.meta.service_model.service_name}.*",
+            lambda model, service=service, **_: made.append(f"{service}:{model.name}"),
+        )
+    read_organization(organizations, sts)
+    assert set(made) <= READ_OPERATIONS
+    assert {m.split(":")[1][:4] for m in made} <= {"Desc", "List", "GetC"}
+    assert "organizations:ListAccountsForParent" in made  # paginated per OU
+
+
+def test_an_existing_output_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine.yaml"
+    out.write_text("keep me\n", encoding="utf-8")
+    assert main(["import-organization", "--output", str(out)]) == 2
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert "the file exists" in capsys.readouterr().err
+
+
+# --- failures a real organisation gives (Stubber: botocore validates each request) -------
+
+
+def _stubbed(*responses: tuple[str, Any]) -> tuple[Any, Any]:
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    organizations = boto3.client("organizations", region_name="us-east-1", **keys)
+    sts = boto3.client("sts", region_name="us-east-1", **keys)
+    for client in (organizations, sts):
+        stubber = Stubber(client)
+        for operation, response in responses:
+            if operation.split(".")[0] != client.meta.service_model.service_name:
+                continue
+            name = operation.split(".")[1]
+            if isinstance(response, str):
+                stubber.add_client_error(name, service_error_code=response, http_status_code=400)
+            else:
+                stubber.add_response(name, response)
+        stubber.activate()
+    return organizations, sts
+
+
+_ORG = {
+    "Organization": {
+        "Id": "o-abcdefghij",
+        "Arn": "arn:aws:organizations::111111111111:organization/o-abcdefghij",
+        "MasterAccountId": "111111111111",
+        "FeatureSet": "ALL",
+    }
+}
+
+
+def test_denied_reads_name_the_permission() -> None:
+    with pytest.raises(CommandError) as caught:
+        read_organization(
+            *_stubbed(
+                ("organizations.describe_organization", _ORG),
+                ("sts.get_caller_identity", {"Account": "111111111111"}),
+                ("organizations.list_roots", "AccessDeniedException"),
+            )
+        )
+    assert caught.value.problems == [
+        "access denied: the credentials may not call organizations:ListRoots; give them "
+        "read access to AWS Organizations (e.g. AWSOrganizationsReadOnlyAccess)"
+    ]
+
+
+def test_a_member_account_is_told_it_is_not_the_management_account() -> None:
+    with pytest.raises(CommandError) as caught:
+        read_organization(
+            *_stubbed(
+                ("organizations.describe_organization", _ORG),
+                ("sts.get_caller_identity", {"Account": "222222222222"}),
+                ("organizations.list_roots", "AccessDeniedException"),
+            )
+        )
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        "these credentials are of account 222222222222, not the management account 111111111111"
+    )
+
+
+def test_an_account_outside_any_organisation_says_so() -> None:
+    with pytest.raises(CommandError) as caught:
+        read_organization(
+            *_stubbed(("organizations.describe_organization", "AWSOrganizationsNotInUseException"))
+        )
+    assert caught.value.problems == ["this account is in no organisation: nothing to import"]
