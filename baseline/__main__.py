@@ -211,10 +211,14 @@ def _import_organization(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID_CONFIG
+    from botocore.exceptions import BotoCoreError
+
     show = progress_printer()
     try:
         organizations, sts = clients()
         imported = read_organization(organizations, sts, show)
+    except BotoCoreError as error:  # no such profile, no region
+        return _refused(CommandError([f"cannot use the AWS credentials: {error}"]))
     except CommandError as error:
         if show is not None:
             print(file=sys.stderr)
@@ -225,7 +229,17 @@ def _import_organization(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text, end="")
     else:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            with args.output.open("x", encoding="utf-8") as out:  # never over another file
+                out.write(text)
+        except FileExistsError:
+            print(
+                f"--output {args.output}: the file exists; nothing is overwritten", file=sys.stderr
+            )
+            return EXIT_INVALID_CONFIG
+        except OSError as error:
+            print(f"--output {args.output}: {error.strerror}", file=sys.stderr)
+            return EXIT_INVALID_CONFIG
         print(
             f"{args.output}: {len(imported.accounts)} accounts in "
             f"{_count_units(imported.units)} OUs; fill in the FILL-IN values, confirm the "

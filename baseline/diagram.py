@@ -13,7 +13,7 @@ nothing is synthesized or checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from baseline.config import ROOT_OU, Account, LandingZoneConfig
@@ -90,23 +90,40 @@ def organisation(
 
 
 def _node(path: str) -> str:
-    return "n_" + re.sub(r"[^A-Za-z0-9]", "_", path)
+    """A node id no two OU paths or accounts share (``account/<name>`` for an account)."""
+    if path == ROOT_OU:
+        return "root"
+    kind = "a" if path.startswith("account/") else "ou"
+    return f"{kind}_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in path)
 
 
-def _account_label(account: Account, placement: Placement | None, newline: str) -> str:
+def _mermaid_text(text: str) -> str:
+    """Text inside a quoted Mermaid label: no quote ends it, no markup enters it."""
+    return (
+        text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    )
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _account_label(
+    account: Account, placement: Placement | None, newline: str, escape: Callable[[str], str]
+) -> str:
     lines = [f"{account.name} ({account.id or 'new'})"]
     if account.role.value != "workload":
         lines[0] += f" [{account.role.value}]"
     for group, regions in placement.stacks.items() if placement else []:
         lines.append(f"{group}: {', '.join(regions)}")
-    return newline.join(lines)
+    return newline.join(escape(line) for line in lines)
 
 
-def _level_label(name: str, policies: list[str], newline: str) -> str:
+def _level_label(name: str, policies: list[str], newline: str, escape: Callable[[str], str]) -> str:
     lines = [name]
     for start in range(0, len(policies), 3):  # three to a line keeps the boxes narrow
         lines.append(", ".join(policies[start : start + 3]))
-    return newline.join(lines)
+    return newline.join(escape(line) for line in lines)
 
 
 def _edges(org: Organisation) -> list[tuple[str, str, str, str]]:
@@ -120,51 +137,69 @@ def _edges(org: Organisation) -> list[tuple[str, str, str, str]]:
     return edges
 
 
-def render_mermaid(org: Organisation) -> str:
-    newline = "<br/>"
-    lines = ["flowchart TB"]
-    lines.append(
-        f'  {_node(ROOT_OU)}["{_level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline)}"]'
-    )
-    by_name = {a.name: a for a in org.accounts}
-    for parent, child, kind, key in _edges(org):
-        if kind == "ou":
-            label = _level_label(f"OU {key}", org.attached.get(key, []), newline)
-            lines.append(f'  {child}["{label}"]')
-        else:
-            account = by_name[key]
-            label = _account_label(account, org.placements.get(account.id or ""), newline)
-            guardrails = org.attached.get(key, [])
-            if guardrails:
-                label += newline + ", ".join(guardrails)
-            lines.append(f'  {child}("{label}")')
-        lines.append(f"  {parent} --> {child}")
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class _Notation:
+    newline: str
+    escape: Callable[[str], str]
+    header: tuple[str, ...]
+    box: str  # format string: node id, label
+    account: str
+    edge: str
+    footer: tuple[str, ...]
 
 
-def render_dot(org: Organisation) -> str:
-    newline = "\\n"
-    lines = [
+_MERMAID = _Notation(
+    "<br/>",
+    _mermaid_text,
+    ("flowchart TB",),
+    '  {node}["{label}"]',
+    '  {node}("{label}")',
+    "  {parent} --> {child}",
+    (),
+)
+_DOT = _Notation(
+    "\\n",
+    _dot_text,
+    (
         "digraph organisation {",
         "  rankdir=TB;",
         '  node [shape=box, fontname="Helvetica", fontsize=10];',
-        f'  {_node(ROOT_OU)} [label="{_level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline)}"];',
-    ]
+    ),
+    '  {node} [label="{label}"];',
+    '  {node} [label="{label}", shape=component];',
+    "  {parent} -> {child};",
+    ("}",),
+)
+
+
+def _render(org: Organisation, notation: _Notation) -> str:
+    newline, escape = notation.newline, notation.escape
+    lines = list(notation.header)
+    root = _level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline, escape)
+    lines.append(notation.box.format(node=_node(ROOT_OU), label=root))
     by_name = {a.name: a for a in org.accounts}
     for parent, child, kind, key in _edges(org):
         if kind == "ou":
-            label = _level_label(f"OU {key}", org.attached.get(key, []), newline)
-            lines.append(f'  {child} [label="{label}"];')
+            label = _level_label(f"OU {key}", org.attached.get(key, []), newline, escape)
+            lines.append(notation.box.format(node=child, label=label))
         else:
             account = by_name[key]
-            label = _account_label(account, org.placements.get(account.id or ""), newline)
+            label = _account_label(account, org.placements.get(account.id or ""), newline, escape)
             guardrails = org.attached.get(key, [])
             if guardrails:
-                label += newline + ", ".join(guardrails)
-            lines.append(f'  {child} [label="{label}", shape=component];')
-        lines.append(f"  {parent} -> {child};")
-    lines.append("}")
+                label += newline + escape(", ".join(guardrails))
+            lines.append(notation.account.format(node=child, label=label))
+        lines.append(notation.edge.format(parent=parent, child=child))
+    lines += notation.footer
     return "\n".join(lines) + "\n"
+
+
+def render_mermaid(org: Organisation) -> str:
+    return _render(org, _MERMAID)
+
+
+def render_dot(org: Organisation) -> str:
+    return _render(org, _DOT)
 
 
 def stacks_of(config: LandingZoneConfig) -> list[tuple[str, str, str]]:

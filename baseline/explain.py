@@ -26,7 +26,14 @@ from typing import Any
 
 from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig
 from baseline.guardrails import Guardrail, PackedPolicy, minify, packed_policies, select
-from baseline.guardrails.evaluator import FULL_ACCESS, Decision, Level, Request, evaluate
+from baseline.guardrails.evaluator import (
+    FULL_ACCESS,
+    Decision,
+    Denial,
+    Level,
+    Request,
+    evaluate,
+)
 from baseline.guardrails.model import PolicyType
 from baseline.operations import CommandError
 
@@ -35,8 +42,9 @@ NOTE = (
     "policies still apply after they allow a request."
 )
 
-_ACTION = re.compile(r"^([a-z0-9-]+):([A-Za-z0-9*?]+)$")
+_ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)$")
 _PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+$")
+_SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com$")
 _RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
 _CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w/.:-]+$")
@@ -54,27 +62,35 @@ class Explanation:
     #: statement (minified) -> guardrail id
     guardrail_of: Mapping[str, str]
     statements: Mapping[tuple[str, str], str]  # (policy, sid) -> minified statement
+    #: with no resource given (``*``): statements on named resources that would deny it
+    #: for some resource; counted as denials, since the answer depends on the resource
+    scoped: tuple[tuple[str, Denial], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
-        return self.scp.allowed and self.rcp.allowed
+        return self.scp.allowed and self.rcp.allowed and not self.scoped
 
     def denials(self) -> list[dict[str, Any]]:
-        found = []
-        for kind, decision in (("SCP", self.scp), ("RCP", self.rcp)):
-            for denial in decision.denied_by:
-                statement = self.statements.get((denial.policy, denial.statement), "")
-                found.append(
-                    {
-                        "guardrail": self.guardrail_of.get(statement, "?"),
-                        "policy": denial.policy,
-                        "statement": denial.statement,
-                        "type": kind,
-                        "attached_to": denial.level,
-                        "condition": dict(denial.conditions),
-                    }
-                )
-        return found
+        """Each denying statement: its guardrail, policy, statement and the conditions that
+        held; ``resource_scoped`` when it names resources and no resource was given."""
+        both = [("SCP", d, False) for d in self.scp.denied_by]
+        both += [("RCP", d, False) for d in self.rcp.denied_by]
+        both += [(kind, d, True) for kind, d in self.scoped]
+        return [
+            {
+                "guardrail": self.guardrail_of.get(
+                    self.statements.get((denial.policy, denial.statement), ""), "?"
+                ),
+                "policy": denial.policy,
+                "statement": denial.statement,
+                "type": kind,
+                "attached_to": denial.level,
+                "condition": dict(denial.conditions),
+                "resource_scoped": scoped,
+            }
+            for kind, denial, scoped in both
+        ]
 
     def as_json(self) -> str:
         return json.dumps(
@@ -86,6 +102,7 @@ class Explanation:
                 "principal": self.request.principal_arn,
                 "resource": self.request.resource,
                 "region": self.request.region,
+                "notes": list(self.notes),
                 "note": NOTE,
             },
             indent=2,
@@ -103,12 +120,16 @@ class Explanation:
             lines.append(
                 f"  denied by {denial['guardrail']}: {denial['type']} {denial['policy']} "
                 f"(attached to {denial['attached_to']}), statement {denial['statement']}"
+                + (
+                    " (on named resources: give --resource to know whether it applies)"
+                    if denial["resource_scoped"]
+                    else ""
+                )
             )
             for operator, block in denial["condition"].items():
                 for key, value in block.items():
                     lines.append(f"      condition {operator} {key} {json.dumps(value)}: holds")
-        if self.account.role == AccountRole.MANAGEMENT:
-            lines.append("  (no SCP or RCP binds the management account)")
+        lines += [f"  ({note})" for note in self.notes]
         lines.append(NOTE)
         return "\n".join(lines)
 
@@ -128,6 +149,7 @@ def _action_problem(action: str) -> str | None:
     if match is None:
         return f"--action: {action!r} is not service:Action (like s3:PutObject)"
     service, name = match.groups()
+    service = service.lower()
     try:
         known = _known_actions(service)
     except ImportError:  # the reference comes with the dev extra (make setup)
@@ -248,7 +270,7 @@ def explain(
     if problem:
         problems.append(problem)
     region = region or config.home_region
-    if region not in config.governed_regions and not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
+    if region not in config.governed_regions and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
         problems.append(f"--region: {region!r} is not a region name (like eu-west-1)")
     if principal is not None and not (
         _PRINCIPAL.match(principal) or _SERVICE_PRINCIPAL.match(principal)
@@ -270,6 +292,9 @@ def explain(
     if problems or found is None:
         raise CommandError(problems)
     principal_arn = principal or f"arn:aws:iam::{found.id}:role/explain"
+    session = _SESSION.match(principal_arn)
+    if session:  # aws:PrincipalArn of a role session is the role's ARN
+        principal_arn = f"arn:aws:iam::{session.group(1)}:role/{session.group(2)}"
     defaults: dict[str, Any] = {
         "aws:PrincipalIsAWSService": "true" if _SERVICE_PRINCIPAL.match(principal_arn) else "false",
         "aws:SecureTransport": "true",
@@ -288,31 +313,92 @@ def explain(
     return explain_request(config, found, request)
 
 
+def _resource_agnostic(levels: list[Level]) -> list[Level]:
+    """The levels with every statement's Resource and NotResource made ``*``: what could
+    deny a request whose resource is not given."""
+    agnostic: list[Level] = []
+    for level, policies in levels:
+        stripped = []
+        for name, document in policies:
+            statements = [
+                {
+                    **{k: v for k, v in st.items() if k not in ("Resource", "NotResource")},
+                    "Resource": "*",
+                }
+                for st in document["Statement"]
+            ]
+            stripped.append((name, {**document, "Statement": statements}))
+        agnostic.append((level, stripped))
+    return agnostic
+
+
+def _decide(
+    levels: list[Level], request: Request, kind: str, scoped: list[tuple[str, Denial]]
+) -> Decision:
+    decision = evaluate(levels, request)
+    if request.resource == "*":  # a resource not given: what names resources may deny too
+        known = {(d.policy, d.statement) for d in decision.denied_by}
+        scoped += [
+            (kind, d)
+            for d in evaluate(_resource_agnostic(levels), request).denied_by
+            if (d.policy, d.statement) not in known
+        ]
+    return decision
+
+
 def explain_request(config: LandingZoneConfig, account: Account, request: Request) -> Explanation:
     """Evaluate a request made in (or on a resource of) an account of the config: the SCPs
-    of the principal's account (the given account when the principal names none of the
-    organisation's), the RCPs of the resource's."""
+    of the principal's account (``account`` when the principal names no account, or when
+    ``account`` has no id yet), the RCPs of the resource's account (``account`` when the
+    ARN names none). A service principal, or a principal or resource outside the
+    organisation, is bound by neither; the notes say which was not evaluated."""
     found = account
+    notes: list[str] = []
+    by_id = {a.id: a for a in config.accounts if a.id}
     principal_account = _PRINCIPAL.match(request.principal_arn)
     resource_match = _RESOURCE.match(request.resource)
-    resource_account = resource_match.group(1) if resource_match else found.id
+    resource_account = resource_match.group(1) if resource_match else None
+    scp_home: Account | None = found
+    if _SERVICE_PRINCIPAL.match(request.principal_arn):
+        scp_home = None
+        notes.append("SCPs bind no AWS service principal: none evaluated")
+    elif principal_account is not None and principal_account.group(2) != found.id:
+        other = principal_account.group(2)
+        if other in by_id:
+            scp_home = by_id[other]
+        elif found.id is not None:
+            scp_home = None
+            notes.append(
+                f"the principal's account {other} is outside the organisation: no SCP binds it"
+            )
+    rcp_home: Account | None = found
+    if resource_account is not None and resource_account != found.id:
+        rcp_home = by_id.get(resource_account)
+        if rcp_home is None:
+            notes.append(
+                f"the resource's account {resource_account} is outside the organisation: "
+                "no RCP binds it"
+            )
+    if any(h is not None and h.role == AccountRole.MANAGEMENT for h in (scp_home, rcp_home)):
+        notes.append("no SCP or RCP binds the management account")
+    scoped: list[tuple[str, Denial]] = []
+    scp, rcp = Decision(()), Decision(())
+    statements: dict[tuple[str, str], str] = {}
+    if scp_home is not None and scp_home.role != AccountRole.MANAGEMENT:
+        levels, statements = _levels(config, scp_home, PolicyType.SCP)
+        scp = _decide(levels, request, "SCP", scoped)
+    if rcp_home is not None and rcp_home.role != AccountRole.MANAGEMENT:
+        levels, rcp_statements = _levels(config, rcp_home, PolicyType.RCP)
+        statements = {**statements, **rcp_statements}
+        rcp = _decide(levels, request, "RCP", scoped)
     _, enabled = _packed(config)
-    guardrail_of = _guardrail_of(config, enabled)
-    # the SCPs of the principal's account; the RCPs of the resource's account
-    by_id = {a.id: a for a in config.accounts if a.id}
-    principal_home = by_id.get(principal_account.group(2)) if principal_account else None
-    resource_home = by_id.get(resource_account or "", found) if resource_account else found
-    scp_levels, scp_statements = _levels(config, principal_home or found, PolicyType.SCP)
-    rcp_levels, rcp_statements = _levels(config, resource_home, PolicyType.RCP)
-    outside = principal_account is not None and principal_home is None
-    scp = (
-        Decision(())
-        if outside or (principal_home or found).role == AccountRole.MANAGEMENT
-        else evaluate(scp_levels, request)
+    return Explanation(
+        found,
+        request,
+        scp,
+        rcp,
+        _guardrail_of(config, enabled),
+        statements,
+        tuple(scoped),
+        tuple(notes),
     )
-    rcp = (
-        Decision(())
-        if resource_home.role == AccountRole.MANAGEMENT
-        else evaluate(rcp_levels, request)
-    )
-    return Explanation(found, request, scp, rcp, guardrail_of, {**scp_statements, **rcp_statements})

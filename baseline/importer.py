@@ -98,17 +98,23 @@ def _pages(client: Any, operation: str, key: str, **arguments: Any) -> Iterator[
 def _refusal(error: Exception, operation: str) -> CommandError:
     """The one line a person can act on, for an AWS error of a read."""
     code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-    name = "".join(part.capitalize() for part in operation.split("_"))
+    service, _, call = operation.rpartition(":")
+    service = service or "organizations"
+    name = "".join(part.capitalize() for part in call.split("_"))
     if code in ("AccessDeniedException", "AccessDenied"):
         return CommandError(
             [
-                f"access denied: the credentials may not call organizations:{name}; give "
+                f"access denied: the credentials may not call {service}:{name}; give "
                 "them read access to AWS Organizations (e.g. AWSOrganizationsReadOnlyAccess)"
             ]
         )
     if code == "AWSOrganizationsNotInUseException":
         return CommandError(["this account is in no organisation: nothing to import"])
-    return CommandError([f"organizations:{name} failed: {error}"])
+    if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
+        return CommandError(
+            [f"{service}:{name} was throttled after every retry: run it again later"]
+        )
+    return CommandError([f"{service}:{name} failed: {error}"])
 
 
 def read_organization(
@@ -123,6 +129,7 @@ def read_organization(
     caller = management = None
     try:
         organization = organizations.describe_organization()["Organization"]
+        operation = "sts:get_caller_identity"
         caller = sts.get_caller_identity()["Account"]
         management = organization["MasterAccountId"]
         operation = "list_roots"
@@ -264,25 +271,32 @@ def render_config(org: ImportedOrganization) -> str:
     units(org.units, 2)
     top = [u.name for u in org.units]
     lines.append("guardrails:                       # where the OU guardrails attach: confirm")
-    for key, pattern in (
-        ("workload_ous", r"workload|prod|non.?prod|dev|test|staging"),
-        ("sandbox_ous", r"sandbox|playground|experiment"),
+    placed: set[str] = set()
+    guesses: dict[str, list[str]] = {}
+    for key, pattern in (  # the specific kinds first: an OU gets one kind at most
         ("suspended_ous", r"suspend|closed|quarantine|decommission"),
+        ("sandbox_ous", r"sandbox|playground|experiment"),
+        ("workload_ous", r"workload|prod|non.?prod|dev|test|staging"),
     ):
-        matched = [name for name in top if re.search(pattern, name.lower())]
+        guesses[key] = [n for n in top if n not in placed and re.search(pattern, n.lower())]
+        placed.update(guesses[key])
+    for key in ("workload_ous", "sandbox_ous", "suspended_ous"):
+        matched = guesses[key]
         guessed = "   # guessed from the OU names" if matched else ""
         lines.append(f"  {key}: [{', '.join(_quote(n) for n in matched)}]{guessed}")
     lines.append("accounts:")
-    seen: dict[str, int] = {}
+    used: set[str] = set()
     for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
-        name = _slug(account.name)
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            name = f"{name}-{seen[name]}"
+        name = base = _slug(account.name)
+        number = 1
+        while name in used:  # a name is unique in the config
+            number += 1
+            name = f"{base}-{number}"
+        used.add(name)
         lines.append(
             f"  - name: {name}" + (f"   # {account.name!r} in AWS" if name != account.name else "")
         )
-        lines.append(f"    email: {account.email}")
+        lines.append(f"    email: {_quote(account.email)}")
         lines.append(f'    id: "{account.id}"')
         lines.append(f"    ou: {_quote(account.ou)}")
         if account.role != "workload":
@@ -291,6 +305,16 @@ def render_config(org: ImportedOrganization) -> str:
             lines.append(
                 f"    # status {account.status} in AWS: move it to a suspended OU or drop it"
             )
+    roles = {a.role for a in org.accounts}
+    for role in ("log_archive", "audit", "network"):  # the config needs one account of each
+        if role not in roles:
+            lines += [
+                f"  - name: {PLACEHOLDER}   # no account looked like the {role} account: name "
+                "the one that is (and delete its entry above), or one to create",
+                f"    email: {PLACEHOLDER}",
+                f"    ou: {PLACEHOLDER}",
+                f"    role: {role}",
+            ]
     return "\n".join(lines) + "\n"
 
 

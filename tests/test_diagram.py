@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from baseline.__main__ import main
-from baseline.diagram import organisation, render_dot, render_mermaid, stack_group
+from baseline.diagram import _node, organisation, render_dot, render_mermaid, stack_group
 from baseline.docs import ARCHITECTURE, DIAGRAM_BEGIN, DIAGRAM_END
 from baseline.guardrails import packed_policies
 from tests.conftest import Synthesized
@@ -24,9 +24,8 @@ def test_every_ou_and_account_is_drawn_below_its_parent(synthesized: Synthesized
     config = synthesized.config
     for path in config.ou_paths():
         parent = path.rsplit("/", 1)[0] if "/" in path else "Root"
-        node = "n_" + path.replace("/", "_")
-        assert f'  {node}["OU {path}' in picture
-        assert f"  n_{parent.replace('/', '_')} --> {node}\n" in picture
+        assert f'  {_node(path)}["OU {path}' in picture
+        assert f"  {_node(parent)} --> {_node(path)}\n" in picture
     for account in config.accounts:
         assert f"{account.name} ({account.id or 'new'})" in picture
 
@@ -91,3 +90,16 @@ def test_a_bad_config_or_output_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["diagram", "-c", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"invalid landing-zone config {bad}") and "Traceback" not in err
+
+
+def test_names_cannot_break_the_notation_or_merge_nodes(synthesized: Synthesized) -> None:
+    """A quote in the organisation's name ends no label; OUs and accounts whose names
+    differ only in punctuation stay apart."""
+    org = organisation(synthesized.config, _stacks(synthesized))
+    org = type(org)('Acme "Blue" <b>', org.attached, org.ou_paths, org.accounts, org.placements)
+    mermaid, dot = render_mermaid(org), render_dot(org)
+    assert "Root: Acme #quot;Blue#quot; #lt;b#gt;" in mermaid and '"Blue"' not in mermaid
+    assert 'Root: Acme \\"Blue\\" <b>' in dot
+    assert (
+        len({_node("Work Loads"), _node("Work_Loads"), _node("account/audit"), _node("audit")}) == 4
+    )

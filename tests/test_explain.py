@@ -210,3 +210,107 @@ def test_every_problem_is_reported_at_once(example_config: LandingZoneConfig) ->
         "--resource",
         "--context",
     ]
+
+
+def test_without_a_resource_a_statement_on_named_resources_still_denies(
+    example_config: LandingZoneConfig,
+) -> None:
+    """IMDSv2 is required on instance ARNs: with --resource '*' explain cannot tell, and
+    says the statement may deny rather than allow."""
+    result = explain(
+        example_config,
+        account="orders-prod",
+        action="ec2:RunInstances",
+        context=["ec2:MetadataHttpTokens=required", "ec2:MetadataHttpPutResponseHopLimit=3"],
+    )
+    assert not result.allowed
+    scoped = [d for d in result.denials() if d["resource_scoped"]]
+    assert ("SCP-IMDSV2", "LimitImdsHopLimit") in {(d["guardrail"], d["statement"]) for d in scoped}
+    given = explain(
+        example_config,
+        account="orders-prod",
+        action="ec2:RunInstances",
+        resource="arn:aws:ec2:eu-west-1:756789012345:instance/*",
+        context=["ec2:MetadataHttpTokens=required", "ec2:MetadataHttpPutResponseHopLimit=3"],
+    )
+    assert [d["statement"] for d in given.denials()] == ["LimitImdsHopLimit"]
+    assert "give --resource to know whether it applies" in result.as_text()
+
+
+def test_an_account_to_be_created_is_bound_by_its_path(example_config: LandingZoneConfig) -> None:
+    result = explain(
+        example_config,
+        account="fleet-dev",
+        action="ec2:RunInstances",
+        region="ap-southeast-2",
+        principal="arn:aws:iam::123456789012:role/dev",
+    )
+    assert "SCP-REGION-DENY" in {d["guardrail"] for d in result.denials()}
+
+
+def test_a_service_principal_is_bound_by_no_scp(example_config: LandingZoneConfig) -> None:
+    result = explain(
+        example_config,
+        account="orders-prod",
+        action="s3:GetObject",
+        region="ap-southeast-2",
+        principal="s3.amazonaws.com",
+        resource="arn:aws:s3:::orders-data/x",
+    )
+    assert not any(d["type"] == "SCP" for d in result.denials())
+    assert "SCPs bind no AWS service principal: none evaluated" in result.notes
+
+
+def test_a_role_session_is_judged_as_its_role(example_config: LandingZoneConfig) -> None:
+    """aws:PrincipalArn of a session is the role's ARN: the break-glass exemptions hold."""
+    arguments = {
+        "account": "orders-prod",
+        "action": "ec2:RunInstances",
+        "region": "ap-southeast-2",
+    }
+    role = explain(
+        example_config, **arguments, principal="arn:aws:iam::756789012345:role/nwl-break-glass"
+    )
+    session = explain(
+        example_config,
+        **arguments,
+        principal="arn:aws:sts::756789012345:assumed-role/nwl-break-glass/alice",
+    )
+    assert role.allowed == session.allowed
+    assert "SCP-REGION-DENY" not in {d["guardrail"] for d in session.denials()}
+
+
+def test_a_resource_outside_the_organisation_is_bound_by_no_rcp(
+    example_config: LandingZoneConfig,
+) -> None:
+    result = explain(
+        example_config,
+        account="orders-prod",
+        action="sqs:SendMessage",
+        principal="arn:aws:iam::444455556666:role/partner",
+        resource="arn:aws:sqs:eu-west-1:999988887777:queue",
+    )
+    assert result.allowed
+    assert "the resource's account 999988887777 is outside the organisation: no RCP binds it" in (
+        result.notes
+    )
+
+
+def test_a_value_that_is_not_a_number_makes_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        [
+            "explain",
+            "--account",
+            "orders-prod",
+            "--action",
+            "ec2:RunInstances",
+            "--resource",
+            "arn:aws:ec2:eu-west-1:756789012345:instance/i-1",
+            "--context",
+            "ec2:MetadataHttpPutResponseHopLimit=abc",
+        ]
+    )
+    assert code in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err

@@ -261,3 +261,45 @@ def test_an_account_outside_any_organisation_says_so() -> None:
             *_stubbed(("organizations.describe_organization", "AWSOrganizationsNotInUseException"))
         )
     assert caught.value.problems == ["this account is in no organisation: nothing to import"]
+
+
+def test_odd_names_and_addresses_still_make_a_config_that_loads() -> None:
+    """E-mail addresses with YAML's special characters, names that slug alike, and an
+    organisation whose core accounts nothing identifies: the file loads, every name is
+    unique, and the missing core accounts are placeholders that validate will list."""
+    from baseline.importer import ImportedAccount
+
+    org = ImportedOrganization(
+        id="o-abcdefghij",
+        root_id="r-abcd",
+        management_account_id="111111111111",
+        units=[],
+        accounts=[
+            ImportedAccount("111111111111", "Main", "*ops@example.com", "Root", "ACTIVE"),
+            ImportedAccount("222222222222", "prod", "&a@example.com", "Root", "ACTIVE"),
+            ImportedAccount("333333333333", "Prod", "!b@example.com", "Root", "ACTIVE"),
+            ImportedAccount("444444444444", "Prod 2", "{c}@example.com", "Root", "SUSPENDED"),
+        ],
+    )
+    org.accounts[0].role = "management"
+    text = render_config(org)
+    data = yaml.safe_load(text)
+    names = [a["name"] for a in data["accounts"] if a["name"] != PLACEHOLDER]
+    assert len(names) == len(set(names)) == 4
+    assert {a["email"] for a in data["accounts"]} >= {"*ops@example.com", "{c}@example.com"}
+    stubs = [a for a in data["accounts"] if a["name"] == PLACEHOLDER]
+    assert sorted(a["role"] for a in stubs) == ["audit", "log_archive", "network"]
+    assert "status SUSPENDED in AWS" in text
+
+
+def test_a_denied_identity_call_is_named_as_sts() -> None:
+    with pytest.raises(CommandError) as caught:
+        read_organization(
+            *_stubbed(
+                ("organizations.describe_organization", _ORG),
+                ("sts.get_caller_identity", "AccessDenied"),
+            )
+        )
+    assert caught.value.problems[0].startswith(
+        "access denied: the credentials may not call sts:GetCallerIdentity"
+    )

@@ -76,7 +76,10 @@ def _match_one(base: str, expected: Any, actual: Any) -> bool:
     if base == "Bool":
         return str(actual).lower() == str(expected).lower()
     if base.startswith("Numeric"):
-        a, e = float(actual), float(expected)
+        try:
+            a, e = float(actual), float(expected)
+        except (TypeError, ValueError):  # IAM: a value that is not a number never matches
+            return False
         return {
             "NumericEquals": a == e,
             "NumericLessThan": a < e,
