@@ -253,6 +253,21 @@ def _count_units(units: list[Any]) -> int:
     return sum(1 + _count_units(u.children) for u in units)
 
 
+def _cost(args: argparse.Namespace) -> int:
+    from baseline.cost import assumptions_from, render_json, render_text
+    from baseline.operations import CommandError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        return _refused(error)
+    assume, problems = assumptions_from(args.assume or [])
+    if problems:
+        return _refused(CommandError(problems))
+    print(render_json(config, assume) if args.json else render_text(config, assume))
+    return 0
+
+
 def _refused(error: Exception) -> int:
     """Print a config's or a command's problems, one line each; the bad-input exit code."""
     problems = getattr(error, "problems", None)
@@ -382,6 +397,21 @@ def main(argv: list[str] | None = None) -> int:
         "--format", choices=("mermaid", "dot"), default="mermaid", help="default: mermaid"
     )
     diagram.add_argument("--output", type=Path, help="write to this file (default: stdout)")
+    cost = commands.add_parser("cost", help="an estimate of the baseline's monthly cost")
+    cost.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+    cost.add_argument(
+        "--assume",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change an assumption, e.g. instances=20 (repeatable; the output lists them)",
+    )
+    cost.add_argument("--json", action="store_true", help="print JSON")
     importer = commands.add_parser(
         "import-organization",
         help="write a starting config from an existing organisation (reads only)",
@@ -463,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         "gameday": _gameday,
         "contain": _contain,
         "import-organization": _import_organization,
+        "cost": _cost,
     }
     return run[args.command](args)
 

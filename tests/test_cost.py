@@ -1,0 +1,87 @@
+"""``python -m baseline cost``: an estimate from one price file, with its assumptions."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baseline.__main__ import main
+from baseline.config import LandingZoneConfig, parse_config
+from baseline.cost import Assumptions, estimate, hub_monthly, prices
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_price_names_its_source_and_the_file_its_date() -> None:
+    data = prices()
+    assert re.fullmatch(r"\d{4}-\d{2}", data["date"]) and data["hours_per_month"] == 730
+    for key, price in data["prices"].items():
+        assert price["price"] > 0, key
+        assert price["source"].startswith("https://aws.amazon.com/"), key
+        assert price["unit"].startswith("per "), key
+
+
+def test_the_network_page_quotes_the_hub_the_estimate_computes(
+    example_config: LandingZoneConfig,
+) -> None:
+    per_region = hub_monthly(example_config, "eu-west-1")
+    text = (ROOT / "docs" / "network.md").read_text(encoding="utf-8")
+    assert f"**about ${per_region:,.0f} a month per region**" in text
+    total = sum(hub_monthly(example_config, r) for r in example_config.governed_regions)
+    assert f"the example's three regions: about ${total:,.0f}" in text
+
+
+def test_the_total_is_the_sum_of_its_lines_and_follows_the_config(
+    example_config: LandingZoneConfig, example_data: dict[str, Any]
+) -> None:
+    lines = estimate(example_config, Assumptions())
+    assert any(line.item.startswith("Network Firewall") for line in lines)
+    data = copy.deepcopy(example_data)
+    data["network"]["hub"] = False
+    without_hub = estimate(parse_config(data), Assumptions())
+    assert not any("Firewall" in line.item or "NAT" in line.item for line in without_hub)
+    saved = sum(line.monthly for line in lines) - sum(line.monthly for line in without_hub)
+    assert saved == pytest.approx(
+        sum(hub_monthly(example_config, r) for r in example_config.governed_regions)
+    )
+
+
+def test_assumptions_change_the_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert main(["cost", "--json", "--assume", "instances=50"]) == 0
+    more = json.loads(capsys.readouterr().out)
+    assert default["estimate"] is True and more["assumptions"]["instances"] == 50
+    assert more["monthly_total_usd"] > default["monthly_total_usd"]
+    inspector = [x for x in more["lines"] if x["item"].startswith("Inspector")]
+    assert inspector[0]["monthly_usd"] == pytest.approx(50 * 1.258 * 33, rel=1e-3)
+
+
+def test_the_text_says_it_is_an_estimate_and_lists_its_assumptions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["cost"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ESTIMATE of the baseline's monthly cost for Northwind Logistics")
+    assert "not included: data transfer" in out and "    instances = 5" in out
+
+
+@pytest.mark.parametrize(
+    ("pair", "problem"),
+    [
+        ("instances", "--assume: 'instances' is not KEY=VALUE"),
+        ("planets=3", "--assume: 'planets=3' is not KEY=VALUE"),
+        ("instances=many", "--assume instances: 'many' is not a number"),
+        ("instances=-1", "--assume instances: '-1' is negative"),
+    ],
+)
+def test_bad_assumptions_exit_2(
+    pair: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cost", "--assume", pair]) == 2
+    assert capsys.readouterr().err.startswith(problem)
