@@ -352,6 +352,16 @@ def _contain(args: argparse.Namespace) -> int:
     return 0 if containment.passed else 1
 
 
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config/landing-zone.yaml"),
+        help="the YAML file (default: config/landing-zone.yaml)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -368,13 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser(
         "report", help="Security Pillar and CIS coverage, with evidence from the templates"
     )
-    report.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(report)
     report.add_argument(
         "--cdk-out",
         type=Path,
@@ -386,25 +390,13 @@ def main(argv: list[str] | None = None) -> int:
     diagram = commands.add_parser(
         "diagram", help="the OU tree, accounts, guardrails and stacks as a Mermaid or DOT graph"
     )
-    diagram.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(diagram)
     diagram.add_argument(
         "--format", choices=("mermaid", "dot"), default="mermaid", help="default: mermaid"
     )
     diagram.add_argument("--output", type=Path, help="write to this file (default: stdout)")
     cost = commands.add_parser("cost", help="an estimate of the baseline's monthly cost")
-    cost.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(cost)
     cost.add_argument(
         "--assume",
         action="append",
@@ -420,13 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     explain = commands.add_parser(
         "explain", help="why the guardrails on an account's path allow or deny a request"
     )
-    explain.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(explain)
     explain.add_argument("--account", required=True, help="the account (name or id)")
     explain.add_argument("--action", required=True, help="service:Action, e.g. s3:PutObject")
     explain.add_argument("--region", help="the requested region (default: the home region)")
@@ -442,13 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     gameday = commands.add_parser(
         "gameday", help="rehearse the alert path with GuardDuty sample findings"
     )
-    gameday.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(gameday)
     gameday.add_argument("--account", help="account name or id (default: the audit account)")
     gameday.add_argument("--region", help="a governed region (default: the home region)")
     gameday.add_argument(
@@ -466,13 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     contain = commands.add_parser(
         "contain", help="contain a compromised EC2 instance through the responder role"
     )
-    contain.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path("config/landing-zone.yaml"),
-        help="the YAML file (default: config/landing-zone.yaml)",
-    )
+    _config_argument(contain)
     contain.add_argument("--account", required=True, help="the member account (name or id)")
     contain.add_argument("--instance", required=True, help="the instance id")
     contain.add_argument("--case", required=True, help="the case id the evidence is tagged with")
@@ -499,4 +473,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader stopped early (| head): nothing of ours failed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -303,3 +303,27 @@ def test_a_denied_identity_call_is_named_as_sts() -> None:
     assert caught.value.problems[0].startswith(
         "access denied: the credentials may not call sts:GetCallerIdentity"
     )
+
+
+def test_the_operator_commands_work_on_the_imported_organisation(
+    organisation: dict[str, Any],
+) -> None:
+    """explain, diagram and cost take the imported config as they take the example."""
+    from baseline.cost import Assumptions, estimate
+    from baseline.diagram import organisation as drawn
+    from baseline.diagram import render_mermaid
+    from baseline.explain import explain
+
+    config = parse_config(_filled(render_config(_read())))
+    denied = explain(config, account="team-001", action="ec2:RunInstances", region="ap-southeast-2")
+    assert "SCP-REGION-DENY" in {d["guardrail"] for d in denied.denials()}
+    allowed = explain(
+        config,
+        account="team-001",
+        action="s3:GetObject",
+        resource="arn:aws:s3:::team-data/x",
+    )
+    assert allowed.allowed, allowed.as_text()
+    picture = render_mermaid(drawn(config))
+    assert "team-239" in picture and "OU Workloads/NonProd/Teams" in picture
+    assert sum(line.monthly for line in estimate(config, Assumptions())) > 0
