@@ -42,12 +42,15 @@ class Organisation:
     placements: dict[str, Placement]  # account id -> its stacks
 
 
-def stack_group(stack_id: str) -> str:
-    """``Network-eu-west-1`` -> ``Network``, ``Accounts03`` -> ``Accounts``: one line per
-    kind of stack, its regions beside it."""
-    grouped = re.sub(r"-[a-z]{2}(-[a-z]+)+-\d$", "", stack_id)
-    grouped = re.sub(r"^MachineAccess-.+$", "MachineAccess", grouped)
-    return re.sub(r"\d\d$", "", grouped)
+def stack_group(stack_id: str, *, placeholders: bool = False) -> str:
+    """The kind of a stack, one per line of the picture and row of the deploy order:
+    ``Network-eu-west-1`` -> ``Network``, ``Accounts03`` -> ``Accounts``,
+    ``MachineAccess-audit`` -> ``MachineAccess``; with ``placeholders``, what was dropped
+    is named: ``Network-<region>``, ``Accounts<NN>``, ``MachineAccess-<account>``."""
+    region, number, account = ("-<region>", "<NN>", "-<account>") if placeholders else ("", "", "")
+    grouped = re.sub(r"-[a-z]{2}(-[a-z]+)+-\d$", region, stack_id)
+    grouped = re.sub(r"^MachineAccess-[a-z0-9-]+$", f"MachineAccess{account}", grouped)
+    return re.sub(r"\d\d$", number, grouped)
 
 
 def organisation(

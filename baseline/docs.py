@@ -8,7 +8,6 @@ this module renders, and ``python -m baseline docs`` rewrites them.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from baseline.cdk_context import PROJECT_ROOT
 from baseline.compliance import render_acknowledgements
 from baseline.config import json_schema, load_config
 from baseline.controls import Templates, render_controls
-from baseline.diagram import organisation, render_mermaid
+from baseline.diagram import organisation, render_mermaid, stack_group
 from baseline.guardrails.report import render_guardrails
 from baseline.landing_zone import LandingZone
 from baseline.report import coverage, render_markdown
@@ -42,11 +41,7 @@ ORDER_END = "<!-- end of the deploy order -->"
 
 
 def _group(stack_id: str) -> str:
-    """``Accounts03`` -> ``Accounts<NN>``, ``Network-eu-west-1`` -> ``Network-<region>``,
-    ``MachineAccess-audit`` -> ``MachineAccess-<account>``."""
-    grouped = re.sub(r"-[a-z]{2}(-[a-z]+)+-\d$", "-<region>", stack_id)
-    grouped = re.sub(r"^MachineAccess-[a-z0-9-]+$", "MachineAccess-<account>", grouped)
-    return re.sub(r"\d\d$", "<NN>", grouped)
+    return stack_group(stack_id, placeholders=True)
 
 
 def render_deploy_order(landing_zone: LandingZone) -> str:

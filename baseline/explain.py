@@ -20,12 +20,12 @@ import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig
-from baseline.guardrails import Guardrail, PackedPolicy, minify, packed_policies, select
+from baseline.guardrails import PackedPolicy, minify, packed_policies, select
 from baseline.guardrails.evaluator import (
     FULL_ACCESS,
     Decision,
@@ -183,58 +183,59 @@ def path_of(account: Account) -> list[str]:
     return [ROOT_OU, *("/".join(parts[: i + 1]) for i in range(len(parts))), account.name]
 
 
-#: The packed policies and enabled guardrails of the configs explained in this process
-#: (packing is the slow part; a config is not changed once loaded).
-_PACKED: dict[int, tuple[LandingZoneConfig, list[PackedPolicy], list[Guardrail]]] = {}
+@dataclass
+class _Guardrails:
+    """What the packer makes of one config, computed once (packing is the slow part) and
+    the levels of each account's path as they are asked for."""
+
+    policies: list[PackedPolicy]
+    #: each enabled guardrail's statements (minified) -> its id
+    guardrail_of: dict[str, str]
+    levels: dict[tuple[str, PolicyType], tuple[list[Level], dict[tuple[str, str], str]]] = field(
+        default_factory=dict
+    )
+
+    def path(
+        self, account: Account, policy_type: PolicyType
+    ) -> tuple[list[Level], dict[tuple[str, str], str]]:
+        """The levels from the root to the account, each with its policies of the type, and
+        (policy, Sid) -> the statement, minified."""
+        key = (account.name, policy_type)
+        if key not in self.levels:
+            self.levels[key] = self._path(account, policy_type)
+        return self.levels[key]
+
+    def _path(
+        self, account: Account, policy_type: PolicyType
+    ) -> tuple[list[Level], dict[tuple[str, str], str]]:
+        policies = [p for p in self.policies if p.policy_type == policy_type]
+        managed = "FullAWSAccess" if policy_type == PolicyType.SCP else "RCPFullAWSAccess"
+        levels: list[Level] = []
+        statements: dict[tuple[str, str], str] = {}
+        for point in path_of(account):
+            attached: list[tuple[str, Mapping[str, Any]]] = [(managed, FULL_ACCESS)]
+            for policy in policies:
+                if point in policy.targets:
+                    document = json.loads(policy.content)
+                    attached.append((policy.name, document))
+                    for statement in document["Statement"]:
+                        statements[(policy.name, str(statement.get("Sid", "")))] = minify(statement)
+            levels.append((point, attached))
+        return levels, statements
 
 
-def _packed(config: LandingZoneConfig) -> tuple[list[PackedPolicy], list[Guardrail]]:
-    if id(config) not in _PACKED or _PACKED[id(config)][0] is not config:
-        _PACKED[id(config)] = (config, packed_policies(config), select(config)[0])
-    _, policies, enabled = _PACKED[id(config)]
-    return policies, enabled
+#: The configs explained in this process (a config is not changed once loaded; keeping it
+#: here keeps its id from being reused).
+_GUARDRAILS: dict[int, tuple[LandingZoneConfig, _Guardrails]] = {}
 
 
-_LEVELS: dict[tuple[int, str, PolicyType], tuple[list[Level], dict[tuple[str, str], str]]] = {}
-
-
-def _levels(
-    config: LandingZoneConfig, account: Account, policy_type: PolicyType
-) -> tuple[list[Level], dict[tuple[str, str], str]]:
-    key = (id(config), account.name, policy_type)
-    if key not in _LEVELS or _PACKED.get(id(config), (None,))[0] is not config:
-        _LEVELS[key] = _levels_of(config, account, policy_type)
-    return _LEVELS[key]
-
-
-def _levels_of(
-    config: LandingZoneConfig, account: Account, policy_type: PolicyType
-) -> tuple[list[Level], dict[tuple[str, str], str]]:
-    policies = [p for p in _packed(config)[0] if p.policy_type == policy_type]
-    managed = "FullAWSAccess" if policy_type == PolicyType.SCP else "RCPFullAWSAccess"
-    levels: list[Level] = []
-    statements: dict[tuple[str, str], str] = {}
-    for point in path_of(account):
-        attached: list[tuple[str, Mapping[str, Any]]] = [(managed, FULL_ACCESS)]
-        for policy in policies:
-            if point in policy.targets:
-                document = json.loads(policy.content)
-                attached.append((policy.name, document))
-                for statement in document["Statement"]:
-                    statements[(policy.name, str(statement.get("Sid", "")))] = minify(statement)
-        levels.append((point, attached))
-    return levels, statements
-
-
-_GUARDRAIL_OF: dict[int, tuple[LandingZoneConfig, dict[str, str]]] = {}
-
-
-def _guardrail_of(config: LandingZoneConfig, enabled: list[Guardrail]) -> dict[str, str]:
-    """Each enabled guardrail's statements (minified) -> its id."""
-    cached = _GUARDRAIL_OF.get(id(config))
+def _guardrails(config: LandingZoneConfig) -> _Guardrails:
+    cached = _GUARDRAILS.get(id(config))
     if cached is None or cached[0] is not config:
-        cached = (config, {statement: g.id for g in enabled for statement in g.minified()})
-        _GUARDRAIL_OF[id(config)] = cached
+        enabled, _ = select(config)
+        guardrail_of = {statement: g.id for g in enabled for statement in g.minified()}
+        cached = (config, _Guardrails(packed_policies(config), guardrail_of))
+        _GUARDRAILS[id(config)] = cached
     return cached[1]
 
 
@@ -381,23 +382,23 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
             )
     if any(h is not None and h.role == AccountRole.MANAGEMENT for h in (scp_home, rcp_home)):
         notes.append("no SCP or RCP binds the management account")
+    guardrails = _guardrails(config)
     scoped: list[tuple[str, Denial]] = []
     scp, rcp = Decision(()), Decision(())
     statements: dict[tuple[str, str], str] = {}
     if scp_home is not None and scp_home.role != AccountRole.MANAGEMENT:
-        levels, statements = _levels(config, scp_home, PolicyType.SCP)
+        levels, statements = guardrails.path(scp_home, PolicyType.SCP)
         scp = _decide(levels, request, "SCP", scoped)
     if rcp_home is not None and rcp_home.role != AccountRole.MANAGEMENT:
-        levels, rcp_statements = _levels(config, rcp_home, PolicyType.RCP)
+        levels, rcp_statements = guardrails.path(rcp_home, PolicyType.RCP)
         statements = {**statements, **rcp_statements}
         rcp = _decide(levels, request, "RCP", scoped)
-    _, enabled = _packed(config)
     return Explanation(
         found,
         request,
         scp,
         rcp,
-        _guardrail_of(config, enabled),
+        guardrails.guardrail_of,
         statements,
         tuple(scoped),
         tuple(notes),
