@@ -12,22 +12,19 @@ template metadata where each scanner reads it (``cdk_nag.rules_to_suppress``,
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
-import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
 import jsii
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
+from baseline import control_tower
 from baseline.assembly import templates_with_stack_sets
 
 #: The packs run on the whole app, in this order. Serverless checks every function the
@@ -51,7 +48,7 @@ RULE_PREFIXES = (
 
 #: The Control Tower rules' plugin: its findings are acknowledged as ``<plugin>::<rule name>``
 #: (the rule name the synth prints, like ``sqs_dlq_check``, not the CT.SQS.PR.1 id).
-GUARD_PLUGIN = "cdk-validator-cfnguard"
+GUARD_PLUGIN = control_tower.PLUGIN
 #: Control Tower rules the kit does not run at all (by rule file name, ``ct-s3-pr-9``):
 #: none. Each finding is fixed, or acknowledged on its resource with a reason.
 GUARD_DISABLED_RULES: tuple[str, ...] = ()
@@ -145,42 +142,15 @@ def attach_packs(app: cdk.App) -> None:
     validations.add_plugins(ControlTowerRules())  # type: ignore[arg-type]  # the Beta1 plugin interface, which the CDK still runs
 
 
-_AWS_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
-
-
-@functools.cache
-def _guard_rule_types() -> dict[str, frozenset[str]]:
-    """Each Control Tower rule file the plugin ships (by its name, as ``disabled_rules``
-    takes it, e.g. ``ct-s3-pr-4``) and the resource types it names."""
-    package = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
-    tarball = next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
-    found: dict[str, frozenset[str]] = {}
-    with resources.as_file(tarball) as path, tarfile.open(path) as archive:
-        for member in archive.getmembers():
-            if member.name.endswith(".guard") and "/rules/control-tower/" in member.name:
-                text = archive.extractfile(member).read().decode()  # type: ignore[union-attr]
-                found[Path(member.name).stem] = frozenset(_AWS_TYPE.findall(text))
-    return found
-
-
-def _resource_types(template_paths: Sequence[str]) -> set[str]:
-    types: set[str] = set()
-    for template_path in template_paths:
-        template = json.loads(Path(template_path).read_text(encoding="utf-8"))
-        types |= {r.get("Type", "") for r in template.get("Resources", {}).values()}
-    return types
-
-
 @jsii.implements(cdk.IPolicyValidationPluginBeta1)
 class ControlTowerRules:
-    """AWS Control Tower's proactive controls as a validation plugin: ``CfnGuardValidator``
-    with every rule, run only where it can find something.
+    """AWS Control Tower's proactive controls as a validation plugin.
 
-    cfn-guard evaluates every rule against every template, and a rule whose resource type
-    is in none of the templates can only skip; on the example organisation that is four
-    rules in five, and most of the plugin's time. At validation, when the templates are
-    known, this runs the plugin with those rules left out (and :data:`GUARD_DISABLED_RULES`,
-    which is empty). A rule that names no resource type always runs.
+    The rules and the cfn-guard binary are those ``CfnGuardValidator`` ships, every rule
+    enabled (less :data:`GUARD_DISABLED_RULES`, which is empty); :mod:`baseline.control_tower`
+    runs them on each template with the rules that name its resource types, on every core
+    at once, and this turns its findings into the plugin report the CDK expects. The CDK
+    then drops the findings that are acknowledged on their constructs.
     """
 
     @property
@@ -190,7 +160,7 @@ class ControlTowerRules:
 
     @property
     def version(self) -> str | None:
-        return None
+        return control_tower.bundle().version
 
     @property
     def rule_ids(self) -> list[str] | None:
@@ -199,12 +169,30 @@ class ControlTowerRules:
     def validate(
         self, context: cdk.IPolicyValidationContextBeta1
     ) -> cdk.PolicyValidationPluginReportBeta1:
-        present = _resource_types(context.template_paths)
-        idle = [
-            rule for rule, types in _guard_rule_types().items() if types and not types & present
+        findings = control_tower.check(list(context.template_paths), GUARD_DISABLED_RULES)
+        grouped: dict[tuple[str, str, str], list[control_tower.Finding]] = {}
+        for finding in findings:
+            grouped.setdefault((finding.rule_name, finding.fix, finding.description), []).append(
+                finding
+            )
+        violations = [
+            cdk.PolicyViolationBeta1(
+                rule_name=rule_name,
+                description=description,
+                fix=fix,
+                rule_metadata={"DocumentationUrl": control_tower.DOCUMENTATION_URL},
+                violating_resources=[
+                    cdk.PolicyViolatingResourceBeta1(
+                        resource_logical_id=f.logical_id,
+                        template_path=f.template_path,
+                        locations=list(f.locations),
+                    )
+                    for f in found
+                ],
+            )
+            for (rule_name, fix, description), found in grouped.items()
         ]
-        plugin = CfnGuardValidator(disabled_rules=sorted({*idle, *GUARD_DISABLED_RULES}))
-        return plugin.validate(context)
+        return cdk.PolicyValidationPluginReportBeta1(success=not violations, violations=violations)
 
 
 def acknowledge(construct: IConstruct, rule_id: str | Sequence[str], reason: str) -> None:

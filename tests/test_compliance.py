@@ -381,9 +381,9 @@ def test_a_scanner_acknowledgement_goes_on_one_resource() -> None:
 
 
 def test_the_control_tower_rules_left_out_are_only_those_with_nothing_to_check() -> None:
-    from baseline.compliance import _guard_rule_types
+    from baseline.control_tower import rule_types
 
-    rules = _guard_rule_types()
+    rules = rule_types()
     assert len(rules) > 200
     assert "AWS::SQS::Queue" in rules["ct-sqs-pr-1"]
     assert "AWS::KMS::Key" in rules["ct-kms-pr-3"]

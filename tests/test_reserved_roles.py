@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import platform
-import stat
 import subprocess
-import tarfile
 import urllib.parse
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from baseline import control_tower
 from baseline.reserved_roles import reserved_role_policy
 
 MANAGEMENT, LOG_ARCHIVE, AUDIT, NETWORK, WORKLOAD = (
@@ -52,20 +50,11 @@ def _item(name: str, account: str, trust: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def guard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def guard() -> Path:
     """The cfn-guard binary the Control Tower rules' plugin ships."""
-    arch = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(platform.machine())
-    if platform.system() != "Linux" or arch is None:
+    if platform.system() != "Linux":
         pytest.skip("the plugin's cfn-guard binary is used on Linux here")
-    package = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
-    tarball = next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
-    target = tmp_path_factory.mktemp("guard") / "cfn-guard"
-    with resources.as_file(tarball) as path, tarfile.open(path) as archive:
-        member = archive.extractfile(f"package/bin/ubuntu/{arch}/cfn-guard")
-        assert member is not None
-        target.write_bytes(member.read())
-    target.chmod(target.stat().st_mode | stat.S_IXUSR)
-    return target
+    return control_tower.bundle().binary
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ break-glass and backup roles.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import tempfile
 from dataclasses import dataclass
@@ -1211,8 +1212,19 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
     """The member template, synthesized and checked by every compliance pack.
 
     It is synthesized into a temporary directory that is removed afterwards, so no synth
-    leaves a copy behind in the system's temporary folder.
+    leaves a copy behind in the system's temporary folder. The template is a function of
+    the settings and the context alone, so a process that builds several landing zones
+    with the same member settings (the tests, the docs) synthesizes it once: each caller
+    gets its own copy.
     """
+    key = (settings, json.dumps(context, sort_keys=True, default=str))
+    template: dict[str, Any] = json.loads(_member_template_json(*key))
+    return template
+
+
+@functools.lru_cache(maxsize=8)
+def _member_template_json(settings: MemberBaselineSettings, context_json: str) -> str:
+    context: dict[str, Any] = json.loads(context_json)
     with tempfile.TemporaryDirectory(prefix="member-baseline-") as outdir:
         app, stack = member_app(settings, context, outdir=outdir)
         assembly = synth_checked(app, "the member-baseline template")
@@ -1220,7 +1232,7 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
         # conversion of the whole template object across the jsii boundary
         path = Path(assembly.directory) / stack.template_file
         template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return without_cli_metadata(template)
+    return json.dumps(without_cli_metadata(template))
 
 
 def without_cli_metadata(template: dict[str, Any]) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def test_service_linked_roles_are_limited_to_the_named_services() -> None:
 
 def test_fails_a_timeout_beyond_what_lambda_allows() -> None:
     """CloudFormation's own rules, which the kit turns into errors, refuse it at synth."""
-    _, stack = new_stack()
+    _, stack = new_stack(cloudformation_validation=True)
     _function(stack, timeout=cdk.Duration.minutes(16))
     with pytest.raises(RuntimeError, match="Timeout: 960 exceeds maximum 900"):
         assertions.Template.from_stack(stack)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
+from baseline.app import load_or_exit
 from baseline.config import parse_config
 from baseline.guardrails import PackingError, packed_policies
 from baseline.guardrails.model import Guardrail, PolicyType
 from baseline.guardrails.packer import ENVELOPE, pack
-from tests.conftest import run_app
 
 
 def _guardrail(gid: str, size: int, count: int = 1) -> Guardrail:
@@ -142,14 +142,19 @@ def test_fails_config_asking_for_more_guardrails_than_fit(example_data: dict[str
 
 
 def test_fails_synth_of_an_overflowing_config_with_one_message(
-    example_data: dict[str, Any], tmp_path: Path
+    example_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The app's first step (``app.py`` runs it before building anything; that ``app.py``
+    exits 2 with these lines in a fresh process, tests/test_config.py shows)."""
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(_overflowing(example_data)), encoding="utf-8")
-    result = run_app(path, tmp_path / "out")
-    assert result.returncode == 2
-    assert "SCP for 'Sandbox'" in result.stderr
-    assert "Traceback" not in result.stderr
+    with pytest.raises(SystemExit) as exit_:
+        load_or_exit(path)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"invalid landing-zone config {path}: 1 problem(s)")
+    assert "SCP for 'Sandbox'" in err
+    assert "Traceback" not in err
 
 
 def test_fails_unknown_guardrail_id(example_data: dict[str, Any]) -> None:

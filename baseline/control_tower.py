@@ -1,0 +1,324 @@
+"""AWS Control Tower's proactive controls on synthesized templates, run in parallel.
+
+The rules are the cfn-guard rules that ``cdklabs.cdk-validator-cfnguard`` ships with its
+cfn-guard binary. Its plugin runs one cfn-guard process over every rule and every
+template; cfn-guard's time grows with rules x resources, even for a rule whose resource
+type a template does not have, and one process uses one core. On the example
+organisation that was the largest single part of a synth. This module runs the same
+binary on the same rules with three differences, none of which changes what is found:
+
+- each template gets only the rules that name one of its resource types (a rule about
+  queues can only skip a template without queues);
+- the work is cut into pieces (a template and a slice of its rules) that run on every
+  core at once;
+- the findings are read from cfn-guard's structured output into :class:`Finding` values,
+  one per rule, fix message and resource, as the plugin groups them.
+
+The binary and rules are taken from the package's own archive, unpacked once per machine
+into a cache directory named after the archive's digest (as the jsii runtime unpacks its
+packages); ``tests/test_compliance.py`` holds that the plugin itself and this module find
+the same findings.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: The plugin's name: its findings are acknowledged as ``<plugin>::<rule name>``.
+PLUGIN = "cdk-validator-cfnguard"
+#: Where the plugin's documentation describes its bundled rules (each finding links it).
+DOCUMENTATION_URL = "https://github.com/cdklabs/cdk-validator-cfnguard#bundled-control-tower-rules"
+
+_RULES_DIR = "package/rules/control-tower/cfn-guard/"
+_AWS_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+#: cfn-guard's exit codes: 0 every rule passed, 19 (and 5, in older releases) something
+#: failed; anything else is an error of its own.
+_GUARD_OK = (0, 5, 19)
+#: At most this many rules in one cfn-guard process: small pieces keep every core busy to
+#: the end; a process costs a few milliseconds to start.
+_RULES_PER_PROCESS = 12
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The unpacked cfn-guard binary and Control Tower rules of the installed package."""
+
+    binary: Path
+    rules: Path
+    version: str
+
+    def rule_files(self) -> dict[str, Path]:
+        """Each rule file by its name as ``disabled_rules`` takes it (``ct-s3-pr-4``)."""
+        return {path.stem: path for path in sorted(self.rules.rglob("*.guard"))}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """What one rule found on one resource of one template."""
+
+    rule_name: str
+    description: str
+    fix: str
+    template_path: str
+    logical_id: str
+    locations: tuple[str, ...]
+
+
+def _archive() -> Path:
+    package = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
+    tarball = next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
+    return Path(str(tarball))
+
+
+def _platform() -> tuple[str, str]:
+    """The binary's folder for this machine, as the package names them."""
+    system = {"Linux": "ubuntu", "Darwin": "macos"}.get(platform.system())
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        platform.machine().lower()
+    )
+    if system is None or arch is None:
+        raise RuntimeError(
+            f"the Control Tower rules run on Linux or macOS, x86_64 or arm64, not on "
+            f"{platform.system()} {platform.machine()}"
+        )
+    return system, arch
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "aws-secure-landing-zone"
+
+
+@functools.cache
+def bundle() -> Bundle:
+    """The binary and rules, unpacked into the cache on first use on this machine.
+
+    Unpacking goes to a fresh directory that is renamed into place when complete, so
+    several synths starting at once never see half a bundle. Where the cache cannot be
+    written, the bundle is unpacked into a temporary directory for this process.
+    """
+    archive = _archive()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    version = archive.name.removesuffix(".jsii.tgz").rpartition("@")[2]
+    system, arch = _platform()
+    for root in (_cache_root(), None):
+        try:
+            target = _unpacked(archive, digest, system, arch, root)
+        except OSError:
+            continue
+        return Bundle(binary=target / "cfn-guard", rules=target / "rules", version=version)
+    raise RuntimeError(f"could not unpack the Control Tower rules from {archive}")
+
+
+def _unpacked(archive: Path, digest: str, system: str, arch: str, root: Path | None) -> Path:
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="cfn-guard-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+    target = root / f"cfn-guard-{digest}-{system}-{arch}"
+    if (target / "cfn-guard").exists():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=root))
+    try:
+        binary_name = f"package/bin/{system}/{arch}/cfn-guard"
+        found = False
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                if member.name == binary_name:
+                    destination = scratch / "cfn-guard"
+                    found = True
+                elif member.name.startswith(_RULES_DIR) and member.name.endswith(".guard"):
+                    relative = member.name.removeprefix(_RULES_DIR)
+                    if ".." in Path(relative).parts:
+                        continue
+                    destination = scratch / "rules" / relative
+                else:
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                assert source is not None  # a regular file always has content
+                destination.write_bytes(source.read())
+        if not found:
+            raise RuntimeError(f"{archive} has no cfn-guard binary for {system}/{arch}")
+        (scratch / "cfn-guard").chmod(0o755)
+        try:
+            scratch.rename(target)
+        except OSError:
+            if not (target / "cfn-guard").exists():  # not another process's finished copy
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+@functools.cache
+def rule_types() -> dict[str, frozenset[str]]:
+    """Each rule (by file name, ``ct-s3-pr-4``) and the resource types it names."""
+    return {
+        name: frozenset(_AWS_TYPE.findall(path.read_text(encoding="utf-8")))
+        for name, path in bundle().rule_files().items()
+    }
+
+
+def _template_types(path: str) -> set[str]:
+    template = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {str(r.get("Type", "")) for r in (template.get("Resources") or {}).values()}
+
+
+def plan(
+    template_paths: Sequence[str], disabled: Iterable[str] = ()
+) -> list[tuple[str, list[Path]]]:
+    """The pieces of work: each template with a slice of the rules that apply to it.
+
+    A rule applies to a template that has one of the resource types it names; a rule that
+    names no type applies to every template.
+    """
+    off = set(disabled)
+    files = bundle().rule_files()
+    types = rule_types()
+    pieces: list[tuple[str, list[Path]]] = []
+    for template in template_paths:
+        present = _template_types(template)
+        rules = [
+            files[name]
+            for name, named in types.items()
+            if name not in off and (not named or named & present)
+        ]
+        for start in range(0, len(rules), _RULES_PER_PROCESS):
+            pieces.append((template, rules[start : start + _RULES_PER_PROCESS]))
+    return pieces
+
+
+def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
+    command = [str(binary), "validate"]
+    for rule in rules:
+        command += ["--rules", str(rule)]
+    command += ["--data", template, "--output-format", "json", "--show-summary", "none"]
+    command.append("--structured")
+    done = subprocess.run(command, capture_output=True, check=False)
+    if done.returncode not in _GUARD_OK:
+        raise RuntimeError(
+            f"cfn-guard failed on {template} (exit {done.returncode}): "
+            f"{done.stderr.decode(errors='replace').strip()[:2000]}"
+        )
+    output = done.stdout.decode("utf-8").strip()
+    return json.loads(output) if output else []
+
+
+def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Finding]:
+    """Every finding of the Control Tower rules on the templates, in a stable order."""
+    pieces = plan(template_paths, disabled)
+    if not pieces:
+        return []
+    binary = bundle().binary
+    # the largest pieces first, so the last ones to finish are small
+    pieces.sort(key=lambda piece: -len(piece[1]) * os.path.getsize(piece[0]))
+    workers = min(len(pieces), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outputs = list(pool.map(lambda piece: _run(binary, *piece), pieces))
+    findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for (template, _), output in zip(pieces, outputs, strict=True):
+        for result in output:
+            for rule in _failed_rules(result):
+                for message, location in _failures(rule):
+                    fix, description = _fix_and_description(message)
+                    logical_id = location.split("/")[2] if location.count("/") >= 2 else ""
+                    key = (template, rule.get("name", "?"), fix, logical_id)
+                    entry = findings.setdefault(key, {"description": description, "locations": []})
+                    if location not in entry["locations"]:
+                        entry["locations"].append(location)
+    return sorted(
+        Finding(
+            rule_name=rule_name,
+            description=entry["description"],
+            fix=fix,
+            template_path=template,
+            logical_id=logical_id,
+            locations=tuple(entry["locations"]),
+        )
+        for (template, rule_name, fix, logical_id), entry in findings.items()
+    )
+
+
+def _failed_rules(result: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    failed = result.get("not_compliant") or []
+    if isinstance(failed, Mapping):  # cfn-guard writes an empty object for none
+        failed = list(failed.values())
+    for entry in failed:
+        rule = entry.get("Rule") if isinstance(entry, Mapping) else None
+        if isinstance(rule, Mapping):
+            yield rule
+
+
+def _failures(node: Any, message: str = "") -> Iterator[tuple[str, str]]:
+    """Each failed check under a rule as (the nearest custom message, the path it reached)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _failures(item, message)
+        return
+    if not isinstance(node, Mapping):
+        return
+    custom = (node.get("messages") or {}).get("custom_message")
+    if isinstance(custom, str) and custom.strip():
+        message = custom
+    location = _location(node)
+    if location is not None:
+        yield message, location
+        return
+    for key, value in node.items():
+        if key not in ("messages", "metadata", "name", "context"):
+            yield from _failures(value, message)
+
+
+def _location(node: Mapping[str, Any]) -> str | None:
+    """The template path a failed check reached, where this node is a check's result:
+    an unresolved query (how far it got), or a resolved comparison (the value compared)."""
+    for key in ("UnResolved", "unresolved"):
+        reached = node.get(key)
+        if isinstance(reached, Mapping):
+            inner = reached.get("value")
+            for holder in (inner, reached):
+                if isinstance(holder, Mapping) and isinstance(holder.get("traversed_to"), Mapping):
+                    path = holder["traversed_to"].get("path")
+                    if isinstance(path, str):
+                        return path
+    for key in ("Resolved", "InResolved"):
+        compared = node.get(key)
+        if isinstance(compared, Mapping):
+            for side in ("from", "value"):
+                path = (compared.get(side) or {}).get("path")
+                if isinstance(path, str):
+                    return path
+    return None
+
+
+def _fix_and_description(message: str) -> tuple[str, str]:
+    """A Control Tower rule's message is ``[CT.X.PR.n]: what`` and ``[FIX]: how``."""
+    fix = description = ""
+    for text in message.splitlines():
+        line = text.strip()
+        if not line:
+            continue
+        if line.startswith("[FIX]"):
+            fix = re.sub(r"^\[FIX\]:\s*", "", line)
+        else:
+            description = line
+    return fix or message.strip() or "N/A", description or message.strip()
