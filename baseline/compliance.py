@@ -1,8 +1,9 @@
 """Compliance at synth: the cdk-nag packs, AWS Control Tower's proactive controls, and
 the one way to acknowledge a finding of any scanner.
 
-cdk-nag 3 and the Control Tower rules (CloudFormation Guard, ``cdk-validator-cfnguard``)
-run as CDK policy-validation plugins: a violation makes the synth fail with a report in
+cdk-nag 3 and the Control Tower rules (CloudFormation Guard, the rules and binary that
+``cdk-validator-cfnguard`` ships, run by :mod:`baseline.control_tower`) run as CDK
+policy-validation plugins: a violation makes the synth fail with a report in
 ``<outdir>/validation-report.json``. checkov runs on the synthesized templates in CI
 (``make scan``). Every acknowledgement, for any of the three, goes through
 :func:`acknowledge`, which insists on a reason an auditor can read, and is written into the
@@ -379,7 +380,7 @@ def render_acknowledgements(assembly_dir: Path) -> str:
             if GUARD_DISABLED_RULES
             else "every rule enabled"
         )
-        + ". checkov runs on every template in CI (`make scan`).",
+        + " (each on the templates that hold a resource type it checks). checkov runs on every template in CI (`make scan`).",
         "",
         f"{len(records)} acknowledgements ({counts}) on "
         f"{len({(r.stack, r.logical_id) for r in records})} resources.",

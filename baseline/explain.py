@@ -66,6 +66,9 @@ class Explanation:
     #: for some resource; counted as denials, since the answer depends on the resource
     scoped: tuple[tuple[str, Denial], ...] = ()
     notes: tuple[str, ...] = ()
+    #: where the principal is, when not in ``account``: another account of the config,
+    #: an account outside the organisation, or an AWS service
+    principal_in: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -113,9 +116,11 @@ class Explanation:
         lines = [
             f"{'ALLOW' if self.allowed else 'DENY'}  {request.action} on {request.resource} "
             f"by {request.principal_arn}",
-            f"  in {self.account.name} ({self.account.id or 'not created'}, "
+            f"  account {self.account.name} ({self.account.id or 'not created'}, "
             f"{self.account.ou}), {request.region}",
         ]
+        if self.principal_in:
+            lines.append(f"  the principal is {self.principal_in}")
         for denial in self.denials():
             lines.append(
                 f"  denied by {denial['guardrail']}: {denial['type']} {denial['policy']} "
@@ -360,15 +365,19 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
     resource_match = _RESOURCE.match(request.resource)
     resource_account = resource_match.group(1) if resource_match else None
     scp_home: Account | None = found
+    principal_in = ""
     if _SERVICE_PRINCIPAL.match(request.principal_arn):
         scp_home = None
+        principal_in = "an AWS service"
         notes.append("SCPs bind no AWS service principal: none evaluated")
     elif principal_account is not None and principal_account.group(2) != found.id:
         other = principal_account.group(2)
         if other in by_id:
             scp_home = by_id[other]
+            principal_in = f"in {scp_home.name} ({other}, {scp_home.ou})"
         elif found.id is not None:
             scp_home = None
+            principal_in = f"in account {other}, outside the organisation"
             notes.append(
                 f"the principal's account {other} is outside the organisation: no SCP binds it"
             )
@@ -402,4 +411,5 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
         statements,
         tuple(scoped),
         tuple(notes),
+        principal_in,
     )

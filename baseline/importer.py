@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from baseline.config import ROOT_OU
 from baseline.operations import CommandError
 
 #: Where the importer cannot know the answer (``validate`` lists each one left).
@@ -65,9 +66,28 @@ _CORE_ROLES = ("log_archive", "audit", "network", "shared_services", "forensics"
 
 @dataclass
 class ImportedUnit:
-    name: str
+    name: str  # the name the config gives it (a config-safe form of the AWS name)
     id: str
     children: list[ImportedUnit] = field(default_factory=list)
+    aws_name: str = ""  # the OU's name in AWS, where the config's differs
+
+
+def unit_name(aws_name: str, taken: set[str]) -> str:
+    """A name the config accepts for an OU, from its AWS name and unique among its
+    siblings: characters the config refuses (``.``, ``/``, ...) become ``-``, a name must
+    start with a letter and cannot be ``Root``. The config names an existing OU by its id,
+    so its name in AWS stays as it is."""
+    name = re.sub(r"[^A-Za-z0-9 _-]+", "-", aws_name).strip(" -_")[:120] or "OU"
+    if not name[0].isalpha():
+        name = f"OU-{name}"
+    if name == ROOT_OU:
+        name = "Root-OU"
+    base, number = name, 1
+    while name.lower() in taken:  # OU names are unique among siblings, whatever the case
+        number += 1
+        name = f"{base}-{number}"
+    taken.add(name.lower())
+    return name
 
 
 @dataclass
@@ -155,14 +175,23 @@ def read_organization(
             say(f"read {len(accounts)} accounts")
             operation = "list_organizational_units_for_parent"
             units = []
+            taken: set[str] = set()
             for unit in _pages(
                 organizations,
                 "list_organizational_units_for_parent",
                 "OrganizationalUnits",
                 ParentId=parent_id,
             ):
-                child_path = f"{path}/{unit['Name']}" if path else unit["Name"]
-                units.append(ImportedUnit(unit["Name"], unit["Id"], walk(unit["Id"], child_path)))
+                name = unit_name(unit["Name"], taken)
+                child_path = f"{path}/{name}" if path else name
+                units.append(
+                    ImportedUnit(
+                        name,
+                        unit["Id"],
+                        walk(unit["Id"], child_path),
+                        "" if name == unit["Name"] else unit["Name"],
+                    )
+                )
             return units
 
         units = walk(root["Id"], "")
@@ -262,7 +291,10 @@ def render_config(org: ImportedOrganization) -> str:
     def units(items: list[ImportedUnit], indent: int) -> None:
         pad = " " * indent
         for unit in items:
-            lines.append(f"{pad}- name: {_quote(unit.name)}")
+            lines.append(
+                f"{pad}- name: {_quote(unit.name)}"
+                + (f"   # {_quote(unit.aws_name)} in AWS" if unit.aws_name else "")
+            )
             lines.append(f"{pad}  id: {unit.id}")
             if unit.children:
                 lines.append(f"{pad}  children:")

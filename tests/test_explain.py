@@ -294,6 +294,26 @@ def test_a_resource_outside_the_organisation_is_bound_by_no_rcp(
     assert "the resource's account 999988887777 is outside the organisation: no RCP binds it" in (
         result.notes
     )
+    text = result.as_text()
+    assert "  account orders-prod (" in text
+    assert "  the principal is in account 444455556666, outside the organisation" in text
+
+
+def test_the_text_names_the_principals_account_when_it_is_another(
+    example_config: LandingZoneConfig,
+) -> None:
+    audit = example_config.account_by_name("audit")
+    assert audit is not None and audit.id
+    other = explain(
+        example_config,
+        account="orders-prod",
+        action="sqs:SendMessage",
+        principal=f"arn:aws:iam::{audit.id}:role/reader",
+        resource="arn:aws:sqs:eu-west-1:756789012345:queue",
+    )
+    assert f"  the principal is in audit ({audit.id}, " in other.as_text()
+    own = explain(example_config, account="orders-prod", action="sqs:SendMessage")
+    assert "the principal is" not in own.as_text()
 
 
 def test_a_value_that_is_not_a_number_makes_no_traceback(

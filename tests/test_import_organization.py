@@ -64,6 +64,7 @@ def organisation() -> Iterator[dict[str, Any]]:
         prod = unit(workloads, "Prod")
         nonprod = unit(workloads, "NonProd")
         teams = unit(nonprod, "Teams")
+        labs = unit(workloads, "Labs.EU")  # a name the config does not accept as it is
         ids = {
             "Log Archive": account("Log Archive", security),
             "Security Tooling": account("Security Tooling", security),
@@ -76,7 +77,7 @@ def organisation() -> Iterator[dict[str, Any]]:
                 AccountId=ids["Security Tooling"], ServicePrincipal=service
             )
         for i in range(WORKLOADS):
-            account(f"team-{i:03d}", (prod, nonprod, teams)[i % 3])
+            account(f"team-{i:03d}", (prod, nonprod, teams, labs)[i % 4])
         yield {"ids": ids, "root": root, "teams": teams}
 
 
@@ -110,6 +111,7 @@ def test_every_ou_and_account_is_read_with_its_place(organisation: dict[str, Any
     assert places["Log Archive"] == "Security"
     assert places["team-002"] == "Workloads/NonProd/Teams"
     assert places["team-000"] == "Workloads/Prod"
+    assert places["team-003"] == "Workloads/Labs-EU"
     workloads = next(u for u in imported.units if u.name == "Workloads")
     nonprod = next(u for u in workloads.children if u.name == "NonProd")
     assert nonprod.children[0].id == organisation["teams"]
@@ -138,6 +140,8 @@ def test_the_config_validates_once_the_placeholders_are_filled(
     config = parse_config(_filled(text))
     assert len(config.accounts) == WORKLOADS + 5
     assert "Workloads/NonProd/Teams" in config.ou_paths()
+    assert "Workloads/Labs-EU" in config.ou_paths()
+    assert '- name: "Labs-EU"   # "Labs.EU" in AWS' in text
     assert config.account_by_name("log-archive") is not None  # names made config-safe
     assert "# 'Log Archive' in AWS" in text
 
@@ -327,3 +331,56 @@ def test_the_operator_commands_work_on_the_imported_organisation(
     picture = render_mermaid(drawn(config))
     assert "team-239" in picture and "OU Workloads/NonProd/Teams" in picture
     assert sum(line.monthly for line in estimate(config, Assumptions())) > 0
+
+
+@pytest.mark.parametrize(
+    ("aws_name", "expected"),
+    [
+        ("Prod.EU", "Prod-EU"),
+        ("Teams/Payments", "Teams-Payments"),
+        ("2024 projects", "OU-2024 projects"),
+        ("Root", "Root-OU"),
+        ("...", "OU"),
+        ("Workloads", "Workloads"),
+    ],
+)
+def test_an_ou_name_the_config_refuses_becomes_one_it_accepts(aws_name: str, expected: str) -> None:
+    from baseline.config import _OU_NAME
+    from baseline.importer import unit_name
+
+    name = unit_name(aws_name, set())
+    assert name == expected and _OU_NAME.match(name)
+
+
+def test_renamed_ous_stay_unique_and_their_accounts_follow() -> None:
+    """Two OUs that differ only in the characters the config refuses get two names; the
+    AWS name is kept beside the config's, and the accounts' paths use the config's."""
+    from baseline.importer import ImportedAccount, ImportedUnit
+
+    org = ImportedOrganization(
+        id="o-abcdefghij",
+        root_id="r-abcd",
+        management_account_id="111111111111",
+        units=[
+            ImportedUnit("Prod-EU", "ou-abcd-11111111", [], "Prod.EU"),
+            ImportedUnit("Prod-EU-2", "ou-abcd-22222222", [], "Prod/EU"),
+        ],
+        accounts=[
+            ImportedAccount("111111111111", "Main", "ops@example.com", "Root", "ACTIVE"),
+            ImportedAccount("222222222222", "api", "api@example.com", "Prod-EU-2", "ACTIVE"),
+        ],
+    )
+    org.accounts[0].role = "management"
+    text = render_config(org)
+    assert '- name: "Prod-EU"   # "Prod.EU" in AWS' in text
+    data = yaml.safe_load(text)
+    assert [u["name"] for u in data["organizational_units"]] == ["Prod-EU", "Prod-EU-2"]
+    assert {a["ou"] for a in data["accounts"] if a["name"] == "api"} == {"Prod-EU-2"}
+    taken: set[str] = set()
+    from baseline.importer import unit_name
+
+    assert [unit_name(n, taken) for n in ("Prod.EU", "Prod/EU", "prod eu")] == [
+        "Prod-EU",
+        "Prod-EU-2",
+        "prod eu",
+    ]
