@@ -46,10 +46,12 @@ PLUGIN = "cdk-validator-cfnguard"
 DOCUMENTATION_URL = "https://github.com/cdklabs/cdk-validator-cfnguard#bundled-control-tower-rules"
 
 _RULES_DIR = "package/rules/control-tower/cfn-guard/"
+#: Part of the cache directory's name: a change to what is unpacked, or how, changes it.
+_LAYOUT = "1"
 _AWS_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
-#: cfn-guard's exit codes: 0 every rule passed, 19 (and 5, in older releases) something
-#: failed; anything else is an error of its own.
-_GUARD_OK = (0, 5, 19)
+#: cfn-guard's exit codes: 0 every rule passed, 19 some rule failed. Anything else (5 is
+#: its own error status, a rule file it could not parse among them) fails the check.
+_GUARD_OK = (0, 19)
 #: At most this many rules in one cfn-guard process: small pieces keep every core busy to
 #: the end; a process costs a few milliseconds to start.
 _RULES_PER_PROCESS = 12
@@ -113,31 +115,47 @@ def bundle() -> Bundle:
     several synths starting at once never see half a bundle. Where the cache cannot be
     written, the bundle is unpacked into a temporary directory for this process.
     """
-    archive = _archive()
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
-    version = archive.name.removesuffix(".jsii.tgz").rpartition("@")[2]
+    packaged = _archive()
+    version = packaged.name.removesuffix(".jsii.tgz").rpartition("@")[2]
     system, arch = _platform()
-    for root in (_cache_root(), None):
-        try:
-            target = _unpacked(archive, digest, system, arch, root)
-        except OSError:
-            continue
-        return Bundle(binary=target / "cfn-guard", rules=target / "rules", version=version)
-    raise RuntimeError(f"could not unpack the Control Tower rules from {archive}")
+    failure: OSError | None = None
+    with resources.as_file(packaged) as archive:
+        digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+        for root in (_cache_root(), None):
+            try:
+                target = _unpacked(archive, digest, system, arch, root)
+            except OSError as error:
+                failure = error
+                continue
+            return Bundle(binary=target / "cfn-guard", rules=target / "rules", version=version)
+    raise RuntimeError(f"could not unpack the Control Tower rules from {packaged}") from failure
+
+
+def _complete(target: Path) -> bool:
+    """An unpacked bundle with its binary and at least one rule (a cache entry of ours)."""
+    binary = target / "cfn-guard"
+    return (
+        binary.is_file()
+        and os.access(binary, os.X_OK)
+        and binary.stat().st_uid == os.getuid()
+        and any((target / "rules").rglob("*.guard"))
+    )
 
 
 def _unpacked(archive: Path, digest: str, system: str, arch: str, root: Path | None) -> Path:
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="cfn-guard-"))
         atexit.register(shutil.rmtree, root, ignore_errors=True)
-    target = root / f"cfn-guard-{digest}-{system}-{arch}"
-    if (target / "cfn-guard").exists():
+    target = root / f"cfn-guard-{digest}-{system}-{arch}-v{_LAYOUT}"
+    if _complete(target):
         return target
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=root))
     try:
         binary_name = f"package/bin/{system}/{arch}/cfn-guard"
         found = False
+        rules = 0
+        inside = scratch.resolve()
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
                 if not member.isfile():
@@ -146,23 +164,26 @@ def _unpacked(archive: Path, digest: str, system: str, arch: str, root: Path | N
                     destination = scratch / "cfn-guard"
                     found = True
                 elif member.name.startswith(_RULES_DIR) and member.name.endswith(".guard"):
-                    relative = member.name.removeprefix(_RULES_DIR)
-                    if ".." in Path(relative).parts:
-                        continue
-                    destination = scratch / "rules" / relative
+                    destination = scratch / "rules" / member.name.removeprefix(_RULES_DIR)
+                    if not destination.resolve().is_relative_to(inside):
+                        continue  # a name that would write outside the bundle
+                    rules += 1
                 else:
                     continue
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 source = tar.extractfile(member)
                 assert source is not None  # a regular file always has content
                 destination.write_bytes(source.read())
-        if not found:
-            raise RuntimeError(f"{archive} has no cfn-guard binary for {system}/{arch}")
+        if not found or not rules:
+            raise RuntimeError(
+                f"{archive} has no cfn-guard binary for {system}/{arch} or no Control Tower "
+                "rules where this kit reads them: the package's layout changed"
+            )
         (scratch / "cfn-guard").chmod(0o755)
         try:
             scratch.rename(target)
         except OSError:
-            if not (target / "cfn-guard").exists():  # not another process's finished copy
+            if not _complete(target):  # not another process's finished copy
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -220,7 +241,20 @@ def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, A
             f"{done.stderr.decode(errors='replace').strip()[:2000]}"
         )
     output = done.stdout.decode("utf-8").strip()
-    return json.loads(output) if output else []
+    results = json.loads(output) if output else None
+    if not isinstance(results, list) or (done.returncode == 19 and not results):
+        raise RuntimeError(
+            f"cfn-guard gave no results for {template} (exit {done.returncode}): "
+            f"{done.stderr.decode(errors='replace').strip()[:2000]}"
+        )
+    return results
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Finding]:
@@ -231,19 +265,22 @@ def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[F
     binary = bundle().binary
     # the largest pieces first, so the last ones to finish are small
     pieces.sort(key=lambda piece: -len(piece[1]) * os.path.getsize(piece[0]))
-    workers = min(len(pieces), os.cpu_count() or 1)
+    workers = min(len(pieces), _cores())
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outputs = list(pool.map(lambda piece: _run(binary, *piece), pieces))
     findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for (template, _), output in zip(pieces, outputs, strict=True):
         for result in output:
             for rule in _failed_rules(result):
-                for message, location in _failures(rule):
+                failures = list(_failures(rule)) or [(_first_message(rule), "")]
+                for message, location in failures:
+                    # a failed rule that names no place still fails: it is reported on
+                    # the template (no resource), never dropped
                     fix, description = _fix_and_description(message)
                     logical_id = location.split("/")[2] if location.count("/") >= 2 else ""
                     key = (template, rule.get("name", "?"), fix, logical_id)
                     entry = findings.setdefault(key, {"description": description, "locations": []})
-                    if location not in entry["locations"]:
+                    if location and location not in entry["locations"]:
                         entry["locations"].append(location)
     return sorted(
         Finding(
@@ -264,21 +301,38 @@ def _failed_rules(result: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         failed = list(failed.values())
     for entry in failed:
         rule = entry.get("Rule") if isinstance(entry, Mapping) else None
-        if isinstance(rule, Mapping):
-            yield rule
+        # anything else failed that is not a rule is reported as one, under its kind
+        yield rule if isinstance(rule, Mapping) else {"name": "?", "checks": [entry]}
+
+
+def _custom_message(node: Mapping[str, Any]) -> str:
+    messages = node.get("messages")
+    custom = messages.get("custom_message") if isinstance(messages, Mapping) else None
+    return custom if isinstance(custom, str) and custom.strip() else ""
+
+
+def _first_message(node: Any) -> str:
+    """The outermost custom message anywhere under a node."""
+    if isinstance(node, list):
+        return next((m for item in node if (m := _first_message(item))), "")
+    if not isinstance(node, Mapping):
+        return ""
+    return _custom_message(node) or next((m for v in node.values() if (m := _first_message(v))), "")
 
 
 def _failures(node: Any, message: str = "") -> Iterator[tuple[str, str]]:
-    """Each failed check under a rule as (the nearest custom message, the path it reached)."""
+    """Each failed check under a rule as (the outermost custom message above it, the path
+    it reached). The outermost: a Control Tower rule's message (``[CT...]``, ``[FIX]``) is
+    on the check it calls, and a helper inside it (``query_for_resource``) has its own,
+    which is not the rule's."""
     if isinstance(node, list):
         for item in node:
             yield from _failures(item, message)
         return
     if not isinstance(node, Mapping):
         return
-    custom = (node.get("messages") or {}).get("custom_message")
-    if isinstance(custom, str) and custom.strip():
-        message = custom
+    if not message:
+        message = _custom_message(node)
     location = _location(node)
     if location is not None:
         yield message, location

@@ -136,6 +136,11 @@ def _unanswered_acknowledgements(
         def add_plugins(self, *plugins: object) -> None:
             """Plugins are irrelevant here: only acknowledgements are recorded."""
 
+    from baseline.stacks.member_baseline import _member_template_json
+
+    # the member templates built here are not checked (the recorder takes the plugins):
+    # none may be remembered for a later build
+    _member_template_json.cache_clear()
     with monkeypatch.context() as patch:
         patch.setattr(
             baseline.compliance,
@@ -146,11 +151,14 @@ def _unanswered_acknowledgements(
                 CfnResource=cdk.CfnResource,
             ),
         )
-        apps = build()
-        directories = [synthesized_in] if synthesized_in is not None else []
-        if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a in made):
-            # with no plugin (the recorder takes them)
-            directories = [Path(app.synth().directory) for app in apps]
+        try:
+            apps = build()
+            directories = [synthesized_in] if synthesized_in is not None else []
+            if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a in made):
+                # with no plugin (the recorder takes them)
+                directories = [Path(app.synth().directory) for app in apps]
+        finally:
+            _member_template_json.cache_clear()
     raised = {
         v.rule_name
         for app in apps

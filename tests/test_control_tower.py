@@ -49,6 +49,18 @@ BAD_TEMPLATE: dict[str, Any] = {
                 "Runtime": "python3.12",
             },
         },
+        # a dead-letter target that is no queue: the rule's own message, not the message of
+        # the helper inside it that checks the reference, names the finding
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "WrongTarget": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["Topic", "TopicArn"]},
+                    "maxReceiveCount": 3,
+                }
+            },
+        },
         "OpenTable": {
             "Type": "AWS::DynamoDB::Table",
             "Properties": {
@@ -101,6 +113,8 @@ def test_finds_what_the_plugin_that_ships_the_rules_finds(tmp_path: Path) -> Non
         assert any(r == resource for _, r in found), resource
     assert ("sqs_dlq_check", "Q") in found
     assert ("kms_key_rotation_enabled_check", "UnrotatedKey") in found
+    wrong = {(f, d) for rule, r, _, f, d in mine if rule == "sqs_dlq_check" and r == "Topic"}
+    assert wrong and all(d.startswith("[CT.SQS.PR.1]") for _, d in wrong), wrong
 
 
 def test_the_plugin_reports_each_finding_with_its_resource(tmp_path: Path) -> None:
@@ -218,3 +232,98 @@ def test_an_unwritable_cache_unpacks_for_this_process(
         assert found.binary.exists() and not str(found.binary).startswith(str(blocked))
     finally:
         control_tower.bundle.cache_clear()
+
+
+def _fake_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    fake = tmp_path / "cfn-guard"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    real = control_tower.bundle()
+    monkeypatch.setattr(
+        control_tower,
+        "bundle",
+        lambda: control_tower.Bundle(binary=fake, rules=real.rules, version=real.version),
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("echo 'Parsing error handling rule file' >&2\nexit 5\n", r"\(exit 5\): Parsing error"),
+        ("exit 19\n", r"gave no results .*\(exit 19\)"),
+        ("echo '{}'\nexit 0\n", r"gave no results"),
+    ],
+)
+def test_fails_on_an_error_status_or_no_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, message: str
+) -> None:
+    """cfn-guard's own error status (a rule that did not parse), or a failure without
+    results, is never read as a pass."""
+    _fake_guard(tmp_path, monkeypatch, script)
+    path = _write(tmp_path, "Queue", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    with pytest.raises(RuntimeError, match=message):
+        control_tower.check([path])
+
+
+def test_a_failed_rule_that_names_no_resource_still_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, "Queue", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    failed = [
+        {
+            "name": path,
+            "not_compliant": [
+                {
+                    "Rule": {
+                        "name": "sqs_dlq_check",
+                        "messages": {"custom_message": None},
+                        "checks": [
+                            {
+                                "Rule": {
+                                    "name": "check",
+                                    "messages": {
+                                        "custom_message": "[CT.SQS.PR.1]: what\n[FIX]: how"
+                                    },
+                                    "checks": [{"Block": {"unresolved": None}}],
+                                }
+                            }
+                        ],
+                    }
+                }
+            ],
+        }
+    ]
+    monkeypatch.setattr(control_tower, "_run", lambda *_: failed)
+    (finding,) = control_tower.check([path])
+    assert (finding.rule_name, finding.logical_id, finding.fix) == ("sqs_dlq_check", "", "how")
+    report = ControlTowerRules().validate(_Templates([path]))
+    assert report.success is False and report.violations[0].rule_name == "sqs_dlq_check"
+
+
+def test_unpacking_writes_nothing_outside_the_bundle_and_needs_rules(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    system, arch = control_tower._platform()
+
+    def archive(name: str, members: dict[str, bytes]) -> Path:
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tar:
+            for member, content in members.items():
+                info = tarfile.TarInfo(member)
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+        return path
+
+    binary = f"package/bin/{system}/{arch}/cfn-guard"
+    rules = "package/rules/control-tower/cfn-guard/"
+    escaping = archive(
+        "escaping.tgz",
+        {binary: b"", f"{rules}s3/ok.guard": b"rule ok {}", f"{rules}../../../evil.guard": b"x"},
+    )
+    target = control_tower._unpacked(escaping, "d1", system, arch, tmp_path / "cache")
+    assert (target / "rules" / "s3" / "ok.guard").exists()
+    assert not list(tmp_path.rglob("evil.guard"))
+    ruleless = archive("ruleless.tgz", {binary: b""})
+    with pytest.raises(RuntimeError, match="layout changed"):
+        control_tower._unpacked(ruleless, "d2", system, arch, tmp_path / "cache")

@@ -183,8 +183,9 @@ def _defaults(stack: cdk.Stack) -> None:
 @pytest.fixture(scope="module")
 def app() -> cdk.App:
     """One app: a stack per opt-out, and one stack of every construct at its defaults,
-    synthesized once (the tests read its assembly)."""
-    app = cdk.App(context=cdk_json_context(), builtin_cloud_formation_validation=False)
+    synthesized once (the tests read its assembly), with the CDK's own template
+    validation: these opt-outs are combinations the example organisation never builds."""
+    app = cdk.App(context=cdk_json_context())
     for name, (build, _) in OPT_OUTS.items():
         build(_stack(app, name))
     _defaults(_stack(app, "Defaults"))

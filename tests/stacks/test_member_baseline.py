@@ -441,14 +441,33 @@ def test_the_backup_policy_finds_its_vault_and_role(synthesized: Synthesized) ->
 def test_the_member_template_synth_leaves_no_directory_behind(
     example_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import json
     import tempfile
 
-    from baseline.stacks.member_baseline import MemberBaselineSettings, member_template
+    from baseline.stacks.member_baseline import MemberBaselineSettings, _member_template_json
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system temp folder, here
-    member = member_template(MemberBaselineSettings.from_config(example_config), cdk_json_context())
+    # the synth itself, past the process's memo of it (which an earlier test may have filled)
+    member = json.loads(
+        _member_template_json.__wrapped__(
+            MemberBaselineSettings.from_config(example_config),
+            json.dumps(cdk_json_context(), sort_keys=True, default=str),
+        )
+    )
     assert "Custom::AccountSettings" in {r["Type"] for r in member["Resources"].values()}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_member_template_is_synthesized_once_and_each_caller_gets_a_copy(
+    example_config: Any,
+) -> None:
+    from baseline.stacks.member_baseline import MemberBaselineSettings, member_template
+
+    settings = MemberBaselineSettings.from_config(example_config)
+    first = member_template(settings, cdk_json_context())
+    first["Resources"].clear()  # a caller that changes its copy changes nobody else's
+    second = member_template(settings, cdk_json_context())
+    assert second["Resources"] and second is not first
 
 
 def test_the_experimental_customer_managed_ebs_key_says_so_at_synth(
