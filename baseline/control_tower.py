@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -83,9 +84,14 @@ class Finding:
 
 
 def _archive() -> Path:
-    package = resources.files("cdklabs.cdk_validator_cfnguard") / "_jsii"
-    tarball = next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
-    return Path(str(tarball))
+    """The package's archive, found without importing the package: importing it would
+    load its jsii assembly into the node process, which this module never needs (and
+    which must not happen from a thread other than the one talking to node)."""
+    spec = importlib.util.find_spec("cdklabs.cdk_validator_cfnguard")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the cdklabs.cdk-validator-cfnguard package is not installed")
+    package = Path(next(iter(spec.submodule_search_locations))) / "_jsii"
+    return next(p for p in package.iterdir() if p.name.endswith(".jsii.tgz"))
 
 
 def _platform() -> tuple[str, str]:
@@ -119,7 +125,7 @@ def bundle() -> Bundle:
     version = packaged.name.removesuffix(".jsii.tgz").rpartition("@")[2]
     system, arch = _platform()
     failure: OSError | None = None
-    with resources.as_file(packaged) as archive:
+    with resources.as_file(packaged) as archive:  # a zipped install: a file to open
         digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
         for root in (_cache_root(), None):
             try:
