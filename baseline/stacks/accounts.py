@@ -98,11 +98,16 @@ class AccountsStack(cdk.Stack):
                 parent_ids=[settings.parent_ids[account.ou]],
                 tags=[cdk.CfnTag(key="lz:role", value=account.role.value)],
             )
-            created.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
             if len(previous) >= PARALLEL_ACCOUNT_CREATIONS:
                 created.add_resource_dependency(previous[-PARALLEL_ACCOUNT_CREATIONS])
             previous.append(created)
             self.created[account.name] = created
+        if self.created:
+            # kept when they leave the stack (an account is closed by a person, never by a
+            # stack update): one aspect for the stack instead of a call per account
+            cdk.RemovalPolicies.of(self).retain(
+                apply_to_resource_types=["AWS::Organizations::Account"]
+            )
 
         contact = settings.security_contact
         management_id = settings.management_account_id

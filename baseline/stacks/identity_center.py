@@ -269,14 +269,16 @@ class IdentityAssignmentsStack(cdk.Stack):
             sorted({n for s in shards for n in s.new_accounts}),
         )
         outdir = Path(cdk.Stage.of(self).outdir)  # type: ignore[union-attr]
+        # read once: each read is a call into the CDK, and a stack holds many shards
+        artifact_id, synthesizer = self.artifact_id, self.synthesizer
         previous: cloudformation.CfnStack | None = None
         self.shard_stacks: list[cloudformation.CfnStack] = []
         for shard in shards:
             body = json.dumps(shard_template(settings, shard), separators=(",", ":"))
             digest = hashlib.sha256(body.encode()).hexdigest()
-            file_name = f"{self.artifact_id}.shard-{shard.index:03d}.{digest[:12]}.json"
+            file_name = f"{artifact_id}.shard-{shard.index:03d}.{digest[:12]}.json"
             (outdir / file_name).write_text(body, encoding="utf-8")
-            location = self.synthesizer.add_file_asset(
+            location = synthesizer.add_file_asset(
                 file_name=file_name,
                 packaging=cdk.FileAssetPackaging.FILE,
                 source_hash=digest,
@@ -301,7 +303,7 @@ class IdentityAssignmentsStack(cdk.Stack):
             nested.add_metadata(TEMPLATE_FILE_METADATA, file_name)
             # one shard at a time: at most LANES creations in flight per stack
             if previous is not None:
-                nested.node.add_dependency(previous)
+                nested.add_dependency(previous)
             self.shard_stacks.append(previous := nested)
 
     def _lookups(
