@@ -197,11 +197,16 @@ def _unpacked(archive: Path, digest: str, system: str, arch: str, root: Path | N
 
 
 @functools.cache
+def _rule_files() -> dict[str, Path]:
+    return bundle().rule_files()
+
+
+@functools.cache
 def rule_types() -> dict[str, frozenset[str]]:
     """Each rule (by file name, ``ct-s3-pr-4``) and the resource types it names."""
     return {
         name: frozenset(_AWS_TYPE.findall(path.read_text(encoding="utf-8")))
-        for name, path in bundle().rule_files().items()
+        for name, path in _rule_files().items()
     }
 
 
@@ -219,7 +224,7 @@ def plan(
     names no type applies to every template.
     """
     off = set(disabled)
-    files = bundle().rule_files()
+    files = _rule_files()
     types = rule_types()
     pieces: list[tuple[str, list[Path]]] = []
     for template in template_paths:

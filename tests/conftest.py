@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 import yaml
 from aws_cdk import assertions
@@ -231,6 +232,18 @@ def synthesized(
             sorted(set(example_config.governed_regions)),
         ),
     )
+
+
+@jsii.implements(cdk.IPolicyValidationContextBeta1)
+class TemplatePaths:
+    """What a validation plugin is given at synth, for calling one directly on templates."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = paths
+
+    @property
+    def template_paths(self) -> list[str]:
+        return self._paths
 
 
 def statements_of(policy_document: dict[str, Any]) -> list[dict[str, Any]]:

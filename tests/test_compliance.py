@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 import pytest
 from aws_cdk import aws_s3 as s3
 
@@ -23,7 +22,7 @@ from baseline.compliance import (
     attach_packs,
     synth_checked,
 )
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, TemplatePaths
 from tests.constructs.helpers import ENV, new_stack
 
 GOOD_REASON = "This bucket is the access-log target and S3 cannot log a bucket into itself."
@@ -169,16 +168,6 @@ def _unanswered_acknowledgements(
     return sorted(set(made) - raised)
 
 
-@jsii.implements(cdk.IPolicyValidationContextBeta1)
-class _Templates:
-    def __init__(self, paths: list[str]) -> None:
-        self._paths = paths
-
-    @property
-    def template_paths(self) -> list[str]:
-        return self._paths
-
-
 def guard_findings(directory: Path) -> set[str]:
     """The rule names of what the Control Tower rules find in a cloud assembly's templates,
     the StackSet templates inside them included. Called directly, the rules see every
@@ -191,7 +180,7 @@ def guard_findings(directory: Path) -> set[str]:
             path = Path(scratch) / f"{name.replace('/', '-')}.json"
             path.write_text(json.dumps(template), encoding="utf-8")
             paths.append(str(path))
-        report = ControlTowerRules().validate(_Templates(paths))
+        report = ControlTowerRules().validate(TemplatePaths(paths))
     return {v.rule_name for v in report.violations}
 
 
