@@ -74,6 +74,11 @@ class MachineAccessStack(cdk.Stack):
                 subjects=ci.subjects,
                 role_name=naming.ci_role(prefix, ci.name),
                 provider=provider,
+                # not every CI role deploys (the diff role only reads)
+                description=(
+                    f"CI role {ci.name}, assumed by GitHub Actions from "
+                    f"{', '.join(sorted(ci.subjects))}"
+                )[:1000],
             )
             provider = role.provider  # one OIDC provider per account
             if ci.assume_roles:
@@ -83,7 +88,7 @@ class MachineAccessStack(cdk.Stack):
                     description=f"What the CI role {ci.name} may do: assume the listed roles only",
                     statements=[
                         iam.PolicyStatement(
-                            sid="AssumeTheDeployRoles",
+                            sid="AssumeTheListedRoles",
                             actions=["sts:AssumeRole", "sts:TagSession"],
                             resources=sorted(ci.assume_roles),
                             conditions={
