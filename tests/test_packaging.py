@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import re
 import tomllib
+from pathlib import Path
 
 from baseline.cdk_context import PROJECT_ROOT
 
@@ -89,3 +93,73 @@ def test_aws_cdk_lib_owns_the_files_it_shares_with_the_cloud_assembly_schema() -
         f"{shared} is not aws-cdk-lib's: reinstall it after its dependencies "
         "(rm -rf .venv && make setup)"
     )
+
+
+def _cdk_modules_imported(source: str) -> set[str]:
+    """The aws_cdk modules a Python source imports (``from aws_cdk import aws_s3``,
+    ``import aws_cdk.aws_s3``, ``cdk.aws_s3.Bucket``), the core module included."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aws_cdk"):
+            found.add(node.module or "")
+            if node.module == "aws_cdk":
+                found.update(f"aws_cdk.{a.name}" for a in node.names if a.name.islower())
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("aws_cdk"))
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"cdk", "aws_cdk"}
+            and node.attr.islower()
+        ):
+            found.add(f"aws_cdk.{node.attr}")
+    return found
+
+
+def test_the_import_reader_sees_every_way_of_naming_a_cdk_module() -> None:
+    source = (
+        "import aws_cdk as cdk\nfrom aws_cdk import aws_s3 as s3, Stack\n"
+        "import aws_cdk.aws_sqs\nfrom aws_cdk.aws_kms import Key\nx = cdk.aws_iam.Role\n"
+    )
+    assert _cdk_modules_imported(source) == {
+        "aws_cdk",
+        "aws_cdk.aws_s3",
+        "aws_cdk.aws_sqs",
+        "aws_cdk.aws_kms",
+        "aws_cdk.aws_iam",
+    }
+
+
+def test_mypy_reads_every_cdk_module_the_kit_imports_and_only_those() -> None:
+    """mypy skips the CDK's modules outside its list (a cold run would read all 300-odd):
+    a module the kit imports but the list lacks would be typed Any, unchecked."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    checked = re.search(r"\$\(BIN\)/mypy (.+)", makefile)
+    assert checked is not None
+    sources = [
+        path
+        for name in checked.group(1).split()
+        for path in (
+            sorted((PROJECT_ROOT / name).rglob("*.py"))
+            if (PROJECT_ROOT / name).is_dir()
+            else [PROJECT_ROOT / name]
+        )
+    ]
+    imported = set().union(*(_cdk_modules_imported(p.read_text(encoding="utf-8")) for p in sources))
+    overrides = _project()["tool"]["mypy"]["overrides"]  # type: ignore[index]
+    read = next(o["module"] for o in overrides if o.get("follow_imports") == "normal")
+    assert {"aws_cdk.*"} in [
+        set(o["module"]) for o in overrides if o.get("follow_imports") == "skip"
+    ]
+    services = {name for name in read if not name.startswith("aws_cdk.interfaces")}
+    assert services == imported
+    # and the CDK's interface modules of those services (their types' base classes)
+    spec = importlib.util.find_spec("aws_cdk")
+    assert spec is not None and spec.submodule_search_locations
+    interfaces = Path(next(iter(spec.submodule_search_locations))) / "interfaces"
+    expected = {"aws_cdk.interfaces"} | {
+        f"aws_cdk.interfaces.{name.removeprefix('aws_cdk.')}"
+        for name in imported
+        if (interfaces / name.removeprefix("aws_cdk.")).is_dir()
+    }
+    assert set(read) - services == expected
