@@ -97,9 +97,18 @@ def test_aws_cdk_lib_owns_the_files_it_shares_with_the_cloud_assembly_schema() -
 
 def _cdk_modules_imported(source: str) -> set[str]:
     """The aws_cdk modules a Python source imports (``from aws_cdk import aws_s3``,
-    ``import aws_cdk.aws_s3``, ``cdk.aws_s3.Bucket``), the core module included."""
+    ``import aws_cdk.aws_s3``, ``cdk.aws_s3.Bucket`` under any name for aws_cdk), the core
+    module included."""
+    tree = ast.parse(source)
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    names = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "aws_cdk"
+    }
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aws_cdk"):
             found.add(node.module or "")
             if node.module == "aws_cdk":
@@ -109,7 +118,7 @@ def _cdk_modules_imported(source: str) -> set[str]:
         elif (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
-            and node.value.id in {"cdk", "aws_cdk"}
+            and node.value.id in names
             and node.attr.islower()
         ):
             found.add(f"aws_cdk.{node.attr}")
@@ -120,6 +129,7 @@ def test_the_import_reader_sees_every_way_of_naming_a_cdk_module() -> None:
     source = (
         "import aws_cdk as cdk\nfrom aws_cdk import aws_s3 as s3, Stack\n"
         "import aws_cdk.aws_sqs\nfrom aws_cdk.aws_kms import Key\nx = cdk.aws_iam.Role\n"
+        "def f():\n    import aws_cdk as core\n    return core.aws_sns.Topic, cdk.Duration\n"
     )
     assert _cdk_modules_imported(source) == {
         "aws_cdk",
@@ -127,7 +137,9 @@ def test_the_import_reader_sees_every_way_of_naming_a_cdk_module() -> None:
         "aws_cdk.aws_sqs",
         "aws_cdk.aws_kms",
         "aws_cdk.aws_iam",
+        "aws_cdk.aws_sns",
     }
+    assert _cdk_modules_imported("import boto3\nx = cdk.aws_iam\n") == set()
 
 
 def test_mypy_reads_every_cdk_module_the_kit_imports_and_only_those() -> None:
