@@ -30,6 +30,8 @@ CONTROLS: list[Control] = []
 _ADMIN_PORTS = (22, 3389, 5985, 5986)
 #: Everywhere on the IPv4 internet.
 _WORLD = "0.0.0.0/0"
+#: Everywhere on the IPv6 internet.
+_WORLD_V6 = "::/0"
 
 
 def _covers(entry: Mapping[str, Any], port: int) -> bool:
@@ -46,6 +48,27 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
     return [r for _, r in resources({stack: templates[stack]}, resource_type)]
 
 
+def _world_inbound_entries(templates: Templates) -> dict[str, list[dict[str, Any]]]:
+    """The inbound network ACL entries from the whole internet, per ACL and address family
+    (``stack/acl`` for IPv4, ``stack/acl (IPv6)``): a network ACL weighs IPv4 entries for
+    IPv4 traffic and IPv6 entries for IPv6, so each family's first covering entry counts."""
+    by_acl: dict[str, list[dict[str, Any]]] = {}
+    for name, entry in resources(templates, "AWS::EC2::NetworkAclEntry"):
+        props = properties(entry)
+        if props.get("Egress", False):
+            continue
+        if props.get("CidrBlock") == _WORLD:
+            family = ""
+        elif props.get("Ipv6CidrBlock") == _WORLD_V6:
+            family = " (IPv6)"
+        else:
+            continue
+        stack = name.split("/")[0]
+        acl = f"{stack}/{json.dumps(props.get('NetworkAclId'))}{family}"
+        by_acl.setdefault(acl, []).append(props)
+    return by_acl
+
+
 @control(
     CONTROLS,
     id="LZ-NET-01",
@@ -53,7 +76,8 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
     title="No NACL or security group opens SSH, RDP or WinRM; every VPC logs all traffic",
     explanation=(
         "In every network ACL the first inbound entry from 0.0.0.0/0 that covers port 22, "
-        "3389, 5985 or 5986 denies it, no security group or standalone ingress rule lets "
+        "3389, 5985 or 5986 denies it, and so does the first from ::/0 (a network ACL "
+        "weighs IPv4 and IPv6 entries apart), no security group or standalone ingress rule lets "
         "the world in on one of those ports, and every VPC's stack closes its default security group and has a flow "
         "log of all traffic."
     ),
@@ -66,13 +90,7 @@ def _in_stack(templates: Templates, name: str, resource_type: str) -> list[dict[
 def check_no_admin_ports_open(templates: Templates) -> Evidence:
     """No network ACL lets the world reach an admin port first; no security group opens one."""
     evidence = Evidence()
-    by_acl: dict[str, list[dict[str, Any]]] = {}
-    for name, entry in resources(templates, "AWS::EC2::NetworkAclEntry"):
-        props = properties(entry)
-        if props.get("CidrBlock") == _WORLD and not props.get("Egress", False):
-            stack = name.split("/")[0]
-            by_acl.setdefault(f"{stack}/{json.dumps(props.get('NetworkAclId'))}", []).append(props)
-    for acl, entries in sorted(by_acl.items()):
+    for acl, entries in sorted(_world_inbound_entries(templates).items()):
         for port in _ADMIN_PORTS:
             covering = [e for e in entries if _covers(e, port)]
             if covering and min(covering, key=lambda e: e["RuleNumber"])["RuleAction"] != "deny":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -75,6 +76,58 @@ def test_fails_when_a_standalone_ingress_rule_opens_rdp_to_the_world(
     assert_weakening_breaks(
         "LZ-NET-01", lambda t: _add_to_hub_stack(t, "OpenRdp", open_rdp), synthesized
     )
+
+
+def _world_v6_entries(templates: MutableTemplates, first_rule: str) -> None:
+    """An IPv6 allow-all on the first NACL the hub denies admin ports in (numbered after
+    its IPv4 deny entries), behind an IPv6 entry for port 22 that ``first_rule`` decides."""
+    deny = first(
+        {"Network-eu-west-1": templates["Network-eu-west-1"]},
+        "AWS::EC2::NetworkAclEntry",
+        lambda e: e["Properties"]["RuleAction"] == "deny",
+    )["Properties"]
+    for logical_id, rule_number, action, ports in (
+        ("Ssh6", 1, first_rule, {"From": 22, "To": 22}),
+        ("All6", 32000, "allow", None),
+    ):
+        entry = {
+            "NetworkAclId": deny["NetworkAclId"],
+            "RuleNumber": rule_number,
+            "Protocol": 6 if ports else -1,
+            "RuleAction": action,
+            "Egress": False,
+            "Ipv6CidrBlock": "::/0",
+        }
+        if ports:
+            entry["PortRange"] = ports
+        _add_to_hub_stack(
+            templates, logical_id, {"Type": "AWS::EC2::NetworkAclEntry", "Properties": entry}
+        )
+
+
+def test_fails_when_a_nacl_lets_the_ipv6_world_reach_an_admin_port(
+    synthesized: Synthesized,
+) -> None:
+    """The IPv4 entries deny the admin ports; an IPv6 allow-all still opens them over IPv6."""
+    assert_weakening_breaks(
+        "LZ-NET-01", lambda t: _world_v6_entries(t, first_rule="allow"), synthesized
+    )
+
+
+def test_an_ipv6_nacl_entry_that_denies_first_passes(synthesized: Synthesized) -> None:
+    """Only the first IPv6 entry for a port counts: a deny before the allow-all passes for
+    that port (the other admin ports stay open over IPv6)."""
+    from baseline.controls.network import check_no_admin_ports_open
+
+    templates = copy.deepcopy(synthesized.templates)
+    _world_v6_entries(templates, first_rule="deny")
+    violations = check_no_admin_ports_open(templates).violations
+    assert [v for v in violations if "(IPv6)" in v and "port 22 " in v] == []
+    assert [v.rpartition(": ")[2] for v in violations if "(IPv6)" in v] == [
+        "port 3389 open to the world",
+        "port 5985 open to the world",
+        "port 5986 open to the world",
+    ]
 
 
 def test_fails_when_a_vpc_logs_only_rejected_traffic(synthesized: Synthesized) -> None:
