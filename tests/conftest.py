@@ -164,7 +164,7 @@ def config_data(example_data: dict[str, Any]) -> dict[str, Any]:
 
 
 #: The examples ``tests/test_examples.py`` synthesizes under the CDK CLI (the
-#: single-account example runs as the CLI would run it, in the tests' own process).
+#: single-account example runs its ``__main__`` there in the tests' own process).
 CLI_EXAMPLES = ("workload_app",)
 CLI_KEY = pytest.StashKey[dict[str, tuple["subprocess.Popen[str]", Path]]]()
 

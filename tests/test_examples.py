@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import runpy
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import aws_cdk as cdk
 import pytest
 
 from baseline.app import PROJECT_ROOT
@@ -67,19 +70,28 @@ def test_workload_example_synthesizes_with_every_pack(tmp_path: Path) -> None:
         }
 
 
-def test_single_account_example_deploys_the_member_template(tmp_path: Path) -> None:
-    """Every pack passes and nothing needs a lookup (the CDK CLI would have to make it,
-    with credentials); the workload example goes through the CLI itself below."""
-    spec = importlib.util.spec_from_file_location(
-        "single_account_app", PROJECT_ROOT / "examples" / "single_account_app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.build(outdir=str(tmp_path)).synth()  # every pack passes
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+def test_single_account_example_deploys_the_member_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run as the CDK CLI runs it (``python examples/single_account_app.py`` with
+    CDK_OUTDIR set), in this process: every pack passes and nothing needs a lookup (the
+    CLI would have to make it, with credentials). The workload example goes through the
+    CLI itself below."""
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path))  # the example leaves the folder to it
+    written: list[Path] = []
+    synth = cdk.App.synth
+
+    def recorded(app: cdk.App, **options: Any) -> cdk.cx_api.CloudAssembly:
+        assembly = synth(app, **options)
+        written.append(Path(assembly.directory))
+        return assembly
+
+    monkeypatch.setattr(cdk.App, "synth", recorded)
+    runpy.run_path(str(PROJECT_ROOT / "examples" / "single_account_app.py"), run_name="__main__")
+    (out,) = written  # one synth, every pack passing
+    manifest = json.loads((out / "manifest.json").read_text())
     assert "missing" not in manifest  # no context had to be looked up
-    template = json.loads((tmp_path / "AccountBaseline.template.json").read_text())
+    template = json.loads((out / "AccountBaseline.template.json").read_text())
     types = {r["Type"] for r in template["Resources"].values()}
     assert {
         "AWS::Config::ConfigurationRecorder",

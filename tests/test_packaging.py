@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import tomllib
 from pathlib import Path
+
+import aws_cdk
 
 from baseline.cdk_context import PROJECT_ROOT
 
@@ -95,6 +96,10 @@ def test_aws_cdk_lib_owns_the_files_it_shares_with_the_cloud_assembly_schema() -
     )
 
 
+def _is_cdk(name: str) -> bool:
+    return name == "aws_cdk" or name.startswith("aws_cdk.")
+
+
 def _cdk_modules_imported(source: str) -> set[str]:
     """The aws_cdk modules a Python source imports (``from aws_cdk import aws_s3``,
     ``import aws_cdk.aws_s3``, ``cdk.aws_s3.Bucket`` under any name for aws_cdk), the core
@@ -102,19 +107,19 @@ def _cdk_modules_imported(source: str) -> set[str]:
     tree = ast.parse(source)
     found = set()
     names = {
-        alias.asname or alias.name
+        alias.asname or "aws_cdk"
         for node in ast.walk(tree)
         if isinstance(node, ast.Import)
         for alias in node.names
-        if alias.name == "aws_cdk"
+        if alias.name == "aws_cdk" or (_is_cdk(alias.name) and not alias.asname)
     }
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aws_cdk"):
+        if isinstance(node, ast.ImportFrom) and _is_cdk(node.module or ""):
             found.add(node.module or "")
             if node.module == "aws_cdk":
                 found.update(f"aws_cdk.{a.name}" for a in node.names if a.name.islower())
         elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("aws_cdk"))
+            found.update(a.name for a in node.names if _is_cdk(a.name))
         elif (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
@@ -129,6 +134,7 @@ def test_the_import_reader_sees_every_way_of_naming_a_cdk_module() -> None:
     source = (
         "import aws_cdk as cdk\nfrom aws_cdk import aws_s3 as s3, Stack\n"
         "import aws_cdk.aws_sqs\nfrom aws_cdk.aws_kms import Key\nx = cdk.aws_iam.Role\n"
+        "y = aws_cdk.aws_logs.LogGroup\n"
         "def f():\n    import aws_cdk as core\n    return core.aws_sns.Topic, cdk.Duration\n"
     )
     assert _cdk_modules_imported(source) == {
@@ -137,9 +143,56 @@ def test_the_import_reader_sees_every_way_of_naming_a_cdk_module() -> None:
         "aws_cdk.aws_sqs",
         "aws_cdk.aws_kms",
         "aws_cdk.aws_iam",
+        "aws_cdk.aws_logs",
         "aws_cdk.aws_sns",
     }
-    assert _cdk_modules_imported("import boto3\nx = cdk.aws_iam\n") == set()
+    assert _cdk_modules_imported("import aws_cdk_x\nimport boto3\nx = cdk.aws_iam\n") == set()
+
+
+_CDK = Path(aws_cdk.__file__).parent
+#: ``import aws_cdk.aws_kms as _aws_kms_ff87d74a``: how the CDK's modules name each other
+_CDK_IMPORT = re.compile(r"^\s*import (aws_cdk[\w.]*) as (_\w+)$", re.M)
+_CDK_CLASS = re.compile(r"^class \w+\(([^)]*)\):", re.M)
+
+
+def _bases_from(module: str) -> set[str]:
+    """The modules a CDK module's classes derive from."""
+    path = _CDK.joinpath(*module.split(".")[1:])
+    source = (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text(
+        encoding="utf-8"
+    )
+    named = {alias: name for name, alias in _CDK_IMPORT.findall(source)}
+    return {
+        named[alias]
+        for bases in _CDK_CLASS.findall(source)
+        for alias in re.findall(r"\b(_\w+)\.\w+", bases)
+        if alias in named
+    }
+
+
+def _mypy_reads(imported: set[str]) -> set[str]:
+    """The CDK modules mypy must read: the kit's, their interface modules, and every
+    module a class of one of those derives from (else that class has an Any base, and
+    any attribute on it passes)."""
+    interfaces = {
+        f"aws_cdk.interfaces.{name.removeprefix('aws_cdk.')}"
+        for name in imported
+        if name != "aws_cdk" and (_CDK / "interfaces" / name.removeprefix("aws_cdk.")).is_dir()
+    }
+    reads = set(imported) | interfaces | {"aws_cdk.interfaces"}
+    todo = list(reads)
+    while todo:
+        for base in _bases_from(todo.pop()) - reads:
+            reads.add(base)
+            todo.append(base)
+    return reads
+
+
+def test_the_base_class_reader_follows_a_topic_to_its_notification_target() -> None:
+    """sns.ITopic derives from a CodeStar Notifications interface the kit never imports."""
+    assert "aws_cdk.aws_codestarnotifications" in _bases_from("aws_cdk.aws_sns")
+    assert "aws_cdk.aws_codestarnotifications" in _mypy_reads({"aws_cdk", "aws_cdk.aws_sns"})
+    assert "aws_cdk.aws_lex" not in _mypy_reads({"aws_cdk", "aws_cdk.aws_sns"})
 
 
 def test_mypy_reads_every_cdk_module_the_kit_imports_and_only_those() -> None:
@@ -158,20 +211,8 @@ def test_mypy_reads_every_cdk_module_the_kit_imports_and_only_those() -> None:
         )
     ]
     imported = set().union(*(_cdk_modules_imported(p.read_text(encoding="utf-8")) for p in sources))
+    assert {"aws_cdk", "aws_cdk.aws_iam", "aws_cdk.cx_api"} <= imported
     overrides = _project()["tool"]["mypy"]["overrides"]  # type: ignore[index]
-    read = next(o["module"] for o in overrides if o.get("follow_imports") == "normal")
-    assert {"aws_cdk.*"} in [
-        set(o["module"]) for o in overrides if o.get("follow_imports") == "skip"
-    ]
-    services = {name for name in read if not name.startswith("aws_cdk.interfaces")}
-    assert services == imported
-    # and the CDK's interface modules of those services (their types' base classes)
-    spec = importlib.util.find_spec("aws_cdk")
-    assert spec is not None and spec.submodule_search_locations
-    interfaces = Path(next(iter(spec.submodule_search_locations))) / "interfaces"
-    expected = {"aws_cdk.interfaces"} | {
-        f"aws_cdk.interfaces.{name.removeprefix('aws_cdk.')}"
-        for name in imported
-        if (interfaces / name.removeprefix("aws_cdk.")).is_dir()
-    }
-    assert set(read) - services == expected
+    (read,) = [o["module"] for o in overrides if o.get("follow_imports") == "normal"]
+    assert [o["module"] for o in overrides if o.get("follow_imports") == "skip"] == [["aws_cdk.*"]]
+    assert set(read) == _mypy_reads(imported)
