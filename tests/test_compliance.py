@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
 
 from baseline.app import cdk_json_context
 from baseline.assembly import templates_with_stack_sets
@@ -112,7 +113,8 @@ def test_fails_acknowledgement_without_a_real_reason_or_rule(
 def _unanswered_acknowledgements(
     monkeypatch: pytest.MonkeyPatch, build: Any, synthesized_in: Path | None = None
 ) -> list[str]:
-    """Acknowledgements the app makes for findings no pack raises without them.
+    """Acknowledgements the app makes for findings no pack raises without them, on the
+    resources they are made on (the construct's own and those under it).
 
     :param synthesized_in: the apps' templates, already synthesized. Default: none, so
         the apps are synthesized here when they acknowledge a Control Tower rule.
@@ -121,16 +123,20 @@ def _unanswered_acknowledgements(
 
     import baseline.compliance
 
-    made: list[str] = []
+    made: list[tuple[str, IConstruct]] = []
 
     class Recorder:
         """Stands in for cdk.Validations: records acknowledgements instead of making them."""
 
-        def of(self, construct: object) -> Recorder:
-            return self
+        def of(self, construct: IConstruct) -> Bound:
+            return Bound(construct)
+
+    class Bound:
+        def __init__(self, construct: IConstruct) -> None:
+            self.construct = construct
 
         def acknowledge(self, *acknowledgements: cdk.Acknowledgment) -> None:
-            made.extend(a.id for a in acknowledgements)
+            made.extend((a.id, self.construct) for a in acknowledgements)
 
         def add_plugins(self, *plugins: object) -> None:
             """Plugins are irrelevant here: only acknowledgements are recorded."""
@@ -153,25 +159,55 @@ def _unanswered_acknowledgements(
         try:
             apps = build()
             directories = [synthesized_in] if synthesized_in is not None else []
-            if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a in made):
+            if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a, _ in made):
                 # with no plugin (the recorder takes them)
                 directories = [Path(app.synth().directory) for app in apps]
         finally:
             _member_template_json.cache_clear()
-    raised = {
-        v.rule_name
-        for app in apps
-        for pack in PACKS
-        for v in pack(app).validate_scope(app).violations
-    } | {f"{GUARD_PLUGIN}::{rule}" for d in directories for rule in guard_findings(d)}
     assert made, "the app acknowledges something"
-    return sorted(set(made) - raised)
+    # cdk-nag's report names no resource: each pack runs on each acknowledged construct
+    # (its findings there and under it)
+    packs: dict[int, list[Any]] = {}
+    nag_raised: dict[str, set[str]] = {}
+    for rule, construct in made:
+        if rule.startswith(GUARD_PLUGIN) or construct.node.path in nag_raised:
+            continue
+        root = construct.node.root
+        on = packs.setdefault(id(root), [pack(root) for pack in PACKS])
+        nag_raised[construct.node.path] = {
+            v.rule_name for pack in on for v in pack.validate_scope(construct).violations
+        }
+    guard_raised: dict[str, set[str]] = {}  # rule -> the logical ids it fails
+    for directory in directories:
+        for rule, logical_ids in guard_findings(directory).items():
+            guard_raised.setdefault(f"{GUARD_PLUGIN}::{rule}", set()).update(logical_ids)
+    return sorted(
+        {
+            rule
+            for rule, construct in made
+            if not (
+                guard_raised.get(rule, set()) & _logical_ids(construct)
+                if rule.startswith(GUARD_PLUGIN)
+                else rule in nag_raised[construct.node.path]
+            )
+        }
+    )
 
 
-def guard_findings(directory: Path) -> set[str]:
-    """The rule names of what the Control Tower rules find in a cloud assembly's templates,
-    the StackSet templates inside them included. Called directly, the rules see every
-    finding: the CDK drops the acknowledged ones only after a plugin has reported."""
+def _logical_ids(construct: IConstruct) -> set[str]:
+    """The logical ids of the resources at and under a construct."""
+    return {
+        cdk.Stack.of(child).resolve(child.logical_id)
+        for child in construct.node.find_all()
+        if isinstance(child, cdk.CfnResource)
+    }
+
+
+def guard_findings(directory: Path) -> dict[str, set[str]]:
+    """What the Control Tower rules find in a cloud assembly's templates, the StackSet
+    templates inside them included: rule name -> the logical ids it fails. Called
+    directly, the rules see every finding: the CDK drops the acknowledged ones only after
+    a plugin has reported."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="guard-findings-") as scratch:
@@ -181,7 +217,12 @@ def guard_findings(directory: Path) -> set[str]:
             path.write_text(json.dumps(template), encoding="utf-8")
             paths.append(str(path))
         report = ControlTowerRules().validate(TemplatePaths(paths))
-    return {v.rule_name for v in report.violations}
+    found: dict[str, set[str]] = {}
+    for violation in report.violations:
+        found.setdefault(violation.rule_name, set()).update(
+            r.resource_logical_id for r in violation.violating_resources
+        )
+    return found
 
 
 def test_every_acknowledgement_answers_a_real_finding(
@@ -213,6 +254,35 @@ def test_fails_on_an_acknowledgement_for_nothing(monkeypatch: pytest.MonkeyPatch
         acknowledge(bucket.node.default_child, "AwsSolutions-S1", GOOD_REASON)  # type: ignore[arg-type]
         # a Control Tower rule on queues, acknowledged on a bucket: it answers nothing
         acknowledge(bucket, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
+        return [app]
+
+    assert _unanswered_acknowledgements(monkeypatch, build) == [
+        "AwsSolutions-S1",
+        f"{GUARD_PLUGIN}::sqs_dlq_check",
+    ]
+
+
+def test_fails_on_an_acknowledgement_made_on_another_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each finding is raised, but on a bucket and a queue beside the ones acknowledged:
+    the acknowledgements answer nothing they are made on."""
+    from aws_cdk import aws_sqs as sqs
+
+    def build() -> list[cdk.App]:
+        app, stack = new_stack()
+        s3.Bucket(stack, "Unlogged", enforce_ssl=True)  # raises S1 here
+        logged = s3.Bucket(stack, "Logged", enforce_ssl=True, server_access_logs_prefix="l/")
+        acknowledge(logged.node.default_child, "AwsSolutions-S1", GOOD_REASON)  # type: ignore[arg-type]
+        sqs.Queue(stack, "NoDeadLetters", enforce_ssl=True)  # raises the DLQ rule here
+        letters = sqs.Queue(stack, "Letters", enforce_ssl=True)
+        handled = sqs.Queue(
+            stack,
+            "Handled",
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=3, queue=letters),
+        )
+        acknowledge(handled, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
         return [app]
 
     assert _unanswered_acknowledgements(monkeypatch, build) == [
