@@ -17,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test scan lint docs bench lock clean
+.PHONY: setup synth test scan lint ruff typecheck docs bench lock clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -42,9 +42,14 @@ CONFIG ?=
 synth: setup
 	npx cdk synth --quiet $(if $(CONFIG),-c config=$(CONFIG))
 
-## test: lint, type-check and run the test suite
-test: setup lint
-	$(BIN)/python -m pytest
+## test: lint, type-check and run the test suite (mypy runs beside pytest; its report
+## follows pytest's, and either failing fails the command)
+test: ruff
+	@mypy_log=$$(mktemp); \
+	$(MAKE) --no-print-directory typecheck > "$$mypy_log" 2>&1 & mypy_pid=$$!; \
+	status=0; $(BIN)/python -m pytest || status=$$?; \
+	wait $$mypy_pid || status=$$?; \
+	cat "$$mypy_log"; rm -f "$$mypy_log"; exit $$status
 
 $(SCAN_STAMP): requirements-scan.lock
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
@@ -57,9 +62,14 @@ scan: synth $(SCAN_STAMP)
 	CDK_OUTDIR=cdk.out.workload $(BIN)/python examples/workload_app.py > /dev/null
 	$(BIN)/python scripts/checkov_scan.py $(SCAN_VENV)/bin/checkov cdk.out cdk.out.workload
 
-lint: setup
+## lint: ruff (lint and format check) and mypy, without the tests
+lint: ruff typecheck
+
+ruff: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: setup
 	$(BIN)/mypy baseline app.py examples bench scripts
 
 ## docs: regenerate the generated pages in docs/ (schema, controls, acknowledgements, guardrails)
