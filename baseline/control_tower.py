@@ -239,7 +239,26 @@ def plan(
     return pieces
 
 
+#: What cfn-guard failed, per (template bytes' digest, binary, rule files) this process
+#: has checked: cfn-guard gives the same answer to the same input, and a process that
+#: checks a template again (the test suite, a second app of the same organisation) need
+#: not run it again. Only the failed rules are kept.
+_RESULTS: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
+
+
 def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
+    key = (
+        hashlib.sha256(Path(template).read_bytes()).hexdigest(),
+        str(binary),
+        tuple(str(rule) for rule in rules),
+    )
+    if key not in _RESULTS:
+        results = _guard(binary, template, rules)
+        _RESULTS[key] = [{"not_compliant": r.get("not_compliant")} for r in results]
+    return _RESULTS[key]
+
+
+def _guard(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
     command = [str(binary), "validate"]
     for rule in rules:
         command += ["--rules", str(rule)]

@@ -213,8 +213,10 @@ def guard_findings(directory: Path) -> dict[str, set[str]]:
     with tempfile.TemporaryDirectory(prefix="guard-findings-") as scratch:
         paths = []
         for name, template in templates_with_stack_sets(directory):
-            path = Path(scratch) / f"{name.replace('/', '-')}.json"
-            path.write_text(json.dumps(template), encoding="utf-8")
+            path = directory / f"{name}.template.json"  # a stack's own file, as synth read it
+            if "/" in name or not path.is_file():  # a template carried inside another
+                path = Path(scratch) / f"{name.replace('/', '-')}.json"
+                path.write_text(json.dumps(template), encoding="utf-8")
             paths.append(str(path))
         report = ControlTowerRules().validate(TemplatePaths(paths))
     found: dict[str, set[str]] = {}

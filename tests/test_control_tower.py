@@ -237,6 +237,22 @@ def test_fails_on_an_error_status_or_no_results(
         control_tower.check([path])
 
 
+def test_a_template_checked_again_is_not_run_again_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same bytes with the same rules give cfn-guard's same answer: a process checks
+    them once. Changed bytes are checked afresh."""
+    runs = tmp_path / "runs"
+    _fake_guard(tmp_path, monkeypatch, f"echo run >> {runs}\necho '[{{}}]'\n")
+    path = _write(tmp_path, "Queue", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    pieces = len(control_tower.plan([path]))
+    assert control_tower.check([path]) == control_tower.check([path]) == []
+    assert len(runs.read_text().splitlines()) == pieces
+    _write(tmp_path, "Queue", {"Resources": {"Q2": {"Type": "AWS::SQS::Queue"}}})
+    control_tower.check([path])
+    assert len(runs.read_text().splitlines()) == 2 * pieces
+
+
 def test_a_failed_rule_that_names_no_resource_still_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
