@@ -47,6 +47,7 @@ synth: setup
 test: ruff
 	@mypy_log=$$(mktemp); \
 	$(MAKE) --no-print-directory typecheck > "$$mypy_log" 2>&1 & mypy_pid=$$!; \
+	trap 'kill $$mypy_pid 2>/dev/null || true; rm -f "$$mypy_log"' EXIT; \
 	status=0; $(BIN)/python -m pytest || status=$$?; \
 	wait $$mypy_pid || status=$$?; \
 	cat "$$mypy_log"; rm -f "$$mypy_log"; exit $$status

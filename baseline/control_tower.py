@@ -244,6 +244,7 @@ def plan(
 #: checks a template again (the test suite, a second app of the same organisation) need
 #: not run it again. Only the failed rules are kept.
 _RESULTS: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
+_RESULTS_KEPT = 4096
 
 
 def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
@@ -252,10 +253,13 @@ def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, A
         str(binary),
         tuple(str(rule) for rule in rules),
     )
-    if key not in _RESULTS:
-        results = _guard(binary, template, rules)
-        _RESULTS[key] = [{"not_compliant": r.get("not_compliant")} for r in results]
-    return _RESULTS[key]
+    known = _RESULTS.get(key)
+    if known is None:
+        if len(_RESULTS) >= _RESULTS_KEPT:
+            _RESULTS.clear()  # a long-running process: start again rather than grow
+        known = [{"not_compliant": r.get("not_compliant")} for r in _guard(binary, template, rules)]
+        _RESULTS[key] = known
+    return known
 
 
 def _guard(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:

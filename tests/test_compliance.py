@@ -167,62 +167,79 @@ def _unanswered_acknowledgements(
     assert made, "the app acknowledges something"
     # cdk-nag's report names no resource: each pack runs on each acknowledged construct
     # (its findings there and under it)
-    packs: dict[int, list[Any]] = {}
-    nag_raised: dict[str, set[str]] = {}
+    packs = [pack(apps[0]) for pack in PACKS]  # a pack's rules read the scope it is given
+    nag_raised: dict[tuple[int, str], set[str]] = {}  # (app, construct path) -> rules
     for rule, construct in made:
-        if rule.startswith(GUARD_PLUGIN) or construct.node.path in nag_raised:
+        where = _where(construct)
+        if rule.startswith(GUARD_PLUGIN) or where in nag_raised:
             continue
-        root = construct.node.root
-        on = packs.setdefault(id(root), [pack(root) for pack in PACKS])
-        nag_raised[construct.node.path] = {
-            v.rule_name for pack in on for v in pack.validate_scope(construct).violations
+        nag_raised[where] = {
+            v.rule_name for pack in packs for v in pack.validate_scope(construct).violations
         }
-    guard_raised: dict[str, set[str]] = {}  # rule -> the logical ids it fails
+    guard_raised: dict[str, set[tuple[str, str]]] = {}  # rule -> (template, logical id)
     for directory in directories:
-        for rule, logical_ids in guard_findings(directory).items():
-            guard_raised.setdefault(f"{GUARD_PLUGIN}::{rule}", set()).update(logical_ids)
+        for rule, resources in guard_findings(directory).items():
+            guard_raised.setdefault(f"{GUARD_PLUGIN}::{rule}", set()).update(resources)
     return sorted(
         {
             rule
             for rule, construct in made
             if not (
-                guard_raised.get(rule, set()) & _logical_ids(construct)
+                guard_raised.get(rule, set()) & _resources(construct)
                 if rule.startswith(GUARD_PLUGIN)
-                else rule in nag_raised[construct.node.path]
+                else rule in nag_raised[_where(construct)]
             )
         }
     )
 
 
-def _logical_ids(construct: IConstruct) -> set[str]:
-    """The logical ids of the resources at and under a construct."""
+def _where(construct: IConstruct) -> tuple[int, str]:
+    """A construct's place: its app (the member template's own app and the test's member
+    app hold the same paths) and its path there."""
+    return id(construct.node.root), construct.node.path
+
+
+def _resources(construct: IConstruct) -> set[tuple[str, str]]:
+    """(stack, logical id) of the resources at and under a construct."""
     return {
-        cdk.Stack.of(child).resolve(child.logical_id)
+        (cdk.Stack.of(child).artifact_id, cdk.Stack.of(child).resolve(child.logical_id))
         for child in construct.node.find_all()
         if isinstance(child, cdk.CfnResource)
     }
 
 
-def guard_findings(directory: Path) -> dict[str, set[str]]:
+#: The stack of the member template (``member_app``), which the StackSet carries inline.
+MEMBER_STACK = "MemberBaselineTemplate"
+
+
+def guard_findings(directory: Path) -> dict[str, set[tuple[str, str]]]:
     """What the Control Tower rules find in a cloud assembly's templates, the StackSet
-    templates inside them included: rule name -> the logical ids it fails. Called
-    directly, the rules see every finding: the CDK drops the acknowledged ones only after
-    a plugin has reported."""
+    templates inside them included: rule name -> (stack, logical id) of each resource it
+    fails, the StackSet's template under its own stack's name. Called directly, the rules
+    see every finding: the CDK drops the acknowledged ones only after a plugin has
+    reported."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="guard-findings-") as scratch:
-        paths = []
+        stacks: dict[str, str] = {}  # template path -> its stack
         for name, template in templates_with_stack_sets(directory):
             path = directory / f"{name}.template.json"  # a stack's own file, as synth read it
             if "/" in name or not path.is_file():  # a template carried inside another
                 path = Path(scratch) / f"{name.replace('/', '-')}.json"
                 path.write_text(json.dumps(template), encoding="utf-8")
-            paths.append(str(path))
-        report = ControlTowerRules().validate(TemplatePaths(paths))
-    found: dict[str, set[str]] = {}
+            parent, _, carried = name.partition("/")
+            stack = name
+            if carried:
+                holder = json.loads((directory / f"{parent}.template.json").read_text())
+                if holder["Resources"][carried]["Type"] == "AWS::CloudFormation::StackSet":
+                    stack = MEMBER_STACK
+            stacks[str(path)] = stack
+        report = ControlTowerRules().validate(TemplatePaths(list(stacks)))
+    found: dict[str, set[tuple[str, str]]] = {}
     for violation in report.violations:
         found.setdefault(violation.rule_name, set()).update(
-            r.resource_logical_id for r in violation.violating_resources
+            (stacks[str(r.template_path)], str(r.resource_logical_id))
+            for r in violation.violating_resources
         )
     return found
 
@@ -291,6 +308,30 @@ def test_fails_on_an_acknowledgement_made_on_another_resource(
         "AwsSolutions-S1",
         f"{GUARD_PLUGIN}::sqs_dlq_check",
     ]
+
+
+def test_fails_on_an_acknowledgement_answered_only_in_another_stack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same construct in two stacks has the same logical id in each: the finding in
+    one does not answer the acknowledgement in the other."""
+    from aws_cdk import aws_sqs as sqs
+
+    def build() -> list[cdk.App]:
+        app, stack = new_stack()
+        sqs.Queue(stack, "Work", enforce_ssl=True)  # no dead-letter queue: the rule fails
+        other = cdk.Stack(app, "Other", env=ENV)
+        letters = sqs.Queue(other, "Letters", enforce_ssl=True)
+        work = sqs.Queue(
+            other,
+            "Work",
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=3, queue=letters),
+        )
+        acknowledge(work, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
+        return [app]
+
+    assert _unanswered_acknowledgements(monkeypatch, build) == [f"{GUARD_PLUGIN}::sqs_dlq_check"]
 
 
 def test_a_greenfield_organisation_acknowledges_only_real_findings(
