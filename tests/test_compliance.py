@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from baseline.app import cdk_json_context
 from baseline.assembly import templates_with_stack_sets
@@ -281,6 +281,19 @@ def test_fails_on_an_acknowledgement_for_nothing(monkeypatch: pytest.MonkeyPatch
     ]
 
 
+def _queue_with_dead_letters(scope: Construct, name: str) -> IConstruct:
+    """A queue the Control Tower dead-letter rule passes."""
+    from aws_cdk import aws_sqs as sqs
+
+    letters = sqs.Queue(scope, f"{name}Letters", enforce_ssl=True)
+    return sqs.Queue(
+        scope,
+        name,
+        enforce_ssl=True,
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=3, queue=letters),
+    )
+
+
 def test_fails_on_an_acknowledgement_made_on_another_resource(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -294,13 +307,7 @@ def test_fails_on_an_acknowledgement_made_on_another_resource(
         logged = s3.Bucket(stack, "Logged", enforce_ssl=True, server_access_logs_prefix="l/")
         acknowledge(logged.node.default_child, "AwsSolutions-S1", GOOD_REASON)  # type: ignore[arg-type]
         sqs.Queue(stack, "NoDeadLetters", enforce_ssl=True)  # raises the DLQ rule here
-        letters = sqs.Queue(stack, "Letters", enforce_ssl=True)
-        handled = sqs.Queue(
-            stack,
-            "Handled",
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=3, queue=letters),
-        )
+        handled = _queue_with_dead_letters(stack, "Handled")
         acknowledge(handled, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
         return [app]
 
@@ -320,14 +327,7 @@ def test_fails_on_an_acknowledgement_answered_only_in_another_stack(
     def build() -> list[cdk.App]:
         app, stack = new_stack()
         sqs.Queue(stack, "Work", enforce_ssl=True)  # no dead-letter queue: the rule fails
-        other = cdk.Stack(app, "Other", env=ENV)
-        letters = sqs.Queue(other, "Letters", enforce_ssl=True)
-        work = sqs.Queue(
-            other,
-            "Work",
-            enforce_ssl=True,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=3, queue=letters),
-        )
+        work = _queue_with_dead_letters(cdk.Stack(app, "Other", env=ENV), "Work")
         acknowledge(work, f"{GUARD_PLUGIN}::sqs_dlq_check", GOOD_REASON)
         return [app]
 
