@@ -479,3 +479,23 @@ def test_a_user_is_assigned_by_id_as_rarely_as_the_example_does(synthesized: Syn
             "TargetId": "312345678901",
         }
     ]
+
+
+def test_a_config_is_planned_once_for_validation_and_build(
+    example_data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validating a config plans its assignments; planning the same (frozen) config again
+    reuses that plan, and another config is planned afresh."""
+    import baseline.assignments
+
+    planned: list[object] = []
+    real = baseline.assignments._plan
+    monkeypatch.setattr(
+        baseline.assignments, "_plan", lambda config: planned.append(config) or real(config)
+    )
+    config = parse_config(copy.deepcopy(example_data))  # validation plans it
+    assert planned == [config]
+    sides = plan(config)
+    assert plan(config) is sides and planned == [config]
+    other = parse_config(copy.deepcopy(example_data))
+    assert planned == [config, other] and plan(other) == sides
