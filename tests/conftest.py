@@ -133,7 +133,10 @@ def scale_outdir(request: pytest.FixtureRequest) -> Path:
     """Where the 2,000-account synth wrote its assembly (waits for it; fails with its
     error output)."""
     outdir, process = request.config.stash[SCALE_KEY]
-    _, stderr = process.communicate(timeout=600)
+    if process.returncode is None:
+        _, stderr = process.communicate(timeout=600)
+        (outdir / "synth-stderr.txt").write_text(stderr, encoding="utf-8")  # what it printed
+    stderr = (outdir / "synth-stderr.txt").read_text(encoding="utf-8")
     assert process.returncode == 0, stderr[-3000:]
     return outdir
 

@@ -32,6 +32,13 @@ def test_generated_organisation_has_the_asked_size() -> None:
     assert len({a["email"] for a in data["accounts"]}) == ACCOUNTS
 
 
+def test_the_synth_calls_nothing_the_cdk_has_deprecated(scale_outdir: Path) -> None:
+    """A deprecated call prints a warning into every user's synth (the account and
+    assignment stacks make most of the calls, so this organisation makes them all)."""
+    printed = (scale_outdir / "synth-stderr.txt").read_text(encoding="utf-8")
+    assert "deprecated" not in printed.lower(), printed[-2000:]
+
+
 def test_every_template_fits_cloudformation_limits(large: dict[str, dict[str, object]]) -> None:
     for name, template in large.items():
         resources = template["Resources"]

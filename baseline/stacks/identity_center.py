@@ -303,7 +303,7 @@ class IdentityAssignmentsStack(cdk.Stack):
             nested.add_metadata(TEMPLATE_FILE_METADATA, file_name)
             # one shard at a time: at most LANES creations in flight per stack
             if previous is not None:
-                nested.add_dependency(previous)
+                nested.add_resource_dependency(previous)
             self.shard_stacks.append(previous := nested)
 
     def _lookups(
