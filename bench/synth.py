@@ -9,6 +9,12 @@ Sampling costs a little CPU on every app alike, so ratios stay fair.
 
     python bench/synth.py                 # empty app, the example, 2,000 accounts (5 runs)
     python bench/synth.py --growth        # 10, 100, 1,000 and 2,000 accounts (3 runs)
+    python bench/synth.py --import-organization 500   # read 500 accounts (3 runs)
+
+``--import-organization N`` times ``python -m baseline import-organization`` reading an
+organisation of N accounts in nested OUs from moto's AWS Organizations in the same
+process (a real boto3 client with botocore's request handling; no network): building
+the organisation is not timed, the import is (the issue asks for 500 in under a minute).
 
 Targets (DESIGN.md): the example within 2x the empty app; 2,000 accounts within 3x and
 under 2 GB.
@@ -48,6 +54,56 @@ from bench.generate_org import generate
 app, _ = build_app(parse_config(generate({accounts})), outdir={outdir!r})
 app.synth()
 """
+
+
+IMPORT_RUN = """
+import os, sys, tempfile, time
+for key in [k for k in os.environ if k.startswith("AWS_")]:
+    del os.environ[key]
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                  AWS_DEFAULT_REGION="us-east-1")
+import boto3
+from moto import mock_aws
+with mock_aws():
+    org = boto3.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    def unit(parent, name):
+        return org.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
+    security, workloads = unit(root, "Security"), unit(root, "Workloads")
+    prod, nonprod = unit(workloads, "Prod"), unit(workloads, "NonProd")
+    units = [security, prod, nonprod, unit(nonprod, "Teams")]
+    for i in range({accounts}):
+        made = org.create_account(AccountName=f"acct-{i:04d}", Email=f"aws-{i:04d}@example.com")
+        org.move_account(AccountId=made["CreateAccountStatus"]["AccountId"],
+                         SourceParentId=root, DestinationParentId=units[i % len(units)])
+    from baseline.__main__ import main
+    with tempfile.TemporaryDirectory() as scratch:
+        start = time.perf_counter()
+        code = main(["import-organization", "--output", os.path.join(scratch, "lz.yaml")])
+        elapsed = time.perf_counter() - start
+        import yaml
+        with open(os.path.join(scratch, "lz.yaml")) as written:
+            read = yaml.safe_load(written)["accounts"]
+    assert code == 0, code
+    missing = {f"acct-{i:04d}" for i in range({accounts})} - {a.get("name") for a in read}
+    assert not missing, sorted(missing)[:5]  # every account is in the written config
+    print(elapsed)
+"""
+
+
+def import_seconds(accounts: int) -> float:
+    """Seconds the import of an organisation of ``accounts`` takes, in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_RUN.replace("{accounts}", str(accounts))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the import benchmark failed: {done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def _tree_rss_mib(pid: int) -> float:
@@ -123,7 +179,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=None, help="samples of each app")
     parser.add_argument("--growth", action="store_true", help="10 to 2,000 accounts")
+    parser.add_argument(
+        "--import-organization",
+        type=int,
+        metavar="ACCOUNTS",
+        help="time import-organization reading this many accounts instead",
+    )
     args = parser.parse_args()
+    if args.import_organization:
+        runs = args.runs or 3
+        samples = [import_seconds(args.import_organization) for _ in range(runs)]
+        print(
+            f"import-organization, {args.import_organization:,} accounts, {runs} runs: "
+            f"median {statistics.median(samples):.2f}s ("
+            + ", ".join(f"{s:.2f}" for s in samples)
+            + ")"
+        )
+        return 0
     apps = {"empty app": EMPTY_APP}
     if args.growth:
         for accounts in (10, 100, 1000, 2000):
