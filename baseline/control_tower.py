@@ -16,8 +16,9 @@ binary on the same rules with three differences, none of which changes what is f
 
 The binary and rules are taken from the package's own archive, unpacked once per machine
 into a cache directory named after the archive's digest (as the jsii runtime unpacks its
-packages); ``tests/test_compliance.py`` holds that the plugin itself and this module find
-the same findings.
+packages); ``tests/test_control_tower.py`` holds that the plugin itself and this module
+find the same findings. A process asks cfn-guard once about the same template bytes and
+rules (:data:`_RESULTS`).
 """
 
 from __future__ import annotations

@@ -125,13 +125,10 @@ def _unanswered_acknowledgements(
 
     made: list[tuple[str, IConstruct]] = []
 
-    class Recorder:
-        """Stands in for cdk.Validations: records acknowledgements instead of making them."""
-
-        def of(self, construct: IConstruct) -> Bound:
-            return Bound(construct)
-
     class Bound:
+        """Stands in for ``cdk.Validations.of(construct)``: records acknowledgements
+        instead of making them."""
+
         def __init__(self, construct: IConstruct) -> None:
             self.construct = construct
 
@@ -143,7 +140,7 @@ def _unanswered_acknowledgements(
 
     from baseline.stacks.member_baseline import _member_template_json
 
-    # the member templates built here are not checked (the recorder takes the plugins):
+    # the member templates built here are not checked (the stand-in takes the plugins):
     # none may be remembered for a later build
     _member_template_json.cache_clear()
     with monkeypatch.context() as patch:
@@ -151,7 +148,7 @@ def _unanswered_acknowledgements(
             baseline.compliance,
             "cdk",
             types.SimpleNamespace(
-                Validations=Recorder(),
+                Validations=types.SimpleNamespace(of=Bound),
                 Acknowledgment=cdk.Acknowledgment,
                 CfnResource=cdk.CfnResource,
             ),
@@ -160,7 +157,7 @@ def _unanswered_acknowledgements(
             apps = build()
             directories = [synthesized_in] if synthesized_in is not None else []
             if synthesized_in is None and any(a.startswith(GUARD_PLUGIN) for a, _ in made):
-                # with no plugin (the recorder takes them)
+                # with no plugin (the stand-in takes them)
                 directories = [Path(app.synth().directory) for app in apps]
         finally:
             _member_template_json.cache_clear()
