@@ -5,20 +5,27 @@ cfn-guard binary. Its plugin runs one cfn-guard process over every rule and ever
 template; cfn-guard's time grows with rules x resources, even for a rule whose resource
 type a template does not have, and one process uses one core. On the example
 organisation that was the largest single part of a synth. This module runs the same
-binary on the same rules with three differences, none of which changes what is found:
+binary on the same rules with these differences, none of which changes what is found:
 
-- each template gets only the rules that name one of its resource types (a rule about
-  queues can only skip a template without queues);
-- the work is cut into pieces (a template and a slice of its rules) that run on every
-  core at once;
+- a rule runs only on templates that have one of the resource types it names (a rule
+  about queues can only skip a template without queues);
+- a rule sees of each template only what it can query: the resources of the types its
+  piece's rules name, and every resource those reach through ``Ref`` or ``Fn::GetAtt``
+  (the rules query resources by type, or by the logical id a reference names, and never
+  otherwise), with the template's other sections as they are (:func:`narrowed`);
+- the work is cut into pieces (a slice of one service's rules, over every template they
+  apply to, each as that slice sees it) that run on every core at once: cfn-guard's cost
+  is mostly per rule per process and per resource a rule looks at, so the pieces are few
+  and each holds only what its rules query;
 - the findings are read from cfn-guard's structured output into :class:`Finding` values,
   one per rule, fix message and resource, as the plugin groups them.
 
 The binary and rules are taken from the package's own archive, unpacked once per machine
 into a cache directory named after the archive's digest (as the jsii runtime unpacks its
 packages); ``tests/test_control_tower.py`` holds that the plugin itself and this module
-find the same findings. A process asks cfn-guard once about the same template bytes and
-rules (:data:`_RESULTS`).
+find the same findings, and that a narrowed template gets the findings of the whole one.
+A process asks cfn-guard once about the same narrowed template and rules
+(:data:`_RESULTS`).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ _AWS_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 #: its own error status, a rule file it could not parse among them) fails the check.
 _GUARD_OK = (0, 19)
 #: At most this many rules in one cfn-guard process: small pieces keep every core busy to
-#: the end; a process costs a few milliseconds to start.
+#: the end; each process costs cfn-guard's start (about 15 ms with a Control Tower rule).
 _RULES_PER_PROCESS = 12
 
 
@@ -211,78 +218,181 @@ def rule_types() -> dict[str, frozenset[str]]:
     }
 
 
-def _template_types(path: str) -> set[str]:
+def _load(path: str) -> dict[str, Any]:
     template = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {str(r.get("Type", "")) for r in (template.get("Resources") or {}).values()}
+    return template if isinstance(template, dict) else {}
 
 
-def plan(
-    template_paths: Sequence[str], disabled: Iterable[str] = ()
-) -> list[tuple[str, list[Path]]]:
-    """The pieces of work: each template with a slice of the rules that apply to it.
+def _resources(template: Mapping[str, Any]) -> dict[str, Any]:
+    resources = template.get("Resources")
+    return resources if isinstance(resources, dict) else {}
 
-    A rule applies to a template that has one of the resource types it names; a rule that
-    names no type applies to every template.
+
+def _type_of(resource: Any) -> str:
+    return str(resource.get("Type", "")) if isinstance(resource, Mapping) else ""
+
+
+def _references(node: Any, found: set[str]) -> None:
+    """Every logical id a ``Ref`` or ``Fn::GetAtt`` under a node names."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                if isinstance(value, list) and value and isinstance(value[0], str):
+                    found.add(value[0])
+                elif isinstance(value, str):
+                    found.add(value.split(".", 1)[0])
+            _references(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, found)
+
+
+def narrowed(template: Mapping[str, Any], types: frozenset[str] | None) -> dict[str, Any]:
+    """The template as rules that name only ``types`` can see it: its resources of those
+    types and every resource they reach through references, in the template's order,
+    and every other section as it is.
+
+    A Control Tower rule queries resources by type (``Resources.*[ Type == ... ]``) or by
+    the logical id a reference names (``Resources[ keys == ... ]``, where it follows a
+    ``Ref`` or ``Fn::GetAtt`` to check what it points at); ``tests/test_control_tower.py``
+    holds the bundled rules to that. A resource of another type that nothing kept
+    references is therefore invisible to them, and leaving it out changes no finding.
     """
+    if types is None:
+        return dict(template)
+    resources = _resources(template)
+    kept = {key for key, resource in resources.items() if _type_of(resource) in types}
+    todo = list(kept)
+    while todo:
+        reached: set[str] = set()
+        _references(resources[todo.pop()], reached)
+        for key in reached:
+            if key in resources and key not in kept:
+                kept.add(key)
+                todo.append(key)
+    view = dict(template)
+    view["Resources"] = {key: value for key, value in resources.items() if key in kept}
+    return view
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One cfn-guard process: a slice of one service's rules, the resource types they
+    name, and the templates that have at least one of those types (a rule that names no
+    type has a piece of its own, over every template)."""
+
+    rules: tuple[Path, ...]
+    #: None for rules that name no type: they see each template whole
+    types: frozenset[str] | None
+    templates: tuple[str, ...]
+
+
+def _pieces(templates: Mapping[str, Mapping[str, Any]], disabled: Iterable[str]) -> list[Piece]:
     off = set(disabled)
     files = _rule_files()
     types = rule_types()
-    pieces: list[tuple[str, list[Path]]] = []
-    for template in template_paths:
-        present = _template_types(template)
-        rules = [
-            files[name]
-            for name, named in types.items()
-            if name not in off and (not named or named & present)
-        ]
-        for start in range(0, len(rules), _RULES_PER_PROCESS):
-            pieces.append((template, rules[start : start + _RULES_PER_PROCESS]))
+    present = {
+        path: {_type_of(resource) for resource in _resources(template).values()}
+        for path, template in templates.items()
+    }
+    by_service: dict[str, list[str]] = {}
+    for name, named in types.items():
+        if name in off:
+            continue
+        if not named:  # a rule that names no type sees every template whole
+            by_service.setdefault("", []).append(name)
+        elif any(named & present[path] for path in templates):
+            by_service.setdefault(files[name].parent.name, []).append(name)
+    pieces: list[Piece] = []
+    for service in sorted(by_service):
+        names = by_service[service]
+        for start in range(0, len(names), _RULES_PER_PROCESS):
+            chunk = names[start : start + _RULES_PER_PROCESS]
+            union = None if not service else frozenset().union(*(types[n] for n in chunk))
+            pieces.append(
+                Piece(
+                    rules=tuple(files[name] for name in chunk),
+                    types=union,
+                    templates=tuple(
+                        path for path in templates if union is None or union & present[path]
+                    ),
+                )
+            )
     return pieces
 
 
-#: What cfn-guard failed, per (template bytes' digest, binary, rule files) this process
-#: has checked: cfn-guard gives the same answer to the same input, and a process that
-#: checks a template again (the test suite, a second app of the same organisation) need
-#: not run it again. Only the failed rules are kept.
+def plan(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Piece]:
+    """The pieces of work (:class:`Piece`): every rule that applies to some template, once,
+    with the templates it applies to. A rule applies to a template that has one of the
+    resource types it names."""
+    return _pieces({path: _load(path) for path in dict.fromkeys(template_paths)}, disabled)
+
+
+#: What cfn-guard failed, per (narrowed template's digest, binary, rule files) this
+#: process has checked: cfn-guard gives the same answer to the same input, and a process
+#: that checks a template again (the test suite, a second app of the same organisation)
+#: need not run it again. Only the failed rules are kept.
 _RESULTS: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
 _RESULTS_KEPT = 4096
 
 
-def _run(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
-    key = (
-        hashlib.sha256(Path(template).read_bytes()).hexdigest(),
-        str(binary),
-        tuple(str(rule) for rule in rules),
-    )
-    known = _RESULTS.get(key)
-    if known is None:
+def _run(
+    binary: Path, rules: Sequence[Path], data: Sequence[tuple[Path, bytes]]
+) -> list[list[dict[str, Any]]]:
+    """cfn-guard's failed results for each data file (its path and bytes), in order; the
+    files the process has checked before with the same rules are not run again."""
+    rule_key = tuple(str(rule) for rule in rules)
+    keys = [(hashlib.sha256(content).hexdigest(), str(binary), rule_key) for _, content in data]
+    unknown = [path for (path, _), key in zip(data, keys, strict=True) if key not in _RESULTS]
+    if unknown:
+        answered = _guard(binary, unknown, rules)
         if len(_RESULTS) >= _RESULTS_KEPT:
             _RESULTS.clear()  # a long-running process: start again rather than grow
-        known = [{"not_compliant": r.get("not_compliant")} for r in _guard(binary, template, rules)]
-        _RESULTS[key] = known
-    return known
+        for (path, _), key in zip(data, keys, strict=True):
+            if path in answered:
+                _RESULTS[key] = answered[path]
+    return [_RESULTS[key] for key in keys]
 
 
-def _guard(binary: Path, template: str, rules: Sequence[Path]) -> list[dict[str, Any]]:
+def _guard(
+    binary: Path, data: Sequence[Path], rules: Sequence[Path]
+) -> dict[Path, list[dict[str, Any]]]:
+    """One cfn-guard process: the failed rules of each data file, by its path."""
     command = [str(binary), "validate"]
     for rule in rules:
         command += ["--rules", str(rule)]
-    command += ["--data", template, "--output-format", "json", "--show-summary", "none"]
-    command.append("--structured")
+    for path in data:
+        command += ["--data", str(path)]
+    command += ["--output-format", "json", "--show-summary", "none", "--structured"]
     done = subprocess.run(command, capture_output=True, check=False)
+    named = ", ".join(path.name for path in data)
     if done.returncode not in _GUARD_OK:
         raise RuntimeError(
-            f"cfn-guard failed on {template} (exit {done.returncode}): "
+            f"cfn-guard failed on {named} (exit {done.returncode}): "
             f"{done.stderr.decode(errors='replace').strip()[:2000]}"
         )
     output = done.stdout.decode("utf-8").strip()
     results = json.loads(output) if output else None
-    if not isinstance(results, list) or (done.returncode == 19 and not results):
+    by_name = {str(path): path for path in data}
+    failed: dict[Path, list[dict[str, Any]]] = {path: [] for path in data}
+    for result in results if isinstance(results, list) else []:
+        if not isinstance(result, Mapping) or not result.get("not_compliant"):
+            continue
+        target = by_name.get(str(result.get("name")))
+        if target is None:
+            raise RuntimeError(
+                f"cfn-guard reported failures on {result.get('name')!r}, which it was not "
+                f"given (it was given {named})"
+            )
+        failed[target].append({"not_compliant": result["not_compliant"]})
+    if not isinstance(results, list) or (done.returncode == 19 and not any(failed.values())):
         raise RuntimeError(
-            f"cfn-guard gave no results for {template} (exit {done.returncode}): "
+            f"cfn-guard gave no results for {named} (exit {done.returncode}): "
             f"{done.stderr.decode(errors='replace').strip()[:2000]}"
         )
-    return results
+    return failed
 
 
 def _cores() -> int:
@@ -294,29 +404,43 @@ def _cores() -> int:
 
 def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Finding]:
     """Every finding of the Control Tower rules on the templates, in a stable order."""
-    pieces = plan(template_paths, disabled)
+    templates = {path: _load(path) for path in dict.fromkeys(template_paths)}
+    pieces = _pieces(templates, disabled)
     if not pieces:
         return []
     binary = bundle().binary
-    # the largest pieces first, so the last ones to finish are small
-    pieces.sort(key=lambda piece: -len(piece[1]) * os.path.getsize(piece[0]))
-    workers = min(len(pieces), _cores())
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outputs = list(pool.map(lambda piece: _run(binary, *piece), pieces))
+    with tempfile.TemporaryDirectory(prefix="control-tower-") as scratch:
+        jobs: list[tuple[Piece, list[tuple[Path, bytes]]]] = []
+        for number, piece in enumerate(pieces):
+            data = []
+            for index, template in enumerate(piece.templates):
+                content = json.dumps(narrowed(templates[template], piece.types)).encode()
+                path = Path(scratch) / f"{number}-{index}.json"
+                path.write_bytes(content)
+                data.append((path, content))
+            jobs.append((piece, data))
+        # the largest pieces first, so the last ones to finish are small
+        jobs.sort(key=lambda job: -len(job[0].rules) * sum(len(c) for _, c in job[1]))
+        workers = min(len(jobs), _cores())
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outputs = list(pool.map(lambda job: _run(binary, job[0].rules, job[1]), jobs))
     findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for (template, _), output in zip(pieces, outputs, strict=True):
-        for result in output:
-            for rule in _failed_rules(result):
-                failures = list(_failures(rule)) or [(_first_message(rule), "")]
-                for message, location in failures:
-                    # a failed rule that names no place still fails: it is reported on
-                    # the template (no resource), never dropped
-                    fix, description = _fix_and_description(message)
-                    logical_id = location.split("/")[2] if location.count("/") >= 2 else ""
-                    key = (template, rule.get("name", "?"), fix, logical_id)
-                    entry = findings.setdefault(key, {"description": description, "locations": []})
-                    if location and location not in entry["locations"]:
-                        entry["locations"].append(location)
+    for (piece, _), per_template in zip(jobs, outputs, strict=True):
+        for template, output in zip(piece.templates, per_template, strict=True):
+            for result in output:
+                for rule in _failed_rules(result):
+                    failures = list(_failures(rule)) or [(_first_message(rule), "")]
+                    for message, location in failures:
+                        # a failed rule that names no place still fails: it is reported
+                        # on the template (no resource), never dropped
+                        fix, description = _fix_and_description(message)
+                        logical_id = location.split("/")[2] if location.count("/") >= 2 else ""
+                        key = (template, rule.get("name", "?"), fix, logical_id)
+                        entry = findings.setdefault(
+                            key, {"description": description, "locations": []}
+                        )
+                        if location and location not in entry["locations"]:
+                            entry["locations"].append(location)
     return sorted(
         Finding(
             rule_name=rule_name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 from baseline import control_tower
 from baseline.compliance import ControlTowerRules
-from tests.conftest import TemplatePaths
+from tests.conftest import Synthesized, TemplatePaths
 
 pytestmark = pytest.mark.skipif(
     platform.system() not in ("Linux", "Darwin"), reason="cfn-guard ships for Linux and macOS"
@@ -150,16 +151,14 @@ def test_each_template_gets_every_rule_on_its_types_and_no_other(tmp_path: Path)
         "Accounts",
         {"Resources": {"A": {"Type": "AWS::Organizations::Account", "Properties": {}}}},
     )
-    planned = {
-        rule.stem
-        for template, rules in control_tower.plan([queue_only, accounts])
-        for rule in rules
-    }
+    pieces = control_tower.plan([queue_only, accounts])
+    planned = {rule.stem for piece in pieces for rule in piece.rules}
     on_queues = {
         name for name, types in control_tower.rule_types().items() if "AWS::SQS::Queue" in types
     }
     assert on_queues and planned == on_queues
-    assert not [t for t, _ in control_tower.plan([accounts])]  # nothing checks accounts
+    assert {t for piece in pieces for t in piece.templates} == {queue_only}
+    assert not control_tower.plan([accounts])  # nothing checks accounts
 
 
 def test_a_disabled_rule_does_not_run(tmp_path: Path) -> None:
@@ -173,9 +172,134 @@ def test_large_templates_are_cut_into_pieces_for_every_core(tmp_path: Path) -> N
     bad = _write(tmp_path, "Bad", BAD_TEMPLATE)
     pieces = control_tower.plan([bad])
     assert len(pieces) > 1
-    assert all(len(rules) <= control_tower._RULES_PER_PROCESS for _, rules in pieces)
-    every = [rule for _, rules in pieces for rule in rules]
+    assert all(len(piece.rules) <= control_tower._RULES_PER_PROCESS for piece in pieces)
+    every = [rule for piece in pieces for rule in piece.rules]
     assert len(every) == len(set(every))  # each rule once
+    # a piece holds one service's rules, and names every type they name
+    for piece in pieces:
+        assert len({rule.parent.name for rule in piece.rules}) == 1
+        named = control_tower.rule_types()
+        assert piece.types == frozenset().union(*(named[rule.stem] for rule in piece.rules))
+
+
+def test_each_rule_runs_once_over_every_template_it_applies_to(tmp_path: Path) -> None:
+    """Many templates do not make many processes: a piece takes every template its rules
+    apply to."""
+    paths = [
+        _write(tmp_path, f"Queue{n}", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+        for n in range(5)
+    ]
+    assert [piece.templates for piece in control_tower.plan(paths)] == [tuple(paths)] * len(
+        control_tower.plan(paths[:1])
+    )
+
+
+def test_a_rule_sees_the_resources_of_its_types_and_what_they_reference() -> None:
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Conditions": {"Always": {"Fn::Equals": ["a", "a"]}},
+        "Resources": {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "Dead": {"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": {"Ref": "Key"}}},
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "Alias": {
+                "Type": "AWS::KMS::Alias",
+                "Properties": {"TargetKeyId": {"Fn::GetAtt": "Other.Arn"}},
+            },
+            "Other": {"Type": "AWS::KMS::Key", "Properties": {}},
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["Topic", "Arn"]}},
+                },
+            },
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}},
+            },
+        },
+    }
+    view = control_tower.narrowed(template, frozenset({"AWS::SQS::Queue"}))
+    # the queues, the key one references and the topic the other's dead-letter target
+    # names (a rule checks the target is a queue), in the template's order
+    assert list(view["Resources"]) == ["Key", "Dead", "Topic", "Queue"]
+    assert view["Resources"]["Queue"] == template["Resources"]["Queue"]
+    assert {k: v for k, v in view.items() if k != "Resources"} == {
+        k: v for k, v in template.items() if k != "Resources"
+    }
+    # references are followed on from what a reference reached, in both GetAtt forms
+    chain = control_tower.narrowed(template, frozenset({"AWS::KMS::Alias"}))
+    assert list(chain["Resources"]) == ["Alias", "Other"]
+    assert control_tower.narrowed(template, None) == template  # a rule naming no type
+
+
+#: What may follow ``Resources`` in a rule: a filter on type, a lookup by logical id, or a
+#: check on a property of that name (``EncryptionConfig[*].Resources`` of an EKS cluster).
+_QUERY_OF_RESOURCES = re.compile(
+    r"(\.\*)?\[\s*(Type|keys)\s*(==|in)\s|\s+(exists|is_list|not\s+empty)\b|\[\*\]\s*=="
+)
+
+
+def _strays(rule_text: str) -> list[str]:
+    """Where a rule reads resources other than by type or by a reference's logical id,
+    or filters on a pattern of types."""
+    text = re.sub(r"<<.*?>>", "", rule_text, flags=re.S)  # custom messages
+    text = re.sub(r"#[^\n]*", "", text)  # comments
+    text = re.sub(r'"[^"\n]*"', '""', text)  # string values
+    found = [
+        " ".join(text[m.end() : m.end() + 40].split())
+        for m in re.finditer(r"\bResources\b", text)
+        if not _QUERY_OF_RESOURCES.match(text[m.end() : m.end() + 40])
+    ]
+    return found + [m.group(0) for m in re.finditer(r"\bType\s*(==|in)\s*/", text)]
+
+
+def test_the_bundled_rules_query_resources_only_by_type_or_by_reference() -> None:
+    """What lets a rule see only part of a template: every bundled rule reaches the
+    template's resources through a type filter (on a type the file names) or by the
+    logical id a reference names; a filter on a pattern of types, or a walk over every
+    resource, would see resources the narrowed template leaves out."""
+    strays = {
+        name: found
+        for name, path in control_tower.bundle().rule_files().items()
+        if (found := _strays(path.read_text(encoding="utf-8")))
+    }
+    assert not strays, strays
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "let all = Resources.*\nrule x { %all.Properties exists }\n",
+        "let any = Resources[ Properties exists ]\n",
+        "let ec2 = Resources.*[ Type == /AWS::EC2::/ ]\nrule x when %ec2 !empty { %ec2.Properties exists }\n",
+    ],
+)
+def test_the_audit_of_the_rules_finds_a_rule_that_reads_other_resources(rule: str) -> None:
+    assert _strays(rule)
+    assert not _strays('let q = Resources.*[ Type == "AWS::SQS::Queue" ] # Resources.*\n')
+
+
+def test_a_narrowed_template_gets_the_findings_of_the_whole(synthesized: Synthesized) -> None:
+    """On the example's network stack (network firewall, ACLs, transit gateway, flow
+    logs, functions, queues, keys): every applicable rule in one process on the whole
+    template finds what the runner finds on the narrowed views."""
+    from baseline.compliance import GUARD_DISABLED_RULES
+
+    path = str(synthesized.outdir / f"Network-{synthesized.config.home_region}.template.json")
+    whole = [
+        rule for piece in control_tower.plan([path], GUARD_DISABLED_RULES) for rule in piece.rules
+    ]
+    results = control_tower._guard(control_tower.bundle().binary, [Path(path)], whole)[Path(path)]
+    expected = {
+        (rule.get("name"), location.split("/")[2] if location.count("/") >= 2 else "")
+        for result in results
+        for rule in control_tower._failed_rules(result)
+        for _, location in control_tower._failures(rule)
+    }
+    found = {(f.rule_name, f.logical_id) for f in control_tower.check([path], GUARD_DISABLED_RULES)}
+    assert len(expected) >= 3 and found == expected
 
 
 def test_unpacks_the_rules_once_into_the_cache(tmp_path: Path) -> None:
@@ -281,7 +405,7 @@ def test_a_failed_rule_that_names_no_resource_still_fails(
             ],
         }
     ]
-    monkeypatch.setattr(control_tower, "_run", lambda *_: failed)
+    monkeypatch.setattr(control_tower, "_run", lambda _binary, _rules, data: [failed for _ in data])
     (finding,) = control_tower.check([path])
     assert (finding.rule_name, finding.logical_id, finding.fix) == ("sqs_dlq_check", "", "how")
     report = ControlTowerRules().validate(TemplatePaths([path]))
