@@ -7,6 +7,9 @@ import os
 # jsii prints a large end-of-life banner on Node.js 20; silence it before jsii starts.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# the kit first, so that the tests' node process runs as a user's does (baseline/__init__.py)
+import baseline  # noqa: F401, I001
+
 import copy
 import json
 import shutil

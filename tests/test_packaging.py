@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import aws_cdk
+import pytest
 
 from baseline.cdk_context import PROJECT_ROOT
 
@@ -59,6 +60,58 @@ def test_importing_the_kit_spares_a_workload_the_node_20_banner() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "end-of-life" not in result.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("current", "cores", "expected"),
+    [
+        ("", 2, "--v8-pool-size=1"),
+        ("", 1, "--v8-pool-size=1"),
+        ("--max-old-space-size=8192", 2, "--max-old-space-size=8192 --v8-pool-size=1"),
+        ("--v8-pool-size=4", 2, "--v8-pool-size=4"),  # the user's own setting wins
+        ("", 4, ""),  # larger machines keep node's default
+        ("--trace-warnings", 8, "--trace-warnings"),
+    ],
+)
+def test_node_gets_one_v8_worker_thread_on_a_small_machine(
+    current: str, cores: int, expected: str
+) -> None:
+    import baseline
+
+    assert baseline.node_options(current, cores) == expected
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_the_tests_node_process_runs_with_the_kits_node_options() -> None:
+    """The conftest imports the kit before aws_cdk, so the tests' jsii node process is
+    started as a user's is (on this machine's cores)."""
+    import os
+
+    import aws_cdk  # noqa: F401  (its node process is running)
+
+    import baseline
+
+    wanted = baseline.node_options("", baseline._cores())
+    children: set[int] = set()
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                if int(child) not in children:
+                    children.add(int(child))
+                    todo.append(int(child))
+    nodes = [pid for pid in children if Path(f"/proc/{pid}/comm").read_text().strip() == "node"]
+    assert nodes
+    for pid in nodes:
+        environ = dict(
+            entry.split("=", 1)
+            for entry in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+            if "=" in entry
+        )
+        # what the kit set before node started: a node started first would lack it
+        assert environ.get("NODE_OPTIONS", "") == os.environ.get("NODE_OPTIONS", "")
+        assert wanted in environ.get("NODE_OPTIONS", "")
 
 
 def test_every_place_that_names_the_version_agrees() -> None:
