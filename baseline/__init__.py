@@ -19,7 +19,9 @@ def node_options(current: str, cores: int) -> str:
     (WebAssembly, built at the first synth of every process) and collecting garbage in
     the background cost the example's synth about 3 CPU-seconds more, and those threads
     take both cores from the synth itself (docs/performance.md measures it). Larger
-    machines keep node's default. A ``--v8-pool-size`` the user set wins.
+    machines keep node's default. A ``--v8-pool-size`` the user set wins. The variable
+    is the process's: node processes it starts later (the CDK CLI, npx, bundling) get
+    the same setting.
     """
     if cores > SMALL_MACHINE_CORES or "--v8-pool-size" in current:
         return current

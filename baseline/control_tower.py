@@ -7,8 +7,9 @@ type a template does not have, and one process uses one core. On the example
 organisation that was the largest single part of a synth. This module runs the same
 binary on the same rules with these differences, none of which changes what is found:
 
-- a rule runs only on templates that have one of the resource types it names (a rule
-  about queues can only skip a template without queues);
+- a rule runs only on templates that have one of the resource types its piece's rules
+  name (a rule about queues can only skip a template without queues, or, among the other
+  rules of its piece, see none of its own types and skip as in the whole template);
 - a rule sees of each template only what it can query: the resources of the types its
   piece's rules name, and every resource those reach through ``Ref`` or ``Fn::GetAtt``
   (the rules query resources by type, or by the logical id a reference names, and never
@@ -325,8 +326,8 @@ def _pieces(templates: Mapping[str, Mapping[str, Any]], disabled: Iterable[str])
 
 def plan(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Piece]:
     """The pieces of work (:class:`Piece`): every rule that applies to some template, once,
-    with the templates it applies to. A rule applies to a template that has one of the
-    resource types it names."""
+    in a piece with the templates its piece's rules apply to. A rule applies to a template
+    that has one of the resource types it names."""
     return _pieces({path: _load(path) for path in dict.fromkeys(template_paths)}, disabled)
 
 
@@ -345,21 +346,28 @@ def _run(
     files the process has checked before with the same rules are not run again."""
     rule_key = tuple(str(rule) for rule in rules)
     keys = [(hashlib.sha256(content).hexdigest(), str(binary), rule_key) for _, content in data]
-    unknown = [path for (path, _), key in zip(data, keys, strict=True) if key not in _RESULTS]
+    # what is known is read once: another thread may clear the cache meanwhile
+    known = {key: found for key in keys if (found := _RESULTS.get(key)) is not None}
+    unknown = [path for (path, _), key in zip(data, keys, strict=True) if key not in known]
     if unknown:
         answered = _guard(binary, unknown, rules)
         if len(_RESULTS) >= _RESULTS_KEPT:
             _RESULTS.clear()  # a long-running process: start again rather than grow
         for (path, _), key in zip(data, keys, strict=True):
             if path in answered:
-                _RESULTS[key] = answered[path]
-    return [_RESULTS[key] for key in keys]
+                known[key] = _RESULTS[key] = answered[path]
+    return [known[key] for key in keys]
 
 
 def _guard(
     binary: Path, data: Sequence[Path], rules: Sequence[Path]
 ) -> dict[Path, list[dict[str, Any]]]:
-    """One cfn-guard process: the failed rules of each data file, by its path."""
+    """One cfn-guard process: the failed rules of each data file, by its path.
+
+    cfn-guard names each result by the data file's canonical path (symbolic links
+    resolved: ``/private/var/...`` for ``/var/...`` on macOS), so results are matched by
+    that. When a rule failed, every file must have its result: a file cfn-guard did not
+    report on is never read as passed."""
     command = [str(binary), "validate"]
     for rule in rules:
         command += ["--rules", str(rule)]
@@ -375,12 +383,13 @@ def _guard(
         )
     output = done.stdout.decode("utf-8").strip()
     results = json.loads(output) if output else None
-    by_name = {str(path): path for path in data}
+    by_name = {os.path.realpath(path): path for path in data}
     failed: dict[Path, list[dict[str, Any]]] = {path: [] for path in data}
     for result in results if isinstance(results, list) else []:
         if not isinstance(result, Mapping) or not result.get("not_compliant"):
             continue
-        target = by_name.get(str(result.get("name")))
+        named_path = result.get("name")
+        target = by_name.get(os.path.realpath(named_path)) if isinstance(named_path, str) else None
         if target is None:
             raise RuntimeError(
                 f"cfn-guard reported failures on {result.get('name')!r}, which it was not "
@@ -392,6 +401,17 @@ def _guard(
             f"cfn-guard gave no results for {named} (exit {done.returncode}): "
             f"{done.stderr.decode(errors='replace').strip()[:2000]}"
         )
+    if done.returncode == 19:
+        reported = {
+            os.path.realpath(r["name"])
+            for r in results
+            if isinstance(r, Mapping) and isinstance(r.get("name"), str)
+        }
+        missing = [path.name for path in data if os.path.realpath(path) not in reported]
+        if missing:
+            raise RuntimeError(
+                f"cfn-guard failed some rule but gave no result for {', '.join(missing)}"
+            )
     return failed
 
 
@@ -409,13 +429,14 @@ def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[F
     if not pieces:
         return []
     binary = bundle().binary
-    with tempfile.TemporaryDirectory(prefix="control-tower-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="control-tower-") as scratch_name:
+        scratch = Path(scratch_name).resolve()
         jobs: list[tuple[Piece, list[tuple[Path, bytes]]]] = []
         for number, piece in enumerate(pieces):
             data = []
             for index, template in enumerate(piece.templates):
                 content = json.dumps(narrowed(templates[template], piece.types)).encode()
-                path = Path(scratch) / f"{number}-{index}.json"
+                path = scratch / f"{number}-{index}.json"
                 path.write_bytes(content)
                 data.append((path, content))
             jobs.append((piece, data))

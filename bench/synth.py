@@ -11,6 +11,9 @@ Sampling costs a little CPU on every app alike, so ratios stay fair.
     python bench/synth.py --growth        # 10, 100, 1,000 and 2,000 accounts (3 runs)
     python bench/synth.py --import-organization 500   # read 500 accounts (3 runs)
 
+The empty app runs twice: as plain CDK (the targets' ratio) and started as the kit starts
+node (``baseline/__init__.py``), so that a run shows how much of the kit's ratio is that.
+
 ``--import-organization N`` times ``python -m baseline import-organization`` reading an
 organisation of N accounts in nested OUs from moto's AWS Organizations in the same
 process (a real boto3 client with botocore's request handling; no network): building
@@ -39,6 +42,10 @@ app = cdk.App(outdir={outdir!r})
 cdk.Stack(app, "Empty", env=cdk.Environment(account="111122223333", region="eu-west-1"))
 app.synth()
 """
+
+#: The empty app started as the kit starts node (``baseline/__init__.py``: one V8 worker
+#: thread on two cores or fewer): what of the kit's lead over the plain empty app is that.
+EMPTY_APP_KIT_NODE = "import baseline\n" + EMPTY_APP
 
 EXAMPLE_APP = """
 from baseline.app import DEFAULT_CONFIG, build_app
@@ -163,14 +170,27 @@ def measure(apps: dict[str, str], runs: int) -> dict[str, tuple[list[float], flo
     return {name: (samples[name], peaks[name]) for name in apps}
 
 
+KIT_NODE = "empty app, kit's node"
+
+
 def report(results: dict[str, tuple[list[float], float]], runs: int) -> None:
+    """Each app's median, its ratio to the empty app (the targets' ratio) and, where the
+    run has it, to the empty app started with the kit's node options."""
     floor = statistics.median(results["empty app"][0])
+    kit = results.get(KIT_NODE)
+    kit_floor = statistics.median(kit[0]) if kit else None
     print(f"runs: {runs} of each, alternating, fresh process each")
-    print(f"{'app':<22} {'median':>8} {'ratio':>7} {'peak MiB':>9}  samples")
+    print(
+        f"{'app':<26} {'median':>8} {'ratio':>7}"
+        + (f" {'kit-node':>9}" if kit_floor else "")
+        + f" {'peak MiB':>9}  samples"
+    )
     for name, (samples, peak) in results.items():
         median = statistics.median(samples)
         print(
-            f"{name:<22} {median:7.2f}s {median / floor:6.2f}x {peak:9.0f}  "
+            f"{name:<26} {median:7.2f}s {median / floor:6.2f}x"
+            + (f" {median / kit_floor:8.2f}x" if kit_floor else "")
+            + f" {peak:9.0f}  "
             + ", ".join(f"{s:.2f}" for s in samples)
         )
 
@@ -196,7 +216,7 @@ def main() -> int:
             + ")"
         )
         return 0
-    apps = {"empty app": EMPTY_APP}
+    apps = {"empty app": EMPTY_APP, KIT_NODE: EMPTY_APP_KIT_NODE}
     if args.growth:
         for accounts in (10, 100, 1000, 2000):
             apps[f"{accounts:,} accounts"] = GENERATED_APP.replace("{accounts}", str(accounts))

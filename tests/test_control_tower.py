@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,21 @@ BAD_TEMPLATE: dict[str, Any] = {
                     "deadLetterTargetArn": {"Fn::GetAtt": ["Topic", "TopicArn"]},
                     "maxReceiveCount": 3,
                 }
+            },
+        },
+        # a permission whose source is named by a Ref: the rule checks the referenced
+        # resource exists, so a narrowed template keeps the rule it references
+        "Nightly": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {"ScheduleExpression": "rate(1 day)"},
+        },
+        "InvokeNightly": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": "f",
+                "Principal": "events.amazonaws.com",
+                "SourceArn": {"Ref": "Nightly"},
             },
         },
         "OpenTable": {
@@ -255,6 +271,46 @@ def _strays(rule_text: str) -> list[str]:
     return found + [m.group(0) for m in re.finditer(r"\bType\s*(==|in)\s*/", text)]
 
 
+#: A top-level rule of the bundle: its name and its ``when`` clause, if any.
+_TOP_LEVEL_RULE = re.compile(r"^rule\s+(\w+)\s*(when\b[^{]*)?\{", flags=re.M)
+
+
+def _unguarded(rule_text: str) -> list[str]:
+    """The top-level rules that would run on a template without any resource of their
+    types: every rule must apply only when its resources are there (``... not empty``),
+    or only to a hook's input, for a rule to be skipped on such a template."""
+    text = re.sub(r"#[^\n]*", "", rule_text)
+    return [
+        m.group(1)
+        for m in _TOP_LEVEL_RULE.finditer(text)
+        if not re.search(r"is_cfn_hook|not\s+empty|!\s*empty", m.group(2) or "")
+    ]
+
+
+def test_every_bundled_rule_is_skipped_where_its_resources_are_not() -> None:
+    """What lets a rule be left out of a template without its types, or run on one
+    narrowed to another rule's types: each top-level rule applies only when its
+    resources are there (or to a hook's input)."""
+    rules = control_tower.bundle().rule_files()
+    counted = sum(
+        len(_TOP_LEVEL_RULE.findall(re.sub(r"#[^\n]*", "", path.read_text(encoding="utf-8"))))
+        for path in rules.values()
+    )
+    assert counted >= len(rules)  # the pattern finds the rules it audits
+    unguarded = {
+        name: found
+        for name, path in rules.items()
+        if (found := _unguarded(path.read_text(encoding="utf-8")))
+    }
+    assert not unguarded, unguarded
+
+
+def test_the_audit_finds_a_rule_that_applies_without_its_resources() -> None:
+    assert _unguarded("let q = Resources.*[ Type == 'AWS::SQS::Queue' ]\nrule x { %q exists }\n")
+    assert _unguarded("rule y when is_cfn_template(%INPUT_DOCUMENT) {\n  %q.Properties exists\n}\n")
+    assert not _unguarded("rule z when %q not empty {\n  %q.Properties exists\n}\n")
+
+
 def test_the_bundled_rules_query_resources_only_by_type_or_by_reference() -> None:
     """What lets a rule see only part of a template: every bundled rule reaches the
     template's resources through a type filter (on a type the file names) or by the
@@ -359,6 +415,68 @@ def test_fails_on_an_error_status_or_no_results(
     path = _write(tmp_path, "Queue", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
     with pytest.raises(RuntimeError, match=message):
         control_tower.check([path])
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        # a failure reported on a file it was not given
+        (
+            """echo '[{"name": "/elsewhere.json", "not_compliant": [{"Rule": {"name": "x"}}]}]'
+exit 19
+""",
+            r"which it was not given",
+        ),
+        # a failure, and one of the two files it was given without a result
+        (
+            """first=""; take=""
+for arg; do
+  if [ -n "$take" ] && [ -z "$first" ]; then first="$arg"; fi
+  if [ "$arg" = "--data" ]; then take=1; else take=""; fi
+done
+printf '[{"name": "%s", "not_compliant": [{"Rule": {"name": "x"}}]}]' "$first"
+exit 19
+""",
+            r"gave no result for",
+        ),
+    ],
+)
+def test_fails_when_results_do_not_answer_the_files_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, message: str
+) -> None:
+    _fake_guard(tmp_path, monkeypatch, script)
+    paths = [
+        _write(tmp_path, f"Queue{n}", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+        for n in range(2)
+    ]
+    with pytest.raises(RuntimeError, match=message):
+        control_tower.check(paths)
+
+
+def test_results_are_matched_through_a_temporary_directory_behind_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cfn-guard names results by the canonical path (macOS's /var is /private/var)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    path = _write(tmp_path, "Queue", {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "link"))
+    assert "sqs_dlq_check" in {f.rule_name for f in control_tower.check([path])}
+
+
+def test_a_full_result_cache_starts_again_without_losing_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [
+        _write(tmp_path, f"Queue{n}", {"Resources": {f"Q{n}": {"Type": "AWS::SQS::Queue"}}})
+        for n in range(2)
+    ]
+    first = control_tower.check(paths[:1])
+    monkeypatch.setattr(control_tower, "_RESULTS_KEPT", 1)
+    both = control_tower.check(paths)  # one answer known, one new, and the cache full
+    assert {f.logical_id for f in both} == {"Q0", "Q1"}
+    assert [f for f in both if f.logical_id == "Q0"] == first
 
 
 def test_a_template_checked_again_is_not_run_again_until_it_changes(

@@ -96,12 +96,25 @@ def test_the_tests_node_process_runs_with_the_kits_node_options() -> None:
     todo = [os.getpid()]
     while todo:
         pid = todo.pop()
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                if int(child) not in children:
-                    children.add(int(child))
-                    todo.append(int(child))
-    nodes = [pid for pid in children if Path(f"/proc/{pid}/comm").read_text().strip() == "node"]
+        try:
+            found = [
+                int(child)
+                for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            ]
+        except OSError:  # a process that ended meanwhile
+            continue
+        for child in found:
+            if child not in children:
+                children.add(child)
+                todo.append(child)
+    nodes = []
+    for pid in children:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "node":
+                nodes.append(pid)
+        except OSError:
+            continue
     assert nodes
     for pid in nodes:
         environ = dict(
