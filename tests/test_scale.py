@@ -11,6 +11,7 @@ import pytest
 from baseline.assembly import templates_with_stack_sets
 from baseline.assignments import LANES
 from bench.generate_org import TEAM_SETS, TEAMS, generate
+from tests.stacks.test_accounts import created_ids_are_their_own_stacks_accounts
 
 ACCOUNTS = 2000
 MAX_RESOURCES = 500
@@ -94,6 +95,7 @@ def test_every_account_is_created_or_placed(large: dict[str, dict[str, object]])
             if resource["Type"] == "Custom::OrganizationAccounts":
                 covered += len(resource["Properties"]["AccountIds"])
             created += resource["Type"] == "AWS::Organizations::Account"
+        assert not created_ids_are_their_own_stacks_accounts(template), name
     assert covered == ACCOUNTS
     assert created == sum(1 for a in generate(ACCOUNTS)["accounts"] if "id" not in a)
 

@@ -298,8 +298,14 @@ class IdentityAssignmentsStack(cdk.Stack):
                 self,
                 f"Shard{shard.index:03d}",
                 template_url=location.http_url,
-                parameters=parameters or None,
+                parameters=None
+                if any(isinstance(v, dict) for v in parameters.values())
+                else parameters or None,
             )
+            if any(isinstance(v, dict) for v in parameters.values()):
+                # references to the lookups are written out (see _lookups), which the
+                # property's type (strings) does not take: the same value as an override
+                nested.add_property_override("Parameters", parameters)
             nested.add_metadata(TEMPLATE_FILE_METADATA, file_name)
             # one shard at a time: at most LANES creations in flight per stack
             if previous is not None:
@@ -312,9 +318,14 @@ class IdentityAssignmentsStack(cdk.Stack):
         lookup_function_arn: str | None,
         names: list[str],
         new_accounts: list[str],
-    ) -> tuple[dict[str, str], dict[str, str]]:
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Group display name -> id, and new account name -> id, looked up once for the
-        whole stack at deploy time."""
+        whole stack at deploy time.
+
+        Each is a reference to an attribute of the lookup, written out
+        (``{"Fn::GetAtt": [lookup, "Group0"]}``) with the lookup's logical id asked of the
+        CDK once: at 2,000 accounts a reference asked of the CDK for each of the 667 new
+        accounts was a call into node each."""
         if not names and not new_accounts:
             return {}, {}
         assert lookup_function_arn is not None  # the side's IdentityCenter stack made it
@@ -330,9 +341,15 @@ class IdentityAssignmentsStack(cdk.Stack):
             resource_type="Custom::AssignmentLookups",
             properties=properties,
         )
+        resource = lookup.node.default_child
+        assert isinstance(resource, cdk.CfnResource)
+        logical_id = self.resolve(resource.logical_id)
         return (
-            {name: lookup.get_att_string(f"Group{i}") for i, name in enumerate(names)},
-            {name: lookup.get_att_string(f"Account{i}") for i, name in enumerate(new_accounts)},
+            {name: {"Fn::GetAtt": [logical_id, f"Group{i}"]} for i, name in enumerate(names)},
+            {
+                name: {"Fn::GetAtt": [logical_id, f"Account{i}"]}
+                for i, name in enumerate(new_accounts)
+            },
         )
 
 

@@ -34,6 +34,46 @@ def test_every_account_is_in_exactly_one_stack(synthesized: Synthesized) -> None
     )
 
 
+def created_ids_are_their_own_stacks_accounts(template: dict[str, Any]) -> list[str]:
+    """What is wrong with the references to created accounts' ids in an account stack:
+    each must name an account this template creates, and every created account is named."""
+    (settings,) = _of_type(template, "Custom::OrganizationAccounts")
+    named = [s["Fn::GetAtt"] for s in settings["Properties"]["AccountIds"] if isinstance(s, dict)]
+    created = {
+        key
+        for key, r in template["Resources"].items()
+        if r["Type"] == "AWS::Organizations::Account"
+    }
+    problems = [
+        f"{n} is not a created account's id"
+        for n in named
+        if n[0] not in created or n[1] != "AccountId"
+    ]
+    if sorted(n[0] for n in named) != sorted(created):
+        problems.append(f"created {sorted(created)}, named {sorted(n[0] for n in named)}")
+    return problems
+
+
+def test_a_created_accounts_id_is_read_from_its_own_resource(synthesized: Synthesized) -> None:
+    templates = _accounts_templates(synthesized)
+    assert any(_of_type(t, "AWS::Organizations::Account") for t in templates.values())
+    for name, template in templates.items():
+        assert not created_ids_are_their_own_stacks_accounts(template), name
+
+
+def test_the_check_of_created_account_ids_finds_a_wrong_reference() -> None:
+    template = {
+        "Resources": {
+            "AccountFleetDev": {"Type": "AWS::Organizations::Account"},
+            "AccountSettings": {
+                "Type": "Custom::OrganizationAccounts",
+                "Properties": {"AccountIds": [{"Fn::GetAtt": ["AccountFleetdev", "AccountId"]}]},
+            },
+        }
+    }
+    assert created_ids_are_their_own_stacks_accounts(template)
+
+
 def test_only_accounts_without_an_id_are_created_and_they_are_retained(
     synthesized: Synthesized,
 ) -> None:
