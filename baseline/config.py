@@ -1151,6 +1151,7 @@ class LandingZoneConfig(_Strict):
     )
     #: the directory files named in the config are read from (the config file's own)
     _source_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _accounts_by_name: tuple[list[Account], dict[str, Account]] | None = PrivateAttr(default=None)
 
     @property
     def source_dir(self) -> Path:
@@ -1216,7 +1217,15 @@ class LandingZoneConfig(_Strict):
         return self.organization.create and self.organization.id is None
 
     def account_by_name(self, name: str) -> Account | None:
-        return next((a for a in self.accounts if a.name == name), None)
+        # indexed at the first lookup (a frozen config; a copy with other accounts, whose
+        # list is another object, indexes its own)
+        index = self._accounts_by_name
+        if index is None or index[0] is not self.accounts:
+            by_name: dict[str, Account] = {}
+            for account in self.accounts:
+                by_name.setdefault(account.name, account)
+            index = self._accounts_by_name = (self.accounts, by_name)
+        return index[1].get(name)
 
     def paid_services(self) -> list[str]:
         """The paid services this config turns on, one line each, for a person to check

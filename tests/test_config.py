@@ -14,7 +14,14 @@ from aws_cdk import region_info
 
 from baseline.__main__ import EXIT_INVALID_CONFIG, main
 from baseline.app import PROJECT_ROOT
-from baseline.config import AWS_REGIONS, AccountRole, ConfigError, load_config, parse_config
+from baseline.config import (
+    AWS_REGIONS,
+    AccountRole,
+    ConfigError,
+    LandingZoneConfig,
+    load_config,
+    parse_config,
+)
 from tests.conftest import run_app
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -490,3 +497,15 @@ def test_each_greenfield_phase_validates_and_the_hub_asks_for_its_ou_ids(
     phase_3 = copy.deepcopy(with_hub)
     phase_3["organizational_units"][2]["id"] = "ou-nw7k-w0rk10ad"
     assert parse_config(phase_3).network.hub
+
+
+def test_accounts_are_found_by_name_in_the_config_asked(example_config: LandingZoneConfig) -> None:
+    """The index by name is the config's own: a copy with other accounts answers from
+    its accounts, not from the index of the config it was copied from."""
+    assert example_config.account_by_name("fleet-dev") is not None
+    assert example_config.account_by_name("no-such-account") is None
+    fewer = example_config.model_copy(
+        update={"accounts": [a for a in example_config.accounts if a.name != "fleet-dev"]}
+    )
+    assert fewer.account_by_name("fleet-dev") is None
+    assert example_config.account_by_name("fleet-dev") is not None
