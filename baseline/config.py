@@ -1091,6 +1091,28 @@ class Packages(_Strict):
     )
 
 
+#: Accounts by name, per accounts list (the list itself kept beside its index, so that an
+#: index is never read for another list at the same address); a few lists at most.
+_ACCOUNT_INDEXES: dict[int, tuple[list[Account], dict[str, Account]]] = {}
+_ACCOUNT_INDEXES_KEPT = 8
+
+
+def _accounts_by_name(accounts: list[Account]) -> dict[str, Account]:
+    """An index of a config's accounts by name, built at its first lookup (a frozen
+    config's list does not change; a copy with other accounts has another list). Kept
+    apart from the config so that it takes no part in comparing configs."""
+    known = _ACCOUNT_INDEXES.get(id(accounts))
+    if known is not None and known[0] is accounts:
+        return known[1]
+    index: dict[str, Account] = {}
+    for account in accounts:
+        index.setdefault(account.name, account)
+    if len(_ACCOUNT_INDEXES) >= _ACCOUNT_INDEXES_KEPT:
+        _ACCOUNT_INDEXES.clear()
+    _ACCOUNT_INDEXES[id(accounts)] = (accounts, index)
+    return index
+
+
 class LandingZoneConfig(_Strict):
     """The whole landing zone: organisation, regions, accounts and their settings."""
 
@@ -1151,7 +1173,6 @@ class LandingZoneConfig(_Strict):
     )
     #: the directory files named in the config are read from (the config file's own)
     _source_dir: Path = PrivateAttr(default_factory=Path.cwd)
-    _accounts_by_name: tuple[list[Account], dict[str, Account]] | None = PrivateAttr(default=None)
 
     @property
     def source_dir(self) -> Path:
@@ -1217,15 +1238,7 @@ class LandingZoneConfig(_Strict):
         return self.organization.create and self.organization.id is None
 
     def account_by_name(self, name: str) -> Account | None:
-        # indexed at the first lookup (a frozen config; a copy with other accounts, whose
-        # list is another object, indexes its own)
-        index = self._accounts_by_name
-        if index is None or index[0] is not self.accounts:
-            by_name: dict[str, Account] = {}
-            for account in self.accounts:
-                by_name.setdefault(account.name, account)
-            index = self._accounts_by_name = (self.accounts, by_name)
-        return index[1].get(name)
+        return _accounts_by_name(self.accounts).get(name)
 
     def paid_services(self) -> list[str]:
         """The paid services this config turns on, one line each, for a person to check
