@@ -95,32 +95,32 @@ MAX_OU_DEPTH = 5
 #: New accounts one account stack may create (CloudFormation allows 500 resources).
 MAX_NEW_ACCOUNTS_PER_STACK = 450
 
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_OU_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]{0,127}$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+_OU_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]{0,127}\Z")
 # The address grammar AWS Organizations accepts, narrowed to what mail systems deliver.
 _EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
 )
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}$")
-_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
-_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}$")
-_GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}$")
-_ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*$")
-_SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}\Z")
+_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}\Z")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}\Z")
+_PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}\Z")
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}\Z")
+_GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}\Z")
+_ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*\Z")
+_SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}\Z")
 _IDENTITY_STORE = re.compile(
-    r"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    r"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\Z"
 )
 _IDENTITY_STORE_PRINCIPAL = re.compile(
-    r"^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$"
+    r"^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}\Z"
 )
-_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
-_POLICY_REFERENCE = re.compile(r"^(/?[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")
-_AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):role/([\w+=,.@/*-]{1,512})$")
+_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}\Z")
+_POLICY_REFERENCE = re.compile(r"^(/?[\w+=,.@-]+/)*[\w+=,.@-]{1,128}\Z")
+_AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):role/([\w+=,.@/*-]{1,512})\Z")
 
 
 def _identity_center_role(account_id: str, permission_set: str) -> str:
@@ -637,9 +637,9 @@ class MemberBaseline(_Strict):
     )
 
 
-_DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder$")
-_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+_DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+_RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder\Z")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]\Z")
 
 
 def _ipv4_network(value: str) -> str:
@@ -1021,11 +1021,11 @@ class ThirdPartyRoleConfig(_Strict):
     )
 
 
-_CODEARTIFACT_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
+_CODEARTIFACT_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]\Z")
 # a normalized Python project-name prefix (PEP 503: lower case, runs of -_. become -)
-_PYPI_PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-?$")
-_NPM_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]{0,213}$")
-_PUBLISHER = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{0,511}\*?$")
+_PYPI_PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-?\Z")
+_NPM_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]{0,213}\Z")
+_PUBLISHER = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{0,511}\*?\Z")
 
 
 class PackageUpstream(StrEnum):
@@ -1894,7 +1894,11 @@ def _named_accounts(line: str, data: Any) -> str:
         index = int(match.group(1))
         entry = accounts[index] if index < len(accounts) else None
         named = entry.get("name") if isinstance(entry, dict) else None
-        return f"{match.group(0)} ({named})" if isinstance(named, str) else match.group(0)
+        if not isinstance(named, str):
+            return match.group(0)
+        # a name with a line break or other control character is shown escaped: one line
+        # per problem
+        return f"{match.group(0)} ({named if named.isprintable() else repr(named)})"
 
     return _ACCOUNT_INDEX.sub(name, line)
 

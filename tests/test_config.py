@@ -509,3 +509,29 @@ def test_accounts_are_found_by_name_in_the_config_asked(example_config: LandingZ
     )
     assert fewer.account_by_name("fleet-dev") is None
     assert example_config.account_by_name("fleet-dev") is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("accounts", 5, "name"), "fleet-dev\n"),
+        (("organization", "prefix"), "nwl\n"),
+        (("accounts", 1, "id"), "312345678901\n"),
+        (("security_notification_email",), "soc@northwind.example.com\n"),
+    ],
+)
+def test_fails_a_value_with_a_trailing_line_break(
+    config_data: dict[str, Any], path: tuple[Any, ...], value: str
+) -> None:
+    """A YAML block scalar (``name: |``) ends its value with a line break; a pattern's
+    ``$`` matches before one, so each rule anchors at the very end of the value."""
+    target = config_data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    problems = caught.value.problems
+    field = path[-1] if path[0] != "accounts" else f"accounts[{path[1]}]"
+    assert any(str(field) in problem for problem in problems), problems
+    assert all("\n" not in problem for problem in problems)  # one line per problem
