@@ -58,9 +58,9 @@ GUARD_DISABLED_RULES: tuple[str, ...] = ()
 MIN_REASON_WORDS = 8
 MIN_REASON_CHARS = 50
 
-_RULE_ID = re.compile(r"^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?$")
+_RULE_ID = re.compile(r"^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?\Z")
 _GUARD_ID = re.compile(rf"^{GUARD_PLUGIN}::([a-z0-9_]+)$")
-_CHECKOV_ID = re.compile(r"^CKV2?_AWS_[0-9]+$")
+_CHECKOV_ID = re.compile(r"^CKV2?_AWS_[0-9]+\Z")
 _NAG_METADATA_KEY = "cdk_nag"
 _GUARD_METADATA_KEY = "guard"
 _CHECKOV_METADATA_KEY = "checkov"

@@ -26,8 +26,8 @@ from baseline.operations import CommandError, created_account, governed_region
 
 __all__ = ["DENY_ALL", "Containment", "Target", "calls", "responder_clients", "target_for"]
 
-_INSTANCE = re.compile(r"^i-[0-9a-f]{8,17}$")
-_CASE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_INSTANCE = re.compile(r"^i-[0-9a-f]{8,17}\Z")
+_CASE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 def calls(target: Target) -> list[str]:

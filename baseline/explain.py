@@ -42,12 +42,12 @@ NOTE = (
     "policies still apply after they allow a request."
 )
 
-_ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)$")
-_PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+$")
-_SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")
-_SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com$")
-_RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
-_CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w/.:-]+$")
+_ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)\Z")
+_PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+\Z")
+_SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+\Z")
+_SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com\Z")
+_RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+\Z")
+_CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w/.:-]+\Z")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ DEFAULT_TYPES = (
     "Backdoor:EC2/C&CActivity.B!DNS",
     "CryptoCurrency:EC2/BitcoinTool.B!DNS",
 )
-_FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+$")
+_FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+\Z")
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> client
 

@@ -15,15 +15,15 @@ import re
 
 # S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, hyphens
 # (dots are legal but break virtual-hosted TLS, so the kit never uses them).
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 # KMS aliases: "alias/" + up to 250 of [a-zA-Z0-9/_-]; "alias/aws/" is AWS's.
-_ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
+_ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}\Z")
 # IAM role names: 1-64 of [\w+=,.@-].
-_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_ROLE = re.compile(r"^[\w+=,.@-]{1,64}\Z")
+_ACCOUNT_ID = re.compile(r"^\d{12}\Z")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d\Z")
 
 
 def _require(account_id: str, region: str | None = None) -> None:

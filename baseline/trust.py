@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 # An owner or repository: a name, optionally with its immutable numeric id (``name@123``).
 _NAME = r"[A-Za-z0-9_.-]+(?:@[0-9]+)?"
-_SUBJECT = re.compile(r"^repo:(?P<owner>[^/:]+)/(?P<repo>[^:]+):(?P<rest>.+)$")
+_SUBJECT = re.compile(r"^repo:(?P<owner>[^/:]+)/(?P<repo>[^:]+):(?P<rest>.+)\Z")
 _OWNER = re.compile(rf"^{_NAME}$")
-_REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+_REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)\Z")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
 
 
 def subject_problems(subjects: Sequence[str]) -> list[str]:

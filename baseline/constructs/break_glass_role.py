@@ -11,7 +11,7 @@ from constructs import Construct
 
 from baseline.compliance import acknowledge
 
-_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/[\w+=,.@/-]{1,512}$")
+_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/[\w+=,.@/-]{1,512}\Z")
 
 
 class BreakGlassRole(Construct):

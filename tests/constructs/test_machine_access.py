@@ -81,6 +81,7 @@ def test_an_existing_provider_is_referenced_not_created() -> None:
         (["repo:acme/*:ref:refs/heads/main"], "the repo must be named exactly"),
         (["repo:acme/orders*:pull_request"], "the repo must be named exactly"),
         (["repo:acme/orders:*"], "after the repository comes"),
+        (["repo:acme/orders:ref:refs/heads/main\n"], "not a GitHub subject"),
         ([], "give at least one"),
     ],
 )
@@ -113,6 +114,9 @@ def test_the_third_party_role_requires_the_external_id() -> None:
         ("999988887777", "a", "external_id must be 2 to 1224 characters"),
         ("999988887777", "x" * 1225, "external_id must be 2 to 1224 characters"),
         ("999988887777", "has space", "external_id must be 2 to 1224 characters"),
+        # a trailing line break (a YAML block scalar) is no part of an id
+        ("999988887777\n", "acme-7f3c91", "account_id must be 12 digits"),
+        ("999988887777", "acme-7f3c91\n", "external_id must be 2 to 1224 characters"),
     ],
 )
 def test_fails_on_a_bad_account_or_external_id(
