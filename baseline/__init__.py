@@ -28,7 +28,8 @@ def node_options(current: str, cores: int) -> str:
     return f"{current} --v8-pool-size=1".strip()
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on (its affinity, where the system has one)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
@@ -37,7 +38,7 @@ def _cores() -> int:
 # before aws_cdk starts its node process (the kit's entry points import the kit first); a
 # process that imported aws_cdk already keeps its node as it is, and processes it starts
 # inherit the setting
-_options = node_options(os.environ.get("NODE_OPTIONS", ""), _cores())
+_options = node_options(os.environ.get("NODE_OPTIONS", ""), cores())
 if _options:
     os.environ["NODE_OPTIONS"] = _options
 

@@ -50,6 +50,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from baseline import cores
+
 #: The plugin's name: its findings are acknowledged as ``<plugin>::<rule name>``.
 PLUGIN = "cdk-validator-cfnguard"
 #: Where the plugin's documentation describes its bundled rules (each finding links it).
@@ -415,13 +417,6 @@ def _guard(
     return failed
 
 
-def _cores() -> int:
-    """The cores this process may run on (its affinity, where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
 def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[Finding]:
     """Every finding of the Control Tower rules on the templates, in a stable order."""
     templates = {path: _load(path) for path in dict.fromkeys(template_paths)}
@@ -442,7 +437,7 @@ def check(template_paths: Sequence[str], disabled: Iterable[str] = ()) -> list[F
             jobs.append((piece, data))
         # the largest pieces first, so the last ones to finish are small
         jobs.sort(key=lambda job: -len(job[0].rules) * sum(len(c) for _, c in job[1]))
-        workers = min(len(jobs), _cores())
+        workers = min(len(jobs), cores())
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outputs = list(pool.map(lambda job: _run(binary, job[0].rules, job[1]), jobs))
     findings: dict[tuple[str, str, str, str], dict[str, Any]] = {}

@@ -91,7 +91,7 @@ def test_the_tests_node_process_runs_with_the_kits_node_options() -> None:
 
     import baseline
 
-    wanted = baseline.node_options("", baseline._cores())
+    wanted = baseline.node_options("", baseline.cores())
     children: set[int] = set()
     todo = [os.getpid()]
     while todo:

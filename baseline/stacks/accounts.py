@@ -86,17 +86,13 @@ class AccountsStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
         self.created: dict[str, organizations.CfnAccount] = {}
-        #: each created account's logical id: its construct id, as for every resource
-        #: directly in a stack (the CDK adds no hash to a one-part path)
-        self._logical_ids: dict[str, str] = {}
         previous: list[organizations.CfnAccount] = []
         for account in settings.accounts:
             if account.id is not None:
                 continue
-            construct_id = f"Account{naming.logical_id(account.name)}"
             created = organizations.CfnAccount(
                 self,
-                construct_id,
+                _account_construct_id(account.name),
                 account_name=account.name,
                 email=account.email,
                 parent_ids=[settings.parent_ids[account.ou]],
@@ -106,7 +102,6 @@ class AccountsStack(cdk.Stack):
                 created.add_resource_dependency(previous[-PARALLEL_ACCOUNT_CREATIONS])
             previous.append(created)
             self.created[account.name] = created
-            self._logical_ids[account.name] = construct_id
         if self.created:
             # kept when they leave the stack (an account is closed by a person, never by a
             # stack update): one aspect for the stack instead of a call per account
@@ -147,7 +142,14 @@ class AccountsStack(cdk.Stack):
         which at 2,000 accounts saves a call into node for each of the 667 new ones)."""
         if account.id:
             return account.id
-        return {"Fn::GetAtt": [self._logical_ids[account.name], "AccountId"]}
+        assert account.name in self.created  # an account of this stack
+        return {"Fn::GetAtt": [_account_construct_id(account.name), "AccountId"]}
+
+
+def _account_construct_id(name: str) -> str:
+    """A created account's construct id, which is also its logical id: the CDK gives a
+    resource directly in a stack its construct id (no hash for a one-part path)."""
+    return f"Account{naming.logical_id(name)}"
 
 
 def shard_accounts(config: LandingZoneConfig) -> dict[int, list[Account]]:

@@ -294,17 +294,16 @@ class IdentityAssignmentsStack(cdk.Stack):
                     for name in shard.new_accounts
                 },
             }
+            # references to the lookups are written out (see _lookups), which the
+            # property's type (strings) does not take: the same value as an override
+            written_out = any(isinstance(v, dict) for v in parameters.values())
             nested = cloudformation.CfnStack(
                 self,
                 f"Shard{shard.index:03d}",
                 template_url=location.http_url,
-                parameters=None
-                if any(isinstance(v, dict) for v in parameters.values())
-                else parameters or None,
+                parameters=None if written_out else parameters or None,
             )
-            if any(isinstance(v, dict) for v in parameters.values()):
-                # references to the lookups are written out (see _lookups), which the
-                # property's type (strings) does not take: the same value as an override
+            if written_out:
                 nested.add_property_override("Parameters", parameters)
             nested.add_metadata(TEMPLATE_FILE_METADATA, file_name)
             # one shard at a time: at most LANES creations in flight per stack
