@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache, cached_property
 from typing import Any
 
 import aws_cdk as cdk
@@ -20,6 +21,43 @@ DENY_OTHER_GRANTS_SID = "DenyGrantsNotForAwsResources"
 
 _MIN_PENDING_DAYS = 7
 _MAX_PENDING_DAYS = 30
+
+
+@cache
+def _account_root() -> iam.AccountRootPrincipal:
+    """The account's root principal, made once: it names the account of whichever stack
+    renders it."""
+    return iam.AccountRootPrincipal()
+
+
+@cache
+def _longest_pending_window() -> cdk.Duration:
+    """The default waiting period, made once: a Duration is immutable, and each one made
+    is a call into the CDK."""
+    return cdk.Duration.days(_MAX_PENDING_DAYS)
+
+
+def _statement(
+    sid: str,
+    principal: Mapping[str, Any],
+    actions: Sequence[str],
+    conditions: Mapping[str, Mapping[str, Any]],
+    *,
+    effect: str = "Allow",
+) -> iam.PolicyStatement:
+    """A key-policy statement in one call into the CDK (its principal given as policy JSON,
+    ``{"Service": ...}`` or ``{"AWS": ...}``), where building it from a principal object and
+    properties takes several."""
+    return iam.PolicyStatement.from_json(
+        {
+            "Sid": sid,
+            "Effect": effect,
+            "Principal": dict(principal),
+            "Action": list(actions),
+            "Resource": "*",  # in a key policy "*" means this key
+            "Condition": {operator: dict(values) for operator, values in conditions.items()},
+        }
+    )
 
 
 class EncryptionKey(Construct):
@@ -67,36 +105,60 @@ class EncryptionKey(Construct):
         :param multi_region: create a multi-Region primary key. Default: False.
         """
         super().__init__(scope, construct_id)
-        if not cdk.Token.is_unresolved(alias) and (
-            not alias.startswith("alias/") or alias.startswith("alias/aws/")
-        ):
+        # A literal alias that passes needs no question to the CDK about tokens.
+        allowed = alias.startswith("alias/") and not alias.startswith("alias/aws/")
+        if not allowed and not cdk.Token.is_unresolved(alias):
             raise ValueError(
                 f"alias must start with 'alias/' and not 'alias/aws/' (AWS reserves it), got {alias!r}"
             )
-        window = pending_window or cdk.Duration.days(_MAX_PENDING_DAYS)
-        days = window.to_days()
+        if pending_window is None:
+            window, days = _longest_pending_window(), _MAX_PENDING_DAYS
+        else:
+            window, days = pending_window, pending_window.to_days()
         if not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
             raise ValueError(
                 f"pending_window must be between {_MIN_PENDING_DAYS} and {_MAX_PENDING_DAYS} days, got {days}"
             )
-        warnings = cdk.Annotations.of(self)
         if removal_policy not in (
             cdk.RemovalPolicy.RETAIN,
             cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         ):
-            warnings.add_warning_v2(
+            cdk.Annotations.of(self).add_warning_v2(
                 "lz:EncryptionKey.NotRetained",
                 f"removal_policy={removal_policy.name}: the key is scheduled for deletion when "
                 "it leaves the stack, and everything encrypted under it becomes unreadable "
                 "once the waiting period ends.",
             )
         if days < _MAX_PENDING_DAYS:
-            warnings.add_warning_v2(
+            cdk.Annotations.of(self).add_warning_v2(
                 "lz:EncryptionKey.ShortDeletionWindow",
                 f"pending_window={days} days: a scheduled deletion of the key, mistaken or "
                 f"malicious, can be cancelled for {days} days instead of {_MAX_PENDING_DAYS}, "
                 "after which the data under the key is lost.",
             )
+        # The key policy is made here and kept, so that every statement below goes into it
+        # in one call (the Key's add_to_resource_policy adds to the same document, and its
+        # answer costs two more calls to read). Its first statement is the one the CDK
+        # writes when given no policy: the account may delegate use through IAM policies.
+        self._policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    actions=["kms:*"], principals=[_account_root()], resources=["*"]
+                ),
+                _statement(
+                    DENY_OTHER_GRANTS_SID,
+                    {"AWS": "*"},
+                    ["kms:CreateGrant"],
+                    {
+                        "BoolIfExists": {
+                            "kms:GrantIsForAWSResource": "false",
+                            "aws:PrincipalIsAWSService": "false",
+                        }
+                    },
+                    effect="Deny",
+                ),
+            ]
+        )
         self.key = kms.Key(
             self,
             "Key",
@@ -106,25 +168,22 @@ class EncryptionKey(Construct):
             pending_window=window,
             removal_policy=removal_policy,
             multi_region=multi_region,
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=DENY_OTHER_GRANTS_SID,
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["kms:CreateGrant"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "BoolIfExists": {
-                        "kms:GrantIsForAWSResource": "false",
-                        "aws:PrincipalIsAWSService": "false",
-                    }
-                },
-            )
+            policy=self._policy,
         )
         self.alias_name = alias
-        self._account = cdk.Stack.of(self).account
-        self._region = cdk.Stack.of(self).region
+
+    # The stack's account and region, asked for only when a statement needs them.
+    @cached_property
+    def _stack(self) -> cdk.Stack:
+        return cdk.Stack.of(self)
+
+    @cached_property
+    def _account(self) -> str:
+        return self._stack.account
+
+    @cached_property
+    def _region(self) -> str:
+        return self._stack.region
 
     @property
     def key_arn(self) -> str:
@@ -168,7 +227,7 @@ class EncryptionKey(Construct):
             conditions["StringLike"] = {
                 f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()
             }
-        self._add(sid, iam.ArnPrincipal(principal_arn), DECRYPT_ACTIONS, conditions)
+        self._add(sid, {"AWS": principal_arn}, DECRYPT_ACTIONS, conditions)
 
     def grant_encrypt_via_service(
         self, principal: iam.IPrincipal, *, service: str, sid: str
@@ -189,7 +248,7 @@ class EncryptionKey(Construct):
         The encryption context CloudTrail sends names the trail; ``aws:SourceArn`` pins the
         request to the same trails, so no other trail can use the key.
         """
-        principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        principal = {"Service": "cloudtrail.amazonaws.com"}
         trail_accounts = sorted({arn.split(":")[4] for arn in trail_arns})
         self._add(
             "AllowCloudTrailEncrypt",
@@ -220,8 +279,8 @@ class EncryptionKey(Construct):
         :param log_group_arn: the group's ARN, pinned by its encryption context.
         :param sid: the statement id, unique in the key policy. Default: AllowCloudWatchLogs.
         """
-        self.key.add_to_resource_policy(
-            self.cloudwatch_logs_statement(cdk.Stack.of(self), log_group_arn, sid=sid)
+        self._policy.add_statements(
+            _cloudwatch_logs_statement(self._region, log_group_arn, sid=sid)
         )
 
     @staticmethod
@@ -233,19 +292,7 @@ class EncryptionKey(Construct):
 
         :param sid: the statement id. Default: AllowCloudWatchLogs.
         """
-        return iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],  # in a key policy "*" means this key
-            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
+        return _cloudwatch_logs_statement(stack.region, log_group_arn, sid=sid)
 
     def grant_service_for_organization(
         self,
@@ -266,7 +313,7 @@ class EncryptionKey(Construct):
         """
         self._add(
             sid,
-            iam.ServicePrincipal(service_principal),
+            {"Service": service_principal},
             actions,
             {"StringEquals": {"aws:SourceOrgID": organization_id}},
         )
@@ -293,21 +340,33 @@ class EncryptionKey(Construct):
         }
         if source_arn is not None:
             conditions["ArnLike"] = {"aws:SourceArn": source_arn}
-        self._add(sid, iam.ServicePrincipal(service_principal), actions, conditions)
+        self._add(sid, {"Service": service_principal}, actions, conditions)
 
     def _add(
         self,
         sid: str,
-        principal: iam.IPrincipal,
+        principal: iam.IPrincipal | Mapping[str, Any],
         actions: Sequence[str],
         conditions: Mapping[str, Mapping[str, Any]],
     ) -> None:
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
+        """Add one statement; a principal as policy JSON costs one call fewer than an object."""
+        if isinstance(principal, Mapping):
+            statement = _statement(sid, principal, actions, conditions)
+        else:
+            statement = iam.PolicyStatement(
                 sid=sid,
                 principals=[principal],
                 actions=list(actions),
                 resources=["*"],  # in a key policy "*" means this key
                 conditions=dict(conditions),
             )
-        )
+        self._policy.add_statements(statement)
+
+
+def _cloudwatch_logs_statement(region: str, log_group_arn: str, *, sid: str) -> iam.PolicyStatement:
+    return _statement(
+        sid,
+        {"Service": f"logs.{region}.amazonaws.com"},
+        ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+    )
