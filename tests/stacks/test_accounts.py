@@ -158,6 +158,26 @@ def test_new_accounts_are_created_a_few_at_a_time(example_data: dict[str, Any]) 
     assert len(accounts) == 13
     waiting = [r for r in accounts.values() if r.get("DependsOn")]
     assert len(waiting) == 13 - PARALLEL_ACCOUNT_CREATIONS
+    # each waits for the one PARALLEL_ACCOUNT_CREATIONS places before it, in config order
+    order = list(stack.created_ids.values())
+    assert list(accounts) == order
+    for index, logical_id in enumerate(order):
+        expected = (
+            [order[index - PARALLEL_ACCOUNT_CREATIONS]]
+            if index >= PARALLEL_ACCOUNT_CREATIONS
+            else []
+        )
+        assert accounts[logical_id].get("DependsOn", []) == expected, logical_id
+        assert accounts[logical_id]["DeletionPolicy"] in RETAINED
+        tags = {t["Key"]: t["Value"] for t in accounts[logical_id]["Properties"]["Tags"]}
+        assert tags["lz:role"] == "workload" and tags["lz:prefix"] == "nwl"
+    # the resources themselves, for code that builds on the stack
+    created = stack.created
+    assert sorted(created) == sorted(stack.created_ids)
+    team = created["team-03"]
+    assert isinstance(team, cdk.aws_organizations.CfnAccount)
+    assert team.account_name == "team-03"
+    assert stack.resolve(team.logical_id) == stack.created_ids["team-03"]
 
 
 def test_fails_when_an_account_stack_would_overflow(example_data: dict[str, Any]) -> None:
