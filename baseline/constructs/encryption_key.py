@@ -111,6 +111,7 @@ class EncryptionKey(Construct):
             raise ValueError(
                 f"alias must start with 'alias/' and not 'alias/aws/' (AWS reserves it), got {alias!r}"
             )
+        days: float
         if pending_window is None:
             window, days = _longest_pending_window(), _MAX_PENDING_DAYS
         else:

@@ -16,13 +16,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
 from baseline import naming
+
+if TYPE_CHECKING:
+    from aws_cdk.cloudformation_include import CfnInclude
 from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
 
 #: New accounts created at once: AWS Organizations limits concurrent CreateAccount
@@ -109,7 +112,7 @@ class AccountsStack(cdk.Stack):
                 resource["DependsOn"] = [earlier[-PARALLEL_ACCOUNT_CREATIONS]]
             resources[logical_id] = resource
             self.created_ids[account.name] = logical_id
-        self._created_accounts: Any = None
+        self._created_accounts: CfnInclude | None = None
         if resources:
             self._created_accounts = _include(self, resources)
             # kept when they leave the stack (an account is closed by a person, never by a
@@ -157,15 +160,18 @@ class AccountsStack(cdk.Stack):
     def created(self) -> dict[str, organizations.CfnAccount]:
         """Account name -> the ``AWS::Organizations::Account`` resource this stack creates
         (each asked of the CDK when read)."""
-        if self._created_accounts is None:
+        included = self._created_accounts
+        if included is None:
             return {}
-        return {
-            name: self._created_accounts.get_resource(logical_id)
-            for name, logical_id in self.created_ids.items()
-        }
+        created: dict[str, organizations.CfnAccount] = {}
+        for name, logical_id in self.created_ids.items():
+            resource = included.get_resource(logical_id)
+            assert isinstance(resource, organizations.CfnAccount)  # the include parses its type
+            created[name] = resource
+        return created
 
 
-def _include(stack: cdk.Stack, resources: dict[str, dict[str, Any]]) -> Any:
+def _include(stack: cdk.Stack, resources: dict[str, dict[str, Any]]) -> CfnInclude:
     """The accounts a stack creates, as resources of one included template.
 
     One call into the CDK for all of them, where a ``CfnAccount`` construct each, with its
