@@ -124,8 +124,9 @@ class LandingZone(Construct):
         if not config.bootstrap_phase:
             self._baseline(stack, config)
         for built in self.stacks:
-            cdk.Tags.of(built).add(*MANAGED_BY_TAG)
-            cdk.Tags.of(built).add("lz:prefix", prefix)
+            tags = cdk.Tags.of(built)
+            tags.add(*MANAGED_BY_TAG)
+            tags.add("lz:prefix", prefix)
 
     def _baseline(self, stack: Callable[..., Any], config: LandingZoneConfig) -> None:
         """Steps 3 to 9: everything that needs the organisation's id."""

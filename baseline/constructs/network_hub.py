@@ -597,15 +597,22 @@ class NetworkHub(Construct):
         transit = self._subnets("Transit")
         firewall_subnets = self._subnets("Firewall") if firewall else {}
 
+        # each read is a call into the CDK: a subnet's table and the gateway's id, once
+        tables: dict[ec2.ISubnet, str] = {}
+        gateway = self.transit_gateway.ref
+
         def route(subnet: ec2.ISubnet, name: str, cidr: str, **target: str) -> None:
+            table = tables.get(subnet)
+            if table is None:
+                table = tables[subnet] = subnet.route_table.route_table_id
             resource = ec2.CfnRoute(
                 subnet,  # type: ignore[arg-type]
                 name,
-                route_table_id=subnet.route_table.route_table_id,
+                route_table_id=table,
                 destination_cidr_block=cidr,
                 **target,
             )
-            resource.node.add_dependency(attachment)
+            resource.add_resource_dependency(attachment)
 
         for zone in zones:
             for index, cidr in enumerate(self.workload_cidrs):
@@ -618,10 +625,10 @@ class NetworkHub(Construct):
                         firewall_subnets[zone],
                         back,
                         cidr,
-                        transit_gateway_id=self.transit_gateway.ref,
+                        transit_gateway_id=gateway,
                     )
                 else:
-                    route(public[zone], back, cidr, transit_gateway_id=self.transit_gateway.ref)
+                    route(public[zone], back, cidr, transit_gateway_id=gateway)
             if firewall:
                 route(
                     transit[zone],
