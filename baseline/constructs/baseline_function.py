@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +30,13 @@ _NO_VPC = (
     "The function only calls AWS control-plane APIs; it handles no data and needs no "
     "network path of its own, and a VPC would add one without protecting anything."
 )
+
+
+@functools.cache
+def _failed_events_kept() -> cdk.Duration:
+    """How long a dead-letter queue keeps failed events (14 days, SQS's longest), made
+    once: a Duration is immutable, and each one made is a call into the CDK."""
+    return cdk.Duration.days(14)
 
 
 def acknowledge_dead_letter_queue(queue: sqs.Queue, of: str) -> None:
@@ -126,6 +134,7 @@ class BaselineFunction(Construct):
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        account = stack.account  # each read of the stack is a call into the CDK: once
         self.key: EncryptionKey | None = None
         sid = "AllowCloudWatchLogs"
         if encryption_key is None:
@@ -140,7 +149,7 @@ class BaselineFunction(Construct):
             sid = f"AllowCloudWatchLogs{construct_id}"  # the key may serve several groups
         if self.key is not None:
             self.key.grant_cloudwatch_logs(
-                log_group_arn=f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}",
+                log_group_arn=f"arn:aws:logs:{stack.region}:{account}:log-group:{log_group_name}",
                 sid=sid,
             )
             self.encryption_key: kms.IKey = self.key.key
@@ -162,16 +171,17 @@ class BaselineFunction(Construct):
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=encryption_key,
             enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            retention_period=_failed_events_kept(),
             removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,  # failed events are evidence
         )
         acknowledge_dead_letter_queue(self.dead_letter_queue, "a baseline function")
 
+        log_group_arn = self.log_group.log_group_arn
         own = [
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{self.log_group.log_group_arn}:*"],
+                resources=[f"{log_group_arn}:*"],
             ),
             iam.PolicyStatement(
                 sid="SendFailedEvents",
@@ -201,7 +211,7 @@ class BaselineFunction(Construct):
         )
         reasons = {
             "Resource::*": "X-Ray accepts no resource-level permissions",
-            f"Resource::{as_finding(stack, self.log_group.log_group_arn)}:*": (
+            f"Resource::{as_finding(stack, log_group_arn)}:*": (
                 "the function writes only log streams of its own log group"
             ),
             **(wildcard_reasons or {}),
@@ -221,7 +231,7 @@ class BaselineFunction(Construct):
             description=description,
             assumed_by=iam.ServicePrincipal(
                 "lambda.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
             ),
             managed_policies=[self.policy],
         )
@@ -243,8 +253,9 @@ class BaselineFunction(Construct):
             environment_encryption=encryption_key,
             retry_attempts=0,
         )
-        self.function.node.add_dependency(self.policy)
-        function_resource = self.function.node.default_child
+        function_node = self.function.node
+        function_node.add_dependency(self.policy)
+        function_resource = function_node.default_child
         assert function_resource is not None
         acknowledge_each(
             function_resource, outside_vpc_and_unreserved_reasons(**(placement_reasons or {}))
