@@ -72,10 +72,16 @@ class AssignmentSpec:
 
     @functools.cached_property
     def logical_id(self) -> str:
-        """Stable, from what the assignment is (a contract: a new id replaces it)."""
+        """Stable, from what the assignment is (a contract: a new id replaces it):
+        ``naming.logical_id("<account>-<permission set>-<G|U>-<principal>")``.
+
+        Built from the logical id of each part, which is the same string (the hyphen
+        separates words, and a word never spans two parts) from a handful of cached
+        parts: at 2,000 accounts the 40,000 assignments' ids took 0.3 s one by one."""
         kind = "G" if self.principal_type == "GROUP" else "U"
-        return naming.logical_id(
-            f"{self.account_name}-{self.permission_set}-{kind}-{self.principal_id}"
+        return "".join(
+            naming.logical_id(part)
+            for part in (self.account_name, self.permission_set, kind, self.principal_id)
         )
 
     @property

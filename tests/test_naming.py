@@ -92,6 +92,29 @@ def test_one_slug_for_policy_names_and_ou_parameters() -> None:
     assert len(naming.slug("X" * 200)) == 60 + 7
 
 
+@pytest.mark.parametrize(
+    ("account", "permission_set", "principal"),
+    [
+        ("fleet-dev", "Administrator", "platform-admins"),
+        ("a", "PowerUser", "Security Team (EU)"),
+        ("orders-prod", "read_only", "-leading and trailing-"),
+        ("x1", "Billing", "9a7b6c5d-1234-5678-90ab-cdef01234567"),
+        ("team-03", "SecurityAudit", "équipe_sécurité"),
+        ("edge", "Set", ""),
+    ],
+)
+def test_an_assignments_logical_id_is_that_of_its_whole_name(
+    account: str, permission_set: str, principal: str
+) -> None:
+    """The contract: a logical id from the whole name, however it is computed."""
+    from baseline.assignments import AssignmentSpec
+
+    for kind, letter in (("GROUP", "G"), ("USER", "U")):
+        spec = AssignmentSpec(account, None, permission_set, kind, principal)
+        whole = naming.logical_id(f"{account}-{permission_set}-{letter}-{principal}")
+        assert spec.logical_id == whole
+
+
 def test_logical_ids_come_from_names_one_way() -> None:
     assert naming.logical_id("Workloads/Prod") == "WorkloadsProd"
     assert naming.logical_id("fleet-dev") == "FleetDev"
