@@ -308,23 +308,6 @@ def test_fails_broken_config_with_its_message(
         assert ": " in line.strip(), line
 
 
-def test_the_config_is_read_by_a_safe_loader_as_pyyaml_reads_it(tmp_path: Path) -> None:
-    """The fast loader builds plain data only (a tag that names a Python object is
-    refused), and reads the example as PyYAML's own safe loader does."""
-    from baseline.config import YAML_LOADER
-
-    assert issubclass(YAML_LOADER, yaml.constructor.SafeConstructor)
-    text = (PROJECT_ROOT / "config" / "landing-zone.yaml").read_text(encoding="utf-8")
-    loader = YAML_LOADER(text)
-    try:
-        assert loader.get_single_data() == yaml.safe_load(text)
-    finally:
-        loader.dispose()
-    path = tmp_path / "landing-zone.yaml"
-    path.write_text("organization: !!python/object/apply:os.system [echo]\n", encoding="utf-8")
-    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
-
-
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
