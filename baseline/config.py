@@ -42,7 +42,7 @@ from baseline.defaults import (
     MAX_ALLOWED_DOMAINS,
     hub_problems,
 )
-from baseline.naming import account_stack_index
+from baseline.naming import account_stack_index, logical_id
 from baseline.trust import external_id_problem, subject_problems
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
@@ -1624,6 +1624,21 @@ class LandingZoneConfig(_Strict):
 
     def _account_stack_problems(self) -> list[str]:
         stacks = self.organization.account_stacks
+        # an account stack names each account it creates Account<LogicalId(name)>: two
+        # names that differ only in punctuation would be one resource of one stack
+        same: dict[tuple[int, str], list[str]] = {}
+        for account in self.accounts:
+            if account.id is None:
+                key = (account_stack_index(account.name, stacks), logical_id(account.name))
+                same.setdefault(key, []).append(account.name)
+        clashes = [
+            f"accounts: {names[0]!r} and {names[1]!r} would be one resource of one account "
+            f"stack (Account{resource}); rename one, or give the account's id if it exists"
+            for (_, resource), names in same.items()
+            if len(names) > 1
+        ]
+        if clashes:
+            return clashes
         load = Counter(account_stack_index(a.name, stacks) for a in self.accounts if a.id is None)
         fullest = max(load.values(), default=0)
         if fullest > MAX_NEW_ACCOUNTS_PER_STACK:

@@ -105,6 +105,8 @@ SCALE_KEY = pytest.StashKey[tuple[Path, "subprocess.Popen[str]"]]()
 #: live on (jsii keeps every object that crossed to node), so with Python's default
 #: (700, 10, 10) the full collections, which walk them all, took 8.7 of the suite's 9.7
 #: seconds of garbage collection. With these: about 2 seconds in all, memory no higher.
+#: (A finalizer that fails in cyclic garbage is still reported, by a later collection:
+#: possibly under a later test's name.)
 SESSION_GC_THRESHOLDS = (10_000, 50, 50)
 
 
@@ -114,9 +116,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(*SESSION_GC_THRESHOLDS)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # the objects left at the end are freed with the process; without this the collection
-    # at interpreter exit walked them all, about 2.5 of the 3 seconds after the summary
+    # after pytest's own last collection, which reports failed finalizers (trylast: a
+    # conftest's hooks otherwise run first): what is left is freed with the process, and
+    # the collection at interpreter exit no longer walks it all
     gc.freeze()
 
 

@@ -314,7 +314,7 @@ class EncryptionKey(Construct):
         """
         self._add(
             sid,
-            {"Service": service_principal},
+            _service(service_principal),
             actions,
             {"StringEquals": {"aws:SourceOrgID": organization_id}},
         )
@@ -341,7 +341,7 @@ class EncryptionKey(Construct):
         }
         if source_arn is not None:
             conditions["ArnLike"] = {"aws:SourceArn": source_arn}
-        self._add(sid, {"Service": service_principal}, actions, conditions)
+        self._add(sid, _service(service_principal), actions, conditions)
 
     def _add(
         self,
@@ -362,6 +362,16 @@ class EncryptionKey(Construct):
                 conditions=dict(conditions),
             )
         self._policy.add_statements(statement)
+
+
+def _service(name: str) -> iam.IPrincipal | Mapping[str, Any]:
+    """A service principal: as policy JSON where the name is already the one the CDK would
+    write (``<service>.amazonaws.com``, which it keeps as given); otherwise the CDK's own
+    principal, which completes a short name (``events``) and maps other partitions'
+    forms (``logs.amazonaws.com.cn``) to it."""
+    if name.endswith(".amazonaws.com"):
+        return {"Service": name}
+    return iam.ServicePrincipal(name)
 
 
 def _cloudwatch_logs_statement(region: str, log_group_arn: str, *, sid: str) -> iam.PolicyStatement:

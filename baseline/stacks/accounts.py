@@ -32,6 +32,11 @@ from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, Se
 #: requests, so each new account waits for the one this many places before it.
 PARALLEL_ACCOUNT_CREATIONS = 5
 
+#: The context value under which the CDK writes each resource's construct path into its
+#: metadata (the CDK CLI sets it), and the metadata key it writes.
+PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
+PATH_METADATA_KEY = "aws:cdk:path"
+
 
 @dataclass(frozen=True)
 class AccountsSettings:
@@ -98,6 +103,8 @@ class AccountsStack(cdk.Stack):
             if account.id is not None:
                 continue
             logical_id = _account_construct_id(account.name)
+            if logical_id in resources:  # the config refuses this; never write one over another
+                raise ValueError(f"two accounts of {construct_id} would be {logical_id}")
             resource: dict[str, Any] = {
                 "Type": "AWS::Organizations::Account",
                 "Properties": {
@@ -114,6 +121,14 @@ class AccountsStack(cdk.Stack):
             self.created_ids[account.name] = logical_id
         self._created_accounts: CfnInclude | None = None
         if resources:
+            node = self.node
+            if node.try_get_context(PATH_METADATA_CONTEXT):
+                # what the CDK writes on a resource under the CLI, which an included one
+                # does not get: the path these accounts have always had in the template,
+                # so that no deploy sees a change
+                path = node.path
+                for logical_id, resource in resources.items():
+                    resource["Metadata"] = {PATH_METADATA_KEY: f"{path}/{logical_id}"}
             self._created_accounts = _include(self, resources)
             # kept when they leave the stack (an account is closed by a person, never by a
             # stack update): one aspect for the stack instead of a call per account

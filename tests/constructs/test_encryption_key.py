@@ -109,6 +109,18 @@ def test_service_grants_carry_source_conditions(
     }
 
 
+def test_a_short_or_other_partition_service_name_is_written_as_the_cdk_writes_it() -> None:
+    _, stack = new_stack()
+    key = EncryptionKey(stack, "Key", alias="alias/test/short")
+    key.grant_service_for_account("events", sid="Events")
+    key.grant_service_for_organization(
+        "logs.amazonaws.com.cn", organization_id="o-abcdefghij", sid="Logs"
+    )
+    template = assertions.Template.from_stack(stack)
+    assert _statement(template, "Events")["Principal"] == {"Service": "events.amazonaws.com"}
+    assert _statement(template, "Logs")["Principal"] == {"Service": "logs.amazonaws.com"}
+
+
 def test_cloudwatch_logs_grant_is_pinned_to_one_log_group(
     synthesized: tuple[cdk.App, assertions.Template],
 ) -> None:

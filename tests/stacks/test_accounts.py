@@ -203,3 +203,80 @@ def test_fails_when_an_account_stack_would_overflow(example_data: dict[str, Any]
         "organization.account_stacks: one of the 1 account stacks would create 461 accounts"
     )
     assert "raise it to at least 2" in problem
+
+
+def _one_account_stack(data: dict[str, Any], context: dict[str, Any] | None = None) -> Any:
+    import aws_cdk as cdk
+
+    from baseline.app import cdk_json_context
+    from baseline.stacks.accounts import AccountsSettings, AccountsStack
+
+    config = parse_config(data)
+    app = cdk.App(context={**cdk_json_context(), **(context or {})})
+    return AccountsStack(
+        app, "Accounts00", settings=AccountsSettings.from_config(config, config.accounts)
+    )
+
+
+def test_under_the_cli_created_accounts_keep_the_path_the_cdk_gave_them(
+    example_data: dict[str, Any],
+) -> None:
+    """The CLI turns path metadata on; an included resource gets none of its own, so the
+    stack writes the path a construct of that id directly in the stack has (the CDK's
+    format, shown on a CfnAccount made the old way): no deploy sees a change."""
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+    from aws_cdk import aws_organizations as organizations
+
+    on = {"aws:cdk:enable-path-metadata": True}
+    stack = _one_account_stack(copy.deepcopy(example_data), on)
+    reference = cdk.Stack(stack.node.scope, "Reference")
+    organizations.CfnAccount(reference, "AccountFleetDev", account_name="a", email="a@b.cd")
+    (account,) = (
+        assertions.Template.from_stack(stack).find_resources("AWS::Organizations::Account").values()
+    )
+    (made,) = (
+        assertions.Template.from_stack(reference)
+        .find_resources("AWS::Organizations::Account")
+        .values()
+    )
+    assert made["Metadata"] == {"aws:cdk:path": "Reference/AccountFleetDev"}
+    assert account["Metadata"] == {"aws:cdk:path": "Accounts00/AccountFleetDev"}
+    # without the CLI's context, no metadata, as the CDK does
+    plain = _one_account_stack(copy.deepcopy(example_data))
+    (bare,) = (
+        assertions.Template.from_stack(plain).find_resources("AWS::Organizations::Account").values()
+    )
+    assert "Metadata" not in bare
+
+
+def test_fails_two_new_accounts_that_would_be_one_resource(example_data: dict[str, Any]) -> None:
+    from baseline.config import ConfigError
+
+    data = copy.deepcopy(example_data)
+    data.pop("identity_center")  # its own check would name the clash first
+    data["organization"]["account_stacks"] = 1
+    data["accounts"] += [
+        {"name": name, "email": f"aws-{name}@northwind.example.com", "ou": "Sandbox"}
+        for name in ("team-1b", "team1b")
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert caught.value.problems == [
+        "accounts: 'team-1b' and 'team1b' would be one resource of one account stack "
+        "(AccountTeam1b); rename one, or give the account's id if it exists"
+    ]
+    # and the stack itself never writes one over the other
+    data["accounts"][-1]["name"] = "team1c"
+    config = parse_config(data)
+    twin = config.accounts[-1].model_copy(update={"name": "team1b"})
+    import aws_cdk as cdk
+
+    from baseline.stacks.accounts import AccountsSettings, AccountsStack
+
+    with pytest.raises(ValueError, match="two accounts of Accounts00 would be AccountTeam1b"):
+        AccountsStack(
+            cdk.App(),
+            "Accounts00",
+            settings=AccountsSettings.from_config(config, [config.accounts[-2], twin]),
+        )
