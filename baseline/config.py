@@ -45,6 +45,10 @@ from baseline.defaults import (
 from baseline.naming import account_stack_index, logical_id
 from baseline.trust import external_id_problem, subject_problems
 
+#: The resource every account stack holds (``baseline/stacks/accounts.py``): a created
+#: account of the same logical id would collide with it.
+ACCOUNT_SETTINGS_RESOURCE = "AccountSettings"
+
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
 AWS_REGIONS: frozenset[str] = frozenset(
@@ -1624,31 +1628,44 @@ class LandingZoneConfig(_Strict):
 
     def _account_stack_problems(self) -> list[str]:
         stacks = self.organization.account_stacks
-        # an account stack names each account it creates Account<LogicalId(name)>: two
-        # names that differ only in punctuation would be one resource of one stack
-        same: dict[tuple[int, str], list[str]] = {}
-        for account in self.accounts:
-            if account.id is None:
-                key = (account_stack_index(account.name, stacks), logical_id(account.name))
-                same.setdefault(key, []).append(account.name)
-        clashes = [
-            f"accounts: {names[0]!r} and {names[1]!r} would be one resource of one account "
-            f"stack (Account{resource}); rename one, or give the account's id if it exists"
-            for (_, resource), names in same.items()
-            if len(names) > 1
-        ]
-        if clashes:
-            return clashes
+        problems = self._created_account_id_problems(stacks)
         load = Counter(account_stack_index(a.name, stacks) for a in self.accounts if a.id is None)
         fullest = max(load.values(), default=0)
         if fullest > MAX_NEW_ACCOUNTS_PER_STACK:
             needed = stacks * fullest // MAX_NEW_ACCOUNTS_PER_STACK + 1
-            return [
+            problems.append(
                 f"organization.account_stacks: one of the {stacks} account stacks would create "
                 f"{fullest} accounts, over the {MAX_NEW_ACCOUNTS_PER_STACK} that fit within "
                 f"CloudFormation's 500 resources; raise it to at least {needed}"
-            ]
-        return []
+            )
+        return problems
+
+    def _created_account_id_problems(self, stacks: int) -> list[str]:
+        """An account stack names each account it creates ``Account<LogicalId(name)>``, beside
+        its own ``AccountSettings``: a new account must not be that resource, nor another
+        new account of the same stack whose name differs only in punctuation."""
+        problems: list[str] = []
+        first: dict[tuple[int, str], tuple[int, str]] = {}
+        for index, account in enumerate(self.accounts):
+            if account.id is not None:
+                continue
+            resource = f"Account{logical_id(account.name)}"
+            where = f"accounts[{index}].name"
+            if resource == ACCOUNT_SETTINGS_RESOURCE:
+                problems.append(
+                    f"{where}: {account.name!r} would be {resource}, the account stack's own "
+                    "resource; choose another name, or give the account's id if it exists"
+                )
+                continue
+            key = (account_stack_index(account.name, stacks), resource)
+            earlier = first.setdefault(key, (index, account.name))
+            if earlier[1] != account.name:  # the same name twice is a problem of its own
+                problems.append(
+                    f"{where}: {account.name!r} would be the same resource ({resource}) of "
+                    f"one account stack as accounts[{earlier[0]}]; rename one, or give the "
+                    "account's id if it exists"
+                )
+        return problems
 
     def ou_ids(self) -> dict[str, str]:
         """OU path -> id, for the OUs the config gives an id."""

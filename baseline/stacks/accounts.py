@@ -26,7 +26,14 @@ from baseline import naming
 
 if TYPE_CHECKING:
     from aws_cdk.cloudformation_include import CfnInclude
-from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
+from baseline.config import (
+    ACCOUNT_SETTINGS_RESOURCE,
+    ROOT_OU,
+    Account,
+    AccountRole,
+    LandingZoneConfig,
+    SecurityContact,
+)
 
 #: New accounts created at once: AWS Organizations limits concurrent CreateAccount
 #: requests, so each new account waits for the one this many places before it.
@@ -140,7 +147,7 @@ class AccountsStack(cdk.Stack):
         management_id = settings.management_account_id
         self.account_settings = cdk.CustomResource(
             self,
-            "AccountSettings",
+            ACCOUNT_SETTINGS_RESOURCE,
             service_token=naming.organization_settings_function_arn(
                 settings.prefix, management_id, settings.home_region
             ),

@@ -206,6 +206,7 @@ def test_fails_when_an_account_stack_would_overflow(example_data: dict[str, Any]
 
 
 def _one_account_stack(data: dict[str, Any], context: dict[str, Any] | None = None) -> Any:
+    """The example's accounts in one account stack, in a stage of its own (``Prod``)."""
     import aws_cdk as cdk
 
     from baseline.app import cdk_json_context
@@ -214,69 +215,112 @@ def _one_account_stack(data: dict[str, Any], context: dict[str, Any] | None = No
     config = parse_config(data)
     app = cdk.App(context={**cdk_json_context(), **(context or {})})
     return AccountsStack(
-        app, "Accounts00", settings=AccountsSettings.from_config(config, config.accounts)
+        cdk.Stage(app, "Prod"),
+        "Accounts00",
+        settings=AccountsSettings.from_config(config, config.accounts),
+        stack_name="nwl-accounts-00",
     )
+
+
+def _accounts(stack: Any) -> list[dict[str, Any]]:
+    from aws_cdk import assertions
+
+    found = assertions.Template.from_stack(stack).find_resources("AWS::Organizations::Account")
+    return list(found.values())
 
 
 def test_under_the_cli_created_accounts_keep_the_path_the_cdk_gave_them(
     example_data: dict[str, Any],
 ) -> None:
     """The CLI turns path metadata on; an included resource gets none of its own, so the
-    stack writes the path a construct of that id directly in the stack has (the CDK's
-    format, shown on a CfnAccount made the old way): no deploy sees a change."""
+    stack writes the path a CfnAccount of that id directly in the stack had: no deploy
+    sees a change. The reference is such a CfnAccount, in a stage and a stack of the same
+    names (the path is the construct path, not the stack's name)."""
     import aws_cdk as cdk
-    from aws_cdk import assertions
     from aws_cdk import aws_organizations as organizations
 
     on = {"aws:cdk:enable-path-metadata": True}
     stack = _one_account_stack(copy.deepcopy(example_data), on)
-    reference = cdk.Stack(stack.node.scope, "Reference")
+    app = cdk.App(context=on)
+    reference = cdk.Stack(cdk.Stage(app, "Prod"), "Accounts00", stack_name="other-name")
     organizations.CfnAccount(reference, "AccountFleetDev", account_name="a", email="a@b.cd")
-    (account,) = (
-        assertions.Template.from_stack(stack).find_resources("AWS::Organizations::Account").values()
-    )
-    (made,) = (
-        assertions.Template.from_stack(reference)
-        .find_resources("AWS::Organizations::Account")
-        .values()
-    )
-    assert made["Metadata"] == {"aws:cdk:path": "Reference/AccountFleetDev"}
-    assert account["Metadata"] == {"aws:cdk:path": "Accounts00/AccountFleetDev"}
+    ((made,), (account,)) = _accounts(reference), _accounts(stack)
+    assert made["Metadata"] == {"aws:cdk:path": "Prod/Accounts00/AccountFleetDev"}
+    assert account["Metadata"] == made["Metadata"]
     # without the CLI's context, no metadata, as the CDK does
-    plain = _one_account_stack(copy.deepcopy(example_data))
-    (bare,) = (
-        assertions.Template.from_stack(plain).find_resources("AWS::Organizations::Account").values()
-    )
+    (bare,) = _accounts(_one_account_stack(copy.deepcopy(example_data)))
     assert "Metadata" not in bare
+
+
+def _with_new_accounts(example_data: dict[str, Any], *names: str, stacks: int = 1) -> Any:
+    data = copy.deepcopy(example_data)
+    data.pop("identity_center")  # its own check would name a clash first
+    data["organization"]["account_stacks"] = stacks
+    data["accounts"] += [
+        {"name": name, "email": f"aws-{name}@northwind.example.com", "ou": "Sandbox"}
+        for name in names
+    ]
+    return data
 
 
 def test_fails_two_new_accounts_that_would_be_one_resource(example_data: dict[str, Any]) -> None:
     from baseline.config import ConfigError
 
-    data = copy.deepcopy(example_data)
-    data.pop("identity_center")  # its own check would name the clash first
-    data["organization"]["account_stacks"] = 1
-    data["accounts"] += [
-        {"name": name, "email": f"aws-{name}@northwind.example.com", "ou": "Sandbox"}
-        for name in ("team-1b", "team1b")
-    ]
+    # each of these is Ops12 (a word of its own starts at each hyphen)
+    data = _with_new_accounts(example_data, "ops-1-2", "ops1-2", "ops12", "ops-1-3")
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
+    first = len(data["accounts"]) - 4
     assert caught.value.problems == [
-        "accounts: 'team-1b' and 'team1b' would be one resource of one account stack "
-        "(AccountTeam1b); rename one, or give the account's id if it exists"
+        f"accounts[{first + n}] ({name}).name: {name!r} would be the same resource "
+        f"(AccountOps12) of one account stack as accounts[{first}] (ops-1-2); rename one, "
+        "or give the account's id if it exists"
+        for n, name in ((1, "ops1-2"), (2, "ops12"))
     ]
-    # and the stack itself never writes one over the other
-    data["accounts"][-1]["name"] = "team1c"
-    config = parse_config(data)
-    twin = config.accounts[-1].model_copy(update={"name": "team1b"})
+
+
+def test_two_such_accounts_in_different_stacks_are_two_resources(
+    example_data: dict[str, Any],
+) -> None:
+    """The clash is one of a stack: the same logical id in two stacks is no clash."""
+    stacks = 4
+    apart = [
+        (a, b)
+        for a, b in (("team-1b", "team1b"), ("ops-2", "ops2"), ("web-x", "webx"))
+        if naming.account_stack_index(a, stacks) != naming.account_stack_index(b, stacks)
+    ]
+    assert apart  # the hash spreads at least one pair
+    parse_config(_with_new_accounts(example_data, *apart[0], stacks=stacks))
+
+
+def test_fails_a_new_account_that_would_be_the_stacks_own_resource(
+    example_data: dict[str, Any],
+) -> None:
+    from baseline.config import ConfigError
+
+    data = _with_new_accounts(example_data, "settings")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    index = len(data["accounts"]) - 1
+    assert caught.value.problems == [
+        f"accounts[{index}] (settings).name: 'settings' would be AccountSettings, the account "
+        "stack's own resource; choose another name, or give the account's id if it exists"
+    ]
+    # with its id given, the account is only an entry of that resource: no clash
+    data["accounts"][-1]["id"] = "777788889999"
+    parse_config(data)
+
+
+def test_the_stack_never_writes_one_account_over_another(example_data: dict[str, Any]) -> None:
     import aws_cdk as cdk
 
     from baseline.stacks.accounts import AccountsSettings, AccountsStack
 
+    config = parse_config(_with_new_accounts(example_data, "team-1b"))
+    twin = config.accounts[-1].model_copy(update={"name": "team1b"})  # past the config check
     with pytest.raises(ValueError, match="two accounts of Accounts00 would be AccountTeam1b"):
         AccountsStack(
             cdk.App(),
             "Accounts00",
-            settings=AccountsSettings.from_config(config, [config.accounts[-2], twin]),
+            settings=AccountsSettings.from_config(config, [config.accounts[-1], twin]),
         )
