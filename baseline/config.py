@@ -42,12 +42,12 @@ from baseline.defaults import (
     MAX_ALLOWED_DOMAINS,
     hub_problems,
 )
-from baseline.naming import account_stack_index, logical_id
+from baseline.naming import (
+    ACCOUNT_SETTINGS_LOGICAL_ID,
+    account_stack_index,
+    created_account_logical_id,
+)
 from baseline.trust import external_id_problem, subject_problems
-
-#: The resource every account stack holds (``baseline/stacks/accounts.py``): a created
-#: account of the same logical id would collide with it.
-ACCOUNT_SETTINGS_RESOURCE = "AccountSettings"
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
@@ -1641,17 +1641,18 @@ class LandingZoneConfig(_Strict):
         return problems
 
     def _created_account_id_problems(self, stacks: int) -> list[str]:
-        """An account stack names each account it creates ``Account<LogicalId(name)>``, beside
-        its own ``AccountSettings``: a new account must not be that resource, nor another
-        new account of the same stack whose name differs only in punctuation."""
+        """An account stack gives each account it creates the logical id
+        ``naming.created_account_logical_id`` makes, beside its own ``AccountSettings``: a
+        new account must not be that resource, nor another new account of the same stack
+        whose name differs only in punctuation."""
         problems: list[str] = []
         first: dict[tuple[int, str], tuple[int, str]] = {}
         for index, account in enumerate(self.accounts):
             if account.id is not None:
                 continue
-            resource = f"Account{logical_id(account.name)}"
+            resource = created_account_logical_id(account.name)
             where = f"accounts[{index}].name"
-            if resource == ACCOUNT_SETTINGS_RESOURCE:
+            if resource == ACCOUNT_SETTINGS_LOGICAL_ID:
                 problems.append(
                     f"{where}: {account.name!r} would be {resource}, the account stack's own "
                     "resource; choose another name, or give the account's id if it exists"

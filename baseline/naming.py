@@ -477,6 +477,16 @@ def logical_id(name: str) -> str:
     return "".join(word.capitalize() for word in _NOT_ALPHANUMERIC.split(name))
 
 
+#: The logical id of the custom resource every account stack holds (placement, contacts).
+ACCOUNT_SETTINGS_LOGICAL_ID = "AccountSettings"
+
+
+def created_account_logical_id(name: str) -> str:
+    """The logical id of an account an account stack creates: ``fleet-dev`` ->
+    ``AccountFleetDev`` (a contract: a new id replaces the account's resource)."""
+    return f"Account{logical_id(name)}"
+
+
 def ou_id_parameter(prefix: str, path: str) -> str:
     """SSM parameter (management account, home region) holding the id of an OU or the root.
 

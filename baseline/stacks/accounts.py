@@ -23,17 +23,10 @@ from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
 from baseline import naming
+from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
 
 if TYPE_CHECKING:
     from aws_cdk.cloudformation_include import CfnInclude
-from baseline.config import (
-    ACCOUNT_SETTINGS_RESOURCE,
-    ROOT_OU,
-    Account,
-    AccountRole,
-    LandingZoneConfig,
-    SecurityContact,
-)
 
 #: New accounts created at once: AWS Organizations limits concurrent CreateAccount
 #: requests, so each new account waits for the one this many places before it.
@@ -105,11 +98,12 @@ class AccountsStack(cdk.Stack):
         self.settings = settings
         #: account name -> the logical id of the account this stack creates
         self.created_ids: dict[str, str] = {}
-        resources: dict[str, dict[str, Any]] = {}
+        resources: dict[str, dict[str, Any]] = {}  # logical id -> resource
+        chain: list[str] = []  # their logical ids in config order, the order of creation
         for account in settings.accounts:
             if account.id is not None:
                 continue
-            logical_id = _account_construct_id(account.name)
+            logical_id = naming.created_account_logical_id(account.name)
             if logical_id in resources:  # the config refuses this; never write one over another
                 raise ValueError(f"two accounts of {construct_id} would be {logical_id}")
             resource: dict[str, Any] = {
@@ -121,9 +115,9 @@ class AccountsStack(cdk.Stack):
                     "Tags": [{"Key": "lz:role", "Value": account.role.value}],
                 },
             }
-            earlier = list(self.created_ids.values())
-            if len(earlier) >= PARALLEL_ACCOUNT_CREATIONS:
-                resource["DependsOn"] = [earlier[-PARALLEL_ACCOUNT_CREATIONS]]
+            if len(chain) >= PARALLEL_ACCOUNT_CREATIONS:
+                resource["DependsOn"] = [chain[-PARALLEL_ACCOUNT_CREATIONS]]
+            chain.append(logical_id)
             resources[logical_id] = resource
             self.created_ids[account.name] = logical_id
         self._created_accounts: CfnInclude | None = None
@@ -147,7 +141,7 @@ class AccountsStack(cdk.Stack):
         management_id = settings.management_account_id
         self.account_settings = cdk.CustomResource(
             self,
-            ACCOUNT_SETTINGS_RESOURCE,
+            naming.ACCOUNT_SETTINGS_LOGICAL_ID,
             service_token=naming.organization_settings_function_arn(
                 settings.prefix, management_id, settings.home_region
             ),
@@ -210,11 +204,6 @@ def _include(stack: cdk.Stack, resources: dict[str, dict[str, Any]]) -> CfnInclu
         return cloudformation_include.CfnInclude(
             stack, "CreatedAccounts", template_file=str(template), preserve_logical_ids=True
         )
-
-
-def _account_construct_id(name: str) -> str:
-    """A created account's logical id (its key in the included template, kept as it is)."""
-    return f"Account{naming.logical_id(name)}"
 
 
 def shard_accounts(config: LandingZoneConfig) -> dict[int, list[Account]]:
