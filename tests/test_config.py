@@ -308,6 +308,18 @@ def test_fails_broken_config_with_its_message(
         assert ": " in line.strip(), line
 
 
+def test_fails_a_tag_that_names_a_python_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The config is read as plain data: a tag that would build a Python object (and run
+    code) is refused as bad YAML, never constructed."""
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text("organization: !!python/object/apply:os.system [echo]\n", encoding="utf-8")
+    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert "(yaml): " in err and "python/object/apply:os.system" in err, err
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
