@@ -70,10 +70,14 @@ class ComplianceError(RuntimeError):
     """A synth the compliance packs refused; the message says where the report is."""
 
 
+#: The file, in a synth's output directory, where the CDK writes the packs' report.
+VALIDATION_REPORT = "validation-report.json"
+
+
 def violations_in_report(outdir: str) -> list[str]:
     """Every violation the validation report of a synth lists, as ``plugin: rule on
     construct path`` lines; none when there is no report."""
-    path = Path(outdir) / "validation-report.json"
+    path = Path(outdir) / VALIDATION_REPORT
     if not path.exists():
         return []
     report = json.loads(path.read_text(encoding="utf-8"))
@@ -103,18 +107,20 @@ def synth_checked(app: cdk.App, what: str) -> cdk.cx_api.CloudAssembly:
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
-        raise ComplianceError(_violation_message(what, app.outdir)) from None
+        raise ComplianceError(violation_message(what, app.outdir)) from None
     if violations_in_report(app.outdir):
-        raise ComplianceError(_violation_message(what, app.outdir))
+        raise ComplianceError(violation_message(what, app.outdir))
     return assembly
 
 
-def _violation_message(what: str, outdir: str) -> str:
+def violation_message(what: str, outdir: str) -> str:
+    """What a refused synth's error says: the first violations of the report in
+    ``outdir`` and the report's path."""
     found = violations_in_report(outdir)
     named = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
     return (
         f"{what}: compliance violations{f' ({named})' if named else ''}, see "
-        f"{outdir}/validation-report.json"
+        f"{outdir}/{VALIDATION_REPORT}"
     )
 
 

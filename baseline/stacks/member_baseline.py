@@ -42,10 +42,13 @@ from baseline.boundary import workload_boundary_document
 from baseline.cdk_context import cdk_json_context
 from baseline.compliance import (
     GUARD_PLUGIN,
+    VALIDATION_REPORT,
+    ComplianceError,
     acknowledge,
     acknowledge_each,
     attach_packs,
     synth_checked,
+    violation_message,
 )
 from baseline.config import AccountRole, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import BaselineFunction
@@ -1208,7 +1211,16 @@ def member_app(
     return app, stack
 
 
-def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -> dict[str, Any]:
+#: Where, under the directory a caller names, the member template's validation report is
+#: kept when a compliance pack refuses the template.
+MEMBER_REPORT_DIR = "member-baseline"
+#: What the member template's compliance errors call it.
+MEMBER_TEMPLATE = "the member-baseline template"
+
+
+def member_template(
+    settings: MemberBaselineSettings, context: dict[str, Any], *, report_dir: str | None = None
+) -> dict[str, Any]:
     """The member template, synthesized and checked by every compliance pack.
 
     It is synthesized into a temporary directory that is removed afterwards, so no synth
@@ -1216,10 +1228,40 @@ def member_template(settings: MemberBaselineSettings, context: dict[str, Any]) -
     the settings and the context alone, so a process that builds several landing zones
     with the same member settings (the tests, the docs) synthesizes it once: each caller
     gets its own copy.
+
+    :raises ComplianceError: a pack refused the template. Its validation report is kept
+        in :data:`MEMBER_REPORT_DIR` under ``report_dir`` (the landing zone's cloud
+        assembly), or in a temporary directory of its own without one, and the error
+        names that file: the synth's own directory is gone by then. A template that
+        passes removes such a report from ``report_dir``.
     """
     key = (settings, json.dumps(context, sort_keys=True, default=str))
-    template: dict[str, Any] = json.loads(_member_template_json(*key))
+    try:
+        text = _member_template_json(*key)
+    except _RefusedTemplateError as refused:
+        if report_dir is None:
+            kept = Path(tempfile.mkdtemp(prefix="member-baseline-report-"))
+        else:
+            kept = Path(report_dir) / MEMBER_REPORT_DIR
+            kept.mkdir(parents=True, exist_ok=True)
+        (kept / VALIDATION_REPORT).write_bytes(refused.report)
+        raise ComplianceError(violation_message(MEMBER_TEMPLATE, str(kept))) from None
+    if report_dir is not None:  # a refusal mended since: its report would mislead
+        stale = Path(report_dir) / MEMBER_REPORT_DIR
+        (stale / VALIDATION_REPORT).unlink(missing_ok=True)
+        if stale.is_dir() and not any(stale.iterdir()):
+            stale.rmdir()
+    template: dict[str, Any] = json.loads(text)
     return template
+
+
+class _RefusedTemplateError(Exception):
+    """The packs refused the member template: its validation report, read before the
+    synth's directory was removed."""
+
+    def __init__(self, report: bytes) -> None:
+        super().__init__("the member-baseline template was refused")
+        self.report = report
 
 
 @functools.lru_cache(maxsize=8)
@@ -1227,7 +1269,13 @@ def _member_template_json(settings: MemberBaselineSettings, context_json: str) -
     context: dict[str, Any] = json.loads(context_json)
     with tempfile.TemporaryDirectory(prefix="member-baseline-") as outdir:
         app, stack = member_app(settings, context, outdir=outdir)
-        assembly = synth_checked(app, "the member-baseline template")
+        try:
+            assembly = synth_checked(app, MEMBER_TEMPLATE)
+        except ComplianceError:
+            report = Path(outdir) / VALIDATION_REPORT
+            if not report.exists():
+                raise
+            raise _RefusedTemplateError(report.read_bytes()) from None
         # read the file rather than the artifact's template: one call into the CDK, not a
         # conversion of the whole template object across the jsii boundary
         path = Path(assembly.directory) / stack.template_file
@@ -1301,7 +1349,11 @@ class MemberBaselineStackSetStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
-        template = member_template(settings.member, context=cdk_json_context())
+        template = member_template(
+            settings.member,
+            context=cdk_json_context(),
+            report_dir=cdk.Stage.of(self).outdir,  # type: ignore[union-attr]
+        )
         body = json.dumps(template, separators=(",", ":"), sort_keys=True)
         if len(body.encode()) > TEMPLATE_BODY_LIMIT:
             raise ValueError(

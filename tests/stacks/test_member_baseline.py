@@ -17,7 +17,7 @@ from baseline.config import parse_config
 from baseline.controls import RETAINED
 from baseline.guardrails.evaluator import Request, decide
 from baseline.landing_zone import LandingZone
-from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT
+from baseline.stacks.member_baseline import TEMPLATE_BODY_LIMIT, MemberBaselineStackSetStack
 from tests.conftest import Synthesized
 
 AUDIT = "423456789012"
@@ -456,6 +456,74 @@ def test_the_member_template_synth_leaves_no_directory_behind(
     )
     assert "Custom::AccountSettings" in {r["Type"] for r in member["Resources"].values()}
     assert list(tmp_path.iterdir()) == []
+
+
+def _refused_member_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every member template synthesized from here on holds a bucket the packs refuse,
+    past the process's memo of the template (which keeps only templates that passed)."""
+    from aws_cdk import aws_s3 as s3
+
+    from baseline.stacks import member_baseline
+
+    built = member_baseline.MemberBaselineStack.__init__
+
+    def with_an_open_bucket(self: Any, *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        s3.CfnBucket(self, "Open")
+
+    monkeypatch.setattr(member_baseline.MemberBaselineStack, "__init__", with_an_open_bucket)
+    monkeypatch.setattr(
+        member_baseline, "_member_template_json", member_baseline._member_template_json.__wrapped__
+    )
+
+
+def test_a_refused_member_template_keeps_the_report_its_error_names(
+    example_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baseline.compliance import ComplianceError, violations_in_report
+    from baseline.stacks.member_baseline import StackSetSettings
+
+    _refused_member_template(monkeypatch)
+    app = cdk.App(outdir=str(tmp_path))
+    with pytest.raises(ComplianceError) as refused:
+        MemberBaselineStackSetStack(
+            app, "MemberBaseline", settings=StackSetSettings.from_config(example_config)
+        )
+    kept = tmp_path / "member-baseline"
+    assert str(refused.value).endswith(f"see {kept}/validation-report.json")
+    assert "the member-baseline template: compliance violations (" in str(refused.value)
+    # the report is there, beside the landing zone's own, and names the refused resource
+    assert "AwsSolutions: AwsSolutions-S1 on MemberBaselineTemplate/Open" in (
+        violations_in_report(str(kept))
+    )
+    # mended, the next synth into the same directory leaves no stale report behind
+    monkeypatch.undo()
+    MemberBaselineStackSetStack(
+        cdk.App(outdir=str(tmp_path)),
+        "MemberBaseline",
+        settings=StackSetSettings.from_config(example_config),
+    )
+    assert not kept.exists()
+
+
+def test_a_refused_member_template_outside_a_landing_zone_keeps_its_report_too(
+    example_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from baseline.compliance import ComplianceError, violations_in_report
+    from baseline.stacks.member_baseline import MemberBaselineSettings, member_template
+
+    _refused_member_template(monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the system temp folder, here
+    with pytest.raises(ComplianceError) as refused:
+        member_template(MemberBaselineSettings.from_config(example_config), cdk_json_context())
+    (kept,) = tmp_path.iterdir()  # the synth's own directory is gone, the report stays
+    assert kept.name.startswith("member-baseline-report-")
+    assert str(refused.value).endswith(f"see {kept}/validation-report.json")
+    assert any(
+        v.endswith(" on MemberBaselineTemplate/Open") for v in violations_in_report(str(kept))
+    )
 
 
 def test_the_member_template_is_synthesized_once_and_each_caller_gets_a_copy(
