@@ -169,7 +169,8 @@ def read_organization(
                         account["Name"],
                         account["Email"],
                         path or "Root",
-                        account.get("Status", "ACTIVE"),
+                        # State replaced Status (retired on 9 September 2026)
+                        account.get("State") or account.get("Status") or "ACTIVE",
                     )
                 )
             say(f"read {len(accounts)} accounts")

@@ -244,6 +244,36 @@ def test_denied_reads_name_the_permission() -> None:
     ]
 
 
+def test_an_account_s_state_is_read_where_aws_now_gives_it() -> None:
+    def account(number: str, **state: str) -> dict[str, str]:
+        return {"Id": number * 12, "Name": f"a{number}", "Email": f"a{number}@example.com", **state}
+
+    organisation = read_organization(
+        *_stubbed(
+            ("organizations.describe_organization", _ORG),
+            ("sts.get_caller_identity", {"Account": "111111111111"}),
+            ("organizations.list_roots", {"Roots": [{"Id": "r-abcd", "Name": "Root"}]}),
+            (
+                "organizations.list_accounts_for_parent",
+                {
+                    "Accounts": [
+                        account("1", State="ACTIVE"),
+                        account("2", State="SUSPENDED"),  # no Status: retired in 2026
+                        account("3", Status="SUSPENDED"),  # an answer from before State
+                    ]
+                },
+            ),
+            ("organizations.list_organizational_units_for_parent", {"OrganizationalUnits": []}),
+            ("organizations.list_delegated_administrators", {"DelegatedAdministrators": []}),
+        )
+    )
+    assert [(a.id[0], a.status) for a in organisation.accounts] == [
+        ("1", "ACTIVE"),
+        ("2", "SUSPENDED"),
+        ("3", "SUSPENDED"),
+    ]
+
+
 def test_a_member_account_is_told_it_is_not_the_management_account() -> None:
     with pytest.raises(CommandError) as caught:
         read_organization(

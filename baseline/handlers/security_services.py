@@ -216,9 +216,17 @@ def detective(client: Any, members: list[dict[str, str]], enrolment: Enrolment) 
     return graph_arn
 
 
+def _state(account: dict[str, Any]) -> str:
+    """An account's state: ``State`` (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED,
+    PENDING_ACTIVATION), or the ``Status`` it replaced (AWS Organizations retired it on
+    9 September 2026), for an answer that still carries only that."""
+    return str(account.get("State") or account.get("Status") or "ACTIVE")
+
+
 def organization_members(organizations: Any, administrator: str) -> list[dict[str, str]]:
     """Every active account of the organisation but the administrator, read at run time,
-    in a stable order (by id), so an enrolment can go on where it stopped.
+    in a stable order (by id), so an enrolment can go on where it stopped. Suspended,
+    closed and not yet activated accounts are left out: the services cannot enrol them.
 
     Accounts created moments earlier (by the account stacks) are included: the services'
     auto-enable would miss them, as it only takes accounts that join after it is set.
@@ -230,7 +238,7 @@ def organization_members(organizations: Any, administrator: str) -> list[dict[st
         members += [
             {"AccountId": a["Id"], "Email": a["Email"]}
             for a in page["Accounts"]
-            if a.get("Status", "ACTIVE") == "ACTIVE" and a["Id"] != administrator
+            if _state(a) == "ACTIVE" and a["Id"] != administrator
         ]
         token = page.get("NextToken")
         if not token:

@@ -338,3 +338,50 @@ def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
         )
         stub.assert_no_pending_responses()
     assert done == {"detective": graph, "detective.over_quota": 1}  # the third is over quota
+
+
+def test_only_active_accounts_are_members_by_state_or_the_status_it_replaced() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    organizations = boto3.client(
+        "organizations",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    stub = Stubber(organizations)
+
+    def account(number: int, **state: str) -> dict[str, str]:
+        return {"Id": f"{number:012d}", "Email": f"a{number}@example.com", **state}
+
+    stub.add_response(
+        "list_accounts",
+        {
+            "Accounts": [
+                account(1, State="ACTIVE"),
+                account(2, State="SUSPENDED"),
+                account(3, State="CLOSED"),
+                account(4, State="PENDING_ACTIVATION"),
+                account(5, State="PENDING_CLOSURE"),
+            ],
+            "NextToken": "more",
+        },
+        {},
+    )
+    stub.add_response(
+        "list_accounts",
+        {
+            "Accounts": [
+                account(6, Status="ACTIVE"),  # an answer from before State
+                account(7, Status="SUSPENDED"),
+                account(8, State="SUSPENDED", Status="ACTIVE"),  # State wins
+                account(9, State="ACTIVE"),  # the administrator
+            ]
+        },
+        {"NextToken": "more"},
+    )
+    with stub:
+        members = handler_module.organization_members(organizations, "000000000009")
+    stub.assert_no_pending_responses()
+    assert [m["AccountId"] for m in members] == ["000000000001", "000000000006"]
