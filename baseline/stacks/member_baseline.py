@@ -943,6 +943,7 @@ class MemberBaselineStack(cdk.Stack):
             [],
             extra=[restart],
         )
+        executions = f"arn:aws:ssm:{region}:{account}:automation-execution/*"
         starts = iam.ManagedPolicy(
             self,
             "LoggingRestartEventsPermissions",
@@ -953,8 +954,20 @@ class MemberBaselineStack(cdk.Stack):
                     actions=["iam:PassRole"],
                     resources=[runner_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
-                )
+                ),
+                iam.PolicyStatement(
+                    sid="TheExecutionsTheyStart",
+                    actions=["ssm:StartAutomationExecution"],
+                    resources=[executions],
+                ),
             ],
+        )
+        acknowledge(
+            starts,
+            "AwsSolutions-IAM5[Resource::arn:aws:ssm:<AWS::Region>:<AWS::AccountId>:automation-execution/*]",
+            "Systems Manager names an execution only when it starts, so no policy can name it "
+            "beforehand; which runbooks may start is limited by the statements that name "
+            "each restart runbook's document.",
         )
         events_role = iam.Role(
             self,
@@ -996,11 +1009,17 @@ class MemberBaselineStack(cdk.Stack):
                 },
             )
             definition = f"arn:aws:ssm:{region}:{account}:automation-definition/{document_name}"
+            # the call is authorized on the document and on the execution it makes (the
+            # service authorization reference's required resources), on the definition
+            # too where EventBridge names it
             starts.add_statements(
                 iam.PolicyStatement(
                     sid=f"Start{construct_id}",
                     actions=["ssm:StartAutomationExecution"],
-                    resources=[f"{definition}:$DEFAULT"],
+                    resources=[
+                        f"{definition}:$DEFAULT",
+                        f"arn:aws:ssm:{region}:{account}:document/{document_name}",
+                    ],
                 )
             )
             rule = events.CfnRule(
@@ -1054,9 +1073,18 @@ class MemberBaselineStack(cdk.Stack):
                 iam.PolicyStatement(
                     sid="StartTheRemediationRunbooks",
                     actions=["ssm:StartAutomationExecution"],
+                    # the call is authorized on the document (AWS-owned: no account in its
+                    # ARN) and on the execution it makes
                     resources=[
-                        f"arn:aws:ssm:*:*:automation-definition/{document}:*"
-                        for document in sorted({r[0] for r in RUNBOOKS.values()})
+                        *(
+                            resource
+                            for document in sorted({r[0] for r in RUNBOOKS.values()})
+                            for resource in (
+                                f"arn:aws:ssm:*::document/{document}",
+                                f"arn:aws:ssm:*:*:automation-definition/{document}:*",
+                            )
+                        ),
+                        f"arn:aws:ssm:*:{account}:automation-execution/*",
                     ],
                 ),
                 iam.PolicyStatement(
@@ -1096,8 +1124,12 @@ class MemberBaselineStack(cdk.Stack):
                 "AwsSolutions-IAM5[Resource::arn:aws:s3:::*]",
                 "AwsSolutions-IAM5[Resource::arn:aws:ec2:*:<AWS::AccountId>:security-group/*]",
                 *(
-                    f"AwsSolutions-IAM5[Resource::arn:aws:ssm:*:*:automation-definition/{d}:*]"
+                    finding
                     for d in sorted({r[0] for r in RUNBOOKS.values()})
+                    for finding in (
+                        f"AwsSolutions-IAM5[Resource::arn:aws:ssm:*::document/{d}]",
+                        f"AwsSolutions-IAM5[Resource::arn:aws:ssm:*:*:automation-definition/{d}:*]",
+                    )
                 ),
                 "AwsSolutions-IAM5[Resource::arn:aws:ssm:*:<AWS::AccountId>:automation-execution/*]",
             ],
