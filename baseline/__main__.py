@@ -89,18 +89,19 @@ def _placeholders_in(path: Path) -> list[str]:
     file cannot be read: load_config says why)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return []
     import yaml
 
+    from baseline.config import read_yaml
     from baseline.importer import PLACEHOLDER, placeholders
 
     if PLACEHOLDER not in text:
         return []
 
     try:
-        return placeholders(yaml.safe_load(text))
-    except yaml.YAMLError:
+        return placeholders(read_yaml(text))
+    except (yaml.YAMLError, ValueError, RecursionError):
         return []
 
 

@@ -26,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     model_validator,
 )
@@ -261,7 +263,7 @@ class Organization(_Strict):
         default=None,
         description="The organisation root id (r-...). Required unless create is true.",
     )
-    account_stacks: int = Field(
+    account_stacks: StrictInt = Field(
         default=4,
         ge=1,
         le=64,
@@ -359,7 +361,7 @@ class ObjectLock(_Strict):
             "s3:BypassGovernanceRetention can."
         ),
     )
-    retention_days: int = Field(
+    retention_days: StrictInt = Field(
         default=365, ge=1, le=36500, description="Default retention in days (1-36,500)."
     )
 
@@ -382,22 +384,22 @@ class LogArchive(_Strict):
         default=True,
         description="Replicate the log bucket to a second region (needs a second governed region).",
     )
-    transition_to_infrequent_access_days: int = Field(
+    transition_to_infrequent_access_days: StrictInt = Field(
         default=90, ge=30, description="Days before log objects move to S3 Standard-IA."
     )
-    transition_to_glacier_days: int = Field(
+    transition_to_glacier_days: StrictInt = Field(
         default=365,
         ge=90,
         description="Days before log objects move to S3 Glacier Flexible Retrieval.",
     )
-    expiration_days: int | None = Field(
+    expiration_days: StrictInt | None = Field(
         default=None,
         description=(
             "Days after which log objects expire. Default: never. Must exceed the "
             "object-lock retention."
         ),
     )
-    access_log_retention_days: int = Field(
+    access_log_retention_days: StrictInt = Field(
         default=365, ge=90, description="Days the server access logs of the log buckets are kept."
     )
 
@@ -578,10 +580,10 @@ class MemberBaseline(_Strict):
             "present and future) or OU paths that carry an id."
         ),
     )
-    max_concurrent_percentage: int = Field(
+    max_concurrent_percentage: StrictInt = Field(
         default=25, ge=1, le=100, description="Share of accounts deployed at once per region."
     )
-    failure_tolerance_percentage: int = Field(
+    failure_tolerance_percentage: StrictInt = Field(
         default=10,
         ge=0,
         le=100,
@@ -619,7 +621,7 @@ class MemberBaseline(_Strict):
             "provider=GitHubOidcDeployRole.existing_provider(...)). Default: false."
         ),
     )
-    break_glass_session_hours: int = Field(
+    break_glass_session_hours: StrictInt = Field(
         default=1, ge=1, le=12, description="Maximum session of the break-glass role, in hours."
     )
     audit_principals: list[str] | None = Field(
@@ -670,7 +672,7 @@ def _domain_rules(value: str) -> str:
 class TransitGateway(_Strict):
     """The hub's transit gateway, shared through RAM."""
 
-    amazon_side_asn: int = Field(
+    amazon_side_asn: StrictInt = Field(
         default=HUB_AMAZON_SIDE_ASN,
         ge=64512,
         le=65534,
@@ -768,7 +770,7 @@ class RemediationMode(StrEnum):
 class IncidentResponse(_Strict):
     """The containment automation of the audit account (docs/incident-response.md)."""
 
-    containment_severity: float = Field(
+    containment_severity: StrictFloat = Field(
         default=7.0,
         ge=1.0,
         le=10.0,
@@ -881,7 +883,7 @@ class PermissionSet(_Strict):
     description: str = Field(
         default="", max_length=700, description="What the set is for. Default: none."
     )
-    session_hours: int = Field(
+    session_hours: StrictInt = Field(
         default=1, ge=1, le=12, description="How long a session lasts, 1 to 12 hours."
     )
     managed_policies: list[str] = Field(
@@ -967,7 +969,7 @@ class IdentityCenter(_Strict):
             "account manages everything). Moving it recreates those sets (docs/identity.md)."
         ),
     )
-    assignment_stacks: int = Field(
+    assignment_stacks: StrictInt = Field(
         default=1,
         ge=1,
         le=500,
@@ -1954,6 +1956,13 @@ def _raw_problem_lines(error: ValidationError) -> list[str]:
             message = "unknown key (check the spelling against docs/landing-zone.schema.json)"
         elif item["type"] == "missing":
             message = "required field is missing"
+        elif item["type"] in ("int_type", "float_type") and isinstance(item.get("input"), bool):
+            message = (
+                f"is {str(item['input']).lower()}, not a number (YAML reads yes, no, on, off, "
+                "true and false as booleans)"
+            )
+        elif item["type"] in ("int_type", "float_type") and isinstance(item.get("input"), str):
+            message = f"{item['input']!r} is a string: give a number, without quotes"
         elif item["type"] == "string_type" and isinstance(item.get("input"), int):
             message = (
                 f'{item["input"]} is a number: quote it ("{item["input"]}"); unquoted, '
@@ -1974,6 +1983,47 @@ def parse_config(data: Any, source: str = "<config>") -> LandingZoneConfig:
         raise ConfigError(source, _problem_lines(error, data)) from None
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data only, never a Python object), refusing a key given
+    twice in one mapping: YAML lets the last one win silently, so a second
+    ``security_notification_email`` at the end of a file would take every alert."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):  # the safe loader's own check follows
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *defaults`: the keys beside it override the merged ones
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the constructor below refuses it
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {key!r} is given twice in one mapping (first at line "
+                        f"{first.start_mark.line + 1}): YAML would keep only the last",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str) -> Any:
+    """The data of a config file's text, as the config reads it (see :class:`_ConfigLoader`).
+
+    :raises yaml.YAMLError: not YAML, a tag that is not plain data, or a key given twice.
+    :raises ValueError: a number YAML cannot hold (an integer of more than 4,300 digits).
+    :raises RecursionError: nesting deeper than the reader goes.
+    """
+    loader = _ConfigLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | Path) -> LandingZoneConfig:
     """Read and validate a landing-zone YAML file, raising :class:`ConfigError`."""
     source = str(path)
@@ -1981,15 +2031,20 @@ def load_config(path: str | Path) -> LandingZoneConfig:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(source, ["(file): not found"]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise ConfigError(source, [f"(file): cannot be read: {error}"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ConfigError(source, [f"(file): cannot be read: {reason}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(source, [f"(yaml): syntax error at {where}: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError(source, ["(yaml): nested deeper than a config can be"]) from None
+    except ValueError as error:
+        raise ConfigError(source, [f"(yaml): cannot be read: {error}"]) from None
     config = parse_config(data, source)
     config._source_dir = Path(path).resolve().parent
     problems = config.file_problems()

@@ -342,6 +342,100 @@ def test_fails_unreadable_file_with_one_line(
     assert len(err.splitlines()) == 2
 
 
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda p: p.write_bytes(b"organization: \xff\xfe\n"), "(file): cannot be read: "),
+        (lambda p: p.mkdir(), "(file): cannot be read: Is a directory"),
+        (lambda p: p.write_text("organization: " + "9" * 5000 + "\n"), "(yaml): cannot be read: "),
+        (lambda p: p.write_text("a: " + "[" * 3000 + "\n"), "(yaml): nested deeper than"),
+    ],
+    ids=["not utf-8", "a directory", "a 5,000-digit number", "3,000 brackets deep"],
+)
+def test_fails_a_file_the_reader_cannot_take_with_one_line(
+    write: Any, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "landing-zone.yaml"
+    write(path)
+    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert len(err.splitlines()) == 2 and "Traceback" not in err, err
+
+
+def test_fails_a_path_through_a_file_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "f").write_text("not a directory", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "f" / "landing-zone.yaml")]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert "(file): cannot be read: Not a directory" in err, err
+
+
+def test_fails_a_key_given_twice(
+    config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """YAML keeps the last of two equal keys: a second notification address at the end
+    of the file would take every alert, unseen. The config refuses it instead."""
+    path = _write(tmp_path, config_data)
+    first = next(
+        n for n, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("home_")
+    )
+    with path.open("a", encoding="utf-8") as file:
+        file.write("home_region: us-east-1\n")
+    assert main(["validate", str(path)]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert (
+        f"(yaml): syntax error at line {len(path.read_text().splitlines())}, column 1: key "
+        f"'home_region' is given twice in one mapping (first at line {first})"
+    ) in err, err
+
+
+def test_a_merged_key_may_be_given_again_beside_the_merge() -> None:
+    from baseline.config import read_yaml
+
+    text = "defaults: &d {a: 1, b: 2}\nitem:\n  <<: *d\n  b: 3\n"
+    assert read_yaml(text)["item"] == {"a": 1, "b": 3}
+    with pytest.raises(yaml.YAMLError, match="given twice"):
+        read_yaml("item:\n  nested: {b: 1, b: 2}\n")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        (
+            ("log_archive", "object_lock", "retention_days"),
+            True,
+            "log_archive.object_lock.retention_days: is true, not a number (YAML reads yes",
+        ),
+        (
+            ("log_archive", "object_lock", "retention_days"),
+            "365",
+            "log_archive.object_lock.retention_days: '365' is a string: give a number",
+        ),
+        (
+            ("incident_response", "containment_severity"),
+            False,
+            "incident_response.containment_severity: is false, not a number",
+        ),
+    ],
+    ids=["yes for days", "quoted days", "no for a severity"],
+)
+def test_fails_a_boolean_or_string_where_a_number_goes(
+    field: tuple[str, ...], value: Any, expected: str, config_data: dict[str, Any]
+) -> None:
+    """YAML reads ``yes`` as true, which a lax number field took for 1: an object lock of
+    one day, said nowhere."""
+    *parents, name = field
+    parent = config_data
+    for key in parents:
+        parent = parent.setdefault(key, {})
+    parent[name] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert any(expected in line for line in caught.value.problems), caught.value.problems
+
+
 def test_fails_with_every_problem_at_once(config_data: dict[str, Any]) -> None:
     config_data["organization"]["prefix"] = "BAD"
     _account(config_data, "audit")["email"] = "nope"
