@@ -161,13 +161,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0 if result.complete else 1
 
 
+def _checked_config(path: Path) -> LandingZoneConfig:
+    """The config as ``validate`` takes it: the model and the guardrails' rules (ids that
+    exist, policies that fit), so that no command runs on a file ``validate`` refuses."""
+    from baseline import guardrails  # plain data: no CDK
+
+    return guardrails.check(load_config(path), str(path))
+
+
 def _explain(args: argparse.Namespace) -> int:
     from baseline.explain import explain
     from baseline.operations import CommandError
 
     try:
         result = explain(
-            load_config(args.config),
+            _checked_config(args.config),
             account=args.account,
             action=args.action,
             region=args.region,
@@ -182,11 +190,10 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from baseline import guardrails
     from baseline.diagram import render
 
     try:
-        config = guardrails.check(load_config(args.config), str(args.config))
+        config = _checked_config(args.config)
     except ConfigError as error:
         return _refused(error)
     picture = render(config, args.format)
@@ -259,7 +266,7 @@ def _cost(args: argparse.Namespace) -> int:
     from baseline.operations import CommandError
 
     try:
-        config = load_config(args.config)
+        config = _checked_config(args.config)
     except ConfigError as error:
         return _refused(error)
     assume, problems = assumptions_from(args.assume or [])
@@ -283,7 +290,7 @@ def _gameday(args: argparse.Namespace) -> int:
     from baseline.operations import CommandError
 
     try:
-        config = load_config(args.config)
+        config = _checked_config(args.config)
         plan = plan_for(
             config,
             account=args.account,
@@ -317,7 +324,7 @@ def _contain(args: argparse.Namespace) -> int:
 
     try:
         target = target_for(
-            load_config(args.config),
+            _checked_config(args.config),
             account=args.account,
             instance=args.instance,
             case=args.case,

@@ -454,6 +454,8 @@ class CustomGuardrail(_Strict):
 
     @model_validator(mode="after")
     def _deny_only(self) -> Self:
+        from baseline.guardrails.evaluator import OPERATORS
+
         problems = []
         for i, statement in enumerate(self.statements):
             if statement.get("Effect") != "Deny":
@@ -461,6 +463,27 @@ class CustomGuardrail(_Strict):
                     f"statements[{i}].Effect: guardrails only deny (FullAWSAccess allows), got "
                     f"{statement.get('Effect')!r}"
                 )
+            if ("Action" in statement) == ("NotAction" in statement):
+                problems.append(
+                    f"statements[{i}]: give the actions it denies, as Action or NotAction "
+                    "(one of the two)"
+                )
+            condition = statement.get("Condition", {})
+            if not isinstance(condition, dict) or not all(
+                isinstance(block, dict) for block in condition.values()
+            ):
+                problems.append(
+                    f"statements[{i}].Condition: a mapping of operators to mappings of keys"
+                )
+                continue
+            for operator in condition:
+                base = str(operator).rpartition(":")[2].removesuffix("IfExists")
+                qualifier = str(operator).rpartition(":")[0]
+                if base not in OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+                    problems.append(
+                        f"statements[{i}].Condition.{operator}: no IAM condition operator of "
+                        "that name"
+                    )
             if self.policy_type == "RCP":
                 if statement.get("Principal") != "*":
                     problems.append(

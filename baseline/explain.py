@@ -122,9 +122,11 @@ class Explanation:
         if self.principal_in:
             lines.append(f"  the principal is {self.principal_in}")
         for denial in self.denials():
+            statement = str(denial["statement"])  # a Sid, or "statement 2" for one without
             lines.append(
                 f"  denied by {denial['guardrail']}: {denial['type']} {denial['policy']} "
-                f"(attached to {denial['attached_to']}), statement {denial['statement']}"
+                f"(attached to {denial['attached_to']}), "
+                + (statement if statement.startswith("statement ") else f"statement {statement}")
                 + (
                     " (on named resources: give --resource to know whether it applies)"
                     if denial["resource_scoped"]
@@ -223,8 +225,11 @@ class _Guardrails:
                 if point in policy.targets:
                     document = json.loads(policy.content)
                     attached.append((policy.name, document))
-                    for statement in document["Statement"]:
-                        statements[(policy.name, str(statement.get("Sid", "")))] = minify(statement)
+                    for index, statement in enumerate(document["Statement"]):
+                        # named as the evaluator names it: a statement without a Sid (a
+                        # custom guardrail's) by its place
+                        sid = str(statement.get("Sid", f"statement {index + 1}"))
+                        statements[(policy.name, sid)] = minify(statement)
             levels.append((point, attached))
         return levels, statements
 

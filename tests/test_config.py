@@ -61,6 +61,18 @@ def _fill_the_root(data: dict[str, Any]) -> None:
     ]
 
 
+def _custom(statement: dict[str, Any], without: str = "") -> dict[str, Any]:
+    """A custom guardrail of one statement (a deny of one action unless it says otherwise)."""
+    given = {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*", **statement}
+    given.pop(without, None)
+    return {
+        "id": "CUSTOM-ONE",
+        "purpose": "An organisation-specific deny, written for the test.",
+        "attach_to": ["Root"],
+        "statements": [given],
+    }
+
+
 BROKEN: dict[str, tuple[Mutation, str]] = {
     "unknown key": (lambda d: d.update(colour="blue"), "colour: unknown key"),
     "misspelt nested key": (
@@ -246,6 +258,22 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     "unknown managed domain list": (
         lambda d: d["network"]["dns_firewall"].update(managed_domain_lists=["Malware"]),
         "network.dns_firewall.managed_domain_lists[0]: Input should be 'AWSManagedDomainsMalwareDomainList'",
+    ),
+    "custom guardrail without actions": (
+        lambda d: d["guardrails"].update(custom=[_custom({}, without="Action")]),
+        "guardrails.custom[0].statements[0]: give the actions it denies, as Action or NotAction",
+    ),
+    "custom guardrail with an unknown operator": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"StringEqual": {"aws:RequestedRegion": "x"}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.StringEqual: no IAM condition operator",
+    ),
+    "custom guardrail with an unknown set qualifier": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"ForOneValue:StringLike": {"aws:TagKeys": "x"}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.ForOneValue:StringLike: no IAM",
     ),
     "management account in an OU": (
         lambda d: _account(d, "management").update(ou="Security"),

@@ -4,9 +4,11 @@ statement that denies it, from the packer's policies and the one evaluator."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from baseline.__main__ import main
 from baseline.config import LandingZoneConfig
@@ -191,6 +193,49 @@ def test_bad_input_exits_2_with_one_line_per_problem(
     assert captured.out == ""
     assert "Traceback" not in captured.err
     assert any(line.startswith(problem) for line in captured.err.splitlines()), captured.err
+
+
+def test_a_config_validate_refuses_is_refused_alike(
+    config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_data["guardrails"]["disabled"] = ["SCP-NOPE"]
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    request = ["--account", "orders-prod", "--action", "s3:PutObject"]
+    assert main(["explain", "-c", str(path), *request]) == 2
+    err = capsys.readouterr().err
+    assert "guardrails.disabled[0]: " in err and "Traceback" not in err, err
+
+
+def test_a_custom_guardrail_on_addresses_is_explained(
+    config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_data["guardrails"]["custom"] = [
+        {
+            "id": "CUSTOM-OFFICE-ONLY",
+            "purpose": "Deleting buckets only from the office network, for the test.",
+            "attach_to": ["Root"],
+            "statements": [
+                {
+                    "Effect": "Deny",
+                    "Action": "s3:DeleteBucket",
+                    "Resource": "*",
+                    "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}},
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    request = ["explain", "-c", str(path), "--account", "orders-prod", "--action"]
+    request += ["s3:DeleteBucket", "--resource", "arn:aws:s3:::orders-data", "--context"]
+    assert main([*request, "aws:SourceIp=192.0.2.7"]) == 1
+    denial = next(line for line in capsys.readouterr().out.splitlines() if "denied by" in line)
+    # the custom statement has no Sid: it is named by its place, under its guardrail
+    assert denial.startswith("  denied by CUSTOM-OFFICE-ONLY: SCP "), denial
+    assert denial.endswith("), statement 1"), denial
+    assert main([*request, "aws:SourceIp=198.51.100.7"]) == 0
+    assert capsys.readouterr().out.startswith("ALLOW  s3:DeleteBucket")
 
 
 def test_every_problem_is_reported_at_once(example_config: LandingZoneConfig) -> None:

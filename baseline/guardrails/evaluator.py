@@ -11,6 +11,9 @@ tests it against them:
 - Action/NotAction and Resource/NotResource match case-insensitively (actions) and with
   ``*`` and ``?`` wildcards;
 - every operator of a condition block must hold, and every key within an operator;
+- every IAM condition operator (:data:`OPERATORS`): strings, numbers, dates (ISO 8601 or
+  epoch seconds), booleans, binary, IP addresses and networks, ARNs (``ArnEquals`` takes
+  wildcards as ``ArnLike`` does), ``Null``;
 - a missing key makes a positive operator false and a negated one (``...Not...``) true;
   ``...IfExists`` makes any operator true; ``Null`` tests presence;
 - ``ForAnyValue:`` needs one context value to match (false when the key is missing),
@@ -19,8 +22,11 @@ tests it against them:
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import operator as compare
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,28 +71,93 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _match_one(base: str, expected: Any, actual: Any) -> bool:
-    """Does one context value satisfy a positive base operator against one policy value?"""
-    if base in ("StringEquals", "ArnEquals"):
-        return str(actual) == str(expected)
-    if base == "StringEqualsIgnoreCase":
-        return str(actual).lower() == str(expected).lower()
-    if base in ("StringLike", "ArnLike"):
-        return _glob(str(expected), str(actual))
-    if base == "Bool":
-        return str(actual).lower() == str(expected).lower()
-    if base.startswith("Numeric"):
+#: Every condition operator IAM has, without its ``IfExists`` suffix and set qualifier.
+OPERATORS = frozenset(
+    {
+        *(f"String{o}" for o in ("Equals", "NotEquals", "EqualsIgnoreCase")),
+        *("StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"),
+        *(f"{kind}{o}" for kind in ("Numeric", "Date") for o in ("Equals", "NotEquals")),
+        *(
+            f"{kind}{o}"
+            for kind in ("Numeric", "Date")
+            for o in ("LessThan", "LessThanEquals", "GreaterThan", "GreaterThanEquals")
+        ),
+        *("Bool", "BinaryEquals", "IpAddress", "NotIpAddress"),
+        *("ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null"),
+    }
+)
+
+
+def _moment(value: Any) -> datetime.datetime | None:
+    """A Date operator's value: ISO 8601 (a date, or a time with its zone) or epoch seconds."""
+    text = str(value)
+    try:
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return datetime.datetime.fromtimestamp(float(text), tz=datetime.UTC)
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _in_network(address: Any, network: Any) -> bool:
+    try:
+        return ipaddress.ip_address(str(address)) in ipaddress.ip_network(
+            str(network), strict=False
+        )
+    except ValueError:  # IAM: a value that is not an address never matches
+        return False
+
+
+def _dates(holds: Callable[[datetime.datetime, datetime.datetime], bool]) -> _Match:
+    def match(expected: Any, actual: Any) -> bool:
+        a, e = _moment(actual), _moment(expected)
+        return a is not None and e is not None and holds(a, e)
+
+    return match
+
+
+def _numbers(holds: Callable[[float, float], bool]) -> _Match:
+    def match(expected: Any, actual: Any) -> bool:
         try:
             a, e = float(actual), float(expected)
         except (TypeError, ValueError):  # IAM: a value that is not a number never matches
             return False
-        return {
-            "NumericEquals": a == e,
-            "NumericLessThan": a < e,
-            "NumericLessThanEquals": a <= e,
-            "NumericGreaterThan": a > e,
-            "NumericGreaterThanEquals": a >= e,
-        }[base]
+        return holds(a, e)
+
+    return match
+
+
+_Match = Callable[[Any, Any], bool]
+
+#: Each positive operator: does one context value (actual) match one policy value?
+_MATCHES: dict[str, _Match] = {
+    "StringEquals": lambda e, a: str(a) == str(e),
+    "BinaryEquals": lambda e, a: str(a) == str(e),
+    "StringEqualsIgnoreCase": lambda e, a: str(a).lower() == str(e).lower(),
+    "StringLike": lambda e, a: _glob(str(e), str(a)),
+    "ArnLike": lambda e, a: _glob(str(e), str(a)),
+    "ArnEquals": lambda e, a: _glob(str(e), str(a)),  # ArnEquals takes wildcards too
+    "Bool": lambda e, a: str(a).lower() == str(e).lower(),
+    "IpAddress": lambda e, a: _in_network(a, e),
+    "NumericEquals": _numbers(compare.eq),
+    "NumericLessThan": _numbers(compare.lt),
+    "NumericLessThanEquals": _numbers(compare.le),
+    "NumericGreaterThan": _numbers(compare.gt),
+    "NumericGreaterThanEquals": _numbers(compare.ge),
+    "DateEquals": _dates(compare.eq),
+    "DateLessThan": _dates(compare.lt),
+    "DateLessThanEquals": _dates(compare.le),
+    "DateGreaterThan": _dates(compare.gt),
+    "DateGreaterThanEquals": _dates(compare.ge),
+}
+
+
+def _match_one(base: str, expected: Any, actual: Any) -> bool:
+    """Does one context value satisfy a positive base operator against one policy value?"""
+    match = _MATCHES.get(base)
+    if match is not None:
+        return match(expected, actual)
     raise ValueError(f"operator {base} is not supported by this evaluator")
 
 
@@ -97,6 +168,8 @@ _NEGATED = {
     "ArnNotEquals": "ArnEquals",
     "ArnNotLike": "ArnLike",
     "NumericNotEquals": "NumericEquals",
+    "DateNotEquals": "DateEquals",
+    "NotIpAddress": "IpAddress",
 }
 
 

@@ -56,6 +56,22 @@ def _deny(**statement: Any) -> dict[str, Any]:
         ("ForAllValues:StringEquals", ["a", "b"], {}, True),
         ("ForAllValues:StringEquals", ["a", "b"], {"k": ["a", "c"]}, False),
         ("ForAllValues:StringEquals", ["a", "b"], {"k": ["a", "b"]}, True),
+        # addresses: in a network, or not; a value that is no address never matches
+        ("IpAddress", "198.51.100.0/24", {"k": "198.51.100.7"}, True),
+        ("IpAddress", ["203.0.113.0/24", "2001:db8::/32"], {"k": "2001:db8::1"}, True),
+        ("NotIpAddress", "198.51.100.0/24", {"k": "198.51.100.7"}, False),
+        ("NotIpAddress", "198.51.100.0/24", {"k": "192.0.2.1"}, True),
+        ("NotIpAddress", "198.51.100.0/24", {}, True),
+        ("IpAddress", "198.51.100.0/24", {"k": "not-an-address"}, False),
+        # dates: ISO 8601 or epoch seconds, compared as moments
+        ("DateGreaterThan", "2026-01-01T00:00:00Z", {"k": "2026-06-01T12:00:00Z"}, True),
+        ("DateLessThan", "2026-01-01T00:00:00Z", {"k": "2026-06-01T12:00:00Z"}, False),
+        ("DateLessThanEquals", "2026-01-01", {"k": "1767225600"}, True),  # the same moment
+        ("DateNotEquals", "2026-01-01", {"k": "2026-01-02"}, True),
+        ("DateEquals", "2026-01-01", {"k": "yesterday"}, False),
+        # ARNs take wildcards under ArnEquals as under ArnLike
+        ("ArnEquals", "arn:aws:iam::*:role/a", {"k": "arn:aws:iam::111122223333:role/a"}, True),
+        ("ArnNotEquals", "arn:aws:iam::*:role/a", {"k": "arn:aws:iam::111122223333:role/b"}, True),
     ],
 )
 def test_condition_operators(
