@@ -23,9 +23,17 @@ def templates_with_stack_sets(
     templates are left out (they deploy as no stack of the assembly)."""
     for template_path in sorted(assembly_dir.glob("*.template.json")):
         template = json.loads(template_path.read_text(encoding="utf-8"))
+        resources = template.get("Resources", {}) if isinstance(template, dict) else None
+        if not isinstance(resources, dict) or not all(
+            isinstance(r, dict) for r in resources.values()
+        ):
+            raise ValueError(
+                f"{template_path.name} is not a CloudFormation template (an object whose "
+                "Resources are objects)"
+            )
         stack = template_path.name.removesuffix(".template.json")
         yield stack, template
-        for logical_id, resource in template.get("Resources", {}).items():
+        for logical_id, resource in resources.items():
             body = resource.get("Properties", {}).get("TemplateBody")
             nested_file = resource.get("Metadata", {}).get("lz:TemplateFile")
             if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):

@@ -13,6 +13,7 @@ No CDK here.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from functools import cache
 from importlib import resources
@@ -236,6 +237,8 @@ def assumptions_from(pairs: list[str]) -> tuple[Assumptions, list[str]]:
         try:
             number = float(value)
         except ValueError:
+            number = math.nan
+        if not math.isfinite(number):  # nan and inf read as floats too
             problems.append(f"--assume {key}: {value!r} is not a number")
             continue
         if number < 0:

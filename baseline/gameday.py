@@ -108,6 +108,11 @@ def plan_for(
     """The plan, or a :class:`CommandError` naming every bad input."""
     problems: list[str] = []
     audit = config.account_for(AccountRole.AUDIT)
+    if audit.id is None:  # its alerts are where the game day looks
+        problems.append(
+            f"accounts: the audit account {audit.name!r} has no id yet; a game day runs in "
+            "a landing zone that is deployed (fill in the ids the first deploy made)"
+        )
     chosen = audit
     if account is not None:
         chosen = created_account(config, account, problems) or audit

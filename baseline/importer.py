@@ -357,7 +357,10 @@ def clients() -> tuple[Any, Any]:
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 10})
-    return boto3.client("organizations", config=config), boto3.client("sts", config=config)
+    try:
+        return boto3.client("organizations", config=config), boto3.client("sts", config=config)
+    except ValueError as error:  # an endpoint or region botocore cannot make a URL of
+        raise CommandError([f"cannot use the AWS credentials: {error}"]) from None
 
 
 def progress_printer() -> Callable[[str], None] | None:

@@ -78,6 +78,9 @@ def test_the_text_says_it_is_an_estimate_and_lists_its_assumptions(
         ("planets=3", "--assume: 'planets=3' is not KEY=VALUE"),
         ("instances=many", "--assume instances: 'many' is not a number"),
         ("instances=-1", "--assume instances: '-1' is negative"),
+        ("instances=inf", "--assume instances: 'inf' is not a number"),
+        ("log_gb=nan", "--assume log_gb: 'nan' is not a number"),
+        ("log_gb=1e400", "--assume log_gb: '1e400' is not a number"),
     ],
 )
 def test_bad_assumptions_exit_2(

@@ -268,13 +268,19 @@ def test_a_broken_part_is_missing_even_where_the_config_leaves_it_out(
     ]
 
 
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "[]", '{"Resources": []}', '{"Resources": {"A": 1}}'],
+    ids=["not json", "a list", "resources a list", "a resource a number"],
+)
 def test_the_report_refuses_an_unreadable_assembly(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "Broken.template.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "Broken.template.json").write_text(content, encoding="utf-8")
     assert main(["report", "--cdk-out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "not a readable cloud assembly" in err
+    assert "Traceback" not in err and "not a readable cloud assembly" in err, err
+    assert len(err.splitlines()) == 1, err
 
 
 def test_every_feature_a_control_applies_to_is_decided_from_the_config() -> None:

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from baseline.__main__ import main
-from baseline.config import LandingZoneConfig
+from baseline.config import LandingZoneConfig, parse_config
 from baseline.gameday import DEFAULT_TYPES, Rehearsal, plan_for
 from baseline.operations import CommandError
 
@@ -235,6 +235,23 @@ def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig
         "--account: 'audti' is not an account of the config (did you mean audit?)",
         "--region: 'xx-west-9' is not a governed region (eu-west-1, eu-central-1, us-east-1)",
         "--type: 'nope' is not a GuardDuty finding type (like Backdoor:EC2/C&CActivity.B!DNS)",
+    ]
+
+
+def test_fails_before_the_audit_account_exists(config_data: dict[str, Any]) -> None:
+    """A greenfield config before its first deploy: no account has an id to rehearse in."""
+    config_data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    del config_data["network"]
+    for account in config_data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    for unit in config_data["organizational_units"]:
+        unit.pop("id", None)
+    with pytest.raises(CommandError) as caught:
+        plan_for(parse_config(config_data), account=None, region=None, finding_types=[])
+    assert caught.value.problems == [
+        "accounts: the audit account 'audit' has no id yet; a game day runs in a landing "
+        "zone that is deployed (fill in the ids the first deploy made)"
     ]
 
 

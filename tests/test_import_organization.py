@@ -229,6 +229,31 @@ _ORG = {
 }
 
 
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        (("AWS_ENDPOINT_URL", "notaurl"), "Invalid endpoint: notaurl"),
+        (("AWS_DEFAULT_REGION", ""), "Invalid endpoint: https://sts..amazonaws.com"),
+    ],
+    ids=["endpoint", "empty region"],
+)
+def test_settings_botocore_cannot_use_are_one_line(
+    setting: tuple[str, str],
+    problem: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv(*setting)
+    output = tmp_path / "imported.yaml"
+    assert main(["import-organization", "--output", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"cannot use the AWS credentials: {problem}", err
+    assert not output.exists()
+
+
 def test_denied_reads_name_the_permission() -> None:
     with pytest.raises(CommandError) as caught:
         read_organization(
