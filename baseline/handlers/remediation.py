@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 try:  # in the function's package the handlers are top-level modules
     import containment  # type: ignore[import-not-found]
 except ImportError:  # as part of the baseline package (tests)
@@ -115,14 +117,34 @@ def close_admin_ports(ec2: Any, group_id: str) -> str:
     tags = {t["Key"]: t["Value"] for t in group.get("Tags", [])}
     if tags.get(containment.QUARANTINE_TAG) == "true":
         return "left alone: the quarantine group of an incident"
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
-        "SecurityGroupRules"
-    ]
-    ids = _world_open_admin_rules(rules)
+    ids = _world_open_admin_rules(_inbound_rules(ec2, group_id))
     if not ids:
         return "no inbound rule from anywhere takes in 22 or 3389 (any more)"
-    ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=ids)
+    try:
+        ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=ids)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidSecurityGroupRuleId.NotFound":
+            raise
+        # another finding of the same group (EC2.19 and EC2.53 both, say), handled at the
+        # same time, revoked some of them first: revoke what is still there
+        left = _world_open_admin_rules(_inbound_rules(ec2, group_id))
+        if left:
+            ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=left)
+        gone = [i for i in ids if i not in left]
+        return (
+            f"revoked {', '.join(left)}"
+            + ("; " if left else "")
+            + (f"{', '.join(gone)} revoked already, by another finding of the group")
+        )
     return f"revoked {', '.join(ids)}"
+
+
+def _inbound_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
+    filters = [{"Name": "group-id", "Values": [group_id]}]
+    rules: list[dict[str, Any]] = ec2.describe_security_group_rules(Filters=filters)[
+        "SecurityGroupRules"
+    ]
+    return rules
 
 
 def run_runbook(

@@ -147,7 +147,8 @@ def inspector(
         enrolment.ready()
         answer = client.enable(accountIds=batches[index], resourceTypes=["EC2", "ECR", "LAMBDA"])
         for failed in answer.get("failedAccounts", []):
-            if failed.get("errorCode") != "ALREADY_ENABLED":
+            # under way already (just after associate_member, or a retried event): done
+            if failed.get("errorCode") not in ("ALREADY_ENABLED", "ENABLE_IN_PROGRESS"):
                 enrolment.failed(
                     "inspector2",
                     failed["accountId"],

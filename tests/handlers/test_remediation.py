@@ -188,6 +188,45 @@ def test_only_the_world_open_admin_rules_are_revoked() -> None:
     assert "revoked sgr-00000000000000001" in text
 
 
+def test_rules_another_finding_of_the_group_revoked_first_are_no_failure() -> None:
+    """FSBP's EC2.19 and CIS's EC2.53 are two findings of one open group, each handled by
+    its own invocation: the one that revokes second finds some rules gone."""
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    ssh = rule("sgr-00000000000000001", "tcp", 22, 22, "0.0.0.0/0")
+    rdp = rule("sgr-00000000000000002", "tcp", 3389, 3389, "0.0.0.0/0")
+    group_read(clients, [], [ssh, rdp])
+    ec2 = clients.stub("ec2")
+    both = {
+        "GroupId": GROUP,
+        "SecurityGroupRuleIds": [ssh["SecurityGroupRuleId"], rdp["SecurityGroupRuleId"]],
+    }
+    ec2.add_client_error(
+        "revoke_security_group_ingress",
+        service_error_code="InvalidSecurityGroupRuleId.NotFound",
+        http_status_code=400,
+        expected_params=both,
+    )
+    ec2.add_response(
+        "describe_security_group_rules",
+        {"SecurityGroupRules": [rdp]},
+        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+    )
+    ec2.add_response(
+        "revoke_security_group_ingress",
+        {"Return": True},
+        {"GroupId": GROUP, "SecurityGroupRuleIds": [rdp["SecurityGroupRuleId"]]},
+    )
+    found = finding("EC2.19", group())
+    reported(clients, f"Remediated: EC2.19 {GROUP}", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()
+    assert (
+        "revoked sgr-00000000000000002; sgr-00000000000000001 revoked already, by another "
+        "finding of the group"
+    ) in remediation.message(record)
+
+
 def test_a_public_bucket_is_blocked_by_the_aws_runbook() -> None:
     clients = Members()
     ou_path(clients, *NONPROD)

@@ -305,6 +305,35 @@ def test_failed_member_enrolments_are_named_not_ignored() -> None:
         )
 
 
+def test_an_enablement_already_under_way_is_no_failure() -> None:
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS[:1]}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    member = MEMBERS[0]["Id"]
+    stub.add_response("associate_member", {"accountId": member}, {"accountId": member})
+    stub.add_response(
+        "enable",
+        {
+            "accounts": [],
+            "failedAccounts": [
+                {"accountId": member, "errorCode": "ENABLE_IN_PROGRESS", "errorMessage": "busy"},
+                {"accountId": "423456789012", "errorCode": "ALREADY_ENABLED", "errorMessage": "on"},
+            ],
+        },
+        {"accountIds": ["423456789012", member], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+    )
+    with org_stub, stub:
+        handler_module.apply(
+            INSPECTOR_ONLY, {"organizations": organizations, "inspector2": inspector2}.__getitem__
+        )
+    stub.assert_no_pending_responses()
+
+
 def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
