@@ -49,16 +49,39 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _wait(check: Callable[[], bool], what: str, sleep: Callable[[float], None]) -> None:
-    for _ in range(60):  # about five minutes; the function times out after ten
+#: Seconds kept back from the function's timeout to answer CloudFormation: a function
+#: stopped by its timeout answers nothing, and the stack waits an hour for it.
+ANSWER_SECONDS = 30
+
+
+def _deadline(context: Any) -> float:
+    """When the waiting must stop, on ``time.monotonic``'s clock, for this invocation."""
+    left = context.get_remaining_time_in_millis() / 1000 if context is not None else 900.0
+    return time.monotonic() + left - ANSWER_SECONDS
+
+
+def _wait(
+    check: Callable[[], bool],
+    what: str,
+    sleep: Callable[[float], None],
+    deadline: float | None = None,
+) -> None:
+    """Up to five minutes of checks, and never past the invocation's deadline (one
+    invocation may wait three times)."""
+    for _ in range(60):
         if check():
             return
+        if deadline is not None and time.monotonic() + 5 > deadline:
+            break
         sleep(5)
     raise TimeoutError(f"gave up waiting for {what}")
 
 
 def associate_egress(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
+    client: Any,
+    properties: dict[str, Any],
+    sleep: Callable[[float], None] = _sleep,
+    deadline: float | None = None,
 ) -> str:
     """The egress attachment associated with the egress table, and with nothing else."""
     attachment = properties["EgressAttachmentId"]
@@ -79,21 +102,29 @@ def associate_egress(
             TransitGatewayRouteTableId=current["TransitGatewayRouteTableId"],
             TransitGatewayAttachmentId=attachment,
         )
-        _wait(lambda: not association(), "the old association to go", sleep)
+        _wait(lambda: not association(), "the old association to go", sleep, deadline)
     if not association():
         client.associate_transit_gateway_route_table(
             TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=attachment
         )
-    _wait(lambda: association().get("State") == "associated", "the egress association", sleep)
+    _wait(
+        lambda: association().get("State") == "associated",
+        "the egress association",
+        sleep,
+        deadline,
+    )
     return "associated"
 
 
 def set_defaults(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
+    client: Any,
+    properties: dict[str, Any],
+    sleep: Callable[[float], None] = _sleep,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Egress attachment on the egress table; the hub's tables as the gateway's defaults."""
     gateway = properties["TransitGatewayId"]
-    egress = associate_egress(client, properties, sleep)
+    egress = associate_egress(client, properties, sleep, deadline)
     options = {
         "DefaultRouteTableAssociation": "enable",
         "AssociationDefaultRouteTableId": properties["AssociationDefaultRouteTableId"],
@@ -101,26 +132,31 @@ def set_defaults(
         "PropagationDefaultRouteTableId": properties["PropagationDefaultRouteTableId"],
     }
     client.modify_transit_gateway(TransitGatewayId=gateway, Options=options)
-    _wait_available(client, gateway, sleep)
+    _wait_available(client, gateway, sleep, deadline)
     return {"EgressAssociation": egress, **options}
 
 
-def _wait_available(client: Any, gateway: str, sleep: Callable[[float], None]) -> None:
+def _wait_available(
+    client: Any, gateway: str, sleep: Callable[[float], None], deadline: float | None = None
+) -> None:
     def available() -> bool:
         found = client.describe_transit_gateways(TransitGatewayIds=[gateway])["TransitGateways"]
         return bool(found[0]["State"] == "available")
 
-    _wait(available, "the transit gateway to apply its options", sleep)
+    _wait(available, "the transit gateway to apply its options", sleep, deadline)
 
 
 def clear_defaults(
-    client: Any, properties: dict[str, Any], sleep: Callable[[float], None] = _sleep
+    client: Any,
+    properties: dict[str, Any],
+    sleep: Callable[[float], None] = _sleep,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Turn the defaults off, so the route tables are no longer in use by the gateway."""
     options = {"DefaultRouteTableAssociation": "disable", "DefaultRouteTablePropagation": "disable"}
     gateway = properties["TransitGatewayId"]
     client.modify_transit_gateway(TransitGatewayId=gateway, Options=options)
-    _wait_available(client, gateway, sleep)
+    _wait_available(client, gateway, sleep, deadline)
     return options
 
 
@@ -177,13 +213,16 @@ def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_
     """The Lambda entry point: dispatch on the resource type, always answer CloudFormation."""
     properties = event["ResourceProperties"]
     kind = event["ResourceType"]
+    deadline = _deadline(context)
     if kind == "Custom::TransitGatewayDefaults":
         physical_id = str(os.environ.get(OWN_IDS["TransitGatewayId"], "transit-gateway"))
         cfn_response.handle(
             event,
-            lambda: set_defaults(client("ec2"), own_ids(properties, os.environ)),
+            lambda: set_defaults(client("ec2"), own_ids(properties, os.environ), deadline=deadline),
             _sender(physical_id),
-            remove=lambda: clear_defaults(client("ec2"), own_ids(properties, os.environ)),
+            remove=lambda: clear_defaults(
+                client("ec2"), own_ids(properties, os.environ), deadline=deadline
+            ),
         )
     elif kind == "Custom::ManagedDomainLists":
         cfn_response.handle(

@@ -141,6 +141,22 @@ def test_waiting_gives_up_with_a_clear_error() -> None:
         handler_module._wait(lambda: False, "the egress association", _no_sleep)
 
 
+def test_waiting_stops_in_time_to_answer_cloudformation() -> None:
+    """One invocation may wait three times: the waits share the function's time, less
+    what answering CloudFormation needs, or the function is stopped mid-wait and the
+    stack hangs for an hour."""
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return (handler_module.ANSWER_SECONDS + 3) * 1000  # 3 s left to wait
+
+    slept: list[float] = []
+    deadline = handler_module._deadline(Context())
+    with pytest.raises(TimeoutError, match="the transit gateway"):
+        handler_module._wait(lambda: False, "the transit gateway", slept.append, deadline)
+    assert slept == []  # no 5-second sleep fits in what is left
+
+
 def test_managed_lists_are_found_across_pages_and_never_confused_with_own_lists() -> None:
     resolver = Resolver(PAGES)
     found = handler_module.managed_domain_lists(
