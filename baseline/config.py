@@ -1987,10 +1987,11 @@ def _raw_problem_lines(error: ValidationError) -> list[str]:
         elif item["type"] in ("int_type", "float_type") and isinstance(item.get("input"), str):
             message = f"{item['input']!r} is a string: give a number, without quotes"
         elif item["type"] == "string_type" and isinstance(item.get("input"), int):
-            message = (
-                f'{item["input"]} is a number: quote it ("{item["input"]}"); unquoted, '
-                "YAML reads an account id as a number and drops its leading zeros"
-            )
+            message = f'{item["input"]} is a number: quote it ("{item["input"]}")'
+            if "account" in path or re.search(r"(^|[._])ids?(\[\d+\])?$", path):
+                message += (
+                    "; unquoted, YAML reads an account id as a number and drops its leading zeros"
+                )
         lines.append(f"{path or '(top level)'}: {message}")
     return lines
 

@@ -99,7 +99,12 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "unquoted id read as a number": (
         lambda d: _account(d, "network").update(id=534567890123),
-        'accounts[3] (network).id: 534567890123 is a number: quote it ("534567890123")',
+        'accounts[3] (network).id: 534567890123 is a number: quote it ("534567890123"); '
+        "unquoted, YAML reads an account id as a number",
+    ),
+    "a name read as a number": (
+        lambda d: d["organization"].update(name=2024),
+        'organization.name: 2024 is a number: quote it ("2024")\n',
     ),
     "account in a missing OU": (
         lambda d: _account(d, "orders-prod").update(ou="Workloads/Production"),
