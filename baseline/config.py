@@ -1929,12 +1929,15 @@ class LandingZoneConfig(_Strict):
 
 
 def _format_location(loc: tuple[int | str, ...]) -> str:
-    out = ""
+    """``accounts[3].id``; a mapping's key that is itself wrong (pydantic's ``[key]``
+    after it) as ``incident_response.containment (key 1)``."""
+    out, previous = "", ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+        if part == "[key]":
+            out = out.removesuffix(previous) + f" (key {previous.lstrip('.').strip('[]')})"
+            continue
+        previous = f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += previous
     return out
 
 

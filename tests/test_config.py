@@ -102,6 +102,10 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         'accounts[3] (network).id: 534567890123 is a number: quote it ("534567890123"); '
         "unquoted, YAML reads an account id as a number",
     ),
+    "a key read as a number": (
+        lambda d: d.setdefault("incident_response", {}).update(containment={1: "isolate"}),
+        'incident_response.containment (key 1): 1 is a number: quote it ("1")',
+    ),
     "a name read as a number": (
         lambda d: d["organization"].update(name=2024),
         'organization.name: 2024 is a number: quote it ("2024")\n',
