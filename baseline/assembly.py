@@ -25,11 +25,14 @@ def templates_with_stack_sets(
         template = json.loads(template_path.read_text(encoding="utf-8"))
         resources = template.get("Resources", {}) if isinstance(template, dict) else None
         if not isinstance(resources, dict) or not all(
-            isinstance(r, dict) for r in resources.values()
+            isinstance(r, dict)
+            and isinstance(r.get("Properties", {}), dict)
+            and isinstance(r.get("Metadata", {}), dict)
+            for r in resources.values()
         ):
             raise ValueError(
                 f"{template_path.name} is not a CloudFormation template (an object whose "
-                "Resources are objects)"
+                "Resources are objects, each with object Properties and Metadata)"
             )
         stack = template_path.name.removesuffix(".template.json")
         yield stack, template

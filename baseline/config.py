@@ -475,11 +475,14 @@ class CustomGuardrail(_Strict):
                 problems.append(
                     f"statements[{i}].Condition: a mapping of operators to mappings of keys"
                 )
-                continue
+                condition = {}
             for operator in condition:
-                base = str(operator).rpartition(":")[2].removesuffix("IfExists")
-                qualifier = str(operator).rpartition(":")[0]
-                if base not in OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+                qualifier, _, named = str(operator).rpartition(":")
+                if (
+                    named.removesuffix("IfExists") not in OPERATORS
+                    or qualifier not in ("", "ForAnyValue", "ForAllValues")
+                    or named == "NullIfExists"  # IfExists goes with every operator but Null
+                ):
                     problems.append(
                         f"statements[{i}].Condition.{operator}: no IAM condition operator of "
                         "that name"
@@ -2018,15 +2021,29 @@ class _ConfigLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):  # the safe loader's own check follows
             seen: dict[Any, yaml.Node] = {}
+            merges = 0
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue  # `<<: *defaults`: the keys beside it override the merged ones
+                    # `<<: *defaults` (the keys beside it override the merged ones); a
+                    # second `<<` would replace the first, silently
+                    merges += 1
+                    if merges > 1:
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            "'<<' is given twice in one mapping: merge several with one list "
+                            "(<<: [*a, *b])",
+                            key_node.start_mark,
+                        )
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 try:
-                    first = seen.setdefault(key, key_node)
+                    # counted by entry, not by node: an alias of a key is its node again
+                    first = seen.get(key)
+                    seen.setdefault(key, key_node)
                 except TypeError:
                     continue  # an unhashable key: the constructor below refuses it
-                if first is not key_node:
+                if first is not None:
                     raise yaml.constructor.ConstructorError(
                         None,
                         None,

@@ -278,6 +278,18 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         ),
         "guardrails.custom[0].statements[0].Condition.StringEqual: no IAM condition operator",
     ),
+    "custom guardrail with Null if it exists": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"NullIfExists": {"aws:TagKeys": "true"}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.NullIfExists: no IAM condition operator",
+    ),
+    "custom RCP with a bad condition and no principal": (
+        lambda d: d["guardrails"].update(
+            custom=[{**_custom({"Condition": {"Bool": "x"}}), "policy_type": "RCP"}]
+        ),
+        "guardrails.custom[0].statements[0].Principal: an RCP statement must have Principal",
+    ),
     "custom guardrail with an unknown set qualifier": (
         lambda d: d["guardrails"].update(
             custom=[_custom({"Condition": {"ForOneValue:StringLike": {"aws:TagKeys": "x"}}})]
@@ -435,6 +447,14 @@ def test_a_merged_key_may_be_given_again_beside_the_merge() -> None:
     assert read_yaml(text)["item"] == {"a": 1, "b": 3}
     with pytest.raises(yaml.YAMLError, match="given twice"):
         read_yaml("item:\n  nested: {b: 1, b: 2}\n")
+    # a key written again as an alias of itself is the same key twice
+    with pytest.raises(yaml.YAMLError, match="key 'a' is given twice"):
+        read_yaml("? &k a\n: 1\n? *k\n: 2\n")
+    # a second merge would replace the first: one list merges several
+    with pytest.raises(yaml.YAMLError, match="'<<' is given twice"):
+        read_yaml("a: &a {x: 1}\nb: &b {y: 2}\nc: {<<: *a, <<: *b}\n")
+    merged = read_yaml("a: &a {x: 1}\nb: &b {y: 2}\nc: {<<: [*a, *b], x: 3}\n")
+    assert merged["c"] == {"x": 3, "y": 2}
 
 
 @pytest.mark.parametrize(

@@ -270,8 +270,14 @@ def test_a_broken_part_is_missing_even_where_the_config_leaves_it_out(
 
 @pytest.mark.parametrize(
     "content",
-    ["{not json", "[]", '{"Resources": []}', '{"Resources": {"A": 1}}'],
-    ids=["not json", "a list", "resources a list", "a resource a number"],
+    [
+        "{not json",
+        "[]",
+        '{"Resources": []}',
+        '{"Resources": {"A": 1}}',
+        '{"Resources": {"A": {"Type": "AWS::CloudFormation::StackSet", "Properties": []}}}',
+    ],
+    ids=["not json", "a list", "resources a list", "a resource a number", "properties a list"],
 )
 def test_the_report_refuses_an_unreadable_assembly(
     content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

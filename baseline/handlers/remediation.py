@@ -131,11 +131,8 @@ def close_admin_ports(ec2: Any, group_id: str) -> str:
         if left:
             ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=left)
         gone = [i for i in ids if i not in left]
-        return (
-            f"revoked {', '.join(left)}"
-            + ("; " if left else "")
-            + (f"{', '.join(gone)} revoked already, by another finding of the group")
-        )
+        already = f"{', '.join(gone)} revoked already, by another finding of the group"
+        return f"revoked {', '.join(left)}; {already}" if left else already
     return f"revoked {', '.join(ids)}"
 
 

@@ -227,6 +227,33 @@ def test_rules_another_finding_of_the_group_revoked_first_are_no_failure() -> No
     ) in remediation.message(record)
 
 
+def test_rules_another_finding_of_the_group_revoked_already_are_said_so() -> None:
+    """The likelier race: the other finding's invocation revoked every rule first."""
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    ssh = rule("sgr-00000000000000001", "tcp", 22, 22, "0.0.0.0/0")
+    group_read(clients, [], [ssh])
+    ec2 = clients.stub("ec2")
+    ec2.add_client_error(
+        "revoke_security_group_ingress",
+        service_error_code="InvalidSecurityGroupRuleId.NotFound",
+        http_status_code=400,
+        expected_params={"GroupId": GROUP, "SecurityGroupRuleIds": [ssh["SecurityGroupRuleId"]]},
+    )
+    ec2.add_response(
+        "describe_security_group_rules",
+        {"SecurityGroupRules": []},
+        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+    )
+    found = finding("EC2.53", group())
+    reported(clients, f"Remediated: EC2.53 {GROUP}", found["Id"])
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()
+    text = remediation.message(record)
+    assert "sgr-00000000000000001 revoked already, by another finding of the group" in text
+    assert "revoked sgr-00000000000000001 revoked" not in text and "revoked ;" not in text
+
+
 def test_a_public_bucket_is_blocked_by_the_aws_runbook() -> None:
     clients = Members()
     ou_path(clients, *NONPROD)
