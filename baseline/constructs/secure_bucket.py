@@ -157,7 +157,12 @@ class SecureBucket(Construct):
             Default: 90 days; None keeps them forever.
         :param replication: replicate every new object to this target. Default: none.
             The NIST 800-53, HIPAA and PCI DSS packs flag a bucket without replication:
-            give a target here, or say why there is none in ``unreplicated_reason``.
+            give a target here, or say why there is none in ``unreplicated_reason``. The
+            replication role may then decrypt through S3 with the bucket's key (its own,
+            or an :class:`EncryptionKey` given); with a ``kms.IKey`` of your own, grant
+            that in its key policy yourself (``EncryptionKey.grant_decrypt_via_service``),
+            or no object replicates. The role must exist before this key policy is
+            written: deploy the destination first.
         :param replica: this bucket is itself a replication destination (it is the
             second copy, so it does not replicate further). Default: False.
         :param unreplicated_reason: why this bucket has no replica (a sentence an auditor
@@ -193,10 +198,16 @@ class SecureBucket(Construct):
                 "change can destroy the data and its access records.",
             )
 
-        self.encryption_key: kms.IKey = (
-            _key_of(encryption_key)
-            or EncryptionKey(self, "Key", alias=f"alias/s3/{cdk.Names.unique_id(self)[-200:]}").key
+        created_key = (
+            None
+            if encryption_key is not None
+            else EncryptionKey(self, "Key", alias=f"alias/s3/{cdk.Names.unique_id(self)[-200:]}")
         )
+        #: the key construct whose policy this bucket may add to: its own, or one given
+        key_owner = created_key or (
+            encryption_key if isinstance(encryption_key, EncryptionKey) else None
+        )
+        self.encryption_key: kms.IKey = _key_of(encryption_key) or created_key.key  # type: ignore[union-attr]
         created_logs: s3.Bucket | None = None
         if server_access_logs_bucket is None:
             created_logs = self._access_log_bucket(
@@ -244,6 +255,10 @@ class SecureBucket(Construct):
             acknowledge(resource, _OBJECT_LOCK_RULE, unlocked_reason)
         if replication is not None:
             resource.replication_configuration = _replication_configuration(replication)
+            if key_owner is not None:  # S3 reads each object as the role, through the key
+                key_owner.grant_decrypt_via_service(
+                    replication.role_arn, service="s3", sid="AllowReplicationOutOfSource"
+                )
         elif replica:
             _acknowledge_no_replication(
                 resource,

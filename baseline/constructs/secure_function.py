@@ -210,14 +210,7 @@ class SecureFunction(Construct):
             environment_encryption=self.key,
             reserved_concurrent_executions=reserved_concurrency,
             vpc=vpc,
-            vpc_subnets=vpc_subnets
-            or (
-                ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-                if vpc is not None and vpc.private_subnets
-                else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-                if vpc is not None
-                else None
-            ),
+            vpc_subnets=vpc_subnets or (_default_subnets(vpc) if vpc is not None else None),
             retry_attempts=0,
         )
         self.function.node.add_dependency(self.policy)
@@ -251,3 +244,17 @@ class SecureFunction(Construct):
     @property
     def function_arn(self) -> str:
         return self.function.function_arn
+
+
+def _default_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
+    """The subnets a function goes in without ``vpc_subnets``: those with a way out (NAT),
+    else a ``Private`` group (a :class:`LayeredVpc` joined to a transit gateway, whose
+    private subnets are routed to the hub but typed isolated: by type, the function would
+    also land in the ``Isolated`` tier, which has no route out), else the isolated ones."""
+    if vpc.private_subnets:
+        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+    try:
+        vpc.select_subnets(subnet_group_name="Private")
+    except RuntimeError:  # no such group
+        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    return ec2.SubnetSelection(subnet_group_name="Private")

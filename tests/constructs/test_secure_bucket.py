@@ -336,6 +336,31 @@ def test_object_lock_and_replication_when_asked() -> None:
     )
 
 
+def test_the_replication_role_may_read_through_the_buckets_own_key() -> None:
+    """S3 reads each object as the replication role: without kms:Decrypt in the source
+    key's policy, every object would fail to replicate while the bucket looks replicated."""
+    _, stack = new_stack()
+    role = "arn:aws:iam::111122223333:role/replication"
+    SecureBucket(
+        stack,
+        "Replicated",
+        replication=ReplicationTarget(
+            bucket_name="replica-bucket",
+            kms_key_arn="arn:aws:kms:eu-central-1:111122223333:alias/replica",
+            role_arn=role,
+        ),
+    )
+    (key,) = assertions.Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    (statement,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "AllowReplicationOutOfSource"
+    ]
+    assert statement["Principal"] == {"AWS": role} and statement["Effect"] == "Allow"
+    assert "kms:Decrypt" in statement["Action"]
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+
+
 def test_fails_replica_that_replicates() -> None:
     _, stack = new_stack()
     target = ReplicationTarget(bucket_name="b", kms_key_arn="k", role_arn="r")

@@ -94,6 +94,28 @@ def test_the_function_is_traced_encrypted_queued_bounded_and_in_the_vpc(built: A
     )
 
 
+def _subnet_ids(template: assertions.Template) -> list[Any]:
+    (function,) = [
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if "VpcConfig" in f["Properties"]
+    ]
+    return list(function["Properties"]["VpcConfig"]["SubnetIds"])
+
+
+def test_in_a_vpc_joined_to_the_hub_the_function_goes_where_the_hub_is_reached() -> None:
+    """A LayeredVpc on a transit gateway has Private subnets routed to the hub, typed
+    isolated: the function goes there only, not also into the Isolated tier (no route)."""
+    _, stack = new_stack()
+    declare_availability_zones(stack, ["eu-west-1a", "eu-west-1b"])
+    vpc = LayeredVpc(stack, "Vpc", transit_gateway_id="tgw-0123456789abcdef0")
+    SecureFunction(
+        stack, "Fn", code=CODE, handler="index.handler", vpc=vpc.vpc, reserved_concurrency=2
+    )
+    subnets = _subnet_ids(assertions.Template.from_stack(stack))
+    assert len(subnets) == 2 and all("Private" in str(s) for s in subnets), subnets
+
+
 def test_without_a_vpc_or_reserved_concurrency_the_packs_say_so() -> None:
     """No default acknowledgement hides the choice: the regulated packs report it."""
     app, _, _ = _build(vpc=None, reserved_concurrency=None)
