@@ -1036,6 +1036,14 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     HUB_CHANGE_ACTIONS,
                     ArnNotLike={"aws:PrincipalArn": hub_principals},
                     StringEquals={f"aws:ResourceTag/{managed_by}": managed_by_value},
+                    # the forensics account's analysis VPC is the kit's too (so tagged), and
+                    # its responders start instances there; SCP-FORENSICS-ACCOUNT keeps its
+                    # network closed
+                    **(
+                        {"StringNotEquals": {"aws:ResourceAccount": context.forensics.id}}
+                        if context.forensics is not None
+                        else {}
+                    ),
                 ),
                 _deny(
                     "ProtectHubParameters",

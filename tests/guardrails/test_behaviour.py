@@ -1049,6 +1049,34 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
+        "forensics responder starts an analysis instance in the kit's forensics VPC",
+        FORENSICS,
+        Request(
+            "ec2:RunInstances",
+            f"arn:aws:ec2:eu-west-1:{FORENSICS}:subnet/subnet-0analysis",
+            FORENSICS_ADMIN,
+            context={
+                "aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone",
+                "aws:ResourceAccount": FORENSICS,
+            },
+        ),
+        "Allow",
+    ),
+    (
+        "network admin runs a proxy in a hub subnet, the account named",
+        NETWORK,
+        Request(
+            "ec2:RunInstances",
+            f"arn:aws:ec2:eu-west-1:{NETWORK}:subnet/subnet-0firewall",
+            NETWORK_ADMIN,
+            context={
+                "aws:ResourceTag/lz:managed-by": "aws-secure-landing-zone",
+                "aws:ResourceAccount": NETWORK,
+            },
+        ),
+        "Deny",
+    ),
+    (
         "network admin points spokes at another transit gateway",
         NETWORK,
         Request(
