@@ -822,7 +822,13 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     "ProtectBaselineKeys",
                     KEY_CHANGE_ACTIONS,
                     **baseline,
-                    **{"ForAnyValue:StringLike": {"kms:ResourceAliases": [f"alias/{prefix}/*"]}},
+                    # the kit's keys: alias/<prefix>/..., and its functions' own keys, named
+                    # after the function (alias/<prefix>-containment-eu-west-1, ...)
+                    **{
+                        "ForAnyValue:StringLike": {
+                            "kms:ResourceAliases": [f"alias/{prefix}/*", f"alias/{prefix}-*"]
+                        }
+                    },
                 ),
                 # Exempt roles must not be usable by anyone else: no assuming the landing
                 # zone's CDK roles, no passing exempt roles, no changing baseline functions.

@@ -785,6 +785,17 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
+        "disable the key of a baseline function (the containment function's)",
+        AUDIT_ACCOUNT,
+        Request(
+            "kms:DisableKey",
+            f"arn:aws:kms:eu-west-1:{AUDIT_ACCOUNT}:key/9abc",
+            AUDIT_ADMIN,
+            context={"kms:ResourceAliases": ["alias/nwl-containment-eu-west-1"]},
+        ),
+        "Deny",
+    ),
+    (
         "schedule deletion of a workload key",
         PROD,
         Request(
