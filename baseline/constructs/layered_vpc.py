@@ -62,7 +62,10 @@ class LayeredVpc(Construct):
     ) -> None:
         """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
 
-        :param cidr: the VPC's IPv4 range, /16 to /24. Default: 10.0.0.0/16.
+        :param cidr: the VPC's IPv4 range, /16 to /24, large enough for the tiers: /18
+            for two or three AZs with a transit gateway, /18 for two AZs and /17 for three
+            with public subnets, /23 for two AZs and /22 for three isolated only. Default:
+            10.0.0.0/16.
         :param max_azs: availability zones, at least 2. Default: 2. In a stack with a
             concrete account and region, name them in ``availability_zones`` instead.
         :param availability_zones: the AZ names to use (2 or more). Default: ``max_azs``
@@ -349,19 +352,26 @@ def _argument_problems(
 ) -> list[str]:
     """Every reason the arguments cannot make a working VPC."""
     problems = []
+    azs = len(zones) if zones is not None else max_azs
     try:
         network = ipaddress.ip_network(cidr)
         if not 16 <= network.prefixlen <= 24:
             problems.append(f"cidr must be a /16 to /24 range, got {cidr}")
+        elif not _tiers_fit(network.prefixlen, _tier_masks(isolated_only, transit_gateway_id), azs):
+            problems.append(
+                f"cidr {cidr} is too small for the tiers in {azs} AZs (each AZ takes a /20 "
+                "private subnet and /24 public and isolated ones; an isolated-only VPC a /24): "
+                "give a larger range"
+            )
     except ValueError:
         problems.append(f"cidr must be an IPv4 range like 10.0.0.0/16, got {cidr!r}")
     if max_azs < 2:
         problems.append(
             f"max_azs must be at least 2 (a tier in one AZ fails with it), got {max_azs}"
         )
-    if not isolated_only and transit_gateway_id is None and not 1 <= nat_gateways <= max_azs:
+    if not isolated_only and transit_gateway_id is None and not 1 <= nat_gateways <= azs:
         problems.append(
-            f"nat_gateways must be between 1 and max_azs ({max_azs}), got {nat_gateways}"
+            f"nat_gateways must be between 1 and the number of AZs ({azs}), got {nat_gateways}"
         )
     if isolated_only and transit_gateway_id is not None:
         problems.append("isolated_only and transit_gateway_id: an isolated VPC has no route out")
@@ -386,6 +396,24 @@ def _warn_of_a_zone_lookup(vpc: Construct) -> None:
             "placeholder zones: call baseline.constructs.declare_availability_zones(stack, "
             f"['{stack.region}a', '{stack.region}b']) at the start of the stack.",
         )
+
+
+def _tier_masks(isolated_only: bool, transit_gateway_id: str | None) -> list[int]:
+    """The subnet masks of the tiers, in the order the VPC allocates them."""
+    if transit_gateway_id is not None:
+        return [20, 24]  # Private (routed to the hub), Isolated
+    return [24] if isolated_only else [24, 20, 24]  # Public, Private, Isolated
+
+
+def _tiers_fit(prefix: int, masks: list[int], azs: int) -> bool:
+    """Whether the tiers' subnets, one per AZ each, fit a range of this prefix length when
+    laid out one after the other, each on a boundary of its own size (as the CDK does)."""
+    used = 0
+    for mask in masks:
+        block = 2 ** (32 - mask)
+        for _ in range(azs):
+            used = -(-used // block) * block + block
+    return used <= 2 ** (32 - prefix)
 
 
 def _tier_of(subnet: ec2.ISubnet) -> str:

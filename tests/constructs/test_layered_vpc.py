@@ -267,7 +267,16 @@ def test_transit_gateway_replaces_nat() -> None:
         ({"cidr": "10.0.0.0/8"}, "cidr must be a /16 to /24 range"),
         ({"cidr": "not-a-cidr"}, "cidr must be an IPv4 range"),
         ({"max_azs": 1}, "max_azs must be at least 2"),
-        ({"nat_gateways": 3}, "nat_gateways must be between 1 and max_azs"),
+        ({"nat_gateways": 3}, r"nat_gateways must be between 1 and the number of AZs \(2\)"),
+        ({"cidr": "10.0.0.0/19"}, "cidr 10.0.0.0/19 is too small for the tiers in 2 AZs"),
+        (
+            {"cidr": "10.0.0.0/18", "max_azs": 3, "nat_gateways": 1},
+            "cidr 10.0.0.0/18 is too small for the tiers in 3 AZs",
+        ),
+        (
+            {"cidr": "10.0.0.0/24", "isolated_only": True},
+            "cidr 10.0.0.0/24 is too small",
+        ),
         (
             {"isolated_only": True, "transit_gateway_id": "tgw-1"},
             "an isolated VPC has no route out",
@@ -278,6 +287,33 @@ def test_fails_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
         LayeredVpc(stack, "Vpc", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"cidr": "10.0.0.0/18"},
+        {"cidr": "10.0.0.0/23", "isolated_only": True},
+        {"cidr": "10.0.0.0/18", "transit_gateway_id": "tgw-0123456789abcdef0"},
+    ],
+    ids=["public tiers", "isolated only", "on a transit gateway"],
+)
+def test_the_smallest_range_the_tiers_fit_in_builds(kwargs: dict[str, Any]) -> None:
+    _, stack = new_stack()
+    LayeredVpc(stack, "Vpc", **kwargs)  # the CDK lays the subnets out without complaint
+    subnets = assertions.Template.from_stack(stack).find_resources("AWS::EC2::Subnet")
+    assert len(subnets) >= 2
+
+
+def test_nat_gateways_count_the_zones_given() -> None:
+    from baseline.constructs.layered_vpc import declare_availability_zones
+
+    _, stack = new_stack()
+    zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    declare_availability_zones(stack, zones)
+    LayeredVpc(stack, "Vpc", availability_zones=zones, nat_gateways=3)
+    template = assertions.Template.from_stack(stack)
+    assert len(template.find_resources("AWS::EC2::NatGateway")) == 3
 
 
 def test_joins_the_network_hub_by_the_shared_parameters() -> None:
