@@ -331,16 +331,22 @@ class SecureBucket(Construct):
         IAM5 finding for that one resource is acknowledged on the grantee, with the reason.
 
         :param objects_key_pattern: the object keys granted. Default: ``*`` (every object).
-        :param list_bucket: also grant ``s3:ListBucket`` on the bucket. Default: False.
+        :param list_bucket: also grant ``s3:ListBucket`` on the bucket (with a pattern
+            other than ``*``, only for listings under it: ``s3:prefix``). Default: False.
         """
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(object_actions),
             resource_arns=[self.bucket.arn_for_objects(objects_key_pattern)],
         )
-        if list_bucket:
+        if list_bucket:  # for some objects, listing only their keys (s3:prefix)
             iam.Grant.add_to_principal(
-                grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.bucket.bucket_arn]
+                grantee=grantee,
+                actions=["s3:ListBucket"],
+                resource_arns=[self.bucket.bucket_arn],
+                conditions=None
+                if objects_key_pattern == "*"
+                else {"StringLike": {"s3:prefix": [objects_key_pattern]}},
             )
         self.encryption_key.grant(grantee, *key_actions)
         if hasattr(self.encryption_key, "alias_name"):

@@ -27,6 +27,8 @@ def default_bucket() -> tuple[cdk.App, SecureBucket, assertions.Template]:
     bucket.grant_write(writer, "uploads/*")
     editor = iam.Role(stack, "Editor", assumed_by=iam.AccountRootPrincipal())
     bucket.grant_read_write(editor)
+    reports = iam.Role(stack, "ReportsReader", assumed_by=iam.AccountRootPrincipal())
+    bucket.grant_read(reports, "reports/*")
     return app, bucket, assertions.Template.from_stack(stack)
 
 
@@ -209,6 +211,23 @@ def test_grant_read_lists_and_reads_objects_and_decrypts_only(default_bucket: An
         },
         {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": _arn(main_id)},
         {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": _arn(key_id)},
+    ]
+
+
+def test_grant_read_under_a_pattern_lists_only_the_keys_under_it(default_bucket: Any) -> None:
+    """Listing the whole bucket would show every key name, the ones not granted too."""
+    _, bucket, template = default_bucket
+    main_id, _, _ = _ids(bucket)
+    listing = [
+        s for s in _statements_of_role(template, "ReportsReader") if s["Action"] == "s3:ListBucket"
+    ]
+    assert listing == [
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["reports/*"]}},
+            "Effect": "Allow",
+            "Resource": _arn(main_id),
+        }
     ]
 
 
