@@ -410,10 +410,10 @@ def _tiers_fit(prefix: int, masks: list[int], azs: int) -> bool:
     laid out one after the other, each on a boundary of its own size (as the CDK does)."""
     used = 0
     for mask in masks:
-        block = 2 ** (32 - mask)
+        block = 1 << (32 - mask)
         for _ in range(azs):
             used = -(-used // block) * block + block
-    return used <= 2 ** (32 - prefix)
+    return used <= 1 << (32 - prefix)
 
 
 def _tier_of(subnet: ec2.ISubnet) -> str:
