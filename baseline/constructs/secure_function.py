@@ -128,6 +128,11 @@ class SecureFunction(Construct):
             )
         if vpc_subnets is not None and vpc is None:
             raise ValueError("SecureFunction: vpc_subnets needs vpc")
+        if not cdk.Token.is_unresolved(memory_size) and not 128 <= memory_size <= 10_240:
+            raise ValueError(
+                f"SecureFunction: memory_size must be 128 to 10,240 MiB (Lambda's range), "
+                f"got {memory_size}"
+            )
         unique = cdk.Names.unique_id(self)
         self.logs = SecureLogGroup(
             self,

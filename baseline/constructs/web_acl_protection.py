@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -65,6 +66,11 @@ class WebAclProtection(Construct):
         if cloudfront and resource_arns:
             raise ValueError(
                 "resource_arns: a CloudFront web ACL is set on the distribution, not associated"
+            )
+        if not cdk.Token.is_unresolved(name) and not re.fullmatch(r"[A-Za-z0-9-]{1,128}", name):
+            raise ValueError(
+                f"name must be 1-128 letters, digits and hyphens (it names the web ACL, its "
+                f"log group and key alias), got {name!r}"
             )
         stack = cdk.Stack.of(self)
         log_group_name = f"aws-waf-logs-{name}"  # WAF requires this prefix

@@ -134,6 +134,8 @@ def test_without_a_vpc_or_reserved_concurrency_the_packs_say_so() -> None:
     [
         ({"reserved_concurrency": 0}, "reserved_concurrency must be at least 1"),
         ({"vpc": None, "vpc_subnets": object()}, "vpc_subnets needs vpc"),
+        ({"memory_size": 20_000}, "memory_size must be 128 to 10,240 MiB"),
+        ({"memory_size": 64}, "memory_size must be 128 to 10,240 MiB"),
     ],
 )
 def test_fails_bad_arguments(kwargs: dict[str, Any], message: str) -> None:

@@ -76,9 +76,11 @@ def test_cloudfront_acl_is_global_and_associates_nothing() -> None:
     [
         ({"rate_limit": 10}, "rate_limit must be between"),
         ({"cloudfront": True, "resource_arns": [ALB]}, "CloudFront web ACL"),
+        ({"name": "orders api"}, r"name must be 1-128 letters, digits and hyphens .*'orders api'"),
+        ({"name": "orders/api"}, "name must be 1-128 letters"),
     ],
 )
 def test_fails_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
-        WebAclProtection(stack, "Waf", name="x", **kwargs)  # type: ignore[arg-type]
+        WebAclProtection(stack, "Waf", **({"name": "x"} | kwargs))  # type: ignore[arg-type]
