@@ -273,7 +273,9 @@ def test_fails_when_the_enrolment_would_outlast_cloudformations_hour(
     assert sent[0][0] == "FAILED" and "deploy again to go on" in sent[0][1]
 
 
-def test_failed_member_enrolments_are_named_not_ignored() -> None:
+def _inspector_enabling_one_member(member_error: str) -> tuple[Any, Any, Any, Any]:
+    """Stubbed clients for an Inspector enrolment of one member, whose enable answers
+    ``member_error`` for the member (the administrator is enabled already)."""
     organizations, org_stub = _stubbed("organizations")
     inspector2, stub = _stubbed("inspector2")
     org_stub.add_response("list_accounts", {"Accounts": MEMBERS[:1]}, {})
@@ -289,48 +291,30 @@ def test_failed_member_enrolments_are_named_not_ignored() -> None:
         {
             "accounts": [],
             "failedAccounts": [
-                {"accountId": member, "errorCode": "ACCESS_DENIED", "errorMessage": "denied"},
+                {"accountId": member, "errorCode": member_error, "errorMessage": "denied"},
                 {"accountId": "423456789012", "errorCode": "ALREADY_ENABLED", "errorMessage": "on"},
             ],
         },
         {"accountIds": ["423456789012", member], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
     )
+    clients = {"organizations": organizations, "inspector2": inspector2}
+    return clients.__getitem__, org_stub, stub, member
+
+
+def test_failed_member_enrolments_are_named_not_ignored() -> None:
+    clients, org_stub, stub, member = _inspector_enabling_one_member("ACCESS_DENIED")
     with (
         org_stub,
         stub,
         pytest.raises(RuntimeError, match=f"1 member enrolment.*inspector2 {member}: denied"),
     ):
-        handler_module.apply(
-            INSPECTOR_ONLY, {"organizations": organizations, "inspector2": inspector2}.__getitem__
-        )
+        handler_module.apply(INSPECTOR_ONLY, clients)
 
 
 def test_an_enablement_already_under_way_is_no_failure() -> None:
-    organizations, org_stub = _stubbed("organizations")
-    inspector2, stub = _stubbed("inspector2")
-    org_stub.add_response("list_accounts", {"Accounts": MEMBERS[:1]}, {})
-    stub.add_response(
-        "update_organization_configuration",
-        {"autoEnable": {"ec2": True, "ecr": True}},
-        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
-    )
-    member = MEMBERS[0]["Id"]
-    stub.add_response("associate_member", {"accountId": member}, {"accountId": member})
-    stub.add_response(
-        "enable",
-        {
-            "accounts": [],
-            "failedAccounts": [
-                {"accountId": member, "errorCode": "ENABLE_IN_PROGRESS", "errorMessage": "busy"},
-                {"accountId": "423456789012", "errorCode": "ALREADY_ENABLED", "errorMessage": "on"},
-            ],
-        },
-        {"accountIds": ["423456789012", member], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
-    )
+    clients, org_stub, stub, _ = _inspector_enabling_one_member("ENABLE_IN_PROGRESS")
     with org_stub, stub:
-        handler_module.apply(
-            INSPECTOR_ONLY, {"organizations": organizations, "inspector2": inspector2}.__getitem__
-        )
+        handler_module.apply(INSPECTOR_ONLY, clients)
     stub.assert_no_pending_responses()
 
 
