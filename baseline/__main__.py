@@ -65,7 +65,6 @@ def describe(config: LandingZoneConfig) -> str:
 
 
 def _validate(path: Path) -> int:
-    from baseline import guardrails  # plain data: no CDK
     from baseline.importer import PLACEHOLDER
 
     left = _placeholders_in(path)
@@ -75,7 +74,7 @@ def _validate(path: Path) -> int:
             print(f"  {field}: still {PLACEHOLDER}", file=sys.stderr)
         return EXIT_INVALID_CONFIG
     try:
-        config = guardrails.check(load_config(path), str(path))
+        config = _checked_config(path)
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INVALID_CONFIG
@@ -118,12 +117,11 @@ def _docs(check: bool) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from baseline import guardrails
     from baseline.assembly import templates_in
     from baseline.report import coverage, render
 
     try:
-        config = guardrails.check(load_config(args.config), str(args.config))
+        config = _checked_config(args.config)
     except ConfigError as error:
         return _refused(error)
     if args.cdk_out is not None:
