@@ -49,7 +49,7 @@ from baseline.naming import (
     account_stack_index,
     created_account_logical_id,
 )
-from baseline.trust import external_id_problem, subject_problems
+from baseline.trust import EMAIL, ORGANIZATION_ID, external_id_problem, subject_problems
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
@@ -104,14 +104,8 @@ MAX_NEW_ACCOUNTS_PER_STACK = 450
 _PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _OU_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]{0,127}\Z")
-# The address grammar AWS Organizations accepts, narrowed to what mail systems deliver.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
-)
 _ACCOUNT_ID = re.compile(r"^\d{12}\Z")
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}\Z")
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}\Z")
 _PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}\Z")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}\Z")
@@ -218,7 +212,7 @@ def _prefix_rules(value: str) -> str:
 
 
 def _email_rules(value: str) -> str:
-    if not 6 <= len(value) <= 64 or not _EMAIL.match(value):
+    if not 6 <= len(value) <= 64 or not EMAIL.match(value):
         raise ValueError(f"{value!r} is not a valid e-mail address of 6-64 characters")
     return value
 
@@ -250,14 +244,14 @@ class Organization(_Strict):
             "only the Organization stack is synthesized."
         ),
     )
-    id: Annotated[str | None, _matches(_ORG_ID, "is not an organisation id like o-a1b2c3d4e5")] = (
-        Field(
-            default=None,
-            description=(
-                "The organisation id (o-...). Log writers and the data perimeter are scoped to "
-                "it (aws:SourceOrgID, aws:PrincipalOrgID). Required unless create is true."
-            ),
-        )
+    id: Annotated[
+        str | None, _matches(ORGANIZATION_ID, "is not an organisation id like o-a1b2c3d4e5")
+    ] = Field(
+        default=None,
+        description=(
+            "The organisation id (o-...). Log writers and the data perimeter are scoped to "
+            "it (aws:SourceOrgID, aws:PrincipalOrgID). Required unless create is true."
+        ),
     )
     root_id: Annotated[str | None, _matches(_ROOT_ID, "is not a root id like r-a1b2")] = Field(
         default=None,

@@ -18,8 +18,8 @@ import re
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-# KMS aliases: "alias/" + up to 250 of [a-zA-Z0-9/_-]; "alias/aws/" is AWS's.
-_ALIAS = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}\Z")
+# KMS aliases: "alias/" + up to 250 of [a-zA-Z0-9:/_-]; "alias/aws/" is AWS's.
+_ALIAS = re.compile(r"^alias/[a-zA-Z0-9:/_-]{1,250}\Z")
 # IAM role names: 1-64 of [\w+=,.@-].
 _ROLE = re.compile(r"^[\w+=,.@-]{1,64}\Z")
 _ACCOUNT_ID = re.compile(r"^\d{12}\Z")
@@ -41,11 +41,19 @@ def _bucket(name: str) -> str:
     return name
 
 
+def alias_problem(name: str) -> str | None:
+    """Why KMS would refuse ``name`` as an alias, or None."""
+    if name.startswith("alias/aws/"):
+        return f"KMS alias {name!r} starts with alias/aws/, which AWS reserves"
+    if not _ALIAS.match(name):
+        return f"KMS alias {name!r} breaks the alias rules (alias/ + 1-250 of [A-Za-z0-9:/_-])"
+    return None
+
+
 def _alias(name: str) -> str:
-    if not _ALIAS.match(name) or name.startswith("alias/aws/"):
-        raise ValueError(
-            f"KMS alias {name!r} breaks the alias rules (alias/ + 1-250 of [A-Za-z0-9/_-])"
-        )
+    problem = alias_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
     return name
 
 

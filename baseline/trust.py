@@ -1,5 +1,6 @@
-"""What GitHub OIDC subjects and external ids a role may trust: checks with no CDK, so
-the config's validation can use them without starting node."""
+"""What GitHub OIDC subjects, external ids, organisations and e-mail addresses the kit
+trusts or sends to: checks with no CDK, so the config's validation and the constructs
+share them without starting node."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ _OWNER = re.compile(rf"^{_NAME}$")
 _REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)\Z")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}\Z")
+# The address grammar AWS Organizations accepts, narrowed to what mail systems deliver.
+EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
 
 
 def subject_problems(subjects: Sequence[str]) -> list[str]:

@@ -11,6 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from baseline import naming
+
 #: What a service needs to encrypt data it writes with a customer-managed key.
 ENCRYPT_ACTIONS = ("kms:GenerateDataKey*", "kms:Encrypt")
 #: What a service or principal needs to read data encrypted under the key.
@@ -93,10 +95,11 @@ class EncryptionKey(Construct):
     ) -> None:
         """Create the key.
 
-        :param alias: the key's alias, ``alias/...`` (required: people find keys by alias).
+        :param alias: the key's alias, ``alias/`` and 1-250 of ``A-Za-z0-9:/_-``, not
+            ``alias/aws/...`` (required: people find keys by alias).
         :param description: what the key protects. Default: "Customer-managed key <alias>".
         :param pending_window: waiting period before a scheduled deletion completes.
-            Default: 30 days, the longest AWS allows (7-30); shorter warns at synth
+            Default: 30 days, the longest AWS allows (7-30 whole days); shorter warns at synth
             (``lz:EncryptionKey.ShortDeletionWindow``).
         :param removal_policy: what CloudFormation does when the key leaves the stack.
             Default: RETAIN_ON_UPDATE_OR_DELETE (removed only if its own creation fails);
@@ -106,20 +109,20 @@ class EncryptionKey(Construct):
         """
         super().__init__(scope, construct_id)
         # A literal alias that passes needs no question to the CDK about tokens.
-        allowed = alias.startswith("alias/") and not alias.startswith("alias/aws/")
-        if not allowed and not cdk.Token.is_unresolved(alias):
-            raise ValueError(
-                f"alias must start with 'alias/' and not 'alias/aws/' (AWS reserves it), got {alias!r}"
-            )
+        problem = naming.alias_problem(alias)
+        if problem is not None and not cdk.Token.is_unresolved(alias):
+            raise ValueError(f"alias: {problem}")
         days: float
         if pending_window is None:
             window, days = _longest_pending_window(), _MAX_PENDING_DAYS
         else:
-            window, days = pending_window, pending_window.to_days()
-        if not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
+            window, days = pending_window, pending_window.to_seconds() / 86_400
+        if days != int(days) or not _MIN_PENDING_DAYS <= days <= _MAX_PENDING_DAYS:
             raise ValueError(
-                f"pending_window must be between {_MIN_PENDING_DAYS} and {_MAX_PENDING_DAYS} days, got {days}"
+                f"pending_window must be a whole number of days from {_MIN_PENDING_DAYS} to "
+                f"{_MAX_PENDING_DAYS}, got {pending_window.to_human_string() if pending_window else days}"
             )
+        days = int(days)
         if removal_policy not in (
             cdk.RemovalPolicy.RETAIN,
             cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from baseline.compliance import acknowledge
 from baseline.constructs.encryption_key import EncryptionKey
+from baseline.trust import ORGANIZATION_ID
 
 _ROTATION_RULES = (
     "AwsSolutions-SMG4",
@@ -66,9 +67,12 @@ class SecureSecret(Construct):
         """
         super().__init__(scope, construct_id)
         problems = []
-        if not organization_id.startswith("o-"):
+        if not ORGANIZATION_ID.match(organization_id) and not cdk.Token.is_unresolved(
+            organization_id
+        ):
             problems.append(
-                f"organization_id must be an organisation id (o-...), got {organization_id!r}"
+                "organization_id must be an organisation id (o- and 10-32 lower-case letters "
+                f"or digits), got {organization_id!r}"
             )
         if rotation_function is not None and unrotated_reason is not None:
             problems.append("give rotation_function or unrotated_reason, not both")

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from baseline.compliance import GUARD_PLUGIN, acknowledge
 from baseline.constructs.encryption_key import EncryptionKey
+from baseline.trust import EMAIL
 
 
 class SecurityNotifications(Construct):
@@ -47,6 +48,8 @@ class SecurityNotifications(Construct):
         :param key_alias: alias of the topic's customer-managed key.
         """
         super().__init__(scope, construct_id)
+        if not EMAIL.match(email) and not cdk.Token.is_unresolved(email):
+            raise ValueError(f"email must be an e-mail address (name@example.com), got {email!r}")
         account = cdk.Stack.of(self).account
         self.key = EncryptionKey(
             self, "Key", alias=key_alias, description=f"Encrypts the {topic_name} topic"

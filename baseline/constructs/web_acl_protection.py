@@ -73,6 +73,8 @@ class WebAclProtection(Construct):
                 f"log group and key alias), got {name!r}"
             )
         stack = cdk.Stack.of(self)
+        if cloudfront:
+            self._require_us_east_1(stack)
         log_group_name = f"aws-waf-logs-{name}"  # WAF requires this prefix
 
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -131,7 +133,8 @@ class WebAclProtection(Construct):
             "Logging",
             resource_arn=self.web_acl.attr_arn,
             log_destination_configs=[
-                f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
+                f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
+                f"{log_group_name}"
             ],
             redacted_fields=[
                 wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
@@ -145,3 +148,28 @@ class WebAclProtection(Construct):
             wafv2.CfnWebACLAssociation(
                 self, f"Association{index}", resource_arn=arn, web_acl_arn=self.web_acl.attr_arn
             )
+
+    def _require_us_east_1(self, stack: cdk.Stack) -> None:
+        """CloudFront takes web ACLs, and WAF writes their logs, only in us-east-1: refuse
+        another region at construction, or, in a stack without a region, at deploy time
+        before anything is created."""
+        if not cdk.Token.is_unresolved(stack.region):
+            if stack.region != "us-east-1":
+                raise ValueError(
+                    f"cloudfront=True: a CloudFront web ACL must be in us-east-1; this stack "
+                    f"is in {stack.region}"
+                )
+            return
+        cdk.CfnRule(
+            self,
+            "CloudFrontRegion",
+            assertions=[
+                cdk.CfnRuleAssertion(
+                    assert_=cdk.Fn.condition_equals(cdk.Aws.REGION, "us-east-1"),
+                    assert_description=(
+                        "A CloudFront web ACL must be deployed in us-east-1 (WebAclProtection "
+                        "with cloudfront=True)."
+                    ),
+                )
+            ],
+        )

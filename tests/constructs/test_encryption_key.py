@@ -232,11 +232,17 @@ def test_passes_every_nag_pack() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"alias": "test/data"}, "alias must start with 'alias/'"),
-        ({"alias": "alias/aws/s3"}, "not 'alias/aws/'"),
+        ({"alias": "test/data"}, "alias: KMS alias 'test/data' breaks the alias rules"),
+        ({"alias": "alias/aws/s3"}, "starts with alias/aws/, which AWS reserves"),
+        ({"alias": "alias/orders data"}, "'alias/orders data' breaks the alias rules"),
+        ({"alias": "alias/" + "k" * 251}, "breaks the alias rules"),
         (
             {"alias": "alias/x", "pending_window": cdk.Duration.days(3)},
-            "pending_window must be between 7 and 30 days, got 3",
+            "pending_window must be a whole number of days from 7 to 30, got 3 days",
+        ),
+        (
+            {"alias": "alias/x", "pending_window": cdk.Duration.hours(36)},
+            "pending_window must be a whole number of days from 7 to 30, got 1 day 12 hours",
         ),
     ],
 )

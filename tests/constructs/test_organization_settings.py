@@ -251,5 +251,5 @@ def test_root_access_stays_with_members_only_when_asked() -> None:
 
 def test_fails_a_prefix_that_makes_a_reserved_key_alias() -> None:
     _, stack = new_stack()
-    with pytest.raises(ValueError, match="not 'alias/aws/'"):
+    with pytest.raises(ValueError, match="starts with alias/aws/"):
         OrganizationSettings(stack, "Settings", **{**SETTINGS, "prefix": "aws"})

@@ -149,7 +149,7 @@ def test_event_selectors_record_s3_writes_by_default() -> None:
     ("kwargs", "error", "message"),
     [
         ({"s3_data_events": "some"}, ValueError, "s3_data_events must be one of"),
-        ({"key_alias": "acme/trail"}, ValueError, "alias must start with 'alias/'"),
+        ({"key_alias": "acme/trail"}, ValueError, "KMS alias 'acme/trail' breaks the alias rules"),
         (
             {"log_group_name": cdk.Aws.STACK_NAME},
             ValueError,

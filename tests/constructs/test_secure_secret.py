@@ -82,6 +82,8 @@ def test_passes_every_suite_once_rotation_is_decided(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({"organization_id": "abc"}, "organization_id must be an organisation id"),
+        ({"organization_id": "o-"}, "organization_id must be an organisation id .*got 'o-'"),
+        ({"organization_id": "o-ABCDEFGHIJ"}, "organization_id must be an organisation id"),
         ({"organization_id": ORG, "rotation_days": 0}, "rotation_days must be between 1 and 1000"),
     ],
 )

@@ -132,7 +132,7 @@ def test_passes_every_nag_pack(default: Any) -> None:
 
 def test_fails_a_reserved_key_alias() -> None:
     _, stack = new_stack()
-    with pytest.raises(ValueError, match="not 'alias/aws/'"):
+    with pytest.raises(ValueError, match="starts with alias/aws/"):
         SecurityNotifications(
             stack,
             "Alerts",
@@ -140,4 +140,18 @@ def test_fails_a_reserved_key_alias() -> None:
             email="soc@example.com",
             publishers=[],
             key_alias="alias/aws/sns",
+        )
+
+
+@pytest.mark.parametrize("email", ["soc", "soc@", "soc@example", "soc team@example.com"])
+def test_fails_an_address_that_is_not_one(email: str) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match=f"email must be an e-mail address .*got {email!r}"):
+        SecurityNotifications(
+            stack,
+            "Alerts",
+            topic_name="acme-security",
+            email=email,
+            publishers=[],
+            key_alias="alias/acme/security-notifications",
         )

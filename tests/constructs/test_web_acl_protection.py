@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
@@ -62,13 +63,28 @@ def test_managed_rules_rate_limit_logging_and_association() -> None:
 
 
 def test_cloudfront_acl_is_global_and_associates_nothing() -> None:
-    _, stack = new_stack()
+    app = cdk.App()
+    stack = cdk.Stack(app, "Edge", env=cdk.Environment(account="111122223333", region="us-east-1"))
     WebAclProtection(stack, "Waf", name="site", cloudfront=True, rate_limit=500)
     template = assertions.Template.from_stack(stack)
     (acl,) = template.find_resources("AWS::WAFv2::WebACL").values()
     assert acl["Properties"]["Scope"] == "CLOUDFRONT"
     assert acl["Properties"]["Rules"][3]["Statement"]["RateBasedStatement"]["Limit"] == 500
     assert not template.find_resources("AWS::WAFv2::WebACLAssociation")
+    # The region is known: checked at construction, no deploy-time rule needed.
+    assert not [name for name in template.to_json()["Rules"] if "CloudFrontRegion" in name]
+
+
+def test_a_cloudfront_acl_in_a_stack_without_a_region_is_checked_before_deploying() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Edge")
+    WebAclProtection(stack, "Waf", name="site", cloudfront=True)
+    rules = assertions.Template.from_stack(stack).to_json()["Rules"]
+    (assertion,) = next(rule for name, rule in rules.items() if "CloudFrontRegion" in name)[
+        "Assertions"
+    ]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert "us-east-1" in assertion["AssertDescription"]
 
 
 @pytest.mark.parametrize(
@@ -78,6 +94,7 @@ def test_cloudfront_acl_is_global_and_associates_nothing() -> None:
         ({"cloudfront": True, "resource_arns": [ALB]}, "CloudFront web ACL"),
         ({"name": "orders api"}, r"name must be 1-128 letters, digits and hyphens .*'orders api'"),
         ({"name": "orders/api"}, "name must be 1-128 letters"),
+        ({"cloudfront": True}, "must be in us-east-1; this stack is in eu-west-1"),
     ],
 )
 def test_fails_bad_arguments(kwargs: dict[str, object], message: str) -> None:
