@@ -937,33 +937,34 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
         ),
         Guardrail(
             id="SCP-IMDSV2",
-            purpose="Instances launch with IMDSv2 only (hop limit at most 2), and nobody but the baseline relaxes it.",
+            purpose="Instances launch and stay with IMDSv2 only (hop limit at most 2).",
             policy_type=PolicyType.SCP,
             best_practices=("SEC06-BP02", "SEC06-BP05"),
             statements=(
+                # A change of an instance's options must say IMDSv2 (an omitted HttpTokens
+                # leaves the key out, which StringNotEquals denies): moving an instance to
+                # IMDSv2, disabling the endpoint or lowering the hop limit stays possible.
                 _deny(
                     "RequireImdsv2",
-                    ["ec2:RunInstances"],
+                    ["ec2:ModifyInstanceMetadataOptions", "ec2:RunInstances"],
                     ["arn:aws:ec2:*:*:instance/*"],
                     StringNotEquals={"ec2:MetadataHttpTokens": "required"},
                 ),
                 _deny(
                     "LimitImdsHopLimit",
-                    ["ec2:RunInstances"],
+                    ["ec2:ModifyInstanceMetadataOptions", "ec2:RunInstances"],
                     ["arn:aws:ec2:*:*:instance/*"],
                     NumericGreaterThan={"ec2:MetadataHttpPutResponseHopLimit": "2"},
                 ),
-                _deny(
-                    "DenyImdsWeakening",
-                    ["ec2:ModifyInstanceMetadataDefaults", "ec2:ModifyInstanceMetadataOptions"],
-                    **baseline,
-                ),
             ),
-            exemptions=("the baseline's execution principals may set account metadata defaults",),
         ),
         Guardrail(
             id="SCP-ACCOUNT-SETTINGS",
-            purpose="EBS encryption by default stays on, account S3 Block Public Access stays on, no default VPCs.",
+            purpose=(
+                "EBS encryption by default stays on, account S3 Block Public Access stays on, "
+                "the account's instance metadata defaults stay as the baseline set them, no "
+                "default VPCs."
+            ),
             policy_type=PolicyType.SCP,
             best_practices=("SEC08-BP02", "SEC03-BP07", "SEC05-BP01"),
             cis=("2.2.1", "2.1.4"),
@@ -974,6 +975,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                         "ec2:CreateDefaultSubnet",
                         "ec2:CreateDefaultVpc",
                         "ec2:DisableEbsEncryptionByDefault",
+                        "ec2:ModifyInstanceMetadataDefaults",
                         "s3:PutAccountPublicAccessBlock",
                     ],
                     **baseline,

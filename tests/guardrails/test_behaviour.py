@@ -33,6 +33,7 @@ FORENSICS = "290123456789"  # forensics, Security
 FORENSICS_ADMIN = f"arn:aws:iam::{FORENSICS}:role/AWSReservedSSO_Administrator_01"
 EVIDENCE_SNAPSHOT = f"arn:aws:ec2:eu-west-1:{PROD}:snapshot/snap-0123456789abcdef0"
 CONTAINED_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0123456789abcdef0"
+LEGACY_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0fedcba9876543210"
 EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
 CONTAINED = {"aws:ResourceTag/lz:incident-case": "gd-16afba5c5c43e07c9e3e5e2e544e95df"}
 SHARED_SERVICES = "645678901234"  # shared-services, Infrastructure: Identity Center's admin
@@ -874,10 +875,63 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
-        "weaken instance metadata options",
+        "move an instance back to IMDSv1",
         PROD,
-        Request("ec2:ModifyInstanceMetadataOptions", "*", ADMIN),
+        Request(
+            "ec2:ModifyInstanceMetadataOptions",
+            LEGACY_INSTANCE,
+            ADMIN,
+            context={"ec2:MetadataHttpTokens": "optional"},
+        ),
         "Deny",
+    ),
+    (
+        "change an instance's metadata options without saying IMDSv2",
+        PROD,
+        Request(
+            "ec2:ModifyInstanceMetadataOptions",
+            LEGACY_INSTANCE,
+            ADMIN,
+            context={"ec2:MetadataHttpPutResponseHopLimit": "1"},
+        ),
+        "Deny",
+    ),
+    (
+        "raise an instance's hop limit above 2",
+        PROD,
+        Request(
+            "ec2:ModifyInstanceMetadataOptions",
+            LEGACY_INSTANCE,
+            ADMIN,
+            context={
+                "ec2:MetadataHttpTokens": "required",
+                "ec2:MetadataHttpPutResponseHopLimit": "3",
+            },
+        ),
+        "Deny",
+    ),
+    (
+        "move an older instance to IMDSv2 (what Security Hub's EC2.8 asks)",
+        PROD,
+        Request(
+            "ec2:ModifyInstanceMetadataOptions",
+            LEGACY_INSTANCE,
+            ADMIN,
+            context={"ec2:MetadataHttpTokens": "required"},
+        ),
+        "Allow",
+    ),
+    (
+        "change the account's instance metadata defaults",
+        PROD,
+        Request("ec2:ModifyInstanceMetadataDefaults", "*", ADMIN),
+        "Deny",
+    ),
+    (
+        "the baseline sets the account's instance metadata defaults",
+        PROD,
+        Request("ec2:ModifyInstanceMetadataDefaults", "*", SETTINGS_FUNCTION),
+        "Allow",
     ),
     (
         "disable EBS encryption by default",
