@@ -601,8 +601,9 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
         purpose=(
             "A snapshot tagged as evidence is not deleted, untagged or shared, except with "
             "the forensics account, and an instance tagged with an incident case is not "
-            "stopped, terminated, untagged or let out of isolation, by anyone but "
-            "break-glass; only the incident responder sets the incident tags."
+            "stopped, terminated, untagged or let out of isolation (nor its quarantine "
+            "group opened), by anyone but break-glass; only the incident responder sets "
+            "the incident tags."
         ),
         policy_type=PolicyType.SCP,
         best_practices=("SEC10-BP03", "SEC10-BP05"),
@@ -653,6 +654,7 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                 "Effect": "Deny",
                 "Action": [
                     "ec2:AssociateIamInstanceProfile",
+                    "ec2:AttachNetworkInterface",
                     "ec2:DisassociateIamInstanceProfile",
                     "ec2:ModifyInstanceAttribute",
                     "ec2:ModifyNetworkInterfaceAttribute",
@@ -660,6 +662,23 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                 ],
                 "Resource": ["arn:aws:ec2:*:*:instance/*"],
                 "Condition": {**contained, **unless_responder},
+            },
+            # ... and its quarantine group stays closed: a rule added to it would let the
+            # instance out without touching the instance
+            {
+                "Sid": "KeepQuarantineGroupsClosed",
+                "Effect": "Deny",
+                "Action": [
+                    "ec2:AuthorizeSecurityGroupEgress",
+                    "ec2:AuthorizeSecurityGroupIngress",
+                    "ec2:DeleteTags",
+                    "ec2:ModifySecurityGroupRules",
+                ],
+                "Resource": ["arn:aws:ec2:*:*:security-group/*"],
+                "Condition": {
+                    "Null": {f"aws:ResourceTag/{QUARANTINE_TAG}": "false"},
+                    **unless_responder,
+                },
             },
             {
                 "Sid": "KeepTheQuarantineProfile",

@@ -36,6 +36,8 @@ CONTAINED_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0123456789abcdef0
 LEGACY_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0fedcba9876543210"
 EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
 CONTAINED = {"aws:ResourceTag/lz:incident-case": "gd-16afba5c5c43e07c9e3e5e2e544e95df"}
+QUARANTINE_GROUP = f"arn:aws:ec2:eu-west-1:{PROD}:security-group/sg-0ccccccccccccccc1"
+QUARANTINED = {"aws:ResourceTag/lz:quarantine": "true"}
 SHARED_SERVICES = "645678901234"  # shared-services, Infrastructure: Identity Center's admin
 IDENTITY_CDK_EXEC = (
     f"arn:aws:iam::{SHARED_SERVICES}:role/cdk-lzbaseline-cfn-exec-role-{SHARED_SERVICES}-eu-west-1"
@@ -1316,7 +1318,41 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             ("change the attributes of", "ec2:ModifyInstanceAttribute"),
             ("give another profile to", "ec2:ReplaceIamInstanceProfileAssociation"),
             ("take the profile of", "ec2:DisassociateIamInstanceProfile"),
+            ("attach another interface to", "ec2:AttachNetworkInterface"),
         )
+    ),
+    # ... nor its quarantine group opened, which would let it out without touching it
+    *(
+        (
+            f"an administrator cannot {verb} a quarantine group",
+            PROD,
+            Request(action, QUARANTINE_GROUP, ADMIN, context=QUARANTINED),
+            "Deny",
+        )
+        for verb, action in (
+            ("add an inbound rule to", "ec2:AuthorizeSecurityGroupIngress"),
+            ("add an outbound rule to", "ec2:AuthorizeSecurityGroupEgress"),
+            ("change a rule of", "ec2:ModifySecurityGroupRules"),
+            ("untag", "ec2:DeleteTags"),
+        )
+    ),
+    (
+        "the responder opens its quarantine group before closing it",
+        PROD,
+        Request(
+            "ec2:AuthorizeSecurityGroupIngress", QUARANTINE_GROUP, RESPONDER, context=QUARANTINED
+        ),
+        "Allow",
+    ),
+    (
+        "an administrator adds a rule to an ordinary security group",
+        PROD,
+        Request(
+            "ec2:AuthorizeSecurityGroupIngress",
+            f"arn:aws:ec2:eu-west-1:{PROD}:security-group/sg-0ddddddddddddddd1",
+            ADMIN,
+        ),
+        "Allow",
     ),
     (
         "the responder isolates a contained instance",
