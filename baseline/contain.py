@@ -49,6 +49,10 @@ def calls(target: Target) -> list[str]:
         "every rule, until none is left",
         "ec2 DescribeIamInstanceProfileAssociations and ReplaceIamInstanceProfileAssociation "
         f"with {target.quarantine_profile_arn}",
+        "iam GetInstanceProfile, GetRolePolicy and PutRolePolicy "
+        f"{containment.CONTAINED_INSTANCE_POLICY}{target.instance_id} on its role: a deny of "
+        "every request made with credentials the role issued to this instance "
+        "(ec2:SourceInstanceARN)",
         *(
             ["iam GetInstanceProfile and AttachRolePolicy AWSDenyAll to its role"]
             if target.quarantine_role

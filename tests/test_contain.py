@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from baseline.__main__ import main
 from baseline.config import LandingZoneConfig
@@ -103,27 +103,32 @@ def test_the_command_keeps_no_evidence_and_denies_the_role_when_asked(
             ]
         },
     )
+    instance_profile = {
+        "InstanceProfile": {
+            "Path": "/",
+            "InstanceProfileName": "orders-app",
+            "InstanceProfileId": "AIPAEXAMPLE0000000001",
+            "Arn": profile,
+            "CreateDate": "2026-01-01T00:00:00Z",
+            "Roles": [
+                {
+                    "Path": "/",
+                    "RoleName": "orders-app",
+                    "RoleId": "AROAEXAMPLE0000000001",
+                    "Arn": "arn:aws:iam::756789012345:role/orders-app",
+                    "CreateDate": "2026-01-01T00:00:00Z",
+                }
+            ],
+        }
+    }
     iam.add_response(
-        "get_instance_profile",
-        {
-            "InstanceProfile": {
-                "Path": "/",
-                "InstanceProfileName": "orders-app",
-                "InstanceProfileId": "AIPAEXAMPLE0000000001",
-                "Arn": profile,
-                "CreateDate": "2026-01-01T00:00:00Z",
-                "Roles": [
-                    {
-                        "Path": "/",
-                        "RoleName": "orders-app",
-                        "RoleId": "AROAEXAMPLE0000000001",
-                        "Arn": "arn:aws:iam::756789012345:role/orders-app",
-                        "CreateDate": "2026-01-01T00:00:00Z",
-                    }
-                ],
-            }
-        },
-        {"InstanceProfileName": "orders-app"},
+        "get_instance_profile", instance_profile, {"InstanceProfileName": "orders-app"}
+    )
+    lookup = {"RoleName": "orders-app", "PolicyName": f"DenyContainedInstance-{INSTANCE}"}
+    iam.add_client_error("get_role_policy", "NoSuchEntity", expected_params=lookup)
+    iam.add_response("put_role_policy", {}, {**lookup, "PolicyDocument": ANY})
+    iam.add_response(
+        "get_instance_profile", instance_profile, {"InstanceProfileName": "orders-app"}
     )
     iam.add_response("attach_role_policy", {}, {"RoleName": "orders-app", "PolicyArn": DENY_ALL})
     clients = {"ec2": ec2_client, "iam": iam_client, "autoscaling": asg_client}
@@ -382,13 +387,19 @@ def test_every_change_the_code_makes_is_in_the_table() -> None:
     source = (Path(__file__).parents[1] / "baseline/handlers/containment.py").read_text()
     session = botocore.session.get_session()
     called = set()
-    for client, method in re.findall(r"\b(ec2|autoscaling|iam)\.([a-z_]+)\(", source):
+    # calls and methods passed on to be called (ec2.authorize_security_group_ingress)
+    for client, method in re.findall(r"\b(ec2|autoscaling|iam)\.([a-z_]+)\b", source):
         model = session.get_service_model(client)
         names = {botocore.xform_name(op): op for op in model.operation_names}
         if method in names:
             called.add(
                 f"{model.signing_name if client != 'autoscaling' else client}:{names[method]}"
             )
-    assert "ec2:CreateSnapshot" in called and "iam:PutRolePolicy" in called  # the reader reads
+    # the reader reads calls and methods passed on
+    assert {
+        "ec2:CreateSnapshot",
+        "iam:PutRolePolicy",
+        "ec2:AuthorizeSecurityGroupIngress",
+    } <= called
     writes = {a for a in called if not a.split(":")[1].startswith(("Describe", "Get", "List"))}
     assert sorted(writes - {action for _, action, _, _ in CHANGES}) == []

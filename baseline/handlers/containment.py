@@ -10,19 +10,24 @@ An instance (:class:`Containment`), each step recorded with PASS or FAIL:
 1. reads the instance: its volumes, network interfaces and instance profile;
 2. tags it with the case: SCP-EVIDENCE-PROTECT then denies stopping or terminating it
    (stop and termination protection that no workload administrator can turn off);
-3. keeps its description and console output in the evidence bucket (the function only);
-4. snapshots every volume, tagged ``lz:incident-case`` and ``lz:evidence``;
-5. makes the case's quarantine security group in the instance's VPC (tagged
+3. takes the instance out of its Auto Scaling group (which launches a replacement):
+   isolation fails its health checks, and the group would terminate it;
+4. keeps its description and console output in the evidence bucket (the function only);
+5. snapshots every volume, tagged ``lz:incident-case`` and ``lz:evidence``;
+6. makes the case's quarantine security group in the instance's VPC (tagged
    ``lz:quarantine=true`` as it is created) and, while the instance is not yet in it alone,
    opens it to all traffic: a flow that a rule for all traffic from and to anywhere allows
-   is not tracked, so when the group is closed in step 7 every flow stops at once (a
+   is not tracked, so when the group is closed in step 8 every flow stops at once (a
    change of security groups alone leaves tracked connections open);
-6. puts every network interface into that group alone;
-7. closes the group: revokes its every inbound and outbound rule;
-8. takes the instance out of its Auto Scaling group (which launches a replacement);
+7. puts every network interface into that group alone;
+8. closes the group: revokes its every inbound and outbound rule;
 9. gives it the account's deny-all instance profile ``<prefix>-quarantine`` instead of its
-   own (credentials it already handed out last until they expire, at most hours);
-10. with ``quarantine_role`` (the command's ``--quarantine-role``), attaches
+   own;
+10. denies its own role everything for the credentials that role issued to this instance
+    (an inline policy ``DenyContainedInstance-<instance id>`` on ``ec2:SourceInstanceARN``):
+    what was taken from its metadata service before the swap no longer works, anywhere,
+    and other instances with the same role keep working;
+11. with ``quarantine_role`` (the command's ``--quarantine-role``), attaches
     ``AWSDenyAll`` to its own role (every instance with that role loses its permissions).
 
 A role's credentials (:class:`Revocation`): an inline policy ``AWSRevokeOlderSessions``
@@ -58,9 +63,12 @@ QUARANTINE_TAG = "lz:quarantine"
 EVIDENCE_TAG = "lz:evidence"
 DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
 REVOKE_POLICY = "AWSRevokeOlderSessions"
+#: the inline policy, per instance, that denies its role's credentials issued to it
+CONTAINED_INSTANCE_POLICY = "DenyContainedInstance-"
 ANYWHERE = {"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
 CLOSE_ATTEMPTS = 4  # reads of the quarantine group until it has no rule
 CLOSE_BACKOFF = 0.5  # seconds, doubled after each attempt
+NEW_GROUP_ATTEMPTS = 5  # calls about a group just made, while EC2 does not know it yet
 
 ClientFactory = Callable[[str], Any]  # service -> client in the member account and region
 Store = Callable[[str, bytes, str], str]  # (name, body, content type) -> where it is kept
@@ -221,6 +229,10 @@ class Containment(_Steps):
             yield self._attempt(
                 "give it the deny-all instance profile", partial(self._swap_profile, ec2, profile)
             )
+        if profile:
+            yield self._attempt(
+                "deny the credentials its role issued to it", lambda: self._deny_issued(profile)
+            )
         if profile and self.target.quarantine_role:
             yield self._attempt("deny its own role everything", lambda: self._deny(profile))
 
@@ -290,7 +302,9 @@ class Containment(_Steps):
                 }
             ],
         )["GroupId"]
-        (made,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+        (made,) = _eventually(ec2, ec2.describe_security_groups, GroupIds=[group_id])[
+            "SecurityGroups"
+        ]
         group.update(id=group_id, rules=made)
         return f"{group_id} (made)"
 
@@ -311,7 +325,12 @@ class Containment(_Steps):
         ):
             missing = _missing_anywhere(rules.get(direction, []))
             if missing:
-                authorize(GroupId=group["id"], IpPermissions=[{"IpProtocol": "-1", **missing}])
+                _eventually(
+                    ec2,
+                    authorize,
+                    GroupId=group["id"],
+                    IpPermissions=[{"IpProtocol": "-1", **missing}],
+                )
                 rules[direction] = [*rules.get(direction, []), {"IpProtocol": "-1", **missing}]
                 opened.append("inbound" if direction == "IpPermissions" else "outbound")
         return f"all traffic {' and '.join(opened)} allowed" if opened else "already open"
@@ -331,7 +350,12 @@ class Containment(_Steps):
         )
         if [g["GroupId"] for g in current.get("Groups", [])] == [group["id"]]:
             return f"already only in {group['id']}"
-        ec2.modify_network_interface_attribute(NetworkInterfaceId=interface, Groups=[group["id"]])
+        _eventually(
+            ec2,
+            ec2.modify_network_interface_attribute,
+            NetworkInterfaceId=interface,
+            Groups=[group["id"]],
+        )
         return f"only in {group['id']}"
 
     def _close(self, ec2: Any, group: dict[str, Any]) -> str:
@@ -396,17 +420,66 @@ class Containment(_Steps):
             AssociationId=association["AssociationId"], IamInstanceProfile={"Arn": quarantine}
         )
         return (
-            f"{profile_arn.rsplit('/', 1)[-1]} replaced by {quarantine_profile(self.target.prefix)}; "
-            "credentials it already issued last until they expire"
+            f"{profile_arn.rsplit('/', 1)[-1]} replaced by {quarantine_profile(self.target.prefix)}"
         )
+
+    def _profile_roles(self, iam: Any, profile_arn: str) -> list[str]:
+        name = profile_arn.rsplit("/", 1)[-1]
+        roles = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+        return [str(role["RoleName"]) for role in roles]
+
+    def _deny_issued(self, profile_arn: str) -> str:
+        """Credentials of the instance's role carry the instance's ARN wherever they are
+        used: a deny on it stops what was taken from the instance, and only that."""
+        iam = self.client("iam")
+        target = self.target
+        instance_arn = (
+            f"arn:aws:ec2:{target.region}:{target.account_id}:instance/{target.instance_id}"
+        )
+        name = CONTAINED_INSTANCE_POLICY + target.instance_id
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyCredentialsIssuedToTheContainedInstance",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"ec2:SourceInstanceARN": instance_arn}},
+                }
+            ],
+        }
+        done = []
+        for role in self._profile_roles(iam, profile_arn):
+            try:
+                iam.get_role_policy(RoleName=role, PolicyName=name)
+                done.append(f"{role} (already)")
+                continue
+            except iam.exceptions.NoSuchEntityException:
+                pass
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+            done.append(role)
+        return f"{name} on {', '.join(done)}" if done else "the profile has no role"
 
     def _deny(self, profile_arn: str) -> str:
         iam = self.client("iam")
-        name = profile_arn.rsplit("/", 1)[-1]
-        roles = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+        roles = self._profile_roles(iam, profile_arn)
         for role in roles:
-            iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=DENY_ALL)
-        return ", ".join(r["RoleName"] for r in roles) or "the profile has no role"
+            iam.attach_role_policy(RoleName=role, PolicyArn=DENY_ALL)
+        return ", ".join(roles) or "the profile has no role"
+
+
+def _eventually(ec2: Any, call: Callable[..., Any], **kwargs: Any) -> Any:
+    """``call``, again while EC2 does not know the group it has just made yet: EC2 is
+    eventually consistent, and its standard retries do not cover ``InvalidGroup.NotFound``."""
+    for attempt_number in range(NEW_GROUP_ATTEMPTS - 1):
+        try:
+            return call(**kwargs)
+        except ec2.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "InvalidGroup.NotFound":
+                raise
+        time.sleep(CLOSE_BACKOFF * 2**attempt_number)
+    return call(**kwargs)  # the last attempt: its error is the step's
 
 
 def _missing_anywhere(rules: list[dict[str, Any]]) -> dict[str, Any]:

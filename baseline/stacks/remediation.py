@@ -124,8 +124,9 @@ class RemediationAutomation(Construct):
                 "no_reservation": (
                     "A new account's concurrency quota of 10 must stay unreserved, so "
                     "reserving any would fail the deployment; the function runs once per "
-                    "failed control, and EventBridge retries a throttled invocation for "
-                    "two hours before the event goes to the dead-letter queue."
+                    "failed control, and Lambda keeps a throttled event in its asynchronous queue "
+                    "and tries it again for up to six hours before it goes to the "
+                    "dead-letter queue."
                 ),
             },
         )

@@ -1355,6 +1355,12 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     (
+        "the responder denies the credentials a contained instance's role issued to it",
+        PROD,
+        Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/orders-app", RESPONDER),
+        "Allow",
+    ),
+    (
         "the responder isolates a contained instance",
         PROD,
         Request(

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from baseline import defaults, naming
@@ -310,6 +311,67 @@ def associations(clients: Clients, profile: str, *, replace: bool) -> None:
         )
 
 
+APP_PROFILE = f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app"
+ISSUED_POLICY = f"DenyContainedInstance-{INSTANCE}"
+
+
+def issued_denied(clients: Clients, *, already: bool) -> None:
+    """The instance's own role denies the credentials it issued to this instance."""
+    iam = clients.stub("iam")
+    iam.add_response(
+        "get_instance_profile",
+        {
+            "InstanceProfile": {
+                "Path": "/",
+                "InstanceProfileName": "orders-app",
+                "InstanceProfileId": "AIPAEXAMPLE0000000001",
+                "Arn": APP_PROFILE,
+                "CreateDate": datetime(2026, 1, 1, tzinfo=UTC),
+                "Roles": [
+                    {
+                        "Path": "/",
+                        "RoleName": "orders-app",
+                        "RoleId": "AROAEXAMPLE0000000001",
+                        "Arn": f"arn:aws:iam::{ACCOUNT}:role/orders-app",
+                        "CreateDate": datetime(2026, 1, 1, tzinfo=UTC),
+                    }
+                ],
+            }
+        },
+        {"InstanceProfileName": "orders-app"},
+    )
+    lookup = {"RoleName": "orders-app", "PolicyName": ISSUED_POLICY}
+    if already:
+        iam.add_response(
+            "get_role_policy",
+            {**lookup, "PolicyDocument": json.dumps(ISSUED_DOCUMENT)},
+            lookup,
+        )
+        return
+    iam.add_client_error("get_role_policy", "NoSuchEntity", expected_params=lookup)
+    iam.add_response(
+        "put_role_policy", {}, {**lookup, "PolicyDocument": json.dumps(ISSUED_DOCUMENT)}
+    )
+
+
+ISSUED_DOCUMENT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DenyCredentialsIssuedToTheContainedInstance",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "ec2:SourceInstanceARN": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{INSTANCE}"
+                }
+            },
+        }
+    ],
+}
+
+
 def notified(clients: Clients, subject: str = "Contained") -> None:
     clients.stub("sns").add_response(
         "publish",
@@ -432,7 +494,8 @@ def first_delivery(clients: Clients, *, fail: str | None = None, close_fails: bo
     )
     # ... then closed, rule by rule, and read again until no rule is left
     closed(clients, fail=close_fails)
-    associations(clients, f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app", replace=True)
+    associations(clients, APP_PROFILE, replace=True)
+    issued_denied(clients, already=False)
     kept(clients, "case.json")
     notified(clients, f"{subject}: CryptoCurrency:EC2/BitcoinTool.B!DNS")
 
@@ -459,6 +522,7 @@ def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
         f"isolate {INTERFACE}",
         "close it: no traffic",
         "give it the deny-all instance profile",
+        "deny the credentials its role issued to it",
     ]
     assert record["ou"] == "Workloads/NonProd"
 
@@ -498,6 +562,7 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     group_lookup(clients, [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}])
     group_rules(clients, [])
     associations(clients, QUARANTINE, replace=False)
+    issued_denied(clients, already=True)
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
@@ -513,6 +578,9 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     assert "open it, so that no flow is tracked" not in details
     assert details["close it: no traffic"] == "0 rules revoked; none left"
     assert details["give it the deny-all instance profile"] == "already nwl-quarantine"
+    assert details["deny the credentials its role issued to it"] == (
+        f"{ISSUED_POLICY} on orders-app (already)"
+    )
 
 
 def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
@@ -523,7 +591,7 @@ def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
     failed = [s for s in record["steps"] if s["passed"] is False]
     assert [s["name"] for s in failed] == [f"snapshot {VOLUMES[1]}"]
     assert "SnapshotCreationPerVolumeRateExceeded" in failed[0]["detail"]
-    assert record["outcome"].endswith("but 1 of 15 steps failed")
+    assert record["outcome"].endswith("but 1 of 16 steps failed")
 
 
 def test_a_group_that_does_not_close_is_said_loudly() -> None:
@@ -574,10 +642,61 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
     )
     group_rules(clients, [])
     associations(clients, QUARANTINE, replace=False)
+    issued_denied(clients, already=True)
     steps = list(containment_of.run())
     clients.done()  # no new tag, snapshot or group, and the group is not opened again
     assert containment_of.case == earlier
     assert all(s.passed for s in steps), [s.line() for s in steps]
+
+
+def _new_group(clients: Clients) -> containment.Containment:
+    clients.stub("ec2").add_response(
+        "create_security_group",
+        {"GroupId": GROUP},
+        {
+            "GroupName": f"nwl-quarantine-{CASE}",
+            "Description": f"Quarantine of case {CASE}: no traffic",
+            "VpcId": VPC,
+            "TagSpecifications": ANY,
+        },
+    )
+    target = containment.Target("nwl", ACCOUNT, REGION, INSTANCE, CASE)
+    contain = containment.Containment(target, clients.members(ACCOUNT, REGION, CASE))
+    contain.case = CASE
+    return contain
+
+
+def test_a_group_ec2_does_not_know_yet_is_read_again() -> None:
+    """EC2 is eventually consistent: the group just made can be unknown for a moment."""
+    clients = Clients()
+    group_lookup(clients, [])
+    contain = _new_group(clients)
+    ec2 = clients.stub("ec2")
+    for _ in range(2):
+        ec2.add_client_error(
+            "describe_security_groups",
+            "InvalidGroup.NotFound",
+            expected_params={"GroupIds": [GROUP]},
+        )
+    ec2.add_response(
+        "describe_security_groups", {"SecurityGroups": [{"GroupId": GROUP}]}, {"GroupIds": [GROUP]}
+    )
+    group: dict[str, Any] = {}
+    assert contain._quarantine_group(clients("ec2"), VPC, group) == f"{GROUP} (made)"
+    assert group["id"] == GROUP
+    clients.done()
+
+
+def test_another_error_about_the_new_group_is_not_retried() -> None:
+    clients = Clients()
+    group_lookup(clients, [])
+    contain = _new_group(clients)
+    clients.stub("ec2").add_client_error(
+        "describe_security_groups", "UnauthorizedOperation", expected_params={"GroupIds": [GROUP]}
+    )
+    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+        contain._quarantine_group(clients("ec2"), VPC, {})
+    clients.done()
 
 
 def test_console_output_of_an_instance_before_nitro() -> None:
