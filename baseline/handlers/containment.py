@@ -9,7 +9,9 @@ An instance (:class:`Containment`), each step recorded with PASS or FAIL:
 
 1. reads the instance: its volumes, network interfaces and instance profile;
 2. tags it with the case: SCP-EVIDENCE-PROTECT then denies stopping or terminating it
-   (stop and termination protection that no workload administrator can turn off);
+   (stop and termination protection that no workload administrator can turn off); when
+   the guardrail refuses the tag because a run at the same time tagged it first, this run
+   stops and leaves the instance to that one;
 3. takes the instance out of its Auto Scaling group (which launches a replacement):
    isolation fails its health checks, and the group would terminate it;
 4. keeps its description and console output in the evidence bucket (the function only);
@@ -165,6 +167,8 @@ class Containment(_Steps):
     steps: list[Step] = field(default_factory=list)
     #: the case the instance is contained under: its own tag's, once it has one
     case: str = ""
+    #: another run, at the same time, tagged the instance first: that run contains it
+    left_to_another_run: bool = False
 
     def run(self) -> Iterator[Step]:
         """Each step as it completes; only a failure to read the instance stops the run."""
@@ -196,6 +200,11 @@ class Containment(_Steps):
         yield self._attempt(
             "tag it with the case (no stop, no termination)", partial(self._tag, ec2, tagged)
         )
+        if self.left_to_another_run:
+            yield self._record(
+                "leave the rest to that run", None, f"case {self.case}", time.monotonic()
+            )
+            return
         # first out of its Auto Scaling group: isolation fails its health checks, and the
         # group would terminate it (its service-linked role is beyond the guardrails)
         yield self._attempt("leave its Auto Scaling group", self._detach)
@@ -244,8 +253,24 @@ class Containment(_Steps):
     def _tag(self, ec2: Any, tagged: str | None) -> str:
         if tagged is not None:  # the guardrail keeps the first case's tag
             return f"already {CASE_TAG}={tagged}"
-        ec2.create_tags(Resources=[self.target.instance_id], Tags=self._case_tags())
+        try:
+            ec2.create_tags(Resources=[self.target.instance_id], Tags=self._case_tags())
+        except ec2.exceptions.ClientError:
+            # Two findings on one instance start two runs at once; the guardrail refuses
+            # the second case's tag. The first run contains it: a second would snapshot
+            # it again and open a second group while the first closes its own.
+            now = self._case_now(ec2)
+            if now is None or now == self.case:
+                raise
+            self.case, self.left_to_another_run = now, True
+            return f"a run at the same time tagged it first: {CASE_TAG}={now}"
         return f"{CASE_TAG}={self.case}"
+
+    def _case_now(self, ec2: Any) -> str | None:
+        (instance,) = ec2.describe_instances(InstanceIds=[self.target.instance_id])["Reservations"][
+            0
+        ]["Instances"]
+        return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
 
     def _console(self, ec2: Any, store: Store) -> str:
         try:
@@ -708,7 +733,9 @@ def _act(
         containment = Containment(target, responder[0], store)
         steps += list(containment.run())
         what = f"instance {instance_id} contained"
-        if containment.case != case:
+        if containment.left_to_another_run:
+            what = f"instance {instance_id} left to the run of case {containment.case}"
+        elif containment.case != case:
             what += f" (under its earlier case {containment.case})"
     elif responder:
         role = details["userName"]

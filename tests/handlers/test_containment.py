@@ -649,6 +649,50 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
     assert all(s.passed for s in steps), [s.line() for s in steps]
 
 
+def test_a_second_finding_at_the_same_time_leaves_the_instance_to_the_first_run() -> None:
+    """Two findings on one instance start two runs at once. The guardrail refuses the
+    second case's tag: that run finds the first case on the instance and stops, so no
+    second set of snapshots and no second group is opened while the first closes its own."""
+    first = "gd-0000aaaa0000aaaa0000aaaa0000aaaa"
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    described(clients, groups=[APP_GROUP], tags=[])
+    clients.stub("ec2").add_client_error(
+        "create_tags",
+        "UnauthorizedOperation",
+        expected_params={
+            "Resources": [INSTANCE],
+            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
+        },
+    )
+    described(clients, groups=[APP_GROUP], tags=[{"Key": "lz:incident-case", "Value": first}])
+    kept(clients, "case.json")
+    notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # nothing else: no detach, snapshot, group or profile swap
+    assert record["outcome"] == f"instance {INSTANCE} left to the run of case {first}"
+    assert [(s["name"], s["passed"]) for s in record["steps"]][-2:] == [
+        ("tag it with the case (no stop, no termination)", True),
+        ("leave the rest to that run", None),
+    ]
+
+
+def test_a_refused_tag_on_an_instance_without_a_case_is_a_failure() -> None:
+    clients = Clients()
+    described(clients, groups=[APP_GROUP], tags=[])
+    ec2 = clients.stub("ec2")
+    ec2.add_client_error("create_tags", "UnauthorizedOperation")
+    described(clients, groups=[APP_GROUP], tags=[])
+    target = containment.Target("nwl", ACCOUNT, REGION, INSTANCE, CASE)
+    contain = containment.Containment(target, clients.members(ACCOUNT, REGION, CASE))
+    steps = contain.run()
+    next(steps)  # read
+    tag = next(steps)
+    assert tag.passed is False and "UnauthorizedOperation" in tag.detail
+    assert not contain.left_to_another_run
+
+
 def _new_group(clients: Clients) -> containment.Containment:
     clients.stub("ec2").add_response(
         "create_security_group",
