@@ -1,5 +1,5 @@
-"""Command line: ``python -m baseline validate [PATH]``, ``docs``, ``report``, ``explain``,
-``diagram``, ``gameday``, ``contain``.
+"""Command line: python -m baseline validate, docs, report, explain, diagram, cost,
+import-organization, gameday and contain (each with --help).
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
@@ -10,10 +10,14 @@ evidence is in the templates (a given ``cdk.out``, or a fresh synth of the confi
 exits 1 when a control's evidence is missing. ``explain`` evaluates one request against
 the guardrails on an account's path, as synthesized, and exits 0 (allowed), 1 (denied)
 or 2 (bad input). ``diagram`` draws the OU tree with every account, the guardrails at
-each level and the stacks in each account (Mermaid, or DOT). ``gameday`` rehearses the alert path with GuardDuty sample
-findings (``--dry-run`` prints its calls without credentials); it exits 0 when every step
-passed, 1 when one failed, 2 on bad input. ``contain`` isolates a compromised instance
-through the member account's responder role (same exit codes).
+each level and the stacks in each account (Mermaid, or DOT). ``cost`` estimates the
+baseline's monthly cost from list prices and stated assumptions.
+``import-organization`` writes a starting config from an existing organisation (reads
+only, with the management account's credentials). ``gameday`` rehearses the alert path
+with GuardDuty sample findings (``--dry-run`` prints its calls without credentials); it
+exits 0 when every step passed, 1 when one failed, 2 on bad input or credentials it
+cannot use. ``contain`` isolates a compromised instance through the member account's
+responder role (same exit codes). A command given ``--output`` never overwrites a file.
 """
 
 from __future__ import annotations
@@ -187,6 +191,27 @@ def _explain(args: argparse.Namespace) -> int:
     return 0 if result.allowed else 1
 
 
+def _output_taken(path: Path) -> str | None:
+    """Why ``--output PATH`` cannot be written without losing something, if it cannot."""
+    if path.is_dir():
+        return f"--output {path}: is a directory; give the name of a new file"
+    if path.exists() or path.is_symlink():
+        return f"--output {path}: the file exists; choose another name (nothing is overwritten)"
+    return None
+
+
+def _write_new(path: Path, text: str) -> str | None:
+    """Write ``text`` to a new file (never over another one); the problem in one line."""
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:  # made since the first look
+        return _output_taken(path) or f"--output {path}: the file exists; nothing is overwritten"
+    except OSError as error:
+        return f"--output {path}: {error.strerror}"
+    return None
+
+
 def _diagram(args: argparse.Namespace) -> int:
     from baseline.diagram import render
 
@@ -194,28 +219,35 @@ def _diagram(args: argparse.Namespace) -> int:
         config = _checked_config(args.config)
     except ConfigError as error:
         return _refused(error)
+    taken = _output_taken(args.output) if args.output is not None else None
+    if taken:  # before the construct tree is built: that takes a while
+        print(taken, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     picture = render(config, args.format)
     if args.output is None:
         print(picture, end="")
         return 0
-    try:
-        args.output.write_text(picture, encoding="utf-8")
-    except OSError as error:
-        print(f"--output {args.output}: {error.strerror}", file=sys.stderr)
+    problem = _write_new(args.output, picture)
+    if problem:
+        print(problem, file=sys.stderr)
         return EXIT_INVALID_CONFIG
     return 0
 
 
 def _import_organization(args: argparse.Namespace) -> int:
-    from baseline.importer import clients, progress_printer, read_organization, render_config
+    from baseline.importer import (
+        clients,
+        inactive_warning,
+        policy_warning,
+        progress_printer,
+        read_organization,
+        render_config,
+    )
     from baseline.operations import CommandError
 
-    if args.output is not None and args.output.exists():
-        print(
-            f"--output {args.output}: the file exists; choose another name (nothing is "
-            "overwritten)",
-            file=sys.stderr,
-        )
+    taken = _output_taken(args.output) if args.output is not None else None
+    if taken:
+        print(taken, file=sys.stderr)
         return EXIT_INVALID_CONFIG
     from botocore.exceptions import BotoCoreError
 
@@ -235,16 +267,9 @@ def _import_organization(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text, end="")
     else:
-        try:
-            with args.output.open("x", encoding="utf-8") as out:  # never over another file
-                out.write(text)
-        except FileExistsError:
-            print(
-                f"--output {args.output}: the file exists; nothing is overwritten", file=sys.stderr
-            )
-            return EXIT_INVALID_CONFIG
-        except OSError as error:
-            print(f"--output {args.output}: {error.strerror}", file=sys.stderr)
+        problem = _write_new(args.output, text)
+        if problem:
+            print(problem, file=sys.stderr)
             return EXIT_INVALID_CONFIG
         print(
             f"{args.output}: {len(imported.accounts)} accounts in "
@@ -252,6 +277,9 @@ def _import_organization(args: argparse.Namespace) -> int:
             f"guessed roles, then: python -m baseline validate {args.output}",
             file=sys.stderr,
         )
+    for warning in (policy_warning(imported), inactive_warning(imported)):
+        if warning:
+            print(warning, file=sys.stderr)
     return 0
 
 
@@ -260,7 +288,7 @@ def _count_units(units: list[Any]) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from baseline.cost import assumptions_from, render_json, render_text
+    from baseline.cost import assumptions_from, render_json, render_text, total_problems
     from baseline.operations import CommandError
 
     try:
@@ -268,6 +296,9 @@ def _cost(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _refused(error)
     assume, problems = assumptions_from(args.assume or [])
+    if problems:
+        return _refused(CommandError(problems))
+    problems = total_problems(config, assume)
     if problems:
         return _refused(CommandError(problems))
     print(render_json(config, assume) if args.json else render_text(config, assume))
@@ -306,8 +337,8 @@ def _gameday(args: argparse.Namespace) -> int:
         for call in plan.calls():
             print(f"  would call {call}")
         return 0
-    rehearsal = Rehearsal(plan, boto3_clients())
     try:
+        rehearsal = Rehearsal(plan, boto3_clients())
         for step in rehearsal.run():
             print(f"  {step.line()}", flush=True)
     except CommandError as error:
@@ -368,8 +399,10 @@ def _config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baseline", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every command, each with its arguments."""
+    summary = (__doc__ or "").split("\n\n")[0]  # the first paragraph: every command
+    parser = argparse.ArgumentParser(prog="python -m baseline", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a landing-zone config file")
     validate.add_argument(
@@ -400,7 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     diagram.add_argument(
         "--format", choices=("mermaid", "dot"), default="mermaid", help="default: mermaid"
     )
-    diagram.add_argument("--output", type=Path, help="write to this file (default: stdout)")
+    diagram.add_argument(
+        "--output",
+        type=Path,
+        help="write to this new file (default: stdout); an existing file is never overwritten",
+    )
     cost = commands.add_parser("cost", help="an estimate of the baseline's monthly cost")
     _config_argument(cost)
     cost.add_argument(
@@ -414,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         "import-organization",
         help="write a starting config from an existing organisation (reads only)",
     )
-    importer.add_argument("--output", type=Path, help="write here (default: stdout)")
+    importer.add_argument(
+        "--output",
+        type=Path,
+        help="write to this new file (default: stdout); an existing file is never overwritten",
+    )
     explain = commands.add_parser(
         "explain", help="why the guardrails on an account's path allow or deny a request"
     )
@@ -463,7 +504,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also attach AWSDenyAll to the instance profile's role (all its instances)",
     )
     contain.add_argument("--dry-run", action="store_true", help="print the calls; no credentials")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     run: dict[str, Callable[[argparse.Namespace], int]] = {
         "validate": lambda a: _validate(a.path),
         "docs": lambda a: _docs(a.check),

@@ -2,10 +2,10 @@
 
 An estimate, said so in every output: list prices from one data file
 (``baseline/data/prices.json``, with the source of each price and its date), times
-quantities the config decides (accounts, governed regions, AZs, the hub) and quantities
-only the organisation knows (events, resources, gigabytes per account), which are inputs
-with defaults (``Assumptions``). Data transfer, the workloads' own resources and taxes are
-not in it.
+quantities the config decides (accounts, governed regions, AZs, the hub, which data events
+the trail records) and quantities only the organisation knows (events, resources,
+gigabytes per account), which are inputs with defaults (``Assumptions``). Data transfer,
+the workloads' own resources and taxes are not in it.
 
 No CDK here.
 """
@@ -32,8 +32,14 @@ class Assumptions:
     instances: int = 5  # scanned by Inspector
     buckets: int = 10  # evaluated by Macie
     detective_gb: float = 1.0
-    #: S3 write data events the organisation trail records (all regions)
+    #: S3 write data events the organisation trail records (all regions), with
+    #: ``trail.s3_data_events`` ``write`` or ``all``
     data_events: int = 500_000
+    #: S3 read data events it records besides (all regions), with ``s3_data_events: all``:
+    #: reads outnumber writes
+    read_data_events: int = 5_000_000
+    #: Lambda invocations it records (all regions), with ``trail.lambda_data_events: true``
+    lambda_invocations: int = 1_000_000
     #: log archive storage added a month (all regions)
     log_gb: float = 5.0
     #: customer-managed keys the member baseline makes per account and region
@@ -159,24 +165,60 @@ def estimate(config: LandingZoneConfig, assume: Assumptions) -> list[Line]:
             _price("kms_key_month"),
             members * regions,
         ),
+    ]
+    per_account = f"per account ({accounts})"
+    events = [
+        ("S3 write data events", assume.data_events, config.trail.s3_data_events != "none"),
+        ("S3 read data events", assume.read_data_events, config.trail.s3_data_events == "all"),
+        ("Lambda data events", assume.lambda_invocations, config.trail.lambda_data_events),
+    ]
+    lines += [
         Line(
-            "organisation trail, S3 data events (100,000s)",
-            f"per account ({accounts})",
-            assume.data_events / 1e5,
+            f"organisation trail, {kind} (100,000s)",
+            per_account,
+            quantity / 1e5,
             _price("trail_data_events_100k"),
             accounts,
-        ),
+        )
+        for kind, quantity, recorded in events
+        if recorded
+    ]
+    lines.append(
         Line(
             "log archive storage added this month (GB)",
-            f"per account ({accounts})",
+            per_account,
             assume.log_gb,
             _price("s3_standard_gb_month"),
             accounts,
-        ),
-    ]
+        )
+    )
     for region in config.governed_regions:
         lines += hub_lines(config, region)
     return lines
+
+
+def unused(config: LandingZoneConfig) -> dict[str, str]:
+    """The assumptions the config makes irrelevant, each with the setting that does."""
+    trail = config.trail
+    reasons = {}
+    if trail.s3_data_events == "none":
+        reasons["data_events"] = "trail.s3_data_events is none"
+    if trail.s3_data_events != "all":
+        reasons["read_data_events"] = f"trail.s3_data_events is {trail.s3_data_events}"
+    if not trail.lambda_data_events:
+        reasons["lambda_invocations"] = "trail.lambda_data_events is false"
+    return reasons
+
+
+def total_problems(config: LandingZoneConfig, assume: Assumptions) -> list[str]:
+    """One line if the assumptions make the total too large to compute, else none."""
+    total = sum(line.monthly for line in estimate(config, assume))
+    if math.isfinite(total):
+        return []
+    return [
+        "--assume: the estimate's total is too large to compute with these values; "
+        "give smaller ones"
+    ]
 
 
 def render_text(config: LandingZoneConfig, assume: Assumptions) -> str:
@@ -193,8 +235,17 @@ def render_text(config: LandingZoneConfig, assume: Assumptions) -> str:
     ]
     for line in lines:
         out.append(f"  {line.item:<52} {line.scope:<34} {line.monthly:>12,.2f}")
-    out += ["", "  assumptions (change with --assume KEY=VALUE):"]
-    out += [f"    {name} = {value}" for name, value in asdict(assume).items()]
+    trail = config.trail
+    out += [
+        "",
+        f"  the config's trail records S3 data events: {trail.s3_data_events}, Lambda data "
+        f"events: {'on' if trail.lambda_data_events else 'off'}",
+        "  assumptions (change with --assume KEY=VALUE):",
+    ]
+    skipped = unused(config)
+    for name, value in asdict(assume).items():
+        reason = f"   (not used: {skipped[name]})" if name in skipped else ""
+        out.append(f"    {name} = {value}{reason}")
     return "\n".join(out)
 
 
@@ -206,6 +257,7 @@ def render_json(config: LandingZoneConfig, assume: Assumptions) -> str:
             "monthly_total_usd": round(sum(line.monthly for line in lines), 2),
             "prices_date": prices()["date"],
             "assumptions": asdict(assume),
+            "assumptions_not_used": unused(config),
             "lines": [
                 {
                     "item": line.item,
@@ -219,6 +271,7 @@ def render_json(config: LandingZoneConfig, assume: Assumptions) -> str:
             ],
         },
         indent=2,
+        allow_nan=False,  # never Infinity or NaN, which JSON does not have
     )
 
 
@@ -244,5 +297,11 @@ def assumptions_from(pairs: list[str]) -> tuple[Assumptions, list[str]]:
         if number < 0:
             problems.append(f"--assume {key}: {value!r} is negative")
             continue
-        values[key] = int(number) if known[key].type in ("int", int) else number
+        if known[key].type in ("int", int):
+            if not number.is_integer():
+                problems.append(f"--assume {key}: {value!r} is not a whole number")
+                continue
+            values[key] = int(number)
+        else:
+            values[key] = number
     return Assumptions(**values), problems

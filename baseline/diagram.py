@@ -92,12 +92,19 @@ def organisation(
     )
 
 
-def _node(path: str) -> str:
-    """A node id no two OU paths or accounts share (``account/<name>`` for an account)."""
-    if path == ROOT_OU:
+#: The start of a node id, by the kind of node: never from the name, so that an OU path
+#: and an account name that read alike (``account/team`` and ``team``) stay two nodes.
+#: (An account's keeps ``account/``, escaped, so that drawn pictures keep their ids.)
+_NODE_PREFIX = {"ou": "ou_", "account": "a_account_2f_"}
+
+
+def _node(kind: str, key: str) -> str:
+    """The node id of the root, an OU (``kind`` ``ou``, ``key`` its path) or an account
+    (``account``, its name): the prefix of its kind, then the key with every character
+    but a letter or digit written as ``_<hex>_``, so no two nodes share one."""
+    if kind == "ou" and key == ROOT_OU:
         return "root"
-    kind = "a" if path.startswith("account/") else "ou"
-    return f"{kind}_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in path)
+    return _NODE_PREFIX[kind] + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in key)
 
 
 def _mermaid_text(text: str) -> str:
@@ -134,9 +141,11 @@ def _edges(org: Organisation) -> list[tuple[str, str, str, str]]:
     edges = []
     for path in org.ou_paths:
         parent = path.rsplit("/", 1)[0] if "/" in path else ROOT_OU
-        edges.append((_node(parent), _node(path), "ou", path))
+        edges.append((_node("ou", parent), _node("ou", path), "ou", path))
     for account in org.accounts:
-        edges.append((_node(account.ou), _node(f"account/{account.name}"), "account", account.name))
+        edges.append(
+            (_node("ou", account.ou), _node("account", account.name), "account", account.name)
+        )
     return edges
 
 
@@ -179,7 +188,7 @@ def _render(org: Organisation, notation: _Notation) -> str:
     newline, escape = notation.newline, notation.escape
     lines = list(notation.header)
     root = _level_label(f"Root: {org.name}", org.attached.get(ROOT_OU, []), newline, escape)
-    lines.append(notation.box.format(node=_node(ROOT_OU), label=root))
+    lines.append(notation.box.format(node=_node("ou", ROOT_OU), label=root))
     by_name = {a.name: a for a in org.accounts}
     for parent, child, kind, key in _edges(org):
         if kind == "ou":

@@ -44,6 +44,36 @@ _FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+\Z")
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> client
 
+#: Error codes with which AWS refuses the credentials themselves (expired, unknown keys).
+_REFUSED_CREDENTIALS = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+    }
+)
+
+
+def _credential_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors of credentials it cannot find, read or refresh."""
+    from botocore import exceptions
+
+    return (
+        exceptions.PartialCredentialsError,
+        exceptions.CredentialRetrievalError,
+        exceptions.ProfileNotFound,
+        exceptions.TokenRetrievalError,
+        exceptions.SSOError,
+        exceptions.NoRegionError,
+    )
+
+
+def _one_line(error: Exception) -> str:
+    """An error's message on one line (a credential process may print several)."""
+    return " ".join(str(error).split())
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -157,20 +187,37 @@ class Rehearsal:
         """Each step as it completes; stops at the first failure."""
         start = self.clock()
         started_at = self.now()
-        from botocore.exceptions import NoCredentialsError
+        from botocore import exceptions
 
         for name, action in self._actions(started_at):
             try:
                 passed, detail = action()
             except CommandError:
                 raise
-            except NoCredentialsError:
+            except exceptions.NoCredentialsError:
                 raise CommandError(
                     [
                         "no AWS credentials: give the account's profile (AWS_PROFILE) or "
                         "keys through the standard credential chain, or use --dry-run"
                     ]
                 ) from None
+            except _credential_errors() as error:  # what the person runs it with, not the path
+                raise CommandError(
+                    [f"cannot use the AWS credentials: {_one_line(error)}"]
+                ) from None
+            except exceptions.ConnectionError as error:  # no endpoint, proxy or TLS refused it
+                raise CommandError(
+                    [
+                        f"cannot reach AWS: {_one_line(error)} (check the network, the proxy "
+                        "and AWS_ENDPOINT_URL)"
+                    ]
+                ) from None
+            except exceptions.ClientError as error:
+                if error.response.get("Error", {}).get("Code") in _REFUSED_CREDENTIALS:
+                    raise CommandError(
+                        [f"AWS refused the credentials: {_one_line(error)}"]
+                    ) from None
+                passed, detail = False, f"{type(error).__name__}: {error}"
             except Exception as error:  # an AWS error fails the step, named, not a traceback
                 passed, detail = False, f"{type(error).__name__}: {error}"
             step = Step(name, passed, self.clock() - start, detail)
@@ -336,15 +383,24 @@ class Rehearsal:
         return self._until(check)
 
 
-def boto3_clients() -> ClientFactory:  # pragma: no cover - needs AWS credentials
-    """boto3 clients from the standard credential chain, standard retry mode."""
+def boto3_clients() -> ClientFactory:
+    """boto3 clients from the standard credential chain, standard retry mode; a
+    :class:`CommandError` when the chain's settings cannot be used (``AWS_PROFILE``
+    naming no profile, a broken config file)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
-    session = boto3.session.Session()
+    try:
+        session = boto3.session.Session()
+    except BotoCoreError as error:
+        raise CommandError([f"cannot use the AWS credentials: {_one_line(error)}"]) from None
     config = Config(retries={"mode": "standard", "max_attempts": 10})
 
     def client(service: str, region: str) -> Any:
-        return session.client(service, region_name=region, config=config)
+        try:
+            return session.client(service, region_name=region, config=config)
+        except ValueError as error:  # an AWS_ENDPOINT_URL botocore cannot make a URL of
+            raise CommandError([f"cannot use the AWS settings: {error}"]) from None
 
     return client

@@ -2,10 +2,16 @@
 existing organisation, read with the caller's credentials and nothing written.
 
 It reads (Describe and List calls only: ``READ_OPERATIONS``) the organisation, its root,
-the OU tree with every OU's id, every account with its id, e-mail and place, and the
-delegated administrators; it guesses the core accounts from what they administer and from
+the OU tree with every OU's id, every account with its id, e-mail, place and state, the
+delegated administrators, and the SCPs and RCPs attached that AWS does not manage; it
+guesses the core accounts (only among the ACTIVE ones) from what they administer and from
 their names, and marks each guess to confirm; what it cannot know (the prefix, the regions,
-the contacts) it leaves as ``FILL-IN`` placeholders, which ``validate`` reports by field.
+the contacts, where a closed or suspended account belongs) it leaves as ``FILL-IN``
+placeholders, which ``validate`` reports by field. The attached policies it lists in a
+comment: the Organization stack's own attachments fail beside too many of them.
+
+Every name AWS gives (an OU's, an account's, a policy's) is written escaped and quoted, in
+values and comments alike, so that no name can break the YAML or add a line to it.
 
 The standard credential chain, ``AWS_ENDPOINT_URL``, botocore's standard retries, and
 every list paginated. No CDK here.
@@ -35,8 +41,16 @@ READ_OPERATIONS = frozenset(
         "organizations:ListAccountsForParent",
         "organizations:ListDelegatedAdministrators",
         "organizations:ListDelegatedServicesForAccount",
+        "organizations:ListPolicies",
+        "organizations:ListTargetsForPolicy",
     }
 )
+
+#: The policy types whose attachments the Organization stack competes with (five a target).
+POLICY_TYPES = {"SERVICE_CONTROL_POLICY": "SCP", "RESOURCE_CONTROL_POLICY": "RCP"}
+
+#: Where the deploy guide says what existing policies on a target do to the first deploy.
+POLICIES_DOC = "docs/deploy.md#3-deploy-the-organization-stack"
 
 #: Delegated services that make an account the landing zone's core account of a role.
 _SERVICE_ROLES = {
@@ -102,12 +116,23 @@ class ImportedAccount:
 
 
 @dataclass
+class ImportedPolicy:
+    """An SCP or RCP that AWS does not manage, and where it is attached."""
+
+    id: str
+    name: str
+    kind: str  # "SCP" or "RCP"
+    targets: list[tuple[str, str]]  # (ROOT | ORGANIZATIONAL_UNIT | ACCOUNT, its id)
+
+
+@dataclass
 class ImportedOrganization:
     id: str
     root_id: str
     management_account_id: str
     units: list[ImportedUnit]
     accounts: list[ImportedAccount]
+    policies: list[ImportedPolicy] = field(default_factory=list)
 
 
 def _pages(client: Any, operation: str, key: str, **arguments: Any) -> Iterator[dict[str, Any]]:
@@ -210,6 +235,24 @@ def read_organization(
                     AccountId=admin["Id"],
                 )
             ]
+        policies: list[ImportedPolicy] = []
+        for policy_type, kind in POLICY_TYPES.items():
+            operation = "list_policies"
+            for policy in _pages(organizations, "list_policies", "Policies", Filter=policy_type):
+                if policy.get("AwsManaged"):  # FullAWSAccess, RCPFullAWSAccess
+                    continue
+                operation = "list_targets_for_policy"
+                targets = [
+                    (target["Type"], target["TargetId"])
+                    for target in _pages(
+                        organizations,
+                        "list_targets_for_policy",
+                        "Targets",
+                        PolicyId=policy["Id"],
+                    )
+                ]
+                if targets:
+                    policies.append(ImportedPolicy(policy["Id"], policy["Name"], kind, targets))
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         denied = code in ("AccessDeniedException", "AccessDenied")
@@ -225,18 +268,23 @@ def read_organization(
     except BotoCoreError as error:  # no credentials, no endpoint
         raise CommandError([f"cannot reach AWS Organizations: {error}"]) from None
     _guess_roles(accounts, management, delegated)
-    return ImportedOrganization(organization["Id"], root["Id"], management, units, accounts)
+    return ImportedOrganization(
+        organization["Id"], root["Id"], management, units, accounts, policies
+    )
 
 
 def _guess_roles(
     accounts: list[ImportedAccount], management: str, delegated: dict[str, list[str]]
 ) -> None:
+    """The management account, then a core role for an ACTIVE account at most: a closed
+    or suspended account named "Log Archive" is not the log archive of the landing zone."""
     taken: set[str] = set()
     for account in accounts:
         if account.id == management:
             account.role, account.why = "management", "the organisation's management account"
+    candidates = [a for a in accounts if a.status == "ACTIVE"]
     for role in _CORE_ROLES:  # by delegation first, one account per role
-        for account in accounts:
+        for account in candidates:
             services = sorted(
                 s for s in delegated.get(account.id, []) if _SERVICE_ROLES.get(s) == role
             )
@@ -247,7 +295,7 @@ def _guess_roles(
     for pattern, role in _NAME_ROLES:  # then by name
         if role in taken:
             continue
-        for account in accounts:
+        for account in candidates:
             if account.role == "workload" and pattern.search(account.name.lower()):
                 account.role, account.why = role, "guessed from its name; confirm"
                 taken.add(role)
@@ -262,22 +310,123 @@ def _slug(name: str) -> str:
     return slug if slug and slug[0].isalpha() else f"account-{slug}".strip("-")
 
 
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A YAML double-quoted string of ``value``, safe in a value and in a comment alike:
+    the quote and the backslash escaped, and every character that is not printable (line
+    breaks, YAML's own among them, and the other control characters) written as an
+    escape, so that the text stays on its line, whatever name AWS gave."""
+    out = []
+    for character in value:
+        if character in '"\\':
+            out.append("\\" + character)
+        elif character in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[character])
+        elif character.isprintable():
+            out.append(character)
+        elif ord(character) <= 0xFF:
+            out.append(f"\\x{ord(character):02x}")
+        elif ord(character) <= 0xFFFF:
+            out.append(f"\\u{ord(character):04x}")
+        else:
+            out.append(f"\\U{ord(character):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _sorted_accounts(org: ImportedOrganization) -> list[tuple[str, ImportedAccount]]:
+    """The accounts in the config's order, each with its name there (unique in the config)."""
+    used: set[str] = set()
+    named = []
+    for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
+        name = base = _slug(account.name)
+        number = 1
+        while name in used:
+            number += 1
+            name = f"{base}-{number}"
+        used.add(name)
+        named.append((name, account))
+    return named
+
+
+def attached_policies(org: ImportedOrganization) -> list[tuple[str, list[str]]]:
+    """Per target (``Root``, ``OU <path>``, ``account <name>``, as the config names them),
+    the SCPs and RCPs attached there that AWS does not manage."""
+    labels = {org.root_id: ROOT_OU}  # the root, the OUs from the top, the accounts
+
+    def label_units(units: list[ImportedUnit], path: str) -> None:
+        for unit in units:
+            child = f"{path}/{unit.name}" if path else unit.name
+            labels[unit.id] = f"OU {child}"
+            label_units(unit.children, child)
+
+    label_units(org.units, "")
+    labels.update({a.id: f"account {name}" for name, a in _sorted_accounts(org)})
+    rank = {label: number for number, label in enumerate(labels.values())}
+    by_target: dict[str, list[str]] = {}
+    for policy in org.policies:
+        for _, target in policy.targets:
+            label = labels.get(target, f"target {_quote(target)}")
+            by_target.setdefault(label, []).append(
+                f"{policy.kind} {_quote(policy.name)} (id {_quote(policy.id)})"
+            )
+    return sorted(by_target.items(), key=lambda item: rank.get(item[0], len(rank)))
+
+
+def policy_warning(org: ImportedOrganization) -> str | None:
+    """The one stderr line about the attached SCPs and RCPs, if there are any."""
+    attached = attached_policies(org)
+    if not attached:
+        return None
+    count = sum(len(names) for _, names in attached)
+    where = ", ".join(f"{target}: {len(names)}" for target, names in attached)
+    return (
+        f"warning: {count} SCP/RCP attachment(s) AWS does not manage are in the organisation "
+        f"({where}); they are not imported and are listed at the top of the config: move "
+        f"them into guardrails.custom or detach them before the first deploy ({POLICIES_DOC})"
+    )
+
+
+def inactive_warning(org: ImportedOrganization) -> str | None:
+    """The one stderr line about accounts that are not ACTIVE, if there are any."""
+    count = sum(1 for a in org.accounts if a.status != "ACTIVE")
+    if not count:
+        return None
+    return (
+        f"warning: {count} account(s) are not ACTIVE in AWS (closed or suspended): no core "
+        "role is guessed for them, and their comment in the config says what to decide"
+    )
 
 
 def render_config(org: ImportedOrganization) -> str:
     """A starting config: every fact read, every guess marked, every unknown a placeholder."""
     lines = [
         "# yaml-language-server: $schema=../docs/landing-zone.schema.json",
-        f"# Imported from the organisation {org.id} by python -m baseline import-organization.",
+        f"# Imported from the organisation {_quote(org.id)} by python -m baseline "
+        "import-organization.",
         f"# Replace every {PLACEHOLDER} and confirm every line marked 'confirm'; then",
         "# python -m baseline validate <this file> lists whatever is still missing.",
+    ]
+    attached = attached_policies(org)
+    if attached:
+        lines += [
+            "#",
+            "# SCPs and RCPs attached in the organisation that AWS does not manage (not",
+            "# imported; the landing zone's own, if it is deployed already, are among them).",
+            "# A target holds at most five of each type, and the Organization stack attaches",
+            "# the kit's next to these: with too many, its attachments fail and the stack rolls",
+            f"# back ({POLICIES_DOC}). Move each one into guardrails.custom, or",
+            "# detach it, before the first deploy:",
+        ]
+        for target, names in attached:
+            lines.append(f"#   {target}: {', '.join(names)}")
+    lines += [
         "organization:",
         f"  name: {PLACEHOLDER}                  # the organisation's display name",
         f"  prefix: {PLACEHOLDER}                # 2-12 lower-case letters and digits: names every resource",
-        f"  id: {org.id}",
-        f"  root_id: {org.root_id}",
+        f"  id: {_quote(org.id)}",
+        f"  root_id: {_quote(org.root_id)}",
         f"home_region: {PLACEHOLDER}             # e.g. eu-west-1",
         f"governed_regions: [{PLACEHOLDER}]      # every region workloads may use",
         f"security_notification_email: {PLACEHOLDER}",
@@ -296,7 +445,7 @@ def render_config(org: ImportedOrganization) -> str:
                 f"{pad}- name: {_quote(unit.name)}"
                 + (f"   # {_quote(unit.aws_name)} in AWS" if unit.aws_name else "")
             )
-            lines.append(f"{pad}  id: {unit.id}")
+            lines.append(f"{pad}  id: {_quote(unit.id)}")
             if unit.children:
                 lines.append(f"{pad}  children:")
                 units(unit.children, indent + 4)
@@ -318,32 +467,38 @@ def render_config(org: ImportedOrganization) -> str:
         guessed = "   # guessed from the OU names" if matched else ""
         lines.append(f"  {key}: [{', '.join(_quote(n) for n in matched)}]{guessed}")
     lines.append("accounts:")
-    used: set[str] = set()
-    for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
-        name = base = _slug(account.name)
-        number = 1
-        while name in used:  # a name is unique in the config
-            number += 1
-            name = f"{base}-{number}"
-        used.add(name)
+    for name, account in _sorted_accounts(org):
         lines.append(
-            f"  - name: {name}" + (f"   # {account.name!r} in AWS" if name != account.name else "")
+            f"  - name: {name}"
+            + (f"   # {_quote(account.name)} in AWS" if name != account.name else "")
         )
         lines.append(f"    email: {_quote(account.email)}")
-        lines.append(f'    id: "{account.id}"')
-        lines.append(f"    ou: {_quote(account.ou)}")
+        lines.append(f"    id: {_quote(account.id)}")
+        status = _quote(account.status)
+        if account.status == "ACTIVE":
+            lines.append(f"    ou: {_quote(account.ou)}")
+        elif account.ou.split("/")[0] in guesses["suspended_ous"]:
+            lines += [
+                f"    # status {status} in AWS (closed or suspended), in a suspended OU",
+                "    # already: confirm that OU in guardrails.suspended_ous",
+                f"    ou: {_quote(account.ou)}",
+            ]
+        else:  # validate refuses the file until someone decides where it belongs
+            lines += [
+                f"    # status {status} in AWS (closed or suspended), in {_quote(account.ou)}",
+                "    # there, where it would be one more workload account: give it a suspended",
+                "    # OU (one of guardrails.suspended_ous), or delete this entry. No core role",
+                "    # is guessed for it.",
+                f"    ou: {PLACEHOLDER}",
+            ]
         if account.role != "workload":
             lines.append(f"    role: {account.role}   # {account.why}")
-        if account.status != "ACTIVE":
-            lines.append(
-                f"    # status {account.status} in AWS: move it to a suspended OU or drop it"
-            )
     roles = {a.role for a in org.accounts}
     for role in ("log_archive", "audit", "network"):  # the config needs one account of each
         if role not in roles:
             lines += [
-                f"  - name: {PLACEHOLDER}   # no account looked like the {role} account: name "
-                "the one that is (and delete its entry above), or one to create",
+                f"  - name: {PLACEHOLDER}   # no active account looked like the {role} account: "
+                "name the one that is (and delete its entry above), or one to create",
                 f"    email: {PLACEHOLDER}",
                 f"    ou: {PLACEHOLDER}",
                 f"    role: {role}",

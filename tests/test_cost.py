@@ -88,3 +88,91 @@ def test_bad_assumptions_exit_2(
 ) -> None:
     assert main(["cost", "--assume", pair]) == 2
     assert capsys.readouterr().err.startswith(problem)
+
+
+def _trail(example_data: dict[str, Any], **trail: Any) -> LandingZoneConfig:
+    data = copy.deepcopy(example_data)
+    data["trail"] = {**data.get("trail", {}), **trail}
+    return parse_config(data)
+
+
+def _data_event_lines(config: LandingZoneConfig) -> dict[str, float]:
+    return {
+        line.item: line.monthly
+        for line in estimate(config, Assumptions())
+        if line.item.startswith("organisation trail")
+    }
+
+
+def test_the_trail_s_data_events_follow_the_config(example_data: dict[str, Any]) -> None:
+    """None: no data events; write: the writes; all: the reads too, many more; Lambda's
+    invocations only when the trail records them."""
+    accounts = len(example_data["accounts"])
+    assert _data_event_lines(_trail(example_data, s3_data_events="none")) == {}
+    write = _data_event_lines(_trail(example_data, s3_data_events="write"))
+    assert write == {
+        "organisation trail, S3 write data events (100,000s)": pytest.approx(
+            Assumptions().data_events / 1e5 * 0.10 * accounts
+        )
+    }
+    every = _data_event_lines(_trail(example_data, s3_data_events="all"))
+    reads = every.pop("organisation trail, S3 read data events (100,000s)")
+    assert every == write and reads > 5 * sum(write.values())
+    with_lambda = _data_event_lines(
+        _trail(example_data, s3_data_events="none", lambda_data_events=True)
+    )
+    assert with_lambda == {
+        "organisation trail, Lambda data events (100,000s)": pytest.approx(
+            Assumptions().lambda_invocations / 1e5 * 0.10 * accounts
+        )
+    }
+
+
+def test_the_output_says_which_assumptions_the_trail_leaves_unused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["cost"]) == 0  # the example: write data events, no Lambda data events
+    out = capsys.readouterr().out
+    assert "the config's trail records S3 data events: write, Lambda data events: off" in out
+    assert "    data_events = 500000\n" in out
+    assert "    read_data_events = 5000000   (not used: trail.s3_data_events is write)" in out
+    assert "lambda_invocations = 1000000   (not used: trail.lambda_data_events is false)" in out
+    assert main(["cost", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["assumptions_not_used"] == {
+        "read_data_events": "trail.s3_data_events is write",
+        "lambda_invocations": "trail.lambda_data_events is false",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pair", "problem"),
+    [
+        ("instances=2.9", "--assume instances: '2.9' is not a whole number"),
+        ("keys_per_region=0.5", "--assume keys_per_region: '0.5' is not a whole number"),
+    ],
+)
+def test_a_count_takes_a_whole_number(
+    pair: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cost", "--assume", pair]) == 2
+    assert capsys.readouterr().err.splitlines() == [problem]
+
+
+def test_a_whole_number_may_be_written_as_a_float(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--json", "--assume", "instances=3.0", "--assume", "log_gb=2.5"]) == 0
+    assumptions = json.loads(capsys.readouterr().out)["assumptions"]
+    assert assumptions["instances"] == 3 and assumptions["log_gb"] == 2.5
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_a_total_too_large_to_compute_is_refused(
+    output: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each value is finite, their product is not: no "$inf", no Infinity in the JSON."""
+    assert main(["cost", *output, "--assume", "instances=1e308"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "--assume: the estimate's total is too large to compute with these values; "
+        "give smaller ones"
+    ]

@@ -3,15 +3,22 @@ and the stacks in each account, as Mermaid or DOT; the example's is in docs/arch
 
 from __future__ import annotations
 
+import copy
+import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from baseline.__main__ import main
+from baseline.config import parse_config
 from baseline.diagram import _node, organisation, render_dot, render_mermaid, stack_group
 from baseline.docs import ARCHITECTURE, DIAGRAM_BEGIN, DIAGRAM_END
 from baseline.guardrails import packed_policies
 from tests.conftest import Synthesized
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _stacks(synthesized: Synthesized) -> list[tuple[str, str, str]]:
@@ -24,8 +31,8 @@ def test_every_ou_and_account_is_drawn_below_its_parent(synthesized: Synthesized
     config = synthesized.config
     for path in config.ou_paths():
         parent = path.rsplit("/", 1)[0] if "/" in path else "Root"
-        assert f'  {_node(path)}["OU {path}' in picture
-        assert f"  {_node(parent)} --> {_node(path)}\n" in picture
+        assert f'  {_node("ou", path)}["OU {path}' in picture
+        assert f"  {_node('ou', parent)} --> {_node('ou', path)}\n" in picture
     for account in config.accounts:
         assert f"{account.name} ({account.id or 'new'})" in picture
 
@@ -100,6 +107,49 @@ def test_names_cannot_break_the_notation_or_merge_nodes(synthesized: Synthesized
     mermaid, dot = render_mermaid(org), render_dot(org)
     assert "Root: Acme #quot;Blue#quot; #lt;b#gt;" in mermaid and '"Blue"' not in mermaid
     assert 'Root: Acme \\"Blue\\" <b>' in dot
-    assert (
-        len({_node("Work Loads"), _node("Work_Loads"), _node("account/audit"), _node("audit")}) == 4
-    )
+    nodes = {
+        _node("ou", "Work Loads"),
+        _node("ou", "Work_Loads"),
+        _node("ou", "audit"),
+        _node("account", "audit"),
+        _node("ou", "account/audit"),
+    }
+    assert len(nodes) == 5
+
+
+def test_an_ou_path_and_an_account_that_read_alike_are_two_nodes(
+    example_data: dict[str, Any],
+) -> None:
+    """The OU ``account/team`` and the account ``team`` in it: two boxes, an edge between
+    them (they shared one id, a box with a loop, before)."""
+    data = copy.deepcopy(example_data)
+    data["organizational_units"].append({"name": "account", "children": [{"name": "team"}]})
+    data["accounts"].append({"name": "team", "email": "team@example.com", "ou": "account/team"})
+    config = parse_config(data)
+    for picture, box in (
+        (render_mermaid(organisation(config)), r"^  (\w+)[\[(]"),
+        (render_dot(organisation(config)), r"^  (\w+) \[label="),
+    ):
+        ids = re.findall(box, picture, flags=re.MULTILINE)
+        assert len(ids) == len(set(ids)) == 1 + len(config.ou_paths()) + len(config.accounts)
+        edges = re.findall(r"^  (\w+) -+> (\w+);?$", picture, flags=re.MULTILINE)
+        assert not [edge for edge in edges if edge[0] == edge[1]]
+        assert (_node("ou", "account/team"), _node("account", "team")) in edges
+
+
+def test_an_existing_output_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not even the config it draws: the file stays as it was, and one line says why."""
+    shutil.copytree(ROOT / "config", tmp_path, dirs_exist_ok=True)  # with its policy files
+    config = tmp_path / "landing-zone.yaml"
+    original = config.read_text(encoding="utf-8")
+    assert main(["diagram", "-c", str(config), "--output", str(config)]) == 2
+    assert config.read_text(encoding="utf-8") == original
+    assert capsys.readouterr().err.splitlines() == [
+        f"--output {config}: the file exists; choose another name (nothing is overwritten)"
+    ]
+    assert main(["diagram", "-c", str(config), "--output", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"--output {tmp_path}: is a directory; give the name of a new file"
+    ]

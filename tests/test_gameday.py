@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -11,7 +14,7 @@ from botocore.stub import ANY, Stubber
 
 from baseline.__main__ import main
 from baseline.config import LandingZoneConfig, parse_config
-from baseline.gameday import DEFAULT_TYPES, Rehearsal, plan_for
+from baseline.gameday import DEFAULT_TYPES, ClientFactory, Rehearsal, plan_for
 from baseline.operations import CommandError
 
 AUDIT = "423456789012"
@@ -78,7 +81,7 @@ def _imported(number: int) -> dict[str, Any]:
     }
 
 
-def _rehearsal(plan: Any, clients: Clients) -> Rehearsal:
+def _rehearsal(plan: Any, clients: ClientFactory) -> Rehearsal:
     ticks = iter(range(0, 10_000, 5))
     return Rehearsal(
         plan,
@@ -286,3 +289,105 @@ def test_another_region_follows_the_rule_for_aggregated_findings(
     assert "events DescribeRule in eu-west-1: Name=nwl-securityhubotherregions-findings" in calls
     home = plan_for(example_config, account=None, region=None, finding_types=())
     assert home.rule_name == "nwl-guardduty-findings"
+
+
+# --- credentials and endpoints the rehearsal cannot use: exit 2, not a FAIL of the path --
+
+
+@pytest.fixture
+def aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No AWS settings from the environment: only a config file the test writes."""
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    config = tmp_path / "config"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    return config
+
+
+def test_a_profile_that_does_not_exist_is_one_line(
+    aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    assert main(["gameday"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "cannot use the AWS credentials: The config profile (nope) could not be found"
+    ]
+    assert "FAIL" not in captured.out
+
+
+def test_credentials_that_cannot_be_retrieved_are_not_a_failed_step(
+    aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A credential process that fails (an expired SSO login, a broken helper) is a
+    problem of what the person runs the game day with: exit 2, no FAIL."""
+    aws_config.write_text(
+        "[profile broken]\nregion = eu-west-1\n"
+        f'credential_process = {sys.executable} -c "import sys; sys.exit(1)"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_PROFILE", "broken")
+    assert main(["gameday"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "cannot use the AWS credentials: Error when retrieving credentials from custom-process:"
+    ]
+    assert "FAIL" not in captured.out and "failed" not in captured.out
+
+
+def test_an_endpoint_that_cannot_be_reached_is_not_a_failed_step(
+    example_config: LandingZoneConfig,
+) -> None:
+    """Nothing listens on the discard port: botocore cannot connect, and the rehearsal
+    says so instead of failing the path's first step."""
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=2)
+
+    def unreachable(service: str, region: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url="http://127.0.0.1:9",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=config,
+        )
+
+    plan = plan_for(example_config, account=None, region=None, finding_types=())
+    rehearsal = _rehearsal(plan, unreachable)
+    with pytest.raises(CommandError) as caught:
+        list(rehearsal.run())
+    (problem,) = caught.value.problems
+    assert problem.startswith('cannot reach AWS: Could not connect to the endpoint URL: "http://')
+    assert rehearsal.steps == []
+
+
+@pytest.mark.parametrize("code", ["ExpiredToken", "InvalidClientTokenId"])
+def test_credentials_aws_refuses_are_not_a_failed_step(
+    code: str, example_config: LandingZoneConfig
+) -> None:
+    plan = plan_for(example_config, account=None, region=None, finding_types=())
+    clients = Clients()
+    clients.stub("sts").add_client_error(
+        "get_caller_identity", service_error_code=code, http_status_code=403
+    )
+    rehearsal = _rehearsal(plan, clients)
+    with pytest.raises(CommandError, match=f"AWS refused the credentials: .*\\({code}\\)"):
+        list(rehearsal.run())
+    assert rehearsal.steps == []
+    clients.done()
+
+
+def test_an_endpoint_botocore_cannot_use_is_one_line(
+    aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "notaurl")
+    assert main(["gameday"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["cannot use the AWS settings: Invalid endpoint: notaurl"]
+    assert "FAIL" not in captured.out
