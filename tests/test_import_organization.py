@@ -85,7 +85,7 @@ def _read() -> ImportedOrganization:
     return read_organization(*clients())
 
 
-def _filled(text: str) -> dict[str, Any]:
+def filled(text: str) -> dict[str, Any]:
     """The imported config with its placeholders filled in as a person would."""
     data: dict[str, Any] = yaml.safe_load(text)
     data["organization"].update(name="Imported", prefix="imp")
@@ -131,13 +131,13 @@ def test_the_core_accounts_are_guessed_and_marked_to_confirm(
     assert [r for r, _ in roles.values()].count("management") == 1
 
 
-def test_the_config_validates_once_the_placeholders_are_filled(
+def test_the_config_validates_once_the_placeholders_arefilled(
     organisation: dict[str, Any],
 ) -> None:
     text = render_config(_read())
     values = [line for line in text.splitlines() if not line.startswith("#")]
     assert sum(line.count(PLACEHOLDER) for line in values) == 9
-    config = parse_config(_filled(text))
+    config = parse_config(filled(text))
     assert len(config.accounts) == WORKLOADS + 5
     assert "Workloads/NonProd/Teams" in config.ou_paths()
     assert "Workloads/Labs-EU" in config.ou_paths()
@@ -170,7 +170,7 @@ def test_validate_names_each_placeholder_left(
         )
     ]
     # filled in, the same file validates
-    out.write_text(yaml.safe_dump(_filled(out.read_text(encoding="utf-8"))), encoding="utf-8")
+    out.write_text(yaml.safe_dump(filled(out.read_text(encoding="utf-8"))), encoding="utf-8")
     assert main(["validate", str(out)]) == 0
 
 
@@ -441,7 +441,7 @@ def test_the_operator_commands_work_on_the_imported_organisation(
     from baseline.diagram import render_mermaid
     from baseline.explain import explain
 
-    config = parse_config(_filled(render_config(_read())))
+    config = parse_config(filled(render_config(_read())))
     denied = explain(config, account="team-001", action="ec2:RunInstances", region="ap-southeast-2")
     assert "SCP-REGION-DENY" in {d["guardrail"] for d in denied.denials()}
     allowed = explain(

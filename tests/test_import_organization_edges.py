@@ -26,6 +26,7 @@ from baseline.importer import (
     read_organization,
     render_config,
 )
+from tests.test_import_organization import filled
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,23 +81,6 @@ def organisation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Organisation]:
         yield Organisation()
 
 
-def _filled(text: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(text)
-    data["organization"].update(name="Imported", prefix="imp")
-    data.update(
-        home_region="eu-west-1",
-        governed_regions=["eu-west-1"],
-        security_notification_email="security@example.com",
-        security_contact={
-            "name": "Security team",
-            "title": "CISO",
-            "email": "security@example.com",
-            "phone": "+44 20 7946 0000",
-        },
-    )
-    return data
-
-
 def _core(org: Organisation, *, log_archive: bool = True) -> str:
     """Security and Infrastructure OUs with the core accounts; the Security OU's id."""
     security = org.unit("Security")
@@ -131,7 +115,7 @@ def test_a_closed_account_gets_no_core_role_and_no_place_until_someone_decides(
     assert roles["Logging"] == "log_archive"
     text = render_config(imported)
     assert '# status "SUSPENDED" in AWS (closed or suspended), in "Security"' in text
-    data = _filled(text)
+    data = filled(text)
     (index,) = [i for i, a in enumerate(data["accounts"]) if a.get("id") == closed]
     entry = data["accounts"][index]
     assert entry["ou"] == PLACEHOLDER and "role" not in entry
@@ -163,7 +147,7 @@ def test_a_closed_account_already_in_a_suspended_ou_stays_there(
     entry = next(a for a in yaml.safe_load(text)["accounts"] if a.get("id") == closed)
     assert entry["ou"] == "Suspended"
     assert "in a suspended OU\n    # already: confirm that OU in guardrails.suspended_ous" in text
-    assert _validate(_filled(text), tmp_path) == 0
+    assert _validate(filled(text), tmp_path) == 0
 
 
 # --- names AWS gives, in the YAML -------------------------------------------------------

@@ -476,12 +476,9 @@ class Containment(_Steps):
         }
         done = []
         for role in self._profile_roles(iam, profile_arn):
-            try:
-                iam.get_role_policy(RoleName=role, PolicyName=name)
+            if _role_policy(iam, role, name) is not None:
                 done.append(f"{role} (already)")
                 continue
-            except iam.exceptions.NoSuchEntityException:
-                pass
             iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
             done.append(role)
         return f"{name} on {', '.join(done)}" if done else "the profile has no role"
@@ -545,8 +542,8 @@ class Revocation(_Steps):
 
     def _revoke(self) -> str:
         iam = self.client("iam")
-        try:
-            current = iam.get_role_policy(RoleName=self.role_name, PolicyName=REVOKE_POLICY)
+        current = _role_policy(iam, self.role_name, REVOKE_POLICY)
+        if current is not None:
             document = current["PolicyDocument"]
             if isinstance(document, str):  # boto3 decodes it; a raw response does not
                 document = json.loads(document)
@@ -555,8 +552,6 @@ class Revocation(_Steps):
                 issued = str(before.get("aws:TokenIssueTime", ""))
                 if statement.get("Sid") == self.sid and _at_or_after(issued, self.last_seen):
                     return f"already revoked for this case ({REVOKE_POLICY}, {issued})"
-        except iam.exceptions.NoSuchEntityException:
-            pass
         issued_before = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
         iam.put_role_policy(
             RoleName=self.role_name,
@@ -577,6 +572,14 @@ class Revocation(_Steps):
             ),
         )
         return f"sessions issued before {issued_before} denied ({REVOKE_POLICY})"
+
+
+def _role_policy(iam: Any, role: str, name: str) -> dict[str, Any] | None:
+    """The role's inline policy of that name, or None when it has none."""
+    try:
+        return dict(iam.get_role_policy(RoleName=role, PolicyName=name))
+    except iam.exceptions.NoSuchEntityException:
+        return None
 
 
 def _instant(value: str) -> datetime:
