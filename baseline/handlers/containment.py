@@ -34,7 +34,11 @@ An instance (:class:`Containment`), each step recorded with PASS or FAIL:
 
 A role's credentials (:class:`Revocation`): an inline policy ``AWSRevokeOlderSessions``
 on the role denies every session issued before now, as the console's "Revoke active
-sessions" does; new sessions still work.
+sessions" does; new sessions still work. Credentials GuardDuty finds taken from an
+instance (``InstanceCredentialExfiltration``, the session named after the instance)
+contain that instance instead: it is where they leak from, and step 10 denies what was
+taken without breaking the role's other instances; only when the instance cannot be read
+(terminated, say) are the role's older sessions revoked.
 
 Idempotent: a second run for the same case finds the snapshots, group, profile and
 revocation it made and makes no second ones. Safe on partial failure: a failed step is
@@ -67,6 +71,9 @@ DENY_ALL = "arn:aws:iam::aws:policy/AWSDenyAll"
 REVOKE_POLICY = "AWSRevokeOlderSessions"
 #: the inline policy, per instance, that denies its role's credentials issued to it
 CONTAINED_INSTANCE_POLICY = "DenyContainedInstance-"
+#: GuardDuty's finding types about credentials taken from an instance's metadata service
+INSTANCE_CREDENTIALS = "InstanceCredentialExfiltration"
+INSTANCE_SESSION = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
 ANYWHERE = {"IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
 CLOSE_ATTEMPTS = 4  # reads of the quarantine group until it has no rule
 CLOSE_BACKOFF = 0.5  # seconds, doubled after each attempt
@@ -730,25 +737,45 @@ def _act(
 
     if acts:
         attempt(steps, "act as the account's responder role", assume)
-    if responder and kind == "Instance":
-        instance_id = resource["instanceDetails"]["instanceId"]
+    source = _source_instance(finding) if kind == "AccessKey" else None
+    instance_id = resource["instanceDetails"]["instanceId"] if kind == "Instance" else source
+    if responder and instance_id:
         target = Target(settings.prefix, account, region, instance_id, case)
         containment = Containment(target, responder[0], store)
         steps += list(containment.run())
         what = f"instance {instance_id} contained"
+        if source:
+            what += f", where the credentials of role {details['userName']} were taken"
         if containment.left_to_another_run:
             what = f"instance {instance_id} left to the run of case {containment.case}"
         elif containment.case != case:
             what += f" (under its earlier case {containment.case})"
-    elif responder:
+        if not source or containment.steps[0].passed:
+            return what
+    if responder and kind == "AccessKey":
         role = details["userName"]
         last_seen = finding.get("service", {}).get("eventLastSeen")
         revocation = Revocation(role, case, responder[0], last_seen=last_seen)
         steps += list(revocation.run())
         what = f"older sessions of role {role} revoked"
-    elif acts:
+        if source:
+            what += f" (instance {source}, where they were taken, could not be read)"
+    elif acts and not responder:
         what = "nothing: the responder role could not be assumed"
     return what
+
+
+def _source_instance(finding: dict[str, Any]) -> str | None:
+    """The instance whose role credentials the finding says were taken, if it says so.
+
+    Only GuardDuty's instance-credential findings are read this way: it tells those
+    credentials from others, while any principal trusted by a role can name its own
+    session after an instance."""
+    if INSTANCE_CREDENTIALS not in str(finding.get("type", "")):
+        return None
+    details = finding.get("resource", {}).get("accessKeyDetails", {})
+    session = str(details.get("principalId", "")).rpartition(":")[2]
+    return session if INSTANCE_SESSION.fullmatch(session) else None
 
 
 def handle(

@@ -44,7 +44,13 @@ OPEN_IN = [{"IpProtocol": "-1", **containment.ANYWHERE}]
 OPEN_OUT = [*DEFAULT_EGRESS, {"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]
 
 
-def event(resource: dict[str, Any], severity: float = 8.0) -> dict[str, Any]:
+BITCOIN = "CryptoCurrency:EC2/BitcoinTool.B!DNS"
+TAKEN = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
+
+
+def event(
+    resource: dict[str, Any], severity: float = 8.0, finding_type: str = BITCOIN
+) -> dict[str, Any]:
     """An EventBridge GuardDuty event in the shape GuardDuty documents."""
     return {
         "version": "0",
@@ -61,7 +67,7 @@ def event(resource: dict[str, Any], severity: float = 8.0) -> dict[str, Any]:
             "region": REGION,
             "partition": "aws",
             "id": FINDING_ID,
-            "type": "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+            "type": finding_type,
             "resource": resource,
             "severity": severity,
             "createdAt": "2026-12-01T11:58:00.000Z",
@@ -429,7 +435,13 @@ def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(containment, "CLOSE_BACKOFF", 0)
 
 
-def first_delivery(clients: Clients, *, fail: str | None = None, close_fails: bool = False) -> None:
+def first_delivery(
+    clients: Clients,
+    *,
+    fail: str | None = None,
+    close_fails: bool = False,
+    finding_type: str = BITCOIN,
+) -> None:
     subject = "Containment incomplete" if fail or close_fails else "Contained"
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
@@ -497,7 +509,7 @@ def first_delivery(clients: Clients, *, fail: str | None = None, close_fails: bo
     associations(clients, APP_PROFILE, replace=True)
     issued_denied(clients, already=False)
     kept(clients, "case.json")
-    notified(clients, f"{subject}: CryptoCurrency:EC2/BitcoinTool.B!DNS")
+    notified(clients, f"{subject}: {finding_type}")
 
 
 def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
@@ -872,6 +884,8 @@ def test_no_responder_role_is_reported_not_lost() -> None:
 
 
 def test_a_credential_finding_revokes_the_roles_sessions() -> None:
+    # the session is named after an instance, but only GuardDuty's instance-credential
+    # findings say the credentials came from one: any principal can name its session so
     clients = Clients()
     ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
@@ -885,6 +899,83 @@ def test_a_credential_finding_revokes_the_roles_sessions() -> None:
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(ROLE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"] == "older sessions of role orders-app revoked"
+
+
+def test_credentials_taken_from_an_instance_contain_the_instance() -> None:
+    # The instance is where they leak from: containing it denies what was taken
+    # (ec2:SourceInstanceARN) and leaves the role's other instances working, where a
+    # revocation of the role's older sessions would stop them all.
+    clients = Clients()
+    first_delivery(clients, finding_type=TAKEN)  # no AWSRevokeOlderSessions expected
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"] == (
+        f"instance {INSTANCE} contained, where the credentials of role orders-app were taken"
+    )
+    steps = [(s["name"], s["passed"]) for s in record["steps"]]
+    assert all(passed for _, passed in steps), steps
+    assert ("deny the credentials its role issued to it", True) in steps
+
+
+def test_credentials_taken_from_an_instance_that_is_gone_revoke_the_roles_sessions() -> None:
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    clients.stub("ec2").add_client_error(
+        "describe_instances",
+        service_error_code="InvalidInstanceID.NotFound",
+        http_status_code=400,
+        expected_params={"InstanceIds": [INSTANCE]},
+    )
+    iam = clients.stub("iam")
+    iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
+    iam.add_response(
+        "put_role_policy",
+        {},
+        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
+    )
+    kept(clients, "case.json")
+    notified(clients, f"Containment incomplete: {TAKEN}")
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"].startswith(
+        f"older sessions of role orders-app revoked (instance {INSTANCE}, where they were"
+        " taken, could not be read)"
+    )
+    names = [(s["name"], s["passed"]) for s in record["steps"]]
+    assert names[-2:] == [
+        ("read the instance", False),
+        ("revoke the older sessions of orders-app", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "principal", ["AROAEXAMPLE000000001:i-0123", "AROAEXAMPLE000000001:deploy-i-0123456789abcdef0"]
+)
+def test_a_session_not_named_after_an_instance_is_revoked(principal: str) -> None:
+    clients = Clients()
+    ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    iam = clients.stub("iam")
+    iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
+    iam.add_response(
+        "put_role_policy",
+        {},
+        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
+    )
+    kept(clients, "case.json")
+    notified(clients, f"Contained: {TAKEN}")
+    resource = {
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "principalId": principal,
+            "userName": "orders-app",
+            "userType": "AssumedRole",
+        },
+    }
+    record = handle(event(resource, finding_type=TAKEN), SETTINGS, clients, clients.members)
     clients.done()
     assert record["outcome"] == "older sessions of role orders-app revoked"
 
