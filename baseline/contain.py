@@ -46,7 +46,8 @@ def calls(target: Target) -> list[str]:
         "traffic (so that no flow is tracked)",
         "ec2 ModifyNetworkInterfaceAttribute of each interface to that group alone",
         "ec2 DescribeSecurityGroupRules and RevokeSecurityGroupIngress/Egress of the group's "
-        "every rule, until none is left",
+        "every rule, until none is left (if it stays open: ModifyNetworkInterfaceAttribute "
+        "of each interface back to its own groups)",
         "ec2 DescribeIamInstanceProfileAssociations and ReplaceIamInstanceProfileAssociation "
         f"with {target.quarantine_profile_arn}",
         "iam GetInstanceProfile, GetRolePolicy and PutRolePolicy "

@@ -22,7 +22,10 @@ An instance (:class:`Containment`), each step recorded with PASS or FAIL:
    is not tracked, so when the group is closed in step 8 every flow stops at once (a
    change of security groups alone leaves tracked connections open);
 7. puts every network interface into that group alone;
-8. closes the group: revokes its every inbound and outbound rule;
+8. closes the group: revokes its every inbound and outbound rule; when it stays open
+   (the revocations refused or throttled, over several attempts), puts every interface
+   back in the groups it had, since a group open to all traffic would leave the instance
+   more exposed than before, and says so;
 9. gives it the account's deny-all instance profile ``<prefix>-quarantine`` instead of its
    own;
 10. denies its own role everything for the credentials that role issued to this instance
@@ -239,7 +242,15 @@ class Containment(_Steps):
                 f"isolate {interface}", partial(self._isolate, ec2, interface, instance, group)
             )
         if group:
-            yield self._attempt("close it: no traffic", partial(self._close, ec2, group))
+            closing = self._attempt("close it: no traffic", partial(self._close, ec2, group))
+            yield closing
+            if closing.passed is False:
+                # open to all traffic is worse than where the instance was: back there
+                for interface, groups in self._own_groups(instance, group["id"]):
+                    yield self._attempt(
+                        f"put {interface} back in its own groups: the quarantine group is open",
+                        partial(self._put_back, ec2, interface, groups),
+                    )
         profile = instance.get("IamInstanceProfile", {}).get("Arn")
         if profile and self.target.quarantine_profile:
             yield self._attempt(
@@ -389,6 +400,21 @@ class Containment(_Steps):
             Groups=[group["id"]],
         )
         return f"only in {group['id']}"
+
+    @staticmethod
+    def _own_groups(instance: dict[str, Any], group_id: str) -> list[tuple[str, list[str]]]:
+        """Each interface's groups as the instance was read, where that is not the
+        quarantine group alone (an interface an earlier run isolated has no other)."""
+        own = [
+            (n["NetworkInterfaceId"], [g["GroupId"] for g in n.get("Groups", [])])
+            for n in instance.get("NetworkInterfaces", [])
+        ]
+        return [(interface, groups) for interface, groups in own if groups != [group_id]]
+
+    @staticmethod
+    def _put_back(ec2: Any, interface: str, groups: list[str]) -> str:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=interface, Groups=groups)
+        return f"in {', '.join(groups)} again: NOT isolated"
 
     def _close(self, ec2: Any, group: dict[str, Any]) -> str:
         """Revokes the group's every rule by id, and reads it again until none is left: a
@@ -857,15 +883,19 @@ def handle(
 
 def message(record: dict[str, Any], where: str) -> str:
     """The notification: short, in the order a responder reads it."""
-    still_open = [
-        s for s in record["steps"] if s["name"].startswith("close") and s["passed"] is False
-    ]
+    steps = record["steps"]
+    still_open = [s for s in steps if s["name"].startswith("close") and s["passed"] is False]
+    put_back = [s for s in steps if s["name"].startswith("put ")]
+    warning = []
+    if still_open and put_back and all(s["passed"] for s in put_back):
+        warning = [
+            "THE QUARANTINE GROUP COULD NOT BE CLOSED: the instance is back in its own"
+            " groups, NOT isolated. Close the group by hand, then run contain again."
+        ]
+    elif still_open:
+        warning = ["THE QUARANTINE GROUP IS OPEN TO ALL TRAFFIC: close it by hand now."]
     lines = [
-        *(
-            ["THE QUARANTINE GROUP IS OPEN TO ALL TRAFFIC: close it by hand now."]
-            if still_open
-            else []
-        ),
+        *warning,
         f"Case {record['case']}: {record['outcome']}.",
         f"Account {record['account']} ({record['ou'] or 'root'}), region {record['region']}.",
         f"Finding: {record['finding_type']}, severity {record['severity']}.",

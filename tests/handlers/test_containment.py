@@ -440,6 +440,7 @@ def first_delivery(
     *,
     fail: str | None = None,
     close_fails: bool = False,
+    put_back_fails: bool = False,
     finding_type: str = BITCOIN,
 ) -> None:
     subject = "Containment incomplete" if fail or close_fails else "Contained"
@@ -506,6 +507,14 @@ def first_delivery(
     )
     # ... then closed, rule by rule, and read again until no rule is left
     closed(clients, fail=close_fails)
+    if close_fails and put_back_fails:
+        ec2.add_client_error("modify_network_interface_attribute", "RequestLimitExceeded")
+    elif close_fails:  # an open group is worse than its own: back there
+        ec2.add_response(
+            "modify_network_interface_attribute",
+            {},
+            {"NetworkInterfaceId": INTERFACE, "Groups": [APP_GROUP]},
+        )
     associations(clients, APP_PROFILE, replace=True)
     issued_denied(clients, already=False)
     kept(clients, "case.json")
@@ -606,14 +615,33 @@ def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
     assert record["outcome"].endswith("but 1 of 16 steps failed")
 
 
-def test_a_group_that_does_not_close_is_said_loudly() -> None:
+def test_a_group_that_does_not_close_leaves_the_instance_in_its_own_groups() -> None:
     clients = Clients()
     first_delivery(clients, close_fails=True)
     record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
-    clients.done()  # the profile swap and the report still happened
-    (failed,) = [s for s in record["steps"] if s["passed"] is False]
-    assert failed["name"] == "close it: no traffic"
-    assert "RequestLimitExceeded" in failed["detail"]
+    clients.done()  # put back, and the profile swap and the report still happened
+    steps = [(s["name"], s["passed"]) for s in record["steps"]]
+    at = steps.index(("close it: no traffic", False))
+    assert steps[at + 1] == (
+        f"put {INTERFACE} back in its own groups: the quarantine group is open",
+        True,
+    )
+    assert "RequestLimitExceeded" in record["steps"][at]["detail"]
+    first = containment.message(record, "s3://...").splitlines()[0]
+    assert first.startswith("THE QUARANTINE GROUP COULD NOT BE CLOSED")
+    assert "NOT isolated" in first
+
+
+def test_an_instance_left_in_an_open_group_is_said_loudly() -> None:
+    clients = Clients()
+    first_delivery(clients, close_fails=True, put_back_fails=True)
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()
+    failed = [s["name"] for s in record["steps"] if s["passed"] is False]
+    assert failed == [
+        "close it: no traffic",
+        f"put {INTERFACE} back in its own groups: the quarantine group is open",
+    ]
     text = containment.message(record, "s3://...")
     assert text.splitlines()[0].startswith("THE QUARANTINE GROUP IS OPEN TO ALL TRAFFIC")
 
