@@ -95,10 +95,36 @@ def _true(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
+#: Organizations refuses a change while another is still modifying the same entity (the
+#: root after EnablePolicyType, an OU that parallel account stacks move accounts into):
+#: ConcurrentModificationException, which botocore's retries leave alone. Tries, and the
+#: first wait in seconds, doubled each time up to BUSY_MAX_SECONDS (about 90 s in all).
+BUSY = ("ConcurrentModificationException", "PolicyChangesInProgressException")
+BUSY_TRIES = 7
+BUSY_SECONDS = 2.0
+BUSY_MAX_SECONDS = 30.0
+
+
+def _patiently(
+    call: Callable[..., Any], sleep: Callable[[float], None] = time.sleep, **kwargs: Any
+) -> Any:
+    """``call(**kwargs)``, again after a pause while Organizations says it is busy."""
+    for attempt in range(BUSY_TRIES - 1):
+        try:
+            return call(**kwargs)
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code not in BUSY:
+                raise
+            LOG.info("%s: %s, again in a moment", getattr(call, "__name__", "call"), code)
+        sleep(min(BUSY_SECONDS * 2**attempt, BUSY_MAX_SECONDS))
+    return call(**kwargs)  # the last try: its error is the resource's
+
+
 def enable_trusted_access(organizations: Any, principals: Iterable[str]) -> list[str]:
     done = []
     for principal in principals:
-        organizations.enable_aws_service_access(ServicePrincipal=principal)  # idempotent
+        _patiently(organizations.enable_aws_service_access, ServicePrincipal=principal)
         done.append(principal)
     return done
 
@@ -140,8 +166,10 @@ def enable_policy_types(
     for policy_type in wanted:
         if statuses.get(policy_type) in ("ENABLED", "PENDING_ENABLE"):
             continue
-        try:
-            organizations.enable_policy_type(RootId=root_id, PolicyType=policy_type)
+        try:  # the root is busy while the type before this one is being enabled
+            _patiently(
+                organizations.enable_policy_type, sleep, RootId=root_id, PolicyType=policy_type
+            )
         except organizations.exceptions.PolicyTypeAlreadyEnabledException:
             continue
         newly.append(policy_type)
@@ -175,7 +203,8 @@ def register_delegated_administrators(
     done = []
     for registration in registrations:
         try:
-            organizations.register_delegated_administrator(
+            _patiently(
+                organizations.register_delegated_administrator,
                 AccountId=registration["AccountId"],
                 ServicePrincipal=registration["ServicePrincipal"],
             )
@@ -239,8 +268,11 @@ def place_accounts(organizations: Any, placements: Iterable[dict[str, str]]) -> 
         account_id, parent_id = placement["AccountId"], placement["ParentId"]
         current = organizations.list_parents(ChildId=account_id)["Parents"][0]["Id"]
         if current != parent_id:
-            organizations.move_account(
-                AccountId=account_id, SourceParentId=current, DestinationParentId=parent_id
+            _patiently(
+                organizations.move_account,
+                AccountId=account_id,
+                SourceParentId=current,
+                DestinationParentId=parent_id,
             )
             moved.append(f"{account_id}:{current}->{parent_id}")
     return moved

@@ -385,3 +385,71 @@ def test_fails_with_a_clear_message_when_a_type_stays_pending(
         pytest.raises(TimeoutError, match="TAG_POLICY of root r-ab12 were still not ENABLED"),
     ):
         handler_module.enable_policy_types(client, "r-ab12", [tag], lambda _: None)
+
+
+def test_a_root_busy_with_the_type_before_is_asked_again() -> None:
+    # Organizations answers ConcurrentModificationException while the root is still
+    # PENDING_ENABLE for the type before, and botocore's retries do not cover it.
+    client, stub = _organizations_stub()
+    scp, rcp, tag = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY", "TAG_POLICY"
+    stub.add_response("list_roots", _roots(**{scp: "ENABLED"}), {})
+    stub.add_response(
+        "enable_policy_type",
+        {"Root": _roots(**{scp: "ENABLED", rcp: "PENDING_ENABLE"})["Roots"][0]},
+        {"RootId": "r-ab12", "PolicyType": rcp},
+    )
+    for _ in range(2):
+        stub.add_client_error(
+            "enable_policy_type",
+            service_error_code="ConcurrentModificationException",
+            http_status_code=409,
+            expected_params={"RootId": "r-ab12", "PolicyType": tag},
+        )
+    stub.add_response(
+        "enable_policy_type",
+        {"Root": _roots(**{scp: "ENABLED", rcp: "ENABLED", tag: "PENDING_ENABLE"})["Roots"][0]},
+        {"RootId": "r-ab12", "PolicyType": tag},
+    )
+    stub.add_response("list_roots", _roots(**{scp: "ENABLED", rcp: "ENABLED", tag: "ENABLED"}), {})
+    sleeps: list[float] = []
+    with stub:
+        newly = handler_module.enable_policy_types(client, "r-ab12", [scp, rcp, tag], sleeps.append)
+        stub.assert_no_pending_responses()
+    assert newly == [rcp, tag]
+    assert sleeps == [handler_module.BUSY_SECONDS, 2 * handler_module.BUSY_SECONDS]
+
+
+def test_a_busy_organisation_that_stays_busy_fails_the_resource() -> None:
+    client, stub = _organizations_stub()
+    for _ in range(handler_module.BUSY_TRIES):
+        stub.add_client_error(
+            "move_account",
+            service_error_code="ConcurrentModificationException",
+            http_status_code=409,
+        )
+    slept: list[float] = []
+    with stub, pytest.raises(client.exceptions.ConcurrentModificationException):
+        handler_module._patiently(
+            client.move_account,
+            slept.append,
+            AccountId="222222222222",
+            SourceParentId="r-ab12",
+            DestinationParentId="ou-ab12-prod0001",
+        )
+    assert len(slept) == handler_module.BUSY_TRIES - 1
+    assert max(slept) == handler_module.BUSY_MAX_SECONDS
+
+
+def test_another_error_is_not_asked_again() -> None:
+    client, stub = _organizations_stub()
+    stub.add_client_error(
+        "move_account", service_error_code="AccountNotFoundException", http_status_code=400
+    )
+    with stub, pytest.raises(client.exceptions.AccountNotFoundException):
+        handler_module._patiently(
+            client.move_account,
+            lambda _: pytest.fail("no pause for an error that is not about being busy"),
+            AccountId="222222222222",
+            SourceParentId="r-ab12",
+            DestinationParentId="ou-ab12-prod0001",
+        )

@@ -190,7 +190,8 @@ def _session() -> botocore.session.Session:
 
 
 def boto3_calls(module: str) -> set[tuple[str, str]]:
-    """(service, method) of every client call the handler's source makes."""
+    """(service, method) of every client call the handler's source makes, or hands to a
+    helper that makes it (``_patiently(organizations.move_account, ...)``)."""
     tree = ast.parse((HANDLERS / f"{module}.py").read_text(encoding="utf-8"))
     functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
     bindings: dict[str, dict[str, set[str]]] = {name: {} for name in functions}
@@ -199,9 +200,11 @@ def boto3_calls(module: str) -> set[tuple[str, str]]:
     calls = set()
     for name, function in functions.items():
         for node in ast.walk(function):
+            if isinstance(node, ast.Attribute):  # client.op(...), or client.op handed on
+                for service in _service_of(node.value, bindings[name]):
+                    calls.add((service, node.attr))
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 for service in _service_of(node.func.value, bindings[name]):
-                    calls.add((service, node.func.attr))
                     # client.get_paginator("list_accounts") makes the list_accounts calls
                     paginated = node.args[0] if node.args else None
                     if node.func.attr == "get_paginator" and isinstance(paginated, ast.Constant):
@@ -277,6 +280,8 @@ def test_the_call_reader_follows_clients_through_names_and_arguments() -> None:
     settings = boto3_calls("account_settings")
     assert ("s3control", "put_public_access_block") in settings  # boto3.client(...).op()
     assert ("ec2", "enable_ebs_encryption_by_default") in settings  # ec2 = ...; f(p, ec2)
+    organization = boto3_calls("organization_settings")
+    assert ("organizations", "move_account") in organization  # _patiently(client.op, ...)
     lookups = boto3_calls("identity_center")
     assert ("organizations", "list_accounts") in lookups  # get_paginator("list_accounts")
     assert ("identitystore", "get_group_id") in lookups
