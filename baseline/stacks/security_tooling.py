@@ -370,11 +370,12 @@ class SecurityToolingStack(cdk.Stack):
             ),
         )
 
+        # central configuration needs the aggregator even where no other region is governed
         aggregator = securityhub.CfnFindingAggregator(
             self,
             "FindingAggregator",
-            region_linking_mode="SPECIFIED_REGIONS",
-            regions=others,
+            region_linking_mode="SPECIFIED_REGIONS" if others else "NO_REGIONS",
+            regions=others or None,
         )
         organization = securityhub.CfnOrganizationConfiguration(
             self,

@@ -119,6 +119,27 @@ def test_security_hub_runs_fsbp_and_cis_everywhere_and_aggregates_home(
         assert not _of_type(_stack(synthesized, region), "AWS::SecurityHub::ConfigurationPolicy")
 
 
+def test_one_governed_region_aggregates_no_other(synthesized: Synthesized) -> None:
+    # SPECIFIED_REGIONS with no region fails to create (Regions needs one item at least)
+    import dataclasses
+
+    import aws_cdk as cdk
+
+    from baseline.stacks.security_tooling import SecurityToolingSettings, SecurityToolingStack
+
+    settings = SecurityToolingSettings.from_config(synthesized.config)
+    alone = dataclasses.replace(settings, governed_regions=(HOME,))
+    stack = SecurityToolingStack(
+        cdk.App(),
+        "Alone",
+        settings=alone,
+        env=cdk.Environment(account=settings.audit_account_id, region=HOME),
+    )
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    (aggregator,) = _of_type(template, "AWS::SecurityHub::FindingAggregator")
+    assert aggregator["Properties"] == {"RegionLinkingMode": "NO_REGIONS"}
+
+
 def test_config_aggregates_every_account_and_governed_region(synthesized: Synthesized) -> None:
     (aggregator,) = _of_type(_stack(synthesized, HOME), "AWS::Config::ConfigurationAggregator")
     source = aggregator["Properties"]["OrganizationAggregationSource"]
