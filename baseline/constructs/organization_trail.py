@@ -17,6 +17,20 @@ from baseline.constructs.secure_log_group import SecureLogGroup
 #: What ``s3_data_events`` may say.
 S3_DATA_EVENTS = ("none", "write", "all")
 
+#: The object events that remove evidence from a log bucket or loosen its protection:
+#: recorded on the excluded log buckets too. Their deliveries (PutObject, and the uploads
+#: and replication that carry them) are not among them, so no delivery is logged again.
+EVIDENCE_CHANGES = (
+    "DeleteObject",
+    "DeleteObjects",
+    "PutObjectRetention",
+    "PutObjectLegalHold",
+    "PutObjectAcl",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+    "RestoreObject",
+)
+
 
 def _selector(name: str, category: str, *fields: tuple[str, list[str]]) -> dict[str, Any]:
     selectors: list[dict[str, Any]] = [{"Field": "eventCategory", "Equals": [category]}]
@@ -25,14 +39,23 @@ def _selector(name: str, category: str, *fields: tuple[str, list[str]]) -> dict[
     return {"Name": name, "FieldSelectors": selectors}
 
 
+def _operators_known(field: dict[str, Any]) -> dict[str, Any]:
+    """A field selector whose every operator the trail's properties carry."""
+    unknown = set(field) - {"Field", "Equals", "StartsWith", "NotStartsWith"}
+    if unknown:
+        raise ValueError(f"field selector {field['Field']}: no mapping for {sorted(unknown)}")
+    return field
+
+
 def event_selectors(
     *, s3_data_events: str, lambda_data_events: bool, excluded_buckets: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Advanced event selectors: every management event, and the data events asked for.
 
-    ``excluded_buckets`` are bucket-name prefixes whose object events are not recorded:
-    the log buckets themselves, whose every delivery would otherwise be logged again.
-    Default: none.
+    ``excluded_buckets`` are bucket-name prefixes whose object events are not recorded
+    but for ``EVIDENCE_CHANGES`` (deletions, retention, legal hold, ACL and tag changes):
+    the log buckets themselves, whose every delivery would otherwise be logged again, and
+    whose reads by a log reader would be. Default: none.
     """
     if s3_data_events not in S3_DATA_EVENTS:
         raise ValueError(f"s3_data_events must be one of {S3_DATA_EVENTS}, got {s3_data_events!r}")
@@ -50,6 +73,21 @@ def event_selectors(
                 }
             )
         selectors.append(selector)
+        if excluded_buckets:
+            selectors.append(
+                {
+                    "Name": "Log bucket evidence changes",
+                    "FieldSelectors": [
+                        {"Field": "eventCategory", "Equals": ["Data"]},
+                        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                        {"Field": "eventName", "Equals": list(EVIDENCE_CHANGES)},
+                        {
+                            "Field": "resources.ARN",
+                            "StartsWith": [f"arn:aws:s3:::{b}" for b in excluded_buckets],
+                        },
+                    ],
+                }
+            )
     if lambda_data_events:
         selectors.append(
             _selector("Lambda invocations", "Data", ("resources.type", ["AWS::Lambda::Function"]))
@@ -97,7 +135,8 @@ class OrganizationTrail(Construct):
             warns at synth (``lz:OrganizationTrail.NoS3DataEvents``).
         :param lambda_data_events: record Lambda invocations. Default: False.
         :param excluded_buckets: bucket-name prefixes left out of the S3 data events (the
-            log buckets). Default: none.
+            log buckets) but for their deletions and protection changes
+            (``EVIDENCE_CHANGES``). Default: none.
         :param key_alias: alias of the log group's key (in this account).
         """
         super().__init__(scope, construct_id)
@@ -174,9 +213,10 @@ class OrganizationTrail(Construct):
                         cloudtrail.CfnTrail.AdvancedFieldSelectorProperty(
                             field=f["Field"],
                             equal_to=f.get("Equals"),
+                            starts_with=f.get("StartsWith"),
                             not_starts_with=f.get("NotStartsWith"),
                         )
-                        for f in selector["FieldSelectors"]
+                        for f in map(_operators_known, selector["FieldSelectors"])
                     ],
                 )
                 for selector in event_selectors(

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import assertions
 
 from baseline.constructs import OrganizationTrail
-from baseline.constructs.organization_trail import event_selectors
+from baseline.constructs.organization_trail import EVIDENCE_CHANGES, event_selectors
 from tests.constructs.helpers import nag_violations, new_stack
 
 ORG = "o-abcdefghij"
@@ -62,7 +62,62 @@ def test_records_management_events_and_s3_writes_outside_the_log_buckets(default
                 {"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::acme-logs-"]},
             ],
         },
+        {
+            "Name": "Log bucket evidence changes",
+            "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                {"Field": "eventName", "Equals": list(EVIDENCE_CHANGES)},
+                {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::acme-logs-"]},
+            ],
+        },
     ]
+
+
+def _recorded(selectors: list[dict[str, Any]], event: dict[str, str]) -> bool:
+    """Whether CloudTrail's advanced selectors record a data event (the operators used)."""
+    tests = {
+        "Equals": lambda value, given: value in given,
+        "StartsWith": lambda value, given: any(value.startswith(g) for g in given),
+        "NotStartsWith": lambda value, given: not any(value.startswith(g) for g in given),
+    }
+    return any(
+        all(
+            tests[operator](event[f["Field"]], f[operator])
+            for f in s["FieldSelectors"]
+            for operator in tests
+            if operator in f
+        )
+        for s in selectors
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "bucket", "recorded"),
+    [
+        ("DeleteObject", "acme-logs-222233334444-eu-west-1", True),
+        ("PutObjectRetention", "acme-logs-222233334444-eu-west-1", True),
+        ("PutObjectLegalHold", "acme-logs-222233334444-eu-west-1", True),
+        ("PutObject", "acme-logs-222233334444-eu-west-1", False),  # every delivery: a loop
+        ("GetObject", "acme-logs-222233334444-eu-west-1", False),  # a log reader: a loop
+        ("PutObject", "orders-data", True),
+        ("DeleteObject", "orders-data", True),
+    ],
+)
+def test_a_log_bucket_records_what_removes_evidence_and_not_its_deliveries(
+    name: str, bucket: str, recorded: bool
+) -> None:
+    selectors = event_selectors(
+        s3_data_events="write", lambda_data_events=False, excluded_buckets=["acme-logs-"]
+    )
+    event = {
+        "eventCategory": "Data",
+        "resources.type": "AWS::S3::Object",
+        "readOnly": "true" if name.startswith("Get") else "false",
+        "eventName": name,
+        "resources.ARN": f"arn:aws:s3:::{bucket}/AWSLogs/o-abc/x.json.gz",
+    }
+    assert _recorded(selectors, event) is recorded
 
 
 def test_delivers_to_an_encrypted_kept_log_group(default: Any) -> None:

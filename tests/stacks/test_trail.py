@@ -34,7 +34,7 @@ def test_trail_records_the_whole_organisation_tamper_evidently(synthesized: Synt
     assert props["KMSKeyId"] == naming.log_key_alias_arn("nwl", LOG_ACCOUNT, "eu-west-1")
     assert "CloudWatchLogsLogGroupArn" in props and "CloudWatchLogsRoleArn" in props
     names = [s["Name"] for s in props["AdvancedEventSelectors"]]
-    assert names == ["Management events", "S3 object write events"]
+    assert names == ["Management events", "S3 object write events", "Log bucket evidence changes"]
     assert synthesized.landing_zone.trail is not None
     assert synthesized.landing_zone.log_archive in synthesized.landing_zone.trail.dependencies
 
