@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 from baseline import naming
@@ -131,14 +132,77 @@ def packed_policies(config: LandingZoneConfig) -> list[PackedPolicy]:
     return pack(enabled, attachments, prefix=config.organization.prefix)
 
 
+def _library_ids(config: LandingZoneConfig) -> set[str]:
+    """The id of every guardrail the library can write, whether or not this config has the
+    accounts (or the organisation id) it needs yet."""
+    placeholder = CoreAccount("placeholder", "000000000000")
+    context = dataclasses.replace(
+        context_for(config),
+        log_archive=placeholder,
+        audit=placeholder,
+        network=placeholder,
+        identity_admin=placeholder,
+        forensics=placeholder,
+        packages=placeholder,
+        package_domain="placeholder",
+    )
+    return {g.id for g in (*scp_library(context), *rcp_library(context))}
+
+
+def _sid_problems(config: LandingZoneConfig) -> list[str]:
+    """Custom statements whose Sid a library statement already has at one of their targets.
+
+    The packer puts the guardrails of a target together, so the two statements can end up
+    in one policy, which AWS refuses: a Sid is unique within a policy.
+    """
+    enabled, attachments = select(config)
+    custom_ids = {custom.id for custom in config.guardrails.custom}
+    library_sids: dict[tuple[PolicyType, str], dict[str, str]] = {}  # Sid -> guardrail id
+    for guardrail in enabled:
+        if guardrail.id in custom_ids:
+            continue
+        for target in attachments.get(guardrail.id, ()):
+            sids = library_sids.setdefault((guardrail.policy_type, target), {})
+            for statement in guardrail.statements:
+                if isinstance(statement.get("Sid"), str):
+                    sids.setdefault(statement["Sid"], guardrail.id)
+    found = []
+    for i, custom in enumerate(config.guardrails.custom):
+        policy_type = PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP
+        targets = attachments.get(custom.id, ())  # none when it is disabled
+        for j, statement in enumerate(custom.statements):
+            sid = statement.get("Sid")
+            if not isinstance(sid, str):
+                continue
+            for target in targets:
+                owner = library_sids.get((policy_type, target), {}).get(sid)
+                if owner is not None:
+                    found.append(
+                        f"guardrails.custom[{i}].statements[{j}].Sid: {sid!r} is also the Sid of "
+                        f"a statement of {owner}, which attaches to {target!r} too; a Sid must be "
+                        "unique within a policy, so choose another"
+                    )
+                    break
+    return found
+
+
 def problems(config: LandingZoneConfig) -> list[str]:
     """What only the guardrail library can say of a config, one line per problem.
 
-    An unknown guardrail id in ``guardrails.disabled`` or ``guardrails.attachments``, and
+    An unknown guardrail id in ``guardrails.disabled`` or ``guardrails.attachments``, a
+    custom guardrail with a library guardrail's id or a library statement's Sid, and
     guardrails that cannot fit the AWS Organizations limits of a target. No CDK needed.
     """
     known = sorted(g.id for g in library(config))
     found: list[str] = []
+    reserved = _library_ids(config)
+    for i, custom in enumerate(config.guardrails.custom):
+        if custom.id in reserved:
+            found.append(
+                f"guardrails.custom[{i}].id: {custom.id!r} is a library guardrail id; choose "
+                "another (to drop or move the library guardrail, use guardrails.disabled or "
+                "guardrails.attachments)"
+            )
 
     def unknown(where: str, guardrail_id: str) -> None:
         close = difflib.get_close_matches(guardrail_id, known, n=3)
@@ -155,6 +219,7 @@ def problems(config: LandingZoneConfig) -> list[str]:
             unknown(f"guardrails.attachments.{guardrail_id}", guardrail_id)
     if found:
         return found
+    found += _sid_problems(config)
     try:
         packed_policies(config)
         organization_policies(config)

@@ -123,12 +123,18 @@ def pack(
     :param guardrails: the enabled guardrails (SCP and RCP statement guardrails).
     :param attachments: guardrail id -> targets it attaches to.
     :param prefix: the organisation prefix, for policy names.
+    :raises ValueError: two guardrails have the same id (the config rules refuse a custom
+        guardrail with a library id, so a validated config never gets here).
     """
-    by_id = {g.id: g for g in guardrails}
+    by_id: dict[str, Guardrail] = {}
+    for g in guardrails:
+        if g.id in by_id:
+            raise ValueError(f"two guardrails have the id {g.id!r}; one would replace the other")
+        by_id[g.id] = g
     per_target: dict[tuple[PolicyType, str], list[str]] = {}
     for guardrail_id, targets in sorted(attachments.items()):
         guardrail = by_id[guardrail_id]
-        for target in targets:
+        for target in dict.fromkeys(targets):  # a target listed twice gets the statements once
             per_target.setdefault((guardrail.policy_type, target), []).append(guardrail_id)
     # targets with the same guardrails share one set of policies
     groups: dict[tuple[PolicyType, tuple[str, ...]], list[str]] = {}

@@ -12,7 +12,7 @@ import yaml
 
 from baseline.app import load_or_exit
 from baseline.config import parse_config
-from baseline.guardrails import PackingError, packed_policies
+from baseline.guardrails import PackingError, library, packed_policies, problems
 from baseline.guardrails.model import Guardrail, PolicyType
 from baseline.guardrails.packer import ENVELOPE, pack
 
@@ -180,3 +180,124 @@ def test_the_root_keeps_a_slot_free_for_replacements() -> None:
         PackingError, match=r"at most 3 can be attached there .* kept free at the root"
     ):
         pack(guardrails, {g.id: ["Root"] for g in guardrails}, prefix="t")
+
+
+def _custom(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "CUSTOM-X0",
+        "purpose": "An organisation-specific deny for the test.",
+        "attach_to": ["Root"],
+        "statements": [
+            {
+                "Sid": "DenyBucketDeletion",
+                "Effect": "Deny",
+                "Action": "s3:DeleteBucket",
+                "Resource": "*",
+            }
+        ],
+        **fields,
+    }
+
+
+def test_a_target_listed_twice_gets_the_statements_once() -> None:
+    guardrails = [_guardrail("A", 500, count=2)]
+    twice = pack(guardrails, {"A": ["Sandbox", "Root", "Sandbox", "Root"]}, prefix="t")
+    assert twice == pack(guardrails, {"A": ["Sandbox", "Root"]}, prefix="t")
+    (policy,) = twice
+    assert [s["Sid"] for s in json.loads(policy.content)["Statement"]] == ["S0", "S1"]
+
+
+def test_a_config_listing_a_target_twice_packs_each_statement_once(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["attachments"] = {"SCP-REGION-DENY": ["Sandbox", "Sandbox"]}
+    data["guardrails"]["custom"] = [_custom(attach_to=["Root", "Root"])]
+    for policy in packed_policies(parse_config(data)):
+        sids = [s["Sid"] for s in json.loads(policy.content)["Statement"]]
+        assert len(sids) == len(set(sids)), (policy.name, sids)
+
+
+def test_pack_refuses_two_guardrails_with_one_id() -> None:
+    guardrails = [_guardrail("A", 500), _guardrail("A", 600)]
+    with pytest.raises(ValueError, match="two guardrails have the id 'A'") as caught:
+        pack(guardrails, {"A": ["Root"]}, prefix="t")
+    assert not isinstance(caught.value, PackingError)  # a bug, not a config problem
+
+
+@pytest.mark.parametrize("guardrail_id", ["SCP-REGION-DENY", "RCP-IDENTITY-PERIMETER"])
+def test_a_custom_guardrail_cannot_take_a_library_id(
+    example_data: dict[str, Any], guardrail_id: str
+) -> None:
+    data = copy.deepcopy(example_data)
+    data["guardrails"]["custom"] = [_custom(), _custom(id=guardrail_id)]
+    assert problems(parse_config(data)) == [
+        f"guardrails.custom[1].id: {guardrail_id!r} is a library guardrail id; choose another "
+        "(to drop or move the library guardrail, use guardrails.disabled or "
+        "guardrails.attachments)"
+    ]
+
+
+def test_library_ids_are_reserved_before_the_library_uses_them(
+    example_data: dict[str, Any],
+) -> None:
+    # greenfield phase 1: no organisation id, so no RCPs, and no account ids, so no
+    # guardrail of one account; their ids are taken all the same, so that a config valid
+    # now stays valid once the library writes them
+    data = copy.deepcopy(example_data)
+    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    del data["network"]
+    for account in data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    for unit in data["organizational_units"]:
+        unit.pop("id", None)
+    ids = ["RCP-SECURE-TRANSPORT", "SCP-FORENSICS-ACCOUNT"]
+    assert not set(ids) & {g.id for g in library(parse_config(data))}
+    data["guardrails"]["custom"] = [_custom(id=guardrail_id) for guardrail_id in ids]
+    assert [line.split(":")[0] for line in problems(parse_config(data))] == [
+        "guardrails.custom[0].id",
+        "guardrails.custom[1].id",
+    ]
+
+
+def test_a_custom_statement_cannot_take_a_library_sid_at_the_same_target(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    statement = {
+        "Sid": "DenyLeaveOrganization",
+        "Effect": "Deny",
+        "Action": "s3:DeleteBucket",
+        "Resource": "*",
+    }
+    data["guardrails"]["custom"] = [_custom(statements=[_custom()["statements"][0], statement])]
+    config = parse_config(data)
+    # the packer puts the two statements in one policy, which AWS would refuse
+    assert any(
+        [s["Sid"] for s in json.loads(p.content)["Statement"]].count("DenyLeaveOrganization") == 2
+        for p in packed_policies(config)
+    )
+    assert problems(config) == [
+        "guardrails.custom[0].statements[1].Sid: 'DenyLeaveOrganization' is also the Sid of a "
+        "statement of SCP-ORG-LEAVE, which attaches to 'Root' too; a Sid must be unique within "
+        "a policy, so choose another"
+    ]
+
+
+def test_a_library_sid_is_fine_where_the_library_statement_is_not(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    statement = {
+        "Sid": "DenyLeaveOrganization",
+        "Effect": "Deny",
+        "Action": "s3:DeleteBucket",
+        "Resource": "*",
+    }
+    data["guardrails"]["custom"] = [_custom(statements=[statement])]
+    data["guardrails"]["disabled"] = ["SCP-ORG-LEAVE"]
+    assert problems(parse_config(data)) == []
+    data["guardrails"]["disabled"] = []
+    data["guardrails"]["attachments"] = {"SCP-ORG-LEAVE": ["Workloads"]}
+    assert problems(parse_config(data)) == []
