@@ -5,7 +5,8 @@ An estimate, said so in every output: list prices from one data file
 quantities the config decides (accounts, governed regions, AZs, the hub, which data events
 the trail records) and quantities only the organisation knows (events, resources,
 gigabytes per account), which are inputs with defaults (``Assumptions``). Data transfer,
-the workloads' own resources and taxes are not in it.
+the workloads' own resources, what GuardDuty charges by their size (runtime monitoring
+per vCPU, S3 protection, malware scans) and taxes are not in it.
 
 No CDK here.
 """
@@ -229,7 +230,9 @@ def render_text(config: LandingZoneConfig, assume: Assumptions) -> str:
         f"ESTIMATE of the baseline's monthly cost for {config.organization.name}: "
         f"about ${total:,.0f} a month",
         f"  prices: {data['about']} ({data['date']}, baseline/data/prices.json)",
-        "  not included: data transfer and processing, the workloads' own resources, taxes",
+        "  not included: data transfer and processing, the workloads' own resources and what"
+        " GuardDuty charges by their size (runtime monitoring per vCPU, S3 and malware"
+        " scans), taxes",
         "",
         f"  {'item':<52} {'scope':<34} {'per month':>12}",
     ]

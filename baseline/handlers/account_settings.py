@@ -64,21 +64,21 @@ def imds_defaults(p: dict, ec2: Any) -> None:
 def default_vpcs(p: dict, ec2: Any) -> None:
     f = [{"Name": "isDefault", "Values": ["true"]}]
     for vpc in ec2.describe_vpcs(Filters=f)["Vpcs"]:
-        v = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+        i = vpc["VpcId"]
+        v = [{"Name": "vpc-id", "Values": [i]}]
         if (
             p["DefaultVpcs"] == "delete"
             and not ec2.describe_network_interfaces(Filters=v)["NetworkInterfaces"]
         ):
             for gw in ec2.describe_internet_gateways(
-                Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}]
+                Filters=[{"Name": "attachment.vpc-id", "Values": [i]}]
             )["InternetGateways"]:
-                ec2.detach_internet_gateway(
-                    InternetGatewayId=gw["InternetGatewayId"], VpcId=vpc["VpcId"]
-                )
-                ec2.delete_internet_gateway(InternetGatewayId=gw["InternetGatewayId"])
+                g = gw["InternetGatewayId"]
+                ec2.detach_internet_gateway(InternetGatewayId=g, VpcId=i)
+                ec2.delete_internet_gateway(InternetGatewayId=g)
             for sn in ec2.describe_subnets(Filters=v)["Subnets"]:
                 ec2.delete_subnet(SubnetId=sn["SubnetId"])
-            ec2.delete_vpc(VpcId=vpc["VpcId"])
+            ec2.delete_vpc(VpcId=i)
             continue
         sgs = ec2.describe_security_groups(
             Filters=[*v, {"Name": "group-name", "Values": ["default"]}]
@@ -104,12 +104,15 @@ def session_manager(p: dict) -> None:
         m.update_document_default_version(
             Name=n, DocumentVersion=v["DocumentDescription"]["DocumentVersion"]
         )
-    # InvalidDocument: not made yet (the console makes it on first use);
-    # DuplicateDocumentContent: as it should be already
+    # InvalidDocument: not made yet (the console makes it on first use)
     except m.exceptions.InvalidDocument:
         m.create_document(Name=n, Content=p["SessionPrefs"], DocumentType="Session")
+    # DuplicateDocumentContent: $LATEST has it already; an earlier run may have failed
+    # before making it the default, and sessions use the default
     except m.exceptions.DuplicateDocumentContent:
-        pass
+        d = m.describe_document(Name=n)["Document"]
+        if d["DefaultVersion"] != d["LatestVersion"]:
+            m.update_document_default_version(Name=n, DocumentVersion=d["LatestVersion"])
     m.update_service_setting(
         SettingId="/ssm/managed-instance/default-ec2-instance-management-role",
         SettingValue=p["InstanceRole"],
@@ -131,12 +134,11 @@ def apply(p: dict) -> None:
 
 
 def handler(event: dict, context: object) -> None:
+    s, r = cfnresponse.SUCCESS, ""
     try:
         if event["RequestType"] != "Delete":
             apply(event["ResourceProperties"])
-        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "account-settings")
     except Exception as e:
         print(f"failed: {e!r}")
-        cfnresponse.send(
-            event, context, cfnresponse.FAILED, {}, "account-settings", reason=str(e)[:500]
-        )
+        s, r = cfnresponse.FAILED, str(e)[:500]
+    cfnresponse.send(event, context, s, {}, "account-settings", reason=r)

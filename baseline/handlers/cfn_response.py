@@ -53,12 +53,18 @@ def handle(
     remove: Callable[[], Any] | None = None,
 ) -> None:
     """Run a custom resource request and always answer CloudFormation (a missing answer
-    leaves the stack waiting an hour).
+    leaves the stack waiting an hour), exactly once.
 
     Create and Update apply; Delete changes nothing unless ``remove`` is given. A
     :class:`ResponseData` result goes back to CloudFormation as the resource's attributes.
+
+    The answer is sent after the request is decided, outside the ``try``: an answer that
+    raises (a timeout reading S3's reply to the PUT, say) may have been stored already, and
+    a second one, FAILED, would overwrite it. Its error is raised instead, to the
+    function's log and dead-letter queue.
     """
     LOG.info("request %s", event.get("RequestType"))
+    answer: dict[str, Any] = {}
     try:
         result = None
         if event["RequestType"] in ("Create", "Update"):
@@ -68,10 +74,12 @@ def handle(
             LOG.info("removed %s", json.dumps(remove(), default=str))
         if result is CONTINUED:
             LOG.info("another invocation goes on and will answer")
-        elif isinstance(result, ResponseData):
-            send_response(event, "SUCCESS", data=dict(result))
-        else:
-            send_response(event, "SUCCESS")
+            return
+        if isinstance(result, ResponseData):
+            answer["data"] = dict(result)
+            json.dumps(answer["data"])  # attributes that cannot be sent fail here, once
+        status = "SUCCESS"
     except Exception as error:
         LOG.exception("failed")
-        send_response(event, "FAILED", reason=f"{type(error).__name__}: {error}")
+        status, answer = "FAILED", {"reason": f"{type(error).__name__}: {error}"}
+    send_response(event, status, **answer)

@@ -48,13 +48,30 @@ LOG.setLevel(logging.INFO)
 #: The Security Hub controls of a security group open to the world on an admin port.
 ADMIN_PORT_CONTROLS = ("EC2.13", "EC2.14", "EC2.19", "EC2.53", "EC2.54")
 ADMIN_PORTS = (22, 3389)
+#: The controls of those that fail on other ports too: FSBP's EC2.19 takes in about 25
+#: high-risk ports (3306, 5432, 445, ...), which the kit does not close. A rule from
+#: anywhere on a port it keeps may keep the finding failing: a person decides.
+MORE_PORTS_CONTROLS = ("EC2.19",)
 #: Security Hub control -> the AWS-managed runbook that remediates it, and its parameter
 RUNBOOKS: dict[str, tuple[str, str]] = {
     "S3.8": ("AWSConfigRemediation-ConfigureS3BucketPublicAccessBlock", "BucketName"),
 }
 CONTROLS = (*ADMIN_PORT_CONTROLS, *RUNBOOKS)
 PRODUCT = "::product/aws/securityhub"  # the end of Security Hub's own ProductArn
-TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled", "CompletedWithFailure"}
+#: The AutomationExecutionStatus values an execution ends in; of those, only these two
+#: say it did what it was started for (Exited, Rejected and the rest did not, or not all).
+TERMINAL = {
+    "Success",
+    "CompletedWithSuccess",
+    "Failed",
+    "TimedOut",
+    "Cancelled",
+    "CompletedWithFailure",
+    "Exited",
+    "Rejected",
+    "ChangeCalendarOverrideRejected",
+}
+SUCCEEDED = {"Success", "CompletedWithSuccess"}
 WAIT_SECONDS = 60  # for a runbook's outcome, at most, before reporting it as running
 POLL_SECONDS = 5.0
 ANYWHERE = ("0.0.0.0/0", "::/0")
@@ -93,33 +110,71 @@ def member_clients(account: str, region: str, prefix: str, sts: Any) -> containm
     return containment.role_clients(role, "remediation", region, sts, duration=900)
 
 
+def _world_open(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The inbound rules from anywhere."""
+    return [
+        r
+        for r in rules
+        if not r.get("IsEgress") and (r.get("CidrIpv4") or r.get("CidrIpv6")) in ANYWHERE
+    ]
+
+
+def _takes_in_admin_ports(rule: dict[str, Any]) -> bool:
+    protocol = str(rule.get("IpProtocol"))
+    low, high = rule.get("FromPort", -1), rule.get("ToPort", -1)
+    return protocol == "-1" or (
+        protocol in ("tcp", "6", "udp", "17") and any(low <= port <= high for port in ADMIN_PORTS)
+    )
+
+
 def _world_open_admin_rules(rules: list[dict[str, Any]]) -> list[str]:
     """The ids of the inbound rules from anywhere whose ports take in SSH or RDP."""
-    found = []
-    for rule in rules:
-        source = rule.get("CidrIpv4") or rule.get("CidrIpv6")
-        if rule.get("IsEgress") or source not in ANYWHERE:
+    return [str(r["SecurityGroupRuleId"]) for r in _world_open(rules) if _takes_in_admin_ports(r)]
+
+
+def _world_open_kept(rules: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The inbound rules from anywhere on TCP or UDP ports the kit does not close, for a
+    person to read: ``tcp 3306 from 0.0.0.0/0 (sgr-...)``."""
+    kept = []
+    for rule in _world_open(rules):
+        protocol = {"6": "tcp", "17": "udp"}.get(str(rule.get("IpProtocol")))
+        protocol = protocol or str(rule.get("IpProtocol"))
+        if protocol not in ("tcp", "udp") or _takes_in_admin_ports(rule):
             continue
-        protocol = str(rule.get("IpProtocol"))
-        low, high = rule.get("FromPort", -1), rule.get("ToPort", -1)
-        if protocol == "-1" or (
-            protocol in ("tcp", "6", "udp", "17")
-            and any(low <= port <= high for port in ADMIN_PORTS)
-        ):
-            found.append(str(rule["SecurityGroupRuleId"]))
-    return found
+        low, high = rule.get("FromPort"), rule.get("ToPort")
+        ports = f"{low}" if low == high else f"{low}-{high}"
+        source = rule.get("CidrIpv4") or rule.get("CidrIpv6")
+        kept.append(f"{protocol} {ports} from {source} ({rule['SecurityGroupRuleId']})")
+    return tuple(kept)
 
 
-def close_admin_ports(ec2: Any, group_id: str) -> str:
+@dataclass(frozen=True)
+class Closed:
+    """What ``close_admin_ports`` did to a group."""
+
+    detail: str
+    #: the group's world-open SSH and RDP rules are revoked (by this call, or just before
+    #: by the kit for another finding of the group); False: nothing was changed
+    changed: bool
+    #: the inbound rules from anywhere it keeps (``_world_open_kept``)
+    kept_open: tuple[str, ...] = ()
+
+
+def close_admin_ports(ec2: Any, group_id: str) -> Closed:
     """Revokes the group's world-open SSH and RDP rules, by id; a quarantine group of an
     incident is the responder's and is left alone."""
     (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
     tags = {t["Key"]: t["Value"] for t in group.get("Tags", [])}
     if tags.get(containment.QUARANTINE_TAG) == "true":
-        return "left alone: the quarantine group of an incident"
-    ids = _world_open_admin_rules(_inbound_rules(ec2, group_id))
+        return Closed("left alone: the quarantine group of an incident", changed=False)
+    rules = _inbound_rules(ec2, group_id)
+    ids = _world_open_admin_rules(rules)
     if not ids:
-        return "no inbound rule from anywhere takes in 22 or 3389 (any more)"
+        return Closed(
+            "nothing revoked: no inbound rule from anywhere takes in 22 or 3389 (any more)",
+            changed=False,
+            kept_open=_world_open_kept(rules),
+        )
     try:
         ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=ids)
     except ClientError as error:
@@ -127,13 +182,15 @@ def close_admin_ports(ec2: Any, group_id: str) -> str:
             raise
         # another finding of the same group (EC2.19 and EC2.53 both, say), handled at the
         # same time, revoked some of them first: revoke what is still there
-        left = _world_open_admin_rules(_inbound_rules(ec2, group_id))
+        rules = _inbound_rules(ec2, group_id)
+        left = _world_open_admin_rules(rules)
         if left:
             ec2.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=left)
         gone = [i for i in ids if i not in left]
         already = f"{', '.join(gone)} revoked already, by another finding of the group"
-        return f"revoked {', '.join(left)}; {already}" if left else already
-    return f"revoked {', '.join(ids)}"
+        detail = f"revoked {', '.join(left)}; {already}" if left else already
+        return Closed(detail, changed=True, kept_open=_world_open_kept(rules))
+    return Closed(f"revoked {', '.join(ids)}", changed=True, kept_open=_world_open_kept(rules))
 
 
 def _inbound_rules(ec2: Any, group_id: str) -> list[dict[str, Any]]:
@@ -190,11 +247,23 @@ def remediate(
         return None
     steps: list[containment.Step] = []
     done: dict[str, str] = {}
+    # nothing changed, or rules from anywhere the control may still fail on
+    unchanged = False
+    kept_open: tuple[str, ...] = ()
 
     def act() -> str:
+        nonlocal unchanged, kept_open
         if control in ADMIN_PORT_CONTROLS:
             done["what"] = "the kit's revocation of world-open SSH and RDP rules"
-            return close_admin_ports(members(account, region)("ec2"), target)
+            closed = close_admin_ports(members(account, region)("ec2"), target)
+            unchanged = not closed.changed
+            kept_open = closed.kept_open if control in MORE_PORTS_CONTROLS else ()
+            if not kept_open:
+                return closed.detail
+            return (
+                f"{closed.detail}; still open to anywhere, on ports the kit does not close "
+                f"(a person decides): {', '.join(kept_open)}"
+            )
         document, parameter = RUNBOOKS[control]
         done["what"] = document
         role = f"arn:aws:iam::{account}:role/{remediation_role(settings.prefix)}"
@@ -205,11 +274,22 @@ def remediate(
             wait,
         )
         done["execution"] = execution
-        if status in TERMINAL and status != "Success":
+        if status in TERMINAL and status not in SUCCEEDED:
             raise RuntimeError(f"{document} {execution}: {status}")
         return f"{document} {execution}: {status}"
 
     containment.attempt(steps, f"remediate {target}", act)
+    if not all(s.passed for s in steps):
+        outcome = "Remediation failed"
+    elif unchanged:
+        outcome = "Not remediated"
+    else:
+        outcome = "Partly remediated" if kept_open else "Remediated"
+    # A finding the kit did not remediate (or not all of) stays NEW: in the queue, paged
+    # about by the finding rules, and resolved by Security Hub once the control passes. It
+    # gets no note either: any update sends the finding again, still NEW, which would start
+    # this function again, and again.
+    handled = outcome in ("Remediated", "Remediation failed")
     record = {
         "control": control,
         "title": finding.get("Title", ""),
@@ -220,23 +300,25 @@ def remediate(
         "remediation": done.get("what"),
         "execution": done.get("execution"),
         "steps": [s.__dict__ for s in steps],
+        "outcome": outcome,
+        "workflow": "NOTIFIED" if handled else "NEW",
     }
-    passed = all(s.passed for s in steps)
     home = settings.topic_arn.split(":")[3]
     client("sns", home).publish(
         TopicArn=settings.topic_arn,
-        Subject=f"{'Remediated' if passed else 'Remediation failed'}: {control} {target}"[:99],
+        Subject=f"{outcome}: {control} {target}"[:99],
         Message=message(record),
     )
-    # the same finding sent again (every re-evaluation) does not start it again
-    client("securityhub", home).batch_update_findings(
-        FindingIdentifiers=[{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
-        Workflow={"Status": "NOTIFIED"},
-        Note={
-            "Text": f"{'Remediated' if passed else 'Remediation failed'}: {steps[0].detail}"[:512],
-            "UpdatedBy": remediator(settings.prefix),
-        },
-    )
+    if handled:
+        # the same finding sent again (every re-evaluation) does not start it again
+        client("securityhub", home).batch_update_findings(
+            FindingIdentifiers=[{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
+            Workflow={"Status": "NOTIFIED"},
+            Note={
+                "Text": f"{outcome}: {steps[0].detail}"[:512],
+                "UpdatedBy": remediator(settings.prefix),
+            },
+        )
     return record
 
 
@@ -255,6 +337,14 @@ def message(record: dict[str, Any]) -> str:
                     "that account and region)."
                 ]
                 if record.get("execution")
+                else []
+            ),
+            *(
+                [
+                    "The finding stays NEW, for a person to decide; Security Hub resolves it "
+                    "once the control passes."
+                ]
+                if record.get("workflow") == "NEW"
                 else []
             ),
             "Next: docs/detection.md, Automated remediation.",

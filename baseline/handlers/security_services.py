@@ -3,7 +3,8 @@
 Runs in the delegated administrator (audit) account, once per governed region, after the
 management account made it the administrator. On Create and Update, idempotently:
 
-- GuardDuty: every member, present and future, with the protection plans asked for;
+- GuardDuty: every member, present and future, with the protection plans asked for
+  (Runtime Monitoring with the security agent GuardDuty manages);
 - Inspector: EC2, ECR and Lambda scanning for the existing members and every new one;
 - Macie and Detective: the existing members enrolled, and every new one.
 
@@ -43,6 +44,30 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
 
 
+#: A protection plan's additional configurations turned on with it: Runtime Monitoring
+#: takes in nothing without its security agent, and GuardDuty manages the agent (and the
+#: VPC endpoint it reports through, with its service-linked role) only where asked to; on
+#: ECS Fargate there is no agent but the one GuardDuty manages.
+GUARDDUTY_ADDITIONAL = {
+    "RUNTIME_MONITORING": (
+        "EKS_ADDON_MANAGEMENT",
+        "ECS_FARGATE_AGENT_MANAGEMENT",
+        "EC2_AGENT_MANAGEMENT",
+    ),
+}
+
+
+def _feature(name: str, key: str, value: str) -> dict[str, Any]:
+    """One protection plan of ``update_detector`` (``Status``) or of
+    ``update_organization_configuration`` (``AutoEnable``), with its agent management."""
+    feature: dict[str, Any] = {"Name": name, key: value}
+    if name in GUARDDUTY_ADDITIONAL:
+        feature["AdditionalConfiguration"] = [
+            {"Name": extra, key: value} for extra in GUARDDUTY_ADDITIONAL[name]
+        ]
+    return feature
+
+
 def guardduty(client: Any, features: list[str]) -> str:
     detectors = client.list_detectors()["DetectorIds"]
     detector_id = str(
@@ -52,12 +77,12 @@ def guardduty(client: Any, features: list[str]) -> str:
         DetectorId=detector_id,
         Enable=True,
         FindingPublishingFrequency="FIFTEEN_MINUTES",
-        Features=[{"Name": name, "Status": "ENABLED"} for name in features],
+        Features=[_feature(name, "Status", "ENABLED") for name in features],
     )
     client.update_organization_configuration(
         DetectorId=detector_id,
         AutoEnableOrganizationMembers="ALL",
-        Features=[{"Name": name, "AutoEnable": "ALL"} for name in features],
+        Features=[_feature(name, "AutoEnable", "ALL") for name in features],
     )
     return detector_id
 
@@ -76,6 +101,8 @@ TIME_MARGIN_SECONDS = 90
 MAX_CONTINUATIONS = 5
 #: Per-account failures named in the answer (the rest are counted).
 FAILURES_NAMED = 10
+#: Accounts one Inspector ``enable`` takes at most.
+INSPECTOR_BATCH = 100
 
 
 class OutOfTime(Exception):  # noqa: N818 - a signal, not an error
@@ -87,7 +114,14 @@ class OutOfTime(Exception):  # noqa: N818 - a signal, not an error
 
 
 class Enrolment:
-    """Where an organisation-wide enrolment stands: resumable, and every failure kept."""
+    """Where an organisation-wide enrolment stands: resumable, and every failure kept.
+
+    A step over accounts goes through them in the order of their ids, and its progress
+    is the last id it dealt with (``<step>.last``), not a position: each invocation reads
+    the organisation again, and an account suspended or closed in between shifts every
+    position after it, so that the next account would be skipped. One id per step keeps
+    the progress (carried in the next invocation's event) small for any organisation.
+    """
 
     def __init__(self, progress: dict[str, Any] | None, out_of_time: Callable[[], bool]) -> None:
         self.progress: dict[str, Any] = dict(progress or {})
@@ -110,6 +144,16 @@ class Enrolment:
     def advance(self, step: str, to: int) -> None:
         """Record that ``step`` got as far as ``to``."""
         self.progress[step] = to
+
+    def left(self, step: str, account_ids: list[str]) -> list[str]:
+        """The ids, in order, that ``step`` has not dealt with yet."""
+        last = self.progress.get(f"{step}.last")
+        ordered = sorted(account_ids)
+        return ordered if not isinstance(last, str) else [i for i in ordered if i > last]
+
+    def dealt_with(self, step: str, account_id: str) -> None:
+        """Record that ``step`` dealt with every account up to ``account_id``."""
+        self.progress[f"{step}.last"] = account_id
 
     def failed(self, service: str, account_id: str, reason: str) -> None:
         self.progress["FailureCount"] += 1
@@ -137,15 +181,14 @@ def inspector(
             autoEnable={"ec2": True, "ecr": True, "lambda": True}
         )
         enrolment.advance("inspector2.setup", 1)
-    for index in range(enrolment.position("inspector2.associated"), len(members)):
+    for member in enrolment.left("inspector2.associated", [m["AccountId"] for m in members]):
         enrolment.ready()
-        client.associate_member(accountId=members[index]["AccountId"])  # idempotent
-        enrolment.advance("inspector2.associated", index + 1)
-    ids = [account_id] + [m["AccountId"] for m in members]
-    batches = _batches(ids, 100)  # Enable takes at most 100 accounts
-    for index in range(enrolment.position("inspector2.enabled"), len(batches)):
+        client.associate_member(accountId=member)  # idempotent
+        enrolment.dealt_with("inspector2.associated", member)
+    ids = sorted({account_id, *(m["AccountId"] for m in members)})
+    for batch in _batches(enrolment.left("inspector2.enabled", ids), INSPECTOR_BATCH):
         enrolment.ready()
-        answer = client.enable(accountIds=batches[index], resourceTypes=["EC2", "ECR", "LAMBDA"])
+        answer = client.enable(accountIds=batch, resourceTypes=["EC2", "ECR", "LAMBDA"])
         for failed in answer.get("failedAccounts", []):
             # under way already (just after associate_member, or a retried event): done
             if failed.get("errorCode") not in ("ALREADY_ENABLED", "ENABLE_IN_PROGRESS"):
@@ -154,7 +197,7 @@ def inspector(
                     failed["accountId"],
                     failed.get("errorMessage", failed["errorCode"]),
                 )
-        enrolment.advance("inspector2.enabled", index + 1)
+        enrolment.dealt_with("inspector2.enabled", batch[-1])
     return len(ids)
 
 
@@ -167,18 +210,16 @@ def macie(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> i
             client.enable_macie(status="ENABLED", findingPublishingFrequency="FIFTEEN_MINUTES")
         client.update_organization_configuration(autoEnable=True)
         enrolment.advance("macie2.setup", 1)
-    for index in range(enrolment.position("macie2.members"), len(members)):
-        member = members[index]
+    emails = {m["AccountId"]: m["Email"] for m in members}
+    for member_id in enrolment.left("macie2.members", list(emails)):
         enrolment.ready()
         try:
-            client.create_member(
-                account={"accountId": member["AccountId"], "email": member["Email"]}
-            )
+            client.create_member(account={"accountId": member_id, "email": emails[member_id]})
         except client.exceptions.ConflictException:
             pass  # a member already
         except client.exceptions.ValidationException as error:
-            enrolment.failed("macie2", member["AccountId"], str(error))
-        enrolment.advance("macie2.members", index + 1)
+            enrolment.failed("macie2", member_id, str(error))
+        enrolment.dealt_with("macie2.members", member_id)
     return len(members)
 
 

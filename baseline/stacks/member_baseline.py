@@ -442,6 +442,7 @@ class MemberBaselineStack(cdk.Stack):
                 sid="SetSessionManagerPreferences",
                 actions=[
                     "ssm:CreateDocument",
+                    "ssm:DescribeDocument",
                     "ssm:UpdateDocument",
                     "ssm:UpdateDocumentDefaultVersion",
                 ],

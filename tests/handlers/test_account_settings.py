@@ -73,7 +73,8 @@ class SameContentError(Exception):
 
 
 class FakeSsm(FakeEc2):
-    """SSM: the preferences document exists (``existing``) with other content, or not."""
+    """SSM: the preferences document exists (``existing``) with other content, or not;
+    ``versions`` are its default and latest versions."""
 
     exceptions = types.SimpleNamespace(
         InvalidDocument=NoDocumentError, DuplicateDocumentContent=SameContentError
@@ -82,6 +83,7 @@ class FakeSsm(FakeEc2):
     def __init__(self, existing: str | None = "other") -> None:
         super().__init__()
         self.existing = existing
+        self.versions = ("2", "2")
 
     def update_document(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("update_document", kwargs))
@@ -90,6 +92,18 @@ class FakeSsm(FakeEc2):
         if self.existing == kwargs["Content"]:
             raise SameContentError
         return {"DocumentDescription": {"Name": kwargs["Name"], "DocumentVersion": "3"}}
+
+    def describe_document(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("describe_document", kwargs))
+        default, latest = self.versions
+        return {
+            "Document": {
+                "Name": kwargs["Name"],
+                "DocumentVersion": default,
+                "DefaultVersion": default,
+                "LatestVersion": latest,
+            }
+        }
 
 
 PREFERENCES = '{"schemaVersion": "1.0", "sessionType": "Standard_Stream", "inputs": {}}'
@@ -183,12 +197,44 @@ def test_session_manager_preferences_are_made_or_updated(module: Any) -> None:
         "Content": PREFERENCES,
         "DocumentType": "Session",
     }
-    # as it should be already: nothing to change, no failure
+    # as it should be already: the latest version has the preferences and is the default
     clients["ssm"].calls.clear()
     clients["ssm"].existing = PREFERENCES
     handler.handler(_event(**properties), None)
-    assert clients["ssm"].names() == ["update_document", "update_service_setting"]
+    assert clients["ssm"].names() == [
+        "update_document",
+        "describe_document",
+        "update_service_setting",
+    ]
     assert responses == [("SUCCESS", "")] * 3
+
+
+def test_preferences_left_short_of_the_default_by_a_failed_run_become_the_default(
+    module: Any,
+) -> None:
+    """An earlier run wrote version 2 and failed before making it the default: the update
+    now changes nothing (DuplicateDocumentContent), and sessions still use version 1."""
+    handler, clients, responses = module
+    clients["ssm"].existing = PREFERENCES
+    clients["ssm"].versions = ("1", "2")
+    properties = {"SessionPrefs": PREFERENCES, "InstanceRole": "nwl-default-instance-management"}
+    handler.handler(_event(**properties), None)
+    assert responses == [("SUCCESS", "")]
+    assert clients["ssm"].calls[:3] == [
+        (
+            "update_document",
+            {
+                "Name": "SSM-SessionManagerRunShell",
+                "Content": PREFERENCES,
+                "DocumentVersion": "$LATEST",
+            },
+        ),
+        ("describe_document", {"Name": "SSM-SessionManagerRunShell"}),
+        (
+            "update_document_default_version",
+            {"Name": "SSM-SessionManagerRunShell", "DocumentVersion": "2"},
+        ),
+    ]
 
 
 def test_home_region_applies_account_wide_settings(module: Any) -> None:

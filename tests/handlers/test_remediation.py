@@ -96,12 +96,18 @@ def started(clients: Clients, status: str) -> None:
     )
 
 
-def reported(clients: Clients, subject: str, finding_id: str) -> None:
+def mailed(clients: Clients, subject: str) -> None:
+    """The security topic told ``subject``; the finding left as it is (NEW)."""
     clients.stub("sns").add_response(
         "publish",
         {"MessageId": "5f9b3c1e-0000-4000-8000-000000000002"},
         {"TopicArn": TOPIC, "Subject": subject, "Message": ANY},
     )
+
+
+def reported(clients: Clients, subject: str, finding_id: str) -> None:
+    """The security topic told ``subject``, and the finding marked NOTIFIED."""
+    mailed(clients, subject)
     clients.stub("securityhub").add_response(
         "batch_update_findings",
         {"ProcessedFindings": [], "UnprocessedFindings": []},
@@ -306,10 +312,112 @@ def test_the_responders_quarantine_group_is_left_alone() -> None:
     ou_path(clients, *NONPROD)
     group_read(clients, [{"Key": "lz:quarantine", "Value": "true"}], [])
     found = finding("EC2.13", group())
-    reported(clients, f"Remediated: EC2.13 {GROUP}", found["Id"])
+    mailed(clients, f"Not remediated: EC2.13 {GROUP}")
     (record,) = handle(event(found), SETTINGS, clients, clients.members)
-    clients.done()  # no revocation
+    clients.done()  # no revocation, and the finding stays NEW
     assert record["steps"][0]["detail"] == "left alone: the quarantine group of an incident"
+    assert record["workflow"] == "NEW"
+
+
+def test_a_high_risk_port_the_kit_does_not_close_is_not_remediated() -> None:
+    """FSBP's EC2.19 fails on MySQL open to the world too: nothing is revoked, the mail
+    says so and names the rule, and the finding stays NEW (in the queue, paged about),
+    where NOTIFIED would hide a group that is still open."""
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    mysql = rule("sgr-00000000000000007", "tcp", 3306, 3306, "0.0.0.0/0")
+    group_read(clients, [], [mysql, rule("sgr-00000000000000008", "icmp", -1, -1, "0.0.0.0/0")])
+    found = finding("EC2.19", group())
+    mailed(clients, f"Not remediated: EC2.19 {GROUP}")
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()  # no revocation, no finding update
+    (step,) = record["steps"]
+    assert step["passed"] is True and step["detail"].startswith("nothing revoked: ")
+    assert "tcp 3306 from 0.0.0.0/0 (sgr-00000000000000007)" in step["detail"]
+    assert "sgr-00000000000000008" not in step["detail"]  # no port to fail on
+    assert "The finding stays NEW" in remediation.message(record)
+
+
+def test_ssh_closed_beside_a_high_risk_port_kept_open_is_partly_remediated() -> None:
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    ssh = rule("sgr-00000000000000001", "tcp", 22, 22, "0.0.0.0/0")
+    postgres = rule("sgr-00000000000000009", "6", 5432, 5432, "::/0")
+    group_read(clients, [], [ssh, postgres])
+    clients.stub("ec2").add_response(
+        "revoke_security_group_ingress",
+        {"Return": True},
+        {"GroupId": GROUP, "SecurityGroupRuleIds": [ssh["SecurityGroupRuleId"]]},
+    )
+    found = finding("EC2.19", group())
+    mailed(clients, f"Partly remediated: EC2.19 {GROUP}")
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["workflow"] == "NEW"
+    assert record["steps"][0]["detail"] == (
+        "revoked sgr-00000000000000001; still open to anywhere, on ports the kit does not "
+        "close (a person decides): tcp 5432 from ::/0 (sgr-00000000000000009)"
+    )
+
+
+def test_ssh_closed_already_is_not_remediated_by_the_kit_and_left_to_pass() -> None:
+    """CIS's EC2.53 is about SSH and RDP only: the web port is no concern of it."""
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    group_read(clients, [], [rule("sgr-00000000000000004", "tcp", 443, 443, "0.0.0.0/0")])
+    found = finding("EC2.53", group())
+    mailed(clients, f"Not remediated: EC2.53 {GROUP}")
+    (record,) = handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["steps"][0]["detail"] == (
+        "nothing revoked: no inbound rule from anywhere takes in 22 or 3389 (any more)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "remaining", "subject"),
+    [
+        ("CompletedWithSuccess", 300.0, "Remediated"),  # an end: not polled to the deadline
+        ("Rejected", 50.0, "Remediation failed"),  # no time to wait: an end all the same
+        ("Exited", 50.0, "Remediation failed"),
+        ("ChangeCalendarOverrideRejected", 50.0, "Remediation failed"),
+    ],
+)
+def test_every_status_a_runbook_ends_in_is_an_end_and_only_success_passes(
+    status: str, remaining: float, subject: str
+) -> None:
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    started(clients, status)  # one status read
+    found = finding("S3.8", BUCKET)
+    reported(clients, f"{subject}: S3.8 orders-exports", found["Id"])
+    (record,) = handle(
+        event(found), SETTINGS, clients, clients.members, remaining=lambda: remaining
+    )
+    clients.done()
+    assert record["steps"][0]["detail"].endswith(status)
+
+
+def test_the_terminal_statuses_are_the_services() -> None:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ssm")
+    statuses = set(model.shape_for("AutomationExecutionStatus").enum)
+    assert remediation.TERMINAL.issubset(statuses)
+    assert remediation.SUCCEEDED.issubset(remediation.TERMINAL)
+    running = {
+        "Pending",
+        "InProgress",
+        "Waiting",
+        "Cancelling",
+        "PendingApproval",
+        "Approved",
+        "Scheduled",
+        "RunbookInProgress",
+        "PendingChangeCalendarOverride",
+        "ChangeCalendarOverrideApproved",
+    }
+    assert statuses - remediation.TERMINAL == running  # a new status needs a decision
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 from typing import Any
 
@@ -105,6 +106,46 @@ def test_enables_every_service_for_every_member() -> None:
         "GraphArn": "arn:graph",
         "AutoEnable": True,
     }
+
+
+def test_runtime_monitoring_comes_with_the_agent_guardduty_manages() -> None:
+    """Runtime Monitoring alone takes in no runtime event: GuardDuty deploys and manages
+    its security agent (EKS add-on, ECS Fargate sidecar, EC2 through Systems Manager) only
+    where its additional configurations say so, for the administrator and every member."""
+    clients = _clients()
+    features = [*FEATURES, "RUNTIME_MONITORING"]
+    handler_module.apply({**PROPERTIES, "GuardDutyFeatures": features}, validated(clients))
+    calls = dict(clients["guardduty"].calls)
+    agents = ["EKS_ADDON_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT"]
+    for call, key, value in (
+        ("update_detector", "Status", "ENABLED"),
+        ("update_organization_configuration", "AutoEnable", "ALL"),
+    ):
+        by_name = {f["Name"]: f for f in calls[call]["Features"]}
+        assert list(by_name) == features
+        assert by_name["RUNTIME_MONITORING"] == {
+            "Name": "RUNTIME_MONITORING",
+            key: value,
+            "AdditionalConfiguration": [{"Name": name, key: value} for name in agents],
+        }
+        assert all("AdditionalConfiguration" not in by_name[f] for f in FEATURES)
+
+
+def test_the_kits_guardduty_names_are_the_services() -> None:
+    """botocore's validation checks no enum: the names are checked against the model."""
+    import botocore.session
+
+    from baseline.stacks.security_tooling import GUARDDUTY_FEATURES
+
+    model = botocore.session.get_session().get_service_model("guardduty")
+    for shape, extra in (
+        ("DetectorFeatureConfiguration", "DetectorAdditionalConfiguration"),
+        ("OrganizationFeatureConfiguration", "OrganizationAdditionalConfiguration"),
+    ):
+        assert set(GUARDDUTY_FEATURES) <= set(model.shape_for(shape).members["Name"].enum)
+        names = model.shape_for(extra).members["Name"].enum
+        assert set(handler_module.GUARDDUTY_ADDITIONAL) <= set(GUARDDUTY_FEATURES)
+        assert all(set(n) <= set(names) for n in handler_module.GUARDDUTY_ADDITIONAL.values())
 
 
 def test_existing_members_are_enrolled_in_batches_the_apis_accept() -> None:
@@ -215,7 +256,7 @@ def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
         (
             "enable",
             {
-                "accountIds": ["423456789012", *(m["Id"] for m in MEMBERS)],
+                "accountIds": [*(m["Id"] for m in MEMBERS), "423456789012"],  # by id
                 "resourceTypes": ["EC2", "ECR", "LAMBDA"],
             },
             {"accounts": [], "failedAccounts": []},
@@ -243,7 +284,98 @@ def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
         stub.assert_no_pending_responses()
     assert sent == [("SUCCESS", "")]  # CloudFormation hears once, from the last invocation
     assert [e["Continuation"] for e in invoked] == [1, 2, 3, 4]  # five steps, five invocations
-    assert invoked[-1]["Progress"]["inspector2.associated"] == 3
+    assert invoked[-1]["Progress"]["inspector2.associated.last"] == MEMBERS[-1]["Id"]
+
+
+def _suspended(account: dict[str, str]) -> dict[str, str]:
+    return {**account, "Status": "SUSPENDED"}
+
+
+def _out_of_time_after(calls: int) -> Any:
+    """``out_of_time`` that says so at its ``calls``-th question."""
+    asked = iter(range(1, 10**6))
+    return lambda: next(asked) >= calls
+
+
+def test_an_account_gone_between_invocations_does_not_skip_the_next_one() -> None:
+    """Macie: the first invocation enrols A and B and runs out of time; before the next
+    one B is suspended, so the organisation's list is [A, C]. C is still enrolled, and A
+    is not enrolled again."""
+    a, b, c = MEMBERS
+    organizations, org_stub = _stubbed("organizations")
+    macie2, stub = _stubbed("macie2")
+    org_stub.add_response("list_accounts", {"Accounts": [a, b, c]}, {})
+    stub.add_response(
+        "enable_macie", {}, {"status": "ENABLED", "findingPublishingFrequency": "FIFTEEN_MINUTES"}
+    )
+    stub.add_response("update_organization_configuration", {}, {"autoEnable": True})
+    for member in (a, b):
+        stub.add_response(
+            "create_member",
+            {"arn": f"arn:aws:macie2:eu-west-1:423456789012:member/{member['Id']}"},
+            {"account": {"accountId": member["Id"], "email": member["Email"]}},
+        )
+    org_stub.add_response("list_accounts", {"Accounts": [a, _suspended(b), c]}, {})
+    stub.add_response(
+        "create_member",
+        {"arn": f"arn:aws:macie2:eu-west-1:423456789012:member/{c['Id']}"},
+        {"account": {"accountId": c["Id"], "email": c["Email"]}},
+    )
+    clients = {"organizations": organizations, "macie2": macie2}.__getitem__
+    macie_only = {"Services": ["macie2"], "AccountId": "423456789012"}
+    with org_stub, stub:
+        # setup, A, B; C finds the time up
+        with pytest.raises(handler_module.OutOfTime) as stop:
+            handler_module.apply(macie_only, clients, out_of_time=_out_of_time_after(3))
+        done = handler_module.apply(macie_only, clients, stop.value.progress)
+        stub.assert_no_pending_responses()
+    assert done == {"macie2": 2}
+
+
+def test_inspector_goes_on_after_the_last_account_it_dealt_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inspector: associated A and B, enabled the first batch (A, B); B is suspended
+    before the next invocation. C is still associated, and the next batch is C and the
+    administrator, not a batch shifted by the account that went."""
+    monkeypatch.setattr(handler_module, "INSPECTOR_BATCH", 2)
+    a, b, c = MEMBERS
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    org_stub.add_response("list_accounts", {"Accounts": [a, b, c]}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    for member in (a, b):
+        stub.add_response(
+            "associate_member", {"accountId": member["Id"]}, {"accountId": member["Id"]}
+        )
+    org_stub.add_response("list_accounts", {"Accounts": [a, _suspended(b), c]}, {})
+    stub.add_response("associate_member", {"accountId": c["Id"]}, {"accountId": c["Id"]})
+    for batch in ([a["Id"], c["Id"]], ["423456789012"]):
+        stub.add_response(
+            "enable",
+            {"accounts": [], "failedAccounts": []},
+            {"accountIds": batch, "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+        )
+    clients = {"organizations": organizations, "inspector2": inspector2}.__getitem__
+    with org_stub, stub:
+        with pytest.raises(handler_module.OutOfTime) as stop:
+            handler_module.apply(INSPECTOR_ONLY, clients, out_of_time=_out_of_time_after(3))
+        handler_module.apply(INSPECTOR_ONLY, clients, stop.value.progress)
+        stub.assert_no_pending_responses()
+
+
+def test_progress_stays_one_id_a_step_however_large_the_organisation() -> None:
+    enrolment = handler_module.Enrolment(None, lambda: False)
+    ids = [f"{100000000000 + i:012d}" for i in range(10_000)]
+    for account_id in enrolment.left("macie2.members", ids):
+        enrolment.dealt_with("macie2.members", account_id)
+    assert enrolment.progress["macie2.members.last"] == ids[-1]
+    assert enrolment.left("macie2.members", ids) == []
+    assert len(json.dumps(enrolment.progress)) < 200
 
 
 def test_fails_when_the_enrolment_would_outlast_cloudformations_hour(
@@ -295,7 +427,7 @@ def _inspector_enabling_one_member(member_error: str) -> tuple[Any, Any, Any, An
                 {"accountId": "423456789012", "errorCode": "ALREADY_ENABLED", "errorMessage": "on"},
             ],
         },
-        {"accountIds": ["423456789012", member], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+        {"accountIds": [member, "423456789012"], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
     )
     clients = {"organizations": organizations, "inspector2": inspector2}
     return clients.__getitem__, org_stub, stub, member
