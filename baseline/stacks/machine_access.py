@@ -85,6 +85,7 @@ class MachineAccessStack(cdk.Stack):
                 policy = iam.ManagedPolicy(
                     self,
                     naming.logical_id(f"Ci-{ci.name}-Permissions"),
+                    path=naming.baseline_policy_path(prefix),
                     description=f"What the CI role {ci.name} may do: assume the listed roles only",
                     statements=[
                         iam.PolicyStatement(

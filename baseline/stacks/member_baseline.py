@@ -531,6 +531,7 @@ class MemberBaselineStack(cdk.Stack):
         logging = iam.ManagedPolicy(
             self,
             "SessionLoggingPermissions",
+            path=naming.baseline_policy_path(self.settings.prefix),
             description="What a managed instance needs to log its sessions; nothing else",
             statements=[
                 iam.PolicyStatement(
@@ -665,6 +666,7 @@ class MemberBaselineStack(cdk.Stack):
             responder = iam.ManagedPolicy(
                 self,
                 "IncidentResponsePermissions",
+                path=naming.baseline_policy_path(self.settings.prefix),
                 description="Contain and collect evidence during an incident; never destroy",
                 statements=[
                     # snapshots of this account's volumes; a function's concurrency set to 0
@@ -907,6 +909,7 @@ class MemberBaselineStack(cdk.Stack):
         restart = iam.ManagedPolicy(
             self,
             "LoggingRestartPermissions",
+            path=naming.baseline_policy_path(self.settings.prefix),
             description="Start a stopped trail or Config recorder again; nothing else",
             statements=[
                 iam.PolicyStatement(
@@ -948,6 +951,7 @@ class MemberBaselineStack(cdk.Stack):
         starts = iam.ManagedPolicy(
             self,
             "LoggingRestartEventsPermissions",
+            path=naming.baseline_policy_path(self.settings.prefix),
             description="Start this region's restart runbooks as the restart role",
             statements=[
                 iam.PolicyStatement(
@@ -1069,6 +1073,7 @@ class MemberBaselineStack(cdk.Stack):
         policy = iam.ManagedPolicy(
             self,
             "RemediationPermissions",
+            path=naming.baseline_policy_path(self.settings.prefix),
             description="Start the remediation runbooks and do what they do; nothing else",
             statements=[
                 iam.PolicyStatement(

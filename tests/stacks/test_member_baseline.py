@@ -788,3 +788,24 @@ def test_the_member_template_is_the_same_under_the_cdk_cli() -> None:
     body = json.dumps(template, separators=(",", ":"), sort_keys=True)
     assert "CDKMetadata" not in body and "aws:cdk:path" not in body
     assert len(body.encode()) <= TEMPLATE_BODY_LIMIT
+
+
+def test_the_policies_behind_the_baseline_roles_are_the_baselines_own(
+    synthesized: Synthesized,
+) -> None:
+    # SCP-BASELINE-PROTECT and the workload boundary keep policy/<prefix>/* as the baseline
+    # made it; a policy elsewhere could be given a new version by a workload administrator,
+    # which would change what a protected role (the default host management role, the
+    # responder) may do without touching the role
+    templates = [_member(synthesized)] + [
+        synthesized.templates[s.artifact_id]
+        for s in synthesized.landing_zone.management_baseline
+    ]
+    paths = {
+        name: r["Properties"].get("Path")
+        for template in templates
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and not name.startswith("WorkloadBoundary")
+    }
+    assert len(paths) >= 5
+    assert {name: path for name, path in paths.items() if path != "/nwl/"} == {}
