@@ -798,8 +798,7 @@ def test_the_policies_behind_the_baseline_roles_are_the_baselines_own(
     # which would change what a protected role (the default host management role, the
     # responder) may do without touching the role
     templates = [_member(synthesized)] + [
-        synthesized.templates[s.artifact_id]
-        for s in synthesized.landing_zone.management_baseline
+        synthesized.templates[s.artifact_id] for s in synthesized.landing_zone.management_baseline
     ]
     paths = {
         name: r["Properties"].get("Path")
