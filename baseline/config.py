@@ -14,7 +14,9 @@ import difflib
 import ipaddress
 import json
 import re
+import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -47,9 +49,19 @@ from baseline.defaults import (
 from baseline.naming import (
     ACCOUNT_SETTINGS_LOGICAL_ID,
     account_stack_index,
+    ci_role,
     created_account_logical_id,
+    logical_id,
+    third_party_role,
 )
-from baseline.trust import EMAIL, ORGANIZATION_ID, external_id_problem, subject_problems
+from baseline.trust import (
+    ACCOUNT_EMAIL,
+    CONTACT_EMAIL,
+    EMAIL,
+    ORGANIZATION_ID,
+    external_id_problem,
+    subject_problems,
+)
 
 #: Region codes of the commercial ``aws`` partition (the kit deploys there only).
 #: ``tests/test_config.py`` checks this list against the CDK's own region facts.
@@ -103,12 +115,15 @@ MAX_NEW_ACCOUNTS_PER_STACK = 450
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+#: The longest name of an account the kit creates (AWS::Organizations::Account's AccountName).
+MAX_NEW_ACCOUNT_NAME = 50
 _OU_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _-]{0,127}\Z")
-_ACCOUNT_ID = re.compile(r"^\d{12}\Z")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
 _ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}\Z")
-_PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,24}\Z")
+_PHONE = re.compile(r"^\+[0-9][0-9 ()-]{6,23}\Z")  # at most 25 (PutAlternateContact)
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\Z")
-_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(role|user)/[\w+=,.@/-]{1,512}\Z")
+# IAM and IAM Identity Center define their names in ASCII: their \w is [A-Za-z0-9_]
+_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):(role|user)/[\w+=,.@/-]{1,512}\Z", re.ASCII)
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}\Z")
 _ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*\Z")
 _SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}\Z")
@@ -118,9 +133,46 @@ _IDENTITY_STORE = re.compile(
 _IDENTITY_STORE_PRINCIPAL = re.compile(
     r"^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}\Z"
 )
-_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}\Z")
-_POLICY_REFERENCE = re.compile(r"^(/?[\w+=,.@-]+/)*[\w+=,.@-]{1,128}\Z")
-_AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):role/([\w+=,.@/*-]{1,512})\Z")
+_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}\Z", re.ASCII)
+_POLICY_REFERENCE = re.compile(r"^(/?[\w+=,.@-]+/)*[\w+=,.@-]{1,128}\Z", re.ASCII)
+_AUDIT_PRINCIPAL = re.compile(r"^arn:aws:iam::([0-9]{12}):role/([\w+=,.@/*-]{1,512})\Z", re.ASCII)
+_MANAGED_POLICY_ARN = re.compile(
+    r"^arn:aws:iam::aws:policy/([A-Za-z0-9.,+@=_-]+/)*[A-Za-z0-9.,+@=_-]{1,128}\Z"
+)
+_ROLE_ARN_PATTERN = re.compile(r"^arn:aws:iam::(\*|[0-9]{12}):role/[\w+=,.@/-]+\*?\Z", re.ASCII)
+# IAM Identity Center's character sets (sso-admin): a permission set's description, and
+# the keys and sources of attribute-based access control (Unicode letters, spaces, digits)
+_PERMISSION_SET_DESCRIPTION = re.compile(r"^[\t\n\r\x20-\x7e\xa1-\xff]*\Z")
+_ABAC_KEY_PUNCTUATION = frozenset("_.:/=+-@")
+_ABAC_SOURCE_PUNCTUATION = frozenset('_.:/=+-@[]{}$\\"')
+#: attributes Identity Center takes for access control at most
+MAX_ACCESS_CONTROL_ATTRIBUTES = 50
+#: the statement elements a custom guardrail may use, and those only an RCP may add
+_STATEMENT_KEYS = frozenset(
+    {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+)
+_RCP_STATEMENT_KEYS = frozenset({"Principal"})
+_SID = re.compile(r"^[A-Za-z0-9]+\Z")
+
+
+def _unicode_text(value: str, punctuation: frozenset[str]) -> bool:
+    """Every character a letter, a digit or a space (``\\p{L}``, ``\\p{N}``, ``\\p{Zs}``:
+    AWS's ``\\p{Z}`` less its line and paragraph separators), or one of ``punctuation``."""
+    return all(
+        c in punctuation or unicodedata.category(c)[0] in "LN" or unicodedata.category(c) == "Zs"
+        for c in value
+    )
+
+
+def _has_control_character(value: str) -> bool:
+    """A line break, tab or other control character (categories Cc, Zl and Zp)."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
+
+
+def _one_line(value: str) -> str:
+    if _has_control_character(value):
+        raise ValueError(f"{value!r} holds a line break or other control character")
+    return value
 
 
 def _identity_center_role(account_id: str, permission_set: str) -> str:
@@ -138,15 +190,22 @@ def _identity_center_role(account_id: str, permission_set: str) -> str:
 class ConfigError(Exception):
     """A configuration that cannot be used; ``problems`` holds one line per problem."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[str], *, fields_only: bool = False) -> None:
         self.source = source
         self.problems = problems
+        #: only the fields were checked: the rules across fields did not run yet
+        self.fields_only = fields_only
         super().__init__(f"{source}: " + "; ".join(problems))
 
     def render(self) -> str:
         """The lines a person reads: a heading, then one problem per line."""
         lines = [f"invalid landing-zone config {self.source}: {len(self.problems)} problem(s)"]
         lines += [f"  {p}" for p in self.problems]
+        if self.fields_only:
+            lines.append(
+                "  (further checks): the rules across fields, the guardrails and the policy "
+                "files are checked once these are fixed"
+            )
         return "\n".join(lines)
 
 
@@ -217,6 +276,15 @@ def _email_rules(value: str) -> str:
     return value
 
 
+def _contact_email_rules(value: str) -> str:
+    if not 6 <= len(value) <= 64 or not CONTACT_EMAIL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid e-mail address of 6-64 characters for the alternate "
+            "contact (before the @, AWS takes only letters, digits and . _ + = # | ! & -)"
+        )
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=False)
 
@@ -224,7 +292,9 @@ class _Strict(BaseModel):
 class Organization(_Strict):
     """The organisation as a whole."""
 
-    name: str = Field(min_length=1, max_length=128, description="Human-readable organisation name.")
+    name: Annotated[str, AfterValidator(_one_line)] = Field(
+        min_length=1, max_length=128, description="Human-readable organisation name."
+    )
     prefix: Annotated[
         str,
         AfterValidator(_prefix_rules),
@@ -316,8 +386,8 @@ class Account(_Strict):
         str,
         _matches(
             _ACCOUNT_NAME,
-            "must be 1-32 lower-case letters and digits in hyphen-separated groups, "
-            "starting with a letter",
+            "must be lower-case letters and digits in hyphen-separated groups, starting "
+            "with a letter",
         ),
     ] = Field(description="Short unique account name (lower case, hyphens), used in stack names.")
     email: Annotated[str, AfterValidator(_email_rules)] = Field(
@@ -342,6 +412,27 @@ class Account(_Strict):
             "Organization stack should create; core accounts must have it."
         ),
     )
+
+    @model_validator(mode="after")
+    def _created_by_the_kit(self) -> Self:
+        """An account the kit creates goes to CreateAccount (AWS::Organizations::Account),
+        which takes a name of at most 50 characters and refuses some characters in the
+        address; an existing account keeps the name and address AWS has."""
+        problems = []
+        if self.id is None:
+            if len(self.name) > MAX_NEW_ACCOUNT_NAME:
+                problems.append(
+                    f"name: {len(self.name)} characters; an account the kit creates can have "
+                    f"at most {MAX_NEW_ACCOUNT_NAME} (AWS::Organizations::Account AccountName)"
+                )
+            if not ACCOUNT_EMAIL.match(self.email):
+                problems.append(
+                    f"email: {self.email!r} holds a character AWS Organizations refuses in "
+                    "the address of an account it creates (no spaces, and none of "
+                    "\" ' ( ) < > [ ] : ; , \\ | % &)"
+                )
+        _raise_if(problems)
+        return self
 
 
 class ObjectLock(_Strict):
@@ -400,20 +491,30 @@ class LogArchive(_Strict):
     @model_validator(mode="after")
     def _lifecycle(self) -> Self:
         problems = []
-        if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
+        infrequent, glacier = (
+            self.transition_to_infrequent_access_days,
+            self.transition_to_glacier_days,
+        )
+        # one lifecycle rule holds both transitions and the expiration: S3 refuses it when
+        # objects would stay in Standard-IA less than 30 days, or expire before Glacier
+        if glacier < infrequent + 30:
             problems.append(
-                "transition_to_glacier_days: must be later than "
-                f"transition_to_infrequent_access_days ({self.transition_to_infrequent_access_days})"
-                f", got {self.transition_to_glacier_days}"
+                "transition_to_glacier_days: must be at least 30 days later than "
+                f"transition_to_infrequent_access_days ({infrequent}), so at least "
+                f"{infrequent + 30} (S3 keeps objects in Standard-IA for 30 days before "
+                f"Glacier), got {glacier}"
             )
-        if (
-            self.expiration_days is not None
-            and self.expiration_days <= self.object_lock.retention_days
-        ):
-            problems.append(
-                f"expiration_days: must be longer than object_lock.retention_days "
-                f"({self.object_lock.retention_days}), got {self.expiration_days}"
-            )
+        if self.expiration_days is not None:
+            if self.expiration_days <= self.object_lock.retention_days:
+                problems.append(
+                    f"expiration_days: must be longer than object_lock.retention_days "
+                    f"({self.object_lock.retention_days}), got {self.expiration_days}"
+                )
+            if self.expiration_days <= glacier:
+                problems.append(
+                    "expiration_days: must be later than transition_to_glacier_days "
+                    f"({glacier}), got {self.expiration_days}"
+                )
         _raise_if(problems)
         return self
 
@@ -421,14 +522,48 @@ class LogArchive(_Strict):
 class SecurityContact(_Strict):
     """The security alternate contact set on every account (CIS 1.2)."""
 
-    name: str = Field(min_length=1, max_length=64, description="Contact name or team.")
-    title: str = Field(min_length=1, max_length=50, description="Contact title.")
-    email: Annotated[str, AfterValidator(_email_rules)] = Field(
+    name: Annotated[str, AfterValidator(_one_line)] = Field(
+        min_length=1, max_length=64, description="Contact name or team."
+    )
+    title: Annotated[str, AfterValidator(_one_line)] = Field(
+        min_length=1, max_length=50, description="Contact title."
+    )
+    email: Annotated[str, AfterValidator(_contact_email_rules)] = Field(
         description="Contact e-mail address."
     )
-    phone: Annotated[str, _matches(_PHONE, "is not a phone number like +44 20 7946 0000")] = Field(
-        description="Contact phone number, international format."
-    )
+    phone: Annotated[
+        str,
+        _matches(
+            _PHONE,
+            "is not a phone number like +44 20 7946 0000 (at most 25 characters: '+', "
+            "then digits, spaces, '(', ')' and '-')",
+        ),
+    ] = Field(description="Contact phone number, international format.")
+
+
+def _statement_shape_problems(where: str, statement: dict[str, Any], policy_type: str) -> list[str]:
+    """A custom statement's elements: only those its policy type has, a Sid of ASCII
+    letters and digits, and actions and resources as a string or a list of strings."""
+    allowed = _STATEMENT_KEYS | (_RCP_STATEMENT_KEYS if policy_type == "RCP" else set())
+    problems = [
+        f"{where}.{key}: not an element of an {policy_type} statement (allowed: "
+        f"{', '.join(sorted(allowed))})"
+        for key in statement
+        if key not in allowed
+    ]
+    sid = statement.get("Sid")
+    if "Sid" in statement and not (isinstance(sid, str) and _SID.match(sid)):
+        problems.append(
+            f"{where}.Sid: {sid!r} must be ASCII letters and digits only (A-Z, a-z, 0-9)"
+        )
+    for key in ("Action", "NotAction", "Resource", "NotResource"):
+        if key not in statement:
+            continue
+        value = statement[key]
+        listed = isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
+        if not (isinstance(value, str) and value) and not listed:
+            problems.append(f"{where}.{key}: give a string or a list of strings, got {value!r}")
+    return problems
 
 
 class CustomGuardrail(_Strict):
@@ -452,6 +587,7 @@ class CustomGuardrail(_Strict):
 
         problems = []
         for i, statement in enumerate(self.statements):
+            problems += _statement_shape_problems(f"statements[{i}]", statement, self.policy_type)
             if statement.get("Effect") != "Deny":
                 problems.append(
                     f"statements[{i}].Effect: guardrails only deny (FullAWSAccess allows), got "
@@ -665,7 +801,7 @@ class MemberBaseline(_Strict):
 
 _DOMAIN = re.compile(r"^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 _RULE_GROUP_NAME = re.compile(r"^[A-Za-z0-9]{1,117}StrictOrder\Z")
-_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]\Z")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9][a-z]\Z")
 
 
 def _ipv4_network(value: str) -> str:
@@ -886,6 +1022,19 @@ def _group_rules(value: str) -> str:
         raise ValueError(
             f"{value!r} is not a group id or display name (1-1024 characters, no spaces around it)"
         )
+    if _has_control_character(value):
+        raise ValueError(
+            f"{value!r} holds a line break or other control character; give the group's id"
+        )
+    return value
+
+
+def _boundary_rules(value: str | None) -> str | None:
+    if value is not None and value != "workload" and not _POLICY_REFERENCE.match(value):
+        raise ValueError(
+            f"{value!r} is neither 'workload' nor a customer-managed policy name or path/name "
+            "(1-128 of letters, digits and +=,.@-_)"
+        )
     return value
 
 
@@ -900,9 +1049,14 @@ class PermissionSet(_Strict):
     name: Annotated[
         str, _matches(_PERMISSION_SET_NAME, "must be 1-32 letters, digits and +=,.@-_")
     ] = Field(description="The permission set's name, shown to people when they sign in.")
-    description: str = Field(
-        default="", max_length=700, description="What the set is for. Default: none."
-    )
+    description: Annotated[
+        str,
+        _matches(
+            _PERMISSION_SET_DESCRIPTION,
+            "holds characters IAM Identity Center refuses in a description (it takes ASCII, "
+            "tabs, line breaks and the Latin-1 characters U+00A1-U+00FF)",
+        ),
+    ] = Field(default="", max_length=700, description="What the set is for. Default: none.")
     session_hours: StrictInt = Field(
         default=1, ge=1, le=12, description="How long a session lasts, 1 to 12 hours."
     )
@@ -922,7 +1076,7 @@ class PermissionSet(_Strict):
         default=None,
         description="A JSON policy document in a file next to the config. Default: none.",
     )
-    permissions_boundary: str | None = Field(
+    permissions_boundary: Annotated[str | None, AfterValidator(_boundary_rules)] = Field(
         default=None,
         description=(
             "'workload' (the landing zone's workload boundary) or a customer-managed "
@@ -1008,12 +1162,43 @@ class IdentityCenter(_Strict):
         ),
     )
 
+    @model_validator(mode="after")
+    def _attributes(self) -> Self:
+        """What Identity Center takes for access control (sso-admin's
+        AccessControlAttribute): keys of 1-128 and sources of at most 256 characters,
+        each of letters, digits, spaces and a little punctuation; 50 attributes at most."""
+        where = "access_control_attributes"
+        attributes = self.access_control_attributes
+        problems = []
+        if len(attributes) > MAX_ACCESS_CONTROL_ATTRIBUTES:
+            problems.append(
+                f"{where}: {len(attributes)} attributes; Identity Center takes at most "
+                f"{MAX_ACCESS_CONTROL_ATTRIBUTES}"
+            )
+        for key, source in attributes.items():
+            if not 1 <= len(key) <= 128 or not _unicode_text(key, _ABAC_KEY_PUNCTUATION):
+                problems.append(
+                    f"{where} (key {key!r}): not a session tag key (1-128 letters, digits, "
+                    "spaces and _ . : / = + - @)"
+                )
+            elif len(source) > 256 or not _unicode_text(source, _ABAC_SOURCE_PUNCTUATION):
+                problems.append(
+                    f"{where}.{key}: {source!r} is not an attribute source (at most 256 "
+                    'letters, digits, spaces and _ . : / = + - @ [ ] { } $ \\ ")'
+                )
+        _raise_if(problems)
+        return self
+
 
 class CiRole(_Strict):
     """A role a GitHub Actions workflow assumes through OIDC, in a core account."""
 
     name: Annotated[
-        str, _matches(_ROLE_SUFFIX, "must be 1-40 lower-case letters, digits and hyphens")
+        str,
+        _matches(
+            _ROLE_SUFFIX,
+            "must be lower-case letters and digits in groups joined by single hyphens",
+        ),
     ] = Field(description="Becomes the role name <prefix>-ci-<name>.")
     account: str = Field(description="The core account the role lives in (its name).")
     subjects: list[str] = Field(
@@ -1033,7 +1218,11 @@ class ThirdPartyRoleConfig(_Strict):
     """A role one external account assumes with an external id, in a core account."""
 
     name: Annotated[
-        str, _matches(_ROLE_SUFFIX, "must be 1-40 lower-case letters, digits and hyphens")
+        str,
+        _matches(
+            _ROLE_SUFFIX,
+            "must be lower-case letters and digits in groups joined by single hyphens",
+        ),
     ] = Field(description="Becomes the role name <prefix>-third-party-<name>.")
     account: str = Field(description="The core account the role lives in (its name).")
     external_account_id: Annotated[
@@ -1051,7 +1240,7 @@ _CODEARTIFACT_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]\Z")
 # a normalized Python project-name prefix (PEP 503: lower case, runs of -_. become -)
 _PYPI_PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*-?\Z")
 _NPM_SCOPE = re.compile(r"^@[a-z0-9][a-z0-9._-]{0,213}\Z")
-_PUBLISHER = re.compile(r"^arn:aws:iam::(\d{12}):role/[\w+=,.@/-]{0,511}\*?\Z")
+_PUBLISHER = re.compile(r"^arn:aws:iam::([0-9]{12}):role/[\w+=,.@/-]{0,511}\*?\Z", re.ASCII)
 
 
 class PackageUpstream(StrEnum):
@@ -1365,11 +1554,17 @@ class LandingZoneConfig(_Strict):
     def _machine_role_problems(self) -> list[str]:
         problems = []
         core = {a.name for a in self.accounts if a.role in CORE_ROLES}
-        placed: list[tuple[str, list[tuple[str, str]]]] = [
-            ("ci_roles", [(r.name, r.account) for r in self.ci_roles]),
-            ("third_party_roles", [(r.name, r.account) for r in self.third_party_roles]),
+        prefix = self.organization.prefix
+        placed: list[tuple[str, list[tuple[str, str]], Callable[[str, str], str], str]] = [
+            ("ci_roles", [(r.name, r.account) for r in self.ci_roles], ci_role, "ci"),
+            (
+                "third_party_roles",
+                [(r.name, r.account) for r in self.third_party_roles],
+                third_party_role,
+                "third-party",
+            ),
         ]
-        for field_name, roles in placed:
+        for field_name, roles, role_name, kind in placed:
             names = Counter(name for name, _ in roles)
             for i, (name, account) in enumerate(roles):
                 where = f"{field_name}[{i}]"
@@ -1380,10 +1575,18 @@ class LandingZoneConfig(_Strict):
                     )
                 if names[name] > 1:
                     problems.append(f"{where}.name: {name!r} is used more than once")
+                try:
+                    role_name(prefix, name)
+                except ValueError as error:
+                    room = 64 - len(f"{prefix}-{kind}-")
+                    problems.append(
+                        f"{where}.name: {error}; with the prefix {prefix!r} the name can have "
+                        f"at most {room} characters"
+                    )
         for i, ci in enumerate(self.ci_roles):
             problems += [f"ci_roles[{i}].{p}" for p in subject_problems(ci.subjects)]
             for j, pattern in enumerate(ci.assume_roles):
-                if not re.match(r"^arn:aws:iam::(\*|\d{12}):role/[\w+=,.@/-]+\*?$", pattern):
+                if not _ROLE_ARN_PATTERN.match(pattern):
                     problems.append(
                         f"ci_roles[{i}].assume_roles[{j}]: {pattern!r} is not a role ARN "
                         "(pattern), like arn:aws:iam::*:role/cdk-lzbaseline-*"
@@ -1392,12 +1595,9 @@ class LandingZoneConfig(_Strict):
             problem = external_id_problem(party.external_id)
             if problem:
                 problems.append(f"third_party_roles[{i}].{problem}")
-            for j, arn in enumerate(party.managed_policies):
-                if not arn.startswith("arn:aws:iam::aws:policy/"):
-                    problems.append(
-                        f"third_party_roles[{i}].managed_policies[{j}]: {arn!r} is not an "
-                        "AWS-managed policy ARN"
-                    )
+            problems += _managed_policy_problems(
+                f"third_party_roles[{i}].managed_policies", party.managed_policies
+            )
         return problems
 
     def allowed_image_providers(self) -> list[str]:
@@ -1516,10 +1716,11 @@ class LandingZoneConfig(_Strict):
                 )
             if names[pset.name] > 1:
                 problems.append(f"{where}.name: {pset.name!r} is defined more than once")
-            for j, arn in enumerate(pset.managed_policies):
-                if not arn.startswith("arn:aws:iam::aws:policy/"):
+            problems += _managed_policy_problems(f"{where}.managed_policies", pset.managed_policies)
+            for j, name in enumerate(pset.customer_managed_policies):
+                if pset.customer_managed_policies.index(name) != j:
                     problems.append(
-                        f"{where}.managed_policies[{j}]: {arn!r} is not an AWS-managed policy ARN"
+                        f"{where}.customer_managed_policies[{j}]: {name!r} is listed twice"
                     )
         problems += self._delegated_administrator_problems(center)
         return problems + self._assignment_problems(center, set(CATALOGUE) | set(names))
@@ -1565,7 +1766,14 @@ class LandingZoneConfig(_Strict):
                     f"kit creates in {self.home_region}; Identity Center is in "
                     f"{center.region}, so give their ids in accounts once they exist"
                 )
-        return problems or load_problems(self)
+        if problems or not self._core_roles_held_once():
+            return problems  # planning needs each core account; _account_problems says so
+        return load_problems(self)
+
+    def _core_roles_held_once(self) -> bool:
+        """Each core role is held by exactly one account (what :meth:`account_for` needs)."""
+        held = Counter(a.role for a in self.accounts)
+        return all(held[role] == 1 for role in CORE_ROLES)
 
     def _delegated_administrator_problems(self, center: IdentityCenter) -> list[str]:
         name = center.delegated_administrator
@@ -1645,6 +1853,16 @@ class LandingZoneConfig(_Strict):
                 problems.append(
                     f"organizational_units: {path!r} nests deeper than AWS Organizations "
                     f"allows ({MAX_OU_DEPTH} levels)"
+                )
+        # the Organization stack names each OU's resource after its path
+        first: dict[str, str] = {}
+        for path in paths:
+            resource = f"Ou{logical_id(path)}"
+            earlier = first.setdefault(resource, path)
+            if earlier != path:  # the same path twice is a problem of its own
+                problems.append(
+                    f"organizational_units: {path!r} would be the same resource ({resource}) "
+                    f"as {earlier!r}; rename one"
                 )
         return problems
 
@@ -1839,7 +2057,6 @@ class LandingZoneConfig(_Strict):
     def _guardrail_problems(self) -> list[str]:
         problems = []
         known = {ROOT_OU, *self.ou_paths()}
-        names = {a.name for a in self.accounts}
         g = self.guardrails
         for field in ("workload_ous", "sandbox_ous", "suspended_ous"):
             default = field not in g.model_fields_set
@@ -1855,30 +2072,55 @@ class LandingZoneConfig(_Strict):
                             else ""
                         )
                     )
-        new_accounts = {a.name for a in self.accounts if a.id is None}
         for guardrail_id, targets in sorted(g.attachments.items()):
-            for i, target in enumerate(targets):
-                if target not in known and target not in names:
-                    problems.append(
-                        f"guardrails.attachments.{guardrail_id}[{i}]: {target!r} is neither "
-                        f"{ROOT_OU!r}, an OU path nor an account name"
-                    )
-                elif target in new_accounts:
-                    problems.append(
-                        f"guardrails.attachments.{guardrail_id}[{i}]: {target!r} has no id yet; "
-                        "attach to its OU, or add its id once it exists"
-                    )
+            if not targets:
+                problems.append(
+                    f"guardrails.attachments.{guardrail_id}: an empty list would turn the "
+                    "guardrail off without naming it; use guardrails.disabled for that"
+                )
+            problems += self._target_problems(f"guardrails.attachments.{guardrail_id}", targets)
         seen: set[str] = set()
+        sids: dict[tuple[str, str], str] = {}
         for i, custom in enumerate(g.custom):
             if custom.id in seen:
                 problems.append(f"guardrails.custom[{i}].id: {custom.id!r} is defined twice")
             seen.add(custom.id)
-            for j, target in enumerate(custom.attach_to):
-                if target not in known and target not in names:
+            problems += self._target_problems(f"guardrails.custom[{i}].attach_to", custom.attach_to)
+            for j, statement in enumerate(custom.statements):
+                sid = statement.get("Sid")
+                if not isinstance(sid, str):
+                    continue
+                where = f"guardrails.custom[{i}].statements[{j}]"
+                first = sids.setdefault((custom.policy_type, sid), where)
+                if first != where:
                     problems.append(
-                        f"guardrails.custom[{i}].attach_to[{j}]: {target!r} is neither "
-                        f"{ROOT_OU!r}, an OU path nor an account name"
+                        f"{where}.Sid: {sid!r} is already used by {first}; customs of one "
+                        "policy type can share a policy, and its Sids must be unique"
                     )
+        return problems
+
+    def _target_problems(self, where: str, targets: list[str]) -> list[str]:
+        """The targets of a guardrail: each the root, an OU path or an account with an id
+        (a policy attaches to an id), and each once."""
+        known = {ROOT_OU, *self.ou_paths()}
+        problems = []
+        first: dict[str, int] = {}
+        for i, target in enumerate(targets):
+            account = self.account_by_name(target)
+            if target not in known and account is None:
+                problems.append(
+                    f"{where}[{i}]: {target!r} is neither {ROOT_OU!r}, an OU path nor an "
+                    "account name"
+                )
+            elif target not in known and account is not None and account.id is None:
+                problems.append(
+                    f"{where}[{i}]: {target!r} has no id yet; attach to its OU, or add its id "
+                    "once it exists"
+                )
+            if first.setdefault(target, i) != i:
+                problems.append(
+                    f"{where}[{i}]: {target!r} is listed twice (first at [{first[target]}])"
+                )
         return problems
 
     def _account_problems(self) -> list[str]:
@@ -1897,7 +2139,13 @@ class LandingZoneConfig(_Strict):
                     )
                 else:
                     seen[key] = i
+        top_level = {path for path in self.ou_paths() if "/" not in path}
         for i, account in enumerate(self.accounts):
+            if account.name in top_level:
+                problems.append(
+                    f"accounts[{i}].name: {account.name!r} is also a top-level OU; guardrail "
+                    "targets and ids could not tell them apart, so rename one"
+                )
             if account.ou not in known_ous:
                 problems.append(
                     f"accounts[{i}].ou: {account.ou!r} is not an OU path defined in "
@@ -1923,6 +2171,21 @@ class LandingZoneConfig(_Strict):
                     f"found {len(holders)}{where}"
                 )
         return problems
+
+
+def _managed_policy_problems(where: str, arns: list[str]) -> list[str]:
+    """AWS-managed policy ARNs: each names a policy (arn:aws:iam::aws:policy/[path/]name),
+    and each once."""
+    problems = []
+    for j, arn in enumerate(arns):
+        if not _MANAGED_POLICY_ARN.match(arn):
+            problems.append(
+                f"{where}[{j}]: {arn!r} is not an AWS-managed policy ARN "
+                "(arn:aws:iam::aws:policy/NAME)"
+            )
+        elif arns.index(arn) != j:
+            problems.append(f"{where}[{j}]: {arn!r} is listed twice")
+    return problems
 
 
 def _format_location(loc: tuple[int | str, ...]) -> str:
@@ -1966,15 +2229,36 @@ def _problem_lines(error: ValidationError, data: Any = None) -> list[str]:
     return list(dict.fromkeys(lines))  # a problem found twice is said once
 
 
+#: why a boolean stands where text belongs, and what to do
+_BOOLEAN = "(YAML reads yes, no, on, off, true and false as booleans): quote it"
+
+
 def _raw_problem_lines(error: ValidationError) -> list[str]:
     lines: list[str] = []
     for item in error.errors(include_url=False):
-        path = _format_location(tuple(item["loc"]))
+        loc = tuple(item["loc"])
+        path = _format_location(loc)
         ctx_error = (item.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _RuleError):
             lines += [f"{path}.{p}" if path else p for p in ctx_error.problems]
             continue
+        given = item.get("input")
         message = str(item["msg"]).removeprefix("Value error, ")
+        # a mapping's key that is not text: a model's own keys (invalid_key, the key last in
+        # the location), or a dict's (string_type, "[key]" last)
+        key_error = item["type"] == "invalid_key" or (
+            item["type"] == "string_type" and loc[-1:] == ("[key]",)
+        )
+        if key_error and (given is None or isinstance(given, bool)):
+            parent = _format_location(loc[: -2 if loc[-1:] == ("[key]",) else -1])
+            if given is None:
+                lines.append(f"{parent or '(top level)'}: a key is empty (~ or null)")
+            else:
+                named = str(given).lower()
+                lines.append(
+                    f"{parent or '(top level)'} (key {named}): is {named}, not text {_BOOLEAN}"
+                )
+            continue
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against docs/landing-zone.schema.json)"
         elif item["type"] == "missing":
@@ -1986,6 +2270,8 @@ def _raw_problem_lines(error: ValidationError) -> list[str]:
             )
         elif item["type"] in ("int_type", "float_type") and isinstance(item.get("input"), str):
             message = f"{item['input']!r} is a string: give a number, without quotes"
+        elif item["type"] == "string_type" and isinstance(given, bool):
+            message = f"is {str(given).lower()}, not text {_BOOLEAN}"
         elif item["type"] == "string_type" and isinstance(item.get("input"), int):
             message = f'{item["input"]} is a number: quote it ("{item["input"]}")'
             if "account" in path or re.search(r"(^|[._])ids?(\[\d+\])?$", path):
@@ -2004,7 +2290,10 @@ def parse_config(data: Any, source: str = "<config>") -> LandingZoneConfig:
     try:
         return LandingZoneConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(source, _problem_lines(error, data)) from None
+        # the rules across fields (the model's own, located at the top) run only once every
+        # field is valid
+        fields_only = all(item["loc"] for item in error.errors(include_url=False))
+        raise ConfigError(source, _problem_lines(error, data), fields_only=fields_only) from None
 
 
 class _ConfigLoader(yaml.SafeLoader):

@@ -94,13 +94,23 @@ def hub_problems(
         return [*problems, HubProblem("egress_cidr", f"{egress_cidr!r} is not an IPv4 range")]
     if not 16 <= egress.prefixlen <= 24:
         problems.append(HubProblem("egress_cidr", f"must be a /16 to /24 range, got {egress_cidr}"))
+    first: dict[ipaddress.IPv4Network, int] = {}
     for index, cidr in enumerate(workload_cidrs):
         try:
-            overlaps = ipaddress.IPv4Network(cidr).overlaps(egress)
+            network = ipaddress.IPv4Network(cidr)
         except ValueError:
             problems.append(HubProblem("workload_cidrs", f"{cidr!r} is not an IPv4 range", index))
             continue
-        if overlaps:
+        earlier = first.setdefault(network, index)
+        if earlier != index:
+            # one route per range: a second route to the same range is refused
+            problems.append(
+                HubProblem(
+                    "workload_cidrs", f"{cidr} is listed twice (first at [{earlier}])", index
+                )
+            )
+            continue
+        if network.overlaps(egress):
             problems.append(
                 HubProblem(
                     "workload_cidrs",

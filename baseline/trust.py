@@ -10,15 +10,28 @@ from collections.abc import Sequence
 # An owner or repository: a name, optionally with its immutable numeric id (``name@123``).
 _NAME = r"[A-Za-z0-9_.-]+(?:@[0-9]+)?"
 _SUBJECT = re.compile(r"^repo:(?P<owner>[^/:]+)/(?P<repo>[^:]+):(?P<rest>.+)\Z")
-_OWNER = re.compile(rf"^{_NAME}$")
+_OWNER = re.compile(rf"^{_NAME}\Z")
 _REST = re.compile(r"^(ref:refs/(heads|tags)/\S+|environment:\S+|pull_request)\Z")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z")
+# IAM's \w is ASCII: letters, digits and _ only
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z", re.ASCII)
 ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}\Z")
-# The address grammar AWS Organizations accepts, narrowed to what mail systems deliver.
+# An address mail systems deliver (a dot-atom local part): the notification address.
 EMAIL = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
+# An account's root address: the grammar above without what CreateAccount refuses in the
+# local part (whitespace " ' ( ) < > [ ] : ; , \ | % &).
+ACCOUNT_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$*+/=?^_`{}~-]+(\.[A-Za-z0-9!#$*+/=?^_`{}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
+# The security alternate contact's address: what PutAlternateContact accepts
+# ([\w+=.#|!&-]+@[\w.-]+\.[\w]+), narrowed to what mail systems deliver.
+CONTACT_EMAIL = re.compile(
+    r"^[A-Za-z0-9_+=#|!&-]+(\.[A-Za-z0-9_+=#|!&-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9]+\Z"
 )
 
 

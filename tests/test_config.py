@@ -300,6 +300,231 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: _account(d, "management").update(ou="Security"),
         "accounts[0] (management).ou: the management account always sits in 'Root'",
     ),
+    # with identity_center, planning the assignments looked the management account up
+    "management account without its role": (
+        lambda d: _account(d, "management").pop("role"),
+        "accounts: exactly one account must have role 'management', found 0",
+    ),
+    "account named like a top-level OU": (
+        lambda d: d["organizational_units"].append({"name": "sandbox-data-science"}),
+        "accounts[9] (sandbox-data-science).name: 'sandbox-data-science' is also a top-level OU",
+    ),
+    "custom guardrail on an account without an id": (
+        lambda d: d["guardrails"].update(custom=[{**_custom({}), "attach_to": ["fleet-dev"]}]),
+        "guardrails.custom[0].attach_to[0]: 'fleet-dev' has no id yet",
+    ),
+    "OU paths that differ only in punctuation": (
+        lambda d: d["organizational_units"].append({"name": "Workloads-Prod"}),
+        "organizational_units: 'Workloads-Prod' would be the same resource (OuWorkloadsProd) "
+        "as 'Workloads/Prod'",
+    ),
+    "OU names that differ only in case": (
+        lambda d: d["organizational_units"].append({"name": "sandbox"}),
+        "organizational_units: 'sandbox' would be the same resource (OuSandbox) as 'Sandbox'",
+    ),
+    "CI role name too long": (
+        lambda d: d["ci_roles"][0].update(name="x" * 60),
+        "ci_roles[0].name: IAM role name 'nwl-ci-xxxxxxxxxx",
+    ),
+    "third-party role name too long for a long prefix": (
+        lambda d: (
+            d["organization"].update(prefix="northwindlog"),
+            d["third_party_roles"][0].update(name="p" * 40),
+        ),
+        "third_party_roles[0].name: IAM role name 'northwindlog-third-party-pppp",
+    ),
+    "new account name over 50": (
+        lambda d: d["accounts"].append(
+            {"name": "a" * 51, "email": "aws-long@northwind.example.com", "ou": "Sandbox"}
+        ),
+        f"accounts[11] ({'a' * 51}).name: 51 characters; an account the kit creates can have "
+        "at most 50",
+    ),
+    "attachment target twice": (
+        lambda d: d["guardrails"].update(attachments={"SCP-REGION-DENY": ["Sandbox", "Sandbox"]}),
+        "guardrails.attachments.SCP-REGION-DENY[1]: 'Sandbox' is listed twice",
+    ),
+    "custom guardrail target twice": (
+        lambda d: d["guardrails"].update(custom=[{**_custom({}), "attach_to": ["Root", "Root"]}]),
+        "guardrails.custom[0].attach_to[1]: 'Root' is listed twice",
+    ),
+    "attachments that turn a guardrail off": (
+        lambda d: d["guardrails"].update(attachments={"SCP-REGION-DENY": []}),
+        "guardrails.attachments.SCP-REGION-DENY: an empty list would turn the guardrail off "
+        "without naming it; use guardrails.disabled",
+    ),
+    "custom Sid with hyphens": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Sid": "Deny-It"})]),
+        "guardrails.custom[0].statements[0].Sid: 'Deny-It' must be ASCII letters and digits",
+    ),
+    "custom Sid twice": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Sid": "DenyIt"}), {**_custom({"Sid": "DenyIt"}), "id": "CUSTOM-TWO"}]
+        ),
+        "guardrails.custom[1].statements[0].Sid: 'DenyIt' is already used by "
+        "guardrails.custom[0].statements[0]",
+    ),
+    "Principal in a custom SCP": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Principal": "*"})]),
+        "guardrails.custom[0].statements[0].Principal: not an element of an SCP statement",
+    ),
+    "NotPrincipal in a custom RCP": (
+        lambda d: d["guardrails"].update(
+            custom=[
+                {
+                    **_custom({"Principal": "*", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}}),
+                    "policy_type": "RCP",
+                }
+            ]
+        ),
+        "guardrails.custom[0].statements[0].NotPrincipal: not an element of an RCP statement",
+    ),
+    "unknown element in a custom statement": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Effects": "Deny"})]),
+        "guardrails.custom[0].statements[0].Effects: not an element of an SCP statement "
+        "(allowed: Action, Condition, Effect, NotAction, NotResource, Resource, Sid)",
+    ),
+    "custom action that is a number": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Action": 5})]),
+        "guardrails.custom[0].statements[0].Action: give a string or a list of strings, got 5",
+    ),
+    "logs expire before they reach Glacier": (
+        lambda d: (
+            d["log_archive"]["object_lock"].update(retention_days=30),
+            d["log_archive"].update(expiration_days=100),
+        ),
+        "log_archive.expiration_days: must be later than transition_to_glacier_days (365), got 100",
+    ),
+    "logs in Standard-IA less than 30 days": (
+        lambda d: d["log_archive"].update(
+            transition_to_infrequent_access_days=100, transition_to_glacier_days=129
+        ),
+        "log_archive.transition_to_glacier_days: must be at least 30 days later than "
+        "transition_to_infrequent_access_days (100), so at least 130",
+    ),
+    "new account e-mail AWS refuses": (
+        lambda d: _account(d, "fleet-dev").update(email="o'brien@northwind.example.com"),
+        'accounts[8] (fleet-dev).email: "o\'brien@northwind.example.com" holds a character '
+        "AWS Organizations refuses",
+    ),
+    "contact e-mail the alternate contact refuses": (
+        lambda d: d["security_contact"].update(email="soc~ops@northwind.example.com"),
+        "security_contact.email: 'soc~ops@northwind.example.com' is not a valid e-mail "
+        "address of 6-64 characters for the alternate contact",
+    ),
+    "contact phone over 25": (
+        lambda d: d["security_contact"].update(phone="+44 20 7946 0000 1234 5678"),
+        "security_contact.phone: '+44 20 7946 0000 1234 5678' is not a phone number",
+    ),
+    "access-control key with punctuation": (
+        lambda d: d["identity_center"]["access_control_attributes"].update(
+            {"team name!": "${path:enterprise.department}"}
+        ),
+        "identity_center.access_control_attributes (key 'team name!'): not a session tag key",
+    ),
+    "access-control source too long": (
+        lambda d: d["identity_center"]["access_control_attributes"].update(team="x" * 257),
+        "identity_center.access_control_attributes.team: 'xxxx",
+    ),
+    "access-control attributes over 50": (
+        lambda d: d["identity_center"]["access_control_attributes"].update(
+            {f"tag{i}": "${path:enterprise.department}" for i in range(50)}
+        ),
+        "identity_center.access_control_attributes: 52 attributes; Identity Center takes at "
+        "most 50",
+    ),
+    "permission set description Identity Center refuses": (
+        lambda d: d["identity_center"]["permission_sets"][0].update(description="Costs €"),
+        "identity_center.permission_sets[0].description: 'Costs €' holds characters IAM "
+        "Identity Center refuses",
+    ),
+    "permissions boundary that is no policy name": (
+        lambda d: d["identity_center"]["permission_sets"][0].update(
+            permissions_boundary="my boundary!"
+        ),
+        "identity_center.permission_sets[0].permissions_boundary: 'my boundary!' is neither "
+        "'workload' nor a customer-managed policy name",
+    ),
+    "managed policy ARN without a name": (
+        lambda d: d["identity_center"]["permission_sets"][0].update(
+            managed_policies=["arn:aws:iam::aws:policy/"]
+        ),
+        "identity_center.permission_sets[0].managed_policies[0]: 'arn:aws:iam::aws:policy/' "
+        "is not an AWS-managed policy ARN",
+    ),
+    "managed policy twice": (
+        lambda d: d["identity_center"]["permission_sets"][0]["managed_policies"].append(
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        ),
+        "identity_center.permission_sets[0].managed_policies[1]: "
+        "'arn:aws:iam::aws:policy/ReadOnlyAccess' is listed twice",
+    ),
+    "customer-managed policy twice": (
+        lambda d: d["identity_center"]["permission_sets"][0].update(
+            customer_managed_policies=["team-buckets", "team-buckets"]
+        ),
+        "identity_center.permission_sets[0].customer_managed_policies[1]: 'team-buckets' is "
+        "listed twice",
+    ),
+    "workload range listed twice": (
+        lambda d: d["network"].update(workload_cidrs=["10.0.0.0/8", "10.0.0.0/8"]),
+        "network.workload_cidrs[1]: 10.0.0.0/8 is listed twice",
+    ),
+    "a name YAML reads as a boolean": (
+        lambda d: d["organizational_units"][4].update(name=False),
+        "organizational_units[4].name: is false, not text (YAML reads yes, no, on, off, true "
+        "and false as booleans): quote it\n",
+    ),
+    "a key YAML reads as a boolean": (
+        lambda d: d["incident_response"].update(containment={True: "isolate"}),
+        "incident_response.containment (key true): is true, not text (YAML reads yes",
+    ),
+    "an empty top-level key": (
+        lambda d: d.update({None: "x"}),
+        "(top level): a key is empty (~ or null)",
+    ),
+    "an empty key in a mapping": (
+        lambda d: d["incident_response"].update(containment={None: "isolate"}),
+        "incident_response.containment: a key is empty (~ or null)",
+    ),
+    "account id of other digits": (
+        lambda d: _account(d, "orders-prod").update(id="٧٥٦٧٨٩٠١٢٣٤٥"),
+        "accounts[5] (orders-prod).id: '٧٥٦٧٨٩٠١٢٣٤٥' must be exactly 12 digits",
+    ),
+    "permission set name with a letter outside ASCII": (
+        lambda d: d["identity_center"]["permission_sets"][0].update(name="Datenwissenschaftlér"),
+        "identity_center.permission_sets[0].name: 'Datenwissenschaftlér' must be 1-32",
+    ),
+    "break-glass user with a letter outside ASCII": (
+        lambda d: d["member_baseline"].update(
+            break_glass_principals=["arn:aws:iam::210987654321:user/bréak"]
+        ),
+        "member_baseline.break_glass_principals[0]: 'arn:aws:iam::210987654321:user/bréak' is "
+        "not an IAM role or user ARN",
+    ),
+    "assumed role pattern with a trailing line break": (
+        lambda d: d["ci_roles"][0].update(assume_roles=["arn:aws:iam::*:role/cdk-x-*\n"]),
+        "ci_roles[0].assume_roles[0]: 'arn:aws:iam::*:role/cdk-x-*\\n' is not a role ARN",
+    ),
+    "subject owner with a trailing line break": (
+        lambda d: d["ci_roles"][0].update(
+            subjects=["repo:northwind\n/landing-zone:environment:production"]
+        ),
+        "ci_roles[0].subjects[0] 'repo:northwind\\n/landing-zone:environment:production': the "
+        "owner must be named exactly",
+    ),
+    "organisation name with a line break": (
+        lambda d: d["organization"].update(name="Northwind\nLogistics"),
+        "organization.name: 'Northwind\\nLogistics' holds a line break or other control character",
+    ),
+    "contact name with a control character": (
+        lambda d: d["security_contact"].update(name="Northwind\x07SOC"),
+        "security_contact.name: 'Northwind\\x07SOC' holds a line break or other control",
+    ),
+    "group name with a line break": (
+        lambda d: d["identity_center"]["assignments"][5].update(groups=["fin\nance"]),
+        "identity_center.assignments[5].groups[0]: 'fin\\nance' holds a line break",
+    ),
 }
 
 
@@ -698,3 +923,88 @@ def test_fails_a_value_with_a_trailing_line_break(
     field = path[-1] if path[0] != "accounts" else f"accounts[{path[1]}]"
     assert any(str(field) in problem for problem in problems), problems
     assert all("\n" not in problem for problem in problems)  # one line per problem
+
+
+def test_fails_an_external_id_outside_ascii(config_data: dict[str, Any]) -> None:
+    """IAM's external ids are ASCII: Python's \\w would take any letter."""
+    config_data["third_party_roles"][0]["external_id"] = "northwind-pöstur"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert caught.value.problems == [
+        "third_party_roles[0].external_id must be 2 to 1224 characters of letters, digits and "
+        "+=,.@:/-_, got 16 characters"
+    ]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        # an existing account keeps the name and address AWS has: the limits of
+        # CreateAccount bind only the accounts the kit creates
+        lambda d: _account(d, "sandbox-data-science").update(name="s" * 60),
+        lambda d: _account(d, "orders-prod").update(email="o'brien&co@northwind.example.com"),
+        # the alternate contact takes | & ! # = + in the local part
+        lambda d: d["security_contact"].update(email="soc|ops&co@northwind.example.com"),
+        lambda d: d["security_contact"].update(phone="+44 20 7946 0000 1234 567"),  # 25
+        lambda d: d["log_archive"].update(
+            transition_to_infrequent_access_days=100, transition_to_glacier_days=130
+        ),
+        lambda d: d["log_archive"].update(expiration_days=366),
+        # a library-style Sid in an SCP and an RCP: each policy type packs on its own
+        lambda d: d["guardrails"].update(
+            custom=[
+                _custom({"Sid": "DenyIt"}),
+                {**_custom({"Sid": "DenyIt", "Principal": "*"}), "id": "CUSTOM-TWO"}
+                | {"policy_type": "RCP"},
+            ]
+        ),
+        # Identity Center's access control takes letters of any script, and spaces
+        lambda d: d["identity_center"]["access_control_attributes"].update(
+            {"équipe de nuit": "${path:enterprise.department}"}
+        ),
+        lambda d: d["identity_center"]["permission_sets"][0].update(
+            description="Données: notebooks\nand training jobs", permissions_boundary="team/bound"
+        ),
+        lambda d: d["network"].update(workload_cidrs=["10.0.0.0/8", "172.16.0.0/12"]),
+        lambda d: d["organizational_units"].append({"name": "payments"}),  # no account of it
+    ],
+    ids=[
+        "existing account with a long name",
+        "existing account with an address CreateAccount refuses",
+        "contact address with | and &",
+        "contact phone of 25",
+        "Glacier 30 days after Standard-IA",
+        "expiry after Glacier",
+        "one Sid in an SCP and an RCP",
+        "access-control key of other scripts",
+        "Latin-1 description and a boundary by path",
+        "two workload ranges",
+        "a top-level OU no account is named after",
+    ],
+)
+def test_accepts_what_aws_accepts(config_data: dict[str, Any], mutate: Mutation) -> None:
+    mutate(config_data)
+    parse_config(config_data)
+
+
+def test_says_when_the_rules_across_fields_are_still_to_run(config_data: dict[str, Any]) -> None:
+    """A field that fails keeps the rules across fields from running (a home region that is
+    not governed, here): the lines say more checks follow, so a person expects them."""
+    _account(config_data, "audit")["email"] = "nope"
+    config_data["home_region"] = "us-west-2"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert len(caught.value.problems) == 1
+    last = caught.value.render().splitlines()[-1]
+    assert last == (
+        "  (further checks): the rules across fields, the guardrails and the policy files are "
+        "checked once these are fixed"
+    )
+    _account(config_data, "audit")["email"] = "aws-audit@northwind.example.com"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert caught.value.problems == [
+        "home_region: 'us-west-2' must be one of governed_regions "
+        "['eu-west-1', 'eu-central-1', 'us-east-1']"
+    ]
+    assert "(further checks)" not in caught.value.render()
