@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -273,6 +274,25 @@ def handler_code(module: str, *shared: str) -> lambda_.Code:
         str(HANDLERS),
         exclude=["*", f"!{module}.py", "!cfn_response.py", *(f"!{m}.py" for m in shared)],
     )
+
+
+#: The property by which a custom resource carries its handler's digest.
+HANDLER_DIGEST = "HandlerSha256"
+
+
+@functools.cache
+def handler_digest(module: str, *shared: str) -> str:
+    """The SHA-256 of the code :func:`handler_code` packages for ``module``.
+
+    A custom resource passes it as the property ``HandlerSha256``: CloudFormation sends a
+    custom resource an Update only when one of its properties changes, so without it a
+    changed handler would run for new resources only and leave the deployed ones as the
+    old code made them. The handlers ignore the property."""
+    digest = hashlib.sha256()
+    for name in sorted({module, "cfn_response", *shared}):
+        digest.update(f"{name}.py\0".encode())
+        digest.update((HANDLERS / f"{name}.py").read_bytes())
+    return digest.hexdigest()
 
 
 def service_linked_roles_statement(account_id: str, services: Sequence[str]) -> iam.PolicyStatement:

@@ -14,7 +14,12 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baseline.compliance import GUARD_PLUGIN, acknowledge
-from baseline.constructs.baseline_function import BaselineFunction, handler_code
+from baseline.constructs.baseline_function import (
+    HANDLER_DIGEST,
+    BaselineFunction,
+    handler_code,
+    handler_digest,
+)
 from baseline.constructs.layered_vpc import (
     acknowledge_default_security_group_provider,
     acknowledge_public_routes,
@@ -439,6 +444,7 @@ class NetworkHub(Construct):
             service_token=self.lookups.function.function_arn,
             resource_type="Custom::TransitGatewayDefaults",
             properties={
+                HANDLER_DIGEST: handler_digest("network_hub"),
                 "TransitGatewayId": self.transit_gateway.ref,
                 "AssociationDefaultRouteTableId": self.spoke_routes.ref,
                 "PropagationDefaultRouteTableId": self.egress_routes.ref,
@@ -658,7 +664,10 @@ class NetworkHub(Construct):
             "ManagedDomainLists",
             service_token=self.lookups.function.function_arn,
             resource_type="Custom::ManagedDomainLists",
-            properties={"Names": list(managed_domain_lists)},
+            properties={
+                HANDLER_DIGEST: handler_digest("network_hub"),
+                "Names": list(managed_domain_lists),
+            },
         )
         rules = [
             resolver.CfnFirewallRuleGroup.FirewallRuleProperty(

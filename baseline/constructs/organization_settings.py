@@ -11,9 +11,11 @@ from constructs import Construct
 from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.constructs.baseline_function import (
+    HANDLER_DIGEST,
     BaselineFunction,
     as_finding,
     handler_code,
+    handler_digest,
     service_linked_roles_statement,
 )
 from baseline.constructs.encryption_key import EncryptionKey
@@ -346,7 +348,7 @@ class OrganizationSettings(Construct):
             "Resource",
             service_token=self.handler.function.function_arn,
             resource_type="Custom::OrganizationSettings",
-            properties=properties,
+            properties={**properties, HANDLER_DIGEST: handler_digest("organization_settings")},
         )
 
     @staticmethod

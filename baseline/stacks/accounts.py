@@ -24,6 +24,7 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
+from baseline.constructs.baseline_function import HANDLER_DIGEST, handler_digest
 
 if TYPE_CHECKING:
     from aws_cdk.cloudformation_include import CfnInclude
@@ -147,6 +148,7 @@ class AccountsStack(cdk.Stack):
             ),
             resource_type="Custom::OrganizationAccounts",
             properties={
+                HANDLER_DIGEST: handler_digest("organization_settings"),
                 "ManagementAccountId": management_id,
                 "AccountIds": [self.account_id(a) for a in settings.accounts],
                 # Existing member accounts move into their OU; created ones start there.

@@ -38,7 +38,12 @@ from constructs import Construct
 from baseline import naming
 from baseline.assignments import LANES, Shard, Side, plan, shard_parameter
 from baseline.config import AccountRole, LandingZoneConfig
-from baseline.constructs.baseline_function import BaselineFunction, handler_code
+from baseline.constructs.baseline_function import (
+    HANDLER_DIGEST,
+    BaselineFunction,
+    handler_code,
+    handler_digest,
+)
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
 
 #: Metadata key on a shard's nested-stack resource: the file, in the cloud assembly, that
@@ -328,7 +333,10 @@ class IdentityAssignmentsStack(cdk.Stack):
         if not names and not new_accounts:
             return {}, {}
         assert lookup_function_arn is not None  # the side's IdentityCenter stack made it
-        properties: dict[str, Any] = {"IdentityStoreId": settings.identity_store_id}
+        properties: dict[str, Any] = {
+            HANDLER_DIGEST: handler_digest("identity_center"),
+            "IdentityStoreId": settings.identity_store_id,
+        }
         if names:
             properties["Names"] = names
         if new_accounts:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from baseline.compliance import (
     violation_message,
 )
 from baseline.config import AccountRole, EbsKey, LandingZoneConfig
-from baseline.constructs.baseline_function import BaselineFunction
+from baseline.constructs.baseline_function import HANDLER_DIGEST, BaselineFunction
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
@@ -273,7 +274,7 @@ class MemberBaselineStack(cdk.Stack):
             encryption_key=self.baseline_key,
             function_name=f"{naming.account_settings_function(prefix)}-{region}",
             description="Applies the member baseline's account settings",
-            code=lambda_.Code.from_inline(inline_handler_source()),
+            code=lambda_.Code.from_inline(source := inline_handler_source()),
             handler="index.handler",
             log_group_name=f"/{prefix}/account-settings",
             statements=self._settings_permissions(),
@@ -287,6 +288,8 @@ class MemberBaselineStack(cdk.Stack):
             policy_path=naming.baseline_policy_path(prefix),
         )
         properties: dict[str, Any] = {
+            # a changed handler runs again in the accounts deployed already
+            HANDLER_DIGEST: hashlib.sha256(source.encode()).hexdigest(),
             "HomeRegion": cdk.Fn.condition_if(self.is_home.logical_id, "true", "false"),
             "AccountId": account,
             "DefaultVpcs": settings.default_vpcs,

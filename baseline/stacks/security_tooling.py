@@ -29,8 +29,10 @@ from baseline import naming
 from baseline.compliance import acknowledge
 from baseline.config import CORE_ROLES, AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import (
+    HANDLER_DIGEST,
     BaselineFunction,
     handler_code,
+    handler_digest,
     service_linked_roles_statement,
 )
 from baseline.constructs.security_notifications import SecurityNotifications
@@ -259,6 +261,7 @@ class SecurityToolingStack(cdk.Stack):
             service_token=self.services.function.function_arn,
             resource_type="Custom::SecurityServices",
             properties={
+                HANDLER_DIGEST: handler_digest("security_services"),
                 "Services": ["detective", "guardduty", "inspector2", "macie2"],
                 "GuardDutyFeatures": list(GUARDDUTY_FEATURES),
                 "AccountId": audit,

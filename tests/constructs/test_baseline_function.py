@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -215,3 +216,18 @@ def test_fails_a_timeout_beyond_what_lambda_allows() -> None:
     _function(stack, timeout=cdk.Duration.minutes(16))
     with pytest.raises(RuntimeError, match="Timeout: 960 exceeds maximum 900"):
         assertions.Template.from_stack(stack)
+
+
+def test_a_changed_handler_changes_its_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baseline.constructs import baseline_function
+
+    for name in ("network_hub", "cfn_response", "containment"):
+        (tmp_path / f"{name}.py").write_text(f"# {name}\n", encoding="utf-8")
+    monkeypatch.setattr(baseline_function, "HANDLERS", tmp_path)
+    digest = baseline_function.handler_digest.__wrapped__
+    before = digest("network_hub")
+    assert digest("network_hub", "containment") != before  # the modules it packages
+    (tmp_path / "cfn_response.py").write_text("# changed\n", encoding="utf-8")
+    assert digest("network_hub") != before  # the shared helper is part of the code

@@ -808,3 +808,29 @@ def test_the_policies_behind_the_baseline_roles_are_the_baselines_own(
     }
     assert len(paths) >= 5
     assert {name: path for name, path in paths.items() if path != "/nwl/"} == {}
+
+
+def test_every_custom_resource_carries_its_handlers_digest(synthesized: Synthesized) -> None:
+    # CloudFormation sends a custom resource an Update only when a property changes: the
+    # digest makes a changed handler run again where it is deployed already
+    import hashlib
+
+    from baseline.constructs.baseline_function import HANDLER_DIGEST, handler_digest
+    from baseline.stacks.member_baseline import inline_handler_source
+
+    templates = {**synthesized.templates, "member template": _member(synthesized)}
+    digests = {
+        (name, logical_id): r["Properties"].get(HANDLER_DIGEST)
+        for name, template in templates.items()
+        for logical_id, r in template.get("Resources", {}).items()
+        # the CDK's own (a VPC's default group closed) changes with aws-cdk-lib's version
+        if r["Type"].startswith("Custom::") and r["Type"] != "Custom::VpcRestrictDefaultSG"
+    }
+    assert len(digests) >= 6 and all(digests.values()), digests
+    known = {
+        handler_digest(m)
+        for m in ("organization_settings", "security_services", "network_hub", "identity_center")
+    }
+    inline = hashlib.sha256(inline_handler_source().encode()).hexdigest()
+    assert set(digests.values()) <= known | {inline}
+    assert inline in set(digests.values())
