@@ -376,6 +376,9 @@ class MemberBaselineStack(cdk.Stack):
             [
                 "service-role/AWSBackupServiceRolePolicyForBackup",
                 "service-role/AWSBackupServiceRolePolicyForRestores",
+                # S3 has policies of its own: without them a tagged bucket fails every night
+                "AWSBackupServiceRolePolicyForS3Backup",
+                "AWSBackupServiceRolePolicyForS3Restore",
             ],
         )
 
@@ -505,7 +508,7 @@ class MemberBaselineStack(cdk.Stack):
             ),
         ]
 
-    def _session_manager(self) -> dict[str, str]:
+    def _session_manager(self) -> dict[str, Any]:
         """Session Manager instead of SSH (SEC06-BP03): sessions encrypted under a key of
         their own and logged, encrypted, to CloudWatch Logs, closed after 20 idle minutes
         and at 60; every instance managed through default host management, with or
@@ -588,7 +591,7 @@ class MemberBaselineStack(cdk.Stack):
             },
         )
         role = naming.default_instance_role(s.prefix)
-        self._global_role(
+        instance_role = self._global_role(
             "DefaultInstanceRole",
             role,
             "Systems Manager's default host management role: every instance is managed",
@@ -617,7 +620,14 @@ class MemberBaselineStack(cdk.Stack):
                 "shellProfile": {"windows": "", "linux": ""},
             },
         }
-        return {"SessionPrefs": self.to_json_string(preferences), "InstanceRole": role}
+        return {
+            "SessionPrefs": self.to_json_string(preferences),
+            "InstanceRole": role,
+            # where the role is made, the setting waits for it (the handler reads the name)
+            "InstanceRoleArn": cdk.Fn.condition_if(
+                self.is_home.logical_id, instance_role.role_arn, cdk.Aws.NO_VALUE
+            ),
+        }
 
     def _config_recorder(self) -> None:
         recorder = config_.CfnConfigurationRecorder(

@@ -436,6 +436,15 @@ def test_the_backup_policy_finds_its_vault_and_role(synthesized: Synthesized) ->
     )
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+    # the tag selects buckets too, and S3's backups and restores have policies of their own
+    policies = json.dumps(role["Properties"]["ManagedPolicyArns"])
+    for name in (
+        "service-role/AWSBackupServiceRolePolicyForBackup",
+        "service-role/AWSBackupServiceRolePolicyForRestores",
+        "AWSBackupServiceRolePolicyForS3Backup",
+        "AWSBackupServiceRolePolicyForS3Restore",
+    ):
+        assert f":iam::aws:policy/{name}" in policies, name
 
 
 def test_the_member_template_synth_leaves_no_directory_behind(
@@ -834,3 +843,20 @@ def test_every_custom_resource_carries_its_handlers_digest(synthesized: Synthesi
     inline = hashlib.sha256(inline_handler_source().encode()).hexdigest()
     assert set(digests.values()) <= known | {inline}
     assert inline in set(digests.values())
+
+
+def test_default_host_management_waits_for_its_role_where_it_is_made(
+    synthesized: Synthesized,
+) -> None:
+    # the setting names the role; a reference to it orders the two in the home region
+    member = _member(synthesized)
+    (settings,) = _resources(member, "Custom::AccountSettings")
+    (role_id,) = [
+        logical_id
+        for logical_id, r in member["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role"
+        and r["Properties"].get("RoleName") == "nwl-default-instance-management"
+    ]
+    assert settings["Properties"]["InstanceRoleArn"] == {
+        "Fn::If": ["IsHomeRegion", {"Fn::GetAtt": [role_id, "Arn"]}, {"Ref": "AWS::NoValue"}]
+    }
