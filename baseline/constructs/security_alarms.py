@@ -286,6 +286,24 @@ def responder_policy_alarm(role_name: str) -> SecurityAlarm:
     )
 
 
+def responder_interface_alarm(role_name: str) -> SecurityAlarm:
+    """A change the incident-responder role makes to a network interface other than its
+    groups: containment only moves interfaces into a quarantine group, while the same
+    call (``ModifyNetworkInterfaceAttribute``, which IAM cannot narrow to one attribute)
+    can also give an interface a public address or turn off its source/destination
+    check."""
+    return SecurityAlarm(
+        "responder-interface-change",
+        "-",
+        "A network interface changed by the incident responder other than its groups",
+        f'{{ ($.eventName = "ModifyNetworkInterfaceAttribute") && '
+        f'($.userIdentity.sessionContext.sessionIssuer.userName = "{role_name}") && '
+        "($.requestParameters.groupSet NOT EXISTS) }",
+        "Containment only moves interfaces into a quarantine group: find what else changed "
+        "(a public address, the source/destination check) and undo it at once.",
+    )
+
+
 class SecurityAlarms(Construct):
     """CIS AWS Foundations v5.0.0 4.1-4.15 metric filters and alarms on a trail's log group.
 

@@ -15,6 +15,7 @@ from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.security_alarms import (
     SecurityAlarms,
     break_glass_alarm,
+    responder_interface_alarm,
     responder_policy_alarm,
 )
 from baseline.constructs.security_notifications import SecurityNotifications
@@ -114,5 +115,6 @@ class TrailStack(cdk.Stack):
             extra=(
                 break_glass_alarm(naming.break_glass_role(prefix)),
                 responder_policy_alarm(naming.incident_responder_role(prefix)),
+                responder_interface_alarm(naming.incident_responder_role(prefix)),
             ),
         )

@@ -13,6 +13,7 @@ from baseline.constructs.security_alarms import (
     CIS_ALARMS,
     SecurityAlarms,
     break_glass_alarm,
+    responder_interface_alarm,
     responder_policy_alarm,
 )
 from tests.constructs.helpers import new_stack
@@ -182,6 +183,7 @@ def test_patterns_are_balanced_and_each_alarm_says_what_to_do() -> None:
         *CIS_ALARMS,
         break_glass_alarm("nwl-break-glass"),
         responder_policy_alarm("nwl-incident-responder"),
+        responder_interface_alarm("nwl-incident-responder"),
     ):
         assert alarm.pattern.startswith("{") and alarm.pattern.endswith("}")
         assert alarm.pattern.count("(") == alarm.pattern.count(")"), alarm.id
@@ -247,4 +249,15 @@ def test_every_inline_policy_of_the_responder_alarms() -> None:
     assert pattern == (
         '{ ($.eventName = "PutRolePolicy") && '
         '($.userIdentity.sessionContext.sessionIssuer.userName = "nwl-incident-responder") }'
+    )
+
+
+def test_an_interface_change_of_the_responder_other_than_its_groups_alarms() -> None:
+    # the containment's own change names the groups (CloudTrail's groupSet); any other
+    # attribute of the same call (a public address) does not
+    pattern = responder_interface_alarm("nwl-incident-responder").pattern
+    assert pattern == (
+        '{ ($.eventName = "ModifyNetworkInterfaceAttribute") && '
+        '($.userIdentity.sessionContext.sessionIssuer.userName = "nwl-incident-responder") && '
+        "($.requestParameters.groupSet NOT EXISTS) }"
     )

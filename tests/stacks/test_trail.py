@@ -71,12 +71,13 @@ def test_one_alarm_per_cis_control_break_glass_and_the_responders_policies(
 ) -> None:
     filters = _of_type(synthesized, "AWS::Logs::MetricFilter")
     alarms = _of_type(synthesized, "AWS::CloudWatch::Alarm")
-    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 2
+    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 3
     patterns = {f["Properties"]["FilterPattern"] for f in filters}
     assert {a.pattern for a in CIS_ALARMS} <= patterns
     assert {a["Properties"]["AlarmName"] for a in alarms} >= {
         "nwl-break-glass-use",
         "nwl-responder-inline-policy",
+        "nwl-responder-interface-change",
     }
     for alarm in alarms:
         props = alarm["Properties"]
