@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from baseline import naming
 from baseline.config import ROOT_OU
 from baseline.operations import CommandError
 
@@ -86,21 +87,27 @@ class ImportedUnit:
     aws_name: str = ""  # the OU's name in AWS, where the config's differs
 
 
-def unit_name(aws_name: str, taken: set[str]) -> str:
-    """A name the config accepts for an OU, from its AWS name and unique among its
-    siblings: characters the config refuses (``.``, ``/``, ...) become ``-``, a name must
-    start with a letter and cannot be ``Root``. The config names an existing OU by its id,
-    so its name in AWS stays as it is."""
+def unit_name(aws_name: str, taken: set[str], parent: str = "") -> str:
+    """A name the config accepts for an OU under ``parent`` (its path; the root: ""),
+    from its AWS name: characters the config refuses (``.``, ``/``, ...) become ``-``, a
+    name must start with a letter and cannot be ``Root``, and no two OU paths of the
+    organisation may make one resource (``taken``: their logical ids, ``Prod-EU`` and
+    ``prod eu`` alike, and ``Workloads-Prod`` beside ``Workloads/Prod``). The config names
+    an existing OU by its id, so its name in AWS stays as it is."""
     name = re.sub(r"[^A-Za-z0-9 _-]+", "-", aws_name).strip(" -_")[:120] or "OU"
     if not name[0].isalpha():
         name = f"OU-{name}"
     if name == ROOT_OU:
         name = "Root-OU"
+
+    def resource(candidate: str) -> str:
+        return naming.logical_id(f"{parent}/{candidate}" if parent else candidate)
+
     base, number = name, 1
-    while name.lower() in taken:  # OU names are unique among siblings, whatever the case
+    while resource(name) in taken:
         number += 1
         name = f"{base}-{number}"
-    taken.add(name.lower())
+    taken.add(resource(name))
     return name
 
 
@@ -182,6 +189,8 @@ def read_organization(
         accounts: list[ImportedAccount] = []
         delegated: dict[str, list[str]] = {}
 
+        taken: set[str] = set()  # the logical ids of the OU paths named so far
+
         def walk(parent_id: str, path: str) -> list[ImportedUnit]:
             nonlocal operation
             operation = "list_accounts_for_parent"
@@ -201,14 +210,13 @@ def read_organization(
             say(f"read {len(accounts)} accounts")
             operation = "list_organizational_units_for_parent"
             units = []
-            taken: set[str] = set()
             for unit in _pages(
                 organizations,
                 "list_organizational_units_for_parent",
                 "OrganizationalUnits",
                 ParentId=parent_id,
             ):
-                name = unit_name(unit["Name"], taken)
+                name = unit_name(unit["Name"], taken, path)
                 child_path = f"{path}/{name}" if path else name
                 units.append(
                     ImportedUnit(
@@ -337,7 +345,7 @@ def _quote(value: str) -> str:
 
 def _sorted_accounts(org: ImportedOrganization) -> list[tuple[str, ImportedAccount]]:
     """The accounts in the config's order, each with its name there (unique in the config)."""
-    used: set[str] = set()
+    used = {unit.name for unit in org.units}  # a top-level OU's name would be ambiguous
     named = []
     for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
         name = base = _slug(account.name)

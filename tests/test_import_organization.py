@@ -502,8 +502,13 @@ def test_renamed_ous_stay_unique_and_their_accounts_follow() -> None:
     taken: set[str] = set()
     from baseline.importer import unit_name
 
+    # one resource each: "prod eu" would be ProdEu, and then ProdEu2, as the two before
     assert [unit_name(n, taken) for n in ("Prod.EU", "Prod/EU", "prod eu")] == [
         "Prod-EU",
         "Prod-EU-2",
-        "prod eu",
+        "prod eu-3",
     ]
+    # and across levels: a top-level Workloads-Prod is Workloads/Prod's resource
+    taken = set()
+    assert unit_name("Prod", taken, "Workloads") == "Prod"
+    assert unit_name("Workloads-Prod", taken) == "Workloads-Prod-2"

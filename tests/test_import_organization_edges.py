@@ -271,3 +271,24 @@ def test_the_readme_lists_every_permission_the_importer_needs() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [operation for operation in sorted(READ_OPERATIONS) if f"`{operation}`" not in text]
     assert not missing, missing
+
+
+# --- names that would be one resource -----------------------------------------------------
+
+
+def test_names_that_would_be_one_resource_are_told_apart(
+    organisation: Organisation, tmp_path: Path
+) -> None:
+    """An account named like a top-level OU, and OU paths of one logical id
+    (``Workloads-Prod`` beside ``Workloads/Prod``): the config refuses both, so the
+    importer names them apart and its file validates."""
+    _core(organisation)
+    organisation.unit("Prod", organisation.unit("Workloads"))
+    organisation.unit("Workloads-Prod")
+    organisation.account("Payments", organisation.unit("payments"))
+    data = filled(render_config(read_organization(*clients())))
+    top = [u["name"] for u in data["organizational_units"]]
+    assert "payments" in top and {"Workloads-Prod", "Workloads-Prod-2"} & set(top)
+    (payments,) = [a for a in data["accounts"] if a["ou"] == "payments"]
+    assert payments["name"] == "payments-2"
+    assert _validate(data, tmp_path) == 0
