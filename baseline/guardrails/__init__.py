@@ -11,9 +11,15 @@ import difflib
 
 from baseline import naming
 from baseline.config import ROOT_OU, AccountRole, ConfigError, LandingZoneConfig
-from baseline.guardrails.model import ROOT, Guardrail, PolicyType, minify
+from baseline.guardrails.model import LIMITS, ROOT, Guardrail, PolicyType, minify
 from baseline.guardrails.org_policies import organization_policies
-from baseline.guardrails.packer import PackedPolicy, PackingError, pack
+from baseline.guardrails.packer import (
+    ENVELOPE,
+    SERIALIZATION_MARGIN,
+    PackedPolicy,
+    PackingError,
+    pack,
+)
 from baseline.guardrails.rcps import rcp_library
 from baseline.guardrails.scps import CoreAccount, GuardrailContext, scp_library
 
@@ -186,6 +192,24 @@ def _sid_problems(config: LandingZoneConfig) -> list[str]:
     return found
 
 
+def _custom_size_problems(config: LandingZoneConfig) -> list[str]:
+    """Custom statements too large for any policy of their type, named by their field (the
+    packer, which sees guardrails and targets, would name a policy instead)."""
+    found = []
+    for i, custom in enumerate(config.guardrails.custom):
+        policy_type = PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP
+        capacity = LIMITS[policy_type][0] - ENVELOPE - SERIALIZATION_MARGIN
+        for j, statement in enumerate(custom.statements):
+            length = len(minify(statement))
+            if length > capacity:
+                found.append(
+                    f"guardrails.custom[{i}].statements[{j}]: {length} characters minified; "
+                    f"an {custom.policy_type} holds at most {capacity} besides its envelope, so "
+                    "split it into several statements"
+                )
+    return found
+
+
 def problems(config: LandingZoneConfig) -> list[str]:
     """What only the guardrail library can say of a config, one line per problem.
 
@@ -219,7 +243,9 @@ def problems(config: LandingZoneConfig) -> list[str]:
             unknown(f"guardrails.attachments.{guardrail_id}", guardrail_id)
     if found:
         return found
-    found += _sid_problems(config)
+    found += _sid_problems(config) + _custom_size_problems(config)
+    if found:
+        return found
     try:
         packed_policies(config)
         organization_policies(config)

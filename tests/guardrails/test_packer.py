@@ -291,3 +291,17 @@ def test_a_library_sid_is_fine_where_the_library_statement_is_not(
     data["guardrails"]["disabled"] = []
     data["guardrails"]["attachments"] = {"SCP-ORG-LEAVE": ["Workloads"]}
     assert problems(parse_config(data)) == []
+
+
+def test_a_custom_statement_too_large_for_any_policy_is_named_by_its_field(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    statement = {
+        **_custom()["statements"][0],
+        "Resource": [f"arn:aws:s3:::bucket-{n:04d}" for n in range(250)],
+    }
+    data["guardrails"]["custom"] = [_custom(statements=[statement])]
+    (line,) = problems(parse_config(data))
+    assert line.startswith("guardrails.custom[0].statements[0]: ")
+    assert "characters minified; an SCP holds at most" in line
