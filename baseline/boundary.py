@@ -22,6 +22,18 @@ BOUNDED_CREATIONS = (
     "iam:PutRolePermissionsBoundary",
     "iam:PutUserPermissionsBoundary",
 )
+#: Changing what an existing principal may do, or who may assume a role.
+GRANT_CHANGES = (
+    "iam:AttachRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:PutUserPolicy",
+)
 #: Removing a boundary.
 BOUNDARY_REMOVALS = ("iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary")
 #: Changing a managed policy's content or existence.
@@ -82,6 +94,16 @@ def workload_boundary_document(
                 "Sid": "NoPrincipalWithoutTheBoundary",
                 "Effect": "Deny",
                 "Action": list(BOUNDED_CREATIONS),
+                "Resource": "*",
+                "Condition": {"StringNotLike": {"iam:PermissionsBoundary": boundary}},
+            },
+            {
+                # a principal without the boundary (OrganizationAccountAccessRole, the CDK
+                # bootstrap roles, anything made before the baseline) is not to be given more
+                # or made to trust someone else: a bounded role would act through it unbounded
+                "Sid": "NoChangeToUnboundedPrincipals",
+                "Effect": "Deny",
+                "Action": list(GRANT_CHANGES),
                 "Resource": "*",
                 "Condition": {"StringNotLike": {"iam:PermissionsBoundary": boundary}},
             },

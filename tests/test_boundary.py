@@ -49,6 +49,45 @@ CASES = [
     ),
     ("rewrite the boundary", Request("iam:CreatePolicyVersion", BOUNDARY, ROLE), "Deny"),
     (
+        "make an unbounded role trust it (OrganizationAccountAccessRole)",
+        Request(
+            "iam:UpdateAssumeRolePolicy",
+            f"arn:aws:iam::{PROD}:role/OrganizationAccountAccessRole",
+            ROLE,
+        ),
+        "Deny",
+    ),
+    (
+        "give an unbounded role more",
+        Request("iam:AttachRolePolicy", f"arn:aws:iam::{PROD}:role/legacy-admin", ROLE),
+        "Deny",
+    ),
+    (
+        "write an inline policy on an unbounded role",
+        Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/legacy-admin", ROLE),
+        "Deny",
+    ),
+    (
+        "give a bounded role more",
+        Request(
+            "iam:AttachRolePolicy",
+            f"arn:aws:iam::{PROD}:role/orders-worker",
+            ROLE,
+            context={"iam:PermissionsBoundary": BOUNDARY},
+        ),
+        "Allow",
+    ),
+    (
+        "change who may assume a bounded role",
+        Request(
+            "iam:UpdateAssumeRolePolicy",
+            f"arn:aws:iam::{PROD}:role/orders-worker",
+            ROLE,
+            context={"iam:PermissionsBoundary": BOUNDARY},
+        ),
+        "Allow",
+    ),
+    (
         "assume a role of the baseline",
         Request("sts:AssumeRole", f"arn:aws:iam::{PROD}:role/nwl-incident-responder", ROLE),
         "Deny",
