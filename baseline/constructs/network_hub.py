@@ -489,7 +489,9 @@ class NetworkHub(Construct):
         )
         # The default action drops established flows only: a connection's first packets
         # pass. TCP cannot become established without a pass rule; one-way UDP and ICMP
-        # (a query to an outside resolver, a beacon) would, so they are dropped outright.
+        # (a query to an outside resolver, a beacon) would, so they are dropped outright,
+        # from any source: a spoke whose range is outside the workload ranges (a pod
+        # range, say) is not in $HOME_NET, and its UDP would pass
         self.other_egress = nfw.CfnRuleGroup(
             self,
             "DropOtherEgress",
@@ -501,7 +503,7 @@ class NetworkHub(Construct):
                 rule_variables=nfw.CfnRuleGroup.RuleVariablesProperty(ip_sets=home_net),
                 rules_source=nfw.CfnRuleGroup.RulesSourceProperty(
                     rules_string="\n".join(
-                        f'drop {protocol} $HOME_NET any -> $EXTERNAL_NET any (msg:"{protocol} '
+                        f'drop {protocol} any any -> $EXTERNAL_NET any (msg:"{protocol} '
                         f'from the workloads to the internet"; sid:{sid}; rev:1;)'
                         for sid, protocol in ((1000001, "udp"), (1000002, "icmp"))
                     )
