@@ -14,6 +14,10 @@ from baseline.compliance import acknowledge
 _PRINCIPAL = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/[\w+=,.@/-]{1,512}\Z")
 
 
+#: How long after its MFA a sign-in may still assume the break-glass role.
+MFA_MAX_AGE_SECONDS = "3600"
+
+
 class BreakGlassRole(Construct):
     """An administrator role for emergencies (SEC03-BP03, SEC10-BP05).
 
@@ -79,6 +83,9 @@ class BreakGlassRole(Construct):
                 {
                     "ArnEquals": {"aws:PrincipalArn": list(principals)},
                     "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                    # a sign-in's MFA covers one hour of emergency use, not its whole
+                    # session (an IAM user's MFA'd credentials can last 36 hours)
+                    "NumericLessThan": {"aws:MultiFactorAuthAge": MFA_MAX_AGE_SECONDS},
                 }
             ),
             max_session_duration=max_session,

@@ -21,6 +21,7 @@ def test_trusts_the_named_principals_with_mfa_for_an_hour() -> None:
     assert trust["Condition"] == {
         "ArnEquals": {"aws:PrincipalArn": [USER]},
         "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
     }
     assert role["Properties"]["MaxSessionDuration"] == 3600
     assert nag_violations(app) == []

@@ -159,6 +159,7 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
             ]
         },
         "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
     }
 
 
