@@ -11,6 +11,7 @@ each naming the field path (``accounts[3].email: ...``).
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import ipaddress
 import json
 import re
@@ -49,6 +50,7 @@ from baseline.defaults import (
 from baseline.naming import (
     ACCOUNT_SETTINGS_LOGICAL_ID,
     account_stack_index,
+    baseline_principal_arns,
     ci_role,
     created_account_logical_id,
     logical_id,
@@ -173,6 +175,16 @@ def _one_line(value: str) -> str:
     if _has_control_character(value):
         raise ValueError(f"{value!r} holds a line break or other control character")
     return value
+
+
+def _only_reserved(pattern: str, prefix: str) -> bool:
+    """Whether a role ARN pattern names roles the guardrails reserve for the baseline's
+    principals and nothing else: the role it names, its wildcard filled in, is one of
+    them (``cdk-lzbaseline-deploy-role-*`` is; ``cdk-*`` and ``cdk-lzbaseline-*`` name
+    other roles too)."""
+    account, _, name = pattern.removeprefix("arn:aws:iam::").partition(":role/")
+    named = f"arn:aws:iam::{account.replace('*', '123456789012')}:role/{name.replace('*', 'zz')}"
+    return any(fnmatch.fnmatchcase(named, p) for p in baseline_principal_arns(prefix))
 
 
 def _identity_center_role(account_id: str, permission_set: str) -> str:
@@ -1554,6 +1566,7 @@ class LandingZoneConfig(_Strict):
     def _machine_role_problems(self) -> list[str]:
         problems = []
         core = {a.name for a in self.accounts if a.role in CORE_ROLES}
+        management = next((a.name for a in self.accounts if a.role == AccountRole.MANAGEMENT), "")
         prefix = self.organization.prefix
         placed: list[tuple[str, list[tuple[str, str]], Callable[[str, str], str], str]] = [
             ("ci_roles", [(r.name, r.account) for r in self.ci_roles], ci_role, "ci"),
@@ -1590,6 +1603,13 @@ class LandingZoneConfig(_Strict):
                     problems.append(
                         f"ci_roles[{i}].assume_roles[{j}]: {pattern!r} is not a role ARN "
                         "(pattern), like arn:aws:iam::*:role/cdk-lzbaseline-*"
+                    )
+                elif ci.account != management and _only_reserved(pattern, prefix):
+                    problems.append(
+                        f"ci_roles[{i}].assume_roles[{j}]: {pattern!r} names roles only the "
+                        "baseline's own principals may assume (SCP-BASELINE-PROTECT), and a CI "
+                        f"role in {ci.account!r} is not one; only a CI role in the management "
+                        "account, which no SCP binds, can assume them"
                     )
         for i, party in enumerate(self.third_party_roles):
             problem = external_id_problem(party.external_id)

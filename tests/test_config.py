@@ -322,6 +322,11 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: d["organizational_units"].append({"name": "sandbox"}),
         "organizational_units: 'sandbox' would be the same resource (OuSandbox) as 'Sandbox'",
     ),
+    "CI role outside the management account that would assume the baseline's roles": (
+        lambda d: d["ci_roles"][0].update(account="audit"),
+        "ci_roles[0].assume_roles[0]: 'arn:aws:iam::*:role/cdk-lzbaseline-deploy-role-*' "
+        "names roles only the baseline's own principals may assume",
+    ),
     "CI role name too long": (
         lambda d: d["ci_roles"][0].update(name="x" * 60),
         "ci_roles[0].name: IAM role name 'nwl-ci-xxxxxxxxxx",
@@ -1008,3 +1013,16 @@ def test_says_when_the_rules_across_fields_are_still_to_run(config_data: dict[st
         "['eu-west-1', 'eu-central-1', 'us-east-1']"
     ]
     assert "(further checks)" not in caught.value.render()
+
+
+def test_a_ci_role_outside_the_management_account_may_assume_other_roles(
+    config_data: dict[str, Any],
+) -> None:
+    config_data["ci_roles"][0].update(
+        account="audit",
+        assume_roles=[
+            "arn:aws:iam::*:role/cdk-lzbaseline-lookup-role-*",  # not reserved
+            "arn:aws:iam::*:role/cdk-*",  # reserved roles among others: the rest work
+        ],
+    )
+    parse_config(config_data)
