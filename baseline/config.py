@@ -1728,6 +1728,7 @@ class LandingZoneConfig(_Strict):
         if center.region is not None and center.region not in AWS_REGIONS:
             problems.append(f"identity_center.region: {center.region!r} is not an AWS region code")
         names = Counter(p.name for p in center.permission_sets)
+        resources = {logical_id(name): name for name in CATALOGUE}
         for i, pset in enumerate(center.permission_sets):
             where = f"identity_center.permission_sets[{i}]"
             if pset.name in CATALOGUE:
@@ -1736,6 +1737,13 @@ class LandingZoneConfig(_Strict):
                 )
             if names[pset.name] > 1:
                 problems.append(f"{where}.name: {pset.name!r} is defined more than once")
+            elif pset.name not in CATALOGUE:
+                same = resources.setdefault(logical_id(pset.name), pset.name)
+                if same != pset.name:  # the stack's construct id, from the name
+                    problems.append(
+                        f"{where}.name: {pset.name!r} would be the same resource as {same!r} "
+                        "(names that differ only in case or punctuation); rename one"
+                    )
             problems += _managed_policy_problems(f"{where}.managed_policies", pset.managed_policies)
             for j, name in enumerate(pset.customer_managed_policies):
                 if pset.customer_managed_policies.index(name) != j:

@@ -327,6 +327,12 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         "ci_roles[0].assume_roles[0]: 'arn:aws:iam::*:role/cdk-lzbaseline-deploy-role-*' "
         "names roles only the baseline's own principals may assume",
     ),
+    "permission sets that would be one resource": (
+        lambda d: d["identity_center"]["permission_sets"].extend(
+            [{"name": "Data-Scientist"}, {"name": "data.scientist"}]
+        ),
+        "'data.scientist' would be the same resource as 'Data-Scientist'",
+    ),
     "CI role name too long": (
         lambda d: d["ci_roles"][0].update(name="x" * 60),
         "ci_roles[0].name: IAM role name 'nwl-ci-xxxxxxxxxx",
