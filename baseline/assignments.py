@@ -130,13 +130,19 @@ class SidePlan:
     account_name: str
     permission_sets: tuple[str, ...]
     shards: tuple[Shard, ...]
+    #: the top-level stacks ``assignment_stacks`` makes, whether or not they hold a shard
+    stack_count: int = 0
 
     def stacks(self) -> dict[int, tuple[Shard, ...]]:
-        """Top-level assignment stack index -> its shards, in order."""
+        """Top-level assignment stack index -> its shards, in order: every stack of the
+        side, an empty one too. A stack left out of the app would not be deleted by a
+        deploy, and the assignments it holds, which the config no longer asks for, would
+        stay; an empty one is deployed, and its shards go with the update."""
         found: dict[int, list[Shard]] = {}
         for shard in self.shards:
             found.setdefault(shard.stack_index, []).append(shard)
-        return {index: tuple(shards) for index, shards in sorted(found.items())}
+        count = max(self.stack_count, max(found, default=-1) + 1)
+        return {index: tuple(found.get(index, ())) for index in range(count)}
 
 
 def assignments_of(config: LandingZoneConfig) -> list[AssignmentSpec]:
@@ -219,6 +225,7 @@ def _plan(config: LandingZoneConfig) -> tuple[SidePlan, ...]:
                 account_name=account_name,
                 permission_sets=tuple(s for s in every if s in sets),
                 shards=tuple(Shard(i, tuple(shards[i])) for i in sorted(shards)),
+                stack_count=-(-center.assignment_stacks // SHARDS_PER_STACK),
             )
         )
     return tuple(plans)

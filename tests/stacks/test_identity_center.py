@@ -499,3 +499,37 @@ def test_a_config_is_planned_once_for_validation_and_build(
     assert plan(config) is sides and planned == [config]
     other = parse_config(copy.deepcopy(example_data))
     assert planned == [config, other] and plan(other) == sides
+
+
+def test_an_assignment_stack_left_without_assignments_stays_and_empties(
+    example_data: dict[str, Any], synthesized: Synthesized
+) -> None:
+    # A stack the app no longer has is not deleted by a deploy: its assignments, which
+    # the config no longer asks for, would keep granting access. Every stack that
+    # assignment_stacks makes is built, an empty one too.
+    import aws_cdk as cdk
+
+    from baseline.stacks.identity_center import IdentityAssignmentsStack
+
+    import dataclasses
+
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["assignment_stacks"] = 20  # two top-level stacks a side
+    (management, *_) = plan(parse_config(data))
+    assert management.stack_count == 2
+    # its accounts all in the first stack's shards now: the second stays, empty
+    first = tuple(s for s in management.shards if s.stack_index == 0)
+    emptied = dataclasses.replace(management, shards=first)
+    assert emptied.stacks() == {0: first, 1: ()}
+    (settings,) = [c.settings for c in synthesized.landing_zone.identity_centers][:1]
+    empty = IdentityAssignmentsStack(
+        cdk.App(),
+        "Emptied",
+        settings=settings,
+        shards=(),
+        permission_set_arns={},
+        env=cdk.Environment(account=settings.account_id, region=settings.region),
+    )
+    template = cdk.assertions.Template.from_stack(empty).to_json()
+    kinds = [r["Type"] for r in template["Resources"].values()]
+    assert kinds == ["AWS::CloudFormation::WaitConditionHandle"]
