@@ -507,11 +507,11 @@ def test_an_assignment_stack_left_without_assignments_stays_and_empties(
     # A stack the app no longer has is not deleted by a deploy: its assignments, which
     # the config no longer asks for, would keep granting access. Every stack that
     # assignment_stacks makes is built, an empty one too.
+    import dataclasses
+
     import aws_cdk as cdk
 
     from baseline.stacks.identity_center import IdentityAssignmentsStack
-
-    import dataclasses
 
     data = copy.deepcopy(example_data)
     data["identity_center"]["assignment_stacks"] = 20  # two top-level stacks a side
