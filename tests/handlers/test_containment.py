@@ -911,12 +911,8 @@ def test_no_responder_role_is_reported_not_lost() -> None:
     assert record["steps"][1]["passed"] is False
 
 
-def test_a_credential_finding_revokes_the_roles_sessions() -> None:
-    # the session is named after an instance, but only GuardDuty's instance-credential
-    # findings say the credentials came from one: any principal can name its session so
-    clients = Clients()
-    ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
-    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+def first_revocation(clients: Clients) -> None:
+    """The role's older sessions revoked, the first time for the role."""
     iam = clients.stub("iam")
     iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
     iam.add_response(
@@ -924,6 +920,15 @@ def test_a_credential_finding_revokes_the_roles_sessions() -> None:
         {},
         {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
     )
+
+
+def test_a_credential_finding_revokes_the_roles_sessions() -> None:
+    # the session is named after an instance, but only GuardDuty's instance-credential
+    # findings say the credentials came from one: any principal can name its session so
+    clients = Clients()
+    ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    first_revocation(clients)
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(ROLE_RESOURCE), SETTINGS, clients, clients.members)
@@ -957,13 +962,7 @@ def test_credentials_taken_from_an_instance_that_is_gone_revoke_the_roles_sessio
         http_status_code=400,
         expected_params={"InstanceIds": [INSTANCE]},
     )
-    iam = clients.stub("iam")
-    iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
-    iam.add_response(
-        "put_role_policy",
-        {},
-        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
-    )
+    first_revocation(clients)
     kept(clients, "case.json")
     notified(clients, f"Containment incomplete: {TAKEN}")
     record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), SETTINGS, clients, clients.members)
@@ -986,13 +985,7 @@ def test_a_session_not_named_after_an_instance_is_revoked(principal: str) -> Non
     clients = Clients()
     ou_path(clients, ("ou-nw7k-s4ndb0x1", "Sandbox"))
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    iam = clients.stub("iam")
-    iam.add_client_error("get_role_policy", service_error_code="NoSuchEntity", http_status_code=404)
-    iam.add_response(
-        "put_role_policy",
-        {},
-        {"RoleName": "orders-app", "PolicyName": "AWSRevokeOlderSessions", "PolicyDocument": ANY},
-    )
+    first_revocation(clients)
     kept(clients, "case.json")
     notified(clients, f"Contained: {TAKEN}")
     resource = {
