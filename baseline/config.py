@@ -38,6 +38,7 @@ from pydantic import (
 from baseline.defaults import (
     DEFAULT_MANAGED_DOMAIN_LISTS,
     DEFAULT_THREAT_RULE_GROUPS,
+    DNS_THREATS,
     FORENSICS_VPC_CIDR,
     HUB_ALLOWED_DOMAINS,
     HUB_AMAZON_SIDE_ASN,
@@ -902,6 +903,18 @@ class DnsFirewall(_Strict):
     )
     blocked_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
         default_factory=list, description="Further domains the organisation blocks."
+    )
+    threat_protection: list[Literal[DNS_THREATS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(DNS_THREATS),
+        description=(
+            "What DNS Firewall Advanced blocks in the queries themselves, whatever their "
+            "domain: DGA and DICTIONARY_DGA (malware's generated domains), DNS_TUNNELING "
+            "(data carried in names). Default: all three; leaving one out warns at synth."
+        ),
+    )
+    threat_confidence: Literal["LOW", "MEDIUM", "HIGH"] = Field(
+        default="HIGH",
+        description="How sure DNS Firewall Advanced must be to block. Default: HIGH.",
     )
 
 

@@ -53,6 +53,12 @@ MANAGED_DOMAIN_LISTS = (
 #: The managed lists the hub blocks unless told otherwise.
 DEFAULT_MANAGED_DOMAIN_LISTS = MANAGED_DOMAIN_LISTS[:3]
 
+#: DNS Firewall Advanced: what it recognises in the queries themselves (Route 53 Resolver's
+#: DnsThreatProtection), whatever the domain: generated domains and data tunnelled in names.
+DNS_THREATS = ("DGA", "DICTIONARY_DGA", "DNS_TUNNELING")
+#: How sure DNS Firewall Advanced must be before it blocks (LOW, MEDIUM or HIGH).
+DNS_THREAT_CONFIDENCE = "HIGH"
+
 
 @dataclass(frozen=True)
 class HubProblem:

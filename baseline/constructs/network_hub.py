@@ -30,6 +30,8 @@ from baseline.defaults import (
     ANYWHERE_IPV4,
     DEFAULT_MANAGED_DOMAIN_LISTS,
     DEFAULT_THREAT_RULE_GROUPS,
+    DNS_THREAT_CONFIDENCE,
+    DNS_THREATS,
     HUB_ALLOWED_DOMAINS,
     HUB_AMAZON_SIDE_ASN,
     HUB_EGRESS_CIDR,
@@ -89,6 +91,8 @@ class NetworkHub(Construct):
         dns_firewall: bool = True,
         managed_domain_lists: Sequence[str] = DEFAULT_MANAGED_DOMAIN_LISTS,
         blocked_domains: Sequence[str] = (),
+        dns_threats: Sequence[str] = DNS_THREATS,
+        dns_threat_confidence: str = DNS_THREAT_CONFIDENCE,
         parameter_prefix: str | None = None,
         policy_path: str | None = None,
     ) -> None:
@@ -125,6 +129,12 @@ class NetworkHub(Construct):
             leaving one out warns (``lz:NetworkHub.ManagedDomainListsDropped``).
         :param blocked_domains: further domains blocked, with their subdomains.
             Default: none.
+        :param dns_threats: what DNS Firewall Advanced blocks in the queries themselves,
+            whatever their domain: ``DGA``, ``DICTIONARY_DGA`` (generated domains of
+            malware) and ``DNS_TUNNELING`` (data carried in names, past every IP filter).
+            Default: all three; leaving one out warns (``lz:NetworkHub.DnsThreatsDropped``).
+        :param dns_threat_confidence: how sure it must be to block: ``LOW``, ``MEDIUM`` or
+            ``HIGH``. Default: ``HIGH`` (the fewest false positives).
         :param parameter_prefix: publish the ids spokes need as SSM parameters below this
             path (``/acme/network``), shared with ``share_with``. Default: none.
         :param policy_path: IAM path (``/acme/``) under which the hub function's policy is
@@ -136,7 +146,21 @@ class NetworkHub(Construct):
         super().__init__(scope, construct_id)
         zones = list(availability_zones)
         _validate(zones, egress_cidr, workload_cidrs, firewall, allowed_domains)
+        unknown = sorted(set(dns_threats) - set(DNS_THREATS))
+        if unknown or dns_threat_confidence not in ("LOW", "MEDIUM", "HIGH"):
+            raise ValueError(
+                f"NetworkHub: dns_threats must be among {', '.join(DNS_THREATS)} (got "
+                f"{unknown}) and dns_threat_confidence LOW, MEDIUM or HIGH (got "
+                f"{dns_threat_confidence!r})"
+            )
         self._warn_weakenings(firewall, managed_rule_groups, dns_firewall, managed_domain_lists)
+        if dns_firewall and (dropped := [t for t in DNS_THREATS if t not in dns_threats]):
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:NetworkHub.DnsThreatsDropped",
+                f"dns_threats leaves out {', '.join(dropped)}: DNS Firewall answers queries "
+                "it recognises as generated domains or as data tunnelled in names, a way out "
+                "that no firewall of addresses or domain lists sees.",
+            )
         stack = cdk.Stack.of(self)
         self.name = name
         self.workload_cidrs = list(workload_cidrs)
@@ -173,7 +197,13 @@ class NetworkHub(Construct):
         self.dns_rule_group: resolver.CfnFirewallRuleGroup | None = None
         self.query_logging: resolver.CfnResolverQueryLoggingConfig | None = None
         if dns_firewall:
-            self._dns(managed_domain_lists, blocked_domains, log_bucket_name)
+            self._dns(
+                managed_domain_lists,
+                blocked_domains,
+                log_bucket_name,
+                dns_threats=tuple(t for t in DNS_THREATS if t in dns_threats),
+                confidence=dns_threat_confidence,
+            )
             assert self.dns_rule_group is not None and self.query_logging is not None
             shared += [self.dns_rule_group.attr_arn, self.query_logging.attr_arn]
             ids["dns-firewall-rule-group-id"] = self.dns_rule_group.attr_id
@@ -652,6 +682,9 @@ class NetworkHub(Construct):
         managed_domain_lists: Sequence[str],
         blocked_domains: Sequence[str],
         log_bucket_name: str,
+        *,
+        dns_threats: Sequence[str],
+        confidence: str,
     ) -> None:
         stack = cdk.Stack.of(self)
         self.lookups.policy.add_statements(
@@ -696,6 +729,16 @@ class NetworkHub(Construct):
                     priority=100 * (len(rules) + 1),
                 )
             )
+        rules += [
+            resolver.CfnFirewallRuleGroup.FirewallRuleProperty(
+                action="BLOCK",
+                block_response="NODATA",
+                dns_threat_protection=threat,
+                confidence_threshold=confidence,
+                priority=100 * (len(rules) + 1 + index),
+            )
+            for index, threat in enumerate(dns_threats)
+        ]
         self.dns_rule_group = resolver.CfnFirewallRuleGroup(
             self,
             "DnsFirewall",

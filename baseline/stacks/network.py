@@ -81,6 +81,8 @@ class NetworkStack(cdk.Stack):
             dns_firewall=network.dns_firewall.enabled,
             managed_domain_lists=network.dns_firewall.managed_domain_lists,
             blocked_domains=network.dns_firewall.blocked_domains,
+            dns_threats=network.dns_firewall.threat_protection,
+            dns_threat_confidence=network.dns_firewall.threat_confidence,
             parameter_prefix=naming.network_parameter_path(prefix),
             policy_path=naming.baseline_policy_path(prefix),
         )

@@ -221,6 +221,14 @@ def test_dns_firewall_blocks_the_managed_lists_and_logs_every_query(default: Any
         {"Fn::GetAtt": [lists_id, name]} for name in names
     ]
     assert all(r["Action"] == "BLOCK" and r["BlockResponse"] == "NODATA" for r in rules)
+    # DNS Firewall Advanced, last: what no domain list names (generated domains, data in
+    # names), blocked when it is sure
+    assert [(r.get("DnsThreatProtection"), r.get("ConfidenceThreshold")) for r in rules[-3:]] == [
+        ("DGA", "HIGH"),
+        ("DICTIONARY_DGA", "HIGH"),
+        ("DNS_TUNNELING", "HIGH"),
+    ]
+    assert len({r["Priority"] for r in rules}) == len(rules)
     _, blocked = _one(template, "AWS::Route53Resolver::FirewallDomainList")
     assert blocked["Properties"]["Domains"] == ["bad.example", "*.bad.example"]
     _, association = _one(template, "AWS::Route53Resolver::FirewallRuleGroupAssociation")
