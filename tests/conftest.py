@@ -277,6 +277,20 @@ class TemplatePaths:
         return self._paths
 
 
+def before_the_first_deploy(data: dict[str, Any]) -> dict[str, Any]:
+    """The example's data (a copy, changed in place) as a greenfield config before its
+    first deploy: the organisation to create, no id but the management account's, no OU
+    id, no hub (opt-in, it needs OU ids once on)."""
+    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
+    del data["network"]
+    for account in data["accounts"]:
+        if account.get("role") != "management":
+            account.pop("id", None)
+    for unit in data["organizational_units"]:
+        unit.pop("id", None)
+    return data
+
+
 def statements_of(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = policy_document["Statement"]
     return statements

@@ -22,7 +22,7 @@ from baseline.config import (
     load_config,
     parse_config,
 )
-from tests.conftest import run_app
+from tests.conftest import before_the_first_deploy, run_app
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -862,13 +862,7 @@ def test_the_network_hub_is_opt_in_and_its_cost_shows_before_it_is_spent(
 def test_a_greenfield_start_validates_without_turning_anything_off(
     config_data: dict[str, Any],
 ) -> None:
-    config_data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
-    del config_data["network"]  # the hub is opt-in, and needs OU ids only once turned on
-    for account in config_data["accounts"]:
-        if account.get("role") != "management":
-            account.pop("id", None)
-    for unit in config_data["organizational_units"]:
-        unit.pop("id", None)
+    before_the_first_deploy(config_data)
     config = parse_config(config_data)
     assert config.bootstrap_phase and not config.network.hub
 

@@ -16,6 +16,7 @@ from baseline.__main__ import main
 from baseline.config import LandingZoneConfig, parse_config
 from baseline.gameday import DEFAULT_TYPES, ClientFactory, Rehearsal, plan_for
 from baseline.operations import CommandError
+from tests.conftest import before_the_first_deploy
 
 AUDIT = "423456789012"
 DETECTOR = "12abc34d567e8fa901bc2d34eexample"
@@ -243,13 +244,7 @@ def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig
 
 def test_fails_before_the_audit_account_exists(config_data: dict[str, Any]) -> None:
     """A greenfield config before its first deploy: no account has an id to rehearse in."""
-    config_data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
-    del config_data["network"]
-    for account in config_data["accounts"]:
-        if account.get("role") != "management":
-            account.pop("id", None)
-    for unit in config_data["organizational_units"]:
-        unit.pop("id", None)
+    before_the_first_deploy(config_data)
     with pytest.raises(CommandError) as caught:
         plan_for(parse_config(config_data), account=None, region=None, finding_types=[])
     assert caught.value.problems == [

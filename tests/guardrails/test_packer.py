@@ -15,6 +15,7 @@ from baseline.config import parse_config
 from baseline.guardrails import PackingError, library, packed_policies, problems
 from baseline.guardrails.model import Guardrail, PolicyType
 from baseline.guardrails.packer import ENVELOPE, pack
+from tests.conftest import before_the_first_deploy
 
 
 def _guardrail(gid: str, size: int, count: int = 1) -> Guardrail:
@@ -234,14 +235,7 @@ def test_library_ids_are_reserved_before_the_library_uses_them(
     # greenfield phase 1: no organisation id, so no RCPs, and no account ids, so no
     # guardrail of one account; their ids are taken all the same, so that a config valid
     # now stays valid once the library writes them
-    data = copy.deepcopy(example_data)
-    data["organization"] = {"name": "Greenfield", "prefix": "gf", "create": True}
-    del data["network"]
-    for account in data["accounts"]:
-        if account.get("role") != "management":
-            account.pop("id", None)
-    for unit in data["organizational_units"]:
-        unit.pop("id", None)
+    data = before_the_first_deploy(copy.deepcopy(example_data))
     ids = ["RCP-SECURE-TRANSPORT", "SCP-FORENSICS-ACCOUNT"]
     assert not set(ids) & {g.id for g in library(parse_config(data))}
     data["guardrails"]["custom"] = [_custom(id=guardrail_id) for guardrail_id in ids]
