@@ -54,7 +54,8 @@ from baseline.naming import (
     baseline_principal_arns,
     ci_role,
     created_account_logical_id,
-    logical_id,
+    ou_logical_id,
+    permission_set_logical_id,
     third_party_role,
 )
 from baseline.trust import (
@@ -1741,7 +1742,7 @@ class LandingZoneConfig(_Strict):
         if center.region is not None and center.region not in AWS_REGIONS:
             problems.append(f"identity_center.region: {center.region!r} is not an AWS region code")
         names = Counter(p.name for p in center.permission_sets)
-        resources = {logical_id(name): name for name in CATALOGUE}
+        resources = {permission_set_logical_id(name): name for name in CATALOGUE}
         for i, pset in enumerate(center.permission_sets):
             where = f"identity_center.permission_sets[{i}]"
             if pset.name in CATALOGUE:
@@ -1751,7 +1752,7 @@ class LandingZoneConfig(_Strict):
             if names[pset.name] > 1:
                 problems.append(f"{where}.name: {pset.name!r} is defined more than once")
             elif pset.name not in CATALOGUE:
-                same = resources.setdefault(logical_id(pset.name), pset.name)
+                same = resources.setdefault(permission_set_logical_id(pset.name), pset.name)
                 if same != pset.name:  # the stack's construct id, from the name
                     problems.append(
                         f"{where}.name: {pset.name!r} would be the same resource as {same!r} "
@@ -1898,7 +1899,7 @@ class LandingZoneConfig(_Strict):
         # the Organization stack names each OU's resource after its path
         first: dict[str, str] = {}
         for path in paths:
-            resource = f"Ou{logical_id(path)}"
+            resource = ou_logical_id(path)
             earlier = first.setdefault(resource, path)
             if earlier != path:  # the same path twice is a problem of its own
                 problems.append(

@@ -485,6 +485,17 @@ def logical_id(name: str) -> str:
     return "".join(word.capitalize() for word in _NOT_ALPHANUMERIC.split(name))
 
 
+def ou_logical_id(path: str) -> str:
+    """The construct id of the OU the Organization stack creates at ``path``: two paths
+    of one id would be one resource, which the config refuses."""
+    return f"Ou{logical_id(path)}"
+
+
+def permission_set_logical_id(name: str) -> str:
+    """The construct id of a permission set in its IdentityCenter stack."""
+    return logical_id(f"PermissionSet-{name}")
+
+
 #: The logical id of the custom resource every account stack holds (placement, contacts).
 ACCOUNT_SETTINGS_LOGICAL_ID = "AccountSettings"
 

@@ -13,13 +13,7 @@ from baseline import naming
 from baseline.config import ROOT_OU, AccountRole, ConfigError, LandingZoneConfig
 from baseline.guardrails.model import LIMITS, ROOT, Guardrail, PolicyType, minify
 from baseline.guardrails.org_policies import organization_policies
-from baseline.guardrails.packer import (
-    ENVELOPE,
-    SERIALIZATION_MARGIN,
-    PackedPolicy,
-    PackingError,
-    pack,
-)
+from baseline.guardrails.packer import PackedPolicy, PackingError, pack, statement_capacity
 from baseline.guardrails.rcps import rcp_library
 from baseline.guardrails.scps import CoreAccount, GuardrailContext, scp_library
 
@@ -104,7 +98,7 @@ def library(config: LandingZoneConfig) -> list[Guardrail]:
             Guardrail(
                 id=custom.id,
                 purpose=custom.purpose,
-                policy_type=PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP,
+                policy_type=PolicyType[custom.policy_type],
                 best_practices=("SEC03-BP05",),
                 statements=tuple(custom.statements),
                 attach_to=tuple(custom.attach_to),
@@ -174,7 +168,7 @@ def _sid_problems(config: LandingZoneConfig) -> list[str]:
                     sids.setdefault(statement["Sid"], guardrail.id)
     found = []
     for i, custom in enumerate(config.guardrails.custom):
-        policy_type = PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP
+        policy_type = PolicyType[custom.policy_type]
         targets = attachments.get(custom.id, ())  # none when it is disabled
         for j, statement in enumerate(custom.statements):
             sid = statement.get("Sid")
@@ -197,8 +191,8 @@ def _custom_size_problems(config: LandingZoneConfig) -> list[str]:
     packer, which sees guardrails and targets, would name a policy instead)."""
     found = []
     for i, custom in enumerate(config.guardrails.custom):
-        policy_type = PolicyType.SCP if custom.policy_type == "SCP" else PolicyType.RCP
-        capacity = LIMITS[policy_type][0] - ENVELOPE - SERIALIZATION_MARGIN
+        policy_type = PolicyType[custom.policy_type]
+        capacity = statement_capacity(LIMITS[policy_type][0])
         for j, statement in enumerate(custom.statements):
             length = len(minify(statement))
             if length > capacity:

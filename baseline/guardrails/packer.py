@@ -55,6 +55,12 @@ def _document(statements: Sequence[str]) -> str:
     return '{"Version":"%s","Statement":[%s]}' % (_VERSION, ",".join(statements))  # noqa: UP031
 
 
+def statement_capacity(size_limit: int) -> int:
+    """The characters of statements a policy of ``size_limit`` holds: less its envelope
+    and the margin kept for CloudFormation's own serialisation."""
+    return size_limit - ENVELOPE - SERIALIZATION_MARGIN
+
+
 def pack_statements(
     items: Sequence[tuple[str, int, str]],
     *,
@@ -70,7 +76,7 @@ def pack_statements(
     :raises PackingError: one statement is too large, or more policies are needed than allowed.
     """
     # CloudFormation serialises the content again; keep a margin for its formatting.
-    capacity = size_limit - ENVELOPE - SERIALIZATION_MARGIN
+    capacity = statement_capacity(size_limit)
     ordered = sorted(items, key=lambda item: (-len(item[2]), item[0], item[1]))
     bins: list[list[tuple[str, int, str]]] = []
     used: list[int] = []

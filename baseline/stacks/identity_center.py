@@ -225,7 +225,7 @@ class IdentityCenterStack(cdk.Stack):
             )
         return sso.CfnPermissionSet(
             self,
-            naming.logical_id(f"PermissionSet-{spec.name}"),
+            naming.permission_set_logical_id(spec.name),
             instance_arn=self.settings.instance_arn,
             name=spec.name,
             description=spec.description,

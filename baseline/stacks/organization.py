@@ -134,7 +134,7 @@ class OrganizationStack(cdk.Stack):
             parent, _, name = path.rpartition("/")
             unit = organizations.CfnOrganizationalUnit(
                 self,
-                f"Ou{naming.logical_id(path)}",
+                naming.ou_logical_id(path),
                 name=name,
                 parent_id=self.ou_ids[parent] if parent else self.root_id,
             )

@@ -245,16 +245,20 @@ def test_library_ids_are_reserved_before_the_library_uses_them(
     ]
 
 
+#: A custom statement with the Sid of SCP-ORG-LEAVE's (which attaches to Root).
+LIBRARY_SID_STATEMENT = {
+    "Sid": "DenyLeaveOrganization",
+    "Effect": "Deny",
+    "Action": "s3:DeleteBucket",
+    "Resource": "*",
+}
+
+
 def test_a_custom_statement_cannot_take_a_library_sid_at_the_same_target(
     example_data: dict[str, Any],
 ) -> None:
     data = copy.deepcopy(example_data)
-    statement = {
-        "Sid": "DenyLeaveOrganization",
-        "Effect": "Deny",
-        "Action": "s3:DeleteBucket",
-        "Resource": "*",
-    }
+    statement = LIBRARY_SID_STATEMENT
     data["guardrails"]["custom"] = [_custom(statements=[_custom()["statements"][0], statement])]
     config = parse_config(data)
     # the packer puts the two statements in one policy, which AWS would refuse
@@ -273,12 +277,7 @@ def test_a_library_sid_is_fine_where_the_library_statement_is_not(
     example_data: dict[str, Any],
 ) -> None:
     data = copy.deepcopy(example_data)
-    statement = {
-        "Sid": "DenyLeaveOrganization",
-        "Effect": "Deny",
-        "Action": "s3:DeleteBucket",
-        "Resource": "*",
-    }
+    statement = LIBRARY_SID_STATEMENT
     data["guardrails"]["custom"] = [_custom(statements=[statement])]
     data["guardrails"]["disabled"] = ["SCP-ORG-LEAVE"]
     assert problems(parse_config(data)) == []
