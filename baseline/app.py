@@ -19,6 +19,7 @@ from baseline.cdk_context import PROJECT_ROOT, cdk_json_context
 from baseline.compliance import PACKS, ComplianceError, attach_packs, synth_checked
 from baseline.config import ConfigError, LandingZoneConfig, load_config
 from baseline.landing_zone import LandingZone
+from baseline.stacks.member_baseline import MemberTemplateTooLargeError
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "landing-zone.yaml"
 
@@ -108,10 +109,12 @@ def summary(
 
 
 def build_or_exit(config: LandingZoneConfig) -> tuple[cdk.App, LandingZone]:
-    """Build the app, or say why the member template failed its packs and exit 1."""
+    """Build the app, or say why the member template failed its packs or does not fit
+    its StackSet, and exit 1."""
     try:
         return build_app(config)
-    except ComplianceError as error:  # the member template is synthesized while building
+    # the member template is synthesized while building
+    except (ComplianceError, MemberTemplateTooLargeError) as error:
         print(f"synth failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 

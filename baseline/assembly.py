@@ -12,15 +12,44 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: Resource metadata naming a file of the assembly that holds the resource's template:
+#: a nested stack's, or the member template as synthesized, acknowledgements included.
+TEMPLATE_FILE_METADATA = "lz:TemplateFile"
+#: Where cdk-nag reads its acknowledgements in a template.
+NAG_METADATA_KEY = "cdk_nag"
+
+
+def without_nag_acknowledgements(template: dict[str, Any]) -> dict[str, Any]:
+    """The template less its cdk-nag acknowledgements, which only cdk-nag reads, and only
+    at synth. A StackSet's inline body goes without them: CloudFormation takes 51,200 bytes
+    inline, and they were about a third of the member template. A copy; the template
+    given is left as it is."""
+    resources = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        metadata = resource.get("Metadata")
+        if isinstance(metadata, dict) and NAG_METADATA_KEY in metadata:
+            kept = {k: v for k, v in metadata.items() if k != NAG_METADATA_KEY}
+            resources[logical_id] = {k: v for k, v in resource.items() if k != "Metadata"}
+            if kept:
+                resources[logical_id]["Metadata"] = kept
+        else:
+            resources[logical_id] = resource
+    return {**template, "Resources": resources}
+
 
 def templates_with_stack_sets(
     assembly_dir: Path, *, stack_sets: bool = True
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every template of a cloud assembly, by name, and each template one carries: a
     StackSet's written inline (the member baseline) and a nested stack's written beside it
-    (the Identity Center assignments, which name their file in ``lz:TemplateFile``
-    metadata), named ``<stack>/<logical id>``. With ``stack_sets=False``, the StackSets'
-    templates are left out (they deploy as no stack of the assembly)."""
+    (the Identity Center assignments), named ``<stack>/<logical id>``. Both name their file
+    in ``lz:TemplateFile`` metadata: a StackSet's file is its template as synthesized, the
+    inline body with the cdk-nag acknowledgements that the body leaves out, and it is read
+    in the body's place once it is shown to be that. With ``stack_sets=False``, the
+    StackSets' templates are left out (they deploy as no stack of the assembly).
+
+    :raises ValueError: a file that is not a template, a named file that is missing, or a
+        StackSet's file that is not its body."""
     for template_path in sorted(assembly_dir.glob("*.template.json")):
         template = json.loads(template_path.read_text(encoding="utf-8"))
         resources = template.get("Resources", {}) if isinstance(template, dict) else None
@@ -38,13 +67,39 @@ def templates_with_stack_sets(
         yield stack, template
         for logical_id, resource in resources.items():
             body = resource.get("Properties", {}).get("TemplateBody")
-            nested_file = resource.get("Metadata", {}).get("lz:TemplateFile")
+            named_file = resource.get("Metadata", {}).get(TEMPLATE_FILE_METADATA)
             if resource.get("Type") == "AWS::CloudFormation::StackSet" and isinstance(body, str):
                 if stack_sets:
-                    yield f"{stack}/{logical_id}", json.loads(body)
-            elif resource.get("Type") == "AWS::CloudFormation::Stack" and nested_file:
-                nested = (assembly_dir / nested_file).read_text(encoding="utf-8")
-                yield f"{stack}/{logical_id}", json.loads(nested)
+                    yield (
+                        f"{stack}/{logical_id}",
+                        _stack_set_template(
+                            assembly_dir, f"{stack}/{logical_id}", json.loads(body), named_file
+                        ),
+                    )
+            elif resource.get("Type") == "AWS::CloudFormation::Stack" and named_file:
+                yield f"{stack}/{logical_id}", _read_named(assembly_dir, stack, named_file)
+
+
+def _read_named(assembly_dir: Path, name: str, file_name: str) -> dict[str, Any]:
+    path = assembly_dir / file_name
+    if not path.is_file():
+        raise ValueError(f"{name} names {file_name}, which is not in the assembly")
+    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return template
+
+
+def _stack_set_template(
+    assembly_dir: Path, name: str, body: dict[str, Any], file_name: object
+) -> dict[str, Any]:
+    if not isinstance(file_name, str):
+        return body
+    synthesized = _read_named(assembly_dir, name, file_name)
+    if without_nag_acknowledgements(synthesized) != body:
+        raise ValueError(
+            f"{file_name} is not the template of {name}: less its cdk-nag "
+            "acknowledgements it should be the StackSet's body (synthesize again)"
+        )
+    return synthesized
 
 
 def templates_in(assembly_dir: Path) -> dict[str, dict[str, Any]]:

@@ -26,7 +26,7 @@ import jsii
 from constructs import IConstruct
 
 from baseline import control_tower
-from baseline.assembly import templates_with_stack_sets
+from baseline.assembly import NAG_METADATA_KEY, templates_with_stack_sets
 
 #: The packs run on the whole app, in this order. Serverless checks every function the
 #: app defines (and finds nothing to check in an app without functions).
@@ -61,7 +61,6 @@ MIN_REASON_CHARS = 50
 _RULE_ID = re.compile(r"^[A-Za-z0-9.]+-[A-Za-z0-9]+(\[[^\]]+\])?\Z")
 _GUARD_ID = re.compile(rf"^{GUARD_PLUGIN}::([a-z0-9_]+)$")
 _CHECKOV_ID = re.compile(r"^CKV2?_AWS_[0-9]+\Z")
-_NAG_METADATA_KEY = "cdk_nag"
 _GUARD_METADATA_KEY = "guard"
 _CHECKOV_METADATA_KEY = "checkov"
 
@@ -332,7 +331,7 @@ def _records_of(stack: str, template: Mapping[str, object]) -> Iterator[Acknowle
         metadata = resource.get("Metadata", {})
         found: list[tuple[str, str, str]] = [
             ("cdk-nag", item["id"], item["reason"])
-            for item in metadata.get(_NAG_METADATA_KEY, {}).get("rules_to_suppress", [])
+            for item in metadata.get(NAG_METADATA_KEY, {}).get("rules_to_suppress", [])
         ]
         guard = metadata.get(_GUARD_METADATA_KEY, {})
         found += [

@@ -36,6 +36,7 @@ from aws_cdk import aws_sso as sso
 from constructs import Construct
 
 from baseline import naming
+from baseline.assembly import TEMPLATE_FILE_METADATA
 from baseline.assignments import LANES, Shard, Side, plan, shard_parameter
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import (
@@ -45,10 +46,6 @@ from baseline.constructs.baseline_function import (
     handler_digest,
 )
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
-
-#: Metadata key on a shard's nested-stack resource: the file, in the cloud assembly, that
-#: holds its template (the scanners and tests read it there).
-TEMPLATE_FILE_METADATA = "lz:TemplateFile"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baseline import naming
+from baseline.assembly import TEMPLATE_FILE_METADATA, without_nag_acknowledgements
 from baseline.boundary import workload_boundary_document
 from baseline.cdk_context import cdk_json_context
 from baseline.compliance import (
@@ -1354,6 +1355,10 @@ def without_cli_metadata(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+class MemberTemplateTooLargeError(ValueError):
+    """The member template does not fit the bytes a StackSet takes inline."""
+
+
 @dataclass(frozen=True)
 class StackSetSettings:
     """What the StackSet stack needs, derived once from the config."""
@@ -1406,11 +1411,23 @@ class MemberBaselineStackSetStack(cdk.Stack):
             context=cdk_json_context(),
             report_dir=cdk.Stage.of(self).outdir,  # type: ignore[union-attr]
         )
-        body = json.dumps(template, separators=(",", ":"), sort_keys=True)
+        # the body goes without the cdk-nag acknowledgements (only cdk-nag reads them, and
+        # it has: the packs ran on the member app); the template as synthesized, with
+        # them, is written beside this stack's, for the acknowledgements page and scanners
+        body = json.dumps(
+            without_nag_acknowledgements(template), separators=(",", ":"), sort_keys=True
+        )
+        outdir = Path(cdk.Stage.of(self).outdir)  # type: ignore[union-attr]
+        outdir.mkdir(parents=True, exist_ok=True)
+        synthesized_file = f"{self.artifact_id}.member-template.json"
+        (outdir / synthesized_file).write_text(
+            json.dumps(template, indent=1, sort_keys=True), encoding="utf-8"
+        )
         if len(body.encode()) > TEMPLATE_BODY_LIMIT:
-            raise ValueError(
-                f"the member-baseline template is {len(body.encode())} bytes; a StackSet takes at most "
-                f"{TEMPLATE_BODY_LIMIT} inline"
+            raise MemberTemplateTooLargeError(
+                f"the member-baseline template is {len(body.encode())} bytes; a StackSet takes "
+                f"at most {TEMPLATE_BODY_LIMIT} inline (the full template is in "
+                f"{outdir / synthesized_file})"
             )
         regions = list(settings.governed_regions)
         self.stack_set = cloudformation.CfnStackSet(
@@ -1444,4 +1461,5 @@ class MemberBaselineStackSetStack(cdk.Stack):
             ],
             template_body=body,
         )
+        self.stack_set.add_metadata(TEMPLATE_FILE_METADATA, synthesized_file)
         self.stack_set.apply_removal_policy(cdk.RemovalPolicy.RETAIN)

@@ -77,6 +77,44 @@ def test_member_template_fits_inline_and_needs_no_assets(synthesized: Synthesize
     assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
 
 
+def test_the_body_leaves_the_nag_acknowledgements_to_the_file_beside_it(
+    synthesized: Synthesized,
+) -> None:
+    """cdk-nag reads its acknowledgements at the member app's synth only: in the body they
+    took a third of what CloudFormation takes inline. The Control Tower and checkov ones
+    stay (a scanner reads the body), and the template as synthesized, every
+    acknowledgement in it, is the StackSet's template for everything that reads the
+    assembly (the acknowledgements page among them)."""
+    from baseline.assembly import TEMPLATE_FILE_METADATA, templates_with_stack_sets
+
+    stack_set = _stack_set(synthesized.templates["MemberBaseline"])
+    body = stack_set["Properties"]["TemplateBody"]
+    assert '"cdk_nag"' not in body
+    assert '"guard"' in body and '"checkov"' in body
+    file_name = stack_set["Metadata"][TEMPLATE_FILE_METADATA]
+    as_synthesized = json.loads((synthesized.outdir / file_name).read_text(encoding="utf-8"))
+    acknowledged = [
+        r["Metadata"]["cdk_nag"]
+        for r in as_synthesized["Resources"].values()
+        if "cdk_nag" in r.get("Metadata", {})
+    ]
+    assert len(acknowledged) >= 10
+    assert dict(templates_with_stack_sets(synthesized.outdir))["MemberBaseline/StackSet"] == (
+        as_synthesized
+    )
+
+
+def test_the_member_template_leaves_room_for_the_longest_prefix(
+    synthesized: Synthesized,
+) -> None:
+    """The example's prefix is 3 characters; a config may use 12, in every name the
+    template derives from it."""
+    body = _stack_set(synthesized.templates["MemberBaseline"])["Properties"]["TemplateBody"]
+    prefix = synthesized.landing_zone.config.organization.prefix
+    longest = len(body.encode()) + body.count(prefix) * (12 - len(prefix))
+    assert longest <= TEMPLATE_BODY_LIMIT - 4_000, longest  # and room to grow
+
+
 def test_config_records_everything_and_global_types_once(synthesized: Synthesized) -> None:
     member = _member(synthesized)
     (recorder,) = _resources(member, "AWS::Config::ConfigurationRecorder")
@@ -514,6 +552,39 @@ def test_a_refused_member_template_keeps_the_report_its_error_names(
         settings=StackSetSettings.from_config(example_config),
     )
     assert not kept.exists()
+
+
+def test_fails_a_member_template_over_what_a_stack_set_takes_inline(
+    example_config: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from baseline import app as app_module
+    from baseline.stacks import member_baseline
+    from baseline.stacks.member_baseline import MemberTemplateTooLargeError, StackSetSettings
+
+    monkeypatch.setattr(member_baseline, "TEMPLATE_BODY_LIMIT", 30_000)
+    with pytest.raises(MemberTemplateTooLargeError, match="a StackSet takes at most 30000") as e:
+        MemberBaselineStackSetStack(
+            cdk.App(outdir=str(tmp_path)),
+            "MemberBaseline",
+            settings=StackSetSettings.from_config(example_config),
+        )
+    assert str(tmp_path / "MemberBaseline.member-template.json") in str(e.value)
+    # the app says so in one line and exits 1, no traceback
+
+    def too_large(config: Any) -> Any:
+        raise e.value
+
+    monkeypatch.setattr(app_module, "build_app", too_large)
+    with pytest.raises(SystemExit) as exited:
+        app_module.build_or_exit(example_config)
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("synth failed: the member-baseline template is ") and (
+        len(err.splitlines()) == 1
+    ), err
 
 
 def test_a_refused_member_template_outside_a_landing_zone_keeps_its_report_too(
