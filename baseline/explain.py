@@ -17,6 +17,7 @@ No CDK here.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -324,20 +325,55 @@ def explain(
     return explain_request(config, found, request)
 
 
-def _resource_agnostic(levels: list[Level]) -> list[Level]:
+@cache
+def _resource_services(action: str) -> frozenset[str]:
+    """The services whose ARNs name the resources an action can act on, by the IAM
+    reference (``ec2`` and ``ssm`` for ``ssm:SendCommand``, ``iam`` for
+    ``sts:AssumeRole``); none for an action that takes no resource (``sts:GetCallerIdentity``)."""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, _, name = action.partition(":")
+    service = service.lower()
+    canonical = _known_actions(service).get(name.lower(), name)
+    rows = get_action_data(service, canonical).get(service, [])
+    return frozenset(
+        row["resource_arn_format"].split(":")[2].lower()
+        for row in rows
+        if row["resource_arn_format"].count(":") >= 2
+    )
+
+
+def _could_name(pattern: str, services: frozenset[str]) -> bool:
+    """Whether a Resource pattern could match a resource of one of the services."""
+    fields = pattern.split(":")
+    if len(fields) < 3:  # "*", "arn:*"
+        return "*" in pattern or "?" in pattern
+    return any(fnmatch.fnmatchcase(service, fields[2].lower()) for service in services)
+
+
+def _resource_agnostic(levels: list[Level], action: str) -> list[Level]:
     """The levels with every statement's Resource and NotResource made ``*``: what could
-    deny a request whose resource is not given."""
+    deny a request whose resource is not given. A statement whose Resource names only
+    resources the action cannot act on (another service's, or any resource at all for an
+    action that takes none) is left out: AWS never applies it to the request."""
+    services = _resource_services(action)
     agnostic: list[Level] = []
     for level, policies in levels:
         stripped = []
         for name, document in policies:
-            statements = [
-                {
-                    **{k: v for k, v in st.items() if k not in ("Resource", "NotResource")},
-                    "Resource": "*",
-                }
-                for st in document["Statement"]
-            ]
+            statements = []
+            for st in document["Statement"]:
+                named = st.get("Resource")
+                if named is not None:
+                    patterns = [named] if isinstance(named, str) else named
+                    if not any(_could_name(p, services) for p in patterns):
+                        continue
+                statements.append(
+                    {
+                        **{k: v for k, v in st.items() if k not in ("Resource", "NotResource")},
+                        "Resource": "*",
+                    }
+                )
             stripped.append((name, {**document, "Statement": statements}))
         agnostic.append((level, stripped))
     return agnostic
@@ -351,7 +387,7 @@ def _decide(
         known = {(d.policy, d.statement) for d in decision.denied_by}
         scoped += [
             (kind, d)
-            for d in evaluate(_resource_agnostic(levels), request).denied_by
+            for d in evaluate(_resource_agnostic(levels, request.action), request).denied_by
             if (d.policy, d.statement) not in known
         ]
     return decision

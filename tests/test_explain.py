@@ -282,6 +282,34 @@ def test_without_a_resource_a_statement_on_named_resources_still_denies(
     assert "give --resource to know whether it applies" in result.as_text()
 
 
+@pytest.mark.parametrize(
+    "action",
+    ["sts:GetCallerIdentity", "s3:ListAllMyBuckets", "dynamodb:GetItem", "EC2:describeinstances"],
+)
+def test_without_a_resource_a_statement_on_another_services_resources_never_denies(
+    action: str, example_config: LandingZoneConfig
+) -> None:
+    """ProtectBaselineFunctions denies all but reading on the kit's Lambda functions: no
+    request of these actions can be on a function, so AWS never applies it to them."""
+    result = explain(example_config, account="orders-prod", action=action)
+    assert result.allowed, result.denials()
+
+
+def test_without_a_resource_a_statement_on_the_actions_own_resources_may_deny(
+    example_config: LandingZoneConfig,
+) -> None:
+    """A function's code, and a role that sts:AssumeRole names by an IAM ARN (the
+    action's resources are another service's): both may be the kit's."""
+    code = explain(example_config, account="orders-prod", action="lambda:UpdateFunctionCode")
+    assert [d["statement"] for d in code.denials() if d["resource_scoped"]] == [
+        "ProtectBaselineFunctions"
+    ]
+    assume = explain(example_config, account="orders-prod", action="sts:AssumeRole")
+    assert "ProtectExemptRoles" in {
+        d["statement"] for d in assume.denials() if d["resource_scoped"]
+    }
+
+
 def test_an_account_to_be_created_is_bound_by_its_path(example_config: LandingZoneConfig) -> None:
     result = explain(
         example_config,
