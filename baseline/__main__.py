@@ -158,7 +158,18 @@ def _report(args: argparse.Namespace) -> int:
                 return 1
             templates = templates_in(Path(outdir))
         source = f"a synth of {args.config}"
-    result = coverage(templates, config, source)
+    try:
+        result = coverage(templates, config, source)
+    except (AttributeError, TypeError, KeyError, ValueError) as error:
+        if args.cdk_out is None:  # the kit's own synth: a fault of the kit, shown as one
+            raise
+        # a template edited by hand or damaged: JSON, but not the shapes a synth writes
+        print(
+            f"--cdk-out {args.cdk_out}: a template the checks cannot read "
+            f"({type(error).__name__}: {error}); synthesize again",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_CONFIG
     print(render(result, args.format))
     return 0 if result.complete else 1
 
@@ -197,6 +208,11 @@ def _output_taken(path: Path) -> str | None:
         return f"--output {path}: is a directory; give the name of a new file"
     if path.exists() or path.is_symlink():
         return f"--output {path}: the file exists; choose another name (nothing is overwritten)"
+    parent = path.parent
+    if not parent.is_dir():
+        return f"--output {path}: {parent} is not a directory; create it first"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--output {path}: {parent} cannot be written to"
     return None
 
 
@@ -349,6 +365,7 @@ def _gameday(args: argparse.Namespace) -> int:
 
 def _contain(args: argparse.Namespace) -> int:
     from baseline.contain import Containment, calls, responder_clients, target_for
+    from baseline.handlers.containment import CONTAINMENT_SERVICES
     from baseline.operations import CommandError
 
     try:
@@ -374,7 +391,10 @@ def _contain(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        clients = responder_clients(target, boto3.client("sts", region_name=target.region))
+        factory = responder_clients(target, boto3.client("sts", region_name=target.region))
+        # every client made before anything changes: an endpoint botocore cannot use
+        # (AWS_ENDPOINT_URL_EC2=...) stops the command here, not halfway
+        clients = {service: factory(service) for service in CONTAINMENT_SERVICES}
     except (BotoCoreError, ClientError) as error:
         print(
             f"cannot assume {target.responder_role_arn}: {error} (use the audit account's "
@@ -382,9 +402,19 @@ def _contain(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID_CONFIG
-    containment = Containment(target, clients)
+    except ValueError as error:  # botocore: "Invalid endpoint: ..."
+        print(f"cannot use the AWS settings: {error}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    containment = Containment(target, clients.__getitem__)
     for step in containment.run():
         print(f"  {step.line()}", flush=True)
+    if containment.instance_unknown:
+        print(
+            f"--instance: {target.instance_id} is not an instance of {target.account_name} "
+            f"({target.account_id}) in {target.region} (nothing was changed)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_CONFIG
     print("contained" if containment.passed else "not fully contained: see the FAIL steps")
     return 0 if containment.passed else 1
 

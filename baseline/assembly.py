@@ -89,8 +89,10 @@ def _read_named(assembly_dir: Path, name: str, file_name: str) -> dict[str, Any]
 
 
 def _stack_set_template(
-    assembly_dir: Path, name: str, body: dict[str, Any], file_name: object
+    assembly_dir: Path, name: str, body: Any, file_name: object
 ) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
+        raise ValueError(f"the TemplateBody of {name} is not a CloudFormation template")
     if not isinstance(file_name, str):
         return body
     synthesized = _read_named(assembly_dir, name, file_name)

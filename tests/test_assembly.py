@@ -73,3 +73,10 @@ def test_fails_a_named_file_that_is_missing(tmp_path: Path) -> None:
     directory = _assembly(tmp_path, MEMBER, "Gone.member-template.json")
     with pytest.raises(ValueError, match=r"names Gone\.member-template\.json, which is not in"):
         list(templates_with_stack_sets(directory))
+
+
+def test_fails_a_body_that_is_not_a_template(tmp_path: Path) -> None:
+    resource = {"Type": "AWS::CloudFormation::StackSet", "Properties": {"TemplateBody": "[1]"}}
+    (tmp_path / "Members.template.json").write_text(json.dumps({"Resources": {"S": resource}}))
+    with pytest.raises(ValueError, match=r"TemplateBody of Members/S is not a CloudFormation"):
+        list(templates_with_stack_sets(tmp_path))

@@ -4,6 +4,7 @@ and the containment function make, allowed by the synthesized responder policy."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -196,6 +197,65 @@ def test_the_dry_run_needs_no_credentials(
         capsys.readouterr().out
     )
     assert main(["contain", "--account", "management", "--instance", INSTANCE, "--case", CASE]) == 2
+
+
+def test_an_endpoint_botocore_cannot_use_stops_the_command_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS_ENDPOINT_URL for every service, or one service's only: the second passes the
+    role assumption (stubbed here) and failed at the first EC2 call."""
+    import baseline.contain
+
+    args = ["contain", "--account", "orders-prod", "--instance", INSTANCE, "--case", CASE]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "not a url")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cannot use the AWS settings: Invalid endpoint") and (
+        len(err.splitlines()) == 1
+    ), err
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", "not a url")
+
+    def clients(target: Any, sts: Any) -> Any:
+        return lambda service: boto3.client(service, region_name=target.region)
+
+    monkeypatch.setattr(baseline.contain, "responder_clients", clients)
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("cannot use the AWS settings: Invalid endpoint"), err
+    assert "  " not in out  # no step ran
+
+
+def test_an_instance_ec2_does_not_know_is_named_and_nothing_changes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import baseline.contain
+
+    ec2_client, ec2 = _client("ec2")
+    ec2.add_client_error("describe_instances", "InvalidInstanceID.NotFound")
+    monkeypatch.setattr(
+        baseline.contain, "responder_clients", lambda target, sts: {"ec2": ec2_client}.get
+    )
+    args = ["contain", "--account", "orders-prod", "--instance", INSTANCE, "--case", CASE]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"--instance: {INSTANCE} is not an instance of orders-prod ({ACCOUNT}) in eu-west-1 "
+        "(nothing was changed)\n"
+    )
+    ec2.assert_no_pending_responses()
+
+
+def test_every_service_the_containment_calls_is_made_before_it_runs() -> None:
+    import re
+
+    from baseline.handlers import containment
+
+    source = Path(containment.__file__).read_text(encoding="utf-8")
+    called = set(re.findall(r'self\.client\("([a-z0-9-]+)"\)', source))
+    assert called and called == set(containment.CONTAINMENT_SERVICES)
 
 
 ACCOUNT = "756789012345"

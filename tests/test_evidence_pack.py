@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -286,6 +287,26 @@ def test_the_report_refuses_an_unreadable_assembly(
     assert main(["report", "--cdk-out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "not a readable cloud assembly" in err, err
+    assert len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"Type": "AWS::CloudFormation::StackSet", "Properties": {"TemplateBody": "[1]"}},
+        {"Type": "AWS::S3::Bucket", "Properties": {"BucketEncryption": "x"}},
+    ],
+    ids=["a stack set body a list", "a property of another type"],
+)
+def test_the_report_refuses_templates_its_checks_cannot_read(
+    resource: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Damaged.template.json").write_text(
+        json.dumps({"Resources": {"R": resource}}), encoding="utf-8"
+    )
+    assert main(["report", "--cdk-out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"--cdk-out {tmp_path}: a template the checks cannot read ("), err
     assert len(err.splitlines()) == 1, err
 
 

@@ -207,6 +207,28 @@ def test_a_directory_as_output_is_called_one(
     ]
 
 
+def test_an_output_nowhere_to_write_is_refused_before_the_organisation_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading a large organisation takes minutes: a place the result cannot be written
+    is named before it starts, not after."""
+    import baseline.importer
+
+    monkeypatch.setattr(baseline.importer, "clients", lambda: pytest.fail("read first"))
+    missing = tmp_path / "missing" / "org.yaml"
+    assert main(["import-organization", "--output", str(missing)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"--output {missing}: {missing.parent} is not a directory; create it first"
+    ]
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if not os.access(locked, os.W_OK):  # root writes anywhere
+        assert main(["import-organization", "--output", str(locked / "org.yaml")]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"--output {locked / 'org.yaml'}: {locked} cannot be written to"
+        ]
+
+
 # --- failures a real organisation gives (Stubber: botocore validates each request) -------
 
 

@@ -167,6 +167,10 @@ class _Steps:
         return attempt(self.steps, name, action)
 
 
+#: The services a containment calls, through its client factory.
+CONTAINMENT_SERVICES = ("ec2", "autoscaling", "iam")
+
+
 @dataclass
 class Containment(_Steps):
     """Contains one instance through ``client`` (clients as the responder role)."""
@@ -179,16 +183,20 @@ class Containment(_Steps):
     case: str = ""
     #: another run, at the same time, tagged the instance first: that run contains it
     left_to_another_run: bool = False
+    #: EC2 knows no such instance in the account and region (a mistyped id, another region)
+    instance_unknown: bool = False
 
     def run(self) -> Iterator[Step]:
         """Each step as it completes; only a failure to read the instance stops the run."""
-        ec2 = self.client("ec2")
         started = time.monotonic()
         try:
+            ec2 = self.client("ec2")
             instance = ec2.describe_instances(InstanceIds=[self.target.instance_id])[
                 "Reservations"
             ][0]["Instances"][0]
         except Exception as error:  # nothing else can be done without the instance
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            self.instance_unknown = str(code).startswith("InvalidInstanceID.")
             yield self._record(
                 "read the instance", False, f"{type(error).__name__}: {error}", started
             )
