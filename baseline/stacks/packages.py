@@ -103,9 +103,20 @@ class PackagesSettings:
     @property
     def patterns(self) -> list[str]:
         """The package-group pattern of each internal prefix and scope."""
-        return [f"/pypi//{prefix}~" for prefix in self.python_prefixes] + [
-            f"/npm/{scope.removeprefix('@')}/*" for scope in self.npm_scopes
-        ]
+        return list(self.groups.values())
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Each internal prefix's and scope's package group: its construct id, named after
+        the prefix or scope and not after its place in the list (a group's pattern cannot
+        change in place, and no two groups of a domain may share one), and its pattern."""
+        return {
+            **{f"Python-{prefix}": f"/pypi//{prefix}~" for prefix in self.python_prefixes},
+            **{
+                f"Npm-{scope.removeprefix('@')}": f"/npm/{scope.removeprefix('@')}/*"
+                for scope in self.npm_scopes
+            },
+        }
 
 
 class PackagesStack(cdk.Stack):
@@ -152,8 +163,12 @@ class PackagesStack(cdk.Stack):
             permissions_policy_document=self._internal_policy(),
         )
         self.internal.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        # under a scope of their own, so each logical id carries a hash of its construct id
+        # ("northwind" and "northwind-" are two groups, whose ids differ only in punctuation)
+        names = Construct(self, "InternalNames")
         self.groups = [
-            self._internal_group(index, pattern) for index, pattern in enumerate(settings.patterns)
+            self._internal_group(names, construct_id, pattern)
+            for construct_id, pattern in settings.groups.items()
         ]
         cdk.CfnOutput(self, "DomainName", value=self.domain.attr_name)
         cdk.CfnOutput(self, "InternalRepository", value=self.internal.attr_name)
@@ -257,14 +272,16 @@ class PackagesStack(cdk.Stack):
             )
         return {"Version": "2012-10-17", "Statement": statements}
 
-    def _internal_group(self, index: int, pattern: str) -> codeartifact.CfnPackageGroup:
+    def _internal_group(
+        self, scope: Construct, construct_id: str, pattern: str
+    ) -> codeartifact.CfnPackageGroup:
         internal_only = codeartifact.CfnPackageGroup.RestrictionTypeProperty(
             restriction_mode="ALLOW_SPECIFIC_REPOSITORIES",
             repositories=[self.internal.attr_name],
         )
         group = codeartifact.CfnPackageGroup(
-            self,
-            f"InternalNames{index:02d}",
+            scope,
+            construct_id,
             domain_name=self.domain.attr_name,
             pattern=pattern,
             description="Internal names: never from a public source, published only inside",

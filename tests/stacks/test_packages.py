@@ -130,6 +130,35 @@ def test_internal_names_never_come_from_a_public_source(synthesized: Synthesized
         assert restrictions["Publish"]["Repositories"] == [{"Fn::GetAtt": ["Internal", "Name"]}]
 
 
+def test_a_groups_logical_id_follows_its_name_not_its_place(
+    synthesized: Synthesized, example_config: Any
+) -> None:
+    """A group's pattern is create-only and names it in its domain: a group re-keyed by a
+    name added before it would be replaced by one whose pattern the old still holds, and
+    the update would fail."""
+    resources = synthesized.templates["Packages"]["Resources"]
+    by_id = {
+        logical_id: r["Properties"]["Pattern"]
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::CodeArtifact::PackageGroup"
+    }
+    assert sorted(by_id.values()) == ["/npm/northwind/*", "/pypi//northwind-~"]
+    assert {i[:-8] for i in by_id} == {"InternalNamesPythonnorthwind", "InternalNamesNpmnorthwind"}
+    settings = PackagesSettings.from_config(example_config)
+    assert settings is not None
+    more = dataclasses.replace(
+        settings,
+        python_prefixes=("contoso-", *settings.python_prefixes, "northwind"),
+        npm_scopes=(*settings.npm_scopes, "@contoso"),
+    )
+    for construct_id, pattern in settings.groups.items():
+        assert more.groups[construct_id] == pattern
+    assert len(set(more.groups.values())) == len(more.groups) == 5
+    stack = PackagesStack(cdk.App(), "Packages", settings=more)
+    logical_ids = {stack.get_logical_id(g) for g in stack.groups}
+    assert len(logical_ids) == 5  # "northwind" and "northwind-" are two resources
+
+
 def test_without_publishers_nobody_publishes(example_config: Any) -> None:
     settings = PackagesSettings.from_config(example_config)
     assert settings is not None
