@@ -250,9 +250,10 @@ def remediate(
     # nothing changed, or rules from anywhere the control may still fail on
     unchanged = False
     kept_open: tuple[str, ...] = ()
+    running = False
 
     def act() -> str:
-        nonlocal unchanged, kept_open
+        nonlocal unchanged, kept_open, running
         if control in ADMIN_PORT_CONTROLS:
             done["what"] = "the kit's revocation of world-open SSH and RDP rules"
             closed = close_admin_ports(members(account, region)("ec2"), target)
@@ -276,6 +277,7 @@ def remediate(
         done["execution"] = execution
         if status in TERMINAL and status not in SUCCEEDED:
             raise RuntimeError(f"{document} {execution}: {status}")
+        running = status not in TERMINAL
         return f"{document} {execution}: {status}"
 
     containment.attempt(steps, f"remediate {target}", act)
@@ -283,12 +285,15 @@ def remediate(
         outcome = "Remediation failed"
     elif unchanged:
         outcome = "Not remediated"
+    elif running:
+        outcome = "Remediation started"
     else:
         outcome = "Partly remediated" if kept_open else "Remediated"
-    # A finding the kit did not remediate (or not all of) stays NEW: in the queue, paged
-    # about by the finding rules, and resolved by Security Hub once the control passes. It
-    # gets no note either: any update sends the finding again, still NEW, which would start
-    # this function again, and again.
+    # A finding the kit did not remediate (or not all of, or not yet: a runbook still
+    # running may fail after this) stays NEW: in the queue, paged about by the finding
+    # rules, and resolved by Security Hub once the control passes. It gets no note either:
+    # any update sends the finding again, still NEW, which would start this function
+    # again, and again.
     handled = outcome in ("Remediated", "Remediation failed")
     record = {
         "control": control,

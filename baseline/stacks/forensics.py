@@ -159,8 +159,9 @@ class ForensicsStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="ContainmentAutomationEncryptsEvidence",
                 principals=[audit],
-                # Decrypt too: a multipart upload (boto3's above 8 MB) reads its data key
-                actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                # what the writer's own policy grants (EncryptEvidence): it stores each
+                # piece of evidence with one PutObject, never a multipart upload
+                actions=["kms:GenerateDataKey"],
                 resources=["*"],
                 conditions={
                     **writer,

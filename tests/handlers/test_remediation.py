@@ -13,7 +13,7 @@ from botocore.stub import ANY
 
 from baseline import naming
 from baseline.handlers import remediation
-from baseline.handlers.remediation import CONTROLS, Settings, handle
+from baseline.handlers.remediation import CONTROLS, Settings, handle, message
 from tests.handlers.test_containment import NONPROD, Clients, ou_path
 
 ACCOUNT = "867890123456"  # orders-staging, Workloads/NonProd (as in test_containment)
@@ -284,17 +284,21 @@ def test_a_runbook_that_fails_is_reported_as_failed() -> None:
     assert step["passed"] is False and "Failed" in step["detail"]
 
 
-def test_a_runbook_still_running_when_time_runs_short_is_reported_as_running() -> None:
+def test_a_runbook_still_running_when_time_runs_short_is_reported_as_started() -> None:
+    """It may still fail: the finding stays NEW (no BatchUpdateFindings), so a failure is
+    not hidden behind NOTIFIED, which no later evaluation of the control would undo."""
     clients = Members()
     ou_path(clients, *NONPROD)
     started(clients, "InProgress")
     found = finding("S3.8", BUCKET)
-    reported(clients, "Remediated: S3.8 orders-exports", found["Id"])
+    mailed(clients, "Remediation started: S3.8 orders-exports")
     # the invocation has 50 s left: no time to wait for the runbook
     (record,) = handle(event(found), SETTINGS, clients, clients.members, remaining=lambda: 50)
     clients.done()
     (step,) = record["steps"]
     assert step["passed"] is True and step["detail"].endswith("InProgress")
+    assert (record["outcome"], record["workflow"]) == ("Remediation started", "NEW")
+    assert record["execution"] in message(record)
 
 
 def test_production_is_notified_only() -> None:
