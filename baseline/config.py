@@ -56,6 +56,7 @@ from baseline.naming import (
     created_account_logical_id,
     ou_logical_id,
     permission_set_logical_id,
+    prefix_problem,
     third_party_role,
 )
 from baseline.trust import (
@@ -117,7 +118,6 @@ MAX_OU_DEPTH = 5
 #: New accounts one account stack may create (CloudFormation allows 500 resources).
 MAX_NEW_ACCOUNTS_PER_STACK = 450
 
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 #: The longest name of an account the kit creates (AWS::Organizations::Account's AccountName).
 MAX_NEW_ACCOUNT_NAME = 50
@@ -274,13 +274,9 @@ def _matches(pattern: re.Pattern[str], rule: str) -> AfterValidator:
 
 
 def _prefix_rules(value: str) -> str:
-    if not 2 <= len(value) <= 12 or not _PREFIX.match(value):
-        raise ValueError(
-            f"{value!r} must be 2-12 lower-case letters and digits in hyphen-separated "
-            "groups, starting with a letter (it is used in bucket names)"
-        )
-    if value.startswith(("xn-", "sthree", "amzn-s3-demo")):
-        raise ValueError(f"{value!r} starts with a prefix S3 reserves for itself")
+    problem = prefix_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

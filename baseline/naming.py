@@ -26,6 +26,23 @@ _ACCOUNT_ID = re.compile(r"^\d{12}\Z")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d\Z")
 
 
+# The landing zone's prefix: 2-12 lower-case letters and digits in hyphen-separated groups.
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+
+
+def prefix_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the landing zone's prefix (``organization.prefix``), if it
+    cannot: it starts bucket names, role names and key aliases."""
+    if not 2 <= len(value) <= 12 or not _PREFIX.match(value):
+        return (
+            f"{value!r} must be 2-12 lower-case letters and digits in hyphen-separated "
+            "groups, starting with a letter (it is used in bucket names)"
+        )
+    if value.startswith(("xn-", "sthree", "amzn-s3-demo")):
+        return f"{value!r} starts with a prefix S3 reserves for itself"
+    return None
+
+
 def _require(account_id: str, region: str | None = None) -> None:
     if not _ACCOUNT_ID.match(account_id):
         raise ValueError(f"account_id must be 12 digits, got {account_id!r}")

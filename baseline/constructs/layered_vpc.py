@@ -442,7 +442,7 @@ def add_flow_logs(
         scope,
         "FlowLogs",
         log_group_name=f"/vpc/{cdk.Names.unique_id(scope)}/flow-logs",
-        key_alias=f"alias/vpc/{cdk.Names.unique_id(scope)}-flow-logs",
+        key_alias=f"alias/vpc/{cdk.Names.unique_id(scope)[-200:]}-flow-logs",
         retention=retention,
         key_description="Encrypts the VPC's flow-log group",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -31,6 +32,9 @@ class PermissionsBoundary(Construct):
             which names the boundary policy.
         """
         super().__init__(scope, construct_id)
+        problem = None if cdk.Token.is_unresolved(prefix) else naming.prefix_problem(prefix)
+        if problem:
+            raise ValueError(f"PermissionsBoundary: prefix {problem}")
         self.policy_name = naming.workload_boundary(prefix)
         self.policy = iam.ManagedPolicy.from_managed_policy_name(self, "Policy", self.policy_name)
         iam.PermissionsBoundary.of(scope).apply(self.policy)

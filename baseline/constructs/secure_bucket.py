@@ -190,6 +190,25 @@ class SecureBucket(Construct):
         )
         if problems:
             raise ValueError("SecureBucket: " + "; ".join(problems))
+        if (
+            noncurrent_version_retention is not None
+            and noncurrent_version_retention.to_days(integral=False) < MIN_VERSION_RETENTION_DAYS
+        ):
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:SecureBucket.ShortVersionRetention",
+                f"noncurrent_version_retention={noncurrent_version_retention.to_human_string()}: "
+                "an object overwritten or deleted, by mistake or by ransomware, can be "
+                f"recovered for less than {MIN_VERSION_RETENTION_DAYS} days.",
+            )
+        if (
+            server_access_logs_bucket is None
+            and access_log_retention.to_days(integral=False) < MIN_LOG_RETENTION_DAYS
+        ):
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:SecureBucket.ShortAccessLogRetention",
+                f"access_log_retention={access_log_retention.to_human_string()}: who read or "
+                f"wrote the bucket is known for less than {MIN_LOG_RETENTION_DAYS} days.",
+            )
         if removal_policy not in _RETAINING:
             cdk.Annotations.of(self).add_warning_v2(
                 "lz:SecureBucket.NotRetained",
@@ -231,7 +250,7 @@ class SecureBucket(Construct):
             )
         rules += list(lifecycle_rules)
 
-        self.bucket = s3.Bucket(
+        self.bucket = _EventBridgeBucket(
             self,
             "Bucket",
             bucket_name=bucket_name,
@@ -382,7 +401,7 @@ class SecureBucket(Construct):
     def _access_log_bucket(
         self, name: str | None, retention: cdk.Duration, removal_policy: cdk.RemovalPolicy
     ) -> s3.Bucket:
-        bucket = s3.Bucket(
+        bucket = _EventBridgeBucket(
             self,
             "AccessLogs",
             bucket_name=name,
@@ -534,6 +553,32 @@ _REPLICATION_RULES = (
 
 
 _OBJECT_LOCK_RULE = f"{GUARD_PLUGIN}::s3_bucket_object_lock_enabled_check"
+
+
+#: Shorter retentions than these warn at synth: a weakening of what an incident can recover
+#: (noncurrent versions) or reconstruct (access logs).
+MIN_VERSION_RETENTION_DAYS = 30
+MIN_LOG_RETENTION_DAYS = 90
+
+
+class _EventBridgeBucket(s3.Bucket):
+    """A bucket whose S3 event notifications, once a caller adds one, keep EventBridge on.
+
+    EventBridge is on in the bucket's own ``NotificationConfiguration`` (no function
+    needed). An event notification added later (``add_event_notification`` and the
+    ``add_object_*_notification`` calls that use it) is written by the CDK's notifications
+    custom resource, which replaces the bucket's whole configuration with its own: without
+    EventBridge in it, deploying it would turn EventBridge off while the template still
+    showed it on."""
+
+    def add_event_notification(
+        self,
+        event: s3.EventType,
+        dest: s3.IBucketNotificationDestination,
+        *filters: s3.NotificationKeyFilter,
+    ) -> None:
+        self.enable_event_bridge_notification()
+        super().add_event_notification(event, dest, *filters)
 
 
 def _notify_eventbridge(resource: s3.CfnBucket) -> None:

@@ -138,7 +138,8 @@ class SecureFunction(Construct):
             self,
             "Logs",
             log_group_name=f"/lambda/{unique}",
-            key_alias=f"alias/lambda/{unique}",
+            # the id's end is its hash: an alias of at most 250 characters, still unique
+            key_alias=f"alias/lambda/{unique[-200:]}",
             retention=log_retention,
             key_description="Encrypts the function's logs, dead-letter queue and environment",
         )

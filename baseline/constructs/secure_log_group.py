@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from baseline.constructs.encryption_key import EncryptionKey
+
+#: CloudWatch Logs' rule for a log group's name.
+_LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}\Z")
+
+
+#: Retentions under 90 days, which warn at synth.
+SHORT_RETENTIONS = frozenset(
+    {
+        logs.RetentionDays.ONE_DAY,
+        logs.RetentionDays.THREE_DAYS,
+        logs.RetentionDays.FIVE_DAYS,
+        logs.RetentionDays.ONE_WEEK,
+        logs.RetentionDays.TWO_WEEKS,
+        logs.RetentionDays.ONE_MONTH,
+        logs.RetentionDays.TWO_MONTHS,
+    }
+)
 
 
 class SecureLogGroup(Construct):
@@ -52,14 +71,30 @@ class SecureLogGroup(Construct):
             raise ValueError(
                 "log_group_name must be known at synth: the key policy names the group"
             )
+        if not _LOG_GROUP_NAME.match(log_group_name):
+            raise ValueError(
+                "SecureLogGroup: log_group_name must be 1-512 letters, digits and . - _ / #, "
+                f"got {log_group_name!r}"
+            )
         if (key_alias is None) == (encryption_key is None):
             raise ValueError(
                 "SecureLogGroup: give key_alias (a new key) or encryption_key (an existing "
                 "one), not both and not neither"
             )
+        if retention in SHORT_RETENTIONS:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:SecureLogGroup.ShortRetention",
+                f"retention={retention.name}: {log_group_name} keeps its events for less than "
+                "90 days, shorter than an incident often takes to be found (SEC04-BP01).",
+            )
         stack = cdk.Stack.of(self)
         group_arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group_name}"
         self.key: EncryptionKey | None = None
+        # a key of this group's own holds one statement for it; a key given may serve more
+        # groups, each with a statement whose id is unique in the key's policy
+        sid = "AllowCloudWatchLogs"
+        if encryption_key is not None:
+            sid = f"AllowCloudWatchLogs{cdk.Names.unique_id(self)[-24:]}"
         if isinstance(encryption_key, EncryptionKey):
             self.key, encryption_key = encryption_key, None
         elif encryption_key is None:
@@ -70,12 +105,12 @@ class SecureLogGroup(Construct):
                 description=key_description or f"Encrypts the log group {log_group_name}",
             )
         if self.key is not None:
-            self.key.grant_cloudwatch_logs(log_group_arn=group_arn)
+            self.key.grant_cloudwatch_logs(log_group_arn=group_arn, sid=sid)
             self.encryption_key: kms.IKey = self.key.key
         else:
             assert encryption_key is not None
             self.encryption_key = encryption_key
-            statement = EncryptionKey.cloudwatch_logs_statement(stack, group_arn)
+            statement = EncryptionKey.cloudwatch_logs_statement(stack, group_arn, sid=sid)
             if not encryption_key.add_to_resource_policy(statement).statement_added:
                 cdk.Annotations.of(self).add_warning_v2(
                     "lz:SecureLogGroup.KeyPolicyNotManaged",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,6 +14,9 @@ from constructs import Construct
 from baseline.compliance import acknowledge
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.trust import ORGANIZATION_ID
+
+#: Secrets Manager's rule for a secret's name.
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}\Z")
 
 _ROTATION_RULES = (
     "AwsSolutions-SMG4",
@@ -73,6 +78,14 @@ class SecureSecret(Construct):
             problems.append(
                 "organization_id must be an organisation id (o- and 10-32 lower-case letters "
                 f"or digits), got {organization_id!r}"
+            )
+        if (
+            secret_name is not None
+            and not cdk.Token.is_unresolved(secret_name)
+            and not _SECRET_NAME.match(secret_name)
+        ):
+            problems.append(
+                f"secret_name must be 1-512 letters, digits and / _ + = . @ -, got {secret_name!r}"
             )
         if rotation_function is not None and unrotated_reason is not None:
             problems.append("give rotation_function or unrotated_reason, not both")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 
@@ -22,6 +24,8 @@ MANAGED_RULE_GROUPS = (
 )
 #: Request parts never written to the WAF logs.
 REDACTED_HEADERS = ("authorization", "cookie")
+#: Metric names WAF keeps for itself (a web ACL's name is its metric name).
+RESERVED_METRIC_NAMES = ("All", "Default_Action")
 
 
 class WebAclProtection(Construct):
@@ -52,17 +56,19 @@ class WebAclProtection(Construct):
         :param name: the web ACL's name (letters, digits, hyphens).
         :param cloudfront: a CloudFront web ACL (deploy in us-east-1). Default: False (a
             regional web ACL).
-        :param rate_limit: requests per IP per 5 minutes before blocking (100 to 2,000,000,000).
+        :param rate_limit: requests per IP per 5 minutes before blocking (10 to 2,000,000,000).
             Default: 2,000.
-        :param resource_arns: regional resources to protect (ALB, API Gateway stage, ...).
-            Default: none (associate the web ACL later, or set it on a distribution).
+        :param resource_arns: regional resources to protect (ALB, API Gateway stage, ...),
+            each once. Each association is named after its resource, so taking one out of
+            the list leaves the others' as they are. Default: none (associate the web ACL
+            later, or set it on a distribution).
         :param log_retention: how long the WAF logs are kept. Default: 1 year.
         :param encryption_key: an existing key for the logs (see :class:`SecureLogGroup`).
             Default: none (a new key, ``alias/waf/<name>``).
         """
         super().__init__(scope, construct_id)
-        if not 100 <= rate_limit <= 2_000_000_000:
-            raise ValueError(f"rate_limit must be between 100 and 2,000,000,000, got {rate_limit}")
+        if not cdk.Token.is_unresolved(rate_limit) and not 10 <= rate_limit <= 2_000_000_000:
+            raise ValueError(f"rate_limit must be between 10 and 2,000,000,000, got {rate_limit}")
         if cloudfront and resource_arns:
             raise ValueError(
                 "resource_arns: a CloudFront web ACL is set on the distribution, not associated"
@@ -72,7 +78,18 @@ class WebAclProtection(Construct):
                 f"name must be 1-128 letters, digits and hyphens (it names the web ACL, its "
                 f"log group and key alias), got {name!r}"
             )
+        if name in RESERVED_METRIC_NAMES:  # the name is the web ACL's metric name too
+            raise ValueError(f"name {name!r} is a metric name WAF reserves; choose another")
         stack = cdk.Stack.of(self)
+        resolved = [json.dumps(stack.resolve(arn), sort_keys=True) for arn in resource_arns]
+        repeated = sorted(
+            {str(a) for a, r in zip(resource_arns, resolved, strict=True) if resolved.count(r) > 1}
+        )
+        if repeated:
+            raise ValueError(
+                f"resource_arns: {', '.join(repeated)} given more than once (a resource has "
+                "one web ACL)"
+            )
         if cloudfront:
             self._require_us_east_1(stack)
         log_group_name = f"aws-waf-logs-{name}"  # WAF requires this prefix
@@ -144,9 +161,13 @@ class WebAclProtection(Construct):
         log_group_resource = self.log_group.node.default_child
         assert isinstance(log_group_resource, cdk.CfnResource)
         logging.add_resource_dependency(log_group_resource)
-        for index, arn in enumerate(resource_arns):
+        for arn, value in zip(resource_arns, resolved, strict=True):
+            # named after the resource (its ARN, or the reference that gives it): both of an
+            # association's properties are create-only, and one named by its place would be
+            # replaced by another resource's when the list changes before it
+            digest = hashlib.sha256(value.encode()).hexdigest()[:12].upper()
             wafv2.CfnWebACLAssociation(
-                self, f"Association{index}", resource_arn=arn, web_acl_arn=self.web_acl.attr_arn
+                self, f"Association{digest}", resource_arn=arn, web_acl_arn=self.web_acl.attr_arn
             )
 
     def _require_us_east_1(self, stack: cdk.Stack) -> None:

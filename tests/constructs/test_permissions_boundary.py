@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -40,3 +41,19 @@ def test_adds_no_finding() -> None:
     app, stack = new_stack()
     PermissionsBoundary(stack, "Boundary", prefix="acme")
     assert nag_violations(app) == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("", "'' must be 2-12 lower-case letters"),
+        ("Bad Prefix", "'Bad Prefix' must be 2-12 lower-case letters"),
+        ("sthree-lz", "'sthree-lz' starts with a prefix S3 reserves"),
+    ],
+)
+def test_fails_a_prefix_no_landing_zone_can_have(prefix: str, message: str) -> None:
+    """The boundary's name comes from the prefix: a typo would name a policy that does not
+    exist, and every role of the app would fail to deploy."""
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match=f"PermissionsBoundary: prefix {message}"):
+        PermissionsBoundary(stack, "Boundary", prefix=prefix)

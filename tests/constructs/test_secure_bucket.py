@@ -452,6 +452,27 @@ def test_both_buckets_send_their_events_to_eventbridge(default_bucket: Any) -> N
         }
 
 
+@pytest.mark.parametrize("how", ["add_event_notification", "add_object_created_notification"])
+def test_an_event_notification_added_later_keeps_eventbridge_on(how: str) -> None:
+    """The CDK's notifications resource replaces the bucket's whole configuration when it
+    deploys: EventBridge must be in it, or the deploy turns it off."""
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_s3_notifications as s3n
+    from aws_cdk import aws_sqs as sqs
+
+    _, stack = new_stack()
+    bucket = SecureBucket(stack, "Data", unreplicated_reason=REASON)
+    queue = s3n.SqsDestination(sqs.Queue(stack, "Queue"))
+    if how == "add_event_notification":
+        bucket.bucket.add_event_notification(s3.EventType.OBJECT_REMOVED, queue)
+    else:
+        bucket.bucket.add_object_created_notification(queue)
+    template = assertions.Template.from_stack(stack)
+    (notifications,) = template.find_resources("Custom::S3BucketNotifications").values()
+    configuration = notifications["Properties"]["NotificationConfiguration"]
+    assert "EventBridgeConfiguration" in configuration and configuration["QueueConfigurations"]
+
+
 def test_a_bucket_without_object_lock_is_reported_until_the_caller_says_why() -> None:
     from baseline.compliance import GUARD_PLUGIN
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
@@ -114,6 +115,20 @@ def test_in_a_vpc_joined_to_the_hub_the_function_goes_where_the_hub_is_reached()
     )
     subnets = _subnet_ids(assertions.Template.from_stack(stack))
     assert len(subnets) == 2 and all("Private" in str(s) for s in subnets), subnets
+
+
+def test_a_function_deep_in_a_construct_tree_gets_an_alias_kms_takes() -> None:
+    """A unique id may be 255 characters; an alias takes 250 after alias/."""
+    from constructs import Construct
+
+    _, stack = new_stack("OrdersPlatformProductionEuWest1")
+    scope: Construct = stack
+    for level in range(6):
+        scope = Construct(scope, f"OrdersServiceComponentLayer{level}Abcdefghij")
+    function = SecureFunction(scope, "IndexerFunction", code=CODE, handler="index.handler")
+    (alias,) = assertions.Template.from_stack(stack).find_resources("AWS::KMS::Alias").values()
+    name = alias["Properties"]["AliasName"]
+    assert len(name) <= 256 and name.endswith(cdk.Names.unique_id(function)[-8:])
 
 
 def test_without_a_vpc_or_reserved_concurrency_the_packs_say_so() -> None:

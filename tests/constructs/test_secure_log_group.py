@@ -92,6 +92,39 @@ def test_takes_a_key_of_the_app_and_writes_the_logs_statement_into_its_policy() 
     )
 
 
+def test_a_key_shared_by_several_log_groups_gives_each_its_own_statement() -> None:
+    """Statement ids are unique in a key policy (cfn-lint E3512 refuses the template)."""
+    from aws_cdk import aws_kms as kms
+
+    from baseline.constructs import EncryptionKey, WebAclProtection
+
+    _, stack = new_stack()
+    team = EncryptionKey(stack, "Team", alias="alias/team/logs")
+    WebAclProtection(stack, "WafA", name="a", encryption_key=team)
+    WebAclProtection(stack, "WafB", name="b", encryption_key=team)
+    plain = kms.Key(stack, "Plain", enable_key_rotation=True)
+    SecureLogGroup(stack, "One", log_group_name="/x/1", encryption_key=plain)
+    SecureLogGroup(stack, "Two", log_group_name="/x/2", encryption_key=plain)
+    keys = assertions.Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+    for key in keys:
+        statements = key["Properties"]["KeyPolicy"]["Statement"]
+        sids = [s["Sid"] for s in statements if "Sid" in s]
+        assert len(sids) == len(set(sids)), sids
+        groups = [
+            s["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+            for s in statements
+            if s.get("Principal") == {"Service": "logs.eu-west-1.amazonaws.com"}
+        ]
+        assert len(groups) == 2, groups  # each group its own, none lost
+
+
+@pytest.mark.parametrize("name", ["bad name!", "x" * 513, ""])
+def test_fails_a_name_cloudwatch_logs_refuses(name: str) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="log_group_name must be 1-512 letters, digits and"):
+        SecureLogGroup(stack, "Logs", log_group_name=name, key_alias="alias/test/logs")
+
+
 @pytest.mark.parametrize("both", [True, False])
 def test_fails_without_exactly_one_key_argument(both: bool) -> None:
     from aws_cdk import aws_kms as kms

@@ -85,6 +85,11 @@ def test_passes_every_suite_once_rotation_is_decided(tmp_path: Path) -> None:
         ({"organization_id": "o-"}, "organization_id must be an organisation id .*got 'o-'"),
         ({"organization_id": "o-ABCDEFGHIJ"}, "organization_id must be an organisation id"),
         ({"organization_id": ORG, "rotation_days": 0}, "rotation_days must be between 1 and 1000"),
+        (
+            {"organization_id": ORG, "secret_name": "orders db!"},
+            r"secret_name must be 1-512 .*'orders db!'",
+        ),
+        ({"organization_id": ORG, "secret_name": "x" * 513}, "secret_name must be 1-512"),
     ],
 )
 def test_fails_on_bad_arguments(kwargs: dict[str, object], message: str) -> None:

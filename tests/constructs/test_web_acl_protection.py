@@ -90,7 +90,9 @@ def test_a_cloudfront_acl_in_a_stack_without_a_region_is_checked_before_deployin
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"rate_limit": 10}, "rate_limit must be between"),
+        ({"rate_limit": 9}, "rate_limit must be between 10 and"),
+        ({"name": "All"}, "'All' is a metric name WAF reserves"),
+        ({"resource_arns": [ALB, ALB]}, rf"resource_arns: {ALB} given more than once"),
         ({"cloudfront": True, "resource_arns": [ALB]}, "CloudFront web ACL"),
         ({"name": "orders api"}, r"name must be 1-128 letters, digits and hyphens .*'orders api'"),
         ({"name": "orders/api"}, "name must be 1-128 letters"),
@@ -101,3 +103,29 @@ def test_fails_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
         WebAclProtection(stack, "Waf", **({"name": "x"} | kwargs))  # type: ignore[arg-type]
+
+
+def test_an_association_keeps_its_id_when_another_leaves_the_list() -> None:
+    """Both of an association's properties are create-only: one named by its place would
+    be replaced by the next resource's, which the old one still holds."""
+    other = ALB.replace("/app/", "/app/other-")
+
+    def association_ids(arns: list[str]) -> dict[str, str]:
+        _, stack = new_stack()
+        WebAclProtection(stack, "Waf", name="orders", resource_arns=arns, rate_limit=10)
+        found = assertions.Template.from_stack(stack).find_resources(
+            "AWS::WAFv2::WebACLAssociation"
+        )
+        return {r["Properties"]["ResourceArn"]: logical_id for logical_id, r in found.items()}
+
+    both = association_ids([ALB, other])
+    assert association_ids([other]) == {other: both[other]}
+    assert association_ids([other, ALB]) == both
+
+
+def test_a_rate_limit_known_only_at_deploy_is_left_to_waf() -> None:
+    import aws_cdk as cdk
+
+    _, stack = new_stack()
+    limit = cdk.CfnParameter(stack, "Limit", type="Number").value_as_number
+    WebAclProtection(stack, "Waf", name="orders", rate_limit=limit)  # type: ignore[arg-type]
