@@ -40,6 +40,8 @@ DEFAULT_TYPES = (
     "Backdoor:EC2/C&CActivity.B!DNS",
     "CryptoCurrency:EC2/BitcoinTool.B!DNS",
 )
+#: Values a Security Hub finding filter takes for one field (GetFindings).
+FILTER_VALUES = 20
 _FINDING_TYPE = re.compile(r"^[A-Za-z0-9]+:[A-Za-z0-9]+/[A-Za-z0-9.!&_:-]+\Z")
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> client
@@ -147,7 +149,13 @@ def plan_for(
     if account is not None:
         chosen = created_account(config, account, problems) or audit
     region = governed_region(config, region, problems)
-    types = tuple(finding_types) or DEFAULT_TYPES
+    types = tuple(dict.fromkeys(finding_types)) or DEFAULT_TYPES
+    if len(types) > FILTER_VALUES:
+        problems.append(
+            f"--type: at most {FILTER_VALUES} finding types in one game day, got "
+            f"{len(types)} (Security Hub looks findings up {FILTER_VALUES} at a time); run "
+            "another for the rest"
+        )
     for finding_type in types:
         if not _FINDING_TYPE.match(finding_type):
             problems.append(
@@ -350,11 +358,16 @@ class Rehearsal:
         arns = state.get("arns", [])
 
         def check() -> tuple[bool, str]:
-            found = hub.get_findings(
-                Filters={"Id": [{"Value": arn, "Comparison": "EQUALS"} for arn in arns]},
-                MaxResults=100,
-            )["Findings"]
-            return len(found) >= len(arns), f"{len(found)} of {len(arns)}"
+            found = 0
+            for start in range(0, len(arns), FILTER_VALUES):  # Security Hub takes 20 a field
+                chunk = arns[start : start + FILTER_VALUES]
+                found += len(
+                    hub.get_findings(
+                        Filters={"Id": [{"Value": arn, "Comparison": "EQUALS"} for arn in chunk]},
+                        MaxResults=100,
+                    )["Findings"]
+                )
+            return found >= len(arns), f"{found} of {len(arns)}"
 
         return self._until(check)
 

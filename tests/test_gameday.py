@@ -242,6 +242,41 @@ def test_fails_on_bad_input_with_one_line_each(example_config: LandingZoneConfig
     ]
 
 
+def test_security_hub_is_asked_for_twenty_findings_at_a_time(
+    example_config: LandingZoneConfig,
+) -> None:
+    """GetFindings takes 20 values for one filter field: more fail the call."""
+    clients = Clients()
+    hub = clients.stub("securityhub")
+    arns = [_finding("x", number)["Arn"] for number in range(21)]
+    for chunk in (arns[:20], arns[20:]):
+        hub.add_response(
+            "get_findings",
+            {"Findings": [_imported(int(arn.rsplit("/f", 1)[1])) for arn in chunk]},
+            {
+                "Filters": {"Id": [{"Value": arn, "Comparison": "EQUALS"} for arn in chunk]},
+                "MaxResults": 100,
+            },
+        )
+    plan = plan_for(example_config, account=None, region=None, finding_types=())
+    assert _rehearsal(plan, clients)._imported({"arns": arns}) == (True, "21 of 21")
+    clients.done()
+
+
+def test_fails_more_finding_types_than_one_game_day_looks_up(
+    example_config: LandingZoneConfig,
+) -> None:
+    types = [f"Backdoor:EC2/Sample{number}" for number in range(21)]
+    with pytest.raises(CommandError) as caught:
+        plan_for(example_config, account=None, region=None, finding_types=types)
+    assert caught.value.problems == [
+        "--type: at most 20 finding types in one game day, got 21 (Security Hub looks "
+        "findings up 20 at a time); run another for the rest"
+    ]
+    repeated = plan_for(example_config, account=None, region=None, finding_types=[types[0]] * 30)
+    assert repeated.finding_types == (types[0],)
+
+
 def test_fails_before_the_audit_account_exists(config_data: dict[str, Any]) -> None:
     """A greenfield config before its first deploy: no account has an id to rehearse in."""
     before_the_first_deploy(config_data)
