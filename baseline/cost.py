@@ -6,7 +6,9 @@ quantities the config decides (accounts, governed regions, AZs, the hub, which d
 the trail records) and quantities only the organisation knows (events, resources,
 gigabytes per account), which are inputs with defaults (``Assumptions``). Data transfer,
 the workloads' own resources, what GuardDuty charges by their size (runtime monitoring
-per vCPU, S3 protection, malware scans) and taxes are not in it.
+per vCPU, S3 protection, malware scans), CloudWatch Logs ingestion and storage (the
+trail's log group, flow logs, the functions' logs), the CloudWatch alarms and taxes are not
+in it.
 
 No CDK here.
 """
@@ -232,7 +234,8 @@ def render_text(config: LandingZoneConfig, assume: Assumptions) -> str:
         f"  prices: {data['about']} ({data['date']}, baseline/data/prices.json)",
         "  not included: data transfer and processing, the workloads' own resources and what"
         " GuardDuty charges by their size (runtime monitoring per vCPU, S3 and malware"
-        " scans), taxes",
+        " scans), CloudWatch Logs ingestion and storage (the trail's log group, flow logs,"
+        " the functions' logs) and the CloudWatch alarms, taxes",
         "",
         f"  {'item':<52} {'scope':<34} {'per month':>12}",
     ]

@@ -69,6 +69,8 @@ def test_the_text_says_it_is_an_estimate_and_lists_its_assumptions(
     out = capsys.readouterr().out
     assert out.startswith("ESTIMATE of the baseline's monthly cost for Northwind Logistics")
     assert "not included: data transfer" in out and "    instances = 5" in out
+    # validate lists the trail's log group as paid; the estimate says it leaves it out
+    assert "CloudWatch Logs ingestion and storage (the trail's log group" in out
 
 
 @pytest.mark.parametrize(
