@@ -65,10 +65,22 @@ def check_security_hub_standards(templates: Templates) -> Evidence:
             and "cis-aws-foundations" in standards
         )
         evidence.record(name, ok)
-    for name, _ in resources(templates, "AWS::SecurityHub::FindingAggregator"):
-        evidence.found.append(name)
-    if not list(resources(templates, "AWS::SecurityHub::FindingAggregator")):
-        evidence.violations.append("no Security Hub finding aggregator")
+    # the security-services function makes the aggregator (Custom::FindingAggregator): it
+    # must link every other region that runs the security tooling
+    tooled = {
+        stack.removeprefix("SecurityTooling-")
+        for stack in templates
+        if stack.startswith("SecurityTooling-")
+    }
+    aggregators = list(resources(templates, "Custom::FindingAggregator"))
+    for name, aggregator in aggregators:
+        home = name.split("/", 1)[0].removeprefix("SecurityTooling-")
+        linked = set(properties(aggregator).get("LinkedRegions", []))
+        evidence.record(name, linked == tooled - {home})
+    if len(aggregators) != 1:
+        evidence.violations.append(
+            f"{len(aggregators)} Security Hub finding aggregators (one, in the home region)"
+        )
     return evidence
 
 

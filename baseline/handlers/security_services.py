@@ -6,7 +6,10 @@ management account made it the administrator. On Create and Update, idempotently
 - GuardDuty: every member, present and future, with the protection plans asked for
   (Runtime Monitoring with the security agent GuardDuty manages);
 - Inspector: EC2, ECR and Lambda scanning for the existing members and every new one;
-- Macie and Detective: the existing members enrolled, and every new one.
+- Macie and Detective: the existing members enrolled, and every new one;
+- Security Hub (a resource of its own, ``Custom::FindingAggregator``, home region): the
+  finding aggregator that central configuration needs, linking the other governed regions
+  or none.
 
 The existing members are read from AWS Organizations at run time (the administrator may
 list them); accounts that join later are covered by the services' auto-enable.
@@ -287,6 +290,25 @@ def organization_members(organizations: Any, administrator: str) -> list[dict[st
             return sorted(members, key=lambda m: m["AccountId"])
 
 
+def finding_aggregator(client: Any, regions: list[str]) -> str:
+    """Security Hub's finding aggregator in this (the home) region, linking ``regions``,
+    or none (``NO_REGIONS``) where no other region is governed: central configuration
+    needs the aggregator either way, and CloudFormation's own resource takes neither
+    ``NO_REGIONS`` nor an empty list. An account holds one aggregator: an existing one is
+    updated, not made again. Its ARN."""
+    linking: dict[str, Any] = (
+        {"RegionLinkingMode": "SPECIFIED_REGIONS", "Regions": regions}
+        if regions
+        else {"RegionLinkingMode": "NO_REGIONS"}
+    )
+    existing = client.list_finding_aggregators()["FindingAggregators"]
+    if existing:
+        arn = str(existing[0]["FindingAggregatorArn"])
+        client.update_finding_aggregator(FindingAggregatorArn=arn, **linking)
+        return arn
+    return str(client.create_finding_aggregator(**linking)["FindingAggregatorArn"])
+
+
 def apply(
     properties: dict[str, Any],
     client: ClientFactory,
@@ -301,6 +323,10 @@ def apply(
     """
     enrolment = Enrolment(progress, out_of_time)
     done: dict[str, Any] = {}
+    if "LinkedRegions" in properties:  # the Custom::FindingAggregator resource
+        done["securityhub"] = finding_aggregator(
+            client("securityhub"), list(properties["LinkedRegions"])
+        )
     services = set(properties.get("Services", []))
     if "guardduty" in services:
         done["guardduty"] = guardduty(client("guardduty"), properties.get("GuardDutyFeatures", []))

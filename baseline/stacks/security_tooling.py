@@ -211,11 +211,19 @@ class SecurityToolingStack(cdk.Stack):
                         "inspector2:UpdateOrganizationConfiguration",
                         "macie2:EnableMacie",
                         "macie2:UpdateOrganizationConfiguration",
+                        "securityhub:CreateFindingAggregator",
+                        "securityhub:ListFindingAggregators",
                         "organizations:DescribeOrganization",
                         "organizations:ListAccounts",
                         "organizations:ListDelegatedAdministrators",
                     ],
                     resources=["*"],
+                ),
+                # the home region's finding aggregator (one an account)
+                iam.PolicyStatement(
+                    sid="LinkRegionsToTheAggregator",
+                    actions=["securityhub:UpdateFindingAggregator"],
+                    resources=[f"arn:aws:securityhub:{region}:{audit}:finding-aggregator/*"],
                 ),
                 # a large organisation's enrolment goes on in a fresh invocation
                 iam.PolicyStatement(
@@ -240,6 +248,10 @@ class SecurityToolingStack(cdk.Stack):
             ],
             wildcard_reasons={
                 "Resource::*": "these organisation-configuration and X-Ray actions accept no resource-level permissions",
+                f"Resource::arn:aws:securityhub:{region}:{audit}:finding-aggregator/*": (
+                    "an account holds one finding aggregator, whose id Security Hub makes "
+                    "when it creates it; the function only updates the one it finds there"
+                ),
                 f"Resource::arn:aws:iam::{audit}:role/aws-service-role/*": (
                     "the detective services create their own service-linked roles, limited by "
                     "iam:AWSServiceName to those services"
@@ -373,12 +385,18 @@ class SecurityToolingStack(cdk.Stack):
             ),
         )
 
-        # central configuration needs the aggregator even where no other region is governed
-        aggregator = securityhub.CfnFindingAggregator(
+        # central configuration needs the aggregator even where no other region is governed;
+        # CloudFormation's AWS::SecurityHub::FindingAggregator takes neither NO_REGIONS nor
+        # an empty Regions list, so the security-services function makes it, either way
+        aggregator = cdk.CustomResource(
             self,
             "FindingAggregator",
-            region_linking_mode="SPECIFIED_REGIONS" if others else "NO_REGIONS",
-            regions=others or None,
+            service_token=self.services.function.function_arn,
+            resource_type="Custom::FindingAggregator",
+            properties={
+                HANDLER_DIGEST: handler_digest("security_services"),
+                "LinkedRegions": others,
+            },
         )
         organization = securityhub.CfnOrganizationConfiguration(
             self,
@@ -387,7 +405,7 @@ class SecurityToolingStack(cdk.Stack):
             auto_enable_standards="NONE",
             configuration_type="CENTRAL",
         )
-        organization.add_resource_dependency(aggregator)
+        organization.node.add_dependency(aggregator)
         policy = securityhub.CfnConfigurationPolicy(
             self,
             "Standards",

@@ -53,10 +53,22 @@ def test_fails_without_a_finding_aggregator(synthesized: Synthesized) -> None:
     def drop_aggregators(templates: MutableTemplates) -> None:
         for stack in templates.values():
             for logical_id, resource in list(stack.get("Resources", {}).items()):
-                if resource["Type"] == "AWS::SecurityHub::FindingAggregator":
+                if resource["Type"] == "Custom::FindingAggregator":
                     del stack["Resources"][logical_id]
 
     assert_weakening_breaks("LZ-DET-02", drop_aggregators, synthesized)
+
+
+def test_fails_with_a_finding_aggregator_that_leaves_a_region_out(
+    synthesized: Synthesized,
+) -> None:
+    def link_fewer(templates: MutableTemplates) -> None:
+        for stack in templates.values():
+            for resource in stack.get("Resources", {}).values():
+                if resource["Type"] == "Custom::FindingAggregator":
+                    resource["Properties"]["LinkedRegions"] = ["eu-central-1"]
+
+    assert_weakening_breaks("LZ-DET-02", link_fewer, synthesized)
 
 
 def _rules(templates: MutableTemplates, source: str) -> list[dict[str, Any]]:

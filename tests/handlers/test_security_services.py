@@ -530,3 +530,39 @@ def test_only_active_accounts_are_members_by_state_or_the_status_it_replaced() -
         members = handler_module.organization_members(organizations, "000000000009")
     stub.assert_no_pending_responses()
     assert [m["AccountId"] for m in members] == ["000000000001", "000000000006"]
+
+
+AGGREGATOR = "arn:aws:securityhub:eu-west-1:423456789012:finding-aggregator/1a2b3c4d-0000-4000-8000-000000000001"
+
+
+def test_the_finding_aggregator_links_the_other_regions_or_none() -> None:
+    """CloudFormation's own resource takes neither NO_REGIONS nor an empty list: one
+    governed region still needs an aggregator for central configuration."""
+    for linked, expected in (
+        (["eu-central-1"], {"RegionLinkingMode": "SPECIFIED_REGIONS", "Regions": ["eu-central-1"]}),
+        ([], {"RegionLinkingMode": "NO_REGIONS"}),
+    ):
+        hub = Recorder(
+            list_finding_aggregators={"FindingAggregators": []},
+            create_finding_aggregator={"FindingAggregatorArn": AGGREGATOR},
+        )
+        done = handler_module.apply({"LinkedRegions": linked}, validated({"securityhub": hub}))
+        assert done == {"securityhub": AGGREGATOR}
+        assert hub.calls == [
+            ("list_finding_aggregators", {}),
+            ("create_finding_aggregator", expected),
+        ]
+
+
+def test_an_existing_finding_aggregator_is_updated_not_made_again() -> None:
+    # an account holds one aggregator: a second CreateFindingAggregator fails
+    hub = Recorder(
+        list_finding_aggregators={"FindingAggregators": [{"FindingAggregatorArn": AGGREGATOR}]},
+        update_finding_aggregator={"FindingAggregatorArn": AGGREGATOR},
+    )
+    done = handler_module.apply({"LinkedRegions": []}, validated({"securityhub": hub}))
+    assert done == {"securityhub": AGGREGATOR}
+    assert hub.calls[1] == (
+        "update_finding_aggregator",
+        {"FindingAggregatorArn": AGGREGATOR, "RegionLinkingMode": "NO_REGIONS"},
+    )
