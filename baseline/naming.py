@@ -212,6 +212,17 @@ def config_access_log_bucket(prefix: str, account_id: str, region: str) -> str:
     return _bucket(f"{prefix}-config-access-{account_id}-{region}")
 
 
+def log_archive_bucket_prefixes(prefix: str, account_id: str) -> tuple[str, ...]:
+    """The start of every bucket name of the log-archive account's log buckets, in every
+    region: the log, Config and access-log buckets. With the account id, so that a bucket
+    of the same prefix made in another account is not taken for one of them."""
+    _require(account_id)
+    return tuple(
+        f"{prefix}-{kind}-{account_id}-"
+        for kind in ("logs", "s3-access", "config", "config-access")
+    )
+
+
 def access_log_bucket(prefix: str, account_id: str, region: str) -> str:
     """The S3 server-access-log bucket of the log-archive buckets in one region."""
     _require(account_id, region)

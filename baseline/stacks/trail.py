@@ -47,6 +47,7 @@ class TrailSettings:
     prefix: str
     organization_id: str
     log_bucket_name: str
+    log_archive_account_id: str
     log_key_alias_arn: str
     cloudwatch_logs_retention_days: int
     s3_data_events: str
@@ -61,6 +62,7 @@ class TrailSettings:
             prefix=prefix,
             organization_id=str(config.organization.id),
             log_bucket_name=naming.log_bucket(prefix, log_account, config.home_region),
+            log_archive_account_id=log_account,
             log_key_alias_arn=naming.log_key_alias_arn(prefix, log_account, config.home_region),
             cloudwatch_logs_retention_days=config.trail.cloudwatch_logs_retention_days,
             s3_data_events=config.trail.s3_data_events,
@@ -94,8 +96,11 @@ class TrailStack(cdk.Stack):
             log_retention=RETENTION[settings.cloudwatch_logs_retention_days],
             s3_data_events=settings.s3_data_events,
             lambda_data_events=settings.lambda_data_events,
-            # deliveries into the log archive would otherwise be logged again, and again
-            excluded_buckets=[f"{prefix}-logs-", f"{prefix}-s3-access-", f"{prefix}-config-"],
+            # deliveries into the log archive would otherwise be logged again, and again;
+            # its buckets only (a bucket of the same prefix in another account is recorded)
+            excluded_buckets=list(
+                naming.log_archive_bucket_prefixes(prefix, settings.log_archive_account_id)
+            ),
             key_alias=f"alias/{prefix}/organization-trail-logs",
         )
         self.notifications = SecurityNotifications(

@@ -39,6 +39,36 @@ def test_trail_records_the_whole_organisation_tamper_evidently(synthesized: Synt
     assert synthesized.landing_zone.log_archive in synthesized.landing_zone.trail.dependencies
 
 
+def test_only_the_log_archives_own_buckets_go_unrecorded(synthesized: Synthesized) -> None:
+    """Their deliveries would be logged again, and again; a bucket of the same prefix made
+    in another account (nwl-logs-exfil) is a workload's, and its writes are recorded."""
+    from tests.constructs.test_organization_trail import _recorded
+
+    (trail,) = _of_type(synthesized, "AWS::CloudTrail::Trail")
+    selectors = trail["Properties"]["AdvancedEventSelectors"]
+    excluded = naming.log_archive_bucket_prefixes("nwl", LOG_ACCOUNT)
+    buckets = [
+        r["Properties"]["BucketName"]
+        for name in ("LogArchive", "LogArchiveReplica")
+        for r in synthesized.templates[name]["Resources"].values()
+        if r["Type"] == "AWS::S3::Bucket"
+    ]
+    assert len(buckets) >= 4 and all(b.startswith(excluded) for b in buckets), buckets
+
+    def write(bucket: str) -> dict[str, str]:
+        return {
+            "eventCategory": "Data",
+            "resources.type": "AWS::S3::Object",
+            "readOnly": "false",
+            "eventName": "PutObject",
+            "resources.ARN": f"arn:aws:s3:::{bucket}/x",
+        }
+
+    assert not any(_recorded(selectors, write(b)) for b in buckets)
+    for lookalike in ("nwl-logs-exfil", "nwl-config-123456789012-eu-west-1", "nwl-s3-access-x"):
+        assert _recorded(selectors, write(lookalike)), lookalike
+
+
 def test_trail_arn_matches_what_the_log_archive_allows(synthesized: Synthesized) -> None:
     assert synthesized.landing_zone.trail is not None
     assert synthesized.landing_zone.trail.trail.trail_arn == naming.organization_trail_arn(
