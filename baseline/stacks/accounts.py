@@ -29,9 +29,11 @@ from baseline.constructs.baseline_function import HANDLER_DIGEST, handler_digest
 if TYPE_CHECKING:
     from aws_cdk.cloudformation_include import CfnInclude
 
-#: New accounts created at once: AWS Organizations limits concurrent CreateAccount
-#: requests, so each new account waits for the one this many places before it.
-PARALLEL_ACCOUNT_CREATIONS = 5
+#: New accounts created at once in a stack: one. The AWS::Organizations::Account reference
+#: says the accounts of one template must be chained with DependsOn and created one after
+#: another ("If you create multiple accounts at the same time, Organizations returns an
+#: error and the stack operation fails"), so each new account waits for the one before it.
+PARALLEL_ACCOUNT_CREATIONS = 1
 
 #: The context value under which the CDK writes each resource's construct path into its
 #: metadata (the CDK CLI sets it), and the metadata key it writes.
