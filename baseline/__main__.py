@@ -129,19 +129,21 @@ def _report(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _refused(error)
     if args.cdk_out is not None:
+        problem = None
         if not sorted(args.cdk_out.glob("*.template.json")):
-            print(
-                f"--cdk-out {args.cdk_out}: no cloud assembly there (no *.template.json); "
-                "run `make synth` or give the directory `cdk synth` wrote",
-                file=sys.stderr,
+            problem = (
+                "no cloud assembly there (no *.template.json); run `make synth` or give the "
+                "directory `cdk synth` wrote"
             )
-            return EXIT_INVALID_CONFIG
-        try:
-            templates = templates_in(args.cdk_out)
-        except (OSError, ValueError) as error:  # unreadable or not JSON
-            print(
-                f"--cdk-out {args.cdk_out}: not a readable cloud assembly: {error}", file=sys.stderr
-            )
+        else:
+            try:
+                templates = templates_in(args.cdk_out)
+            except (OSError, ValueError) as error:  # unreadable or not JSON
+                problem = f"not a readable cloud assembly: {error}"
+            else:
+                problem = _assembly_of_another_config(args.cdk_out, config.organization.prefix)
+        if problem:
+            print(f"--cdk-out {args.cdk_out}: {problem}", file=sys.stderr)
             return EXIT_INVALID_CONFIG
         source = f"{args.cdk_out} ({args.config})"
     else:
@@ -172,6 +174,29 @@ def _report(args: argparse.Namespace) -> int:
         return EXIT_INVALID_CONFIG
     print(render(result, args.format))
     return 0 if result.complete else 1
+
+
+def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
+    """Why the assembly was not synthesized from a config of this prefix, if it was not:
+    every stack the kit names starts with the prefix, and the cloud assembly's manifest
+    names the stacks."""
+    import json
+
+    try:
+        manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
+        names = sorted(
+            str(a["properties"]["stackName"])
+            for a in manifest["artifacts"].values()
+            if a.get("type") == "aws:cloudformation:stack"
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no readable manifest: the templates alone are judged
+    if not names or any(name.startswith(f"{prefix}-") for name in names):
+        return None
+    return (
+        f"synthesized from another config: its stacks are {names[0]}, ... and the config's "
+        f"prefix is {prefix!r} (give with -c the config it was synthesized from)"
+    )
 
 
 def _checked_config(path: Path) -> LandingZoneConfig:

@@ -293,21 +293,29 @@ def assumptions_from(pairs: list[str]) -> tuple[Assumptions, list[str]]:
                 f"--assume: {pair!r} is not KEY=VALUE with KEY one of {', '.join(known)}"
             )
             continue
+        whole = known[key].type in ("int", int)
         try:
             number = float(value)
+        except OverflowError:  # float() of a digit string too long for a float
+            number = math.inf
         except ValueError:
             number = math.nan
-        if not math.isfinite(number):  # nan and inf read as floats too
+        if math.isnan(number) or value.strip().lower().lstrip("+-") in ("inf", "infinity"):
             problems.append(f"--assume {key}: {value!r} is not a number")
             continue
         if number < 0:
             problems.append(f"--assume {key}: {value!r} is negative")
             continue
-        if known[key].type in ("int", int):
+        if math.isinf(number):
+            problems.append(f"--assume {key}: {value!r} is too large")
+            continue
+        if whole:
             if not number.is_integer():
                 problems.append(f"--assume {key}: {value!r} is not a whole number")
                 continue
-            values[key] = int(number)
+            # digits are taken as given: through a float, a count of 17 digits or more
+            # would be rounded
+            values[key] = int(value) if value.strip().isdigit() else int(number)
         else:
             values[key] = number
     return Assumptions(**values), problems

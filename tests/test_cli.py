@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from baseline.__main__ import build_parser, main
+from tests.conftest import Synthesized
 
 
 def _commands(parser: argparse.ArgumentParser) -> list[str]:
@@ -27,3 +31,20 @@ def test_the_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     assert exited.value.code == 0
     assert " ".join(description.split()) in " ".join(capsys.readouterr().out.split())
+
+
+def test_report_names_an_assembly_of_another_config(
+    synthesized: Synthesized,
+    config_data: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every guardrail would read as missing: one line says the two do not belong together."""
+    config_data["organization"]["prefix"] = "abc"
+    other = tmp_path / "abc.yaml"
+    other.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    code = main(["report", "-c", str(other), "--cdk-out", str(synthesized.outdir)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "synthesized from another config: its stacks are nwl-" in err
+    assert "the config's prefix is 'abc'" in err

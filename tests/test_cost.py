@@ -82,7 +82,8 @@ def test_the_text_says_it_is_an_estimate_and_lists_its_assumptions(
         ("instances=-1", "--assume instances: '-1' is negative"),
         ("instances=inf", "--assume instances: 'inf' is not a number"),
         ("log_gb=nan", "--assume log_gb: 'nan' is not a number"),
-        ("log_gb=1e400", "--assume log_gb: '1e400' is not a number"),
+        ("log_gb=1e400", "--assume log_gb: '1e400' is too large"),
+        ("instances=" + "9" * 400, f"--assume instances: '{'9' * 400}' is too large"),
     ],
 )
 def test_bad_assumptions_exit_2(
@@ -178,3 +179,12 @@ def test_a_total_too_large_to_compute_is_refused(
         "--assume: the estimate's total is too large to compute with these values; "
         "give smaller ones"
     ]
+
+
+def test_a_count_is_taken_as_the_digits_given() -> None:
+    from baseline.cost import assumptions_from
+
+    # through a float, 99999999999999999999 became 100000000000000000000
+    assumed, problems = assumptions_from(["instances=99999999999999999999", "log_gb=2.5"])
+    assert problems == [] and assumed.instances == 99999999999999999999
+    assert assumed.log_gb == 2.5
