@@ -1,5 +1,5 @@
 """Command line: python -m baseline validate, docs, report, explain, diagram, cost,
-import-organization, gameday and contain (each with --help).
+execution-policy, import-organization, gameday and contain (each with --help).
 
 ``validate`` checks a config without starting the CDK (fast), prints a one-screen summary
 and exits 0, or prints one line per problem and exits 2. ``docs`` synthesizes the example
@@ -11,8 +11,9 @@ exits 1 when a control's evidence is missing. ``explain`` evaluates one request 
 the guardrails on an account's path, as synthesized, and exits 0 (allowed), 1 (denied)
 or 2 (bad input). ``diagram`` draws the OU tree with every account, the guardrails at
 each level and the stacks in each account (Mermaid, or DOT). ``cost`` estimates the
-baseline's monthly cost from list prices and stated assumptions.
-``import-organization`` writes a starting config from an existing organisation (reads
+baseline's monthly cost from list prices and stated assumptions. ``execution-policy``
+derives the CloudFormation execution policies of an account's CDK bootstrap from the
+resource types its stacks hold. ``import-organization`` writes a starting config from an existing organisation (reads
 only, with the management account's credentials). ``gameday`` rehearses the alert path
 with GuardDuty sample findings (``--dry-run`` prints its calls without credentials); it
 exits 0 when every step passed, 1 when one failed, 2 on bad input or credentials it
@@ -197,6 +198,74 @@ def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
         f"synthesized from another config: its stacks are {names[0]}, ... and the config's "
         f"prefix is {prefix!r} (give with -c the config it was synthesized from)"
     )
+
+
+def _execution_policy(args: argparse.Namespace) -> int:
+    import json
+
+    from baseline.execution_policy import execution_policies
+    from baseline.operations import CommandError, created_account
+
+    try:
+        config = _checked_config(args.config)
+    except ConfigError as error:
+        return _refused(error)
+    problems: list[str] = []
+    account = created_account(config, args.account, problems)
+    if args.cdk_out is not None and not (args.cdk_out / "manifest.json").is_file():
+        problems.append(
+            f"--cdk-out {args.cdk_out}: no cloud assembly there (no manifest.json); run "
+            "`make synth` or give the directory `cdk synth` wrote"
+        )
+    if args.output_dir is not None and not args.output_dir.is_dir():
+        problems.append(f"--output-dir {args.output_dir}: not a directory; create it first")
+    if problems or account is None:
+        return _refused(CommandError(problems))
+    assert account.id is not None
+    prefix = config.organization.prefix
+
+    def derive(assembly_dir: Path) -> Any:
+        problem = _assembly_of_another_config(assembly_dir, prefix)
+        if problem:
+            raise ValueError(f"--cdk-out {assembly_dir}: {problem}")
+        return execution_policies(assembly_dir, str(account.id))
+
+    try:
+        if args.cdk_out is not None:
+            policies = derive(args.cdk_out)
+        else:
+            import tempfile
+
+            from baseline.app import build_app  # starts the CDK: only without --cdk-out
+
+            with tempfile.TemporaryDirectory() as outdir:
+                app, _ = build_app(config, outdir=outdir)
+                app.synth()
+                policies = derive(Path(outdir))
+    except (OSError, ValueError, KeyError) as error:
+        print(f"--account {args.account}: {error}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    if args.output_dir is None:
+        print(json.dumps(policies.documents, indent=2))
+        return 0
+    paths = {name: args.output_dir / f"{name}.json" for name in policies.documents}
+    for name, path in paths.items():
+        problem = _write_new(path, json.dumps(policies.documents[name], indent=2) + "\n")
+        if problem:
+            print(problem.replace("--output", "--output-dir", 1), file=sys.stderr)
+            return EXIT_INVALID_CONFIG
+    arns = [f"arn:aws:iam::{account.id}:policy/{prefix}/{name}" for name in paths]
+    print(
+        f"{account.name} ({account.id}): {len(policies.actions)} actions for "
+        f"{len(policies.resource_types)} resource types of {len(policies.stacks)} stacks"
+    )
+    for name, path in paths.items():
+        print(
+            f"aws iam create-policy --path /{prefix}/ --policy-name {name} "
+            f"--policy-document file://{path}"
+        )
+    print(f"cdk bootstrap ... --cloudformation-execution-policies {','.join(arns)}")
+    return 0
 
 
 def _checked_config(path: Path) -> LandingZoneConfig:
@@ -454,6 +523,22 @@ def _config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _execution_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    _config_argument(parser)
+    parser.add_argument("--account", required=True, help="the account (name or id)")
+    parser.add_argument(
+        "--cdk-out",
+        type=Path,
+        help="read this synthesized cloud assembly instead of synthesizing the config",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help="write each policy document into this directory as <name>.json (never over a "
+        "file) and print the commands that create them; default: print the documents",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: every command, each with its arguments."""
     summary = (__doc__ or "").split("\n\n")[0]  # the first paragraph: every command
@@ -502,6 +587,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="change an assumption, e.g. instances=20 (repeatable; the output lists them)",
     )
     cost.add_argument("--json", action="store_true", help="print JSON")
+    _execution_policy_arguments(
+        commands.add_parser(
+            "execution-policy",
+            help="the CloudFormation execution policies an account's CDK bootstrap names",
+        )
+    )
     importer = commands.add_parser(
         "import-organization",
         help="write a starting config from an existing organisation (reads only)",
@@ -568,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate": lambda a: _validate(a.path),
         "docs": lambda a: _docs(a.check),
         "report": _report,
+        "execution-policy": _execution_policy,
         "explain": _explain,
         "diagram": _diagram,
         "gameday": _gameday,
