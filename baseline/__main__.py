@@ -245,6 +245,12 @@ def _execution_policy(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as error:
         print(f"--account {args.account}: {error}", file=sys.stderr)
         return EXIT_INVALID_CONFIG
+    except ImportError:  # the schemas come with cfn-lint, in the dev extra (make setup)
+        print(
+            "the CloudFormation resource schemas (cfn-lint) are not installed: run make setup",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_CONFIG
     if args.output_dir is None:
         print(json.dumps(policies.documents, indent=2))
         return 0
