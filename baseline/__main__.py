@@ -242,12 +242,12 @@ def _execution_policy(args: argparse.Namespace) -> int:
                 app, _ = build_app(config, outdir=outdir)
                 app.synth()
                 policies = derive(Path(outdir))
-    except (OSError, ValueError, KeyError) as error:
-        print(f"--account {args.account}: {error}", file=sys.stderr)
-        return EXIT_INVALID_CONFIG
-    except ImportError:  # the schemas come with cfn-lint, in the dev extra (make setup)
+    except (OSError, ValueError, KeyError, ImportError) as error:
         print(
-            "the CloudFormation resource schemas (cfn-lint) are not installed: run make setup",
+            # the schemas come with cfn-lint, in the dev extra (make setup)
+            "the CloudFormation resource schemas (cfn-lint) are not installed: run make setup"
+            if isinstance(error, ImportError)
+            else f"--account {args.account}: {error}",
             file=sys.stderr,
         )
         return EXIT_INVALID_CONFIG
