@@ -3,7 +3,9 @@ the controls and guardrails that answer it, and whether their evidence is in the
 templates (``python -m baseline report``; the coverage section of docs/controls.md).
 
 A control's evidence is what its check finds; a guardrail's is the SCPs or RCPs in the
-templates that hold every one of its statements, exactly as the library writes them. A control of a part the config leaves out (``Control.applies_to``: no
+templates that hold every one of its statements, exactly as the library writes them, and
+are attached to a target (to the root, for a guardrail the config attaches there): a
+policy attached to nothing guards nothing. A control of a part the config leaves out (``Control.applies_to``: no
 ``packages:``, no forensics account, ...) is not applicable, unless its check finds that
 part broken. The report fails (``Coverage.complete`` is false) when an applicable control
 does not hold or an enabled guardrail is in no policy.
@@ -21,9 +23,10 @@ from typing import Any
 
 from baseline.config import AccountRole, LandingZoneConfig
 from baseline.controls import CONTROLS, Templates, resources
-from baseline.controls.model import FEATURES
+from baseline.controls.model import FEATURES, is_root
 from baseline.controls.practices import PRACTICES, Practice
 from baseline.guardrails import Guardrail, minify, select
+from baseline.guardrails.model import ROOT
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("text", "markdown", "json")
@@ -107,7 +110,9 @@ class Coverage:
         line each."""
         lines = [_why_not(c) for c in self.controls if not c.ok]
         lines += [
-            f"{g.id}: enabled but in no organisation policy" for g in self.guardrails if not g.found
+            f"{g.id}: enabled but in no attached organisation policy"
+            for g in self.guardrails
+            if not g.found
         ]
         return lines
 
@@ -126,13 +131,17 @@ def _why_not(control: ControlResult) -> str:
     return f"{control.id}: {'; '.join(x for x in (found, broken) if x)}"
 
 
-def _policy_statements(templates: Templates) -> dict[str, set[str]]:
-    """Policy name -> its statements as minified JSON, for every SCP and RCP."""
+def _policy_statements(templates: Templates, *, at_root: bool = False) -> dict[str, set[str]]:
+    """Policy name -> its statements as minified JSON, for every SCP and RCP attached to a
+    target (with ``at_root``, to the root)."""
     found: dict[str, set[str]] = {}
     for name, policy in resources(templates, "AWS::Organizations::Policy"):
         props = policy.get("Properties", {})
         if props.get("Type") not in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
             continue
+        targets = props.get("TargetIds") or []
+        if not targets or (at_root and not any(is_root(t) for t in targets)):
+            continue  # a policy attached to nothing (or not to the root) guards nothing there
         content = props.get("Content", {})
         parsed = json.loads(content) if isinstance(content, str) else content
         statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
@@ -173,9 +182,15 @@ def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Co
             )
         )
     by_control = {c.id: c for c in result.controls}
-    enabled, _ = select(config)
-    policies = _policy_statements(templates)
-    by_guardrail = {g.id: GuardrailResult(g.id, _carriers(g, policies)) for g in enabled}
+    enabled, attachments = select(config)
+    attached = _policy_statements(templates)
+    at_root = _policy_statements(templates, at_root=True)
+    by_guardrail = {
+        g.id: GuardrailResult(
+            g.id, _carriers(g, at_root if ROOT in attachments.get(g.id, []) else attached)
+        )
+        for g in enabled
+    }
     result.guardrails = list(by_guardrail.values())
     for practice in PRACTICES:
         result.practices.append(

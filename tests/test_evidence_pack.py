@@ -184,14 +184,44 @@ def test_a_guardrail_in_no_policy_is_missing(synthesized: Synthesized) -> None:
                 content["Statement"] = [s for s in content["Statement"] if s.get("Sid") != dropped]
     result = coverage(templates, synthesized.config, "edited")
     assert not result.complete
-    assert "SCP-ROOT-USER: enabled but in no organisation policy" in result.missing
+    assert "SCP-ROOT-USER: enabled but in no attached organisation policy" in result.missing
     assert "SCP-ROOT-USER (MISSING)" in render_text(result)
     assert "SCP-ROOT-USER (MISSING)" in render_markdown(result)
     # LZ-GR-02 checks the same statement, and misses it too
     assert result.missing == [
         "LZ-GR-02: no evidence in the templates",
-        "SCP-ROOT-USER: enabled but in no organisation policy",
+        "SCP-ROOT-USER: enabled but in no attached organisation policy",
     ]
+
+
+def _retarget(templates: dict[str, Any], sid: str, targets: list[Any]) -> None:
+    """Attach the organisation policies holding the statement ``sid`` to ``targets``."""
+    for resource in templates["Organization"]["Resources"].values():
+        if resource["Type"] == "AWS::Organizations::Policy":
+            statements = resource["Properties"]["Content"].get("Statement", [])
+            if any(s.get("Sid") == sid for s in statements):
+                resource["Properties"]["TargetIds"] = targets
+
+
+def test_a_guardrail_in_a_detached_policy_is_missing(synthesized: Synthesized) -> None:
+    """A policy attached to nothing guards nothing: the guardrails it carries are missing."""
+    templates = copy.deepcopy(synthesized.templates)
+    _retarget(templates, "RequireTheWorkloadBoundary", [])
+    result = coverage(templates, synthesized.config, "edited")
+    assert not result.complete
+    assert "SCP-PERMISSIONS-BOUNDARY: enabled but in no attached organisation policy" in (
+        result.missing
+    )
+
+
+def test_a_root_guardrail_attached_below_the_root_is_missing(synthesized: Synthesized) -> None:
+    """A guardrail the config attaches at the root, in a policy attached to an OU only."""
+    (root_user,) = [g for g in library(synthesized.config) if g.id == "SCP-ROOT-USER"]
+    templates = copy.deepcopy(synthesized.templates)
+    _retarget(templates, root_user.statements[0]["Sid"], ["ou-nw7k-w0rk10ad"])
+    result = coverage(templates, synthesized.config, "edited")
+    assert not result.complete
+    assert "SCP-ROOT-USER: enabled but in no attached organisation policy" in result.missing
 
 
 def test_the_report_refuses_a_directory_without_an_assembly(

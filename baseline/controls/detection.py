@@ -4,11 +4,30 @@ routing of findings to the security topic."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from baseline.controls.model import Control, Evidence, Templates, control, properties, resources
+from baseline.controls.model import (
+    SECURITY_TOOLING,
+    Control,
+    Evidence,
+    Templates,
+    control,
+    is_root,
+    properties,
+    resources,
+    tooled_regions,
+)
 
 CONTROLS: list[Control] = []
+
+#: The standards' ARNs (any region): AWS FSBP, and CIS AWS Foundations of v5.0.0 exactly.
+_FSBP = re.compile(
+    r"^arn:aws[a-z-]*:securityhub:[a-z0-9-]+::standards/aws-foundational-security-best-practices/v/"
+)
+_CIS_V5 = re.compile(
+    r"^arn:aws[a-z-]*:securityhub:[a-z0-9-]+::standards/cis-aws-foundations-benchmark/v/5\.0\.0$"
+)
 
 
 @control(
@@ -16,9 +35,9 @@ CONTROLS: list[Control] = []
     id="LZ-DET-01",
     title="GuardDuty, Inspector, Macie and Detective run for every member in every region",
     explanation=(
-        "In every governed region the four services are turned on for every member, and "
-        "the organisation settings make the audit account their delegated administrator "
-        "there."
+        "In every governed region that has a SecurityTooling stack, the four services are "
+        "turned on for every member, and the organisation settings make the audit account "
+        "their delegated administrator there."
     ),
     best_practices=("SEC04-BP01", "SEC04-BP02", "SEC06-BP01", "SEC07-BP03", "SEC06-BP05"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
@@ -26,18 +45,18 @@ CONTROLS: list[Control] = []
 def check_detective_services(templates: Templates) -> Evidence:
     """The audit account administers every service, turned on for every member, in every region."""
     evidence = Evidence()
-    designated: set[str] = set()
-    for _, settings in resources(templates, "Custom::OrganizationSettings"):
-        admins = properties(settings).get("ServiceAdministrators") or {}
-        designated |= {
-            f"{s}@{r}" for s in admins.get("Services", []) for r in admins.get("Regions", [])
-        }
+    wanted = {"guardduty", "inspector2", "macie2", "detective"}
+    turned_on: dict[str, set[str]] = {}
     for name, resource in resources(templates, "Custom::SecurityServices"):
-        region = name.split("/")[0].removeprefix("SecurityTooling-")
-        services = set(properties(resource).get("Services", []))
-        wanted = {"guardduty", "inspector2", "macie2", "detective"}
-        ok = wanted <= services and all(f"{s}@{region}" in designated for s in wanted)
-        evidence.record(f"{region}: {sorted(services)}", ok)
+        region = name.split("/")[0].removeprefix(SECURITY_TOOLING)
+        turned_on.setdefault(region, set()).update(properties(resource).get("Services", []))
+    # a region designated for a service, with security tooling, that turns nothing on counts
+    designated = {s: tooled_regions(templates, s) for s in wanted}
+    regions = set(turned_on).union(*designated.values())
+    for region in sorted(regions):
+        services = turned_on.get(region, set())
+        ok = wanted <= services and all(region in designated[s] for s in wanted)
+        evidence.record(f"{region}: {sorted(services) or 'no security services'}", ok)
     return evidence
 
 
@@ -47,24 +66,44 @@ def check_detective_services(templates: Templates) -> Evidence:
     title="Security Hub runs AWS FSBP and CIS v5.0.0 everywhere, findings aggregated",
     explanation=(
         "Every Security Hub configuration policy enables the service with the AWS "
-        "Foundational Security Best Practices and CIS AWS Foundations standards, and a "
-        "finding aggregator gathers every region's findings in the home region."
+        "Foundational Security Best Practices and CIS AWS Foundations v5.0.0 standards and "
+        "is associated with the organisation root, its stack's organisation configuration "
+        "is CENTRAL, and one finding aggregator in the home region links every other "
+        "region that runs the security tooling."
     ),
     best_practices=("SEC04-BP02", "SEC04-BP03", "SEC01-BP03"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
 )
 def check_security_hub_standards(templates: Templates) -> Evidence:
-    """Every configuration policy enables FSBP and CIS; a finding aggregator exists."""
+    """Every configuration policy enables FSBP and CIS v5.0.0 at the root, centrally; one
+    finding aggregator links the other regions."""
     evidence = Evidence()
     for name, policy in resources(templates, "AWS::SecurityHub::ConfigurationPolicy"):
         hub = properties(policy).get("ConfigurationPolicy", {}).get("SecurityHub", {})
-        standards = " ".join(hub.get("EnabledStandardIdentifiers", []))
+        standards = [str(s) for s in hub.get("EnabledStandardIdentifiers", [])]
         ok = (
             hub.get("ServiceEnabled") is True
-            and "foundational-security-best-practices" in standards
-            and "cis-aws-foundations" in standards
+            and any(_FSBP.search(s) for s in standards)
+            and any(_CIS_V5.search(s) for s in standards)
         )
         evidence.record(name, ok)
+        stack, logical_id = name.split("/", 1)
+        at_root = any(
+            properties(a).get("ConfigurationPolicyId") == {"Fn::GetAtt": [logical_id, "Id"]}
+            and properties(a).get("TargetType") == "ROOT"
+            and is_root(properties(a).get("TargetId"))
+            for _, a in resources({stack: templates[stack]}, "AWS::SecurityHub::PolicyAssociation")
+        )
+        if not at_root:
+            evidence.violations.append(f"{name}: not associated with the organisation root")
+        central = [
+            properties(c).get("ConfigurationType")
+            for _, c in resources(
+                {stack: templates[stack]}, "AWS::SecurityHub::OrganizationConfiguration"
+            )
+        ]
+        if not central or any(c != "CENTRAL" for c in central):
+            evidence.violations.append(f"{name}: its stack's configuration is not CENTRAL")
     # the security-services function makes the aggregator (Custom::FindingAggregator): it
     # must link every other region that runs the security tooling
     tooled = {

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from baseline.controls.model import (
+    SECURITY_TOOLING,
     Control,
     Evidence,
     Templates,
@@ -15,6 +16,7 @@ from baseline.controls.model import (
     control,
     properties,
     resources,
+    tooled_regions,
 )
 from baseline.handlers.remediation import CONTROLS as REMEDIATED_CONTROLS
 
@@ -129,10 +131,12 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
     id="LZ-IR-03",
     title="High findings on instances and credentials start containment in every region",
     explanation=(
-        "In every stack that administers GuardDuty, an enabled EventBridge rule sends "
-        "GuardDuty findings of severity 7 and above whose resource is an instance or an "
-        "access key to a function of that stack, which may assume the member accounts' "
-        "incident-responder role."
+        "In every stack that administers GuardDuty, and in the SecurityTooling stack of "
+        "every governed region where GuardDuty is delegated to the audit account (which "
+        "must turn GuardDuty on), an enabled EventBridge rule sends GuardDuty findings of "
+        "severity 7 and above whose resource is an instance or an access key to a "
+        "function of that stack, which may assume the member accounts' incident-responder "
+        "role."
     ),
     best_practices=("SEC10-BP06", "SEC10-BP07", "SEC04-BP04"),
     implemented_by="baseline.stacks.containment.ContainmentAutomation",
@@ -141,12 +145,16 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
 def check_containment_automated(templates: Templates) -> Evidence:
     """Each GuardDuty-administering stack has the rule, aimed at a function of its own."""
     evidence = Evidence()
+    governed = {f"{SECURITY_TOOLING}{r}" for r in tooled_regions(templates, "guardduty")}
     for stack, template in sorted(templates.items()):
         administers = any(
             r.get("Type") == "Custom::SecurityServices"
             and "guardduty" in r.get("Properties", {}).get("Services", [])
             for r in template.get("Resources", {}).values()
         )
+        if stack in governed and not administers:
+            evidence.violations.append(f"{stack} does not turn GuardDuty on")
+            continue
         if not administers:
             continue
         functions = {

@@ -4,6 +4,7 @@ to it, the organisation trail and the CIS monitoring alarms."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,7 +201,9 @@ def _session_logs_only(statement: dict[str, Any]) -> bool:
     explanation=(
         "Every trail is an organisation trail, multi-region, with global service events, "
         "log file validation and logging on, KMS-encrypted, delivering to an S3 bucket "
-        "and a CloudWatch Logs log group."
+        "and a CloudWatch Logs log group, and records every management event, read and "
+        "write: an advanced selector of eventCategory Management and no other field, or a "
+        "classic selector including management events of ReadWriteType All, none excluded."
     ),
     best_practices=("SEC04-BP01", "SEC04-BP02"),
     cis=("3.1", "3.2", "3.5"),
@@ -222,28 +225,191 @@ def check_organization_trail(templates: Templates) -> Evidence:
         problems += [
             k for k in ("KMSKeyId", "S3BucketName", "CloudWatchLogsLogGroupArn") if not props.get(k)
         ]
+        if not _records_all_management_events(props):
+            problems.append("management events (read and write)")
         evidence.record(f"{name}: {', '.join(problems)}" if problems else name, not problems)
     return evidence
 
 
-#: CIS v5.0.0 4.x recommendations -> an event name its metric filter must contain.
-_CIS_ALARM_EVENTS = {
-    "4.1": "UnauthorizedOperation",
-    "4.2": "ConsoleLogin",
-    "4.3": "Root",
-    "4.4": "PutRolePolicy",
-    "4.5": "StopLogging",
-    "4.6": "Failed authentication",
-    "4.7": "ScheduleKeyDeletion",
-    "4.8": "PutBucketPolicy",
-    "4.9": "StopConfigurationRecorder",
-    "4.10": "AuthorizeSecurityGroupIngress",
-    "4.11": "CreateNetworkAclEntry",
-    "4.12": "CreateInternetGateway",
-    "4.13": "CreateRoute",
-    "4.14": "CreateVpc",
-    "4.15": "LeaveOrganization",
+def _records_all_management_events(props: dict[str, Any]) -> bool:
+    """A trail's selectors take every management event, read and write (CIS 3.1; the 4.x
+    alarms read them). Without selectors CloudTrail records all of them."""
+    advanced = props.get("AdvancedEventSelectors")
+    classic = props.get("EventSelectors")
+    if advanced:
+        # one field, eventCategory = Management: a readOnly or eventSource field would narrow it
+        return any(
+            len(fields := selector.get("FieldSelectors", [])) == 1
+            and set(fields[0]) == {"Field", "Equals"}
+            and fields[0]["Field"] == "eventCategory"
+            and "Management" in as_list(fields[0]["Equals"])
+            for selector in advanced
+        )
+    if classic:
+        return any(
+            selector.get("IncludeManagementEvents", True) is True
+            and selector.get("ReadWriteType", "All") == "All"
+            and not selector.get("ExcludeManagementEventSources")
+            for selector in classic
+        )
+    return True
+
+
+#: CIS v5.0.0 4.x recommendations -> the event names its metric filter must match (every
+#: one the benchmark's pattern lists) and the other clauses its pattern must hold, as the
+#: benchmark writes them (spaces and double quotes do not count). Spelled out here, not
+#: imported from the construct: a pattern changed there must trip the check.
+_CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "4.1": ((), ('$.errorCode = "*UnauthorizedOperation"', '$.errorCode = "AccessDenied*"')),
+    "4.2": (("ConsoleLogin",), ('$.additionalEventData.MFAUsed != "Yes"',)),
+    "4.3": (
+        (),
+        (
+            '$.userIdentity.type = "Root"',
+            "$.userIdentity.invokedBy NOT EXISTS",
+            '$.eventType != "AwsServiceEvent"',
+        ),
+    ),
+    "4.4": (
+        (
+            "DeleteGroupPolicy",
+            "DeleteRolePolicy",
+            "DeleteUserPolicy",
+            "PutGroupPolicy",
+            "PutRolePolicy",
+            "PutUserPolicy",
+            "CreatePolicy",
+            "DeletePolicy",
+            "CreatePolicyVersion",
+            "DeletePolicyVersion",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "AttachUserPolicy",
+            "DetachUserPolicy",
+            "AttachGroupPolicy",
+            "DetachGroupPolicy",
+        ),
+        (),
+    ),
+    "4.5": (("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"), ()),
+    "4.6": (("ConsoleLogin",), ('$.errorMessage = "Failed authentication"',)),
+    "4.7": (("DisableKey", "ScheduleKeyDeletion"), ("$.eventSource = kms.amazonaws.com",)),
+    "4.8": (
+        (
+            "PutBucketAcl",
+            "PutBucketPolicy",
+            "PutBucketCors",
+            "PutBucketLifecycle",
+            "PutBucketReplication",
+            "DeleteBucketPolicy",
+            "DeleteBucketCors",
+            "DeleteBucketLifecycle",
+            "DeleteBucketReplication",
+        ),
+        ("$.eventSource = s3.amazonaws.com",),
+    ),
+    "4.9": (
+        (
+            "StopConfigurationRecorder",
+            "DeleteDeliveryChannel",
+            "PutDeliveryChannel",
+            "PutConfigurationRecorder",
+        ),
+        ("$.eventSource = config.amazonaws.com",),
+    ),
+    "4.10": (
+        (
+            "AuthorizeSecurityGroupIngress",
+            "AuthorizeSecurityGroupEgress",
+            "RevokeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress",
+            "CreateSecurityGroup",
+            "DeleteSecurityGroup",
+        ),
+        (),
+    ),
+    "4.11": (
+        (
+            "CreateNetworkAcl",
+            "CreateNetworkAclEntry",
+            "DeleteNetworkAcl",
+            "DeleteNetworkAclEntry",
+            "ReplaceNetworkAclEntry",
+            "ReplaceNetworkAclAssociation",
+        ),
+        (),
+    ),
+    "4.12": (
+        (
+            "CreateCustomerGateway",
+            "DeleteCustomerGateway",
+            "AttachInternetGateway",
+            "CreateInternetGateway",
+            "DeleteInternetGateway",
+            "DetachInternetGateway",
+        ),
+        (),
+    ),
+    "4.13": (
+        (
+            "CreateRoute",
+            "CreateRouteTable",
+            "ReplaceRoute",
+            "ReplaceRouteTableAssociation",
+            "DeleteRouteTable",
+            "DeleteRoute",
+            "DisassociateRouteTable",
+        ),
+        (),
+    ),
+    "4.14": (
+        (
+            "CreateVpc",
+            "DeleteVpc",
+            "ModifyVpcAttribute",
+            "AcceptVpcPeeringConnection",
+            "CreateVpcPeeringConnection",
+            "DeleteVpcPeeringConnection",
+            "RejectVpcPeeringConnection",
+            "AttachClassicLinkVpc",
+            "DetachClassicLinkVpc",
+            "DisableVpcClassicLink",
+            "EnableVpcClassicLink",
+        ),
+        (),
+    ),
+    "4.15": (
+        (
+            "AcceptHandshake",
+            "AttachPolicy",
+            "CreateAccount",
+            "CreateOrganizationalUnit",
+            "CreatePolicy",
+            "DeclineHandshake",
+            "DeleteOrganization",
+            "DeleteOrganizationalUnit",
+            "DeletePolicy",
+            "DetachPolicy",
+            "DisablePolicyType",
+            "EnablePolicyType",
+            "InviteAccountToOrganization",
+            "LeaveOrganization",
+            "MoveAccount",
+            "RemoveAccountFromOrganization",
+            "UpdatePolicy",
+            "UpdateOrganizationalUnit",
+        ),
+        ("$.eventSource = organizations.amazonaws.com",),
+    ),
 }
+
+#: ``$.eventName = Name`` in a pattern without spaces and quotes (``!=`` does not match).
+_EVENT_NAME = re.compile(r"\$\.eventName=([A-Za-z0-9]+)")
+
+
+def _bare(pattern: str) -> str:
+    """A filter pattern without spaces and double quotes, so that spelling does not count."""
+    return re.sub(r'[\s"]', "", pattern)
 
 
 @control(
@@ -251,28 +417,61 @@ _CIS_ALARM_EVENTS = {
     id="LZ-ALARM-01",
     title="CIS monitoring: a metric filter and an alarm for each of 4.1-4.15",
     explanation=(
-        "For each CIS 4.x recommendation a metric filter matches its event, and an alarm "
-        "on that filter's metric with threshold 1 notifies the security topic."
+        "Each CIS 4.x recommendation has a metric filter of its own whose pattern names "
+        "every event the benchmark lists for it and holds its other conditions (4.2 "
+        "without MFA, 4.3 the root user, ...), and an alarm on that filter's metric "
+        "(namespace and name, in its stack) at or above threshold 1 notifies a topic."
     ),
     best_practices=("SEC04-BP03", "SEC10-BP01"),
     cis=tuple(f"4.{i}" for i in range(1, 16)),
     implemented_by="baseline.constructs.security_alarms.SecurityAlarms",
 )
 def check_cis_alarms(templates: Templates) -> Evidence:
-    """Each CIS 4.x filter exists and an alarm on its metric notifies someone."""
+    """Each CIS 4.x item has its own complete filter, and an alarm on its metric notifies."""
     evidence = Evidence()
-    filters = list(resources(templates, "AWS::Logs::MetricFilter"))
-    alarms = [properties(a) for _, a in resources(templates, "AWS::CloudWatch::Alarm")]
-    for cis, event in _CIS_ALARM_EVENTS.items():
-        matching = [
-            properties(f)["MetricTransformations"][0]["MetricName"]
-            for _, f in filters
-            if event in str(properties(f).get("FilterPattern", ""))
-        ]
-        alarmed = [
-            a
-            for a in alarms
-            if a.get("MetricName") in matching and a.get("AlarmActions") and a.get("Threshold") == 1
-        ]
-        evidence.record(f"CIS {cis}", bool(alarmed))
+    alarmed = {
+        (name.split("/")[0], props.get("Namespace"), props.get("MetricName"))
+        for name, alarm in resources(templates, "AWS::CloudWatch::Alarm")
+        if (props := properties(alarm)).get("AlarmActions")
+        and props.get("Threshold") == 1
+        and props.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+    }
+    candidates: dict[str, list[str]] = {}
+    for cis, (events, clauses) in _CIS_ALARMS.items():
+        candidates[cis] = []
+        for name, metric_filter in resources(templates, "AWS::Logs::MetricFilter"):
+            props = properties(metric_filter)
+            pattern = _bare(str(props.get("FilterPattern", "")))
+            complete = set(events) <= set(_EVENT_NAME.findall(pattern)) and all(
+                _bare(clause) in pattern for clause in clauses
+            )
+            notifies = any(
+                (name.split("/")[0], m.get("MetricNamespace"), m.get("MetricName")) in alarmed
+                for m in props.get("MetricTransformations", [])
+            )
+            if complete and notifies:
+                candidates[cis].append(name)
+    matched = _one_each(candidates)
+    for cis in _CIS_ALARMS:
+        evidence.record(f"CIS {cis}: {matched.get(cis, 'no filter of its own')}", cis in matched)
     return evidence
+
+
+def _one_each(candidates: dict[str, list[str]]) -> dict[str, str]:
+    """Each item matched to one of its candidates, no candidate to two items (a maximum
+    bipartite matching: an item may move to another of its candidates to make room)."""
+    owner: dict[str, str] = {}  # candidate -> item
+
+    def place(item: str, tried: set[str]) -> bool:
+        for candidate in candidates[item]:
+            if candidate in tried:
+                continue
+            tried.add(candidate)
+            if candidate not in owner or place(owner[candidate], tried):
+                owner[candidate] = item
+                return True
+        return False
+
+    for item in candidates:
+        place(item, set())
+    return {item: candidate for candidate, item in owner.items()}

@@ -3,6 +3,7 @@ template sets up there (AWS Config, account settings, access roles)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -108,37 +109,102 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
     id="LZ-MB-03",
     title="Every member account gets the CIS account settings",
     explanation=(
-        "Every member template has the account-settings resource, and its function calls "
-        "the APIs that set the CIS password policy, EBS encryption by default, account S3 "
-        "Block Public Access and the instance metadata defaults, and that close the "
-        "default security groups."
+        "Every member template has the account-settings resource, home-region settings on "
+        "in the home region and default VPCs closed or deleted, and the function it names "
+        "calls from apply() the APIs that set the CIS password policy (length 14 or more, "
+        "24 passwords remembered), EBS encryption by default and account S3 Block Public "
+        "Access, and that close the default security groups."
     ),
     best_practices=("SEC08-BP02", "SEC06-BP02", "SEC05-BP01", "SEC02-BP01"),
     cis=("1.8", "1.9", "2.2.1", "2.1.4", "5.4"),
     implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
 )
 def check_member_account_settings(templates: Templates) -> Evidence:
-    """Every member template has the settings resource and code making each API call."""
+    """Every member template has the settings resource and code applying each setting."""
     evidence = Evidence()
     for name, member in _member_templates(templates).items():
         settings = list(resources({name: member}, "Custom::AccountSettings"))
-        functions = [
-            properties(f).get("Code", {}).get("ZipFile", "")
-            for _, f in resources({name: member}, "AWS::Lambda::Function")
-        ]
-        code = "\n".join(str(f) for f in functions)
-        needed = (
-            "update_account_password_policy",
-            "enable_ebs_encryption_by_default",
-            "put_public_access_block",
-            "modify_instance_metadata_defaults",
-            "revoke_security_group_ingress",
-        )
-        missing = [n for n in needed if n not in code]
-        evidence.record(
-            f"{name}: {', '.join(missing) or 'all settings'}", bool(settings) and not missing
-        )
+        if not settings:
+            evidence.violations.append(f"{name}: no account-settings resource")
+        for _, resource in settings:
+            props = properties(resource)
+            problems = []
+            home = props.get("HomeRegion")
+            in_home_region = home == "true" or (
+                isinstance(home, dict)
+                and len(home.get("Fn::If", [])) == 3
+                and home["Fn::If"][0] in member.get("Conditions", {})
+                and home["Fn::If"][1] == "true"
+            )
+            if not in_home_region:
+                problems.append("password policy and Block Public Access set in no region")
+            if props.get("DefaultVpcs") not in ("close_default_security_groups", "delete"):
+                problems.append(f"DefaultVpcs {props.get('DefaultVpcs')!r}")
+            token = props.get("ServiceToken", {})
+            function = member.get("Resources", {}).get(
+                token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None, {}
+            )
+            code = properties(function).get("Code", {}).get("ZipFile", "")
+            problems += _settings_code_problems(code if isinstance(code, str) else "")
+            evidence.record(f"{name}: {', '.join(problems) or 'all settings'}", not problems)
     return evidence
+
+
+#: The APIs the account-settings function must call from its apply().
+_SETTINGS_APIS = (
+    "update_account_password_policy",
+    "enable_ebs_encryption_by_default",
+    "put_public_access_block",
+    "revoke_security_group_ingress",
+)
+#: CIS 1.8 and 1.9: the least values of the password policy.
+_PASSWORD_MINIMUMS = {"MinimumPasswordLength": 14, "PasswordReusePrevention": 24}
+
+
+def _called(node: ast.AST) -> list[ast.Call]:
+    """Every call below a node of the syntax tree."""
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+
+
+def _call_name(call: ast.Call) -> str:
+    """The name a call calls: ``f`` of ``f(...)`` and of ``client.f(...)``."""
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return call.func.id if isinstance(call.func, ast.Name) else ""
+
+
+def _settings_code_problems(code: str) -> list[str]:
+    """What the account-settings function's code does not do: each API called by a
+    function that ``apply()`` calls (or by ``apply()`` itself), which the handler calls,
+    and the password policy's values."""
+    try:
+        module = ast.parse(code)
+    except SyntaxError:
+        return ["the function's code does not parse"]
+    functions = {f.name: f for f in module.body if isinstance(f, ast.FunctionDef)}
+    applied = (
+        {_call_name(c) for c in _called(functions["apply"])} if "apply" in functions else set()
+    )
+    handled = (
+        {_call_name(c) for c in _called(functions["handler"])} if "handler" in functions else set()
+    )
+    problems = [] if "apply" in handled else ["apply() not called by the handler"]
+    for api in _SETTINGS_APIS:
+        callers = [f for f, node in functions.items() if api in map(_call_name, _called(node))]
+        if not any(f == "apply" or f in applied for f in callers):
+            problems.append(f"{api} not called by apply()")
+    for call in _called(module):
+        if _call_name(call) == "update_account_password_policy":
+            values = {k.arg: k.value for k in call.keywords}
+            for key, least in _PASSWORD_MINIMUMS.items():
+                value = values.get(key)
+                if not (
+                    isinstance(value, ast.Constant)
+                    and isinstance(value.value, int)
+                    and value.value >= least
+                ):
+                    problems.append(f"{key} below {least}")
+    return problems
 
 
 @control(
@@ -149,7 +215,9 @@ def check_member_account_settings(templates: Templates) -> Evidence:
         "Every member template creates an audit read-only, an incident-responder and a "
         "support role; these and the break-glass role trust only named users or roles "
         "(by aws:PrincipalArn), and every statement of the break-glass role's trust "
-        "policy requires MFA."
+        "policy requires MFA. The support role has the AWSSupportAccess managed policy; "
+        "the audit role has only the SecurityAudit, ViewOnlyAccess or ReadOnlyAccess "
+        "managed policies, and no other policy of its own."
     ),
     best_practices=("SEC03-BP03", "SEC10-BP05", "SEC02-BP02"),
     cis=("1.17",),
@@ -167,6 +235,20 @@ def check_member_roles(templates: Templates) -> Evidence:
         for suffix in access[:3]:
             present = [n for n in roles if n.endswith(suffix)]
             evidence.record(f"{name}: role *{suffix}", bool(present))
+        for role_name, role in roles.items():
+            managed = [_aws_managed(a) for a in properties(role).get("ManagedPolicyArns", [])]
+            if role_name.endswith("-support"):
+                evidence.record(
+                    f"{name}: {role_name} has AWSSupportAccess", "AWSSupportAccess" in managed
+                )
+            if role_name.endswith("-audit-readonly"):
+                read_only = (
+                    bool(managed)
+                    and all(m in _READ_ONLY_POLICIES for m in managed)
+                    and not properties(role).get("Policies")
+                    and not _attached_policies(member, role_name)
+                )
+                evidence.record(f"{name}: {role_name} is read-only", read_only)
         for role_name, role in roles.items():
             if not role_name.endswith(access):
                 continue
@@ -187,6 +269,42 @@ def check_member_roles(templates: Templates) -> Evidence:
                 )
                 evidence.record(f"{name}: break-glass MFA", mfa)
     return evidence
+
+
+#: The AWS managed policies an audit read-only role may have: they read, never write.
+_READ_ONLY_POLICIES = ("SecurityAudit", "job-function/ViewOnlyAccess", "ReadOnlyAccess")
+
+_AWS_MANAGED = re.compile(r":iam::aws:policy/(.+)$")
+
+
+def _aws_managed(arn: Any) -> str | None:
+    """The path and name of an AWS managed policy (``job-function/ViewOnlyAccess``) from
+    its ARN, written out or joined with the partition; None for any other policy."""
+    if isinstance(arn, dict) and "Fn::Join" in arn:
+        separator, parts = arn["Fn::Join"]
+        arn = separator.join(p if isinstance(p, str) else "" for p in parts)
+    match = _AWS_MANAGED.search(arn) if isinstance(arn, str) else None
+    return match.group(1) if match else None
+
+
+def _attached_policies(member: Template, role_name: str) -> list[str]:
+    """Policies of the member template that attach themselves to the role of that name."""
+    logical_ids = {
+        logical_id
+        for logical_id, r in member.get("Resources", {}).items()
+        if r.get("Type") == "AWS::IAM::Role" and properties(r).get("RoleName") == role_name
+    }
+    found = []
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+        for name, policy in resources({"member": member}, kind):
+            props = properties(policy)
+            attached = [*as_list(props.get("Roles", [])), props.get("RoleName")]
+            if any(
+                a == role_name or (isinstance(a, dict) and a.get("Ref") in logical_ids)
+                for a in attached
+            ):
+                found.append(name)
+    return found
 
 
 _NAMED_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:user|role)/(.+)$")
@@ -252,7 +370,8 @@ def check_workload_boundary(templates: Templates) -> Evidence:
             evidence.record(f"{name}: {policy_name}", ok)
             boundary_names.add(policy_name)
     required = False
-    for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY"):
+    # a policy attached to nothing guards nothing; the guardrail belongs to OUs, not the root
+    for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY", below_root=True):
         for statement in as_list(content.get("Statement", [])):
             if statement.get("Effect") == "Deny" and "iam:createrole" in actions(statement):
                 named = condition_values(statement, "iam:PermissionsBoundary")
@@ -260,5 +379,7 @@ def check_workload_boundary(templates: Templates) -> Evidence:
                     evidence.found.append(f"{name}: {statement.get('Sid', '?')}")
                     required = True
     if not required:
-        evidence.violations.append("no SCP requires the workload boundary on new roles")
+        evidence.violations.append(
+            "no SCP attached to an OU requires the workload boundary on new roles"
+        )
     return evidence

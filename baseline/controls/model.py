@@ -171,6 +171,23 @@ def bucket_policies(templates: Templates) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+#: The stack of each region's security tooling: ``SecurityTooling-<region>``.
+SECURITY_TOOLING = "SecurityTooling-"
+
+
+def tooled_regions(templates: Templates, service: str) -> set[str]:
+    """The governed regions where the organisation settings make the audit account the
+    delegated administrator of ``service`` and the templates have a SecurityTooling stack."""
+    designated = {
+        region
+        for _, settings in resources(templates, "Custom::OrganizationSettings")
+        if service
+        in (admins := properties(settings).get("ServiceAdministrators") or {}).get("Services", [])
+        for region in admins.get("Regions", [])
+    }
+    return {r for r in designated if f"{SECURITY_TOOLING}{r}" in templates}
+
+
 # --- organisation policies ------------------------------------------------------------
 
 
@@ -181,14 +198,19 @@ def is_root(target: Any) -> bool:
 
 
 def org_policies(
-    templates: Templates, policy_type: str, *, at_root: bool = False
+    templates: Templates, policy_type: str, *, at_root: bool = False, below_root: bool = False
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(name, parsed content) of each organisation policy of a type, optionally at the root."""
+    """(name, parsed content) of each organisation policy of a type, optionally only those
+    attached to the root (``at_root``) or to a target other than the root (``below_root``:
+    an OU or an account)."""
     for name, policy in resources(templates, "AWS::Organizations::Policy"):
         props = properties(policy)
         if props.get("Type") != policy_type:
             continue
-        if at_root and not any(is_root(t) for t in props.get("TargetIds", [])):
+        targets = props.get("TargetIds") or []
+        if at_root and not any(is_root(t) for t in targets):
+            continue
+        if below_root and all(is_root(t) for t in targets):
             continue
         content = props.get("Content", {})
         parsed: dict[str, Any] = json.loads(content) if isinstance(content, str) else content

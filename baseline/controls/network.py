@@ -8,8 +8,10 @@ with it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from baseline.controls.model import (
@@ -18,7 +20,9 @@ from baseline.controls.model import (
     Template,
     Templates,
     actions,
+    as_list,
     control,
+    org_policies,
     properties,
     resources,
     root_denies,
@@ -135,8 +139,10 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
     title="Spoke VPCs reach only the hub's inspected egress path",
     explanation=(
         "Every transit gateway turns off its default route table association and "
-        "propagation, and associates spokes by default with one route table that has a "
-        "route to 0.0.0.0/0 (the egress path) and black-holes the workload ranges."
+        "propagation, and associates spokes by default with one route table, which is not "
+        "the table they propagate to, has a route to 0.0.0.0/0 through the attachment of "
+        "a VPC with a Network Firewall (the egress path), and black-holes every range of "
+        "the firewall policies' HOME_NET (the workload ranges)."
     ),
     best_practices=("SEC05-BP01", "SEC05-BP02"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
@@ -146,31 +152,90 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
     evidence = Evidence()
     for name, gateway in resources(templates, "AWS::EC2::TransitGateway"):
         props = properties(gateway)
-        defaults = _in_stack(templates, name, "Custom::TransitGatewayDefaults")
+        defaults = [
+            properties(d) for d in _in_stack(templates, name, "Custom::TransitGatewayDefaults")
+        ]
         routes = [
             properties(r) for r in _in_stack(templates, name, "AWS::EC2::TransitGatewayRoute")
         ]
-        spokes = [d["Properties"]["AssociationDefaultRouteTableId"] for d in defaults]
-        out = [
-            r
-            for r in routes
-            if r.get("DestinationCidrBlock") == _WORLD
-            and r.get("TransitGatewayRouteTableId") in spokes
-        ]
-        holes = [
-            r
-            for r in routes
-            if r.get("Blackhole") is True and r.get("TransitGatewayRouteTableId") in spokes
-        ]
-        ok = (
-            props.get("DefaultRouteTableAssociation") == "disable"
-            and props.get("DefaultRouteTablePropagation") == "disable"
-            and len(defaults) == 1
-            and bool(out)
-            and bool(holes)
-        )
-        evidence.record(name, ok)
+        problems = []
+        if props.get("DefaultRouteTableAssociation") != "disable":
+            problems.append("default route table association on")
+        if props.get("DefaultRouteTablePropagation") != "disable":
+            problems.append("default route table propagation on")
+        if len(defaults) != 1:
+            problems.append(f"{len(defaults)} default route table settings (one)")
+        for default in defaults:
+            spokes = default.get("AssociationDefaultRouteTableId")
+            propagation = default.get("PropagationDefaultRouteTableId")
+            if not spokes or not propagation or propagation == spokes:
+                # spokes propagating their ranges into their own table would reach each
+                # other by those more specific routes, around the firewall
+                problems.append("spokes propagate into the table they are associated with")
+            spoke_routes = [r for r in routes if r.get("TransitGatewayRouteTableId") == spokes]
+            egress = _inspected_attachments(templates, name)
+            if not any(
+                r.get("DestinationCidrBlock") == _WORLD
+                and r.get("Blackhole") is not True
+                and r.get("TransitGatewayAttachmentId") in egress
+                for r in spoke_routes
+            ):
+                problems.append("no route to 0.0.0.0/0 through the inspected egress VPC")
+            holes = [
+                ipaddress.ip_network(r["DestinationCidrBlock"], strict=False)
+                for r in spoke_routes
+                if r.get("Blackhole") is True and isinstance(r.get("DestinationCidrBlock"), str)
+            ]
+            home = _home_net(templates, name)
+            open_ranges = [str(n) for n in home if not any(_within(n, h) for h in holes)]
+            if not home or open_ranges:
+                problems.append(
+                    f"workload ranges not black-holed: {', '.join(open_ranges) or 'no HOME_NET'}"
+                )
+        evidence.record(f"{name}: {'; '.join(problems)}" if problems else name, not problems)
     return evidence
+
+
+def _inspected_attachments(templates: Templates, name: str) -> list[dict[str, Any]]:
+    """``Ref``s to the transit gateway attachments of ``name``'s stack whose VPC has a
+    Network Firewall."""
+    stack = name.split("/", 1)[0]
+    inspected = [
+        properties(f).get("VpcId")
+        for f in _in_stack(templates, name, "AWS::NetworkFirewall::Firewall")
+    ]
+    return [
+        {"Ref": attachment.split("/", 1)[1]}
+        for attachment, resource in resources(
+            {stack: templates[stack]}, "AWS::EC2::TransitGatewayVpcAttachment"
+        )
+        if properties(resource).get("VpcId") in inspected
+    ]
+
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _within(inner: _Network, outer: _Network) -> bool:
+    """Every address of ``inner`` is in ``outer``."""
+    return inner.version == outer.version and int(outer.network_address) <= int(
+        inner.network_address
+    ) <= int(inner.broadcast_address) <= int(outer.broadcast_address)
+
+
+def _home_net(templates: Templates, name: str) -> list[_Network]:
+    """The HOME_NET ranges of the firewall policies of ``name``'s stack: the workloads'."""
+    return [
+        ipaddress.ip_network(cidr, strict=False)
+        for policy in _in_stack(templates, name, "AWS::NetworkFirewall::FirewallPolicy")
+        for cidr in properties(policy)
+        .get("FirewallPolicy", {})
+        .get("PolicyVariables", {})
+        .get("RuleVariables", {})
+        .get("HOME_NET", {})
+        .get("Definition", [])
+        if isinstance(cidr, str)
+    ]
 
 
 @control(
@@ -230,14 +295,16 @@ def check_egress_inspected(templates: Templates) -> Evidence:
     title="DNS Firewall blocks the AWS managed malware and botnet domain lists",
     explanation=(
         "Every Route 53 Resolver DNS Firewall rule group blocks the AWS managed malware "
-        "and botnet command-and-control domain lists, its stack logs DNS queries, and "
-        "every query logging configuration delivers to S3 (the log archive)."
+        "and botnet command-and-control domain lists and is associated with a VPC of its "
+        "stack, its stack logs DNS queries, and every query logging configuration "
+        "delivers to S3 (the log archive) and is associated with a VPC of its stack."
     ),
     best_practices=("SEC05-BP03", "SEC04-BP01", "SEC05-BP04"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
 )
 def check_dns_firewall(templates: Templates) -> Evidence:
-    """The AWS managed malware and botnet lists are blocked; DNS queries are logged to S3."""
+    """The AWS managed malware and botnet lists are blocked in a VPC; its DNS queries are
+    logged to S3."""
     evidence = Evidence()
     wanted = ("AWSManagedDomainsMalwareDomainList", "AWSManagedDomainsBotnetCommandandControl")
     for name, group in resources(templates, "AWS::Route53Resolver::FirewallRuleGroup"):
@@ -247,12 +314,82 @@ def check_dns_firewall(templates: Templates) -> Evidence:
             if r.get("Action") == "BLOCK"
         )
         evidence.record(name, all(w in blocked for w in wanted))
+        if not _associated_with_a_vpc(
+            templates,
+            name,
+            "AWS::Route53Resolver::FirewallRuleGroupAssociation",
+            "FirewallRuleGroupId",
+            "VpcId",
+        ):
+            evidence.violations.append(f"{name}: associated with no VPC of its stack")
         if not _in_stack(templates, name, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
             evidence.violations.append(f"{name}: DNS queries of its stack not logged")
     for name, config in resources(templates, "AWS::Route53Resolver::ResolverQueryLoggingConfig"):
         to_s3 = str(properties(config).get("DestinationArn", "")).startswith("arn:aws:s3:::")
         evidence.record(name, to_s3)
+        if not _associated_with_a_vpc(
+            templates,
+            name,
+            "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation",
+            "ResolverQueryLogConfigId",
+            "ResourceId",
+        ):
+            evidence.violations.append(f"{name}: associated with no VPC of its stack")
     return evidence
+
+
+def _associated_with_a_vpc(
+    templates: Templates, name: str, association_type: str, reference: str, vpc: str
+) -> bool:
+    """An association of its stack names the resource ``name`` (``stack/logical id``, by
+    ``Fn::GetAtt [id, Id]`` in the ``reference`` property) and a VPC of that stack (by
+    ``Ref`` in the ``vpc`` property)."""
+    stack, logical_id = name.split("/", 1)
+    vpcs = {n.split("/", 1)[1] for n, _ in resources({stack: templates[stack]}, "AWS::EC2::VPC")}
+    return any(
+        properties(a).get(reference) == {"Fn::GetAtt": [logical_id, "Id"]}
+        and isinstance(properties(a).get(vpc), dict)
+        and properties(a)[vpc].get("Ref") in vpcs
+        for a in _in_stack(templates, name, association_type)
+    )
+
+
+#: Changes to the hub that only the baseline's principals may make (LZ-NET-05), one list
+#: per part of the hub: every one must be denied at the root.
+_HUB_CHANGES = {
+    "firewalls": (
+        "network-firewall:UpdateFirewallPolicy",
+        "network-firewall:UpdateRuleGroup",
+        "network-firewall:UpdateLoggingConfiguration",
+        "network-firewall:DeleteFirewall",
+        "network-firewall:DisassociateSubnets",
+    ),
+    "routing": (
+        "ec2:CreateTransitGatewayRoute",
+        "ec2:ReplaceTransitGatewayRoute",
+        "ec2:DeleteTransitGatewayRoute",
+        "ec2:ModifyTransitGateway",
+        "ec2:EnableTransitGatewayRouteTablePropagation",
+        "ec2:AssociateTransitGatewayRouteTable",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+        "ec2:DeleteRoute",
+    ),
+    "DNS Firewall": (
+        "route53resolver:DisassociateFirewallRuleGroup",
+        "route53resolver:UpdateFirewallRule",
+        "route53resolver:DeleteFirewallRule",
+        "route53resolver:DeleteFirewallRuleGroup",
+        "route53resolver:UpdateFirewallDomains",
+        "route53resolver:DeleteResolverQueryLogConfig",
+    ),
+    "sharing": (
+        "ram:AssociateResourceShare",
+        "ram:DisassociateResourceShare",
+        "ram:UpdateResourceShare",
+        "ram:DeleteResourceShare",
+    ),
+}
 
 
 @control(
@@ -261,19 +398,49 @@ def check_dns_firewall(templates: Templates) -> Evidence:
     applies_to="network_hub",
     title="The hub's network controls change only through the baseline's principals",
     explanation=(
-        "An SCP attached at the root denies changing the hub's firewalls, routing, DNS "
-        "Firewall and sharing, and the landing zone's own tag, to every principal but "
-        "the baseline's."
+        "Deny statements of SCPs attached at the root, each exempting only principals named "
+        "by aws:PrincipalArn, together deny every listed change to the hub's firewalls, "
+        "routing (transit gateway and VPC routes), DNS Firewall and resource sharing."
     ),
     best_practices=("SEC05-BP02", "SEC05-BP03", "SEC01-BP06"),
     implemented_by="baseline.guardrails.scps (SCP-NETWORK-HUB-PROTECT)",
 )
 def check_hub_protected(templates: Templates) -> Evidence:
-    """An SCP at the root denies updating the hub's firewalls or its transit gateway."""
-    return root_denies(
-        templates,
-        "SERVICE_CONTROL_POLICY",
-        lambda s: {"network-firewall:update*", "ec2:modifytransitgateway"} & actions(s) != set(),
+    """Every listed change to the hub is denied at the root to all but named principals."""
+    evidence = Evidence()
+    exempting = root_denies(templates, "SERVICE_CONTROL_POLICY", _exempts_only_principals)
+    statements = {
+        f"{name}: {statement.get('Sid', '?')}": actions(statement)
+        for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY", at_root=True)
+        for statement in as_list(content.get("Statement", []))
+    }
+    for part, changes in _HUB_CHANGES.items():
+        for change in changes:
+            denied_by = [
+                found
+                for found in exempting.found
+                if any(fnmatchcase(change.lower(), a) for a in statements[found])
+            ]
+            evidence.record(
+                f"{part}: {change}: {denied_by[0] if denied_by else 'not denied at the root'}",
+                bool(denied_by),
+            )
+    return evidence
+
+
+#: Condition keys that leave a hub Deny whole: who asks (the exemption) and which
+#: resource (the kit's tag, the forensics account left out). A key of the request (such
+#: as ``aws:TagKeys``) would let the same change through without it.
+_RESOURCE_SCOPE_KEYS = ("aws:principalarn", "aws:resourceaccount", "aws:resourcetag/")
+
+
+def _exempts_only_principals(statement: dict[str, Any]) -> bool:
+    """A Deny that exempts principals by ``aws:PrincipalArn`` (ArnNotLike) and is otherwise
+    narrowed only to the resources it protects."""
+    conditions = statement.get("Condition", {})
+    keys = [key.lower() for block in conditions.values() for key in block]
+    return bool(conditions.get("ArnNotLike", {}).get("aws:PrincipalArn")) and all(
+        key.startswith(_RESOURCE_SCOPE_KEYS) for key in keys
     )
 
 

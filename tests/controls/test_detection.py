@@ -131,3 +131,54 @@ def test_fails_without_the_root_access_key_rule(synthesized: Synthesized) -> Non
                     del stack["Resources"][logical_id]
 
     assert_weakening_breaks("LZ-DET-05", drop, synthesized)
+
+
+def _drop_security_services(region: str) -> Weakening:
+    """A weakening: the region's SecurityTooling stack turns no service on."""
+
+    def drop(templates: MutableTemplates) -> None:
+        stack = templates[f"SecurityTooling-{region}"]["Resources"]
+        for logical_id, resource in list(stack.items()):
+            if resource["Type"] == "Custom::SecurityServices":
+                del stack[logical_id]
+
+    return drop
+
+
+def test_fails_when_a_governed_region_turns_no_service_on(synthesized: Synthesized) -> None:
+    assert_weakening_breaks("LZ-DET-01", _drop_security_services("us-east-1"), synthesized)
+
+
+def _drop_root_association(templates: MutableTemplates) -> None:
+    for template in templates.values():
+        for logical_id, resource in list(template["Resources"].items()):
+            if resource["Type"] == "AWS::SecurityHub::PolicyAssociation":
+                del template["Resources"][logical_id]
+
+
+def _cis_v1_2(templates: MutableTemplates) -> None:
+    hub = first(templates, "AWS::SecurityHub::ConfigurationPolicy")["Properties"][
+        "ConfigurationPolicy"
+    ]["SecurityHub"]
+    hub["EnabledStandardIdentifiers"] = [
+        s.replace("/v/5.0.0", "/v/1.2.0") for s in hub["EnabledStandardIdentifiers"]
+    ]
+
+
+def _local_configuration(templates: MutableTemplates) -> None:
+    first(templates, "AWS::SecurityHub::OrganizationConfiguration")["Properties"].update(
+        ConfigurationType="LOCAL"
+    )
+
+
+def _link_no_region(templates: MutableTemplates) -> None:
+    first(templates, "Custom::FindingAggregator")["Properties"]["LinkedRegions"] = []
+
+
+@pytest.mark.parametrize(
+    "weaken", [_drop_root_association, _cis_v1_2, _local_configuration, _link_no_region]
+)
+def test_fails_when_security_hub_is_not_everywhere_with_cis_v5(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-DET-02", weaken, synthesized)

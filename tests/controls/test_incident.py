@@ -128,3 +128,16 @@ def test_fails_when_remediation_cannot_act_in_the_accounts(synthesized: Synthesi
                         statement["Action"] = "sts:GetCallerIdentity"
 
     assert_weakening_breaks("LZ-IR-04", no_role, synthesized)
+
+
+def test_fails_when_a_governed_region_does_not_run_guardduty(synthesized: Synthesized) -> None:
+    """Without GuardDuty in us-east-1 nothing there starts containment, although its
+    SecurityTooling stack still has the rule."""
+
+    def drop(templates: MutableTemplates) -> None:
+        stack = templates["SecurityTooling-us-east-1"]["Resources"]
+        for logical_id, resource in list(stack.items()):
+            if resource["Type"] == "Custom::SecurityServices":
+                del stack[logical_id]
+
+    assert_weakening_breaks("LZ-IR-03", drop, synthesized)

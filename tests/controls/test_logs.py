@@ -127,3 +127,73 @@ def test_fails_when_session_logs_come_from_outside_the_organisation(
                         statement.pop("Condition")
 
     assert_weakening_breaks("LZ-LOG-04", anyone, synthesized)
+
+
+def _drop_alarm_pair(metric_name: str) -> Weakening:
+    """A weakening: remove the metric filter of a metric and the alarm on it."""
+
+    def drop(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            held = template["Resources"]
+            for logical_id, resource in list(held.items()):
+                props = resource.get("Properties", {})
+                metrics = [m.get("MetricName") for m in props.get("MetricTransformations", [])]
+                if metric_name in (props.get("MetricName"), *metrics) and resource["Type"] in (
+                    "AWS::Logs::MetricFilter",
+                    "AWS::CloudWatch::Alarm",
+                ):
+                    del held[logical_id]
+
+    return drop
+
+
+def _set_pattern(metric_name: str, pattern: str) -> Weakening:
+    """A weakening: the filter of a metric matches ``pattern`` instead."""
+    return lambda t: first(
+        t,
+        "AWS::Logs::MetricFilter",
+        lambda f: f["Properties"]["MetricTransformations"][0]["MetricName"] == metric_name,
+    )["Properties"].update(FilterPattern=pattern)
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        # other filters name PutRolePolicy (the responder's) and ConsoleLogin (4.6): they
+        # must not stand in for the deleted 4.4 and 4.2 filters
+        _drop_alarm_pair("IamPolicyChanges"),
+        _drop_alarm_pair("ConsoleSigninWithoutMfa"),
+        _set_pattern("IamPolicyChanges", "{ ($.eventName = PutRolePolicy) }"),
+        _set_pattern(
+            "ConsoleSigninWithoutMfa",
+            '{ ($.eventName = "ConsoleLogin") && ($.userIdentity.type = "IAMUser") }',
+        ),
+    ],
+    ids=["4.4 deleted", "4.2 deleted", "4.4 one event", "4.2 without MFA"],
+)
+def test_fails_when_a_cis_alarm_is_missing_or_incomplete(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-ALARM-01", weaken, synthesized)
+
+
+def test_fails_when_the_trail_records_no_management_events(synthesized: Synthesized) -> None:
+    def no_management_events(templates: MutableTemplates) -> None:
+        props = first(templates, "AWS::CloudTrail::Trail")["Properties"]
+        props.pop("AdvancedEventSelectors", None)
+        props["EventSelectors"] = [{"IncludeManagementEvents": False, "ReadWriteType": "WriteOnly"}]
+
+    assert_weakening_breaks("LZ-TRAIL-01", no_management_events, synthesized)
+
+
+def test_fails_when_the_trail_records_only_write_management_events(
+    synthesized: Synthesized,
+) -> None:
+    def write_only(templates: MutableTemplates) -> None:
+        for selector in first(templates, "AWS::CloudTrail::Trail")["Properties"][
+            "AdvancedEventSelectors"
+        ]:
+            if {"Field": "eventCategory", "Equals": ["Management"]} in selector["FieldSelectors"]:
+                selector["FieldSelectors"].append({"Field": "readOnly", "Equals": ["false"]})
+
+    assert_weakening_breaks("LZ-TRAIL-01", write_only, synthesized)

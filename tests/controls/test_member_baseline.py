@@ -136,3 +136,85 @@ def test_fails_when_an_access_role_trusts_more_than_named_principals(
     suffix: str, arns: list[str] | None, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-MB-04", _set_principal_arns(suffix, arns), synthesized)
+
+
+def _role(member: dict[str, Any], suffix: str) -> dict[str, Any]:
+    (role,) = [
+        r
+        for r in member_resources(member, "AWS::IAM::Role")
+        if str(r["Properties"].get("RoleName", "")).endswith(suffix)
+    ]
+    return role
+
+
+def _support_without_support_access(templates: MutableTemplates) -> None:
+    edit_member_template(
+        templates, lambda m: _role(m, "-support")["Properties"].update(ManagedPolicyArns=[])
+    )
+
+
+def _audit_with_administrator_access(templates: MutableTemplates) -> None:
+    edit_member_template(
+        templates,
+        lambda m: _role(m, "-audit-readonly")["Properties"].update(
+            ManagedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"]
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "weaken", [_support_without_support_access, _audit_with_administrator_access]
+)
+def test_fails_when_an_access_role_has_the_wrong_permissions(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-MB-04", weaken, synthesized)
+
+
+def test_fails_when_the_boundary_guardrail_is_attached_to_nothing(
+    synthesized: Synthesized,
+) -> None:
+    def detach(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::Organizations::Policy"):
+            statements = policy["Properties"]["Content"].get("Statement", [])
+            if any(s.get("Sid") == "RequireTheWorkloadBoundary" for s in statements):
+                policy["Properties"]["TargetIds"] = []
+
+    assert_weakening_breaks("LZ-MB-05", detach, synthesized)
+
+
+def _edit_settings_code(old: str, new: str) -> Weakening:
+    """A weakening: the account-settings function's code with ``old`` replaced."""
+
+    def edit(member: dict[str, Any]) -> None:
+        (function,) = member_resources(member, "AWS::Lambda::Function")
+        code = function["Properties"]["Code"]
+        assert old in code["ZipFile"], old
+        code["ZipFile"] = code["ZipFile"].replace(old, new)
+
+    return lambda t: edit_member_template(t, edit)
+
+
+def _never_in_the_home_region(templates: MutableTemplates) -> None:
+    edit_member_template(
+        templates,
+        lambda m: member_resources(m, "Custom::AccountSettings")[0]["Properties"].update(
+            HomeRegion="false"
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _edit_settings_code("MinimumPasswordLength=14", "MinimumPasswordLength=8"),
+        _edit_settings_code("PasswordReusePrevention=24", "PasswordReusePrevention=1"),
+        _edit_settings_code(" default_vpcs(p, ec2)\n", " pass\n"),
+        _never_in_the_home_region,
+    ],
+    ids=["length 8", "reuse 1", "default VPCs left open", "home region never"],
+)
+def test_fails_when_the_account_settings_are_weaker_than_cis(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-MB-03", weaken, synthesized)

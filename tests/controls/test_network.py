@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from baseline.controls import resources
 from tests.conftest import Synthesized
 from tests.controls.helpers import (
     MutableTemplates,
@@ -200,3 +201,52 @@ def test_fails_without_the_domain_allow_list_after_the_signatures(
     weaken: Weakening, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-NET-03", weaken, synthesized)
+
+
+def _spokes_propagate_to_their_own_table(templates: MutableTemplates) -> None:
+    for _, defaults in resources(templates, "Custom::TransitGatewayDefaults"):
+        props = defaults["Properties"]
+        props["PropagationDefaultRouteTableId"] = props["AssociationDefaultRouteTableId"]
+
+
+def _black_hole_elsewhere(templates: MutableTemplates) -> None:
+    for _, route in resources(templates, "AWS::EC2::TransitGatewayRoute"):
+        if route["Properties"].get("Blackhole") is True:
+            route["Properties"]["DestinationCidrBlock"] = "192.0.2.0/24"
+
+
+@pytest.mark.parametrize("weaken", [_spokes_propagate_to_their_own_table, _black_hole_elsewhere])
+def test_fails_when_spokes_can_reach_each_other(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-NET-02", weaken, synthesized)
+
+
+def _drop_every(resource_type: str) -> Weakening:
+    def drop(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            for logical_id, resource in list(template["Resources"].items()):
+                if resource["Type"] == resource_type:
+                    del template["Resources"][logical_id]
+
+    return drop
+
+
+@pytest.mark.parametrize(
+    "association",
+    [
+        "AWS::Route53Resolver::FirewallRuleGroupAssociation",
+        "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation",
+    ],
+)
+def test_fails_when_dns_firewall_or_query_logging_is_attached_to_no_vpc(
+    association: str, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-NET-04", _drop_every(association), synthesized)
+
+
+@pytest.mark.parametrize("sid", ["ProtectHubRoutingAndDns", "ProtectHubFirewalls"])
+def test_fails_when_one_part_of_the_hub_is_left_unprotected(
+    sid: str, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-NET-05", drop_scp_statements(sid), synthesized)
