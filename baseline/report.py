@@ -8,7 +8,9 @@ are attached to a target (to the root, for a guardrail the config attaches there
 policy attached to nothing guards nothing. A control of a part the config leaves out (``Control.applies_to``: no
 ``packages:``, no forensics account, ...) is not applicable, unless its check finds that
 part broken. The report fails (``Coverage.complete`` is false) when an applicable control
-does not hold or an enabled guardrail is in no policy.
+does not hold, an enabled guardrail is in no policy, or a practice is answered by nothing
+here: none of its controls holds (a control that does not apply answers nothing), none of
+its guardrails or repository files is found, and it has no customer step.
 
 No CDK here: it reads templates, the config and the registries.
 """
@@ -105,14 +107,26 @@ class Coverage:
     guardrails: list[GuardrailResult] = field(default_factory=list)
 
     @property
+    def unanswered(self) -> list[PracticeCoverage]:
+        """The practices nothing answers here: no control of theirs holds (those of a part
+        the config leaves out do not apply), no guardrail of theirs is found, no file of
+        theirs is present, and they have no customer step."""
+        return [p for p in self.practices if not p.by_the_kit and not p.practice.customer]
+
+    @property
     def missing(self) -> list[str]:
-        """Each applicable control that does not hold and each guardrail in no policy, one
-        line each."""
+        """Each applicable control that does not hold, each guardrail in no policy and each
+        practice nothing answers, one line each."""
         lines = [_why_not(c) for c in self.controls if not c.ok]
         lines += [
             f"{g.id}: enabled but in no attached organisation policy"
             for g in self.guardrails
             if not g.found
+        ]
+        lines += [
+            f"{p.practice.id}: answered by nothing in this config"
+            f"{f' ({_control_cell(p.controls)})' if p.controls else ''}, and no customer step"
+            for p in self.unanswered
         ]
         return lines
 
@@ -241,7 +255,8 @@ def _guardrail_cell(guardrails: Iterable[GuardrailResult]) -> str:
 
 def _summary(result: Coverage) -> str:
     by_kit = sum(p.by_the_kit for p in result.practices)
-    customer_only = sum(not p.by_the_kit for p in result.practices)
+    unanswered = len(result.unanswered)
+    customer_only = sum(not p.by_the_kit for p in result.practices) - unanswered
     shared = sum(p.by_the_kit and bool(p.practice.customer) for p in result.practices)
     holding = sum(c.holds for c in result.controls)
     not_applicable = sum(bool(c.not_applicable) for c in result.controls)
@@ -250,7 +265,8 @@ def _summary(result: Coverage) -> str:
     )
     return (
         f"{len(result.practices)} best practices: {by_kit} answered by the kit ({shared} of "
-        f"them with a customer step too), {customer_only} the customer's alone; "
+        f"them with a customer step too), {customer_only} the customer's alone"
+        f"{f', {unanswered} answered by nothing' if unanswered else ''}; "
         f"{holding} of {len(result.controls)} controls hold"
         f"{f' ({not_applicable} not applicable to this config)' if not_applicable else ''}, "
         f"{sum(g.found for g in result.guardrails)} of {len(result.guardrails)} guardrails "

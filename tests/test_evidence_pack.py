@@ -346,3 +346,35 @@ def test_every_feature_a_control_applies_to_is_decided_from_the_config() -> None
 
     assert set(APPLIES) == set(FEATURES)
     assert {c.applies_to for c in CONTROLS} - {""} <= set(FEATURES)
+
+
+def test_a_practice_the_config_leaves_unanswered_makes_the_report_incomplete(
+    synthesized: Synthesized, example_data: dict[str, object]
+) -> None:
+    """Without the hub and the forensics account, the network controls do not apply. The
+    practices only they answer, with no customer step, are answered by nothing: the
+    report names them and is not complete, though no applicable control fails."""
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    data["network"]["hub"] = False  # type: ignore[index]
+    data["accounts"] = [
+        a
+        for a in data["accounts"]  # type: ignore[attr-defined]
+        if a.get("role") != "forensics"
+    ]
+    templates = {
+        k: v
+        for k, v in synthesized.templates.items()
+        if not k.startswith("Network-") and k != "Forensics"
+    }
+    result = coverage(templates, parse_config(data), "no hub, no forensics")
+    assert [m for m in result.missing if m.startswith("LZ-")] == []
+    unanswered = [m.split(":")[0] for m in result.missing if m.startswith("SEC")]
+    assert {"SEC05-BP04", "SEC06-BP03"} <= set(unanswered)
+    assert not result.complete
+    assert "MISSING SEC05-BP04: answered by nothing in this config" in render_text(result)
+
+
+def test_the_example_leaves_no_practice_unanswered(example_coverage: Coverage) -> None:
+    assert example_coverage.unanswered == []

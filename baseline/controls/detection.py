@@ -12,6 +12,7 @@ from baseline.controls.model import (
     Control,
     Evidence,
     Templates,
+    as_list,
     control,
     is_root,
     properties,
@@ -123,14 +124,24 @@ def check_security_hub_standards(templates: Templates) -> Evidence:
     return evidence
 
 
+#: The detail-type of each finding source's findings events.
+_FINDINGS_DETAIL_TYPE = {
+    "aws.guardduty": "GuardDuty Finding",
+    "aws.securityhub": "Security Hub Findings - Imported",
+    "aws.access-analyzer": "Access Analyzer Finding",
+    "aws.inspector2": "Inspector2 Finding",
+}
+
+
 @control(
     CONTROLS,
     id="LZ-DET-03",
     title="GuardDuty, Security Hub, Access Analyzer and Inspector findings are routed",
     explanation=(
         "For each of the four services an enabled EventBridge rule matches its findings "
-        "with a filter that lets HIGH and CRITICAL ones through, and targets the security "
-        "topic of its stack."
+        "(its source, and its findings' detail-type where the rule names one) with a "
+        "filter that lets HIGH and CRITICAL ones through, and targets the security topic "
+        "of its stack."
     ),
     best_practices=("SEC04-BP03", "SEC10-BP01"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
@@ -143,7 +154,13 @@ def check_findings_routed(templates: Templates) -> Evidence:
     for name, rule in resources(templates, "AWS::Events::Rule"):
         props = properties(rule)
         pattern = props.get("EventPattern", {})
-        source = set(pattern.get("source", [])) & sources
+        detail_types = pattern.get("detail-type")
+        # a rule of another detail-type (a malware scan result, say) routes no finding
+        source = {
+            s
+            for s in set(pattern.get("source", [])) & sources
+            if detail_types is None or _FINDINGS_DETAIL_TYPE[s] in as_list(detail_types)
+        }
         if not source:
             continue
         stack = name.split("/", 1)[0]
@@ -192,7 +209,8 @@ _EXEMPT_IN_EVERY_ACCOUNT = ("stacksets\\-exec\\-", "cdk\\-lzbaseline\\-")
         "An organisation AWS Config rule reads every IAM role and reports one whose name "
         "the guardrails exempt (the StackSets execution role, the landing zone's bootstrap "
         "roles, the baseline's functions, break-glass) but whose account or trust is not "
-        "that of the real role, such as one that existed before the guardrails."
+        "that of the real role, such as one that existed before the guardrails. The rule "
+        "excludes no account (no ExcludedAccounts)."
     ),
     best_practices=("SEC03-BP07", "SEC04-BP01", "SEC01-BP06"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
@@ -208,7 +226,8 @@ def check_reserved_role_look_alikes(templates: Templates) -> Evidence:
         ok = "ConfigurationItemChangeNotification" in metadata.get(
             "OrganizationConfigRuleTriggerTypes", []
         ) and all(pattern in text for pattern in _EXEMPT_IN_EVERY_ACCOUNT)
-        evidence.record(name, ok)
+        excluded = properties(rule).get("ExcludedAccounts")
+        evidence.record(f"{name}: excludes {excluded}" if excluded else name, ok and not excluded)
     return evidence
 
 
@@ -228,7 +247,8 @@ CREDENTIAL_RULE_IDS = (
     explanation=(
         "Organisation AWS Config rules report, for every account, access keys older than "
         "90 days, credentials unused for 45 days, a root access key, and IAM users who "
-        "sign in to the console without MFA."
+        "sign in to the console without MFA; no rule excludes an account (no "
+        "ExcludedAccounts)."
     ),
     best_practices=("SEC02-BP05", "SEC02-BP01", "SEC03-BP04"),
     cis=("1.4", "1.10", "1.12", "1.14"),
@@ -239,10 +259,12 @@ def check_credential_hygiene(templates: Templates) -> Evidence:
     and the unused-credential age at most 45."""
     evidence = Evidence()
     found: dict[str, dict[str, Any]] = {}
-    for _, rule in resources(templates, "AWS::Config::OrganizationConfigRule"):
+    for name, rule in resources(templates, "AWS::Config::OrganizationConfigRule"):
         metadata = properties(rule).get("OrganizationManagedRuleMetadata") or {}
         if metadata.get("RuleIdentifier") in CREDENTIAL_RULE_IDS:
             found[metadata["RuleIdentifier"]] = metadata
+            if excluded := properties(rule).get("ExcludedAccounts"):
+                evidence.violations.append(f"{name} excludes {excluded}")
     limits = {
         "ACCESS_KEYS_ROTATED": ("maxAccessKeyAge", 90),
         "IAM_USER_UNUSED_CREDENTIALS_CHECK": ("maxCredentialUsageAge", 45),

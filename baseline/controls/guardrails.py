@@ -4,8 +4,11 @@ organisation policies, and the protection of root credentials."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from baseline.controls.model import (
+    DENY_UNLESS,
+    ONLY_IF,
     Control,
     Evidence,
     Templates,
@@ -45,27 +48,98 @@ def check_structure_retained(templates: Templates) -> Evidence:
     return evidence
 
 
+def _assigned(node: Any, *path: str) -> Any:
+    """The ``@@assign`` value at a path of an organisation policy document (None if absent)."""
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node.get("@@assign") if isinstance(node, dict) else None
+
+
+def _ec2_baseline(content: dict[str, Any]) -> bool:
+    """Allowed AMIs on (enabled or audit mode), no public snapshot sharing, no new public
+    AMI sharing, serial console off."""
+    attributes = content.get("ec2_attributes", {})
+    return (
+        _assigned(attributes, "allowed_images_settings", "state") in ("enabled", "audit_mode")
+        and _assigned(attributes, "snapshot_block_public_access", "state") == "block_all_sharing"
+        and _assigned(attributes, "image_block_public_access", "state") == "block_new_sharing"
+        and _assigned(attributes, "serial_console_access", "status") == "disabled"
+    )
+
+
+#: The data-classification tag and its values (baseline.guardrails.org_policies).
+_CLASSIFICATION_TAG = "data-classification"
+_CLASSIFICATION_VALUES = {"public", "internal", "confidential", "restricted"}
+
+
+def _classification_tag(content: dict[str, Any]) -> bool:
+    """The data-classification tag key, its four values, enforced on some resource type."""
+    tag = content.get("tags", {}).get(_CLASSIFICATION_TAG, {})
+    values = _assigned(tag, "tag_value")
+    return (
+        _assigned(tag, "tag_key") == _CLASSIFICATION_TAG
+        and isinstance(values, list)
+        and set(values) == _CLASSIFICATION_VALUES
+        and bool(_assigned(tag, "enforced_for"))
+    )
+
+
+def _ai_opt_out(content: dict[str, Any]) -> bool:
+    """Every AI service (``default``) opted out."""
+    return bool(_assigned(content.get("services", {}), "default", "opt_out_policy") == "optOut")
+
+
+def _backup_plan(content: dict[str, Any]) -> bool:
+    """A plan with regions, every rule scheduled into a named vault, and a tag selection
+    naming a role."""
+    plans = [p for p in content.get("plans", {}).values() if isinstance(p, dict)]
+    return any(
+        bool(_assigned(plan, "regions"))
+        and bool(rules := [r for r in plan.get("rules", {}).values() if isinstance(r, dict)])
+        and all(
+            _assigned(r, "schedule_expression") and _assigned(r, "target_backup_vault_name")
+            for r in rules
+        )
+        and bool(selections := list(plan.get("selections", {}).get("tags", {}).values()))
+        and all(_assigned(sel, "tag_key") and _assigned(sel, "iam_role_arn") for sel in selections)
+        for plan in plans
+    )
+
+
+_ROOT_POLICY_CONTENT = {
+    "DECLARATIVE_POLICY_EC2": _ec2_baseline,
+    "TAG_POLICY": _classification_tag,
+    "AISERVICES_OPT_OUT_POLICY": _ai_opt_out,
+    "BACKUP_POLICY": _backup_plan,
+}
+
+
 @control(
     CONTROLS,
     id="LZ-ORG-02",
     title="Declarative EC2, tag, AI opt-out and backup policies are attached at the root",
     explanation=(
-        "The root has at least one policy of each type: the declarative EC2 policy, the "
-        "data-classification tag policy, the AI-services opt-out policy and the backup policy."
+        "The root has a policy of each type with its content: a declarative EC2 policy "
+        "that turns allowed AMIs on (enabled or audit mode), blocks all public snapshot "
+        "sharing and new public AMI sharing and turns the serial console off; a tag "
+        "policy of the data-classification key with its four values, enforced for some "
+        "resource types; an AI-services opt-out policy opting every service out; and a "
+        "backup policy with a plan whose rules are scheduled into a named vault and whose "
+        "tag selection names a role."
     ),
-    best_practices=("SEC07-BP01", "SEC08-BP02", "SEC10-BP03"),
+    best_practices=("SEC07-BP01", "SEC10-BP03"),
     implemented_by="baseline.guardrails.org_policies",
 )
 def check_org_policy_types(templates: Templates) -> Evidence:
-    """The declarative EC2, tag, AI opt-out and backup policies are attached at the root."""
+    """The declarative EC2, tag, AI opt-out and backup policies are attached at the root,
+    each with its content."""
     evidence = Evidence()
-    for policy_type in (
-        "DECLARATIVE_POLICY_EC2",
-        "TAG_POLICY",
-        "AISERVICES_OPT_OUT_POLICY",
-        "BACKUP_POLICY",
-    ):
-        names = [name for name, _ in org_policies(templates, policy_type, at_root=True)]
+    for policy_type, holds in _ROOT_POLICY_CONTENT.items():
+        names = [
+            name
+            for name, content in org_policies(templates, policy_type, at_root=True)
+            if holds(content)
+        ]
         evidence.record(f"{policy_type}: {names}", bool(names))
     return evidence
 
@@ -116,7 +190,8 @@ def check_policy_limits(templates: Templates) -> Evidence:
     title="The root user of every member account is denied all actions",
     explanation=(
         "An SCP attached at the root denies every action (`*`) to principals matching "
-        "`arn:aws:iam::*:root`."
+        "`arn:aws:iam::*:root` (aws:PrincipalArn under ArnLike, ArnEquals, StringLike or "
+        "StringEquals)."
     ),
     best_practices=("SEC01-BP02",),
     cis=("1.3", "1.6"),
@@ -130,7 +205,8 @@ def check_root_user_denied(templates: Templates) -> Evidence:
         lambda s: (
             "*" in actions(s)
             and any(
-                "arn:aws:iam::*:root" in as_list(v) for v in condition_values(s, "aws:PrincipalArn")
+                "arn:aws:iam::*:root" in as_list(v)
+                for v in condition_values(s, "aws:PrincipalArn", operators=ONLY_IF)
             )
         ),
     )
@@ -192,7 +268,7 @@ def check_no_iam_users(templates: Templates) -> Evidence:
     title="Requests outside the governed regions are denied, global services excepted",
     explanation=(
         "An SCP attached at the root has a Deny on a NotAction list (the global services) "
-        "conditioned on aws:RequestedRegion."
+        "unless aws:RequestedRegion is a governed region (StringNotEquals or StringNotLike)."
     ),
     best_practices=("SEC01-BP05",),
     implemented_by="baseline.guardrails.scps (SCP-REGION-DENY)",
@@ -202,7 +278,10 @@ def check_region_deny(templates: Templates) -> Evidence:
     return root_denies(
         templates,
         "SERVICE_CONTROL_POLICY",
-        lambda s: bool(condition_values(s, "aws:RequestedRegion")) and "NotAction" in s,
+        lambda s: (
+            bool(condition_values(s, "aws:RequestedRegion", operators=DENY_UNLESS))
+            and "NotAction" in s
+        ),
     )
 
 
@@ -212,7 +291,7 @@ def check_region_deny(templates: Templates) -> Evidence:
     title="Instances use IMDSv2: required at launch and the account default",
     explanation=(
         "An SCP attached at the root denies ec2:RunInstances unless ec2:MetadataHttpTokens "
-        "is required, and a declarative EC2 policy at the root sets http_tokens to "
+        "is required (StringNotEquals or StringNotLike), and a declarative EC2 policy at the root sets http_tokens to "
         "required as the account default."
     ),
     best_practices=("SEC06-BP02",),
@@ -225,7 +304,7 @@ def check_imdsv2_required(templates: Templates) -> Evidence:
         "SERVICE_CONTROL_POLICY",
         lambda s: (
             "ec2:runinstances" in actions(s)
-            and "required" in condition_values(s, "ec2:MetadataHttpTokens")
+            and "required" in condition_values(s, "ec2:MetadataHttpTokens", operators=DENY_UNLESS)
         ),
     )
     declarative = [
@@ -252,14 +331,24 @@ def check_imdsv2_required(templates: Templates) -> Evidence:
 _PERIMETER_KEYS = ("aws:PrincipalOrgID", "aws:SourceOrgID", "aws:SecureTransport")
 
 
+def _denies_outside_perimeter(statement: dict[str, Any], key: str) -> bool:
+    """The Deny applies outside the perimeter on ``key``: unless the organisation id
+    matches (a negated operator), or when the transport is not TLS (``Bool`` false)."""
+    if key == "aws:SecureTransport":
+        values = condition_values(statement, key, operators=("Bool", "BoolIfExists"))
+        return any(str(v).lower() == "false" for value in values for v in as_list(value))
+    return bool(condition_values(statement, key, operators=DENY_UNLESS))
+
+
 @control(
     CONTROLS,
     id="LZ-GR-07",
     title="Data perimeter: only the organisation and TLS reach its data",
     explanation=(
         "An RCP attached at the root denies access to principals outside the organisation "
-        "(aws:PrincipalOrgID), to services not acting for it (aws:SourceOrgID) and over "
-        "plain HTTP (aws:SecureTransport)."
+        "(aws:PrincipalOrgID) and to services not acting for it (aws:SourceOrgID), each "
+        "under a negated operator (StringNotEquals, StringNotLike, IfExists or not), and "
+        "over plain HTTP (aws:SecureTransport false, under Bool or BoolIfExists)."
     ),
     best_practices=("SEC03-BP07", "SEC03-BP08", "SEC09-BP02"),
     implemented_by="baseline.guardrails.rcps",
@@ -269,7 +358,7 @@ def check_data_perimeter(templates: Templates) -> Evidence:
     evidence = root_denies(
         templates,
         "RESOURCE_CONTROL_POLICY",
-        lambda s: any(condition_values(s, key) for key in _PERIMETER_KEYS),
+        lambda s: any(_denies_outside_perimeter(s, key) for key in _PERIMETER_KEYS),
     )
     denied_on = {
         key
@@ -277,7 +366,7 @@ def check_data_perimeter(templates: Templates) -> Evidence:
         for statement in as_list(content.get("Statement", []))
         if statement.get("Effect") == "Deny"
         for key in _PERIMETER_KEYS
-        if condition_values(statement, key)
+        if _denies_outside_perimeter(statement, key)
     }
     evidence.violations += [
         f"no RCP at the root denies on {key}" for key in _PERIMETER_KEYS if key not in denied_on
@@ -291,7 +380,8 @@ def check_data_perimeter(templates: Templates) -> Evidence:
     title="Members need no root credentials; every account has a security contact",
     explanation=(
         "Centralised root access is on for the organisation, and every account stack sets "
-        "a security contact on the accounts it holds."
+        "a security contact with an email address and a phone number on the accounts it "
+        "holds: every account it creates and every account it places in an OU."
     ),
     best_practices=("SEC01-BP02", "SEC10-BP01"),
     cis=("1.2",),
@@ -308,8 +398,32 @@ def check_root_protections(templates: Templates) -> Evidence:
         evidence.violations.append("no account stack sets security contacts")
     for name, resource in shards:
         props = properties(resource)
-        ok = bool(props.get("SecurityContact")) and bool(props.get("AccountIds"))
+        stack = name.split("/")[0]
+        covered = [json.dumps(a, sort_keys=True) for a in as_list(props.get("AccountIds", []))]
+        # every account the stack creates, and every account it places, gets the contact
+        held = [
+            json.dumps({"Fn::GetAtt": [account.split("/", 1)[1], "AccountId"]}, sort_keys=True)
+            for account, _ in resources({stack: templates[stack]}, "AWS::Organizations::Account")
+        ] + [
+            json.dumps(p.get("AccountId"), sort_keys=True)
+            for p in as_list(props.get("Placements", []))
+            if isinstance(p, dict)
+        ]
+        uncovered = sorted(set(held) - set(covered))
+        contact = props.get("SecurityContact")
+        complete = isinstance(contact, dict) and all(
+            isinstance(contact.get(k), str) and contact[k].strip()
+            for k in ("EmailAddress", "PhoneNumber")
+        )
+        problems = [f"no security contact on {', '.join(uncovered)}"] if uncovered else []
+        if not complete:
+            problems.append("the security contact has no email address or phone number")
+        if not covered:
+            problems.append("no account")
         evidence.record(
-            f"{name}: security contact on {len(props.get('AccountIds', []))} accounts", ok
+            f"{name}: {'; '.join(problems)}"
+            if problems
+            else f"{name}: security contact on {len(covered)} accounts",
+            not problems,
         )
     return evidence

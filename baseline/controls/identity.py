@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+from baseline.controls.member_baseline import _is_named
 from baseline.controls.model import (
+    ONLY_IF,
     Control,
     Evidence,
     Templates,
     as_list,
+    condition_values,
     control,
     properties,
     resources,
@@ -107,22 +110,60 @@ def _names_an_account(statement: dict[str, object]) -> bool:
     return bool(as_list(aws))
 
 
-def _bound(statement: dict[str, object]) -> bool:
-    """A condition that narrows an account principal to someone: its external id, the
-    organisation, or named principal ARNs; a value of only ``*`` narrows nothing."""
-    conditions = statement.get("Condition", {})
-    for block in conditions.values() if isinstance(conditions, dict) else []:
-        if not isinstance(block, dict):
-            continue
-        for key, value in block.items():
-            values = [str(v) for v in as_list(value)]
-            narrowing = bool(values) and all(v.strip("*") for v in values)
-            if key.lower() in _BINDING_KEYS and narrowing:
-                return True
-    return False
+#: The account of an account principal: its id, or the account of an IAM ARN.
+_PRINCIPAL_ACCOUNT = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::|$)")
 
 
-_BINDING_KEYS = {"sts:externalid", "aws:principalorgid", "aws:principalarn"}
+def _organisation_accounts(templates: Templates) -> set[str]:
+    """The ids of the accounts the templates place in the organisation: the management
+    account and every account of an account stack."""
+    found: set[str] = set()
+    for resource_type in ("Custom::OrganizationAccounts", "Custom::OrganizationSettings"):
+        for _, resource in resources(templates, resource_type):
+            props = properties(resource)
+            ids = [props.get("ManagementAccountId"), *as_list(props.get("AccountIds", []))]
+            found |= {i for i in ids if isinstance(i, str)}
+    return found
+
+
+def _outside_accounts(statement: dict[str, object], organisation: set[str]) -> set[str]:
+    """The accounts a trust statement names that are not of the organisation; a principal
+    computed at deploy time or ``*`` names no account here."""
+    principal = statement.get("Principal", {})
+    aws = principal.get("AWS", []) if isinstance(principal, dict) else []
+    accounts = {
+        match.group(1)
+        for p in as_list(aws)
+        if isinstance(p, str) and (match := _PRINCIPAL_ACCOUNT.match(p))
+    }
+    return accounts - organisation
+
+
+def _literals(statement: dict[str, object], key: str, operators: tuple[str, ...]) -> list[str]:
+    """The values a key has under the operators, when each is more than wildcards."""
+    values = [
+        v for value in condition_values(statement, key, operators=operators) for v in as_list(value)
+    ]
+    return [str(v) for v in values] if values and all(str(v).strip("*") for v in values) else []
+
+
+def _bound(statement: dict[str, object], organisation: set[str]) -> bool:
+    """A condition that narrows an account principal to someone. A third party (an
+    account outside the organisation) must give its external id (``sts:ExternalId`` under
+    StringEquals); any other account principal may instead be narrowed to the
+    organisation (``aws:PrincipalOrgID`` under StringEquals) or to named users or roles
+    (``aws:PrincipalArn`` under ArnEquals, ArnLike, StringEquals or StringLike). A value of
+    only ``*``, and a negated operator, narrow nothing."""
+    external = _literals(statement, "sts:ExternalId", ("StringEquals",))
+    if _outside_accounts(statement, organisation):
+        return bool(external)
+    organisation_ids = _literals(statement, "aws:PrincipalOrgID", ("StringEquals",))
+    arns = [
+        v
+        for value in condition_values(statement, "aws:PrincipalArn", operators=ONLY_IF)
+        for v in as_list(value)
+    ]
+    return bool(external or organisation_ids or (arns and all(_is_named(a) for a in arns)))
 
 
 def _condition(statement: dict[str, object], key: str) -> list[str]:
@@ -137,8 +178,11 @@ def _condition(statement: dict[str, object], key: str) -> list[str]:
     id="LZ-ID-03",
     title="Cross-account trust is bound; CI roles trust exact GitHub subjects",
     explanation=(
-        "Every role trust that names an account is narrowed by a condition on "
-        "sts:ExternalId (third parties), aws:PrincipalOrgID or aws:PrincipalArn, and every "
+        "Every role trust that names an account outside the organisation (not the "
+        "management account nor one of the account stacks) requires its sts:ExternalId "
+        "under StringEquals; every other trust that names an account is narrowed by "
+        "sts:ExternalId or aws:PrincipalOrgID under StringEquals, or by aws:PrincipalArn "
+        "naming users or roles under ArnEquals, ArnLike, StringEquals or StringLike. Every "
         "role that trusts GitHub's OIDC provider "
         "requires the audience sts.amazonaws.com and a subject list (StringEquals) whose "
         "entries name the owner and repository exactly, without wildcards."
@@ -150,6 +194,7 @@ def check_machine_trust(templates: Templates) -> Evidence:
     """Each trust statement of a third-party or GitHub Actions role, checked for its
     external id or its exact subjects."""
     evidence = Evidence()
+    organisation = _organisation_accounts(templates)
     for name, role in resources(templates, "AWS::IAM::Role"):
         for statement in _trust_statements(role):
             principal = statement.get("Principal", {})
@@ -163,5 +208,5 @@ def check_machine_trust(templates: Templates) -> Evidence:
                     and all(_EXACT_REPOSITORY.match(s) for s in subjects),
                 )
             elif _names_an_account(statement):
-                evidence.record(name, _bound(statement))
+                evidence.record(name, _bound(statement, organisation))
     return evidence

@@ -3,6 +3,7 @@ nothing can call out (the forensics account)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -41,17 +42,38 @@ def _evidence_buckets(templates: Templates) -> Iterator[tuple[str, dict[str, Any
             yield name, bucket
 
 
+#: A containment role of one account: its account id, and a name whose part before
+#: ``-containment-`` has no wildcard.
+_CONTAINMENT_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[^*]*-containment-")
+
+
 def _only_containment_writes(statements: list[dict[str, Any]]) -> bool:
-    """A deny of s3:PutObject to everyone whose ARN is not a containment role."""
+    """A deny of s3:PutObject to everyone whose ARN is not a containment role of one
+    account, the account the policy's Allow statements grant to."""
+    granted = {
+        match.group(1)
+        for s in statements
+        if s.get("Effect") == "Allow"
+        for p in as_list(
+            s.get("Principal", {}).get("AWS", []) if isinstance(s.get("Principal"), dict) else []
+        )
+        if isinstance(p, str) and (match := re.match(r"^arn:aws[a-z-]*:iam::(\d{12}):", p))
+    }
     for statement in statements:
         actions = as_list(statement.get("Action", []))
         unless = statement.get("Condition", {}).get("ArnNotLike", {}).get("aws:PrincipalArn")
+        matches = [
+            _CONTAINMENT_ROLE.match(arn) if isinstance(arn, str) else None
+            for arn in as_list(unless)
+        ]
         if (
             statement.get("Effect") == "Deny"
             and statement.get("Principal") in ({"AWS": "*"}, "*")
             and ("s3:PutObject" in actions or "s3:*" in actions)
             and unless is not None
-            and all("-containment-" in arn for arn in as_list(unless))
+            and all(matches)
+            and len(accounts := {m.group(1) for m in matches if m}) == 1
+            and accounts <= granted
         ):
             return True
     return False
@@ -64,7 +86,9 @@ def _only_containment_writes(statements: list[dict[str, Any]]) -> bool:
     explanation=(
         "The forensics account's evidence bucket has Object Lock with a default retention, "
         "a customer-managed KMS key, versioning, and a policy that denies writes to every "
-        "principal but the audit account's containment automation."
+        "principal but the audit account's containment automation: roles of one account "
+        "named by its 12-digit id (the account the policy's Allow grants the writes to), "
+        "whose names are fixed up to `-containment-`."
     ),
     best_practices=("SEC10-BP03", "SEC10-BP05"),
     implemented_by="baseline.stacks.forensics.ForensicsStack",

@@ -3,6 +3,7 @@ to it, the organisation trail and the CIS monitoring alarms."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -128,6 +129,13 @@ def check_log_replication(templates: Templates) -> Evidence:
 
 
 _SCOPING_KEYS = ("aws:SourceArn", "aws:SourceOrgID", "aws:SourceAccount")
+#: What a log delivery service may do on a log or Config bucket: check it and write it.
+_LOG_WRITER_ACTIONS = ("s3:putobject", "s3:getbucketacl", "s3:listbucket")
+
+
+def _covers(action: Any, wanted: str) -> bool:
+    """An action, wildcards expanded (``s3:*``, ``s3:Put*``, ``*``), covers ``wanted``."""
+    return isinstance(action, str) and fnmatch.fnmatchcase(wanted, action.lower())
 
 
 @control(
@@ -137,8 +145,10 @@ _SCOPING_KEYS = ("aws:SourceArn", "aws:SourceOrgID", "aws:SourceAccount")
     explanation=(
         "Every Allow in the policies of the log and Config buckets is for a service "
         "principal (CloudTrail, AWS Config, flow-log delivery), pinned by aws:SourceArn, "
-        "aws:SourceOrgID or aws:SourceAccount; a PutObject also requires the "
-        "bucket-owner-full-control ACL, so the bucket owner owns every object. The one "
+        "aws:SourceOrgID or aws:SourceAccount, granting only s3:PutObject, s3:GetBucketAcl "
+        "or s3:ListBucket (no wildcard); an action that covers PutObject (s3:PutObject, "
+        "s3:Put*, s3:*) also requires the bucket-owner-full-control ACL, so the bucket "
+        "owner owns every object. The one "
         "exception is Session Manager's: principals of the organisation (aws:PrincipalOrgID) "
         "writing below their own account's id in the session-manager prefix, and reading "
         "the bucket's encryption, and nothing else."
@@ -164,12 +174,16 @@ def check_log_writers_scoped(templates: Templates) -> Evidence:
             conditions = statement.get("Condition", {})
             keys = {k for block in conditions.values() for k in block}
             scoped = any(k in keys for k in _SCOPING_KEYS)
-            owner = "s3:PutObject" not in as_list(statement.get("Action")) or (
+            granted = as_list(statement.get("Action"))
+            owner = not any(_covers(a, "s3:putobject") for a in granted) or (
                 conditions.get("StringEquals", {}).get("s3:x-amz-acl")
                 == "bucket-owner-full-control"
             )
+            only_writes = "NotAction" not in statement and all(
+                isinstance(a, str) and a.lower() in _LOG_WRITER_ACTIONS for a in granted
+            )
             service = "Service" in statement.get("Principal", {})
-            ok = (scoped and owner and service) or _session_logs_only(statement)
+            ok = (scoped and owner and service and only_writes) or _session_logs_only(statement)
             evidence.record(f"{name}: {statement.get('Sid', '?')}", ok)
     return evidence
 

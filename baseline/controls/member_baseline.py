@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from baseline.controls.model import (
+    DENY_UNLESS,
     Control,
     Evidence,
     Template,
@@ -33,6 +34,24 @@ def _member_templates(templates: Templates) -> dict[str, Template]:
         body = properties(stack_set).get("TemplateBody")
         if isinstance(body, str):
             found[f"{name}/TemplateBody"] = json.loads(body)
+    return found
+
+
+#: The stacks of the management account's copy of the baseline: ``ManagementBaseline-<region>``.
+MANAGEMENT_BASELINE = "ManagementBaseline-"
+
+
+def _baseline_templates(templates: Templates) -> dict[str, Template]:
+    """Every copy of the account baseline: each StackSet's member template, and the
+    management account's ManagementBaseline stack of each region."""
+    found = _member_templates(templates)
+    found.update(
+        {
+            stack: t
+            for stack, t in sorted(templates.items())
+            if stack.startswith(MANAGEMENT_BASELINE)
+        }
+    )
     return found
 
 
@@ -75,17 +94,19 @@ def check_stack_set_rollout(templates: Templates) -> Evidence:
     id="LZ-MB-02",
     title="AWS Config records every supported resource type in every member account",
     explanation=(
-        "Every member template has an unconditional configuration recorder of all "
-        "supported resource types and a delivery channel to the log archive's Config bucket."
+        "Every member template, and the management account's ManagementBaseline stack of "
+        "every region, has an unconditional configuration recorder of all supported "
+        "resource types and a delivery channel to the log archive's Config bucket."
     ),
     best_practices=("SEC04-BP01", "SEC04-BP02"),
     cis=("3.3",),
     implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
 )
 def check_member_config_recorder(templates: Templates) -> Evidence:
-    """Every member template records all supported types and delivers to a Config bucket."""
+    """Every member template and management baseline stack records all supported types
+    and delivers to a Config bucket."""
     evidence = Evidence()
-    for name, member in _member_templates(templates).items():
+    for name, member in _baseline_templates(templates).items():
         recorders = list(resources({name: member}, "AWS::Config::ConfigurationRecorder"))
         channels = list(resources({name: member}, "AWS::Config::DeliveryChannel"))
         ok = (
@@ -109,7 +130,8 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
     id="LZ-MB-03",
     title="Every member account gets the CIS account settings",
     explanation=(
-        "Every member template has the account-settings resource, home-region settings on "
+        "Every member template, and the management account's ManagementBaseline stack of "
+        "every region, has the account-settings resource, home-region settings on "
         "in the home region and default VPCs closed or deleted, and the function it names "
         "calls from apply() the APIs that set the CIS password policy (length 14 or more, "
         "24 passwords remembered), EBS encryption by default and account S3 Block Public "
@@ -120,9 +142,10 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
     implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
 )
 def check_member_account_settings(templates: Templates) -> Evidence:
-    """Every member template has the settings resource and code applying each setting."""
+    """Every member template and management baseline stack has the settings resource and
+    code applying each setting."""
     evidence = Evidence()
-    for name, member in _member_templates(templates).items():
+    for name, member in _baseline_templates(templates).items():
         settings = list(resources({name: member}, "Custom::AccountSettings"))
         if not settings:
             evidence.violations.append(f"{name}: no account-settings resource")
@@ -213,7 +236,10 @@ def _settings_code_problems(code: str) -> list[str]:
     title="Audit, incident-response and support roles exist; break-glass needs MFA",
     explanation=(
         "Every member template creates an audit read-only, an incident-responder and a "
-        "support role; these and the break-glass role trust only named users or roles "
+        "support role, and the management account's ManagementBaseline stack of every "
+        "region the audit read-only and support roles (containment acts in member "
+        "accounts only, so the management account has no incident responder); these and "
+        "the break-glass role trust only named users or roles "
         "(by aws:PrincipalArn), and every statement of the break-glass role's trust "
         "policy requires MFA. The support role has the AWSSupportAccess managed policy; "
         "the audit role has only the SecurityAudit, ViewOnlyAccess or ReadOnlyAccess "
@@ -227,12 +253,14 @@ def check_member_roles(templates: Templates) -> Evidence:
     """Access roles exist once per account; break-glass only with MFA from named principals."""
     evidence = Evidence()
     access = ("-audit-readonly", "-incident-responder", "-support", "-break-glass")
-    for name, member in _member_templates(templates).items():
+    members = _member_templates(templates)
+    for name, member in _baseline_templates(templates).items():
         roles = {
             str(properties(r).get("RoleName")): r
             for _, r in resources({name: member}, "AWS::IAM::Role")
         }
-        for suffix in access[:3]:
+        required = access[:3] if name in members else ("-audit-readonly", "-support")
+        for suffix in required:
             present = [n for n in roles if n.endswith(suffix)]
             evidence.record(f"{name}: role *{suffix}", bool(present))
         for role_name, role in roles.items():
@@ -334,10 +362,12 @@ def _is_named(arn: Any) -> bool:
     id="LZ-MB-05",
     title="No workload role without the workload permissions boundary, nor a way around it",
     explanation=(
-        "The member template creates the workload boundary policy, which denies creating a "
+        "The member template, and the management account's ManagementBaseline stack of "
+        "every region, creates the workload boundary policy, which denies creating a "
         "role or user without it and removing it; an SCP attached to OUs (not the root) "
         "denies iam:CreateRole and iam:PutRolePermissionsBoundary unless the request names "
-        "that boundary."
+        "that boundary. Both denies name it under a negated operator (StringNotEquals, "
+        "StringNotLike, ArnNotEquals or ArnNotLike), so they apply to a request without it."
     ),
     best_practices=("SEC03-BP02", "SEC03-BP05"),
     implemented_by=(
@@ -349,18 +379,24 @@ def check_workload_boundary(templates: Templates) -> Evidence:
     """The member template's boundary caps creations; a guardrail requires it in OUs."""
     evidence = Evidence()
     boundary_names: set[str] = set()
-    for name, member in _member_templates(templates).items():
-        for _, policy in resources({name: member}, "AWS::IAM::ManagedPolicy"):
+    for name, member in _baseline_templates(templates).items():
+        boundaries = [
+            policy
+            for _, policy in resources({name: member}, "AWS::IAM::ManagedPolicy")
+            if str(properties(policy).get("ManagedPolicyName", "")).endswith("-workload-boundary")
+        ]
+        if not boundaries:
+            evidence.violations.append(f"{name}: no workload boundary policy")
+        for policy in boundaries:
             props = properties(policy)
             policy_name = str(props.get("ManagedPolicyName", ""))
-            if not policy_name.endswith("-workload-boundary"):
-                continue
             statements = as_list(props.get("PolicyDocument", {}).get("Statement", []))
             ok = any(
                 s.get("Effect") == "Deny"
                 and {"iam:createrole", "iam:putrolepermissionsboundary"} <= actions(s)
                 and any(
-                    policy_name in str(v) for v in condition_values(s, "iam:PermissionsBoundary")
+                    policy_name in str(v)
+                    for v in condition_values(s, "iam:PermissionsBoundary", operators=DENY_UNLESS)
                 )
                 for s in statements
             ) and any(
@@ -374,7 +410,9 @@ def check_workload_boundary(templates: Templates) -> Evidence:
     for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY", below_root=True):
         for statement in as_list(content.get("Statement", [])):
             if statement.get("Effect") == "Deny" and "iam:createrole" in actions(statement):
-                named = condition_values(statement, "iam:PermissionsBoundary")
+                named = condition_values(
+                    statement, "iam:PermissionsBoundary", operators=DENY_UNLESS
+                )
                 if any(n in str(v) for n in boundary_names for v in named):
                     evidence.found.append(f"{name}: {statement.get('Sid', '?')}")
                     required = True

@@ -17,7 +17,7 @@ A domain module defines each control right above its check::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,11 +237,33 @@ def actions(statement: dict[str, Any]) -> set[str]:
     return {a.lower() for a in as_list(statement.get("Action", []))}
 
 
-def condition_values(statement: dict[str, Any], key: str) -> list[Any]:
-    """The values a statement's conditions give a key (case-insensitive), whatever the operator."""
+#: Operators under which a Deny applies unless the key has the value: "deny unless".
+DENY_UNLESS = (
+    "StringNotEquals",
+    "StringNotEqualsIfExists",
+    "StringNotLike",
+    "StringNotLikeIfExists",
+    "ArnNotEquals",
+    "ArnNotEqualsIfExists",
+    "ArnNotLike",
+    "ArnNotLikeIfExists",
+)
+#: Operators under which a statement applies only when the key has the value: "only if".
+ONLY_IF = ("StringEquals", "StringLike", "ArnEquals", "ArnLike")
+
+
+def condition_values(
+    statement: dict[str, Any], key: str, *, operators: Iterable[str] | None = None
+) -> list[Any]:
+    """The values a statement's conditions give a key (case-insensitive), under any of
+    ``operators`` (case-insensitive, written out in full: ``StringNotEqualsIfExists``), or
+    under any operator when ``operators`` is None."""
+    wanted = None if operators is None else {o.lower() for o in operators}
+    conditions = statement.get("Condition", {})
     return [
         value
-        for block in statement.get("Condition", {}).values()
+        for operator, block in (conditions.items() if isinstance(conditions, dict) else [])
+        if isinstance(block, dict) and (wanted is None or operator.lower() in wanted)
         for k, value in block.items()
         if k.lower() == key.lower()
     ]

@@ -238,6 +238,30 @@ def _home_net(templates: Templates, name: str) -> list[_Network]:
     ]
 
 
+def _passing_stateless_groups(template: Template, settings: dict[str, Any]) -> list[str]:
+    """The stateless rule groups a firewall policy references that may pass a packet
+    (``aws:pass``) around the stateful engine, or that are not in its stack to be read."""
+    found = []
+    for reference in settings.get("StatelessRuleGroupReferences", []):
+        arn = reference.get("ResourceArn")
+        logical_id = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+        group = template.get("Resources", {}).get(logical_id) if logical_id else None
+        rules = (
+            properties(group)
+            .get("RuleGroup", {})
+            .get("RulesSource", {})
+            .get("StatelessRulesAndCustomActions", {})
+            .get("StatelessRules", [])
+            if group
+            else None
+        )
+        if rules is None or any(
+            "aws:pass" in r.get("RuleDefinition", {}).get("Actions", []) for r in rules
+        ):
+            found.append(str(logical_id or arn))
+    return found
+
+
 @control(
     CONTROLS,
     id="LZ-NET-03",
@@ -247,7 +271,9 @@ def _home_net(templates: Templates, name: str) -> list[_Network]:
         "Every firewall policy evaluates in strict order, references the AWS managed "
         "threat-signature rule groups and, after them, a domain allow-list rule group of "
         "its stack, forwards all stateless traffic to the stateful "
-        "engine and drops every established flow no rule allows; every firewall sends "
+        "engine (the stateless default and fragment default actions are both "
+        "aws:forward_to_sfe, and no stateless rule group of its stack, nor one outside it, "
+        "passes traffic) and drops every established flow no rule allows; every firewall sends "
         "its alert and flow logs, and only those, to S3."
     ),
     best_practices=("SEC05-BP02", "SEC05-BP03", "SEC04-BP01", "SEC05-BP04"),
@@ -266,8 +292,13 @@ def check_egress_inspected(templates: Templates) -> Evidence:
             and "aws:drop_established" in settings.get("StatefulDefaultActions", [])
             and ":aws-managed:stateful-rulegroup/ThreatSignatures" in references
             and settings.get("StatelessDefaultActions") == ["aws:forward_to_sfe"]
+            and settings.get("StatelessFragmentDefaultActions") == ["aws:forward_to_sfe"]
         )
         evidence.record(name, ok)
+        evidence.violations += [
+            f"{name}: stateless rule group {r} may pass traffic around the stateful engine"
+            for r in _passing_stateless_groups(templates[name.split("/")[0]], settings)
+        ]
         evidence.record(
             f"{name}: domain allow-list after the threat signatures",
             _allow_list_follows_signatures(templates[name.split("/")[0]], settings),

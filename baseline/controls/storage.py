@@ -3,10 +3,13 @@ durability of every bucket."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from baseline.controls.model import (
     Control,
     Evidence,
     Templates,
+    as_list,
     bucket_policies,
     control,
     properties,
@@ -83,30 +86,60 @@ def check_bucket_encryption(templates: Templates) -> Evidence:
     title="Bucket policies deny requests without TLS and with TLS older than 1.2",
     explanation=(
         "Every bucket's policy has a Deny on aws:SecureTransport false and a Deny on "
-        "s3:TlsVersion below 1.2."
+        "s3:TlsVersion below 1.2, each of s3:* to every principal (`*`) on both the bucket "
+        "and its objects (`/*`)."
     ),
     best_practices=("SEC09-BP02",),
     cis=("2.1.1",),
     implemented_by="baseline.constructs.SecureBucket",
 )
 def check_bucket_tls(templates: Templates) -> Evidence:
-    """Every bucket's policy denies plain HTTP and denies TLS older than 1.2."""
+    """Every bucket's policy denies plain HTTP and denies TLS older than 1.2, of every
+    action to everyone on the bucket and its objects."""
     evidence = Evidence()
     policies = bucket_policies(templates)
-    for name, _bucket in resources(templates, "AWS::S3::Bucket"):
-        statements = policies.get(name, [])
+    for name, bucket in resources(templates, "AWS::S3::Bucket"):
+        statements = [
+            s
+            for s in policies.get(name, [])
+            if s.get("Effect") == "Deny" and _whole_bucket_for_everyone(s, name, bucket)
+        ]
         denies_http = any(
-            s.get("Effect") == "Deny"
-            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
             for s in statements
         )
         denies_old_tls = any(
-            s.get("Effect") == "Deny"
-            and s.get("Condition", {}).get("NumericLessThan", {}).get("s3:TlsVersion") == 1.2
+            s.get("Condition", {}).get("NumericLessThan", {}).get("s3:TlsVersion") == 1.2
             for s in statements
         )
         evidence.record(name, denies_http and denies_old_tls)
     return evidence
+
+
+def _whole_bucket_for_everyone(statement: dict[str, Any], name: str, bucket: Any) -> bool:
+    """A statement of every S3 action (``s3:*``) to every principal (``*``), on the
+    bucket and on its objects (``/*``), with no Not- element narrowing it."""
+    if {"NotAction", "NotPrincipal", "NotResource"} & set(statement):
+        return False
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (
+        isinstance(principal, dict)
+        and set(principal) == {"AWS"}
+        and "*" in as_list(principal["AWS"])
+    )
+    every_action = bool({"s3:*", "*"} & {str(a).lower() for a in as_list(statement.get("Action"))})
+    logical_id = name.split("/", 1)[1]
+    arn: Any = {"Fn::GetAtt": [logical_id, "Arn"]}
+    bucket_name = properties(bucket).get("BucketName")
+    arns = [arn] + ([f"arn:aws:s3:::{bucket_name}"] if isinstance(bucket_name, str) else [])
+    targets = as_list(statement.get("Resource"))
+    on_bucket = any(a in targets for a in arns)
+    on_objects = any(
+        t == {"Fn::Join": ["", [a, "/*"]]} or (isinstance(a, str) and t == f"{a}/*")
+        for a in arns
+        for t in targets
+    )
+    return everyone and every_action and on_bucket and on_objects
 
 
 @control(

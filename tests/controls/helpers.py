@@ -115,3 +115,27 @@ def edit_member_template(
 def member_resources(member: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
     """Resources of a type in a member template."""
     return [r for r in member["Resources"].values() if r["Type"] == resource_type]
+
+
+def rename_operator(statement: Statement, old: str, new: str) -> None:
+    """Put a statement's condition block under another operator (``StringNotEquals`` ->
+    ``StringEquals``): the same keys and values, the opposite meaning."""
+    conditions = statement["Condition"]
+    assert old in conditions, old
+    conditions[new] = conditions.pop(old)
+
+
+def edit_policy_statement(
+    policy_type: str, statement_sid: str, edit: Callable[[Statement], None]
+) -> Weakening:
+    """A weakening: apply ``edit`` to every organisation policy statement with this Sid."""
+
+    def weaken(templates: MutableTemplates) -> None:
+        matching = [
+            s for s in policy_statements(templates, policy_type) if s.get("Sid") == statement_sid
+        ]
+        assert matching, statement_sid
+        for statement in matching:
+            edit(statement)
+
+    return weaken

@@ -8,7 +8,27 @@ import pytest
 
 from baseline.controls import resources
 from tests.conftest import Synthesized
-from tests.controls.helpers import MutableTemplates, Weakening, assert_weakening_breaks, first
+from tests.controls.helpers import (
+    MutableTemplates,
+    Weakening,
+    assert_weakening_breaks,
+    control,
+    first,
+    weakened,
+)
+
+
+def _guardduty_to_topic(t: MutableTemplates) -> dict[str, Any]:
+    """The EventBridge rule that sends GuardDuty findings to a topic (by ``Ref``)."""
+    return first(
+        t,
+        "AWS::Events::Rule",
+        lambda r: (
+            r["Properties"]["EventPattern"]["source"] == ["aws.guardduty"]
+            and any("Ref" in target["Arn"] for target in r["Properties"].get("Targets", []))
+        ),
+    )
+
 
 WEAKENINGS: dict[str, Weakening] = {
     "LZ-DET-01": lambda t: first(t, "Custom::OrganizationSettings")["Properties"].update(
@@ -17,11 +37,8 @@ WEAKENINGS: dict[str, Weakening] = {
     "LZ-DET-02": lambda t: first(t, "AWS::SecurityHub::ConfigurationPolicy")["Properties"][
         "ConfigurationPolicy"
     ]["SecurityHub"].update(EnabledStandardIdentifiers=[]),
-    "LZ-DET-03": lambda t: first(
-        t,
-        "AWS::Events::Rule",
-        lambda r: r["Properties"]["EventPattern"]["source"] == ["aws.guardduty"],
-    )["Properties"].pop("Targets"),
+    # the rule that routes GuardDuty findings to the topic, not a containment rule
+    "LZ-DET-03": lambda t: _guardduty_to_topic(t)["Properties"].pop("Targets"),
     "LZ-DET-04": lambda t: first(
         t,
         "AWS::Config::OrganizationConfigRule",
@@ -182,3 +199,50 @@ def test_fails_when_security_hub_is_not_everywhere_with_cis_v5(
     weaken: Weakening, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-DET-02", weaken, synthesized)
+
+
+def _exclude_workloads(rule_ids: tuple[str, ...]) -> Weakening:
+    """A weakening: organisation Config rules (these managed rules, or with no ids every
+    rule) exclude two member accounts."""
+
+    def exclude(t: MutableTemplates) -> None:
+        for _, rule in resources(t, "AWS::Config::OrganizationConfigRule"):
+            metadata = rule["Properties"].get("OrganizationManagedRuleMetadata") or {}
+            if not rule_ids or metadata.get("RuleIdentifier") in rule_ids:
+                rule["Properties"]["ExcludedAccounts"] = ["756789012345", "867890123456"]
+
+    return exclude
+
+
+@pytest.mark.parametrize(
+    ("control_id", "weaken"),
+    [
+        ("LZ-DET-04", _exclude_workloads(())),
+        ("LZ-DET-05", _exclude_workloads(())),
+        ("LZ-DET-05", _exclude_workloads(("MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",))),
+    ],
+    ids=["DET-04 every rule", "DET-05 every rule", "DET-05 the console MFA rule"],
+)
+def test_fails_when_a_rule_excludes_accounts(
+    control_id: str, weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks(control_id, weaken, synthesized)
+
+
+def test_the_guardduty_weakening_hits_the_routing_rule(synthesized: Synthesized) -> None:
+    """Taking the routing rule's targets away fails LZ-DET-03 because GuardDuty is no
+    longer routed, not because some other GuardDuty rule lost its targets."""
+    templates = weakened(synthesized, WEAKENINGS["LZ-DET-03"])
+    assert "aws.guardduty not routed" in control("LZ-DET-03").check(templates).violations
+
+
+def test_fails_when_the_guardduty_rule_matches_another_detail_type(
+    synthesized: Synthesized,
+) -> None:
+    assert_weakening_breaks(
+        "LZ-DET-03",
+        lambda t: _guardduty_to_topic(t)["Properties"]["EventPattern"].update(
+            {"detail-type": ["GuardDuty Malware Protection Object Scan Result"]}
+        ),
+        synthesized,
+    )

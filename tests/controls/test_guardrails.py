@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from baseline.controls import resources
 from tests.conftest import Synthesized
 from tests.controls.helpers import (
     MutableTemplates,
+    Statement,
     Weakening,
     assert_weakening_breaks,
     detach_policy_type,
     drop_policy_statements,
     drop_scp_statements,
+    edit_policy_statement,
     first,
     policy_statements,
+    rename_operator,
     sid,
 )
 
@@ -116,3 +122,180 @@ def test_fails_when_the_root_has_no_free_slot(synthesized: Synthesized) -> None:
         templates["Organization"]["Resources"]["FourthRootScp"] = root_policies[0]
 
     assert_weakening_breaks("LZ-GR-01", take_the_spare_slot, synthesized)
+
+
+def _secure_transport_true(statement: Statement) -> None:
+    statement["Condition"]["BoolIfExists"]["aws:SecureTransport"] = "true"
+
+
+@pytest.mark.parametrize(
+    ("control_id", "policy_type", "statement_sid", "edit"),
+    [
+        (
+            "LZ-GR-02",
+            "SERVICE_CONTROL_POLICY",
+            "DenyRootUser",
+            lambda s: rename_operator(s, "ArnLike", "ArnNotLike"),
+        ),
+        (
+            "LZ-GR-05",
+            "SERVICE_CONTROL_POLICY",
+            "DenyUngovernedRegions",
+            lambda s: rename_operator(s, "StringNotEquals", "StringEquals"),
+        ),
+        (
+            "LZ-GR-06",
+            "SERVICE_CONTROL_POLICY",
+            "RequireImdsv2",
+            lambda s: rename_operator(s, "StringNotEquals", "StringEquals"),
+        ),
+        ("LZ-GR-07", "RESOURCE_CONTROL_POLICY", "EnforceSecureTransport", _secure_transport_true),
+        (
+            "LZ-GR-07",
+            "RESOURCE_CONTROL_POLICY",
+            "EnforceOrgIdentities",
+            lambda s: rename_operator(s, "StringNotEqualsIfExists", "StringEqualsIfExists"),
+        ),
+        (
+            "LZ-GR-07",
+            "RESOURCE_CONTROL_POLICY",
+            "EnforceConfusedDeputyProtection",
+            lambda s: rename_operator(s, "StringNotEqualsIfExists", "StringEqualsIfExists"),
+        ),
+    ],
+    ids=[
+        "GR-02 root user spared",
+        "GR-05 governed regions denied",
+        "GR-06 IMDSv2 launches denied",
+        "GR-07 TLS denied",
+        "GR-07 the organisation denied",
+        "GR-07 services acting for the organisation denied",
+    ],
+)
+def test_fails_when_the_condition_operator_is_inverted(
+    control_id: str,
+    policy_type: str,
+    statement_sid: str,
+    edit: Callable[[Statement], None],
+    synthesized: Synthesized,
+) -> None:
+    """The same key and value under the opposite operator denies the wrong requests."""
+    assert_weakening_breaks(
+        control_id, edit_policy_statement(policy_type, statement_sid, edit), synthesized
+    )
+
+
+def _account_settings(templates: MutableTemplates, stack: str) -> dict[str, Any]:
+    settings: dict[str, Any]
+    (settings,) = [
+        r["Properties"]
+        for r in templates[stack]["Resources"].values()
+        if r["Type"] == "Custom::OrganizationAccounts"
+    ]
+    return settings
+
+
+def _created_account_left_out(templates: MutableTemplates) -> None:
+    """The account the stack creates (fleet-dev) gets no security contact."""
+    settings = _account_settings(templates, "Accounts03")
+    settings["AccountIds"] = [a for a in settings["AccountIds"] if not isinstance(a, dict)]
+
+
+def _placed_account_left_out(templates: MutableTemplates) -> None:
+    """An account the stack places in an OU gets no security contact."""
+    settings = _account_settings(templates, "Accounts02")
+    placed = settings["Placements"][-1]["AccountId"]
+    settings["AccountIds"] = [a for a in settings["AccountIds"] if a != placed]
+
+
+def _contact_without(*keys: str) -> Weakening:
+    def weaken(templates: MutableTemplates) -> None:
+        for _, resource in resources(templates, "Custom::OrganizationAccounts"):
+            for key in keys:
+                resource["Properties"]["SecurityContact"].pop(key)
+
+    return weaken
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _created_account_left_out,
+        _placed_account_left_out,
+        _contact_without("EmailAddress"),
+        _contact_without("PhoneNumber"),
+        _contact_without("EmailAddress", "PhoneNumber", "Title"),
+    ],
+    ids=["created account", "placed account", "no email", "no phone", "a name only"],
+)
+def test_fails_when_an_account_has_no_reachable_security_contact(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-ROOT-01", weaken, synthesized)
+
+
+def _edit_root_policy(policy_type: str, edit: Callable[[dict[str, Any]], None]) -> Weakening:
+    """A weakening: apply ``edit`` to the content of every policy of a type."""
+
+    def weaken(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::Organizations::Policy"):
+            if policy["Properties"]["Type"] == policy_type:
+                edit(policy["Properties"]["Content"])
+
+    return weaken
+
+
+def _assign(*path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(content: dict[str, Any]) -> None:
+        node = content
+        for key in path:
+            if key not in node:
+                return  # a policy of the type without this setting
+            node = node[key]
+        node["@@assign"] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _edit_root_policy("DECLARATIVE_POLICY_EC2", lambda c: c.update(ec2_attributes={})),
+        _edit_root_policy("TAG_POLICY", lambda c: c.update(tags={})),
+        _edit_root_policy("AISERVICES_OPT_OUT_POLICY", lambda c: c.update(services={})),
+        _edit_root_policy("BACKUP_POLICY", lambda c: c.update(plans={})),
+        _edit_root_policy(
+            "DECLARATIVE_POLICY_EC2",
+            _assign("ec2_attributes", "snapshot_block_public_access", "state", value="unblocked"),
+        ),
+        _edit_root_policy(
+            "DECLARATIVE_POLICY_EC2",
+            _assign("ec2_attributes", "serial_console_access", "status", value="enabled"),
+        ),
+        _edit_root_policy(
+            "TAG_POLICY", _assign("tags", "data-classification", "tag_value", value=["public"])
+        ),
+        _edit_root_policy(
+            "AISERVICES_OPT_OUT_POLICY",
+            _assign("services", "default", "opt_out_policy", value="optIn"),
+        ),
+        _edit_root_policy(
+            "BACKUP_POLICY", lambda c: next(iter(c["plans"].values())).pop("selections")
+        ),
+    ],
+    ids=[
+        "EC2 empty",
+        "tags empty",
+        "AI opt-out empty",
+        "backup empty",
+        "public snapshots",
+        "serial console on",
+        "one classification value",
+        "AI opt in",
+        "backup selects nothing",
+    ],
+)
+def test_fails_when_a_root_policy_is_emptied_or_weakened(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-ORG-02", weaken, synthesized)

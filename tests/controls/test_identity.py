@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import Synthesized
-from tests.controls.helpers import MutableTemplates, Weakening, assert_weakening_breaks, first
+from tests.controls.helpers import (
+    MutableTemplates,
+    Weakening,
+    assert_weakening_breaks,
+    first,
+    rename_operator,
+)
 
 WEAKENINGS: dict[str, Weakening] = {
     "LZ-ID-01": lambda t: first(
@@ -152,3 +159,45 @@ def test_fails_on_a_principal_computed_at_deploy_time_without_a_condition(
         statement.pop("Condition")
 
     assert_weakening_breaks("LZ-ID-03", computed, synthesized)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringNotEquals": {"sts:ExternalId": "northwind-posture-7f3c91"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::999988887777:*"}},
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::999988887777:role/scanner"}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-nw7k2m9q4x"}},
+    ],
+    ids=[
+        "external id negated",
+        "any principal of the vendor",
+        "a named vendor role, no external id",
+        "organisation id for an outside account",
+    ],
+)
+def test_fails_on_a_third_party_trust_without_its_external_id(
+    condition: dict[str, Any], synthesized: Synthesized
+) -> None:
+    """An account outside the organisation must give its external id, under StringEquals."""
+    assert_weakening_breaks(
+        "LZ-ID-03", lambda t: _third_party_trust(t).update(Condition=condition), synthesized
+    )
+
+
+def test_fails_on_a_named_principal_under_a_negated_operator(synthesized: Synthesized) -> None:
+    """ArnNotLike on aws:PrincipalArn lets in every principal but the named ones."""
+
+    def negate(t: MutableTemplates) -> None:
+        audit = first(
+            t,
+            "AWS::IAM::Role",
+            lambda r: (
+                str(r["Properties"].get("RoleName", "")).endswith("-audit-readonly")
+                and "ArnLike" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+            ),
+        )
+        for statement in audit["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            rename_operator(statement, "ArnLike", "ArnNotLike")
+
+    assert_weakening_breaks("LZ-ID-03", negate, synthesized)

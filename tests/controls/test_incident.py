@@ -141,3 +141,37 @@ def test_fails_when_a_governed_region_does_not_run_guardduty(synthesized: Synthe
                 del stack[logical_id]
 
     assert_weakening_breaks("LZ-IR-03", drop, synthesized)
+
+
+def _evidence_writers(arns: Any) -> Weakening:
+    """A weakening: the evidence bucket's write deny spares these principal ARNs."""
+
+    def widen(t: MutableTemplates) -> None:
+        for template in t.values():
+            for resource in template["Resources"].values():
+                if resource["Type"] == "AWS::S3::BucketPolicy":
+                    for s in resource["Properties"]["PolicyDocument"]["Statement"]:
+                        if s.get("Sid") == "OnlyTheContainmentAutomationWrites":
+                            s["Condition"]["ArnNotLike"]["aws:PrincipalArn"] = arns
+
+    return widen
+
+
+@pytest.mark.parametrize(
+    "arns",
+    [
+        "arn:aws:iam::*:role/*-containment-*",
+        "arn:aws:iam::*:role/nwl-containment-*",
+        "arn:aws:iam::423456789012:role/*-containment-*",
+        [
+            "arn:aws:iam::423456789012:role/nwl-containment-*",
+            "arn:aws:iam::111122223333:role/nwl-containment-*",
+        ],
+        "arn:aws:iam::111122223333:role/nwl-containment-*",
+    ],
+    ids=["any account, any prefix", "any account", "any prefix", "two accounts", "another account"],
+)
+def test_fails_when_containment_roles_of_other_accounts_may_write_evidence(
+    arns: Any, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-IR-01", _evidence_writers(arns), synthesized)

@@ -197,3 +197,33 @@ def test_fails_when_the_trail_records_only_write_management_events(
                 selector["FieldSelectors"].append({"Field": "readOnly", "Equals": ["false"]})
 
     assert_weakening_breaks("LZ-TRAIL-01", write_only, synthesized)
+
+
+def _cloudtrail_writes(action: Any, keep_acl: bool) -> Weakening:
+    """A weakening: CloudTrail's write grant on the log bucket becomes ``action``, with or
+    without the bucket-owner-full-control ACL."""
+
+    def widen(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::S3::BucketPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == "CloudTrailWrite":
+                    statement["Action"] = action
+                    if not keep_acl:
+                        statement["Condition"]["StringEquals"].pop("s3:x-amz-acl")
+
+    return widen
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _cloudtrail_writes("s3:*", keep_acl=False),
+        _cloudtrail_writes("s3:Put*", keep_acl=False),
+        _cloudtrail_writes(["s3:PutObject", "s3:DeleteObject"], keep_acl=True),
+    ],
+    ids=["s3:* without the ACL", "s3:Put* without the ACL", "a delete beside the write"],
+)
+def test_fails_when_a_log_writer_is_granted_more_than_writes(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-LOG-04", weaken, synthesized)

@@ -3,6 +3,7 @@ property is removed from the StackSet or the member template it carries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,8 +15,10 @@ from tests.controls.helpers import (
     Weakening,
     assert_weakening_breaks,
     edit_member_template,
+    edit_policy_statement,
     first,
     member_resources,
+    rename_operator,
 )
 
 
@@ -218,3 +221,100 @@ def test_fails_when_the_account_settings_are_weaker_than_cis(
     weaken: Weakening, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-MB-03", weaken, synthesized)
+
+
+def _boundary_inverted(member: dict[str, Any]) -> None:
+    """The boundary denies creating a principal only *with* the boundary."""
+    (boundary,) = [
+        p
+        for p in member_resources(member, "AWS::IAM::ManagedPolicy")
+        if str(p["Properties"].get("ManagedPolicyName", "")).endswith("-workload-boundary")
+    ]
+    for statement in boundary["Properties"]["PolicyDocument"]["Statement"]:
+        if statement.get("Sid") == "NoPrincipalWithoutTheBoundary":
+            rename_operator(statement, "StringNotLike", "StringLike")
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        lambda t: edit_member_template(t, _boundary_inverted),
+        edit_policy_statement(
+            "SERVICE_CONTROL_POLICY",
+            "RequireTheWorkloadBoundary",
+            lambda s: rename_operator(s, "StringNotLike", "StringLike"),
+        ),
+    ],
+    ids=["member boundary", "guardrail"],
+)
+def test_fails_when_the_boundary_is_required_under_an_inverted_operator(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-MB-05", weaken, synthesized)
+
+
+def _in_the_management_baseline(stack: str, edit: Callable[[dict[str, Any]], None]) -> Weakening:
+    """A weakening: ``edit`` the resources of one region's ManagementBaseline stack (the
+    management account's copy of the baseline), the member template left as it is."""
+    return lambda t: edit(t[f"ManagementBaseline-{stack}"]["Resources"])
+
+
+def _drop_type(resource_type: str) -> Callable[[dict[str, Any]], None]:
+    def drop(resources_: dict[str, Any]) -> None:
+        for logical_id in [k for k, r in resources_.items() if r["Type"] == resource_type]:
+            del resources_[logical_id]
+
+    return drop
+
+
+def _drop_role(suffix: str) -> Callable[[dict[str, Any]], None]:
+    def drop(resources_: dict[str, Any]) -> None:
+        (logical_id,) = [
+            k
+            for k, r in resources_.items()
+            if r["Type"] == "AWS::IAM::Role"
+            and str(r["Properties"].get("RoleName", "")).endswith(suffix)
+        ]
+        del resources_[logical_id]
+
+    return drop
+
+
+def _boundary_policy_inverted(resources_: dict[str, Any]) -> None:
+    for statement in resources_["WorkloadBoundary"]["Properties"]["PolicyDocument"]["Statement"]:
+        if statement.get("Sid") == "NoPrincipalWithoutTheBoundary":
+            rename_operator(statement, "StringNotLike", "StringLike")
+
+
+def _drop_workload_boundary(resources_: dict[str, Any]) -> None:
+    del resources_["WorkloadBoundary"]
+
+
+@pytest.mark.parametrize(
+    ("control_id", "stack", "edit"),
+    [
+        ("LZ-MB-02", "eu-central-1", _drop_type("AWS::Config::ConfigurationRecorder")),
+        ("LZ-MB-02", "us-east-1", _drop_type("AWS::Config::DeliveryChannel")),
+        ("LZ-MB-03", "eu-west-1", _drop_type("Custom::AccountSettings")),
+        ("LZ-MB-04", "eu-west-1", _drop_role("-support")),
+        ("LZ-MB-04", "eu-west-1", _drop_role("-audit-readonly")),
+        ("LZ-MB-05", "eu-west-1", _drop_workload_boundary),
+        ("LZ-MB-05", "eu-west-1", _boundary_policy_inverted),
+    ],
+    ids=[
+        "MB-02 no recorder",
+        "MB-02 no delivery channel",
+        "MB-03 no account settings",
+        "MB-04 no support role",
+        "MB-04 no audit role",
+        "MB-05 no boundary",
+        "MB-05 boundary inverted",
+    ],
+)
+def test_fails_when_the_management_accounts_baseline_lacks_it(
+    control_id: str,
+    stack: str,
+    edit: Callable[[dict[str, Any]], None],
+    synthesized: Synthesized,
+) -> None:
+    assert_weakening_breaks(control_id, _in_the_management_baseline(stack, edit), synthesized)

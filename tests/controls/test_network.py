@@ -250,3 +250,51 @@ def test_fails_when_one_part_of_the_hub_is_left_unprotected(
     sid: str, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-NET-05", drop_scp_statements(sid), synthesized)
+
+
+def _fragments_pass(templates: MutableTemplates) -> None:
+    """Every firewall policy lets fragments skip the stateful engine."""
+    for _, policy in resources(templates, "AWS::NetworkFirewall::FirewallPolicy"):
+        policy["Properties"]["FirewallPolicy"]["StatelessFragmentDefaultActions"] = ["aws:pass"]
+
+
+def _a_stateless_group_passes(templates: MutableTemplates) -> None:
+    """One hub's policy references a stateless rule group of its stack that passes all
+    traffic around the stateful engine."""
+    hub = _hub(templates)
+    hub["PassEverything"] = {
+        "Type": "AWS::NetworkFirewall::RuleGroup",
+        "Properties": {
+            "Type": "STATELESS",
+            "Capacity": 10,
+            "RuleGroupName": "pass-everything",
+            "RuleGroup": {
+                "RulesSource": {
+                    "StatelessRulesAndCustomActions": {
+                        "StatelessRules": [
+                            {
+                                "Priority": 1,
+                                "RuleDefinition": {
+                                    "Actions": ["aws:pass"],
+                                    "MatchAttributes": {},
+                                },
+                            }
+                        ]
+                    }
+                }
+            },
+        },
+    }
+    (policy,) = [r for r in hub.values() if r["Type"] == "AWS::NetworkFirewall::FirewallPolicy"]
+    policy["Properties"]["FirewallPolicy"]["StatelessRuleGroupReferences"] = [
+        {"Priority": 1, "ResourceArn": {"Fn::GetAtt": ["PassEverything", "RuleGroupArn"]}}
+    ]
+
+
+@pytest.mark.parametrize(
+    "weaken", [_fragments_pass, _a_stateless_group_passes], ids=["fragments", "rule group"]
+)
+def test_fails_when_stateless_traffic_may_skip_the_stateful_engine(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-NET-03", weaken, synthesized)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from baseline.controls import resources
 from tests.conftest import Synthesized
 from tests.controls.helpers import (
+    MutableTemplates,
     Weakening,
     assert_weakening_breaks,
     drop_bucket_statements,
@@ -38,3 +42,39 @@ def test_fails_when_a_key_has_a_short_deletion_window(synthesized: Synthesized) 
         lambda t: first(t, "AWS::KMS::Key")["Properties"].update(PendingWindowInDays=7),
         synthesized,
     )
+
+
+def _narrow_tls_denies(action: str, objects_too: bool, principal: Any) -> Weakening:
+    """A weakening: every TLS Deny of every bucket policy narrowed to one action, the
+    bucket alone (or its objects too) and one principal."""
+
+    def narrow(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::S3::BucketPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                condition = statement.get("Condition", {})
+                if statement["Effect"] == "Deny" and (
+                    "aws:SecureTransport" in condition.get("Bool", {})
+                    or "s3:TlsVersion" in condition.get("NumericLessThan", {})
+                ):
+                    statement["Action"] = action
+                    if not objects_too:
+                        statement["Resource"] = statement["Resource"][0]
+                    statement["Principal"] = principal
+
+    return narrow
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _narrow_tls_denies("s3:GetBucketLocation", False, {"AWS": "*"}),
+        _narrow_tls_denies("s3:*", False, {"AWS": "*"}),
+        _narrow_tls_denies("s3:GetObject", True, {"AWS": "*"}),
+        _narrow_tls_denies("s3:*", True, {"AWS": "arn:aws:iam::111122223333:root"}),
+    ],
+    ids=["one bucket action", "objects uncovered", "one object action", "one principal"],
+)
+def test_fails_when_the_tls_denies_are_narrowed(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-S3-02", weaken, synthesized)
