@@ -196,10 +196,11 @@ def _call_name(call: ast.Call) -> str:
     return call.func.id if isinstance(call.func, ast.Name) else ""
 
 
-def _settings_code_problems(code: str) -> list[str]:
-    """What the account-settings function's code does not do: each API called by a
-    function that ``apply()`` calls (or by ``apply()`` itself), which the handler calls,
-    and the password policy's values."""
+def _settings_code_problems(code: str, apis: tuple[str, ...] = ()) -> list[str]:
+    """What the account-settings function's code does not do: each API (``apis``, by
+    default the CIS settings') called by a function that ``apply()`` calls (or by
+    ``apply()`` itself), which the handler calls, and the password policy's values."""
+    apis = apis or _SETTINGS_APIS
     try:
         module = ast.parse(code)
     except SyntaxError:
@@ -212,7 +213,7 @@ def _settings_code_problems(code: str) -> list[str]:
         {_call_name(c) for c in _called(functions["handler"])} if "handler" in functions else set()
     )
     problems = [] if "apply" in handled else ["apply() not called by the handler"]
-    for api in _SETTINGS_APIS:
+    for api in apis:
         callers = [f for f, node in functions.items() if api in map(_call_name, _called(node))]
         if not any(f == "apply" or f in applied for f in callers):
             problems.append(f"{api} not called by apply()")
@@ -420,4 +421,90 @@ def check_workload_boundary(templates: Templates) -> Evidence:
         evidence.violations.append(
             "no SCP attached to an OU requires the workload boundary on new roles"
         )
+    return evidence
+
+
+#: The APIs that set the Session Manager preferences and default host management.
+_SESSION_APIS = ("create_document", "update_document", "update_service_setting")
+#: Session Manager preferences the baseline must set, and the longest sessions (minutes).
+_SESSION_INPUTS = {"s3EncryptionEnabled": True, "cloudWatchEncryptionEnabled": True}
+_SESSION_LIMITS = {"idleSessionTimeout": 20, "maxSessionDuration": 60}
+
+
+def _joined(value: Any) -> str:
+    """A string property as the template writes it, every reference in it a placeholder."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(p if isinstance(p, str) else "REF" for p in parts)
+    return value if isinstance(value, str) else ""
+
+
+def _session_problems(props: dict[str, Any]) -> list[str]:
+    """What the account settings' Session Manager preferences leave open."""
+    try:
+        inputs = json.loads(_joined(props.get("SessionPrefs"))).get("inputs", {})
+    except ValueError:
+        return ["no Session Manager preferences"]
+    problems = [
+        f"{key} not {value}"
+        for key, value in _SESSION_INPUTS.items()
+        if inputs.get(key) is not value
+    ]
+    if not inputs.get("s3BucketName") or not inputs.get("kmsKeyId"):
+        problems.append("sessions not logged to an encrypted bucket")
+    if inputs.get("runAsEnabled") is not False:
+        problems.append("sessions may run as another OS user")
+    for key, most in _SESSION_LIMITS.items():
+        value = str(inputs.get(key, ""))
+        if not value.isdigit() or not 1 <= int(value) <= most:
+            problems.append(f"{key} {value or 'unset'} (at most {most} minutes)")
+    if not props.get("InstanceRole"):
+        problems.append("no default host management role")
+    return problems
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-06",
+    title="Instances are reached through Session Manager, every session logged and bounded",
+    explanation=(
+        "Every copy of the account baseline sets the Session Manager preferences: sessions "
+        "logged to an S3 bucket and to CloudWatch Logs, both encrypted under a key, no run "
+        "as another OS user, idle sessions closed after 20 minutes and every session after "
+        "60; and default host management, which puts every instance under Systems Manager "
+        "with a role of the baseline; the function the settings name applies both from "
+        "apply(). Instances are scanned for missing patches every day."
+    ),
+    best_practices=("SEC06-BP03", "SEC06-BP01", "SEC04-BP01"),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+)
+def check_member_session_manager(templates: Templates) -> Evidence:
+    """Every baseline copy's account settings set Session Manager and default host
+    management, through code that does, and a daily patch scan covers every instance."""
+    evidence = Evidence()
+    for name, member in _baseline_templates(templates).items():
+        settings = list(resources({name: member}, "Custom::AccountSettings"))
+        if not settings:
+            evidence.violations.append(f"{name}: no account-settings resource")
+        for _, resource in settings:
+            props = properties(resource)
+            token = props.get("ServiceToken", {})
+            function = member.get("Resources", {}).get(
+                token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None, {}
+            )
+            code = properties(function).get("Code", {}).get("ZipFile", "")
+            problems = _session_problems(props) + _settings_code_problems(
+                code if isinstance(code, str) else "", _SESSION_APIS
+            )
+            evidence.record(f"{name}: {', '.join(problems) or 'Session Manager'}", not problems)
+        scans = [
+            a
+            for _, a in resources({name: member}, "AWS::SSM::Association")
+            if properties(a).get("Name") == "AWS-RunPatchBaseline"
+            and properties(a).get("Targets") == [{"Key": "InstanceIds", "Values": ["*"]}]
+            and str(properties(a).get("ScheduleExpression", "")).startswith(
+                ("rate(1 day)", "cron(")
+            )
+        ]
+        evidence.record(f"{name}: daily patch scan of every instance", bool(scans))
     return evidence

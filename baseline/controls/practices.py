@@ -149,7 +149,15 @@ PRACTICES: tuple[Practice, ...] = (
     Practice("SEC05-BP01", "Create network layers"),
     Practice("SEC05-BP02", "Control traffic flow within your network layers"),
     Practice("SEC05-BP03", "Implement inspection-based protection"),
-    Practice("SEC05-BP04", "Automate network protection"),
+    Practice(
+        "SEC05-BP04",
+        "Automate network protection",
+        customer=(
+            "Where network.hub is off, turn it on, or give every VPC that reaches the "
+            "internet a Network Firewall and a DNS Firewall with AWS's managed rules."
+        ),
+        runbook="docs/network.md#without-the-hub",
+    ),
     # SEC06 Protecting compute
     Practice("SEC06-BP01", "Perform vulnerability management"),
     Practice("SEC06-BP02", "Provision compute from hardened images"),

@@ -3,6 +3,7 @@ property is removed from the StackSet or the member template it carries."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,61 @@ WEAKENINGS: dict[str, Weakening] = {
     ),
     "LZ-MB-04": lambda t: edit_member_template(t, _drop_break_glass_mfa),
     "LZ-MB-05": lambda t: edit_member_template(t, _boundary_without_its_cap),
+    "LZ-MB-06": lambda t: edit_member_template(
+        t,
+        lambda m: member_resources(m, "Custom::AccountSettings")[0]["Properties"].pop(
+            "SessionPrefs"
+        ),
+    ),
 }
+
+
+def _session_input(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Set one input of the member template's Session Manager preferences."""
+
+    def edit(member: dict[str, Any]) -> None:
+        props = member_resources(member, "Custom::AccountSettings")[0]["Properties"]
+        separator, parts = props["SessionPrefs"]["Fn::Join"]
+        prefs = json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+        prefs["inputs"][key] = value
+        props["SessionPrefs"] = {"Fn::Join": [separator, [json.dumps(prefs)]]}
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("maxSessionDuration", "1440"),
+        ("idleSessionTimeout", "60"),
+        ("s3EncryptionEnabled", False),
+        ("runAsEnabled", True),
+        ("kmsKeyId", ""),
+    ],
+)
+def test_fails_with_session_manager_preferences_that_leave_sessions_open(
+    key: str, value: Any, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks(
+        "LZ-MB-06", lambda t: edit_member_template(t, _session_input(key, value)), synthesized
+    )
+
+
+def test_fails_without_the_daily_patch_scan_or_default_host_management(
+    synthesized: Synthesized,
+) -> None:
+    def no_scan(member: dict[str, Any]) -> None:
+        member["Resources"] = {
+            k: r for k, r in member["Resources"].items() if r["Type"] != "AWS::SSM::Association"
+        }
+
+    def no_role(member: dict[str, Any]) -> None:
+        member_resources(member, "Custom::AccountSettings")[0]["Properties"].pop("InstanceRole")
+
+    for edit in (no_scan, no_role):
+        assert_weakening_breaks(
+            "LZ-MB-06", lambda t, e=edit: edit_member_template(t, e), synthesized
+        )
 
 
 def _boundary_without_its_cap(member: dict[str, Any]) -> None:
