@@ -254,7 +254,19 @@ def _execution_policy(args: argparse.Namespace) -> int:
     if args.output_dir is None:
         print(json.dumps(policies.documents, indent=2))
         return 0
-    paths = {name: args.output_dir / f"{name}.json" for name in policies.documents}
+    return _write_execution_policies(policies, args.output_dir, account, prefix)
+
+
+def _write_execution_policies(policies: Any, output_dir: Path, account: Any, prefix: str) -> int:
+    """Each policy document as a new file of ``output_dir``, all of them or none, and the
+    commands that create them."""
+    import json
+
+    paths = {name: output_dir / f"{name}.json" for name in policies.documents}
+    taken = [problem for path in paths.values() if (problem := _output_taken(path))]
+    if taken:  # every file checked before any is written: all of them, or none
+        print(taken[0].replace("--output", "--output-dir", 1), file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     for name, path in paths.items():
         problem = _write_new(path, json.dumps(policies.documents[name], indent=2) + "\n")
         if problem:

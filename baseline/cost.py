@@ -295,9 +295,7 @@ def assumptions_from(pairs: list[str]) -> tuple[Assumptions, list[str]]:
             continue
         whole = known[key].type in ("int", int)
         try:
-            number = float(value)
-        except OverflowError:  # float() of a digit string too long for a float
-            number = math.inf
+            number = float(value)  # a value too large for a float reads as inf
         except ValueError:
             number = math.nan
         if math.isnan(number) or value.strip().lower().lstrip("+-") in ("inf", "infinity"):

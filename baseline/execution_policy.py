@@ -79,14 +79,24 @@ class ExecutionPolicies:
 
 
 def _stacks_of(assembly_dir: Path) -> dict[str, tuple[str, str]]:
-    """Each stack artifact's (account, region), from the assembly's manifest."""
+    """Each stack artifact's (account, region), from the assembly's manifest.
+
+    :raises ValueError: a manifest that is not a cloud assembly's."""
     manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict):
+        raise ValueError(f"{assembly_dir / 'manifest.json'} is not a cloud assembly's manifest")
     found = {}
-    for name, artifact in manifest.get("artifacts", {}).items():
-        if artifact.get("type") != "aws:cloudformation:stack":
+    for name, artifact in artifacts.items():
+        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
             continue
-        _, _, account, region = str(artifact.get("environment", "")).split("/", 3)
-        found[name] = (account, region)
+        environment = str(artifact.get("environment", ""))
+        match = re.fullmatch(r"aws://([^/]+)/([^/]+)", environment)
+        if match is None:
+            raise ValueError(
+                f"stack {name} of the assembly has no environment (aws://account/region)"
+            )
+        found[name] = (match.group(1), match.group(2))
     return found
 
 

@@ -129,3 +129,33 @@ def test_the_command_refuses_an_account_it_cannot_answer_for(
     code = main(["execution-policy", "--account", account, "--cdk-out", str(synthesized.outdir)])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(message) and len(err.splitlines()) == 1, err
+
+
+def test_the_command_writes_every_file_or_none(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the network account needs two policies: the second is there already
+    (tmp_path / f"{POLICY_NAME}-2.json").write_text("keep me\n", encoding="utf-8")
+    args = ["execution-policy", "--account", "network", "--cdk-out", str(synthesized.outdir)]
+    assert main([*args, "--output-dir", str(tmp_path)]) == 2
+    assert "the file exists" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{POLICY_NAME}-2.json"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ("[]", "is not a cloud assembly's manifest"),
+        (
+            json.dumps({"artifacts": {"Odd": {"type": "aws:cloudformation:stack"}}}),
+            "stack Odd of the assembly has no environment",
+        ),
+    ],
+)
+def test_the_command_refuses_a_damaged_assembly_in_one_line(
+    manifest: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "manifest.json").write_text(manifest, encoding="utf-8")
+    assert main(["execution-policy", "--account", "audit", "--cdk-out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err, err

@@ -439,6 +439,18 @@ def _joined(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _at_least_daily(schedule: str) -> bool:
+    """Whether a Systems Manager schedule runs at least once a day: ``rate(1 day)``, a rate
+    of hours up to 24, or a cron expression on every day of the month and week."""
+    rate = re.fullmatch(r"rate\((\d+) (hours?|days?)\)", schedule)
+    if rate:
+        count, unit = int(rate.group(1)), rate.group(2)
+        return count >= 1 and (count <= 24 if unit.startswith("hour") else count == 1)
+    cron = re.fullmatch(r"cron\((.+)\)", schedule)
+    fields = cron.group(1).split() if cron else []
+    return len(fields) >= 5 and fields[2] in ("*", "?") and fields[4] in ("*", "?")
+
+
 def _session_problems(props: dict[str, Any]) -> list[str]:
     """What the account settings' Session Manager preferences leave open."""
     try:
@@ -452,6 +464,11 @@ def _session_problems(props: dict[str, Any]) -> list[str]:
     ]
     if not inputs.get("s3BucketName") or not inputs.get("kmsKeyId"):
         problems.append("sessions not logged to an encrypted bucket")
+    if (
+        not inputs.get("cloudWatchLogGroupName")
+        or inputs.get("cloudWatchStreamingEnabled") is not True
+    ):
+        problems.append("sessions not streamed to a log group")
     if inputs.get("runAsEnabled") is not False:
         problems.append("sessions may run as another OS user")
     for key, most in _SESSION_LIMITS.items():
@@ -502,9 +519,7 @@ def check_member_session_manager(templates: Templates) -> Evidence:
             for _, a in resources({name: member}, "AWS::SSM::Association")
             if properties(a).get("Name") == "AWS-RunPatchBaseline"
             and properties(a).get("Targets") == [{"Key": "InstanceIds", "Values": ["*"]}]
-            and str(properties(a).get("ScheduleExpression", "")).startswith(
-                ("rate(1 day)", "cron(")
-            )
+            and _at_least_daily(str(properties(a).get("ScheduleExpression", "")))
         ]
         evidence.record(f"{name}: daily patch scan of every instance", bool(scans))
     return evidence

@@ -78,6 +78,7 @@ def _session_input(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
         ("s3EncryptionEnabled", False),
         ("runAsEnabled", True),
         ("kmsKeyId", ""),
+        ("cloudWatchLogGroupName", ""),
     ],
 )
 def test_fails_with_session_manager_preferences_that_leave_sessions_open(
@@ -99,7 +100,11 @@ def test_fails_without_the_daily_patch_scan_or_default_host_management(
     def no_role(member: dict[str, Any]) -> None:
         member_resources(member, "Custom::AccountSettings")[0]["Properties"].pop("InstanceRole")
 
-    for edit in (no_scan, no_role):
+    def monthly_scan(member: dict[str, Any]) -> None:
+        for association in member_resources(member, "AWS::SSM::Association"):
+            association["Properties"]["ScheduleExpression"] = "cron(0 2 1 * ? *)"
+
+    for edit in (no_scan, no_role, monthly_scan):
         assert_weakening_breaks(
             "LZ-MB-06", lambda t, e=edit: edit_member_template(t, e), synthesized
         )
