@@ -105,17 +105,26 @@ def check_security_hub_standards(templates: Templates) -> Evidence:
         ]
         if not central or any(c != "CENTRAL" for c in central):
             evidence.violations.append(f"{name}: its stack's configuration is not CENTRAL")
-    # the security-services function makes the aggregator (Custom::FindingAggregator): it
-    # must link every other region that runs the security tooling
+    # the aggregator (CloudFormation's, or, with one region, the security-services
+    # function's Custom::FindingAggregator) must link every other region that runs the
+    # security tooling
     tooled = {
         stack.removeprefix("SecurityTooling-")
         for stack in templates
         if stack.startswith("SecurityTooling-")
     }
-    aggregators = list(resources(templates, "Custom::FindingAggregator"))
+    aggregators = [
+        *resources(templates, "AWS::SecurityHub::FindingAggregator"),
+        *resources(templates, "Custom::FindingAggregator"),
+    ]
     for name, aggregator in aggregators:
         home = name.split("/", 1)[0].removeprefix("SecurityTooling-")
-        linked = set(properties(aggregator).get("LinkedRegions", []))
+        props = properties(aggregator)
+        if aggregator.get("Type") == "Custom::FindingAggregator":
+            linked = set(props.get("LinkedRegions", []))
+        else:
+            specified = props.get("RegionLinkingMode") == "SPECIFIED_REGIONS"
+            linked = set(props.get("Regions", [])) if specified else {"not SPECIFIED_REGIONS"}
         evidence.record(name, linked == tooled - {home})
     if len(aggregators) != 1:
         evidence.violations.append(

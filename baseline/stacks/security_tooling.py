@@ -387,17 +387,24 @@ class SecurityToolingStack(cdk.Stack):
 
         # central configuration needs the aggregator even where no other region is governed;
         # CloudFormation's AWS::SecurityHub::FindingAggregator takes neither NO_REGIONS nor
-        # an empty Regions list, so the security-services function makes it, either way
-        aggregator = cdk.CustomResource(
-            self,
-            "FindingAggregator",
-            service_token=self.services.function.function_arn,
-            resource_type="Custom::FindingAggregator",
-            properties={
-                HANDLER_DIGEST: handler_digest("security_services"),
-                "LinkedRegions": others,
-            },
-        )
+        # an empty Regions list, so with one region the security-services function makes
+        # it (under an id of its own: a type cannot change under one logical id)
+        aggregator: cdk.CfnResource | cdk.CustomResource
+        if others:
+            aggregator = securityhub.CfnFindingAggregator(
+                self, "FindingAggregator", region_linking_mode="SPECIFIED_REGIONS", regions=others
+            )
+        else:
+            aggregator = cdk.CustomResource(
+                self,
+                "FindingAggregatorNoRegions",
+                service_token=self.services.function.function_arn,
+                resource_type="Custom::FindingAggregator",
+                properties={
+                    HANDLER_DIGEST: handler_digest("security_services"),
+                    "LinkedRegions": [],
+                },
+            )
         organization = securityhub.CfnOrganizationConfiguration(
             self,
             "CentralConfiguration",

@@ -70,7 +70,7 @@ def test_fails_without_a_finding_aggregator(synthesized: Synthesized) -> None:
     def drop_aggregators(templates: MutableTemplates) -> None:
         for stack in templates.values():
             for logical_id, resource in list(stack.get("Resources", {}).items()):
-                if resource["Type"] == "Custom::FindingAggregator":
+                if resource["Type"] == "AWS::SecurityHub::FindingAggregator":
                     del stack["Resources"][logical_id]
 
     assert_weakening_breaks("LZ-DET-02", drop_aggregators, synthesized)
@@ -82,8 +82,8 @@ def test_fails_with_a_finding_aggregator_that_leaves_a_region_out(
     def link_fewer(templates: MutableTemplates) -> None:
         for stack in templates.values():
             for resource in stack.get("Resources", {}).values():
-                if resource["Type"] == "Custom::FindingAggregator":
-                    resource["Properties"]["LinkedRegions"] = ["eu-central-1"]
+                if resource["Type"] == "AWS::SecurityHub::FindingAggregator":
+                    resource["Properties"]["Regions"] = ["eu-central-1"]
 
     assert_weakening_breaks("LZ-DET-02", link_fewer, synthesized)
 
@@ -189,7 +189,9 @@ def _local_configuration(templates: MutableTemplates) -> None:
 
 
 def _link_no_region(templates: MutableTemplates) -> None:
-    first(templates, "Custom::FindingAggregator")["Properties"]["LinkedRegions"] = []
+    # what the one-region custom resource writes, in a stack whose other regions exist
+    aggregator = first(templates, "AWS::SecurityHub::FindingAggregator")
+    aggregator.update(Type="Custom::FindingAggregator", Properties={"LinkedRegions": []})
 
 
 @pytest.mark.parametrize(

@@ -96,8 +96,11 @@ def test_security_hub_runs_fsbp_and_cis_everywhere_and_aggregates_home(
     synthesized: Synthesized,
 ) -> None:
     template = _stack(synthesized, HOME)
-    (aggregator,) = _of_type(template, "Custom::FindingAggregator")
-    assert aggregator["Properties"]["LinkedRegions"] == ["eu-central-1", "us-east-1"]
+    (aggregator,) = _of_type(template, "AWS::SecurityHub::FindingAggregator")
+    assert aggregator["Properties"] == {
+        "RegionLinkingMode": "SPECIFIED_REGIONS",
+        "Regions": ["eu-central-1", "us-east-1"],
+    }
     (organization,) = _of_type(template, "AWS::SecurityHub::OrganizationConfiguration")
     assert organization["Properties"]["ConfigurationType"] == "CENTRAL"
     (policy,) = _of_type(template, "AWS::SecurityHub::ConfigurationPolicy")
@@ -153,12 +156,12 @@ def test_one_governed_region_aggregates_no_other(synthesized: Synthesized) -> No
 def test_the_finding_aggregator_comes_before_central_configuration(
     synthesized: Synthesized,
 ) -> None:
-    # CloudFormation's own resource takes neither NO_REGIONS nor an empty Regions list
+    # the logical id of 0.2.0: a stack deployed then updates the aggregator in place
     template = _stack(synthesized, HOME)
-    assert not _of_type(template, "AWS::SecurityHub::FindingAggregator")
+    assert not _of_type(template, "Custom::FindingAggregator")
     resources = template["Resources"]
-    (aggregator_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::FindingAggregator"]
-    assert resources[aggregator_id]["Properties"]["LinkedRegions"] == ["eu-central-1", "us-east-1"]
+    aggregator_id = "FindingAggregator"
+    assert resources[aggregator_id]["Type"] == "AWS::SecurityHub::FindingAggregator"
     (central,) = [
         r for r in resources.values() if r["Type"] == "AWS::SecurityHub::OrganizationConfiguration"
     ]
