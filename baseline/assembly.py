@@ -82,6 +82,8 @@ def templates_with_stack_sets(
 
 def _read_named(assembly_dir: Path, name: str, file_name: str) -> dict[str, Any]:
     path = assembly_dir / file_name
+    if path.resolve().parent != assembly_dir.resolve():  # a file of the assembly, by name
+        raise ValueError(f"{name} names {file_name}, which is not a file of the assembly")
     if not path.is_file():
         raise ValueError(f"{name} names {file_name}, which is not in the assembly")
     template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

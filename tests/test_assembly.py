@@ -80,3 +80,13 @@ def test_fails_a_body_that_is_not_a_template(tmp_path: Path) -> None:
     (tmp_path / "Members.template.json").write_text(json.dumps({"Resources": {"S": resource}}))
     with pytest.raises(ValueError, match=r"TemplateBody of Members/S is not a CloudFormation"):
         list(templates_with_stack_sets(tmp_path))
+
+
+def test_fails_a_named_file_outside_the_assembly(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps(MEMBER))
+    assembly = tmp_path / "cdk.out"
+    assembly.mkdir()
+    _assembly(assembly, MEMBER, "../elsewhere.json")
+    with pytest.raises(ValueError, match=r"which is not a file of the assembly"):
+        list(templates_with_stack_sets(assembly))
