@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from baseline.controls.model import (
@@ -145,32 +146,42 @@ def check_member_account_settings(templates: Templates) -> Evidence:
     """Every member template and management baseline stack has the settings resource and
     code applying each setting."""
     evidence = Evidence()
+    for name, member, props, code in _account_settings(templates, evidence):
+        problems = []
+        home = props.get("HomeRegion")
+        in_home_region = home == "true" or (
+            isinstance(home, dict)
+            and len(home.get("Fn::If", [])) == 3
+            and home["Fn::If"][0] in member.get("Conditions", {})
+            and home["Fn::If"][1] == "true"
+        )
+        if not in_home_region:
+            problems.append("password policy and Block Public Access set in no region")
+        if props.get("DefaultVpcs") not in ("close_default_security_groups", "delete"):
+            problems.append(f"DefaultVpcs {props.get('DefaultVpcs')!r}")
+        problems += _settings_code_problems(code)
+        evidence.record(f"{name}: {', '.join(problems) or 'all settings'}", not problems)
+    return evidence
+
+
+def _account_settings(
+    templates: Templates, evidence: Evidence
+) -> Iterator[tuple[str, Template, dict[str, Any], str]]:
+    """Each baseline copy's account-settings resource: the copy's name and template, the
+    resource's properties and the inline code of the function its ServiceToken names. A
+    copy without one is a violation."""
     for name, member in _baseline_templates(templates).items():
         settings = list(resources({name: member}, "Custom::AccountSettings"))
         if not settings:
             evidence.violations.append(f"{name}: no account-settings resource")
         for _, resource in settings:
             props = properties(resource)
-            problems = []
-            home = props.get("HomeRegion")
-            in_home_region = home == "true" or (
-                isinstance(home, dict)
-                and len(home.get("Fn::If", [])) == 3
-                and home["Fn::If"][0] in member.get("Conditions", {})
-                and home["Fn::If"][1] == "true"
-            )
-            if not in_home_region:
-                problems.append("password policy and Block Public Access set in no region")
-            if props.get("DefaultVpcs") not in ("close_default_security_groups", "delete"):
-                problems.append(f"DefaultVpcs {props.get('DefaultVpcs')!r}")
             token = props.get("ServiceToken", {})
             function = member.get("Resources", {}).get(
                 token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None, {}
             )
             code = properties(function).get("Code", {}).get("ZipFile", "")
-            problems += _settings_code_problems(code if isinstance(code, str) else "")
-            evidence.record(f"{name}: {', '.join(problems) or 'all settings'}", not problems)
-    return evidence
+            yield name, member, props, code if isinstance(code, str) else ""
 
 
 #: The APIs the account-settings function must call from its apply().
@@ -499,21 +510,10 @@ def check_member_session_manager(templates: Templates) -> Evidence:
     """Every baseline copy's account settings set Session Manager and default host
     management, through code that does, and a daily patch scan covers every instance."""
     evidence = Evidence()
+    for name, _, props, code in _account_settings(templates, evidence):
+        problems = _session_problems(props) + _settings_code_problems(code, _SESSION_APIS)
+        evidence.record(f"{name}: {', '.join(problems) or 'Session Manager'}", not problems)
     for name, member in _baseline_templates(templates).items():
-        settings = list(resources({name: member}, "Custom::AccountSettings"))
-        if not settings:
-            evidence.violations.append(f"{name}: no account-settings resource")
-        for _, resource in settings:
-            props = properties(resource)
-            token = props.get("ServiceToken", {})
-            function = member.get("Resources", {}).get(
-                token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None, {}
-            )
-            code = properties(function).get("Code", {}).get("ZipFile", "")
-            problems = _session_problems(props) + _settings_code_problems(
-                code if isinstance(code, str) else "", _SESSION_APIS
-            )
-            evidence.record(f"{name}: {', '.join(problems) or 'Session Manager'}", not problems)
         scans = [
             a
             for _, a in resources({name: member}, "AWS::SSM::Association")
