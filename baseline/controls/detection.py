@@ -36,9 +36,9 @@ _CIS_V5 = re.compile(
     id="LZ-DET-01",
     title="GuardDuty, Inspector, Macie and Detective run for every member in every region",
     explanation=(
-        "In every governed region that has a SecurityTooling stack, the four services are "
-        "turned on for every member, and the organisation settings make the audit account "
-        "their delegated administrator there."
+        "In every governed region where the organisation settings make the audit account "
+        "their delegated administrator, a SecurityTooling stack turns the four services on "
+        "for every member (a region whose stack is missing fails)."
     ),
     best_practices=("SEC04-BP01", "SEC04-BP02", "SEC06-BP01", "SEC07-BP03", "SEC06-BP05"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",

@@ -157,7 +157,7 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
     explanation=(
         "In every stack that administers GuardDuty, and in the SecurityTooling stack of "
         "every governed region where GuardDuty is delegated to the audit account (which "
-        "must turn GuardDuty on), an enabled EventBridge rule sends GuardDuty findings of "
+        "must exist and turn GuardDuty on), an enabled EventBridge rule sends GuardDuty findings of "
         "severity 7 and above whose resource is an instance or an access key to a "
         "function of that stack, which may assume the member accounts' incident-responder "
         "role."
@@ -170,6 +170,8 @@ def check_containment_automated(templates: Templates) -> Evidence:
     """Each GuardDuty-administering stack has the rule, aimed at a function of its own."""
     evidence = Evidence()
     governed = {f"{SECURITY_TOOLING}{r}" for r in tooled_regions(templates, "guardduty")}
+    for stack in sorted(governed - set(templates)):
+        evidence.violations.append(f"{stack}: no such stack, so no containment there")
     for stack, template in sorted(templates.items()):
         administers = any(
             r.get("Type") == "Custom::SecurityServices"

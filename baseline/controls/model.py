@@ -177,15 +177,15 @@ SECURITY_TOOLING = "SecurityTooling-"
 
 def tooled_regions(templates: Templates, service: str) -> set[str]:
     """The governed regions where the organisation settings make the audit account the
-    delegated administrator of ``service`` and the templates have a SecurityTooling stack."""
-    designated = {
+    delegated administrator of ``service``: each must have a SecurityTooling stack, and a
+    region whose stack is missing from the templates is one of them still."""
+    return {
         region
         for _, settings in resources(templates, "Custom::OrganizationSettings")
         if service
         in (admins := properties(settings).get("ServiceAdministrators") or {}).get("Services", [])
         for region in admins.get("Regions", [])
     }
-    return {r for r in designated if f"{SECURITY_TOOLING}{r}" in templates}
 
 
 # --- organisation policies ------------------------------------------------------------

@@ -248,3 +248,9 @@ def test_fails_when_the_guardduty_rule_matches_another_detail_type(
         ),
         synthesized,
     )
+
+
+def test_fails_when_a_governed_regions_security_tooling_is_gone(synthesized: Synthesized) -> None:
+    """The organisation settings designate the audit account in every governed region:
+    a region whose SecurityTooling stack is missing turns nothing on there."""
+    assert_weakening_breaks("LZ-DET-01", lambda t: t.pop("SecurityTooling-us-east-1"), synthesized)

@@ -175,3 +175,7 @@ def test_fails_when_containment_roles_of_other_accounts_may_write_evidence(
     arns: Any, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-IR-01", _evidence_writers(arns), synthesized)
+
+
+def test_fails_when_a_governed_regions_security_tooling_is_gone(synthesized: Synthesized) -> None:
+    assert_weakening_breaks("LZ-IR-03", lambda t: t.pop("SecurityTooling-us-east-1"), synthesized)
