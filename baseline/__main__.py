@@ -181,16 +181,11 @@ def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
     """Why the assembly was not synthesized from a config of this prefix, if it was not:
     every stack the kit names starts with the prefix, and the cloud assembly's manifest
     names the stacks."""
-    import json
+    from baseline.assembly import stack_artifacts
 
     try:
-        manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
-        names = sorted(
-            str(a["properties"]["stackName"])
-            for a in manifest["artifacts"].values()
-            if a.get("type") == "aws:cloudformation:stack"
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        names = sorted(a.stack_name for a in stack_artifacts(assembly_dir))
+    except (OSError, ValueError):
         return None  # no readable manifest: the templates alone are judged
     if not names or any(name.startswith(f"{prefix}-") for name in names):
         return None

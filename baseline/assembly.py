@@ -8,7 +8,9 @@ the checkov scan) need not start the CDK.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,41 @@ from typing import Any
 TEMPLATE_FILE_METADATA = "lz:TemplateFile"
 #: Where cdk-nag reads its acknowledgements in a template.
 NAG_METADATA_KEY = "cdk_nag"
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One stack of a cloud assembly, as its manifest names it."""
+
+    artifact_id: str
+    stack_name: str
+    account: str
+    region: str
+
+
+def stack_artifacts(assembly_dir: Path) -> list[StackArtifact]:
+    """Every stack of the assembly's manifest, with the environment it deploys to.
+
+    :raises OSError: no readable manifest.
+    :raises ValueError: a manifest that is not a cloud assembly's, or a stack without an
+        environment (``aws://account/region``)."""
+    manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict):
+        raise ValueError(f"{assembly_dir / 'manifest.json'} is not a cloud assembly's manifest")
+    found = []
+    for name, artifact in artifacts.items():
+        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        environment = re.fullmatch(r"aws://([^/]+)/([^/]+)", str(artifact.get("environment", "")))
+        if environment is None:
+            raise ValueError(
+                f"stack {name} of the assembly has no environment (aws://account/region)"
+            )
+        properties = artifact.get("properties")
+        stack_name = properties.get("stackName", name) if isinstance(properties, dict) else name
+        found.append(StackArtifact(name, str(stack_name), environment[1], environment[2]))
+    return found
 
 
 def without_nag_acknowledgements(template: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baseline.assembly import templates_with_stack_sets
+from baseline.assembly import stack_artifacts, templates_with_stack_sets
 
 #: The first policy's name; the next are ``lz-cdk-execution-2``, ``-3``, ...
 POLICY_NAME = "lz-cdk-execution"
@@ -76,28 +76,6 @@ class ExecutionPolicies:
             for statement in document["Statement"]
             for action in statement["Action"]
         }
-
-
-def _stacks_of(assembly_dir: Path) -> dict[str, tuple[str, str]]:
-    """Each stack artifact's (account, region), from the assembly's manifest.
-
-    :raises ValueError: a manifest that is not a cloud assembly's."""
-    manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
-    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    if not isinstance(artifacts, dict):
-        raise ValueError(f"{assembly_dir / 'manifest.json'} is not a cloud assembly's manifest")
-    found = {}
-    for name, artifact in artifacts.items():
-        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        environment = str(artifact.get("environment", ""))
-        match = re.fullmatch(r"aws://([^/]+)/([^/]+)", environment)
-        if match is None:
-            raise ValueError(
-                f"stack {name} of the assembly has no environment (aws://account/region)"
-            )
-        found[name] = (match.group(1), match.group(2))
-    return found
 
 
 def _schema_permissions(resource_type: str, region: str) -> set[str] | None:
@@ -158,7 +136,9 @@ def execution_policies(assembly_dir: Path, account_id: str) -> ExecutionPolicies
     :raises ValueError: the assembly holds no stack of the account, or a resource type no
         schema describes (named, with its stack).
     """
-    stacks = {n: env for n, env in _stacks_of(assembly_dir).items() if env[0] == account_id}
+    stacks = {
+        a.artifact_id: a.region for a in stack_artifacts(assembly_dir) if a.account == account_id
+    }
     if not stacks:
         raise ValueError(
             f"no stack of the assembly deploys in account {account_id} (the member baseline "
@@ -171,7 +151,7 @@ def execution_policies(assembly_dir: Path, account_id: str) -> ExecutionPolicies
         stack = name.split("/", 1)[0]
         if stack not in stacks:
             continue
-        region = stacks[stack][1]
+        region = stacks[stack]
         for resource in template.get("Resources", {}).values():
             resource_type = str(resource.get("Type", ""))
             types.add(resource_type)
