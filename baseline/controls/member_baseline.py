@@ -317,13 +317,18 @@ _READ_ONLY_POLICIES = ("SecurityAudit", "job-function/ViewOnlyAccess", "ReadOnly
 _AWS_MANAGED = re.compile(r":iam::aws:policy/(.+)$")
 
 
+def _joined(value: Any) -> str:
+    """A string property as the template writes it, every reference in it a placeholder."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(p if isinstance(p, str) else "REF" for p in parts)
+    return value if isinstance(value, str) else ""
+
+
 def _aws_managed(arn: Any) -> str | None:
     """The path and name of an AWS managed policy (``job-function/ViewOnlyAccess``) from
     its ARN, written out or joined with the partition; None for any other policy."""
-    if isinstance(arn, dict) and "Fn::Join" in arn:
-        separator, parts = arn["Fn::Join"]
-        arn = separator.join(p if isinstance(p, str) else "" for p in parts)
-    match = _AWS_MANAGED.search(arn) if isinstance(arn, str) else None
+    match = _AWS_MANAGED.search(_joined(arn))
     return match.group(1) if match else None
 
 
@@ -440,14 +445,6 @@ _SESSION_APIS = ("create_document", "update_document", "update_service_setting")
 #: Session Manager preferences the baseline must set, and the longest sessions (minutes).
 _SESSION_INPUTS = {"s3EncryptionEnabled": True, "cloudWatchEncryptionEnabled": True}
 _SESSION_LIMITS = {"idleSessionTimeout": 20, "maxSessionDuration": 60}
-
-
-def _joined(value: Any) -> str:
-    """A string property as the template writes it, every reference in it a placeholder."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(p if isinstance(p, str) else "REF" for p in parts)
-    return value if isinstance(value, str) else ""
 
 
 def _at_least_daily(schedule: str) -> bool:
