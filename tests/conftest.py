@@ -27,10 +27,10 @@ import pytest
 import yaml
 from aws_cdk import assertions
 
-from baseline.app import DEFAULT_CONFIG, build_app
+from baseline.app import DEFAULT_CONFIG, build_app, cdk_json_context
 from baseline.assembly import templates_in, templates_with_stack_sets
 from baseline.cdk_context import PROJECT_ROOT
-from baseline.config import LandingZoneConfig, load_config
+from baseline.config import LandingZoneConfig, load_config, parse_config
 from baseline.landing_zone import LandingZone
 
 
@@ -263,6 +263,24 @@ def synthesized(
             sorted(set(example_config.governed_regions)),
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def variant(example_data: dict[str, Any]) -> LandingZone:
+    """The example with changes that meet in no stack, built and synthesized once for the
+    tests of each: the Workloads OU exists (its id is given), the log archive keeps access
+    logs 400 days and does not replicate, and the member baseline's StackSet runs from the
+    delegated administrator. Read it with ``assertions.Template.from_stack``."""
+    data = copy.deepcopy(example_data)
+    workloads = next(u for u in data["organizational_units"] if u["name"] == "Workloads")
+    workloads["id"] = "ou-nw7k-workload1"
+    data["log_archive"]["access_log_retention_days"] = 400
+    data["log_archive"]["replicate"] = False
+    data["member_baseline"]["deploy_from"] = "delegated_admin"
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    app.synth()
+    return landing_zone
 
 
 @jsii.implements(cdk.IPolicyValidationContextBeta1)

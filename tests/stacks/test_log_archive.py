@@ -7,6 +7,7 @@ from typing import Any
 
 from baseline import naming
 from baseline.controls import RETAINED
+from baseline.landing_zone import LandingZone
 from tests.conftest import Synthesized
 
 LOG_ACCOUNT = "312345678901"
@@ -297,21 +298,12 @@ def test_replication_role_outlives_its_stack(synthesized: Synthesized) -> None:
         assert resource["UpdateReplacePolicy"] == "Retain", resource["Type"]
 
 
-def test_access_log_retention_comes_from_the_config(example_data: dict[str, Any]) -> None:
-    import copy
-
+def test_access_log_retention_comes_from_the_config(variant: LandingZone) -> None:
+    # the variant keeps access logs 400 days and does not replicate
     import aws_cdk as cdk
     from aws_cdk import assertions
 
-    from baseline.app import cdk_json_context
-    from baseline.config import parse_config
-    from baseline.landing_zone import LandingZone
-
-    data = copy.deepcopy(example_data)
-    data["log_archive"]["access_log_retention_days"] = 400
-    data["log_archive"]["replicate"] = False
-    app = cdk.App(context=cdk_json_context())
-    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    landing_zone = variant
     assert landing_zone.log_archive_replica is None
     template = assertions.Template.from_stack(landing_zone.log_archive)
     template.has_resource_properties(

@@ -201,17 +201,10 @@ def test_roles_are_global_and_trust_only_who_they_should(synthesized: Synthesize
     }
 
 
-def _variant(example_data: dict[str, Any], **member_baseline: Any) -> LandingZone:
-    data = copy.deepcopy(example_data)
-    data["member_baseline"].update(member_baseline)
-    app = cdk.App(context=cdk_json_context())
-    return LandingZone(app, "LandingZone", config=parse_config(data))
-
-
 def test_delegated_administrator_runs_the_stack_set_from_the_audit_account(
-    example_data: dict[str, Any],
+    variant: LandingZone,
 ) -> None:
-    landing_zone = _variant(example_data, deploy_from="delegated_admin")
+    landing_zone = variant  # deploy_from: delegated_admin
     assert landing_zone.member_baseline is not None
     assert landing_zone.member_baseline.account == AUDIT
     template = assertions.Template.from_stack(landing_zone.member_baseline)
