@@ -383,3 +383,29 @@ def test_a_practice_the_config_leaves_unanswered_makes_the_report_incomplete(
 
 def test_the_example_leaves_no_practice_unanswered(example_coverage: Coverage) -> None:
     assert example_coverage.unanswered == []
+
+
+def test_without_the_hub_nothing_of_the_kit_answers_for_inspection(
+    synthesized: Synthesized, example_data: dict[str, object]
+) -> None:
+    """The hub's guardrail is not written without the hub, so no report credits the hub's
+    inspection to it; the practice is the customer's step, and the report still holds."""
+    from baseline.config import parse_config
+
+    data: dict[str, Any] = copy.deepcopy(example_data)
+    data["network"]["hub"] = False
+    templates = {k: v for k, v in synthesized.templates.items() if not k.startswith("Network-")}
+    without = coverage(templates, parse_config(data), "no hub")
+    (inspection,) = [p for p in without.practices if p.practice.id == "SEC05-BP03"]
+    assert inspection.guardrails == ()
+    # (the example's templates still hold the hub's SCP, so LZ-NET-05 finds it: n/a here)
+    assert all(c.not_applicable for c in inspection.controls)
+    assert inspection.practice.runbook == "docs/network.md#without-the-hub"
+    assert not [m for m in without.missing if m.startswith(("SEC05", "SCP-NETWORK-HUB"))]
+    (with_hub,) = [
+        p
+        for p in coverage(synthesized.templates, synthesized.config, "example").practices
+        if p.practice.id == "SEC05-BP03"
+    ]
+    assert [g.id for g in with_hub.guardrails] == ["SCP-NETWORK-HUB-PROTECT"]
+    assert with_hub.by_the_kit

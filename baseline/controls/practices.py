@@ -148,7 +148,15 @@ PRACTICES: tuple[Practice, ...] = (
     # SEC05 Protecting networks
     Practice("SEC05-BP01", "Create network layers"),
     Practice("SEC05-BP02", "Control traffic flow within your network layers"),
-    Practice("SEC05-BP03", "Implement inspection-based protection"),
+    Practice(
+        "SEC05-BP03",
+        "Implement inspection-based protection",
+        customer=(
+            "Where network.hub is off, turn it on, or inspect the traffic of every VPC that "
+            "reaches the internet with a Network Firewall and AWS's managed threat signatures."
+        ),
+        runbook="docs/network.md#without-the-hub",
+    ),
     Practice(
         "SEC05-BP04",
         "Automate network protection",

@@ -80,6 +80,7 @@ def context_for(config: LandingZoneConfig) -> GuardrailContext:
             if packages is not None and config.packages is not None
             else None
         ),
+        network_hub=config.network.hub,
         below_root=(
             *(path for path in config.ou_paths() if "/" not in path),
             *(a.name for a in config.accounts if a.ou == ROOT and a.role != AccountRole.MANAGEMENT),
@@ -111,7 +112,9 @@ def library(config: LandingZoneConfig) -> list[Guardrail]:
 def select(config: LandingZoneConfig) -> tuple[list[Guardrail], dict[str, list[str]]]:
     """The enabled guardrails and, for each, its targets (config overrides applied)."""
     all_guardrails = library(config)
-    known = {g.id for g in all_guardrails}
+    # an id the library writes for another config (an RCP before the organisation exists,
+    # the hub's guardrail without the hub) is no mistake: it only has nothing to act on
+    known = _library_ids(config)
     unknown = sorted(set(config.guardrails.disabled) - known) + sorted(
         set(config.guardrails.attachments) - known
     )
@@ -145,6 +148,7 @@ def _library_ids(config: LandingZoneConfig) -> set[str]:
         forensics=placeholder,
         packages=placeholder,
         package_domain="placeholder",
+        network_hub=True,
     )
     return {g.id for g in (*scp_library(context), *rcp_library(context))}
 
@@ -211,9 +215,9 @@ def problems(config: LandingZoneConfig) -> list[str]:
     custom guardrail with a library guardrail's id or a library statement's Sid, and
     guardrails that cannot fit the AWS Organizations limits of a target. No CDK needed.
     """
-    known = sorted(g.id for g in library(config))
     found: list[str] = []
     reserved = _library_ids(config)
+    known = sorted(reserved)
     for i, custom in enumerate(config.guardrails.custom):
         if custom.id in reserved:
             found.append(

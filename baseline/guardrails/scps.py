@@ -52,6 +52,9 @@ class GuardrailContext:
     #: the shared-services account and the CodeArtifact domain, with ``packages:``
     packages: CoreAccount | None = None
     package_domain: str | None = None
+    #: the config turns the network hub on (``network.hub``); without it the hub's own
+    #: guardrail has nothing to protect, and would credit practices to a hub that is not there
+    network_hub: bool = False
     #: every top-level OU, and every member account placed directly in the root: where a
     #: guardrail for every member account goes when the root has no room left
     below_root: tuple[str, ...] = ()
@@ -723,6 +726,10 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
     )
 
 
+#: The network hub's guardrail: in the library only when the config has the hub.
+HUB_GUARDRAIL = "SCP-NETWORK-HUB-PROTECT"
+
+
 def scp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every SCP guardrail, with its default targets."""
     prefix = context.prefix
@@ -733,7 +740,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
     hub_principals = sorted(
         [*context.baseline_principals, naming.network_hub_function_pattern(prefix)]
     )
-    return [
+    guardrails = [
         Guardrail(
             id="SCP-ORG-LEAVE",
             purpose="Member accounts cannot leave the organisation (and its guardrails).",
@@ -1035,7 +1042,7 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
             exemptions=("the baseline's execution principals",),
         ),
         Guardrail(
-            id="SCP-NETWORK-HUB-PROTECT",
+            id=HUB_GUARDRAIL,
             purpose=(
                 "The network hub's firewalls, routing, DNS Firewall, parameters and sharing "
                 "change only through the baseline's own principals."
@@ -1134,3 +1141,4 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
         evidence_guardrail(context),
         *account_guardrails(context),
     ]
+    return [g for g in guardrails if context.network_hub or g.id != HUB_GUARDRAIL]

@@ -298,3 +298,50 @@ def test_a_custom_statement_too_large_for_any_policy_is_named_by_its_field(
     (line,) = problems(parse_config(data))
     assert line.startswith("guardrails.custom[0].statements[0]: ")
     assert "characters minified; an SCP holds at most" in line
+
+
+def _without_the_hub(example_data: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(example_data)
+    data["network"]["hub"] = False
+    return data
+
+
+def test_the_hubs_guardrail_comes_with_the_hub_only(example_data: dict[str, Any]) -> None:
+    """Without the hub, SCP-NETWORK-HUB-PROTECT would protect nothing of the kit's and
+    credit the hub's practices to a hub that is not there."""
+    with_hub = {g.id for g in library(parse_config(example_data))}
+    without = {g.id for g in library(parse_config(_without_the_hub(example_data)))}
+    assert with_hub - without == {"SCP-NETWORK-HUB-PROTECT"}
+    assert without < with_hub
+    packed = packed_policies(parse_config(_without_the_hub(example_data)))
+    assert all("SCP-NETWORK-HUB-PROTECT" not in p.guardrail_ids for p in packed)
+    assert all("ProtectHubFirewalls" not in p.content for p in packed)
+
+
+@pytest.mark.parametrize(
+    ("change", "guardrail_id"),
+    [
+        (_without_the_hub, "SCP-NETWORK-HUB-PROTECT"),
+        # before the organisation exists, the RCPs (which name it) wait for the second phase
+        (lambda data: before_the_first_deploy(copy.deepcopy(data)), "RCP-SECURE-TRANSPORT"),
+    ],
+    ids=["the hub's guardrail without the hub", "an RCP before the organisation exists"],
+)
+def test_a_guardrail_this_config_does_not_write_can_still_be_disabled(
+    example_data: dict[str, Any], change: Any, guardrail_id: str
+) -> None:
+    data = change(example_data)
+    data["guardrails"]["disabled"] = [guardrail_id]
+    config = parse_config(data)
+    assert problems(config) == []
+    assert all(guardrail_id not in p.guardrail_ids for p in packed_policies(config))
+
+
+def test_fails_a_misspelt_guardrail_id_without_the_hub_too(example_data: dict[str, Any]) -> None:
+    data = _without_the_hub(example_data)
+    data["guardrails"]["disabled"] = ["SCP-NETWORK-HUB-PROTEKT"]
+    (problem,) = problems(parse_config(data))
+    assert problem.startswith(
+        "guardrails.disabled[0]: 'SCP-NETWORK-HUB-PROTEKT' is not a guardrail id "
+        "(docs/guardrails.md lists them); did you mean SCP-NETWORK-HUB-PROTECT,"
+    )

@@ -123,6 +123,7 @@ def test_the_hub_guardrail_names_what_the_hub_creates(synthesized: Synthesized) 
         workload_ous=(),
         sandbox_ous=(),
         suspended_ous=(),
+        network_hub=True,
     )
     library = {g.id: g for g in scp_library(context)}
     statements = {s["Sid"]: s for s in library["SCP-NETWORK-HUB-PROTECT"].statements}
