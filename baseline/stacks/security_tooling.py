@@ -182,6 +182,15 @@ class SecurityToolingStack(cdk.Stack):
         region = self.region
         home = region == settings.home_region
         audit = settings.audit_account_id
+        # with one governed region the function makes the home region's finding aggregator
+        # (Custom::FindingAggregator, below); nowhere else does it touch one
+        makes_aggregator = home and tuple(settings.governed_regions) == (region,)
+        self._makes_aggregator = makes_aggregator
+        aggregator_actions = (
+            ["securityhub:CreateFindingAggregator", "securityhub:ListFindingAggregators"]
+            if makes_aggregator
+            else []
+        )
 
         self.services = BaselineFunction(
             self,
@@ -211,8 +220,7 @@ class SecurityToolingStack(cdk.Stack):
                         "inspector2:UpdateOrganizationConfiguration",
                         "macie2:EnableMacie",
                         "macie2:UpdateOrganizationConfiguration",
-                        "securityhub:CreateFindingAggregator",
-                        "securityhub:ListFindingAggregators",
+                        *aggregator_actions,
                         "organizations:DescribeOrganization",
                         "organizations:ListAccounts",
                         "organizations:ListDelegatedAdministrators",
@@ -220,10 +228,18 @@ class SecurityToolingStack(cdk.Stack):
                     resources=["*"],
                 ),
                 # the home region's finding aggregator (one an account)
-                iam.PolicyStatement(
-                    sid="LinkRegionsToTheAggregator",
-                    actions=["securityhub:UpdateFindingAggregator"],
-                    resources=[f"arn:aws:securityhub:{region}:{audit}:finding-aggregator/*"],
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="LinkRegionsToTheAggregator",
+                            actions=["securityhub:UpdateFindingAggregator"],
+                            resources=[
+                                f"arn:aws:securityhub:{region}:{audit}:finding-aggregator/*"
+                            ],
+                        )
+                    ]
+                    if makes_aggregator
+                    else []
                 ),
                 # a large organisation's enrolment goes on in a fresh invocation
                 iam.PolicyStatement(
@@ -248,9 +264,16 @@ class SecurityToolingStack(cdk.Stack):
             ],
             wildcard_reasons={
                 "Resource::*": "these organisation-configuration and X-Ray actions accept no resource-level permissions",
-                f"Resource::arn:aws:securityhub:{region}:{audit}:finding-aggregator/*": (
-                    "an account holds one finding aggregator, whose id Security Hub makes "
-                    "when it creates it; the function only updates the one it finds there"
+                **(
+                    {
+                        f"Resource::arn:aws:securityhub:{region}:{audit}:finding-aggregator/*": (
+                            "an account holds one finding aggregator, whose id Security Hub "
+                            "makes when it creates it; the function only updates the one it "
+                            "finds there"
+                        )
+                    }
+                    if makes_aggregator
+                    else {}
                 ),
                 f"Resource::arn:aws:iam::{audit}:role/aws-service-role/*": (
                     "the detective services create their own service-linked roles, limited by "
@@ -390,7 +413,7 @@ class SecurityToolingStack(cdk.Stack):
         # an empty Regions list, so with one region the security-services function makes
         # it (under an id of its own: a type cannot change under one logical id)
         aggregator: cdk.CfnResource | cdk.CustomResource
-        if others:
+        if not self._makes_aggregator:
             aggregator = securityhub.CfnFindingAggregator(
                 self, "FindingAggregator", region_linking_mode="SPECIFIED_REGIONS", regions=others
             )

@@ -241,8 +241,22 @@ def required_actions(module: str) -> set[str]:
     return actions
 
 
+#: Calls a handler makes only for a resource that the stack named in ``FUNCTIONS`` does not
+#: have, so its function is not granted them there: action -> that resource's type. The
+#: function of a stack with the resource must grant them (``test_..._where_it_makes_...``).
+ELSEWHERE: dict[str, dict[str, str]] = {
+    "security_services": {
+        f"securityhub:{op}FindingAggregator{s}": "Custom::FindingAggregator"
+        for op, s in (("Create", ""), ("List", "s"), ("Update", ""))
+    },
+}
+
+
 def _policy(synthesized: Synthesized, stack: str, name: str) -> dict[str, Any]:
-    template = synthesized.templates[stack]
+    return _policy_in(synthesized.templates[stack], stack, name)
+
+
+def _policy_in(template: dict[str, Any], stack: str, name: str) -> dict[str, Any]:
     if stack == "MemberBaseline":  # the member template, inside the StackSet
         (stack_set,) = [
             r
@@ -294,11 +308,16 @@ def test_every_call_maps_to_a_real_iam_action(module: str) -> None:
     assert sorted(a for a in actions if not action_exists(a)) == []
 
 
-def coverage_problems(module: str, policy: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """(calls the policy does not grant, grants no call needs and no reason explains)."""
+def coverage_problems(
+    module: str, policy: dict[str, Any], elsewhere: bool = True
+) -> tuple[list[str], list[str]]:
+    """(calls the policy does not grant, grants no call needs and no reason explains);
+    with ``elsewhere``, leaving out the calls for resources of other stacks (``ELSEWHERE``)."""
     extra = FUNCTIONS[module][2]
     granted = _granted(policy)
     required = required_actions(module)
+    if elsewhere:
+        required -= set(ELSEWHERE.get(module, {}))
     missing = sorted(a for a in required if not _allows(granted, a))
     unexplained = sorted(
         g for g in granted if not any(_allows({g}, r) for r in required) and g not in extra
@@ -312,6 +331,40 @@ def test_the_functions_role_grants_exactly_what_its_code_calls(
 ) -> None:
     stack, name, _ = FUNCTIONS[module]
     assert coverage_problems(module, _policy(synthesized, stack, name)) == ([], [])
+
+
+def test_calls_for_another_stacks_resource_are_granted_where_it_is(
+    synthesized: Synthesized,
+) -> None:
+    """The example's stack lacks each resource ``ELSEWHERE`` names, and a stack of the same
+    function that has it grants every call of the code, those included."""
+    import dataclasses
+
+    import aws_cdk as cdk
+
+    from baseline.stacks.security_tooling import SecurityToolingSettings, SecurityToolingStack
+
+    for module, calls in ELSEWHERE.items():
+        stack, _, _ = FUNCTIONS[module]
+        types = {r["Type"] for r in synthesized.templates[stack]["Resources"].values()}
+        assert not types & set(calls.values()), module
+        assert set(calls) <= required_actions(module), module
+    # the one stack that has them: the home region of an organisation of one region
+    stack, name, _ = FUNCTIONS["security_services"]
+    settings = SecurityToolingSettings.from_config(synthesized.config)
+    home = settings.home_region
+    alone = SecurityToolingStack(
+        cdk.App(),
+        stack,
+        settings=dataclasses.replace(settings, governed_regions=(home,)),
+        env=cdk.Environment(account=settings.audit_account_id, region=home),
+    )
+    template = cdk.assertions.Template.from_stack(alone).to_json()
+    assert "Custom::FindingAggregator" in {r["Type"] for r in template["Resources"].values()}
+    policy = _policy_in(template, stack, name)
+    assert coverage_problems("security_services", policy, elsewhere=False) == ([], [])
+    # and the example's home stack, which has CloudFormation's aggregator, grants none
+    assert not {a for a in _granted(_policy(synthesized, stack, name)) if "Aggregator" in a}
 
 
 def test_fails_when_a_call_is_not_granted_or_a_grant_is_unexplained(
