@@ -3,9 +3,9 @@ the controls and guardrails that answer it, and whether their evidence is in the
 templates (``python -m baseline report``; the coverage section of docs/controls.md).
 
 A control's evidence is what its check finds; a guardrail's is the SCPs or RCPs in the
-templates that hold every one of its statements, exactly as the library writes them, and
-are attached to a target (to the root, for a guardrail the config attaches there): a
-policy attached to nothing guards nothing. A control of a part the config leaves out (``Control.applies_to``: no
+templates that hold every one of its statements, exactly as the library writes them,
+attached to each target the config gives it (the root, an OU path, an account): a
+guardrail held only by policies of other targets guards nothing where it should. A control of a part the config leaves out (``Control.applies_to``: no
 ``packages:``, no forensics account, ...) is not applicable, unless its check finds that
 part broken. The report fails (``Coverage.complete`` is false) when an applicable control
 does not hold, an enabled guardrail is in no policy, or a practice is answered by nothing
@@ -66,11 +66,16 @@ APPLIES: dict[str, Callable[[LandingZoneConfig], bool]] = {
 @dataclass(frozen=True)
 class GuardrailResult:
     id: str
+    #: the policies that hold it at one of its targets at least
     policies: tuple[str, ...]
+    #: the targets of the config where no attached policy holds it
+    unattached: tuple[str, ...] = ()
+    #: some policy attached elsewhere holds it (not one of its targets)
+    elsewhere: bool = False
 
     @property
     def found(self) -> bool:
-        return bool(self.policies)
+        return bool(self.policies) and not self.unattached
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ class Coverage:
         lines = [_why_not(c) for c in self.controls if not c.ok]
         lines += [
             f"{g.id}: enabled but in no attached organisation policy"
+            if not g.policies and not g.elsewhere
+            else f"{g.id}: in no policy attached to {', '.join(g.unattached)}"
             for g in self.guardrails
             if not g.found
         ]
@@ -145,25 +152,81 @@ def _why_not(control: ControlResult) -> str:
     return f"{control.id}: {'; '.join(x for x in (found, broken) if x)}"
 
 
-def _policy_statements(templates: Templates, *, at_root: bool = False) -> dict[str, set[str]]:
-    """Policy name -> its statements as minified JSON, for every SCP and RCP attached to a
-    target (with ``at_root``, to the root)."""
-    found: dict[str, set[str]] = {}
+def _target_key(value: Any) -> str:
+    """A policy target (or an OU's parent) as the templates give it: the root, a literal
+    id, or the OU resource it refers to."""
+    if is_root(value):
+        return ROOT
+    if isinstance(value, dict):
+        reference = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+        return f"resource {reference}"
+    return str(value)
+
+
+def _target_keys(templates: Templates, config: LandingZoneConfig) -> dict[str, str]:
+    """Each target the config can name (the root, an OU path, an account name) -> its key
+    in the templates (:func:`_target_key`): the id the config gives it, or the OU resource
+    of that name under its parent's."""
+    created = {}
+    for name, unit in resources(templates, "AWS::Organizations::OrganizationalUnit"):
+        props = unit.get("Properties", {})
+        parent = _target_key(props.get("ParentId"))
+        created[(parent, props.get("Name"))] = f"resource {name.partition('/')[2]}"
+    keys = {ROOT: ROOT}
+    for path in config.ou_paths():
+        known = config.known_id(path)
+        parent, _, name = path.rpartition("/")
+        found = known or created.get((keys.get(parent or ROOT, ""), name))
+        if found is not None:
+            keys[path] = found
+    keys.update({a.name: a.id for a in config.accounts if a.id is not None})
+    return keys
+
+
+def _policy_statements(templates: Templates) -> dict[str, dict[str, set[str]]]:
+    """Target key (:func:`_target_key`) -> policy name -> its statements as minified JSON,
+    for every SCP and RCP attached to that target (one attached to nothing guards
+    nothing)."""
+    found: dict[str, dict[str, set[str]]] = {}
     for name, policy in resources(templates, "AWS::Organizations::Policy"):
         props = policy.get("Properties", {})
         if props.get("Type") not in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
             continue
-        targets = props.get("TargetIds") or []
-        if not targets or (at_root and not any(is_root(t) for t in targets)):
-            continue  # a policy attached to nothing (or not to the root) guards nothing there
         content = props.get("Content", {})
         parsed = json.loads(content) if isinstance(content, str) else content
         statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
         statements = statements if isinstance(statements, list) else [statements]
-        found.setdefault(str(props.get("Name", name)), set()).update(
-            minify(statement) for statement in statements
-        )
+        for target in props.get("TargetIds") or []:
+            found.setdefault(_target_key(target), {}).setdefault(
+                str(props.get("Name", name)), set()
+            ).update(minify(statement) for statement in statements)
     return found
+
+
+def _guardrail_result(
+    guardrail: Guardrail,
+    targets: list[str],
+    keys: dict[str, str],
+    attached: dict[str, dict[str, set[str]]],
+) -> GuardrailResult:
+    """Where the guardrail is held: at each of its targets, by the policies attached there."""
+    policies: set[str] = set()
+    unattached = []
+    for target in targets:
+        held = _carriers(guardrail, attached.get(keys.get(target, ""), {}))
+        policies.update(held)
+        if not held:
+            unattached.append(target)
+    everywhere: dict[str, set[str]] = {}
+    for held_at in attached.values():
+        for name, statements in held_at.items():
+            everywhere.setdefault(name, set()).update(statements)
+    return GuardrailResult(
+        guardrail.id,
+        tuple(sorted(policies)),
+        tuple(unattached),
+        elsewhere=bool(unattached) and bool(_carriers(guardrail, everywhere)),
+    )
 
 
 def _carriers(guardrail: Guardrail, policies: dict[str, set[str]]) -> tuple[str, ...]:
@@ -198,12 +261,9 @@ def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Co
     by_control = {c.id: c for c in result.controls}
     enabled, attachments = select(config)
     attached = _policy_statements(templates)
-    at_root = _policy_statements(templates, at_root=True)
+    keys = _target_keys(templates, config)
     by_guardrail = {
-        g.id: GuardrailResult(
-            g.id, _carriers(g, at_root if ROOT in attachments.get(g.id, []) else attached)
-        )
-        for g in enabled
+        g.id: _guardrail_result(g, attachments.get(g.id, []), keys, attached) for g in enabled
     }
     result.guardrails = list(by_guardrail.values())
     for practice in PRACTICES:
@@ -348,7 +408,12 @@ def render_json(result: Coverage) -> str:
         }
 
     def guardrail(g: GuardrailResult) -> dict[str, Any]:
-        return {"id": g.id, "found": g.found, "policies": list(g.policies)}
+        return {
+            "id": g.id,
+            "found": g.found,
+            "policies": list(g.policies),
+            "unattached": list(g.unattached),
+        }
 
     document = {
         "source": result.source,

@@ -221,7 +221,7 @@ def test_a_root_guardrail_attached_below_the_root_is_missing(synthesized: Synthe
     _retarget(templates, root_user.statements[0]["Sid"], ["ou-nw7k-w0rk10ad"])
     result = coverage(templates, synthesized.config, "edited")
     assert not result.complete
-    assert "SCP-ROOT-USER: enabled but in no attached organisation policy" in result.missing
+    assert "SCP-ROOT-USER: in no policy attached to Root" in result.missing
 
 
 def test_the_report_refuses_a_directory_without_an_assembly(
@@ -409,3 +409,29 @@ def test_without_the_hub_nothing_of_the_kit_answers_for_inspection(
     ]
     assert [g.id for g in with_hub.guardrails] == ["SCP-NETWORK-HUB-PROTECT"]
     assert with_hub.by_the_kit
+
+
+def test_a_guardrail_missing_at_one_of_its_targets_is_missing(synthesized: Synthesized) -> None:
+    """A guardrail still held at its other targets, but detached from one the config gives
+    it, guards nothing there: the report names the target."""
+    templates = copy.deepcopy(synthesized.templates)
+    resources = templates["Organization"]["Resources"]
+    sandbox = {"Fn::GetAtt": ["OuSandbox", "Id"]}
+    for resource in resources.values():
+        if resource["Type"] == "AWS::Organizations::Policy":
+            statements = resource["Properties"]["Content"].get("Statement", [])
+            if any(s.get("Sid") == "NeverShareEvidencePublicly" for s in statements):
+                resource["Properties"]["TargetIds"] = [
+                    t for t in resource["Properties"]["TargetIds"] if t != sandbox
+                ]
+    result = coverage(templates, synthesized.config, "edited")
+    assert "SCP-EVIDENCE-PROTECT: in no policy attached to Sandbox" in result.missing
+    # an account the config names, its policy moved to another account
+    templates = copy.deepcopy(synthesized.templates)
+    for resource in templates["Organization"]["Resources"].values():
+        if resource["Properties"].get("TargetIds") == ["423456789012"]:  # the audit account
+            resource["Properties"]["TargetIds"] = ["312345678901"]
+    result = coverage(templates, synthesized.config, "edited")
+    assert [m for m in result.missing if m.startswith("SCP-AUDIT")] == [
+        "SCP-AUDIT-ACCOUNT: in no policy attached to audit"
+    ]
