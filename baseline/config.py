@@ -149,8 +149,15 @@ _ROLE_ARN_PATTERN = re.compile(r"^arn:aws:iam::(\*|[0-9]{12}):role/[\w+=,.@/-]+\
 _PERMISSION_SET_DESCRIPTION = re.compile(r"^[\t\n\r\x20-\x7e\xa1-\xff]*\Z")
 _ABAC_KEY_PUNCTUATION = frozenset("_.:/=+-@")
 _ABAC_SOURCE_PUNCTUATION = frozenset('_.:/=+-@[]{}$\\"')
+#: the end of a role pattern for one permission set's Identity Center roles
+_SSO_ROLE_PATTERN = re.compile(r"/\*?AWSReservedSSO_([\w+=,.@-]+?)_\*\Z", re.ASCII)
+#: the characters sso-admin takes in an inline policy (PermissionSetPolicyDocument)
+_INLINE_POLICY_TEXT = re.compile(r"[\t\n\r\x20-\xff]+")
 #: attributes Identity Center takes for access control at most
 MAX_ACCESS_CONTROL_ATTRIBUTES = 50
+#: AWS-managed and customer-managed policies a permission set takes in all (Identity
+#: Center's quotas; IAM's own default is 10 managed policies per role)
+MAX_PERMISSION_SET_POLICIES = 20
 #: the statement elements a custom guardrail may use, and those only an RCP may add
 _STATEMENT_KEYS = frozenset(
     {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
@@ -1438,10 +1445,16 @@ class LandingZoneConfig(_Strict):
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 problems.append(f"{where}: {str(path)!r} is not a JSON document ({error})")
                 continue
+            text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
             if not isinstance(document, dict) or "Statement" not in document:
                 problems.append(f"{where}: {str(path)!r} is not a policy document (no Statement)")
-            elif len(json.dumps(document, separators=(",", ":"))) > 10240:
-                problems.append(f"{where}: the policy is over 10,240 characters")
+            elif not _INLINE_POLICY_TEXT.fullmatch(text):
+                problems.append(
+                    f"{where}: the policy holds characters IAM Identity Center refuses in an "
+                    "inline policy (it takes ASCII, tabs, line breaks and Latin-1, up to U+00FF)"
+                )
+            elif len(text.encode("utf-8")) > 10240:
+                problems.append(f"{where}: the policy is over 10,240 bytes")
         return problems
 
     # --- derived views -------------------------------------------------------------
@@ -1755,6 +1768,20 @@ class LandingZoneConfig(_Strict):
                         "(names that differ only in case or punctuation); rename one"
                     )
             problems += _managed_policy_problems(f"{where}.managed_policies", pset.managed_policies)
+            policies = len(pset.managed_policies) + len(pset.customer_managed_policies)
+            if policies > MAX_PERMISSION_SET_POLICIES:
+                problems.append(
+                    f"{where}: {policies} managed_policies and customer_managed_policies; a "
+                    f"permission set takes at most {MAX_PERMISSION_SET_POLICIES} in all"
+                )
+            for trusted, field in self._trusted_permission_sets():
+                if pset.name.startswith(f"{trusted}_"):
+                    problems.append(
+                        f"{where}.name: {pset.name!r} makes roles named AWSReservedSSO_"
+                        f"{pset.name}_<suffix>, which member_baseline.{field} "
+                        f"(AWSReservedSSO_{trusted}_*, meant for {trusted!r}) admits too; "
+                        f"choose a name that does not start with {trusted + '_'!r}"
+                    )
             for j, name in enumerate(pset.customer_managed_policies):
                 if pset.customer_managed_policies.index(name) != j:
                     problems.append(
@@ -2005,6 +2032,23 @@ class LandingZoneConfig(_Strict):
                     )
         return problems
 
+    def _trusted_permission_sets(self) -> list[tuple[str, str]]:
+        """(permission set, member_baseline field) for each set whose roles the audit
+        account's roles trust by the kit's pattern ``*AWSReservedSSO_<set>_*`` (the
+        default, or given so). Set names may hold ``_``, so the pattern admits the roles of
+        any set whose name starts with ``<set>_`` too."""
+        found = []
+        for field, default in (
+            ("audit_principals", "SecurityAudit"),
+            ("incident_responder_principals", "IncidentResponse"),
+        ):
+            given = getattr(self.member_baseline, field)
+            for principal in given or [_identity_center_role("*", default)]:
+                match = _SSO_ROLE_PATTERN.search(principal)
+                if match:
+                    found.append((match.group(1), field))
+        return found
+
     def audit_principals(self) -> list[str]:
         """Who in the audit account may assume the audit and support roles."""
         return self.member_baseline.audit_principals or [
@@ -2195,11 +2239,7 @@ class LandingZoneConfig(_Strict):
                     f"accounts[{i}].id: the {account.role.value} account needs its 12-digit "
                     "id: the baseline's stacks are deployed into it"
                 )
-            if account.role == AccountRole.MANAGEMENT and account.ou != ROOT_OU:
-                problems.append(
-                    f"accounts[{i}].ou: the management account always sits in {ROOT_OU!r}, "
-                    f"got {account.ou!r}"
-                )
+            problems += _root_placement_problems(i, account)
         for role in CORE_ROLES:
             holders = [i for i, a in enumerate(self.accounts) if a.role == role]
             if len(holders) != 1:
@@ -2209,6 +2249,23 @@ class LandingZoneConfig(_Strict):
                     f"found {len(holders)}{where}"
                 )
         return problems
+
+
+def _root_placement_problems(i: int, account: Account) -> list[str]:
+    """The management account sits in the root; a new account cannot."""
+    if account.role == AccountRole.MANAGEMENT and account.ou != ROOT_OU:
+        return [
+            f"accounts[{i}].ou: the management account always sits in {ROOT_OU!r}, "
+            f"got {account.ou!r}"
+        ]
+    if account.ou == ROOT_OU and account.id is None and account.role != AccountRole.MANAGEMENT:
+        return [
+            f"accounts[{i}].ou: a new account cannot be placed directly in the root: a "
+            "guardrail for every member account (SCP-EVIDENCE-PROTECT) attaches to each "
+            "top-level OU and to each account in the root by its id, which a new account "
+            "does not have yet; place it in an OU"
+        ]
+    return []
 
 
 def _managed_policy_problems(where: str, arns: list[str]) -> list[str]:

@@ -533,3 +533,119 @@ def test_an_assignment_stack_left_without_assignments_stays_and_empties(
     template = cdk.assertions.Template.from_stack(empty).to_json()
     kinds = [r["Type"] for r in template["Resources"].values()]
     assert kinds == ["AWS::CloudFormation::WaitConditionHandle"]
+
+
+def _policies(count: int) -> dict[str, list[str]]:
+    aws = [f"arn:aws:iam::aws:policy/Policy{i}" for i in range(min(count, 12))]
+    return {
+        "managed_policies": aws,
+        "customer_managed_policies": [f"policy-{i}" for i in range(count - len(aws))],
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["permission_sets"][0].update(_policies(21)),
+            "identity_center.permission_sets[0]: 21 managed_policies and "
+            "customer_managed_policies; a permission set takes at most 20 in all",
+        ),
+        (
+            lambda c: c["permission_sets"][0].update(name="IncidentResponse_Viewer"),
+            "identity_center.permission_sets[0].name: 'IncidentResponse_Viewer' makes roles "
+            "named AWSReservedSSO_IncidentResponse_Viewer_<suffix>, which "
+            "member_baseline.incident_responder_principals (AWSReservedSSO_IncidentResponse_*, "
+            "meant for 'IncidentResponse') admits too",
+        ),
+        (
+            lambda c: c["permission_sets"][0].update(name="SecurityAudit_Lite"),
+            "identity_center.permission_sets[0].name: 'SecurityAudit_Lite' makes roles named "
+            "AWSReservedSSO_SecurityAudit_Lite_<suffix>, which member_baseline.audit_principals",
+        ),
+    ],
+    ids=["21 policies", "a set the responder trust admits", "a set the audit trust admits"],
+)
+def test_fails_on_a_permission_set_aws_or_the_trusts_would_take_wrongly(
+    edit: Any, message: str, example_data: dict[str, Any]
+) -> None:
+    data = copy.deepcopy(example_data)
+    edit(data["identity_center"])
+    if "SecurityAudit_" in json.dumps(data["identity_center"]):
+        data["member_baseline"].pop("audit_principals", None)  # the default trust
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert any(message in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_takes_twenty_policies_and_set_names_the_trusts_do_not_admit(
+    example_data: dict[str, Any],
+) -> None:
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["permission_sets"].append(
+        {"name": "IncidentResponseViewer", **_policies(20)}
+    )
+    parse_config(data)
+
+
+def test_fails_on_an_inline_policy_identity_center_refuses_a_character_of(
+    example_data: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "policies").mkdir()
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/city": "東京"}},
+            }
+        ],
+    }
+    (tmp_path / "policies" / "tokyo.json").write_text(json.dumps(policy), encoding="utf-8")
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["permission_sets"][0]["inline_policy_file"] = "policies/tokyo.json"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, data)
+    assert caught.value.problems == [
+        "identity_center.permission_sets[0].inline_policy_file: the policy holds characters "
+        "IAM Identity Center refuses in an inline policy (it takes ASCII, tabs, line breaks "
+        "and Latin-1, up to U+00FF)"
+    ]
+    # Latin-1 is taken
+    policy["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceTag/city"] = "Zürich"
+    (tmp_path / "policies" / "tokyo.json").write_text(json.dumps(policy), encoding="utf-8")
+    _load(tmp_path, data)
+
+
+def test_any_group_display_name_makes_ids_cloudformation_takes(
+    example_data: dict[str, Any],
+) -> None:
+    """Display names of letters beyond ASCII, or long ones, would give logical ids and
+    parameter names CloudFormation refuses (letters and digits, 255 at most): those take a
+    digest of the name; a plain name keeps its readable id."""
+    import re
+
+    from baseline.assignments import plan
+    from baseline.stacks.identity_center import IdentityCenterSettings, shard_template
+
+    names = ["Entwickler-Zugänge", "開発チーム", "x" * 300, "---", "finance"]
+    data = copy.deepcopy(example_data)
+    billing = next(
+        a for a in data["identity_center"]["assignments"] if a["permission_set"] == "Billing"
+    )
+    billing["groups"] = names
+    config = parse_config(data)
+    settings = {s.side: s for s in IdentityCenterSettings.for_each_side(config)}
+    valid = re.compile(r"[A-Za-z0-9]{1,255}")
+    seen = set()
+    for side in plan(config):
+        for shard in side.shards:
+            template = shard_template(settings[side.side], shard)
+            for key in (*template["Parameters"], *template["Resources"]):
+                assert valid.fullmatch(key), key
+            seen.update(shard.group_names)
+            if "finance" in shard.group_names:
+                assert "GroupFinance" in template["Parameters"]
+    assert set(names) <= seen

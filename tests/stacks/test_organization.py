@@ -291,3 +291,30 @@ def test_fails_on_an_unknown_image_provider(example_data: dict[str, Any]) -> Non
         "guardrails.allowed_images.providers[0]: 'image-factory' is not aws_marketplace, a "
         "12-digit account id or an account of the config" in caught.value.problems
     )
+
+
+def test_fails_a_new_account_placed_directly_in_the_root(example_data: dict[str, Any]) -> None:
+    """Its policy target would be its id, which it does not have yet: refused by the config,
+    with its field, rather than a traceback from the synth."""
+    from baseline.config import ConfigError
+
+    data = copy.deepcopy(example_data)
+    data["accounts"].append({"name": "tools", "email": "tools@example.com", "ou": "Root"})
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    (problem,) = caught.value.problems
+    assert problem.startswith(
+        f"accounts[{len(data['accounts']) - 1}] (tools).ou: a new account cannot be placed "
+        "directly in the root"
+    )
+    # with its id it is a target of its own
+    data["accounts"][-1]["id"] = "777788889999"
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    targets = [
+        r["Properties"]["TargetIds"]
+        for r in assertions.Template.from_stack(landing_zone.organization)
+        .find_resources("AWS::Organizations::Policy")
+        .values()
+    ]
+    assert any("777788889999" in t for t in targets)
