@@ -142,27 +142,29 @@ def pack(
         guardrail = by_id[guardrail_id]
         for target in dict.fromkeys(targets):  # a target listed twice gets the statements once
             per_target.setdefault((guardrail.policy_type, target), []).append(guardrail_id)
-    # targets with the same guardrails share one set of policies
-    groups: dict[tuple[PolicyType, tuple[str, ...]], list[str]] = {}
-    for (policy_type, target), target_ids in sorted(per_target.items()):
-        groups.setdefault((policy_type, tuple(sorted(target_ids))), []).append(target)
+    # each target has policies of its own, named after it: shared by the targets with the
+    # same guardrails, they were named after the first of them, so a new target sorting
+    # before it renamed (replaced) them all, and CloudFormation's create-before-delete
+    # then held the old and the new policies on every target at once, over the limit
     policies: list[PackedPolicy] = []
-    for (policy_type, ids), targets in sorted(groups.items(), key=lambda g: (g[0][0].value, g[1])):
+    for (policy_type, target), target_ids in sorted(
+        per_target.items(), key=lambda item: (item[0][0].value, item[0][1])
+    ):
         size_limit, per_target_max, managed = LIMITS[policy_type]
-        spare = ROOT_SPARE_SLOTS if ROOT in targets else 0
+        spare = ROOT_SPARE_SLOTS if target == ROOT else 0
+        ids = sorted(target_ids)
         items = [
             (gid, i, statement) for gid in ids for i, statement in enumerate(by_id[gid].minified())
         ]
-        label = ", ".join(repr(t) for t in targets)
         documents = pack_statements(
             items,
             size_limit=size_limit,
             max_policies=per_target_max - managed - spare,
-            target_label=label,
+            target_label=repr(target),
             policy_type=policy_type,
             spare=spare,
         )
-        slug = naming.slug(targets[0])
+        slug = naming.slug(target)
         kind = "scp" if policy_type == PolicyType.SCP else "rcp"
         for n, (guardrail_ids, content) in enumerate(documents, start=1):
             policies.append(
@@ -171,7 +173,7 @@ def pack(
                     policy_type=policy_type,
                     content=content,
                     guardrail_ids=guardrail_ids,
-                    targets=tuple(targets),
+                    targets=(target,),
                 )
             )
     return policies

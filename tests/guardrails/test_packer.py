@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from baseline import naming
 from baseline.app import load_or_exit
 from baseline.config import parse_config
 from baseline.guardrails import PackingError, library, packed_policies, problems
@@ -87,11 +88,21 @@ def test_uses_as_few_policies_as_fit() -> None:
     assert all(p.size <= 5120 for p in policies)
 
 
-def test_targets_with_the_same_guardrails_share_policies() -> None:
-    guardrails = [_guardrail("A", 500)]
-    policies = pack(guardrails, {"A": ["Workloads/Prod", "Workloads/NonProd"]}, prefix="t")
-    assert len(policies) == 1
-    assert policies[0].targets == ("Workloads/NonProd", "Workloads/Prod")
+def test_each_target_has_policies_named_after_it_alone() -> None:
+    """A new target with the same guardrails renames (replaces) no policy of another: with
+    a shared, renamed set, CloudFormation creates the new policies before it deletes the old,
+    and a target holding both would go over the five AWS allows."""
+    guardrails = [_guardrail(f"G{i}", 3000) for i in range(3)]
+    before = pack(guardrails, {g.id: ["Workloads/Prod"] for g in guardrails}, prefix="t")
+    after = pack(
+        guardrails, {g.id: ["Workloads/Dev", "Workloads/Prod"] for g in guardrails}, prefix="t"
+    )
+    assert len(before) == 3
+    assert [p for p in after if p.targets == ("Workloads/Prod",)] == before
+    assert {p.name for p in after} - {p.name for p in before} == {
+        f"t-scp-{naming.slug('Workloads/Dev')}-{n}" for n in (1, 2, 3)
+    }
+    assert all(len(p.targets) == 1 for p in after)
 
 
 def test_fails_when_guardrails_overflow_a_target() -> None:
@@ -205,8 +216,9 @@ def test_a_target_listed_twice_gets_the_statements_once() -> None:
     guardrails = [_guardrail("A", 500, count=2)]
     twice = pack(guardrails, {"A": ["Sandbox", "Root", "Sandbox", "Root"]}, prefix="t")
     assert twice == pack(guardrails, {"A": ["Sandbox", "Root"]}, prefix="t")
-    (policy,) = twice
-    assert [s["Sid"] for s in json.loads(policy.content)["Statement"]] == ["S0", "S1"]
+    assert [p.targets for p in twice] == [("Root",), ("Sandbox",)]
+    for policy in twice:
+        assert [s["Sid"] for s in json.loads(policy.content)["Statement"]] == ["S0", "S1"]
 
 
 def test_pack_refuses_two_guardrails_with_one_id() -> None:
