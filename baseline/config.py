@@ -1788,7 +1788,40 @@ class LandingZoneConfig(_Strict):
                         f"{where}.customer_managed_policies[{j}]: {name!r} is listed twice"
                     )
         problems += self._delegated_administrator_problems(center)
-        return problems + self._assignment_problems(center, set(CATALOGUE) | set(names))
+        problems += self._assignment_problems(center, set(CATALOGUE) | set(names))
+        return problems or self._boundary_reach_problems(center)
+
+    def _boundary_reach_problems(self, center: IdentityCenter) -> list[str]:
+        """A set bounded by the workload boundary, assigned to an account the member
+        baseline (which makes that policy) does not reach: Identity Center cannot
+        provision a set whose boundary policy the account lacks."""
+        from baseline.permission_sets import CATALOGUE
+
+        bounded = {n for n, spec in CATALOGUE.items() if spec.permissions_boundary == "workload"}
+        bounded = (bounded - {p.name for p in center.permission_sets}) | {
+            p.name for p in center.permission_sets if p.permissions_boundary == "workload"
+        }
+        targets = self.member_baseline.target_ous
+        problems = []
+        for i, assignment in enumerate(center.assignments):
+            if assignment.permission_set not in bounded or ROOT_OU in targets:
+                continue
+            outside = [
+                a.name
+                for a in self.assignment_targets(assignment)
+                if a.role != AccountRole.MANAGEMENT  # the management baseline makes it there
+                and not any(a.ou == t or a.ou.startswith(f"{t}/") for t in targets)
+            ]
+            if outside:
+                problems.append(
+                    f"identity_center.assignments[{i}]: {assignment.permission_set!r} carries "
+                    "the workload boundary, which the member baseline makes only under "
+                    f"member_baseline.target_ous; {', '.join(outside)} "
+                    f"{'is' if len(outside) == 1 else 'are'} outside them, where Identity "
+                    "Center cannot provision the set (add their OUs to target_ous, or "
+                    "assign another set there)"
+                )
+        return problems
 
     def _assignment_problems(self, center: IdentityCenter, known_sets: set[str]) -> list[str]:
         problems = []

@@ -649,3 +649,32 @@ def test_any_group_display_name_makes_ids_cloudformation_takes(
             if "finance" in shard.group_names:
                 assert "GroupFinance" in template["Parameters"]
     assert set(names) <= seen
+
+
+def test_fails_on_a_bounded_set_where_the_member_baseline_does_not_reach(
+    example_data: dict[str, Any],
+) -> None:
+    """The workload boundary is the member baseline's: where its StackSet does not deploy,
+    the policy does not exist, and Identity Center cannot provision a set bounded by it."""
+    data = copy.deepcopy(example_data)
+    data["member_baseline"]["target_ous"] = ["Workloads"]
+    data["identity_center"]["assignments"].append(
+        {"permission_set": "PowerUser", "groups": ["platform"], "accounts": ["network"]}
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    index = len(data["identity_center"]["assignments"]) - 1
+    # the example's DataScientist, bounded too, is on the sandbox account
+    science, power = caught.value.problems
+    assert "'DataScientist' carries the workload boundary" in science
+    assert "sandbox-data-science is outside them" in science
+    assert power.startswith(
+        f"identity_center.assignments[{index}]: 'PowerUser' carries the workload boundary, "
+        "which the member baseline makes only under member_baseline.target_ous; network is "
+        "outside them"
+    )
+    data["member_baseline"]["target_ous"] = ["Workloads", "Infrastructure"]
+    with pytest.raises(ConfigError):  # Infrastructure has no id: refused for that alone
+        parse_config(data)
+    data["member_baseline"]["target_ous"] = ["Root"]
+    parse_config(data)
