@@ -1854,18 +1854,11 @@ class LandingZoneConfig(_Strict):
     def _assignment_load_problems(self, center: IdentityCenter) -> list[str]:
         from baseline.assignments import load_problems
 
-        problems = []
-        elsewhere = center.region not in (None, self.home_region)
-        for i, assignment in enumerate(center.assignments):
-            new = [a.name for a in self.assignment_targets(assignment) if a.id is None]
-            if elsewhere and new:
-                problems.append(
-                    f"identity_center.assignments[{i}]: reaches {', '.join(new)}, which the "
-                    f"kit creates in {self.home_region}; Identity Center is in "
-                    f"{center.region}, so give their ids in accounts once they exist"
-                )
-        if problems or not self._core_roles_held_once():
-            return problems  # planning needs each core account; _account_problems says so
+        # (a new account's id is looked up by its e-mail address at deploy time, through
+        # Organizations, which answers in every region: Identity Center's region may be
+        # another than the home region, where the account stacks create the accounts)
+        if not self._core_roles_held_once():
+            return []  # planning needs each core account; _account_problems says so
         return load_problems(self)
 
     def _core_roles_held_once(self) -> bool:

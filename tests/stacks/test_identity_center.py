@@ -678,3 +678,22 @@ def test_fails_on_a_bounded_set_where_the_member_baseline_does_not_reach(
         parse_config(data)
     data["member_baseline"]["target_ous"] = ["Root"]
     parse_config(data)
+
+
+def test_new_accounts_are_assigned_with_identity_center_in_another_region(
+    example_data: dict[str, Any],
+) -> None:
+    """The account stacks create accounts in the home region; the assignment stacks, in
+    Identity Center's, look their ids up through Organizations, which answers anywhere."""
+    from baseline.stacks.identity_center import IdentityCenterSettings
+
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["region"] = "eu-central-1"
+    config = parse_config(data)
+    (management,) = [
+        s for s in IdentityCenterSettings.for_each_side(config) if s.side == Side.MANAGEMENT
+    ]
+    assert management.region == "eu-central-1"
+    assert management.new_account_emails["fleet-dev"] == "aws-fleet-dev@northwind.example.com"
+    new = {n for _, shards in management.stacks for s in shards for n in s.new_accounts}
+    assert new == {"fleet-dev"}
