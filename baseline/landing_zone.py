@@ -120,6 +120,8 @@ class LandingZone(Construct):
         self.packages: PackagesStack | None = None
         self.identity_centers: list[IdentityCenterStack] = []
         self.identity_assignments: list[IdentityAssignmentsStack] = []
+        #: both, in deployment order: each side's permission sets, then its assignments
+        self._identity_stacks: list[cdk.Stack] = []
         self.machine_access: list[MachineAccessStack] = []
         if not config.bootstrap_phase:
             self._baseline(stack, config)
@@ -277,6 +279,9 @@ class LandingZone(Construct):
         # 10. Identity Center: permission sets, then the assignments, once the accounts,
         # their baselines (the workload boundary PowerUser names) and the trail exist.
         if config.identity_center is not None:
+            # the delegated side after the management side: both provision permission sets
+            # into the same accounts, and Identity Center provisions one at a time in each
+            before: list[cdk.Stack] = []
             for identity in IdentityCenterSettings.for_each_side(config):
                 # the management side keeps the ids it has always had
                 suffix = "" if identity.side == Side.MANAGEMENT else "Delegated"
@@ -287,7 +292,7 @@ class LandingZone(Construct):
                     description="IAM Identity Center permission sets of the landing zone",
                     account=identity.account_id,
                     region=identity.region,
-                    after=[organization, member_baseline, *management_baseline],
+                    after=[organization, member_baseline, *management_baseline, *before],
                     settings=identity,
                 )
                 self.identity_centers.append(center)
@@ -295,7 +300,7 @@ class LandingZone(Construct):
                     name: permission_set.attr_permission_set_arn
                     for name, permission_set in center.permission_sets.items()
                 }
-                self.identity_assignments += [
+                assignments = [
                     stack(
                         IdentityAssignmentsStack,
                         f"IdentityAssignments{suffix}{index:02d}",
@@ -315,6 +320,9 @@ class LandingZone(Construct):
                     )
                     for index, shards in identity.stacks
                 ]
+                self.identity_assignments += assignments
+                self._identity_stacks += [center, *assignments]
+                before = [center, *assignments]
         # 11. Machine access: CI roles (GitHub OIDC) and third-party roles, in the core
         # accounts that hold any, after their baselines.
         self.machine_access = [
@@ -346,8 +354,7 @@ class LandingZone(Construct):
             *self.network,
             self.forensics,
             self.packages,
-            *self.identity_centers,
-            *self.identity_assignments,
+            *self._identity_stacks,
             *self.machine_access,
         ]
         return [s for s in ordered if s is not None]

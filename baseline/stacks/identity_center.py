@@ -361,7 +361,7 @@ class IdentityAssignmentsStack(cdk.Stack):
 
 def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, Any]:
     """The CloudFormation template of one shard: its assignments, in :data:`LANES`
-    chains, with a parameter for each value another stack makes."""
+    chains (each account's in one), with a parameter for each value another stack makes."""
     parameters: dict[str, Any] = {}
     for name in shard.permission_sets:
         parameters[shard_parameter("PermissionSet", name)] = {
@@ -379,7 +379,12 @@ def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, 
             "Description": f"Id of the account {name}, which the landing zone creates",
         }
     resources: dict[str, Any] = {}
-    chain: list[str] = []
+    # a few chains at once, as Identity Center throttles creations; and each account's
+    # assignments in one chain, one after another, since Identity Center provisions one
+    # permission set's role at a time in an account: chains in flight are in different
+    # accounts (a new account joins the chain with the fewest assignments so far)
+    lanes: list[list[str]] = [[] for _ in range(LANES)]
+    lane_of: dict[str, int] = {}
     for spec in shard.assignments:
         resource: dict[str, Any] = {
             "Type": "AWS::SSO::Assignment",
@@ -400,13 +405,17 @@ def shard_template(settings: IdentityCenterSettings, shard: Shard) -> dict[str, 
                 ),
             },
         }
-        # a few chains instead of all at once: Identity Center throttles creations
-        if len(chain) >= LANES:
-            resource["DependsOn"] = [chain[-LANES]]
+        lane = lanes[
+            lane_of.setdefault(
+                spec.account_name, min(range(LANES), key=lambda k: (len(lanes[k]), k))
+            )
+        ]
+        if lane:
+            resource["DependsOn"] = [lane[-1]]
         if spec.logical_id in resources:  # the config rules refuse this; never lose one
             raise ValueError(f"two assignments make the logical id {spec.logical_id}")
         resources[spec.logical_id] = resource
-        chain.append(spec.logical_id)
+        lane.append(spec.logical_id)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (

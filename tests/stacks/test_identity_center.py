@@ -186,6 +186,19 @@ def test_assignments_are_created_a_few_at_a_time(synthesized: Synthesized) -> No
             free = [k for k in assignments if not resources[k].get("DependsOn")]
             assert len(free) == LANES, name  # at most this many in flight at once
             assert len(assignments) > LANES
+            # each account's assignments in one chain, so two in flight are never in one
+            # account, where Identity Center provisions one permission set at a time
+            chain_of: dict[str, str] = {}
+            for key in assignments:
+                head = key
+                while resources[head].get("DependsOn"):
+                    (head,) = resources[head]["DependsOn"]
+                chain_of[key] = head
+            by_account: dict[str, set[str]] = {}
+            for key in assignments:
+                target = json.dumps(resources[key]["Properties"]["TargetId"], sort_keys=True)
+                by_account.setdefault(target, set()).add(chain_of[key])
+            assert all(len(chains) == 1 for chains in by_account.values()), name
 
 
 def _load(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -697,3 +710,11 @@ def test_new_accounts_are_assigned_with_identity_center_in_another_region(
     assert management.new_account_emails["fleet-dev"] == "aws-fleet-dev@northwind.example.com"
     new = {n for _, shards in management.stacks for s in shards for n in s.new_accounts}
     assert new == {"fleet-dev"}
+
+
+def test_the_delegated_side_deploys_after_the_management_side(synthesized: Synthesized) -> None:
+    """Both sides provision permission sets into the same accounts (the audit account holds
+    sets of each), and Identity Center provisions one at a time in an account."""
+    stacks = {s.artifact_id: s for s in synthesized.landing_zone.stacks}
+    after = {d.artifact_id for d in stacks["IdentityCenterDelegated"].dependencies}
+    assert {"IdentityCenter", "IdentityAssignments00"} <= after
