@@ -105,16 +105,26 @@ BUSY_SECONDS = 2.0
 BUSY_MAX_SECONDS = 30.0
 
 
+#: IAM's answer while the trusted access the function has just enabled for it is not yet
+#: seen there (the root-access calls follow EnableAWSServiceAccess in one invocation)
+NOT_YET_TRUSTED = ("ServiceAccessNotEnabledException",)
+
+
 def _patiently(
-    call: Callable[..., Any], sleep: Callable[[float], None] = time.sleep, **kwargs: Any
+    call: Callable[..., Any],
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    busy: tuple[str, ...] = BUSY,
+    **kwargs: Any,
 ) -> Any:
-    """``call(**kwargs)``, again after a pause while Organizations says it is busy."""
+    """``call(**kwargs)``, again after a pause while the service says it is busy (the
+    error codes ``busy``)."""
     for attempt in range(BUSY_TRIES - 1):
         try:
             return call(**kwargs)
         except Exception as error:
             code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code not in BUSY:
+            if code not in busy:
                 raise
             LOG.info("%s: %s, again in a moment", getattr(call, "__name__", "call"), code)
         sleep(min(BUSY_SECONDS * 2**attempt, BUSY_MAX_SECONDS))
@@ -229,14 +239,18 @@ def designate_service_administrators(client: ClientFactory, settings: dict[str, 
     return done
 
 
-def enable_root_access(iam: Any) -> list[str]:
-    enabled = set(iam.list_organizations_features().get("EnabledFeatures", []))
+def enable_root_access(iam: Any, sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """Centralised root access, once IAM sees the trusted access enabled just before."""
+    features = _patiently(iam.list_organizations_features, sleep, busy=NOT_YET_TRUSTED)
+    enabled = set(features.get("EnabledFeatures", []))
     newly = []
     if "RootCredentialsManagement" not in enabled:
-        iam.enable_organizations_root_credentials_management()
+        _patiently(
+            iam.enable_organizations_root_credentials_management, sleep, busy=NOT_YET_TRUSTED
+        )
         newly.append("RootCredentialsManagement")
     if "RootSessions" not in enabled:
-        iam.enable_organizations_root_sessions()
+        _patiently(iam.enable_organizations_root_sessions, sleep, busy=NOT_YET_TRUSTED)
         newly.append("RootSessions")
     return newly
 

@@ -453,3 +453,40 @@ def test_another_error_is_not_asked_again() -> None:
             SourceParentId="r-ab12",
             DestinationParentId="ou-ab12-prod0001",
         )
+
+
+def test_root_access_waits_for_iam_to_see_the_trusted_access_just_enabled() -> None:
+    """IAM may answer ServiceAccessNotEnabledException for a moment after Organizations
+    has enabled its trusted access, in the same invocation: asked again, not failed."""
+    import botocore.session
+    from botocore.stub import Stubber
+
+    iam = botocore.session.get_session().create_client(
+        "iam",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    stub = Stubber(iam)
+    not_yet = {"service_error_code": "ServiceAccessNotEnabledException", "http_status_code": 400}
+    stub.add_client_error("list_organizations_features", **not_yet)
+    stub.add_response("list_organizations_features", {"EnabledFeatures": []}, {})
+    stub.add_client_error("enable_organizations_root_credentials_management", **not_yet)
+    stub.add_response(
+        "enable_organizations_root_credentials_management",
+        {"EnabledFeatures": ["RootCredentialsManagement"]},
+        {},
+    )
+    stub.add_response("enable_organizations_root_sessions", {}, {})
+    sleeps: list[float] = []
+    with stub:
+        newly = handler_module.enable_root_access(iam, sleeps.append)
+        stub.assert_no_pending_responses()
+    assert newly == ["RootCredentialsManagement", "RootSessions"]
+    assert sleeps == [handler_module.BUSY_SECONDS, handler_module.BUSY_SECONDS]
+    # any other error is the resource's at once
+    stub = Stubber(iam)
+    stub.add_client_error("list_organizations_features", "AccessDenied", http_status_code=403)
+    with stub, pytest.raises(iam.exceptions.ClientError, match="AccessDenied"):
+        handler_module.enable_root_access(iam, sleeps.append)
+    assert len(sleeps) == 2
