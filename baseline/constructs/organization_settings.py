@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -69,6 +69,17 @@ def trusted_service_principals(
             *(("ram.amazonaws.com",) if ram_sharing else ()),
         }
     )
+
+
+def _registrations(*pairs: tuple[str | None, list[str]]) -> dict[str, list[str]]:
+    """Account -> the service principals it is registered for (an account may hold two
+    roles: the audit account administers StackSets and the security services)."""
+    found: dict[str, list[str]] = {}
+    for account, principals in pairs:
+        if account:
+            found.setdefault(account, [])
+            found[account] += [p for p in principals if p not in found[account]]
+    return found
 
 
 class OrganizationSettings(Construct):
@@ -241,16 +252,13 @@ class OrganizationSettings(Construct):
                 *self._delegation_permissions(
                     management_account_id,
                     organization_id,
-                    [
-                        a
-                        for a in (stacksets_delegated_admin, identity_center_admin, security_admin)
-                        if a
-                    ],
-                    registered=[
-                        *([STACKSETS_PRINCIPAL] if stacksets_delegated_admin else []),
-                        *([IDENTITY_CENTER_PRINCIPAL] if identity_center_admin else []),
-                        *(SECURITY_SERVICE_PRINCIPALS if security_admin else ()),
-                    ],
+                    _registrations(
+                        (stacksets_delegated_admin, [STACKSETS_PRINCIPAL]),
+                        (identity_center_admin, [IDENTITY_CENTER_PRINCIPAL]),
+                        # the designated services register the account themselves
+                        (security_admin, list(SECURITY_SERVICE_PRINCIPALS)),
+                    ),
+                    designates=bool(security_admin),
                 ),
             ],
             wildcard_reasons={
@@ -355,23 +363,29 @@ class OrganizationSettings(Construct):
     def _delegation_permissions(
         management_account_id: str,
         organization_id: str,
-        accounts: Sequence[str],
-        registered: Sequence[str],
+        registrations: Mapping[str, Sequence[str]],
+        *,
+        designates: bool,
     ) -> list[iam.PolicyStatement]:
-        """Register and designate delegated administrators, for the named accounts and
-        services only."""
-        if not accounts:
-            return []
-        return [
+        """Register each delegated administrator for its own services only, and, with the
+        security services' administrator, designate it."""
+        register = [
             iam.PolicyStatement(
-                sid="RegisterDelegatedAdministrators",
+                sid=f"RegisterDelegatedAdministrator{account}",
                 actions=["organizations:RegisterDelegatedAdministrator"],
                 resources=[
                     f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account}"
-                    for account in sorted(set(accounts))
                 ],
-                conditions={"StringEquals": {"organizations:ServicePrincipal": sorted(registered)}},
-            ),
+                conditions={
+                    "StringEquals": {"organizations:ServicePrincipal": sorted(principals)}
+                },
+            )
+            for account, principals in sorted(registrations.items())
+        ]
+        if not designates:
+            return register
+        return [
+            *register,
             # What GuardDuty, Inspector, Macie, Detective and Security Hub document that the
             # caller of their administrator designation needs: they read the organisation
             # and the designated account, and register it themselves.

@@ -198,10 +198,18 @@ def test_delegates_to_the_named_accounts_only(delegated: Any) -> None:
     }
     assert settings["RamSharing"] == "true"
     statements = _statements(template)
-    assert statements["RegisterDelegatedAdministrators"]["Resource"] == [
-        f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/444455556666",
-        f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/555566667777",
-    ]
+    # each account for its own services only
+    audit = statements["RegisterDelegatedAdministrator444455556666"]
+    stacksets = statements["RegisterDelegatedAdministrator555566667777"]
+    assert audit["Resource"] == f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/444455556666"
+    assert stacksets["Resource"] == (
+        f"arn:aws:organizations::{MANAGEMENT}:account/{ORG}/555566667777"
+    )
+    assert stacksets["Condition"] == {
+        "StringEquals": {
+            "organizations:ServicePrincipal": ["member.org.stacksets.cloudformation.amazonaws.com"]
+        }
+    }
     security_services = [
         "access-analyzer.amazonaws.com",
         "config-multiaccountsetup.amazonaws.com",
@@ -213,12 +221,8 @@ def test_delegates_to_the_named_accounts_only(delegated: Any) -> None:
         "malware-protection.guardduty.amazonaws.com",
         "securityhub.amazonaws.com",
     ]
-    assert statements["RegisterDelegatedAdministrators"]["Condition"] == {
-        "StringEquals": {
-            "organizations:ServicePrincipal": sorted(
-                [*security_services, "member.org.stacksets.cloudformation.amazonaws.com"]
-            )
-        }
+    assert audit["Condition"] == {
+        "StringEquals": {"organizations:ServicePrincipal": security_services}
     }
     # GuardDuty, Inspector and Detective document these for the designating caller
     assert sorted(statements["ReadTheOrganizationForDesignation"]["Action"]) == [
@@ -253,3 +257,19 @@ def test_fails_a_prefix_that_makes_a_reserved_key_alias() -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match="starts with alias/aws/"):
         OrganizationSettings(stack, "Settings", **{**SETTINGS, "prefix": "aws"})
+
+
+def test_without_a_security_administrator_nothing_is_designated() -> None:
+    """Only a StackSets administrator: its registration, and none of the designation's
+    reads, service calls or service-linked roles."""
+    _, template = _build(stacksets_delegated_admin="555566667777")
+    statements = _statements(template)
+    assert "RegisterDelegatedAdministrator555566667777" in statements
+    registering = [sid for sid in statements if sid.startswith("RegisterDelegated")]
+    assert registering == ["RegisterDelegatedAdministrator555566667777"]
+    for sid in (
+        "ReadTheOrganizationForDesignation",
+        "DesignateServiceAdministrators",
+        "CreateTheServicesLinkedRoles",
+    ):
+        assert sid not in statements

@@ -129,14 +129,13 @@ def test_the_delegated_administrator_is_registered_for_identity_center(
         s
         for policy in _resources(synthesized, "Organization", "AWS::IAM::ManagedPolicy")
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if s.get("Sid") == "RegisterDelegatedAdministrators"
+        if s.get("Sid") == "RegisterDelegatedAdministrator645678901234"
     ]
     (statement,) = registering
-    assert (
-        "sso.amazonaws.com"
-        in statement["Condition"]["StringEquals"]["organizations:ServicePrincipal"]
-    )
-    assert any("645678901234" in json.dumps(r) for r in statement["Resource"])
+    assert statement["Condition"] == {
+        "StringEquals": {"organizations:ServicePrincipal": ["sso.amazonaws.com"]}
+    }
+    assert "645678901234" in json.dumps(statement["Resource"])
 
 
 def test_permission_sets_are_changed_one_at_a_time(synthesized: Synthesized) -> None:
