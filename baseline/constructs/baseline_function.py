@@ -74,6 +74,13 @@ def outside_vpc_and_unreserved_reasons(
     }
 
 
+def answer_within(timeout: cdk.Duration) -> cdk.Duration:
+    """How long CloudFormation waits for a custom resource's answer from a function that
+    runs at most ``timeout`` and is not retried: one invocation and two minutes, instead of
+    CloudFormation's default hour, so that a function that timed out fails its stack soon."""
+    return cdk.Duration.seconds(min(timeout.to_seconds() + 120, 3600))
+
+
 class BaselineFunction(Construct):
     """A custom-resource function, secure by default.
 
@@ -254,6 +261,8 @@ class BaselineFunction(Construct):
             environment_encryption=encryption_key,
             retry_attempts=0,
         )
+        #: how long one invocation may run (custom resources wait for its answer)
+        self.timeout = timeout
         function_node = self.function.node
         function_node.add_dependency(self.policy)
         function_resource = function_node.default_child

@@ -17,6 +17,7 @@ from baseline.compliance import GUARD_PLUGIN, acknowledge
 from baseline.constructs.baseline_function import (
     HANDLER_DIGEST,
     BaselineFunction,
+    answer_within,
     handler_code,
     handler_digest,
 )
@@ -473,6 +474,7 @@ class NetworkHub(Construct):
             "RouteTableDefaults",
             service_token=self.lookups.function.function_arn,
             resource_type="Custom::TransitGatewayDefaults",
+            service_timeout=answer_within(self.lookups.timeout),
             properties={
                 HANDLER_DIGEST: handler_digest("network_hub"),
                 "TransitGatewayId": self.transit_gateway.ref,
@@ -699,6 +701,7 @@ class NetworkHub(Construct):
             "ManagedDomainLists",
             service_token=self.lookups.function.function_arn,
             resource_type="Custom::ManagedDomainLists",
+            service_timeout=answer_within(self.lookups.timeout),
             properties={
                 HANDLER_DIGEST: handler_digest("network_hub"),
                 "Names": list(managed_domain_lists),

@@ -13,6 +13,7 @@ from baseline.compliance import acknowledge
 from baseline.constructs.baseline_function import (
     HANDLER_DIGEST,
     BaselineFunction,
+    answer_within,
     as_finding,
     handler_code,
     handler_digest,
@@ -69,6 +70,10 @@ def trusted_service_principals(
             *(("ram.amazonaws.com",) if ram_sharing else ()),
         }
     )
+
+
+#: How long the settings function may run: the policy types' wait and the busy retries.
+SETTINGS_TIMEOUT = cdk.Duration.minutes(15)
 
 
 def _registrations(*pairs: tuple[str | None, list[str]]) -> dict[str, list[str]]:
@@ -166,7 +171,7 @@ class OrganizationSettings(Construct):
             handler="organization_settings.handler",
             log_group_name=log_group_name,
             encryption_key=self.key,  # the function grants CloudWatch Logs its log group
-            timeout=cdk.Duration.minutes(15),
+            timeout=SETTINGS_TIMEOUT,
             statements=[
                 iam.PolicyStatement(
                     sid="ReadAndEnableOrganizationFeatures",
@@ -356,6 +361,7 @@ class OrganizationSettings(Construct):
             "Resource",
             service_token=self.handler.function.function_arn,
             resource_type="Custom::OrganizationSettings",
+            service_timeout=answer_within(SETTINGS_TIMEOUT),
             properties={**properties, HANDLER_DIGEST: handler_digest("organization_settings")},
         )
 
@@ -376,9 +382,7 @@ class OrganizationSettings(Construct):
                 resources=[
                     f"arn:aws:organizations::{management_account_id}:account/{organization_id}/{account}"
                 ],
-                conditions={
-                    "StringEquals": {"organizations:ServicePrincipal": sorted(principals)}
-                },
+                conditions={"StringEquals": {"organizations:ServicePrincipal": sorted(principals)}},
             )
             for account, principals in sorted(registrations.items())
         ]

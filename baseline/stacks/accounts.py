@@ -24,7 +24,8 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig, SecurityContact
-from baseline.constructs.baseline_function import HANDLER_DIGEST, handler_digest
+from baseline.constructs.baseline_function import HANDLER_DIGEST, answer_within, handler_digest
+from baseline.constructs.organization_settings import SETTINGS_TIMEOUT
 
 if TYPE_CHECKING:
     from aws_cdk.cloudformation_include import CfnInclude
@@ -149,6 +150,7 @@ class AccountsStack(cdk.Stack):
                 settings.prefix, management_id, settings.home_region
             ),
             resource_type="Custom::OrganizationAccounts",
+            service_timeout=answer_within(SETTINGS_TIMEOUT),
             properties={
                 HANDLER_DIGEST: handler_digest("organization_settings"),
                 "ManagementAccountId": management_id,

@@ -42,10 +42,14 @@ from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import (
     HANDLER_DIGEST,
     BaselineFunction,
+    answer_within,
     handler_code,
     handler_digest,
 )
 from baseline.permission_sets import CATALOGUE, PermissionSetSpec
+
+#: How long the lookup function may run (a few lookups, paginated).
+LOOKUP_TIMEOUT = cdk.Duration.minutes(5)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ class IdentityCenterStack(cdk.Stack):
             log_group_name=f"/{settings.prefix}/{name}",
             statements=statements,
             wildcard_reasons=reasons,
-            timeout=cdk.Duration.minutes(5),
+            timeout=LOOKUP_TIMEOUT,
             policy_path=naming.baseline_policy_path(settings.prefix),
         )
 
@@ -345,6 +349,7 @@ class IdentityAssignmentsStack(cdk.Stack):
             "Lookups",
             service_token=lookup_function_arn,
             resource_type="Custom::AssignmentLookups",
+            service_timeout=answer_within(LOOKUP_TIMEOUT),
             properties=properties,
         )
         resource = lookup.node.default_child

@@ -53,7 +53,11 @@ from baseline.compliance import (
     violation_message,
 )
 from baseline.config import AccountRole, EbsKey, LandingZoneConfig
-from baseline.constructs.baseline_function import HANDLER_DIGEST, BaselineFunction
+from baseline.constructs.baseline_function import (
+    HANDLER_DIGEST,
+    BaselineFunction,
+    answer_within,
+)
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
@@ -304,6 +308,7 @@ class MemberBaselineStack(cdk.Stack):
             "AccountSettingsResource",
             service_token=self.settings_function.function.function_arn,
             resource_type="Custom::AccountSettings",
+            service_timeout=answer_within(self.settings_function.timeout),
             properties=properties,
         )
         self._config_recorder()

@@ -31,6 +31,7 @@ from baseline.config import CORE_ROLES, AccountRole, LandingZoneConfig
 from baseline.constructs.baseline_function import (
     HANDLER_DIGEST,
     BaselineFunction,
+    answer_within,
     handler_code,
     handler_digest,
     service_linked_roles_statement,
@@ -295,6 +296,8 @@ class SecurityToolingStack(cdk.Stack):
             "OrganizationWide",
             service_token=self.services.function.function_arn,
             resource_type="Custom::SecurityServices",
+            # (no service_timeout: a large organisation's enrolment goes on in fresh
+            # invocations, each answering when it is the last; CloudFormation's hour holds)
             properties={
                 HANDLER_DIGEST: handler_digest("security_services"),
                 "Services": ["detective", "guardduty", "inspector2", "macie2"],
@@ -423,6 +426,7 @@ class SecurityToolingStack(cdk.Stack):
                 "FindingAggregatorNoRegions",
                 service_token=self.services.function.function_arn,
                 resource_type="Custom::FindingAggregator",
+                service_timeout=answer_within(self.services.timeout),
                 properties={
                     HANDLER_DIGEST: handler_digest("security_services"),
                     "LinkedRegions": [],
