@@ -193,3 +193,73 @@ def test_one_answer_carries_groups_and_accounts(monkeypatch: pytest.MonkeyPatch)
             },
         )
     ]
+
+
+def test_only_the_unknown_names_are_named_among_found_ones() -> None:
+    client, stub = _client()
+    stub.add_response(
+        "get_group_id",
+        {
+            "GroupId": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809",
+            "IdentityStoreId": STORE,
+            "GroupArn": _arn("906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"),
+        },
+        _request("security-team"),
+    )
+    for name in ("gone-team", "never-team"):
+        stub.add_client_error(
+            "get_group_id",
+            service_error_code="ResourceNotFoundException",
+            expected_params=_request(name),
+        )
+    with stub, pytest.raises(LookupError) as caught:
+        handler_module.group_ids(client, STORE, ["security-team", "gone-team", "never-team"])
+    message = str(caught.value)
+    assert "displayed as 'gone-team', 'never-team' " in message
+    assert "security-team" not in message
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("AccessDeniedException", 403), ("ThrottlingException", 400)]
+)
+def test_an_error_of_the_service_fails_the_resource_with_its_name(
+    code: str, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a missing group: the error itself is the resource's reason (the standard retry
+    mode of the real client has already retried a throttled call)."""
+    client, stub = _client()
+    stub.add_client_error(
+        "get_group_id",
+        service_error_code=code,
+        http_status_code=status,
+        expected_params=_request("security-team"),
+    )
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module,
+        "_send",
+        lambda event, status, reason="", data=None: sent.append((status, reason)),
+    )
+    event = {
+        "RequestType": "Update",
+        "ResourceProperties": {"IdentityStoreId": STORE, "Names": ["security-team"]},
+    }
+    with stub:
+        handler_module.handler(event, None, client=lambda service: client)
+    ((answer, reason),) = sent
+    assert answer == "FAILED"
+    assert code in reason
+
+
+def test_delete_after_a_failed_create_looks_nothing_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(
+        handler_module, "_send", lambda event, status, reason="", data=None: sent.append(status)
+    )
+    event = {
+        "RequestType": "Delete",
+        "PhysicalResourceId": "assignment-lookups",
+        "ResourceProperties": {"IdentityStoreId": STORE, "AccountEmails": ["a@example.com"]},
+    }
+    handler_module.handler(event, None, client=lambda service: pytest.fail("no call on Delete"))
+    assert sent == ["SUCCESS"]
