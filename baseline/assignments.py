@@ -205,8 +205,8 @@ _LAST_PLAN: list[tuple[LandingZoneConfig, tuple[SidePlan, ...]]] = []
 
 
 def plan(config: LandingZoneConfig) -> tuple[SidePlan, ...]:
-    """The management side, then the delegated administrator's (when there is one);
-    a side with no permission set is left out."""
+    """The management side, then the delegated administrator's (when there is one), each
+    with no permission set too."""
     if _LAST_PLAN and _LAST_PLAN[0][0] is config:
         return _LAST_PLAN[0][1]
     planned = _plan(config)
@@ -229,9 +229,9 @@ def _plan(config: LandingZoneConfig) -> tuple[SidePlan, ...]:
     specs = assignments_of(config)
     plans = []
     for side, account_name, sets in sides:
-        # the management side stays for attribute-based access control even without sets
-        if not sets and not (side == Side.MANAGEMENT and center.access_control_attributes):
-            continue
+        # a side stays while its account is in the config, with no set too: its stacks
+        # left out of the app would not be deleted, and the sets and assignments they hold,
+        # which the config no longer asks for, would stay; emptied, a deploy removes them
         shards: dict[int, list[AssignmentSpec]] = {}
         for spec in specs:
             if spec.permission_set in sets:

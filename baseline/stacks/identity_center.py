@@ -162,6 +162,10 @@ class IdentityCenterStack(cdk.Stack):
         groups = any(shard.group_names for _, shards in settings.stacks for shard in shards)
         if groups or settings.new_account_emails:
             self.lookup_function = self._lookup_function(groups, bool(settings.new_account_emails))
+        if not any(isinstance(c, cdk.CfnResource) for c in self.node.find_all()):
+            # a side with nothing of its own (CloudFormation takes no template without a
+            # resource): kept so that a deploy deletes what it held
+            cdk.CfnWaitConditionHandle(self, "NoPermissionSets")
 
     def _lookup_function(self, groups: bool, accounts: bool) -> BaselineFunction:
         """The function every assignment stack of this side looks groups and new accounts

@@ -717,3 +717,36 @@ def test_the_delegated_side_deploys_after_the_management_side(synthesized: Synth
     stacks = {s.artifact_id: s for s in synthesized.landing_zone.stacks}
     after = {d.artifact_id for d in stacks["IdentityCenterDelegated"].dependencies}
     assert {"IdentityCenter", "IdentityAssignments00"} <= after
+
+
+def test_a_side_without_sets_stays_to_remove_what_it_held(example_data: dict[str, Any]) -> None:
+    """The delegated administrator's sets all gone from the config: its stacks stay in the
+    app, emptied, so that a deploy deletes the sets and assignments they held (left out of
+    the app, they would stay, granting what the config no longer asks for)."""
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.cdk_context import cdk_json_context
+    from baseline.landing_zone import LandingZone
+
+    data = copy.deepcopy(example_data)
+    center = data["identity_center"]
+    management_sets = {"Billing", "SecurityAudit"}
+    center["permission_sets"] = []
+    center["assignments"] = [
+        a for a in center["assignments"] if a["permission_set"] in management_sets
+    ]
+    app = cdk.App(context=cdk_json_context())
+    landing_zone = LandingZone(app, "LandingZone", config=parse_config(data))
+    stacks = {s.artifact_id: s for s in landing_zone.stacks}
+    delegated = assertions.Template.from_stack(stacks["IdentityCenterDelegated"]).to_json()
+    assert [r["Type"] for r in delegated["Resources"].values()] == [
+        "AWS::CloudFormation::WaitConditionHandle"
+    ]
+    assignments = assertions.Template.from_stack(stacks["IdentityAssignmentsDelegated00"]).to_json()
+    assert not [
+        r for r in assignments["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"
+    ]
+    # the management side keeps its own
+    management = assertions.Template.from_stack(stacks["IdentityCenter"])
+    assert len(management.find_resources("AWS::SSO::PermissionSet")) == 2
