@@ -834,6 +834,15 @@ def _ipv4_network(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 
 
+def _each_once(values: list[str]) -> list[str]:
+    """A list whose items each name one thing once (a rule, a policy reference): AWS
+    refuses a second one of the same."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"{', '.join(repr(v) for v in twice)} listed more than once")
+    return values
+
+
 def _domain_rules(value: str) -> str:
     if not _DOMAIN.match(value) or len(value) > 253:
         raise ValueError(
@@ -879,15 +888,18 @@ class NetworkFirewall(_Strict):
             "leading '.' allows the subdomains too. Every other flow is dropped."
         ),
     )
-    managed_rule_groups: list[
-        Annotated[
-            str,
-            _matches(
-                _RULE_GROUP_NAME,
-                "is not the strict-order name of a managed rule group (the hub's policy uses "
-                "strict order; names end in StrictOrder)",
-            ),
-        ]
+    managed_rule_groups: Annotated[
+        list[
+            Annotated[
+                str,
+                _matches(
+                    _RULE_GROUP_NAME,
+                    "is not the strict-order name of a managed rule group (the hub's policy "
+                    "uses strict order; names end in StrictOrder)",
+                ),
+            ]
+        ],
+        AfterValidator(_each_once),
     ] = Field(
         default_factory=lambda: list(DEFAULT_THREAT_RULE_GROUPS),
         description=(
@@ -901,13 +913,16 @@ class DnsFirewall(_Strict):
     """Route 53 Resolver DNS Firewall and query logging."""
 
     enabled: bool = Field(default=True, description="Block known-bad domains at the resolver.")
-    managed_domain_lists: list[Literal[MANAGED_DOMAIN_LISTS]] = Field(  # type: ignore[valid-type]
+    managed_domain_lists: Annotated[
+        list[Literal[MANAGED_DOMAIN_LISTS]],  # type: ignore[valid-type]
+        AfterValidator(_each_once),
+    ] = Field(
         default_factory=lambda: list(DEFAULT_MANAGED_DOMAIN_LISTS),
         description="AWS managed domain lists whose domains get no answer (NODATA).",
     )
-    blocked_domains: list[Annotated[str, AfterValidator(_domain_rules)]] = Field(
-        default_factory=list, description="Further domains the organisation blocks."
-    )
+    blocked_domains: Annotated[
+        list[Annotated[str, AfterValidator(_domain_rules)]], AfterValidator(_each_once)
+    ] = Field(default_factory=list, description="Further domains the organisation blocks.")
     threat_protection: list[Literal[DNS_THREATS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(DNS_THREATS),
         description=(

@@ -75,6 +75,51 @@ class HubProblem:
     index: int | None = None
 
 
+#: Each of the hub's subnets is a /28.
+HUB_SUBNET_ADDRESSES = 16
+
+
+def _special_range_problems(
+    argument: str, network: ipaddress.IPv4Network, index: int | None = None
+) -> list[HubProblem]:
+    """A range no VPC can hold or route: link-local, multicast, loopback, reserved, or
+    this-network (0.0.0.0/8)."""
+    kinds = [
+        ("link-local", network.is_link_local),
+        ("multicast", network.is_multicast),
+        ("loopback", network.is_loopback),
+        ("reserved", network.is_reserved),
+        ("this-network", network.subnet_of(ipaddress.IPv4Network("0.0.0.0/8"))),
+    ]
+    return [
+        HubProblem(argument, f"{network} is a {kind} range, which no VPC can hold or route", index)
+        for kind, special in kinds
+        if special
+    ][:1]
+
+
+def _zone_list_problems(zones: list[str]) -> list[HubProblem]:
+    """Two AZs at least, each once, in order."""
+    problems = []
+    if len(zones) < 2:
+        problems.append(
+            HubProblem("availability_zones", "give at least 2 AZs (one AZ fails with its hub)")
+        )
+    for zone in sorted({z for z in zones if zones.count(z) > 1}):
+        problems.append(
+            HubProblem("availability_zones", f"{zone!r} is listed {zones.count(zone)} times")
+        )
+    if zones != sorted(zones):
+        problems.append(
+            HubProblem(
+                "availability_zones",
+                f"list them in order ({', '.join(sorted(zones))}): the subnets, NAT gateways "
+                "and firewalls are laid out by position, so another order replaces them all",
+            )
+        )
+    return problems
+
+
 def hub_problems(
     *,
     availability_zones: Sequence[str],
@@ -84,22 +129,25 @@ def hub_problems(
     allowed_domains: Sequence[str],
 ) -> list[HubProblem]:
     """Every reason a network hub with these settings would not work (empty: it would)."""
-    problems = []
     zones = list(availability_zones)
-    if len(zones) < 2:
-        problems.append(
-            HubProblem("availability_zones", "give at least 2 AZs (one AZ fails with its hub)")
-        )
-    for zone in sorted({z for z in zones if zones.count(z) > 1}):
-        problems.append(
-            HubProblem("availability_zones", f"{zone!r} is listed {zones.count(zone)} times")
-        )
+    problems = _zone_list_problems(zones)
     try:
         egress = ipaddress.IPv4Network(egress_cidr)
     except ValueError:
         return [*problems, HubProblem("egress_cidr", f"{egress_cidr!r} is not an IPv4 range")]
     if not 16 <= egress.prefixlen <= 24:
         problems.append(HubProblem("egress_cidr", f"must be a /16 to /24 range, got {egress_cidr}"))
+    problems += _special_range_problems("egress_cidr", egress)
+    tiers = 3 if firewall else 2  # public, (firewall,) transit: a /28 each in every AZ
+    if tiers * len(zones) * HUB_SUBNET_ADDRESSES > egress.num_addresses:
+        fit = egress.num_addresses // (tiers * HUB_SUBNET_ADDRESSES)
+        problems.append(
+            HubProblem(
+                "availability_zones",
+                f"{len(zones)} AZs; {egress_cidr} holds {tiers} /28 subnets in at most {fit} "
+                "(give a larger egress range, or fewer AZs)",
+            )
+        )
     first: dict[ipaddress.IPv4Network, int] = {}
     for index, cidr in enumerate(workload_cidrs):
         try:
@@ -115,6 +163,10 @@ def hub_problems(
                     "workload_cidrs", f"{cidr} is listed twice (first at [{earlier}])", index
                 )
             )
+            continue
+        special = _special_range_problems("workload_cidrs", network, index)
+        if special:
+            problems += special
             continue
         if network.overlaps(egress):
             problems.append(

@@ -481,6 +481,43 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: d["network"].update(workload_cidrs=["10.0.0.0/8", "10.0.0.0/8"]),
         "network.workload_cidrs[1]: 10.0.0.0/8 is listed twice",
     ),
+    "a multicast workload range": (
+        lambda d: d["network"].update(workload_cidrs=["10.0.0.0/8", "224.0.0.0/4"]),
+        "network.workload_cidrs[1]: 224.0.0.0/4 is a multicast range, which no VPC can hold "
+        "or route",
+    ),
+    "a link-local egress range": (
+        lambda d: d["network"].update(egress_vpc_cidr="169.254.0.0/24"),
+        "network.egress_vpc_cidr: 169.254.0.0/24 is a link-local range",
+    ),
+    "hub AZs out of order": (
+        lambda d: d["network"].update(
+            availability_zones={"eu-west-1": ["eu-west-1b", "eu-west-1a"]}
+        ),
+        "network.availability_zones.eu-west-1: list them in order (eu-west-1a, eu-west-1b)",
+    ),
+    "more hub AZs than the egress range holds": (
+        lambda d: d["network"].update(
+            availability_zones={"us-east-1": [f"us-east-1{z}" for z in "abcdef"]}
+        ),
+        "network.availability_zones.us-east-1: 6 AZs; 100.64.0.0/24 holds 3 /28 subnets in at "
+        "most 5",
+    ),
+    "a managed rule group twice": (
+        lambda d: d["network"]["firewall"].update(
+            managed_rule_groups=["ThreatSignaturesBotnetStrictOrder"] * 2
+        ),
+        "network.firewall.managed_rule_groups: 'ThreatSignaturesBotnetStrictOrder' listed more "
+        "than once",
+    ),
+    "a blocked domain twice": (
+        lambda d: (
+            d["network"]
+            .setdefault("dns_firewall", {})
+            .update(blocked_domains=["evil.example", "evil.example"])
+        ),
+        "network.dns_firewall.blocked_domains: 'evil.example' listed more than once",
+    ),
     "a name YAML reads as a boolean": (
         lambda d: d["organizational_units"][4].update(name=False),
         "organizational_units[4].name: is false, not text (YAML reads yes, no, on, off, true "

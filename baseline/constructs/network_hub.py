@@ -421,10 +421,10 @@ class NetworkHub(Construct):
             destination_cidr_block=ANYWHERE_IPV4,
             transit_gateway_attachment_id=self.egress_attachment.ref,
         )
-        for index, cidr in enumerate(self.workload_cidrs):
+        for cidr in self.workload_cidrs:
             ec2.CfnTransitGatewayRoute(
                 self,
-                f"NoSpokeToSpoke{index}",
+                f"NoSpokeToSpoke{range_id(cidr)}",
                 transit_gateway_route_table_id=self.spoke_routes.ref,
                 destination_cidr_block=cidr,
                 blackhole=True,
@@ -655,8 +655,8 @@ class NetworkHub(Construct):
             resource.add_resource_dependency(attachment)
 
         for zone in zones:
-            for index, cidr in enumerate(self.workload_cidrs):
-                back = f"ToWorkloads{index}"
+            for cidr in self.workload_cidrs:
+                back = f"ToWorkloads{range_id(cidr)}"
                 if firewall:
                     # replies from the internet pass this AZ's firewall endpoint again
                     endpoint = self.firewall_endpoints[zone]
@@ -770,6 +770,13 @@ class NetworkHub(Construct):
             resolver_query_log_config_id=self.query_logging.attr_id,
             resource_id=self.vpc.vpc_id,
         )
+
+
+def range_id(cidr: str) -> str:
+    """A route's construct-id part, from its range (``10.0.0.0/8`` -> ``10x0x0x0n8``): a
+    route named by its place in ``workload_cidrs`` was replaced when an earlier range left
+    the list, and the replacement, created first, collided with the route still there."""
+    return cidr.replace(".", "x").replace("/", "n")
 
 
 def _validate(

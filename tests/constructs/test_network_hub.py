@@ -391,3 +391,25 @@ def test_the_hub_function_is_configured_with_the_hubs_own_ids(default: Any) -> N
         "HUB_EGRESS_ROUTE_TABLE_ID": {"Ref": tables["egress"]},
         "HUB_EGRESS_ATTACHMENT_ID": {"Ref": attachment},
     }
+
+
+def test_a_workload_range_leaving_the_list_replaces_no_other_route() -> None:
+    """Each route to a workload range is named after the range, not its place in the list:
+    taking out the first range left the second's routes as they were, where by position
+    they were replaced, and the replacements, created first, collided with the routes
+    still in place (CloudFormation refuses two routes to one range in one table)."""
+    routes = ("AWS::EC2::Route", "AWS::EC2::TransitGatewayRoute")
+
+    def workload_routes(cidrs: list[str]) -> dict[str, dict[str, Any]]:
+        _, template = _build(workload_cidrs=cidrs)
+        return {
+            logical_id: resource["Properties"]
+            for kind in routes
+            for logical_id, resource in _of(template, kind).items()
+            if resource["Properties"].get("DestinationCidrBlock") in cidrs
+        }
+
+    both = workload_routes(["10.0.0.0/8", "172.16.0.0/12"])
+    second = workload_routes(["172.16.0.0/12"])
+    assert second and set(second) < set(both)
+    assert all(both[logical_id] == properties for logical_id, properties in second.items())
