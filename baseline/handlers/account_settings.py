@@ -78,20 +78,22 @@ def default_vpcs(p: dict, ec2: Any) -> None:
                 ec2.delete_internet_gateway(InternetGatewayId=g)
             for sn in ec2.describe_subnets(Filters=v)["Subnets"]:
                 ec2.delete_subnet(SubnetId=sn["SubnetId"])
-            ec2.delete_vpc(VpcId=i)
-            continue
-        sgs = ec2.describe_security_groups(
-            Filters=[*v, {"Name": "group-name", "Values": ["default"]}]
-        )
-        for sg in sgs["SecurityGroups"]:
-            if sg["IpPermissions"]:
-                ec2.revoke_security_group_ingress(
-                    GroupId=sg["GroupId"], IpPermissions=sg["IpPermissions"]
-                )
-            if sg["IpPermissionsEgress"]:
-                ec2.revoke_security_group_egress(
-                    GroupId=sg["GroupId"], IpPermissions=sg["IpPermissionsEgress"]
-                )
+            try:
+                ec2.delete_vpc(VpcId=i)
+                continue
+            # more of the VPC's (an endpoint, a group): it stays, without subnets or
+            # gateway, and its default group is closed as below
+            except Exception as e:
+                if "DependencyViolation" not in str(e):
+                    raise
+        f = [*v, {"Name": "group-name", "Values": ["default"]}]
+        for sg in ec2.describe_security_groups(Filters=f)["SecurityGroups"]:
+            for k, revoke in (
+                ("IpPermissions", ec2.revoke_security_group_ingress),
+                ("IpPermissionsEgress", ec2.revoke_security_group_egress),
+            ):
+                if sg[k]:
+                    revoke(GroupId=sg["GroupId"], IpPermissions=sg[k])
 
 
 def session_manager(p: dict) -> None:

@@ -17,14 +17,29 @@ class RoleExistsError(Exception):
     """What the fake IAM client raises for a role that exists already."""
 
 
+class FakeClientError(Exception):
+    """botocore's ClientError as the handler reads it: the error code in ``response``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.response = {"Error": {"Code": code}}
+
+
 class FakeEc2:
-    """A fake boto3 client: records every call, answers Describe calls with a default VPC."""
+    """A fake boto3 client: records every call, answers Describe calls with a default VPC;
+    ``delete_vpc`` raises ``refuse`` (an error code) when given."""
 
     exceptions = types.SimpleNamespace(InvalidInputException=RoleExistsError)
 
     def __init__(self, *, enis: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.enis = enis
+        self.refuse: str | None = None
+
+    def delete_vpc(self, **kwargs: Any) -> None:
+        self.calls.append(("delete_vpc", kwargs))
+        if self.refuse:
+            raise FakeClientError(self.refuse)
 
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> dict[str, Any]:
@@ -290,6 +305,24 @@ def test_empty_default_vpc_is_deleted_when_asked(module: Any) -> None:
     names = clients["ec2"].names()
     assert names.index("detach_internet_gateway") < names.index("delete_vpc")
     assert names.count("delete_subnet") == 2
+
+
+def test_a_default_vpc_that_keeps_more_is_emptied_and_closed(module: Any) -> None:
+    """Something more in it (a gateway endpoint, a security group): DeleteVpc refuses it.
+    The other settings still run, and the VPC, without subnets or gateway, is closed."""
+    handler, clients, responses = module
+    clients["ec2"].refuse = "DependencyViolation"
+    handler.handler(_event(DefaultVpcs="delete"), None)
+    names = clients["ec2"].names()
+    assert names.count("delete_subnet") == 2 and "delete_vpc" in names
+    assert names.index("delete_vpc") < names.index("revoke_security_group_ingress")
+    assert responses == [("SUCCESS", "")]
+    # any other refusal is the resource's
+    clients["ec2"].refuse = "UnauthorizedOperation"
+    responses.clear()
+    handler.handler(_event(DefaultVpcs="delete"), None)
+    ((status, reason),) = responses
+    assert status == "FAILED" and "UnauthorizedOperation" in reason
 
 
 def test_default_vpc_in_use_is_only_closed(module: Any) -> None:
