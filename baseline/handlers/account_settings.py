@@ -88,12 +88,11 @@ def default_vpcs(p: dict, ec2: Any) -> None:
                     raise
         f = [*v, {"Name": "group-name", "Values": ["default"]}]
         for sg in ec2.describe_security_groups(Filters=f)["SecurityGroups"]:
-            for k, revoke in (
-                ("IpPermissions", ec2.revoke_security_group_ingress),
-                ("IpPermissionsEgress", ec2.revoke_security_group_egress),
-            ):
-                if sg[k]:
-                    revoke(GroupId=sg["GroupId"], IpPermissions=sg[k])
+            x, up, out = sg["GroupId"], sg["IpPermissions"], sg["IpPermissionsEgress"]
+            if up:
+                ec2.revoke_security_group_ingress(GroupId=x, IpPermissions=up)
+            if out:
+                ec2.revoke_security_group_egress(GroupId=x, IpPermissions=out)
 
 
 def session_manager(p: dict) -> None:
