@@ -30,7 +30,8 @@ class ReplicationTarget:
     :param kms_key_arn: key ARN or alias ARN of the destination's KMS key; S3 resolves an
         alias in the destination bucket owner's account, which is this account here.
     :param role_arn: role S3 assumes to replicate (created with the destination).
-    :param account: destination account id. Default: this bucket's account.
+    :param account: destination account id. Default: this bucket's account. Give it to
+        ``replication_role_policy`` too: the replicas change owner.
     :param storage_class: storage class of replicas. Default: STANDARD_IA.
     """
 
@@ -61,9 +62,17 @@ def default_bucket_props(encryption_key: kms.IKey) -> dict[str, Any]:
 
 
 def replication_role_policy(
-    *, source_bucket_name: str, destination_bucket_name: str
+    *,
+    source_bucket_name: str,
+    destination_bucket_name: str,
+    destination_account: str | None = None,
 ) -> list[iam.PolicyStatement]:
-    """The S3 permissions a replication role needs, and no more (KMS is in the key policies)."""
+    """The S3 permissions a replication role needs, and no more (KMS is in the key policies).
+
+    :param destination_account: the destination's account, where it is another than the
+        source's (``ReplicationTarget.account``): the replicas then change owner, which S3
+        authorises as ``s3:ObjectOwnerOverrideToBucketOwner``.
+    """
     source = f"arn:aws:s3:::{source_bucket_name}"
     destination = f"arn:aws:s3:::{destination_bucket_name}"
     return [
@@ -85,7 +94,11 @@ def replication_role_policy(
         ),
         iam.PolicyStatement(
             sid="WriteReplicas",
-            actions=["s3:ReplicateObject", "s3:ReplicateTags"],
+            actions=[
+                "s3:ReplicateObject",
+                "s3:ReplicateTags",
+                *(["s3:ObjectOwnerOverrideToBucketOwner"] if destination_account else []),
+            ],
             resources=[f"{destination}/*"],
         ),
     ]

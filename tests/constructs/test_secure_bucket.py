@@ -497,3 +497,31 @@ def test_a_bucket_without_object_lock_is_reported_until_the_caller_says_why() ->
             object_lock=s3.ObjectLockRetention.governance(cdk.Duration.days(1)),
             unlocked_reason=reason,
         )
+
+
+def test_the_replication_role_may_give_replicas_to_another_account() -> None:
+    """Replicas to another account change owner (AccessControlTranslation), which S3
+    authorises as s3:ObjectOwnerOverrideToBucketOwner; within one account nothing changes
+    owner, and the role may not."""
+    from baseline.constructs.secure_bucket import replication_role_policy
+
+    def writes(**kwargs: str) -> list[str]:
+        (statement,) = [
+            s.to_json()
+            for s in replication_role_policy(
+                source_bucket_name="src", destination_bucket_name="dst", **kwargs
+            )
+            if s.sid == "WriteReplicas"
+        ]
+        actions = statement["Action"]
+        return sorted(actions if isinstance(actions, list) else [actions])
+
+    assert writes() == ["s3:ReplicateObject", "s3:ReplicateTags"]
+    assert writes(destination_account="999988887777") == [
+        "s3:ObjectOwnerOverrideToBucketOwner",
+        "s3:ReplicateObject",
+        "s3:ReplicateTags",
+    ]
+    from tests.test_iam_reference import action_exists
+
+    assert action_exists("s3:ObjectOwnerOverrideToBucketOwner")
