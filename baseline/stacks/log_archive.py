@@ -124,6 +124,13 @@ class LogArchiveReplicaStack(cdk.Stack):
             encryption_key=self.key.key,
             object_lock=settings.object_lock,
             noncurrent_version_retention=settings.retention,
+            # what the source expires, its replica expires too: a retention limit holds in
+            # both regions (delete markers are not replicated)
+            lifecycle_rules=(
+                [s3.LifecycleRule(id="ExpireLogs", expiration=settings.expire_after)]
+                if settings.expire_after is not None
+                else ()
+            ),
             access_log_retention=settings.access_log_retention,
             replica=True,
         )

@@ -399,3 +399,40 @@ def test_session_logs_use_the_log_key_only_through_s3_for_this_bucket(
     contexts = conditions["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
     assert all("nwl-logs-" in c or "log" in c for c in contexts)
     assert any(c.endswith("/session-manager/*") for c in contexts)
+
+
+def test_the_replica_expires_what_the_source_expires(example_data: dict[str, Any]) -> None:
+    """A retention limit holds in both regions: delete markers are not replicated, so
+    without a rule of its own the replica kept every log for ever."""
+    import copy
+
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.config import parse_config
+    from baseline.stacks.log_archive import LogArchiveReplicaStack, LogArchiveSettings
+
+    def replica_rules(expiration_days: int | None) -> list[dict[str, Any]]:
+        data = copy.deepcopy(example_data)
+        data["log_archive"]["expiration_days"] = expiration_days
+        settings = LogArchiveSettings.from_config(parse_config(data))
+        stack = LogArchiveReplicaStack(
+            cdk.App(),
+            "Replica",
+            settings=settings,
+            env=cdk.Environment(account=settings.account_id, region=settings.replica_region),
+        )
+        (bucket,) = (
+            assertions.Template.from_stack(stack)
+            .find_resources(
+                "AWS::S3::Bucket",
+                {"Properties": {"BucketName": settings.bucket_name(str(settings.replica_region))}},
+            )
+            .values()
+        )
+        rules: list[dict[str, Any]] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        return rules
+
+    (expire,) = [r for r in replica_rules(3650) if r["Id"] == "ExpireLogs"]
+    assert expire["ExpirationInDays"] == 3650
+    assert not [r for r in replica_rules(None) if r["Id"] == "ExpireLogs"]
