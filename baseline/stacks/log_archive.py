@@ -134,6 +134,9 @@ class LogArchiveReplicaStack(cdk.Stack):
             access_log_retention=settings.access_log_retention,
             replica=True,
         )
+        self.bucket.add_to_resource_policy(
+            _deny_log_writes_but_the_services(self.bucket.bucket_arn)
+        )
         self.replication_role = iam.Role(
             self,
             "ReplicationRole",
@@ -332,6 +335,9 @@ class LogArchiveStack(cdk.Stack):
         self._allow_config(settings)
         for bucket in (self.bucket, self.config_bucket):
             bucket.add_to_resource_policy(_deny_nested_log_prefixes(bucket.bucket_arn))
+        self.bucket.add_to_resource_policy(
+            _deny_log_writes_but_the_services(self.bucket.bucket_arn)
+        )
 
     def _allow_config(self, settings: LogArchiveSettings) -> None:
         """AWS Config of every account of the organisation may deliver, and nobody else."""
@@ -441,6 +447,22 @@ class LogArchiveStack(cdk.Stack):
         ]
         for statement in statements:
             bucket.add_to_resource_policy(statement)
+
+
+def _deny_log_writes_but_the_services(bucket_arn: str) -> iam.PolicyStatement:
+    """Only the delivering services write under ``AWSLogs/``: CloudTrail and, through
+    delivery.logs, the VPC flow, firewall and DNS query logs. Object Lock keeps every
+    version, but a principal of the log-archive account allowed s3:PutObject by its own
+    policy could otherwise put a forged current version over a log, and readers of the
+    current version would read that. (Replicas are written as s3:ReplicateObject.)"""
+    return iam.PolicyStatement(
+        sid="OnlyTheDeliveringServicesWriteLogs",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["s3:PutObject"],
+        resources=[f"{bucket_arn}/AWSLogs/*"],
+        conditions={"Bool": {"aws:PrincipalIsAWSService": "false"}},
+    )
 
 
 def _deny_nested_log_prefixes(bucket_arn: str) -> iam.PolicyStatement:

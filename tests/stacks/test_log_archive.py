@@ -436,3 +436,30 @@ def test_the_replica_expires_what_the_source_expires(example_data: dict[str, Any
     (expire,) = [r for r in replica_rules(3650) if r["Id"] == "ExpireLogs"]
     assert expire["ExpirationInDays"] == 3650
     assert not [r for r in replica_rules(None) if r["Id"] == "ExpireLogs"]
+
+
+def test_only_the_delivering_services_write_logs_in_either_region(
+    synthesized: Synthesized,
+) -> None:
+    """Object Lock keeps every version, but a forged current version over a log would be
+    what readers read: under AWSLogs/ no principal but an AWS service may put an object,
+    whatever its own policy allows (replicas are written as s3:ReplicateObject)."""
+    replica_region = synthesized.config.effective_replication_region
+    assert replica_region is not None
+    for stack, region in (
+        ("LogArchive", "eu-west-1"),
+        ("LogArchiveReplica", replica_region),
+    ):
+        template = synthesized.templates[stack]
+        logical_id, _ = _log_bucket(template, region)
+        statement = _bucket_policy(template, logical_id)["OnlyTheDeliveringServicesWriteLogs"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Principal"] == {"AWS": "*"}
+        assert statement["Action"] == "s3:PutObject"
+        assert statement["Condition"] == {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+        (resource,) = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        assert json.dumps(resource).endswith('/AWSLogs/*"]]}')
