@@ -414,6 +414,9 @@ class NetworkHub(Construct):
             options={"ApplianceModeSupport": "enable", "DnsSupport": "enable"},
             tags=tag,
         )
+        # deleted before the tables: a table with an association cannot be deleted
+        self.egress_attachment.add_dependency(self.egress_routes)
+        self.egress_attachment.add_dependency(self.spoke_routes)
         ec2.CfnTransitGatewayRoute(
             self,
             "SpokesToEgress",

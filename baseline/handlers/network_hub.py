@@ -152,12 +152,54 @@ def clear_defaults(
     sleep: Callable[[float], None] = _sleep,
     deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Turn the defaults off, so the route tables are no longer in use by the gateway."""
+    """Turn the defaults off and take the egress attachment off the egress table, so the
+    route tables are no longer in use: a table with an association cannot be deleted."""
     options = {"DefaultRouteTableAssociation": "disable", "DefaultRouteTablePropagation": "disable"}
     gateway = properties["TransitGatewayId"]
     client.modify_transit_gateway(TransitGatewayId=gateway, Options=options)
     _wait_available(client, gateway, sleep, deadline)
-    return options
+    return {**options, "EgressAssociation": release_egress(client, properties, sleep, deadline)}
+
+
+def release_egress(
+    client: Any,
+    properties: dict[str, Any],
+    sleep: Callable[[float], None] = _sleep,
+    deadline: float | None = None,
+) -> str:
+    """The egress attachment off the egress table (the association this resource made),
+    once it is settled; nothing where it is gone already, or the attachment is."""
+    attachment = properties["EgressAttachmentId"]
+    table = properties["PropagationDefaultRouteTableId"]
+
+    def state() -> str | None:
+        """The association's state with the egress table; None when there is none."""
+        try:
+            found = client.describe_transit_gateway_attachments(
+                TransitGatewayAttachmentIds=[attachment]
+            )["TransitGatewayAttachments"]
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code == "InvalidTransitGatewayAttachmentID.NotFound":
+                return None
+            raise
+        current: dict[str, Any] = (found[0].get("Association") or {}) if found else {}
+        if current.get("TransitGatewayRouteTableId") != table:
+            return None
+        value = current.get("State")
+        return None if value == "disassociated" else str(value)
+
+    if state() is None:
+        return "none"
+    _wait(
+        lambda: state() in ("associated", None), "the egress association to settle", sleep, deadline
+    )
+    if state() == "associated":
+        client.disassociate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=attachment
+        )
+    _wait(lambda: state() is None, "the egress association to go", sleep, deadline)
+    return "released"
 
 
 def managed_domain_lists(client: Any, names: list[str]) -> cfn_response.ResponseData:

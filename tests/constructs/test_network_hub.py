@@ -413,3 +413,13 @@ def test_a_workload_range_leaving_the_list_replaces_no_other_route() -> None:
     second = workload_routes(["172.16.0.0/12"])
     assert second and set(second) < set(both)
     assert all(both[logical_id] == properties for logical_id, properties in second.items())
+
+
+def test_the_egress_attachment_goes_before_the_route_tables(default: Any) -> None:
+    """CloudFormation deletes in reverse dependency order: without this it deleted the
+    attachment and its tables at once, and a table still associated cannot be deleted."""
+    _, template = default
+    (attachment,) = _of(template, "AWS::EC2::TransitGatewayVpcAttachment").values()
+    tables = set(_of(template, "AWS::EC2::TransitGatewayRouteTable"))
+    assert len(tables) == 2
+    assert tables <= set(attachment["DependsOn"])

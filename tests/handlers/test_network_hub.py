@@ -205,7 +205,9 @@ def test_the_lists_reach_cloudformation_as_attributes(monkeypatch: pytest.Monkey
 def test_delete_turns_the_defaults_off_so_the_tables_can_go(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ec2 = Ec2()
+    """And takes the egress attachment off the egress table: a table with an association
+    cannot be deleted, and CloudFormation deletes the table and the attachment at once."""
+    ec2 = Ec2(associated_with="tgw-rtb-egress")
     monkeypatch.setattr(handler_module.time, "sleep", _no_sleep)
     _own_ids(monkeypatch)
     event = {
@@ -225,8 +227,37 @@ def test_delete_turns_the_defaults_off_so_the_tables_can_go(
                     "DefaultRouteTablePropagation": "disable",
                 },
             },
-        )
+        ),
+        (
+            "disassociate",
+            {
+                "TransitGatewayRouteTableId": "tgw-rtb-egress",
+                "TransitGatewayAttachmentId": "tgw-attach-egress",
+            },
+        ),
     ]
+
+
+class GoneAttachmentError(Exception):
+    """EC2's answer for an attachment that no longer exists."""
+
+    def __init__(self) -> None:
+        super().__init__("gone")
+        self.response = {"Error": {"Code": "InvalidTransitGatewayAttachmentID.NotFound"}}
+
+
+@pytest.mark.parametrize("left", ["none", "another table", "attachment gone"])
+def test_delete_leaves_alone_an_association_that_is_not_there(left: str) -> None:
+    ec2 = Ec2(associated_with="tgw-rtb-spokes" if left == "another table" else None)
+    if left == "attachment gone":
+
+        def gone(**kwargs: Any) -> dict[str, Any]:
+            raise GoneAttachmentError
+
+        ec2.describe_transit_gateway_attachments = gone  # type: ignore[method-assign]
+    result = handler_module.clear_defaults(validated({"ec2": ec2})("ec2"), DEFAULTS, _no_sleep)
+    assert result["EgressAssociation"] == "none"
+    assert [name for name, _ in ec2.calls] == ["modify"]
 
 
 def test_failures_and_unknown_types_reach_cloudformation(monkeypatch: pytest.MonkeyPatch) -> None:
