@@ -415,8 +415,8 @@ class NetworkHub(Construct):
             tags=tag,
         )
         # deleted before the tables: a table with an association cannot be deleted
-        self.egress_attachment.add_dependency(self.egress_routes)
-        self.egress_attachment.add_dependency(self.spoke_routes)
+        self.egress_attachment.add_resource_dependency(self.egress_routes)
+        self.egress_attachment.add_resource_dependency(self.spoke_routes)
         ec2.CfnTransitGatewayRoute(
             self,
             "SpokesToEgress",
