@@ -88,11 +88,13 @@ def associate_egress(
     table = properties["PropagationDefaultRouteTableId"]
 
     def association() -> dict[str, Any]:
+        """The attachment's association; none once it is disassociated (EC2 may show
+        that state for a while instead of no association)."""
         found = client.describe_transit_gateway_attachments(
             TransitGatewayAttachmentIds=[attachment]
         )["TransitGatewayAttachments"]
         current: dict[str, Any] = found[0].get("Association") or {}
-        return current
+        return {} if current.get("State") == "disassociated" else current
 
     current = association()
     if current.get("TransitGatewayRouteTableId") == table and current.get("State") == "associated":

@@ -19,13 +19,16 @@ DEFAULTS = {
 
 
 class Ec2:
-    """The transit gateway as EC2 shows it: associations settle one poll after a change."""
+    """The transit gateway as EC2 shows it: associations settle one poll after a change;
+    with ``shows_disassociated``, a removed association stays listed as disassociated."""
 
     def __init__(self, associated_with: str | None = None) -> None:
         self.table = associated_with
         self.pending = False
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.gateway_polls = 0
+        self.shows_disassociated = False
+        self.removed: str | None = None
 
     def describe_transit_gateway_attachments(self, **kwargs: Any) -> dict[str, Any]:
         association = {}
@@ -34,12 +37,14 @@ class Ec2:
                 "TransitGatewayRouteTableId": self.table,
                 "State": "associating" if self.pending else "associated",
             }
+        elif self.shows_disassociated and self.removed is not None:
+            association = {"TransitGatewayRouteTableId": self.removed, "State": "disassociated"}
         self.pending = False
         return {"TransitGatewayAttachments": [{"Association": association}]}
 
     def disassociate_transit_gateway_route_table(self, **kwargs: Any) -> None:
         self.calls.append(("disassociate", kwargs))
-        self.table = None
+        self.removed, self.table = self.table, None
 
     def associate_transit_gateway_route_table(self, **kwargs: Any) -> None:
         self.calls.append(("associate", kwargs))
@@ -307,3 +312,17 @@ def test_the_ids_come_from_the_functions_configuration(monkeypatch: pytest.Monke
                 "HUB_EGRESS_ROUTE_TABLE_ID": "tgw-rtb-egress",
             },
         )
+
+
+def test_an_association_shown_as_disassociated_counts_as_gone() -> None:
+    """EC2 may list a removed association as disassociated for a while: the move off the
+    spokes table goes on, and a delete finds nothing left to release."""
+    ec2 = Ec2(associated_with="tgw-rtb-spokes")
+    ec2.shows_disassociated = True
+    client = validated({"ec2": ec2})("ec2")
+    assert handler_module.associate_egress(client, DEFAULTS, _no_sleep) == "associated"
+    assert [name for name, _ in ec2.calls] == ["disassociate", "associate"]
+    ec2.calls.clear()
+    handler_module.release_egress(client, DEFAULTS, _no_sleep)
+    assert [name for name, _ in ec2.calls] == ["disassociate"]
+    assert handler_module.release_egress(client, DEFAULTS, _no_sleep) == "none"
