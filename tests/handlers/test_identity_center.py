@@ -87,19 +87,28 @@ def test_the_handler_answers_cloudformation_with_the_ids(monkeypatch: pytest.Mon
         },
         _request("security-team"),
     )
-    sent: list[tuple[str, Any]] = []
+    sent = _answers(monkeypatch)
+    with stub:
+        handler_module.handler(_lookup("Create"), None, client=lambda service: client)
+    assert sent == [("SUCCESS", "", {"Group0": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"})]
+
+
+def _answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, Any]]:
+    """What the handler answers CloudFormation: (status, reason, data), in order."""
+    sent: list[tuple[str, str, Any]] = []
     monkeypatch.setattr(
         handler_module,
         "_send",
-        lambda event, status, reason="", data=None: sent.append((status, data)),
+        lambda event, status, reason="", data=None: sent.append((status, reason, data)),
     )
-    event = {
-        "RequestType": "Create",
+    return sent
+
+
+def _lookup(request_type: str) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
         "ResourceProperties": {"IdentityStoreId": STORE, "Names": ["security-team"]},
     }
-    with stub:
-        handler_module.handler(event, None, client=lambda service: client)
-    assert sent == [("SUCCESS", {"Group0": "906754b2c4-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809"})]
 
 
 def test_delete_looks_nothing_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,19 +243,10 @@ def test_an_error_of_the_service_fails_the_resource_with_its_name(
         http_status_code=status,
         expected_params=_request("security-team"),
     )
-    sent: list[tuple[str, str]] = []
-    monkeypatch.setattr(
-        handler_module,
-        "_send",
-        lambda event, status, reason="", data=None: sent.append((status, reason)),
-    )
-    event = {
-        "RequestType": "Update",
-        "ResourceProperties": {"IdentityStoreId": STORE, "Names": ["security-team"]},
-    }
+    sent = _answers(monkeypatch)
     with stub:
-        handler_module.handler(event, None, client=lambda service: client)
-    ((answer, reason),) = sent
+        handler_module.handler(_lookup("Update"), None, client=lambda service: client)
+    ((answer, reason, _),) = sent
     assert answer == "FAILED"
     assert code in reason
 
