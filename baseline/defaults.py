@@ -99,7 +99,9 @@ def _special_range_problems(
 
 
 def _zone_list_problems(zones: list[str]) -> list[HubProblem]:
-    """Two AZs at least, each once, in order."""
+    """Two AZs at least, each once. (Their order is kept as given: the subnets, NAT
+    gateways and firewalls are laid out by position, so a hub deployed with one order
+    must keep it.)"""
     problems = []
     if len(zones) < 2:
         problems.append(
@@ -108,14 +110,6 @@ def _zone_list_problems(zones: list[str]) -> list[HubProblem]:
     for zone in sorted({z for z in zones if zones.count(z) > 1}):
         problems.append(
             HubProblem("availability_zones", f"{zone!r} is listed {zones.count(zone)} times")
-        )
-    if zones != sorted(zones):
-        problems.append(
-            HubProblem(
-                "availability_zones",
-                f"list them in order ({', '.join(sorted(zones))}): the subnets, NAT gateways "
-                "and firewalls are laid out by position, so another order replaces them all",
-            )
         )
     return problems
 
