@@ -47,20 +47,24 @@ SHARDS_PER_STACK = 10
 LANES = 4
 
 
-#: The longest part a name gives an id here: an assignment's logical id (account, set,
-#: kind and principal) and a shard's parameter stay within CloudFormation's 255 characters.
-MAX_NAME_PART = 128
+#: CloudFormation's longest logical id and parameter name.
+MAX_ID = 255
+#: The longest part a name gives a shard parameter (``Group<part>``, ``Account<part>``, ...).
+MAX_NAME_PART = MAX_ID - len("PermissionSet")
+
+
+def _digest(name: str) -> str:
+    return f"N{hashlib.sha256(name.encode('utf-8')).hexdigest()[:20]}"
 
 
 @functools.cache
 def name_part(name: str) -> str:
-    """The id part of a name: ``naming.logical_id``, or, where that would not make a
-    CloudFormation id (a group's display name with letters beyond ASCII, one longer than
-    :data:`MAX_NAME_PART`, or one of punctuation only), ``N`` and a digest of the name."""
+    """The id part of a name: ``naming.logical_id``, or, where that can make no
+    CloudFormation id (letters beyond ASCII in a group's display name, or longer than
+    :data:`MAX_NAME_PART`), ``N`` and a digest of the name. Only ids no template could
+    hold change: those of every other name are as they were."""
     part = naming.logical_id(name)
-    if part.isascii() and 0 < len(part) <= MAX_NAME_PART:
-        return part
-    return f"N{hashlib.sha256(name.encode('utf-8')).hexdigest()[:20]}"
+    return part if part.isascii() and len(part) <= MAX_NAME_PART else _digest(name)
 
 
 def shard_parameter(kind: str, name: str) -> str:
@@ -97,10 +101,13 @@ class AssignmentSpec:
         Built from a handful of cached parts: at 2,000 accounts the 40,000 assignments'
         ids took 0.3 s one by one."""
         kind = "G" if self.principal_type == "GROUP" else "U"
-        return "".join(
+        parts = [
             name_part(part)
             for part in (self.account_name, self.permission_set, kind, self.principal_id)
-        )
+        ]
+        if sum(map(len, parts)) > MAX_ID:  # no template held it: the principal's digest
+            parts[-1] = _digest(self.principal_id)
+        return "".join(parts)
 
     @property
     def group_name(self) -> str | None:

@@ -114,9 +114,10 @@ def test_an_assignments_logical_id_is_that_of_its_whole_name(
         assert spec.logical_id == whole
 
 
-@pytest.mark.parametrize("principal", ["équipe_sécurité", "---", "g" * 129])
+@pytest.mark.parametrize("principal", ["équipe_sécurité", "g" * 240])
 def test_a_name_no_logical_id_can_hold_takes_a_digest(principal: str) -> None:
-    """Letters beyond ASCII, punctuation only, or too long for CloudFormation's 255."""
+    """Letters beyond ASCII, or an id over CloudFormation's 255 characters; a long name
+    that fits keeps its readable id (an id that deployed is a contract)."""
     import hashlib
     import re
 
@@ -126,6 +127,11 @@ def test_a_name_no_logical_id_can_hold_takes_a_digest(principal: str) -> None:
     digest = hashlib.sha256(principal.encode("utf-8")).hexdigest()[:20]
     assert spec.logical_id == f"Team03SecurityauditGN{digest}"
     assert re.fullmatch(r"[A-Za-z0-9]{1,255}", spec.logical_id)
+    fits = AssignmentSpec("team-03", None, "SecurityAudit", "GROUP", "g" * 200)
+    assert fits.logical_id == "Team03SecurityauditG" + "G" + "g" * 199
+    assert AssignmentSpec("team-03", None, "SecurityAudit", "GROUP", "---").logical_id == (
+        "Team03SecurityauditG"
+    )
 
 
 def test_logical_ids_come_from_names_one_way() -> None:
