@@ -153,8 +153,9 @@ class OrganizationStack(cdk.Stack):
             )
 
         self.policies: dict[str, organizations.CfnPolicy] = {}
+        previous: organizations.CfnPolicy | None = None
         for packed in settings.guardrail_policies:
-            self.policies[packed.name] = organizations.CfnPolicy(
+            self.policies[packed.name] = policy = organizations.CfnPolicy(
                 self,
                 f"Policy{naming.logical_id(packed.name)}",
                 name=packed.name,
@@ -163,6 +164,13 @@ class OrganizationStack(cdk.Stack):
                 description=_describe(packed.guardrail_ids),
                 target_ids=[self.target_id(t) for t in packed.targets],
             )
+            # one after the other, in the packer's order of targets: a target's policies
+            # are attached once the earlier targets' have changed, so a policy that drops a
+            # target (in 0.2.0 targets shared policies) has let go of it before the target's
+            # own is created, and no target holds more than its five at a time
+            if previous is not None:
+                policy.node.add_dependency(previous)
+            previous = policy
         for name, (policy_type, content, targets) in settings.other_policies.items():
             self.policies[name] = organizations.CfnPolicy(
                 self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from typing import Any
 
@@ -318,3 +319,23 @@ def test_fails_a_new_account_placed_directly_in_the_root(example_data: dict[str,
         .values()
     ]
     assert any("777788889999" in t for t in targets)
+
+
+def test_guardrail_policies_change_one_after_the_other(synthesized: Synthesized) -> None:
+    """In the packer's order of targets: a policy that drops a target (shared policies of
+    0.2.0) lets go of it before that target's own policy is created and attached, so no
+    target holds more than five at once; Organizations also refuses concurrent changes."""
+    from baseline.guardrails import packed_policies
+    from baseline.naming import logical_id
+
+    resources = synthesized.templates["Organization"]["Resources"]
+    ids = {
+        r["Properties"]["Name"]: k
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Organizations::Policy"
+    }
+    order = [ids[p.name] for p in packed_policies(synthesized.config)]
+    assert len(order) > 5
+    for earlier, later in itertools.pairwise(order):
+        assert earlier in resources[later]["DependsOn"], later
+    assert all(k.startswith("Policy" + logical_id("nwl")) for k in order)
