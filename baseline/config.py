@@ -1767,6 +1767,12 @@ class LandingZoneConfig(_Strict):
             problems.append(f"identity_center.region: {center.region!r} is not an AWS region code")
         names = Counter(p.name for p in center.permission_sets)
         resources = {permission_set_logical_id(name): name for name in CATALOGUE}
+        # the sets whose roles the audit account holds: the only ones its trusts can admit
+        in_audit = {
+            a.permission_set
+            for a in center.assignments
+            if any(t.role == AccountRole.AUDIT for t in self.assignment_targets(a))
+        }
         for i, pset in enumerate(center.permission_sets):
             where = f"identity_center.permission_sets[{i}]"
             if pset.name in CATALOGUE:
@@ -1790,12 +1796,13 @@ class LandingZoneConfig(_Strict):
                     f"permission set takes at most {MAX_PERMISSION_SET_POLICIES} in all"
                 )
             for trusted, field in self._trusted_permission_sets():
-                if pset.name.startswith(f"{trusted}_"):
+                if pset.name.startswith(f"{trusted}_") and pset.name in in_audit:
                     problems.append(
                         f"{where}.name: {pset.name!r} makes roles named AWSReservedSSO_"
-                        f"{pset.name}_<suffix>, which member_baseline.{field} "
-                        f"(AWSReservedSSO_{trusted}_*, meant for {trusted!r}) admits too; "
-                        f"choose a name that does not start with {trusted + '_'!r}"
+                        f"{pset.name}_<suffix> in the audit account, which "
+                        f"member_baseline.{field} (AWSReservedSSO_{trusted}_*, meant for "
+                        f"{trusted!r}) admits too; choose a name that does not start with "
+                        f"{trusted + '_'!r}"
                     )
             for j, name in enumerate(pset.customer_managed_policies):
                 if pset.customer_managed_policies.index(name) != j:
