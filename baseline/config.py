@@ -2080,6 +2080,12 @@ class LandingZoneConfig(_Strict):
                     )
         return problems
 
+    def _evidence_guardrail_below_root(self) -> bool:
+        """SCP-EVIDENCE-PROTECT attaches below the root by default, to each top-level OU
+        and each account in the root; disabled or given other targets, it does not."""
+        g = self.guardrails
+        return "SCP-EVIDENCE-PROTECT" not in (*g.disabled, *g.attachments)
+
     def _trusted_permission_sets(self) -> list[tuple[str, str]]:
         """(permission set, member_baseline field) for each set whose roles the audit
         account's roles trust by the kit's pattern ``*AWSReservedSSO_<set>_*`` (the
@@ -2287,7 +2293,7 @@ class LandingZoneConfig(_Strict):
                     f"accounts[{i}].id: the {account.role.value} account needs its 12-digit "
                     "id: the baseline's stacks are deployed into it"
                 )
-            problems += _root_placement_problems(i, account)
+            problems += _root_placement_problems(i, account, self._evidence_guardrail_below_root())
         for role in CORE_ROLES:
             holders = [i for i, a in enumerate(self.accounts) if a.role == role]
             if len(holders) != 1:
@@ -2299,14 +2305,20 @@ class LandingZoneConfig(_Strict):
         return problems
 
 
-def _root_placement_problems(i: int, account: Account) -> list[str]:
-    """The management account sits in the root; a new account cannot."""
+def _root_placement_problems(i: int, account: Account, evidence_below_root: bool) -> list[str]:
+    """The management account sits in the root; a new account cannot while the evidence
+    guardrail attaches to each account there (its target is the account's id)."""
     if account.role == AccountRole.MANAGEMENT and account.ou != ROOT_OU:
         return [
             f"accounts[{i}].ou: the management account always sits in {ROOT_OU!r}, "
             f"got {account.ou!r}"
         ]
-    if account.ou == ROOT_OU and account.id is None and account.role != AccountRole.MANAGEMENT:
+    if (
+        evidence_below_root
+        and account.ou == ROOT_OU
+        and account.id is None
+        and account.role != AccountRole.MANAGEMENT
+    ):
         return [
             f"accounts[{i}].ou: a new account cannot be placed directly in the root: a "
             "guardrail for every member account (SCP-EVIDENCE-PROTECT) attaches to each "

@@ -308,6 +308,12 @@ def test_fails_a_new_account_placed_directly_in_the_root(example_data: dict[str,
         f"accounts[{len(data['accounts']) - 1}] (tools).ou: a new account cannot be placed "
         "directly in the root"
     )
+    # without the evidence guardrail below the root, nothing targets it by its id
+    from baseline.guardrails import packed_policies
+
+    disabled = copy.deepcopy(data)
+    disabled["guardrails"]["disabled"] = ["SCP-EVIDENCE-PROTECT"]
+    assert all("tools" not in p.targets for p in packed_policies(parse_config(disabled)))
     # with its id it is a target of its own
     data["accounts"][-1]["id"] = "777788889999"
     app = cdk.App(context=cdk_json_context())
