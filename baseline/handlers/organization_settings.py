@@ -231,7 +231,13 @@ def designate_service_administrators(client: ClientFactory, settings: dict[str, 
         for service in settings["Services"]:
             list_call, key, field, enable_call, parameter = SERVICE_ADMIN_CALLS[service]
             api = client(service, region)
-            current = [a[field] for a in getattr(api, list_call)().get(key, [])]
+            # an administrator being disabled is no longer one: enabled again (or the
+            # service says why not), rather than left to go
+            current = [
+                a[field]
+                for a in getattr(api, list_call)().get(key, [])
+                if not any("DISABL" in str(value) for value in a.values())
+            ]
             if settings["AccountId"] in current:
                 continue
             getattr(api, enable_call)(**{parameter: settings["AccountId"]})

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from baseline.handlers import organization_settings as handler_module
-from tests.handlers.validating import validated
+from tests.handlers.validating import Validated, validated
 
 
 class AlreadyEnabledError(Exception):
@@ -304,7 +304,7 @@ def test_the_audit_account_administers_every_detective_service_in_every_region()
         "Services": list(handler_module.SERVICE_ADMIN_CALLS),
     }
     done = handler_module.designate_service_administrators(
-        lambda service, region=None: fakes[(service, region)], settings
+        lambda service, region=None: Validated(service, fakes[(service, region)]), settings
     )
     assert "guardduty@eu-west-1" not in done
     assert len(done) == 2 * len(handler_module.SERVICE_ADMIN_CALLS) - 1
@@ -490,3 +490,31 @@ def test_root_access_waits_for_iam_to_see_the_trusted_access_just_enabled() -> N
     with stub, pytest.raises(iam.exceptions.ClientError, match="AccessDenied"):
         handler_module.enable_root_access(iam, sleeps.append)
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("service", "status"),
+    [
+        ("guardduty", {"AdminStatus": "DISABLE_IN_PROGRESS"}),
+        ("securityhub", {"Status": "DISABLE_IN_PROGRESS"}),
+        ("inspector2", {"status": "DISABLE_IN_PROGRESS"}),
+        ("macie2", {"status": "DISABLING_IN_PROGRESS"}),
+    ],
+)
+def test_an_administrator_being_disabled_is_designated_again(
+    service: str, status: dict[str, str]
+) -> None:
+    _, key, field, _, parameter = handler_module.SERVICE_ADMIN_CALLS[service]
+    fake = FakeServiceAdmin([{field: "222222222222", **status}], key)
+    settings = {"AccountId": "222222222222", "Regions": ["eu-west-1"], "Services": [service]}
+    done = handler_module.designate_service_administrators(
+        lambda service, region=None: Validated(service, fake), settings
+    )
+    assert done == [f"{service}@eu-west-1"]
+    assert fake.enabled == [{parameter: "222222222222"}]
+    # enabled, it is left as it is
+    fake.admins = [{field: "222222222222", **{k: "ENABLED" for k in status}}]
+    fake.enabled.clear()
+    assert handler_module.designate_service_administrators(
+        lambda service, region=None: Validated(service, fake), settings
+    ) == []
