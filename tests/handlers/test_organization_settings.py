@@ -513,8 +513,11 @@ def test_an_administrator_being_disabled_is_designated_again(
     assert done == [f"{service}@eu-west-1"]
     assert fake.enabled == [{parameter: "222222222222"}]
     # enabled, it is left as it is
-    fake.admins = [{field: "222222222222", **{k: "ENABLED" for k in status}}]
+    fake.admins = [{field: "222222222222", **dict.fromkeys(status, "ENABLED")}]
     fake.enabled.clear()
-    assert handler_module.designate_service_administrators(
-        lambda service, region=None: Validated(service, fake), settings
-    ) == []
+    assert (
+        handler_module.designate_service_administrators(
+            lambda service, region=None: Validated(service, fake), settings
+        )
+        == []
+    )
