@@ -206,6 +206,14 @@ def _load(tmp_path: Path, data: dict[str, Any]) -> None:
     load_config(path)
 
 
+def _policies(count: int) -> dict[str, list[str]]:
+    aws = [f"arn:aws:iam::aws:policy/Policy{i}" for i in range(min(count, 12))]
+    return {
+        "managed_policies": aws,
+        "customer_managed_policies": [f"policy-{i}" for i in range(count - len(aws))],
+    }
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -240,6 +248,11 @@ def _load(tmp_path: Path, data: dict[str, Any]) -> None:
         (
             lambda c: c["assignments"][0].update(users=["alice"]),
             "'alice' is not an identity-store user id",
+        ),
+        (
+            lambda c: c["permission_sets"][0].update(_policies(21)),
+            "identity_center.permission_sets[0]: 21 managed_policies and "
+            "customer_managed_policies; a permission set takes at most 20 in all",
         ),
     ],
 )
@@ -545,35 +558,6 @@ def test_an_assignment_stack_left_without_assignments_stays_and_empties(
     template = cdk.assertions.Template.from_stack(empty).to_json()
     kinds = [r["Type"] for r in template["Resources"].values()]
     assert kinds == ["AWS::CloudFormation::WaitConditionHandle"]
-
-
-def _policies(count: int) -> dict[str, list[str]]:
-    aws = [f"arn:aws:iam::aws:policy/Policy{i}" for i in range(min(count, 12))]
-    return {
-        "managed_policies": aws,
-        "customer_managed_policies": [f"policy-{i}" for i in range(count - len(aws))],
-    }
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (
-            lambda c: c["permission_sets"][0].update(_policies(21)),
-            "identity_center.permission_sets[0]: 21 managed_policies and "
-            "customer_managed_policies; a permission set takes at most 20 in all",
-        ),
-    ],
-    ids=["21 policies"],
-)
-def test_fails_on_a_permission_set_aws_or_the_trusts_would_take_wrongly(
-    edit: Any, message: str, example_data: dict[str, Any]
-) -> None:
-    data = copy.deepcopy(example_data)
-    edit(data["identity_center"])
-    with pytest.raises(ConfigError) as caught:
-        parse_config(data)
-    assert any(message in problem for problem in caught.value.problems), caught.value.problems
 
 
 def test_takes_twenty_policies_and_set_names_the_trusts_do_not_admit(
