@@ -208,6 +208,13 @@ def _identity_center_role(account_id: str, permission_set: str) -> str:
     )
 
 
+#: member_baseline field -> the permission set whose roles it trusts when left empty
+DEFAULT_TRUSTED_SETS = {
+    "audit_principals": "SecurityAudit",
+    "incident_responder_principals": "IncidentResponse",
+}
+
+
 class ConfigError(Exception):
     """A configuration that cannot be used; ``problems`` holds one line per problem."""
 
@@ -2092,10 +2099,7 @@ class LandingZoneConfig(_Strict):
         default, or given so). Set names may hold ``_``, so the pattern admits the roles of
         any set whose name starts with ``<set>_`` too."""
         found = []
-        for field, default in (
-            ("audit_principals", "SecurityAudit"),
-            ("incident_responder_principals", "IncidentResponse"),
-        ):
+        for field, default in DEFAULT_TRUSTED_SETS.items():
             given = getattr(self.member_baseline, field)
             for principal in given or [_identity_center_role("*", default)]:
                 match = _SSO_ROLE_PATTERN.search(principal)
@@ -2103,17 +2107,18 @@ class LandingZoneConfig(_Strict):
                     found.append((match.group(1), field))
         return found
 
+    def _trusted_principals(self, field: str) -> list[str]:
+        given: list[str] = getattr(self.member_baseline, field)
+        audit = self.account_id_for(AccountRole.AUDIT)
+        return given or [_identity_center_role(audit, DEFAULT_TRUSTED_SETS[field])]
+
     def audit_principals(self) -> list[str]:
         """Who in the audit account may assume the audit and support roles."""
-        return self.member_baseline.audit_principals or [
-            _identity_center_role(self.account_id_for(AccountRole.AUDIT), "SecurityAudit")
-        ]
+        return self._trusted_principals("audit_principals")
 
     def incident_responder_principals(self) -> list[str]:
         """Who in the audit account may assume the incident-responder role."""
-        return self.member_baseline.incident_responder_principals or [
-            _identity_center_role(self.account_id_for(AccountRole.AUDIT), "IncidentResponse")
-        ]
+        return self._trusted_principals("incident_responder_principals")
 
     def network_share_ous(self) -> list[str]:
         """OU paths the hub is shared with."""
