@@ -77,6 +77,22 @@ def _wait(
     raise TimeoutError(f"gave up waiting for {what}")
 
 
+def _association(client: Any, attachment: str) -> dict[str, Any]:
+    """The attachment's route-table association; none once it is disassociated (EC2 may
+    show that state for a while instead of no association) or the attachment is gone."""
+    try:
+        found = client.describe_transit_gateway_attachments(
+            TransitGatewayAttachmentIds=[attachment]
+        )["TransitGatewayAttachments"]
+    except Exception as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code == "InvalidTransitGatewayAttachmentID.NotFound":
+            return {}
+        raise
+    current: dict[str, Any] = (found[0].get("Association") or {}) if found else {}
+    return {} if current.get("State") == "disassociated" else current
+
+
 def associate_egress(
     client: Any,
     properties: dict[str, Any],
@@ -88,13 +104,7 @@ def associate_egress(
     table = properties["PropagationDefaultRouteTableId"]
 
     def association() -> dict[str, Any]:
-        """The attachment's association; none once it is disassociated (EC2 may show
-        that state for a while instead of no association)."""
-        found = client.describe_transit_gateway_attachments(
-            TransitGatewayAttachmentIds=[attachment]
-        )["TransitGatewayAttachments"]
-        current: dict[str, Any] = found[0].get("Association") or {}
-        return {} if current.get("State") == "disassociated" else current
+        return _association(client, attachment)
 
     current = association()
     if current.get("TransitGatewayRouteTableId") == table and current.get("State") == "associated":
@@ -176,20 +186,10 @@ def release_egress(
 
     def state() -> str | None:
         """The association's state with the egress table; None when there is none."""
-        try:
-            found = client.describe_transit_gateway_attachments(
-                TransitGatewayAttachmentIds=[attachment]
-            )["TransitGatewayAttachments"]
-        except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code == "InvalidTransitGatewayAttachmentID.NotFound":
-                return None
-            raise
-        current: dict[str, Any] = (found[0].get("Association") or {}) if found else {}
+        current = _association(client, attachment)
         if current.get("TransitGatewayRouteTableId") != table:
             return None
-        value = current.get("State")
-        return None if value == "disassociated" else str(value)
+        return str(current.get("State"))
 
     if state() is None:
         return "none"
