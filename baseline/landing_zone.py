@@ -120,8 +120,6 @@ class LandingZone(Construct):
         self.packages: PackagesStack | None = None
         self.identity_centers: list[IdentityCenterStack] = []
         self.identity_assignments: list[IdentityAssignmentsStack] = []
-        #: both, in deployment order: each side's permission sets, then its assignments
-        self._identity_stacks: list[cdk.Stack] = []
         self.machine_access: list[MachineAccessStack] = []
         if not config.bootstrap_phase:
             self._baseline(stack, config)
@@ -321,7 +319,6 @@ class LandingZone(Construct):
                     for index, shards in identity.stacks
                 ]
                 self.identity_assignments += assignments
-                self._identity_stacks += [center, *assignments]
                 before = [center, *assignments]
         # 11. Machine access: CI roles (GitHub OIDC) and third-party roles, in the core
         # accounts that hold any, after their baselines.
@@ -354,7 +351,15 @@ class LandingZone(Construct):
             *self.network,
             self.forensics,
             self.packages,
-            *self._identity_stacks,
+            # each side's permission sets, then its assignments (one side an account)
+            *(
+                s
+                for center in self.identity_centers
+                for s in (
+                    center,
+                    *(a for a in self.identity_assignments if a.account == center.account),
+                )
+            ),
             *self.machine_access,
         ]
         return [s for s in ordered if s is not None]
