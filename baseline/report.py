@@ -208,8 +208,10 @@ def _guardrail_result(
     targets: list[str],
     keys: dict[str, str],
     attached: dict[str, dict[str, set[str]]],
+    everywhere: dict[str, set[str]],
 ) -> GuardrailResult:
-    """Where the guardrail is held: at each of its targets, by the policies attached there."""
+    """Where the guardrail is held: at each of its targets, by the policies attached there
+    (``everywhere``: every attached policy, at any target)."""
     policies: set[str] = set()
     unattached = []
     for target in targets:
@@ -217,10 +219,6 @@ def _guardrail_result(
         policies.update(held)
         if not held:
             unattached.append(target)
-    everywhere: dict[str, set[str]] = {}
-    for held_at in attached.values():
-        for name, statements in held_at.items():
-            everywhere.setdefault(name, set()).update(statements)
     return GuardrailResult(
         guardrail.id,
         tuple(sorted(policies)),
@@ -262,8 +260,13 @@ def coverage(templates: Templates, config: LandingZoneConfig, source: str) -> Co
     enabled, attachments = select(config)
     attached = _policy_statements(templates)
     keys = _target_keys(templates, config)
+    everywhere: dict[str, set[str]] = {}
+    for held_at in attached.values():
+        for name, statements in held_at.items():
+            everywhere.setdefault(name, set()).update(statements)
     by_guardrail = {
-        g.id: _guardrail_result(g, attachments.get(g.id, []), keys, attached) for g in enabled
+        g.id: _guardrail_result(g, attachments.get(g.id, []), keys, attached, everywhere)
+        for g in enabled
     }
     result.guardrails = list(by_guardrail.values())
     for practice in PRACTICES:
