@@ -16,6 +16,7 @@ from constructs import Construct
 
 from baseline import naming
 from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
+from baseline.constructs import endpoint_policy
 from baseline.constructs.secure_log_group import SecureLogGroup
 from baseline.defaults import ADMIN_PORTS, ANYWHERE_IPV4
 
@@ -59,6 +60,8 @@ class LayeredVpc(Construct):
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
         dns_firewall_rule_group_id: str | None = None,
         query_log_config_id: str | None = None,
+        resource_perimeter: bool = True,
+        perimeter_exceptions: Sequence[str] = (),
     ) -> None:
         """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
 
@@ -81,6 +84,15 @@ class LayeredVpc(Construct):
             instead of NAT (the organisation's, shared through RAM). Default: none.
         :param organization_id: endpoint policies allow only principals of this
             organisation. Default: none (the endpoints then allow this account only).
+        :param resource_perimeter: the S3 and DynamoDB gateway endpoints also admit only
+            requests to the organisation's resources (or this account's), besides the
+            AWS-owned objects that AWS's agents read in the region
+            (:data:`baseline.constructs.endpoint_policy.AWS_OWNED_OBJECTS`), so a role of
+            the organisation cannot copy data to a bucket of another owner through them.
+            Default: True; False warns at synth (``lz:LayeredVpc.ResourcePerimeterOff``).
+        :param perimeter_exceptions: ARNs of S3 buckets, their objects, or DynamoDB tables
+            outside the organisation that its principals may reach through the gateway
+            endpoints (a partner's bucket). Default: none.
         :param flow_log_bucket_name: the central log bucket for flow logs (the log
             archive's). Default: none (flow logs go to the log group only).
         :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
@@ -104,7 +116,9 @@ class LayeredVpc(Construct):
             nat_gateways=nat_gateways,
             transit_gateway_id=transit_gateway_id,
             zones=zones,
-        )
+        ) + endpoint_policy.exception_problems(perimeter_exceptions)
+        if perimeter_exceptions and not resource_perimeter:
+            problems.append("perimeter_exceptions: without the resource perimeter there is none")
         if problems:
             raise ValueError("LayeredVpc: " + "; ".join(problems))
         _warn_of_a_zone_lookup(self)
@@ -114,6 +128,13 @@ class LayeredVpc(Construct):
                 f"interface_endpoints leaves out {', '.join(dropped)}: calls to those services "
                 "leave the VPC through NAT to public endpoints (or fail in an isolated VPC), "
                 "outside the endpoint policy that limits them to the organisation.",
+            )
+        if not resource_perimeter:
+            cdk.Annotations.of(self).add_warning_v2(
+                "lz:LayeredVpc.ResourcePerimeterOff",
+                "resource_perimeter=False: the S3 and DynamoDB gateway endpoints check who "
+                "calls, not whose bucket or table is called, so a role of the organisation "
+                "can copy data to anyone's bucket through them, past every firewall.",
             )
 
         tiers = [
@@ -160,7 +181,12 @@ class LayeredVpc(Construct):
             "private and isolated tiers, which have no such route.",
         )
         self._flow_logs(flow_log_bucket_name, flow_log_retention)
-        self._endpoints(organization_id, interface_endpoints, cidr)
+        self._endpoints(
+            organization_id,
+            interface_endpoints,
+            cidr,
+            perimeter=perimeter_exceptions if resource_perimeter else None,
+        )
         if transit_gateway_id is not None:
             self._attach_transit_gateway(transit_gateway_id)
         if dns_firewall_rule_group_id is not None:
@@ -270,7 +296,17 @@ class LayeredVpc(Construct):
 
     # --- endpoints ---------------------------------------------------------------------
 
-    def _endpoints(self, organization_id: str | None, services: Sequence[str], cidr: str) -> None:
+    def _endpoints(
+        self,
+        organization_id: str | None,
+        services: Sequence[str],
+        cidr: str,
+        *,
+        perimeter: Sequence[str] | None,
+    ) -> None:
+        """The endpoints and their policies: the organisation's principals (or this
+        account's); on the gateway endpoints, with ``perimeter`` (its exceptions) not None,
+        only to the organisation's resources and the named others."""
         stack = cdk.Stack.of(self)
         condition = (
             {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
@@ -294,8 +330,18 @@ class LayeredVpc(Construct):
                 "DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
             ),
         }
-        for endpoint in self.gateway_endpoints.values():
-            restrict(endpoint)
+        for service, endpoint in self.gateway_endpoints.items():
+            if perimeter is None:
+                restrict(endpoint)
+                continue
+            for statement in endpoint_policy.gateway_statements(
+                service,
+                organization_id=organization_id,
+                account=stack.account,
+                region=stack.region,
+                exceptions=perimeter,
+            ):
+                endpoint.add_to_policy(iam.PolicyStatement.from_json(statement))
         self.endpoint_security_group = ec2.SecurityGroup(
             self,
             "EndpointSecurityGroup",

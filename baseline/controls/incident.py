@@ -124,9 +124,11 @@ def check_evidence_bucket(templates: Templates) -> Evidence:
     explanation=(
         "The forensics stack has a VPC with flow logs and no internet, egress-only, NAT, "
         "transit gateway, peering or VPN resource; instances there reach AWS only through "
-        "VPC endpoints."
+        "VPC endpoints, and its S3 and DynamoDB gateway endpoints reach only the "
+        "organisation's resources (aws:ResourceOrgID), objects AWS owns, read-only, and "
+        "requests AWS services sign: evidence cannot be copied to a bucket of another owner."
     ),
-    best_practices=("SEC10-BP05", "SEC05-BP01"),
+    best_practices=("SEC10-BP05", "SEC05-BP01", "SEC03-BP07"),
     implemented_by="baseline.stacks.forensics.ForensicsStack",
     applies_to="forensics",
 )
@@ -147,7 +149,40 @@ def check_analysis_network_isolated(templates: Templates) -> Evidence:
             ok = vpc.split("/")[1] in logged and not paths and bool(endpoints)
             evidence.record(vpc, ok)
         evidence.violations += paths
+        for name, endpoint in endpoints:
+            if properties(endpoint).get("VpcEndpointType", "Gateway") != "Gateway":
+                continue
+            document = properties(endpoint).get("PolicyDocument")
+            statements = as_list(document["Statement"]) if isinstance(document, dict) else []
+            open_ones = [s for s in statements if not _within_the_perimeter(s)]
+            if not statements or open_ones:
+                evidence.violations.append(
+                    f"{name}: the gateway endpoint admits requests to resources outside the "
+                    "organisation (no aws:ResourceOrgID condition)"
+                )
     return evidence
+
+
+def _within_the_perimeter(statement: Mapping[str, Any]) -> bool:
+    """An endpoint policy statement that keeps requests in the perimeter: a Deny; to the
+    organisation's (or the account's) resources; signed by an AWS service; or reading
+    named objects (no wildcard in a bucket's name)."""
+    if statement.get("Effect") != "Allow":
+        return True
+    conditions = {
+        operator: {key.lower(): value for key, value in block.items()}
+        for operator, block in statement.get("Condition", {}).items()
+    }
+    equals = conditions.get("StringEquals", {})
+    if "aws:resourceorgid" in equals or "aws:resourceaccount" in equals:
+        return True
+    if str(conditions.get("Bool", {}).get("aws:principalisawsservice")).lower() == "true":
+        return True
+    actions = {str(a).lower() for a in as_list(statement.get("Action", "*"))}
+    buckets = [str(r).split(":::", 1)[-1].split("/")[0] for r in as_list(statement["Resource"])]
+    return actions == {"s3:getobject"} and not any(
+        "*" in bucket or "?" in bucket or not bucket for bucket in buckets
+    )
 
 
 @control(

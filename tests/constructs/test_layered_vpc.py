@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -10,6 +11,7 @@ from aws_cdk import assertions
 
 from baseline.constructs import LayeredVpc
 from baseline.controls import RETAINED
+from baseline.guardrails.evaluator import Request, evaluate
 from tests.constructs.helpers import nag_violations, new_stack
 
 BUCKET = "acme-logs-111122223333-eu-west-1"
@@ -201,7 +203,7 @@ def test_endpoints_are_private_and_limited_to_the_organisation(default: Any) -> 
         f"com.amazonaws.eu-west-1.{name}"
         for name in ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
     )
-    for endpoint in endpoints:
+    for endpoint in interfaces:
         (statement,) = endpoint["PolicyDocument"]["Statement"]
         assert statement == {
             "Action": "*",
@@ -230,9 +232,190 @@ def test_endpoints_without_an_organisation_admit_this_account_only() -> None:
     template = assertions.Template.from_stack(stack)
     endpoints = _resources(template, "AWS::EC2::VPCEndpoint")
     assert len(endpoints) == 3
-    for endpoint in endpoints:
-        (statement,) = endpoint["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}
+    (interface,) = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+    (statement,) = interface["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}
+    for service in ("s3", "dynamodb"):
+        policy = _gateway_policy(template, service)
+        mine = {"aws:PrincipalAccount": "111122223333", "aws:ResourceAccount": "111122223333"}
+        assert _allowed(policy, "s3:GetObject", "arn:aws:s3:::mine/x", **mine)
+        assert not _allowed(
+            policy,
+            "s3:PutObject",
+            "arn:aws:s3:::theirs/x",
+            **{**mine, "aws:ResourceAccount": "999988887777"},
+        )
+        assert not _allowed(
+            policy,
+            "s3:GetObject",
+            "arn:aws:s3:::mine/x",
+            principal="arn:aws:iam::999988887777:role/outsider",
+            **{**mine, "aws:PrincipalAccount": "999988887777"},
+        )
+
+
+ORG = "o-abcdefghij"
+#: A role of the organisation, as the endpoint sees its request.
+INSIDER = {"aws:PrincipalOrgID": ORG}
+
+
+def _gateway_policy(template: assertions.Template, service: str) -> dict[str, Any]:
+    (endpoint,) = [
+        e["Properties"]
+        for e in _resources(template, "AWS::EC2::VPCEndpoint")
+        if e["Properties"].get("VpcEndpointType", "Gateway") == "Gateway"
+        and f'.{service}"' in json.dumps(e["Properties"]["ServiceName"])
+    ]
+    return endpoint["PolicyDocument"]  # type: ignore[no-any-return]
+
+
+def _allowed(
+    policy: dict[str, Any],
+    action: str,
+    resource: str,
+    *,
+    principal: str = "arn:aws:iam::111122223333:role/analyst",
+    **context: str,
+) -> bool:
+    """Whether the endpoint policy lets the request through."""
+    request = Request(action, resource, principal_arn=principal, context=context)
+    return evaluate([("endpoint", [("policy", policy)])], request).allowed
+
+
+def test_the_gateway_endpoints_reach_only_the_organisations_data(default: Any) -> None:
+    _, template = default
+    s3 = _gateway_policy(template, "s3")
+    ours = {**INSIDER, "aws:ResourceOrgID": ORG}
+    assert _allowed(s3, "s3:PutObject", "arn:aws:s3:::acme-data/report.csv", **ours)
+    # the exfiltration the perimeter stops: a role of the organisation writing to a bucket
+    # that someone else owns (and whose policy admits the world)
+    assert not _allowed(s3, "s3:PutObject", "arn:aws:s3:::attacker-drop/loot", **INSIDER)
+    assert not _allowed(
+        s3,
+        "s3:PutObject",
+        "arn:aws:s3:::attacker-drop/loot",
+        **{**INSIDER, "aws:ResourceOrgID": "o-zzzzzzzzzz"},
+    )
+    # and credentials from outside the organisation, brought into the VPC
+    assert not _allowed(
+        s3,
+        "s3:GetObject",
+        "arn:aws:s3:::acme-data/report.csv",
+        principal="arn:aws:iam::999988887777:user/dev",
+        **{"aws:PrincipalOrgID": "o-zzzzzzzzzz", "aws:ResourceOrgID": ORG},
+    )
+    dynamodb = _gateway_policy(template, "dynamodb")
+    table = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders"
+    assert _allowed(dynamodb, "dynamodb:PutItem", table, **ours)
+    assert not _allowed(
+        dynamodb, "dynamodb:PutItem", table.replace("111122223333", "999988887777"), **INSIDER
+    )
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [
+        "aws-ssm-eu-west-1/Packages/doc",  # SSM Agent's documents and modules
+        "amazon-ssm-eu-west-1/latest/linux_amd64/amazon-ssm-agent.rpm",
+        "patch-baseline-snapshot-eu-west-1/snapshot.json",
+        "al2023-repos-eu-west-1-de612dc2/core/mirrors/latest/x86_64/mirror.list",
+        "amazonlinux-2-repos-eu-west-1/2/core/latest/x86_64/mirror.list",
+        "prod-eu-west-1-starport-layer-bucket/layer",  # ECR's image layers
+        "amazoncloudwatch-agent-eu-west-1/amazon_linux/amd64/latest/agent.rpm",
+    ],
+)
+def test_aws_owned_objects_are_read_without_credentials_and_only_read(
+    default: Any, objects: str
+) -> None:
+    s3 = _gateway_policy(default[1], "s3")
+    anonymous = {"principal": ""}
+    assert _allowed(s3, "s3:GetObject", f"arn:aws:s3:::{objects}", **anonymous)
+    assert not _allowed(s3, "s3:PutObject", f"arn:aws:s3:::{objects}", **anonymous)
+    assert not _allowed(s3, "s3:PutObject", f"arn:aws:s3:::{objects}", **INSIDER)
+
+
+def test_a_response_that_an_aws_service_signed_gets_through(default: Any) -> None:
+    """CloudFormation's presigned URL for a custom resource's response, in the compact
+    bucket name; the same write unsigned by a service does not."""
+    s3 = _gateway_policy(default[1], "s3")
+    response = "arn:aws:s3:::cloudformation-custom-resource-response-euwest1/stack/id"
+    assert _allowed(
+        s3, "s3:PutObject", response, principal="", **{"aws:PrincipalIsAWSService": "true"}
+    )
+    assert not _allowed(s3, "s3:PutObject", response, **INSIDER)
+
+
+def test_named_resources_outside_the_organisation_are_reached_by_its_principals_only() -> None:
+    partner = "arn:aws:s3:::partner-exchange/*"
+    table = "arn:aws:dynamodb:eu-west-1:999988887777:table/shared"
+    _, template = _build(perimeter_exceptions=[partner, table])
+    s3 = _gateway_policy(template, "s3")
+    assert _allowed(s3, "s3:PutObject", "arn:aws:s3:::partner-exchange/in/file", **INSIDER)
+    assert not _allowed(
+        s3,
+        "s3:PutObject",
+        "arn:aws:s3:::partner-exchange/in/file",
+        principal="arn:aws:iam::999988887777:role/partner",
+        **{"aws:PrincipalOrgID": "o-zzzzzzzzzz"},
+    )
+    assert not _allowed(s3, "s3:PutObject", "arn:aws:s3:::partner-other/file", **INSIDER)
+    assert not _allowed(s3, "dynamodb:PutItem", table, **INSIDER)  # each service its own
+    dynamodb = _gateway_policy(template, "dynamodb")
+    assert _allowed(dynamodb, "dynamodb:PutItem", table, **INSIDER)
+    assert not _allowed(dynamodb, "s3:PutObject", "arn:aws:s3:::partner-exchange/f", **INSIDER)
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [
+        "*",
+        "arn:aws:s3:::*",
+        "arn:aws:s3:::*/*",
+        "arn:aws:s3:::partner-*/in/*",
+        "arn:aws:dynamodb:eu-west-1:*:table/shared",
+        "arn:aws:dynamodb:eu-west-1:999988887777:table/*",
+        "arn:aws:sqs:eu-west-1:999988887777:queue",
+        "partner-exchange",
+    ],
+)
+def test_fails_an_exception_that_opens_the_perimeter(exception: str) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="perimeter_exceptions") as error:
+        LayeredVpc(stack, "Vpc", organization_id=ORG, perimeter_exceptions=[exception])
+    assert repr(exception) in str(error.value)
+
+
+def test_fails_exceptions_without_the_perimeter() -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="without the resource perimeter"):
+        LayeredVpc(
+            stack,
+            "Vpc",
+            organization_id=ORG,
+            resource_perimeter=False,
+            perimeter_exceptions=["arn:aws:s3:::partner-exchange/*"],
+        )
+
+
+def test_without_the_perimeter_the_gateway_endpoints_check_only_the_caller() -> None:
+    _, template = _build(resource_perimeter=False)
+    s3 = _gateway_policy(template, "s3")
+    assert _allowed(s3, "s3:PutObject", "arn:aws:s3:::attacker-drop/loot", **INSIDER)
+    assert not _allowed(s3, "s3:GetObject", "arn:aws:s3:::acme-data/x", principal="")
+
+
+def test_an_environment_agnostic_stack_names_the_objects_of_its_region() -> None:
+    stack = cdk.Stack(cdk.App(), "Agnostic")
+    LayeredVpc(stack, "Vpc", organization_id=ORG)
+    s3 = _gateway_policy(assertions.Template.from_stack(stack), "s3")
+    (owned,) = [s for s in s3["Statement"] if s["Action"] == "s3:GetObject"]
+    # the region without its dashes, as CloudFormation's response buckets are named
+    region_compact = {"Fn::Join": ["", {"Fn::Split": ["-", {"Ref": "AWS::Region"}]}]}
+    response = ["arn:aws:s3:::cloudformation-custom-resource-response-", region_compact, "/*"]
+    assert {"Fn::Join": ["", response]} in owned["Resource"]
+    assert {"Fn::Join": ["", ["arn:aws:s3:::aws-ssm-", {"Ref": "AWS::Region"}, "/*"]]} in owned[
+        "Resource"
+    ]
 
 
 def test_default_vpc_passes_every_nag_pack(default: Any) -> None:

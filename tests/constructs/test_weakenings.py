@@ -146,6 +146,10 @@ OPT_OUTS: dict[str, tuple[Callable[[Construct], object], set[str]]] = {
         lambda s: LayeredVpc(s, "Subject", interface_endpoints=["ssm", "ssmmessages"]),
         {"lz:LayeredVpc.EndpointsDropped"},
     ),
+    "VpcWithoutResourcePerimeter": (
+        lambda s: LayeredVpc(s, "Subject", resource_perimeter=False),
+        {"lz:LayeredVpc.ResourcePerimeterOff"},
+    ),
     "SettingsWithRootCredentials": (
         lambda s: OrganizationSettings(s, "Subject", **SETTINGS, centralized_root_access=False),  # type: ignore[arg-type]
         {"lz:OrganizationSettings.RootAccessNotCentralized"},
@@ -326,7 +330,7 @@ def _rows_on_the_page() -> dict[str, str]:
 def test_the_page_lists_every_warning_id_and_no_other() -> None:
     in_code = _ids_in_code()
     on_page = _rows_on_the_page()
-    assert len(in_code) == 19
+    assert len(in_code) == 20
     assert sorted(set(in_code) - set(on_page)) == [], "ids missing from docs/weakenings.md"
     assert sorted(set(on_page) - set(in_code)) == [], "ids no longer used in baseline/constructs"
     for warning_id, construct in on_page.items():

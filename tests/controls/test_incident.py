@@ -3,6 +3,7 @@ is removed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -100,6 +101,45 @@ def test_fails_on_evidence_without_a_customer_managed_key(synthesized: Synthesiz
 
 def test_fails_on_an_analysis_vpc_without_flow_logs(synthesized: Synthesized) -> None:
     assert_weakening_breaks("LZ-IR-02", _drop_the_flow_logs, synthesized)
+
+
+def _gateway_endpoint(t: MutableTemplates, service: str) -> dict[str, Any]:
+    (endpoint,) = [
+        r["Properties"]
+        for r in t["Forensics"]["Resources"].values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint"
+        and r["Properties"].get("VpcEndpointType", "Gateway") == "Gateway"
+        and f'.{service}"' in json.dumps(r["Properties"]["ServiceName"])
+    ]
+    return endpoint
+
+
+@pytest.mark.parametrize("service", ["s3", "dynamodb"])
+def test_fails_when_a_gateway_endpoint_admits_anyones_bucket(
+    service: str, synthesized: Synthesized
+) -> None:
+    """The endpoint checks only who calls (the policy before the resource perimeter)."""
+
+    def principal_only(t: MutableTemplates) -> None:
+        statements = _gateway_endpoint(t, service)["PolicyDocument"]["Statement"]
+        statements[0]["Condition"]["StringEquals"].pop("aws:ResourceOrgID")
+
+    assert_weakening_breaks("LZ-IR-02", principal_only, synthesized)
+
+
+def test_fails_when_the_aws_owned_objects_become_any_bucket(synthesized: Synthesized) -> None:
+    def any_bucket(t: MutableTemplates) -> None:
+        statements = _gateway_endpoint(t, "s3")["PolicyDocument"]["Statement"]
+        (owned,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+        owned["Resource"].append("arn:aws:s3:::*/*")
+
+    assert_weakening_breaks("LZ-IR-02", any_bucket, synthesized)
+
+
+def test_fails_when_a_gateway_endpoint_has_the_default_policy(synthesized: Synthesized) -> None:
+    assert_weakening_breaks(
+        "LZ-IR-02", lambda t: _gateway_endpoint(t, "s3").pop("PolicyDocument"), synthesized
+    )
 
 
 def test_fails_when_containment_waits_for_critical_findings(synthesized: Synthesized) -> None:
