@@ -10,8 +10,9 @@ with three exceptions it names:
 
 - the S3 objects that AWS's own agents and package managers read in the region (Systems
   Manager, Amazon Linux repositories, the CloudWatch and CodeDeploy agents, ECR's image
-  layers, EC2 Image Builder), listed in :data:`AWS_OWNED_OBJECTS` from each service's
-  documentation, read-only;
+  layers, EC2 Image Builder, CloudFormation's responses, CodeArtifact's package assets),
+  listed in :data:`AWS_OWNED_OBJECTS` and :data:`CODEARTIFACT_ASSET_ACCOUNTS` from each
+  service's documentation, and those the caller adds, read-only;
 - requests that an AWS service principal signs (CloudFormation's presigned URLs for a
   custom resource's or wait condition's response), which no customer can sign;
 - resources outside the organisation that the caller names (a partner's bucket), for the
@@ -62,6 +63,27 @@ AWS_OWNED_OBJECTS = (
     "cloudformation-custom-resource-response-{region_compact}/*",
 )
 
+#: The bucket of each region where CodeArtifact keeps package assets (npm, Maven and the
+#: other formats but Python's and Swift's are downloaded from it with a URL that
+#: CodeArtifact signs), by the AWS account that owns it: the table of CodeArtifact's
+#: "Minimum Amazon S3 bucket permissions". A region not listed names its bucket in
+#: ``aws_owned_objects`` (``aws codeartifact describe-domain`` prints it as s3BucketArn).
+CODEARTIFACT_ASSET_ACCOUNTS = {
+    "us-east-1": "193858265520",
+    "us-east-2": "250872398865",
+    "us-west-2": "787052242323",
+    "eu-west-1": "438097961670",
+    "eu-west-2": "247805302724",
+    "eu-west-3": "762466490029",
+    "eu-north-1": "611884512288",
+    "eu-south-1": "484130244270",
+    "eu-central-1": "769407342218",
+    "ap-northeast-1": "660291247815",
+    "ap-southeast-1": "421485864821",
+    "ap-southeast-2": "860415559748",
+    "ap-south-1": "681137435769",
+}
+
 #: The statement ids, which the evidence checks read.
 ORGANIZATION_RESOURCES = "OrganizationPrincipalsToOrganizationResources"
 ACCOUNT_RESOURCES = "AccountPrincipalsToAccountResources"
@@ -76,9 +98,10 @@ _TABLE_ARN = re.compile(
 )
 
 
-def exception_problems(exceptions: Sequence[str]) -> list[str]:
-    """Each named resource that is not one S3 bucket (or its objects) or DynamoDB table:
-    a wildcard in a bucket's, table's or account's place would open the perimeter again."""
+def exception_problems(exceptions: Sequence[str], aws_owned: Sequence[str] = ()) -> list[str]:
+    """Each named resource that is not one S3 bucket (or its objects) or DynamoDB table
+    (``aws_owned``: S3 objects only): a wildcard in a bucket's, table's or account's place
+    would open the perimeter again."""
     problems = []
     for arn in exceptions:
         s3 = _S3_ARN.match(arn)
@@ -91,6 +114,13 @@ def exception_problems(exceptions: Sequence[str]) -> list[str]:
             f"perimeter_exceptions: {arn!r} is not the ARN of one S3 bucket, its objects, or "
             "one DynamoDB table (no wildcard in the bucket or table name)"
         )
+    for arn in aws_owned:
+        s3 = _S3_ARN.match(arn)
+        if s3 is None or _wild(s3.group("bucket")) or not s3.group("key"):
+            problems.append(
+                f"aws_owned_objects: {arn!r} is not the ARN of objects in one S3 bucket "
+                "(arn:aws:s3:::bucket/key-or-pattern, no wildcard in the bucket name)"
+            )
     return problems
 
 
@@ -105,6 +135,7 @@ def gateway_statements(
     account: str,
     region: str,
     exceptions: Sequence[str] = (),
+    aws_owned: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The endpoint policy's statements for ``s3`` or ``dynamodb`` under the resource
     perimeter: the organisation's principals (or, without an organisation, this
@@ -122,7 +153,8 @@ def gateway_statements(
         statements.append(
             _allow(AWS_SERVICES, "*", "*", {"Bool": {"aws:PrincipalIsAWSService": "true"}})
         )
-        statements.append(_allow(AWS_OWNED, "s3:GetObject", aws_owned_objects(region), None))
+        owned = [*aws_owned_objects(region), *aws_owned]
+        statements.append(_allow(AWS_OWNED, "s3:GetObject", owned, None))
     named = [arn for arn in exceptions if arn.split(":")[2] == service]
     if named:
         statements.append(_allow(NAMED_RESOURCES, "*", named, {"StringEquals": own_principals}))
@@ -136,9 +168,12 @@ def aws_owned_objects(region: str) -> list[str]:
         compact = cdk.Fn.join("", cdk.Fn.split("-", region))
     else:
         compact = region.replace("-", "")
+    patterns = list(AWS_OWNED_OBJECTS)
+    if region in CODEARTIFACT_ASSET_ACCOUNTS:
+        patterns.append(f"assets-{CODEARTIFACT_ASSET_ACCOUNTS[region]}-{{region}}/*")
     return [
         "arn:aws:s3:::" + pattern.format(region=region, region_compact=compact)
-        for pattern in AWS_OWNED_OBJECTS
+        for pattern in patterns
     ]
 
 

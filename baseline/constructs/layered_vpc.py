@@ -62,6 +62,7 @@ class LayeredVpc(Construct):
         query_log_config_id: str | None = None,
         resource_perimeter: bool = True,
         perimeter_exceptions: Sequence[str] = (),
+        aws_owned_objects: Sequence[str] = (),
     ) -> None:
         """Create the VPC, its tiers, network ACLs, flow logs and endpoints.
 
@@ -93,6 +94,11 @@ class LayeredVpc(Construct):
         :param perimeter_exceptions: ARNs of S3 buckets, their objects, or DynamoDB tables
             outside the organisation that its principals may reach through the gateway
             endpoints (a partner's bucket). Default: none.
+        :param aws_owned_objects: ARNs of more AWS-owned S3 objects (``arn:aws:s3:::bucket/*``)
+            that anyone in the VPC may read through the S3 endpoint, as the default list's:
+            a service's bucket the list lacks, or CodeArtifact's in a region
+            :data:`~baseline.constructs.endpoint_policy.CODEARTIFACT_ASSET_ACCOUNTS` does
+            not know (also in a stack without a fixed region). Default: none.
         :param flow_log_bucket_name: the central log bucket for flow logs (the log
             archive's). Default: none (flow logs go to the log group only).
         :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
@@ -116,9 +122,12 @@ class LayeredVpc(Construct):
             nat_gateways=nat_gateways,
             transit_gateway_id=transit_gateway_id,
             zones=zones,
-        ) + endpoint_policy.exception_problems(perimeter_exceptions)
-        if perimeter_exceptions and not resource_perimeter:
-            problems.append("perimeter_exceptions: without the resource perimeter there is none")
+        ) + endpoint_policy.exception_problems(perimeter_exceptions, aws_owned_objects)
+        if (perimeter_exceptions or aws_owned_objects) and not resource_perimeter:
+            problems.append(
+                "perimeter_exceptions, aws_owned_objects: without the resource perimeter "
+                "there is none to make exceptions to"
+            )
         if problems:
             raise ValueError("LayeredVpc: " + "; ".join(problems))
         _warn_of_a_zone_lookup(self)
@@ -185,7 +194,7 @@ class LayeredVpc(Construct):
             organization_id,
             interface_endpoints,
             cidr,
-            perimeter=perimeter_exceptions if resource_perimeter else None,
+            perimeter=(perimeter_exceptions, aws_owned_objects) if resource_perimeter else None,
         )
         if transit_gateway_id is not None:
             self._attach_transit_gateway(transit_gateway_id)
@@ -302,11 +311,12 @@ class LayeredVpc(Construct):
         services: Sequence[str],
         cidr: str,
         *,
-        perimeter: Sequence[str] | None,
+        perimeter: tuple[Sequence[str], Sequence[str]] | None,
     ) -> None:
         """The endpoints and their policies: the organisation's principals (or this
-        account's); on the gateway endpoints, with ``perimeter`` (its exceptions) not None,
-        only to the organisation's resources and the named others."""
+        account's); on the gateway endpoints, with ``perimeter`` (its exceptions and more
+        AWS-owned objects) not None, only to the organisation's resources and the named
+        others."""
         stack = cdk.Stack.of(self)
         condition = (
             {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
@@ -339,7 +349,8 @@ class LayeredVpc(Construct):
                 organization_id=organization_id,
                 account=stack.account,
                 region=stack.region,
-                exceptions=perimeter,
+                exceptions=perimeter[0],
+                aws_owned=perimeter[1],
             ):
                 endpoint.add_to_policy(iam.PolicyStatement.from_json(statement))
         self.endpoint_security_group = ec2.SecurityGroup(

@@ -322,6 +322,8 @@ def test_the_gateway_endpoints_reach_only_the_organisations_data(default: Any) -
         "amazonlinux-2-repos-eu-west-1/2/core/latest/x86_64/mirror.list",
         "prod-eu-west-1-starport-layer-bucket/layer",  # ECR's image layers
         "amazoncloudwatch-agent-eu-west-1/amazon_linux/amd64/latest/agent.rpm",
+        # CodeArtifact's package assets in the region (an npm tarball, by a signed URL)
+        "assets-438097961670-eu-west-1/asset",
     ],
 )
 def test_aws_owned_objects_are_read_without_credentials_and_only_read(
@@ -383,6 +385,43 @@ def test_fails_an_exception_that_opens_the_perimeter(exception: str) -> None:
     with pytest.raises(ValueError, match="perimeter_exceptions") as error:
         LayeredVpc(stack, "Vpc", organization_id=ORG, perimeter_exceptions=[exception])
     assert repr(exception) in str(error.value)
+
+
+def test_more_aws_owned_objects_are_read_only_too() -> None:
+    mirror = "arn:aws:s3:::aws-mgn-clients-eu-west-1/*"
+    _, template = _build(aws_owned_objects=[mirror])
+    s3 = _gateway_policy(template, "s3")
+    client = "arn:aws:s3:::aws-mgn-clients-eu-west-1/latest/installer"
+    assert _allowed(s3, "s3:GetObject", client, principal="")
+    assert not _allowed(s3, "s3:PutObject", client, **INSIDER)
+    assert not _allowed(s3, "s3:GetObject", "arn:aws:s3:::aws-mgn-internal-eu-west-1/x")
+
+
+def test_a_region_codeartifact_does_not_list_reads_no_assets_bucket_of_a_guess() -> None:
+    stack = cdk.Stack(
+        cdk.App(), "Elsewhere", env=cdk.Environment(account="111122223333", region="ap-east-1")
+    )
+    LayeredVpc(stack, "Vpc", organization_id=ORG, availability_zones=["ap-east-1a", "ap-east-1b"])
+    s3 = _gateway_policy(assertions.Template.from_stack(stack), "s3")
+    (owned,) = [s for s in s3["Statement"] if s["Action"] == "s3:GetObject"]
+    assert "arn:aws:s3:::aws-ssm-ap-east-1/*" in owned["Resource"]
+    assert not [r for r in owned["Resource"] if r.startswith("arn:aws:s3:::assets-")]
+
+
+@pytest.mark.parametrize(
+    "objects",
+    [
+        "arn:aws:s3:::aws-mgn-clients-eu-west-1",  # a bucket, not objects
+        "arn:aws:s3:::aws-*/*",
+        "arn:aws:s3:::*/*",
+        "arn:aws:dynamodb:eu-west-1:999988887777:table/shared",
+    ],
+)
+def test_fails_aws_owned_objects_that_are_not_one_buckets(objects: str) -> None:
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="aws_owned_objects") as error:
+        LayeredVpc(stack, "Vpc", organization_id=ORG, aws_owned_objects=[objects])
+    assert repr(objects) in str(error.value)
 
 
 def test_fails_exceptions_without_the_perimeter() -> None:
