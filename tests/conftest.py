@@ -269,9 +269,20 @@ def synthesized(
 def variant(example_data: dict[str, Any]) -> LandingZone:
     """The example with changes that meet in no stack, built and synthesized once for the
     tests of each: the Workloads OU exists (its id is given), the log archive keeps access
-    logs 400 days and does not replicate, and the member baseline's StackSet runs from the
-    delegated administrator. Read it with ``assertions.Template.from_stack``."""
+    logs 400 days and does not replicate, the member baseline's StackSet runs from the
+    delegated administrator, an account with its id (``tools``, 777788889999) sits directly
+    in the root, and Identity Center's delegated administrator has no permission sets left
+    (the management account's Billing and SecurityAudit assignments stay). Read it with
+    ``assertions.Template.from_stack``."""
     data = copy.deepcopy(example_data)
+    data["accounts"].append(
+        {"name": "tools", "email": "tools@example.com", "ou": "Root", "id": "777788889999"}
+    )
+    center = data["identity_center"]
+    center["permission_sets"] = []
+    center["assignments"] = [
+        a for a in center["assignments"] if a["permission_set"] in {"Billing", "SecurityAudit"}
+    ]
     workloads = next(u for u in data["organizational_units"] if u["name"] == "Workloads")
     workloads["id"] = "ou-nw7k-workload1"
     data["log_archive"]["access_log_retention_days"] = 400
