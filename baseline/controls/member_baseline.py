@@ -4,6 +4,7 @@ template sets up there (AWS Config, account settings, access roles)."""
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -519,4 +520,69 @@ def check_member_session_manager(templates: Templates) -> Evidence:
             and _at_least_daily(str(properties(a).get("ScheduleExpression", "")))
         ]
         evidence.record(f"{name}: daily patch scan of every instance", bool(scans))
+    return evidence
+
+
+def _backup_retentions(templates: Templates) -> dict[str, int]:
+    """Each vault the root's backup policies name, and the fewest days a rule into it
+    keeps a backup."""
+    kept: dict[str, int] = {}
+    for _, content in org_policies(templates, "BACKUP_POLICY", at_root=True):
+        for plan in content.get("plans", {}).values():
+            for rule in plan.get("rules", {}).values():
+                vault = rule.get("target_backup_vault_name", {}).get("@@assign")
+                days = rule.get("lifecycle", {}).get("delete_after_days", {}).get("@@assign")
+                if vault and str(days).isdigit():
+                    kept[vault] = min(kept.get(vault, int(days)), int(days))
+    return kept
+
+
+@control(
+    CONTROLS,
+    id="LZ-MB-07",
+    title="Nobody in an account can delete its backups before they expire",
+    explanation=(
+        "Every copy of the account baseline has the vault the root's backup policy names, "
+        "retained, with a Vault Lock whose minimum retention is at least as long as the "
+        "policy keeps each backup: no recovery point is deleted, nor its lifecycle "
+        "shortened, before then; the root's SCPs leave lifting the lock, the vault's access "
+        "policy and the vault's deletion to the baseline's own principals."
+    ),
+    best_practices=("SEC10-BP03", "SEC01-BP06"),
+    implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
+)
+def check_backups_locked(templates: Templates) -> Evidence:
+    """The policy's vault is locked for at least the policy's retention in every copy,
+    and a root SCP denies lifting the lock to all but the baseline."""
+    evidence = Evidence()
+    kept = _backup_retentions(templates)
+    for name, member in _baseline_templates(templates).items():
+        for vault_name, days in sorted(kept.items()):
+            vaults = [
+                v
+                for _, v in resources({name: member}, "AWS::Backup::BackupVault")
+                if properties(v).get("BackupVaultName") == vault_name
+            ]
+            least = [
+                properties(v).get("LockConfiguration", {}).get("MinRetentionDays", 0)
+                for v in vaults
+                if retained(v)
+            ]
+            ok = bool(least) and all(isinstance(d, int) and d >= days for d in least)
+            evidence.record(f"{name}: {vault_name} locked for {days} days", ok)
+    lifted = [
+        s
+        for _, content in org_policies(templates, "SERVICE_CONTROL_POLICY", at_root=True)
+        for s in as_list(content.get("Statement", []))
+        if s.get("Effect") == "Deny"
+        and any(
+            fnmatch.fnmatchcase("backup:deletebackupvaultlockconfiguration", a) for a in actions(s)
+        )
+        and any(
+            str(r).endswith(f":backup-vault:{vault}")
+            for r in as_list(s.get("Resource", []))
+            for vault in kept
+        )
+    ]
+    evidence.record("a root SCP keeps the vault lock to the baseline", bool(lifted) and bool(kept))
     return evidence

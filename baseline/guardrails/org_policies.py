@@ -11,6 +11,7 @@ from typing import Any
 
 from baseline import naming
 from baseline.config import ROOT_OU, LandingZoneConfig
+from baseline.defaults import BACKUP_RETENTION_DAYS
 from baseline.guardrails.model import LIMITS, PolicyType, minify
 from baseline.guardrails.packer import PackingError
 
@@ -109,7 +110,8 @@ def ai_opt_out_policy() -> Content:
 
 
 def backup_policy(config: LandingZoneConfig) -> Content:
-    """Daily backups, kept 35 days, of resources tagged ``backup=daily`` (SEC10-BP03)."""
+    """Daily backups, kept :data:`~baseline.defaults.BACKUP_RETENTION_DAYS` (35) days, of
+    resources tagged ``backup=daily`` (SEC10-BP03)."""
     prefix = config.organization.prefix
     return {
         "plans": {
@@ -120,7 +122,9 @@ def backup_policy(config: LandingZoneConfig) -> Content:
                         "schedule_expression": {"@@assign": "cron(0 3 ? * * *)"},
                         "start_backup_window_minutes": {"@@assign": "60"},
                         "complete_backup_window_minutes": {"@@assign": "720"},
-                        "lifecycle": {"delete_after_days": {"@@assign": "35"}},
+                        "lifecycle": {
+                            "delete_after_days": {"@@assign": str(BACKUP_RETENTION_DAYS)}
+                        },
                         "target_backup_vault_name": {"@@assign": naming.backup_vault(prefix)},
                     }
                 },

@@ -256,6 +256,12 @@ BUCKET_CHANGE_ACTIONS = (
     "s3:PutBucketLogging",
 )
 
+#: Actions that delete the organisation's backup vault or change its lock, access policy
+#: or notifications (its recovery points stay under the lock: SEC10-BP03): DeleteBackupVault,
+#: DeleteBackupVaultLockConfiguration, PutBackupVaultAccessPolicy and the others of each
+#: prefix, two patterns where the root's room is short.
+BACKUP_VAULT_CHANGE_ACTIONS = ("backup:DeleteBackupVault*", "backup:PutBackupVault*")
+
 #: Actions that disable or delete the baseline's KMS keys.
 KEY_CHANGE_ACTIONS = (
     "kms:CancelKeyDeletion",
@@ -815,9 +821,9 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
         Guardrail(
             id="SCP-BASELINE-PROTECT",
             purpose=(
-                "The baseline's roles, their policies, keys, log buckets, functions, tags and "
-                "stacks change only through the baseline's own execution principals, which act "
-                "only in the accounts they belong to."
+                "The baseline's roles, their policies, keys, log buckets, backup vault, "
+                "functions, tags and stacks change only through the baseline's own execution "
+                "principals, which act only in the accounts they belong to."
             ),
             policy_type=PolicyType.SCP,
             best_practices=("SEC01-BP06", "SEC03-BP05"),
@@ -838,10 +844,16 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                     ),
                     **baseline,
                 ),
+                # the log and evidence buckets, and the vault of the organisation's backups,
+                # whose lock keeps the recovery points: nobody else lifts the lock, opens or
+                # deletes it (one statement: each action names one of the resources)
                 _deny(
-                    "ProtectBaselineBuckets",
-                    BUCKET_CHANGE_ACTIONS,
-                    [f"arn:aws:s3:::{prefix}-*"],
+                    "ProtectBaselineStorage",
+                    (*BUCKET_CHANGE_ACTIONS, *BACKUP_VAULT_CHANGE_ACTIONS),
+                    [
+                        f"arn:aws:s3:::{prefix}-*",
+                        f"arn:aws:backup:*:*:backup-vault:{naming.backup_vault(prefix)}",
+                    ],
                     **baseline,
                 ),
                 _deny(

@@ -61,7 +61,7 @@ from baseline.constructs.baseline_function import (
 from baseline.constructs.break_glass_role import BreakGlassRole
 from baseline.constructs.encryption_key import EncryptionKey
 from baseline.constructs.machine_access import GITHUB_AUDIENCE, GITHUB_ISSUER
-from baseline.defaults import CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
+from baseline.defaults import BACKUP_RETENTION_DAYS, CASE_TAG, EVIDENCE_TAG, QUARANTINE_TAG
 from baseline.handlers.remediation import RUNBOOKS
 
 HANDLER_SOURCE = Path(__file__).resolve().parent.parent / "handlers" / "account_settings.py"
@@ -362,13 +362,25 @@ class MemberBaselineStack(cdk.Stack):
         )
 
     def _backup(self) -> None:
-        """The vault and role the organisation's backup policy names (SEC10-BP03)."""
+        """The vault and role the organisation's backup policy names (SEC10-BP03).
+
+        The vault is locked in governance mode: no recovery point is deleted, nor its
+        lifecycle shortened, before it is as old as the policy keeps it, by anyone who
+        does not first remove the lock, which SCP-BASELINE-PROTECT leaves to the baseline's
+        own principals. So an intruder with an account's administrator cannot delete its
+        backups before encrypting or deleting the data. A backup or copy job into the vault
+        that keeps its recovery points less long fails: such plans use a vault of their own.
+        """
         prefix = self.settings.prefix
         self.backup_vault = backup.CfnBackupVault(
             self,
             "BackupVault",
             backup_vault_name=naming.backup_vault(prefix),
             encryption_key_arn=self.baseline_key.key_arn,
+            # governance mode (no ChangeableForDays): the baseline can still lift it
+            lock_configuration=backup.CfnBackupVault.LockConfigurationTypeProperty(
+                min_retention_days=BACKUP_RETENTION_DAYS
+            ),
         )
         self.backup_vault.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.backup_role = self._global_role(

@@ -54,7 +54,43 @@ WEAKENINGS: dict[str, Weakening] = {
             "SessionPrefs"
         ),
     ),
+    "LZ-MB-07": lambda t: edit_member_template(
+        t,
+        lambda m: member_resources(m, "AWS::Backup::BackupVault")[0]["Properties"].pop(
+            "LockConfiguration"
+        ),
+    ),
 }
+
+
+def test_fails_when_the_lock_keeps_backups_less_long_than_the_policy(
+    synthesized: Synthesized,
+) -> None:
+    def shorter(member: dict[str, Any]) -> None:
+        vault = member_resources(member, "AWS::Backup::BackupVault")[0]
+        vault["Properties"]["LockConfiguration"]["MinRetentionDays"] = 7
+
+    assert_weakening_breaks("LZ-MB-07", lambda t: edit_member_template(t, shorter), synthesized)
+
+
+def test_fails_when_the_backup_vault_goes_with_its_stack(synthesized: Synthesized) -> None:
+    def deletable(member: dict[str, Any]) -> None:
+        member_resources(member, "AWS::Backup::BackupVault")[0]["DeletionPolicy"] = "Delete"
+
+    assert_weakening_breaks("LZ-MB-07", lambda t: edit_member_template(t, deletable), synthesized)
+
+
+def test_fails_when_anyone_may_lift_the_vault_lock(synthesized: Synthesized) -> None:
+    def unprotected(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::Organizations::Policy"):
+            content = policy["Properties"]["Content"]
+            for statement in content.get("Statement", []) if isinstance(content, dict) else []:
+                if statement.get("Sid") == "ProtectBaselineStorage":
+                    statement["Action"] = [
+                        a for a in statement["Action"] if not a.startswith("backup:")
+                    ]
+
+    assert_weakening_breaks("LZ-MB-07", unprotected, synthesized)
 
 
 def _session_input(key: str, value: Any) -> Callable[[dict[str, Any]], None]:

@@ -777,6 +777,46 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Deny",
     ),
     (
+        "lift the lock of the backup vault, to delete the backups before the data",
+        PROD,
+        Request(
+            "backup:DeleteBackupVaultLockConfiguration",
+            f"arn:aws:backup:eu-west-1:{PROD}:backup-vault:nwl-backup-vault",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "let another account read the backup vault",
+        PROD,
+        Request(
+            "backup:PutBackupVaultAccessPolicy",
+            f"arn:aws:backup:eu-west-1:{PROD}:backup-vault:nwl-backup-vault",
+            ADMIN,
+        ),
+        "Deny",
+    ),
+    (
+        "the member baseline's StackSet locks the vault",
+        PROD,
+        Request(
+            "backup:PutBackupVaultLockConfiguration",
+            f"arn:aws:backup:eu-west-1:{PROD}:backup-vault:nwl-backup-vault",
+            STACKSET,
+        ),
+        "Allow",
+    ),
+    (
+        "a workload's own vault stays the workload's",
+        PROD,
+        Request(
+            "backup:DeleteBackupVaultLockConfiguration",
+            f"arn:aws:backup:eu-west-1:{PROD}:backup-vault:orders-backups",
+            ADMIN,
+        ),
+        "Allow",
+    ),
+    (
         "schedule deletion of a baseline key",
         PROD,
         Request(
