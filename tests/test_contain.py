@@ -37,6 +37,7 @@ def _group_lookup() -> dict[str, Any]:
     return {
         "Filters": [
             {"Name": "vpc-id", "Values": [VPC]},
+            {"Name": "group-name", "Values": [f"nwl-quarantine-{CASE}-{INSTANCE}"]},
             {"Name": "tag:lz:quarantine", "Values": ["true"]},
             {"Name": "tag:lz:incident-case", "Values": [CASE]},
         ]
@@ -137,7 +138,9 @@ def test_the_command_keeps_no_evidence_and_denies_the_role_when_asked(
     steps = list(containment.run())
     assert containment.passed, [s.line() for s in steps]
     assert not any(s.name.startswith("keep") for s in steps)  # no evidence bucket
-    assert steps[-1].name == "deny its own role everything" and steps[-1].detail == "orders-app"
+    (denied,) = [s for s in steps if s.name == "deny its own role everything"]
+    assert denied.detail == "orders-app"
+    assert steps[-1].name == "give it the deny-all instance profile"  # once the role is known
     for stub in (ec2, iam, asg):
         stub.assert_no_pending_responses()
 

@@ -281,8 +281,11 @@ def responder_policy_alarm(role_name: str) -> SecurityAlarm:
         "An inline policy written by the incident responder",
         f'{{ ($.eventName = "PutRolePolicy") && '
         f'($.userIdentity.sessionContext.sessionIssuer.userName = "{role_name}") }}',
-        "Confirm it is a case's revocation of older sessions (AWSRevokeOlderSessions, one "
-        "Deny on aws:TokenIssueTime); anything else, remove at once and investigate.",
+        "Confirm it is one of a case's two: the revocation of older sessions "
+        "(AWSRevokeOlderSessions, one Deny on aws:TokenIssueTime) or the deny of a contained "
+        "instance's credentials (DenyContainedInstance-<instance id>, one Deny on "
+        "ec2:SourceInstanceARN: keep it, it stops what was taken from the instance); anything "
+        "else, remove at once and investigate.",
     )
 
 

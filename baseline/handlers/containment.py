@@ -135,7 +135,18 @@ class Target:
 
     @property
     def group_name(self) -> str:
-        return f"{self.prefix}-quarantine-{self.case_id}"
+        return quarantine_group(self.prefix, self.case_id, self.instance_id)
+
+
+#: Roles IAM lets nobody change, so no session of theirs can be revoked there: Identity
+#: Center's permission-set roles and services' service-linked roles.
+AWS_PROTECTED_ROLES = ("AWSReservedSSO_", "AWSServiceRoleFor")
+
+
+def quarantine_group(prefix: str, case: str, instance_id: str) -> str:
+    """The quarantine group of one instance in a case: its own, so that opening it (to
+    leave no flow tracked) never opens the group of another instance of the case."""
+    return f"{prefix}-quarantine-{case}-{instance_id}"
 
 
 def record(steps: list[Step], name: str, passed: bool | None, detail: str, started: float) -> Step:
@@ -239,7 +250,7 @@ class Containment(_Steps):
             yield self._attempt(f"snapshot {volume}", partial(self._snapshot, ec2, volume))
         group: dict[str, Any] = {}
         yield self._attempt(
-            "quarantine group", lambda: self._quarantine_group(ec2, instance["VpcId"], group)
+            "its quarantine group", lambda: self._quarantine_group(ec2, instance["VpcId"], group)
         )
         if group and not self._isolated(instance, group["id"]):
             yield self._attempt(
@@ -260,16 +271,32 @@ class Containment(_Steps):
                         partial(self._put_back, ec2, interface, groups),
                     )
         profile = instance.get("IamInstanceProfile", {}).get("Arn")
-        if profile and self.target.quarantine_profile:
+        if profile:
+            yield from self._profile_steps(ec2, profile)
+
+    def _profile_steps(self, ec2: Any, profile: str) -> Iterator[Step]:
+        """Its own role's credentials denied, then, once nothing more needs the role's
+        name, its profile swapped for the deny-all one."""
+        if profile.rsplit("/", 1)[-1] == quarantine_profile(self.target.prefix):
+            # an earlier run gave it the deny-all profile: its own role is no longer
+            # known here, and the deny-all profile's role is the kit's, not the instance's
+            yield self._record(
+                "deny the credentials its role issued to it",
+                None,
+                "it has the deny-all profile already: the run that gave it denied its own "
+                "role's credentials (that run's instance.json names the role)",
+                time.monotonic(),
+            )
+            return
+        yield self._attempt(
+            "deny the credentials its role issued to it", lambda: self._deny_issued(profile)
+        )
+        if self.target.quarantine_role:
+            yield self._attempt("deny its own role everything", lambda: self._deny(profile))
+        if self.target.quarantine_profile:
             yield self._attempt(
                 "give it the deny-all instance profile", partial(self._swap_profile, ec2, profile)
             )
-        if profile:
-            yield self._attempt(
-                "deny the credentials its role issued to it", lambda: self._deny_issued(profile)
-            )
-        if profile and self.target.quarantine_role:
-            yield self._attempt("deny its own role everything", lambda: self._deny(profile))
 
     # --- the steps -------------------------------------------------------------------
 
@@ -285,8 +312,10 @@ class Containment(_Steps):
             # Two findings on one instance start two runs at once; the guardrail refuses
             # the second case's tag. The first run contains it: a second would snapshot
             # it again and open a second group while the first closes its own.
+            # The same finding delivered twice (EventBridge delivers at least once) makes
+            # two runs of one case: the one that tagged first contains it.
             now = self._case_now(ec2)
-            if now is None or now == self.case:
+            if now is None:
                 raise
             self.case, self.left_to_another_run = now, True
             return f"a run at the same time tagged it first: {CASE_TAG}={now}"
@@ -332,9 +361,11 @@ class Containment(_Steps):
         return str(snapshot["SnapshotId"])
 
     def _quarantine_group(self, ec2: Any, vpc: str, group: dict[str, Any]) -> str:
+        name = quarantine_group(self.target.prefix, self.case, self.target.instance_id)
         found = ec2.describe_security_groups(
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc]},
+                {"Name": "group-name", "Values": [name]},
                 {"Name": f"tag:{QUARANTINE_TAG}", "Values": ["true"]},
                 {"Name": f"tag:{CASE_TAG}", "Values": [self.case]},
             ]
@@ -343,7 +374,7 @@ class Containment(_Steps):
             group.update(id=found[0]["GroupId"], rules=found[0])
             return f"{group['id']} (already made)"
         group_id = ec2.create_security_group(
-            GroupName=f"{self.target.prefix}-quarantine-{self.case}",
+            GroupName=name,
             Description=f"Quarantine of case {self.case}: no traffic",
             VpcId=vpc,
             TagSpecifications=[
@@ -573,13 +604,28 @@ class Revocation(_Steps):
     #: (the finding delivered again as it recurs) is made again
     last_seen: str | None = None
     steps: list[Step] = field(default_factory=list)
+    #: the role is one that IAM lets nobody change: nothing was revoked
+    protected: bool = False
 
     @property
     def sid(self) -> str:
         return "RevokeOlderSessions" + re.sub(r"[^A-Za-z0-9]", "", self.case_id)
 
     def run(self) -> Iterator[Step]:
-        yield self._attempt(f"revoke the older sessions of {self.role_name}", self._revoke)
+        name = f"revoke the older sessions of {self.role_name}"
+        if self.role_name.startswith(AWS_PROTECTED_ROLES):
+            # IAM refuses every change to these: revoking them is Identity Center's, or
+            # the service's (docs/incident-response.md, "Compromised IAM credentials")
+            yield self._record(
+                name,
+                None,
+                "IAM refuses changes to this role (Identity Center's or a service's): "
+                "revoke the person's sessions in Identity Center",
+                time.monotonic(),
+            )
+            self.protected = True
+            return
+        yield self._attempt(name, self._revoke)
 
     def _revoke(self) -> str:
         iam = self.client("iam")
@@ -715,13 +761,24 @@ def ou_path(organizations: Any, account_id: str) -> str:
     names: list[str] = []
     child = account_id
     for _ in range(6):  # an OU tree is at most five levels deep
-        (parent,) = organizations.list_parents(ChildId=child)["Parents"]
+        (parent,) = _parents(organizations, child)
         if parent["Type"] != "ORGANIZATIONAL_UNIT":
             break
         unit = organizations.describe_organizational_unit(OrganizationalUnitId=parent["Id"])
         names.append(unit["OrganizationalUnit"]["Name"])
         child = parent["Id"]
     return "/".join(reversed(names))
+
+
+def _parents(organizations: Any, child: str) -> list[dict[str, Any]]:
+    """The child's parent: Organizations may answer a list call with an empty page and a
+    token, so the pages are read until one holds it."""
+    kwargs: dict[str, Any] = {"ChildId": child}
+    while True:
+        page = organizations.list_parents(**kwargs)
+        if page["Parents"] or not page.get("NextToken"):
+            return list(page["Parents"])
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def case_of(finding: dict[str, Any]) -> str:
@@ -792,6 +849,8 @@ def _act(
         revocation = Revocation(role, case, responder[0], last_seen=last_seen)
         steps += list(revocation.run())
         what = f"older sessions of role {role} revoked"
+        if revocation.protected:
+            what = f"nothing: IAM refuses changes to role {role}; revoke its sessions by hand"
         if source:
             what += f" (instance {source}, where they were taken, could not be read)"
     elif acts and not responder:
@@ -878,12 +937,16 @@ def handle(
             where = where.rsplit("/", 1)[0] + "/"
         except Exception as error:
             where = f"not kept ({type(error).__name__}: {error})"
+    outcome = (
+        "Containment incomplete"
+        if failed
+        else "Not contained, a person acts"
+        if what.startswith("nothing")
+        else "Contained"
+    )
     client("sns", settings.topic_arn.split(":")[3]).publish(
         TopicArn=settings.topic_arn,
-        Subject=(
-            f"{'Containment incomplete' if failed else 'Contained'}: "
-            f"{finding.get('type', 'GuardDuty finding')}"
-        )[:99],
+        Subject=f"{outcome}: {finding.get('type', 'GuardDuty finding')}"[:99],
         Message=message(record, where),
     )
     return record

@@ -316,7 +316,7 @@ def remediate(
     )
     if handled:
         # the same finding sent again (every re-evaluation) does not start it again
-        client("securityhub", home).batch_update_findings(
+        updated = client("securityhub", home).batch_update_findings(
             FindingIdentifiers=[{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
             Workflow={"Status": "NOTIFIED"},
             Note={
@@ -324,6 +324,15 @@ def remediate(
                 "UpdatedBy": remediator(settings.prefix),
             },
         )
+        for refused in updated.get("UnprocessedFindings", []):
+            # the finding stays NEW: each time it is sent again it starts the remediation
+            # again and pages again, so say why in the function's log
+            LOG.warning(
+                "finding %s not marked NOTIFIED: %s %s",
+                refused.get("FindingIdentifier", {}).get("Id"),
+                refused.get("ErrorCode"),
+                refused.get("ErrorMessage"),
+            )
     return record
 
 

@@ -162,7 +162,11 @@ def kept(clients: Clients, name: str, content_type: str = "application/json") ->
     )
 
 
-def described(clients: Clients, *, groups: list[str], tags: list[dict[str, str]]) -> None:
+def described(
+    clients: Clients, *, groups: list[str], tags: list[dict[str, str]], profile: str = ""
+) -> None:
+    """The instance as EC2 describes it; ``profile``: its instance profile's ARN (its own,
+    ``orders-app``, unless a run gave it another)."""
     clients.stub("ec2").add_response(
         "describe_instances",
         {
@@ -184,7 +188,7 @@ def described(clients: Clients, *, groups: list[str], tags: list[dict[str, str]]
                                 }
                             ],
                             "IamInstanceProfile": {
-                                "Arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app",
+                                "Arn": profile or APP_PROFILE,
                                 "Id": "AIPAEXAMPLE0000000001",
                             },
                         }
@@ -245,6 +249,7 @@ def group_lookup(clients: Clients, found: list[dict[str, Any]]) -> None:
         {
             "Filters": [
                 {"Name": "vpc-id", "Values": [VPC]},
+                {"Name": "group-name", "Values": [f"nwl-quarantine-{CASE}-{INSTANCE}"]},
                 {"Name": "tag:lz:quarantine", "Values": ["true"]},
                 {"Name": "tag:lz:incident-case", "Values": [CASE]},
             ]
@@ -467,7 +472,7 @@ def first_delivery(
         "create_security_group",
         {"GroupId": GROUP},
         {
-            "GroupName": f"nwl-quarantine-{CASE}",
+            "GroupName": f"nwl-quarantine-{CASE}-{INSTANCE}",
             "Description": f"Quarantine of case {CASE}: no traffic",
             "VpcId": VPC,
             "TagSpecifications": [
@@ -538,12 +543,13 @@ def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
         "keep its description",
         "keep its console output",
         *(f"snapshot {v}" for v in VOLUMES),
-        "quarantine group",
+        "its quarantine group",
         "open it, so that no flow is tracked",
         f"isolate {INTERFACE}",
         "close it: no traffic",
-        "give it the deny-all instance profile",
+        # its own role while the profile still names it, then the profile
         "deny the credentials its role issued to it",
+        "give it the deny-all instance profile",
     ]
     assert record["ou"] == "Workloads/NonProd"
 
@@ -572,7 +578,13 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     clients = Clients()
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": CASE}])
+    # as EC2 describes it after the first run: in the group, with the deny-all profile
+    described(
+        clients,
+        groups=[GROUP],
+        tags=[{"Key": "lz:incident-case", "Value": CASE}],
+        profile=QUARANTINE,
+    )
     asg(clients, "Detached")
     kept(clients, "instance.json")
     clients.stub("ec2").add_response(
@@ -582,14 +594,13 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     snapshots(clients, existing=True)
     group_lookup(clients, [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}])
     group_rules(clients, [])
-    associations(clients, QUARANTINE, replace=False)
-    issued_denied(clients, already=True)
+    # nothing in IAM: the deny-all profile's role is the kit's, not the instance's
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
     record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
     clients.done()  # no second tag, snapshot, group, rule change, detach or profile swap
     details = {s["name"]: s["detail"] for s in record["steps"]}
-    assert all(s["passed"] for s in record["steps"])
+    assert all(s["passed"] is not False for s in record["steps"])
     assert (
         details["tag it with the case (no stop, no termination)"]
         == f"already lz:incident-case={CASE}"
@@ -598,10 +609,34 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     assert details[f"isolate {INTERFACE}"] == f"already only in {GROUP}"
     assert "open it, so that no flow is tracked" not in details
     assert details["close it: no traffic"] == "0 rules revoked; none left"
-    assert details["give it the deny-all instance profile"] == "already nwl-quarantine"
-    assert details["deny the credentials its role issued to it"] == (
-        f"{ISSUED_POLICY} on orders-app (already)"
+    assert "give it the deny-all instance profile" not in details
+    skipped = [s for s in record["steps"] if s["name"].startswith("deny the credentials")]
+    assert [s["passed"] for s in skipped] == [None]
+    assert skipped[0]["detail"].startswith("it has the deny-all profile already")
+
+
+def test_a_second_delivery_at_the_same_time_leaves_the_instance_to_the_first() -> None:
+    """EventBridge delivers the finding twice: the run that loses the race to tag the
+    instance finds its own case on it, and stops, rather than opening the group again."""
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    described(clients, groups=["sg-0aaaaaaaaaaaaaaa1"], tags=[])
+    clients.stub("ec2").add_client_error(
+        "create_tags",
+        "UnauthorizedOperation",
+        expected_params={
+            "Resources": [INSTANCE],
+            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
+        },
     )
+    described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": CASE}])
+    kept(clients, "case.json")
+    notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # no snapshot, group, rule or profile call of its own
+    assert record["outcome"] == f"instance {INSTANCE} left to the run of case {CASE}"
+    assert [s["name"] for s in record["steps"]][-1] == "leave the rest to that run"
 
 
 def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
@@ -675,6 +710,7 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
         {
             "Filters": [
                 {"Name": "vpc-id", "Values": [VPC]},
+                {"Name": "group-name", "Values": [f"nwl-quarantine-{earlier}-{INSTANCE}"]},
                 {"Name": "tag:lz:quarantine", "Values": ["true"]},
                 {"Name": "tag:lz:incident-case", "Values": [earlier]},
             ]
@@ -738,7 +774,7 @@ def _new_group(clients: Clients) -> containment.Containment:
         "create_security_group",
         {"GroupId": GROUP},
         {
-            "GroupName": f"nwl-quarantine-{CASE}",
+            "GroupName": f"nwl-quarantine-{CASE}-{INSTANCE}",
             "Description": f"Quarantine of case {CASE}: no traffic",
             "VpcId": VPC,
             "TagSpecifications": ANY,
@@ -1045,3 +1081,70 @@ def test_a_game_days_sample_finding_is_not_contained() -> None:
     clients.done()
     assert record == {"case": CASE, "mode": "sample", "steps": []}
     assert set(clients.stubs) == {"organizations"}
+
+
+def test_credentials_of_a_user_are_not_contained_and_the_subject_says_so() -> None:
+    """Nothing acts on an IAM user's keys: a person does (the playbook), and the mail's
+    subject does not say they were contained."""
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    kept(clients, "case.json")
+    caller = "UnauthorizedAccess:IAMUser/MaliciousIPCaller"
+    notified(clients, f"Not contained, a person acts: {caller}")
+    resource = {
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "accessKeyId": "AKIAEXAMPLE000000001",
+            "principalId": "AIDAEXAMPLE000000001",
+            "userName": "legacy-deployer",
+            "userType": "IAMUser",
+        },
+    }
+    record = handle(event(resource, finding_type=caller), SETTINGS, clients, clients.members)
+    clients.done()
+    assert record["outcome"].startswith("nothing:")
+
+
+def test_an_identity_center_session_is_left_to_identity_center() -> None:
+    """IAM refuses any change to an AWSReservedSSO_ role: no call is made, the step is
+    skipped with what to do, and the subject says nothing was contained."""
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    kept(clients, "case.json")
+    caller = "UnauthorizedAccess:IAMUser/MaliciousIPCaller"
+    notified(clients, f"Not contained, a person acts: {caller}")
+    role = "AWSReservedSSO_PowerUser_0123456789abcdef"
+    resource = {
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "accessKeyId": "ASIAEXAMPLE000000002",
+            "principalId": "AROAEXAMPLE000000002:alice@example.com",
+            "userName": role,
+            "userType": "AssumedRole",
+        },
+    }
+    record = handle(event(resource, finding_type=caller), SETTINGS, clients, clients.members)
+    clients.done()  # no IAM call
+    (revoke,) = [s for s in record["steps"] if s["name"].startswith("revoke")]
+    assert revoke["passed"] is None and "Identity Center" in revoke["detail"]
+    assert record["outcome"].startswith(f"nothing: IAM refuses changes to role {role}")
+
+
+def test_an_empty_page_of_parents_is_read_on() -> None:
+    """Organizations may answer with no parent and a token: the next page holds it."""
+    from baseline.handlers.containment import ou_path as path_of
+
+    clients = Clients()
+    organizations = clients.stub("organizations")
+    organizations.add_response(
+        "list_parents", {"Parents": [], "NextToken": "more"}, {"ChildId": ACCOUNT}
+    )
+    organizations.add_response(
+        "list_parents",
+        {"Parents": [{"Id": "r-nw7k", "Type": "ROOT"}]},
+        {"ChildId": ACCOUNT, "NextToken": "more"},
+    )
+    assert path_of(clients("organizations"), ACCOUNT) == ""
+    clients.done()

@@ -6,6 +6,7 @@ is still running, a control that passes, a finding of another product."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -105,12 +106,18 @@ def mailed(clients: Clients, subject: str) -> None:
     )
 
 
-def reported(clients: Clients, subject: str, finding_id: str) -> None:
-    """The security topic told ``subject``, and the finding marked NOTIFIED."""
+def reported(
+    clients: Clients,
+    subject: str,
+    finding_id: str,
+    unprocessed: list[dict[str, Any]] | None = None,
+) -> None:
+    """The security topic told ``subject``, and the finding marked NOTIFIED (or, with
+    ``unprocessed``, Security Hub refused to)."""
     mailed(clients, subject)
     clients.stub("securityhub").add_response(
         "batch_update_findings",
-        {"ProcessedFindings": [], "UnprocessedFindings": []},
+        {"ProcessedFindings": [], "UnprocessedFindings": unprocessed or []},
         {
             "FindingIdentifiers": [
                 {
@@ -270,6 +277,30 @@ def test_a_public_bucket_is_blocked_by_the_aws_runbook() -> None:
     clients.done()
     assert record["execution"] == EXECUTION
     assert EXECUTION in remediation.message(record)
+
+
+def test_a_finding_security_hub_does_not_update_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """It stays NEW, so each sending again starts the remediation and pages again: the
+    function's log says why."""
+    clients = Members()
+    ou_path(clients, *NONPROD)
+    started(clients, "Success")
+    found = finding("S3.8", BUCKET)
+    refused = {
+        "FindingIdentifier": {
+            "Id": found["Id"],
+            "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/securityhub",
+        },
+        "ErrorCode": "FindingNotFound",
+        "ErrorMessage": "Finding not found",
+    }
+    reported(clients, "Remediated: S3.8 orders-exports", found["Id"], [refused])
+    with caplog.at_level(logging.WARNING):
+        handle(event(found), SETTINGS, clients, clients.members)
+    clients.done()
+    assert f"finding {found['Id']} not marked NOTIFIED: FindingNotFound" in caplog.text
 
 
 def test_a_runbook_that_fails_is_reported_as_failed() -> None:
