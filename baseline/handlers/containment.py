@@ -57,7 +57,7 @@ import os
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -734,6 +734,8 @@ class Settings:
     topic_arn: str
     evidence_bucket: str  # "" without a forensics account
     evidence_region: str
+    #: the governed regions: where an instance whose credentials leaked may be
+    regions: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -744,6 +746,7 @@ class Settings:
             topic_arn=env["TOPIC_ARN"],
             evidence_bucket=env.get("EVIDENCE_BUCKET", ""),
             evidence_region=env.get("EVIDENCE_REGION", ""),
+            regions=tuple(json.loads(env.get("REGIONS", "[]"))),
         )
 
     def mode_of(self, ou_path: str) -> str:
@@ -810,52 +813,118 @@ def _act(
     case: str,
     *,
     store: Store | None,
-    member_clients: Callable[[], ClientFactory],
+    member_clients: Callable[[str], ClientFactory],
     steps: list[Step],
 ) -> str:
-    """Contains what the finding names, recording each step; what was done."""
+    """Contains what the finding names, recording each step; what was done.
+
+    ``member_clients(region)``: the account's responder in a region."""
     account, region = finding["accountId"], finding["region"]
     resource = finding.get("resource", {})
     kind = resource.get("resourceType")
-    what = "nothing: the finding names no instance and no role's credentials"
     details = resource.get("accessKeyDetails", {})
     acts = kind == "Instance" or (kind == "AccessKey" and details.get("userType") == "AssumedRole")
     responder: list[ClientFactory] = []
 
     def assume() -> str:
-        responder.append(member_clients())
+        responder.append(member_clients(region))
         return "assumed"
 
     if acts:
         attempt(steps, "act as the account's responder role", assume)
+    if not responder:
+        return (
+            "nothing: the responder role could not be assumed"
+            if acts
+            else "nothing: the finding names no instance and no role's credentials"
+        )
     source = _source_instance(finding) if kind == "AccessKey" else None
+    # GuardDuty raises a credential finding where the credentials were used, in any
+    # region, and sends IAM's and STS's global events to every region: the instance they
+    # were taken from is contained where it runs, and the role revoked only when it runs
+    # in no governed region
+    found: list[tuple[str, ClientFactory]] = []
+    if source:
+        attempt(
+            steps,
+            f"find {source} in the governed regions",
+            partial(
+                _find_instance,
+                source,
+                region=region,
+                regions=settings.regions,
+                here=responder[0],
+                member_clients=member_clients,
+                found=found,
+            ),
+        )
+    elif kind == "Instance":
+        found.append((region, responder[0]))
     instance_id = resource["instanceDetails"]["instanceId"] if kind == "Instance" else source
-    if responder and instance_id:
-        target = Target(settings.prefix, account, region, instance_id, case)
-        containment = Containment(target, responder[0], store)
+    if found and instance_id:
+        where, clients = found[0]
+        containment = Containment(
+            Target(settings.prefix, account, where, instance_id, case), clients, store
+        )
         steps += list(containment.run())
-        what = f"instance {instance_id} contained"
-        if source:
-            what += f", where the credentials of role {details['userName']} were taken"
-        if containment.left_to_another_run:
-            what = f"instance {instance_id} left to the run of case {containment.case}"
-        elif containment.case != case:
-            what += f" (under its earlier case {containment.case})"
+        what = _contained(containment, region, source and details["userName"])
         if not source or containment.steps[0].passed:
             return what
-    if responder and kind == "AccessKey":
-        role = details["userName"]
-        last_seen = finding.get("service", {}).get("eventLastSeen")
-        revocation = Revocation(role, case, responder[0], last_seen=last_seen)
-        steps += list(revocation.run())
-        what = f"older sessions of role {role} revoked"
-        if revocation.protected:
-            what = f"nothing: IAM refuses changes to role {role}; revoke its sessions by hand"
-        if source:
-            what += f" (instance {source}, where they were taken, could not be read)"
-    elif acts and not responder:
-        what = "nothing: the responder role could not be assumed"
+    role = details["userName"]
+    revocation = Revocation(
+        role, case, responder[0], last_seen=finding.get("service", {}).get("eventLastSeen")
+    )
+    steps += list(revocation.run())
+    if revocation.protected:
+        return f"nothing: IAM refuses changes to role {role}; revoke its sessions by hand"
+    what = f"older sessions of role {role} revoked"
+    if source and not found:
+        what += f" (instance {source}, where they were taken, runs in no governed region)"
+    elif source:
+        what += f" (instance {source}, where they were taken, could not be read)"
     return what
+
+
+def _contained(containment: Containment, region: str, role: str | None) -> str:
+    """What a containment did, for the outcome: ``role`` the one whose credentials were
+    taken from the instance, if the finding is about them."""
+    instance, case = containment.target.instance_id, containment.target.case_id
+    if containment.left_to_another_run:
+        return f"instance {instance} left to the run of case {containment.case}"
+    what = f"instance {instance} contained"
+    if containment.target.region != region:
+        what += f" in {containment.target.region}"
+    if role:
+        what += f", where the credentials of role {role} were taken"
+    if containment.case != case:
+        what += f" (under its earlier case {containment.case})"
+    return what
+
+
+def _find_instance(
+    instance_id: str,
+    *,
+    region: str,
+    regions: Sequence[str],
+    here: ClientFactory,
+    member_clients: Callable[[str], ClientFactory],
+    found: list[tuple[str, ClientFactory]],
+) -> str:
+    """The region of the governed ones (the finding's first) where EC2 knows the instance,
+    and the responder's clients there, into ``found``."""
+    order = [region, *sorted(set(regions) - {region})]
+    for name in order:
+        clients = here if name == region else member_clients(name)
+        ec2 = clients("ec2")
+        try:
+            ec2.describe_instances(InstanceIds=[instance_id])
+        except ec2.exceptions.ClientError as error:
+            if str(error.response["Error"]["Code"]).startswith("InvalidInstanceID."):
+                continue
+            raise
+        found.append((name, clients))
+        return f"in {name}"
+    return f"in none of {', '.join(order)}: terminated, or in a region not governed"
 
 
 def _source_instance(finding: dict[str, Any]) -> str | None:
@@ -914,7 +983,7 @@ def handle(
         settings,
         case,
         store=store,
-        member_clients=lambda: member_clients(account, region, case),
+        member_clients=lambda where: member_clients(account, where, case),
         steps=steps,
     )
     failed = [s for s in steps if s.passed is False]

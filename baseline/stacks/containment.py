@@ -15,6 +15,7 @@ the finding rules of the home region already page for the finding.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -43,6 +44,8 @@ class ContainmentSettings:
     severity: float
     modes: tuple[tuple[str, str], ...]  # (OU path, isolate | notify)
     forensics_account_id: str | None
+    #: the governed regions, where an instance whose credentials leaked is looked for
+    regions: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: LandingZoneConfig) -> ContainmentSettings | None:
@@ -60,6 +63,7 @@ class ContainmentSettings:
             forensics_account_id=next(
                 (a.id for a in config.accounts if a.role == AccountRole.FORENSICS), None
             ),
+            regions=tuple(sorted(config.governed_regions)),
         )
 
     def event_pattern(self) -> dict[str, object]:
@@ -96,6 +100,7 @@ class ContainmentAutomation(Construct):
             "PREFIX": prefix,
             "MODES": stack.to_json_string(dict(settings.modes)),
             "TOPIC_ARN": topic,
+            "REGIONS": json.dumps(list(settings.regions)),
         }
         if settings.forensics_account_id is not None:
             bucket = naming.evidence_bucket(

@@ -6,6 +6,7 @@ notifies."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -90,10 +91,13 @@ ROLE_RESOURCE = {
 
 
 class Clients:
-    """Stubbed clients of the function (organizations, s3, sns) and of the member account."""
+    """Stubbed clients of the function (organizations, s3, sns) and of the member account
+    (one stub per service, whichever of ``regions`` it is asked in)."""
 
-    def __init__(self) -> None:
+    def __init__(self, regions: set[str] | None = None) -> None:
         self.stubs: dict[str, tuple[Any, Stubber]] = {}
+        self.regions = regions or {REGION}
+        self.asked: list[str] = []  # the regions the responder was asked for, in order
 
     def __call__(self, service: str, region: str | None = None) -> Any:
         return self.get(service)[0]
@@ -115,7 +119,8 @@ class Clients:
         return self.get(service)[1]
 
     def members(self, account: str, region: str, case: str) -> Any:
-        assert (account, region, case) == (ACCOUNT, REGION, CASE)
+        assert (account, case) == (ACCOUNT, CASE) and region in self.regions
+        self.asked.append(region)
         return lambda service: self.get(service)[0]
 
     def done(self) -> None:
@@ -326,7 +331,7 @@ APP_PROFILE = f"arn:aws:iam::{ACCOUNT}:instance-profile/orders-app"
 ISSUED_POLICY = f"DenyContainedInstance-{INSTANCE}"
 
 
-def issued_denied(clients: Clients, *, already: bool) -> None:
+def issued_denied(clients: Clients, *, already: bool, region: str = REGION) -> None:
     """The instance's own role denies the credentials it issued to this instance."""
     iam = clients.stub("iam")
     iam.add_response(
@@ -361,8 +366,16 @@ def issued_denied(clients: Clients, *, already: bool) -> None:
         return
     iam.add_client_error("get_role_policy", "NoSuchEntity", expected_params=lookup)
     iam.add_response(
-        "put_role_policy", {}, {**lookup, "PolicyDocument": json.dumps(ISSUED_DOCUMENT)}
+        "put_role_policy", {}, {**lookup, "PolicyDocument": json.dumps(issued_document(region))}
     )
+
+
+def issued_document(region: str) -> dict[str, Any]:
+    """The deny of what an instance of ``region`` issued (step 6)."""
+    document = json.loads(json.dumps(ISSUED_DOCUMENT))
+    condition = document["Statement"][0]["Condition"]["StringEquals"]
+    condition["ec2:SourceInstanceARN"] = f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{INSTANCE}"
+    return document
 
 
 ISSUED_DOCUMENT = {
@@ -447,10 +460,17 @@ def first_delivery(
     close_fails: bool = False,
     put_back_fails: bool = False,
     finding_type: str = BITCOIN,
+    region: str = REGION,
 ) -> None:
+    """The stubs of a first containment; for credentials taken from the instance, it is
+    found first, in ``region`` (after the finding's, where it is not, if that is another)."""
     subject = "Containment incomplete" if fail or close_fails else "Contained"
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    if finding_type == TAKEN:
+        if region != REGION:
+            not_here(clients)
+        described(clients, groups=[APP_GROUP], tags=[{"Key": "team", "Value": "orders"}])
     described(clients, groups=[APP_GROUP], tags=[{"Key": "team", "Value": "orders"}])
     clients.stub("ec2").add_response(
         "create_tags",
@@ -521,9 +541,19 @@ def first_delivery(
             {"NetworkInterfaceId": INTERFACE, "Groups": [APP_GROUP]},
         )
     associations(clients, APP_PROFILE, replace=True)
-    issued_denied(clients, already=False)
+    issued_denied(clients, already=False, region=region)
     kept(clients, "case.json")
     notified(clients, f"{subject}: {finding_type}")
+
+
+def not_here(clients: Clients) -> None:
+    """EC2 of the region asked knows no such instance."""
+    clients.stub("ec2").add_client_error(
+        "describe_instances",
+        service_error_code="InvalidInstanceID.NotFound",
+        http_status_code=400,
+        expected_params={"InstanceIds": [INSTANCE]},
+    )
 
 
 def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
@@ -988,30 +1018,48 @@ def test_credentials_taken_from_an_instance_contain_the_instance() -> None:
     assert ("deny the credentials its role issued to it", True) in steps
 
 
+def test_credentials_taken_from_an_instance_elsewhere_contain_it_where_it_runs() -> None:
+    """GuardDuty raised it in the region where the credentials were used (and sends
+    IAM's and STS's global events to every region): the instance runs in another governed
+    region, and is contained there, its role's other instances left working."""
+    clients = Clients(regions={REGION, "eu-west-1"})
+    first_delivery(clients, finding_type=TAKEN, region="eu-west-1")
+    settings = dataclasses.replace(SETTINGS, regions=(REGION, "eu-west-1"))
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), settings, clients, clients.members)
+    clients.done()  # no AWSRevokeOlderSessions
+    assert record["outcome"] == (
+        f"instance {INSTANCE} contained in eu-west-1, where the credentials of role "
+        "orders-app were taken"
+    )
+    details = {s["name"]: s["detail"] for s in record["steps"]}
+    assert details[f"find {INSTANCE} in the governed regions"] == "in eu-west-1"
+    assert clients.asked == [REGION, "eu-west-1"]
+
+
 def test_credentials_taken_from_an_instance_that_is_gone_revoke_the_roles_sessions() -> None:
-    clients = Clients()
+    clients = Clients(regions={REGION, "eu-west-1"})
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    clients.stub("ec2").add_client_error(
-        "describe_instances",
-        service_error_code="InvalidInstanceID.NotFound",
-        http_status_code=400,
-        expected_params={"InstanceIds": [INSTANCE]},
-    )
+    not_here(clients)
+    not_here(clients)  # in no governed region
     first_revocation(clients)
     kept(clients, "case.json")
-    notified(clients, f"Containment incomplete: {TAKEN}")
-    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), SETTINGS, clients, clients.members)
+    notified(clients, f"Contained: {TAKEN}")
+    settings = dataclasses.replace(SETTINGS, regions=("eu-west-1", REGION))
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), settings, clients, clients.members)
     clients.done()
-    assert record["outcome"].startswith(
+    assert record["outcome"] == (
         f"older sessions of role orders-app revoked (instance {INSTANCE}, where they were"
-        " taken, could not be read)"
+        " taken, runs in no governed region)"
     )
     names = [(s["name"], s["passed"]) for s in record["steps"]]
     assert names[-2:] == [
-        ("read the instance", False),
+        (f"find {INSTANCE} in the governed regions", True),
         ("revoke the older sessions of orders-app", True),
     ]
+    assert [s["detail"] for s in record["steps"]][-2].startswith(
+        f"in none of {REGION}, eu-west-1"  # the finding's region first
+    )
 
 
 @pytest.mark.parametrize(
