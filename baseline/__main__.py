@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -686,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except BrokenPipeError:  # the reader stopped early (| head): nothing of ours failed
+    except BrokenPipeError:
+        # The reader stopped early (| head): the output did not all arrive, and the
+        # command's verdict (a DENY, an incomplete report) was not reached. Exit as a
+        # process killed by SIGPIPE does, never as a success.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        sys.exit(128 + signal.SIGPIPE)

@@ -47,6 +47,10 @@ _ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)\Z")
 _PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+\Z")
 _SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+\Z")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com\Z")
+#: A service-linked role: its path, or (a session ARN carries no path) its name.
+_SERVICE_LINKED_ROLE = re.compile(
+    r"^arn:aws:iam::\d{12}:role/(aws-service-role/[\w+=,.@/-]+|AWSServiceRoleFor[\w+=,.@-]*)\Z"
+)
 _RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+\Z")
 _CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w/.:-]+\Z")
 
@@ -257,7 +261,10 @@ def _context(pairs: Sequence[str], problems: list[str]) -> dict[str, Any]:
         if not sep or not _CONTEXT_KEY.match(key):
             problems.append(f"--context: {pair!r} is not KEY=VALUE with a condition key (aws:...)")
             continue
-        if key in context:  # a key given twice: a multi-valued key
+        # condition keys are case-insensitive: a key given twice, in any case, is one
+        # multi-valued key, under the spelling it was first given
+        key = next((k for k in context if k.lower() == key.lower()), key)
+        if key in context:
             previous = context[key]
             context[key] = [*(previous if isinstance(previous, list) else [previous]), value]
         else:
@@ -351,6 +358,30 @@ def _could_name(pattern: str, services: frozenset[str]) -> bool:
     return any(fnmatch.fnmatchcase(service, fields[2].lower()) for service in services)
 
 
+def _without_not_resource_denies(levels: list[Level]) -> list[Level]:
+    """The levels without their Deny statements on NotResource."""
+    return [
+        (
+            level,
+            [
+                (
+                    name,
+                    {
+                        **document,
+                        "Statement": [
+                            st
+                            for st in document["Statement"]
+                            if not (st.get("Effect") == "Deny" and "NotResource" in st)
+                        ],
+                    },
+                )
+                for name, document in policies
+            ],
+        )
+        for level, policies in levels
+    ]
+
+
 def _resource_agnostic(levels: list[Level], action: str) -> list[Level]:
     """The levels with every statement's Resource and NotResource made ``*``: what could
     deny a request whose resource is not given. A statement whose Resource names only
@@ -382,7 +413,11 @@ def _resource_agnostic(levels: list[Level], action: str) -> list[Level]:
 def _decide(
     levels: list[Level], request: Request, kind: str, scoped: list[tuple[str, Denial]]
 ) -> Decision:
-    decision = evaluate(levels, request)
+    # A resource not given: a Deny on all but named resources (NotResource) is one that
+    # names resources, which "*" never matches, so it is a possible denial, not a sure one
+    decision = evaluate(
+        _without_not_resource_denies(levels) if request.resource == "*" else levels, request
+    )
     if request.resource == "*":  # a resource not given: what names resources may deny too
         known = {(d.policy, d.statement) for d in decision.denied_by}
         scoped += [
@@ -411,6 +446,10 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
         scp_home = None
         principal_in = "an AWS service"
         notes.append("SCPs bind no AWS service principal: none evaluated")
+    elif _SERVICE_LINKED_ROLE.match(request.principal_arn):
+        scp_home = None
+        principal_in = "a service-linked role"
+        notes.append("SCPs bind no service-linked role: none evaluated")
     elif principal_account is not None and principal_account.group(2) != found.id:
         other = principal_account.group(2)
         if other in by_id:
@@ -430,6 +469,12 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
                 f"the resource's account {resource_account} is outside the organisation: "
                 "no RCP binds it"
             )
+    if re.match(r"^arn:aws:iam::\d{12}:role/AWSReservedSSO_", request.principal_arn):
+        notes.append(
+            "an Identity Center role's ARN has the path /aws-reserved/sso.amazonaws.com/, which "
+            "a session ARN does not carry: give the role's ARN with it where a guardrail "
+            "names the path"
+        )
     if any(h is not None and h.role == AccountRole.MANAGEMENT for h in (scp_home, rcp_home)):
         notes.append("no SCP or RCP binds the management account")
     guardrails = _guardrails(config)

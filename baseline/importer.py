@@ -281,6 +281,11 @@ def read_organization(
     )
 
 
+#: The states of an account that is, or is about to be, in use: Organizations lists a
+#: new or invited account as PENDING_ACTIVATION for a while before ACTIVE.
+LIVE_STATES = ("ACTIVE", "PENDING_ACTIVATION")
+
+
 def _guess_roles(
     accounts: list[ImportedAccount], management: str, delegated: dict[str, list[str]]
 ) -> None:
@@ -290,7 +295,7 @@ def _guess_roles(
     for account in accounts:
         if account.id == management:
             account.role, account.why = "management", "the organisation's management account"
-    candidates = [a for a in accounts if a.status == "ACTIVE"]
+    candidates = [a for a in accounts if a.status in LIVE_STATES]
     for role in _CORE_ROLES:  # by delegation first, one account per role
         for account in candidates:
             services = sorted(
@@ -398,7 +403,7 @@ def policy_warning(org: ImportedOrganization) -> str | None:
 
 def inactive_warning(org: ImportedOrganization) -> str | None:
     """The one stderr line about accounts that are not ACTIVE, if there are any."""
-    count = sum(1 for a in org.accounts if a.status != "ACTIVE")
+    count = sum(1 for a in org.accounts if a.status not in LIVE_STATES)
     if not count:
         return None
     return (
@@ -483,7 +488,12 @@ def render_config(org: ImportedOrganization) -> str:
         lines.append(f"    email: {_quote(account.email)}")
         lines.append(f"    id: {_quote(account.id)}")
         status = _quote(account.status)
-        if account.status == "ACTIVE":
+        if account.status == "PENDING_ACTIVATION":
+            lines += [
+                "    # still being activated in AWS: placed and guessed as an active one",
+                f"    ou: {_quote(account.ou)}",
+            ]
+        elif account.status == "ACTIVE":
             lines.append(f"    ou: {_quote(account.ou)}")
         elif account.ou.split("/")[0] in guesses["suspended_ous"]:
             lines += [

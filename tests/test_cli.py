@@ -48,3 +48,24 @@ def test_report_names_an_assembly_of_another_config(
     assert code == 2 and len(err.splitlines()) == 1, err
     assert "synthesized from another config: its stacks are nwl-" in err
     assert "the config's prefix is 'abc'" in err
+
+
+def test_a_reader_that_stops_early_gets_no_success(synthesized: Synthesized) -> None:
+    """``report | head``: the report did not all arrive, and its verdict was not reached,
+    so the command exits as SIGPIPE would (141), not 0, which would pass a CI step. The
+    reader is gone before the first write, so the write fails whatever the timing."""
+    import os
+    import subprocess
+    import sys
+
+    reader, writer = os.pipe()
+    os.close(reader)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "baseline", "report", "--cdk-out", str(synthesized.outdir)],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+    )
+    os.close(writer)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert b"Traceback" not in err

@@ -407,3 +407,90 @@ def test_a_value_that_is_not_a_number_makes_no_traceback(
     )
     assert code in (0, 1)
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "arn:aws:iam::756789012345:role/aws-service-role/elasticloadbalancing.amazonaws.com/"
+        "AWSServiceRoleForElasticLoadBalancing",
+        "arn:aws:sts::756789012345:assumed-role/AWSServiceRoleForElasticLoadBalancing/s",
+    ],
+)
+def test_a_service_linked_role_is_bound_by_no_scp(
+    principal: str, example_config: LandingZoneConfig
+) -> None:
+    """SCPs do not restrict service-linked roles: outside the governed regions too."""
+    arguments = {"account": "orders-prod", "action": "ec2:CreateNetworkInterface"}
+    result = explain(example_config, **arguments, region="ap-southeast-2", principal=principal)
+    assert result.allowed and not any(d["type"] == "SCP" for d in result.denials())
+    assert "SCPs bind no service-linked role: none evaluated" in result.notes
+    a_role = explain(
+        example_config,
+        **arguments,
+        region="ap-southeast-2",
+        principal="arn:aws:iam::756789012345:role/AWSServiceRoleFor-lookalike/x",
+    )
+    assert not a_role.allowed  # a path that only looks like one is a role like any other
+
+
+def test_a_deny_on_all_but_named_resources_may_deny_without_a_resource(
+    config_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A NotResource Deny with no --resource given: "*" names no resource, so whether it
+    denies depends on the resource, as for a statement on named resources."""
+    config_data["guardrails"]["custom"] = [
+        {
+            "id": "CUSTOM-ONE-BUCKET",
+            "purpose": "Deleting objects only in the scratch bucket, for the test.",
+            "attach_to": ["Root"],
+            "statements": [
+                {
+                    "Sid": "DeleteOnlyScratch",
+                    "Effect": "Deny",
+                    "Action": "s3:DeleteObject",
+                    "NotResource": "arn:aws:s3:::scratch-bucket/*",
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    from baseline.config import load_config
+
+    config = load_config(path)
+    unnamed = explain(config, account="orders-prod", action="s3:DeleteObject")
+    scoped = [d for d in unnamed.denials() if d["statement"] == "DeleteOnlyScratch"]
+    assert [d["resource_scoped"] for d in scoped] == [True]
+    named = explain(
+        config,
+        account="orders-prod",
+        action="s3:DeleteObject",
+        resource="arn:aws:s3:::scratch-bucket/x",
+    )
+    assert named.allowed
+    other = explain(
+        config, account="orders-prod", action="s3:DeleteObject", resource="arn:aws:s3:::b/x"
+    )
+    assert [(d["statement"], d["resource_scoped"]) for d in other.denials()] == [
+        ("DeleteOnlyScratch", False)
+    ]
+
+
+def test_a_context_key_given_twice_in_two_cases_is_one_key(
+    example_config: LandingZoneConfig,
+) -> None:
+    """Condition keys are case-insensitive: both values count, neither is lost."""
+    arguments = {
+        "account": "orders-prod",
+        "action": "ec2:CreateTags",
+        "resource": "arn:aws:ec2:eu-west-1:756789012345:instance/i-0123456789abcdef0",
+    }
+    tagged = "aws:ResourceTag/lz:incident-case=c1"
+    one = explain(example_config, **arguments, context=[tagged, "aws:TagKeys=lz:incident-case"])
+    both = explain(
+        example_config,
+        **arguments,
+        context=[tagged, "aws:TagKeys=lz:incident-case", "aws:tagkeys=owner"],
+    )
+    assert not one.allowed and not both.allowed

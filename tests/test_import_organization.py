@@ -534,3 +534,28 @@ def test_renamed_ous_stay_unique_and_their_accounts_follow() -> None:
     taken = set()
     assert unit_name("Prod", taken, "Workloads") == "Prod"
     assert unit_name("Workloads-Prod", taken) == "Workloads-Prod-2"
+
+
+def test_an_account_being_activated_is_placed_as_an_active_one() -> None:
+    """PENDING_ACTIVATION is a new account on its way to ACTIVE: it keeps its OU, with a
+    comment, and is no closed account to move to a suspended OU."""
+    from baseline.importer import ImportedAccount, inactive_warning
+
+    org = ImportedOrganization(
+        id="o-abcdefghij",
+        root_id="r-abcd",
+        management_account_id="111111111111",
+        units=[],
+        accounts=[
+            ImportedAccount("111111111111", "Main", "ops@example.com", "Root", "ACTIVE"),
+            ImportedAccount(
+                "222222222222", "new-team", "new@example.com", "Root", "PENDING_ACTIVATION"
+            ),
+        ],
+    )
+    org.accounts[0].role = "management"
+    text = render_config(org)
+    (new,) = [a for a in yaml.safe_load(text)["accounts"] if a.get("id") == "222222222222"]
+    assert new["ou"] == "Root"
+    assert "still being activated in AWS" in text and "closed or suspended" not in text
+    assert inactive_warning(org) is None
