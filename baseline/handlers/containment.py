@@ -212,6 +212,12 @@ class Containment(_Steps):
                 "read the instance", False, f"{type(error).__name__}: {error}", started
             )
             return
+        state = instance.get("State", {}).get("Name", "")
+        if state in ("shutting-down", "terminated"):
+            # EC2 still describes it for about an hour: nothing is left to isolate, and
+            # credentials taken from it are the role's to revoke
+            yield self._record("read the instance", False, f"it is {state}", started)
+            return
         volumes = [
             m["Ebs"]["VolumeId"] for m in instance.get("BlockDeviceMappings", []) if "Ebs" in m
         ]

@@ -1196,3 +1196,29 @@ def test_an_empty_page_of_parents_is_read_on() -> None:
     )
     assert path_of(clients("organizations"), ACCOUNT) == ""
     clients.done()
+
+
+def test_credentials_taken_from_a_terminated_instance_revoke_the_roles_sessions() -> None:
+    """EC2 still describes a terminated instance for a while: nothing is left to isolate,
+    so the role's older sessions are revoked, as for an instance EC2 no longer knows."""
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    gone = {"InstanceId": INSTANCE, "State": {"Code": 48, "Name": "terminated"}}
+    for _ in range(2):  # found, then read
+        clients.stub("ec2").add_response(
+            "describe_instances",
+            {"Reservations": [{"Instances": [gone]}]},
+            {"InstanceIds": [INSTANCE]},
+        )
+    first_revocation(clients)
+    kept(clients, "case.json")
+    notified(clients, f"Containment incomplete: {TAKEN}")
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), SETTINGS, clients, clients.members)
+    clients.done()  # no tag, snapshot or group on what is gone
+    assert record["outcome"].startswith(
+        f"older sessions of role orders-app revoked (instance {INSTANCE}, where they were"
+        " taken, could not be read)"
+    )
+    (read,) = [s for s in record["steps"] if s["name"] == "read the instance"]
+    assert (read["passed"], read["detail"]) == (False, "it is terminated")
