@@ -587,6 +587,41 @@ def _statement_shape_problems(where: str, statement: dict[str, Any], policy_type
         listed = isinstance(value, list) and value and all(isinstance(v, str) and v for v in value)
         if not (isinstance(value, str) and value) and not listed:
             problems.append(f"{where}.{key}: give a string or a list of strings, got {value!r}")
+        elif key in ("Action", "NotAction"):
+            problems += [
+                f"{where}.{key}: {action!r} is not '*' or service:action (e.g. s3:GetObject)"
+                for action in ([value] if isinstance(value, str) else value)
+                if action != "*" and not _ACTION_PATTERN.match(action)
+            ]
+    if "Resource" in statement and "NotResource" in statement:
+        problems.append(f"{where}: give Resource or NotResource, not both")
+    return problems
+
+
+_ACTION_PATTERN = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+\Z")
+
+
+def _condition_value_problems(where: str, condition: dict[str, Any]) -> list[str]:
+    """A condition's values as IAM takes them: each block a non-empty mapping, each value
+    a string, number or boolean or a non-empty list of them; Null and Bool true or false.
+    Organizations refuses anything else only when the policy is created, at deploy."""
+    problems = []
+    scalar = (str, int, float, bool)
+    for operator, block in condition.items():
+        if not block:
+            problems.append(f"{where}.{operator}: an empty block (name a key and its values)")
+        named = str(operator).rpartition(":")[2].removesuffix("IfExists")
+        for key, value in block.items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, scalar) for v in values):
+                problems.append(
+                    f"{where}.{operator}.{key}: give a string, number or boolean, or a "
+                    f"list of them, got {value!r}"
+                )
+            elif named in ("Null", "Bool") and not all(
+                str(v).lower() in ("true", "false") for v in values
+            ):
+                problems.append(f"{where}.{operator}.{key}: {named} takes true or false")
     return problems
 
 
@@ -630,6 +665,7 @@ class CustomGuardrail(_Strict):
                     f"statements[{i}].Condition: a mapping of operators to mappings of keys"
                 )
                 condition = {}
+            problems += _condition_value_problems(f"statements[{i}].Condition", condition)
             for operator in condition:
                 qualifier, _, named = str(operator).rpartition(":")
                 if (

@@ -395,6 +395,37 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         "guardrails.custom[0].statements[0].Effects: not an element of an SCP statement "
         "(allowed: Action, Condition, Effect, NotAction, NotResource, Resource, Sid)",
     ),
+    "custom action without its service": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Action": ["s3:PutObject", "Delete"]})]),
+        "guardrails.custom[0].statements[0].Action: 'Delete' is not '*' or service:action",
+    ),
+    "custom statement with Resource and NotResource": (
+        lambda d: d["guardrails"].update(custom=[_custom({"NotResource": "arn:aws:s3:::b"})]),
+        "guardrails.custom[0].statements[0]: give Resource or NotResource, not both",
+    ),
+    "custom condition that is an empty block": (
+        lambda d: d["guardrails"].update(custom=[_custom({"Condition": {"StringEquals": {}}})]),
+        "guardrails.custom[0].statements[0].Condition.StringEquals: an empty block",
+    ),
+    "custom condition value that is a mapping": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"StringEquals": {"aws:x": {"nested": "map"}}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.StringEquals.aws:x: give a string, "
+        "number or boolean, or a list of them, got {'nested': 'map'}",
+    ),
+    "custom condition value that is null": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"StringEquals": {"aws:x": None}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.StringEquals.aws:x: give a string",
+    ),
+    "custom Null condition that is neither true nor false": (
+        lambda d: d["guardrails"].update(
+            custom=[_custom({"Condition": {"Null": {"aws:x": "maybe"}}})]
+        ),
+        "guardrails.custom[0].statements[0].Condition.Null.aws:x: Null takes true or false",
+    ),
     "custom action that is a number": (
         lambda d: d["guardrails"].update(custom=[_custom({"Action": 5})]),
         "guardrails.custom[0].statements[0].Action: give a string or a list of strings, got 5",
