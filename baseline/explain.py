@@ -16,6 +16,7 @@ No CDK here.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import fnmatch
 import json
@@ -47,6 +48,8 @@ _ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)\Z")
 _PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+\Z")
 _SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+\Z")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com\Z")
+#: The principal's kind, for aws:PrincipalType (a session is judged as its role).
+_PRINCIPAL_TYPE = re.compile(r"^arn:aws:iam::\d{12}:(role|user|root)\b")
 #: A service-linked role: its path, or (a session ARN carries no path) its name.
 _SERVICE_LINKED_ROLE = re.compile(
     r"^arn:aws:iam::\d{12}:role/(aws-service-role/[\w+=,.@/-]+|AWSServiceRoleFor[\w+=,.@-]*)\Z"
@@ -314,10 +317,21 @@ def explain(
     session = _SESSION.match(principal_arn)
     if session:  # aws:PrincipalArn of a role session is the role's ARN
         principal_arn = f"arn:aws:iam::{session.group(1)}:role/{session.group(2)}"
+    now = datetime.datetime.now(datetime.UTC)
+    # the keys AWS puts in every request context: a request the principal makes itself
+    # (not an AWS service on its behalf), now, over TLS
     defaults: dict[str, Any] = {
         "aws:PrincipalIsAWSService": "true" if _SERVICE_PRINCIPAL.match(principal_arn) else "false",
         "aws:SecureTransport": "true",
+        "aws:ViaAWSService": "false",
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
     }
+    kind = _PRINCIPAL_TYPE.match(principal_arn)
+    if kind:
+        defaults["aws:PrincipalType"] = {"role": "AssumedRole", "user": "User", "root": "Account"}[
+            kind.group(1)
+        ]
     principal_account = _PRINCIPAL.match(principal_arn)
     org_ids = {a.id for a in config.accounts if a.id}
     if principal_account and principal_account.group(2) in org_ids and config.organization.id:

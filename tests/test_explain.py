@@ -494,3 +494,55 @@ def test_a_context_key_given_twice_in_two_cases_is_one_key(
         context=[tagged, "aws:TagKeys=lz:incident-case", "aws:tagkeys=owner"],
     )
     assert not one.allowed and not both.allowed
+
+
+def test_the_keys_aws_puts_in_every_request_are_given(
+    config_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A direct call (aws:ViaAWSService false), now (aws:CurrentTime, aws:EpochTime) and
+    the principal's type: a custom Deny on them applies as in AWS, not silently never."""
+    config_data["guardrails"]["custom"] = [
+        {
+            "id": "CUSTOM-KEYS",
+            "purpose": "Denies that key on what every request carries, for the test.",
+            "attach_to": ["Workloads"],
+            "statements": [
+                {
+                    "Sid": "DecryptOnlyThroughServices",
+                    "Effect": "Deny",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"aws:ViaAWSService": "false"}},
+                },
+                {
+                    "Sid": "NoTerminationsAfter2020",
+                    "Effect": "Deny",
+                    "Action": "ec2:TerminateInstances",
+                    "Resource": "*",
+                    "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+                },
+                {
+                    "Sid": "NoUsersDeleteBuckets",
+                    "Effect": "Deny",
+                    "Action": "s3:DeleteBucket",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalType": "User"}},
+                },
+            ],
+        }
+    ]
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    from baseline.config import load_config
+
+    config = load_config(path)
+    account = {"account": "orders-prod"}
+    assert not explain(config, **account, action="kms:Decrypt").allowed
+    assert explain(
+        config, **account, action="kms:Decrypt", context=["aws:ViaAWSService=true"]
+    ).allowed
+    assert not explain(config, **account, action="ec2:TerminateInstances").allowed
+    bucket = {"action": "s3:DeleteBucket", "resource": "arn:aws:s3:::orders-data"}
+    assert explain(config, **account, **bucket).allowed  # a role's session
+    user = "arn:aws:iam::756789012345:user/legacy"
+    assert not explain(config, **account, **bucket, principal=user).allowed
