@@ -54,8 +54,11 @@ _PRINCIPAL_TYPE = re.compile(r"^arn:aws:iam::\d{12}:(role|user|root)\b")
 _SERVICE_LINKED_ROLE = re.compile(
     r"^arn:aws:iam::\d{12}:role/(aws-service-role/[\w+=,.@/-]+|AWSServiceRoleFor[\w+=,.@-]*)\Z"
 )
-_RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+\Z")
-_CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w/.:-]+\Z")
+#: An ARN; its account is 12 digits, none, or ``aws`` (AWS's own: managed policies).
+_RESOURCE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|aws)?:.+\Z")
+#: A condition key; after a '/', a tag key's characters (spaces, + @ among them; not
+#: '=', which ends the key in KEY=VALUE).
+_CONTEXT_KEY = re.compile(r"^[A-Za-z0-9-]+:[\w.:-]+(/[\w .:/+@-]+)?\Z")
 
 
 @dataclass(frozen=True)
@@ -338,7 +341,7 @@ def explain(
         defaults["aws:PrincipalOrgID"] = config.organization.id
     resource_match = _RESOURCE.match(resource)
     resource_account = resource_match.group(1) if resource_match else found.id
-    if resource_account:
+    if resource_account and resource_account != "aws":  # AWS's own resources carry none
         defaults["aws:ResourceAccount"] = resource_account
         if resource_account in org_ids and config.organization.id:
             defaults["aws:ResourceOrgID"] = config.organization.id
@@ -478,7 +481,9 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
     rcp_home: Account | None = found
     if resource_account is not None and resource_account != found.id:
         rcp_home = by_id.get(resource_account)
-        if rcp_home is None:
+        if resource_account == "aws":
+            notes.append("the resource is AWS's own (account 'aws'): no RCP binds it")
+        elif rcp_home is None:
             notes.append(
                 f"the resource's account {resource_account} is outside the organisation: "
                 "no RCP binds it"

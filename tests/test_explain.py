@@ -546,3 +546,22 @@ def test_the_keys_aws_puts_in_every_request_are_given(
     assert explain(config, **account, **bucket).allowed  # a role's session
     user = "arn:aws:iam::756789012345:user/legacy"
     assert not explain(config, **account, **bucket, principal=user).allowed
+
+
+def test_aws_owned_resources_and_tag_keys_with_spaces_are_taken(
+    example_config: LandingZoneConfig,
+) -> None:
+    """An AWS-managed policy's ARN names the account ``aws``; a tag key may hold spaces,
+    ``+`` and ``@``: both are valid input, not refused as malformed."""
+    policy = explain(
+        example_config,
+        account="orders-prod",
+        action="iam:GetPolicy",
+        resource="arn:aws:iam::aws:policy/ReadOnlyAccess",
+        context=["aws:ResourceTag/cost center+team@x=finance"],
+    )
+    assert policy.allowed
+    assert "the resource is AWS's own (account 'aws'): no RCP binds it" in policy.notes
+    with pytest.raises(CommandError) as caught:
+        explain(example_config, account="orders-prod", action="iam:GetPolicy", context=["aws:=x"])
+    assert caught.value.problems[0].startswith("--context: 'aws:=x' is not KEY=VALUE")
