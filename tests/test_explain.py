@@ -207,10 +207,20 @@ def test_a_config_validate_refuses_is_refused_alike(
     assert "guardrails.disabled[0]: " in err and "Traceback" not in err, err
 
 
+def _with_custom(config_data: dict[str, Any], tmp_path: Path, guardrail: dict[str, Any]) -> Path:
+    """The example config with one custom guardrail, as a file."""
+    config_data["guardrails"]["custom"] = [guardrail]
+    path = tmp_path / "landing-zone.yaml"
+    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+    return path
+
+
 def test_a_custom_guardrail_on_addresses_is_explained(
     config_data: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config_data["guardrails"]["custom"] = [
+    path = _with_custom(
+        config_data,
+        tmp_path,
         {
             "id": "CUSTOM-OFFICE-ONLY",
             "purpose": "Deleting buckets only from the office network, for the test.",
@@ -223,10 +233,8 @@ def test_a_custom_guardrail_on_addresses_is_explained(
                     "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}},
                 }
             ],
-        }
-    ]
-    path = tmp_path / "landing-zone.yaml"
-    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+        },
+    )
     request = ["explain", "-c", str(path), "--account", "orders-prod", "--action"]
     request += ["s3:DeleteBucket", "--resource", "arn:aws:s3:::orders-data", "--context"]
     assert main([*request, "aws:SourceIp=192.0.2.7"]) == 1
@@ -439,7 +447,9 @@ def test_a_deny_on_all_but_named_resources_may_deny_without_a_resource(
 ) -> None:
     """A NotResource Deny with no --resource given: "*" names no resource, so whether it
     denies depends on the resource, as for a statement on named resources."""
-    config_data["guardrails"]["custom"] = [
+    path = _with_custom(
+        config_data,
+        tmp_path,
         {
             "id": "CUSTOM-ONE-BUCKET",
             "purpose": "Deleting objects only in the scratch bucket, for the test.",
@@ -452,10 +462,8 @@ def test_a_deny_on_all_but_named_resources_may_deny_without_a_resource(
                     "NotResource": "arn:aws:s3:::scratch-bucket/*",
                 }
             ],
-        }
-    ]
-    path = tmp_path / "landing-zone.yaml"
-    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+        },
+    )
     from baseline.config import load_config
 
     config = load_config(path)
@@ -501,7 +509,9 @@ def test_the_keys_aws_puts_in_every_request_are_given(
 ) -> None:
     """A direct call (aws:ViaAWSService false), now (aws:CurrentTime, aws:EpochTime) and
     the principal's type: a custom Deny on them applies as in AWS, not silently never."""
-    config_data["guardrails"]["custom"] = [
+    path = _with_custom(
+        config_data,
+        tmp_path,
         {
             "id": "CUSTOM-KEYS",
             "purpose": "Denies that key on what every request carries, for the test.",
@@ -529,10 +539,8 @@ def test_the_keys_aws_puts_in_every_request_are_given(
                     "Condition": {"StringEquals": {"aws:PrincipalType": "User"}},
                 },
             ],
-        }
-    ]
-    path = tmp_path / "landing-zone.yaml"
-    path.write_text(yaml.safe_dump(config_data), encoding="utf-8")
+        },
+    )
     from baseline.config import load_config
 
     config = load_config(path)

@@ -410,25 +410,34 @@ def test_an_account_outside_any_organisation_says_so() -> None:
     assert caught.value.problems == ["this account is in no organisation: nothing to import"]
 
 
-def test_odd_names_and_addresses_still_make_a_config_that_loads() -> None:
-    """E-mail addresses with YAML's special characters, names that slug alike, and an
-    organisation whose core accounts nothing identifies: the file loads, every name is
-    unique, and the missing core accounts are placeholders that validate will list."""
+def _rooted(*accounts: tuple[str, str, str, str]) -> ImportedOrganization:
+    """An organisation of accounts (id, name, email, state) in the root, the first the
+    management account."""
     from baseline.importer import ImportedAccount
 
     org = ImportedOrganization(
         id="o-abcdefghij",
         root_id="r-abcd",
-        management_account_id="111111111111",
+        management_account_id=accounts[0][0],
         units=[],
         accounts=[
-            ImportedAccount("111111111111", "Main", "*ops@example.com", "Root", "ACTIVE"),
-            ImportedAccount("222222222222", "prod", "&a@example.com", "Root", "ACTIVE"),
-            ImportedAccount("333333333333", "Prod", "!b@example.com", "Root", "ACTIVE"),
-            ImportedAccount("444444444444", "Prod 2", "{c}@example.com", "Root", "SUSPENDED"),
+            ImportedAccount(i, name, email, "Root", state) for i, name, email, state in accounts
         ],
     )
     org.accounts[0].role = "management"
+    return org
+
+
+def test_odd_names_and_addresses_still_make_a_config_that_loads() -> None:
+    """E-mail addresses with YAML's special characters, names that slug alike, and an
+    organisation whose core accounts nothing identifies: the file loads, every name is
+    unique, and the missing core accounts are placeholders that validate will list."""
+    org = _rooted(
+        ("111111111111", "Main", "*ops@example.com", "ACTIVE"),
+        ("222222222222", "prod", "&a@example.com", "ACTIVE"),
+        ("333333333333", "Prod", "!b@example.com", "ACTIVE"),
+        ("444444444444", "Prod 2", "{c}@example.com", "SUSPENDED"),
+    )
     text = render_config(org)
     data = yaml.safe_load(text)
     names = [a["name"] for a in data["accounts"] if a["name"] != PLACEHOLDER]
@@ -539,21 +548,12 @@ def test_renamed_ous_stay_unique_and_their_accounts_follow() -> None:
 def test_an_account_being_activated_is_placed_as_an_active_one() -> None:
     """PENDING_ACTIVATION is a new account on its way to ACTIVE: it keeps its OU, with a
     comment, and is no closed account to move to a suspended OU."""
-    from baseline.importer import ImportedAccount, inactive_warning
+    from baseline.importer import inactive_warning
 
-    org = ImportedOrganization(
-        id="o-abcdefghij",
-        root_id="r-abcd",
-        management_account_id="111111111111",
-        units=[],
-        accounts=[
-            ImportedAccount("111111111111", "Main", "ops@example.com", "Root", "ACTIVE"),
-            ImportedAccount(
-                "222222222222", "new-team", "new@example.com", "Root", "PENDING_ACTIVATION"
-            ),
-        ],
+    org = _rooted(
+        ("111111111111", "Main", "ops@example.com", "ACTIVE"),
+        ("222222222222", "new-team", "new@example.com", "PENDING_ACTIVATION"),
     )
-    org.accounts[0].role = "management"
     text = render_config(org)
     (new,) = [a for a in yaml.safe_load(text)["accounts"] if a.get("id") == "222222222222"]
     assert new["ou"] == "Root"

@@ -645,30 +645,6 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     assert skipped[0]["detail"].startswith("it has the deny-all profile already")
 
 
-def test_a_second_delivery_at_the_same_time_leaves_the_instance_to_the_first() -> None:
-    """EventBridge delivers the finding twice: the run that loses the race to tag the
-    instance finds its own case on it, and stops, rather than opening the group again."""
-    clients = Clients()
-    ou_path(clients, *NONPROD)
-    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    described(clients, groups=["sg-0aaaaaaaaaaaaaaa1"], tags=[])
-    clients.stub("ec2").add_client_error(
-        "create_tags",
-        "UnauthorizedOperation",
-        expected_params={
-            "Resources": [INSTANCE],
-            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
-        },
-    )
-    described(clients, groups=[GROUP], tags=[{"Key": "lz:incident-case", "Value": CASE}])
-    kept(clients, "case.json")
-    notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
-    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
-    clients.done()  # no snapshot, group, rule or profile call of its own
-    assert record["outcome"] == f"instance {INSTANCE} left to the run of case {CASE}"
-    assert [s["name"] for s in record["steps"]][-1] == "leave the rest to that run"
-
-
 def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
     clients = Clients()
     first_delivery(clients, fail=VOLUMES[1])
@@ -755,11 +731,17 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
     assert all(s.passed for s in steps), [s.line() for s in steps]
 
 
-def test_a_second_finding_at_the_same_time_leaves_the_instance_to_the_first_run() -> None:
-    """Two findings on one instance start two runs at once. The guardrail refuses the
-    second case's tag: that run finds the first case on the instance and stops, so no
-    second set of snapshots and no second group is opened while the first closes its own."""
-    first = "gd-0000aaaa0000aaaa0000aaaa0000aaaa"
+@pytest.mark.parametrize(
+    "first",
+    [
+        "gd-0000aaaa0000aaaa0000aaaa0000aaaa",  # a second finding on the instance
+        CASE,  # the same finding delivered twice (EventBridge delivers at least once)
+    ],
+)
+def test_a_second_run_at_the_same_time_leaves_the_instance_to_the_first(first: str) -> None:
+    """Two runs at once on one instance. The guardrail refuses the second run's tag: that
+    run finds the first run's case on the instance and stops, so no second set of
+    snapshots, and no group opened again while the first closes it."""
     clients = Clients()
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
