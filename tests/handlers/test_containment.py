@@ -1113,53 +1113,44 @@ def test_a_game_days_sample_finding_is_not_contained() -> None:
     assert set(clients.stubs) == {"organizations"}
 
 
-def test_credentials_of_a_user_are_not_contained_and_the_subject_says_so() -> None:
-    """Nothing acts on an IAM user's keys: a person does (the playbook), and the mail's
-    subject does not say they were contained."""
+@pytest.mark.parametrize(
+    ("user", "kind", "outcome"),
+    [
+        # nothing acts on an IAM user's keys: a person does (the playbook)
+        ("legacy-deployer", "IAMUser", "nothing: the finding names no instance"),
+        # IAM refuses any change to Identity Center's roles: no call is made
+        (
+            "AWSReservedSSO_PowerUser_0123456789abcdef",
+            "AssumedRole",
+            "nothing: IAM refuses changes to role AWSReservedSSO_PowerUser_0123456789abcdef",
+        ),
+    ],
+)
+def test_credentials_nothing_can_contain_are_mailed_as_not_contained(
+    user: str, kind: str, outcome: str
+) -> None:
+    """The mail's subject does not say they were contained, and what to do is named."""
     clients = Clients()
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
     kept(clients, "case.json")
     caller = "UnauthorizedAccess:IAMUser/MaliciousIPCaller"
     notified(clients, f"Not contained, a person acts: {caller}")
-    resource = {
-        "resourceType": "AccessKey",
-        "accessKeyDetails": {
-            "accessKeyId": "AKIAEXAMPLE000000001",
-            "principalId": "AIDAEXAMPLE000000001",
-            "userName": "legacy-deployer",
-            "userType": "IAMUser",
-        },
-    }
-    record = handle(event(resource, finding_type=caller), SETTINGS, clients, clients.members)
-    clients.done()
-    assert record["outcome"].startswith("nothing:")
-
-
-def test_an_identity_center_session_is_left_to_identity_center() -> None:
-    """IAM refuses any change to an AWSReservedSSO_ role: no call is made, the step is
-    skipped with what to do, and the subject says nothing was contained."""
-    clients = Clients()
-    ou_path(clients, *NONPROD)
-    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    kept(clients, "case.json")
-    caller = "UnauthorizedAccess:IAMUser/MaliciousIPCaller"
-    notified(clients, f"Not contained, a person acts: {caller}")
-    role = "AWSReservedSSO_PowerUser_0123456789abcdef"
     resource = {
         "resourceType": "AccessKey",
         "accessKeyDetails": {
             "accessKeyId": "ASIAEXAMPLE000000002",
             "principalId": "AROAEXAMPLE000000002:alice@example.com",
-            "userName": role,
-            "userType": "AssumedRole",
+            "userName": user,
+            "userType": kind,
         },
     }
     record = handle(event(resource, finding_type=caller), SETTINGS, clients, clients.members)
     clients.done()  # no IAM call
-    (revoke,) = [s for s in record["steps"] if s["name"].startswith("revoke")]
-    assert revoke["passed"] is None and "Identity Center" in revoke["detail"]
-    assert record["outcome"].startswith(f"nothing: IAM refuses changes to role {role}")
+    assert record["outcome"].startswith(outcome)
+    revoked = [s for s in record["steps"] if s["name"].startswith("revoke")]
+    assert all(s["passed"] is None and "Identity Center" in s["detail"] for s in revoked)
+    assert len(revoked) == (kind == "AssumedRole")
 
 
 def test_an_empty_page_of_parents_is_read_on() -> None:
