@@ -431,10 +431,10 @@ def _decide(
     levels: list[Level], request: Request, kind: str, scoped: list[tuple[str, Denial]]
 ) -> Decision:
     # A resource not given: a Deny on all but named resources (NotResource) is one that
-    # names resources, which "*" never matches, so it is a possible denial, not a sure one
-    decision = evaluate(
-        _without_not_resource_denies(levels) if request.resource == "*" else levels, request
-    )
+    # names resources, which "*" never matches, so it is a possible denial, not a sure
+    # one; for an action that acts on no resource, "*" is its request, and it is sure
+    named = request.resource == "*" and bool(_resource_services(request.action))
+    decision = evaluate(_without_not_resource_denies(levels) if named else levels, request)
     if request.resource == "*":  # a resource not given: what names resources may deny too
         known = {(d.policy, d.statement) for d in decision.denied_by}
         scoped += [

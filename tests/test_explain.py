@@ -460,7 +460,13 @@ def test_a_deny_on_all_but_named_resources_may_deny_without_a_resource(
                     "Effect": "Deny",
                     "Action": "s3:DeleteObject",
                     "NotResource": "arn:aws:s3:::scratch-bucket/*",
-                }
+                },
+                {
+                    "Sid": "NoListing",
+                    "Effect": "Deny",
+                    "Action": "s3:ListAllMyBuckets",
+                    "NotResource": "arn:aws:s3:::scratch-bucket",
+                },
             ],
         },
     )
@@ -482,6 +488,11 @@ def test_a_deny_on_all_but_named_resources_may_deny_without_a_resource(
     )
     assert [(d["statement"], d["resource_scoped"]) for d in other.denials()] == [
         ("DeleteOnlyScratch", False)
+    ]
+    # an action that acts on no resource: "*" is its request, and the Deny is sure
+    listing = explain(config, account="orders-prod", action="s3:ListAllMyBuckets")
+    assert [(d["statement"], d["resource_scoped"]) for d in listing.denials()] == [
+        ("NoListing", False)
     ]
 
 

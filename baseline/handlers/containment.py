@@ -196,6 +196,8 @@ class Containment(_Steps):
     left_to_another_run: bool = False
     #: EC2 knows no such instance in the account and region (a mistyped id, another region)
     instance_unknown: bool = False
+    #: the instance read again after its tag was refused: the rest works from it
+    reread: dict[str, Any] = field(default_factory=dict)
 
     def run(self) -> Iterator[Step]:
         """Each step as it completes; only a failure to read the instance stops the run."""
@@ -240,6 +242,7 @@ class Containment(_Steps):
                 "leave the rest to that run", None, f"case {self.case}", time.monotonic()
             )
             return
+        instance = self.reread or instance
         # first out of its Auto Scaling group: isolation fails its health checks, and the
         # group would terminate it (its service-linked role is beyond the guardrails)
         yield self._attempt("leave its Auto Scaling group", self._detach)
@@ -289,8 +292,9 @@ class Containment(_Steps):
             yield self._record(
                 "deny the credentials its role issued to it",
                 None,
-                "it has the deny-all profile already: the run that gave it denied its own "
-                "role's credentials (that run's instance.json names the role)",
+                "it has the deny-all profile already, from an earlier run: whether that run "
+                "denied its own role's credentials its mail says (its instance.json names "
+                "the role); if it did not, deny them on that role by hand",
                 time.monotonic(),
             )
             return
@@ -318,20 +322,26 @@ class Containment(_Steps):
             # Two findings on one instance start two runs at once; the guardrail refuses
             # the second case's tag. The first run contains it: a second would snapshot
             # it again and open a second group while the first closes its own.
-            # The same finding delivered twice (EventBridge delivers at least once) makes
-            # two runs of one case: the one that tagged first contains it.
-            now = self._case_now(ec2)
+            instance = self._read(ec2)
+            now = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
             if now is None:
                 raise
-            self.case, self.left_to_another_run = now, True
-            return f"a run at the same time tagged it first: {CASE_TAG}={now}"
+            if now != self.case:
+                self.case, self.left_to_another_run = now, True
+                return f"a run at the same time tagged it first: {CASE_TAG}={now}"
+            # Its own case: this call's retry after a lost answer, or the same finding
+            # delivered twice. Nothing tells the two apart, so it goes on, as every step
+            # finds what is done already, from the instance as it is now (not as first
+            # read: a group it is isolated in already is not opened again).
+            self.reread = instance
+            return f"already {CASE_TAG}={now} (this case's own tag)"
         return f"{CASE_TAG}={self.case}"
 
-    def _case_now(self, ec2: Any) -> str | None:
+    def _read(self, ec2: Any) -> dict[str, Any]:
         (instance,) = ec2.describe_instances(InstanceIds=[self.target.instance_id])["Reservations"][
             0
         ]["Instances"]
-        return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == CASE_TAG), None)
+        return dict(instance)
 
     def _console(self, ec2: Any, store: Store) -> str:
         try:
@@ -884,7 +894,8 @@ def _act(
     if revocation.protected:
         return f"nothing: IAM refuses changes to role {role}; revoke its sessions by hand"
     what = f"older sessions of role {role} revoked"
-    if source and not found:
+    searched = any(s.name == f"find {source} in the governed regions" and s.passed for s in steps)
+    if source and not found and searched:
         what += f" (instance {source}, where they were taken, runs in no governed region)"
     elif source:
         what += f" (instance {source}, where they were taken, could not be read)"
@@ -919,17 +930,20 @@ def _find_instance(
     """The region of the governed ones (the finding's first) where EC2 knows the instance,
     and the responder's clients there, into ``found``."""
     order = [region, *sorted(set(regions) - {region})]
+    unread: list[str] = []  # a region that did not answer (not enabled, say) is no answer
     for name in order:
-        clients = here if name == region else member_clients(name)
-        ec2 = clients("ec2")
         try:
-            ec2.describe_instances(InstanceIds=[instance_id])
-        except ec2.exceptions.ClientError as error:
-            if str(error.response["Error"]["Code"]).startswith("InvalidInstanceID."):
-                continue
-            raise
+            clients = here if name == region else member_clients(name)
+            clients("ec2").describe_instances(InstanceIds=[instance_id])
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            if not str(code).startswith("InvalidInstanceID."):
+                unread.append(f"{name} ({type(error).__name__}: {error})")
+            continue
         found.append((name, clients))
         return f"in {name}"
+    if unread:
+        raise RuntimeError(f"not found; not read in {', '.join(unread)}")
     return f"in none of {', '.join(order)}: terminated, or in a region not governed"
 
 

@@ -608,13 +608,25 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     clients = Clients()
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    # as EC2 describes it after the first run: in the group, with the deny-all profile
+    contained_already(clients)
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()  # no second tag, snapshot, group, rule change, detach or profile swap
+    _found_done(record)
+
+
+def contained_already(clients: Clients) -> None:
+    """The instance as EC2 describes it after a first run (in the group, with the deny-all
+    profile), and what a run then finds done: only evidence and the report are written."""
     described(
         clients,
         groups=[GROUP],
         tags=[{"Key": "lz:incident-case", "Value": CASE}],
         profile=QUARANTINE,
     )
+    after_the_read(clients)
+
+
+def after_the_read(clients: Clients) -> None:
     asg(clients, "Detached")
     kept(clients, "instance.json")
     clients.stub("ec2").add_response(
@@ -627,13 +639,13 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     # nothing in IAM: the deny-all profile's role is the kit's, not the instance's
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
-    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
-    clients.done()  # no second tag, snapshot, group, rule change, detach or profile swap
+
+
+def _found_done(record: dict[str, Any]) -> None:
     details = {s["name"]: s["detail"] for s in record["steps"]}
     assert all(s["passed"] is not False for s in record["steps"])
-    assert (
-        details["tag it with the case (no stop, no termination)"]
-        == f"already lz:incident-case={CASE}"
+    assert details["tag it with the case (no stop, no termination)"].startswith(
+        f"already lz:incident-case={CASE}"
     )
     assert "already taken for this case" in details[f"snapshot {VOLUMES[0]}"]
     assert details[f"isolate {INTERFACE}"] == f"already only in {GROUP}"
@@ -643,6 +655,29 @@ def test_the_second_delivery_of_a_finding_makes_one_case() -> None:
     skipped = [s for s in record["steps"] if s["name"].startswith("deny the credentials")]
     assert [s["passed"] for s in skipped] == [None]
     assert skipped[0]["detail"].startswith("it has the deny-all profile already")
+
+
+def test_a_refused_tag_of_its_own_case_goes_on_from_the_instance_as_it_is() -> None:
+    """The tag refused, and the instance carries this very case: this call's retry after a
+    lost answer, or the same finding delivered twice. Nothing tells them apart, so the run
+    goes on (stopping would leave an instance nobody contains), from the instance read
+    again: isolated already, its group is not opened again."""
+    clients = Clients()
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    described(clients, groups=[APP_GROUP], tags=[])  # read before the tag
+    clients.stub("ec2").add_client_error(
+        "create_tags",
+        "UnauthorizedOperation",
+        expected_params={
+            "Resources": [INSTANCE],
+            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
+        },
+    )
+    contained_already(clients)  # read again: as the other run (or this one) left it
+    record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
+    clients.done()
+    _found_done(record)
 
 
 def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
@@ -731,17 +766,11 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
     assert all(s.passed for s in steps), [s.line() for s in steps]
 
 
-@pytest.mark.parametrize(
-    "first",
-    [
-        "gd-0000aaaa0000aaaa0000aaaa0000aaaa",  # a second finding on the instance
-        CASE,  # the same finding delivered twice (EventBridge delivers at least once)
-    ],
-)
-def test_a_second_run_at_the_same_time_leaves_the_instance_to_the_first(first: str) -> None:
-    """Two runs at once on one instance. The guardrail refuses the second run's tag: that
-    run finds the first run's case on the instance and stops, so no second set of
-    snapshots, and no group opened again while the first closes it."""
+def test_a_second_run_at_the_same_time_leaves_the_instance_to_the_first() -> None:
+    """Two findings on one instance start two runs at once. The guardrail refuses the
+    second case's tag: that run finds the first case on the instance and stops, so no
+    second set of snapshots, and no group opened again while the first closes it."""
+    first = "gd-0000aaaa0000aaaa0000aaaa0000aaaa"
     clients = Clients()
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
@@ -1016,6 +1045,32 @@ def test_credentials_taken_from_an_instance_elsewhere_contain_it_where_it_runs()
     details = {s["name"]: s["detail"] for s in record["steps"]}
     assert details[f"find {INSTANCE} in the governed regions"] == "in eu-west-1"
     assert clients.asked == [REGION, "eu-west-1"]
+
+
+def test_a_region_that_does_not_answer_is_no_answer() -> None:
+    """A governed region not enabled in the account (say) answers with an error: the
+    search goes on, and since it could not look everywhere it does not say the instance
+    runs nowhere; the role's older sessions are still revoked."""
+    clients = Clients(regions={REGION, "eu-west-1", "us-east-1"})
+    ou_path(clients, *NONPROD)
+    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
+    not_here(clients)  # the finding's region
+    clients.stub("ec2").add_client_error(
+        "describe_instances", "AuthFailure", expected_params={"InstanceIds": [INSTANCE]}
+    )  # eu-west-1
+    not_here(clients)  # us-east-1: asked all the same
+    first_revocation(clients)
+    kept(clients, "case.json")
+    notified(clients, f"Containment incomplete: {TAKEN}")
+    settings = dataclasses.replace(SETTINGS, regions=("eu-west-1", REGION, "us-east-1"))
+    record = handle(event(ROLE_RESOURCE, finding_type=TAKEN), settings, clients, clients.members)
+    clients.done()
+    (search,) = [s for s in record["steps"] if s["name"].startswith("find ")]
+    assert search["passed"] is False and "not read in eu-west-1 (ClientError" in search["detail"]
+    assert record["outcome"].startswith(
+        f"older sessions of role orders-app revoked (instance {INSTANCE}, where they were"
+        " taken, could not be read)"
+    )
 
 
 def test_credentials_taken_from_an_instance_that_is_gone_revoke_the_roles_sessions() -> None:
