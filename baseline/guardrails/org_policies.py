@@ -122,10 +122,11 @@ def backup_policy(config: LandingZoneConfig) -> Content:
                         "schedule_expression": {"@@assign": "cron(0 3 ? * * *)"},
                         "start_backup_window_minutes": {"@@assign": "60"},
                         "complete_backup_window_minutes": {"@@assign": "720"},
-                        "lifecycle": {
-                            "delete_after_days": {"@@assign": str(BACKUP_RETENTION_DAYS)}
-                        },
-                        "target_backup_vault_name": {"@@assign": naming.backup_vault(prefix)},
+                        # locked: a policy lower in the tree that kept backups less
+                        # long would fail every job into the vault, whose lock keeps
+                        # each for at least these days
+                        "lifecycle": {"delete_after_days": _locked(str(BACKUP_RETENTION_DAYS))},
+                        "target_backup_vault_name": _locked(naming.backup_vault(prefix)),
                     }
                 },
                 "selections": {
