@@ -111,9 +111,13 @@ def _placeholders_in(path: Path) -> list[str]:
 
 
 def _docs(check: bool) -> int:
-    from baseline.docs import write_docs  # starts the CDK: only for this command
+    from baseline.docs import MissingMarkerError, write_docs  # starts the CDK: only for this
 
-    stale = write_docs(check=check)
+    try:
+        stale = write_docs(check=check)
+    except MissingMarkerError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     if check and stale:
         print("stale generated docs (run `python -m baseline docs`):", file=sys.stderr)
         for name in stale:

@@ -71,17 +71,35 @@ def render_deploy_order(landing_zone: LandingZone) -> str:
     return "\n".join(lines)
 
 
-def render_between(text: str, begin: str, end: str, block: str) -> str:
+class MissingMarkerError(ValueError):
+    """A page lost a marker of its generated block: nothing can be put back between them."""
+
+
+def _markers(text: str, begin: str, end: str, source: str) -> tuple[int, int]:
+    """Where the generated block starts (after ``begin``) and ends (at ``end``)."""
+    for marker in (begin, end):
+        if marker not in text:
+            raise MissingMarkerError(
+                f"{source}: the marker {marker!r} is missing; put it back around the "
+                "generated block (git show HEAD:<file> has it)"
+            )
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    if stop < start:
+        raise MissingMarkerError(f"{source}: the marker {end!r} comes before {begin!r}")
+    return start, stop
+
+
+def render_between(text: str, begin: str, end: str, block: str, source: str = "the page") -> str:
     """``text`` with what stands between the two markers replaced by ``block``."""
-    start = text.index(begin) + len(begin)
-    return f"{text[:start]}\n{block}\n{text[text.index(end) :]}"
+    start, stop = _markers(text, begin, end, source)
+    return f"{text[:start]}\n{block}\n{text[stop:]}"
 
 
 def render_readme(readme: str, synth_summary: str) -> str:
     """README.md with the synth summary block replaced by ``synth_summary``."""
-    start = readme.index(SUMMARY_BEGIN) + len(SUMMARY_BEGIN)
-    end = readme.index(SUMMARY_END)
-    return f"{readme[:start]}\n```\n{synth_summary}\n```\n{readme[end:]}"
+    return render_between(
+        readme, SUMMARY_BEGIN, SUMMARY_END, f"```\n{synth_summary}\n```", "README.md"
+    )
 
 
 COVERAGE_INTRO = (
@@ -138,6 +156,7 @@ def write_docs(*, check: bool = False) -> list[str]:
             ORDER_BEGIN,
             ORDER_END,
             render_deploy_order(landing_zone),
+            "docs/deploy.md",
         )
         picture = render_mermaid(
             organisation(
@@ -150,6 +169,7 @@ def write_docs(*, check: bool = False) -> list[str]:
             DIAGRAM_BEGIN,
             DIAGRAM_END,
             f"```mermaid\n{picture}```",
+            "docs/architecture.md",
         )
     stale = []
     for path, content in ((README, readme), (DEPLOY, deploy), (ARCHITECTURE, architecture)):

@@ -102,3 +102,14 @@ def test_the_deploy_order_is_the_one_the_landing_zone_builds(synthesized: Synthe
     assert len(steps) == 16
     assert "docs/deploy.md#deploy-order" in README.read_text(encoding="utf-8")
     assert "deploy.md#deploy-order" in (DOCS / "architecture.md").read_text(encoding="utf-8")
+
+
+def test_a_page_that_lost_a_marker_is_named_not_a_traceback() -> None:
+    from baseline.docs import SUMMARY_END, MissingMarkerError, render_between, render_readme
+
+    with pytest.raises(MissingMarkerError, match=r"^README\.md: the marker .* is missing"):
+        render_readme("# no markers here\n", "summary")
+    text = f"{SUMMARY_END}\nbefore\n<!-- begin -->"
+    with pytest.raises(MissingMarkerError, match="comes before"):
+        render_between(text, "<!-- begin -->", SUMMARY_END, "x", "docs/x.md")
+    assert render_between("a<b>old<e>z", "<b>", "<e>", "new") == "a<b>\nnew\n<e>z"
