@@ -34,7 +34,9 @@ from baseline.guardrails.evaluator import (
     Denial,
     Level,
     Request,
+    condition_holds,
     evaluate,
+    statement_applies,
 )
 from baseline.guardrails.model import PolicyType
 from baseline.operations import CommandError
@@ -445,6 +447,56 @@ def _decide(
     return decision
 
 
+def _depending_on_keys_not_given(
+    levels: list[Level],
+    request: Request,
+    statements: Mapping[tuple[str, str], str],
+    guardrails: _Guardrails,
+) -> list[str]:
+    """A note for each Deny that names the request's action and resource and whose every
+    condition holds but those on keys the request does not carry: given, they could deny
+    (a resource's tag, say), which the verdict cannot know."""
+    keys = request.keys()
+    notes: list[str] = []
+    if request.resource == "*":  # what names resources is judged as for the denials
+        levels = _resource_agnostic(levels, request.action)
+    for _, policies in levels:
+        for name, document in policies:
+            for index, statement in enumerate(document["Statement"]):
+                if statement.get("Effect") != "Deny" or not statement.get("Condition"):
+                    continue
+                bare = {k: v for k, v in statement.items() if k != "Condition"}
+                if not statement_applies(bare, request):
+                    continue
+                missing = sorted(
+                    {
+                        key
+                        for operator, block in statement["Condition"].items()
+                        for key in block
+                        # keys a request carries only when it does (a request's tags, by
+                        # ForAnyValue and ForAllValues) are left to the asker
+                        # (Null false asks for a key, as a resource's tag)
+                        if key.lower() not in keys
+                        and ":" not in operator
+                        and not operator.endswith("IfExists")
+                        and (operator != "Null" or str(block[key]).lower() == "false")
+                    }
+                )
+                held = all(
+                    key.lower() not in keys or condition_holds(operator, key, value, keys)
+                    for operator, block in statement["Condition"].items()
+                    for key, value in block.items()
+                )
+                if missing and held and not statement_applies(statement, request):
+                    sid = str(statement.get("Sid", f"statement {index + 1}"))
+                    guardrail = guardrails.guardrail_of.get(statements.get((name, sid), ""), "?")
+                    notes.append(
+                        f"{guardrail} ({name}, statement {sid}) may deny: it depends on "
+                        f"{', '.join(missing)}, not given (--context KEY=VALUE)"
+                    )
+    return notes
+
+
 def explain_request(config: LandingZoneConfig, account: Account, request: Request) -> Explanation:
     """Evaluate a request made in (or on a resource of) an account of the config: the SCPs
     of the principal's account (``account`` when the principal names no account, or when
@@ -507,6 +559,14 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
         levels, rcp_statements = guardrails.path(rcp_home, PolicyType.RCP)
         statements = {**statements, **rcp_statements}
         rcp = _decide(levels, request, "RCP", scoped)
+    notes += [
+        note
+        for home, kind in ((scp_home, PolicyType.SCP), (rcp_home, PolicyType.RCP))
+        if home is not None and home.role != AccountRole.MANAGEMENT
+        for note in _depending_on_keys_not_given(
+            guardrails.path(home, kind)[0], request, statements, guardrails
+        )
+    ]
     return Explanation(
         found,
         request,

@@ -584,3 +584,25 @@ def test_aws_owned_resources_and_tag_keys_with_spaces_are_taken(
     with pytest.raises(CommandError) as caught:
         explain(example_config, account="orders-prod", action="iam:GetPolicy", context=["aws:=x"])
     assert caught.value.problems[0].startswith("--context: 'aws:=x' is not KEY=VALUE")
+
+
+def test_a_deny_that_depends_on_a_key_not_given_is_named(
+    example_config: LandingZoneConfig,
+) -> None:
+    """Deleting a snapshot: the verdict cannot know its tags, so the evidence guardrail
+    that denies it for an evidence snapshot is named with the key to give."""
+    snapshot = explain(example_config, account="orders-prod", action="ec2:DeleteSnapshot")
+    assert snapshot.allowed  # the request as given
+    (note,) = [n for n in snapshot.notes if "KeepEvidenceSnapshots" in n]
+    assert note.startswith("SCP-EVIDENCE-PROTECT (") and "aws:ResourceTag/lz:evidence" in note
+    tagged = explain(
+        example_config,
+        account="orders-prod",
+        action="ec2:DeleteSnapshot",
+        resource="arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0",
+        context=["aws:ResourceTag/lz:evidence=c1"],
+    )
+    assert not tagged.allowed and not [n for n in tagged.notes if "may deny" in n]
+    # a key a request carries only when it does (its tags) is left to the asker
+    read = explain(example_config, account="orders-prod", action="ec2:DeleteSnapshot")
+    assert not [n for n in read.notes if "aws:TagKeys" in n]
