@@ -657,12 +657,9 @@ def _found_done(record: dict[str, Any]) -> None:
     assert skipped[0]["detail"].startswith("it has the deny-all profile already")
 
 
-def test_a_refused_tag_of_its_own_case_goes_on_from_the_instance_as_it_is() -> None:
-    """The tag refused, and the instance carries this very case: this call's retry after a
-    lost answer, or the same finding delivered twice. Nothing tells them apart, so the run
-    goes on (stopping would leave an instance nobody contains), from the instance read
-    again: isolated already, its group is not opened again."""
-    clients = Clients()
+def tag_refused(clients: Clients) -> None:
+    """A run's first steps, up to its tag, which the guardrail refuses (another run, or this
+    one's own retry, tagged the instance first)."""
     ou_path(clients, *NONPROD)
     kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
     described(clients, groups=[APP_GROUP], tags=[])  # read before the tag
@@ -674,6 +671,15 @@ def test_a_refused_tag_of_its_own_case_goes_on_from_the_instance_as_it_is() -> N
             "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
         },
     )
+
+
+def test_a_refused_tag_of_its_own_case_goes_on_from_the_instance_as_it_is() -> None:
+    """The tag refused, and the instance carries this very case: this call's retry after a
+    lost answer, or the same finding delivered twice. Nothing tells them apart, so the run
+    goes on (stopping would leave an instance nobody contains), from the instance read
+    again: isolated already, its group is not opened again."""
+    clients = Clients()
+    tag_refused(clients)
     contained_already(clients)  # read again: as the other run (or this one) left it
     record = handle(event(INSTANCE_RESOURCE), SETTINGS, clients, clients.members)
     clients.done()
@@ -772,17 +778,7 @@ def test_a_second_run_at_the_same_time_leaves_the_instance_to_the_first() -> Non
     second set of snapshots, and no group opened again while the first closes it."""
     first = "gd-0000aaaa0000aaaa0000aaaa0000aaaa"
     clients = Clients()
-    ou_path(clients, *NONPROD)
-    kept(clients, "finding-2026-12-01T11:59:00.000Z.json")
-    described(clients, groups=[APP_GROUP], tags=[])
-    clients.stub("ec2").add_client_error(
-        "create_tags",
-        "UnauthorizedOperation",
-        expected_params={
-            "Resources": [INSTANCE],
-            "Tags": [{"Key": "lz:incident-case", "Value": CASE}],
-        },
-    )
+    tag_refused(clients)
     described(clients, groups=[APP_GROUP], tags=[{"Key": "lz:incident-case", "Value": first}])
     kept(clients, "case.json")
     notified(clients, "Contained: CryptoCurrency:EC2/BitcoinTool.B!DNS")
