@@ -591,14 +591,15 @@ def _statement_shape_problems(where: str, statement: dict[str, Any], policy_type
             problems += [
                 f"{where}.{key}: {action!r} is not '*' or service:action (e.g. s3:GetObject)"
                 for action in ([value] if isinstance(value, str) else value)
-                if action != "*" and not _ACTION_PATTERN.match(action)
+                if action != "*" and not ACTION_PATTERN.match(action)
             ]
     if "Resource" in statement and "NotResource" in statement:
         problems.append(f"{where}: give Resource or NotResource, not both")
     return problems
 
 
-_ACTION_PATTERN = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+\Z")
+#: An IAM action, ``service:Action`` with ``*`` and ``?`` wildcards (groups: the two parts).
+ACTION_PATTERN = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)\Z")
 
 
 def _condition_value_problems(where: str, condition: dict[str, Any]) -> list[str]:

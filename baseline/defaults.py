@@ -191,15 +191,16 @@ def hub_problems(
     return problems
 
 
-# --- incident response and forensics --------------------------------------------------------
-
-#: The tags the incident responder may set: the case a resource belongs to, and (only on a
-#: security group as it is created) quarantine.
 #: How long the organisation's backup policy keeps each daily backup, and the least time
 #: the member baseline's vault lock keeps a recovery point (SEC10-BP03): the same number,
 #: so the lock refuses no backup the policy makes.
 BACKUP_RETENTION_DAYS = 35
 
+
+# --- incident response and forensics --------------------------------------------------------
+
+#: The tags the incident responder may set: the case a resource belongs to, and (only on a
+#: security group as it is created) quarantine.
 CASE_TAG = "lz:incident-case"
 QUARANTINE_TAG = "lz:quarantine"
 #: The tag that marks a snapshot as evidence (its value: the case id). The guardrail

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from baseline.config import ROOT_OU, Account, AccountRole, LandingZoneConfig
+from baseline.config import ACTION_PATTERN, ROOT_OU, Account, AccountRole, LandingZoneConfig
 from baseline.guardrails import PackedPolicy, minify, packed_policies, select
 from baseline.guardrails.evaluator import (
     FULL_ACCESS,
@@ -46,12 +46,13 @@ NOTE = (
     "policies still apply after they allow a request."
 )
 
-_ACTION = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)\Z")
 _PRINCIPAL = re.compile(r"^arn:aws:(iam|sts)::(\d{12}):[\w+=,.@/:-]+\Z")
 _SESSION = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+\Z")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com\Z")
 #: The principal's kind, for aws:PrincipalType (a session is judged as its role).
 _PRINCIPAL_TYPE = re.compile(r"^arn:aws:iam::\d{12}:(role|user|root)\b")
+#: An Identity Center role named without its path (as a session ARN names it).
+_IDENTITY_CENTER_ROLE = re.compile(r"^arn:aws:iam::\d{12}:role/AWSReservedSSO_")
 #: A service-linked role: its path, or (a session ARN carries no path) its name.
 _SERVICE_LINKED_ROLE = re.compile(
     r"^arn:aws:iam::\d{12}:role/(aws-service-role/[\w+=,.@/-]+|AWSServiceRoleFor[\w+=,.@-]*)\Z"
@@ -165,7 +166,7 @@ def _known_actions(service: str) -> dict[str, str]:
 
 
 def _action_problem(action: str) -> str | None:
-    match = _ACTION.match(action)
+    match = ACTION_PATTERN.match(action)
     if match is None:
         return f"--action: {action!r} is not service:Action (like s3:PutObject)"
     service, name = match.groups()
@@ -540,7 +541,7 @@ def explain_request(config: LandingZoneConfig, account: Account, request: Reques
                 f"the resource's account {resource_account} is outside the organisation: "
                 "no RCP binds it"
             )
-    if re.match(r"^arn:aws:iam::\d{12}:role/AWSReservedSSO_", request.principal_arn):
+    if _IDENTITY_CENTER_ROLE.match(request.principal_arn):
         notes.append(
             "an Identity Center role's ARN has the path /aws-reserved/sso.amazonaws.com/, which "
             "a session ARN does not carry: give the role's ARN with it where a guardrail "

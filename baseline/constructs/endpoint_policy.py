@@ -84,7 +84,7 @@ CODEARTIFACT_ASSET_ACCOUNTS = {
     "ap-south-1": "681137435769",
 }
 
-#: The statement ids, which the evidence checks read.
+#: The statement ids of the gateway endpoints' policies.
 ORGANIZATION_RESOURCES = "OrganizationPrincipalsToOrganizationResources"
 ACCOUNT_RESOURCES = "AccountPrincipalsToAccountResources"
 AWS_SERVICES = "AwsServicePrincipals"

@@ -635,8 +635,8 @@ class Revocation(_Steps):
             yield self._record(
                 name,
                 None,
-                "IAM refuses changes to this role (Identity Center's or a service's): "
-                "revoke the person's sessions in Identity Center",
+                "IAM refuses changes to this role: for Identity Center's, revoke the "
+                "person's sessions in Identity Center; a service-linked role's cannot be",
                 time.monotonic(),
             )
             self.protected = True
@@ -860,19 +860,23 @@ def _act(
     # were taken from is contained where it runs, and the role revoked only when it runs
     # in no governed region
     found: list[tuple[str, ClientFactory]] = []
+    searched = False  # every governed region answered the search
     if source:
-        attempt(
-            steps,
-            f"find {source} in the governed regions",
-            partial(
-                _find_instance,
-                source,
-                region=region,
-                regions=settings.regions,
-                here=responder[0],
-                member_clients=member_clients,
-                found=found,
-            ),
+        searched = (
+            attempt(
+                steps,
+                f"find {source} in the governed regions",
+                partial(
+                    _find_instance,
+                    source,
+                    region=region,
+                    regions=settings.regions,
+                    here=responder[0],
+                    member_clients=member_clients,
+                    found=found,
+                ),
+            ).passed
+            is True
         )
     elif kind == "Instance":
         found.append((region, responder[0]))
@@ -894,7 +898,6 @@ def _act(
     if revocation.protected:
         return f"nothing: IAM refuses changes to role {role}; revoke its sessions by hand"
     what = f"older sessions of role {role} revoked"
-    searched = any(s.name == f"find {source} in the governed regions" and s.passed for s in steps)
     if source and not found and searched:
         what += f" (instance {source}, where they were taken, runs in no governed region)"
     elif source:
