@@ -367,26 +367,6 @@ def test_named_resources_outside_the_organisation_are_reached_by_its_principals_
     assert not _allowed(dynamodb, "s3:PutObject", "arn:aws:s3:::partner-exchange/f", **INSIDER)
 
 
-@pytest.mark.parametrize(
-    "exception",
-    [
-        "*",
-        "arn:aws:s3:::*",
-        "arn:aws:s3:::*/*",
-        "arn:aws:s3:::partner-*/in/*",
-        "arn:aws:dynamodb:eu-west-1:*:table/shared",
-        "arn:aws:dynamodb:eu-west-1:999988887777:table/*",
-        "arn:aws:sqs:eu-west-1:999988887777:queue",
-        "partner-exchange",
-    ],
-)
-def test_fails_an_exception_that_opens_the_perimeter(exception: str) -> None:
-    _, stack = new_stack()
-    with pytest.raises(ValueError, match="perimeter_exceptions") as error:
-        LayeredVpc(stack, "Vpc", organization_id=ORG, perimeter_exceptions=[exception])
-    assert repr(exception) in str(error.value)
-
-
 def test_more_aws_owned_objects_are_read_only_too() -> None:
     mirror = "arn:aws:s3:::aws-mgn-clients-eu-west-1/*"
     _, template = _build(aws_owned_objects=[mirror])
@@ -409,19 +389,29 @@ def test_a_region_codeartifact_does_not_list_reads_no_assets_bucket_of_a_guess()
 
 
 @pytest.mark.parametrize(
-    "objects",
+    ("argument", "arn"),
     [
-        "arn:aws:s3:::aws-mgn-clients-eu-west-1",  # a bucket, not objects
-        "arn:aws:s3:::aws-*/*",
-        "arn:aws:s3:::*/*",
-        "arn:aws:dynamodb:eu-west-1:999988887777:table/shared",
+        # an exception that would open the perimeter again
+        ("perimeter_exceptions", "*"),
+        ("perimeter_exceptions", "arn:aws:s3:::*"),
+        ("perimeter_exceptions", "arn:aws:s3:::*/*"),
+        ("perimeter_exceptions", "arn:aws:s3:::partner-*/in/*"),
+        ("perimeter_exceptions", "arn:aws:dynamodb:eu-west-1:*:table/shared"),
+        ("perimeter_exceptions", "arn:aws:dynamodb:eu-west-1:999988887777:table/*"),
+        ("perimeter_exceptions", "arn:aws:sqs:eu-west-1:999988887777:queue"),
+        ("perimeter_exceptions", "partner-exchange"),
+        # AWS-owned objects that are not one bucket's
+        ("aws_owned_objects", "arn:aws:s3:::aws-mgn-clients-eu-west-1"),  # a bucket, not objects
+        ("aws_owned_objects", "arn:aws:s3:::aws-*/*"),
+        ("aws_owned_objects", "arn:aws:s3:::*/*"),
+        ("aws_owned_objects", "arn:aws:dynamodb:eu-west-1:999988887777:table/shared"),
     ],
 )
-def test_fails_aws_owned_objects_that_are_not_one_buckets(objects: str) -> None:
+def test_fails_a_named_resource_that_opens_the_perimeter(argument: str, arn: str) -> None:
     _, stack = new_stack()
-    with pytest.raises(ValueError, match="aws_owned_objects") as error:
-        LayeredVpc(stack, "Vpc", organization_id=ORG, aws_owned_objects=[objects])
-    assert repr(objects) in str(error.value)
+    with pytest.raises(ValueError, match=argument) as error:
+        LayeredVpc(stack, "Vpc", organization_id=ORG, **{argument: [arn]})
+    assert repr(arn) in str(error.value)
 
 
 def test_fails_exceptions_without_the_perimeter() -> None:
