@@ -257,31 +257,55 @@ class Containment(_Steps):
             yield self._attempt("keep its console output", partial(self._console, ec2, store))
         for volume in volumes:
             yield self._attempt(f"snapshot {volume}", partial(self._snapshot, ec2, volume))
-        group: dict[str, Any] = {}
-        yield self._attempt(
-            "its quarantine group", lambda: self._quarantine_group(ec2, instance["VpcId"], group)
-        )
-        if group and not self._isolated(instance, group["id"]):
-            yield self._attempt(
-                "open it, so that no flow is tracked", partial(self._open, ec2, group)
-            )
-        for interface in interfaces:
-            yield self._attempt(
-                f"isolate {interface}", partial(self._isolate, ec2, interface, instance, group)
-            )
-        if group:
-            closing = self._attempt("close it: no traffic", partial(self._close, ec2, group))
-            yield closing
-            if closing.passed is False:
-                # open to all traffic is worse than where the instance was: back there
-                for interface, groups in self._own_groups(instance, group["id"]):
-                    yield self._attempt(
-                        f"put {interface} back in its own groups: the quarantine group is open",
-                        partial(self._put_back, ec2, interface, groups),
-                    )
+        yield from self._isolation_steps(ec2, instance, interfaces)
         profile = instance.get("IamInstanceProfile", {}).get("Arn")
         if profile:
             yield from self._profile_steps(ec2, profile)
+
+    def _isolation_steps(
+        self, ec2: Any, instance: dict[str, Any], interfaces: list[str]
+    ) -> Iterator[Step]:
+        """Every interface into a quarantine group that is then closed; back into its own
+        groups where the quarantine group cannot be closed."""
+        # A group belongs to one VPC, and an interface may be in another VPC than the
+        # instance's (a multi-VPC attachment): one quarantine group in each VPC.
+        vpcs = _vpcs(instance)
+        groups: dict[str, dict[str, Any]] = {vpc: {} for vpc in vpcs}
+        if not vpcs:
+            yield self._record(
+                "its quarantine group", False, "EC2 names no VPC of it", time.monotonic()
+            )
+        for vpc, group in groups.items():
+            where = "" if len(vpcs) == 1 else f" in {vpc}"
+            yield self._attempt(
+                f"its quarantine group{where}",
+                partial(self._quarantine_group, ec2, vpc, group),
+            )
+            if group and not self._isolated(instance, vpc, group["id"]):
+                yield self._attempt(
+                    f"open it, so that no flow is tracked{where}",
+                    partial(self._open, ec2, group),
+                )
+        for interface in interfaces:
+            group = groups.get(_vpc_of(instance, interface), {})
+            yield self._attempt(
+                f"isolate {interface}", partial(self._isolate, ec2, interface, instance, group)
+            )
+        for vpc, group in groups.items():
+            if not group:
+                continue
+            where = "" if len(vpcs) == 1 else f" in {vpc}"
+            closing = self._attempt(
+                f"close it: no traffic{where}", partial(self._close, ec2, group)
+            )
+            yield closing
+            if closing.passed is False:
+                # open to all traffic is worse than where the instance was: back there
+                for interface, own in self._own_groups(instance, vpc, group["id"]):
+                    yield self._attempt(
+                        f"put {interface} back in its own groups: the quarantine group is open",
+                        partial(self._put_back, ec2, interface, own),
+                    )
 
     def _profile_steps(self, ec2: Any, profile: str) -> Iterator[Step]:
         """Its own role's credentials denied, then, once nothing more needs the role's
@@ -407,11 +431,12 @@ class Containment(_Steps):
         return f"{group_id} (made)"
 
     @staticmethod
-    def _isolated(instance: dict[str, Any], group_id: str) -> bool:
-        """Every interface of the instance is in the group alone already."""
+    def _isolated(instance: dict[str, Any], vpc: str, group_id: str) -> bool:
+        """Every interface of the instance in ``vpc`` is in the group alone already."""
         return all(
             [g["GroupId"] for g in n.get("Groups", [])] == [group_id]
             for n in instance.get("NetworkInterfaces", [])
+            if n.get("VpcId", instance.get("VpcId")) == vpc
         )
 
     def _open(self, ec2: Any, group: dict[str, Any]) -> str:
@@ -457,12 +482,15 @@ class Containment(_Steps):
         return f"only in {group['id']}"
 
     @staticmethod
-    def _own_groups(instance: dict[str, Any], group_id: str) -> list[tuple[str, list[str]]]:
-        """Each interface's groups as the instance was read, where that is not the
-        quarantine group alone (an interface an earlier run isolated has no other)."""
+    def _own_groups(
+        instance: dict[str, Any], vpc: str, group_id: str
+    ) -> list[tuple[str, list[str]]]:
+        """The groups of each interface in ``vpc`` as the instance was read, where that is
+        not the quarantine group alone (an interface an earlier run isolated has no other)."""
         own = [
             (n["NetworkInterfaceId"], [g["GroupId"] for g in n.get("Groups", [])])
             for n in instance.get("NetworkInterfaces", [])
+            if n.get("VpcId", instance.get("VpcId")) == vpc
         ]
         return [(interface, groups) for interface, groups in own if groups != [group_id]]
 
@@ -577,6 +605,24 @@ class Containment(_Steps):
         for role in roles:
             iam.attach_role_policy(RoleName=role, PolicyArn=DENY_ALL)
         return ", ".join(roles) or "the profile has no role"
+
+
+def _vpcs(instance: dict[str, Any]) -> list[str]:
+    """The VPCs of the instance's interfaces, its own first (one group is made in each)."""
+    vpcs = [instance["VpcId"]] if instance.get("VpcId") else []
+    for interface in instance.get("NetworkInterfaces", []):
+        vpc = interface.get("VpcId")
+        if vpc and vpc not in vpcs:
+            vpcs.append(vpc)
+    return vpcs
+
+
+def _vpc_of(instance: dict[str, Any], interface: str) -> str:
+    """The VPC of one of the instance's interfaces (the instance's, where EC2 names none)."""
+    for found in instance.get("NetworkInterfaces", []):
+        if found["NetworkInterfaceId"] == interface and found.get("VpcId"):
+            return str(found["VpcId"])
+    return str(instance.get("VpcId", ""))
 
 
 def _eventually(ec2: Any, call: Callable[..., Any], **kwargs: Any) -> Any:

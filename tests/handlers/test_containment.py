@@ -247,13 +247,13 @@ def snapshots(clients: Clients, *, existing: bool, fail: str | None = None) -> N
         )
 
 
-def group_lookup(clients: Clients, found: list[dict[str, Any]]) -> None:
+def group_lookup(clients: Clients, found: list[dict[str, Any]], vpc: str = VPC) -> None:
     clients.stub("ec2").add_response(
         "describe_security_groups",
         {"SecurityGroups": found},
         {
             "Filters": [
-                {"Name": "vpc-id", "Values": [VPC]},
+                {"Name": "vpc-id", "Values": [vpc]},
                 {"Name": "group-name", "Values": [f"nwl-quarantine-{CASE}-{INSTANCE}"]},
                 {"Name": "tag:lz:quarantine", "Values": ["true"]},
                 {"Name": "tag:lz:incident-case", "Values": [CASE]},
@@ -404,16 +404,16 @@ def notified(clients: Clients, subject: str = "Contained") -> None:
     )
 
 
-def group_rules(clients: Clients, ids: list[tuple[str, bool]]) -> None:
+def group_rules(clients: Clients, ids: list[tuple[str, bool]], group: str = GROUP) -> None:
     clients.stub("ec2").add_response(
         "describe_security_group_rules",
         {
             "SecurityGroupRules": [
-                {"SecurityGroupRuleId": rule, "GroupId": GROUP, "IsEgress": egress}
+                {"SecurityGroupRuleId": rule, "GroupId": group, "IsEgress": egress}
                 for rule, egress in ids
             ]
         },
-        {"Filters": [{"Name": "group-id", "Values": [GROUP]}]},
+        {"Filters": [{"Name": "group-id", "Values": [group]}]},
     )
 
 
@@ -424,24 +424,24 @@ RULES = [
 ]
 
 
-def closed(clients: Clients, *, fail: bool = False) -> None:
+def closed(clients: Clients, *, fail: bool = False, group: str = GROUP) -> None:
     ec2 = clients.stub("ec2")
-    group_rules(clients, RULES)
+    group_rules(clients, RULES, group)
     ec2.add_response(
         "revoke_security_group_ingress",
         {"Return": True},
-        {"GroupId": GROUP, "SecurityGroupRuleIds": ["sgr-0000000000000000a"]},
+        {"GroupId": group, "SecurityGroupRuleIds": ["sgr-0000000000000000a"]},
     )
     ec2.add_response(
         "revoke_security_group_egress",
         {"Return": True},
         {
-            "GroupId": GROUP,
+            "GroupId": group,
             "SecurityGroupRuleIds": ["sgr-0000000000000000b", "sgr-0000000000000000c"],
         },
     )
     if not fail:
-        group_rules(clients, [])
+        group_rules(clients, [], group)
         return
     for _ in range(containment.CLOSE_ATTEMPTS - 1):  # the revocations never take
         group_rules(clients, RULES)
@@ -854,6 +854,82 @@ def test_another_error_about_the_new_group_is_not_retried() -> None:
     with pytest.raises(ClientError, match="UnauthorizedOperation"):
         contain._quarantine_group(clients("ec2"), VPC, {})
     clients.done()
+
+
+SECOND_VPC = "vpc-0f1e2d3c4b5a69788"
+SECOND_INTERFACE = "eni-0bbbbbbbbbbbbbbb2"
+SECOND_GROUP = "sg-0ccccccccccccccc2"
+
+
+def quarantine_made(clients: Clients, vpc: str, group: str) -> None:
+    """No quarantine group of the case in ``vpc`` yet: it is made, read, and opened."""
+    group_lookup(clients, [], vpc)
+    ec2 = clients.stub("ec2")
+    ec2.add_response(
+        "create_security_group",
+        {"GroupId": group},
+        {
+            "GroupName": f"nwl-quarantine-{CASE}-{INSTANCE}",
+            "Description": f"Quarantine of case {CASE}: no traffic",
+            "VpcId": vpc,
+            "TagSpecifications": ANY,
+        },
+    )
+    ec2.add_response(
+        "describe_security_groups",
+        {"SecurityGroups": [{"GroupId": group, "IpPermissionsEgress": OPEN_OUT}]},
+        {"GroupIds": [group]},
+    )
+    ec2.add_response(
+        "authorize_security_group_ingress",
+        {"Return": True},
+        {"GroupId": group, "IpPermissions": OPEN_IN},
+    )
+
+
+def test_an_interface_in_another_vpc_goes_into_a_quarantine_group_of_that_vpc() -> None:
+    """A multi-VPC attachment: a group of the instance's VPC cannot hold an interface of
+    another, so each VPC gets its own quarantine group, and each is closed."""
+    clients = Clients()
+    instance = {
+        "InstanceId": INSTANCE,
+        "VpcId": VPC,
+        "NetworkInterfaces": [
+            {"NetworkInterfaceId": INTERFACE, "VpcId": VPC, "Groups": [{"GroupId": APP_GROUP}]},
+            {
+                "NetworkInterfaceId": SECOND_INTERFACE,
+                "VpcId": SECOND_VPC,
+                "Groups": [{"GroupId": "sg-0ddddddddddddddd2"}],
+            },
+        ],
+    }
+    quarantine_made(clients, VPC, GROUP)
+    quarantine_made(clients, SECOND_VPC, SECOND_GROUP)
+    ec2 = clients.stub("ec2")
+    for interface, group in ((INTERFACE, GROUP), (SECOND_INTERFACE, SECOND_GROUP)):
+        ec2.add_response(
+            "modify_network_interface_attribute",
+            {},
+            {"NetworkInterfaceId": interface, "Groups": [group]},
+        )
+    closed(clients, group=GROUP)
+    closed(clients, group=SECOND_GROUP)
+    target = containment.Target("nwl", ACCOUNT, REGION, INSTANCE, CASE)
+    contain = containment.Containment(target, clients.members(ACCOUNT, REGION, CASE))
+    contain.case = CASE
+    steps = list(contain._isolation_steps(clients("ec2"), instance, [INTERFACE, SECOND_INTERFACE]))
+    clients.done()
+    assert [(s.name, s.passed) for s in steps] == [
+        (f"its quarantine group in {VPC}", True),
+        (f"open it, so that no flow is tracked in {VPC}", True),
+        (f"its quarantine group in {SECOND_VPC}", True),
+        (f"open it, so that no flow is tracked in {SECOND_VPC}", True),
+        (f"isolate {INTERFACE}", True),
+        (f"isolate {SECOND_INTERFACE}", True),
+        (f"close it: no traffic in {VPC}", True),
+        (f"close it: no traffic in {SECOND_VPC}", True),
+    ]
+    assert steps[5].detail == f"only in {SECOND_GROUP}"
 
 
 def test_console_output_of_an_instance_before_nitro() -> None:
