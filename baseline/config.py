@@ -812,7 +812,9 @@ class MemberBaseline(_Strict):
     ebs_encryption_key: EbsKey = Field(
         default=EbsKey.AWS_MANAGED,
         description=(
-            "aws_managed (aws/ebs) or customer_managed (a baseline key per account and region). "
+            "aws_managed (aws/ebs) or customer_managed (a baseline key per account and region, "
+            "which the forensics account may use through EC2, so that evidence snapshots shared "
+            "with it can be examined there; aws/ebs snapshots cannot be shared at all). "
             "customer_managed is experimental: its key policy does not yet allow the Auto "
             "Scaling service-linked role, so Auto Scaling launches with encrypted volumes fail; "
             "the synth warns about it."

@@ -182,6 +182,37 @@ def _evidence_sharing(settings: MemberBaselineSettings) -> list[iam.PolicyStatem
     ]
 
 
+#: The key-policy statement that lets the forensics account use snapshots shared with it.
+FORENSICS_EBS_SID = "ForensicsUsesSharedSnapshots"
+
+
+def _forensics_ebs_use(settings: MemberBaselineSettings, region: str) -> iam.PolicyStatement:
+    """A snapshot under the account's EBS key, shared with the forensics account (the one
+    account SCP-EVIDENCE-PROTECT lets evidence go to), is of use there only if that account
+    may use the key through EC2: to copy the snapshot under a key of its own, or to make a
+    volume of it. Only through EC2, and only the forensics account's own principals (its
+    IAM policies decide which)."""
+    forensics = str(settings.forensics_account_id)
+    return iam.PolicyStatement(
+        sid=FORENSICS_EBS_SID,
+        principals=[iam.AccountPrincipal(forensics)],
+        actions=[
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncrypt*",
+        ],
+        resources=["*"],
+        conditions={
+            "StringEquals": {
+                "kms:ViaService": f"ec2.{region}.amazonaws.com",
+                "kms:CallerAccount": forensics,
+            }
+        },
+    )
+
+
 def inline_handler_source() -> str:
     """The account-settings handler as it goes into the template: comment and blank lines
     dropped, each indentation level one space instead of four (the same program, a quarter of the
@@ -252,7 +283,7 @@ class MemberBaselineStack(cdk.Stack):
                         "kms:CreateGrant",
                         "kms:Decrypt",
                         "kms:DescribeKey",
-                        "kms:GenerateDataKeyWithoutPlainText",
+                        "kms:GenerateDataKeyWithoutPlaintext",
                         "kms:ReEncrypt*",
                     ],
                     resources=["*"],
@@ -264,6 +295,8 @@ class MemberBaselineStack(cdk.Stack):
                     },
                 )
             )
+            if settings.forensics_account_id is not None:
+                self.ebs_key.key.add_to_resource_policy(_forensics_ebs_use(settings, region))
 
         # one key per account and region: the settings function's logs and failed events,
         # and the organisation's backups in this account's vault

@@ -612,24 +612,70 @@ def test_the_member_template_is_synthesized_once_and_each_caller_gets_a_copy(
     assert second["Resources"] and second is not first
 
 
-def test_the_experimental_customer_managed_ebs_key_says_so_at_synth(
-    example_config: Any,
-) -> None:
+@pytest.fixture(scope="module")
+def ebs_keyed(example_config: Any) -> dict[str, cdk.Stack]:
+    """The member baseline with aws/ebs (the example's), with the customer-managed EBS key,
+    and with that key in an organisation without a forensics account."""
     import dataclasses
 
     from baseline.stacks.member_baseline import MemberBaselineSettings, MemberBaselineStack
 
     settings = MemberBaselineSettings.from_config(example_config)
+    assert settings.forensics_account_id
+    keyed = dataclasses.replace(settings, customer_managed_ebs_key=True)
     app = cdk.App()
-    plain = MemberBaselineStack(app, "Plain", settings=settings)
-    keyed = MemberBaselineStack(
-        app, "Keyed", settings=dataclasses.replace(settings, customer_managed_ebs_key=True)
-    )
+    return {
+        "Plain": MemberBaselineStack(app, "Plain", settings=settings),
+        "Keyed": MemberBaselineStack(app, "Keyed", settings=keyed),
+        "Alone": MemberBaselineStack(
+            app, "Alone", settings=dataclasses.replace(keyed, forensics_account_id=None)
+        ),
+    }
+
+
+def test_the_experimental_customer_managed_ebs_key_says_so_at_synth(
+    ebs_keyed: dict[str, cdk.Stack],
+) -> None:
     warning = assertions.Match.string_like_regexp(
         "ebs_encryption_key: customer_managed is experimental"
     )
-    assertions.Annotations.from_stack(keyed).has_warning("/Keyed", warning)
-    assert assertions.Annotations.from_stack(plain).find_warning("*", warning) == []
+    assertions.Annotations.from_stack(ebs_keyed["Keyed"]).has_warning("/Keyed", warning)
+    assert assertions.Annotations.from_stack(ebs_keyed["Plain"]).find_warning("*", warning) == []
+
+
+def test_evidence_shared_from_the_ebs_key_can_be_used_in_the_forensics_account(
+    ebs_keyed: dict[str, cdk.Stack], example_config: Any
+) -> None:
+    """A snapshot under the customer-managed key goes to the forensics account only with
+    the key: that account may use it through EC2 (to copy the snapshot, or make a volume
+    of it), nothing else, and no other account may."""
+    from baseline.config import AccountRole
+    from baseline.stacks.member_baseline import FORENSICS_EBS_SID
+
+    forensics = next(a.id for a in example_config.accounts if a.role == AccountRole.FORENSICS)
+
+    def key_statements(name: str) -> list[dict[str, Any]]:
+        template = assertions.Template.from_stack(ebs_keyed[name]).to_json()
+        (statements,) = [
+            k["Properties"]["KeyPolicy"]["Statement"]
+            for k in _resources(template, "AWS::KMS::Key")
+            if any(
+                s.get("Sid") == "AllowEbsThroughEc2"
+                for s in k["Properties"]["KeyPolicy"]["Statement"]
+            )
+        ]
+        return list(statements)
+
+    (statement,) = [s for s in key_statements("Keyed") if s.get("Sid") == FORENSICS_EBS_SID]
+    assert json.dumps(statement["Principal"]).count(forensics) == 1
+    assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == forensics
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Join": ["", ["ec2.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
+    }
+    assert not any(a.startswith("kms:Encrypt") or a == "kms:*" for a in statement["Action"])
+    # the key's grants stay for AWS resources only, for the forensics account too
+    assert any(s.get("Sid") == "DenyGrantsNotForAwsResources" for s in key_statements("Keyed"))
+    assert not [s for s in key_statements("Alone") if s.get("Sid") == FORENSICS_EBS_SID]
 
 
 def test_every_managed_instance_is_scanned_for_missing_patches_daily(
