@@ -267,11 +267,15 @@ def _write_execution_policies(policies: Any, output_dir: Path, account: Any, pre
     if taken:  # every file checked before any is written: all of them, or none
         print(taken[0].replace("--output", "--output-dir", 1), file=sys.stderr)
         return EXIT_INVALID_CONFIG
+    written: list[Path] = []
     for name, path in paths.items():
         problem = _write_new(path, json.dumps(policies.documents[name], indent=2) + "\n")
         if problem:
+            for done in written:  # all of them or none: the ones this call wrote go
+                done.unlink(missing_ok=True)
             print(problem.replace("--output", "--output-dir", 1), file=sys.stderr)
             return EXIT_INVALID_CONFIG
+        written.append(path)
     arns = [f"arn:aws:iam::{account.id}:policy/{prefix}/{name}" for name in paths]
     print(
         f"{account.name} ({account.id}): {len(policies.actions)} actions for "
@@ -329,14 +333,20 @@ def _output_taken(path: Path) -> str | None:
 
 
 def _write_new(path: Path, text: str) -> str | None:
-    """Write ``text`` to a new file (never over another one); the problem in one line."""
+    """Write ``text`` to a new file (never over another one); the problem in one line. A
+    write that fails part-way (a full disk) leaves no part of a file behind."""
     try:
-        with path.open("x", encoding="utf-8") as out:
-            out.write(text)
+        out = path.open("x", encoding="utf-8")
     except FileExistsError:  # made since the first look
         return _output_taken(path) or f"--output {path}: the file exists; nothing is overwritten"
     except OSError as error:
         return f"--output {path}: {error.strerror}"
+    try:
+        with out:
+            out.write(text)
+    except OSError as error:
+        path.unlink(missing_ok=True)  # the file this call made, and only that
+        return f"--output {path}: {error.strerror}; nothing was written"
     return None
 
 

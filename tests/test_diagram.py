@@ -137,6 +137,38 @@ def test_an_ou_path_and_an_account_that_read_alike_are_two_nodes(
         assert (_node("ou", "account/team"), _node("account", "team")) in edges
 
 
+def test_a_write_that_fails_part_way_leaves_no_part_of_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk: the output is refused in one line, and no half a picture stays behind
+    under the name given (a later run would find the name taken)."""
+    import errno
+    import io
+
+    from baseline import __main__ as cli
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            super().write(text[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    opened = Path.open
+
+    def open_full(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = opened(self, mode, *args, **kwargs)
+        if mode == "x":
+            handle.close()  # made, as a real write makes it, then the disk is full
+            return FullDisk()
+        return handle
+
+    monkeypatch.setattr(Path, "open", open_full)
+    output = tmp_path / "organisation.mmd"
+    assert cli._write_new(output, "flowchart TD\n" * 100) == (
+        f"--output {output}: No space left on device; nothing was written"
+    )
+    assert not output.exists()
+
+
 def test_an_existing_output_is_never_overwritten(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -142,6 +142,33 @@ def test_the_command_writes_every_file_or_none(
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{POLICY_NAME}-2.json"]
 
 
+def test_a_write_that_fails_after_the_first_file_takes_that_file_back(
+    synthesized: Synthesized,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second of the network account's two files meets a full disk: the first, written
+    already, is taken back (every file or none), and the problem is one line."""
+    from baseline import __main__ as cli
+
+    write_new = cli._write_new
+
+    def full_after_one(path: Path, text: str) -> str | None:
+        if path.name == f"{POLICY_NAME}-2.json":
+            return f"--output {path}: No space left on device; nothing was written"
+        return write_new(path, text)
+
+    monkeypatch.setattr(cli, "_write_new", full_after_one)
+    args = ["execution-policy", "--account", "network", "--cdk-out", str(synthesized.outdir)]
+    assert main([*args, "--output-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"--output-dir {tmp_path / f'{POLICY_NAME}-2.json'}: No space left on device; "
+        "nothing was written"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("manifest", "message"),
     [
