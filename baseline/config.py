@@ -2536,16 +2536,75 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+#: The most values a config may hold once its aliases are expanded. A YAML alias names a
+#: value written once, but every reader of the data (the model, the guardrails' checks,
+#: the templates) meets it again at each use: ten aliases of ten aliases, nine levels
+#: deep, are a billion values in a file of a few lines. The 2,000-account config of
+#: the benchmark holds about 17,000.
+MAX_EXPANDED_VALUES = 1_000_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds with every alias expanded; each node is
+    counted once, its size then reused wherever an alias names it again.
+
+    :raises yaml.composer.ComposerError: an alias inside the value it names (a loop)
+        or more than :data:`MAX_EXPANDED_VALUES`.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in open_nodes:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "an alias inside the value it names: a value without end",
+                node.start_mark,
+            )
+        total = 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            open_nodes.add(id(node))
+            children = (
+                node.value
+                if isinstance(node, yaml.SequenceNode)
+                else [part for pair in node.value for part in pair]
+            )
+            for child in children:
+                total += size(child)
+                if total > MAX_EXPANDED_VALUES:
+                    raise yaml.composer.ComposerError(
+                        None,
+                        None,
+                        f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values; "
+                        "write the values out or use fewer aliases of aliases",
+                        node.start_mark,
+                    )
+            open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
+
+
 def read_yaml(text: str) -> Any:
     """The data of a config file's text, as the config reads it (see :class:`_ConfigLoader`).
 
-    :raises yaml.YAMLError: not YAML, a tag that is not plain data, or a key given twice.
+    :raises yaml.YAMLError: not YAML, a tag that is not plain data, a key given twice, or
+        aliases that expand to more than :data:`MAX_EXPANDED_VALUES` values.
     :raises ValueError: a number YAML cannot hold (an integer of more than 4,300 digits).
     :raises RecursionError: nesting deeper than the reader goes.
     """
     loader = _ConfigLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 

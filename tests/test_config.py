@@ -689,6 +689,18 @@ def test_fails_unreadable_file_with_one_line(
     assert len(err.splitlines()) == 2
 
 
+#: Ten aliases of ten aliases, nine levels deep: a billion values in ten lines (in a
+#: custom guardrail's statement, which the guardrails' checks walk value by value,
+#: validate ran for minutes before the reader refused it).
+ALIAS_BOMB = (
+    "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]\n" for level in range(1, 9)
+    )
+    + "organization: *a8\n"
+)
+
+
 @pytest.mark.parametrize(
     ("write", "expected"),
     [
@@ -696,8 +708,24 @@ def test_fails_unreadable_file_with_one_line(
         (lambda p: p.mkdir(), "(file): cannot be read: Is a directory"),
         (lambda p: p.write_text("organization: " + "9" * 5000 + "\n"), "(yaml): cannot be read: "),
         (lambda p: p.write_text("a: " + "[" * 3000 + "\n"), "(yaml): nested deeper than"),
+        (
+            lambda p: p.write_text(ALIAS_BOMB),
+            "(yaml): syntax error at line 6, column 5: its aliases expand to more than "
+            "1,000,000 values",
+        ),
+        (
+            lambda p: p.write_text("organization: &o {name: *o}\n"),
+            "(yaml): syntax error at line 1, column 15: an alias inside the value it names",
+        ),
     ],
-    ids=["not utf-8", "a directory", "a 5,000-digit number", "3,000 brackets deep"],
+    ids=[
+        "not utf-8",
+        "a directory",
+        "a 5,000-digit number",
+        "3,000 brackets deep",
+        "a billion values",
+        "an alias in itself",
+    ],
 )
 def test_fails_a_file_the_reader_cannot_take_with_one_line(
     write: Any, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
