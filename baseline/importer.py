@@ -412,6 +412,43 @@ def inactive_warning(org: ImportedOrganization) -> str | None:
     )
 
 
+def _placement(
+    org: ImportedOrganization, account: ImportedAccount, guesses: dict[str, list[str]]
+) -> list[str]:
+    """An account's ``ou`` line, with what a person must know or decide about it."""
+    status = _quote(account.status)
+    if account.id == org.management_account_id and account.ou != ROOT_OU:
+        # the config keeps it in the root (validate refuses it elsewhere); the kit
+        # never moves it, and no SCP or RCP applies to it wherever it is
+        return [
+            f"    # in the OU {_quote(account.ou)} in AWS: the config keeps the management",
+            "    # account in the root, and the landing zone does not move it (no SCP or",
+            "    # RCP applies to it wherever it is)",
+            f"    ou: {ROOT_OU}",
+        ]
+    if account.status == "PENDING_ACTIVATION":
+        return [
+            "    # still being activated in AWS: placed and guessed as an active one",
+            f"    ou: {_quote(account.ou)}",
+        ]
+    if account.status == "ACTIVE":
+        return [f"    ou: {_quote(account.ou)}"]
+    if account.ou.split("/")[0] in guesses["suspended_ous"]:
+        return [
+            f"    # status {status} in AWS (closed or suspended), in a suspended OU",
+            "    # already: confirm that OU in guardrails.suspended_ous",
+            f"    ou: {_quote(account.ou)}",
+        ]
+    # validate refuses the file until someone decides where it belongs
+    return [
+        f"    # status {status} in AWS (closed or suspended), in {_quote(account.ou)}",
+        "    # there, where it would be one more workload account: give it a suspended",
+        "    # OU (one of guardrails.suspended_ous), or delete this entry. No core role",
+        "    # is guessed for it.",
+        f"    ou: {PLACEHOLDER}",
+    ]
+
+
 def render_config(org: ImportedOrganization) -> str:
     """A starting config: every fact read, every guess marked, every unknown a placeholder."""
     lines = [
@@ -487,28 +524,7 @@ def render_config(org: ImportedOrganization) -> str:
         )
         lines.append(f"    email: {_quote(account.email)}")
         lines.append(f"    id: {_quote(account.id)}")
-        status = _quote(account.status)
-        if account.status == "PENDING_ACTIVATION":
-            lines += [
-                "    # still being activated in AWS: placed and guessed as an active one",
-                f"    ou: {_quote(account.ou)}",
-            ]
-        elif account.status == "ACTIVE":
-            lines.append(f"    ou: {_quote(account.ou)}")
-        elif account.ou.split("/")[0] in guesses["suspended_ous"]:
-            lines += [
-                f"    # status {status} in AWS (closed or suspended), in a suspended OU",
-                "    # already: confirm that OU in guardrails.suspended_ous",
-                f"    ou: {_quote(account.ou)}",
-            ]
-        else:  # validate refuses the file until someone decides where it belongs
-            lines += [
-                f"    # status {status} in AWS (closed or suspended), in {_quote(account.ou)}",
-                "    # there, where it would be one more workload account: give it a suspended",
-                "    # OU (one of guardrails.suspended_ous), or delete this entry. No core role",
-                "    # is guessed for it.",
-                f"    ou: {PLACEHOLDER}",
-            ]
+        lines += _placement(org, account, guesses)
         if account.role != "workload":
             lines.append(f"    role: {account.role}   # {account.why}")
     roles = {a.role for a in org.accounts}

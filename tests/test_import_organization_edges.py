@@ -150,6 +150,36 @@ def test_a_closed_account_already_in_a_suspended_ou_stays_there(
     assert _validate(filled(text), tmp_path) == 0
 
 
+def test_a_management_account_moved_into_an_ou_is_kept_in_the_root(
+    organisation: Organisation, tmp_path: Path
+) -> None:
+    """AWS lets the management account sit in an OU; the config keeps it in the root (the
+    landing zone never moves it, and no SCP applies to it), saying where it is, so that
+    the file validates once the placeholders are filled."""
+    _core(organisation)
+    client = organisation.client
+    management = client.describe_organization()["Organization"]["MasterAccountId"]
+    infrastructure = next(
+        u["Id"]
+        for u in client.list_organizational_units_for_parent(ParentId=organisation.root)[
+            "OrganizationalUnits"
+        ]
+        if u["Name"] == "Infrastructure"
+    )
+    client.move_account(
+        AccountId=management,
+        SourceParentId=organisation.root,
+        DestinationParentId=infrastructure,
+    )
+    imported = read_organization(*clients())
+    assert next(a.ou for a in imported.accounts if a.id == management) == "Infrastructure"
+    text = render_config(imported)
+    entry = next(a for a in yaml.safe_load(text)["accounts"] if a.get("id") == management)
+    assert entry["ou"] == "Root" and entry["role"] == "management"
+    assert '# in the OU "Infrastructure" in AWS: the config keeps the management' in text
+    assert _validate(filled(text), tmp_path) == 0
+
+
 # --- names AWS gives, in the YAML -------------------------------------------------------
 
 _HOSTILE = [
