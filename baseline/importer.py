@@ -210,12 +210,15 @@ def read_organization(
             say(f"read {len(accounts)} accounts")
             operation = "list_organizational_units_for_parent"
             units = []
-            for unit in _pages(
+            # by name and id, not as AWS lists them: two OUs whose names make one resource
+            # get the same names in the config at every import
+            listed = _pages(
                 organizations,
                 "list_organizational_units_for_parent",
                 "OrganizationalUnits",
                 ParentId=parent_id,
-            ):
+            )
+            for unit in sorted(listed, key=lambda u: (u["Name"], u["Id"])):
                 name = unit_name(unit["Name"], taken, path)
                 child_path = f"{path}/{name}" if path else name
                 units.append(
@@ -275,6 +278,7 @@ def read_organization(
         raise _refusal(error, operation) from None
     except BotoCoreError as error:  # no credentials, no endpoint
         raise CommandError([f"cannot reach AWS Organizations: {error}"]) from None
+    accounts.sort(key=lambda a: a.id)  # roles and names guessed alike at every import
     _guess_roles(accounts, management, delegated)
     return ImportedOrganization(
         organization["Id"], root["Id"], management, units, accounts, policies
@@ -352,7 +356,7 @@ def _sorted_accounts(org: ImportedOrganization) -> list[tuple[str, ImportedAccou
     """The accounts in the config's order, each with its name there (unique in the config)."""
     used = {unit.name for unit in org.units}  # a top-level OU's name would be ambiguous
     named = []
-    for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name)):
+    for account in sorted(org.accounts, key=lambda a: (a.role == "workload", a.ou, a.name, a.id)):
         name = base = _slug(account.name)
         number = 1
         while name in used:

@@ -180,6 +180,33 @@ def test_a_management_account_moved_into_an_ou_is_kept_in_the_root(
     assert _validate(filled(text), tmp_path) == 0
 
 
+def test_the_file_does_not_depend_on_the_order_aws_lists_things_in(
+    organisation: Organisation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS promises no order of its lists. Two accounts that could each be the log archive,
+    two of one name, and two OUs whose names make one resource get the same roles and
+    names when AWS lists everything the other way round."""
+    from baseline import importer
+
+    security = _core(organisation, log_archive=False)
+    organisation.account("Logs", security)
+    organisation.account("Log Archive", security)
+    workloads = organisation.unit("Workloads")
+    organisation.unit("Prod EU", workloads)
+    organisation.unit("prod-eu", workloads)
+    organisation.account("team", workloads)
+    organisation.account("Team", workloads)
+    as_listed = render_config(read_organization(*clients()))
+    pages = importer._pages
+
+    def reversed_pages(client: Any, operation: str, key: str, **arguments: Any) -> Any:
+        return iter(list(pages(client, operation, key, **arguments))[::-1])
+
+    monkeypatch.setattr(importer, "_pages", reversed_pages)
+    assert render_config(read_organization(*clients())) == as_listed
+    assert '"prod-eu-2"' in as_listed and "name: team-2" in as_listed
+
+
 # --- names AWS gives, in the YAML -------------------------------------------------------
 
 _HOSTILE = [
