@@ -37,6 +37,7 @@ from baseline.guardrails.evaluator import (
     condition_holds,
     evaluate,
     statement_applies,
+    unresolved_keys,
 )
 from baseline.guardrails.model import PolicyType
 from baseline.operations import CommandError
@@ -464,15 +465,25 @@ def _depending_on_keys_not_given(
     for _, policies in levels:
         for name, document in policies:
             for index, statement in enumerate(document["Statement"]):
-                if statement.get("Effect") != "Deny" or not statement.get("Condition"):
+                variables = unresolved_keys(statement, keys)
+                if statement.get("Effect") != "Deny" or not (
+                    statement.get("Condition") or variables
+                ):
                     continue
                 bare = {k: v for k, v in statement.items() if k != "Condition"}
+                named = {k: v for k, v in bare.items() if k in ("Resource", "NotResource")}
+                if unresolved_keys(named, keys):  # what it names is unknown: maybe the resource
+                    bare = {
+                        **{k: v for k, v in bare.items() if k not in ("Resource", "NotResource")},
+                        "Resource": "*",
+                    }
                 if not statement_applies(bare, request):
                     continue
                 missing = sorted(
-                    {
+                    {*variables}
+                    | {
                         key
-                        for operator, block in statement["Condition"].items()
+                        for operator, block in statement.get("Condition", {}).items()
                         for key in block
                         # keys a request carries only when it does (a request's tags, by
                         # ForAnyValue and ForAllValues) are left to the asker
@@ -484,8 +495,10 @@ def _depending_on_keys_not_given(
                     }
                 )
                 held = all(
-                    key.lower() not in keys or condition_holds(operator, key, value, keys)
-                    for operator, block in statement["Condition"].items()
+                    key.lower() not in keys
+                    or unresolved_keys({"Condition": {operator: {key: value}}}, keys)
+                    or condition_holds(operator, key, value, keys)
+                    for operator, block in statement.get("Condition", {}).items()
                     for key, value in block.items()
                 )
                 if missing and held and not statement_applies(statement, request):

@@ -246,6 +246,53 @@ def test_a_custom_guardrail_on_addresses_is_explained(
     assert capsys.readouterr().out.startswith("ALLOW  s3:DeleteBucket")
 
 
+def test_a_custom_guardrail_with_policy_variables_is_explained(
+    config_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A variable takes the request's value; one the request has none for leaves the
+    statement unapplied, and a note names the key to give."""
+    from baseline.config import load_config
+
+    path = _with_custom(
+        config_data,
+        tmp_path,
+        {
+            "id": "CUSTOM-OWN-TEAM-BUCKETS",
+            "purpose": "Only a team's own buckets keep their deletion, for the test.",
+            "attach_to": ["Workloads"],
+            "statements": [
+                {
+                    "Sid": "DeleteOnlyOtherTeamsBuckets",
+                    "Effect": "Deny",
+                    "Action": "s3:DeleteBucket",
+                    "NotResource": "arn:aws:s3:::team-${aws:PrincipalTag/team}-*",
+                }
+            ],
+        },
+    )
+    config = load_config(path)
+    request = {"account": "orders-prod", "action": "s3:DeleteBucket"}
+    own = explain(
+        config,
+        **request,
+        resource="arn:aws:s3:::team-orders-data",
+        context=["aws:PrincipalTag/team=orders"],
+    )
+    assert own.allowed
+    other = explain(
+        config,
+        **request,
+        resource="arn:aws:s3:::team-billing-data",
+        context=["aws:PrincipalTag/team=orders"],
+    )
+    assert not other.allowed
+    assert "DeleteOnlyOtherTeamsBuckets" in other.as_text()
+    untagged = explain(config, **request, resource="arn:aws:s3:::team-billing-data")
+    assert untagged.allowed
+    (note,) = [n for n in untagged.notes if "DeleteOnlyOtherTeamsBuckets" in n]
+    assert note.startswith("CUSTOM-OWN-TEAM-BUCKETS (") and "aws:PrincipalTag/team" in note
+
+
 def test_every_problem_is_reported_at_once(example_config: LandingZoneConfig) -> None:
     with pytest.raises(CommandError) as caught:
         explain(

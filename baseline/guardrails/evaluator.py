@@ -17,7 +17,12 @@ tests it against them:
 - a missing key makes a positive operator false and a negated one (``...Not...``) true;
   ``...IfExists`` makes any operator true; ``Null`` tests presence;
 - ``ForAnyValue:`` needs one context value to match (false when the key is missing),
-  ``ForAllValues:`` needs every value to match (true when the key is missing).
+  ``ForAllValues:`` needs every value to match (true when the key is missing);
+- policy variables (``${aws:PrincipalAccount}``, ``${aws:PrincipalTag/team, 'none'}``) in
+  Resource, NotResource and the values of string and ARN conditions take the request's
+  value, as literal text (``${*}``, ``${?}`` and ``${$}`` are those characters); a
+  statement with a variable the request has no single value for does not apply (AWS: it
+  may make the whole statement invalid).
 """
 
 from __future__ import annotations
@@ -58,13 +63,102 @@ class Request:
         return {k.lower(): v for k, v in keys.items()}
 
 
-def _glob(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+@dataclass(frozen=True)
+class _Resolved:
+    """A policy value with its variables replaced: pieces of (literal text?, text); a
+    variable's value is literal, so a ``*`` in it is no wildcard."""
+
+    pieces: tuple[tuple[bool, str], ...]
+
+    def __str__(self) -> str:
+        return "".join(text for _, text in self.pieces)
+
+
+def _glob(pattern: str | _Resolved, value: str, *, case_sensitive: bool = True) -> bool:
+    pieces = pattern.pieces if isinstance(pattern, _Resolved) else ((False, pattern),)
     regex = (
         "^"
-        + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        + "".join(
+            re.escape(text)
+            if literal
+            else "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+            for literal, text in pieces
+        )
         + "$"
     )
     return re.match(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+#: ``${key}`` or ``${key, 'default'}`` in a policy value.
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_DEFAULTED = re.compile(r"\s*(.*?)\s*,\s*'(.*)'\s*")
+#: The characters a variable stands for literally.
+_LITERAL_VARIABLES = frozenset({"*", "?", "$"})
+#: The operators whose values may hold policy variables (as their negations do).
+_VARIABLE_OPERATORS = frozenset(
+    {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
+)
+
+
+def _variables(text: str) -> list[tuple[str, str | None]]:
+    """The (key, default) of each variable of ``text``; ``${*}`` and the like have none."""
+    found = []
+    for match in _VARIABLE.finditer(text):
+        inner = match.group(1).strip()
+        if inner in _LITERAL_VARIABLES:
+            continue
+        defaulted = _DEFAULTED.fullmatch(inner)
+        found.append((defaulted.group(1), defaulted.group(2)) if defaulted else (inner, None))
+    return found
+
+
+def _value_of(key: str, default: str | None, keys: Mapping[str, Any]) -> str | None:
+    """A variable's value: a single-valued key of the request, else its default."""
+    value = keys.get(key.lower())
+    if value is None or isinstance(value, list | tuple):  # multi-valued keys are no variables
+        return default
+    return str(value)
+
+
+def _resolve(value: Any, keys: Mapping[str, Any]) -> Any:
+    """``value`` with its policy variables replaced by the request's values (a
+    :class:`_Resolved`); ``value`` itself where it has none."""
+    text = str(value)
+    if "${" not in text:
+        return value
+    pieces: list[tuple[bool, str]] = []
+    at = 0
+    for match in _VARIABLE.finditer(text):
+        pieces.append((False, text[at : match.start()]))
+        inner = match.group(1).strip()
+        if inner in _LITERAL_VARIABLES:
+            pieces.append((True, inner))
+        else:
+            ((key, default),) = _variables(match.group(0))
+            pieces.append((True, _value_of(key, default, keys) or ""))
+        at = match.end()
+    pieces.append((False, text[at:]))
+    return _Resolved(tuple(pieces))
+
+
+def unresolved_keys(statement: Mapping[str, Any], keys: Mapping[str, Any]) -> list[str]:
+    """The keys of the statement's policy variables that the request has no single value
+    for (and that give no default), in the order they are written."""
+    texts = [
+        str(v)
+        for element in ("Resource", "NotResource")
+        for v in _as_list(statement.get(element, []))
+    ]
+    for operator, block in statement.get("Condition", {}).items():
+        base = operator.rsplit(":", 1)[-1].removesuffix("IfExists")
+        if _NEGATED.get(base, base) in _VARIABLE_OPERATORS:
+            texts += [str(v) for values in block.values() for v in _as_list(values)]
+    missing: list[str] = []
+    for text in texts:
+        for key, default in _variables(text):
+            if _value_of(key, default, keys) is None and key not in missing:
+                missing.append(key)
+    return missing
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -130,14 +224,19 @@ def _numbers(holds: Callable[[float, float], bool]) -> _Match:
 
 _Match = Callable[[Any, Any], bool]
 
+
+def _pattern(value: Any) -> str | _Resolved:
+    return value if isinstance(value, _Resolved) else str(value)
+
+
 #: Each positive operator: does one context value (actual) match one policy value?
 _MATCHES: dict[str, _Match] = {
     "StringEquals": lambda e, a: str(a) == str(e),
     "BinaryEquals": lambda e, a: str(a) == str(e),
     "StringEqualsIgnoreCase": lambda e, a: str(a).lower() == str(e).lower(),
-    "StringLike": lambda e, a: _glob(str(e), str(a)),
-    "ArnLike": lambda e, a: _glob(str(e), str(a)),
-    "ArnEquals": lambda e, a: _glob(str(e), str(a)),  # ArnEquals takes wildcards too
+    "StringLike": lambda e, a: _glob(_pattern(e), str(a)),
+    "ArnLike": lambda e, a: _glob(_pattern(e), str(a)),
+    "ArnEquals": lambda e, a: _glob(_pattern(e), str(a)),  # ArnEquals takes wildcards too
     "Bool": lambda e, a: str(a).lower() == str(e).lower(),
     "IpAddress": lambda e, a: _in_network(a, e),
     "NumericEquals": _numbers(compare.eq),
@@ -192,9 +291,11 @@ def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, A
             return False
         return base in _NEGATED
     values = _as_list(keys[key.lower()])
-    expected_values = _as_list(expected)
     negated = base in _NEGATED
     positive = _NEGATED.get(base, base)
+    expected_values = _as_list(expected)
+    if positive in _VARIABLE_OPERATORS:
+        expected_values = [_resolve(e, keys) for e in expected_values]
 
     def matches(value: Any) -> bool:
         hit = any(_match_one(positive, e, value) for e in expected_values)
@@ -205,29 +306,39 @@ def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, A
     return any(matches(v) for v in values)
 
 
-def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
+def _names(statement: Mapping[str, Any], request: Request, keys: Mapping[str, Any]) -> bool:
+    """Whether the statement's Action (or NotAction) and Resource (or NotResource) take
+    in the request's action and resource."""
     if "Action" in statement:
-        if not any(
+        action_named = any(
             _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["Action"])
-        ):
-            return False
-    elif any(
-        _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["NotAction"])
-    ):
+        )
+    else:
+        action_named = not any(
+            _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["NotAction"])
+        )
+    if not action_named:
         return False
     if "Resource" in statement:
-        if not any(_glob(r, request.resource) for r in _as_list(statement["Resource"])):
-            return False
-    elif "NotResource" in statement and any(
-        _glob(r, request.resource) for r in _as_list(statement["NotResource"])
-    ):
-        return False
+        return any(
+            _glob(_pattern(_resolve(r, keys)), request.resource)
+            for r in _as_list(statement["Resource"])
+        )
+    return not any(
+        _glob(_pattern(_resolve(r, keys)), request.resource)
+        for r in _as_list(statement.get("NotResource", []))
+    )
+
+
+def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
     keys = request.keys()
-    for operator, block in statement.get("Condition", {}).items():
-        for key, expected in block.items():
-            if not condition_holds(operator, key, expected, keys):
-                return False
-    return True
+    if unresolved_keys(statement, keys) or not _names(statement, request, keys):
+        return False
+    return all(
+        condition_holds(operator, key, expected, keys)
+        for operator, block in statement.get("Condition", {}).items()
+        for key, expected in block.items()
+    )
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,88 @@ def test_a_request_carries_the_principals_account() -> None:
     assert statement_applies(statement, request)
     other = Request("s3:GetObject", principal_arn="arn:aws:iam::444455556666:role/app")
     assert not statement_applies(statement, other)
+
+
+_ACCOUNT = "756789012345"  # the account of Request's default principal
+
+
+@pytest.mark.parametrize(
+    ("resource", "context", "resource_asked", "denied"),
+    [
+        # the request's value takes the variable's place
+        ("arn:aws:s3:::logs-${aws:PrincipalAccount}", {}, f"arn:aws:s3:::logs-{_ACCOUNT}", True),
+        ("arn:aws:s3:::logs-${aws:PrincipalAccount}", {}, "arn:aws:s3:::logs-111122223333", False),
+        # key names are case-insensitive, and spaces beside them are ignored
+        ("arn:aws:s3:::logs-${ AWS:principalaccount }", {}, f"arn:aws:s3:::logs-{_ACCOUNT}", True),
+        # a variable's value is literal text: a * in it is no wildcard
+        (
+            "arn:aws:s3:::t-${aws:PrincipalTag/team}",
+            {"aws:PrincipalTag/team": "a*"},
+            "arn:aws:s3:::t-a*",
+            True,
+        ),
+        (
+            "arn:aws:s3:::t-${aws:PrincipalTag/team}",
+            {"aws:PrincipalTag/team": "a*"},
+            "arn:aws:s3:::t-abc",
+            False,
+        ),
+        # ${*} is a literal *; a * beside it is still a wildcard
+        ("arn:aws:s3:::a${*}b", {}, "arn:aws:s3:::a*b", True),
+        ("arn:aws:s3:::a${*}b", {}, "arn:aws:s3:::axb", False),
+        ("arn:aws:s3:::a${*}*", {}, "arn:aws:s3:::a*xyz", True),
+        # a default stands in for a key the request does not carry
+        ("arn:aws:s3:::t-${aws:PrincipalTag/team, 'none'}", {}, "arn:aws:s3:::t-none", True),
+        # without a value, or with several, the statement does not apply
+        ("arn:aws:s3:::t-${aws:PrincipalTag/team}", {}, "arn:aws:s3:::t-", False),
+        ("arn:aws:s3:::t-${aws:TagKeys}", {"aws:TagKeys": ["a"]}, "arn:aws:s3:::t-a", False),
+    ],
+    ids=[
+        "own account",
+        "another account",
+        "key in other case",
+        "value with a star, literal",
+        "value with a star, no wildcard",
+        "${*} literal",
+        "${*} no wildcard",
+        "${*} and a wildcard",
+        "default",
+        "no value",
+        "multi-valued",
+    ],
+)
+def test_policy_variables_in_a_resource_take_the_requests_values(
+    resource: str, context: dict[str, Any], resource_asked: str, denied: bool
+) -> None:
+    policy = _deny(Action="s3:DeleteBucket", Resource=resource)
+    request = Request("s3:DeleteBucket", resource_asked, context=context)
+    assert (decide([[FULL_ACCESS, policy]], request) == "Deny") is denied
+
+
+def test_policy_variables_in_conditions_take_the_requests_values() -> None:
+    """The classic: deny acting on a resource of another account than the caller's."""
+    policy = _deny(
+        Action="s3:PutObject",
+        Condition={"StringNotEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
+    )
+
+    def decision(resource_account: str) -> str:
+        context = {"aws:ResourceAccount": resource_account}
+        return decide([[FULL_ACCESS, policy]], Request("s3:PutObject", context=context))
+
+    assert decision(_ACCOUNT) == "Allow"
+    assert decision("111122223333") == "Deny"
+    # ARN operators take variables too; a Numeric one compares the text as written
+    arn = {"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:${aws:PrincipalAccount}:*"}}
+    assert condition_holds(
+        "ArnLike",
+        "aws:SourceArn",
+        arn["ArnLike"]["aws:SourceArn"],
+        {"aws:sourcearn": f"arn:aws:sns:eu-west-1:{_ACCOUNT}:t", "aws:principalaccount": _ACCOUNT},
+    )
+    assert not condition_holds(
+        "NumericEquals",
+        "s3:max-keys",
+        "${aws:PrincipalAccount}",
+        {"s3:max-keys": _ACCOUNT, "aws:principalaccount": _ACCOUNT},
+    )
