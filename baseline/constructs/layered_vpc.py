@@ -530,24 +530,35 @@ def add_flow_logs(
         "VPC Flow Logs creates one log stream per network interface in this VPC's own log "
         "group; the stream wildcard stays inside that group.",
     )
-    vpc.add_flow_log(
-        "ToLogGroup",
-        # the role's one policy is the managed policy above; no inline grants on top
-        destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-            log_group, role.without_policy_updates()
-        ),
-        traffic_type=ec2.FlowLogTrafficType.ALL,
+    _kept(
+        vpc.add_flow_log(
+            "ToLogGroup",
+            # the role's one policy is the managed policy above; no inline grants on top
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                log_group, role.without_policy_updates()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
     )
     return flow_logs
+
+
+def _kept(flow_log: ec2.FlowLog) -> None:
+    """A flow log stays when its stack is deleted or it is replaced: the guardrails deny
+    ec2:DeleteFlowLogs to all but the baseline (SCP-SECURITY-SERVICES), so a delete would
+    fail the stack's deletion; AWS removes a deleted VPC's flow logs itself."""
+    flow_log.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
 
 def add_archive_flow_log(scope: Construct, vpc: ec2.IVpc, bucket_name: str) -> None:
     """Flow logs of all traffic to the central log bucket (CIS 3.7)."""
     bucket = s3.Bucket.from_bucket_name(scope, "CentralLogBucket", bucket_name)
-    vpc.add_flow_log(
-        "ToLogArchive",
-        destination=ec2.FlowLogDestination.to_s3(bucket),
-        traffic_type=ec2.FlowLogTrafficType.ALL,
+    _kept(
+        vpc.add_flow_log(
+            "ToLogArchive",
+            destination=ec2.FlowLogDestination.to_s3(bucket),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
     )
 
 

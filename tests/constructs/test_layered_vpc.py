@@ -112,6 +112,17 @@ def test_isolated_tier_talks_only_inside_the_vpc(default: Any) -> None:
     ]
 
 
+def test_flow_logs_outlive_the_stack(default: Any) -> None:
+    """The guardrails deny ec2:DeleteFlowLogs to all but the baseline: a flow log that the
+    stack deleted would fail the deletion of a workload's stack (AWS removes a deleted
+    VPC's flow logs itself), so neither a delete nor a replacement deletes one."""
+    _, template = default
+    flow_logs = template.find_resources("AWS::EC2::FlowLog")
+    assert len(flow_logs) == 2
+    for flow_log in flow_logs.values():
+        assert flow_log["DeletionPolicy"] == flow_log["UpdateReplacePolicy"] == "Retain"
+
+
 def test_flow_logs_of_all_traffic_to_the_log_archive_and_an_encrypted_group(default: Any) -> None:
     _, template = default
     (vpc,) = template.find_resources("AWS::EC2::VPC")
