@@ -34,6 +34,38 @@ STS_ACTIONS = (
 )
 
 
+#: The AWS account through which Elastic Load Balancing delivers access logs to S3 in the
+#: regions that began before August 2022 (the later ones use the service principal
+#: ``logdelivery.elasticloadbalancing.amazonaws.com``, which the perimeter spares as it
+#: spares every AWS service). These callers are neither an AWS service nor of the
+#: organisation: without them, no load balancer in those regions could log to S3.
+#: ``tests/guardrails/test_behaviour.py`` checks the table against the CDK's region facts.
+ELB_LOG_DELIVERY_ACCOUNTS = {
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-south-1": "718504428378",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+}
+
+
 def _deny_all(
     sid: str, actions: tuple[str, ...], condition: dict[str, dict[str, object]]
 ) -> Statement:
@@ -51,6 +83,14 @@ def rcp_library(context: GuardrailContext) -> list[Guardrail]:
     """Every RCP guardrail, attached at the root."""
     org = context.organization_id
     tag = naming.perimeter_exception_tag(context.prefix)
+    load_balancing = sorted(
+        {
+            ELB_LOG_DELIVERY_ACCOUNTS[region]
+            for region in context.governed_regions
+            if region in ELB_LOG_DELIVERY_ACCOUNTS
+        }
+    )
+    spared: dict[str, object] = {"aws:PrincipalAccount": load_balancing} if load_balancing else {}
     return [
         Guardrail(
             id="RCP-IDENTITY-PERIMETER",
@@ -64,6 +104,7 @@ def rcp_library(context: GuardrailContext) -> list[Guardrail]:
                     {
                         "StringNotEqualsIfExists": {
                             "aws:PrincipalOrgID": org,
+                            **spared,
                             f"aws:ResourceTag/{tag}": "true",
                         },
                         "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
@@ -74,6 +115,8 @@ def rcp_library(context: GuardrailContext) -> list[Guardrail]:
             exemptions=(
                 "AWS service principals (see the confused-deputy guardrail)",
                 f"resources tagged {tag}=true (the tag only the baseline can set)",
+                "the accounts through which Elastic Load Balancing delivers access logs in "
+                "the governed regions that began before August 2022",
             ),
         ),
         Guardrail(

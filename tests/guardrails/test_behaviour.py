@@ -1558,7 +1558,36 @@ def test_suspended_ou_denies_everything(synthesized: Synthesized) -> None:
 
 
 OUTSIDER = "arn:aws:iam::444455556666:role/partner"
+
+
+def _load_balancer_logs(account: str, region: str) -> Request:
+    """An access-log object written by Elastic Load Balancing's log account of a region
+    (the older regions' way: an AWS account, neither a service nor of the organisation)."""
+    return Request(
+        "s3:PutObject",
+        f"arn:aws:s3:::orders-alb-logs/AWSLogs/{PROD}/elasticloadbalancing/{region}/x.log.gz",
+        f"arn:aws:iam::{account}:root",
+        region=region,
+        context={
+            "aws:PrincipalAccount": account,
+            "aws:PrincipalIsAWSService": "false",
+            "aws:SecureTransport": "true",
+        },
+    )
+
+
 RCP_CASES: list[tuple[str, Request, str]] = [
+    # the example governs eu-west-1, eu-central-1 and us-east-1
+    (
+        "load balancer logs of a governed region",
+        _load_balancer_logs("156460612806", "eu-west-1"),
+        "Allow",
+    ),
+    (
+        "load balancer logs of a region not governed",
+        _load_balancer_logs("582318560864", "ap-northeast-1"),
+        "Deny",
+    ),
     *(
         (
             f"outside principal reaches {what}",
@@ -1727,6 +1756,21 @@ def test_rcp_behaviour(
 ) -> None:
     levels = _levels(synthesized, PROD, "RESOURCE_CONTROL_POLICY")
     assert decide(levels, request_) == expected, case
+
+
+def test_the_load_balancer_log_accounts_are_the_cdks() -> None:
+    """The perimeter spares the account Elastic Load Balancing logs through in each region
+    that has one, as the CDK's region facts name it, and no other."""
+    from aws_cdk import region_info
+
+    from baseline.config import AWS_REGIONS
+    from baseline.guardrails.rcps import ELB_LOG_DELIVERY_ACCOUNTS
+
+    assert {
+        region: account
+        for region in sorted(AWS_REGIONS)
+        if (account := region_info.RegionInfo.get(region).elbv2_account)
+    } == ELB_LOG_DELIVERY_ACCOUNTS
 
 
 def test_without_a_forensics_account_only_evidence_stays_unshared(
