@@ -106,6 +106,11 @@ def evidence_key_alias(prefix: str) -> str:
     return _alias(f"alias/{prefix}/forensics-evidence")
 
 
+def forensics_flow_log_key_alias(prefix: str) -> str:
+    """The key of the forensics analysis VPC's flow-log group."""
+    return _alias(f"alias/{prefix}/forensics-flow-logs")
+
+
 def forensics_stack(prefix: str) -> str:
     return f"{prefix}-forensics"
 

@@ -56,6 +56,7 @@ class LayeredVpc(Construct):
         organization_id: str | None = None,
         flow_log_bucket_name: str | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        flow_log_key_alias: str | None = None,
         availability_zones: Sequence[str] | None = None,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
         dns_firewall_rule_group_id: str | None = None,
@@ -102,6 +103,9 @@ class LayeredVpc(Construct):
         :param flow_log_bucket_name: the central log bucket for flow logs (the log
             archive's). Default: none (flow logs go to the log group only).
         :param flow_log_retention: how long the flow-log group keeps records. Default: 1 year.
+        :param flow_log_key_alias: the alias of the flow-log group's key (a landing zone's
+            own VPC names it under its prefix, which its guardrails protect). Default:
+            ``alias/vpc/<the construct's unique id>-flow-logs``.
         :param interface_endpoints: services with a private interface endpoint.
             Default: ssm, ssmmessages, ec2messages, kms, logs, sts; leaving one out warns
             at synth (``lz:LayeredVpc.EndpointsDropped``).
@@ -189,7 +193,7 @@ class LayeredVpc(Construct):
             "so its route to the internet gateway is its purpose; workloads run in the "
             "private and isolated tiers, which have no such route.",
         )
-        self._flow_logs(flow_log_bucket_name, flow_log_retention)
+        self._flow_logs(flow_log_bucket_name, flow_log_retention, flow_log_key_alias)
         self._endpoints(
             organization_id,
             interface_endpoints,
@@ -299,8 +303,12 @@ class LayeredVpc(Construct):
 
     # --- flow logs -----------------------------------------------------------------
 
-    def _flow_logs(self, bucket_name: str | None, retention: logs.RetentionDays) -> None:
-        self.flow_logs = add_flow_logs(self, self.vpc, bucket_name=bucket_name, retention=retention)
+    def _flow_logs(
+        self, bucket_name: str | None, retention: logs.RetentionDays, key_alias: str | None
+    ) -> None:
+        self.flow_logs = add_flow_logs(
+            self, self.vpc, bucket_name=bucket_name, retention=retention, key_alias=key_alias
+        )
         self.flow_log_group = self.flow_logs.log_group
 
     # --- endpoints ---------------------------------------------------------------------
@@ -485,12 +493,15 @@ def add_flow_logs(
     *,
     bucket_name: str | None,
     retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    key_alias: str | None = None,
 ) -> SecureLogGroup:
     """Flow logs of all traffic to an encrypted log group of ``scope`` and, when named,
     to the central log bucket (CIS 3.7). Returns the log group's construct.
 
     :param bucket_name: the central log bucket. None: the log group only.
     :param retention: how long the log group keeps records. Default: 1 year.
+    :param key_alias: the alias of the group's key. Default:
+        ``alias/vpc/<scope's unique id>-flow-logs``.
     """
     if bucket_name is not None:
         add_archive_flow_log(scope, vpc, bucket_name)
@@ -499,7 +510,7 @@ def add_flow_logs(
         scope,
         "FlowLogs",
         log_group_name=f"/vpc/{cdk.Names.unique_id(scope)}/flow-logs",
-        key_alias=f"alias/vpc/{cdk.Names.unique_id(scope)[-200:]}-flow-logs",
+        key_alias=key_alias or f"alias/vpc/{cdk.Names.unique_id(scope)[-200:]}-flow-logs",
         retention=retention,
         key_description="Encrypts the VPC's flow-log group",
     )

@@ -126,6 +126,8 @@ class ForensicsStack(cdk.Stack):
             isolated_only=True,
             organization_id=settings.organization_id,
             flow_log_bucket_name=settings.log_bucket_name,
+            # under the prefix: SCP-BASELINE-PROTECT keeps the landing zone's keys by alias
+            flow_log_key_alias=naming.forensics_flow_log_key_alias(settings.prefix),
             availability_zones=settings.availability_zones,
         )
         # the analysis instances read evidence through the VPC's S3 gateway endpoint

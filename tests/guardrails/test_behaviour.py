@@ -1773,6 +1773,37 @@ def test_the_load_balancer_log_accounts_are_the_cdks() -> None:
     } == ELB_LOG_DELIVERY_ACCOUNTS
 
 
+def test_every_key_the_landing_zone_makes_is_one_its_guardrail_keeps(
+    synthesized: Synthesized,
+) -> None:
+    """SCP-BASELINE-PROTECT knows the kit's keys by their aliases: a key aliased outside
+    its patterns (the forensics VPC's flow-log key was alias/vpc/...) could be scheduled
+    for deletion by any administrator of its account."""
+    from fnmatch import fnmatchcase
+
+    from baseline.assembly import templates_with_stack_sets
+
+    statements = [
+        statement
+        for level in _levels(synthesized, FORENSICS, "SERVICE_CONTROL_POLICY")
+        for policy in level
+        for statement in policy["Statement"]
+        if statement.get("Sid") == "ProtectBaselineKeys"
+    ]
+    (patterns,) = [
+        s["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"] for s in statements
+    ]
+    aliases = {
+        resource["Properties"]["AliasName"]
+        for _, template in templates_with_stack_sets(synthesized.outdir)
+        for resource in template.get("Resources", {}).values()
+        if resource["Type"] == "AWS::KMS::Alias"
+    }
+    assert "alias/nwl/forensics-flow-logs" in aliases
+    unkept = sorted(a for a in aliases if not any(fnmatchcase(a, p) for p in patterns))
+    assert unkept == []
+
+
 def test_without_a_forensics_account_only_evidence_stays_unshared(
     example_data: dict[str, Any],
 ) -> None:
