@@ -1795,10 +1795,19 @@ class LandingZoneConfig(_Strict):
                     f"in the workload or sandbox OU {account.ou!r}"
                 )
         prefix = ipaddress.ip_network(self.forensics.vpc_cidr).prefixlen
+        # the analysis VPC takes an isolated /24 in each AZ the hub uses in the home region
+        zones = len(self.network.zones(self.home_region))
         if not 16 <= prefix <= 23:
             problems.append(
                 f"forensics.vpc_cidr: {self.forensics.vpc_cidr!r} must be /16 to /23 (two "
                 "isolated /24 subnets)"
+            )
+        elif holders and zones * 256 > 2 ** (32 - prefix):
+            needed = 32 - (zones * 256 - 1).bit_length()
+            problems.append(
+                f"forensics.vpc_cidr: {self.forensics.vpc_cidr!r} holds {2 ** (24 - prefix)} "
+                f"/24 subnets, and the analysis VPC takes one in each of the {zones} AZs of "
+                f"network.availability_zones.{self.home_region}: give a /{needed} or larger"
             )
         return problems
 

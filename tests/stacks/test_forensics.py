@@ -148,3 +148,34 @@ def test_fails_on_a_misplaced_forensics_account(
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
     assert any(message in p for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("cidr", "zones", "problem"),
+    [
+        (
+            "10.9.0.0/23",
+            ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            "forensics.vpc_cidr: '10.9.0.0/23' holds 2 /24 subnets, and the analysis VPC "
+            "takes one in each of the 3 AZs of network.availability_zones.eu-west-1: give a "
+            "/22 or larger",
+        ),
+        ("10.9.0.0/22", ["eu-west-1a", "eu-west-1b", "eu-west-1c"], None),
+        ("10.9.0.0/23", ["eu-west-1a", "eu-west-1b"], None),
+    ],
+    ids=["three zones in a /23", "three zones in a /22", "two zones in a /23"],
+)
+def test_fails_a_forensics_range_too_small_for_the_home_regions_zones(
+    cidr: str, zones: list[str], problem: str | None, example_data: dict[str, Any]
+) -> None:
+    """The analysis VPC takes an isolated /24 in each AZ of the home region: a range that
+    cannot hold them is refused by validate, not by a traceback at synth."""
+    data = copy.deepcopy(example_data)
+    data.setdefault("forensics", {})["vpc_cidr"] = cidr
+    data["network"]["availability_zones"] = {"eu-west-1": zones}
+    if problem is None:
+        assert parse_config(data).forensics.vpc_cidr == cidr
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert caught.value.problems == [problem]
