@@ -109,6 +109,28 @@ AWS_REGIONS: frozenset[str] = frozenset(
     }
 )
 
+#: The regions whose CloudFormation has the Security Hub resources of the home region's
+#: security tooling (central configuration: ConfigurationPolicy, PolicyAssociation,
+#: FindingAggregator, OrganizationConfiguration); a home region without them fails the
+#: synth's template validation. ``tests/test_config.py`` checks it against cfn-lint's
+#: region schemas.
+SECURITY_HUB_HOME_REGIONS: frozenset[str] = frozenset(
+    {
+        *("ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1"),
+        *("ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1"),
+        *("eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "me-south-1"),
+        *("sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    }
+)
+#: The regions whose CloudFormation has CodeArtifact (``packages:``, in the home region).
+CODEARTIFACT_REGIONS: frozenset[str] = frozenset(
+    {
+        *("ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2"),
+        *("eu-central-1", "eu-north-1", "eu-south-1", "eu-west-1", "eu-west-2"),
+        *("eu-west-3", "me-south-1", "us-east-1", "us-east-2", "us-west-2"),
+    }
+)
+
 #: The OU path that stands for the organisation root itself.
 ROOT_OU = "Root"
 
@@ -1423,7 +1445,11 @@ class LandingZoneConfig(_Strict):
 
     organization: Organization = Field(description="The organisation as a whole.")
     home_region: str = Field(
-        description="Region of the organisation-level stacks; must be a governed region."
+        description=(
+            "Region of the organisation-level stacks; must be a governed region with "
+            "Security Hub central configuration in CloudFormation (and CodeArtifact, with "
+            "packages:)."
+        )
     )
     governed_regions: list[str] = Field(
         min_length=1,
@@ -1995,6 +2021,18 @@ class LandingZoneConfig(_Strict):
             problems.append(
                 f"home_region: {self.home_region!r} must be one of governed_regions "
                 f"{self.governed_regions}"
+            )
+        if self.home_region in AWS_REGIONS - SECURITY_HUB_HOME_REGIONS:
+            problems.append(
+                f"home_region: {self.home_region!r} lacks Security Hub central configuration "
+                "in CloudFormation, which the home region's security tooling deploys; choose "
+                f"one of {', '.join(sorted(SECURITY_HUB_HOME_REGIONS))}"
+            )
+        elif self.packages is not None and self.home_region not in CODEARTIFACT_REGIONS:
+            problems.append(
+                f"packages: CodeArtifact is not offered in the home region "
+                f"{self.home_region!r}, where the package repositories live; leave packages "
+                f"out, or choose a home region of {', '.join(sorted(CODEARTIFACT_REGIONS))}"
             )
         target = self.log_archive.replication_region
         if target is not None:

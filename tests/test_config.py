@@ -863,6 +863,71 @@ def test_region_list_matches_the_cdk_region_facts() -> None:
     assert cdk_regions >= AWS_REGIONS, sorted(AWS_REGIONS - cdk_regions)
 
 
+def _regions_with(types: tuple[str, ...]) -> frozenset[str]:
+    """The kit's regions whose CloudFormation has every one of ``types``, by cfn-lint's
+    region schemas (the types the synth's template validation checks the same way)."""
+    from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+
+    def has(region: str, resource_type: str) -> bool:
+        try:
+            PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type)
+        except Exception:  # cfn-lint: the type is not in that region's schemas
+            return False
+        return True
+
+    return frozenset(r for r in AWS_REGIONS if all(has(r, t) for t in types))
+
+
+def test_the_home_region_tables_are_cfn_lints() -> None:
+    from baseline.config import CODEARTIFACT_REGIONS, SECURITY_HUB_HOME_REGIONS
+
+    security_hub = tuple(
+        f"AWS::SecurityHub::{t}"
+        for t in (
+            "ConfigurationPolicy",
+            "FindingAggregator",
+            "OrganizationConfiguration",
+            "PolicyAssociation",
+        )
+    )
+    codeartifact = tuple(
+        f"AWS::CodeArtifact::{t}" for t in ("Domain", "PackageGroup", "Repository")
+    )
+    assert _regions_with(security_hub) == SECURITY_HUB_HOME_REGIONS
+    assert _regions_with(codeartifact) == CODEARTIFACT_REGIONS
+
+
+@pytest.mark.parametrize(
+    ("home", "packages", "problem"),
+    [
+        ("ap-southeast-7", False, "home_region: 'ap-southeast-7' lacks Security Hub central "),
+        ("ca-central-1", True, "packages: CodeArtifact is not offered in the home region "),
+        ("ca-central-1", False, None),
+    ],
+    ids=["no central configuration", "no CodeArtifact", "CodeArtifact not needed"],
+)
+def test_fails_a_home_region_without_what_deploys_there(
+    home: str, packages: bool, problem: str | None, config_data: dict[str, Any]
+) -> None:
+    """What the synth's template validation would refuse, validate refuses first, naming
+    the field."""
+    config_data["governed_regions"] = [home, *config_data["governed_regions"]]
+    config_data["home_region"] = home
+    if not packages:
+        config_data.pop("packages", None)
+    else:
+        assert "packages" in config_data
+    if problem is None:
+        assert parse_config(config_data).home_region == home
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    region_lines = [
+        p for p in caught.value.problems if p.startswith(("home_region:", "packages: CodeArtifact"))
+    ]
+    assert len(region_lines) == 1 and region_lines[0].startswith(problem), caught.value.problems
+
+
 def test_schema_describes_every_field() -> None:
     from baseline.config import json_schema
 
