@@ -515,23 +515,34 @@ class LogArchive(_Strict):
         default=True,
         description="Replicate the log bucket to a second region (needs a second governed region).",
     )
+    # the day counts are bounded as the object lock's retention is (100 years; twice that
+    # for an expiration, which must outlast the lock): S3 takes whole days of 32 bits
     transition_to_infrequent_access_days: StrictInt = Field(
-        default=90, ge=30, description="Days before log objects move to S3 Standard-IA."
+        default=90,
+        ge=30,
+        le=36500,
+        description="Days before log objects move to S3 Standard-IA.",
     )
     transition_to_glacier_days: StrictInt = Field(
         default=365,
         ge=90,
+        le=36500,
         description="Days before log objects move to S3 Glacier Flexible Retrieval.",
     )
     expiration_days: StrictInt | None = Field(
         default=None,
+        ge=1,
+        le=73000,
         description=(
             "Days after which log objects expire. Default: never. Must exceed the "
             "object-lock retention."
         ),
     )
     access_log_retention_days: StrictInt = Field(
-        default=365, ge=90, description="Days the server access logs of the log buckets are kept."
+        default=365,
+        ge=90,
+        le=36500,
+        description="Days the server access logs of the log buckets are kept.",
     )
 
     @model_validator(mode="after")

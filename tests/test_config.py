@@ -928,6 +928,28 @@ def test_fails_a_home_region_without_what_deploys_there(
     assert len(region_lines) == 1 and region_lines[0].startswith(problem), caught.value.problems
 
 
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("transition_to_infrequent_access_days", 36500),
+        ("transition_to_glacier_days", 36500),
+        ("expiration_days", 73000),
+        ("access_log_retention_days", 36500),
+    ],
+)
+def test_fails_a_lifecycle_day_count_s3_cannot_take(
+    field: str, limit: int, config_data: dict[str, Any]
+) -> None:
+    """10**21 days passed validate and synth, and became 1e+21 in the template, which S3
+    refuses at deploy (whole days of 32 bits)."""
+    config_data.setdefault("log_archive", {})[field] = 10**21
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert f"log_archive.{field}: Input should be less than or equal to {limit}" in (
+        caught.value.problems
+    )
+
+
 def test_schema_describes_every_field() -> None:
     from baseline.config import json_schema
 
