@@ -1543,6 +1543,9 @@ class LandingZoneConfig(_Strict):
             except (OSError, UnicodeDecodeError, ValueError) as error:
                 problems.append(f"{where}: {str(path)!r} is not a JSON document ({error})")
                 continue
+            except RecursionError:
+                problems.append(f"{where}: {str(path)!r} is nested deeper than a policy can be")
+                continue
             text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
             if not isinstance(document, dict) or "Statement" not in document:
                 problems.append(f"{where}: {str(path)!r} is not a policy document (no Statement)")
@@ -2592,6 +2595,35 @@ class _ConfigLoader(yaml.SafeLoader):
                         key_node.start_mark,
                     )
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date YAML cannot read (``2024-13-01``) is refused where it stands."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{node.value!r} is read as a date, and is none ({error}); quote it to keep "
+                "it as text",
+                node.start_mark,
+            ) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """A number of more digits than Python reads (4,300) is refused where it stands."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {len(node.value):,} digits is more than a config holds",
+                node.start_mark,
+            ) from None
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _ConfigLoader.construct_yaml_timestamp)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _ConfigLoader.construct_yaml_int)
 
 
 #: The most values a config may hold once its aliases are expanded. A YAML alias names a

@@ -706,7 +706,16 @@ ALIAS_BOMB = (
     [
         (lambda p: p.write_bytes(b"organization: \xff\xfe\n"), "(file): cannot be read: "),
         (lambda p: p.mkdir(), "(file): cannot be read: Is a directory"),
-        (lambda p: p.write_text("organization: " + "9" * 5000 + "\n"), "(yaml): cannot be read: "),
+        (
+            lambda p: p.write_text("organization: " + "9" * 5000 + "\n"),
+            "(yaml): syntax error at line 1, column 15: a number of 5,000 digits is more than "
+            "a config holds",
+        ),
+        (
+            lambda p: p.write_text("organization:\n  name: 2024-13-01\n"),
+            "(yaml): syntax error at line 2, column 9: '2024-13-01' is read as a date, and is "
+            "none (month must be in 1..12); quote it to keep it as text",
+        ),
         (lambda p: p.write_text("a: " + "[" * 3000 + "\n"), "(yaml): nested deeper than"),
         (
             lambda p: p.write_text(ALIAS_BOMB),
@@ -722,6 +731,7 @@ ALIAS_BOMB = (
         "not utf-8",
         "a directory",
         "a 5,000-digit number",
+        "a date that is none",
         "3,000 brackets deep",
         "a billion values",
         "an alias in itself",

@@ -291,6 +291,22 @@ def test_fails_on_an_inline_policy_that_is_not_a_policy(
     assert "is not a policy document (no Statement)" in caught.value.problems[0]
 
 
+def test_fails_on_an_inline_policy_nested_deeper_than_json_reads(
+    example_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A file of 200,000 nested arrays: Python's JSON reader gives up with a
+    RecursionError, which validate reports as one line, not a traceback."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    data = copy.deepcopy(example_data)
+    data["identity_center"]["permission_sets"][0]["inline_policy_file"] = "policies/deep.json"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, data)
+    (problem,) = caught.value.problems
+    assert problem.startswith("identity_center.permission_sets[0].inline_policy_file: ")
+    assert problem.endswith("deep.json' is nested deeper than a policy can be")
+
+
 def test_fails_when_one_stack_would_hold_too_many_assignments(
     example_data: dict[str, Any],
 ) -> None:
