@@ -322,6 +322,17 @@ def _email_rules(value: str) -> str:
     return value
 
 
+#: The address of an account as AWS Organizations holds it (its API's own pattern): an
+#: existing account's is taken as AWS has it, whatever the mail standards say of it.
+_ORGANIZATIONS_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+def _account_email_rules(value: str) -> str:
+    if not 6 <= len(value) <= 64 or not _ORGANIZATIONS_EMAIL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid e-mail address of 6-64 characters")
+    return value
+
+
 def _contact_email_rules(value: str) -> str:
     if not 6 <= len(value) <= 64 or not CONTACT_EMAIL.match(value):
         raise ValueError(
@@ -436,7 +447,7 @@ class Account(_Strict):
             "with a letter",
         ),
     ] = Field(description="Short unique account name (lower case, hyphens), used in stack names.")
-    email: Annotated[str, AfterValidator(_email_rules)] = Field(
+    email: Annotated[str, AfterValidator(_account_email_rules)] = Field(
         description="The account's unique root e-mail address (6-64 characters)."
     )
     role: AccountRole = Field(
@@ -471,7 +482,9 @@ class Account(_Strict):
                     f"name: {len(self.name)} characters; an account the kit creates can have "
                     f"at most {MAX_NEW_ACCOUNT_NAME} (AWS::Organizations::Account AccountName)"
                 )
-            if not ACCOUNT_EMAIL.match(self.email):
+            if not EMAIL.match(self.email):
+                problems.append(f"email: {self.email!r} is not a valid e-mail address")
+            elif not ACCOUNT_EMAIL.match(self.email):
                 problems.append(
                     f"email: {self.email!r} holds a character AWS Organizations refuses in "
                     "the address of an account it creates (no spaces, and none of "

@@ -93,6 +93,11 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         lambda d: _account(d, "audit").update(email="audit-at-northwind"),
         "accounts[2] (audit).email: 'audit-at-northwind' is not a valid e-mail address",
     ),
+    "new account's address outside the mail standard": (
+        lambda d: _account(d, "fleet-dev").update(email="ops..team@corp_mail.example.com"),
+        "accounts[8] (fleet-dev).email: 'ops..team@corp_mail.example.com' is not a valid "
+        "e-mail address",
+    ),
     "eleven-digit id": (
         lambda d: _account(d, "network").update(id="53456789012"),
         "accounts[3] (network).id: '53456789012' must be exactly 12 digits",
@@ -958,6 +963,15 @@ def test_fails_a_lifecycle_day_count_s3_cannot_take(
     assert f"log_archive.{field}: Input should be less than or equal to {limit}" in (
         caught.value.problems
     )
+
+
+def test_an_existing_account_keeps_the_address_aws_has(config_data: dict[str, Any]) -> None:
+    """AWS Organizations holds addresses its own pattern takes, some of which the mail
+    standard does not (two dots in a row, an underscore in the domain); the kit never
+    sends an existing account's address anywhere, so it is taken as AWS has it."""
+    _account(config_data, "audit").update(email="ops..team@corp_mail.example.com")
+    audit = next(a for a in parse_config(config_data).accounts if a.name == "audit")
+    assert audit.email == "ops..team@corp_mail.example.com"
 
 
 def test_schema_describes_every_field() -> None:
