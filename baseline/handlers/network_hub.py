@@ -41,7 +41,8 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    retries = {"mode": "standard", "max_attempts": CALL_ATTEMPTS}
+    return boto3.client(service, config=Config(retries=retries))
 
 
 def _sleep(seconds: float) -> None:
@@ -49,9 +50,13 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+#: Attempts of each AWS call (standard retries: each wait between them is at most 25 s,
+#: the 20-s backoff cap and the 5 s more an x-amz-retry-after answer can add).
+CALL_ATTEMPTS = 10
 #: Seconds kept back from the function's timeout to answer CloudFormation: a function
-#: stopped by its timeout answers nothing, and the stack waits an hour for it.
-ANSWER_SECONDS = 30
+#: stopped by its timeout answers nothing, and the stack waits an hour for it. A check
+#: started just before may wait out all its retries (9 x 25 s).
+ANSWER_SECONDS = (CALL_ATTEMPTS - 1) * 25 + 30
 
 
 def _deadline(context: Any) -> float:

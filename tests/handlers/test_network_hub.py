@@ -326,3 +326,18 @@ def test_an_association_shown_as_disassociated_counts_as_gone() -> None:
     handler_module.release_egress(client, DEFAULTS, _no_sleep)
     assert [name for name, _ in ec2.calls] == ["disassociate"]
     assert handler_module.release_egress(client, DEFAULTS, _no_sleep) == "none"
+
+
+@pytest.mark.parametrize("module", ["network_hub", "security_services"])
+def test_the_time_kept_to_answer_outlasts_one_calls_retries(module: str) -> None:
+    """A call started just before the margin may wait out every retry botocore's standard
+    mode allows (its backoff cap, and the few seconds more an x-amz-retry-after answer
+    adds); the function must still answer CloudFormation, or the stack waits an hour."""
+    import importlib
+
+    from botocore.retries.standard import ExponentialBackoff
+
+    handler = importlib.import_module(f"baseline.handlers.{module}")
+    margin = getattr(handler, "ANSWER_SECONDS", None) or handler.TIME_MARGIN_SECONDS
+    longest_wait = ExponentialBackoff._MAX_BACKOFF + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL
+    assert margin > (handler.CALL_ATTEMPTS - 1) * longest_wait
