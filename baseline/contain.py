@@ -41,9 +41,11 @@ def calls(target: Target) -> list[str]:
         "group's size: it launches a replacement)",
         "ec2 DescribeSnapshots (this case's, per volume) and CreateSnapshot for each "
         f"volume without one, tagged {CASE_TAG}={target.case_id} and {EVIDENCE_TAG}={target.case_id}",
-        f"ec2 DescribeSecurityGroups / CreateSecurityGroup {target.group_name} "
-        f"(tagged {QUARANTINE_TAG}=true), AuthorizeSecurityGroupIngress/Egress of all "
-        "traffic (so that no flow is tracked)",
+        f"ec2 CreateTags {CASE_TAG} (the case) on each of its network interfaces, whose "
+        "groups the guardrail then keeps",
+        f"ec2 DescribeSecurityGroups / CreateSecurityGroup {target.group_name} in each VPC "
+        f"of its interfaces (tagged {QUARANTINE_TAG}=true), AuthorizeSecurityGroupIngress/"
+        "Egress of all traffic (so that no flow is tracked)",
         "ec2 ModifyNetworkInterfaceAttribute of each interface to that group alone",
         "ec2 DescribeSecurityGroupRules and RevokeSecurityGroupIngress/Egress of the group's "
         "every rule, until none is left (if it stays open: ModifyNetworkInterfaceAttribute "

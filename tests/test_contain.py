@@ -82,6 +82,11 @@ def test_the_command_keeps_no_evidence_and_denies_the_role_when_asked(
         },
         {"InstanceIds": [INSTANCE]},
     )
+    ec2.add_response(  # the interface carries the case, so the guardrail keeps its groups
+        "create_tags",
+        {},
+        {"Resources": [INTERFACES[0]], "Tags": [{"Key": "lz:incident-case", "Value": CASE}]},
+    )
     ec2.add_response(
         "describe_security_groups",
         {"SecurityGroups": [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}]},

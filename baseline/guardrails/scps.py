@@ -599,6 +599,7 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
         "ArnNotLike": {"aws:PrincipalArn": [context.break_glass_principal, responder]}
     }
     snapshots = ["arn:aws:ec2:*:*:snapshot/*"]
+    contained_resources = ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:network-interface/*"]
     # without a forensics account, evidence is shared with no account at all
     shared_elsewhere: dict[str, Any] = (
         {**tagged, "ForAnyValue:StringNotEquals": {"ec2:Add/userId": [context.forensics.id]}}
@@ -629,7 +630,7 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                 "Sid": "KeepContainedInstances",
                 "Effect": "Deny",
                 "Action": ["ec2:DeleteTags", "ec2:StopInstances", "ec2:TerminateInstances"],
-                "Resource": ["arn:aws:ec2:*:*:instance/*"],
+                "Resource": contained_resources,
                 "Condition": {**contained, **unless},
             },
             {
@@ -669,7 +670,9 @@ def evidence_guardrail(context: GuardrailContext) -> Guardrail:
                     "ec2:ModifyNetworkInterfaceAttribute",
                     "ec2:ReplaceIamInstanceProfileAssociation",
                 ],
-                "Resource": ["arn:aws:ec2:*:*:instance/*"],
+                # its interfaces too (the responder tags them): a change of an interface's
+                # groups is authorised on the interface, with the instance optional
+                "Resource": contained_resources,
                 "Condition": {**contained, **unless_responder},
             },
             # ... and its quarantine group stays closed: a rule added to it would let the

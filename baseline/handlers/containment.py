@@ -267,6 +267,14 @@ class Containment(_Steps):
     ) -> Iterator[Step]:
         """Every interface into a quarantine group that is then closed; back into its own
         groups where the quarantine group cannot be closed."""
+        if interfaces:
+            # SCP-EVIDENCE-PROTECT keeps an interface's groups where it carries the case
+            # tag: a change of an interface's groups is authorised on the interface, which
+            # the instance's own tag does not reach
+            yield self._attempt(
+                "tag its network interfaces with the case",
+                partial(self._tag_interfaces, ec2, interfaces),
+            )
         # A group belongs to one VPC, and an interface may be in another VPC than the
         # instance's (a multi-VPC attachment): one quarantine group in each VPC.
         vpcs = _vpcs(instance)
@@ -360,6 +368,10 @@ class Containment(_Steps):
             self.reread = instance
             return f"already {CASE_TAG}={now} (this case's own tag)"
         return f"{CASE_TAG}={self.case}"
+
+    def _tag_interfaces(self, ec2: Any, interfaces: list[str]) -> str:
+        ec2.create_tags(Resources=interfaces, Tags=self._case_tags())
+        return f"{CASE_TAG}={self.case} on {', '.join(interfaces)}"
 
     def _read(self, ec2: Any) -> dict[str, Any]:
         (instance,) = ec2.describe_instances(InstanceIds=[self.target.instance_id])["Reservations"][

@@ -33,6 +33,8 @@ FORENSICS = "290123456789"  # forensics, Security
 FORENSICS_ADMIN = f"arn:aws:iam::{FORENSICS}:role/AWSReservedSSO_Administrator_01"
 EVIDENCE_SNAPSHOT = f"arn:aws:ec2:eu-west-1:{PROD}:snapshot/snap-0123456789abcdef0"
 CONTAINED_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0123456789abcdef0"
+# an interface of it: a change of an interface's groups is authorised on the interface
+CONTAINED_INTERFACE = f"arn:aws:ec2:eu-west-1:{PROD}:network-interface/eni-0bbbbbbbbbbbbbbb1"
 LEGACY_INSTANCE = f"arn:aws:ec2:eu-west-1:{PROD}:instance/i-0fedcba9876543210"
 EVIDENCE = {"aws:ResourceTag/lz:evidence": "case-1"}
 CONTAINED = {"aws:ResourceTag/lz:incident-case": "gd-16afba5c5c43e07c9e3e5e2e544e95df"}
@@ -1398,6 +1400,36 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "the responder denies the credentials a contained instance's role issued to it",
         PROD,
         Request("iam:PutRolePolicy", f"arn:aws:iam::{PROD}:role/orders-app", RESPONDER),
+        "Allow",
+    ),
+    # the responder tags the interfaces too: their groups and their tag stay
+    *(
+        (
+            f"workload admin {what} of a contained instance",
+            PROD,
+            Request(action, CONTAINED_INTERFACE, ADMIN, context=CONTAINED),
+            "Deny",
+        )
+        for what, action in (
+            ("regroups an interface", "ec2:ModifyNetworkInterfaceAttribute"),
+            ("untags an interface", "ec2:DeleteTags"),
+        )
+    ),
+    (
+        "workload admin regroups an interface of no case",
+        PROD,
+        Request("ec2:ModifyNetworkInterfaceAttribute", CONTAINED_INTERFACE, ADMIN),
+        "Allow",
+    ),
+    (
+        "the responder isolates an interface of a contained instance",
+        PROD,
+        Request(
+            "ec2:ModifyNetworkInterfaceAttribute",
+            CONTAINED_INTERFACE,
+            RESPONDER,
+            context=CONTAINED,
+        ),
         "Allow",
     ),
     (

@@ -247,6 +247,18 @@ def snapshots(clients: Clients, *, existing: bool, fail: str | None = None) -> N
         )
 
 
+def interfaces_tagged(clients: Clients, *interfaces: str, case: str = CASE) -> None:
+    """The instance's interfaces get the case tag, which the guardrail then keeps."""
+    clients.stub("ec2").add_response(
+        "create_tags",
+        {},
+        {
+            "Resources": list(interfaces or (INTERFACE,)),
+            "Tags": [{"Key": "lz:incident-case", "Value": case}],
+        },
+    )
+
+
 def group_lookup(clients: Clients, found: list[dict[str, Any]], vpc: str = VPC) -> None:
     clients.stub("ec2").add_response(
         "describe_security_groups",
@@ -487,6 +499,7 @@ def first_delivery(
     kept(clients, "console-output.txt", "text/plain; charset=utf-8")
     snapshots(clients, existing=False, fail=fail)
     ec2 = clients.stub("ec2")
+    interfaces_tagged(clients)
     group_lookup(clients, [])
     ec2.add_response(
         "create_security_group",
@@ -573,6 +586,7 @@ def test_an_instance_is_isolated_kept_as_evidence_and_reported() -> None:
         "keep its description",
         "keep its console output",
         *(f"snapshot {v}" for v in VOLUMES),
+        "tag its network interfaces with the case",  # the guardrail keeps their groups
         "its quarantine group",
         "open it, so that no flow is tracked",
         f"isolate {INTERFACE}",
@@ -634,6 +648,7 @@ def after_the_read(clients: Clients) -> None:
     )
     kept(clients, "console-output.txt", "text/plain; charset=utf-8")
     snapshots(clients, existing=True)
+    interfaces_tagged(clients)
     group_lookup(clients, [{"GroupId": GROUP, "IpPermissions": [], "IpPermissionsEgress": []}])
     group_rules(clients, [])
     # nothing in IAM: the deny-all profile's role is the kit's, not the instance's
@@ -694,7 +709,7 @@ def test_a_failed_snapshot_is_recorded_and_the_rest_still_done() -> None:
     failed = [s for s in record["steps"] if s["passed"] is False]
     assert [s["name"] for s in failed] == [f"snapshot {VOLUMES[1]}"]
     assert "SnapshotCreationPerVolumeRateExceeded" in failed[0]["detail"]
-    assert record["outcome"].endswith("but 1 of 16 steps failed")
+    assert record["outcome"].endswith("but 1 of 17 steps failed")
 
 
 def test_a_group_that_does_not_close_leaves_the_instance_in_its_own_groups() -> None:
@@ -751,6 +766,7 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
                 ],
             },
         )
+    interfaces_tagged(clients, case=earlier)
     ec2.add_response(
         "describe_security_groups",
         {"SecurityGroups": [{"GroupId": GROUP}]},
@@ -767,7 +783,7 @@ def test_an_instance_of_an_earlier_case_stays_in_it() -> None:
     associations(clients, QUARANTINE, replace=False)
     issued_denied(clients, already=True)
     steps = list(containment_of.run())
-    clients.done()  # no new tag, snapshot or group, and the group is not opened again
+    clients.done()  # no new case, snapshot or group, and the group is not opened again
     assert containment_of.case == earlier
     assert all(s.passed for s in steps), [s.line() for s in steps]
 
@@ -903,6 +919,7 @@ def test_an_interface_in_another_vpc_goes_into_a_quarantine_group_of_that_vpc() 
             },
         ],
     }
+    interfaces_tagged(clients, INTERFACE, SECOND_INTERFACE)
     quarantine_made(clients, VPC, GROUP)
     quarantine_made(clients, SECOND_VPC, SECOND_GROUP)
     ec2 = clients.stub("ec2")
@@ -920,6 +937,7 @@ def test_an_interface_in_another_vpc_goes_into_a_quarantine_group_of_that_vpc() 
     steps = list(contain._isolation_steps(clients("ec2"), instance, [INTERFACE, SECOND_INTERFACE]))
     clients.done()
     assert [(s.name, s.passed) for s in steps] == [
+        ("tag its network interfaces with the case", True),
         (f"its quarantine group in {VPC}", True),
         (f"open it, so that no flow is tracked in {VPC}", True),
         (f"its quarantine group in {SECOND_VPC}", True),
@@ -929,7 +947,7 @@ def test_an_interface_in_another_vpc_goes_into_a_quarantine_group_of_that_vpc() 
         (f"close it: no traffic in {VPC}", True),
         (f"close it: no traffic in {SECOND_VPC}", True),
     ]
-    assert steps[5].detail == f"only in {SECOND_GROUP}"
+    assert steps[6].detail == f"only in {SECOND_GROUP}"
 
 
 def test_console_output_of_an_instance_before_nitro() -> None:
