@@ -153,6 +153,12 @@ _PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):(role|user)/[\w+=,.@/-]{
 _GUARDRAIL_ID = re.compile(r"^[A-Z][A-Z0-9-]{2,63}\Z")
 _ROLE_SUFFIX = re.compile(r"^[a-z0-9](-?[a-z0-9])*\Z")
 _SSO_INSTANCE = re.compile(r"^arn:aws:sso:::instance/(sso)?ins-[a-zA-Z0-9.-]{16}\Z")
+#: A KMS key's ARN as Identity Center's EncryptionConfiguration takes it (a key id, or a
+#: multi-Region key's).
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws:kms:[a-z]{2,}(-[a-z0-9]+)+:\d{12}:key/"
+    r"(mrk-[a-f0-9]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\Z"
+)
 _IDENTITY_STORE = re.compile(
     r"^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\Z"
 )
@@ -1265,6 +1271,18 @@ class IdentityCenter(_Strict):
     ] = Field(description="The instance's identity store id (groups by name are looked up there).")
     region: str | None = Field(
         default=None, description="Identity Center's region. Default: the home region."
+    )
+    kms_key_arn: Annotated[
+        str | None,
+        _matches(_KMS_KEY_ARN, "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
+    ] = Field(
+        default=None,
+        description=(
+            "The customer-managed KMS key the instance encrypts its data with, if it has "
+            "one: the lookups of groups by name decrypt through it (its key policy must let "
+            "the deploying account use it through the identity store). Default: an "
+            "AWS-owned key, which needs no grant."
+        ),
     )
     permission_sets: list[PermissionSet] = Field(
         default_factory=list, description="Permission sets beside the default catalogue."

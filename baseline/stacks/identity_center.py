@@ -60,6 +60,8 @@ class IdentityCenterSettings:
     instance_arn: str
     identity_store_id: str
     region: str
+    #: the instance's customer-managed key, if it has one
+    kms_key_arn: str | None
     #: Side.MANAGEMENT or Side.DELEGATED
     side: str
     #: the account the side's stacks deploy in
@@ -103,6 +105,7 @@ class IdentityCenterSettings:
                     instance_arn=center.instance_arn,
                     identity_store_id=center.identity_store_id,
                     region=center.region or config.home_region,
+                    kms_key_arn=center.kms_key_arn,
                     side=side.side,
                     account_id=account.id,
                     management_account_id=config.account_id_for(AccountRole.MANAGEMENT),
@@ -191,6 +194,26 @@ class IdentityCenterStack(cdk.Stack):
                 "the groups are found by display name, so their ids are not known before "
                 "the call; the identity store itself is named"
             )
+            if settings.kms_key_arn is not None:
+                # an instance under a customer-managed key: GetGroupId decrypts through it
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="DecryptTheIdentityStore",
+                        actions=["kms:Decrypt"],
+                        resources=[settings.kms_key_arn],
+                        conditions={
+                            "StringEquals": {
+                                "kms:ViaService": f"identitystore.{settings.region}.amazonaws.com"
+                            },
+                            "ArnLike": {
+                                "kms:EncryptionContext:aws:identitystore:identitystore-arn": (
+                                    f"arn:{self.partition}:identitystore::"
+                                    f"{settings.management_account_id}:identitystore/{store}"
+                                )
+                            },
+                        },
+                    )
+                )
         if accounts:
             statements.append(
                 iam.PolicyStatement(

@@ -251,6 +251,10 @@ def _policies(count: int) -> dict[str, list[str]]:
             "'alice' is not an identity-store user id",
         ),
         (
+            lambda c: c.update(kms_key_arn="alias/identity-center"),
+            "identity_center.kms_key_arn: 'alias/identity-center' is not a KMS key ARN",
+        ),
+        (
             lambda c: c["permission_sets"][0].update(_policies(21)),
             "identity_center.permission_sets[0]: 21 managed_policies and "
             "customer_managed_policies; a permission set takes at most 20 in all",
@@ -422,9 +426,16 @@ def test_fails_on_group_names_that_make_the_same_parameter(
     ]
 
 
+INSTANCE_KEY = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("key", [None, INSTANCE_KEY], ids=["AWS-owned key", "customer key"])
 def test_the_delegated_lookup_reads_the_management_accounts_identity_store(
-    example_data: dict[str, Any],
+    key: str | None, example_data: dict[str, Any]
 ) -> None:
+    """By name, on the delegated side; with the instance under a customer-managed key,
+    GetGroupId decrypts through it (an IAM dependency of the call), so the role may use
+    that key through the identity store, for this store only."""
     import aws_cdk as cdk
     from aws_cdk import assertions
 
@@ -436,6 +447,8 @@ def test_the_delegated_lookup_reads_the_management_accounts_identity_store(
         a for a in data["identity_center"]["assignments"] if a["permission_set"] == "DataScientist"
     )
     scientists["groups"] = ["data-scientists"]  # by name, on the delegated side
+    if key is not None:
+        data["identity_center"]["kms_key_arn"] = key
     sides = IdentityCenterSettings.for_each_side(parse_config(data))
     delegated = next(s for s in sides if s.side == Side.DELEGATED)
     app = cdk.App(context=cdk_json_context())
@@ -445,18 +458,29 @@ def test_the_delegated_lookup_reads_the_management_accounts_identity_store(
         settings=delegated,
         env=cdk.Environment(account=delegated.account_id, region=delegated.region),
     )
-    statements = [
-        s
+    statements = {
+        s.get("Sid"): s
         for policy in assertions.Template.from_stack(stack)
         .find_resources("AWS::IAM::ManagedPolicy")
         .values()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if s.get("Sid") == "FindTheGroupsByName"
-    ]
-    (statement,) = statements
-    assert "arn:aws:identitystore::210987654321:identitystore/d-93671a2b3c" in json.dumps(
-        statement["Resource"]
-    )
+    }
+    store = "arn:aws:identitystore::210987654321:identitystore/d-93671a2b3c"
+    assert store in json.dumps(statements["FindTheGroupsByName"]["Resource"])
+    if key is None:
+        assert "DecryptTheIdentityStore" not in statements
+        return
+    decrypt = statements["DecryptTheIdentityStore"]
+    assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", key)
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "identitystore.eu-west-1.amazonaws.com"},
+        "ArnLike": {"kms:EncryptionContext:aws:identitystore:identitystore-arn": store},
+    }
+    # the example does not encrypt its instance so: the IAM reference reads it here
+    from tests.test_iam_reference import missing_resources_of, problems_of
+
+    document = {"Statement": [decrypt]}
+    assert problems_of("lookup", document) == missing_resources_of("lookup", document) == []
 
 
 def test_attribute_based_access_control_stays_without_a_management_set(
