@@ -1144,6 +1144,17 @@ class Network(_Strict):
             "firewall treats them as the home network."
         ),
     )
+    route_table_routes: StrictInt = Field(
+        default=50,
+        ge=50,
+        le=1000,
+        description=(
+            "The network account's VPC quota 'Routes per route table' in the governed "
+            "regions (50 unless raised): each workload range is a route in every public "
+            "and firewall route table of the egress VPC, beside its default route. Raise "
+            "the quota in AWS first, then this."
+        ),
+    )
     transit_gateway: TransitGateway = Field(
         default_factory=TransitGateway, description="The shared transit gateway."
     )
@@ -2300,6 +2311,15 @@ class LandingZoneConfig(_Strict):
                 line = f"{where}{index}: {problem.message}"
                 if line not in problems:  # the region-independent ones once
                     problems.append(line)
+        routes = len(n.workload_cidrs) + 1  # and the default route
+        if n.hub and routes > n.route_table_routes:
+            problems.append(
+                f"network.workload_cidrs: {len(n.workload_cidrs)} ranges and the default "
+                f"route make {routes} routes in each public and firewall route table of the "
+                f"egress VPC, over network.route_table_routes ({n.route_table_routes}, the "
+                "quota 'Routes per route table'): summarise the ranges, or raise the quota "
+                "in AWS and then route_table_routes"
+            )
         return problems
 
     def _share_problems(self) -> list[str]:

@@ -974,6 +974,37 @@ def test_an_existing_account_keeps_the_address_aws_has(config_data: dict[str, An
     assert audit.email == "ops..team@corp_mail.example.com"
 
 
+def _ranges(count: int) -> list[str]:
+    return [f"10.{i}.0.0/16" for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("ranges", "quota", "refused"),
+    [(49, 50, False), (50, 50, True), (50, 100, False)],
+    ids=["49 ranges in 50 routes", "50 ranges in 50 routes", "50 ranges, quota raised"],
+)
+def test_fails_more_workload_ranges_than_a_route_table_holds(
+    ranges: int, quota: int, refused: bool, config_data: dict[str, Any]
+) -> None:
+    """Each range is a route in every public and firewall route table of the egress VPC,
+    beside the default route: over the quota, the Network stack's deploy would fail."""
+    config_data["network"].update(hub=True, workload_cidrs=_ranges(ranges))
+    if quota != 50:
+        config_data["network"]["route_table_routes"] = quota
+    problem = (
+        "network.workload_cidrs: 50 ranges and the default route make 51 routes in each "
+        "public and firewall route table of the egress VPC, over network.route_table_routes "
+        "(50, the quota 'Routes per route table'): summarise the ranges, or raise the quota "
+        "in AWS and then route_table_routes"
+    )
+    if not refused:
+        assert len(parse_config(config_data).network.workload_cidrs) == ranges
+        return
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_data)
+    assert caught.value.problems == [problem]
+
+
 def test_schema_describes_every_field() -> None:
     from baseline.config import json_schema
 
