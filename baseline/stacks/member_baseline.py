@@ -193,9 +193,17 @@ def _forensics_ebs_use(settings: MemberBaselineSettings, region: str) -> iam.Pol
     volume of it. Only through EC2, and only the forensics account's own principals (its
     IAM policies decide which)."""
     forensics = str(settings.forensics_account_id)
+    return _ebs_key_use(FORENSICS_EBS_SID, iam.AccountPrincipal(forensics), forensics, region)
+
+
+def _ebs_key_use(
+    sid: str, principal: iam.IPrincipal, account: str, region: str
+) -> iam.PolicyStatement:
+    """The EBS key's use by ``account``'s principals, through EC2 in the key's region only:
+    what EC2 asks of the key for the volumes and snapshots it encrypts."""
     return iam.PolicyStatement(
-        sid=FORENSICS_EBS_SID,
-        principals=[iam.AccountPrincipal(forensics)],
+        sid=sid,
+        principals=[principal],
         actions=[
             "kms:CreateGrant",
             "kms:Decrypt",
@@ -207,7 +215,7 @@ def _forensics_ebs_use(settings: MemberBaselineSettings, region: str) -> iam.Pol
         conditions={
             "StringEquals": {
                 "kms:ViaService": f"ec2.{region}.amazonaws.com",
-                "kms:CallerAccount": forensics,
+                "kms:CallerAccount": account,
             }
         },
     )
@@ -276,24 +284,7 @@ class MemberBaselineStack(cdk.Stack):
                 description="Default key for EBS encryption in this account and region",
             )
             self.ebs_key.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowEbsThroughEc2",
-                    principals=[iam.AccountRootPrincipal()],
-                    actions=[
-                        "kms:CreateGrant",
-                        "kms:Decrypt",
-                        "kms:DescribeKey",
-                        "kms:GenerateDataKeyWithoutPlaintext",
-                        "kms:ReEncrypt*",
-                    ],
-                    resources=["*"],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": f"ec2.{region}.amazonaws.com",
-                            "kms:CallerAccount": account,
-                        }
-                    },
-                )
+                _ebs_key_use("AllowEbsThroughEc2", iam.AccountRootPrincipal(), account, region)
             )
             if settings.forensics_account_id is not None:
                 self.ebs_key.key.add_to_resource_policy(_forensics_ebs_use(settings, region))
