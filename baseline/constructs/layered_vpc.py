@@ -241,7 +241,8 @@ class LayeredVpc(Construct):
                 tier_subnets,
                 "Per-tier network ACLs are a deliberate second layer under security groups "
                 "(SEC05-BP02): they deny remote-administration ports from the internet in every "
-                "tier and keep the isolated tier inside the VPC, whatever a security group says.",
+                "tier and keep the isolated tier to the VPC and HTTPS out (which its routes take "
+                "only to the S3 and DynamoDB gateway endpoints), whatever a security group says.",
             )
             inside = ec2.AclCidr.ipv4(cidr)
             acl.add_entry(
@@ -258,18 +259,23 @@ class LayeredVpc(Construct):
                 traffic=ec2.AclTraffic.all_traffic(),
                 direction=ec2.TrafficDirection.EGRESS,
             )
-            if tier == "Isolated":
-                self.network_acls[tier] = acl
-                continue
             world = ec2.AclCidr.ipv4(ANYWHERE_IPV4)
-            # Replies to connections the tier opened (NAT and load balancers answer from here).
-            acl.add_entry(
+            # Replies to connections the tier opened (NAT and load balancers answer from
+            # here; for the isolated tier, S3 and DynamoDB through the gateway endpoints).
+            replies = acl.add_entry(
                 "RepliesFromWorld",
                 cidr=world,
                 rule_number=200,
                 traffic=ec2.AclTraffic.tcp_port_range(1024, 65535),
                 direction=ec2.TrafficDirection.INGRESS,
             )
+            acknowledge(
+                replies, f"{GUARD_PLUGIN}::nacl_no_unrestricted_ssh_rdp_check", ADMIN_PORTS_FIRST
+            )
+            # The gateway endpoints' traffic goes to S3's and DynamoDB's public addresses,
+            # which a network ACL cannot name (it takes no prefix list). The isolated tier
+            # stays isolated by its routes: its route table has the VPC and the gateway
+            # endpoints only, so HTTPS to anywhere else has no route.
             acl.add_entry(
                 "HttpsToWorld",
                 cidr=world,
@@ -277,6 +283,9 @@ class LayeredVpc(Construct):
                 traffic=ec2.AclTraffic.tcp_port(443),
                 direction=ec2.TrafficDirection.EGRESS,
             )
+            if tier == "Isolated":
+                self.network_acls[tier] = acl
+                continue
             acl.add_entry(
                 "HttpToWorld",
                 cidr=world,
@@ -650,6 +659,14 @@ def network_hub_ids(scope: Construct, *, prefix: str, network_account_id: str) -
         )
         values[key.replace("-", "_")] = parameter.value_as_string
     return NetworkHubIds(**values)
+
+
+#: Why an ACL entry that lets the world in on a range holding an admin port is no opening.
+ADMIN_PORTS_FIRST = (
+    "The ACL's deny entries for ports 22, 3389, 5985 and 5986 from the internet have lower "
+    "rule numbers, so they are evaluated first and those ports stay closed; the rule reads "
+    "this allow entry alone, without the denies before it."
+)
 
 
 def admin_port_acl(

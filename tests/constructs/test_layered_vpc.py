@@ -96,7 +96,12 @@ def test_no_network_acl_or_security_group_opens_admin_ports_to_the_world(default
     }
 
 
-def test_isolated_tier_talks_only_inside_the_vpc(default: Any) -> None:
+def test_isolated_tier_talks_inside_the_vpc_and_to_its_gateway_endpoints_only(
+    default: Any,
+) -> None:
+    """The S3 and DynamoDB gateway endpoints take the isolated tier's traffic to those
+    services' public addresses, which a network ACL cannot name: the ACL lets HTTPS out
+    (and its replies in), and the tier's routes take it to the endpoints and nowhere else."""
     _, template = default
     acls = template.find_resources("AWS::EC2::NetworkAcl")
     isolated = next(k for k in acls if "IsolatedAcl" in k)
@@ -106,10 +111,34 @@ def test_isolated_tier_talks_only_inside_the_vpc(default: Any) -> None:
         if e["Properties"]["NetworkAclId"] == {"Ref": isolated}
     ]
     allows = [e for e in entries if e["RuleAction"] == "allow"]
-    assert sorted((e["Egress"], e["CidrBlock"], e["Protocol"]) for e in allows) == [
-        (False, "10.0.0.0/16", -1),
-        (True, "10.0.0.0/16", -1),
+    assert sorted(
+        (e["Egress"], e["CidrBlock"], e["Protocol"], json.dumps(e.get("PortRange"))) for e in allows
+    ) == [
+        (False, "0.0.0.0/0", 6, json.dumps({"From": 1024, "To": 65535})),
+        (False, "10.0.0.0/16", -1, "null"),
+        (True, "0.0.0.0/0", 6, json.dumps({"From": 443, "To": 443})),
+        (True, "10.0.0.0/16", -1, "null"),
     ]
+    # no route out of the isolated subnets but the gateway endpoints' own
+    isolated_tables = {
+        json.dumps(a["Properties"]["RouteTableId"])
+        for a in _resources(template, "AWS::EC2::SubnetRouteTableAssociation")
+        if "Isolated" in json.dumps(a["Properties"]["SubnetId"])
+    }
+    assert isolated_tables
+    assert not [
+        r
+        for r in _resources(template, "AWS::EC2::Route")
+        if json.dumps(r["Properties"]["RouteTableId"]) in isolated_tables
+    ]
+    gateways = [
+        e["Properties"]
+        for e in _resources(template, "AWS::EC2::VPCEndpoint")
+        if e["Properties"].get("VpcEndpointType") == "Gateway"
+    ]
+    assert len(gateways) == 2
+    for endpoint in gateways:
+        assert isolated_tables <= {json.dumps(t) for t in endpoint["RouteTableIds"]}
 
 
 def test_flow_logs_outlive_the_stack(default: Any) -> None:
