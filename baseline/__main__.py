@@ -147,7 +147,9 @@ def _report(args: argparse.Namespace) -> int:
             except (OSError, ValueError) as error:  # unreadable or not JSON
                 problem = f"not a readable cloud assembly: {error}"
             else:
-                problem = _assembly_of_another_config(args.cdk_out, config.organization.prefix)
+                problem = _assembly_of_another_config(
+                    args.cdk_out, config.organization.prefix
+                ) or _stacks_without_templates(args.cdk_out, templates)
         if problem:
             print(f"--cdk-out {args.cdk_out}: {problem}", file=sys.stderr)
             return EXIT_INVALID_CONFIG
@@ -168,7 +170,7 @@ def _report(args: argparse.Namespace) -> int:
         source = f"a synth of {args.config}"
     try:
         result = coverage(templates, config, source)
-    except (AttributeError, TypeError, KeyError, ValueError) as error:
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as error:
         if args.cdk_out is None:  # the kit's own synth: a fault of the kit, shown as one
             raise
         # a template edited by hand or damaged: JSON, but not the shapes a synth writes
@@ -197,6 +199,24 @@ def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
     return (
         f"synthesized from another config: its stacks are {names[0]}, ... and the config's "
         f"prefix is {prefix!r} (give with -c the config it was synthesized from)"
+    )
+
+
+def _stacks_without_templates(assembly_dir: Path, templates: dict[str, Any]) -> str | None:
+    """The stacks the assembly's manifest names whose templates are not there, if any: a
+    report over what is left would attest stacks it never read."""
+    from baseline.assembly import stack_artifacts
+
+    try:
+        artifacts = stack_artifacts(assembly_dir)
+    except (OSError, ValueError):
+        return None  # no readable manifest: the templates alone are judged
+    missing = sorted(a.artifact_id for a in artifacts if a.artifact_id not in templates)
+    if not missing:
+        return None
+    return (
+        f"the manifest names {len(missing)} stack(s) whose template is not there "
+        f"({', '.join(missing)}): synthesize again, or give the whole assembly"
     )
 
 

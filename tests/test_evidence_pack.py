@@ -161,13 +161,54 @@ def test_the_report_as_markdown(example_coverage: Coverage) -> None:
 def test_the_report_fails_when_a_controls_evidence_is_missing(
     synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """An assembly synthesized without the packages stack: its manifest and templates agree,
+    and the control whose evidence that stack held is missing."""
     assembly = tmp_path / "cdk.out"
     shutil.copytree(synthesized.outdir, assembly)
     (assembly / "Packages.template.json").unlink()
+    manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["artifacts"]["Packages"]
+    (assembly / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["report", "--cdk-out", str(assembly)]) == 1
     out = capsys.readouterr().out
     assert "LZ-APP-01 (MISSING)" in out
     assert "MISSING LZ-APP-01: no evidence in the templates" in out
+
+
+def test_the_report_refuses_an_assembly_short_of_stacks_its_manifest_names(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partial copy of cdk.out: most controls read what is there, so without the
+    manifest's list a report over it attested a log replica and a region it never read."""
+    assembly = tmp_path / "cdk.out"
+    shutil.copytree(synthesized.outdir, assembly)
+    for stack in ("LogArchiveReplica", "Network-us-east-1"):
+        (assembly / f"{stack}.template.json").unlink()
+    assert main(["report", "--cdk-out", str(assembly)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"--cdk-out {assembly}: the manifest names 2 stack(s) whose template is not there "
+        "(LogArchiveReplica, Network-us-east-1): synthesize again, or give the whole assembly"
+    ]
+
+
+def test_a_damaged_event_pattern_is_one_line(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A severity condition of one element: the checks index into it; the report says the
+    template cannot be read (exit 2), not a traceback with the exit of missing evidence."""
+    assembly = tmp_path / "cdk.out"
+    shutil.copytree(synthesized.outdir, assembly)
+    path = assembly / "SecurityTooling-eu-west-1.template.json"
+    template = json.loads(path.read_text(encoding="utf-8"))
+    for resource in template["Resources"].values():
+        pattern = resource.get("Properties", {}).get("EventPattern", {})
+        if resource["Type"] == "AWS::Events::Rule" and "resource" in pattern.get("detail", {}):
+            pattern["detail"]["severity"] = [{"numeric": [">="]}]
+    path.write_text(json.dumps(template), encoding="utf-8")
+    assert main(["report", "--cdk-out", str(assembly)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"--cdk-out {assembly}: a template the checks cannot read (IndexError")
+    assert len(err.splitlines()) == 1, err
 
 
 def test_a_guardrail_in_no_policy_is_missing(synthesized: Synthesized) -> None:
