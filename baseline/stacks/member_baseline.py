@@ -52,7 +52,7 @@ from baseline.compliance import (
     synth_checked,
     violation_message,
 )
-from baseline.config import AccountRole, EbsKey, LandingZoneConfig
+from baseline.config import AccountRole, DefaultVpcAction, EbsKey, LandingZoneConfig
 from baseline.constructs.baseline_function import (
     HANDLER_DIGEST,
     BaselineFunction,
@@ -307,13 +307,7 @@ class MemberBaselineStack(cdk.Stack):
             handler="index.handler",
             log_group_name=f"/{prefix}/account-settings",
             statements=self._settings_permissions(),
-            wildcard_reasons={
-                "Resource::*": "account-level IAM, S3, EBS and metadata settings and EC2 Describe calls accept no resource-level permissions",
-                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*": "default security groups of this account and region only",
-                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*": "default VPCs of this account and region only",
-                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*": "subnets of default VPCs of this account and region only",
-                "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>:internet-gateway/*": "internet gateways of default VPCs of this account and region only",
-            },
+            wildcard_reasons=self._settings_wildcard_reasons(),
             policy_path=naming.baseline_policy_path(prefix),
         )
         properties: dict[str, Any] = {
@@ -442,8 +436,48 @@ class MemberBaselineStack(cdk.Stack):
             max_errors="10%",
         )
 
+    def _settings_wildcard_reasons(self) -> dict[str, str]:
+        """Why the settings function's grants name all of a kind (the account's and
+        region's groups, VPCs, ...): IAM has no condition key that tells a default VPC,
+        or its default group, from another; the function's code finds them by
+        DescribeVpcs (isDefault) and the group name ``default``."""
+        resource = "Resource::arn:aws:ec2:<AWS::Region>:<AWS::AccountId>"
+        # one reason for every kind, so that the page of acknowledgements (made from the
+        # example, which only closes the groups) gives the delete setting's too
+        why = (
+            "the function acts only on the default VPCs, which it finds by DescribeVpcs "
+            "(isDefault): it revokes the rules of their 'default' groups and, with "
+            "default_vpcs: delete, deletes those that hold no network interface with their "
+            "subnets and internet gateways; IAM has no condition key that names a default "
+            "VPC's resources, so no grant narrower than this account's and region's exists"
+        )
+        kinds = ["security-group"]
+        if self.settings.default_vpcs == DefaultVpcAction.DELETE.value:
+            kinds += ["vpc", "subnet", "internet-gateway"]
+        reasons = {
+            "Resource::*": "account-level IAM, S3, EBS and metadata settings and EC2 Describe calls accept no resource-level permissions",
+            **{f"{resource}:{kind}/*": why for kind in kinds},
+        }
+        return reasons
+
     def _settings_permissions(self) -> list[iam.PolicyStatement]:
         ec2 = f"arn:aws:ec2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
+        # the default VPCs are deleted only with default_vpcs: delete; otherwise the
+        # function only closes their default groups, and may delete nothing
+        removal = [
+            iam.PolicyStatement(
+                sid="RemoveDefaultVpcs",
+                actions=[
+                    "ec2:DeleteInternetGateway",
+                    "ec2:DeleteSubnet",
+                    "ec2:DeleteVpc",
+                    "ec2:DetachInternetGateway",
+                ],
+                resources=[f"{ec2}:vpc/*", f"{ec2}:subnet/*", f"{ec2}:internet-gateway/*"],
+            )
+        ]
+        if self.settings.default_vpcs != DefaultVpcAction.DELETE.value:
+            removal = []
         return [
             iam.PolicyStatement(
                 sid="AccountSettings",
@@ -463,22 +497,11 @@ class MemberBaselineStack(cdk.Stack):
                 resources=["*"],
             ),
             iam.PolicyStatement(
-                sid="CloseOrRemoveDefaultVpcs",
-                actions=[
-                    "ec2:DeleteInternetGateway",
-                    "ec2:DeleteSubnet",
-                    "ec2:DeleteVpc",
-                    "ec2:DetachInternetGateway",
-                    "ec2:RevokeSecurityGroupEgress",
-                    "ec2:RevokeSecurityGroupIngress",
-                ],
-                resources=[
-                    f"{ec2}:security-group/*",
-                    f"{ec2}:vpc/*",
-                    f"{ec2}:subnet/*",
-                    f"{ec2}:internet-gateway/*",
-                ],
+                sid="CloseDefaultSecurityGroups",
+                actions=["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"],
+                resources=[f"{ec2}:security-group/*"],
             ),
+            *removal,
             iam.PolicyStatement(
                 sid="CreateConfigServiceLinkedRole",
                 actions=["iam:CreateServiceLinkedRole"],

@@ -252,6 +252,21 @@ ELSEWHERE: dict[str, dict[str, str]] = {
 }
 
 
+#: Calls a function makes only under a setting the example does not choose, and which its
+#: role is granted only then (held by the test below).
+ONLY_WITH: dict[str, dict[str, str]] = {
+    "account_settings": {
+        f"ec2:{action}": "member_baseline.default_vpcs: delete"
+        for action in (
+            "DeleteInternetGateway",
+            "DeleteSubnet",
+            "DeleteVpc",
+            "DetachInternetGateway",
+        )
+    },
+}
+
+
 def _policy(synthesized: Synthesized, stack: str, name: str) -> dict[str, Any]:
     return _policy_in(synthesized.templates[stack], stack, name)
 
@@ -317,7 +332,7 @@ def coverage_problems(
     granted = _granted(policy)
     required = required_actions(module)
     if elsewhere:
-        required -= set(ELSEWHERE.get(module, {}))
+        required -= set(ELSEWHERE.get(module, {})) | set(ONLY_WITH.get(module, {}))
     missing = sorted(a for a in required if not _allows(granted, a))
     unexplained = sorted(
         g for g in granted if not any(_allows({g}, r) for r in required) and g not in extra
@@ -331,6 +346,30 @@ def test_the_functions_role_grants_exactly_what_its_code_calls(
 ) -> None:
     stack, name, _ = FUNCTIONS[module]
     assert coverage_problems(module, _policy(synthesized, stack, name)) == ([], [])
+
+
+def test_the_default_vpcs_are_deletable_only_where_the_config_deletes_them(
+    synthesized: Synthesized,
+) -> None:
+    """The example closes the default VPCs' groups and grants no delete; with
+    default_vpcs: delete the role grants every call of the code, the deletes included."""
+    import dataclasses
+
+    import aws_cdk as cdk
+    from aws_cdk import assertions
+
+    from baseline.stacks.member_baseline import MemberBaselineSettings, MemberBaselineStack
+
+    stack, name, _ = FUNCTIONS["account_settings"]
+    closing = _granted(_policy(synthesized, stack, name))
+    assert not [a for a in ONLY_WITH["account_settings"] if _allows(closing, a)]
+    settings = MemberBaselineSettings.from_config(synthesized.config)
+    deleting = MemberBaselineStack(
+        cdk.App(), "Deleting", settings=dataclasses.replace(settings, default_vpcs="delete")
+    )
+    template = assertions.Template.from_stack(deleting).to_json()
+    policy = _policy_in(template, "Deleting", name)
+    assert coverage_problems("account_settings", policy, elsewhere=False) == ([], [])
 
 
 def test_calls_for_another_stacks_resource_are_granted_where_it_is(
