@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from baseline.controls.model import (
@@ -431,10 +431,12 @@ def _bare(pattern: str) -> str:
     id="LZ-ALARM-01",
     title="CIS monitoring: a metric filter and an alarm for each of 4.1-4.15",
     explanation=(
-        "Each CIS 4.x recommendation has a metric filter of its own whose pattern names "
-        "every event the benchmark lists for it and holds its other conditions (4.2 "
-        "without MFA, 4.3 the root user, ...), and an alarm on that filter's metric "
-        "(namespace and name, in its stack) at or above threshold 1 notifies a topic."
+        "Each CIS 4.x recommendation has a metric filter of its own on the log group its "
+        "stack's trail writes to, whose pattern names every event the benchmark lists for "
+        "it and holds its other conditions (4.2 without MFA, 4.3 the root user, ...), and "
+        "an alarm on that filter's metric (namespace and name, in its stack) at or above "
+        "threshold 1, its actions enabled, alarming on the Sum of one period of at most "
+        "five minutes, notifies a topic."
     ),
     best_practices=("SEC04-BP03", "SEC10-BP01"),
     cis=tuple(f"4.{i}" for i in range(1, 16)),
@@ -446,15 +448,24 @@ def check_cis_alarms(templates: Templates) -> Evidence:
     alarmed = {
         (name.split("/")[0], props.get("Namespace"), props.get("MetricName"))
         for name, alarm in resources(templates, "AWS::CloudWatch::Alarm")
-        if (props := properties(alarm)).get("AlarmActions")
-        and props.get("Threshold") == 1
-        and props.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+        if _alarms_at_once(props := properties(alarm))
+    }
+    # the log groups the trails deliver to, by stack: a filter on another group sees nothing
+    trail_groups = {
+        (name.split("/")[0], json.dumps({"Ref": arn["Fn::GetAtt"][0]}))
+        for name, trail in resources(templates, "AWS::CloudTrail::Trail")
+        if isinstance(arn := properties(trail).get("CloudWatchLogsLogGroupArn"), dict)
+        and isinstance(arn.get("Fn::GetAtt"), list)
+        and arn["Fn::GetAtt"]
     }
     candidates: dict[str, list[str]] = {}
     for cis, (events, clauses) in _CIS_ALARMS.items():
         candidates[cis] = []
         for name, metric_filter in resources(templates, "AWS::Logs::MetricFilter"):
             props = properties(metric_filter)
+            watched = (name.split("/")[0], json.dumps(props.get("LogGroupName")))
+            if watched not in trail_groups:
+                continue
             pattern = _bare(str(props.get("FilterPattern", "")))
             complete = set(events) <= set(_EVENT_NAME.findall(pattern)) and all(
                 _bare(clause) in pattern for clause in clauses
@@ -469,6 +480,21 @@ def check_cis_alarms(templates: Templates) -> Evidence:
     for cis in _CIS_ALARMS:
         evidence.record(f"CIS {cis}: {matched.get(cis, 'no filter of its own')}", cis in matched)
     return evidence
+
+
+def _alarms_at_once(alarm: Mapping[str, Any]) -> bool:
+    """An alarm that notifies on the first event: a topic among its actions, its actions
+    enabled, threshold 1 or more counted as a Sum over one period of at most five minutes."""
+    return (
+        bool(alarm.get("AlarmActions"))
+        and alarm.get("ActionsEnabled", True) is not False
+        and alarm.get("Threshold") == 1
+        and alarm.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+        and alarm.get("Statistic") == "Sum"
+        and int(alarm.get("Period", 0) or 0) in range(1, 301)
+        and alarm.get("EvaluationPeriods") == 1
+        and alarm.get("DatapointsToAlarm", 1) == 1
+    )
 
 
 def _one_each(candidates: dict[str, list[str]]) -> dict[str, str]:

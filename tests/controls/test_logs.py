@@ -156,6 +156,33 @@ def _set_pattern(metric_name: str, pattern: str) -> Weakening:
     )["Properties"].update(FilterPattern=pattern)
 
 
+def _every(resource_type: str, **changes: Any) -> Weakening:
+    """A weakening: every resource of a type gets ``changes`` in its properties."""
+
+    def change(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            for resource in template["Resources"].values():
+                if resource["Type"] == resource_type:
+                    resource["Properties"].update(changes)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        # an alarm that can never notify, or only after a day of events
+        _every("AWS::CloudWatch::Alarm", ActionsEnabled=False),
+        _every("AWS::CloudWatch::Alarm", EvaluationPeriods=1440, DatapointsToAlarm=1440),
+        # filters on a group the trail does not write to see nothing
+        _every("AWS::Logs::MetricFilter", LogGroupName="/nwl/not-the-trail"),
+    ],
+    ids=["actions disabled", "a day of periods", "another log group"],
+)
+def test_fails_when_the_cis_alarms_cannot_fire(weaken: Weakening, synthesized: Synthesized) -> None:
+    assert_weakening_breaks("LZ-ALARM-01", weaken, synthesized)
+
+
 @pytest.mark.parametrize(
     "weaken",
     [
