@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -144,4 +145,26 @@ class SecureSecret(Construct):
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let a principal read the secret's value (and decrypt it with its key)."""
-        return self.secret.grant_read(grantee)
+        grant = self.secret.grant_read(grantee)
+        key = self.encryption_key
+        if not isinstance(key, kms.Key):
+            # An existing key: the CDK cannot add the grantee to its policy, where it puts
+            # the decrypt for a key of the app, so the grantee's own policy gets it, through
+            # Secrets Manager only (the key's policy must delegate to IAM, as a default
+            # key policy does).
+            via = {"kms:ViaService": f"secretsmanager.{cdk.Stack.of(self).region}.amazonaws.com"}
+            if hasattr(key, "alias_name"):  # known by its alias only: IAM names it so
+                resources = ["*"]
+                conditions: dict[str, Any] = {
+                    "StringEquals": via,
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": [key.alias_name]},
+                }
+            else:
+                resources, conditions = [key.key_arn], {"StringEquals": via}
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["kms:Decrypt"],
+                resource_arns=resources,
+                conditions=conditions,
+            )
+        return grant

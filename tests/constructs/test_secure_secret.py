@@ -96,3 +96,51 @@ def test_fails_on_bad_arguments(kwargs: dict[str, object], message: str) -> None
     _, stack = new_stack()
     with pytest.raises(ValueError, match=message):
         SecureSecret(stack, "Token", **kwargs)  # type: ignore[arg-type]
+
+
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("given", ["arn", "alias", "own"])
+def test_a_reader_may_decrypt_the_value_whatever_key_encrypts_it(given: str) -> None:
+    """The CDK puts a reader's decrypt into the key's policy, which it cannot change for an
+    existing key: then the reader's own policy gets it, through Secrets Manager only."""
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_kms as kms
+
+    _, stack = new_stack()
+    key = {
+        "arn": lambda: kms.Key.from_key_arn(stack, "Existing", KEY_ARN),
+        "alias": lambda: kms.Alias.from_alias_name(stack, "Existing", "alias/team/secrets"),
+        "own": lambda: None,
+    }[given]()
+    secret = SecureSecret(
+        stack, "Token", organization_id=ORG, encryption_key=key, unrotated_reason=REASON
+    )
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    secret.grant_read(reader)
+    template = assertions.Template.from_stack(stack)
+    statements = [
+        s
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    decrypts = [s for s in statements if s["Action"] == "kms:Decrypt"]
+    if given == "own":  # the app's key: its policy holds the reader's decrypt
+        assert decrypts == []
+        (key_policy,) = [
+            k["Properties"]["KeyPolicy"] for k in template.find_resources("AWS::KMS::Key").values()
+        ]
+        assert "kms:Decrypt" in str(key_policy)
+        return
+    (decrypt,) = decrypts
+    via = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    if given == "arn":
+        assert decrypt["Resource"] == KEY_ARN
+        assert decrypt["Condition"] == {"StringEquals": via}
+    else:
+        assert decrypt["Resource"] == "*"
+        assert decrypt["Condition"] == {
+            "StringEquals": via,
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/team/secrets"]},
+        }
