@@ -67,7 +67,7 @@ class BreakGlassRole(Construct):
             problems.append("principals: name at least one user or role")
         if len(accounts) > 1:
             problems.append(f"principals: all of one account, got {sorted(accounts)}")
-        hours = max_session.to_minutes() / 60
+        hours = max_session.to_seconds() / 3600
         if not 1 <= hours <= 12:
             problems.append(f"max_session must be between 1 and 12 hours, got {hours:g}")
         if problems:

@@ -19,6 +19,7 @@ from baseline.compliance import GUARD_PLUGIN, acknowledge, acknowledge_each
 from baseline.constructs import endpoint_policy
 from baseline.constructs.secure_log_group import SecureLogGroup
 from baseline.defaults import ADMIN_PORTS, ANYWHERE_IPV4
+from baseline.trust import ORGANIZATION_ID
 
 #: Interface endpoints every VPC gets by default: Systems Manager, KMS, CloudWatch Logs, STS.
 DEFAULT_INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "sts")
@@ -127,6 +128,13 @@ class LayeredVpc(Construct):
             transit_gateway_id=transit_gateway_id,
             zones=zones,
         ) + endpoint_policy.exception_problems(perimeter_exceptions, aws_owned_objects)
+        if organization_id is not None and not (
+            cdk.Token.is_unresolved(organization_id) or ORGANIZATION_ID.match(organization_id)
+        ):
+            problems.append(
+                "organization_id must be an organisation id (o- and 10-32 lower-case letters "
+                f"or digits), got {organization_id!r}"
+            )
         if (perimeter_exceptions or aws_owned_objects) and not resource_perimeter:
             problems.append(
                 "perimeter_exceptions, aws_owned_objects: without the resource perimeter "

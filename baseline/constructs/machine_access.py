@@ -23,7 +23,7 @@ MAX_SESSION_HOURS = 12
 
 
 def _session(max_session: cdk.Duration, owner: str) -> cdk.Duration:
-    hours = max_session.to_minutes() / 60
+    hours = max_session.to_seconds() / 3600
     if not 1 <= hours <= MAX_SESSION_HOURS:
         raise ValueError(
             f"{owner}: max_session must be between 1 and {MAX_SESSION_HOURS} hours, got {hours:g}"

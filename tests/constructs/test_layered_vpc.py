@@ -454,6 +454,15 @@ def test_fails_a_named_resource_that_opens_the_perimeter(argument: str, arn: str
     assert repr(arn) in str(error.value)
 
 
+@pytest.mark.parametrize("organization_id", ["111122223333", "", "o-ABC"])
+def test_fails_an_organisation_id_that_is_none(organization_id: str) -> None:
+    """Every endpoint policy would admit principals of that organisation only: a wrong id
+    deploys, and then every call through the endpoints is denied."""
+    _, stack = new_stack()
+    with pytest.raises(ValueError, match="organization_id must be an organisation id"):
+        LayeredVpc(stack, "Vpc", organization_id=organization_id)
+
+
 def test_fails_exceptions_without_the_perimeter() -> None:
     _, stack = new_stack()
     with pytest.raises(ValueError, match="without the resource perimeter"):

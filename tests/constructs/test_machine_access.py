@@ -99,6 +99,19 @@ def test_fails_on_a_session_over_twelve_hours() -> None:
         GitHubOidcDeployRole(stack, "Deploy", subjects=[MAIN], max_session=cdk.Duration.hours(13))
 
 
+def test_takes_a_session_of_seconds_iam_takes() -> None:
+    """IAM's MaxSessionDuration is in seconds: an hour and thirty seconds is a session, not
+    a failure of the CDK's conversion to whole minutes."""
+    _, stack = new_stack()
+    GitHubOidcDeployRole(stack, "Deploy", subjects=[MAIN], max_session=cdk.Duration.seconds(3630))
+    (role,) = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    assert role["Properties"]["MaxSessionDuration"] == 3630
+    with pytest.raises(ValueError, match=r"got 0\.999722"):
+        GitHubOidcDeployRole(
+            stack, "Short", subjects=[MAIN], max_session=cdk.Duration.seconds(3599)
+        )
+
+
 def test_the_third_party_role_requires_the_external_id() -> None:
     _, stack = new_stack()
     ThirdPartyRole(stack, "Vendor", account_id="999988887777", external_id="acme-7f3c91")
