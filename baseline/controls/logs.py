@@ -82,16 +82,20 @@ def check_log_object_lock(templates: Templates) -> Evidence:
     """Every central log bucket has Object Lock on with a default retention period."""
     evidence = Evidence()
     for name, bucket in _log_buckets(templates):
-        lock = properties(bucket).get("ObjectLockConfiguration", {})
-        retention = lock.get("Rule", {}).get("DefaultRetention", {})
-        ok = (
-            properties(bucket).get("ObjectLockEnabled") is True
-            and lock.get("ObjectLockEnabled") == "Enabled"
-            and retention.get("Mode") in ("COMPLIANCE", "GOVERNANCE")
-            and (retention.get("Days") or retention.get("Years"))
-        )
-        evidence.record(name, bool(ok))
+        evidence.record(name, _locked(bucket))
     return evidence
+
+
+def _locked(bucket: dict[str, Any]) -> bool:
+    """Object Lock on, with a default retention in COMPLIANCE or GOVERNANCE mode."""
+    lock = properties(bucket).get("ObjectLockConfiguration", {})
+    retention = lock.get("Rule", {}).get("DefaultRetention", {})
+    return bool(
+        properties(bucket).get("ObjectLockEnabled") is True
+        and lock.get("ObjectLockEnabled") == "Enabled"
+        and retention.get("Mode") in ("COMPLIANCE", "GOVERNANCE")
+        and (retention.get("Days") or retention.get("Years"))
+    )
 
 
 @control(
@@ -100,8 +104,10 @@ def check_log_object_lock(templates: Templates) -> Evidence:
     applies_to="replication",
     title="The central log bucket replicates, encrypted, to a locked second-region bucket",
     explanation=(
-        "The home-region log bucket has an enabled replication rule that includes SSE-KMS "
-        "encrypted objects and re-encrypts replicas under a named KMS key."
+        "The home-region log bucket has an enabled replication rule of every object (no "
+        "filter but the empty prefix) that includes SSE-KMS encrypted objects, re-encrypts "
+        "replicas under a named KMS key, and writes to another log bucket of the templates "
+        "that is itself object-locked with a default retention."
     ),
     best_practices=("SEC04-BP02", "SEC10-BP03"),
     implemented_by="baseline.stacks.log_archive.LogArchiveStack",
@@ -109,12 +115,22 @@ def check_log_object_lock(templates: Templates) -> Evidence:
 def check_log_replication(templates: Templates) -> Evidence:
     """The home-region log bucket replicates, SSE-KMS objects included, to a named bucket."""
     evidence = Evidence()
-    for name, bucket in _log_buckets(templates):
+    buckets = list(_log_buckets(templates))
+    # the object-locked log buckets the templates hold, by the ARN a rule names them with
+    locked = {
+        f"arn:aws:s3:::{properties(b)['BucketName']}"
+        for _, b in buckets
+        if isinstance(properties(b).get("BucketName"), str) and _locked(b)
+    }
+    for name, bucket in buckets:
         config = properties(bucket).get("ReplicationConfiguration")
         if config is None:
             continue  # the replica itself
+        own = f"arn:aws:s3:::{properties(bucket).get('BucketName')}"
         ok = any(
             rule.get("Status") == "Enabled"
+            and rule.get("Filter", {"Prefix": ""}) in ({}, {"Prefix": ""})
+            and "Prefix" not in rule  # the older form of a filter
             and rule.get("SourceSelectionCriteria", {})
             .get("SseKmsEncryptedObjects", {})
             .get("Status")
@@ -122,6 +138,7 @@ def check_log_replication(templates: Templates) -> Evidence:
             and rule.get("Destination", {})
             .get("EncryptionConfiguration", {})
             .get("ReplicaKmsKeyID")
+            and rule.get("Destination", {}).get("Bucket") in locked - {own}
             for rule in config.get("Rules", [])
         )
         evidence.record(name, ok)

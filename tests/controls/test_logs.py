@@ -204,6 +204,35 @@ def test_fails_when_a_cis_alarm_is_missing_or_incomplete(
     assert_weakening_breaks("LZ-ALARM-01", weaken, synthesized)
 
 
+def _replication_rule(templates: MutableTemplates) -> dict[str, Any]:
+    bucket = first(
+        templates,
+        "AWS::S3::Bucket",
+        lambda b: "ReplicationConfiguration" in b["Properties"],
+    )
+    rule: dict[str, Any] = bucket["Properties"]["ReplicationConfiguration"]["Rules"][0]
+    return rule
+
+
+def _without_the_replica(templates: MutableTemplates) -> None:
+    del templates["LogArchiveReplica"]
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        lambda t: _replication_rule(t).update(Filter={"Prefix": "nothing/"}),
+        _without_the_replica,
+        lambda t: _replication_rule(t)["Destination"].update(Bucket="arn:aws:s3:::elsewhere"),
+    ],
+    ids=["a prefix no log has", "no replica bucket", "a bucket of no template"],
+)
+def test_fails_when_replication_reaches_no_locked_copy(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-LOG-03", weaken, synthesized)
+
+
 def test_fails_when_the_trail_records_no_management_events(synthesized: Synthesized) -> None:
     def no_management_events(templates: MutableTemplates) -> None:
         props = first(templates, "AWS::CloudTrail::Trail")["Properties"]
