@@ -231,8 +231,9 @@ def _session_logs_only(statement: dict[str, Any]) -> bool:
     title="One organisation trail records every account and region, validated",
     explanation=(
         "Every trail is an organisation trail, multi-region, with global service events, "
-        "log file validation and logging on, KMS-encrypted, delivering to an S3 bucket "
-        "and a CloudWatch Logs log group, and records every management event, read and "
+        "log file validation and logging on, KMS-encrypted, delivering to an object-locked "
+        "log bucket of the templates (Object Lock with a default retention) and a "
+        "CloudWatch Logs log group, and records every management event, read and "
         "write: an advanced selector of eventCategory Management and no other field, or a "
         "classic selector including management events of ReadWriteType All, none excluded."
     ),
@@ -243,6 +244,7 @@ def _session_logs_only(statement: dict[str, Any]) -> bool:
 def check_organization_trail(templates: Templates) -> Evidence:
     """Every trail covers the organisation and every region, validated, encrypted, delivered."""
     evidence = Evidence()
+    locked = {properties(b).get("BucketName") for _, b in _log_buckets(templates) if _locked(b)}
     for name, trail in resources(templates, "AWS::CloudTrail::Trail"):
         props = properties(trail)
         wanted = {
@@ -256,6 +258,8 @@ def check_organization_trail(templates: Templates) -> Evidence:
         problems += [
             k for k in ("KMSKeyId", "S3BucketName", "CloudWatchLogsLogGroupArn") if not props.get(k)
         ]
+        if props.get("S3BucketName") and props["S3BucketName"] not in locked:
+            problems.append("S3BucketName (no object-locked log bucket of the templates)")
         if not _records_all_management_events(props):
             problems.append("management events (read and write)")
         evidence.record(f"{name}: {', '.join(problems)}" if problems else name, not problems)

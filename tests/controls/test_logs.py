@@ -233,6 +233,15 @@ def test_fails_when_replication_reaches_no_locked_copy(
     assert_weakening_breaks("LZ-LOG-03", weaken, synthesized)
 
 
+def test_fails_when_the_trail_delivers_to_an_unlocked_bucket(synthesized: Synthesized) -> None:
+    """The trail's own settings all hold, but its bucket is not the object-locked archive."""
+
+    def elsewhere(templates: MutableTemplates) -> None:
+        first(templates, "AWS::CloudTrail::Trail")["Properties"]["S3BucketName"] = "nwl-unlocked"
+
+    assert_weakening_breaks("LZ-TRAIL-01", elsewhere, synthesized)
+
+
 def test_fails_when_the_trail_records_no_management_events(synthesized: Synthesized) -> None:
     def no_management_events(templates: MutableTemplates) -> None:
         props = first(templates, "AWS::CloudTrail::Trail")["Properties"]
