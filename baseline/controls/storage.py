@@ -87,7 +87,7 @@ def check_bucket_encryption(templates: Templates) -> Evidence:
     explanation=(
         "Every bucket's policy has a Deny on aws:SecureTransport false and a Deny on "
         "s3:TlsVersion below 1.2, each of s3:* to every principal (`*`) on both the bucket "
-        "and its objects (`/*`)."
+        "and its objects (`/*`), with no other condition narrowing it."
     ),
     best_practices=("SEC09-BP02",),
     cis=("2.1.1",),
@@ -104,13 +104,13 @@ def check_bucket_tls(templates: Templates) -> Evidence:
             for s in policies.get(name, [])
             if s.get("Effect") == "Deny" and _whole_bucket_for_everyone(s, name, bucket)
         ]
+        # each Deny on its own condition alone: another key beside it (an account, say)
+        # would narrow the Deny to the requests that match that too
         denies_http = any(
-            s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-            for s in statements
+            s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
         )
         denies_old_tls = any(
-            s.get("Condition", {}).get("NumericLessThan", {}).get("s3:TlsVersion") == 1.2
-            for s in statements
+            s.get("Condition") == {"NumericLessThan": {"s3:TlsVersion": 1.2}} for s in statements
         )
         evidence.record(name, denies_http and denies_old_tls)
     return evidence

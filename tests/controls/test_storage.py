@@ -64,15 +64,37 @@ def _narrow_tls_denies(action: str, objects_too: bool, principal: Any) -> Weaken
     return narrow
 
 
+def _tls_denies_for_one_account(templates: MutableTemplates) -> None:
+    """Every TLS Deny also asks for one account: it denies that account's requests only."""
+    for template in templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::S3::BucketPolicy":
+                continue
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                condition = statement.get("Condition", {})
+                if statement["Effect"] == "Deny" and (
+                    "aws:SecureTransport" in condition.get("Bool", {})
+                    or "s3:TlsVersion" in condition.get("NumericLessThan", {})
+                ):
+                    condition["StringEquals"] = {"aws:PrincipalAccount": "111122223333"}
+
+
 @pytest.mark.parametrize(
     "weaken",
     [
+        _tls_denies_for_one_account,
         _narrow_tls_denies("s3:GetBucketLocation", False, {"AWS": "*"}),
         _narrow_tls_denies("s3:*", False, {"AWS": "*"}),
         _narrow_tls_denies("s3:GetObject", True, {"AWS": "*"}),
         _narrow_tls_denies("s3:*", True, {"AWS": "arn:aws:iam::111122223333:root"}),
     ],
-    ids=["one bucket action", "objects uncovered", "one object action", "one principal"],
+    ids=[
+        "one account by condition",
+        "one bucket action",
+        "objects uncovered",
+        "one object action",
+        "one principal",
+    ],
 )
 def test_fails_when_the_tls_denies_are_narrowed(
     weaken: Weakening, synthesized: Synthesized
