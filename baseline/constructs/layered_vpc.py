@@ -269,17 +269,20 @@ class LayeredVpc(Construct):
             )
             world = ec2.AclCidr.ipv4(ANYWHERE_IPV4)
             # Replies to connections the tier opened (NAT and load balancers answer from
-            # here; for the isolated tier, S3 and DynamoDB through the gateway endpoints).
-            replies = acl.add_entry(
-                "RepliesFromWorld",
-                cidr=world,
-                rule_number=200,
-                traffic=ec2.AclTraffic.tcp_port_range(1024, 65535),
-                direction=ec2.TrafficDirection.INGRESS,
-            )
-            acknowledge(
-                replies, f"{GUARD_PLUGIN}::nacl_no_unrestricted_ssh_rdp_check", ADMIN_PORTS_FIRST
-            )
+            # here; for the isolated tier, S3 and DynamoDB through the gateway endpoints),
+            # on the ephemeral ports but RDP's: no entry from the world covers 22 or 3389
+            # (the deny entries above keep WinRM's 5985 and 5986 shut first).
+            for name, rule_number, ports in (
+                ("RepliesFromWorld", 200, (1024, 3388)),
+                ("RepliesFromWorldAboveRdp", 201, (3390, 65535)),
+            ):
+                acl.add_entry(
+                    name,
+                    cidr=world,
+                    rule_number=rule_number,
+                    traffic=ec2.AclTraffic.tcp_port_range(*ports),
+                    direction=ec2.TrafficDirection.INGRESS,
+                )
             # The gateway endpoints' traffic goes to S3's and DynamoDB's public addresses,
             # which a network ACL cannot name (it takes no prefix list). The isolated tier
             # stays isolated by its routes: its route table has the VPC and the gateway
@@ -667,14 +670,6 @@ def network_hub_ids(scope: Construct, *, prefix: str, network_account_id: str) -
         )
         values[key.replace("-", "_")] = parameter.value_as_string
     return NetworkHubIds(**values)
-
-
-#: Why an ACL entry that lets the world in on a range holding an admin port is no opening.
-ADMIN_PORTS_FIRST = (
-    "The ACL's deny entries for ports 22, 3389, 5985 and 5986 from the internet have lower "
-    "rule numbers, so they are evaluated first and those ports stay closed; the rule reads "
-    "this allow entry alone, without the denies before it."
-)
 
 
 def admin_port_acl(

@@ -22,7 +22,6 @@ from baseline.constructs.baseline_function import (
     handler_digest,
 )
 from baseline.constructs.layered_vpc import (
-    ADMIN_PORTS_FIRST,
     acknowledge_default_security_group_provider,
     acknowledge_public_routes,
     add_archive_flow_log,
@@ -343,7 +342,11 @@ class NetworkHub(Construct):
             )
             if direction == ec2.TrafficDirection.INGRESS:
                 acknowledge(
-                    entry, f"{GUARD_PLUGIN}::nacl_no_unrestricted_ssh_rdp_check", ADMIN_PORTS_FIRST
+                    entry,
+                    f"{GUARD_PLUGIN}::nacl_no_unrestricted_ssh_rdp_check",
+                    "The ACL's deny entries for ports 22, 3389, 5985 and 5986 from the internet "
+                    "have lower rule numbers, so they are evaluated first and those ports stay "
+                    "closed; the rule reads this allow entry alone, without the denies before it.",
                 )
         self.network_acl = acl
         # The hub runs no workloads: its flow logs are evidence, kept in the log archive

@@ -114,7 +114,9 @@ def test_isolated_tier_talks_inside_the_vpc_and_to_its_gateway_endpoints_only(
     assert sorted(
         (e["Egress"], e["CidrBlock"], e["Protocol"], json.dumps(e.get("PortRange"))) for e in allows
     ) == [
-        (False, "0.0.0.0/0", 6, json.dumps({"From": 1024, "To": 65535})),
+        # replies on the ephemeral ports, RDP's left out (and WinRM's denied first)
+        (False, "0.0.0.0/0", 6, json.dumps({"From": 1024, "To": 3388})),
+        (False, "0.0.0.0/0", 6, json.dumps({"From": 3390, "To": 65535})),
         (False, "10.0.0.0/16", -1, "null"),
         (True, "0.0.0.0/0", 6, json.dumps({"From": 443, "To": 443})),
         (True, "10.0.0.0/16", -1, "null"),
