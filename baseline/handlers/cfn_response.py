@@ -18,6 +18,14 @@ class ResponseData(dict[str, str]):
 #: What ``apply_changes`` returns when another invocation goes on and will answer.
 CONTINUED = object()
 
+#: Attempts of each AWS call of a handler (standard retries: each wait between them is at
+#: most 25 s, the 20-s backoff cap and the 5 s more an x-amz-retry-after answer can add).
+CALL_ATTEMPTS = 10
+#: Seconds a function keeps back from its timeout to answer CloudFormation: a call
+#: started just before may wait out all its retries (9 x 25 s) and still leave time to
+#: answer. A function stopped by its timeout answers nothing, and the stack waits an hour.
+ANSWER_MARGIN_SECONDS = (CALL_ATTEMPTS - 1) * 25 + 30
+
 
 def send(
     event: dict[str, Any],

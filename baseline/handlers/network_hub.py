@@ -41,7 +41,7 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     import boto3
     from botocore.config import Config
 
-    retries = {"mode": "standard", "max_attempts": CALL_ATTEMPTS}
+    retries = {"mode": "standard", "max_attempts": cfn_response.CALL_ATTEMPTS}
     return boto3.client(service, config=Config(retries=retries))
 
 
@@ -50,13 +50,8 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-#: Attempts of each AWS call (standard retries: each wait between them is at most 25 s,
-#: the 20-s backoff cap and the 5 s more an x-amz-retry-after answer can add).
-CALL_ATTEMPTS = 10
-#: Seconds kept back from the function's timeout to answer CloudFormation: a function
-#: stopped by its timeout answers nothing, and the stack waits an hour for it. A check
-#: started just before may wait out all its retries (9 x 25 s).
-ANSWER_SECONDS = (CALL_ATTEMPTS - 1) * 25 + 30
+#: Seconds kept back from the function's timeout to answer CloudFormation.
+ANSWER_SECONDS: int = cfn_response.ANSWER_MARGIN_SECONDS
 
 
 def _deadline(context: Any) -> float:

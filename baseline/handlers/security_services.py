@@ -44,7 +44,7 @@ def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS o
     import boto3
     from botocore.config import Config
 
-    retries = {"mode": "standard", "max_attempts": CALL_ATTEMPTS}
+    retries = {"mode": "standard", "max_attempts": cfn_response.CALL_ATTEMPTS}
     return boto3.client(service, config=Config(retries=retries))
 
 
@@ -98,13 +98,9 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
 #: Member accounts one Detective behavior graph holds at most (a Detective quota); the
 #: accounts beyond it stay out of the graph and are reported.
 DETECTIVE_MAX_MEMBERS = 1200
-#: Attempts of each AWS call (standard retries: each wait between them is at most 25 s,
-#: the 20-s backoff cap and the 5 s more an x-amz-retry-after answer can add).
-CALL_ATTEMPTS = 10
 #: Enrolment stops starting calls this many seconds before the invocation's time runs out,
-#: and goes on in a fresh invocation of the same function: a call started just before
-#: may wait out all its retries (9 x 25 s) and still leave time to answer.
-TIME_MARGIN_SECONDS = (CALL_ATTEMPTS - 1) * 25 + 30
+#: and goes on in a fresh invocation of the same function.
+TIME_MARGIN_SECONDS: int = cfn_response.ANSWER_MARGIN_SECONDS
 #: Fresh invocations one request may take, so it answers CloudFormation within its hour.
 MAX_CONTINUATIONS = 5
 #: Per-account failures named in the answer (the rest are counted).
