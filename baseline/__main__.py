@@ -147,9 +147,7 @@ def _report(args: argparse.Namespace) -> int:
             except (OSError, ValueError) as error:  # unreadable or not JSON
                 problem = f"not a readable cloud assembly: {error}"
             else:
-                problem = _assembly_of_another_config(
-                    args.cdk_out, config.organization.prefix
-                ) or _stacks_without_templates(args.cdk_out, templates)
+                problem = _assembly_problem(args.cdk_out, config.organization.prefix, templates)
         if problem:
             print(f"--cdk-out {args.cdk_out}: {problem}", file=sys.stderr)
             return EXIT_INVALID_CONFIG
@@ -184,39 +182,45 @@ def _report(args: argparse.Namespace) -> int:
     return 0 if result.complete else 1
 
 
-def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
-    """Why the assembly was not synthesized from a config of this prefix, if it was not:
-    every stack the kit names starts with the prefix, and the cloud assembly's manifest
-    names the stacks."""
-    from baseline.assembly import stack_artifacts
-
-    try:
-        names = sorted(a.stack_name for a in stack_artifacts(assembly_dir))
-    except (OSError, ValueError):
-        return None  # no readable manifest: the templates alone are judged
-    if not names or any(name.startswith(f"{prefix}-") for name in names):
-        return None
-    return (
-        f"synthesized from another config: its stacks are {names[0]}, ... and the config's "
-        f"prefix is {prefix!r} (give with -c the config it was synthesized from)"
-    )
-
-
-def _stacks_without_templates(assembly_dir: Path, templates: dict[str, Any]) -> str | None:
-    """The stacks the assembly's manifest names whose templates are not there, if any: a
-    report over what is left would attest stacks it never read."""
+def _assembly_problem(assembly_dir: Path, prefix: str, templates: dict[str, Any]) -> str | None:
+    """Why the assembly cannot stand for the config, if it cannot: synthesized from a
+    config of another prefix (every stack the kit names starts with the prefix, and the
+    manifest names the stacks), or short of a stack the manifest names (a report over
+    what is left would attest stacks it never read)."""
     from baseline.assembly import stack_artifacts
 
     try:
         artifacts = stack_artifacts(assembly_dir)
     except (OSError, ValueError):
         return None  # no readable manifest: the templates alone are judged
+    other = _of_another_config(artifacts, prefix)
     missing = sorted(a.artifact_id for a in artifacts if a.artifact_id not in templates)
-    if not missing:
-        return None
+    if other or not missing:
+        return other
     return (
         f"the manifest names {len(missing)} stack(s) whose template is not there "
         f"({', '.join(missing)}): synthesize again, or give the whole assembly"
+    )
+
+
+def _assembly_of_another_config(assembly_dir: Path, prefix: str) -> str | None:
+    """Why the assembly was not synthesized from a config of this prefix, if it was not."""
+    from baseline.assembly import stack_artifacts
+
+    try:
+        return _of_another_config(stack_artifacts(assembly_dir), prefix)
+    except (OSError, ValueError):
+        return None  # no readable manifest: the templates alone are judged
+
+
+def _of_another_config(artifacts: list[Any], prefix: str) -> str | None:
+    """Every stack the kit names starts with the prefix, and the manifest names them."""
+    names = sorted(a.stack_name for a in artifacts)
+    if not names or any(name.startswith(f"{prefix}-") for name in names):
+        return None
+    return (
+        f"synthesized from another config: its stacks are {names[0]}, ... and the config's "
+        f"prefix is {prefix!r} (give with -c the config it was synthesized from)"
     )
 
 

@@ -448,7 +448,7 @@ class Containment(_Steps):
         return all(
             [g["GroupId"] for g in n.get("Groups", [])] == [group_id]
             for n in instance.get("NetworkInterfaces", [])
-            if n.get("VpcId", instance.get("VpcId")) == vpc
+            if _vpc_of(instance, n["NetworkInterfaceId"]) == vpc
         )
 
     def _open(self, ec2: Any, group: dict[str, Any]) -> str:
@@ -502,7 +502,7 @@ class Containment(_Steps):
         own = [
             (n["NetworkInterfaceId"], [g["GroupId"] for g in n.get("Groups", [])])
             for n in instance.get("NetworkInterfaces", [])
-            if n.get("VpcId", instance.get("VpcId")) == vpc
+            if _vpc_of(instance, n["NetworkInterfaceId"]) == vpc
         ]
         return [(interface, groups) for interface, groups in own if groups != [group_id]]
 

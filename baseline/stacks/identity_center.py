@@ -177,17 +177,17 @@ class IdentityCenterStack(cdk.Stack):
         store = settings.identity_store_id
         statements = []
         reasons = {}
+        # the store belongs to the management account, on either side
+        store_arn = (
+            f"arn:{self.partition}:identitystore::{settings.management_account_id}"
+            f":identitystore/{store}"
+        )
         if groups:
             statements.append(
                 iam.PolicyStatement(
                     sid="FindTheGroupsByName",
                     actions=["identitystore:GetGroupId"],
-                    resources=[
-                        # the store belongs to the management account, on either side
-                        f"arn:{self.partition}:identitystore::{settings.management_account_id}"
-                        f":identitystore/{store}",
-                        f"arn:{self.partition}:identitystore:::group/*",
-                    ],
+                    resources=[store_arn, f"arn:{self.partition}:identitystore:::group/*"],
                 )
             )
             reasons["Resource::arn:aws:identitystore:::group/*"] = (
@@ -207,8 +207,7 @@ class IdentityCenterStack(cdk.Stack):
                             },
                             "ArnLike": {
                                 "kms:EncryptionContext:aws:identitystore:identitystore-arn": (
-                                    f"arn:{self.partition}:identitystore::"
-                                    f"{settings.management_account_id}:identitystore/{store}"
+                                    store_arn
                                 )
                             },
                         },

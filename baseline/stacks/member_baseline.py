@@ -464,20 +464,22 @@ class MemberBaselineStack(cdk.Stack):
         ec2 = f"arn:aws:ec2:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
         # the default VPCs are deleted only with default_vpcs: delete; otherwise the
         # function only closes their default groups, and may delete nothing
-        removal = [
-            iam.PolicyStatement(
-                sid="RemoveDefaultVpcs",
-                actions=[
-                    "ec2:DeleteInternetGateway",
-                    "ec2:DeleteSubnet",
-                    "ec2:DeleteVpc",
-                    "ec2:DetachInternetGateway",
-                ],
-                resources=[f"{ec2}:vpc/*", f"{ec2}:subnet/*", f"{ec2}:internet-gateway/*"],
-            )
-        ]
-        if self.settings.default_vpcs != DefaultVpcAction.DELETE.value:
-            removal = []
+        removal = (
+            [
+                iam.PolicyStatement(
+                    sid="RemoveDefaultVpcs",
+                    actions=[
+                        "ec2:DeleteInternetGateway",
+                        "ec2:DeleteSubnet",
+                        "ec2:DeleteVpc",
+                        "ec2:DetachInternetGateway",
+                    ],
+                    resources=[f"{ec2}:vpc/*", f"{ec2}:subnet/*", f"{ec2}:internet-gateway/*"],
+                )
+            ]
+            if self.settings.default_vpcs == DefaultVpcAction.DELETE.value
+            else []
+        )
         return [
             iam.PolicyStatement(
                 sid="AccountSettings",
