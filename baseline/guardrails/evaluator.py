@@ -306,33 +306,34 @@ def condition_holds(operator: str, key: str, expected: Any, keys: Mapping[str, A
     return any(matches(v) for v in values)
 
 
-def _names(statement: Mapping[str, Any], request: Request, keys: Mapping[str, Any]) -> bool:
-    """Whether the statement's Action (or NotAction) and Resource (or NotResource) take
-    in the request's action and resource."""
+def _names_the_action(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether the statement's Action (or NotAction) takes in the action."""
     if "Action" in statement:
-        action_named = any(
-            _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["Action"])
-        )
-    else:
-        action_named = not any(
-            _glob(a, request.action, case_sensitive=False) for a in _as_list(statement["NotAction"])
-        )
-    if not action_named:
-        return False
+        return any(_glob(a, action, case_sensitive=False) for a in _as_list(statement["Action"]))
+    return not any(_glob(a, action, case_sensitive=False) for a in _as_list(statement["NotAction"]))
+
+
+def _names_the_resource(
+    statement: Mapping[str, Any], resource: str, keys: Mapping[str, Any]
+) -> bool:
+    """Whether the statement's Resource (or NotResource) takes in the resource."""
     if "Resource" in statement:
         return any(
-            _glob(_pattern(_resolve(r, keys)), request.resource)
-            for r in _as_list(statement["Resource"])
+            _glob(_pattern(_resolve(r, keys)), resource) for r in _as_list(statement["Resource"])
         )
     return not any(
-        _glob(_pattern(_resolve(r, keys)), request.resource)
+        _glob(_pattern(_resolve(r, keys)), resource)
         for r in _as_list(statement.get("NotResource", []))
     )
 
 
 def statement_applies(statement: Mapping[str, Any], request: Request) -> bool:
+    if not _names_the_action(statement, request.action):
+        return False  # most statements end here, before the request's keys are read
     keys = request.keys()
-    if unresolved_keys(statement, keys) or not _names(statement, request, keys):
+    if unresolved_keys(statement, keys) or not _names_the_resource(
+        statement, request.resource, keys
+    ):
         return False
     return all(
         condition_holds(operator, key, expected, keys)
