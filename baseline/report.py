@@ -54,6 +54,7 @@ class ControlResult:
 APPLIES: dict[str, Callable[[LandingZoneConfig], bool]] = {
     "replication": lambda c: c.effective_replication_region is not None,
     "identity_center": lambda c: c.identity_center is not None,
+    "break_glass": lambda c: bool(c.member_baseline.break_glass_principals),
     "network_hub": lambda c: c.network.hub,
     "vpcs": lambda c: c.network.hub or any(a.role == AccountRole.FORENSICS for a in c.accounts),
     "forensics": lambda c: any(a.role == AccountRole.FORENSICS for a in c.accounts),

@@ -20,6 +20,7 @@ from baseline.controls.practices import PRACTICES
 from baseline.guardrails import library
 from baseline.report import Coverage, coverage, render, render_json, render_markdown, render_text
 from tests.conftest import Synthesized
+from tests.controls.helpers import edit_member_template
 from tests.controls.test_registry import BP_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,6 +322,59 @@ def test_a_part_the_config_leaves_out_is_not_applicable_not_missing(
     assert "LZ-APP-01 (n/a: the config has no packages section)" in render_text(without)
     missing = coverage(templates, synthesized.config, "example config")
     assert missing.missing == ["LZ-APP-01: no evidence in the templates"]
+
+
+def test_without_identity_center_its_controls_are_not_applicable(
+    synthesized: Synthesized, example_data: dict[str, Any]
+) -> None:
+    """No identity_center section, no Identity Center stacks: nothing of it is missing,
+    and the groups-and-attributes practice is the customer's step."""
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    del data["identity_center"]
+    templates = {k: v for k, v in synthesized.templates.items() if not k.startswith("Identity")}
+    without = coverage(templates, parse_config(data), "no identity center")
+    assert [m for m in without.missing if m.startswith(("LZ-", "SEC02", "SEC03"))] == []
+    by_id = {c.id: c for c in without.controls}
+    assert by_id["LZ-ID-01"].not_applicable and by_id["LZ-ID-02"].not_applicable
+    missing = coverage(templates, synthesized.config, "example config")
+    assert {m.split(":")[0] for m in missing.missing} >= {"LZ-ID-01", "LZ-ID-02"}
+
+
+def test_without_break_glass_principals_emergency_access_is_not_applicable(
+    synthesized: Synthesized, example_data: dict[str, Any]
+) -> None:
+    """No principals, no break-glass role: LZ-ID-04 does not apply, and the emergency
+    access practice is the customer's step; the example's config, which names them,
+    misses the role."""
+    from baseline.config import parse_config
+
+    data = copy.deepcopy(example_data)
+    del data["member_baseline"]["break_glass_principals"]
+    templates = copy.deepcopy(synthesized.templates)
+
+    def drop_break_glass(template: dict[str, Any]) -> None:
+        template["Resources"] = {
+            k: r
+            for k, r in template["Resources"].items()
+            if not str(r.get("Properties", {}).get("RoleName", "")).endswith("-break-glass")
+        }
+
+    edit_member_template(templates, drop_break_glass)
+    for stack, template in templates.items():
+        if stack.startswith("ManagementBaseline-"):
+            drop_break_glass(template)
+    without = coverage(templates, parse_config(data), "no break glass")
+    glass = next(c for c in without.controls if c.id == "LZ-ID-04")
+    assert glass.not_applicable == (
+        "the config has no break-glass role (member_baseline.break_glass_principals)"
+    )
+    assert [m for m in without.missing if m.startswith(("LZ-", "SEC03-BP03"))] == []
+    missing = coverage(templates, synthesized.config, "example config")
+    assert [m for m in missing.missing if m.startswith("LZ-")] == [
+        "LZ-ID-04: no evidence in the templates"
+    ]
 
 
 def test_a_broken_part_is_missing_even_where_the_config_leaves_it_out(

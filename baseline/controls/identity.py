@@ -1,10 +1,19 @@
-"""Identity controls: how people get into the accounts (IAM Identity Center)."""
+"""Identity controls: how people get into the accounts (IAM Identity Center, emergency
+access) and how machines and third parties are trusted."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
-from baseline.controls.member_baseline import _is_named
+from baseline.controls.logs import alarmed_trail_filters
+from baseline.controls.member_baseline import (
+    _is_named,
+    _names_principals,
+    baseline_copies,
+    baseline_roles,
+    trust_statements,
+)
 from baseline.controls.model import (
     ONLY_IF,
     Control,
@@ -54,6 +63,10 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
     return evidence
 
 
+#: The resources of Identity Center's permission sets and assignments.
+_SSO_TYPES = ("AWS::SSO::PermissionSet", "AWS::SSO::Assignment")
+
+
 @control(
     CONTROLS,
     id="LZ-ID-02",
@@ -70,7 +83,8 @@ def check_identity_center_sessions(templates: Templates) -> Evidence:
 def check_groups_and_attributes(templates: Templates) -> Evidence:
     """Each attribute configuration whose every attribute comes from the identity
     provider, and each group assignment, as evidence; with no group assignment or no
-    attribute configuration the control does not hold."""
+    attribute configuration the control does not hold; with no Identity Center resource
+    at all there is no evidence and no violation."""
     evidence = Evidence()
     configurations = list(
         resources(templates, "AWS::SSO::InstanceAccessControlAttributeConfiguration")
@@ -84,7 +98,9 @@ def check_groups_and_attributes(templates: Templates) -> Evidence:
         for name, assignment in resources(templates, "AWS::SSO::Assignment")
         if properties(assignment).get("PrincipalType") == "GROUP"
     ]
-    if not configurations or not groups:
+    # without Identity Center there is nothing to prove (the control then does not apply)
+    used = configurations or any(True for kind in _SSO_TYPES for _ in resources(templates, kind))
+    if used and (not configurations or not groups):
         evidence.violations.append("no attribute configuration or no group assignment")
     evidence.found += groups
     return evidence
@@ -92,12 +108,6 @@ def check_groups_and_attributes(templates: Templates) -> Evidence:
 
 _GITHUB = "token.actions.githubusercontent.com"
 _EXACT_REPOSITORY = re.compile(r"^repo:[A-Za-z0-9_.-]+(@\d+)?/[A-Za-z0-9_.-]+(@\d+)?:[^*]+$")
-
-
-def _trust_statements(role: dict[str, object]) -> list[dict[str, object]]:
-    document = properties(role).get("AssumeRolePolicyDocument", {})
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
-    return [s for s in statements if isinstance(s, dict) and s.get("Effect") == "Allow"]
 
 
 def _names_an_account(statement: dict[str, object]) -> bool:
@@ -196,7 +206,7 @@ def check_machine_trust(templates: Templates) -> Evidence:
     evidence = Evidence()
     organisation = _organisation_accounts(templates)
     for name, role in resources(templates, "AWS::IAM::Role"):
-        for statement in _trust_statements(role):
+        for statement in trust_statements(role):
             principal = statement.get("Principal", {})
             federated = str(principal.get("Federated", "")) if isinstance(principal, dict) else ""
             if federated.endswith(f"oidc-provider/{_GITHUB}"):
@@ -210,3 +220,103 @@ def check_machine_trust(templates: Templates) -> Evidence:
             elif _names_an_account(statement):
                 evidence.record(name, _bound(statement, organisation))
     return evidence
+
+
+#: The longest an MFA sign-in may be old when it opens emergency access, in seconds.
+_BREAK_GLASS_MFA_AGE = 3600
+
+
+@control(
+    CONTROLS,
+    id="LZ-ID-04",
+    title="A break-glass role in every account: named principals, MFA, every use alarmed",
+    explanation=(
+        "Every copy of the account baseline (each StackSet's member template, the "
+        "management account's ManagementBaseline stacks) creates the break-glass role in a "
+        "region it deploys to; each statement of its trust names users or roles (by "
+        "aws:PrincipalArn), requires MFA (aws:MultiFactorAuthPresent true under Bool) "
+        "signed in at most an hour before (aws:MultiFactorAuthAge under NumericLessThan, "
+        "3600 or less); a metric filter on the log group a trail delivers to matches every "
+        "AssumeRole of the role in any account, and nothing narrower, and an alarm on its "
+        "metric notifies at once."
+    ),
+    best_practices=("SEC03-BP03", "SEC10-BP05"),
+    implemented_by=(
+        "baseline.constructs.break_glass_role.BreakGlassRole, "
+        "baseline.constructs.security_alarms.break_glass_alarm"
+    ),
+    applies_to="break_glass",
+)
+def check_break_glass(templates: Templates) -> Evidence:
+    """The break-glass role in every account, its trust, and the alarm on its use. With
+    no break-glass role anywhere there is no evidence, and no violation."""
+    evidence = Evidence()
+    created: dict[str, bool] = {}
+    names: set[str] = set()
+    copies = baseline_copies(templates)
+    for copy in copies:
+        for role_name, role in baseline_roles(copy).items():
+            if role_name.endswith("-break-glass"):
+                names.add(role_name)
+                created[copy.accounts] = created.get(copy.accounts, False) or bool(
+                    copy.regions_of(role)
+                )
+                problems = _break_glass_trust_problems(role)
+                evidence.record(
+                    f"{copy.name}: {role_name}: "
+                    + (", ".join(problems) or "named principals with a fresh MFA sign-in"),
+                    not problems,
+                )
+    if not names:
+        return evidence
+    for copy in copies:
+        created.setdefault(copy.accounts, False)
+    for accounts, ok in created.items():
+        evidence.record(f"{accounts}: break-glass role created", ok)
+    filters = alarmed_trail_filters(templates)
+    for role_name in sorted(names):
+        alarmed = [name for name, pattern in filters.items() if _every_use(pattern, role_name)]
+        evidence.record(
+            f"every AssumeRole of {role_name}: " + (alarmed[0] if alarmed else "no alarm"),
+            bool(alarmed),
+        )
+    return evidence
+
+
+def _break_glass_trust_problems(role: dict[str, object]) -> list[str]:
+    """What lets a break-glass role's trust be used by more than named people with MFA."""
+    statements = trust_statements(role)
+    problems = [] if statements else ["no trust statement"]
+    for index, statement in enumerate(statements):
+        conditions = statement.get("Condition", {})
+        conditions = conditions if isinstance(conditions, dict) else {}
+        mfa = conditions.get("Bool", {}).get("aws:MultiFactorAuthPresent")
+        ages = [
+            v
+            for operator in ("NumericLessThan", "NumericLessThanEquals")
+            for v in as_list(conditions.get(operator, {}).get("aws:MultiFactorAuthAge", []))
+        ]
+        if not _names_principals(statement):
+            problems.append(f"statement {index} trusts more than named users or roles")
+        if mfa not in ("true", ["true"], True):
+            problems.append(f"statement {index} does not require MFA")
+        if len(ages) != 1 or not str(ages[0]).isdigit() or int(ages[0]) > _BREAK_GLASS_MFA_AGE:
+            problems.append(f"statement {index} accepts an MFA sign-in over an hour old")
+    return problems
+
+
+def _every_use(pattern: str, role_name: str) -> bool:
+    """Whether a bare filter pattern is exactly "an AssumeRole of a role ARN that matches
+    the role in any account": two terms joined by ``&&``, nothing that narrows it."""
+    if "||" in pattern or not (pattern.startswith("{") and pattern.endswith("}")):
+        return False
+    terms = {term.strip("()") for term in pattern[1:-1].split("&&")}
+    arn_term = "$.requestParameters.roleArn="
+    arns = [t.removeprefix(arn_term) for t in terms if t.startswith(arn_term)]
+    return (
+        len(terms) == 2
+        and "$.eventName=AssumeRole" in terms
+        and len(arns) == 1
+        # any account's: an ARN with a stand-in account id must match
+        and fnmatch.fnmatchcase(f"arn:aws:iam::000000000000:role/{role_name}", arns[0])
+    )

@@ -466,12 +466,30 @@ def _bare(pattern: str) -> str:
 def check_cis_alarms(templates: Templates) -> Evidence:
     """Each CIS 4.x item has its own complete filter, and an alarm on its metric notifies."""
     evidence = Evidence()
+    filters = alarmed_trail_filters(templates)
+    candidates: dict[str, list[str]] = {}
+    for cis, (events, clauses) in _CIS_ALARMS.items():
+        candidates[cis] = [
+            name
+            for name, pattern in filters.items()
+            if set(events) <= set(_EVENT_NAME.findall(pattern))
+            and all(_bare(clause) in pattern for clause in clauses)
+        ]
+    matched = _one_each(candidates)
+    for cis in _CIS_ALARMS:
+        evidence.record(f"CIS {cis}: {matched.get(cis, 'no filter of its own')}", cis in matched)
+    return evidence
+
+
+def alarmed_trail_filters(templates: Templates) -> dict[str, str]:
+    """The metric filters on the log group a trail of their stack delivers to (a filter on
+    another group sees nothing) whose metric an alarm of the stack notifies on at once:
+    each one's name and its pattern, bare (see ``_bare``)."""
     alarmed = {
         (name.split("/")[0], props.get("Namespace"), props.get("MetricName"))
         for name, alarm in resources(templates, "AWS::CloudWatch::Alarm")
         if _alarms_at_once(props := properties(alarm))
     }
-    # the log groups the trails deliver to, by stack: a filter on another group sees nothing
     trail_groups = {
         (name.split("/")[0], json.dumps({"Ref": arn["Fn::GetAtt"][0]}))
         for name, trail in resources(templates, "AWS::CloudTrail::Trail")
@@ -479,28 +497,16 @@ def check_cis_alarms(templates: Templates) -> Evidence:
         and isinstance(arn.get("Fn::GetAtt"), list)
         and arn["Fn::GetAtt"]
     }
-    candidates: dict[str, list[str]] = {}
-    for cis, (events, clauses) in _CIS_ALARMS.items():
-        candidates[cis] = []
-        for name, metric_filter in resources(templates, "AWS::Logs::MetricFilter"):
-            props = properties(metric_filter)
-            watched = (name.split("/")[0], json.dumps(props.get("LogGroupName")))
-            if watched not in trail_groups:
-                continue
-            pattern = _bare(str(props.get("FilterPattern", "")))
-            complete = set(events) <= set(_EVENT_NAME.findall(pattern)) and all(
-                _bare(clause) in pattern for clause in clauses
-            )
-            notifies = any(
-                (name.split("/")[0], m.get("MetricNamespace"), m.get("MetricName")) in alarmed
-                for m in props.get("MetricTransformations", [])
-            )
-            if complete and notifies:
-                candidates[cis].append(name)
-    matched = _one_each(candidates)
-    for cis in _CIS_ALARMS:
-        evidence.record(f"CIS {cis}: {matched.get(cis, 'no filter of its own')}", cis in matched)
-    return evidence
+    found = {}
+    for name, metric_filter in resources(templates, "AWS::Logs::MetricFilter"):
+        props = properties(metric_filter)
+        stack = name.split("/")[0]
+        if (stack, json.dumps(props.get("LogGroupName"))) in trail_groups and any(
+            (stack, m.get("MetricNamespace"), m.get("MetricName")) in alarmed
+            for m in props.get("MetricTransformations", [])
+        ):
+            found[name] = _bare(str(props.get("FilterPattern", "")))
+    return found
 
 
 def _alarms_at_once(alarm: Mapping[str, Any]) -> bool:

@@ -7,7 +7,8 @@ import ast
 import fnmatch
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from baseline.controls.model import (
@@ -29,32 +30,91 @@ from baseline.controls.model import (
 CONTROLS: list[Control] = []
 
 
-def _member_templates(templates: Templates) -> dict[str, Template]:
-    """The member template each StackSet carries, as a template of its own."""
-    found: dict[str, Template] = {}
-    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
-        body = properties(stack_set).get("TemplateBody")
-        if isinstance(body, str):
-            found[f"{name}/TemplateBody"] = json.loads(body)
-    return found
-
-
 #: The stacks of the management account's copy of the baseline: ``ManagementBaseline-<region>``.
 MANAGEMENT_BASELINE = "ManagementBaseline-"
 
 
-def _baseline_templates(templates: Templates) -> dict[str, Template]:
-    """Every copy of the account baseline: each StackSet's member template, and the
-    management account's ManagementBaseline stack of each region."""
-    found = _member_templates(templates)
-    found.update(
-        {
-            stack: t
-            for stack, t in sorted(templates.items())
-            if stack.startswith(MANAGEMENT_BASELINE)
-        }
-    )
-    return found
+@dataclass(frozen=True)
+class BaselineCopy:
+    """One copy of the account baseline and where CloudFormation deploys it: a StackSet's
+    member template to the regions of its instance groups, or a ManagementBaseline stack
+    to its own region."""
+
+    name: str
+    template: Template
+    regions: tuple[str, ...]
+    #: the accounts the copy reaches: its StackSet's, or the management account's
+    accounts: str
+
+    def holds(self, condition: Any, region: str) -> bool:
+        """Whether a condition (its name, or an expression) holds in a region; one that
+        cannot be read (a parameter, an unknown function) is not shown to hold."""
+        return _evaluate(self.template.get("Conditions", {}), condition, region, 0) is True
+
+    def regions_of(self, resource: Mapping[str, Any]) -> tuple[str, ...]:
+        """The regions of the copy where CloudFormation creates the resource: all of them
+        without a ``Condition``, else those where it holds."""
+        condition = resource.get("Condition")
+        if condition is None:
+            return self.regions
+        return tuple(r for r in self.regions if self.holds(condition, r))
+
+
+#: The condition functions, each on the values of its arguments (None: not known).
+_CONDITION_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "Fn::Equals": lambda v: None if len(v) != 2 or None in v else v[0] == v[1],
+    "Fn::Not": lambda v: not v[0] if len(v) == 1 and v[0] in (True, False) else None,
+    "Fn::And": lambda v: False if False in v else (True if all(x is True for x in v) else None),
+    "Fn::Or": lambda v: True if True in v else (False if all(x is False for x in v) else None),
+}
+
+
+def _evaluate(conditions: Mapping[str, Any], expression: Any, region: str, depth: int) -> Any:
+    """A condition expression's value in a region: a bool, a string, or None when it
+    depends on anything but ``AWS::Region``. A string is a condition's name at the top
+    (``depth`` 0), a literal below it."""
+    if isinstance(expression, str):
+        return (
+            _evaluate(conditions, conditions.get(expression), region, 1)
+            if depth == 0
+            else expression
+        )
+    if not isinstance(expression, dict) or len(expression) != 1 or depth > 32:
+        return None
+    ((function, args),) = expression.items()
+    if function == "Ref":
+        return region if args == "AWS::Region" else None
+    if function == "Condition":
+        named = conditions.get(args) if isinstance(args, str) else None
+        return _evaluate(conditions, named, region, depth + 1)
+    values = [_evaluate(conditions, a, region, depth + 1) for a in as_list(args)]
+    operation = _CONDITION_FUNCTIONS.get(function)
+    return operation(values) if operation else None
+
+
+def baseline_copies(templates: Templates) -> list[BaselineCopy]:
+    """Every copy of the account baseline, with the regions it deploys to."""
+    copies = []
+    for name, stack_set in resources(templates, "AWS::CloudFormation::StackSet"):
+        props = properties(stack_set)
+        body = props.get("TemplateBody")
+        if isinstance(body, str):
+            regions = [
+                r
+                for group in as_list(props.get("StackInstancesGroup", []))
+                for r in as_list(group.get("Regions", []))
+                if isinstance(r, str)
+            ]
+            copies.append(
+                BaselineCopy(
+                    f"{name}/TemplateBody", json.loads(body), tuple(dict.fromkeys(regions)), name
+                )
+            )
+    for stack, template in sorted(templates.items()):
+        if stack.startswith(MANAGEMENT_BASELINE):
+            region = stack.removeprefix(MANAGEMENT_BASELINE)
+            copies.append(BaselineCopy(stack, template, (region,), "the management account"))
+    return copies
 
 
 @control(
@@ -108,7 +168,8 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
     """Every member template and management baseline stack records all supported types
     and delivers to a Config bucket."""
     evidence = Evidence()
-    for name, member in _baseline_templates(templates).items():
+    for copy in baseline_copies(templates):
+        name, member = copy.name, copy.template
         recorders = list(resources({name: member}, "AWS::Config::ConfigurationRecorder"))
         channels = list(resources({name: member}, "AWS::Config::DeliveryChannel"))
         ok = (
@@ -133,8 +194,9 @@ def check_member_config_recorder(templates: Templates) -> Evidence:
     title="Every member account gets the CIS account settings",
     explanation=(
         "Every member template, and the management account's ManagementBaseline stack of "
-        "every region, has the account-settings resource, home-region settings on "
-        "in the home region and default VPCs closed or deleted, and the function it names "
+        "every region, has the account-settings resource with default VPCs closed or "
+        "deleted, its home-region settings on in one region the copy deploys to (a "
+        "condition that holds in none of them sets them nowhere), and the function it names "
         "calls from apply() the APIs that set the CIS password policy (length 14 or more, "
         "24 passwords remembered), EBS encryption by default and account S3 Block Public "
         "Access, and that close the default security groups."
@@ -147,42 +209,48 @@ def check_member_account_settings(templates: Templates) -> Evidence:
     """Every member template and management baseline stack has the settings resource and
     code applying each setting."""
     evidence = Evidence()
-    for name, member, props, code in _account_settings(templates, evidence):
+    home_set: dict[str, bool] = {}
+    for copy, resource, code in _account_settings(templates, evidence):
+        props = properties(resource)
         problems = []
-        home = props.get("HomeRegion")
-        in_home_region = home == "true" or (
-            isinstance(home, dict)
-            and len(home.get("Fn::If", [])) == 3
-            and home["Fn::If"][0] in member.get("Conditions", {})
-            and home["Fn::If"][1] == "true"
-        )
-        if not in_home_region:
-            problems.append("password policy and Block Public Access set in no region")
         if props.get("DefaultVpcs") not in ("close_default_security_groups", "delete"):
             problems.append(f"DefaultVpcs {props.get('DefaultVpcs')!r}")
         problems += _settings_code_problems(code)
-        evidence.record(f"{name}: {', '.join(problems) or 'all settings'}", not problems)
+        evidence.record(f"{copy.name}: {', '.join(problems) or 'all settings'}", not problems)
+        home = props.get("HomeRegion")
+        branches = home.get("Fn::If", []) if isinstance(home, dict) else []
+        home_set[copy.accounts] = home_set.get(copy.accounts, False) or any(
+            home == "true"
+            or (len(branches) == 3 and branches[1] == "true" and copy.holds(branches[0], region))
+            for region in copy.regions_of(resource)
+        )
+    for accounts, ok in home_set.items():
+        # the account-wide settings, in the one region whose copy says it is the home region
+        evidence.record(
+            f"{accounts}: password policy and Block Public Access "
+            + ("set in the home region" if ok else "set in no region"),
+            ok,
+        )
     return evidence
 
 
 def _account_settings(
     templates: Templates, evidence: Evidence
-) -> Iterator[tuple[str, Template, dict[str, Any], str]]:
-    """Each baseline copy's account-settings resource: the copy's name and template, the
-    resource's properties and the inline code of the function its ServiceToken names. A
-    copy without one is a violation."""
-    for name, member in _baseline_templates(templates).items():
-        settings = list(resources({name: member}, "Custom::AccountSettings"))
+) -> Iterator[tuple[BaselineCopy, dict[str, Any], str]]:
+    """Each baseline copy's account-settings resource: the copy, the resource and the
+    inline code of the function its ServiceToken names. A copy without one is a
+    violation."""
+    for copy in baseline_copies(templates):
+        settings = list(resources({copy.name: copy.template}, "Custom::AccountSettings"))
         if not settings:
-            evidence.violations.append(f"{name}: no account-settings resource")
+            evidence.violations.append(f"{copy.name}: no account-settings resource")
         for _, resource in settings:
-            props = properties(resource)
-            token = props.get("ServiceToken", {})
-            function = member.get("Resources", {}).get(
+            token = properties(resource).get("ServiceToken", {})
+            function = copy.template.get("Resources", {}).get(
                 token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None, {}
             )
             code = properties(function).get("Code", {}).get("ZipFile", "")
-            yield name, member, props, code if isinstance(code, str) else ""
+            yield copy, resource, code if isinstance(code, str) else ""
 
 
 #: The APIs the account-settings function must call from its apply().
@@ -246,70 +314,76 @@ def _settings_code_problems(code: str, apis: tuple[str, ...] = ()) -> list[str]:
 @control(
     CONTROLS,
     id="LZ-MB-04",
-    title="Audit, incident-response and support roles exist; break-glass needs MFA",
+    title="Audit, incident-response and support roles in every account, named principals",
     explanation=(
-        "Every member template creates an audit read-only, an incident-responder and a "
-        "support role, and the management account's ManagementBaseline stack of every "
-        "region the audit read-only and support roles (containment acts in member "
-        "accounts only, so the management account has no incident responder); these and "
-        "the break-glass role trust only named users or roles "
-        "(by aws:PrincipalArn), and every statement of the break-glass role's trust "
-        "policy requires MFA. The support role has the AWSSupportAccess managed policy; "
-        "the audit role has only the SecurityAudit, ViewOnlyAccess or ReadOnlyAccess "
-        "managed policies, and no other policy of its own."
+        "Every member template creates, in a region it deploys to, an audit read-only, an "
+        "incident-responder and a support role, and the management account's "
+        "ManagementBaseline stacks the audit read-only and support roles (containment acts "
+        "in member accounts only, so the management account has no incident responder); "
+        "these trust only named users or roles (by aws:PrincipalArn). The support role has "
+        "the AWSSupportAccess managed policy; the audit role has only the SecurityAudit, "
+        "ViewOnlyAccess or ReadOnlyAccess managed policies, and no other policy of its own."
     ),
-    best_practices=("SEC03-BP03", "SEC10-BP05", "SEC02-BP02"),
+    best_practices=("SEC03-BP02", "SEC10-BP05", "SEC02-BP02"),
     cis=("1.17",),
     implemented_by="baseline.stacks.member_baseline.MemberBaselineStack",
 )
 def check_member_roles(templates: Templates) -> Evidence:
-    """Access roles exist once per account; break-glass only with MFA from named principals."""
+    """Access roles are created in every account and trust only named principals."""
     evidence = Evidence()
-    access = ("-audit-readonly", "-incident-responder", "-support", "-break-glass")
-    members = _member_templates(templates)
-    for name, member in _baseline_templates(templates).items():
-        roles = {
-            str(properties(r).get("RoleName")): r
-            for _, r in resources({name: member}, "AWS::IAM::Role")
-        }
-        required = access[:3] if name in members else ("-audit-readonly", "-support")
-        for suffix in required:
-            present = [n for n in roles if n.endswith(suffix)]
-            evidence.record(f"{name}: role *{suffix}", bool(present))
+    access = ("-audit-readonly", "-incident-responder", "-support")
+    required: dict[str, tuple[str, ...]] = {}
+    created: dict[str, set[str]] = {}
+    for copy in baseline_copies(templates):
+        in_management = copy.name.startswith(MANAGEMENT_BASELINE)
+        required[copy.accounts] = ("-audit-readonly", "-support") if in_management else access
+        roles = baseline_roles(copy)
+        created.setdefault(copy.accounts, set()).update(
+            suffix
+            for role_name, role in roles.items()
+            for suffix in access
+            if role_name.endswith(suffix) and copy.regions_of(role)
+        )
         for role_name, role in roles.items():
             managed = [_aws_managed(a) for a in properties(role).get("ManagedPolicyArns", [])]
             if role_name.endswith("-support"):
                 evidence.record(
-                    f"{name}: {role_name} has AWSSupportAccess", "AWSSupportAccess" in managed
+                    f"{copy.name}: {role_name} has AWSSupportAccess", "AWSSupportAccess" in managed
                 )
             if role_name.endswith("-audit-readonly"):
                 read_only = (
                     bool(managed)
                     and all(m in _READ_ONLY_POLICIES for m in managed)
                     and not properties(role).get("Policies")
-                    and not _attached_policies(member, role_name)
+                    and not _attached_policies(copy.template, role_name)
                 )
-                evidence.record(f"{name}: {role_name} is read-only", read_only)
-        for role_name, role in roles.items():
-            if not role_name.endswith(access):
-                continue
-            statements = [
-                s
-                for s in properties(role)["AssumeRolePolicyDocument"]["Statement"]
-                if s.get("Effect") == "Allow"
-            ]
-            evidence.record(
-                f"{name}: {role_name} trusts only named users or roles",
-                bool(statements) and all(_names_principals(s) for s in statements),
-            )
-            if role_name.endswith("-break-glass"):
-                mfa = all(
-                    s.get("Condition", {}).get("Bool", {}).get("aws:MultiFactorAuthPresent")
-                    == "true"
-                    for s in statements
+                evidence.record(f"{copy.name}: {role_name} is read-only", read_only)
+            if role_name.endswith(access):
+                statements = trust_statements(role)
+                evidence.record(
+                    f"{copy.name}: {role_name} trusts only named users or roles",
+                    bool(statements) and all(_names_principals(s) for s in statements),
                 )
-                evidence.record(f"{name}: break-glass MFA", mfa)
+    for accounts, suffixes in required.items():
+        for suffix in suffixes:
+            # a role whose condition holds in none of the copy's regions is never created
+            evidence.record(f"{accounts}: role *{suffix}", suffix in created[accounts])
     return evidence
+
+
+def baseline_roles(copy: BaselineCopy) -> dict[str, dict[str, Any]]:
+    """The roles of a baseline copy, by their names."""
+    return {
+        str(properties(r).get("RoleName")): r
+        for _, r in resources({copy.name: copy.template}, "AWS::IAM::Role")
+    }
+
+
+def trust_statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Allow statements of a role's trust policy."""
+    document = properties(role).get("AssumeRolePolicyDocument", {})
+    statements = as_list(document.get("Statement", [])) if isinstance(document, dict) else []
+    return [s for s in statements if isinstance(s, dict) and s.get("Effect") == "Allow"]
 
 
 #: The AWS managed policies an audit read-only role may have: they read, never write.
@@ -380,8 +454,8 @@ def _is_named(arn: Any) -> bool:
     id="LZ-MB-05",
     title="No workload role without the workload permissions boundary, nor a way around it",
     explanation=(
-        "The member template, and the management account's ManagementBaseline stack of "
-        "every region, creates the workload boundary policy, which denies creating a "
+        "The member template, and the management account's ManagementBaseline stacks, "
+        "create the workload boundary policy in a region they deploy to; it denies creating a "
         "role or user without it and removing it; an SCP attached to OUs (not the root) "
         "denies iam:CreateRole and iam:PutRolePermissionsBoundary unless the request names "
         "that boundary. Both denies name it under a negated operator (StringNotEquals, "
@@ -397,14 +471,17 @@ def check_workload_boundary(templates: Templates) -> Evidence:
     """The member template's boundary caps creations; a guardrail requires it in OUs."""
     evidence = Evidence()
     boundary_names: set[str] = set()
-    for name, member in _baseline_templates(templates).items():
+    created: dict[str, bool] = {}
+    for copy in baseline_copies(templates):
+        name = copy.name
         boundaries = [
             policy
-            for _, policy in resources({name: member}, "AWS::IAM::ManagedPolicy")
+            for _, policy in resources({name: copy.template}, "AWS::IAM::ManagedPolicy")
             if str(properties(policy).get("ManagedPolicyName", "")).endswith("-workload-boundary")
         ]
-        if not boundaries:
-            evidence.violations.append(f"{name}: no workload boundary policy")
+        created[copy.accounts] = created.get(copy.accounts, False) or any(
+            copy.regions_of(p) for p in boundaries
+        )
         for policy in boundaries:
             props = properties(policy)
             policy_name = str(props.get("ManagedPolicyName", ""))
@@ -423,6 +500,8 @@ def check_workload_boundary(templates: Templates) -> Evidence:
             )
             evidence.record(f"{name}: {policy_name}", ok)
             boundary_names.add(policy_name)
+    for accounts, ok in created.items():
+        evidence.record(f"{accounts}: workload boundary policy created", ok)
     required = False
     # a policy attached to nothing guards nothing; the guardrail belongs to OUs, not the root
     for name, content in org_policies(templates, "SERVICE_CONTROL_POLICY", below_root=True):
@@ -508,10 +587,12 @@ def check_member_session_manager(templates: Templates) -> Evidence:
     """Every baseline copy's account settings set Session Manager and default host
     management, through code that does, and a daily patch scan covers every instance."""
     evidence = Evidence()
-    for name, _, props, code in _account_settings(templates, evidence):
-        problems = _session_problems(props) + _settings_code_problems(code, _SESSION_APIS)
-        evidence.record(f"{name}: {', '.join(problems) or 'Session Manager'}", not problems)
-    for name, member in _baseline_templates(templates).items():
+    for copy, resource, code in _account_settings(templates, evidence):
+        problems = _session_problems(properties(resource))
+        problems += _settings_code_problems(code, _SESSION_APIS)
+        evidence.record(f"{copy.name}: {', '.join(problems) or 'Session Manager'}", not problems)
+    for copy in baseline_copies(templates):
+        name, member = copy.name, copy.template
         scans = [
             a
             for _, a in resources({name: member}, "AWS::SSM::Association")
@@ -556,7 +637,8 @@ def check_backups_locked(templates: Templates) -> Evidence:
     and a root SCP denies lifting the lock to all but the baseline."""
     evidence = Evidence()
     kept = _backup_retentions(templates)
-    for name, member in _baseline_templates(templates).items():
+    for copy in baseline_copies(templates):
+        name, member = copy.name, copy.template
         for vault_name, days in sorted(kept.items()):
             vaults = [
                 v

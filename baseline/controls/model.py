@@ -33,6 +33,7 @@ MAX_TITLE = 80
 FEATURES = {
     "replication": "replication of the log archive to a second region",
     "identity_center": "identity_center section",
+    "break_glass": "break-glass role (member_baseline.break_glass_principals)",
     "network_hub": "network hub (network.hub)",
     "vpcs": "VPC of the kit (network.hub, or a forensics account)",
     "forensics": "forensics account",

@@ -104,7 +104,13 @@ PRACTICES: tuple[Practice, ...] = (
         customer="Hold the monthly access review and act on the credential findings.",
         runbook="docs/identity.md#credential-hygiene-and-the-monthly-access-review",
     ),
-    Practice("SEC02-BP06", "Employ user groups and attributes"),
+    Practice(
+        "SEC02-BP06",
+        "Employ user groups and attributes",
+        customer="Give access to groups, not people, and pass the identity provider's "
+        "attributes into sessions (identity_center: assignments, access_control_attributes).",
+        runbook="docs/identity.md#people-one-sign-in-through-iam-identity-center",
+    ),
     # SEC03 Permissions management
     Practice(
         "SEC03-BP01",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,8 +13,12 @@ from tests.controls.helpers import (
     MutableTemplates,
     Weakening,
     assert_weakening_breaks,
+    control,
+    edit_member_template,
     first,
+    member_resources,
     rename_operator,
+    weakened,
 )
 
 WEAKENINGS: dict[str, Weakening] = {
@@ -24,7 +29,36 @@ WEAKENINGS: dict[str, Weakening] = {
         "Properties"
     ]["AccessControlAttributes"][0]["Value"].update(Source=["engineering"]),
     "LZ-ID-03": lambda t: _third_party_trust(t)["Condition"].clear(),
+    "LZ-ID-04": lambda t: edit_member_template(t, _break_glass_trust(lambda s: s.pop("Condition"))),
 }
+
+
+def _break_glass_trust(edit: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """An edit of a baseline copy: ``edit`` on each statement of its break-glass role's trust."""
+
+    def apply(template: dict[str, Any]) -> None:
+        for role in member_resources(template, "AWS::IAM::Role"):
+            if str(role["Properties"].get("RoleName", "")).endswith("-break-glass"):
+                for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                    edit(statement)
+
+    return apply
+
+
+def _drop_break_glass(template: dict[str, Any]) -> None:
+    template["Resources"] = {
+        logical_id: r
+        for logical_id, r in template["Resources"].items()
+        if not str(r.get("Properties", {}).get("RoleName", "")).endswith("-break-glass")
+    }
+
+
+def _break_glass_filter(t: MutableTemplates) -> dict[str, Any]:
+    return first(
+        t,
+        "AWS::Logs::MetricFilter",
+        lambda r: "nwl-break-glass" in str(r["Properties"].get("FilterPattern", "")),
+    )["Properties"]
 
 
 def _third_party_trust(t: MutableTemplates) -> dict[str, Any]:
@@ -201,3 +235,88 @@ def test_fails_on_a_named_principal_under_a_negated_operator(synthesized: Synthe
             rename_operator(statement, "ArnLike", "ArnNotLike")
 
     assert_weakening_breaks("LZ-ID-03", negate, synthesized)
+
+
+_ROLE_ARN = "$.requestParameters.roleArn"
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        lambda t: edit_member_template(t, _break_glass_trust(lambda s: s["Condition"].pop("Bool"))),
+        lambda t: edit_member_template(
+            t,
+            _break_glass_trust(
+                lambda s: s["Condition"]["NumericLessThan"].update(
+                    {"aws:MultiFactorAuthAge": "129600"}
+                )
+            ),
+        ),
+        lambda t: edit_member_template(
+            t, _break_glass_trust(lambda s: s["Condition"].pop("NumericLessThan"))
+        ),
+        lambda t: edit_member_template(
+            t,
+            _break_glass_trust(
+                lambda s: s["Condition"]["ArnEquals"].update(
+                    {"aws:PrincipalArn": ["arn:aws:iam::210987654321:role/*"]}
+                )
+            ),
+        ),
+        lambda t: edit_member_template(
+            t, _break_glass_trust(lambda s: s["Condition"].pop("ArnEquals"))
+        ),
+        lambda t: edit_member_template(t, _drop_break_glass),
+        lambda t: _drop_break_glass(t["ManagementBaseline-eu-west-1"]),
+        lambda t: _break_glass_filter(t).update(
+            FilterPattern=f'{{ ($.eventName = "AssumeRole") && ({_ROLE_ARN} = "*:role/other") }}'
+        ),
+        lambda t: _break_glass_filter(t).update(
+            FilterPattern='{ ($.eventName = "AssumeRole") && '
+            f'({_ROLE_ARN} = "arn:aws:iam::210987654321:role/nwl-break-glass") }}'
+        ),
+        lambda t: _break_glass_filter(t).update(
+            FilterPattern=f'{{ ($.eventName = "AssumeRole") && ({_ROLE_ARN} = '
+            '"*:role/nwl-break-glass") && ($.userIdentity.type = "Root") }'
+        ),
+        lambda t: _break_glass_filter(t).update(
+            FilterPattern=f'{{ ($.eventName = "GetRole") && ({_ROLE_ARN} = '
+            '"*:role/nwl-break-glass") }'
+        ),
+        lambda t: _break_glass_filter(t)["MetricTransformations"][0].update(MetricName="Elsewhere"),
+    ],
+    ids=[
+        "no MFA",
+        "MFA of 36 hours",
+        "no MFA age",
+        "any role of the account",
+        "no principal names",
+        "no member role",
+        "no management role",
+        "filter on another role",
+        "filter on one account",
+        "filter narrowed",
+        "filter on another event",
+        "filter alarms nothing",
+    ],
+)
+def test_fails_when_emergency_access_is_open_or_quiet(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    assert_weakening_breaks("LZ-ID-04", weaken, synthesized)
+
+
+def test_a_config_without_break_glass_has_no_evidence_and_no_violation(
+    synthesized: Synthesized,
+) -> None:
+    """Without the role anywhere the control has nothing to prove (the report calls it
+    not applicable to such a config); one role left behind is a violation."""
+
+    def drop_everywhere(t: MutableTemplates) -> None:
+        edit_member_template(t, _drop_break_glass)
+        for stack, template in t.items():
+            if stack.startswith("ManagementBaseline-"):
+                _drop_break_glass(template)
+
+    evidence = control("LZ-ID-04").check(weakened(synthesized, drop_everywhere))
+    assert (evidence.found, evidence.violations) == ([], [])

@@ -15,19 +15,23 @@ from tests.controls.helpers import (
     MutableTemplates,
     Weakening,
     assert_weakening_breaks,
+    control,
     edit_member_template,
     edit_policy_statement,
     first,
     member_resources,
     rename_operator,
+    weakened,
 )
 
 
-def _drop_break_glass_mfa(member: dict[str, Any]) -> None:
-    for role in member_resources(member, "AWS::IAM::Role"):
-        if str(role["Properties"].get("RoleName", "")).endswith("-break-glass"):
-            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
-                statement.pop("Condition", None)
+def _home_region(expression: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit of a baseline copy: its IsHomeRegion condition replaced by ``expression``."""
+    return lambda template: template["Conditions"].update(IsHomeRegion=expression)
+
+
+#: A home region none of the copies deploys to: the account-wide resources are created nowhere.
+_NOWHERE = _home_region({"Fn::Equals": [{"Ref": "AWS::Region"}, "ap-south-2"]})
 
 
 WEAKENINGS: dict[str, Weakening] = {
@@ -46,7 +50,7 @@ WEAKENINGS: dict[str, Weakening] = {
             ZipFile="def handler(e, c): pass"
         ),
     ),
-    "LZ-MB-04": lambda t: edit_member_template(t, _drop_break_glass_mfa),
+    "LZ-MB-04": lambda t: edit_member_template(t, _NOWHERE),
     "LZ-MB-05": lambda t: edit_member_template(t, _boundary_without_its_cap),
     "LZ-MB-06": lambda t: edit_member_template(
         t,
@@ -227,8 +231,7 @@ def _set_principal_arns(suffix: str, arns: list[str] | None) -> Weakening:
         ("-audit-readonly", ["arn:aws:iam::423456789012:role/*"]),
         ("-support", ["arn:aws:iam::423456789012:role/*/*"]),
         ("-incident-responder", ["*"]),
-        ("-break-glass", ["arn:aws:iam::210987654321:user/break-glass-1", "arn:aws:iam::*:user/x"]),
-        ("-break-glass", None),
+        ("-audit-readonly", ["arn:aws:iam::423456789012:role/x", "arn:aws:iam::*:role/x"]),
     ],
 )
 def test_fails_when_an_access_role_trusts_more_than_named_principals(
@@ -414,3 +417,77 @@ def test_fails_when_the_management_accounts_baseline_lacks_it(
     synthesized: Synthesized,
 ) -> None:
     assert_weakening_breaks(control_id, _in_the_management_baseline(stack, edit), synthesized)
+
+
+def _in_every_management_baseline(edit: Callable[[dict[str, Any]], None]) -> Weakening:
+    def weaken(templates: MutableTemplates) -> None:
+        for stack, template in templates.items():
+            if stack.startswith("ManagementBaseline-"):
+                edit(template)
+
+    return weaken
+
+
+#: The home-region condition made false, or unreadable, everywhere it is read.
+_HOME_REGIONS = {
+    "nowhere": _NOWHERE,
+    "an import": _home_region(
+        {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Fn::ImportValue": "HomeRegion"}]}
+    ),
+    "a parameter": _home_region({"Fn::Equals": [{"Ref": "HomeRegion"}, "eu-west-1"]}),
+    "and false": _home_region(
+        {
+            "Fn::And": [
+                {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]},
+                {"Fn::Equals": ["a", "b"]},
+            ]
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("control_id", ["LZ-MB-03", "LZ-MB-04", "LZ-MB-05", "LZ-ID-04"])
+@pytest.mark.parametrize("where", ["member", "management"])
+@pytest.mark.parametrize("home", _HOME_REGIONS)
+def test_fails_when_the_home_region_condition_holds_in_no_region(
+    control_id: str, where: str, home: str, synthesized: Synthesized
+) -> None:
+    """The account-wide settings, roles and boundary are created only where IsHomeRegion
+    holds: a copy whose condition holds in none of its regions creates none of them."""
+    edit = _HOME_REGIONS[home]
+    weaken = (
+        (lambda t: edit_member_template(t, edit))
+        if where == "member"
+        else _in_every_management_baseline(edit)
+    )
+    assert_weakening_breaks(control_id, weaken, synthesized)
+
+
+@pytest.mark.parametrize(
+    "home",
+    [
+        {"Fn::Equals": ["eu-west-1", {"Ref": "AWS::Region"}]},
+        {
+            "Fn::Or": [
+                {"Fn::Equals": [{"Ref": "Unknown"}, "x"]},
+                {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]},
+            ]
+        },
+        {"Fn::Not": [{"Condition": "Elsewhere"}]},
+    ],
+    ids=["reversed", "or", "not elsewhere"],
+)
+def test_a_home_region_condition_that_holds_in_a_region_of_the_copy_is_evidence(
+    home: Any, synthesized: Synthesized
+) -> None:
+    """The other side of the cases above: the check reads the condition, not its form."""
+
+    def edit(template: dict[str, Any]) -> None:
+        template["Conditions"]["IsHomeRegion"] = home
+        template["Conditions"]["Elsewhere"] = {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}]
+        }
+
+    templates = weakened(synthesized, lambda t: edit_member_template(t, edit))
+    for control_id in ("LZ-MB-03", "LZ-MB-04", "LZ-MB-05", "LZ-ID-04"):
+        assert control(control_id).check(templates).holds, control_id
