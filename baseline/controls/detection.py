@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from baseline.controls.model import (
@@ -149,8 +150,10 @@ _FINDINGS_DETAIL_TYPE = {
     explanation=(
         "For each of the four services an enabled EventBridge rule matches its findings "
         "(its source, and its findings' detail-type where the rule names one) with a "
-        "filter that lets HIGH and CRITICAL ones through, and targets the security topic "
-        "of its stack."
+        "filter that lets HIGH and CRITICAL ones through and narrows them by nothing else "
+        "(no account, region or finding type; only the open status, and for Security Hub "
+        "only products routed by rules of their own), and targets the security topic of "
+        "its stack."
     ),
     best_practices=("SEC04-BP03", "SEC10-BP01"),
     implemented_by="baseline.stacks.security_tooling.SecurityToolingStack",
@@ -198,6 +201,10 @@ def check_findings_routed(templates: Templates) -> Evidence:
             evidence.violations.append(f"{name} does not target a topic of its stack")
         elif not all(_admits_high_and_critical(s, pattern.get("detail", {})) for s in source):
             evidence.violations.append(f"{name} filters out HIGH or CRITICAL findings")
+        elif _narrowed_by(pattern, source):
+            # a rule for part of the findings (of some regions, some products) may sit
+            # beside one for all of them, but routes none of the sources on its own
+            continue
         else:
             routed |= source
             evidence.found.append(name)
@@ -314,6 +321,60 @@ def _admits_high_and_critical(source: str, detail: dict[str, Any]) -> bool:
     else:
         return True
     return labels is None or {"HIGH", "CRITICAL"} <= set(labels)
+
+
+#: Security Hub products that have routing rules of their own (LZ-DET-03's other sources):
+#: a Security Hub rule may leave their findings out.
+_ROUTED_ON_THEIR_OWN = {"GuardDuty", "Inspector", "IAM Access Analyzer"}
+#: What a rule may match beside severity without leaving out a finding someone must see:
+#: (source, path in the detail, the one filter allowed there).
+_HARMLESS_FILTERS: dict[tuple[str, str], Any] = {
+    ("aws.inspector2", "status"): ["ACTIVE"],
+    ("aws.access-analyzer", "status"): ["ACTIVE"],
+    ("aws.securityhub", "findings.Workflow.Status"): ["NEW"],
+    ("aws.securityhub", "findings.RecordState"): ["ACTIVE"],
+}
+#: Where each source's severity sits in its findings' detail.
+_SEVERITY_PATH = {
+    "aws.guardduty": "severity",
+    "aws.inspector2": "severity",
+    "aws.securityhub": "findings.Severity.Label",
+}
+
+
+def _leaves(matcher: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Each field an event pattern's ``detail`` matches on, as (dotted path, its filter)."""
+    if isinstance(matcher, dict):
+        for key, value in matcher.items():
+            yield from _leaves(value, f"{path}.{key}" if path else key)
+    else:
+        yield path, matcher
+
+
+def _narrowed_by(pattern: dict[str, Any], sources: set[str]) -> list[str]:
+    """The fields of a finding rule's pattern, beyond its source, detail-type and severity,
+    that may leave a HIGH or CRITICAL finding of one of its sources out: an account, a
+    region, a finding type; a status other than the open one; for Security Hub, products
+    other than those routed on their own."""
+    narrowed = sorted(set(pattern) - {"source", "detail-type", "detail"})
+    for path, matcher in _leaves(pattern.get("detail", {})):
+        for source in sources:
+            harmless = (
+                path == _SEVERITY_PATH.get(source)
+                or _HARMLESS_FILTERS.get((source, path)) == matcher
+                or (
+                    source == "aws.securityhub"
+                    and path == "findings.ProductName"
+                    and isinstance(matcher, list)
+                    and len(matcher) == 1
+                    and isinstance(matcher[0], dict)
+                    and set(matcher[0]) == {"anything-but"}
+                    and set(as_list(matcher[0]["anything-but"])) <= _ROUTED_ON_THEIR_OWN
+                )
+            )
+            if not harmless:
+                narrowed.append(f"detail.{path}")
+    return sorted(set(narrowed))
 
 
 def _numeric_admits_from(matcher: Any, low: float) -> bool:

@@ -10,11 +10,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from baseline.controls.model import (
+    ONLY_IF,
     Control,
     Evidence,
     Templates,
     as_list,
     bucket_policies,
+    condition_values,
     control,
     properties,
     resources,
@@ -145,9 +147,36 @@ def check_log_replication(templates: Templates) -> Evidence:
     return evidence
 
 
-_SCOPING_KEYS = ("aws:SourceArn", "aws:SourceOrgID", "aws:SourceAccount")
+_SCOPING_KEYS = {
+    "aws:SourceAccount": re.compile(r"^\d{12}$"),
+    "aws:SourceOrgID": re.compile(r"^o-[a-z0-9]{10,32}$"),
+    # a resource of one named account (any region)
+    "aws:SourceArn": re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9*-]*:\d{12}:[^*?]\S*$"),
+}
 #: What a log delivery service may do on a log or Config bucket: check it and write it.
 _LOG_WRITER_ACTIONS = ("s3:putobject", "s3:getbucketacl", "s3:listbucket")
+
+
+def _pinned(statement: dict[str, Any]) -> bool:
+    """Whether a statement's conditions pin the caller to named accounts, an organisation
+    or resources: a scoping key under an operator that requires it (``StringEquals``,
+    ``ArnLike``, ...; not a negated one, not ``...IfExists``), its every value an account
+    id, an organisation id, an ARN naming its account (and more than wildcards after it),
+    or a reference to a resource of the template."""
+    for key, specific in _SCOPING_KEYS.items():
+        values = [
+            v
+            for value in condition_values(statement, key, operators=ONLY_IF)
+            for v in as_list(value)
+        ]
+        if values and all(
+            specific.match(v)
+            if isinstance(v, str)
+            else isinstance(v, dict) and ("Ref" in v or "Fn::GetAtt" in v)
+            for v in values
+        ):
+            return True
+    return False
 
 
 def _covers(action: Any, wanted: str) -> bool:
@@ -161,9 +190,10 @@ def _covers(action: Any, wanted: str) -> bool:
     title="Only the organisation's log delivery services may write the log buckets",
     explanation=(
         "Every Allow in the policies of the log and Config buckets is for a service "
-        "principal (CloudTrail, AWS Config, flow-log delivery), pinned by aws:SourceArn, "
-        "aws:SourceOrgID or aws:SourceAccount, granting only s3:PutObject, s3:GetBucketAcl "
-        "or s3:ListBucket (no wildcard); an action that covers PutObject (s3:PutObject, "
+        "principal (CloudTrail, AWS Config, flow-log delivery), pinned by aws:SourceArn "
+        "(a resource of a named account), aws:SourceOrgID or aws:SourceAccount under an "
+        "operator that requires it (StringEquals, StringLike, ArnEquals, ArnLike), "
+        "granting only s3:PutObject, s3:GetBucketAcl or s3:ListBucket (no wildcard); an action that covers PutObject (s3:PutObject, "
         "s3:Put*, s3:*) also requires the bucket-owner-full-control ACL, so the bucket "
         "owner owns every object. The one "
         "exception is Session Manager's: principals of the organisation (aws:PrincipalOrgID) "
@@ -189,8 +219,7 @@ def check_log_writers_scoped(templates: Templates) -> Evidence:
             if statement.get("Effect") != "Allow":
                 continue
             conditions = statement.get("Condition", {})
-            keys = {k for block in conditions.values() for k in block}
-            scoped = any(k in keys for k in _SCOPING_KEYS)
+            scoped = _pinned(statement)
             granted = as_list(statement.get("Action"))
             owner = not any(_covers(a, "s3:putobject") for a in granted) or (
                 conditions.get("StringEquals", {}).get("s3:x-amz-acl")

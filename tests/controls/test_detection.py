@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -121,6 +123,81 @@ def _security_hub_only_critical(templates: MutableTemplates) -> None:
 def _inspector_to_a_queue(templates: MutableTemplates) -> None:
     for props in _rules(templates, "aws.inspector2"):
         props["Targets"] = [{"Arn": "arn:aws:sqs:eu-west-1:111111111111:elsewhere", "Id": "q"}]
+
+
+def _routing_rules(templates: MutableTemplates, source: str) -> list[dict[str, Any]]:
+    """The rules that route a source's findings to people (not to a function), each
+    Security Hub one for all products but those routed on their own."""
+    return [
+        props
+        for props in _rules(templates, source)
+        if props.get("Targets")
+        and all("Ref" in target["Arn"] for target in props["Targets"])
+        and "Region" not in json.dumps(props["EventPattern"])
+    ]
+
+
+def _narrow(source: str, edit: Callable[[dict[str, Any]], None]) -> Weakening:
+    """A weakening: ``edit`` on the event pattern of every routing rule of a source."""
+
+    def weaken(templates: MutableTemplates) -> None:
+        rules = _routing_rules(templates, source)
+        assert rules, source
+        for props in rules:
+            edit(props["EventPattern"])
+
+    return weaken
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _narrow("aws.guardduty", lambda p: p["detail"].update(type=["Recon:EC2/Portscan"])),
+        _narrow("aws.inspector2", lambda p: p["detail"].update(status=["SUPPRESSED"])),
+        _narrow("aws.access-analyzer", lambda p: p.update(account=["111111111111"])),
+        _narrow("aws.guardduty", lambda p: p["detail"].update(status=["ACTIVE"])),
+        _narrow(
+            "aws.securityhub",
+            lambda p: p["detail"]["findings"].update(
+                ProductName=[{"anything-but": ["GuardDuty", "Macie"]}]
+            ),
+        ),
+        _narrow(
+            "aws.securityhub",
+            lambda p: p["detail"]["findings"].update(Workflow={"Status": ["RESOLVED"]}),
+        ),
+        _narrow(
+            "aws.securityhub",
+            lambda p: p["detail"]["findings"].update(ProductName=["Security Hub"]),
+        ),
+    ],
+    ids=[
+        "GuardDuty one type",
+        "Inspector suppressed only",
+        "Access Analyzer one account",
+        "GuardDuty by a status it has not",
+        "Security Hub without Macie",
+        "Security Hub resolved only",
+        "Security Hub one product",
+    ],
+)
+def test_fails_when_a_routing_rule_leaves_findings_out(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    """Beside severity, a rule may only drop closed findings, and, for Security Hub, the
+    products that have rules of their own: anything else leaves findings unrouted."""
+    assert_weakening_breaks("LZ-DET-03", weaken, synthesized)
+
+
+def test_a_security_hub_rule_may_leave_out_fewer_products(synthesized: Synthesized) -> None:
+    templates = weakened(
+        synthesized,
+        _narrow(
+            "aws.securityhub",
+            lambda p: p["detail"]["findings"].update(ProductName=[{"anything-but": "GuardDuty"}]),
+        ),
+    )
+    assert control("LZ-DET-03").check(templates).holds
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,10 @@ from tests.controls.helpers import (
     MutableTemplates,
     Weakening,
     assert_weakening_breaks,
+    control,
     first,
     is_log_bucket,
+    weakened,
 )
 
 
@@ -62,6 +64,73 @@ def test_fails_when_a_log_writer_may_set_its_own_acl(synthesized: Synthesized) -
                     statement["Condition"]["StringEquals"].pop("s3:x-amz-acl")
 
     assert_weakening_breaks("LZ-LOG-04", drop_owner_acl, synthesized)
+
+
+def _writer_condition(sid: str, condition: dict[str, Any]) -> Weakening:
+    """A weakening: the conditions of a log writer's statement replaced, its ACL kept."""
+
+    def edit(templates: MutableTemplates) -> None:
+        for _, policy in resources(templates, "AWS::S3::BucketPolicy"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == sid:
+                    acl = {"s3:x-amz-acl": "bucket-owner-full-control"}
+                    statement["Condition"] = {
+                        **condition,
+                        "StringEquals": {**condition.get("StringEquals", {}), **acl},
+                    }
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("sid", "condition"),
+    [
+        ("ConfigWrite", {"StringNotEquals": {"aws:SourceOrgID": "o-nw7k2m9q4x"}}),
+        ("ConfigWrite", {"StringEqualsIfExists": {"aws:SourceOrgID": "o-nw7k2m9q4x"}}),
+        ("ConfigWrite", {"StringLike": {"aws:SourceOrgID": "o-*"}}),
+        ("NetworkHubLogsWrite", {"StringLike": {"aws:SourceAccount": "*"}}),
+        ("NetworkHubLogsWrite", {"StringEquals": {"aws:SourceAccount": ["534567890123", "*"]}}),
+        ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}}),
+        ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:210987654321:*"}}),
+        ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:", "*"]]}}}),
+    ],
+    ids=[
+        "negated",
+        "if exists",
+        "any organisation",
+        "any account",
+        "one account or any",
+        "any account's trail",
+        "anything of the account",
+        "a computed value",
+    ],
+)
+def test_fails_when_a_log_writer_is_pinned_to_nothing(
+    sid: str, condition: dict[str, Any], synthesized: Synthesized
+) -> None:
+    """The scoping key alone is no pin: its operator must require it and its values name
+    one account, organisation or resource."""
+    assert_weakening_breaks("LZ-LOG-04", _writer_condition(sid, condition), synthesized)
+
+
+def test_a_log_writer_pinned_by_another_key_or_operator_is_evidence(
+    synthesized: Synthesized,
+) -> None:
+    """The other side: an account's own trails by ArnLike, the organisation by StringLike
+    without a wildcard, still pin the writer."""
+    templates = weakened(
+        synthesized,
+        lambda t: (
+            _writer_condition(
+                "CloudTrailWrite",
+                {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:210987654321:trail/nwl-*"}},
+            )(t),
+            _writer_condition("ConfigWrite", {"StringLike": {"aws:SourceOrgID": "o-nw7k2m9q4x"}})(
+                t
+            ),
+        ),
+    )
+    assert control("LZ-LOG-04").check(templates).holds
 
 
 def test_fails_when_a_bucket_logs_to_itself(synthesized: Synthesized) -> None:
