@@ -35,7 +35,8 @@ CIS_ALARMS: tuple[SecurityAlarm, ...] = (
         "unauthorized-api-calls",
         "4.1",
         "Unauthorized API calls",
-        '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && '
+        # CIS writes A || B && C && D; grouped so that both denials skip the two noises
+        '{ (($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*")) && '
         '($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }',
         "Find the principal and the denied call; repeated denials mean a misconfiguration or someone probing.",
     ),

@@ -3,9 +3,9 @@ access) and how machines and third parties are trusted."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
+from baseline.controls.log_patterns import catches
 from baseline.controls.logs import alarmed_trail_filters
 from baseline.controls.member_baseline import (
     _is_named,
@@ -236,9 +236,10 @@ _BREAK_GLASS_MFA_AGE = 3600
         "region it deploys to; each statement of its trust names users or roles (by "
         "aws:PrincipalArn), requires MFA (aws:MultiFactorAuthPresent true under Bool) "
         "signed in at most an hour before (aws:MultiFactorAuthAge under NumericLessThan, "
-        "3600 or less); a metric filter on the log group a trail delivers to matches every "
-        "AssumeRole of the role in any account, and nothing narrower, and an alarm on its "
-        "metric notifies at once."
+        "3600 or less); a metric filter on the log group a trail delivers to, run against "
+        "CloudTrail records, matches an AssumeRole of the role in either of two accounts "
+        "by either of two callers, and not one of another role, and an alarm on its metric "
+        "notifies at once."
     ),
     best_practices=("SEC03-BP03", "SEC10-BP05"),
     implemented_by=(
@@ -306,17 +307,12 @@ def _break_glass_trust_problems(role: dict[str, object]) -> list[str]:
 
 
 def _every_use(pattern: str, role_name: str) -> bool:
-    """Whether a bare filter pattern is exactly "an AssumeRole of a role ARN that matches
-    the role in any account": two terms joined by ``&&``, nothing that narrows it."""
-    if "||" in pattern or not (pattern.startswith("{") and pattern.endswith("}")):
-        return False
-    terms = {term.strip("()") for term in pattern[1:-1].split("&&")}
-    arn_term = "$.requestParameters.roleArn="
-    arns = [t.removeprefix(arn_term) for t in terms if t.startswith(arn_term)]
-    return (
-        len(terms) == 2
-        and "$.eventName=AssumeRole" in terms
-        and len(arns) == 1
-        # any account's: an ARN with a stand-in account id must match
-        and fnmatch.fnmatchcase(f"arn:aws:iam::000000000000:role/{role_name}", arns[0])
-    )
+    """Whether a filter pattern matches every AssumeRole of the role, in any account and by
+    any caller, and not another role's."""
+    assume = {"eventSource": "sts.amazonaws.com", "eventName": "AssumeRole"}
+    wanted = [
+        {**assume, "requestParameters.roleArn": f"arn:aws:iam::{account}:role/{role_name}"}
+        for account in ("111122223333", "444455556666")
+    ]
+    other = {**assume, "requestParameters.roleArn": "arn:aws:iam::111122223333:role/Operator"}
+    return catches(pattern, wanted, [other])

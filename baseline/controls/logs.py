@@ -7,8 +7,10 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from baseline.controls.log_patterns import catches
 from baseline.controls.model import (
     ONLY_IF,
     Control,
@@ -319,23 +321,89 @@ def _records_all_management_events(props: dict[str, Any]) -> bool:
     return True
 
 
-#: CIS v5.0.0 4.x recommendations -> the event names its metric filter must match (every
-#: one the benchmark's pattern lists) and the other clauses its pattern must hold, as the
-#: benchmark writes them (spaces and double quotes do not count). Spelled out here, not
-#: imported from the construct: a pattern changed there must trip the check.
-_CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "4.1": ((), ('$.errorCode = "*UnauthorizedOperation"', '$.errorCode = "AccessDenied*"')),
-    "4.2": (("ConsoleLogin",), ('$.additionalEventData.MFAUsed != "Yes"',)),
-    "4.3": (
-        (),
-        (
-            '$.userIdentity.type = "Root"',
-            "$.userIdentity.invokedBy NOT EXISTS",
-            '$.eventType != "AwsServiceEvent"',
+@dataclass(frozen=True)
+class _Recommendation:
+    """What the metric filter of a CIS v5.0.0 4.x recommendation must catch, as CloudTrail
+    records (dotted fields; see ``baseline.controls.log_patterns``). Spelled out here, not
+    taken from the construct: a pattern changed there must trip the check."""
+
+    #: every event name the benchmark's pattern lists: a record of each must match (with
+    #: none, the record of ``fields`` itself)
+    events: tuple[str, ...]
+    #: what each of those records also holds (None: the field is absent)
+    fields: Mapping[str, Any]
+    #: further records that must match
+    also: tuple[Mapping[str, Any], ...] = ()
+    #: changes to the first matching record that the benchmark's pattern leaves out: none
+    #: may match; with event names, neither may another event's record
+    contrasts: tuple[Mapping[str, Any], ...] = ()
+
+    def wanted(self) -> list[dict[str, Any]]:
+        names = [{"eventName": name} for name in self.events] or [{}]
+        return [{**self.fields, **n} for n in names] + [{**self.fields, **a} for a in self.also]
+
+    def unwanted(self) -> list[dict[str, Any]]:
+        first = self.wanted()[0]
+        other = [{"eventName": "ListTagsForResource"}] if self.events else []
+        return [{**first, **change} for change in (*self.contrasts, *other)]
+
+
+_CIS_ALARMS: dict[str, _Recommendation] = {
+    "4.1": _Recommendation(
+        events=(),
+        fields={
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "RunInstances",
+            "errorCode": "Client.UnauthorizedOperation",
+        },
+        also=(
+            {
+                "errorCode": "AccessDenied",
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "GetObject",
+            },
+        ),
+        contrasts=(
+            {"errorCode": None},
+            {"errorCode": "ThrottlingException"},
+            {"sourceIPAddress": "delivery.logs.amazonaws.com"},
+            {"eventName": "HeadBucket"},
         ),
     ),
-    "4.4": (
-        (
+    "4.2": _Recommendation(
+        events=("ConsoleLogin",),
+        fields={
+            "eventSource": "signin.amazonaws.com",
+            "eventType": "AwsConsoleSignIn",
+            "userIdentity.type": "IAMUser",
+            "additionalEventData.MFAUsed": "No",
+            "responseElements.ConsoleLogin": "Success",
+        },
+        contrasts=({"additionalEventData.MFAUsed": "Yes"},),
+    ),
+    "4.3": _Recommendation(
+        events=(),
+        fields={
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "ListBuckets",
+            "userIdentity.type": "Root",
+            "userIdentity.arn": "arn:aws:iam::111122223333:root",
+        },
+        also=(
+            {
+                "eventSource": "signin.amazonaws.com",
+                "eventName": "ConsoleLogin",
+                "eventType": "AwsConsoleSignIn",
+            },
+        ),
+        contrasts=(
+            {"userIdentity.type": "IAMUser"},
+            {"userIdentity.invokedBy": "support.amazonaws.com"},
+            {"eventType": "AwsServiceEvent"},
+        ),
+    ),
+    "4.4": _Recommendation(
+        events=(
             "DeleteGroupPolicy",
             "DeleteRolePolicy",
             "DeleteUserPolicy",
@@ -353,13 +421,29 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "AttachGroupPolicy",
             "DetachGroupPolicy",
         ),
-        (),
+        fields={"eventSource": "iam.amazonaws.com"},
     ),
-    "4.5": (("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"), ()),
-    "4.6": (("ConsoleLogin",), ('$.errorMessage = "Failed authentication"',)),
-    "4.7": (("DisableKey", "ScheduleKeyDeletion"), ("$.eventSource = kms.amazonaws.com",)),
-    "4.8": (
-        (
+    "4.5": _Recommendation(
+        events=("CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"),
+        fields={"eventSource": "cloudtrail.amazonaws.com"},
+    ),
+    "4.6": _Recommendation(
+        events=("ConsoleLogin",),
+        fields={
+            "eventSource": "signin.amazonaws.com",
+            "eventType": "AwsConsoleSignIn",
+            "errorMessage": "Failed authentication",
+            "responseElements.ConsoleLogin": "Failure",
+        },
+        contrasts=({"errorMessage": None, "responseElements.ConsoleLogin": "Success"},),
+    ),
+    "4.7": _Recommendation(
+        events=("DisableKey", "ScheduleKeyDeletion"),
+        fields={"eventSource": "kms.amazonaws.com"},
+        contrasts=({"eventSource": "cloudhsm.amazonaws.com"},),
+    ),
+    "4.8": _Recommendation(
+        events=(
             "PutBucketAcl",
             "PutBucketPolicy",
             "PutBucketCors",
@@ -370,19 +454,21 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "DeleteBucketLifecycle",
             "DeleteBucketReplication",
         ),
-        ("$.eventSource = s3.amazonaws.com",),
+        fields={"eventSource": "s3.amazonaws.com"},
+        contrasts=({"eventSource": "s3-outposts.amazonaws.com"},),
     ),
-    "4.9": (
-        (
+    "4.9": _Recommendation(
+        events=(
             "StopConfigurationRecorder",
             "DeleteDeliveryChannel",
             "PutDeliveryChannel",
             "PutConfigurationRecorder",
         ),
-        ("$.eventSource = config.amazonaws.com",),
+        fields={"eventSource": "config.amazonaws.com"},
+        contrasts=({"eventSource": "ssm.amazonaws.com"},),
     ),
-    "4.10": (
-        (
+    "4.10": _Recommendation(
+        events=(
             "AuthorizeSecurityGroupIngress",
             "AuthorizeSecurityGroupEgress",
             "RevokeSecurityGroupIngress",
@@ -390,10 +476,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "CreateSecurityGroup",
             "DeleteSecurityGroup",
         ),
-        (),
+        fields={"eventSource": "ec2.amazonaws.com"},
     ),
-    "4.11": (
-        (
+    "4.11": _Recommendation(
+        events=(
             "CreateNetworkAcl",
             "CreateNetworkAclEntry",
             "DeleteNetworkAcl",
@@ -401,10 +487,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "ReplaceNetworkAclEntry",
             "ReplaceNetworkAclAssociation",
         ),
-        (),
+        fields={"eventSource": "ec2.amazonaws.com"},
     ),
-    "4.12": (
-        (
+    "4.12": _Recommendation(
+        events=(
             "CreateCustomerGateway",
             "DeleteCustomerGateway",
             "AttachInternetGateway",
@@ -412,10 +498,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "DeleteInternetGateway",
             "DetachInternetGateway",
         ),
-        (),
+        fields={"eventSource": "ec2.amazonaws.com"},
     ),
-    "4.13": (
-        (
+    "4.13": _Recommendation(
+        events=(
             "CreateRoute",
             "CreateRouteTable",
             "ReplaceRoute",
@@ -424,10 +510,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "DeleteRoute",
             "DisassociateRouteTable",
         ),
-        (),
+        fields={"eventSource": "ec2.amazonaws.com"},
     ),
-    "4.14": (
-        (
+    "4.14": _Recommendation(
+        events=(
             "CreateVpc",
             "DeleteVpc",
             "ModifyVpcAttribute",
@@ -440,10 +526,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "DisableVpcClassicLink",
             "EnableVpcClassicLink",
         ),
-        (),
+        fields={"eventSource": "ec2.amazonaws.com"},
     ),
-    "4.15": (
-        (
+    "4.15": _Recommendation(
+        events=(
             "AcceptHandshake",
             "AttachPolicy",
             "CreateAccount",
@@ -463,17 +549,10 @@ _CIS_ALARMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "UpdatePolicy",
             "UpdateOrganizationalUnit",
         ),
-        ("$.eventSource = organizations.amazonaws.com",),
+        fields={"eventSource": "organizations.amazonaws.com"},
+        contrasts=({"eventSource": "account.amazonaws.com"},),
     ),
 }
-
-#: ``$.eventName = Name`` in a pattern without spaces and quotes (``!=`` does not match).
-_EVENT_NAME = re.compile(r"\$\.eventName=([A-Za-z0-9]+)")
-
-
-def _bare(pattern: str) -> str:
-    """A filter pattern without spaces and double quotes, so that spelling does not count."""
-    return re.sub(r'[\s"]', "", pattern)
 
 
 @control(
@@ -482,8 +561,10 @@ def _bare(pattern: str) -> str:
     title="CIS monitoring: a metric filter and an alarm for each of 4.1-4.15",
     explanation=(
         "Each CIS 4.x recommendation has a metric filter of its own on the log group its "
-        "stack's trail writes to, whose pattern names every event the benchmark lists for "
-        "it and holds its other conditions (4.2 without MFA, 4.3 the root user, ...), and "
+        "stack's trail writes to, whose pattern, run against CloudTrail records of two "
+        "accounts, callers and regions, matches a record of every event the benchmark lists "
+        "for it (4.1 and 4.3: of any event) and none that its other conditions leave out "
+        "(4.2 a sign-in with MFA, 4.3 a caller other than root, ...), and "
         "an alarm on that filter's metric (namespace and name, in its stack) at or above "
         "threshold 1, its actions enabled, alarming on the Sum of one period of at most "
         "five minutes, notifies a topic."
@@ -497,12 +578,10 @@ def check_cis_alarms(templates: Templates) -> Evidence:
     evidence = Evidence()
     filters = alarmed_trail_filters(templates)
     candidates: dict[str, list[str]] = {}
-    for cis, (events, clauses) in _CIS_ALARMS.items():
+    for cis, recommendation in _CIS_ALARMS.items():
+        wanted, unwanted = recommendation.wanted(), recommendation.unwanted()
         candidates[cis] = [
-            name
-            for name, pattern in filters.items()
-            if set(events) <= set(_EVENT_NAME.findall(pattern))
-            and all(_bare(clause) in pattern for clause in clauses)
+            name for name, pattern in filters.items() if catches(pattern, wanted, unwanted)
         ]
     matched = _one_each(candidates)
     for cis in _CIS_ALARMS:
@@ -513,7 +592,7 @@ def check_cis_alarms(templates: Templates) -> Evidence:
 def alarmed_trail_filters(templates: Templates) -> dict[str, str]:
     """The metric filters on the log group a trail of their stack delivers to (a filter on
     another group sees nothing) whose metric an alarm of the stack notifies on at once:
-    each one's name and its pattern, bare (see ``_bare``)."""
+    each one's name and its pattern."""
     alarmed = {
         (name.split("/")[0], props.get("Namespace"), props.get("MetricName"))
         for name, alarm in resources(templates, "AWS::CloudWatch::Alarm")
@@ -534,7 +613,7 @@ def alarmed_trail_filters(templates: Templates) -> dict[str, str]:
             (stack, m.get("MetricNamespace"), m.get("MetricName")) in alarmed
             for m in props.get("MetricTransformations", [])
         ):
-            found[name] = _bare(str(props.get("FilterPattern", "")))
+            found[name] = str(props.get("FilterPattern", ""))
     return found
 
 

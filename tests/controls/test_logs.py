@@ -273,6 +273,68 @@ def test_fails_when_a_cis_alarm_is_missing_or_incomplete(
     assert_weakening_breaks("LZ-ALARM-01", weaken, synthesized)
 
 
+def _narrow_pattern(metric_name: str, clause: str) -> Weakening:
+    """A weakening: the filter of a metric also requires ``clause``."""
+
+    def narrow(templates: MutableTemplates) -> None:
+        props = first(
+            templates,
+            "AWS::Logs::MetricFilter",
+            lambda f: f["Properties"]["MetricTransformations"][0]["MetricName"] == metric_name,
+        )["Properties"]
+        props["FilterPattern"] = "{ (" + props["FilterPattern"].strip()[1:-1] + f") && {clause} }}"
+
+    return narrow
+
+
+_UNGROUPED_4_1 = (
+    '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && '
+    '($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }'
+)
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        _narrow_pattern("RootUsage", '($.recipientAccountId = "111122223333")'),
+        _narrow_pattern("CloudtrailChanges", '($.awsRegion = "eu-west-1")'),
+        _narrow_pattern("IamPolicyChanges", '($.userIdentity.type = "IAMUser")'),
+        _narrow_pattern("OrganizationsChanges", '($.errorCode = "*")'),
+        _set_pattern("UnauthorizedApiCalls", _UNGROUPED_4_1),
+        _set_pattern(
+            "UnauthorizedApiCalls",
+            '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }',
+        ),
+        _set_pattern("RootUsage", '{ $.userIdentity.type = "Root" }'),
+        _set_pattern(
+            "CmkDisableOrDeletion",
+            "{ ($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion) }",
+        ),
+        _set_pattern("SecurityGroupChanges", "{ $.eventSource = ec2.amazonaws.com }"),
+        _set_pattern("NaclChanges", "{ ($.eventName = CreateNetworkAcl) || }"),
+    ],
+    ids=[
+        "4.3 one account",
+        "4.5 one region",
+        "4.4 IAM users only",
+        "4.15 failed calls only",
+        "4.1 grouping left open",
+        "4.1 log delivery kept",
+        "4.3 service calls kept",
+        "4.7 any service",
+        "4.10 every EC2 call",
+        "4.11 unreadable",
+    ],
+)
+def test_fails_when_a_cis_filter_misses_or_floods(
+    weaken: Weakening, synthesized: Synthesized
+) -> None:
+    """The patterns run against CloudTrail records: a clause that narrows a filter to one
+    account, region or caller misses the other records; one that drops a condition of the
+    benchmark matches the records it leaves out."""
+    assert_weakening_breaks("LZ-ALARM-01", weaken, synthesized)
+
+
 def _replication_rule(templates: MutableTemplates) -> dict[str, Any]:
     bucket = first(
         templates,
