@@ -168,7 +168,7 @@ def _report(args: argparse.Namespace) -> int:
         source = f"a synth of {args.config}"
     try:
         result = coverage(templates, config, source)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as error:
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as error:
         if args.cdk_out is None:  # the kit's own synth: a fault of the kit, shown as one
             raise
         # a template edited by hand or damaged: JSON, but not the shapes a synth writes

@@ -37,7 +37,7 @@ def stack_artifacts(assembly_dir: Path) -> list[StackArtifact]:
     :raises OSError: no readable manifest.
     :raises ValueError: a manifest that is not a cloud assembly's, or a stack without an
         environment (``aws://account/region``)."""
-    manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _json((assembly_dir / "manifest.json").read_text(encoding="utf-8"), "manifest.json")
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
     if not isinstance(artifacts, dict):
         raise ValueError(f"{assembly_dir / 'manifest.json'} is not a cloud assembly's manifest")
@@ -88,7 +88,7 @@ def templates_with_stack_sets(
     :raises ValueError: a file that is not a template, a named file that is missing, or a
         StackSet's file that is not its body."""
     for template_path in sorted(assembly_dir.glob("*.template.json")):
-        template = json.loads(template_path.read_text(encoding="utf-8"))
+        template = _json(template_path.read_text(encoding="utf-8"), template_path.name)
         resources = template.get("Resources", {}) if isinstance(template, dict) else None
         if not isinstance(resources, dict) or not all(
             isinstance(r, dict)
@@ -110,11 +110,23 @@ def templates_with_stack_sets(
                     yield (
                         f"{stack}/{logical_id}",
                         _stack_set_template(
-                            assembly_dir, f"{stack}/{logical_id}", json.loads(body), named_file
+                            assembly_dir,
+                            f"{stack}/{logical_id}",
+                            _json(body, f"the TemplateBody of {stack}/{logical_id}"),
+                            named_file,
                         ),
                     )
             elif resource.get("Type") == "AWS::CloudFormation::Stack" and named_file:
                 yield f"{stack}/{logical_id}", _read_named(assembly_dir, stack, named_file)
+
+
+def _json(text: str, name: str) -> Any:
+    """A file's JSON; :class:`ValueError` for one that is not JSON or nests deeper than
+    Python's parser recurses (no template the CDK writes comes near)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{name} nests too deep to read") from None
 
 
 def _read_named(assembly_dir: Path, name: str, file_name: str) -> dict[str, Any]:
@@ -123,7 +135,7 @@ def _read_named(assembly_dir: Path, name: str, file_name: str) -> dict[str, Any]
         raise ValueError(f"{name} names {file_name}, which is not a file of the assembly")
     if not path.is_file():
         raise ValueError(f"{name} names {file_name}, which is not in the assembly")
-    template: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    template: dict[str, Any] = _json(path.read_text(encoding="utf-8"), file_name)
     return template
 
 

@@ -402,8 +402,19 @@ def test_a_broken_part_is_missing_even_where_the_config_leaves_it_out(
         '{"Resources": []}',
         '{"Resources": {"A": 1}}',
         '{"Resources": {"A": {"Type": "AWS::CloudFormation::StackSet", "Properties": []}}}',
+        '{"Resources": {"A": {"Type": "T", "Properties": {"P": '
+        + "[" * 50_000
+        + "]" * 50_000
+        + "}}}}",
     ],
-    ids=["not json", "a list", "resources a list", "a resource a number", "properties a list"],
+    ids=[
+        "not json",
+        "a list",
+        "resources a list",
+        "a resource a number",
+        "properties a list",
+        "nested too deep",
+    ],
 )
 def test_the_report_refuses_an_unreadable_assembly(
     content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

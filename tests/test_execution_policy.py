@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,19 @@ def test_the_command_refuses_an_account_it_cannot_answer_for(
     code = main(["execution-policy", "--account", account, "--cdk-out", str(synthesized.outdir)])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(message) and len(err.splitlines()) == 1, err
+
+
+def test_the_command_refuses_a_template_nested_too_deep_to_read(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A damaged assembly is a one-line refusal, not Python's recursion traceback."""
+    shutil.copy(synthesized.outdir / "manifest.json", tmp_path / "manifest.json")
+    deep = '{"Resources": {"A": {"Type": "T", "Properties": {"P": ' + "[" * 50_000
+    (tmp_path / "Audit.template.json").write_text(deep + "]" * 50_000 + "}}}}", encoding="utf-8")
+    code = main(["execution-policy", "--account", "audit", "--cdk-out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Audit.template.json nests too deep to read" in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
 def test_the_command_writes_every_file_or_none(
