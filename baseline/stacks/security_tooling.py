@@ -67,9 +67,13 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
 
     Findings of other regions reach the home region through Security Hub aggregation, so
     the native rules cover the home region and Security Hub covers the rest without
-    announcing a finding twice.
+    announcing a finding twice. A Security Hub finding pages while it is active and new
+    (an archived one, or one a person has taken up, does not), and Access Analyzer's from
+    other regions whatever their severity, as the native rule does in the home region.
     """
     native = ["GuardDuty", "Inspector", "IAM Access Analyzer"]  # Security Hub's ProductName
+    current = {"Workflow": {"Status": ["NEW"]}, "RecordState": ["ACTIVE"]}
+    elsewhere = [{"anything-but": home_region}]
     return {
         "GuardDuty": {
             "source": ["aws.guardduty"],
@@ -92,7 +96,7 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
             "detail": {
                 "findings": {
                     "Severity": {"Label": ["HIGH", "CRITICAL"]},
-                    "Workflow": {"Status": ["NEW"]},
+                    **current,
                     "ProductName": [{"anything-but": native}],
                 }
             },
@@ -103,13 +107,49 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
             "detail": {
                 "findings": {
                     "Severity": {"Label": ["HIGH", "CRITICAL"]},
-                    "Workflow": {"Status": ["NEW"]},
-                    "ProductName": native,
-                    "Region": [{"anything-but": home_region}],
+                    **current,
+                    "ProductName": native[:2],
+                    "Region": elsewhere,
                 }
             },
         },
+        "AccessAnalyzerOtherRegions": {
+            "source": ["aws.securityhub"],
+            "detail_type": ["Security Hub Findings - Imported"],
+            "detail": {"findings": {**current, "ProductName": native[2:], "Region": elsewhere}},
+        },
     }
+
+
+#: Where each finding rule's events name the finding's own account and region: the
+#: event's envelope names the audit account, which receives every member's findings,
+#: and, for Security Hub, the home region, which aggregates the others'.
+FINDING_ORIGIN: dict[str, tuple[str, str]] = {
+    "GuardDuty": ("$.detail.accountId", "$.detail.region"),
+    "Inspector": ("$.detail.awsAccountId", "$.detail.resources[0].region"),
+    "AccessAnalyzer": ("$.detail.accountId", "$.detail.region"),
+    "SecurityHub": ("$.detail.findings[0].AwsAccountId", "$.detail.findings[0].Region"),
+    "SecurityHubOtherRegions": (
+        "$.detail.findings[0].AwsAccountId",
+        "$.detail.findings[0].Region",
+    ),
+    "AccessAnalyzerOtherRegions": (
+        "$.detail.findings[0].AwsAccountId",
+        "$.detail.findings[0].Region",
+    ),
+}
+
+#: What each finding rule's page says needs a person.
+FINDING_WHAT = {
+    "GuardDuty": "A high or critical GuardDuty finding needs a person.",
+    "Inspector": "A high or critical Inspector finding needs a person.",
+    "AccessAnalyzer": "An active Access Analyzer finding (access from outside) needs a person.",
+    "SecurityHub": "A high or critical Security Hub finding needs a person.",
+    "SecurityHubOtherRegions": "A high or critical finding of another region needs a person.",
+    "AccessAnalyzerOtherRegions": (
+        "An active Access Analyzer finding of another region (access from outside) needs a person."
+    ),
+}
 
 
 #: The organisation's credential-hygiene rules: construct id -> (managed rule, parameters).
@@ -305,13 +345,15 @@ class SecurityToolingStack(cdk.Stack):
                 "AccountId": audit,
             },
         )
-        accessanalyzer.CfnAnalyzer(
-            self,
-            "ExternalAccess",
-            analyzer_name=f"{prefix}-organization-external-access",
-            type="ORGANIZATION",
-        )
-        config_.CfnOrganizationConfigRule(
+        kept: list[cdk.CfnResource] = [
+            accessanalyzer.CfnAnalyzer(
+                self,
+                "ExternalAccess",
+                analyzer_name=f"{prefix}-organization-external-access",
+                type="ORGANIZATION",
+            )
+        ]
+        classification = config_.CfnOrganizationConfigRule(
             self,
             "ClassificationTagRule",
             organization_config_rule_name=f"{prefix}-data-classification-tag",
@@ -329,19 +371,28 @@ class SecurityToolingStack(cdk.Stack):
                 ],
             ),
         )
+        kept.append(classification)
         if home:
-            self._home_region(settings, audit)
+            kept += self._home_region(settings, audit)
+        # removing the stack, or replacing one of them, must not turn detection off: the
+        # analyzers (and their findings), the organisation's rules, the aggregators and
+        # Security Hub's central configuration stay, as the security-services function's
+        # enablements do
+        for resource in kept:
+            resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         if settings.containment is not None:
             ContainmentAutomation(self, "Containment", settings=settings.containment)
         if home and settings.remediation is not None:
             RemediationAutomation(self, "Remediation", settings=settings.remediation)
 
-    def _home_region(self, settings: SecurityToolingSettings, audit: str) -> None:
+    def _home_region(self, settings: SecurityToolingSettings, audit: str) -> list[cdk.CfnResource]:
+        """The home region's part; returns the resources that must outlive the stack."""
         prefix = settings.prefix
+        kept: list[cdk.CfnResource] = []
         # Credential hygiene (SEC02-BP05, CIS 1.4, 1.10, 1.12, 1.14): periodic rules over
         # global IAM resources, so they run in the home region only
         for name, (identifier, parameters) in CREDENTIAL_RULES.items():
-            config_.CfnOrganizationConfigRule(
+            credential_rule = config_.CfnOrganizationConfigRule(
                 self,
                 f"{name}Rule",
                 organization_config_rule_name=f"{prefix}-{identifier.lower().replace('_', '-')}",
@@ -353,8 +404,9 @@ class SecurityToolingStack(cdk.Stack):
                     maximum_execution_frequency="TwentyFour_Hours",
                 ),
             )
+            kept.append(credential_rule)
         # IAM roles are recorded in the home region only, so the rule lives there
-        config_.CfnOrganizationConfigRule(
+        reserved = config_.CfnOrganizationConfigRule(
             self,
             "ReservedRoleNamesRule",
             organization_config_rule_name=f"{prefix}-reserved-role-names",
@@ -370,7 +422,7 @@ class SecurityToolingStack(cdk.Stack):
             ),
         )
         others = [r for r in settings.governed_regions if r != settings.home_region]
-        accessanalyzer.CfnAnalyzer(
+        unused = accessanalyzer.CfnAnalyzer(
             self,
             "UnusedAccess",
             analyzer_name=f"{prefix}-organization-unused-access",
@@ -400,7 +452,7 @@ class SecurityToolingStack(cdk.Stack):
             "AWSConfigRoleForOrganizations is the AWS-maintained policy for exactly this role (read "
             "the organisation's accounts); AWS keeps it current, which a hand-written copy would not.",
         )
-        config_.CfnConfigurationAggregator(
+        config_aggregator = config_.CfnConfigurationAggregator(
             self,
             "Aggregator",
             configuration_aggregator_name=f"{prefix}-organization",
@@ -415,11 +467,15 @@ class SecurityToolingStack(cdk.Stack):
         # CloudFormation's AWS::SecurityHub::FindingAggregator takes neither NO_REGIONS nor
         # an empty Regions list, so with one region the security-services function makes
         # it (under an id of its own: a type cannot change under one logical id)
+        kept += [reserved, unused, config_aggregator]
         aggregator: cdk.CfnResource | cdk.CustomResource
         if not self._makes_aggregator:
             aggregator = securityhub.CfnFindingAggregator(
                 self, "FindingAggregator", region_linking_mode="SPECIFIED_REGIONS", regions=others
             )
+            # retained: going to one governed region, the custom resource below takes this
+            # aggregator over, and CloudFormation's cleanup must not then delete it
+            kept.append(aggregator)
         else:
             aggregator = cdk.CustomResource(
                 self,
@@ -456,13 +512,14 @@ class SecurityToolingStack(cdk.Stack):
             ),
         )
         policy.add_resource_dependency(organization)
-        securityhub.CfnPolicyAssociation(
+        association = securityhub.CfnPolicyAssociation(
             self,
             "StandardsEverywhere",
             configuration_policy_id=policy.attr_id,
             target_id=settings.root_id,
             target_type="ROOT",
         )
+        kept += [organization, policy, association]
 
         self.notifications = SecurityNotifications(
             self,
@@ -477,7 +534,7 @@ class SecurityToolingStack(cdk.Stack):
                 self,
                 f"{name}Findings",
                 rule_name=naming.finding_rule(prefix, name),
-                description=f"High and critical {name} findings to the security topic",
+                description=f"{name} findings that need a person, to the security topic",
                 event_pattern=events.EventPattern(**pattern),
             )
             rule.add_target(
@@ -485,13 +542,14 @@ class SecurityToolingStack(cdk.Stack):
                     self.notifications.topic,
                     message=events.RuleTargetInput.from_object(
                         {
-                            "what": f"A high or critical {name} finding needs a person.",
+                            "what": FINDING_WHAT[name],
                             "act": (
                                 "Open it in the audit account's console for the service, "
                                 "triage it within the hour, and follow docs/detection.md."
                             ),
-                            "account": events.EventField.account,
-                            "region": events.EventField.region,
+                            # the finding's, not the envelope's (the audit account)
+                            "account": events.EventField.from_path(FINDING_ORIGIN[name][0]),
+                            "region": events.EventField.from_path(FINDING_ORIGIN[name][1]),
                             "type": events.EventField.detail_type,
                             "time": events.EventField.time,
                             "finding": events.EventField.from_path("$.detail"),
@@ -500,3 +558,4 @@ class SecurityToolingStack(cdk.Stack):
                     dead_letter_queue=self.notifications.undelivered,
                 )
             )
+        return kept

@@ -5,6 +5,7 @@ pages once (natively in the home region, through Security Hub from the others)."
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -65,6 +66,7 @@ def inspector(severity: str, status: str = "ACTIVE") -> dict[str, Any]:
             "severity": severity,
             "status": status,
             "type": "PACKAGE_VULNERABILITY",
+            "resources": [{"id": "i-99999999", "region": HOME, "type": "AWS_EC2_INSTANCE"}],
         },
     )
 
@@ -73,12 +75,18 @@ def access_analyzer(status: str) -> dict[str, Any]:
     return _envelope(
         "aws.access-analyzer",
         "Access Analyzer Finding",
-        {"resourceType": "AWS::S3::Bucket", "isPublic": True, "status": status},
+        {
+            "accountId": "756789012345",
+            "region": HOME,
+            "resourceType": "AWS::S3::Bucket",
+            "isPublic": True,
+            "status": status,
+        },
     )
 
 
 def security_hub(
-    product: str, label: str, region: str = HOME, workflow: str = "NEW"
+    product: str, label: str, region: str = HOME, workflow: str = "NEW", state: str = "ACTIVE"
 ) -> dict[str, Any]:
     finding = {
         "SchemaVersion": "2018-10-08",
@@ -86,6 +94,7 @@ def security_hub(
         "Region": region,
         "Severity": {"Label": label, "Normalized": 70},
         "Workflow": {"Status": workflow},
+        "RecordState": state,
         "AwsAccountId": "756789012345",
     }
     return _envelope(
@@ -133,6 +142,28 @@ CASES = [
         security_hub("GuardDuty", "LOW", region="us-east-1"),
         set(),
     ),
+    (
+        "GuardDuty high in another region, archived",
+        security_hub("GuardDuty", "HIGH", region="us-east-1", state="ARCHIVED"),
+        set(),
+    ),
+    ("Macie high, archived", security_hub("Macie", "HIGH", state="ARCHIVED"), set()),
+    # Access Analyzer pages on every active finding, natively or from another region
+    (
+        "Access Analyzer medium in another region",
+        security_hub("IAM Access Analyzer", "MEDIUM", region="us-east-1"),
+        {"nwl-accessanalyzerotherregions-findings"},
+    ),
+    (
+        "Access Analyzer in the home region, aggregated",
+        security_hub("IAM Access Analyzer", "HIGH"),
+        set(),
+    ),
+    (
+        "Access Analyzer in another region, archived",
+        security_hub("IAM Access Analyzer", "HIGH", region="us-east-1", state="ARCHIVED"),
+        set(),
+    ),
 ]
 
 
@@ -144,6 +175,44 @@ def test_which_rules_page_for_a_finding(
     assert set(rules) >= paging
     fired = {name for name, pattern in rules.items() if matches(pattern, copy.deepcopy(event))}
     assert fired == paging, case
+
+
+def _at(event: Any, path: str) -> Any:
+    """The value at an input path (``$.detail.findings[0].Region``) of an event."""
+    value = event
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path.removeprefix("$.")):
+        value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("case", "event", "paging"), [c for c in CASES if c[2]], ids=[c[0] for c in CASES if c[2]]
+)
+def test_a_page_names_the_findings_account_and_region(
+    case: str, event: dict[str, Any], paging: set[str], synthesized: Synthesized
+) -> None:
+    """Not the event's: it names the audit account, and the home region for Security Hub's
+    aggregated findings of other regions."""
+    template = synthesized.templates[f"SecurityTooling-{HOME}"]
+    for rule in template["Resources"].values():
+        if rule["Type"] != "AWS::Events::Rule" or rule["Properties"]["Name"] not in paging:
+            continue
+        (target,) = rule["Properties"]["Targets"]
+        paths = target["InputTransformer"]["InputPathsMap"]
+        template_text = target["InputTransformer"]["InputTemplate"]
+        (account,) = re.findall(r'"account":<([^>]+)>', template_text)
+        (region,) = re.findall(r'"region":<([^>]+)>', template_text)
+        assert _at(event, paths[account]) == "756789012345", case
+        assert _at(event, paths[region]) == _finding_region(event["detail"]), case
+
+
+def _finding_region(detail: dict[str, Any]) -> str:
+    """Where each sample puts its finding's region."""
+    if "findings" in detail:
+        return str(detail["findings"][0]["Region"])
+    if "resources" in detail:
+        return str(detail["resources"][0]["region"])
+    return str(detail["region"])
 
 
 def _with_resource(event: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.conftest import Synthesized
 
 AUDIT = "423456789012"
 HOME = "eu-west-1"
+REGIONS = (HOME, "eu-central-1", "us-east-1")
 
 
 def _stack(synthesized: Synthesized, region: str) -> dict[str, Any]:
@@ -153,6 +156,33 @@ def test_one_governed_region_aggregates_no_other(synthesized: Synthesized) -> No
     assert not errors, [str(m) for m in errors]
 
 
+#: What must outlive the SecurityTooling stacks, as the enablements of the security-services
+#: function do: removing a stack, or replacing one of these, must not turn detection off.
+KEPT_TYPES = (
+    "AWS::AccessAnalyzer::Analyzer",
+    "AWS::Config::OrganizationConfigRule",
+    "AWS::Config::ConfigurationAggregator",
+    "AWS::SecurityHub::FindingAggregator",
+    "AWS::SecurityHub::OrganizationConfiguration",
+    "AWS::SecurityHub::ConfigurationPolicy",
+    "AWS::SecurityHub::PolicyAssociation",
+)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_detection_outlives_the_stack(region: str, synthesized: Synthesized) -> None:
+    template = _stack(synthesized, region)
+    kept = [
+        (logical_id, r)
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] in KEPT_TYPES
+    ]
+    assert len(kept) >= (12 if region == HOME else 2)
+    for logical_id, resource in kept:
+        assert resource.get("DeletionPolicy") == "Retain", logical_id
+        assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
 def test_the_finding_aggregator_comes_before_central_configuration(
     synthesized: Synthesized,
 ) -> None:
@@ -191,6 +221,7 @@ def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthe
             "accessanalyzer",
             "securityhub",
             "securityhubotherregions",
+            "accessanalyzerotherregions",
         )
     }
     assert rules["nwl-guardduty-findings"]["EventPattern"]["detail"] == {
@@ -202,7 +233,7 @@ def test_high_and_critical_findings_reach_the_security_topic(synthesized: Synthe
     for rule in rules.values():
         (target,) = rule["Targets"]
         assert "DeadLetterConfig" in target
-        assert "A high or critical" in str(target["InputTransformer"]["InputTemplate"])
+        assert "needs a person" in str(target["InputTransformer"]["InputTemplate"])
     (topic,) = _of_type(template, "AWS::SNS::Topic")
     assert "KmsMasterKeyId" in topic["Properties"]
 
