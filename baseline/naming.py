@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 
 # S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, hyphens
 # (dots are legal but break virtual-hosted TLS, so the kit never uses them).
@@ -217,14 +218,16 @@ def config_access_log_bucket(prefix: str, account_id: str, region: str) -> str:
     return _bucket(f"{prefix}-config-access-{account_id}-{region}")
 
 
-def log_archive_bucket_prefixes(prefix: str, account_id: str) -> tuple[str, ...]:
-    """The start of every bucket name of the log-archive account's log buckets, in every
-    region: the log, Config and access-log buckets. With the account id, so that a bucket
-    of the same prefix made in another account is not taken for one of them."""
+def log_archive_buckets(prefix: str, account_id: str, regions: Sequence[str]) -> tuple[str, ...]:
+    """The names of the log-archive account's log buckets, in each of ``regions``: the log,
+    Config and access-log buckets. Whole names: an S3 ARN carries no account, so a prefix,
+    even with the account id in it, would also stand for a bucket another account names
+    to begin that way."""
     _require(account_id)
     return tuple(
-        f"{prefix}-{kind}-{account_id}-"
-        for kind in ("logs", "s3-access", "config", "config-access")
+        name(prefix, account_id, region)
+        for region in regions
+        for name in (log_bucket, access_log_bucket, config_bucket, config_access_log_bucket)
     )
 
 

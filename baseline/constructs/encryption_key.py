@@ -92,6 +92,7 @@ class EncryptionKey(Construct):
         pending_window: cdk.Duration | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         multi_region: bool = False,
+        retain_alias: bool = False,
     ) -> None:
         """Create the key.
 
@@ -106,6 +107,11 @@ class EncryptionKey(Construct):
             anything weaker is a named weakening visible in the template and warns at
             synth (``lz:EncryptionKey.NotRetained``).
         :param multi_region: create a multi-Region primary key. Default: False.
+        :param retain_alias: keep the alias, with the key, when either leaves the stack: for
+            a key that something outside the stack addresses by its alias (a replication
+            rule, another account's policies), which a deleted stack would otherwise leave
+            naming nothing. A new stack making the same alias then fails until the kept
+            one is deleted. Default: False (the alias goes with the stack).
         """
         super().__init__(scope, construct_id)
         # A literal alias that passes needs no question to the CDK about tokens.
@@ -175,6 +181,10 @@ class EncryptionKey(Construct):
             policy=self._policy,
         )
         self.alias_name = alias
+        if retain_alias:
+            alias_resource = self.key.node.find_child("Alias")
+            assert isinstance(alias_resource, kms.Alias)
+            alias_resource.apply_removal_policy(removal_policy)
 
     # The stack's account and region, asked for only when a statement needs them.
     @cached_property

@@ -227,4 +227,11 @@ class OrganizationTrail(Construct):
             ],
         )
         self.trail.node.add_dependency(policy)
+        # the record of every account: a deleted stack, or a change that would replace the
+        # trail, leaves it recording, and the role and policy it delivers to CloudWatch
+        # Logs with (a stack made again adopts the trail by `cdk import`, or the kept one is
+        # deleted first)
+        for kept in (self.trail, self.delivery_role.node.default_child, policy.node.default_child):
+            assert isinstance(kept, cdk.CfnResource)
+            kept.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         self.trail_arn = trail_arn

@@ -277,6 +277,7 @@ class SecureBucket(Construct):
             object_lock_default_retention=object_lock,
             removal_policy=removal_policy,
         )
+        _keep_policy_with(self.bucket, removal_policy)
         if created_logs is not None:
             self._allow_log_delivery(created_logs, logs_prefix, bucket_name)
         resource = self.bucket.node.default_child
@@ -429,6 +430,7 @@ class SecureBucket(Construct):
             ],
             removal_policy=removal_policy,
         )
+        _keep_policy_with(bucket, removal_policy)
         resource = bucket.node.default_child
         assert isinstance(resource, s3.CfnBucket)
         _notify_eventbridge(resource)
@@ -554,6 +556,15 @@ def _key_of(encryption_key: kms.IKey | EncryptionKey | None) -> kms.IKey | None:
 
 #: Removal policies that keep the data when the bucket leaves the stack.
 _RETAINING = (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+
+
+def _keep_policy_with(bucket: s3.Bucket, removal_policy: cdk.RemovalPolicy) -> None:
+    """The bucket policy goes where the bucket goes: a bucket kept when its stack is
+    deleted keeps its TLS deny and the limits on its writers, which the CDK would
+    otherwise delete with the stack (``enforce_ssl`` has made the policy by now)."""
+    assert bucket.policy is not None
+    bucket.policy.apply_removal_policy(removal_policy)
+
 
 _READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 _WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")

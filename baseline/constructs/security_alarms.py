@@ -308,6 +308,52 @@ def responder_interface_alarm(role_name: str) -> SecurityAlarm:
     )
 
 
+def trail_recording_alarm() -> SecurityAlarm:
+    """A change of what a trail records (its event or insight selectors): CIS 4.5 watches
+    the trail's creation, update, deletion and logging, not the selectors that narrow what
+    it records, and no guardrail reaches the management account that owns the
+    organisation trail."""
+    return SecurityAlarm(
+        "trail-recording-changes",
+        "-",
+        "What a trail records changed",
+        '{ ($.eventSource = "cloudtrail.amazonaws.com") && '
+        '(($.eventName = "PutEventSelectors") || ($.eventName = "PutInsightSelectors")) }',
+        "Confirm it was the landing zone's own deployment; otherwise restore the organisation "
+        "trail's selectors (deploy the Trail stack) and find who narrowed them.",
+    )
+
+
+#: Calls that would silence the alarms: their metric filters, log group, alarms and topic.
+ALARM_TAMPERING_EVENTS = (
+    "DeleteAlarms",
+    "DeleteLogGroup",
+    "DeleteMetricFilter",
+    "DeleteTopic",
+    "DisableAlarmActions",
+    "PutMetricAlarm",
+    "PutMetricFilter",
+    "PutRetentionPolicy",
+    "SetTopicAttributes",
+    "Unsubscribe",
+)
+
+
+def alarm_tampering_alarm(account_id: str) -> SecurityAlarm:
+    """A change, in the account that holds the alarms (the management account, beyond the
+    guardrails' reach), of a metric filter, log group, alarm or topic: each could silence
+    the alarms above without a trail event they watch."""
+    names = " || ".join(f'($.eventName = "{name}")' for name in ALARM_TAMPERING_EVENTS)
+    return SecurityAlarm(
+        "alarm-tampering",
+        "-",
+        "A metric filter, log group, alarm or topic changed in the alarms' account",
+        f'{{ ($.recipientAccountId = "{account_id}") && ({names}) }}',
+        "Confirm it was the landing zone's own deployment; otherwise redeploy the Trail "
+        "stack, which restores the filters, alarms and topic, and find who changed them.",
+    )
+
+
 class SecurityAlarms(Construct):
     """CIS AWS Foundations v5.0.0 4.1-4.15 metric filters and alarms on a trail's log group.
 

@@ -215,10 +215,12 @@ FINDING_SILENCING_ACTIONS = (
     "securityhub:UpdateAutomationRuleV2",
 )
 
-#: What erases or unlocks log objects in the log-archive account: deleting object versions,
-#: and bypassing or changing a GOVERNANCE lock.
+#: What erases or unlocks log objects in the log-archive account: deleting object versions;
+#: hiding the current one behind a delete marker, which the buckets' lifecycle rules then
+#: turn into the version's deletion; and bypassing or changing a GOVERNANCE lock.
 LOG_ERASURE_ACTIONS = (
     "s3:BypassGovernanceRetention",
+    "s3:DeleteObject",
     "s3:DeleteObjectVersion",
     "s3:PutObjectLegalHold",
     "s3:PutObjectRetention",
@@ -504,7 +506,8 @@ def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
                 id="SCP-LOG-ARCHIVE-ACCOUNT",
                 purpose=(
                     "In the log-archive account no log, Config or access-log object version is "
-                    "deleted and no lock is bypassed or changed, except through break-glass."
+                    "deleted or hidden behind a delete marker, and no lock is bypassed or "
+                    "changed, except through break-glass."
                 ),
                 policy_type=PolicyType.SCP,
                 best_practices=("SEC04-BP02", "SEC08-BP03"),
@@ -571,7 +574,7 @@ def account_guardrails(context: GuardrailContext) -> list[Guardrail]:
                 statements=(
                     _deny(
                         "DenyEvidenceErasure",
-                        [*LOG_ERASURE_ACTIONS, "s3:DeleteObject"],
+                        LOG_ERASURE_ACTIONS,
                         [f"arn:aws:s3:::{naming.evidence_bucket_pattern(prefix)}/*"],
                         **forensics,
                     ),

@@ -115,6 +115,9 @@ class LogArchiveReplicaStack(cdk.Stack):
             "LogKey",
             alias=naming.log_key_alias(settings.prefix),
             description=f"Encrypts the replica of the organisation's log archive in {region}",
+            # the source bucket's replication rule names it: kept, replication goes on
+            # when this stack alone is deleted
+            retain_alias=True,
         )
         self.bucket = SecureBucket(
             self,
@@ -194,6 +197,8 @@ class LogArchiveStack(cdk.Stack):
             "LogKey",
             alias=naming.log_key_alias(settings.prefix),
             description="Encrypts the organisation's central log archive",
+            # the trail and every member account's Session Manager preferences name it
+            retain_alias=True,
         )
         self.key.grant_cloudtrail(trail_arns=[trail_arn])
         self.key.grant_service_for_organization(
@@ -335,9 +340,9 @@ class LogArchiveStack(cdk.Stack):
         self._allow_config(settings)
         for bucket in (self.bucket, self.config_bucket):
             bucket.add_to_resource_policy(_deny_nested_log_prefixes(bucket.bucket_arn))
-        self.bucket.add_to_resource_policy(
-            _deny_log_writes_but_the_services(self.bucket.bucket_arn)
-        )
+            # the Config history too: it has no Object Lock, so a forged current version
+            # would be all its readers see
+            bucket.add_to_resource_policy(_deny_log_writes_but_the_services(bucket.bucket_arn))
 
     def _allow_config(self, settings: LogArchiveSettings) -> None:
         """AWS Config of every account of the organisation may deliver, and nobody else."""
@@ -450,8 +455,8 @@ class LogArchiveStack(cdk.Stack):
 
 
 def _deny_log_writes_but_the_services(bucket_arn: str) -> iam.PolicyStatement:
-    """Only the delivering services write under ``AWSLogs/``: CloudTrail and, through
-    delivery.logs, the VPC flow, firewall and DNS query logs. Object Lock keeps every
+    """Only the delivering services write under ``AWSLogs/``: CloudTrail, AWS Config and,
+    through delivery.logs, the VPC flow, firewall and DNS query logs. Object Lock keeps every
     version, but a principal of the log-archive account allowed s3:PutObject by its own
     policy could otherwise put a forged current version over a log, and readers of the
     current version would read that. (Replicas are written as s3:ReplicateObject.)"""

@@ -14,9 +14,11 @@ from baseline.config import AccountRole, LandingZoneConfig
 from baseline.constructs.organization_trail import OrganizationTrail
 from baseline.constructs.security_alarms import (
     SecurityAlarms,
+    alarm_tampering_alarm,
     break_glass_alarm,
     responder_interface_alarm,
     responder_policy_alarm,
+    trail_recording_alarm,
 )
 from baseline.constructs.security_notifications import SecurityNotifications
 
@@ -48,6 +50,8 @@ class TrailSettings:
     organization_id: str
     log_bucket_name: str
     log_archive_account_id: str
+    #: where the log archive has buckets: the home region and the replica's
+    log_archive_regions: tuple[str, ...]
     log_key_alias_arn: str
     cloudwatch_logs_retention_days: int
     s3_data_events: str
@@ -63,6 +67,9 @@ class TrailSettings:
             organization_id=str(config.organization.id),
             log_bucket_name=naming.log_bucket(prefix, log_account, config.home_region),
             log_archive_account_id=log_account,
+            log_archive_regions=tuple(
+                r for r in (config.home_region, config.effective_replication_region) if r
+            ),
             log_key_alias_arn=naming.log_key_alias_arn(prefix, log_account, config.home_region),
             cloudwatch_logs_retention_days=config.trail.cloudwatch_logs_retention_days,
             s3_data_events=config.trail.s3_data_events,
@@ -97,10 +104,14 @@ class TrailStack(cdk.Stack):
             s3_data_events=settings.s3_data_events,
             lambda_data_events=settings.lambda_data_events,
             # deliveries into the log archive would otherwise be logged again, and again;
-            # its buckets only (a bucket of the same prefix in another account is recorded)
-            excluded_buckets=list(
-                naming.log_archive_bucket_prefixes(prefix, settings.log_archive_account_id)
-            ),
+            # its buckets only, each by its whole name ("<name>/": a bucket another account
+            # names to begin the same way is recorded)
+            excluded_buckets=[
+                f"{name}/"
+                for name in naming.log_archive_buckets(
+                    prefix, settings.log_archive_account_id, settings.log_archive_regions
+                )
+            ],
             key_alias=f"alias/{prefix}/organization-trail-logs",
         )
         self.notifications = SecurityNotifications(
@@ -121,5 +132,7 @@ class TrailStack(cdk.Stack):
                 break_glass_alarm(naming.break_glass_role(prefix)),
                 responder_policy_alarm(naming.incident_responder_role(prefix)),
                 responder_interface_alarm(naming.incident_responder_role(prefix)),
+                trail_recording_alarm(),
+                alarm_tampering_alarm(self.account),
             ),
         )

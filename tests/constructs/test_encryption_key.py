@@ -71,6 +71,19 @@ def test_key_rotates_is_retained_and_waits_thirty_days(
     template.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/test/data"})
 
 
+@pytest.mark.parametrize("retain_alias", [False, True])
+def test_the_alias_is_kept_with_the_key_only_when_asked(retain_alias: bool) -> None:
+    """By default a deleted stack takes its alias (a new stack may make it again); a key
+    others address by its alias keeps it."""
+    _, stack = new_stack()
+    EncryptionKey(stack, "Key", alias="alias/test/kept", retain_alias=retain_alias)
+    (alias,) = assertions.Template.from_stack(stack).find_resources("AWS::KMS::Alias").values()
+    if retain_alias:
+        assert alias["DeletionPolicy"] in RETAINED and alias["UpdateReplacePolicy"] == "Retain"
+    else:
+        assert "DeletionPolicy" not in alias
+
+
 def test_cloudtrail_grant_is_pinned_to_the_trail(
     synthesized: tuple[cdk.App, assertions.Template],
 ) -> None:

@@ -152,6 +152,16 @@ def test_is_versioned_retained_and_cleans_up_uploads(default_bucket: Any) -> Non
     assert "ObjectLockEnabled" not in props  # off unless asked for
 
 
+def test_the_bucket_policies_are_kept_with_their_buckets(default_bucket: Any) -> None:
+    """A kept bucket keeps its TLS deny and its writers' limits: the CDK's own bucket
+    policy would go with the stack."""
+    _, _, template = default_bucket
+    policies = template.find_resources("AWS::S3::BucketPolicy").values()
+    assert len(policies) == 2  # the bucket's and its access-log bucket's
+    for policy in policies:
+        assert policy["DeletionPolicy"] in RETAINED and policy["UpdateReplacePolicy"] == "Retain"
+
+
 def test_logs_access_to_a_dedicated_retained_bucket(default_bucket: Any) -> None:
     _, bucket, template = default_bucket
     main_id, logs_id, _ = _ids(bucket)

@@ -419,6 +419,10 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
             ("s3:BypassGovernanceRetention", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
             ("s3:PutObjectRetention", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
             ("s3:PutObjectLegalHold", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/a"),
+            # a delete marker hides the version, and the lifecycle rules then delete it
+            ("s3:DeleteObject", f"arn:aws:s3:::nwl-s3-access-{LOG_ARCHIVE}-eu-west-1/a"),
+            ("s3:DeleteObject", f"arn:aws:s3:::nwl-logs-{LOG_ARCHIVE}-eu-west-1/AWSLogs/a"),
+            ("s3:DeleteObject", f"arn:aws:s3:::nwl-config-{LOG_ARCHIVE}-eu-west-1/AWSLogs/a"),
         )
     ),
     (

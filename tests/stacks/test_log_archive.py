@@ -442,16 +442,22 @@ def test_only_the_delivering_services_write_logs_in_either_region(
     synthesized: Synthesized,
 ) -> None:
     """Object Lock keeps every version, but a forged current version over a log would be
-    what readers read: under AWSLogs/ no principal but an AWS service may put an object,
+    what readers read (and the Config history has no lock at all): under AWSLogs/ of
+    either bucket no principal but an AWS service may put an object,
     whatever its own policy allows (replicas are written as s3:ReplicateObject)."""
     replica_region = synthesized.config.effective_replication_region
     assert replica_region is not None
-    for stack, region in (
-        ("LogArchive", "eu-west-1"),
-        ("LogArchiveReplica", replica_region),
+    for stack, name in (
+        ("LogArchive", naming.log_bucket("nwl", LOG_ACCOUNT, "eu-west-1")),
+        ("LogArchive", naming.config_bucket("nwl", LOG_ACCOUNT, "eu-west-1")),
+        ("LogArchiveReplica", naming.log_bucket("nwl", LOG_ACCOUNT, replica_region)),
     ):
         template = synthesized.templates[stack]
-        logical_id, _ = _log_bucket(template, region)
+        (logical_id,) = [
+            k
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::S3::Bucket" and r["Properties"].get("BucketName") == name
+        ]
         statement = _bucket_policy(template, logical_id)["OnlyTheDeliveringServicesWriteLogs"]
         assert statement["Effect"] == "Deny"
         assert statement["Principal"] == {"AWS": "*"}
@@ -463,3 +469,21 @@ def test_only_the_delivering_services_write_logs_in_either_region(
             else [statement["Resource"]]
         )
         assert json.dumps(resource).endswith('/AWSLogs/*"]]}')
+
+
+def test_what_the_trail_replication_and_the_writers_name_outlives_the_stacks(
+    synthesized: Synthesized,
+) -> None:
+    """The buckets and keys are kept; so are the key aliases, which the trail, the
+    replication rule and the members' Session Manager preferences name, and every bucket
+    policy, without which a kept bucket would lose its TLS deny and its writers' limits."""
+    for stack in ("LogArchive", "LogArchiveReplica"):
+        kept = [
+            (logical_id, r)
+            for logical_id, r in synthesized.templates[stack]["Resources"].items()
+            if r["Type"] in ("AWS::KMS::Alias", "AWS::S3::BucketPolicy")
+        ]
+        assert len(kept) >= 3, stack
+        for logical_id, resource in kept:
+            assert resource.get("DeletionPolicy") in RETAINED, (stack, logical_id)
+            assert resource.get("UpdateReplacePolicy") == "Retain", (stack, logical_id)

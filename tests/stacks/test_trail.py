@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from baseline import naming
 from baseline.constructs.security_alarms import CIS_ALARMS
 from baseline.controls import RETAINED
@@ -46,14 +48,13 @@ def test_only_the_log_archives_own_buckets_go_unrecorded(synthesized: Synthesize
 
     (trail,) = _of_type(synthesized, "AWS::CloudTrail::Trail")
     selectors = trail["Properties"]["AdvancedEventSelectors"]
-    excluded = naming.log_archive_bucket_prefixes("nwl", LOG_ACCOUNT)
     buckets = [
         r["Properties"]["BucketName"]
         for name in ("LogArchive", "LogArchiveReplica")
         for r in synthesized.templates[name]["Resources"].values()
         if r["Type"] == "AWS::S3::Bucket"
     ]
-    assert len(buckets) >= 4 and all(b.startswith(excluded) for b in buckets), buckets
+    assert len(buckets) >= 4
 
     def write(bucket: str) -> dict[str, str]:
         return {
@@ -65,8 +66,32 @@ def test_only_the_log_archives_own_buckets_go_unrecorded(synthesized: Synthesize
         }
 
     assert not any(_recorded(selectors, write(b)) for b in buckets)
-    for lookalike in ("nwl-logs-exfil", "nwl-config-123456789012-eu-west-1", "nwl-s3-access-x"):
+    # an S3 ARN names no account: a bucket named to begin like the log archive's, the
+    # account id included, is another account's, and recorded
+    for lookalike in (
+        "nwl-logs-exfil",
+        "nwl-config-123456789012-eu-west-1",
+        "nwl-s3-access-x",
+        f"nwl-logs-{LOG_ACCOUNT}-stash",
+        f"nwl-logs-{LOG_ACCOUNT}-eu-west-1-copy",
+        f"nwl-s3-access-{LOG_ACCOUNT}-drop",
+        f"nwl-config-{LOG_ACCOUNT}-exfil",
+    ):
         assert _recorded(selectors, write(lookalike)), lookalike
+
+
+def test_the_trail_and_its_delivery_outlive_the_stack(synthesized: Synthesized) -> None:
+    """No SCP reaches the management account: a deleted Trail stack must not stop the
+    organisation's recording, nor its delivery to the alarms' log group."""
+    kept = [
+        r
+        for kind in ("AWS::CloudTrail::Trail", "AWS::IAM::Role", "AWS::IAM::ManagedPolicy")
+        for r in _of_type(synthesized, kind)
+    ]
+    assert len(kept) == 3
+    for resource in kept:
+        assert resource["DeletionPolicy"] in RETAINED, resource["Type"]
+        assert resource["UpdateReplacePolicy"] == "Retain", resource["Type"]
 
 
 def test_trail_arn_matches_what_the_log_archive_allows(synthesized: Synthesized) -> None:
@@ -101,13 +126,15 @@ def test_one_alarm_per_cis_control_break_glass_and_the_responders_policies(
 ) -> None:
     filters = _of_type(synthesized, "AWS::Logs::MetricFilter")
     alarms = _of_type(synthesized, "AWS::CloudWatch::Alarm")
-    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 3
+    assert len(filters) == len(alarms) == len(CIS_ALARMS) + 5
     patterns = {f["Properties"]["FilterPattern"] for f in filters}
     assert {a.pattern for a in CIS_ALARMS} <= patterns
     assert {a["Properties"]["AlarmName"] for a in alarms} >= {
         "nwl-break-glass-use",
         "nwl-responder-inline-policy",
         "nwl-responder-interface-change",
+        "nwl-trail-recording-changes",
+        "nwl-alarm-tampering",
     }
     for alarm in alarms:
         props = alarm["Properties"]
@@ -118,6 +145,56 @@ def test_one_alarm_per_cis_control_break_glass_and_the_responders_policies(
         assert props["TreatMissingData"] == "notBreaching"
         assert len(props["AlarmActions"]) == 1
     assert any("break-glass" in a["Properties"]["AlarmName"] for a in alarms)
+
+
+def _record(event_source: str, event_name: str, account: str) -> dict[str, Any]:
+    return {
+        "eventSource": event_source,
+        "eventName": event_name,
+        "recipientAccountId": account,
+    }
+
+
+@pytest.mark.parametrize(
+    ("record", "alarm"),
+    [
+        (_record("cloudtrail.amazonaws.com", "PutEventSelectors", MANAGEMENT), "trail-recording"),
+        (
+            _record("cloudtrail.amazonaws.com", "PutInsightSelectors", LOG_ACCOUNT),
+            "trail-recording",
+        ),
+        (_record("logs.amazonaws.com", "PutMetricFilter", MANAGEMENT), "alarm-tampering"),
+        (_record("logs.amazonaws.com", "DeleteLogGroup", MANAGEMENT), "alarm-tampering"),
+        (_record("monitoring.amazonaws.com", "DisableAlarmActions", MANAGEMENT), "alarm-tampering"),
+        (_record("sns.amazonaws.com", "Unsubscribe", MANAGEMENT), "alarm-tampering"),
+    ],
+)
+def test_narrowing_the_trail_or_silencing_the_alarms_pages(
+    record: dict[str, Any], alarm: str, synthesized: Synthesized
+) -> None:
+    """No guardrail reaches the management account that holds the trail and the alarms:
+    what would narrow the one or silence the other pages, run against the filters as
+    deployed."""
+    from baseline.controls.log_patterns import event, matches
+
+    fired = {
+        f["Properties"]["MetricTransformations"][0]["MetricName"]
+        for f in _of_type(synthesized, "AWS::Logs::MetricFilter")
+        if matches(f["Properties"]["FilterPattern"], event(record))
+    }
+    assert {"TrailRecordingChanges" if alarm == "trail-recording" else "AlarmTampering"} <= fired
+
+
+def test_the_alarms_account_alone_is_watched_for_tampering(synthesized: Synthesized) -> None:
+    """A workload team's own alarms and log groups, in its account, page nobody."""
+    from baseline.controls.log_patterns import event, matches
+
+    record = event(_record("monitoring.amazonaws.com", "DeleteAlarms", LOG_ACCOUNT))
+    assert not [
+        f
+        for f in _of_type(synthesized, "AWS::Logs::MetricFilter")
+        if matches(f["Properties"]["FilterPattern"], record)
+    ]
 
 
 def test_security_topic_is_encrypted_and_subscribed(synthesized: Synthesized) -> None:
