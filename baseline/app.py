@@ -16,7 +16,13 @@ import aws_cdk as cdk
 
 from baseline import guardrails
 from baseline.cdk_context import PROJECT_ROOT, cdk_json_context
-from baseline.compliance import PACKS, ComplianceError, attach_packs, synth_checked
+from baseline.compliance import (
+    PACKS,
+    ComplianceError,
+    StackLimitError,
+    attach_packs,
+    synth_checked,
+)
 from baseline.config import ConfigError, LandingZoneConfig, load_config
 from baseline.landing_zone import LandingZone
 from baseline.stacks.member_baseline import MemberTemplateTooLargeError
@@ -58,7 +64,7 @@ def synth_or_exit(app: cdk.App, landing_zone: LandingZone) -> cdk.cx_api.CloudAs
     """Synthesize; on compliance violations, print where the report is and exit 1."""
     try:
         assembly = synth_checked(app, "the landing zone")
-    except ComplianceError as error:
+    except (ComplianceError, StackLimitError) as error:
         # The plugins have already printed each violation; one line says what to do next.
         print(f"synth failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None

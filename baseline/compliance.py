@@ -104,12 +104,50 @@ def synth_checked(app: cdk.App, what: str) -> cdk.cx_api.CloudAssembly:
     try:
         assembly = app.synth()
     except RuntimeError as error:
+        too_many = _TOO_MANY_RESOURCES.search(str(error))
+        if too_many:
+            stack, count, most = too_many.groups()
+            raise StackLimitError(
+                f"{what}: stack {stack} holds {count} resources and CloudFormation takes at "
+                f"most {most}; give it fewer (the Organization stack: fewer "
+                "organizational_units, or fewer guardrails attached to OUs)"
+            ) from None
         if "ValidationFailed" not in str(error):
             raise
         raise ComplianceError(violation_message(what, app.outdir)) from None
     if violations_in_report(app.outdir):
         raise ComplianceError(violation_message(what, app.outdir))
+    too_large = [
+        f"{path.name} ({size:,} bytes)"
+        for path in _stack_template_files(assembly)
+        if (size := path.stat().st_size) > TEMPLATE_FILE_LIMIT
+    ]
+    if too_large:
+        raise StackLimitError(
+            f"{what}: CloudFormation takes templates of at most {TEMPLATE_FILE_LIMIT:,} bytes, "
+            f"and {', '.join(too_large)} is larger; split what it holds"
+        )
     return assembly
+
+
+#: The largest template CloudFormation takes (from S3, as the CDK CLI deploys).
+TEMPLATE_FILE_LIMIT = 1_000_000
+
+_TOO_MANY_RESOURCES = re.compile(
+    r"Number of resources in stack '([^']+)': (\d+) is greater than allowed maximum of (\d+)"
+)
+
+
+class StackLimitError(ValueError):
+    """A stack CloudFormation would refuse: too many resources, or too large a template."""
+
+
+def _stack_template_files(assembly: cdk.cx_api.CloudAssembly) -> list[Path]:
+    """Every template file a deploy uploads: each stack's, and the nested stacks' beside
+    them (the Identity Center assignment shards)."""
+    directory = Path(assembly.directory)
+    files = [directory / stack.template_file for stack in assembly.stacks_recursively]
+    return files + sorted(directory.glob("*.shard-*.json"))
 
 
 def violation_message(what: str, outdir: str) -> str:
@@ -134,7 +172,7 @@ def synth_or_exit(app: cdk.App, what: str = "the app") -> cdk.cx_api.CloudAssemb
     """
     try:
         return synth_checked(app, what)
-    except ComplianceError as error:
+    except (ComplianceError, StackLimitError) as error:
         print(f"synth failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -54,6 +54,7 @@ from baseline.naming import (
     baseline_principal_arns,
     ci_role,
     created_account_logical_id,
+    logical_id,
     ou_logical_id,
     permission_set_logical_id,
     prefix_problem,
@@ -130,6 +131,26 @@ CODEARTIFACT_REGIONS: frozenset[str] = frozenset(
         *("eu-west-3", "me-south-1", "us-east-1", "us-east-2", "us-west-2"),
     }
 )
+
+#: The regions where a service the security tooling turns on in every governed region
+#: (Detective, Macie, Inspector) is not offered, by that service's name.
+SECURITY_SERVICE_GAPS: dict[str, frozenset[str]] = {
+    "Detective": frozenset(
+        {
+            *("ap-east-2", "ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-4"),
+            *("ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1"),
+            *("eu-central-2", "eu-south-2", "me-central-1", "mx-central-1"),
+        }
+    ),
+    "Macie": frozenset(
+        {
+            *("ap-east-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5"),
+            *("ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-south-2"),
+            *("me-central-1", "mx-central-1"),
+        }
+    ),
+    "Inspector": frozenset({"ap-southeast-6"}),
+}
 
 #: The OU path that stands for the organisation root itself.
 ROOT_OU = "Root"
@@ -411,6 +432,13 @@ class Organization(_Strict):
                         f"{name}: required for an existing organisation (set create: true to "
                         "create one)"
                     )
+        elif self.id is not None and self.root_id is None:
+            # phase 2 of a new organisation: the member baseline targets OUs by id, the
+            # root's among them
+            problems.append(
+                "root_id: required once id is filled in (phase 2 of create: true; `aws "
+                "organizations list-roots` gives it)"
+            )
         _raise_if(problems)
         return self
 
@@ -1506,7 +1534,11 @@ class LandingZoneConfig(_Strict):
     )
     governed_regions: list[str] = Field(
         min_length=1,
-        description="Regions where workloads may run and the baseline is deployed.",
+        description=(
+            "Regions where workloads may run and the baseline is deployed; each must offer "
+            "Detective, Macie and Inspector, which the security tooling turns on in all of "
+            "them."
+        ),
     )
     security_notification_email: Annotated[str, AfterValidator(_email_rules)] = Field(
         description="Address that receives security notifications (alarms, findings)."
@@ -2063,6 +2095,21 @@ class LandingZoneConfig(_Strict):
                 found.append(account)
         return found
 
+    def _service_gap_problems(self) -> list[str]:
+        """A governed region without a service the security tooling turns on everywhere."""
+        problems = []
+        for i, region in enumerate(self.governed_regions):
+            missing = [name for name, gaps in SECURITY_SERVICE_GAPS.items() if region in gaps]
+            if missing:
+                problems.append(
+                    f"governed_regions[{i}]: {' and '.join(missing)} "
+                    f"{'is' if len(missing) == 1 else 'are'} not offered in {region!r}, and "
+                    "the organisation settings and security tooling turn them on in every "
+                    "governed region (the deploy would fail there); leave the region out of "
+                    "governed_regions (the region-deny guardrail then closes it)"
+                )
+        return problems
+
     def _region_problems(self) -> list[str]:
         problems = []
         for i, region in enumerate(self.governed_regions):
@@ -2071,6 +2118,7 @@ class LandingZoneConfig(_Strict):
         for region, count in Counter(self.governed_regions).items():
             if count > 1:
                 problems.append(f"governed_regions: {region!r} is listed {count} times")
+        problems += self._service_gap_problems()
         if self.home_region not in AWS_REGIONS:
             problems.append(f"home_region: {self.home_region!r} is not an AWS region code")
         elif self.home_region not in self.governed_regions:
@@ -2116,16 +2164,20 @@ class LandingZoneConfig(_Strict):
                     f"organizational_units: {path!r} nests deeper than AWS Organizations "
                     f"allows ({MAX_OU_DEPTH} levels)"
                 )
-        # the Organization stack names each OU's resource after its path
-        first: dict[str, str] = {}
-        for path in paths:
-            resource = ou_logical_id(path)
-            earlier = first.setdefault(resource, path)
-            if earlier != path:  # the same path twice is a problem of its own
-                problems.append(
-                    f"organizational_units: {path!r} would be the same resource ({resource}) "
-                    f"as {earlier!r}; rename one"
-                )
+        # the Organization stack names each OU's resource, and the parameter that holds
+        # each OU's (and the root's) id, after its path: no two may meet
+        first: dict[str, str] = {f"OuId{logical_id(ROOT_OU)}": "the root's id parameter"}
+        for path in dict.fromkeys(paths):  # the same path twice is a problem of its own
+            for resource, what in (
+                (ou_logical_id(path), repr(path)),
+                (f"OuId{logical_id(path)}", f"the id parameter of {path!r}"),
+            ):
+                earlier = first.setdefault(resource, what)
+                if earlier != what:
+                    problems.append(
+                        f"organizational_units: {path!r} would make {resource}, the same "
+                        f"resource as {earlier}; rename it"
+                    )
         return problems
 
     def _account_stack_problems(self) -> list[str]:

@@ -374,6 +374,51 @@ def test_a_workload_synth_with_a_violation_exits_with_the_report_path(
     assert "Traceback" not in err
 
 
+def _stack_of(tmp_path: Path, resources: int, value_bytes: int = 1) -> cdk.App:
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Big", env=ENV)
+    for index in range(resources):
+        cdk.CfnResource(
+            stack,
+            f"Param{index}",
+            type="AWS::SSM::Parameter",
+            properties={"Type": "String", "Value": "x" * value_bytes},
+        )
+    return app
+
+
+@pytest.mark.parametrize(
+    ("resources", "value_bytes", "message"),
+    [
+        (501, 1, "stack Big holds 501 resources and CloudFormation takes at most 500"),
+        (2, 600_000, "CloudFormation takes templates of at most 1,000,000 bytes, and "),
+    ],
+    ids=["too many resources", "too large a template"],
+)
+def test_a_stack_cloudformation_would_refuse_fails_the_synth_in_one_line(
+    resources: int,
+    value_bytes: int,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found before a deploy, and said in a line: not the CDK's traceback, nor a template
+    that passes every check and then fails to upload."""
+    from baseline.compliance import synth_or_exit
+
+    with pytest.raises(SystemExit) as exited:
+        synth_or_exit(_stack_of(tmp_path, resources, value_bytes), "the app")
+    err = capsys.readouterr().err
+    assert exited.value.code == 1 and "Traceback" not in err
+    assert err.startswith("synth failed: the app: ") and message in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_stack_within_the_limits_synthesizes(tmp_path: Path) -> None:
+    assembly = synth_checked(_stack_of(tmp_path, 499, 1_500), "the app")
+    assert [s.stack_name for s in assembly.stacks] == ["Big"]
+
+
 def test_fails_on_a_violation_left_in_a_plugin_that_reports_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -411,9 +456,12 @@ def test_fails_on_a_violation_left_in_a_plugin_that_reports_success(
     app = cdk.App(outdir=str(tmp_path))
     cdk.Stack(app, "Workload", env=ENV)
 
+    real_synth = app.synth
+
     def synth_leaving_a_report() -> Any:
+        assembly = real_synth()
         (tmp_path / "validation-report.json").write_text(json.dumps(report))
-        return object()
+        return assembly
 
     monkeypatch.setattr(app, "synth", synth_leaving_a_report)
     with pytest.raises(ComplianceError) as caught:

@@ -320,12 +320,26 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
     ),
     "OU paths that differ only in punctuation": (
         lambda d: d["organizational_units"].append({"name": "Workloads-Prod"}),
-        "organizational_units: 'Workloads-Prod' would be the same resource (OuWorkloadsProd) "
-        "as 'Workloads/Prod'",
+        "organizational_units: 'Workloads-Prod' would make OuWorkloadsProd, the same "
+        "resource as 'Workloads/Prod'",
     ),
     "OU names that differ only in case": (
         lambda d: d["organizational_units"].append({"name": "sandbox"}),
-        "organizational_units: 'sandbox' would be the same resource (OuSandbox) as 'Sandbox'",
+        "organizational_units: 'sandbox' would make OuSandbox, the same resource as 'Sandbox'",
+    ),
+    "OU named like the root in another case": (
+        lambda d: d["organizational_units"].append({"name": "ROOT"}),
+        "organizational_units: 'ROOT' would make OuIdRoot, the same resource as the root's "
+        "id parameter",
+    ),
+    "OU whose resource is another OU's id parameter": (
+        lambda d: d["organizational_units"].append({"name": "Id Sandbox"}),
+        "organizational_units: 'Id Sandbox' would make OuIdSandbox, the same resource as the "
+        "id parameter of 'Sandbox'",
+    ),
+    "new organisation's id without its root id": (
+        lambda d: (d["organization"].update(create=True), d["organization"].pop("root_id")),
+        "organization.root_id: required once id is filled in (phase 2 of create: true",
     ),
     "CI role outside the management account that would assume the baseline's roles": (
         lambda d: d["ci_roles"][0].update(account="audit"),
@@ -910,6 +924,37 @@ def test_the_home_region_tables_are_cfn_lints() -> None:
     )
     assert _regions_with(security_hub) == SECURITY_HUB_HOME_REGIONS
     assert _regions_with(codeartifact) == CODEARTIFACT_REGIONS
+
+
+def test_the_security_service_gaps_are_cfn_lints_and_botocores() -> None:
+    """Two sources agree on where each service the tooling turns on is not offered:
+    CloudFormation's resource types (cfn-lint) and the SDK's endpoints (botocore)."""
+    import boto3
+
+    from baseline.config import AWS_REGIONS, SECURITY_SERVICE_GAPS
+
+    types = {
+        "Detective": ("AWS::Detective::Graph", "detective"),
+        "Macie": ("AWS::Macie::Session", "macie2"),
+        "Inspector": ("AWS::InspectorV2::Filter", "inspector2"),
+    }
+    session = boto3.session.Session()
+    for name, (resource_type, endpoint) in types.items():
+        assert AWS_REGIONS - _regions_with((resource_type,)) == SECURITY_SERVICE_GAPS[name]
+        offered = set(session.get_available_regions(endpoint))
+        assert AWS_REGIONS - offered == SECURITY_SERVICE_GAPS[name], name
+
+
+def test_fails_on_a_governed_region_without_the_detective_services(
+    config_data: dict[str, Any],
+) -> None:
+    data = config_data
+    data["governed_regions"] = [*data["governed_regions"], "eu-central-2"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert "governed_regions[3]: Detective and Macie are not offered in 'eu-central-2'" in str(
+        caught.value
+    )
 
 
 @pytest.mark.parametrize(
