@@ -164,15 +164,11 @@ class Enrolment:
         if len(self.progress["Failures"]) < FAILURES_NAMED:
             self.progress["Failures"].append(f"{service} {account_id}: {reason}")
 
-    def check(self) -> None:
-        """Raise, naming the accounts, if any enrolment failed."""
+    def failures(self) -> dict[str, Any]:
+        """The failed enrolments, counted and the first ``FAILURES_NAMED`` named; empty
+        when none failed."""
         count = self.progress["FailureCount"]
-        if count:
-            named = "; ".join(self.progress["Failures"])
-            raise RuntimeError(
-                f"{count} member enrolment(s) failed ({named}). The services stay on; fix "
-                "the accounts and deploy again: accounts already enrolled are skipped."
-            )
+        return {"FailedEnrolments": count, "Failures": self.progress["Failures"]} if count else {}
 
 
 def inspector(
@@ -251,12 +247,19 @@ def detective(client: Any, members: list[dict[str, str]], enrolment: Enrolment) 
     missing = [m for m in members if m["AccountId"] not in present]
     enrolment.progress["detective.over_quota"] = len(missing[room:])
     batches = _batches(missing[:room], 50)  # CreateMembers takes at most 50 accounts
-    for batch in batches:
+    for index, batch in enumerate(batches):
         enrolment.ready()
-        answer = client.create_members(
-            GraphArn=graph_arn,
-            Accounts=[{"AccountId": m["AccountId"], "EmailAddress": m["Email"]} for m in batch],
-        )
+        try:
+            answer = client.create_members(
+                GraphArn=graph_arn,
+                Accounts=[{"AccountId": m["AccountId"], "EmailAddress": m["Email"]} for m in batch],
+            )
+        except client.exceptions.ServiceQuotaExceededException as error:
+            # the graph takes in as much data as it may (Detective's volume quota): the
+            # rest of the members fail, named, and the graph goes on as it is
+            for member in [m for left in batches[index:] for m in left]:
+                enrolment.failed("detective", member["AccountId"], str(error))
+            break
         for unprocessed in answer.get("UnprocessedAccounts", []):
             enrolment.failed("detective", unprocessed["AccountId"], unprocessed.get("Reason", ""))
     return graph_arn
@@ -320,7 +323,9 @@ def apply(
 
     :param progress: where an earlier invocation stopped (``OutOfTime.progress``).
     :raises OutOfTime: time is nearly up; go on with the progress it carries.
-    :raises RuntimeError: some member enrolments failed (named in the message).
+
+    Member enrolments that failed are in the answer (``FailedEnrolments``, ``Failures``)
+    and told to the topic ``FailureTopicArn`` names (:func:`report_failures`).
     """
     enrolment = Enrolment(progress, out_of_time)
     done: dict[str, Any] = {}
@@ -352,8 +357,40 @@ def apply(
                 DETECTIVE_MAX_MEMBERS,
             )
             done["detective.over_quota"] = over
-    enrolment.check()
+    failures = enrolment.failures()
+    if failures:
+        done.update(failures)
+        report_failures(client, properties.get("FailureTopicArn"), failures)
     return done
+
+
+def report_failures(client: ClientFactory, topic_arn: str | None, failures: dict[str, Any]) -> None:
+    """Tell the security topic which member enrolments failed. They do not fail the
+    resource: one account a service refuses (its own SCPs, a closed region) would then
+    fail every deploy of the stack, and the rollback of each, so that no detection change
+    could ship; the services stay on for every other account, and auto-enable takes the
+    accounts that join later. The topic is told best effort: the answer goes out anyway,
+    and the log keeps the failures."""
+    count, named = failures["FailedEnrolments"], failures["Failures"]
+    LOG.error("%s member enrolment(s) failed: %s", count, "; ".join(named))
+    if not topic_arn:
+        return
+    message = {
+        "what": f"{count} member enrolment(s) in the detective services failed.",
+        "act": (
+            "Fix each account (its guardrails, its service-linked roles, its state), then "
+            "deploy the SecurityTooling stack again: enrolment is idempotent."
+        ),
+        "failures": named,
+    }
+    try:
+        client("sns").publish(
+            TopicArn=topic_arn,
+            Subject="Member enrolments in the detective services failed",
+            Message=json.dumps(message),
+        )
+    except Exception as error:  # any: the answer to CloudFormation must still go out
+        LOG.error("could not tell the security topic: %s", error)
 
 
 def _invoke_self(function_arn: str, event: dict[str, Any]) -> None:  # pragma: no cover
@@ -402,7 +439,7 @@ def handler(
             if continuation >= MAX_CONTINUATIONS:
                 raise TimeoutError(
                     f"enrolment not finished after {continuation + 1} invocations; deploy "
-                    "again to go on (accounts already enrolled are skipped)"
+                    "again to go on (enrolment is idempotent)"
                 ) from None
             invoke(
                 context.invoked_function_arn,

@@ -39,7 +39,7 @@ from baseline.constructs.baseline_function import (
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
 from baseline.reserved_roles import reserved_role_policy
-from baseline.stacks.containment import ContainmentAutomation, ContainmentSettings
+from baseline.stacks.containment import ContainmentAutomation, ContainmentSettings, key_by_alias
 from baseline.stacks.remediation import RemediationAutomation, RemediationSettings
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
@@ -233,6 +233,9 @@ class SecurityToolingStack(cdk.Stack):
             else []
         )
 
+        findings_topic = (
+            f"arn:aws:sns:{settings.home_region}:{audit}:{naming.findings_topic(prefix)}"
+        )
         self.services = BaselineFunction(
             self,
             "SecurityServices",
@@ -282,6 +285,17 @@ class SecurityToolingStack(cdk.Stack):
                     if makes_aggregator
                     else []
                 ),
+                # member enrolments that failed are told to the findings topic
+                iam.PolicyStatement(
+                    sid="TellTheSecurityTopic", actions=["sns:Publish"], resources=[findings_topic]
+                ),
+                key_by_alias(
+                    "UseTheTopicsKey",
+                    settings.home_region,
+                    audit,
+                    naming.findings_key_alias(prefix),
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                ),
                 # a large organisation's enrolment goes on in a fresh invocation
                 iam.PolicyStatement(
                     sid="ContinueInAFreshInvocation",
@@ -320,6 +334,10 @@ class SecurityToolingStack(cdk.Stack):
                     "the detective services create their own service-linked roles, limited by "
                     "iam:AWSServiceName to those services"
                 ),
+                f"Resource::arn:aws:kms:{settings.home_region}:{audit}:key/*": (
+                    "the one key with the findings topic's alias, named by the "
+                    "kms:ResourceAliases condition"
+                ),
             },
             policy_path=naming.baseline_policy_path(prefix),
         )
@@ -331,7 +349,7 @@ class SecurityToolingStack(cdk.Stack):
             "resources they create do not exist before the call, so no ARN can name them, "
             "and only the custom resource's own function holds the policy.",
         )
-        cdk.CustomResource(
+        self.organization_wide = cdk.CustomResource(
             self,
             "OrganizationWide",
             service_token=self.services.function.function_arn,
@@ -343,6 +361,7 @@ class SecurityToolingStack(cdk.Stack):
                 "Services": ["detective", "guardduty", "inspector2", "macie2"],
                 "GuardDutyFeatures": list(GUARDDUTY_FEATURES),
                 "AccountId": audit,
+                "FailureTopicArn": findings_topic,
             },
         )
         kept: list[cdk.CfnResource] = [
@@ -529,6 +548,8 @@ class SecurityToolingStack(cdk.Stack):
             publishers=["events.amazonaws.com"],
             key_alias=naming.findings_key_alias(prefix),
         )
+        # the enrolment tells this topic what failed: in its region, once the topic is there
+        self.organization_wide.node.add_dependency(self.notifications.topic)
         for name, pattern in finding_rules(settings.home_region).items():
             rule = events.Rule(
                 self,

@@ -433,14 +433,65 @@ def _inspector_enabling_one_member(member_error: str) -> tuple[Any, Any, Any, An
     return clients.__getitem__, org_stub, stub, member
 
 
-def test_failed_member_enrolments_are_named_not_ignored() -> None:
+TOPIC = "arn:aws:sns:eu-west-1:423456789012:nwl-security-findings"
+
+
+def test_failed_member_enrolments_are_named_and_told_not_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One account a service refuses must not fail the resource: every deploy of the
+    stack, and the rollback of each, would fail over it. The answer names it, and the
+    security topic is told; the same event again (a rollback's Update) answers the same."""
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
+    )
+    properties = {**INSPECTOR_ONLY, "FailureTopicArn": TOPIC}
+    event = {"RequestType": "Update", "ResourceProperties": properties}
+    for _ in range(2):
+        clients, org_stub, stub, member = _inspector_enabling_one_member("ACCESS_DENIED")
+        sns, sns_stub = _stubbed("sns")
+        message = {
+            "what": "1 member enrolment(s) in the detective services failed.",
+            "act": (
+                "Fix each account (its guardrails, its service-linked roles, its state), then "
+                "deploy the SecurityTooling stack again: enrolment is idempotent."
+            ),
+            "failures": [f"inspector2 {member}: denied"],
+        }
+        sns_stub.add_response(
+            "publish",
+            {"MessageId": "m-1"},
+            {
+                "TopicArn": TOPIC,
+                "Subject": "Member enrolments in the detective services failed",
+                "Message": json.dumps(message),
+            },
+        )
+        every = {
+            "sns": sns,
+            "organizations": clients("organizations"),
+            "inspector2": clients("inspector2"),
+        }
+        with org_stub, stub, sns_stub:
+            handler_module.handler(event, None, every.__getitem__)
+        sns_stub.assert_no_pending_responses()
+    assert sent == [("SUCCESS", ""), ("SUCCESS", "")]
+
+
+def test_failures_are_in_the_answer_though_the_topic_cannot_be_told() -> None:
     clients, org_stub, stub, member = _inspector_enabling_one_member("ACCESS_DENIED")
-    with (
-        org_stub,
-        stub,
-        pytest.raises(RuntimeError, match=f"1 member enrolment.*inspector2 {member}: denied"),
-    ):
-        handler_module.apply(INSPECTOR_ONLY, clients)
+    sns, sns_stub = _stubbed("sns")
+    sns_stub.add_client_error("publish", "NotFound", "Topic does not exist")
+    every = {
+        "sns": sns,
+        "organizations": clients("organizations"),
+        "inspector2": clients("inspector2"),
+    }
+    with org_stub, stub, sns_stub:
+        done = handler_module.apply({**INSPECTOR_ONLY, "FailureTopicArn": TOPIC}, every.__getitem__)
+    assert done["FailedEnrolments"] == 1
+    assert done["Failures"] == [f"inspector2 {member}: denied"]
 
 
 def test_an_enablement_already_under_way_is_no_failure() -> None:
@@ -483,6 +534,31 @@ def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
         )
         stub.assert_no_pending_responses()
     assert done == {"detective": graph, "detective.over_quota": 1}  # the third is over quota
+
+
+def test_a_graph_at_its_volume_quota_fails_the_members_left_not_the_resource() -> None:
+    """Detective refuses members while the graph takes in more than its quota allows: the
+    members left are named as failures, and nothing else of the enrolment stops."""
+    organizations, org_stub = _stubbed("organizations")
+    detective, stub = _stubbed("detective")
+    graph = "arn:aws:detective:eu-west-1:423456789012:graph:abc123"
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+    stub.add_response("list_graphs", {"GraphList": [{"Arn": graph}]}, {})
+    stub.add_response(
+        "update_organization_configuration", {}, {"GraphArn": graph, "AutoEnable": True}
+    )
+    stub.add_response("list_members", {"MemberDetails": []}, {"GraphArn": graph})
+    stub.add_client_error(
+        "create_members", "ServiceQuotaExceededException", "above the limit of 10 TB per day"
+    )
+    with org_stub, stub:
+        done = handler_module.apply(
+            {"Services": ["detective"], "AccountId": "423456789012"},
+            {"organizations": organizations, "detective": detective}.__getitem__,
+        )
+        stub.assert_no_pending_responses()
+    assert done["FailedEnrolments"] == len(MEMBERS)
+    assert all("above the limit of 10 TB per day" in f for f in done["Failures"])
 
 
 def test_only_active_accounts_are_members_by_state_or_the_status_it_replaced() -> None:
