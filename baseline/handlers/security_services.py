@@ -107,6 +107,12 @@ MAX_CONTINUATIONS = 5
 FAILURES_NAMED = 10
 #: Accounts one Inspector ``enable`` takes at most.
 INSPECTOR_BATCH = 100
+#: How long the enrolment waits for the Inspector associations it starts, and how often
+#: it looks.
+ASSOCIATION_WAIT_SECONDS = 120
+ASSOCIATION_POLL_SECONDS = 5
+
+_sleep = time.sleep
 
 
 class OutOfTime(Exception):  # noqa: N818 - a signal, not an error
@@ -171,21 +177,62 @@ class Enrolment:
         return {"FailedEnrolments": count, "Failures": self.progress["Failures"]} if count else {}
 
 
+def _inspector_members(client: Any) -> dict[str, str]:
+    """The administrator's Inspector members: account id -> relationship status. (Reads
+    before the invocation's work: they take no turn of ``Enrolment.ready``, so that every
+    invocation still makes progress.)"""
+    found: dict[str, str] = {}
+    token: str | None = None
+    while True:
+        page = client.list_members(
+            onlyAssociated=True, maxResults=50, **({"nextToken": token} if token else {})
+        )
+        found |= {m["accountId"]: m.get("relationshipStatus", "") for m in page.get("members", [])}
+        token = page.get("nextToken")
+        if not token:
+            return found
+
+
 def inspector(
     client: Any, account_id: str, members: list[dict[str, str]], enrolment: Enrolment
 ) -> int:
-    """Scanning for the administrator, every existing member, and every new one."""
+    """Scanning for the administrator, every existing member, and every new one.
+
+    Members already associated are not associated again (a request that starts over
+    repeats no call per account). ``AssociateMember`` only starts an association: the
+    members it starts are waited for (``ASSOCIATION_WAIT_SECONDS``), as ``Enable`` needs
+    them associated; one still pending then is a failed enrolment, named, for the next
+    deploy to finish.
+    """
     if not enrolment.position("inspector2.setup"):
         enrolment.ready()
         client.update_organization_configuration(
             autoEnable={"ec2": True, "ecr": True, "lambda": True}
         )
         enrolment.advance("inspector2.setup", 1)
-    for member in enrolment.left("inspector2.associated", [m["AccountId"] for m in members]):
-        enrolment.ready()
-        client.associate_member(accountId=member)  # idempotent
+    member_ids = [m["AccountId"] for m in members]
+    status = _inspector_members(client)
+    for member in enrolment.left("inspector2.associated", member_ids):
+        if member not in status:
+            enrolment.ready()
+            client.associate_member(accountId=member)
         enrolment.dealt_with("inspector2.associated", member)
-    ids = sorted({account_id, *(m["AccountId"] for m in members)})
+    waited = 0
+    while any(status.get(m) != "ENABLED" for m in member_ids) and waited < ASSOCIATION_WAIT_SECONDS:
+        enrolment.ready()  # a wait that outlasts the invocation goes on in the next one
+        _sleep(ASSOCIATION_POLL_SECONDS)
+        waited += ASSOCIATION_POLL_SECONDS
+        status = _inspector_members(client)
+    for member in member_ids:
+        if status.get(member) != "ENABLED":
+            enrolment.failed(
+                "inspector2",
+                member,
+                f"association {status.get(member) or 'not started'} after "
+                f"{ASSOCIATION_WAIT_SECONDS} s; deploy again to enable its scanning",
+            )
+    associated = [m for m in member_ids if status.get(m) == "ENABLED"]
+    ids = sorted({account_id, *associated})
     for batch in _batches(enrolment.left("inspector2.enabled", ids), INSPECTOR_BATCH):
         enrolment.ready()
         answer = client.enable(accountIds=batch, resourceTypes=["EC2", "ECR", "LAMBDA"])
@@ -211,7 +258,11 @@ def macie(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> i
         client.update_organization_configuration(autoEnable=True)
         enrolment.advance("macie2.setup", 1)
     emails = {m["AccountId"]: m["Email"] for m in members}
+    existing = _macie_members(client)
     for member_id in enrolment.left("macie2.members", list(emails)):
+        if member_id in existing:  # a request that starts over repeats no call for it
+            enrolment.dealt_with("macie2.members", member_id)
+            continue
         enrolment.ready()
         try:
             client.create_member(account={"accountId": member_id, "email": emails[member_id]})
@@ -221,6 +272,21 @@ def macie(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> i
             enrolment.failed("macie2", member_id, str(error))
         enrolment.dealt_with("macie2.members", member_id)
     return len(members)
+
+
+def _macie_members(client: Any) -> set[str]:
+    """The accounts that are Macie members of the administrator already (read as
+    ``_inspector_members`` reads)."""
+    found: set[str] = set()
+    token: str | None = None
+    while True:
+        page = client.list_members(
+            onlyAssociated="true", maxResults=50, **({"nextToken": token} if token else {})
+        )
+        found |= {m["accountId"] for m in page.get("members", [])}
+        token = page.get("nextToken")
+        if not token:
+            return found
 
 
 def _graph_members(client: Any, graph_arn: str) -> set[str]:

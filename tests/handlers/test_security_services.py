@@ -67,14 +67,36 @@ class FakeOrganizations:
         return page
 
 
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The enrolment's waits for Inspector's associations, counted, not slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(handler_module, "_sleep", slept.append)
+    return slept
+
+
+def _inspector_recorder() -> Recorder:
+    """Inspector whose associations complete at once: list_members shows each one made."""
+    associated: list[str] = []
+
+    def associate(call: dict[str, Any]) -> dict[str, Any]:
+        associated.append(call["accountId"])
+        return {"accountId": call["accountId"]}
+
+    return Recorder(
+        update_organization_configuration={"autoEnable": {"ec2": True, "ecr": True}},
+        associate_member=associate,
+        list_members=lambda call: {
+            "members": [{"accountId": a, "relationshipStatus": "ENABLED"} for a in associated]
+        },
+        enable={"accounts": [], "failedAccounts": []},
+    )
+
+
 def _clients(**overrides: Recorder) -> dict[str, Recorder]:
     clients = {
         "guardduty": Recorder(list_detectors={"DetectorIds": ["d-1"]}),
-        "inspector2": Recorder(
-            update_organization_configuration={"autoEnable": {"ec2": True, "ecr": True}},
-            associate_member=lambda call: {"accountId": call["accountId"]},
-            enable={"accounts": [], "failedAccounts": []},
-        ),
+        "inspector2": _inspector_recorder(),
         "macie2": Recorder(),
         "detective": Recorder(list_graphs={"GraphList": [{"Arn": "arn:graph"}]}),
         "organizations": FakeOrganizations(),
@@ -245,7 +267,8 @@ def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
 ) -> None:
     organizations, org_stub = _stubbed("organizations")
     inspector2, stub = _stubbed("inspector2")
-    # no time to spare: every invocation takes one step, then hands over
+    # no time to spare: every invocation reads the members and takes one step, then hands
+    # over; the last association is waited for in the next invocation
     steps = [
         (
             "update_organization_configuration",
@@ -262,8 +285,14 @@ def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
             {"accounts": [], "failedAccounts": []},
         ),
     ]
-    for operation, params, response in steps:
+    associated = [[], [], [MEMBERS[0]], MEMBERS[:2], MEMBERS]
+    for (operation, params, response), members in zip(steps, associated, strict=True):
         org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+        if operation == "update_organization_configuration":  # the setup comes first
+            stub.add_response(operation, response, params)
+            _inspector_members(stub, [])
+            continue
+        _inspector_members(stub, [m["Id"] for m in members])
         stub.add_response(operation, response, params)
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
@@ -285,6 +314,23 @@ def test_a_long_enrolment_goes_on_in_fresh_invocations_and_answers_once(
     assert sent == [("SUCCESS", "")]  # CloudFormation hears once, from the last invocation
     assert [e["Continuation"] for e in invoked] == [1, 2, 3, 4]  # five steps, five invocations
     assert invoked[-1]["Progress"]["inspector2.associated.last"] == MEMBERS[-1]["Id"]
+
+
+def _inspector_members(stub: Any, ids: list[str], status: str = "ENABLED") -> None:
+    """Inspector's answer to the enrolment's read of its associated members."""
+    stub.add_response(
+        "list_members",
+        {"members": [{"accountId": i, "relationshipStatus": status} for i in ids]},
+        {"onlyAssociated": True, "maxResults": 50},
+    )
+
+
+def _macie_members(stub: Any, ids: list[str]) -> None:
+    stub.add_response(
+        "list_members",
+        {"members": [{"accountId": i} for i in ids]},
+        {"onlyAssociated": "true", "maxResults": 50},
+    )
 
 
 def _suspended(account: dict[str, str]) -> dict[str, str]:
@@ -309,6 +355,7 @@ def test_an_account_gone_between_invocations_does_not_skip_the_next_one() -> Non
         "enable_macie", {}, {"status": "ENABLED", "findingPublishingFrequency": "FIFTEEN_MINUTES"}
     )
     stub.add_response("update_organization_configuration", {}, {"autoEnable": True})
+    _macie_members(stub, [])
     for member in (a, b):
         stub.add_response(
             "create_member",
@@ -316,6 +363,7 @@ def test_an_account_gone_between_invocations_does_not_skip_the_next_one() -> Non
             {"account": {"accountId": member["Id"], "email": member["Email"]}},
         )
     org_stub.add_response("list_accounts", {"Accounts": [a, _suspended(b), c]}, {})
+    _macie_members(stub, [a["Id"], b["Id"]])
     stub.add_response(
         "create_member",
         {"arn": f"arn:aws:macie2:eu-west-1:423456789012:member/{c['Id']}"},
@@ -348,12 +396,16 @@ def test_inspector_goes_on_after_the_last_account_it_dealt_with(
         {"autoEnable": {"ec2": True, "ecr": True}},
         {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
     )
+    _inspector_members(stub, [])
     for member in (a, b):
         stub.add_response(
             "associate_member", {"accountId": member["Id"]}, {"accountId": member["Id"]}
         )
     org_stub.add_response("list_accounts", {"Accounts": [a, _suspended(b), c]}, {})
+    _inspector_members(stub, [a["Id"], b["Id"]])
     stub.add_response("associate_member", {"accountId": c["Id"]}, {"accountId": c["Id"]})
+    # the association just started is waited for
+    _inspector_members(stub, [a["Id"], b["Id"], c["Id"]])
     for batch in ([a["Id"], c["Id"]], ["423456789012"]):
         stub.add_response(
             "enable",
@@ -390,6 +442,7 @@ def test_fails_when_the_enrolment_would_outlast_cloudformations_hour(
         {"autoEnable": {"ec2": True, "ecr": True}},
         {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
     )
+    _inspector_members(stub, [])
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(
         handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
@@ -417,7 +470,9 @@ def _inspector_enabling_one_member(member_error: str) -> tuple[Any, Any, Any, An
         {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
     )
     member = MEMBERS[0]["Id"]
+    _inspector_members(stub, [])
     stub.add_response("associate_member", {"accountId": member}, {"accountId": member})
+    _inspector_members(stub, [member])
     stub.add_response(
         "enable",
         {
@@ -642,3 +697,73 @@ def test_an_existing_finding_aggregator_is_updated_not_made_again() -> None:
         "update_finding_aggregator",
         {"FindingAggregatorArn": AGGREGATOR, "RegionLinkingMode": "NO_REGIONS"},
     )
+
+
+def test_only_members_not_yet_enrolled_are_called_for() -> None:
+    """A request that starts over (a redeploy, a new handler) repeats no call per account
+    for members the services have already: Inspector's associated members and Macie's."""
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    macie2, macie_stub = _stubbed("macie2")
+    ids = [m["Id"] for m in MEMBERS]
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    _inspector_members(stub, ids)
+    stub.add_response(
+        "enable",
+        {"accounts": [], "failedAccounts": []},
+        {"accountIds": [*ids, "423456789012"], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+    )
+    macie_stub.add_response(
+        "enable_macie", {}, {"status": "ENABLED", "findingPublishingFrequency": "FIFTEEN_MINUTES"}
+    )
+    macie_stub.add_response("update_organization_configuration", {}, {"autoEnable": True})
+    _macie_members(macie_stub, ids)
+    clients = {"organizations": organizations, "inspector2": inspector2, "macie2": macie2}
+    with org_stub, stub, macie_stub:
+        done = handler_module.apply(
+            {"Services": ["inspector2", "macie2"], "AccountId": "423456789012"},
+            clients.__getitem__,
+        )
+        stub.assert_no_pending_responses()
+        macie_stub.assert_no_pending_responses()
+    assert "FailedEnrolments" not in done
+
+
+def test_an_association_still_pending_after_the_wait_is_a_named_failure(
+    no_waiting: list[float],
+) -> None:
+    """Inspector's Enable needs the member associated: the enrolment waits for the
+    associations it starts, and one still pending after the wait is named, not enabled."""
+    organizations, org_stub = _stubbed("organizations")
+    inspector2, stub = _stubbed("inspector2")
+    member = MEMBERS[0]["Id"]
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS[:1]}, {})
+    stub.add_response(
+        "update_organization_configuration",
+        {"autoEnable": {"ec2": True, "ecr": True}},
+        {"autoEnable": {"ec2": True, "ecr": True, "lambda": True}},
+    )
+    _inspector_members(stub, [])
+    stub.add_response("associate_member", {"accountId": member}, {"accountId": member})
+    polls = handler_module.ASSOCIATION_WAIT_SECONDS // handler_module.ASSOCIATION_POLL_SECONDS
+    for _ in range(polls):
+        _inspector_members(stub, [member], status="CREATED")
+    stub.add_response(
+        "enable",
+        {"accounts": [], "failedAccounts": []},
+        {"accountIds": ["423456789012"], "resourceTypes": ["EC2", "ECR", "LAMBDA"]},
+    )
+    with org_stub, stub:
+        done = handler_module.apply(
+            INSPECTOR_ONLY,
+            {"organizations": organizations, "inspector2": inspector2}.__getitem__,
+        )
+        stub.assert_no_pending_responses()
+    assert sum(no_waiting) == handler_module.ASSOCIATION_WAIT_SECONDS
+    (failure,) = done["Failures"]
+    assert failure.startswith(f"inspector2 {member}: association CREATED after 120 s")
