@@ -500,7 +500,7 @@ class Account(_Strict):
         default=None,
         description=(
             "The 12-digit account id of an existing account. Omit it for an account the "
-            "Organization stack should create; core accounts must have it."
+            "account stacks should create; core accounts must have it."
         ),
     )
 

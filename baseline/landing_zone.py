@@ -9,6 +9,7 @@ steps returned. Stacks in different accounts and regions are wired by names from
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,7 +90,7 @@ class LandingZone(Construct):
             OrganizationStack,
             "Organization",
             name=naming.organization_stack(prefix),
-            description="Organisation structure, accounts and guardrail policies of the landing zone",
+            description="Organisation structure and guardrail policies of the landing zone",
             account=management,
             region=home,
             after=[],
@@ -109,6 +110,11 @@ class LandingZone(Construct):
             )
             for index, members in shard_accounts(config).items()
         ]
+        # AWS Organizations creates one account at a time, across stacks too: the stacks
+        # that create accounts deploy one after another, whatever the CLI's --concurrency
+        creating = [s for s in self.accounts if s.created_ids]
+        for earlier, later in itertools.pairwise(creating):
+            later.add_stack_dependency(earlier, "AWS Organizations creates one account at a time")
         self.log_archive_replica: LogArchiveReplicaStack | None = None
         self.log_archive: LogArchiveStack | None = None
         self.member_baseline: MemberBaselineStackSetStack | None = None

@@ -73,21 +73,22 @@ def event_selectors(
                 }
             )
         selectors.append(selector)
-        if excluded_buckets:
-            selectors.append(
-                {
-                    "Name": "Log bucket evidence changes",
-                    "FieldSelectors": [
-                        {"Field": "eventCategory", "Equals": ["Data"]},
-                        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
-                        {"Field": "eventName", "Equals": list(EVIDENCE_CHANGES)},
-                        {
-                            "Field": "resources.ARN",
-                            "StartsWith": [f"arn:aws:s3:::{b}" for b in excluded_buckets],
-                        },
-                    ],
-                }
-            )
+    if excluded_buckets:
+        # the log buckets' own evidence changes, even with no other S3 data event recorded
+        selectors.append(
+            {
+                "Name": "Log bucket evidence changes",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "eventName", "Equals": list(EVIDENCE_CHANGES)},
+                    {
+                        "Field": "resources.ARN",
+                        "StartsWith": [f"arn:aws:s3:::{b}" for b in excluded_buckets],
+                    },
+                ],
+            }
+        )
     if lambda_data_events:
         selectors.append(
             _selector("Lambda invocations", "Data", ("resources.type", ["AWS::Lambda::Function"]))

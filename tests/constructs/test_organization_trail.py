@@ -104,12 +104,16 @@ def _recorded(selectors: list[dict[str, Any]], event: dict[str, str]) -> bool:
         ("DeleteObject", "orders-data", True),
     ],
 )
+@pytest.mark.parametrize("s3_data_events", ["write", "none"])
 def test_a_log_bucket_records_what_removes_evidence_and_not_its_deliveries(
-    name: str, bucket: str, recorded: bool
+    name: str, bucket: str, recorded: bool, s3_data_events: str
 ) -> None:
+    """With no S3 data events asked for, the log buckets' evidence changes still are."""
     selectors = event_selectors(
-        s3_data_events="write", lambda_data_events=False, excluded_buckets=["acme-logs-"]
+        s3_data_events=s3_data_events, lambda_data_events=False, excluded_buckets=["acme-logs-"]
     )
+    if s3_data_events == "none" and not bucket.startswith("acme-logs-"):
+        recorded = False  # a workload's objects: no data events at all
     event = {
         "eventCategory": "Data",
         "resources.type": "AWS::S3::Object",

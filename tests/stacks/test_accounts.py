@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import pytest
@@ -320,3 +321,27 @@ def test_the_stack_never_writes_one_account_over_another(example_data: dict[str,
             "Accounts00",
             settings=AccountsSettings.from_config(config, [config.accounts[-1], twin]),
         )
+
+
+def test_the_stacks_that_create_accounts_deploy_one_after_another(
+    example_data: dict[str, Any],
+) -> None:
+    """AWS Organizations refuses concurrent account creations: each stack that creates
+    accounts waits for the one before, so a deploy with --concurrency above 1 stays
+    serial where it must; the stacks that create none wait for nothing but the
+    organisation."""
+    import aws_cdk as cdk
+
+    from baseline.app import cdk_json_context
+    from baseline.landing_zone import LandingZone
+
+    names = [f"team-{i:02d}" for i in range(12)]
+    config = parse_config(_with_new_accounts(example_data, *names, stacks=4))
+    zone = LandingZone(cdk.App(context=cdk_json_context()), "LandingZone", config=config)
+    creating = [s for s in zone.accounts if s.created_ids]
+    assert len(creating) >= 3
+    for earlier, later in itertools.pairwise(creating):
+        assert earlier in later.dependencies
+    for stack in zone.accounts:
+        if stack not in creating:
+            assert not set(stack.dependencies) & set(creating)
