@@ -261,8 +261,26 @@ def enable_root_access(iam: Any, sleep: Callable[[float], None] = time.sleep) ->
     return newly
 
 
+class OutOfTimeError(TimeoutError):
+    """The function's time is nearly up with accounts left: answered as a failure that
+    says how far it got, before Lambda stops the function without an answer."""
+
+
+def _in_time(out_of_time: Callable[[], bool], what: str, done: int, total: int) -> None:
+    if out_of_time():
+        raise OutOfTimeError(
+            f"{what}: {done} of {total} accounts done when the function's time ran short; "
+            "raise organization.account_stacks so that each account stack holds fewer "
+            "accounts, and deploy again"
+        )
+
+
 def set_security_contacts(
-    account: Any, contact: dict[str, str], management_account_id: str, account_ids: Iterable[str]
+    account: Any,
+    contact: dict[str, str],
+    management_account_id: str,
+    account_ids: Iterable[str],
+    out_of_time: Callable[[], bool] = lambda: False,
 ) -> int:
     details = {
         "AlternateContactType": "SECURITY",
@@ -272,7 +290,9 @@ def set_security_contacts(
         "PhoneNumber": contact["PhoneNumber"],
     }
     count = 0
-    for account_id in sorted(set(account_ids)):
+    ordered = sorted(set(account_ids))
+    for account_id in ordered:
+        _in_time(out_of_time, "security contacts", count, len(ordered))
         if account_id == management_account_id:
             account.put_alternate_contact(**details)  # AWS: no AccountId for the caller's own
         else:
@@ -281,10 +301,15 @@ def set_security_contacts(
     return count
 
 
-def place_accounts(organizations: Any, placements: Iterable[dict[str, str]]) -> list[str]:
+def place_accounts(
+    organizations: Any,
+    placements: list[dict[str, str]],
+    out_of_time: Callable[[], bool] = lambda: False,
+) -> list[str]:
     """Move each account under its configured parent (the root or an OU), if elsewhere."""
     moved = []
-    for placement in placements:
+    for done, placement in enumerate(placements):
+        _in_time(out_of_time, "placements", done, len(placements))
         account_id, parent_id = placement["AccountId"], placement["ParentId"]
         current = organizations.list_parents(ChildId=account_id)["Parents"][0]["Id"]
         if current != parent_id:
@@ -298,8 +323,15 @@ def place_accounts(organizations: Any, placements: Iterable[dict[str, str]]) -> 
     return moved
 
 
-def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
-    """Apply the steps the properties ask for (and only those); returns what changed."""
+def apply(
+    properties: dict[str, Any],
+    client: ClientFactory,
+    out_of_time: Callable[[], bool] = lambda: False,
+) -> dict[str, Any]:
+    """Apply the steps the properties ask for (and only those); returns what changed.
+
+    :raises OutOfTimeError: time ran short in a step over accounts (placements, contacts).
+    """
     organizations = client("organizations")
     result: dict[str, Any] = {}
     if properties.get("ServicePrincipals"):
@@ -325,7 +357,7 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
     if _true(properties.get("CentralizedRootAccess", "false")):
         result["RootAccess"] = enable_root_access(client("iam"))
     if properties.get("Placements"):
-        result["Placements"] = place_accounts(organizations, properties["Placements"])
+        result["Placements"] = place_accounts(organizations, properties["Placements"], out_of_time)
     contact = properties.get("SecurityContact")
     if contact:
         result["SecurityContacts"] = set_security_contacts(
@@ -333,6 +365,7 @@ def apply(properties: dict[str, Any], client: ClientFactory) -> dict[str, Any]:
             contact,
             properties["ManagementAccountId"],
             properties.get("AccountIds", []),
+            out_of_time,
         )
     return result
 
@@ -342,5 +375,18 @@ def send(event: dict[str, Any], status: str, reason: str = "") -> None:  # pragm
 
 
 def handler(event: dict[str, Any], context: Any, client: ClientFactory = _boto3_client) -> None:
-    """The Lambda entry point: apply, then always answer CloudFormation."""
-    cfn_response.handle(event, lambda: apply(event["ResourceProperties"], client), send)
+    """The Lambda entry point: apply, then always answer CloudFormation, before the
+    function's time runs out (``cfn_response.ANSWER_MARGIN_SECONDS`` kept for the answer)."""
+    started = time.monotonic()
+    budget = (
+        context.get_remaining_time_in_millis() / 1000 - cfn_response.ANSWER_MARGIN_SECONDS
+        if context is not None
+        else float("inf")
+    )
+    cfn_response.handle(
+        event,
+        lambda: apply(
+            event["ResourceProperties"], client, lambda: time.monotonic() - started > budget
+        ),
+        send,
+    )

@@ -235,6 +235,40 @@ def test_handler_reports_failure_instead_of_hanging(monkeypatch: pytest.MonkeyPa
     assert "r-zz99" in sent[0][1]
 
 
+class _ShortOfTime:
+    """A Lambda context with less time left than the answer needs."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return (handler_module.cfn_response.ANSWER_MARGIN_SECONDS - 1) * 1000
+
+
+def test_a_stack_of_more_accounts_than_the_time_allows_answers_how_far_it_got(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lambda stops a function at its timeout without an answer, and CloudFormation then
+    waits for one: with accounts left when time runs short, the function answers FAILED,
+    saying how many it did and what to change."""
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        handler_module, "send", lambda event, status, reason="": sent.append((status, reason))
+    )
+    clients, factory = _clients([], [])
+    event = _event("Update")
+    event["ResourceProperties"] = {
+        "Placements": [
+            {"AccountId": f"{222222222222 + i}", "ParentId": "ou-ab12-prod0001"} for i in range(3)
+        ]
+    }
+    handler_module.handler(event, _ShortOfTime(), client=factory)
+    ((status, reason),) = sent
+    assert status == "FAILED" and reason.endswith(
+        "placements: 0 of 3 accounts done when the function's time ran short; raise "
+        "organization.account_stacks so that each account stack holds fewer accounts, "
+        "and deploy again"
+    )
+    assert not [c for c in clients["organizations"].calls if c[0] == "move_account"]
+
+
 def test_accounts_are_moved_to_their_ou_once() -> None:
     clients, factory = _clients([], [])
     placements = {
