@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_accessanalyzer as accessanalyzer
 from aws_cdk import aws_config as config_
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_securityhub as securityhub
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from baseline import naming
@@ -552,6 +554,34 @@ class SecurityToolingStack(cdk.Stack):
         )
         # the enrolment tells this topic what failed: in its region, once the topic is there
         self.organization_wide.node.add_dependency(self.notifications.topic)
+        # the rules publish as a role of this account: the CDK's own way adds, to the
+        # topic's policy and its key's, a grant to events.amazonaws.com without any
+        # condition, which a rule of another account could use too
+        delivery_role = iam.Role(
+            self,
+            "FindingsDelivery",
+            description="EventBridge's finding rules publish to the security topic as this role",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": audit}}
+            ),
+            managed_policies=[
+                iam.ManagedPolicy(
+                    self,
+                    "FindingsDeliveryPolicy",
+                    description="Publish to the security topic, under its key",
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["sns:Publish"], resources=[self.notifications.topic.topic_arn]
+                        ),
+                        iam.PolicyStatement(
+                            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                            resources=[self.notifications.key.key_arn],
+                        ),
+                    ],
+                )
+            ],
+        )
+
         for name, pattern in finding_rules(settings.home_region).items():
             rule = events.Rule(
                 self,
@@ -561,9 +591,11 @@ class SecurityToolingStack(cdk.Stack):
                 event_pattern=events.EventPattern(**pattern),
             )
             rule.add_target(
-                targets.SnsTopic(
+                _TopicAsRole(
                     self.notifications.topic,
-                    message=events.RuleTargetInput.from_object(
+                    delivery_role,
+                    self.notifications.undelivered,
+                    events.RuleTargetInput.from_object(
                         {
                             "what": FINDING_WHAT[name],
                             "act": (
@@ -578,7 +610,41 @@ class SecurityToolingStack(cdk.Stack):
                             "finding": events.EventField.from_path("$.detail"),
                         }
                     ),
-                    dead_letter_queue=self.notifications.undelivered,
                 )
             )
         return kept
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicAsRole:
+    """A rule target that publishes to a topic as a role of the rule's account, whose own
+    policy allows it. The CDK's ``SnsTopic`` grants ``events.amazonaws.com`` the topic and
+    its key without any condition (or, given a role, writes it an inline policy); the
+    undelivered events go to ``dead_letter_queue``, which only this rule may fill."""
+
+    def __init__(
+        self,
+        topic: sns.ITopic,
+        role: iam.IRole,
+        dead_letter_queue: sqs.IQueue,
+        message: events.RuleTargetInput,
+    ) -> None:
+        self.topic, self.role, self.queue, self.message = topic, role, dead_letter_queue, message
+
+    def bind(self, rule: Any, id: str | None = None) -> events.RuleTargetConfig:
+        """The target's configuration for ``rule`` (an ``events.Rule``)."""
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"AllowEventRule{cdk.Names.node_unique_id(rule.node)}",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self.topic.topic_arn,
+            role=self.role,
+            input=self.message,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self.queue.queue_arn),
+        )

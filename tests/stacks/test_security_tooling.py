@@ -320,3 +320,33 @@ def test_the_home_region_remediates_and_the_others_do_not(synthesized: Synthesiz
         "Workloads/NonProd": "remediate",
         "Workloads/Prod": "notify",
     }
+
+
+def test_only_this_accounts_rules_may_publish_findings(synthesized: Synthesized) -> None:
+    """The finding rules publish as a role of the audit account: no statement of the
+    topic's policy or of its key's lets events.amazonaws.com in without a condition (one
+    a rule of any other account could use), and the role trusts EventBridge of this
+    account only."""
+    template = _stack(synthesized, HOME)
+    resources = template["Resources"]
+    (topic_policy,) = _of_type(template, "AWS::SNS::TopicPolicy")
+    (topic_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::SNS::Topic"]
+    key_id = resources[topic_id]["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    statements = [
+        *topic_policy["Properties"]["PolicyDocument"]["Statement"],
+        *resources[key_id]["Properties"]["KeyPolicy"]["Statement"],
+    ]
+    events_grants = [s for s in statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events_grants and all(
+        s["Condition"] == {"StringEquals": {"aws:SourceAccount": AUDIT}} for s in events_grants
+    )
+    roles = {
+        t["RoleArn"]["Fn::GetAtt"][0]
+        for r in _of_type(template, "AWS::Events::Rule")
+        for t in r["Properties"]["Targets"]
+        if t["Arn"] == {"Ref": topic_id}
+    }
+    (role_id,) = roles
+    (trust,) = resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "events.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": AUDIT}}
