@@ -556,29 +556,38 @@ def test_an_enablement_already_under_way_is_no_failure() -> None:
     stub.assert_no_pending_responses()
 
 
+GRAPH = "arn:aws:detective:eu-west-1:423456789012:graph:abc123"
+
+
+def _detective_with_graph(present: list[str]) -> tuple[Any, Any, Any, Any]:
+    """Stubbed clients of a Detective enrolment of ``MEMBERS`` up to the graph's members:
+    the graph exists, takes new accounts, and holds ``present``."""
+    organizations, org_stub = _stubbed("organizations")
+    detective, stub = _stubbed("detective")
+    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
+    stub.add_response("list_graphs", {"GraphList": [{"Arn": GRAPH}]}, {})
+    stub.add_response(
+        "update_organization_configuration", {}, {"GraphArn": GRAPH, "AutoEnable": True}
+    )
+    stub.add_response(
+        "list_members",
+        {"MemberDetails": [{"AccountId": i, "Status": "ENABLED"} for i in present]},
+        {"GraphArn": GRAPH},
+    )
+    return organizations, org_stub, detective, stub
+
+
 def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(handler_module, "DETECTIVE_MAX_MEMBERS", 2)
-    organizations, org_stub = _stubbed("organizations")
-    detective, stub = _stubbed("detective")
-    graph = "arn:aws:detective:eu-west-1:423456789012:graph:abc123"
-    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
-    stub.add_response("list_graphs", {"GraphList": [{"Arn": graph}]}, {})
-    stub.add_response(
-        "update_organization_configuration", {}, {"GraphArn": graph, "AutoEnable": True}
-    )
-    stub.add_response(
-        "list_members",
-        {"MemberDetails": [{"AccountId": MEMBERS[0]["Id"], "Status": "ENABLED"}]},
-        {"GraphArn": graph},
-    )
+    organizations, org_stub, detective, stub = _detective_with_graph([MEMBERS[0]["Id"]])
     second = MEMBERS[1]
     stub.add_response(
         "create_members",
         {"Members": [], "UnprocessedAccounts": []},
         {
-            "GraphArn": graph,
+            "GraphArn": GRAPH,
             "Accounts": [{"AccountId": second["Id"], "EmailAddress": second["Email"]}],
         },
     )
@@ -588,21 +597,13 @@ def test_detective_takes_members_up_to_its_quota_and_skips_present_ones(
             {"organizations": organizations, "detective": detective}.__getitem__,
         )
         stub.assert_no_pending_responses()
-    assert done == {"detective": graph, "detective.over_quota": 1}  # the third is over quota
+    assert done == {"detective": GRAPH, "detective.over_quota": 1}  # the third is over quota
 
 
 def test_a_graph_at_its_volume_quota_fails_the_members_left_not_the_resource() -> None:
     """Detective refuses members while the graph takes in more than its quota allows: the
     members left are named as failures, and nothing else of the enrolment stops."""
-    organizations, org_stub = _stubbed("organizations")
-    detective, stub = _stubbed("detective")
-    graph = "arn:aws:detective:eu-west-1:423456789012:graph:abc123"
-    org_stub.add_response("list_accounts", {"Accounts": MEMBERS}, {})
-    stub.add_response("list_graphs", {"GraphList": [{"Arn": graph}]}, {})
-    stub.add_response(
-        "update_organization_configuration", {}, {"GraphArn": graph, "AutoEnable": True}
-    )
-    stub.add_response("list_members", {"MemberDetails": []}, {"GraphArn": graph})
+    organizations, org_stub, detective, stub = _detective_with_graph([])
     stub.add_client_error(
         "create_members", "ServiceQuotaExceededException", "above the limit of 10 TB per day"
     )
