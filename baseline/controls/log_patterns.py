@@ -18,7 +18,6 @@ parsed; and a comparison (``!=`` included) with a field the event lacks is false
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -78,12 +77,18 @@ def _number(text: str) -> float | None:
         return None
 
 
+def _wildcard(literal: str) -> re.Pattern[str]:
+    """A value of a pattern as a regular expression: ``*`` any run of characters, and
+    every other character itself (``?`` and ``[`` too, unlike a shell's glob)."""
+    return re.compile(".*".join(re.escape(part) for part in literal.split("*")), re.DOTALL)
+
+
 def _compare(operator: str, value: Any, literal: str) -> bool:
     if value is _MISSING or value is None or isinstance(value, (dict, list)):
         return False
     if operator in ("=", "!="):
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        equal = fnmatch.fnmatchcase(text, literal) if "*" in literal else text == literal
+        equal = _wildcard(literal).fullmatch(text) is not None
         return equal if operator == "=" else not equal
     left, right = _number(str(value)), _number(literal)
     if left is None or right is None:

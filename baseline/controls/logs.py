@@ -164,7 +164,8 @@ def _pinned(statement: dict[str, Any]) -> bool:
     or resources: a scoping key under an operator that requires it (``StringEquals``,
     ``ArnLike``, ...; not a negated one, not ``...IfExists``), its every value an account
     id, an organisation id, an ARN naming its account (and more than wildcards after it),
-    or a reference to a resource of the template."""
+    or an attribute of a resource of the template (``Fn::GetAtt``; a ``Ref`` may name a
+    parameter, whose value the template does not hold)."""
     for key, specific in _SCOPING_KEYS.items():
         values = [
             v
@@ -172,9 +173,7 @@ def _pinned(statement: dict[str, Any]) -> bool:
             for v in as_list(value)
         ]
         if values and all(
-            specific.match(v)
-            if isinstance(v, str)
-            else isinstance(v, dict) and ("Ref" in v or "Fn::GetAtt" in v)
+            specific.match(v) if isinstance(v, str) else isinstance(v, dict) and "Fn::GetAtt" in v
             for v in values
         ):
             return True
@@ -561,8 +560,8 @@ _CIS_ALARMS: dict[str, _Recommendation] = {
     title="CIS monitoring: a metric filter and an alarm for each of 4.1-4.15",
     explanation=(
         "Each CIS 4.x recommendation has a metric filter of its own on the log group its "
-        "stack's trail writes to, whose pattern, run against CloudTrail records of two "
-        "accounts, callers and regions, matches a record of every event the benchmark lists "
+        "stack's organisation trail of every region writes to, whose pattern, run against "
+        "CloudTrail records of two accounts, callers and regions, matches a record of every event the benchmark lists "
         "for it (4.1 and 4.3: of any event) and none that its other conditions leave out "
         "(4.2 a sign-in with MFA, 4.3 a caller other than root, ...), and "
         "an alarm on that filter's metric (namespace and name, in its stack) at or above "
@@ -590,20 +589,25 @@ def check_cis_alarms(templates: Templates) -> Evidence:
 
 
 def alarmed_trail_filters(templates: Templates) -> dict[str, str]:
-    """The metric filters on the log group a trail of their stack delivers to (a filter on
-    another group sees nothing) whose metric an alarm of the stack notifies on at once:
-    each one's name and its pattern."""
+    """The metric filters on the log group an organisation trail of every region, of
+    their stack, delivers to (a filter on another group sees nothing, and one on a trail
+    of one account or region sees too little) whose metric an alarm of the stack
+    notifies on at once: each one's name and its pattern."""
     alarmed = {
         (name.split("/")[0], props.get("Namespace"), props.get("MetricName"))
         for name, alarm in resources(templates, "AWS::CloudWatch::Alarm")
         if _alarms_at_once(props := properties(alarm))
     }
+    # a trail of every account and region: one of a single account alarms on nothing of
+    # the others
     trail_groups = {
         (name.split("/")[0], json.dumps({"Ref": arn["Fn::GetAtt"][0]}))
         for name, trail in resources(templates, "AWS::CloudTrail::Trail")
         if isinstance(arn := properties(trail).get("CloudWatchLogsLogGroupArn"), dict)
         and isinstance(arn.get("Fn::GetAtt"), list)
         and arn["Fn::GetAtt"]
+        and properties(trail).get("IsOrganizationTrail") is True
+        and properties(trail).get("IsMultiRegionTrail") is True
     }
     found = {}
     for name, metric_filter in resources(templates, "AWS::Logs::MetricFilter"):

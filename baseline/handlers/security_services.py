@@ -37,15 +37,16 @@ LOG.setLevel(logging.INFO)
 
 PHYSICAL_ID = "security-services"
 
-ClientFactory = Callable[[str], Any]
+#: A boto3 client for a service, in the function's region or in the one given.
+ClientFactory = Callable[..., Any]
 
 
-def _boto3_client(service: str) -> Any:  # pragma: no cover - exercised in AWS only
+def _boto3_client(service: str, region: str | None = None) -> Any:  # pragma: no cover
     import boto3
     from botocore.config import Config
 
     retries = {"mode": "standard", "max_attempts": cfn_response.CALL_ATTEMPTS}
-    return boto3.client(service, config=Config(retries=retries))
+    return boto3.client(service, region_name=region, config=Config(retries=retries))
 
 
 #: A protection plan's additional configurations turned on with it: Runtime Monitoring
@@ -217,20 +218,25 @@ def inspector(
             enrolment.ready()
             client.associate_member(accountId=member)
         enrolment.dealt_with("inspector2.associated", member)
-    waited = 0
-    while any(status.get(m) != "ENABLED" for m in member_ids) and waited < ASSOCIATION_WAIT_SECONDS:
-        enrolment.ready()  # a wait that outlasts the invocation goes on in the next one
-        _sleep(ASSOCIATION_POLL_SECONDS)
-        waited += ASSOCIATION_POLL_SECONDS
-        status = _inspector_members(client)
-    for member in member_ids:
-        if status.get(member) != "ENABLED":
-            enrolment.failed(
-                "inspector2",
-                member,
-                f"association {status.get(member) or 'not started'} after "
-                f"{ASSOCIATION_WAIT_SECONDS} s; deploy again to enable its scanning",
-            )
+    if not enrolment.position("inspector2.waited"):  # once a request, not per invocation
+        waited = 0
+        while (
+            any(status.get(m) != "ENABLED" for m in member_ids)
+            and waited < ASSOCIATION_WAIT_SECONDS
+        ):
+            enrolment.ready()  # a wait that outlasts the invocation goes on in the next one
+            _sleep(ASSOCIATION_POLL_SECONDS)
+            waited += ASSOCIATION_POLL_SECONDS
+            status = _inspector_members(client)
+        for member in member_ids:
+            if status.get(member) != "ENABLED":
+                enrolment.failed(
+                    "inspector2",
+                    member,
+                    f"association {status.get(member) or 'not started'} after "
+                    f"{ASSOCIATION_WAIT_SECONDS} s; deploy again to enable its scanning",
+                )
+        enrolment.advance("inspector2.waited", 1)
     associated = [m for m in member_ids if status.get(m) == "ENABLED"]
     ids = sorted({account_id, *associated})
     for batch in _batches(enrolment.left("inspector2.enabled", ids), INSPECTOR_BATCH):
@@ -281,7 +287,7 @@ def _macie_members(client: Any) -> set[str]:
     token: str | None = None
     while True:
         page = client.list_members(
-            onlyAssociated="true", maxResults=50, **({"nextToken": token} if token else {})
+            onlyAssociated="true", maxResults=25, **({"nextToken": token} if token else {})
         )
         found |= {m["accountId"] for m in page.get("members", [])}
         token = page.get("nextToken")
@@ -390,8 +396,9 @@ def apply(
     :param progress: where an earlier invocation stopped (``OutOfTime.progress``).
     :raises OutOfTime: time is nearly up; go on with the progress it carries.
 
-    Member enrolments that failed are in the answer (``FailedEnrolments``, ``Failures``)
-    and told to the topic ``FailureTopicArn`` names (:func:`report_failures`).
+    Member enrolments that failed are in what it returns (``FailedEnrolments``,
+    ``Failures``), logged and told to the topic ``FailureTopicArn`` names
+    (:func:`report_failures`).
     """
     enrolment = Enrolment(progress, out_of_time)
     done: dict[str, Any] = {}
@@ -450,7 +457,8 @@ def report_failures(client: ClientFactory, topic_arn: str | None, failures: dict
         "failures": named,
     }
     try:
-        client("sns").publish(
+        # the topic is the home region's; SNS takes a publish in the topic's region only
+        client("sns", topic_arn.split(":")[3]).publish(
             TopicArn=topic_arn,
             Subject="Member enrolments in the detective services failed",
             Message=json.dumps(message),

@@ -35,6 +35,9 @@ RECORD["requestParameters"]["nothing"] = None  # a JSON null (event() leaves Non
         ('{ $.eventName = "PutRolePolicy" }', True),
         ("{ $.eventName = PutRolePolicy }", True),
         ("{ $.eventName = Put* }", True),
+        # only * is a wildcard: ? and [...] stand for themselves
+        ('{ $.eventName = "[P]ut*" }', False),
+        ('{ $.eventName = "Put?olePolicy" }', False),
         ('{ $.errorCode = "*UnauthorizedOperation" }', True),
         ('{ $.errorCode = "AccessDenied*" }', False),
         ("{ $.eventName != PutRolePolicy }", False),

@@ -93,6 +93,7 @@ def _writer_condition(sid: str, condition: dict[str, Any]) -> Weakening:
         ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:*:trail/*"}}),
         ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:210987654321:*"}}),
         ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:", "*"]]}}}),
+        ("CloudTrailWrite", {"ArnLike": {"aws:SourceArn": {"Ref": "AnyParameter"}}}),
     ],
     ids=[
         "negated",
@@ -103,6 +104,7 @@ def _writer_condition(sid: str, condition: dict[str, Any]) -> Weakening:
         "any account's trail",
         "anything of the account",
         "a computed value",
+        "a parameter",
     ],
 )
 def test_fails_when_a_log_writer_is_pinned_to_nothing(
@@ -291,6 +293,20 @@ _UNGROUPED_4_1 = (
     '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && '
     '($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }'
 )
+
+
+@pytest.mark.parametrize("control_id", ["LZ-ALARM-01", "LZ-ID-04"])
+@pytest.mark.parametrize("field", ["IsOrganizationTrail", "IsMultiRegionTrail"])
+def test_fails_when_the_alarmed_trail_sees_one_account_or_region(
+    control_id: str, field: str, synthesized: Synthesized
+) -> None:
+    """The filters must watch a trail of every account and region: on a trail of one, the
+    others' root sign-ins and break-glass uses alarm nobody."""
+    assert_weakening_breaks(
+        control_id,
+        lambda t: first(t, "AWS::CloudTrail::Trail")["Properties"].update({field: False}),
+        synthesized,
+    )
 
 
 @pytest.mark.parametrize(

@@ -329,7 +329,7 @@ def _macie_members(stub: Any, ids: list[str]) -> None:
     stub.add_response(
         "list_members",
         {"members": [{"accountId": i} for i in ids]},
-        {"onlyAssociated": "true", "maxResults": 50},
+        {"onlyAssociated": "true", "maxResults": 25},
     )
 
 
@@ -528,9 +528,19 @@ def test_failed_member_enrolments_are_named_and_told_not_failed(
             "organizations": clients("organizations"),
             "inspector2": clients("inspector2"),
         }
+        asked: list[tuple[str, str | None]] = []
+
+        def factory(
+            service: str, region: str | None = None, every: Any = every, asked: Any = asked
+        ) -> Any:
+            asked.append((service, region))
+            return every[service]
+
         with org_stub, stub, sns_stub:
-            handler_module.handler(event, None, every.__getitem__)
+            handler_module.handler(event, None, factory)
         sns_stub.assert_no_pending_responses()
+        # SNS takes a publish in the topic's region only: the client is made there
+        assert ("sns", "eu-west-1") in asked and ("sns", None) not in asked
     assert sent == [("SUCCESS", ""), ("SUCCESS", "")]
 
 
@@ -544,7 +554,10 @@ def test_failures_are_in_the_answer_though_the_topic_cannot_be_told() -> None:
         "inspector2": clients("inspector2"),
     }
     with org_stub, stub, sns_stub:
-        done = handler_module.apply({**INSPECTOR_ONLY, "FailureTopicArn": TOPIC}, every.__getitem__)
+        done = handler_module.apply(
+            {**INSPECTOR_ONLY, "FailureTopicArn": TOPIC},
+            lambda service, region=None: every[service],
+        )
     assert done["FailedEnrolments"] == 1
     assert done["Failures"] == [f"inspector2 {member}: denied"]
 
