@@ -1014,6 +1014,17 @@ class NetworkFirewall(_Strict):
             "leading '.' allows the subdomains too. Every other flow is dropped."
         ),
     )
+    firewalls_quota: StrictInt = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "The network account's AWS Network Firewall quota 'Firewalls per account per "
+            "Region' in the governed regions (5 unless raised), less any firewall of its "
+            "own there: the hub makes one firewall per availability zone. Raise the quota "
+            "in AWS first, then this."
+        ),
+    )
     managed_rule_groups: Annotated[
         list[
             Annotated[
@@ -2363,6 +2374,18 @@ class LandingZoneConfig(_Strict):
                 line = f"{where}{index}: {problem.message}"
                 if line not in problems:  # the region-independent ones once
                     problems.append(line)
+        if n.hub and n.firewall.enabled:
+            for region in self.governed_regions:
+                zones = len(n.zones(region))
+                if zones > n.firewall.firewalls_quota:
+                    problems.append(
+                        f"network.availability_zones.{region}: {zones} zones make {zones} "
+                        "firewalls (one per zone), over network.firewall.firewalls_quota "
+                        f"({n.firewall.firewalls_quota}, the quota 'Firewalls per account per "
+                        "Region'; a stack over it fails and, its firewalls protected from "
+                        "deletion, cannot roll back): fewer zones, or raise the quota in AWS "
+                        "and then firewalls_quota"
+                    )
         routes = len(n.workload_cidrs) + 1  # and the default route
         if n.hub and routes > n.route_table_routes:
             problems.append(

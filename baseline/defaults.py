@@ -132,7 +132,8 @@ def hub_problems(
     if not 16 <= egress.prefixlen <= 24:
         problems.append(HubProblem("egress_cidr", f"must be a /16 to /24 range, got {egress_cidr}"))
     problems += _special_range_problems("egress_cidr", egress)
-    tiers = 3 if firewall else 2  # public, (firewall,) transit: a /28 each in every AZ
+    # public, firewall (its addresses kept without it), transit: a /28 each in every AZ
+    tiers = 3
     if tiers * len(zones) * HUB_SUBNET_ADDRESSES > egress.num_addresses:
         fit = egress.num_addresses // (tiers * HUB_SUBNET_ADDRESSES)
         problems.append(

@@ -337,6 +337,14 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         "organizational_units: 'Id Sandbox' would make OuIdSandbox, the same resource as the "
         "id parameter of 'Sandbox'",
     ),
+    "more hub zones than the firewall quota": (
+        lambda d: d["network"].update(
+            egress_vpc_cidr="100.64.0.0/22",
+            availability_zones={"us-east-1": [f"us-east-1{z}" for z in "abcdef"]},
+        ),
+        "network.availability_zones.us-east-1: 6 zones make 6 firewalls (one per zone), over "
+        "network.firewall.firewalls_quota (5,",
+    ),
     "new organisation's id without its root id": (
         lambda d: (d["organization"].update(create=True), d["organization"].pop("root_id")),
         "organization.root_id: required once id is filled in (phase 2 of create: true",

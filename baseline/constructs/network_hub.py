@@ -289,12 +289,17 @@ class NetworkHub(Construct):
                 map_public_ip_on_launch=False,
             )
         ]
-        if firewall:
-            tiers.append(
-                ec2.SubnetConfiguration(
-                    name="Firewall", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=28
-                )
+        # the firewall tier's addresses are kept without the firewall (reserved): the
+        # transit subnets stay where they are, so turning inspection on again (or off)
+        # adds or removes the firewall subnets instead of moving, and so replacing, them
+        tiers.append(
+            ec2.SubnetConfiguration(
+                name="Firewall",
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                cidr_mask=28,
+                reserved=not firewall,
             )
+        )
         tiers.append(
             ec2.SubnetConfiguration(
                 name="Transit",
@@ -358,6 +363,7 @@ class NetworkHub(Construct):
                 for s in self.vpc.select_subnets(subnet_group_name=group.name).subnets
             }
             for group in tiers
+            if not group.reserved
         }
 
     def _subnets(self, group: str) -> dict[str, ec2.ISubnet]:

@@ -352,6 +352,21 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
     assert nag_violations(app) == []
 
 
+def test_the_transit_subnets_stay_where_they_are_with_or_without_the_firewall() -> None:
+    """Turning inspection on again (or off) must not move the transit subnets: a moved
+    subnet is replaced, and its new range meets the firewall subnets' on the way. The
+    firewall tier's addresses are kept (reserved) without the firewall."""
+
+    def transit_ranges(firewall: bool) -> list[str]:
+        _, template = _build(firewall=firewall, dns_firewall=False, share_with=[])
+        subnets = template.find_resources("AWS::EC2::Subnet")
+        return sorted(
+            subnets[s]["Properties"]["CidrBlock"] for s in _subnet_ids(template, "Transit")
+        )
+
+    assert transit_ranges(firewall=True) == transit_ranges(firewall=False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
