@@ -95,7 +95,7 @@ def workload_boundary_document(
                 "Effect": "Deny",
                 "Action": list(BOUNDED_CREATIONS),
                 "Resource": "*",
-                "Condition": {"StringNotLike": {"iam:PermissionsBoundary": boundary}},
+                "Condition": {"ArnNotLike": {"iam:PermissionsBoundary": boundary}},
             },
             {
                 # a principal without the boundary (OrganizationAccountAccessRole, the CDK
@@ -105,7 +105,7 @@ def workload_boundary_document(
                 "Effect": "Deny",
                 "Action": list(GRANT_CHANGES),
                 "Resource": "*",
-                "Condition": {"StringNotLike": {"iam:PermissionsBoundary": boundary}},
+                "Condition": {"ArnNotLike": {"iam:PermissionsBoundary": boundary}},
             },
             {
                 "Sid": "KeepTheBoundaryOn",

@@ -33,6 +33,20 @@ CASES = [
         "Deny",
     ),
     (
+        # a policy of a path that ends like the boundary's name: the boundary is matched as
+        # an ARN, part by part, so the account's wildcard cannot take in the path
+        "create a role with a look-alike boundary",
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/orders-worker",
+            ROLE,
+            context={
+                "iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/x:policy/nwl-workload-boundary"
+            },
+        ),
+        "Deny",
+    ),
+    (
         "create a user with another boundary",
         Request(
             "iam:CreateUser",

@@ -74,18 +74,26 @@ class _Resolved:
         return "".join(text for _, text in self.pieces)
 
 
-def _glob(pattern: str | _Resolved, value: str, *, case_sensitive: bool = True) -> bool:
+def _glob(
+    pattern: str | _Resolved, value: str, *, case_sensitive: bool = True, arn: bool = False
+) -> bool:
+    """Whether ``value`` matches a policy's wildcard pattern. With ``arn`` (the Arn
+    operators), IAM checks each of an ARN's six colon-separated components on its own: a
+    wildcard in one of the first five does not reach past its colon."""
     pieces = pattern.pieces if isinstance(pattern, _Resolved) else ((False, pattern),)
-    regex = (
-        "^"
-        + "".join(
-            re.escape(text)
-            if literal
-            else "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
-            for literal, text in pieces
-        )
-        + "$"
-    )
+    colons = 0
+    parts = []
+    for literal, text in pieces:
+        for c in text:
+            within = arn and colons < 5  # an ARN's first five components
+            if literal or c not in "*?":
+                parts.append(re.escape(c))
+                colons += c == ":"
+            elif c == "*":
+                parts.append("[^:]*" if within else ".*")
+            else:
+                parts.append("[^:]" if within else ".")
+    regex = "^" + "".join(parts) + "$"
     return re.match(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
@@ -235,8 +243,8 @@ _MATCHES: dict[str, _Match] = {
     "BinaryEquals": lambda e, a: str(a) == str(e),
     "StringEqualsIgnoreCase": lambda e, a: str(a).lower() == str(e).lower(),
     "StringLike": lambda e, a: _glob(_pattern(e), str(a)),
-    "ArnLike": lambda e, a: _glob(_pattern(e), str(a)),
-    "ArnEquals": lambda e, a: _glob(_pattern(e), str(a)),  # ArnEquals takes wildcards too
+    "ArnLike": lambda e, a: _glob(_pattern(e), str(a), arn=True),
+    "ArnEquals": lambda e, a: _glob(_pattern(e), str(a), arn=True),  # takes wildcards too
     "Bool": lambda e, a: str(a).lower() == str(e).lower(),
     "IpAddress": lambda e, a: _in_network(a, e),
     "NumericEquals": _numbers(compare.eq),

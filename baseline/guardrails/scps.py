@@ -1048,8 +1048,9 @@ def scp_library(context: GuardrailContext) -> list[Guardrail]:
                 _deny(
                     "RequireTheWorkloadBoundary",
                     ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-                    StringNotLike={"iam:PermissionsBoundary": boundary},
-                    **baseline,
+                    # an Arn operator matches the ARN part by part: the wildcard for the
+                    # account cannot take in a path that ends like the boundary's name
+                    ArnNotLike={"iam:PermissionsBoundary": boundary, **baseline["ArnNotLike"]},
                 ),
                 _deny(
                     "KeepTheWorkloadBoundaryOn", ["iam:DeleteRolePermissionsBoundary"], **baseline

@@ -331,7 +331,7 @@ def _boundary_inverted(member: dict[str, Any]) -> None:
     ]
     for statement in boundary["Properties"]["PolicyDocument"]["Statement"]:
         if statement.get("Sid") == "NoPrincipalWithoutTheBoundary":
-            rename_operator(statement, "StringNotLike", "StringLike")
+            rename_operator(statement, "ArnNotLike", "ArnLike")
 
 
 @pytest.mark.parametrize(
@@ -341,7 +341,7 @@ def _boundary_inverted(member: dict[str, Any]) -> None:
         edit_policy_statement(
             "SERVICE_CONTROL_POLICY",
             "RequireTheWorkloadBoundary",
-            lambda s: rename_operator(s, "StringNotLike", "StringLike"),
+            lambda s: rename_operator(s, "ArnNotLike", "ArnLike"),
         ),
     ],
     ids=["member boundary", "guardrail"],
@@ -382,7 +382,7 @@ def _drop_role(suffix: str) -> Callable[[dict[str, Any]], None]:
 def _boundary_policy_inverted(resources_: dict[str, Any]) -> None:
     for statement in resources_["WorkloadBoundary"]["Properties"]["PolicyDocument"]["Statement"]:
         if statement.get("Sid") == "NoPrincipalWithoutTheBoundary":
-            rename_operator(statement, "StringNotLike", "StringLike")
+            rename_operator(statement, "ArnNotLike", "ArnLike")
 
 
 def _drop_workload_boundary(resources_: dict[str, Any]) -> None:

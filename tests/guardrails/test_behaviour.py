@@ -463,6 +463,19 @@ SCP_CASES: list[tuple[str, str, Request, str]] = [
         "Allow",
     ),
     (
+        "an administrator creates a workload role with a look-alike boundary",
+        PROD,
+        Request(
+            "iam:CreateRole",
+            f"arn:aws:iam::{PROD}:role/orders-api",
+            ADMIN,
+            context={
+                "iam:PermissionsBoundary": f"arn:aws:iam::{PROD}:policy/x:policy/{BOUNDARY_NAME}"
+            },
+        ),
+        "Deny",
+    ),
+    (
         "the StackSet role creates a baseline role",
         PROD,
         Request("iam:CreateRole", f"arn:aws:iam::{PROD}:role/nwl-audit-readonly", STACKSET),

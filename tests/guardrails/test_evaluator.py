@@ -228,3 +228,23 @@ def test_policy_variables_in_conditions_take_the_requests_values() -> None:
         "${aws:PrincipalAccount}",
         {"s3:max-keys": _ACCOUNT, "aws:principalaccount": _ACCOUNT},
     )
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "holds"),
+    [
+        ("ArnLike", "arn:aws:iam::111122223333:policy/nwl-boundary", True),
+        ("ArnLike", "arn:aws:iam::111122223333:policy/x:policy/nwl-boundary", False),
+        ("StringLike", "arn:aws:iam::111122223333:policy/x:policy/nwl-boundary", True),
+        ("ArnLike", "arn:aws:iam::111122223333:policy/team/nwl-boundary", False),
+        ("ArnNotLike", "arn:aws:iam::111122223333:policy/x:policy/nwl-boundary", True),
+    ],
+)
+def test_the_arn_operators_match_an_arn_part_by_part(
+    operator: str, value: str, holds: bool
+) -> None:
+    """IAM checks each of an ARN's six components on its own: the account's wildcard stops
+    at its colon, where a string operator's runs on into the resource."""
+    pattern = "arn:aws:iam::*:policy/nwl-boundary"
+    keys = {"iam:permissionsboundary": value}
+    assert condition_holds(operator, "iam:PermissionsBoundary", pattern, keys) is holds
