@@ -165,6 +165,7 @@ class NetworkHub(Construct):
         stack = cdk.Stack.of(self)
         self.name = name
         self.workload_cidrs = list(workload_cidrs)
+        self.egress_cidr = egress_cidr
 
         self.lookups = BaselineFunction(
             self,
@@ -238,6 +239,11 @@ class NetworkHub(Construct):
             )
             for parameter in self.parameters.values():
                 self.share.node.add_dependency(parameter)
+            # a spoke that attached before the gateway's default tables were set would be
+            # accepted, and neither associated nor propagated: shared only once they are
+            self.share.node.add_dependency(self.route_table_defaults)
+        for parameter in self.parameters.values():
+            parameter.node.add_dependency(self.route_table_defaults)
 
     def _warn_weakenings(
         self,
@@ -429,6 +435,15 @@ class NetworkHub(Construct):
             transit_gateway_route_table_id=self.spoke_routes.ref,
             destination_cidr_block=ANYWHERE_IPV4,
             transit_gateway_attachment_id=self.egress_attachment.ref,
+        )
+        # nor into the egress VPC itself: the transit subnets' local route would deliver
+        # it beside the firewall, to the NAT gateways' and endpoints' addresses
+        ec2.CfnTransitGatewayRoute(
+            self,
+            "NoSpokeToTheEgressVpc",
+            transit_gateway_route_table_id=self.spoke_routes.ref,
+            destination_cidr_block=self.egress_cidr,
+            blackhole=True,
         )
         for cidr in self.workload_cidrs:
             ec2.CfnTransitGatewayRoute(

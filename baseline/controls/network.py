@@ -142,7 +142,8 @@ def check_no_admin_ports_open(templates: Templates) -> Evidence:
         "propagation, and associates spokes by default with one route table, which is not "
         "the table they propagate to, has a route to 0.0.0.0/0 through the attachment of "
         "a VPC with a Network Firewall (the egress path), and black-holes every range of "
-        "the firewall policies' HOME_NET (the workload ranges)."
+        "the firewall policies' HOME_NET (the workload ranges) and the range of that VPC "
+        "itself, whose local route would deliver beside the firewall."
     ),
     best_practices=("SEC05-BP01", "SEC05-BP02"),
     implemented_by="baseline.constructs.network_hub.NetworkHub",
@@ -192,6 +193,15 @@ def check_hub_isolates_spokes(templates: Templates) -> Evidence:
                 problems.append(
                     f"workload ranges not black-holed: {', '.join(open_ranges) or 'no HOME_NET'}"
                 )
+            # the egress VPC's own addresses: its local route would deliver them beside
+            # the firewall
+            open_egress = [
+                str(n)
+                for n in _inspected_ranges(templates, name)
+                if not any(_within(n, h) for h in holes)
+            ]
+            if open_egress:
+                problems.append(f"the egress VPC's range not black-holed: {', '.join(open_egress)}")
         evidence.record(f"{name}: {'; '.join(problems)}" if problems else name, not problems)
     return evidence
 
@@ -214,6 +224,21 @@ def _inspected_attachments(templates: Templates, name: str) -> list[dict[str, An
 
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _inspected_ranges(templates: Templates, name: str) -> list[_Network]:
+    """The address ranges of the VPCs of ``name``'s stack that have a Network Firewall."""
+    stack = name.split("/", 1)[0]
+    inspected = {
+        json.dumps(properties(f).get("VpcId"))
+        for f in _in_stack(templates, name, "AWS::NetworkFirewall::Firewall")
+    }
+    return [
+        ipaddress.ip_network(cidr, strict=False)
+        for vpc_name, vpc in resources({stack: templates[stack]}, "AWS::EC2::VPC")
+        if json.dumps({"Ref": vpc_name.split("/", 1)[1]}) in inspected
+        and isinstance(cidr := properties(vpc).get("CidrBlock"), str)
+    ]
 
 
 def _within(inner: _Network, outer: _Network) -> bool:

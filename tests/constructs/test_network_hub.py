@@ -352,6 +352,28 @@ def test_without_the_firewall_egress_leaves_through_nat_only() -> None:
     assert nag_violations(app) == []
 
 
+def test_spokes_find_the_gateway_only_once_its_default_tables_are_set() -> None:
+    """An attachment made before the defaults would be accepted and never routed: the
+    share and the parameters wait for the custom resource that sets them."""
+    _, template = _build(firewall=True, dns_firewall=False, share_with=["ou-ab12-cdef3456"])
+    (defaults,) = template.find_resources("Custom::TransitGatewayDefaults")
+    for kind in ("AWS::RAM::ResourceShare", "AWS::SSM::Parameter"):
+        for logical_id, resource in template.find_resources(kind).items():
+            assert defaults in resource.get("DependsOn", []), logical_id
+
+
+def test_spokes_cannot_route_into_the_egress_vpc_beside_the_firewall() -> None:
+    _, template = _build(firewall=True, dns_firewall=False, share_with=[])
+    routes = [
+        r["Properties"]
+        for r in template.find_resources("AWS::EC2::TransitGatewayRoute").values()
+        if r["Properties"].get("Blackhole")
+    ]
+    assert {"DestinationCidrBlock": "100.64.0.0/24"} in [
+        {"DestinationCidrBlock": r["DestinationCidrBlock"]} for r in routes
+    ]
+
+
 def test_the_transit_subnets_stay_where_they_are_with_or_without_the_firewall() -> None:
     """Turning inspection on again (or off) must not move the transit subnets: a moved
     subnet is replaced, and its new range meets the firewall subnets' on the way. The

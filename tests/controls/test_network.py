@@ -298,3 +298,21 @@ def test_fails_when_stateless_traffic_may_skip_the_stateful_engine(
     weaken: Weakening, synthesized: Synthesized
 ) -> None:
     assert_weakening_breaks("LZ-NET-03", weaken, synthesized)
+
+
+def test_fails_when_spokes_may_route_into_the_egress_vpc(synthesized: Synthesized) -> None:
+    """The egress VPC's own range must be black-holed in the spokes' table: its local route
+    would deliver a spoke's packet to the NAT gateways and endpoints beside the firewall."""
+
+    def reopen(templates: MutableTemplates) -> None:
+        for template in templates.values():
+            held = template["Resources"]
+            for logical_id in [
+                k
+                for k, r in held.items()
+                if r["Type"] == "AWS::EC2::TransitGatewayRoute"
+                and r["Properties"].get("DestinationCidrBlock") == "100.64.0.0/24"
+            ]:
+                del held[logical_id]
+
+    assert_weakening_breaks("LZ-NET-02", reopen, synthesized)
