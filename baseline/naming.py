@@ -269,6 +269,11 @@ def findings_topic(prefix: str) -> str:
     return f"{prefix}-security-findings"
 
 
+def findings_topic_arn(prefix: str, account_id: str, region: str) -> str:
+    """The ARN of :func:`findings_topic`, in the audit account's home region."""
+    return f"arn:aws:sns:{region}:{account_id}:{findings_topic(prefix)}"
+
+
 def findings_key_alias(prefix: str) -> str:
     """The key of the audit account's findings topic (home region)."""
     return _alias(f"alias/{prefix}/security-findings")

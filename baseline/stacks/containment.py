@@ -86,7 +86,7 @@ class ContainmentAutomation(Construct):
         stack = cdk.Stack.of(self)
         region, audit, prefix = stack.region, settings.audit_account_id, settings.prefix
         name = naming.containment_function(prefix, region)
-        topic = f"arn:aws:sns:{settings.home_region}:{audit}:{naming.findings_topic(prefix)}"
+        topic = naming.findings_topic_arn(prefix, audit, settings.home_region)
         responder = f"arn:aws:iam::*:role/{naming.incident_responder_role(prefix)}"
         statements = acting_in_member_accounts(
             "ActAsTheRespondersOfTheOrganization",
@@ -196,7 +196,6 @@ def acting_in_member_accounts(
     """What an audit-account function that acts on findings needs: assume the member
     accounts' role of ``role_pattern`` (within the organisation), find an account's OU,
     and tell the findings topic (home region) under its key."""
-    topic = f"arn:aws:sns:{home_region}:{audit_account_id}:{naming.findings_topic(prefix)}"
     return [
         iam.PolicyStatement(
             sid=sid,
@@ -213,8 +212,20 @@ def acting_in_member_accounts(
             actions=["organizations:DescribeOrganizationalUnit", "organizations:ListParents"],
             resources=["*"],
         ),
+        *telling_the_findings_topic(home_region, audit_account_id, prefix),
+    ]
+
+
+def telling_the_findings_topic(
+    home_region: str, audit_account_id: str, prefix: str
+) -> list[iam.PolicyStatement]:
+    """What an audit-account function needs to publish to the findings topic (home
+    region), which is encrypted under a key of its own."""
+    return [
         iam.PolicyStatement(
-            sid="NotifyTheSecurityTopic", actions=["sns:Publish"], resources=[topic]
+            sid="NotifyTheSecurityTopic",
+            actions=["sns:Publish"],
+            resources=[naming.findings_topic_arn(prefix, audit_account_id, home_region)],
         ),
         key_by_alias(
             "UseTheTopicsKey",

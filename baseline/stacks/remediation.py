@@ -79,7 +79,7 @@ class RemediationAutomation(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         audit, prefix, home = settings.audit_account_id, settings.prefix, settings.home_region
-        topic = f"arn:aws:sns:{home}:{audit}:{naming.findings_topic(prefix)}"
+        topic = naming.findings_topic_arn(prefix, audit, home)
         role = f"arn:aws:iam::*:role/{naming.remediation_role(prefix)}"
         self.function = BaselineFunction(
             self,

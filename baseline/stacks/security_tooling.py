@@ -41,7 +41,11 @@ from baseline.constructs.baseline_function import (
 from baseline.constructs.security_notifications import SecurityNotifications
 from baseline.guardrails.org_policies import CLASSIFICATION_TAG, CLASSIFICATION_VALUES
 from baseline.reserved_roles import reserved_role_policy
-from baseline.stacks.containment import ContainmentAutomation, ContainmentSettings, key_by_alias
+from baseline.stacks.containment import (
+    ContainmentAutomation,
+    ContainmentSettings,
+    telling_the_findings_topic,
+)
 from baseline.stacks.remediation import RemediationAutomation, RemediationSettings
 
 #: GuardDuty protection plans turned on for every member (SEC04-BP01, SEC06-BP01).
@@ -126,19 +130,14 @@ def finding_rules(home_region: str) -> dict[str, dict[str, Any]]:
 #: Where each finding rule's events name the finding's own account and region: the
 #: event's envelope names the audit account, which receives every member's findings,
 #: and, for Security Hub, the home region, which aggregates the others'.
+_IN_SECURITY_HUB = ("$.detail.findings[0].AwsAccountId", "$.detail.findings[0].Region")
 FINDING_ORIGIN: dict[str, tuple[str, str]] = {
     "GuardDuty": ("$.detail.accountId", "$.detail.region"),
     "Inspector": ("$.detail.awsAccountId", "$.detail.resources[0].region"),
     "AccessAnalyzer": ("$.detail.accountId", "$.detail.region"),
-    "SecurityHub": ("$.detail.findings[0].AwsAccountId", "$.detail.findings[0].Region"),
-    "SecurityHubOtherRegions": (
-        "$.detail.findings[0].AwsAccountId",
-        "$.detail.findings[0].Region",
-    ),
-    "AccessAnalyzerOtherRegions": (
-        "$.detail.findings[0].AwsAccountId",
-        "$.detail.findings[0].Region",
-    ),
+    "SecurityHub": _IN_SECURITY_HUB,
+    "SecurityHubOtherRegions": _IN_SECURITY_HUB,
+    "AccessAnalyzerOtherRegions": _IN_SECURITY_HUB,
 }
 
 #: What each finding rule's page says needs a person.
@@ -235,9 +234,7 @@ class SecurityToolingStack(cdk.Stack):
             else []
         )
 
-        findings_topic = (
-            f"arn:aws:sns:{settings.home_region}:{audit}:{naming.findings_topic(prefix)}"
-        )
+        findings_topic = naming.findings_topic_arn(prefix, audit, settings.home_region)
         self.services = BaselineFunction(
             self,
             "SecurityServices",
@@ -290,16 +287,7 @@ class SecurityToolingStack(cdk.Stack):
                     else []
                 ),
                 # member enrolments that failed are told to the findings topic
-                iam.PolicyStatement(
-                    sid="TellTheSecurityTopic", actions=["sns:Publish"], resources=[findings_topic]
-                ),
-                key_by_alias(
-                    "UseTheTopicsKey",
-                    settings.home_region,
-                    audit,
-                    naming.findings_key_alias(prefix),
-                    ["kms:Decrypt", "kms:GenerateDataKey"],
-                ),
+                *telling_the_findings_topic(settings.home_region, audit, prefix),
                 # a large organisation's enrolment goes on in a fresh invocation
                 iam.PolicyStatement(
                     sid="ContinueInAFreshInvocation",
