@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 try:  # in the function's package the handlers are top-level modules
@@ -178,20 +178,26 @@ class Enrolment:
         return {"FailedEnrolments": count, "Failures": self.progress["Failures"]} if count else {}
 
 
+def _paged(
+    call: Callable[..., dict[str, Any]], items: str, page_key: str = "NextToken", **params: Any
+) -> Iterator[dict[str, Any]]:
+    """Every item of a listing call, page after page (``page_key`` names the page token of
+    the request and the answer alike)."""
+    next_token: str | None = None
+    while True:
+        page = call(**params, **({page_key: next_token} if next_token else {}))
+        yield from page.get(items, [])
+        next_token = page.get(page_key)
+        if not next_token:
+            return
+
+
 def _inspector_members(client: Any) -> dict[str, str]:
     """The administrator's Inspector members: account id -> relationship status. (Reads
     before the invocation's work: they take no turn of ``Enrolment.ready``, so that every
     invocation still makes progress.)"""
-    found: dict[str, str] = {}
-    token: str | None = None
-    while True:
-        page = client.list_members(
-            onlyAssociated=True, maxResults=50, **({"nextToken": token} if token else {})
-        )
-        found |= {m["accountId"]: m.get("relationshipStatus", "") for m in page.get("members", [])}
-        token = page.get("nextToken")
-        if not token:
-            return found
+    pages = _paged(client.list_members, "members", "nextToken", onlyAssociated=True, maxResults=50)
+    return {m["accountId"]: m.get("relationshipStatus", "") for m in pages}
 
 
 def inspector(
@@ -283,27 +289,16 @@ def macie(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> i
 def _macie_members(client: Any) -> set[str]:
     """The accounts that are Macie members of the administrator already (read as
     ``_inspector_members`` reads)."""
-    found: set[str] = set()
-    token: str | None = None
-    while True:
-        page = client.list_members(
-            onlyAssociated="true", maxResults=25, **({"nextToken": token} if token else {})
-        )
-        found |= {m["accountId"] for m in page.get("members", [])}
-        token = page.get("nextToken")
-        if not token:
-            return found
+    pages = _paged(
+        client.list_members, "members", "nextToken", onlyAssociated="true", maxResults=25
+    )
+    return {m["accountId"] for m in pages}
 
 
 def _graph_members(client: Any, graph_arn: str) -> set[str]:
-    found: set[str] = set()
-    token = None
-    while True:
-        page = client.list_members(GraphArn=graph_arn, **({"NextToken": token} if token else {}))
-        found |= {m["AccountId"] for m in page.get("MemberDetails", [])}
-        token = page.get("NextToken")
-        if not token:
-            return found
+    return {
+        m["AccountId"] for m in _paged(client.list_members, "MemberDetails", GraphArn=graph_arn)
+    }
 
 
 def detective(client: Any, members: list[dict[str, str]], enrolment: Enrolment) -> str:
@@ -352,18 +347,12 @@ def organization_members(organizations: Any, administrator: str) -> list[dict[st
     Accounts created moments earlier (by the account stacks) are included: the services'
     auto-enable would miss them, as it only takes accounts that join after it is set.
     """
-    members: list[dict[str, str]] = []
-    token: str | None = None
-    while True:
-        page = organizations.list_accounts(**({"NextToken": token} if token else {}))
-        members += [
-            {"AccountId": a["Id"], "Email": a["Email"]}
-            for a in page["Accounts"]
-            if _state(a) == "ACTIVE" and a["Id"] != administrator
-        ]
-        token = page.get("NextToken")
-        if not token:
-            return sorted(members, key=lambda m: m["AccountId"])
+    members = [
+        {"AccountId": a["Id"], "Email": a["Email"]}
+        for a in _paged(organizations.list_accounts, "Accounts")
+        if _state(a) == "ACTIVE" and a["Id"] != administrator
+    ]
+    return sorted(members, key=lambda m: m["AccountId"])
 
 
 def finding_aggregator(client: Any, regions: list[str]) -> str:
