@@ -318,7 +318,7 @@ def trail_recording_alarm() -> SecurityAlarm:
         "-",
         "What a trail records changed",
         '{ ($.eventSource = "cloudtrail.amazonaws.com") && '
-        '(($.eventName = "PutEventSelectors") || ($.eventName = "PutInsightSelectors")) }',
+        f"({_any('PutEventSelectors', 'PutInsightSelectors')}) }}",
         "Confirm it was the landing zone's own deployment; otherwise restore the organisation "
         "trail's selectors (deploy the Trail stack) and find who narrowed them.",
     )
@@ -343,12 +343,11 @@ def alarm_tampering_alarm(account_id: str) -> SecurityAlarm:
     """A change, in the account that holds the alarms (the management account, beyond the
     guardrails' reach), of a metric filter, log group, alarm or topic: each could silence
     the alarms above without a trail event they watch."""
-    names = " || ".join(f'($.eventName = "{name}")' for name in ALARM_TAMPERING_EVENTS)
     return SecurityAlarm(
         "alarm-tampering",
         "-",
         "A metric filter, log group, alarm or topic changed in the alarms' account",
-        f'{{ ($.recipientAccountId = "{account_id}") && ({names}) }}',
+        f'{{ ($.recipientAccountId = "{account_id}") && ({_any(*ALARM_TAMPERING_EVENTS)}) }}',
         "Confirm it was the landing zone's own deployment; otherwise redeploy the Trail "
         "stack, which restores the filters, alarms and topic, and find who changed them.",
     )
