@@ -12,6 +12,8 @@ from baseline.controls.member_baseline import (
     _names_principals,
     baseline_copies,
     baseline_roles,
+    created_by_accounts,
+    roles_ending,
     trust_statements,
 )
 from baseline.controls.model import (
@@ -253,16 +255,12 @@ def check_break_glass(templates: Templates) -> Evidence:
     """The break-glass role in every account, its trust, and the alarm on its use. With
     no break-glass role anywhere there is no evidence, and no violation."""
     evidence = Evidence()
-    created: dict[str, bool] = {}
     names: set[str] = set()
     copies = baseline_copies(templates)
     for copy in copies:
         for role_name, role in baseline_roles(copy).items():
             if role_name.endswith("-break-glass"):
                 names.add(role_name)
-                created[copy.accounts] = created.get(copy.accounts, False) or bool(
-                    copy.regions_of(role)
-                )
                 problems = _break_glass_trust_problems(role)
                 evidence.record(
                     f"{copy.name}: {role_name}: "
@@ -271,8 +269,7 @@ def check_break_glass(templates: Templates) -> Evidence:
                 )
     if not names:
         return evidence
-    for copy in copies:
-        created.setdefault(copy.accounts, False)
+    created = created_by_accounts(copies, lambda c: roles_ending(c, "-break-glass"))
     for accounts, ok in created.items():
         evidence.record(f"{accounts}: break-glass role created", ok)
     filters = alarmed_trail_filters(templates)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,23 @@ def _evaluate(conditions: Mapping[str, Any], expression: Any, region: str, depth
     return operation(values) if operation else None
 
 
+#: The accounts of the ManagementBaseline stacks' copies (``BaselineCopy.accounts``).
+MANAGEMENT_ACCOUNT = "the management account"
+
+
+def created_by_accounts(
+    copies: Iterable[BaselineCopy], pick: Callable[[BaselineCopy], Iterable[Mapping[str, Any]]]
+) -> dict[str, bool]:
+    """For the accounts of each copy (a StackSet's, the management account), whether some
+    copy that reaches them creates one of the resources ``pick`` finds in it, in a region
+    the copy deploys to: a resource whose condition holds in none is never created."""
+    created: dict[str, bool] = {}
+    for copy in copies:
+        made = any(copy.regions_of(resource) for resource in pick(copy))
+        created[copy.accounts] = created.get(copy.accounts, False) or made
+    return created
+
+
 def baseline_copies(templates: Templates) -> list[BaselineCopy]:
     """Every copy of the account baseline, with the regions it deploys to."""
     copies = []
@@ -113,7 +131,7 @@ def baseline_copies(templates: Templates) -> list[BaselineCopy]:
     for stack, template in sorted(templates.items()):
         if stack.startswith(MANAGEMENT_BASELINE):
             region = stack.removeprefix(MANAGEMENT_BASELINE)
-            copies.append(BaselineCopy(stack, template, (region,), "the management account"))
+            copies.append(BaselineCopy(stack, template, (region,), MANAGEMENT_ACCOUNT))
     return copies
 
 
@@ -276,6 +294,15 @@ def _call_name(call: ast.Call) -> str:
     return call.func.id if isinstance(call.func, ast.Name) else ""
 
 
+def _boundaries(copy: BaselineCopy) -> list[dict[str, Any]]:
+    """The workload boundary policies of a baseline copy."""
+    return [
+        policy
+        for _, policy in resources({copy.name: copy.template}, "AWS::IAM::ManagedPolicy")
+        if str(properties(policy).get("ManagedPolicyName", "")).endswith("-workload-boundary")
+    ]
+
+
 def _settings_code_problems(code: str, apis: tuple[str, ...] = ()) -> list[str]:
     """What the account-settings function's code does not do: each API (``apis``, by
     default the CIS settings') called by a function that ``apply()`` calls (or by
@@ -332,19 +359,9 @@ def check_member_roles(templates: Templates) -> Evidence:
     """Access roles are created in every account and trust only named principals."""
     evidence = Evidence()
     access = ("-audit-readonly", "-incident-responder", "-support")
-    required: dict[str, tuple[str, ...]] = {}
-    created: dict[str, set[str]] = {}
-    for copy in baseline_copies(templates):
-        in_management = copy.name.startswith(MANAGEMENT_BASELINE)
-        required[copy.accounts] = ("-audit-readonly", "-support") if in_management else access
-        roles = baseline_roles(copy)
-        created.setdefault(copy.accounts, set()).update(
-            suffix
-            for role_name, role in roles.items()
-            for suffix in access
-            if role_name.endswith(suffix) and copy.regions_of(role)
-        )
-        for role_name, role in roles.items():
+    copies = baseline_copies(templates)
+    for copy in copies:
+        for role_name, role in baseline_roles(copy).items():
             managed = [_aws_managed(a) for a in properties(role).get("ManagedPolicyArns", [])]
             if role_name.endswith("-support"):
                 evidence.record(
@@ -364,11 +381,18 @@ def check_member_roles(templates: Templates) -> Evidence:
                     f"{copy.name}: {role_name} trusts only named users or roles",
                     bool(statements) and all(_names_principals(s) for s in statements),
                 )
-    for accounts, suffixes in required.items():
-        for suffix in suffixes:
-            # a role whose condition holds in none of the copy's regions is never created
-            evidence.record(f"{accounts}: role *{suffix}", suffix in created[accounts])
+    for suffix in access:
+        created = created_by_accounts(copies, functools.partial(roles_ending, suffix=suffix))
+        for accounts, ok in created.items():
+            # containment acts in member accounts only
+            if not (suffix == "-incident-responder" and accounts == MANAGEMENT_ACCOUNT):
+                evidence.record(f"{accounts}: role *{suffix}", ok)
     return evidence
+
+
+def roles_ending(copy: BaselineCopy, suffix: str) -> list[dict[str, Any]]:
+    """The roles of a baseline copy whose names end in ``suffix``."""
+    return [role for name, role in baseline_roles(copy).items() if name.endswith(suffix)]
 
 
 def baseline_roles(copy: BaselineCopy) -> dict[str, dict[str, Any]]:
@@ -471,18 +495,10 @@ def check_workload_boundary(templates: Templates) -> Evidence:
     """The member template's boundary caps creations; a guardrail requires it in OUs."""
     evidence = Evidence()
     boundary_names: set[str] = set()
-    created: dict[str, bool] = {}
-    for copy in baseline_copies(templates):
+    copies = baseline_copies(templates)
+    for copy in copies:
         name = copy.name
-        boundaries = [
-            policy
-            for _, policy in resources({name: copy.template}, "AWS::IAM::ManagedPolicy")
-            if str(properties(policy).get("ManagedPolicyName", "")).endswith("-workload-boundary")
-        ]
-        created[copy.accounts] = created.get(copy.accounts, False) or any(
-            copy.regions_of(p) for p in boundaries
-        )
-        for policy in boundaries:
+        for policy in _boundaries(copy):
             props = properties(policy)
             policy_name = str(props.get("ManagedPolicyName", ""))
             statements = as_list(props.get("PolicyDocument", {}).get("Statement", []))
@@ -500,7 +516,7 @@ def check_workload_boundary(templates: Templates) -> Evidence:
             )
             evidence.record(f"{name}: {policy_name}", ok)
             boundary_names.add(policy_name)
-    for accounts, ok in created.items():
+    for accounts, ok in created_by_accounts(copies, _boundaries).items():
         evidence.record(f"{accounts}: workload boundary policy created", ok)
     required = False
     # a policy attached to nothing guards nothing; the guardrail belongs to OUs, not the root

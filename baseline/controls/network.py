@@ -210,10 +210,7 @@ def _inspected_attachments(templates: Templates, name: str) -> list[dict[str, An
     """``Ref``s to the transit gateway attachments of ``name``'s stack whose VPC has a
     Network Firewall."""
     stack = name.split("/", 1)[0]
-    inspected = [
-        properties(f).get("VpcId")
-        for f in _in_stack(templates, name, "AWS::NetworkFirewall::Firewall")
-    ]
+    inspected = _inspected_vpcs(templates, name)
     return [
         {"Ref": attachment.split("/", 1)[1]}
         for attachment, resource in resources(
@@ -226,17 +223,22 @@ def _inspected_attachments(templates: Templates, name: str) -> list[dict[str, An
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def _inspected_vpcs(templates: Templates, name: str) -> list[Any]:
+    """The ``VpcId`` values of the Network Firewalls of ``name``'s stack."""
+    return [
+        properties(f).get("VpcId")
+        for f in _in_stack(templates, name, "AWS::NetworkFirewall::Firewall")
+    ]
+
+
 def _inspected_ranges(templates: Templates, name: str) -> list[_Network]:
     """The address ranges of the VPCs of ``name``'s stack that have a Network Firewall."""
     stack = name.split("/", 1)[0]
-    inspected = {
-        json.dumps(properties(f).get("VpcId"))
-        for f in _in_stack(templates, name, "AWS::NetworkFirewall::Firewall")
-    }
+    inspected = _inspected_vpcs(templates, name)
     return [
         ipaddress.ip_network(cidr, strict=False)
         for vpc_name, vpc in resources({stack: templates[stack]}, "AWS::EC2::VPC")
-        if json.dumps({"Ref": vpc_name.split("/", 1)[1]}) in inspected
+        if {"Ref": vpc_name.split("/", 1)[1]} in inspected
         and isinstance(cidr := properties(vpc).get("CidrBlock"), str)
     ]
 
