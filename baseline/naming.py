@@ -269,6 +269,11 @@ def findings_topic(prefix: str) -> str:
     return f"{prefix}-security-findings"
 
 
+#: AWS Config's service-linked role, as a path and name below ``role/``: what records and
+#: delivers in every account of the baseline.
+CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+
+
 def findings_topic_arn(prefix: str, account_id: str, region: str) -> str:
     """The ARN of :func:`findings_topic`, in the audit account's home region."""
     return f"arn:aws:sns:{region}:{account_id}:{findings_topic(prefix)}"

@@ -20,6 +20,7 @@ policy allows nothing else (``AWSLogs/<org id or management account>/`` for the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -340,9 +341,19 @@ class LogArchiveStack(cdk.Stack):
         self._allow_config(settings)
         for bucket in (self.bucket, self.config_bucket):
             bucket.add_to_resource_policy(_deny_nested_log_prefixes(bucket.bucket_arn))
-            # the Config history too: it has no Object Lock, so a forged current version
-            # would be all its readers see
-            bucket.add_to_resource_policy(_deny_log_writes_but_the_services(bucket.bucket_arn))
+        self.bucket.add_to_resource_policy(
+            _deny_log_writes_but_the_services(self.bucket.bucket_arn)
+        )
+        # the Config history too: it has no Object Lock, so a forged current version would
+        # be all its readers see. This account's own recorder delivers to it in the same
+        # account, which AWS Config may do as its service-linked role rather than as the
+        # service: that role, which nobody can assume, is the one other writer
+        self.config_bucket.add_to_resource_policy(
+            _deny_log_writes_but_the_services(
+                self.config_bucket.bucket_arn,
+                also=f"arn:aws:iam::{settings.account_id}:role/{naming.CONFIG_SLR}",
+            )
+        )
 
     def _allow_config(self, settings: LogArchiveSettings) -> None:
         """AWS Config of every account of the organisation may deliver, and nobody else."""
@@ -454,19 +465,25 @@ class LogArchiveStack(cdk.Stack):
             bucket.add_to_resource_policy(statement)
 
 
-def _deny_log_writes_but_the_services(bucket_arn: str) -> iam.PolicyStatement:
+def _deny_log_writes_but_the_services(
+    bucket_arn: str, also: str | None = None
+) -> iam.PolicyStatement:
     """Only the delivering services write under ``AWSLogs/``: CloudTrail, AWS Config and,
     through delivery.logs, the VPC flow, firewall and DNS query logs. Object Lock keeps every
     version, but a principal of the log-archive account allowed s3:PutObject by its own
     policy could otherwise put a forged current version over a log, and readers of the
-    current version would read that. (Replicas are written as s3:ReplicateObject.)"""
+    current version would read that. (Replicas are written as s3:ReplicateObject.) ``also``
+    names one more writer (a service's role) by ARN."""
+    conditions: dict[str, Any] = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+    if also is not None:
+        conditions["ArnNotEquals"] = {"aws:PrincipalArn": also}
     return iam.PolicyStatement(
         sid="OnlyTheDeliveringServicesWriteLogs",
         effect=iam.Effect.DENY,
         principals=[iam.AnyPrincipal()],
         actions=["s3:PutObject"],
         resources=[f"{bucket_arn}/AWSLogs/*"],
-        conditions={"Bool": {"aws:PrincipalIsAWSService": "false"}},
+        conditions=conditions,
     )
 
 

@@ -73,7 +73,7 @@ TEMPLATE_BODY_LIMIT = 51_200
 SESSION_IDLE_MINUTES = 20
 SESSION_MAX_MINUTES = 60
 
-CONFIG_SLR = "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+CONFIG_SLR = naming.CONFIG_SLR
 
 
 @dataclass(frozen=True)
